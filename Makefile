@@ -1,0 +1,114 @@
+# ssmkit — plain GNU Makefile.  `make help` lists the targets.
+#   make WERROR=1      warnings are errors (CI)
+#   make check-asan    the test suite under AddressSanitizer + UBSan (build-asan/)
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VERSION  := 0.1.0
+
+WARN     := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -fPIC $(WARN) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
+CPPFLAGS += -I. -D_DEFAULT_SOURCE
+LDFLAGS  += $(EXTRA_LDFLAGS)
+LIBS     := -llapacke -lopenblas -ljansson -lmpc -lmpfr -lgmp -lm -lpthread
+
+STAGES   := core hippo diag analysis train
+LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/t-*.c)
+FUZZ_SRC := $(wildcard fuzz/fuzz-*.c)
+HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+STATIC   := $(BUILD)/libssmkit.a
+SHARED   := $(BUILD)/libssmkit.so
+BIN      := $(BUILD)/ssmkit
+DEPSOK   := $(BUILD)/.deps-ok
+
+.PHONY: all check check-asan valgrind fuzz bench demo figures install clean help
+all: $(STATIC) $(SHARED) $(BIN)
+
+help:
+	@echo "targets: all check check-asan valgrind fuzz bench demo figures install clean"
+
+$(DEPSOK): scripts/check-deps
+	@mkdir -p $(@D)
+	@scripts/check-deps "$(CC)"
+	@touch $@
+
+$(BUILD)/obj/%.o: %.c | $(DEPSOK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libssmkit.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN): $(CLI_OBJ) $(STATIC)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LIBS)
+
+# Every test binary runs even when an earlier one fails; the target fails if any did.
+check: all $(TESTS)
+	@failed=""; for t in $(TESTS); do \
+	  echo "== $$t"; SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
+	echo "all $(words $(TESTS)) test binaries passed"
+
+check-asan:
+	$(MAKE) BUILD=build-asan CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 check
+
+valgrind: all $(TESTS)
+	$(MAKE) check TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+
+# libFuzzer + ASan binaries, one per reader: build/fuzz/fuzz-<reader>
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+fuzz: $(FUZZ_BIN)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) | $(DEPSOK)
+	@mkdir -p $(@D)
+	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< $(LIB_SRC) $(LIBS)
+
+bench: all
+	bench/run --all
+
+demo: all
+	scripts/demo
+
+figures: all
+	@echo "no figures yet"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -d $(addprefix $(DESTDIR)$(PREFIX)/include/ssmkit/,$(STAGES))
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ssmkit
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/libssmkit.a
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libssmkit.so.$(VERSION)
+	ln -sf libssmkit.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libssmkit.so.0
+	ln -sf libssmkit.so.0 $(DESTDIR)$(PREFIX)/lib/libssmkit.so
+	install -m 644 ssmkit.h $(DESTDIR)$(PREFIX)/include/ssmkit/ssmkit.h
+	for h in $(filter-out ssmkit.h,$(HEADERS)); do \
+	  case $$h in *_impl.h) continue;; esac; \
+	  install -m 644 $$h $(DESTDIR)$(PREFIX)/include/ssmkit/$$h; done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ssmkit.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ssmkit.pc
+
+clean:
+	rm -rf build build-asan
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)

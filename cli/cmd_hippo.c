@@ -1,0 +1,288 @@
+/* cli/cmd_hippo.c — `ssmkit hippo MEASURE -N N [--prec BITS] [-o FILE]`. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char HELP[] =
+    "usage: ssmkit hippo MEASURE -N N [--prec BITS] [-o FILE] [--what A|B|P] [--json] [--quiet]\n"
+    "\n"
+    "Write the HiPPO matrices of MEASURE: A (N x N), B (N) and the rank-r correction P (r x N)\n"
+    "that makes A + P Pᵀ normal, where the measure has one.  Every entry is its exact value\n"
+    "rounded once (correctly rounded) to the requested precision.\n"
+    "\n"
+    "MEASURE: legs legt lagt glagt lmu fout fourier2 foud fourier-decay legsd\n"
+    "         (fout, fourier2, foud and fourier-decay need an even N)\n"
+    "\n"
+    "options:\n"
+    "  -N N            state size (1 .. 16777216, and what memory allows)\n"
+    "  --prec BITS     precision in bits, 2 .. 1073741824 (default 53 = IEEE double);\n"
+    "                  other values use MPFR; .tsv output then prints every entry with enough\n"
+    "                  digits to round-trip at BITS, binary formats store the F64 rounding\n"
+    "  -o FILE         output file; format from the extension:\n"
+    "                    .safetensors  tensors A [N,N], B [N], P [r,N] + metadata\n"
+    "                    .npy          one matrix (float64, C order), chosen by --what\n"
+    "                    .tsv          one matrix as text, chosen by --what\n"
+    "                  without -o the matrix (--what) goes to stdout as TSV\n"
+    "  --what A|B|P    which matrix .npy/.tsv/stdout output holds (default A)\n"
+    "  --json          print the summary as one JSON object on stdout (with -o)\n"
+    "  -q, --quiet     no summary line, no progress bar\n"
+    "  -h, --help      this text\n"
+    "\n"
+    "With -o, a one-line summary is printed: Frobenius norm of A, spectral abscissa\n"
+    "max Re λ(A), and the normality defect ||S Sᵀ - Sᵀ S||_F / ||S||_F² of S = A + P Pᵀ\n"
+    "(the last two computed in double for N <= 2048).\n";
+
+enum { OPT_PREC = 1000, OPT_WHAT, OPT_JSON };
+
+/* spectral abscissa and normality defect of the double matrices (NaN when skipped) */
+static ssm_status summarise(double *abscissa, double *defect, const ssm_dmat_t A, const ssm_dmat_t P)
+{
+    size_t N = A->rows;
+    *abscissa = NAN;
+    *defect = NAN;
+    if (N > 2048)
+        return SSM_OK;
+    double complex *w = malloc(N * sizeof *w);
+    if (!w)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    ssm_status s = ssm_dmat_eigvals(w, A);
+    if (s == SSM_OK) {
+        double a = -INFINITY;
+        for (size_t i = 0; i < N; i++)
+            a = fmax(a, creal(w[i]));
+        *abscissa = a;
+    }
+    free(w);
+    if (s != SSM_OK || P->rows == 0)
+        return s;
+    ssm_dmat_t S, X;
+    s = ssm_dmat_init(S, N, N);
+    if (s == SSM_OK)
+        s = ssm_dmat_init(X, N, N);
+    if (s == SSM_OK) {
+        ssm_dmat_copy(S, A);
+        ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0);   /* S = A + Pᵀ P (P is r x N) */
+        ssm_dmat_gemm(X, 1.0, S, 0, S, 1, 0.0);   /* S Sᵀ */
+        ssm_dmat_gemm(X, -1.0, S, 1, S, 0, 1.0);  /* - Sᵀ S */
+        double ns = ssm_dmat_norm_fro(S);
+        *defect = ssm_dmat_norm_fro(X) / (ns * ns);
+        ssm_dmat_clear(X);
+    }
+    ssm_dmat_clear(S);
+    return s;
+}
+
+/* folder of path exists and is writable: fail before computing */
+static int output_dir_ok(const char *path)
+{
+    char *d = strdup(path);
+    if (!d)
+        return 1;
+    const char *dir = dirname(d);
+    int ok = access(dir, W_OK | X_OK) == 0;
+    int e = errno;
+    if (!ok)
+        cli_usage_error("cannot write '%s': %s", path, strerror(e));
+    free(d);
+    return ok;
+}
+
+int cmd_hippo(int argc, char **argv)
+{
+    static const struct option LONG[] = {
+        {"help", no_argument, NULL, 'h'},   {"prec", required_argument, NULL, OPT_PREC},
+        {"output", required_argument, NULL, 'o'}, {"what", required_argument, NULL, OPT_WHAT},
+        {"json", no_argument, NULL, OPT_JSON}, {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    size_t N = 0;
+    long prec = 53;
+    const char *out = NULL, *what = "A";
+    int json = 0, quiet = 0, what_given = 0;
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":hN:o:q", LONG, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            fputs(HELP, stdout);
+            return 0;
+        case 'N':
+            if (!cli_parse_size(&N, "-N", optarg))
+                return EXIT_USAGE;
+            break;
+        case OPT_PREC:
+            if (!cli_parse_long(&prec, "--prec", optarg, 2, 1L << 30))
+                return EXIT_USAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case OPT_WHAT:
+            what = optarg;
+            what_given = 1;
+            break;
+        case OPT_JSON:
+            json = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case ':':
+            return cli_usage_error("hippo: option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("hippo: unknown option '%s' (see 'ssmkit hippo --help')",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("hippo: missing MEASURE (see 'ssmkit hippo --help')");
+    if (optind + 1 < argc)
+        return cli_usage_error("hippo: unexpected argument '%s'", argv[optind + 1]);
+    ssm_hippo_measure m;
+    ssm_status s = ssm_hippo_lookup(&m, argv[optind]);
+    if (s != SSM_OK)
+        return cli_fail(s);
+    if (N == 0)
+        return cli_usage_error("hippo: missing -N (the state size)");
+    if ((s = ssm_hippo_check_size(m, N)) != SSM_OK)
+        return cli_fail(s);
+    size_t r = ssm_hippo_rank(m);
+    if (strcmp(what, "A") != 0 && strcmp(what, "B") != 0 && strcmp(what, "P") != 0)
+        return cli_usage_error("hippo: --what must be A, B or P, got '%s'", what);
+    if (what[0] == 'P' && r == 0)
+        return cli_usage_error("hippo: measure %s has no rank correction P", ssm_hippo_name(m));
+    cli_out_kind kind;
+    if (!cli_out_kind_of(&kind, out))
+        return EXIT_USAGE;
+    if (kind == OUT_SAFETENSORS && what_given)
+        return cli_usage_error("hippo: --what applies to .npy/.tsv output; .safetensors holds A, B and P");
+    if (json && !out)
+        return cli_usage_error("hippo: --json needs -o (stdout carries the matrix)");
+
+    /* memory: the double matrices always, the MPFR ones when prec != 53 */
+    size_t mem = ssm_physical_memory();
+    double need = 8.0 * ((double)N * (double)N * 3 + (double)N * (double)(r + 1));
+    if (prec != 53)
+        need += (double)ssm_mpmat_bytes(N, N + r + 1, (mpfr_prec_t)prec);
+    if (mem && need > 0.9 * (double)mem)
+        return cli_usage_error("hippo: N = %zu at %ld bits needs %.1f GiB, more than the %.1f GiB of "
+                               "memory on this machine", N, prec, need / 1073741824.0,
+                               (double)mem / 1073741824.0);
+    if (out && !output_dir_ok(out))
+        return EXIT_USAGE;
+
+    ssm_dmat_t A, B, P;
+    ssm_mpmat_t Am, Bm, Pm;
+    int mp = prec != 53;
+    s = ssm_dmat_init(A, N, N);
+    if (s == SSM_OK) s = ssm_dmat_init(B, N, 1);
+    if (s == SSM_OK) s = ssm_dmat_init(P, r, N);
+    if (s != SSM_OK)
+        return cli_fail(s);
+    if (mp) {
+        s = ssm_mpmat_init(Am, N, N, prec);
+        if (s == SSM_OK) s = ssm_mpmat_init(Bm, N, 1, prec);
+        if (s == SSM_OK) s = ssm_mpmat_init(Pm, r, N, prec);
+        if (s != SSM_OK)
+            return cli_fail(s);
+        ssm_progress *bar = ssm_progress_create("hippo", N, !quiet);
+        s = ssm_hippo_mp(Am, Bm, Pm, m, N, bar);
+        ssm_progress_finish(bar);
+        if (s == SSM_OK) s = ssm_mpmat_get_dmat(A, Am);
+        if (s == SSM_OK) s = ssm_mpmat_get_dmat(B, Bm);
+        if (s == SSM_OK) s = ssm_mpmat_get_dmat(P, Pm);
+    } else {
+        s = ssm_hippo(A, B, P, m, N);
+    }
+    if (s != SSM_OK)
+        return cli_fail(s);
+
+    char header[1600];
+    snprintf(header, sizeof header,
+             "ssmkit %s hippo: measure %s, N %zu, precision %ld bits, matrix %s (%zu x %zu), entries correctly rounded\n"
+             "command: %s",
+             SSM_VERSION, ssm_hippo_name(m), N, prec, what, what[0] == 'A' ? N : what[0] == 'B' ? N : r,
+             what[0] == 'A' ? N : what[0] == 'B' ? (size_t)1 : N, cli_command_line());
+    const ssm_dmat_struct *Dsel = what[0] == 'A' ? A : what[0] == 'B' ? B : P;
+    const ssm_mpmat_struct *Msel = !mp ? NULL : what[0] == 'A' ? Am : what[0] == 'B' ? Bm : Pm;
+
+    switch (kind) {
+    case OUT_STDOUT_TSV:
+    case OUT_TSV:
+        s = mp ? ssm_tsv_write_mpmat(out, out ? NULL : stdout, header, Msel)
+               : ssm_tsv_write_dmat(out, out ? NULL : stdout, header, Dsel);
+        break;
+    case OUT_NPY: {
+        size_t shape[2] = {Dsel->rows, Dsel->cols};
+        if (what[0] == 'B')
+            s = ssm_npy_write(out, 1, shape, 0, Dsel->data);
+        else
+            s = ssm_npy_write(out, 2, shape, 0, Dsel->data);
+        break;
+    }
+    case OUT_SAFETENSORS: {
+        ssm_st *f = ssm_st_create();
+        char buf[64];
+        s = f ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        if (s == SSM_OK) s = ssm_st_add_dmat(f, "A", A, 0);
+        if (s == SSM_OK) s = ssm_st_add_dmat(f, "B", B, 1);
+        if (s == SSM_OK && r > 0) s = ssm_st_add_dmat(f, "P", P, 0);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "format", "ssmkit-hippo/1");
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "measure", ssm_hippo_name(m));
+        snprintf(buf, sizeof buf, "%zu", N);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "N", buf);
+        snprintf(buf, sizeof buf, "%zu", r);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "rank", buf);
+        snprintf(buf, sizeof buf, "%ld", prec);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "prec_bits", buf);
+        if (s == SSM_OK)
+            s = ssm_st_set_meta(f, "rounding", prec <= 53 ? "exact value correctly rounded to prec_bits (exact in F64)"
+                                                          : "exact value correctly rounded to prec_bits, then to F64");
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "ssmkit_version", SSM_VERSION);
+        if (s == SSM_OK) s = ssm_st_write(f, out);
+        ssm_st_free(f);
+        break;
+    }
+    }
+    if (s == SSM_OK && out && (json || !quiet)) {
+        double absc, defect;
+        s = summarise(&absc, &defect, A, P);
+        if (s == SSM_OK) {
+            double nf = ssm_dmat_norm_fro(A);
+            if (json) {
+                json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:s}", "measure",
+                                      ssm_hippo_name(m), "N", (json_int_t)N, "prec_bits", (json_int_t)prec,
+                                      "rank", (json_int_t)r, "norm_fro_A", nf, "spectral_abscissa",
+                                      isnan(absc) ? json_null() : json_real(absc), "normality_defect",
+                                      isnan(defect) ? json_null() : json_real(defect), "output", out);
+                char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+                if (txt)
+                    printf("%s\n", txt);
+                free(txt);
+                json_decref(o);
+            } else {
+                printf("%-13s N=%-5zu prec=%-4ld rank=%zu  ||A||_F=%-11.5g max Re eig(A)=%-11.4g "
+                       "normality defect of A+PPᵀ=%-9.2g -> %s\n",
+                       ssm_hippo_name(m), N, prec, r, nf, absc, defect, out);
+            }
+        }
+    }
+    ssm_dmat_clear(A);
+    ssm_dmat_clear(B);
+    ssm_dmat_clear(P);
+    if (mp) {
+        ssm_mpmat_clear(Am);
+        ssm_mpmat_clear(Bm);
+        ssm_mpmat_clear(Pm);
+    }
+    return s == SSM_OK ? 0 : cli_fail(s);
+}

@@ -1,0 +1,49 @@
+/* cli/main.c — the `ssmkit` binary: subcommand dispatch only. */
+#include "cli/cli.h"
+
+#include <string.h>
+
+static const char USAGE[] =
+    "usage: ssmkit [--help] [--version] COMMAND [ARGS]\n"
+    "\n"
+    "Numerical analysis of state-space-model initialisations.\n"
+    "\n"
+    "commands:\n"
+    "  hippo MEASURE -N N [--prec BITS] [-o FILE]   HiPPO matrices A, B, P (exact to the last bit)\n"
+    "\n"
+    "Run 'ssmkit COMMAND --help' for the options of a command.\n"
+    "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
+
+static const struct {
+    const char *name;
+    int (*run)(int, char **);
+} COMMANDS[] = {
+    {"hippo", cmd_hippo},
+};
+
+/* planned in DESIGN.md, not built yet: say so instead of "unknown command" */
+static const char *const PLANNED[] = {"init", "verify", "eig", "transfer", "pspec",
+                                      "experiment", "train", "eval"};
+
+int main(int argc, char **argv)
+{
+    cli_set_command_line(argc, argv);
+    if (argc < 2)
+        return fputs(USAGE, stderr), EXIT_USAGE;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ssmkit %s (MPFR %s, MPC %s)\n", SSM_VERSION, mpfr_get_version(), mpc_get_version());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        if (strcmp(cmd, COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof PLANNED / sizeof PLANNED[0]; i++)
+        if (strcmp(cmd, PLANNED[i]) == 0)
+            return cli_usage_error("command '%s' is not implemented in this version", cmd);
+    return cli_usage_error("unknown command '%s' (see 'ssmkit --help')", cmd);
+}

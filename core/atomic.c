@@ -1,0 +1,154 @@
+/* core/atomic.c — every writer goes through here: temp file beside the
+ * destination, fsync, rename, fsync of the folder.  A failure at any step
+ * leaves the destination untouched and no temporary file behind. */
+#define _POSIX_C_SOURCE 200809L
+#include "core/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct ssm_atomic {
+    FILE *fp;
+    char *tmp;
+    char *path;
+    char *dir;
+};
+
+static void atomic_free(ssm_atomic *a)
+{
+    free(a->tmp);
+    free(a->path);
+    free(a->dir);
+    free(a);
+}
+
+ssm_status ssm_atomic_open(ssm_atomic **out, FILE **fp, const char *path)
+{
+    *out = NULL;
+    *fp = NULL;
+    if (!path || !*path)
+        return SSM_ERROR(SSM_EINVAL, "empty output path");
+    ssm_atomic *a = calloc(1, sizeof *a);
+    char *d1 = strdup(path), *d2 = strdup(path);
+    if (!a || !d1 || !d2) {
+        free(a);
+        free(d1);
+        free(d2);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    const char *dir = dirname(d1), *base = basename(d2);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        free(a); free(d1); free(d2);
+        return SSM_ERROR(SSM_EIO, "cannot write '%s': it is a directory", path);
+    }
+    size_t len = strlen(dir) + strlen(base) + 16;
+    a->tmp = malloc(len);
+    a->path = strdup(path);
+    a->dir = strdup(dir);
+    if (!a->tmp || !a->path || !a->dir) {
+        free(d1); free(d2);
+        atomic_free(a);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    snprintf(a->tmp, len, "%s/.%s.tmp.XXXXXX", dir, base);
+    free(d1);
+    free(d2);
+    int fd = mkstemp(a->tmp);
+    if (fd < 0) {
+        int e = errno;
+        ssm_status s = SSM_ERROR(SSM_EIO, "cannot create '%s': %s", path, strerror(e));
+        atomic_free(a);
+        return s;
+    }
+    /* mkstemp creates 0600; give the file the usual permissions (umask applies) */
+    mode_t um = umask(0);
+    umask(um);
+    (void)fchmod(fd, 0666 & ~um);
+    a->fp = fdopen(fd, "wb");
+    if (!a->fp) {
+        int e = errno;
+        close(fd);
+        unlink(a->tmp);
+        ssm_status s = SSM_ERROR(SSM_EIO, "cannot open '%s': %s", a->tmp, strerror(e));
+        atomic_free(a);
+        return s;
+    }
+    *out = a;
+    *fp = a->fp;
+    return SSM_OK;
+}
+
+void ssm_atomic_abort(ssm_atomic *a)
+{
+    if (!a)
+        return;
+    if (a->fp)
+        fclose(a->fp);
+    unlink(a->tmp);
+    atomic_free(a);
+}
+
+ssm_status ssm_atomic_commit(ssm_atomic *a)
+{
+    if (!a)
+        return SSM_ERROR(SSM_EINVAL, "commit of a NULL atomic file");
+    int e = 0;
+    if (fflush(a->fp) != 0 || ferror(a->fp))
+        e = errno ? errno : EIO;
+    if (!e && fsync(fileno(a->fp)) != 0)
+        e = errno;
+    int rc = fclose(a->fp);
+    a->fp = NULL;
+    if (!e && rc != 0)
+        e = errno;
+    if (!e && rename(a->tmp, a->path) != 0)
+        e = errno;
+    if (e) {
+        ssm_status s = SSM_ERROR(SSM_EIO, "cannot write '%s': %s", a->path, strerror(e));
+        unlink(a->tmp);
+        atomic_free(a);
+        return s;
+    }
+    int dfd = open(a->dir, O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        (void)fsync(dfd);   /* best effort: some file systems refuse directory fsync */
+        close(dfd);
+    }
+    atomic_free(a);
+    return SSM_OK;
+}
+
+ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return SSM_ERROR(SSM_EIO, "cannot open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(fp);
+        return SSM_ERROR(SSM_EIO, "'%s' is not a regular file", path);
+    }
+    size_t n = (size_t)st.st_size;
+    unsigned char *b = malloc(n ? n : 1);
+    if (!b) {
+        fclose(fp);
+        return SSM_ERROR(SSM_ENOMEM, "cannot allocate %zu bytes to read '%s'", n, path);
+    }
+    if (n && fread(b, 1, n, fp) != n) {
+        free(b);
+        fclose(fp);
+        return SSM_ERROR(SSM_EIO, "cannot read '%s'", path);
+    }
+    fclose(fp);
+    *buf = b;
+    *len = n;
+    return SSM_OK;
+}

@@ -1,0 +1,246 @@
+/* core/core.h — plumbing shared by every ssmkit stage.
+ *
+ * Status codes and the one error path; dense matrix types in double, complex
+ * double, MPFR and MPC; a LAPACKE wrapper; atomic file writes; the three file
+ * formats (safetensors, npy, TSV); a progress bar.
+ *
+ * The library never prints and never exits: every function that can fail
+ * returns an ssm_status and leaves a one-line human-readable reason in a
+ * thread-local buffer (ssm_error_message), which the CLI prints.
+ */
+#ifndef SSM_CORE_H
+#define SSM_CORE_H
+
+#include <complex.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <mpfr.h>
+#include <mpc.h>
+
+#define SSM_VERSION "0.1.0"
+
+/* ===================================================================== */
+/* Status codes and the error path                                       */
+/* ===================================================================== */
+
+typedef enum {
+    SSM_OK = 0,
+    SSM_EINVAL,   /* invalid argument (bad size, unknown name, out of range) */
+    SSM_ENOMEM,   /* allocation failed or the request exceeds memory        */
+    SSM_ENOCONV,  /* an iteration did not converge                          */
+    SSM_ELOSS,    /* loss of precision: the result cannot be vouched for    */
+    SSM_EFORMAT,  /* malformed or unsupported file content                  */
+    SSM_EIO,      /* operating-system I/O failure                           */
+    SSM_ECHECK,   /* a verification found a violated tolerance              */
+    SSM_STATUS_COUNT
+} ssm_status;
+
+/* Short fixed description of a status code ("invalid argument", ...). */
+const char *ssm_strerror(ssm_status s);
+
+/* The detailed one-line reason recorded by the last failing call in this
+ * thread ("" when none).  Valid until the next failing call. */
+const char *ssm_error_message(void);
+
+/* Optional hook called on every error (after the message is recorded), in the
+ * manner of gsl_set_error_handler.  NULL (the default) = no hook.  Returns the
+ * previous handler. */
+typedef void ssm_error_handler(ssm_status s, const char *message, const char *file, int line);
+ssm_error_handler *ssm_set_error_handler(ssm_error_handler *h);
+
+/* Record an error and return its status; use through SSM_ERROR. */
+ssm_status ssm_error_at(ssm_status s, const char *file, int line, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+#define SSM_ERROR(status, ...) ssm_error_at((status), __FILE__, __LINE__, __VA_ARGS__)
+/* Clear the recorded message (used by callers that recover from an error). */
+void ssm_error_clear(void);
+
+/* ===================================================================== */
+/* Matrix types: row-major, element (i, j) at data[i*ld + j]; caller owns */
+/* ===================================================================== */
+/* Vectors are n×1 matrices.  A matrix with rows == 0 or cols == 0 is valid
+ * and owns no storage.  All *_init functions leave a cleared-safe object even
+ * when they fail (ENOMEM), so *_clear may always be called. */
+
+typedef struct { double *data; size_t rows, cols, ld; } ssm_dmat_struct;
+typedef ssm_dmat_struct ssm_dmat_t[1];
+
+typedef struct { double complex *data; size_t rows, cols, ld; } ssm_zmat_struct;
+typedef ssm_zmat_struct ssm_zmat_t[1];
+
+typedef struct { mpfr_t *data; size_t rows, cols, ld; mpfr_prec_t prec; } ssm_mpmat_struct;
+typedef ssm_mpmat_struct ssm_mpmat_t[1];
+
+typedef struct { mpc_t *data; size_t rows, cols, ld; mpfr_prec_t prec; } ssm_mpcmat_struct;
+typedef ssm_mpcmat_struct ssm_mpcmat_t[1];
+
+#define SSM_D(M, i, j)  ((M)->data[(size_t)(i) * (M)->ld + (size_t)(j)])
+#define SSM_MP(M, i, j) ((M)->data[(size_t)(i) * (M)->ld + (size_t)(j)])
+
+/* Zero-filled rows×cols matrices.  ENOMEM when rows*cols overflows or the
+ * allocation fails.  MPFR/MPC entries get precision prec (MPFR_PREC_MIN ..
+ * MPFR_PREC_MAX, else EINVAL) and value +0. */
+ssm_status ssm_dmat_init(ssm_dmat_t A, size_t rows, size_t cols);
+ssm_status ssm_zmat_init(ssm_zmat_t A, size_t rows, size_t cols);
+ssm_status ssm_mpmat_init(ssm_mpmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
+ssm_status ssm_mpcmat_init(ssm_mpcmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
+void ssm_dmat_clear(ssm_dmat_t A);
+void ssm_zmat_clear(ssm_zmat_t A);
+void ssm_mpmat_clear(ssm_mpmat_t A);
+void ssm_mpcmat_clear(ssm_mpcmat_t A);
+
+/* Conversions (sizes must match, else EINVAL).  *_get_d round to nearest. */
+ssm_status ssm_mpmat_get_dmat(ssm_dmat_t D, const ssm_mpmat_t A);
+ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);     /* rounds to A's precision */
+ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
+ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
+ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
+
+/* Bytes needed by an rows×cols MPFR matrix at precision prec (entries plus
+ * limbs), saturating at SIZE_MAX; lets callers refuse requests beyond memory. */
+size_t ssm_mpmat_bytes(size_t rows, size_t cols, mpfr_prec_t prec);
+/* Physical memory of this machine in bytes (0 when unknown). */
+size_t ssm_physical_memory(void);
+
+/* ===================================================================== */
+/* LAPACKE wrapper: LAPACK's info and memory errors become ssm_status     */
+/* ===================================================================== */
+
+/* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
+ * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */
+ssm_status ssm_lapack_status(const char *routine, int info);
+
+/* Eigenvalues of a real square matrix (dgeev, no vectors).  w has A->rows
+ * entries.  A is not modified.  Cost O(n^3). */
+ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A);
+/* Singular values, descending (dgesdd, no vectors).  s has min(rows, cols)
+ * entries.  A is not modified. */
+ssm_status ssm_dmat_singvals(double *s, const ssm_dmat_t A);
+/* C = alpha op(A) op(B) + beta C via cblas_dgemm; tA, tB: 0 = as is, 1 = transposed. */
+ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
+                         const ssm_dmat_t B, int tB, double beta);
+/* Frobenius norm (scaled, overflow-safe). */
+double ssm_dmat_norm_fro(const ssm_dmat_t A);
+
+/* ===================================================================== */
+/* Atomic writes: temp file in the destination folder, fsync, rename      */
+/* ===================================================================== */
+
+typedef struct ssm_atomic ssm_atomic;
+/* Create "<dir>/.<base>.tmp.XXXXXX" beside `path` and return a stream to it.
+ * EIO (with the OS reason) when the folder is missing or unwritable. */
+ssm_status ssm_atomic_open(ssm_atomic **a, FILE **fp, const char *path);
+/* Flush, fsync, close and rename over `path`; fsync the folder.  On any
+ * failure the temporary file is removed and `path` is untouched. */
+ssm_status ssm_atomic_commit(ssm_atomic *a);
+/* Remove the temporary file; `path` is untouched.  NULL is a no-op. */
+void ssm_atomic_abort(ssm_atomic *a);
+
+/* Read a whole file into memory (caller frees *buf).  EIO on failure. */
+ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);
+
+/* ===================================================================== */
+/* safetensors: F64 tensors + "__metadata__" string map                   */
+/* ===================================================================== */
+/* A file in memory: named tensors (row-major doubles; complex arrays carry a
+ * trailing dimension 2 = (re, im)) and metadata (string → string).  Tensors
+ * keep insertion order; the writer sorts nothing and pads nothing. */
+
+#define SSM_ST_MAXDIM 8
+typedef struct {
+    char *name;
+    int ndim;
+    size_t shape[SSM_ST_MAXDIM];
+    size_t count;               /* product of shape (1 for ndim == 0) */
+    double *data;
+} ssm_tensor;
+
+typedef struct ssm_st ssm_st;
+
+ssm_st *ssm_st_create(void);                   /* NULL on ENOMEM */
+void ssm_st_free(ssm_st *f);                   /* NULL ok */
+/* Copy `data` (product of shape doubles) in as tensor `name`.  EINVAL for a
+ * duplicate or empty name, the name "__metadata__", ndim > SSM_ST_MAXDIM. */
+ssm_status ssm_st_add(ssm_st *f, const char *name, int ndim, const size_t *shape,
+                      const double *data);
+/* Convenience: a real matrix as [rows, cols] (or [rows] when as_vector). */
+ssm_status ssm_st_add_dmat(ssm_st *f, const char *name, const ssm_dmat_t A, int as_vector);
+/* A complex matrix as [rows, cols, 2] (or [rows, 2] when as_vector). */
+ssm_status ssm_st_add_zmat(ssm_st *f, const char *name, const ssm_zmat_t A, int as_vector);
+ssm_status ssm_st_set_meta(ssm_st *f, const char *key, const char *value);   /* replaces */
+const ssm_tensor *ssm_st_get(const ssm_st *f, const char *name);            /* NULL if absent */
+const char *ssm_st_meta(const ssm_st *f, const char *key);                  /* NULL if absent */
+size_t ssm_st_count(const ssm_st *f);
+const ssm_tensor *ssm_st_at(const ssm_st *f, size_t i);
+size_t ssm_st_meta_count(const ssm_st *f);
+void ssm_st_meta_at(const ssm_st *f, size_t i, const char **key, const char **value);
+
+/* Serialise atomically to `path`. */
+ssm_status ssm_st_write(const ssm_st *f, const char *path);
+/* Parse a file / a memory buffer.  Every length and offset is checked against
+ * the buffer before data is touched: EFORMAT names what is wrong. Only F64
+ * tensors are accepted (other dtypes: EFORMAT naming the dtype). */
+ssm_status ssm_st_read(ssm_st **f, const char *path);
+ssm_status ssm_st_read_mem(ssm_st **f, const unsigned char *buf, size_t len);
+
+/* ===================================================================== */
+/* .npy: float64 ('<f8') and complex128 ('<c16'), C order                  */
+/* ===================================================================== */
+
+typedef struct {
+    int ndim;
+    size_t shape[SSM_ST_MAXDIM];
+    size_t count;
+    int is_complex;         /* data holds 2*count doubles (re, im) when set */
+    double *data;
+} ssm_npy;
+
+void ssm_npy_clear(ssm_npy *a);
+/* Parse; rejects Fortran order, other dtypes (named), object arrays, big-endian
+ * data, malformed headers and sizes that disagree with the file. */
+ssm_status ssm_npy_read(ssm_npy *a, const char *path);
+ssm_status ssm_npy_read_mem(ssm_npy *a, const unsigned char *buf, size_t len);
+/* Write (format 1.0) atomically; `data` holds count (or 2*count) doubles. */
+ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is_complex,
+                         const double *data);
+
+/* ===================================================================== */
+/* TSV: '#' header lines, whitespace-separated numbers                     */
+/* ===================================================================== */
+
+/* Read the first dataset (rows until two consecutive blank lines) of a
+ * numeric table into a rows×cols matrix.  '#' lines and single blank lines are
+ * skipped.  EFORMAT (with the line number) for ragged rows, non-numbers and
+ * non-finite values, or an empty table. */
+ssm_status ssm_tsv_read(ssm_dmat_t A, const char *path);
+ssm_status ssm_tsv_read_mem(ssm_dmat_t A, const char *buf, size_t len);
+
+/* Write `header` (each line gets "# " prefixed; may be NULL) then the matrix
+ * with %.17g, tab-separated, atomically to path, or to `stream` when path is
+ * NULL. */
+ssm_status ssm_tsv_write_dmat(const char *path, FILE *stream, const char *header,
+                              const ssm_dmat_t A);
+/* Same for an MPFR matrix, every entry printed with enough decimal digits to
+ * round-trip at its precision (mpfr_get_str_ndigits). */
+ssm_status ssm_tsv_write_mpmat(const char *path, FILE *stream, const char *header,
+                               const ssm_mpmat_t A);
+/* Decimal digits that round-trip a binary precision of `prec` bits. */
+size_t ssm_digits_for_prec(mpfr_prec_t prec);
+
+/* ===================================================================== */
+/* Progress bar (stderr, only when it is a TTY and not silenced)           */
+/* ===================================================================== */
+
+typedef struct ssm_progress ssm_progress;
+/* enabled: the caller's decision (the CLI passes !quiet); the bar is drawn
+ * only when also isatty(stderr).  Returns NULL when disabled or on ENOMEM;
+ * every function accepts NULL. */
+ssm_progress *ssm_progress_create(const char *label, uint64_t total, int enabled);
+void ssm_progress_update(ssm_progress *p, uint64_t done);   /* redraws at most ~10 Hz */
+void ssm_progress_finish(ssm_progress *p);                 /* clears the line, frees */
+
+#endif /* SSM_CORE_H */

@@ -1,0 +1,106 @@
+/* core/lapack.c — the one place where LAPACK's info becomes an ssm_status. */
+#include "core/core.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+ssm_status ssm_lapack_status(const char *routine, int info)
+{
+    if (info == 0)
+        return SSM_OK;
+    if (info == LAPACK_WORK_MEMORY_ERROR || info == LAPACK_TRANSPOSE_MEMORY_ERROR)
+        return SSM_ERROR(SSM_ENOMEM, "%s: out of memory for workspace", routine);
+    if (info < 0)
+        return SSM_ERROR(SSM_EINVAL, "%s: argument %d has an illegal value", routine, -info);
+    return SSM_ERROR(SSM_ENOCONV, "%s: the algorithm failed to converge (info = %d)", routine, info);
+}
+
+static ssm_status copy_packed(double **out, const ssm_dmat_t A)
+{
+    size_t n = A->rows * A->cols;
+    *out = malloc((n ? n : 1) * sizeof(double));
+    if (!*out)
+        return SSM_ERROR(SSM_ENOMEM, "cannot allocate a %zu x %zu work matrix", A->rows, A->cols);
+    for (size_t i = 0; i < A->rows; i++)
+        memcpy(*out + i * A->cols, &SSM_D(A, i, 0), A->cols * sizeof(double));
+    return SSM_OK;
+}
+
+ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A)
+{
+    if (A->rows != A->cols)
+        return SSM_ERROR(SSM_EINVAL, "eigenvalues need a square matrix, got %zu x %zu", A->rows, A->cols);
+    size_t n = A->rows;
+    if (n == 0)
+        return SSM_OK;
+    double *a, *wr = malloc(2 * n * sizeof(double));
+    if (!wr)
+        return SSM_ERROR(SSM_ENOMEM, "cannot allocate eigenvalue workspace");
+    ssm_status s = copy_packed(&a, A);
+    if (s != SSM_OK) {
+        free(wr);
+        return s;
+    }
+    double *wi = wr + n;
+    lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n,
+                                    wr, wi, NULL, 1, NULL, 1);
+    s = ssm_lapack_status("dgeev", info);
+    if (s == SSM_OK)
+        for (size_t k = 0; k < n; k++)
+            w[k] = CMPLX(wr[k], wi[k]);
+    free(a);
+    free(wr);
+    return s;
+}
+
+ssm_status ssm_dmat_singvals(double *sv, const ssm_dmat_t A)
+{
+    size_t m = A->rows, n = A->cols;
+    if (m == 0 || n == 0)
+        return SSM_OK;
+    double *a;
+    ssm_status s = copy_packed(&a, A);
+    if (s != SSM_OK)
+        return s;
+    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
+                                     (lapack_int)n, sv, NULL, 1, NULL, 1);
+    free(a);
+    return ssm_lapack_status("dgesdd", info);
+}
+
+ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
+                         const ssm_dmat_t B, int tB, double beta)
+{
+    size_t m = tA ? A->cols : A->rows, k = tA ? A->rows : A->cols;
+    size_t kb = tB ? B->cols : B->rows, n = tB ? B->rows : B->cols;
+    if (k != kb || C->rows != m || C->cols != n)
+        return SSM_ERROR(SSM_EINVAL, "gemm: incompatible shapes");
+    if (m == 0 || n == 0)
+        return SSM_OK;
+    cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
+                (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
+                (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
+    return SSM_OK;
+}
+
+double ssm_dmat_norm_fro(const ssm_dmat_t A)
+{
+    /* LAPACK's scaled sum of squares (dlassq idea) so huge entries do not overflow */
+    double scale = 0.0, ssq = 1.0;
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t j = 0; j < A->cols; j++) {
+            double x = fabs(SSM_D(A, i, j));
+            if (x == 0.0)
+                continue;
+            if (scale < x) {
+                ssq = 1.0 + ssq * (scale / x) * (scale / x);
+                scale = x;
+            } else {
+                ssq += (x / scale) * (x / scale);
+            }
+        }
+    return scale * sqrt(ssq);
+}

@@ -1,0 +1,74 @@
+/* core/progress.c — a one-line progress bar with ETA on stderr.
+ * Drawn only when stderr is a terminal and the caller enabled it. */
+#define _POSIX_C_SOURCE 200809L
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct ssm_progress {
+    char label[40];
+    uint64_t total;
+    double start, last_draw;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+ssm_progress *ssm_progress_create(const char *label, uint64_t total, int enabled)
+{
+    if (!enabled || !isatty(STDERR_FILENO))
+        return NULL;
+    ssm_progress *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    snprintf(p->label, sizeof p->label, "%s", label ? label : "");
+    p->total = total ? total : 1;
+    p->start = now_s();
+    p->last_draw = 0.0;
+    return p;
+}
+
+static void draw(ssm_progress *p, uint64_t done, double t)
+{
+    enum { WIDTH = 30 };
+    double frac = (double)done / (double)p->total;
+    if (frac > 1.0)
+        frac = 1.0;
+    char bar[WIDTH + 1];
+    int fill = (int)(frac * WIDTH);
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[WIDTH] = '\0';
+    double el = t - p->start;
+    double eta = frac > 0.0 ? el * (1.0 - frac) / frac : 0.0;
+    fprintf(stderr, "\r%s [%s] %5.1f%%  %.0fs elapsed, ETA %.0fs ", p->label, bar, 100.0 * frac,
+            el, eta);
+    fflush(stderr);
+}
+
+void ssm_progress_update(ssm_progress *p, uint64_t done)
+{
+    if (!p)
+        return;
+    double t = now_s();
+    if (t - p->last_draw < 0.1 && done < p->total)
+        return;
+    p->last_draw = t;
+    draw(p, done, t);
+}
+
+void ssm_progress_finish(ssm_progress *p)
+{
+    if (!p)
+        return;
+    fprintf(stderr, "\r%*s\r", 80, "");
+    fflush(stderr);
+    free(p);
+}

@@ -1,0 +1,9 @@
+/* ssmkit.h — umbrella header of libssmkit.
+ * Stages: core/ (plumbing) → hippo/ (construction) → diag/ → analysis/ → train/. */
+#ifndef SSMKIT_H
+#define SSMKIT_H
+
+#include "core/core.h"
+#include "hippo/hippo.h"
+
+#endif
