@@ -20,6 +20,11 @@
 
 #define SSM_VERSION "0.1.0"
 
+/* glibc defines CMPLX for gcc only; clang has the same builtin */
+#ifndef CMPLX
+#define CMPLX(x, y) __builtin_complex((double)(x), (double)(y))
+#endif
+
 /* ===================================================================== */
 /* Status codes and the error path                                       */
 /* ===================================================================== */

@@ -1,0 +1,60 @@
+/* tests/harness.h — the tiny shared test harness.
+ *
+ * CHECK(cond, fmt, ...) counts a pass or a failure (printing file:line and the
+ * message); t_finish() prints "N passed, M failed" as the last line and
+ * returns the exit status (non-zero when M > 0).  Random tests draw from
+ * t_rand(), seeded from SSM_TEST_SEED (default 20261129), printed on failure. */
+#ifndef SSM_TEST_HARNESS_H
+#define SSM_TEST_HARNESS_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static long t_passed, t_failed;
+static uint64_t t_seed = 20261129u, t_state;
+
+#define CHECK(cond, ...)                                                    \
+    do {                                                                    \
+        if (cond) {                                                         \
+            t_passed++;                                                     \
+        } else {                                                            \
+            t_failed++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);            \
+            fprintf(stderr, __VA_ARGS__);                                   \
+            fputc('\n', stderr);                                            \
+        }                                                                   \
+    } while (0)
+
+static inline void t_init(void)
+{
+    const char *s = getenv("SSM_TEST_SEED");
+    if (s && *s)
+        t_seed = strtoull(s, NULL, 10);
+    t_state = t_seed ? t_seed : 1;
+}
+
+/* xorshift64*: reproducible, platform independent */
+static inline uint64_t t_rand(void)
+{
+    t_state ^= t_state >> 12;
+    t_state ^= t_state << 25;
+    t_state ^= t_state >> 27;
+    return t_state * 2685821657736338717ULL;
+}
+
+/* uniform in [-1, 1) */
+static inline double t_uniform(void)
+{
+    return (double)(t_rand() >> 11) * 0x1p-52 - 1.0;
+}
+
+static inline int t_finish(void)
+{
+    if (t_failed)
+        fprintf(stderr, "(seed %" PRIu64 "; rerun with SSM_TEST_SEED=%" PRIu64 ")\n", t_seed, t_seed);
+    printf("%ld passed, %ld failed\n", t_passed, t_failed);
+    return t_failed ? 1 : 0;
+}
+
+#endif
