@@ -66,7 +66,7 @@ ssm_status ssm_dmat_singvals(double *sv, const ssm_dmat_t A)
     if (s != SSM_OK)
         return s;
     lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
-                                     (lapack_int)n, sv, NULL, 1, NULL, 1);
+                                     (lapack_int)n, sv, NULL, (lapack_int)m, NULL, (lapack_int)n);
     free(a);
     return ssm_lapack_status("dgesdd", info);
 }

@@ -1,0 +1,206 @@
+/* tests/t-core.c — status codes and the error path, matrix types, the
+ * LAPACKE wrapper (against an independent computation), atomic writes. */
+#define _POSIX_C_SOURCE 200809L
+#include "ssmkit.h"
+#include "tests/harness.h"
+
+#include <dirent.h>
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int handler_calls;
+static ssm_status handler_last;
+static void handler(ssm_status s, const char *msg, const char *file, int line)
+{
+    (void)msg; (void)file; (void)line;
+    handler_calls++;
+    handler_last = s;
+}
+
+static void test_status(void)
+{
+    for (int s = 0; s < SSM_STATUS_COUNT; s++)
+        CHECK(ssm_strerror((ssm_status)s) && *ssm_strerror((ssm_status)s), "strerror(%d)", s);
+    CHECK(strcmp(ssm_strerror((ssm_status)99), "unknown status") == 0, "unknown status");
+    ssm_error_handler *old = ssm_set_error_handler(handler);
+    ssm_status s = SSM_ERROR(SSM_EFORMAT, "line one\nline two %d", 2);
+    CHECK(s == SSM_EFORMAT && handler_calls == 1 && handler_last == SSM_EFORMAT, "handler called");
+    CHECK(strchr(ssm_error_message(), '\n') == NULL && strstr(ssm_error_message(), "line two 2"),
+          "message kept on one line: '%s'", ssm_error_message());
+    ssm_set_error_handler(old);
+    ssm_error_clear();
+    CHECK(ssm_error_message()[0] == '\0', "clear");
+}
+
+static void test_matrices(void)
+{
+    ssm_dmat_t A, B;
+    CHECK(ssm_dmat_init(A, 3, 4) == SSM_OK && A->ld == 4, "dmat init");
+    int zero = 1;
+    for (size_t i = 0; i < 12; i++)
+        zero &= A->data[i] == 0.0;
+    CHECK(zero, "zero-filled");
+    /* ENOMEM on purpose: rows*cols overflows size_t */
+    CHECK(ssm_dmat_init(B, SIZE_MAX / 2, 3) == SSM_ENOMEM && B->data == NULL, "overflow -> ENOMEM");
+    ssm_dmat_clear(B); /* clear after a failed init is safe */
+    CHECK(ssm_dmat_init(B, 0, 5) == SSM_OK && B->data == NULL, "empty matrix");
+    ssm_dmat_clear(B);
+    /* EINVAL on purpose: precision 0 */
+    ssm_mpmat_t M;
+    CHECK(ssm_mpmat_init(M, 2, 2, 0) == SSM_EINVAL, "prec 0 -> EINVAL");
+    ssm_mpmat_clear(M);
+    CHECK(ssm_mpmat_init(M, 3, 4, 200) == SSM_OK, "mpmat init");
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = 0; j < 4; j++)
+            SSM_D(A, i, j) = t_uniform() * 1e10;
+    CHECK(ssm_mpmat_set_dmat(M, A) == SSM_OK, "set");
+    ssm_dmat_init(B, 3, 4);
+    CHECK(ssm_mpmat_get_dmat(B, M) == SSM_OK && memcmp(A->data, B->data, 12 * sizeof(double)) == 0,
+          "double -> MPFR -> double is exact");
+    ssm_dmat_t C;
+    ssm_dmat_init(C, 4, 3);
+    CHECK(ssm_mpmat_get_dmat(C, M) == SSM_EINVAL, "shape mismatch -> EINVAL");
+    ssm_dmat_clear(C);
+    ssm_mpmat_clear(M);
+    ssm_mpcmat_t Z;
+    ssm_zmat_t Zd;
+    CHECK(ssm_mpcmat_init(Z, 2, 2, 80) == SSM_OK && ssm_zmat_init(Zd, 2, 2) == SSM_OK, "mpc init");
+    mpc_set_d_d(SSM_MP(Z, 1, 0), 1.5, -2.25, MPC_RNDNN);
+    ssm_mpcmat_get_zmat(Zd, Z);
+    CHECK(SSM_D(Zd, 1, 0) == CMPLX(1.5, -2.25) && SSM_D(Zd, 0, 0) == 0.0, "mpc -> complex double");
+    ssm_mpcmat_clear(Z);
+    ssm_zmat_clear(Zd);
+    CHECK(ssm_mpmat_bytes(10, 10, 64) >= 100 * (sizeof(mpfr_t) + 8), "mpmat bytes");
+    CHECK(ssm_mpmat_bytes(SIZE_MAX, 2, 64) == SIZE_MAX, "mpmat bytes saturate");
+    CHECK(ssm_physical_memory() > ((size_t)1 << 26), "physical memory known");
+    ssm_dmat_clear(A);
+    ssm_dmat_clear(B);
+}
+
+static void test_lapack(void)
+{
+    /* the wrapper's translations, each provoked */
+    CHECK(ssm_lapack_status("dgeev", 0) == SSM_OK, "info 0");
+    CHECK(ssm_lapack_status("dgeev", -3) == SSM_EINVAL && strstr(ssm_error_message(), "argument 3"), "info < 0");
+    CHECK(ssm_lapack_status("dgeev", 2) == SSM_ENOCONV && strstr(ssm_error_message(), "converge"), "info > 0");
+    CHECK(ssm_lapack_status("dgeev", -1010) == SSM_ENOMEM, "work memory error");
+    /* eigenvalues of a rotation-scaling block and a triangular part, known exactly */
+    ssm_dmat_t A;
+    ssm_dmat_init(A, 3, 3);
+    SSM_D(A, 0, 0) = 1; SSM_D(A, 0, 1) = -2;
+    SSM_D(A, 1, 0) = 2; SSM_D(A, 1, 1) = 1;
+    SSM_D(A, 2, 2) = -3; SSM_D(A, 2, 0) = 5;
+    double complex w[3];
+    CHECK(ssm_dmat_eigvals(w, A) == SSM_OK, "dgeev");
+    int hit = 0;
+    for (int i = 0; i < 3; i++)
+        hit += cabs(w[i] - CMPLX(1, 2)) < 1e-14 || cabs(w[i] - CMPLX(1, -2)) < 1e-14 ||
+               cabs(w[i] + 3) < 1e-14;
+    CHECK(hit == 3, "eigenvalues 1±2i, -3");
+    ssm_dmat_t R;
+    ssm_dmat_init(R, 2, 3);
+    CHECK(ssm_dmat_eigvals(w, R) == SSM_EINVAL, "non-square eig -> EINVAL");
+    /* singular values vs sqrt(eig(AᵀA)) of a random 5x3, and Frobenius = sqrt(Σσ²) */
+    ssm_dmat_t X, G;
+    ssm_dmat_init(X, 5, 3);
+    ssm_dmat_init(G, 3, 3);
+    for (size_t i = 0; i < 15; i++)
+        X->data[i] = t_uniform();
+    double s[3];
+    CHECK(ssm_dmat_singvals(s, X) == SSM_OK && s[0] >= s[1] && s[1] >= s[2], "dgesdd descending");
+    ssm_dmat_gemm(G, 1.0, X, 1, X, 0, 0.0);
+    CHECK(ssm_dmat_eigvals(w, G) == SSM_OK, "eig(XᵀX)");
+    double ssq = 0, f = ssm_dmat_norm_fro(X);
+    for (int i = 0; i < 3; i++) {
+        ssq += s[i] * s[i];
+        double best = INFINITY;
+        for (int j = 0; j < 3; j++)
+            best = fmin(best, fabs(sqrt(fabs(creal(w[j]))) - s[i]));
+        /* σ from eig(XᵀX) loses half the digits for small σ: tolerance ε‖X‖²/σ */
+        CHECK(best <= 10 * DBL_EPSILON * f * f / s[i], "singular value %d", i);
+    }
+    CHECK(fabs(sqrt(ssq) - f) <= 10 * DBL_EPSILON * f, "Frobenius norm");
+    CHECK(ssm_dmat_gemm(G, 1.0, X, 0, X, 0, 0.0) == SSM_EINVAL, "gemm shape check");
+    /* norm_fro does not overflow */
+    SSM_D(R, 0, 0) = 1e300; SSM_D(R, 1, 2) = 1e300;
+    CHECK(fabs(ssm_dmat_norm_fro(R) / (sqrt(2.0) * 1e300) - 1) < 1e-15, "scaled Frobenius");
+    ssm_dmat_clear(A); ssm_dmat_clear(R); ssm_dmat_clear(X); ssm_dmat_clear(G);
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.' || strstr(e->d_name, ".tmp."))
+            n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_atomic(void)
+{
+    char dir[] = "/tmp/ssm-t-core-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    char path[256];
+    snprintf(path, sizeof path, "%s/out.txt", dir);
+    ssm_atomic *a;
+    FILE *fp;
+    CHECK(ssm_atomic_open(&a, &fp, path) == SSM_OK, "open");
+    fputs("hello\n", fp);
+    CHECK(access(path, F_OK) != 0, "destination absent before commit");
+    CHECK(ssm_atomic_commit(a) == SSM_OK, "commit");
+    unsigned char *buf;
+    size_t len;
+    CHECK(ssm_read_file(&buf, &len, path) == SSM_OK && len == 6 && memcmp(buf, "hello\n", 6) == 0, "content");
+    free(buf);
+    /* abort leaves the old content and no temporary file */
+    CHECK(ssm_atomic_open(&a, &fp, path) == SSM_OK, "open 2");
+    fputs("partial", fp);
+    ssm_atomic_abort(a);
+    CHECK(ssm_read_file(&buf, &len, path) == SSM_OK && len == 6, "abort keeps the old file");
+    free(buf);
+    CHECK(count_entries(dir) == 1, "no temporary file left (%d entries)", count_entries(dir));
+    /* EIO on purpose: missing folder, and a folder as destination */
+    char bad[300];
+    snprintf(bad, sizeof bad, "%s/missing/out.txt", dir);
+    CHECK(ssm_atomic_open(&a, &fp, bad) == SSM_EIO && strstr(ssm_error_message(), "missing/out.txt"),
+          "missing folder -> EIO: %s", ssm_error_message());
+    CHECK(ssm_atomic_open(&a, &fp, dir) == SSM_EIO, "directory as destination -> EIO");
+    CHECK(ssm_read_file(&buf, &len, bad) == SSM_EIO, "read missing -> EIO");
+    CHECK(ssm_read_file(&buf, &len, dir) == SSM_EIO, "read a directory -> EIO");
+    /* while open, the temporary file sits beside the destination */
+    CHECK(ssm_atomic_open(&a, &fp, path) == SSM_OK, "open 3");
+    CHECK(count_entries(dir) == 2, "temporary file beside the destination");
+    ssm_atomic_abort(a);
+    unlink(path);
+    rmdir(dir);
+}
+
+static void test_progress(void)
+{
+    /* disabled bars are NULL and every call accepts NULL */
+    ssm_progress *p = ssm_progress_create("x", 10, 0);
+    CHECK(p == NULL, "disabled progress is NULL");
+    ssm_progress_update(p, 5);
+    ssm_progress_finish(p);
+    /* enabled but stderr is not a terminal under make check → still NULL */
+    if (!isatty(2))
+        CHECK(ssm_progress_create("x", 10, 1) == NULL, "no bar when stderr is not a TTY");
+}
+
+int main(void)
+{
+    t_init();
+    test_status();
+    test_matrices();
+    test_lapack();
+    test_atomic();
+    test_progress();
+    return t_finish();
+}
