@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char HELP[] =
@@ -87,10 +88,16 @@ static int output_dir_ok(const char *path)
     if (!d)
         return 1;
     const char *dir = dirname(d);
-    int ok = access(dir, W_OK | X_OK) == 0;
-    int e = errno;
-    if (!ok)
-        cli_usage_error("cannot write '%s': %s", path, strerror(e));
+    struct stat st;
+    int ok = 0;
+    if (stat(dir, &st) != 0)
+        cli_usage_error("cannot write '%s': %s", path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        cli_usage_error("cannot write '%s': %s", path, strerror(ENOTDIR));
+    else if (access(dir, W_OK | X_OK) != 0)
+        cli_usage_error("cannot write '%s': %s", path, strerror(errno));
+    else
+        ok = 1;
     free(d);
     return ok;
 }
@@ -270,9 +277,14 @@ int cmd_hippo(int argc, char **argv)
                 free(txt);
                 json_decref(o);
             } else {
-                printf("%-13s N=%-5zu prec=%-4ld rank=%zu  ||A||_F=%-11.5g max Re eig(A)=%-11.4g "
-                       "normality defect of A+PPᵀ=%-9.2g -> %s\n",
-                       ssm_hippo_name(m), N, prec, r, nf, absc, defect, out);
+                char ab[32] = "(N>2048)", de[32] = "(no P)";
+                if (!isnan(absc))
+                    snprintf(ab, sizeof ab, "%.4g", absc);
+                if (r > 0)
+                    snprintf(de, sizeof de, isnan(defect) ? "(N>2048)" : "%.2g", defect);
+                printf("%-13s N=%-5zu prec=%-4ld rank=%zu  ||A||_F=%-11.5g max Re eig(A)=%-9s "
+                       "normality defect of A+PPT=%-9s -> %s\n",
+                       ssm_hippo_name(m), N, prec, r, nf, ab, de, out);
             }
         }
     }

@@ -1,0 +1,278 @@
+/* tests/t-cli.c — the `ssmkit` binary as a user meets it: help texts, every
+ * bad-input case of the hippo command (exit 2, one line on stderr, no file
+ * created or touched), and every output format read back and compared with
+ * the library called directly. */
+#define _POSIX_C_SOURCE 200809L
+#include "ssmkit.h"
+#include "tests/harness.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+static const char *bin;
+static char dir[] = "/tmp/ssm-t-cli-XXXXXX";
+static char out_buf[1 << 20], err_buf[1 << 16];
+
+static const char *P_(const char *name)
+{
+    static char buf[8][300];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+    return buf[k];
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n = fp ? fread(buf, 1, cap - 1, fp) : 0;
+    buf[n] = '\0';
+    if (fp)
+        fclose(fp);
+}
+
+/* run bin with argv (NULL-terminated, without argv[0]); capture stdout/stderr */
+static int run(const char *const *args)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = bin;
+    while (*args && n < 63)
+        argv[n++] = *args++;
+    argv[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 2, P_(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int st = -1;
+    if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ) == 0)
+        waitpid(pid, &st, 0);
+    posix_spawn_file_actions_destroy(&fa);
+    slurp(P_(".stdout"), out_buf, sizeof out_buf);
+    slurp(P_(".stderr"), err_buf, sizeof err_buf);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* files in dir other than our capture files */
+static int user_files(void)
+{
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -v -e '^.stdout$' -e '^.stderr$' -e '^keep' | wc -l", dir);
+    FILE *fp = popen(cmd, "r");
+    int n = -1;
+    if (fp) {
+        if (fscanf(fp, "%d", &n) != 1)
+            n = -1;
+        pclose(fp);
+    }
+    return n;
+}
+
+static void expect_usage_error(const char *const *args, const char *needle)
+{
+    int rc = run(args);
+    char what[300] = "";
+    for (const char *const *a = args; *a; a++) {
+        strncat(what, *a, sizeof what - strlen(what) - 2);
+        strncat(what, " ", sizeof what - strlen(what) - 1);
+    }
+    CHECK(rc == 2, "[%s] exit %d, want 2", what, rc);
+    CHECK(lines(err_buf) == 1 && strncmp(err_buf, "ssmkit: ", 8) == 0, "[%s] one line on stderr: '%s'", what, err_buf);
+    CHECK(strstr(err_buf, needle) != NULL, "[%s] stderr '%s' lacks '%s'", what, err_buf, needle);
+    CHECK(user_files() == 0, "[%s] left a file behind", what);
+}
+
+static void test_help(void)
+{
+    CHECK(run((const char *[]){"--help", NULL}) == 0 && strstr(out_buf, "usage: ssmkit"), "--help");
+    CHECK(run((const char *[]){"--version", NULL}) == 0 && strstr(out_buf, "ssmkit " SSM_VERSION), "--version");
+    CHECK(run((const char *[]){"hippo", "--help", NULL}) == 0 && strstr(out_buf, "MEASURE") &&
+              strstr(out_buf, "fourier-decay"), "hippo --help");
+    CHECK(run((const char *[]){NULL}) == 2 && strstr(err_buf, "usage"), "no command -> 2");
+}
+
+static void test_errors(void)
+{
+    char o[300];
+    snprintf(o, sizeof o, "%s/x.safetensors", dir);
+    expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command 'frobnicate'");
+    expect_usage_error((const char *[]){"init", "s4d-legs", NULL}, "not implemented");
+    expect_usage_error((const char *[]){"hippo", "legendre", "-N", "4", "-o", o, NULL}, "unknown measure 'legendre'");
+    expect_usage_error((const char *[]){"hippo", "-N", "4", "-o", o, NULL}, "missing MEASURE");
+    expect_usage_error((const char *[]){"hippo", "legs", "-o", o, NULL}, "missing -N");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "abc", "-o", o, NULL}, "positive integer, got 'abc'");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4x", "-o", o, NULL}, "positive integer");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "0", "-o", o, NULL}, "must be positive");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "-3", "-o", o, NULL}, "positive integer");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "99999999999999999999999", "-o", o, NULL}, "too large");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "20000000", "-o", o, NULL}, "exceeds the limit 16777216");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "2000000", "-o", o, NULL}, "GiB of memory");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "30000", "--prec", "100000", "-o", o, NULL},
+                       "GiB of memory");
+    expect_usage_error((const char *[]){"hippo", "fout", "-N", "7", "-o", o, NULL}, "even N");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--prec", "1", "-o", o, NULL}, "out of range");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--prec", "0", "-o", o, NULL}, "out of range");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--prec", "ten", "-o", o, NULL}, "integer");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--prec", "99999999999", "-o", o, NULL}, "out of range");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "-o", "/nonexistent-ssm/x.tsv", NULL},
+                       "cannot write '/nonexistent-ssm/x.tsv'");
+    /* a parent that is a file: unwritable even for root */
+    FILE *fp = fopen(P_("keep-file"), "w");
+    fputs("x", fp);
+    fclose(fp);
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "-o", P_("keep-file/x.tsv"), NULL},
+                       "Not a directory");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--frobnicate", NULL}, "unknown option '--frobnicate'");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "-o", P_("x.csv"), NULL}, "cannot tell the output format");
+    expect_usage_error((const char *[]){"hippo", "legsd", "-N", "4", "--what", "P", NULL}, "no rank correction");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--what", "Q", NULL}, "--what must be A, B or P");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", NULL}, "needs a value");
+    expect_usage_error((const char *[]){"hippo", "legs", "extra", "-N", "4", NULL}, "unexpected argument 'extra'");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--json", NULL}, "--json needs -o");
+    expect_usage_error((const char *[]){"hippo", "legs", "-N", "4", "--what", "B", "-o", o, NULL}, "--what applies");
+    /* an existing output is not touched by a failing run */
+    const char *keep = P_("keep.safetensors");
+    fp = fopen(keep, "w");
+    fputs("old", fp);
+    fclose(fp);
+    CHECK(run((const char *[]){"hippo", "fout", "-N", "5", "-o", keep, NULL}) == 2, "odd N, existing file");
+    char buf[16];
+    slurp(keep, buf, sizeof buf);
+    CHECK(strcmp(buf, "old") == 0, "existing output untouched: '%s'", buf);
+}
+
+static int same_dmat(const ssm_dmat_t X, const double *y, size_t n)
+{
+    return X->rows * X->cols == n && memcmp(X->data, y, n * sizeof(double)) == 0;
+}
+
+static void test_outputs(void)
+{
+    const size_t N = 12;
+    ssm_dmat_t A, B, P;
+    ssm_dmat_init(A, N, N);
+    ssm_dmat_init(B, N, 1);
+    ssm_dmat_init(P, 2, N);
+    ssm_hippo(A, B, P, SSM_HIPPO_LEGT, N);
+
+    /* safetensors: A, B, P and metadata */
+    const char *f = P_("legt.safetensors");
+    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", "-o", f, NULL}) == 0, "write safetensors: %s", err_buf);
+    CHECK(strstr(out_buf, "legt") && lines(out_buf) == 1, "one summary line: %s", out_buf);
+    ssm_st *st = NULL;
+    CHECK(ssm_st_read(&st, f) == SSM_OK, "read back");
+    if (st) {
+        const ssm_tensor *a = ssm_st_get(st, "A"), *b = ssm_st_get(st, "B"), *p = ssm_st_get(st, "P");
+        CHECK(a && a->ndim == 2 && a->shape[0] == N && memcmp(a->data, A->data, N * N * 8) == 0, "A");
+        CHECK(b && b->ndim == 1 && b->shape[0] == N && memcmp(b->data, B->data, N * 8) == 0, "B");
+        CHECK(p && p->ndim == 2 && p->shape[0] == 2 && memcmp(p->data, P->data, 2 * N * 8) == 0, "P");
+        CHECK(strcmp(ssm_st_meta(st, "measure"), "legt") == 0 && strcmp(ssm_st_meta(st, "N"), "12") == 0 &&
+                  strcmp(ssm_st_meta(st, "prec_bits"), "53") == 0 && strcmp(ssm_st_meta(st, "rank"), "2") == 0,
+              "metadata");
+        ssm_st_free(st);
+    }
+    /* no P tensor where the measure has none */
+    CHECK(run((const char *[]){"hippo", "lmu", "-N", "4", "-q", "-o", P_("lmu.safetensors"), NULL}) == 0 &&
+              out_buf[0] == '\0', "quiet");
+    CHECK(ssm_st_read(&st, P_("lmu.safetensors")) == SSM_OK && !ssm_st_get(st, "P") && ssm_st_get(st, "A"), "no P");
+    ssm_st_free(st);
+
+    /* npy of B, tsv of P, stdout of A */
+    ssm_npy np;
+    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", "--what", "B", "-o", P_("b.npy"), NULL}) == 0, "npy");
+    CHECK(ssm_npy_read(&np, P_("b.npy")) == SSM_OK && np.ndim == 1 && np.count == N &&
+              memcmp(np.data, B->data, N * 8) == 0, "npy B");
+    ssm_npy_clear(&np);
+    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", "--what", "P", "-o", P_("p.tsv"), NULL}) == 0, "tsv");
+    ssm_dmat_t X;
+    CHECK(ssm_tsv_read(X, P_("p.tsv")) == SSM_OK && X->rows == 2 && same_dmat(X, P->data, 2 * N), "tsv P");
+    ssm_dmat_clear(X);
+    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", NULL}) == 0 && out_buf[0] == '#', "stdout tsv");
+    CHECK(ssm_tsv_read_mem(X, out_buf, strlen(out_buf)) == SSM_OK && same_dmat(X, A->data, N * N), "stdout A");
+    ssm_dmat_clear(X);
+
+    /* --prec 256 TSV: every printed entry parses back to the library's MPFR value */
+    CHECK(run((const char *[]){"hippo", "fout", "-N", "8", "--prec", "256", NULL}) == 0, "prec 256");
+    ssm_mpmat_t M;
+    ssm_mpmat_init(M, 8, 8, 256);
+    ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_FOUT, 8, NULL);
+    mpfr_t y;
+    mpfr_init2(y, 256);
+    int same = 0, count = 0;
+    char *save, *line = strtok_r(out_buf, "\n", &save);
+    for (; line; line = strtok_r(NULL, "\n", &save)) {
+        if (line[0] == '#')
+            continue;
+        char *s2, *tok = strtok_r(line, "\t", &s2);
+        for (; tok; tok = strtok_r(NULL, "\t", &s2), count++) {
+            mpfr_set_str(y, tok, 10, MPFR_RNDN);
+            same += count < 64 && mpfr_equal_p(y, SSM_MP(M, count / 8, count % 8));
+        }
+    }
+    CHECK(count == 64 && same == 64, "prec-256 TSV round trip: %d of %d", same, count);
+    mpfr_clear(y);
+    ssm_mpmat_clear(M);
+
+    /* --prec 12 to npy: the F64 values are the 12-bit roundings */
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "6", "--prec", "12", "-o", P_("l12.npy"), "-q", NULL}) == 0, "prec 12");
+    ssm_mpmat_init(M, 6, 6, 12);
+    ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_LEGS, 6, NULL);
+    ssm_dmat_t D;
+    ssm_dmat_init(D, 6, 6);
+    ssm_mpmat_get_dmat(D, M);
+    CHECK(ssm_npy_read(&np, P_("l12.npy")) == SSM_OK && memcmp(np.data, D->data, 36 * 8) == 0, "12-bit values");
+    ssm_npy_clear(&np);
+    ssm_dmat_clear(D);
+    ssm_mpmat_clear(M);
+
+    /* --json summary */
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "16", "-o", P_("j.safetensors"), "--json", NULL}) == 0, "json");
+    json_error_t je;
+    json_t *o = json_loads(out_buf, 0, &je);
+    CHECK(o && json_integer_value(json_object_get(o, "N")) == 16 &&
+              json_real_value(json_object_get(o, "spectral_abscissa")) == -1.0 &&
+              json_real_value(json_object_get(o, "normality_defect")) < 1e-14,
+          "json summary: %s", out_buf);
+    json_decref(o);
+    ssm_dmat_clear(A);
+    ssm_dmat_clear(B);
+    ssm_dmat_clear(P);
+}
+
+int main(void)
+{
+    t_init();
+    bin = getenv("SSM_BIN");
+    if (!bin || !*bin)
+        bin = "build/ssmkit";
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "t-cli: cannot run '%s' (set SSM_BIN)\n", bin);
+        CHECK(0, "binary present");
+        return t_finish();
+    }
+    if (!mkdtemp(dir))
+        return perror("mkdtemp"), 1;
+    test_help();
+    test_errors();
+    test_outputs();
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", dir);
+    return t_finish();
+}
