@@ -254,6 +254,39 @@ static void test_outputs(void)
     ssm_dmat_clear(P);
 }
 
+/* The README's loading snippet and examples/load_safetensors.py, run by the
+ * Debian python (numpy; PyTorch where installed) on a file we just wrote. */
+static void test_python(void)
+{
+    if (system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
+        printf("skipped: README/numpy loading snippet (no /usr/bin/python3 with numpy)\n");
+        return;
+    }
+    char f[300];
+    snprintf(f, sizeof f, "%s/legs.safetensors", dir);
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "5", "-q", "-o", f, NULL}) == 0, "write");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 examples/load_safetensors.py '%s' > '%s' 2>&1", f, P_(".py"));
+    CHECK(system(cmd) == 0, "examples/load_safetensors.py runs");
+    slurp(P_(".py"), out_buf, sizeof out_buf);
+    CHECK(strstr(out_buf, "A (5, 5) float64") && strstr(out_buf, "'measure': 'legs'"), "example output: %s", out_buf);
+    int torch = system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0;
+    if (!torch) {
+        printf("skipped: README snippet's PyTorch lines (no python3-torch)\n");
+        return;
+    }
+    /* the README's python block, verbatim, with its path pointed at our file */
+    snprintf(cmd, sizeof cmd,
+             "sed -n '/^```python$/,/^```$/p' README.md | sed '1d;$d' | "
+             "sed 's|out/demo/hippo-legs.safetensors|%s|' > '%s' && "
+             "printf '\\nassert A.shape == (5, 5) and A[1, 0] == -3 ** 0.5 and A_t.dtype == torch.float64\\n"
+             "print(\"readme ok\")\\n' >> '%s' && /usr/bin/python3 '%s' > '%s' 2>&1",
+             f, P_("readme.py"), P_("readme.py"), P_("readme.py"), P_(".py"));
+    CHECK(system(cmd) == 0, "README snippet runs");
+    slurp(P_(".py"), out_buf, sizeof out_buf);
+    CHECK(strstr(out_buf, "readme ok") != NULL, "README snippet output: %s", out_buf);
+}
+
 int main(void)
 {
     t_init();
@@ -270,6 +303,7 @@ int main(void)
     test_help();
     test_errors();
     test_outputs();
+    test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
