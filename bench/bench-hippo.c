@@ -1,0 +1,62 @@
+/* bench/bench-hippo.c — time HiPPO construction: median wall time of REPS
+ * runs of ssm_hippo (double) or ssm_hippo_mp (MPFR at PREC bits).
+ *   usage: bench-hippo MEASURE N PREC REPS      prints the median seconds */
+#define _POSIX_C_SOURCE 200809L
+#include "ssmkit.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: bench-hippo MEASURE N PREC REPS\n");
+        return 2;
+    }
+    ssm_hippo_measure m;
+    if (ssm_hippo_lookup(&m, argv[1]) != SSM_OK) {
+        fprintf(stderr, "%s\n", ssm_error_message());
+        return 2;
+    }
+    size_t N = strtoul(argv[2], NULL, 10);
+    long prec = strtol(argv[3], NULL, 10);
+    int reps = atoi(argv[4]);
+    double t[64];
+    if (reps < 1 || reps > 64)
+        return 2;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now();
+        if (prec == 53) {
+            ssm_dmat_t A, B;
+            ssm_dmat_init(A, N, N);
+            ssm_dmat_init(B, N, 1);
+            ssm_hippo(A, B, NULL, m, N);
+            ssm_dmat_clear(A);
+            ssm_dmat_clear(B);
+        } else {
+            ssm_mpmat_t A, B;
+            ssm_mpmat_init(A, N, N, prec);
+            ssm_mpmat_init(B, N, 1, prec);
+            ssm_hippo_mp(A, B, NULL, m, N, NULL);
+            ssm_mpmat_clear(A);
+            ssm_mpmat_clear(B);
+        }
+        t[r] = now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp);
+    printf("%.6g\n", t[reps / 2]);
+    return 0;
+}
