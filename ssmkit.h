@@ -5,5 +5,7 @@
 
 #include "core/core.h"
 #include "hippo/hippo.h"
+#include "diag/diag.h"
+#include "analysis/analysis.h"
 
 #endif

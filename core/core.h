@@ -130,6 +130,22 @@ ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
                          const ssm_dmat_t B, int tB, double beta);
 /* Frobenius norm (scaled, overflow-safe). */
 double ssm_dmat_norm_fro(const ssm_dmat_t A);
+/* Spectral norm ‖A‖₂ = σ_max (dgesdd).  NaN on failure (error recorded). */
+double ssm_dmat_norm2(const ssm_dmat_t A);
+
+/* Complex counterparts (zgeev/zgesdd/zgesv/cblas_zgemm). */
+ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A);
+double ssm_zmat_norm2(const ssm_zmat_t A);
+double ssm_zmat_norm_fro(const ssm_zmat_t A);
+/* C = alpha op(A) op(B) + beta C; op: 0 = as is, 1 = transpose, 2 = conjugate transpose. */
+ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A, int opA,
+                         const ssm_zmat_t B, int opB, double complex beta);
+/* Solve A X = B in place of B (LU with partial pivoting, zgesv).  A is not
+ * modified.  ELOSS when A is exactly singular (info > 0). */
+ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A);
+/* Eigenvalues of a complex square matrix (zgeev, no vectors). */
+ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A);
+ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A);
 
 /* ===================================================================== */
 /* Atomic writes: temp file in the destination folder, fsync, rename      */

@@ -1,0 +1,286 @@
+/* analysis/transfer.c — transfer functions by three algorithms. */
+#include "analysis/analysis.h"
+
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ssm_tf_plan {
+    size_t n;
+    double complex *H;   /* n×n upper Hessenberg, row-major */
+    double complex *b;   /* Q* b */
+    double complex *c;   /* c Q  */
+    double complex D;
+};
+
+void ssm_tf_plan_destroy(ssm_tf_plan *p)
+{
+    if (!p)
+        return;
+    free(p->H);
+    free(p->b);
+    free(p->c);
+    free(p);
+}
+
+ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c, double complex D,
+                                ssm_status *status)
+{
+    size_t n = A->rows;
+    ssm_status s = SSM_OK;
+    if (A->cols != n || b->rows != n || b->cols != 1 || c->rows != 1 || c->cols != n) {
+        *status = SSM_ERROR(SSM_EINVAL, "transfer: A must be n x n, b n x 1, c 1 x n");
+        return NULL;
+    }
+    ssm_tf_plan *p = calloc(1, sizeof *p);
+    double complex *tau = malloc((n ? n : 1) * sizeof *tau);
+    if (p) {
+        p->n = n;
+        p->D = D;
+        p->H = malloc((n > 0 ? n * n : 1) * sizeof *p->H);
+        p->b = malloc((n ? n : 1) * sizeof *p->b);
+        p->c = malloc((n ? n : 1) * sizeof *p->c);
+    }
+    if (!p || !tau || !p->H || !p->b || !p->c) {
+        ssm_tf_plan_destroy(p);
+        free(tau);
+        *status = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        memcpy(p->H + i * n, &SSM_D(A, i, 0), n * sizeof(double complex));
+    if (n > 0) {
+        lapack_int info = LAPACKE_zgehrd(LAPACK_ROW_MAJOR, (lapack_int)n, 1, (lapack_int)n, p->H, (lapack_int)n, tau);
+        s = ssm_lapack_status("zgehrd", info);
+        double complex *Q = malloc(n * n * sizeof *Q);
+        if (s == SSM_OK && !Q)
+            s = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
+        if (s == SSM_OK) {
+            memcpy(Q, p->H, n * n * sizeof *Q);
+            info = LAPACKE_zunghr(LAPACK_ROW_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tau);
+            s = ssm_lapack_status("zunghr", info);
+        }
+        if (s == SSM_OK) {
+            for (size_t i = 0; i < n; i++) { /* zero the reflectors below the subdiagonal */
+                for (size_t j = 0; j + 1 < i; j++)
+                    p->H[i * n + j] = 0.0;
+            }
+            for (size_t j = 0; j < n; j++) {
+                double complex bb = 0.0, cc = 0.0;
+                for (size_t i = 0; i < n; i++) {
+                    bb += conj(Q[i * n + j]) * SSM_D(b, i, 0);
+                    cc += SSM_D(c, 0, i) * Q[i * n + j];
+                }
+                p->b[j] = bb;
+                p->c[j] = cc;
+            }
+        }
+        free(Q);
+    }
+    free(tau);
+    if (s != SSM_OK) {
+        ssm_tf_plan_destroy(p);
+        *status = s;
+        return NULL;
+    }
+    *status = SSM_OK;
+    return p;
+}
+
+ssm_status ssm_tf_eval(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t count)
+{
+    size_t n = p->n;
+    double complex *T = malloc((n > 0 ? n * n : 1) * sizeof *T), *x = malloc((n ? n : 1) * sizeof *x);
+    if (!T || !x) {
+        free(T);
+        free(x);
+        return SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
+    }
+    ssm_status st = SSM_OK;
+    for (size_t k = 0; k < count && st == SSM_OK; k++) {
+        /* T = s I − H (Hessenberg), x = b̂; Gaussian elimination with partial
+         * pivoting between rows j and j+1 (the only candidates), O(n²) */
+        for (size_t i = 0; i < n; i++) {
+            size_t j0 = i ? i - 1 : 0;
+            for (size_t j = j0; j < n; j++)
+                T[i * n + j] = -p->H[i * n + j];
+            T[i * n + i] += s[k];
+            x[i] = p->b[i];
+        }
+        for (size_t j = 0; j + 1 < n; j++) {
+            if (cabs(T[(j + 1) * n + j]) > cabs(T[j * n + j])) {
+                for (size_t q = j; q < n; q++) {
+                    double complex t = T[j * n + q];
+                    T[j * n + q] = T[(j + 1) * n + q];
+                    T[(j + 1) * n + q] = t;
+                }
+                double complex t = x[j];
+                x[j] = x[j + 1];
+                x[j + 1] = t;
+            }
+            if (T[j * n + j] == 0.0) {
+                st = SSM_ERROR(SSM_ELOSS, "transfer: sI - A is singular at s = %g%+gi", creal(s[k]), cimag(s[k]));
+                break;
+            }
+            double complex l = T[(j + 1) * n + j] / T[j * n + j];
+            for (size_t q = j + 1; q < n; q++)
+                T[(j + 1) * n + q] -= l * T[j * n + q];
+            x[j + 1] -= l * x[j];
+        }
+        if (st != SSM_OK)
+            break;
+        for (size_t i = n; i-- > 0;) {
+            if (T[i * n + i] == 0.0) {
+                st = SSM_ERROR(SSM_ELOSS, "transfer: sI - A is singular at s = %g%+gi", creal(s[k]), cimag(s[k]));
+                break;
+            }
+            double complex acc = x[i];
+            for (size_t q = i + 1; q < n; q++)
+                acc -= T[i * n + q] * x[q];
+            x[i] = acc / T[i * n + i];
+        }
+        double complex g = p->D;
+        for (size_t i = 0; i < n; i++)
+            g += p->c[i] * x[i];
+        G[k] = g;
+    }
+    free(T);
+    free(x);
+    return st;
+}
+
+ssm_status ssm_tf_dense_solve(double complex *G, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+                              double complex D, const double complex *s, size_t count)
+{
+    size_t n = A->rows;
+    ssm_zmat_t T, x;
+    ssm_status st = ssm_zmat_init(T, n, n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(x, n, 1);
+    for (size_t k = 0; st == SSM_OK && k < count; k++) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < n; j++)
+                SSM_D(T, i, j) = -SSM_D(A, i, j);
+            SSM_D(T, i, i) += s[k];
+            SSM_D(x, i, 0) = SSM_D(b, i, 0);
+        }
+        st = ssm_zmat_solve(x, T);
+        double complex g = D;
+        for (size_t i = 0; i < n; i++)
+            g += SSM_D(c, 0, i) * SSM_D(x, i, 0);
+        G[k] = g;
+    }
+    ssm_zmat_clear(T);
+    ssm_zmat_clear(x);
+    return st;
+}
+
+void ssm_tf_diag(double complex *G, const double complex *lambda, const double complex *b,
+                 const double complex *c, size_t M, int conj_sym, double complex D, const double complex *s,
+                 size_t count)
+{
+    for (size_t k = 0; k < count; k++) {
+        double complex g = D;
+        for (size_t m = 0; m < M; m++) {
+            double complex cb = c[m] * b[m];
+            g += cb / (s[k] - lambda[m]);
+            if (conj_sym)
+                g += conj(cb) / (s[k] - conj(lambda[m]));
+        }
+        G[k] = g;
+    }
+}
+
+/* solve the small r×r system X y = z in place (Gaussian elimination with partial pivoting) */
+static int small_solve(double complex *X, double complex *z, size_t r)
+{
+    for (size_t j = 0; j < r; j++) {
+        size_t piv = j;
+        for (size_t i = j + 1; i < r; i++)
+            if (cabs(X[i * r + j]) > cabs(X[piv * r + j]))
+                piv = i;
+        if (X[piv * r + j] == 0.0)
+            return 0;
+        if (piv != j) {
+            for (size_t q = 0; q < r; q++) {
+                double complex t = X[j * r + q];
+                X[j * r + q] = X[piv * r + q];
+                X[piv * r + q] = t;
+            }
+            double complex t = z[j];
+            z[j] = z[piv];
+            z[piv] = t;
+        }
+        for (size_t i = j + 1; i < r; i++) {
+            double complex l = X[i * r + j] / X[j * r + j];
+            for (size_t q = j; q < r; q++)
+                X[i * r + q] -= l * X[j * r + q];
+            z[i] -= l * z[j];
+        }
+    }
+    for (size_t i = r; i-- > 0;) {
+        double complex acc = z[i];
+        for (size_t q = i + 1; q < r; q++)
+            acc -= X[i * r + q] * z[q];
+        z[i] = acc / X[i * r + i];
+    }
+    return 1;
+}
+
+ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const double complex *b,
+                       const double complex *c, const ssm_zmat_t Pt, size_t M, int conj_sym, double complex D,
+                       const double complex *s, size_t count)
+{
+    enum { RMAX = 8 };
+    size_t r = Pt->rows;
+    if (r > RMAX || Pt->cols != M)
+        return SSM_ERROR(SSM_EINVAL, "dplr transfer: P must be r x M with r <= %d", RMAX);
+    for (size_t k = 0; k < count; k++) {
+        /* accumulate over the modes (and their conjugates): g0 = c R b, u = c R P̃,
+         * v = P̃* R b, X = I + P̃* R P̃ (r×r) */
+        double complex g0 = 0.0, u[RMAX] = {0}, v[RMAX] = {0}, X[RMAX * RMAX] = {0};
+        for (size_t half = 0; half < (conj_sym ? 2u : 1u); half++) {
+            for (size_t m = 0; m < M; m++) {
+                double complex lam = half ? conj(lambda[m]) : lambda[m];
+                double complex bm = half ? conj(b[m]) : b[m], cm = half ? conj(c[m]) : c[m];
+                double complex R = 1.0 / (s[k] - lam);
+                g0 += cm * R * bm;
+                for (size_t i = 0; i < r; i++) {
+                    double complex pi = half ? conj(SSM_D(Pt, i, m)) : SSM_D(Pt, i, m);
+                    u[i] += cm * R * pi;
+                    v[i] += conj(pi) * R * bm;
+                    for (size_t j = 0; j < r; j++) {
+                        double complex pj = half ? conj(SSM_D(Pt, j, m)) : SSM_D(Pt, j, m);
+                        X[i * r + j] += conj(pi) * R * pj;
+                    }
+                }
+            }
+        }
+        for (size_t i = 0; i < r; i++)
+            X[i * r + i] += 1.0;
+        if (!small_solve(X, v, r))
+            return SSM_ERROR(SSM_ELOSS, "dplr transfer: I + P*RP is singular at s = %g%+gi", creal(s[k]),
+                             cimag(s[k]));
+        double complex corr = 0.0;
+        for (size_t i = 0; i < r; i++)
+            corr += u[i] * v[i];
+        G[k] = D + g0 - corr;
+    }
+    return SSM_OK;
+}
+
+ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced)
+{
+    if (count == 0 || !(hi >= lo) || !isfinite(lo) || !isfinite(hi) || (log_spaced && lo <= 0.0))
+        return SSM_ERROR(SSM_EINVAL, "frequency grid %g:%g:%zu%s is invalid", lo, hi, count,
+                         log_spaced ? ":log (needs 0 < LO <= HI)" : " (needs LO <= HI, COUNT > 0)");
+    for (size_t k = 0; k < count; k++) {
+        double t = count > 1 ? (double)k / (double)(count - 1) : 0.0;
+        double w = log_spaced ? exp(log(lo) + t * (log(hi) - log(lo))) : lo + t * (hi - lo);
+        if (omega)
+            omega[k] = w;
+        s[k] = CMPLX(0.0, w);
+    }
+    return SSM_OK;
+}

@@ -1,0 +1,148 @@
+/* core/zlin.c — complex dense linear algebra through LAPACKE/CBLAS. */
+#include "core/core.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ssm_status zpack(double complex **out, const ssm_zmat_t A)
+{
+    size_t n = A->rows * A->cols;
+    *out = malloc((n ? n : 1) * sizeof(double complex));
+    if (!*out)
+        return SSM_ERROR(SSM_ENOMEM, "cannot allocate a %zu x %zu work matrix", A->rows, A->cols);
+    for (size_t i = 0; i < A->rows; i++)
+        memcpy(*out + i * A->cols, &SSM_D(A, i, 0), A->cols * sizeof(double complex));
+    return SSM_OK;
+}
+
+ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A)
+{
+    if (A->rows != B->rows || A->cols != B->cols)
+        return SSM_ERROR(SSM_EINVAL, "copy: shape mismatch");
+    for (size_t i = 0; i < A->rows; i++)
+        memcpy(&SSM_D(B, i, 0), &SSM_D(A, i, 0), A->cols * sizeof(double complex));
+    return SSM_OK;
+}
+
+ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A)
+{
+    size_t m = A->rows, n = A->cols;
+    if (m == 0 || n == 0)
+        return SSM_OK;
+    double complex *a;
+    ssm_status st = zpack(&a, A);
+    if (st != SSM_OK)
+        return st;
+    lapack_int info = LAPACKE_zgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a, (lapack_int)n,
+                                     s, NULL, (lapack_int)m, NULL, (lapack_int)n);
+    free(a);
+    return ssm_lapack_status("zgesdd", info);
+}
+
+double ssm_zmat_norm2(const ssm_zmat_t A)
+{
+    size_t k = A->rows < A->cols ? A->rows : A->cols;
+    if (k == 0)
+        return 0.0;
+    double *s = malloc(k * sizeof *s);
+    if (!s)
+        return NAN;
+    double r = ssm_zmat_singvals(s, A) == SSM_OK ? s[0] : NAN;
+    free(s);
+    return r;
+}
+
+double ssm_dmat_norm2(const ssm_dmat_t A)
+{
+    size_t k = A->rows < A->cols ? A->rows : A->cols;
+    if (k == 0)
+        return 0.0;
+    double *s = malloc(k * sizeof *s);
+    if (!s)
+        return NAN;
+    double r = ssm_dmat_singvals(s, A) == SSM_OK ? s[0] : NAN;
+    free(s);
+    return r;
+}
+
+double ssm_zmat_norm_fro(const ssm_zmat_t A)
+{
+    double scale = 0.0, ssq = 1.0;
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t j = 0; j < A->cols; j++) {
+            double parts[2] = {fabs(creal(SSM_D(A, i, j))), fabs(cimag(SSM_D(A, i, j)))};
+            for (int p = 0; p < 2; p++) {
+                double x = parts[p];
+                if (x == 0.0)
+                    continue;
+                if (scale < x) {
+                    ssq = 1.0 + ssq * (scale / x) * (scale / x);
+                    scale = x;
+                } else {
+                    ssq += (x / scale) * (x / scale);
+                }
+            }
+        }
+    return scale * sqrt(ssq);
+}
+
+ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A, int opA,
+                         const ssm_zmat_t B, int opB, double complex beta)
+{
+    size_t m = opA ? A->cols : A->rows, k = opA ? A->rows : A->cols;
+    size_t kb = opB ? B->cols : B->rows, n = opB ? B->rows : B->cols;
+    if (k != kb || C->rows != m || C->cols != n)
+        return SSM_ERROR(SSM_EINVAL, "zgemm: incompatible shapes");
+    if (m == 0 || n == 0)
+        return SSM_OK;
+    static const enum CBLAS_TRANSPOSE T[3] = {CblasNoTrans, CblasTrans, CblasConjTrans};
+    cblas_zgemm(CblasRowMajor, T[opA], T[opB], (int)m, (int)n, (int)k, &alpha, A->data,
+                (int)(A->ld ? A->ld : 1), B->data, (int)(B->ld ? B->ld : 1), &beta, C->data,
+                (int)(C->ld ? C->ld : 1));
+    return SSM_OK;
+}
+
+ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A)
+{
+    size_t n = A->rows;
+    if (A->cols != n || B->rows != n)
+        return SSM_ERROR(SSM_EINVAL, "solve: A must be square and match B's rows");
+    if (n == 0 || B->cols == 0)
+        return SSM_OK;
+    double complex *a;
+    ssm_status st = zpack(&a, A);
+    if (st != SSM_OK)
+        return st;
+    lapack_int *ipiv = malloc(n * sizeof *ipiv);
+    if (!ipiv) {
+        free(a);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    lapack_int info = LAPACKE_zgesv(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)B->cols, a, (lapack_int)n,
+                                    ipiv, B->data, (lapack_int)B->ld);
+    free(a);
+    free(ipiv);
+    if (info > 0)
+        return SSM_ERROR(SSM_ELOSS, "zgesv: the matrix is exactly singular (U(%d,%d) = 0)", (int)info, (int)info);
+    return ssm_lapack_status("zgesv", info);
+}
+
+ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A)
+{
+    size_t n = A->rows;
+    if (A->cols != n)
+        return SSM_ERROR(SSM_EINVAL, "eigenvalues need a square matrix");
+    if (n == 0)
+        return SSM_OK;
+    double complex *a;
+    ssm_status st = zpack(&a, A);
+    if (st != SSM_OK)
+        return st;
+    lapack_int info = LAPACKE_zgeev(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n, w, NULL, 1,
+                                    NULL, 1);
+    free(a);
+    return ssm_lapack_status("zgeev", info);
+}

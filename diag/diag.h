@@ -1,0 +1,110 @@
+/* diag/diag.h — decompositions: general eigendecomposition, NPLR/DPLR (S4),
+ * the diagonal initialisations (S4D, S5) and perturb-then-diagonalise (PTD).
+ *
+ * Conventions.  Complex vectors are n×1 ssm_zmat_t.  A conjugate-symmetric
+ * diagonal system keeps M = N/2 modes (λ_m, column v_m); the full system is
+ * {λ_m, conj λ_m} with eigenvectors {v_m, conj v_m}.  Eigenvector phase: every
+ * column is scaled so that its entry of largest modulus (lowest index on ties)
+ * is real and positive, and to unit 2-norm.
+ */
+#ifndef SSM_DIAG_H
+#define SSM_DIAG_H
+
+#include "core/core.h"
+#include "hippo/hippo.h"
+
+/* ===================================================================== */
+/* General dense eigendecomposition (double)                              */
+/* ===================================================================== */
+
+typedef struct {
+    double kappa_V;               /* κ₂(V) = σ_max(V)/σ_min(V), unit-norm columns          */
+    double backward_error;        /* ‖A V − V Λ‖₂ / (‖A‖₂ ‖V‖₂)                              */
+    double reconstruction_error;  /* ‖A − V Λ V⁻¹‖₂ / ‖A‖₂ (V⁻¹ from an LU solve)              */
+} ssm_eig_info;
+
+/* A = V diag(lambda) V⁻¹ for a complex n×n A (zgeev with balancing).  V and
+ * Vinv (n×n, initialised by the caller) receive unit-norm eigenvectors with
+ * the phase convention above and V⁻¹ computed by solving V X = I (LU with
+ * partial pivoting; never an explicit inverse formula).  info may be NULL.
+ * The conditioning is part of the result: a large kappa_V means V and the
+ * eigenvalues' sensitivity are untrustworthy, not that the call failed.
+ * ENOCONV when QR does not converge, ELOSS when V is numerically singular.
+ * Cost O(n^3). */
+ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_eig_info *info,
+                        const ssm_zmat_t A);
+/* Column scaling to unit norm + phase convention (in place). */
+void ssm_diag_normalize_columns(ssm_zmat_t V);
+
+/* ===================================================================== */
+/* NPLR / DPLR (S4): A = V (diag W − P̃ P̃*) V*, V unitary                   */
+/* ===================================================================== */
+
+typedef struct {
+    double clip_im_B;  /* > 0: clip Im B̃ to [−c, c] as the reference code (default 0 = off) */
+} ssm_nplr_opts;
+
+typedef struct {
+    double reconstruction_error;  /* ‖A − V_f (diag W_f − P̃_f P̃_f*) V_f*‖₂ / ‖A‖₂, full set */
+    double unitarity_error;       /* ‖V_f* V_f − I‖₂                                       */
+    double skew_defect;           /* ‖(S + Sᵀ) − 2cI‖_F / ‖S‖_F, S = A + P Pᵀ               */
+    double max_re_W;
+    int zero_pair;                /* 1 when a zero eigenvalue pair was merged (fout)       */
+} ssm_nplr_info;
+
+/* From A (N×N), B (N×1), P (r×N) with S = A + Σ P_r P_rᵀ = c I + K, K real
+ * skew (every HiPPO measure with a correction): W (M = N/2, Im W ascending,
+ * i.e. the half with Im W <= 0), V (N×M), Bt = V* B (M×1), Pt (r×M, row r =
+ * (V* P_rᵀ)ᵀ).  A zero eigenvalue pair of K (fout's dummy state) is replaced by
+ * v = (u₁ + i u₂)/√2 from a real orthonormal basis of the null space.  N must
+ * be even.  info may be NULL; opts may be NULL (defaults).  EINVAL when S is
+ * not c I + skew (skew_defect > 1e-12) or N is odd.  Cost O(N^3) (zheev). */
+ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zmat_t Pt, ssm_nplr_info *info,
+                         const ssm_dmat_t A, const ssm_dmat_t B, const ssm_dmat_t P, const ssm_nplr_opts *opts);
+
+/* ===================================================================== */
+/* Diagonal initialisations (REFERENCE.md §3)                              */
+/* ===================================================================== */
+
+/* S4D-Lin: λ_n = −½ + iπn.  S4D-Inv: λ_n = −½ + i(N/π)(N/(2n+1) − 1).
+ * S4D-Real: λ_n = −(n+1).  n = 0 .. N/2−1 (lambda has N/2 entries). */
+void ssm_diag_s4d_lin(double complex *lambda, size_t N);
+void ssm_diag_s4d_inv(double complex *lambda, size_t N);
+void ssm_diag_s4d_real(double complex *lambda, size_t N);
+
+/* ===================================================================== */
+/* Perturb-then-diagonalise                                               */
+/* ===================================================================== */
+
+typedef struct {
+    double eps;          /* budget: ‖E‖₂ ≤ eps·‖A‖₂                                      */
+    unsigned long seed;  /* tie-breaking perturbation of the start (deterministic)        */
+    int max_iter;        /* per continuation stage (default 200)                           */
+    double margin;       /* keep max Re λ ≤ −margin·‖A‖₂ (default 1e-8)                    */
+    ssm_progress *progress;
+} ssm_ptd_opts;
+
+typedef struct {
+    double kappa_V;             /* κ₂(Ṽ), unit-norm columns                              */
+    double kappa_F;             /* ‖Ṽ‖_F ‖Ṽ⁻¹‖_F, the smooth objective's square root      */
+    double perturbation_norm;   /* ‖E‖₂/‖A‖₂                                             */
+    double max_re_lambda;
+    double reconstruction_error;/* ‖A + E − Ṽ Λ̃ Ṽ⁻¹‖₂/‖A‖₂                                */
+    int iterations, stages;
+} ssm_ptd_info;
+
+/* Find a real E with ‖E‖₂ ≤ eps‖A‖₂ that minimises κ_F(Ṽ)² = N Σ_i s_i² (s_i the
+ * eigenvalue condition numbers of A + E), starting from the normal matrix
+ * A + Σ P_r P_rᵀ (κ = 1) and shrinking the budget geometrically to eps with
+ * warm starts (a continuation in ε); at each budget a spectral projected
+ * gradient method (Barzilai–Borwein steps, non-monotone line search,
+ * projection onto the spectral-norm ball by clipping singular values), the
+ * gradient from one eigendecomposition per step.  Every accepted iterate has
+ * max Re λ ≤ −margin‖A‖₂ (steps that leave the region are shortened), so the
+ * spectrum is in the open left half-plane by construction.
+ * Outputs: E (N×N real), lambda (N), V and Vinv (N×N).  EINVAL for bad
+ * sizes/eps, ENOCONV when no feasible progress is possible. */
+ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
+                        const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
+
+#endif /* SSM_DIAG_H */

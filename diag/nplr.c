@@ -1,0 +1,211 @@
+/* diag/nplr.c — the normal-plus-low-rank (S4) decomposition and the fixed
+ * diagonal initialisations of S4D.  REFERENCE.md §2–§3. */
+#include "diag/diag.h"
+
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ssm_diag_s4d_lin(double complex *lambda, size_t N)
+{
+    for (size_t n = 0; n < N / 2; n++)
+        lambda[n] = CMPLX(-0.5, M_PI * (double)n);
+}
+
+void ssm_diag_s4d_inv(double complex *lambda, size_t N)
+{
+    double dN = (double)N;
+    for (size_t n = 0; n < N / 2; n++)
+        lambda[n] = CMPLX(-0.5, dN / M_PI * (dN / (2.0 * (double)n + 1.0) - 1.0));
+}
+
+void ssm_diag_s4d_real(double complex *lambda, size_t N)
+{
+    for (size_t n = 0; n < N / 2; n++)
+        lambda[n] = -(double)(n + 1);
+}
+
+/* A_rec = V_f (diag W_f − P̃_f P̃_f*) V_f* over the conjugate-closed set */
+static ssm_status nplr_residuals(ssm_nplr_info *info, const double complex *W, const ssm_zmat_t V,
+                                 const ssm_dmat_t A, const ssm_dmat_t P)
+{
+    size_t N = A->rows, M = N / 2, r = P->rows;
+    ssm_zmat_t Vf, Pf, Mid, T, R;
+    ssm_status s = ssm_zmat_init(Vf, N, N);
+    if (s == SSM_OK) s = ssm_zmat_init(Pf, N, r ? r : 1);
+    if (s == SSM_OK) s = ssm_zmat_init(Mid, N, N);
+    if (s == SSM_OK) s = ssm_zmat_init(T, N, N);
+    if (s == SSM_OK) s = ssm_zmat_init(R, N, N);
+    if (s != SSM_OK)
+        goto out;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < M; j++) {
+            SSM_D(Vf, i, j) = SSM_D(V, i, j);
+            SSM_D(Vf, i, j + M) = conj(SSM_D(V, i, j));
+        }
+    /* P̃_f = V_f* Pᵀ */
+    ssm_zmat_t Pz;
+    s = ssm_zmat_init(Pz, N, r ? r : 1);
+    if (s != SSM_OK)
+        goto out;
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < r; k++)
+            SSM_D(Pz, i, k) = SSM_D(P, k, i);
+    ssm_zmat_gemm(Pf, 1.0, Vf, 2, Pz, 0, 0.0);
+    ssm_zmat_clear(Pz);
+    /* Mid = diag(W_f) − P̃_f P̃_f* */
+    ssm_zmat_gemm(Mid, -1.0, Pf, 0, Pf, 2, 0.0);
+    if (r == 0)
+        memset(Mid->data, 0, N * N * sizeof(double complex));
+    for (size_t j = 0; j < M; j++) {
+        SSM_D(Mid, j, j) += W[j];
+        SSM_D(Mid, j + M, j + M) += conj(W[j]);
+    }
+    ssm_zmat_gemm(T, 1.0, Vf, 0, Mid, 0, 0.0);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            SSM_D(R, i, j) = SSM_D(A, i, j);
+    ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
+    info->reconstruction_error = ssm_zmat_norm2(R) / ssm_dmat_norm2(A);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            SSM_D(R, i, j) = i == j;
+    ssm_zmat_gemm(R, 1.0, Vf, 2, Vf, 0, -1.0);
+    info->unitarity_error = ssm_zmat_norm2(R);
+out:
+    ssm_zmat_clear(Vf);
+    ssm_zmat_clear(Pf);
+    ssm_zmat_clear(Mid);
+    ssm_zmat_clear(T);
+    ssm_zmat_clear(R);
+    return s;
+}
+
+ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zmat_t Pt, ssm_nplr_info *info,
+                         const ssm_dmat_t A, const ssm_dmat_t B, const ssm_dmat_t P, const ssm_nplr_opts *opts)
+{
+    size_t N = A->rows, M = N / 2, r = P->rows;
+    if (A->cols != N || B->rows != N || B->cols != 1 || P->cols != N)
+        return SSM_ERROR(SSM_EINVAL, "nplr: A must be N x N, B N x 1, P r x N");
+    if (N == 0 || N % 2)
+        return SSM_ERROR(SSM_EINVAL, "nplr: N must be even and positive (conjugate pairs), got %zu", N);
+    if (V->rows != N || V->cols != M || Bt->rows != M || Bt->cols != 1 || Pt->rows != r || Pt->cols != M)
+        return SSM_ERROR(SSM_EINVAL, "nplr: V must be N x N/2, Bt N/2 x 1, Pt r x N/2");
+    ssm_dmat_t S;
+    ssm_status s = ssm_dmat_init(S, N, N);
+    if (s != SSM_OK)
+        return s;
+    ssm_dmat_copy(S, A);
+    ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0); /* S = A + Σ P_r P_rᵀ */
+    double c = 0.0;
+    for (size_t i = 0; i < N; i++)
+        c += SSM_D(S, i, i);
+    c /= (double)N;
+    /* S must be c I + skew: the defect is rounding-sized for HiPPO inputs */
+    double num = 0.0, den = ssm_dmat_norm_fro(S);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double d = SSM_D(S, i, j) + SSM_D(S, j, i) - (i == j ? 2 * c : 0.0);
+            num += d * d;
+        }
+    double defect = sqrt(num) / den;
+    /* tolerance: each entry of S carries a few roundings of terms no larger than ‖S‖ */
+    if (defect > 100.0 * (double)N * DBL_EPSILON) {
+        ssm_dmat_clear(S);
+        return SSM_ERROR(SSM_EINVAL, "nplr: A + P Pᵀ is not c I + skew (defect %.3g); no DPLR form", defect);
+    }
+    /* H = −i K, K = skew part of S: Hermitian */
+    ssm_zmat_t H;
+    s = ssm_zmat_init(H, N, N);
+    double *mu = malloc(N * sizeof *mu);
+    if (s != SSM_OK || !mu) {
+        ssm_dmat_clear(S);
+        ssm_zmat_clear(H);
+        free(mu);
+        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    double knorm = 0.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double k = 0.5 * (SSM_D(S, i, j) - SSM_D(S, j, i));
+            SSM_D(H, i, j) = CMPLX(0.0, -k);
+            knorm = hypot(knorm, k);
+        }
+    ssm_dmat_clear(S);
+    lapack_int li = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'L', (lapack_int)N, H->data, (lapack_int)N, mu);
+    s = ssm_lapack_status("zheev", li);
+    int zero_pair = 0;
+    if (s == SSM_OK) {
+        /* zero eigenvalues of K: |mu| at rounding level */
+        double tol = 10.0 * (double)N * DBL_EPSILON * knorm;
+        size_t nz = 0;
+        for (size_t i = 0; i < N; i++)
+            nz += fabs(mu[i]) <= tol;
+        if (nz != 0 && nz != 2)
+            s = SSM_ERROR(SSM_EINVAL, "nplr: %zu zero eigenvalues in the skew part (0 or 2 supported)", nz);
+        for (size_t j = 0; s == SSM_OK && j < M; j++) {
+            for (size_t i = 0; i < N; i++)
+                SSM_D(V, i, j) = SSM_D(H, i, j);
+            W[j] = CMPLX(c, mu[j]);
+        }
+        if (s == SSM_OK && nz == 2) {
+            /* null space spanned by columns M−1, M; real orthonormal basis u1, u2 from the
+             * real and imaginary parts; the pair is v = (u1 + i u2)/√2 and its conjugate */
+            double *X = malloc(N * 4 * sizeof *X), *sv = malloc(4 * sizeof *sv), *U = malloc(N * N * sizeof *U);
+            double vt[16];
+            if (!X || !sv || !U)
+                s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+            else {
+                for (size_t i = 0; i < N; i++) {
+                    X[i * 4 + 0] = creal(SSM_D(H, i, M - 1));
+                    X[i * 4 + 1] = cimag(SSM_D(H, i, M - 1));
+                    X[i * 4 + 2] = creal(SSM_D(H, i, M));
+                    X[i * 4 + 3] = cimag(SSM_D(H, i, M));
+                }
+                li = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'A', (lapack_int)N, 4, X, 4, sv, U, (lapack_int)N, vt, 4);
+                s = ssm_lapack_status("dgesdd", li);
+                for (size_t i = 0; s == SSM_OK && i < N; i++)
+                    SSM_D(V, i, M - 1) = CMPLX(U[i * N + 0], U[i * N + 1]) / sqrt(2.0);
+                W[M - 1] = c;
+                zero_pair = 1;
+            }
+            free(X);
+            free(sv);
+            free(U);
+        }
+    }
+    free(mu);
+    ssm_zmat_clear(H);
+    if (s != SSM_OK)
+        return s;
+    ssm_diag_normalize_columns(V);
+    /* B̃ = V* B, P̃ = V* Pᵀ */
+    for (size_t j = 0; j < M; j++) {
+        double complex b = 0.0;
+        for (size_t i = 0; i < N; i++)
+            b += conj(SSM_D(V, i, j)) * SSM_D(B, i, 0);
+        if (opts && opts->clip_im_B > 0.0) {
+            double im = fmax(-opts->clip_im_B, fmin(opts->clip_im_B, cimag(b)));
+            b = CMPLX(creal(b), im);
+        }
+        SSM_D(Bt, j, 0) = b;
+        for (size_t k = 0; k < r; k++) {
+            double complex p = 0.0;
+            for (size_t i = 0; i < N; i++)
+                p += conj(SSM_D(V, i, j)) * SSM_D(P, k, i);
+            SSM_D(Pt, k, j) = p;
+        }
+    }
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->skew_defect = defect;
+        info->zero_pair = zero_pair;
+        info->max_re_W = -INFINITY;
+        for (size_t j = 0; j < M; j++)
+            info->max_re_W = fmax(info->max_re_W, creal(W[j]));
+        s = nplr_residuals(info, W, V, A, P);
+    }
+    return s;
+}

@@ -1,0 +1,281 @@
+/* tests/t-diag.c — decompositions, each checked two ways: NPLR eigenvalues
+ * against the REFERENCE.md §2 check values and against a general eig of S;
+ * reconstruction A = V(diag W − P̃P̃*)V* with a rounding tolerance; the general
+ * eig wrapper against a matrix built from known eigenpairs; PTD against its
+ * own promises (budget, κ, stability, reconstruction). */
+#include "ssmkit.h"
+#include "tests/harness.h"
+
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+static void hippo_d(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, ssm_hippo_measure m, size_t N)
+{
+    ssm_dmat_init(A, N, N);
+    ssm_dmat_init(B, N, 1);
+    ssm_dmat_init(P, ssm_hippo_rank(m), N);
+    ssm_hippo(A, B, P, m, N);
+}
+
+static void test_nplr_check_values(void)
+{
+    static const double w4[] = {-4.6032930071, -0.5565011151};
+    static const double w8[] = {-19.857410371, -5.354208515, -1.9577941509, -0.4274887123};
+    for (int t = 0; t < 3; t++) {
+        size_t N = t == 0 ? 4 : t == 1 ? 8 : 32;
+        ssm_dmat_t A, B, P;
+        hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
+        size_t M = N / 2;
+        double complex W[16];
+        ssm_zmat_t V, Bt, Pt;
+        ssm_zmat_init(V, N, M);
+        ssm_zmat_init(Bt, M, 1);
+        ssm_zmat_init(Pt, 1, M);
+        ssm_nplr_info info;
+        CHECK(ssm_diag_nplr(W, V, Bt, Pt, &info, A, B, P, NULL) == SSM_OK, "nplr legs N=%zu", N);
+        double err = 0.0;
+        for (size_t j = 0; j < M && N <= 8; j++) {
+            err = fmax(err, fabs(creal(W[j]) + 0.5));
+            err = fmax(err, fabs(cimag(W[j]) - (N == 4 ? w4[j] : w8[j])));
+        }
+        if (N <= 8)
+            CHECK(err < 1e-8, "legs N=%zu Im W check values: error %g", N, err);
+        else /* largest |Im W| ≈ N²/π: 325.4263 at N = 32 */
+            CHECK(fabs(cimag(W[0]) + 325.4263) < 1e-4, "legs N=32 |Im W|max = %.7f", -cimag(W[0]));
+        /* B = √2 P for legs, so B̃ = √2 P̃ */
+        double rel = 0.0;
+        for (size_t j = 0; j < M; j++)
+            rel = fmax(rel, cabs(SSM_D(Bt, j, 0) - sqrt(2.0) * SSM_D(Pt, 0, j)) / cabs(SSM_D(Bt, j, 0)));
+        CHECK(rel < 1e-13, "legs B̃ = √2 P̃ (%g)", rel);
+        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+        ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+    }
+}
+
+static int cmp_im(const void *a, const void *b)
+{
+    double x = cimag(*(const double complex *)a), y = cimag(*(const double complex *)b);
+    return (x > y) - (x < y);
+}
+
+static void test_nplr_measures(void)
+{
+    const ssm_hippo_measure ms[] = {SSM_HIPPO_LEGS, SSM_HIPPO_LEGT, SSM_HIPPO_LAGT, SSM_HIPPO_FOUT,
+                                    SSM_HIPPO_FOURIER2, SSM_HIPPO_FOURIER_DECAY, SSM_HIPPO_LEGSD};
+    const size_t sizes[] = {8, 32, 64};
+    for (size_t a = 0; a < sizeof ms / sizeof *ms; a++)
+        for (size_t si = 0; si < 3; si++) {
+            ssm_hippo_measure m = ms[a];
+            size_t N = sizes[si], M = N / 2, r = ssm_hippo_rank(m);
+            ssm_dmat_t A, B, P;
+            hippo_d(A, B, P, m, N);
+            double complex *W = malloc(M * sizeof *W);
+            ssm_zmat_t V, Bt, Pt;
+            ssm_zmat_init(V, N, M);
+            ssm_zmat_init(Bt, M, 1);
+            ssm_zmat_init(Pt, r, M);
+            ssm_nplr_info info;
+            ssm_status s = ssm_diag_nplr(W, V, Bt, Pt, &info, A, B, P, NULL);
+            CHECK(s == SSM_OK, "nplr %s N=%zu: %s", ssm_hippo_name(m), N, ssm_error_message());
+            if (s != SSM_OK)
+                goto next;
+            /* Tolerance: zheev is backward stable (‖ΔS‖ <= c N ε ‖S‖) and V is
+             * unitary to c N ε, so the reconstruction is off by c N ε (‖S‖ + ‖P‖²);
+             * relative to ‖A‖, with c = 20. */
+            double nS = ssm_dmat_norm2(A), nP = ssm_dmat_norm2(P);
+            double tol = 20.0 * (double)N * DBL_EPSILON * (nS + 2 * nP * nP) / nS;
+            CHECK(info.reconstruction_error <= tol, "%s N=%zu: reconstruction %g > %g", ssm_hippo_name(m), N,
+                  info.reconstruction_error, tol);
+            CHECK(info.unitarity_error <= 20.0 * N * DBL_EPSILON, "%s N=%zu: unitarity %g", ssm_hippo_name(m), N,
+                  info.unitarity_error);
+            int dummy = m == SSM_HIPPO_FOUT || m == SSM_HIPPO_FOURIER2 || m == SSM_HIPPO_FOURIER_DECAY;
+            CHECK(info.zero_pair == dummy, "%s: zero pair %d", ssm_hippo_name(m), info.zero_pair);
+            /* second route: eigenvalues of S from a general complex eig */
+            ssm_zmat_t S;
+            ssm_zmat_init(S, N, N);
+            for (size_t i = 0; i < N; i++)
+                for (size_t j = 0; j < N; j++) {
+                    double v = SSM_D(A, i, j);
+                    for (size_t k = 0; k < r; k++)
+                        v += SSM_D(P, k, i) * SSM_D(P, k, j);
+                    SSM_D(S, i, j) = v;
+                }
+            double complex *ev = malloc(N * sizeof *ev);
+            ssm_zmat_eigvals(ev, S);
+            qsort(ev, N, sizeof *ev, cmp_im);
+            double d = 0.0, sc = ssm_zmat_norm2(S);
+            for (size_t j = 0; j < M; j++)
+                d = fmax(d, cabs(ev[j] - W[j]));
+            /* S is normal: eigenvalues are perfectly conditioned, |Δλ| <= c N ε ‖S‖ */
+            CHECK(d <= 20.0 * N * DBL_EPSILON * sc, "%s N=%zu: W vs eig(S) differ by %g", ssm_hippo_name(m), N, d);
+            /* every column: S v = w v (residual) */
+            double res = 0.0;
+            for (size_t j = 0; j < M; j++)
+                for (size_t i = 0; i < N; i++) {
+                    double complex acc = -W[j] * SSM_D(V, i, j);
+                    for (size_t k = 0; k < N; k++)
+                        acc += SSM_D(S, i, k) * SSM_D(V, k, j);
+                    res = fmax(res, cabs(acc));
+                }
+            CHECK(res <= 20.0 * N * DBL_EPSILON * sc, "%s N=%zu: eigen-residual %g", ssm_hippo_name(m), N, res);
+            /* phase convention: largest entry real positive */
+            int phase = 1;
+            for (size_t j = 0; j < M; j++) {
+                size_t at = 0;
+                for (size_t i = 1; i < N; i++)
+                    if (cabs(SSM_D(V, i, j)) > cabs(SSM_D(V, at, j)) * (1 + 1e-12))
+                        at = i;
+                phase &= cimag(SSM_D(V, at, j)) == 0.0 && creal(SSM_D(V, at, j)) > 0;
+            }
+            CHECK(phase, "%s: phase convention", ssm_hippo_name(m));
+            free(ev);
+            ssm_zmat_clear(S);
+        next:
+            free(W);
+            ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+            ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+        }
+    /* errors: lmu has no DPLR form, odd N refused */
+    ssm_dmat_t A, B, P;
+    hippo_d(A, B, P, SSM_HIPPO_LMU, 8);
+    double complex W[8];
+    ssm_zmat_t V, Bt, Pt;
+    ssm_zmat_init(V, 8, 4);
+    ssm_zmat_init(Bt, 4, 1);
+    ssm_zmat_init(Pt, 0, 4);
+    CHECK(ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL) == SSM_EINVAL && strstr(ssm_error_message(), "skew"),
+          "lmu: no DPLR form");
+    ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+    hippo_d(A, B, P, SSM_HIPPO_LEGS, 7);
+    CHECK(ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL) == SSM_EINVAL, "odd N");
+    ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+    ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+    /* Im B̃ clipping */
+    hippo_d(A, B, P, SSM_HIPPO_LEGS, 16);
+    ssm_zmat_init(V, 16, 8);
+    ssm_zmat_init(Bt, 8, 1);
+    ssm_zmat_init(Pt, 1, 8);
+    ssm_nplr_opts o = {.clip_im_B = 0.5};
+    double complex W16[8];
+    ssm_diag_nplr(W16, V, Bt, Pt, NULL, A, B, P, &o);
+    int clipped = 1;
+    for (size_t j = 0; j < 8; j++)
+        clipped &= fabs(cimag(SSM_D(Bt, j, 0))) <= 0.5;
+    CHECK(clipped, "Im B̃ clipped to [-0.5, 0.5]");
+    ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+    ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+}
+
+/* A = X D X⁻¹ with known X (columns normalised) and D: the wrapper's
+ * eigenvalues, κ₂(V) and residuals are checked against the construction. */
+static void test_eig(void)
+{
+    const size_t n = 12;
+    ssm_zmat_t X, Xi, A, V, Vi, T;
+    ssm_zmat_init(X, n, n);
+    ssm_zmat_init(Xi, n, n);
+    ssm_zmat_init(A, n, n);
+    ssm_zmat_init(V, n, n);
+    ssm_zmat_init(Vi, n, n);
+    ssm_zmat_init(T, n, n);
+    double complex d[12], lam[12];
+    for (size_t i = 0; i < n; i++) {
+        d[i] = CMPLX(-1.0 - (double)i, 3.0 * t_uniform());
+        for (size_t j = 0; j < n; j++)
+            SSM_D(X, i, j) = (i == j ? 1.0 : 0.0) + 0.3 * CMPLX(t_uniform(), t_uniform());
+    }
+    ssm_diag_normalize_columns(X);
+    for (size_t i = 0; i < n; i++)
+        SSM_D(Xi, i, i) = 1.0;
+    ssm_zmat_solve(Xi, X);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            SSM_D(T, i, j) = SSM_D(X, i, j) * d[j];
+    ssm_zmat_gemm(A, 1.0, T, 0, Xi, 0, 0.0);
+    ssm_eig_info info;
+    CHECK(ssm_diag_eig(lam, V, Vi, &info, A) == SSM_OK, "eig");
+    double sx[12];
+    ssm_zmat_singvals(sx, X);
+    double kx = sx[0] / sx[n - 1];
+    CHECK(fabs(info.kappa_V / kx - 1.0) < 1e-8, "κ(V) %g vs κ(X) %g", info.kappa_V, kx);
+    double nA = ssm_zmat_norm2(A);
+    /* eigenvalue error <= κ(X) n ε ‖A‖ (Bauer–Fike), c = 10 */
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            if (cabs(lam[j] - d[i]) <= 10.0 * kx * n * DBL_EPSILON * nA) {
+                found++;
+                break;
+            }
+    CHECK(found == (int)n, "eigenvalues recovered (%d of %zu)", found, n);
+    CHECK(info.backward_error <= 10.0 * n * DBL_EPSILON, "backward error %g", info.backward_error);
+    CHECK(info.reconstruction_error <= 10.0 * n * DBL_EPSILON * kx, "reconstruction %g", info.reconstruction_error);
+    /* each column of V is parallel to a column of X (same eigenvalue): |x* v| = 1 */
+    int parallel = 0;
+    for (size_t j = 0; j < n; j++)
+        for (size_t i = 0; i < n; i++)
+            if (cabs(lam[j] - d[i]) < 1e-8) {
+                double complex ip = 0;
+                for (size_t k = 0; k < n; k++)
+                    ip += conj(SSM_D(X, k, i)) * SSM_D(V, k, j);
+                parallel += fabs(cabs(ip) - 1.0) < 1e-10;
+            }
+    CHECK(parallel == (int)n, "eigenvectors match the construction (%d)", parallel);
+    /* the LegS trap: QᵀAQ hides nothing — κ(V) is reported huge (REFERENCE.md §4) */
+    const size_t N = 32;
+    ssm_dmat_t L, Q, R1, R2;
+    ssm_dmat_init(L, N, N);
+    ssm_dmat_init(Q, N, N);
+    ssm_dmat_init(R1, N, N);
+    ssm_dmat_init(R2, N, N);
+    ssm_hippo(L, NULL, NULL, SSM_HIPPO_LEGS, N);
+    /* orthogonal Q from Householder reflections of random vectors */
+    for (size_t i = 0; i < N; i++)
+        SSM_D(Q, i, i) = 1.0;
+    for (int h = 0; h < 3; h++) {
+        double u[32], nu = 0;
+        for (size_t i = 0; i < N; i++)
+            nu = hypot(nu, u[i] = t_uniform());
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++)
+                SSM_D(R1, i, j) = (i == j) - 2.0 * u[i] * u[j] / (nu * nu);
+        ssm_dmat_gemm(R2, 1.0, Q, 0, R1, 0, 0.0);
+        ssm_dmat_copy(Q, R2);
+    }
+    ssm_dmat_gemm(R1, 1.0, Q, 1, L, 0, 0.0);
+    ssm_dmat_gemm(R2, 1.0, R1, 0, Q, 0, 0.0);
+    ssm_zmat_t Z, VZ, VZi;
+    ssm_zmat_init(Z, N, N);
+    ssm_zmat_init(VZ, N, N);
+    ssm_zmat_init(VZi, N, N);
+    ssm_zmat_set_dmat(Z, R2);
+    double complex lz[32];
+    ssm_status s = ssm_diag_eig(lz, VZ, VZi, &info, Z);
+    CHECK((s == SSM_OK && info.kappa_V > 1e12) || s == SSM_ELOSS, "rotated LegS N=32: κ reported %g", info.kappa_V);
+    ssm_zmat_clear(Z); ssm_zmat_clear(VZ); ssm_zmat_clear(VZi);
+    ssm_dmat_clear(L); ssm_dmat_clear(Q); ssm_dmat_clear(R1); ssm_dmat_clear(R2);
+    ssm_zmat_clear(X); ssm_zmat_clear(Xi); ssm_zmat_clear(A);
+    ssm_zmat_clear(V); ssm_zmat_clear(Vi); ssm_zmat_clear(T);
+}
+
+static void test_s4d(void)
+{
+    double complex l[4];
+    ssm_diag_s4d_lin(l, 8);
+    CHECK(l[3] == CMPLX(-0.5, 3 * M_PI), "S4D-Lin");
+    ssm_diag_s4d_inv(l, 8);
+    CHECK(fabs(cimag(l[0]) - 8 / M_PI * 7) < 1e-13 && fabs(cimag(l[3]) - 8 / M_PI * (8.0 / 7 - 1)) < 1e-13, "S4D-Inv");
+    ssm_diag_s4d_real(l, 8);
+    CHECK(l[0] == -1.0 && l[3] == -4.0, "S4D-Real");
+}
+
+int main(void)
+{
+    t_init();
+    test_nplr_check_values();
+    test_nplr_measures();
+    test_eig();
+    test_s4d();
+    return t_finish();
+}
