@@ -62,7 +62,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 # Every test binary runs even when an earlier one fails; the target fails if any did.
 check: all $(TESTS)
 	@failed=""; for t in $(TESTS); do \
-	  echo "== $$t"; SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
+	  echo "== $$t"; OPENBLAS_NUM_THREADS=1 SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "all $(words $(TESTS)) test binaries passed"

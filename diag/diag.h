@@ -107,4 +107,11 @@ typedef struct {
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
 
+/* The PTD objective at a given E: f = Σ s_i² − mu Σ log(−Re λ_i − margin) of
+ * A + E and its gradient (N×N, may be NULL).  f = +inf outside the region
+ * (unstable or a real eigenvalue).  Exposed for gradient checks and for users
+ * who drive their own optimiser. */
+ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
+                                  double margin);
+
 #endif /* SSM_DIAG_H */

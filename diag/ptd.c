@@ -1,0 +1,493 @@
+/* diag/ptd.c — perturb-then-diagonalise (REFERENCE.md §5).
+ *
+ * Minimise  F(E) = Σ_i s_i(A+E)²  − μ Σ_i log(−Re λ_i − m)   over real E with ‖E‖₂ ≤ δ,
+ * where s_i = ‖x_i‖‖w_i‖ (x_i right eigenvector, w_i the matching row of V⁻¹,
+ * w_i x_i = 1) are the eigenvalue condition numbers: Σ s_i² = κ_F(V̂)²/N for the
+ * unit-column eigenvector matrix V̂.  The log barrier keeps every iterate strictly
+ * inside the half-plane Re λ < −m; its weight μ is small, so it acts only near
+ * the boundary.
+ *
+ * Gradient from one eigendecomposition X = A + E = V Λ W (W = V⁻¹): with
+ * G = V*V, H = W W*, Z_ik = ‖w_i‖² G_ik − ‖x_k‖² H_ik and Ω_ki = Z_ik/(λ_i − λ_k)
+ * (k ≠ i, zero diagonal),
+ *     ∇_E Σ s_i² = 2 Re (V Ωᵀ W)ᵀ,      ∇_E Re λ_i = Re (x_i w_i)ᵀ,
+ * from dV = V C, C_ki = (W dE V)_ki/(λ_i − λ_k) (first-order eigenvector
+ * perturbation; the diagonal of C drops out by scale invariance).
+ *
+ * Optimiser: spectral projected gradient (Birgin, Martínez & Raydan 2000) —
+ * Barzilai–Borwein step, projection onto the spectral-norm ball by clipping
+ * singular values, non-monotone Armijo line search over the last 10 values;
+ * trial points that are not strictly stable are rejected by the search.
+ * Continuation: start at E₀ = Σ P_rᵀP_r (A + E₀ normal, κ = 1) and shrink the
+ * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last. */
+#include "diag/diag.h"
+
+#include <float.h>
+#include <cblas.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    size_t N;
+    const double *A;       /* N×N row-major */
+    double margin;         /* m: Re λ <= −m */
+    double mu;             /* barrier weight */
+    /* scratch */
+    double *X, *wr, *wi, *VR;
+    double complex *V, *W, *G, *H, *T;
+    double complex *lam;
+    lapack_int *ipiv;
+} ptd_work;
+
+static void work_free(ptd_work *w)
+{
+    free(w->X); free(w->wr); free(w->wi); free(w->VR);
+    free(w->V); free(w->W); free(w->G); free(w->H); free(w->T);
+    free(w->lam); free(w->ipiv);
+}
+
+static int work_alloc(ptd_work *w, size_t N)
+{
+    size_t n2 = N * N;
+    w->X = malloc(n2 * sizeof(double));
+    w->VR = malloc(n2 * sizeof(double));
+    w->wr = malloc(N * sizeof(double));
+    w->wi = malloc(N * sizeof(double));
+    w->V = malloc(n2 * sizeof(double complex));
+    w->W = malloc(n2 * sizeof(double complex));
+    w->G = malloc(n2 * sizeof(double complex));
+    w->H = malloc(n2 * sizeof(double complex));
+    w->T = malloc(n2 * sizeof(double complex));
+    w->lam = malloc(N * sizeof(double complex));
+    w->ipiv = malloc(N * sizeof(lapack_int));
+    return w->X && w->VR && w->wr && w->wi && w->V && w->W && w->G && w->H && w->T && w->lam && w->ipiv;
+}
+
+/* Eigendecomposition of A + E into w->lam, w->V (unit columns), w->W = V⁻¹.
+ * Returns 0 when it fails or V is numerically singular. */
+static int decompose(ptd_work *w, const double *E)
+{
+    size_t N = w->N, n2 = N * N;
+    for (size_t k = 0; k < n2; k++)
+        w->X[k] = w->A[k] + E[k];
+    lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'V', (lapack_int)N, w->X, (lapack_int)N, w->wr, w->wi,
+                                    NULL, 1, w->VR, (lapack_int)N);
+    if (info != 0)
+        return 0;
+    for (size_t j = 0; j < N; j++) {
+        w->lam[j] = CMPLX(w->wr[j], w->wi[j]);
+        if (w->wi[j] != 0.0 && j + 1 < N) {
+            w->lam[j + 1] = CMPLX(w->wr[j + 1], w->wi[j + 1]);
+            for (size_t i = 0; i < N; i++) {
+                double re = w->VR[i * N + j], im = w->VR[i * N + j + 1];
+                w->V[i * N + j] = CMPLX(re, im);
+                w->V[i * N + j + 1] = CMPLX(re, -im);
+            }
+            j++;
+        } else {
+            for (size_t i = 0; i < N; i++)
+                w->V[i * N + j] = w->VR[i * N + j];
+        }
+    }
+    for (size_t j = 0; j < N; j++) { /* unit columns */
+        double nrm = 0.0;
+        for (size_t i = 0; i < N; i++)
+            nrm = hypot(nrm, cabs(w->V[i * N + j]));
+        for (size_t i = 0; i < N; i++)
+            w->V[i * N + j] /= nrm;
+    }
+    memcpy(w->T, w->V, n2 * sizeof(double complex));
+    memset(w->W, 0, n2 * sizeof(double complex));
+    for (size_t i = 0; i < N; i++)
+        w->W[i * N + i] = 1.0;
+    info = LAPACKE_zgesv(LAPACK_ROW_MAJOR, (lapack_int)N, (lapack_int)N, w->T, (lapack_int)N, w->ipiv, w->W,
+                         (lapack_int)N);
+    return info == 0;
+}
+
+/* objective at the current decomposition; +inf when not strictly stable */
+static double objective(const ptd_work *w, double *sum_s2)
+{
+    size_t N = w->N;
+    double f = 0.0, bar = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        double d = -creal(w->lam[i]) - w->margin;
+        if (!(d > 0.0) || cimag(w->lam[i]) == 0.0)
+            return INFINITY; /* unstable, or a pair split into two reals: outside the region */
+        bar -= log(d);
+        double wn = 0.0;
+        for (size_t k = 0; k < N; k++) {
+            double complex z = w->W[i * N + k];
+            wn += creal(z) * creal(z) + cimag(z) * cimag(z);
+        }
+        f += wn; /* ‖x_i‖ = 1 */
+    }
+    if (sum_s2)
+        *sum_s2 = f;
+    if (!isfinite(f))
+        return INFINITY;
+    return f + w->mu * bar;
+}
+
+/* gradient (real N×N) at the current decomposition */
+static void gradient(ptd_work *w, double *g)
+{
+    size_t N = w->N, n2 = N * N;
+    const double complex one = 1.0, zero = 0.0;
+    /* G = V* V, H = W W* */
+    cblas_zgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->V, (int)N, w->V,
+                (int)N, &zero, w->G, (int)N);
+    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, (int)N, (int)N, (int)N, &one, w->W, (int)N, w->W,
+                (int)N, &zero, w->H, (int)N);
+    /* Ωᵀ into T: (Ωᵀ)_ik = Ω_ki = Z_ik/(λ_i − λ_k) */
+    for (size_t i = 0; i < N; i++) {
+        double wi2 = creal(w->H[i * N + i]); /* ‖w_i‖² */
+        for (size_t k = 0; k < N; k++) {
+            if (k == i) {
+                w->T[i * N + k] = 0.0;
+                continue;
+            }
+            double xk2 = creal(w->G[k * N + k]); /* ‖x_k‖² = 1 */
+            double complex Z = wi2 * w->G[i * N + k] - xk2 * w->H[i * N + k];
+            w->T[i * N + k] = Z / (w->lam[i] - w->lam[k]);
+        }
+    }
+    /* barrier: add β_i on the diagonal, since V diag(β) W = the Re λ gradients */
+    for (size_t i = 0; i < N; i++) {
+        double d = -creal(w->lam[i]) - w->margin;
+        w->T[i * N + i] = 0.5 * w->mu / d; /* the factor 2 below restores μ/d */
+    }
+    /* Γ = V T W, gradient = 2 Re Γᵀ */
+    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->V, (int)N, w->T, (int)N,
+                &zero, w->G, (int)N);
+    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->G, (int)N, w->W, (int)N,
+                &zero, w->H, (int)N);
+    for (size_t a = 0; a < N; a++)
+        for (size_t b = 0; b < N; b++)
+            g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
+    (void)n2;
+}
+
+/* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
+ * Returns 0 on LAPACK failure.  scratch: 3 N² + N doubles. */
+static int project(double *E, size_t N, double delta, double *scratch)
+{
+    double *a = scratch, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
+    memcpy(a, E, N * N * sizeof(double));
+    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)N, (lapack_int)N, a, (lapack_int)N, s, U,
+                                     (lapack_int)N, Vt, (lapack_int)N);
+    if (info != 0)
+        return 0;
+    if (s[0] <= delta)
+        return 1;
+    for (size_t k = 0; k < N; k++)
+        if (s[k] > delta)
+            for (size_t i = 0; i < N; i++)
+                U[i * N + k] *= delta / s[k] - 1.0; /* E + U (clip(σ) − σ) Vᵀ */
+        else
+            for (size_t i = 0; i < N; i++)
+                U[i * N + k] = 0.0;
+    for (size_t k = 0; k < N; k++)
+        for (size_t i = 0; i < N; i++)
+            U[i * N + k] *= s[k];
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0,
+                E, (int)N);
+    return 1;
+}
+
+static double dot(const double *x, const double *y, size_t n)
+{
+    double s = 0.0;
+    for (size_t k = 0; k < n; k++)
+        s += x[k] * y[k];
+    return s;
+}
+
+typedef struct {
+    double *E, *g, *Et, *gt, *D, *scratch;
+    double f, alpha;
+    int iterations;
+} spg_state;
+
+/* One stage of SPG at radius delta from st->E (feasible, decomposed into w,
+ * with st->f and st->g current).  Returns the number of accepted steps. */
+static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter)
+{
+    size_t N = w->N, n2 = N * N;
+    enum { HIST = 10 };
+    double hist[HIST];
+    for (int k = 0; k < HIST; k++)
+        hist[k] = st->f;
+    int accepted = 0, flat = 0;
+    for (int it = 0; it < max_iter; it++) {
+        /* projected gradient direction */
+        for (size_t k = 0; k < n2; k++)
+            st->D[k] = st->E[k] - st->alpha * st->g[k];
+        if (!project(st->D, N, delta, st->scratch))
+            break;
+        for (size_t k = 0; k < n2; k++)
+            st->D[k] -= st->E[k];
+        double gd = dot(st->g, st->D, n2);
+        if (!(gd < 0.0))
+            break; /* stationary on the ball */
+        double fmax = hist[0];
+        for (int k = 1; k < HIST; k++)
+            fmax = fmax > hist[k] ? fmax : hist[k];
+        double t = 1.0, ft = INFINITY;
+        int ok = 0;
+        for (int ls = 0; ls < 40; ls++) {
+            for (size_t k = 0; k < n2; k++)
+                st->Et[k] = st->E[k] + t * st->D[k];
+            if (decompose(w, st->Et)) {
+                ft = objective(w, NULL);
+                if (ft <= fmax + 1e-4 * t * gd) {
+                    ok = 1;
+                    break;
+                }
+            }
+            t *= 0.5;
+        }
+        if (!ok)
+            break;
+        gradient(w, st->gt);
+        /* Barzilai–Borwein: α = sᵀs / sᵀy with s = t D, y = g_new − g */
+        double ss = 0.0, sy = 0.0;
+        for (size_t k = 0; k < n2; k++) {
+            double s = t * st->D[k], y = st->gt[k] - st->g[k];
+            ss += s * s;
+            sy += s * y;
+        }
+        st->alpha = sy > 0.0 ? ss / sy : st->alpha * 4.0;
+        double fold = st->f;
+        memcpy(st->E, st->Et, n2 * sizeof(double));
+        memcpy(st->g, st->gt, n2 * sizeof(double));
+        st->f = ft;
+        hist[it % HIST] = ft;
+        accepted++;
+        st->iterations++;
+        flat = fold - ft < 1e-7 * fabs(ft) ? flat + 1 : 0;
+        if (flat >= 5)
+            break;
+    }
+    return accepted;
+}
+
+static int cmp_lambda(const void *a, const void *b)
+{
+    double x = cimag(*(const double complex *)a), y = cimag(*(const double complex *)b);
+    return (x > y) - (x < y);
+}
+
+ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
+                        const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
+{
+    size_t N = A->rows, n2 = N * N;
+    if (A->cols != N || P->cols != N || E->rows != N || E->cols != N || V->rows != N || V->cols != N ||
+        Vinv->rows != N || Vinv->cols != N)
+        return SSM_ERROR(SSM_EINVAL, "ptd: A, E, V, Vinv must be N x N and P r x N");
+    if (N < 2 || N % 2)
+        return SSM_ERROR(SSM_EINVAL, "ptd: N must be even (conjugate pairs), got %zu", N);
+    double eps = opts ? opts->eps : 0.0;
+    if (!(eps > 0.0) || !(eps < 10.0))
+        return SSM_ERROR(SSM_EINVAL, "ptd: eps must be in (0, 10), got %g", eps);
+    int max_iter = opts && opts->max_iter > 0 ? opts->max_iter : 200;
+    double nA = ssm_dmat_norm2(A);
+    double margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * nA;
+
+    ptd_work w = {.N = N, .margin = margin};
+    spg_state st = {0};
+    double *Ad = malloc(n2 * sizeof(double));
+    st.E = malloc(n2 * sizeof(double));
+    st.g = malloc(n2 * sizeof(double));
+    st.Et = malloc(n2 * sizeof(double));
+    st.gt = malloc(n2 * sizeof(double));
+    st.D = malloc(n2 * sizeof(double));
+    st.scratch = malloc((3 * n2 + N) * sizeof(double));
+    ssm_status s = SSM_OK;
+    if (!Ad || !st.E || !st.g || !st.Et || !st.gt || !st.D || !st.scratch || !work_alloc(&w, N)) {
+        s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < N; i++)
+        memcpy(Ad + i * N, &SSM_D(A, i, 0), N * sizeof(double));
+    w.A = Ad;
+    /* start: E0 = Σ P_rᵀ P_r (A + E0 normal), plus a seeded perturbation of
+     * relative size 1e-9 so that ties in the spectrum are broken reproducibly */
+    memset(st.E, 0, n2 * sizeof(double));
+    for (size_t r = 0; r < P->rows; r++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++)
+                st.E[i * N + j] += SSM_D(P, r, i) * SSM_D(P, r, j);
+    uint64_t x = (opts ? opts->seed : 0) * 2654435761u + 88172645463325252ull;
+    for (size_t k = 0; k < n2; k++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        st.E[k] += 1e-9 * nA * ((double)(x >> 11) * 0x1p-53 - 0.5) / (double)N;
+    }
+    if (!decompose(&w, st.E)) {
+        s = SSM_ERROR(SSM_ENOCONV, "ptd: eigendecomposition of the starting point failed");
+        goto out;
+    }
+    double sum_s2;
+    w.mu = 0.0;
+    objective(&w, &sum_s2);
+    w.mu = 1e-3 * sum_s2 / (double)N; /* barrier small next to F (F >= N) */
+    st.f = objective(&w, NULL);
+    if (!isfinite(st.f)) {
+        s = SSM_ERROR(SSM_EINVAL, "ptd: the normal part A + P Pᵀ is not strictly stable; PTD starts from it");
+        goto out;
+    }
+    gradient(&w, st.g);
+    double delta0;
+    {
+        ssm_dmat_t Et = {{st.E, N, N, N}};
+        delta0 = ssm_dmat_norm2(Et);
+    }
+    double target = eps * nA;
+    st.alpha = 0.01 * delta0 / sqrt(dot(st.g, st.g, n2));
+    double delta = delta0, ratio = 0.7;
+    int stages = 0;
+    ssm_progress_update(opts ? opts->progress : NULL, 0);
+    while (1) {
+        double next = delta * ratio < target ? target : delta * ratio;
+        if (delta <= target)
+            next = target;
+        /* shrink onto the smaller ball; if the projected point is not strictly
+         * stable, shrink less (bisect the radius in log scale) */
+        memcpy(st.Et, st.E, n2 * sizeof(double));
+        int ok = 0;
+        for (int tries = 0; tries < 30 && !ok; tries++) {
+            memcpy(st.D, st.E, n2 * sizeof(double));
+            if (!project(st.D, N, next, st.scratch))
+                break;
+            if (decompose(&w, st.D) && isfinite(objective(&w, NULL)))
+                ok = 1;
+            else
+                next = sqrt(next * delta);
+        }
+        if (!ok) {
+            s = SSM_ERROR(SSM_ENOCONV, "ptd: cannot shrink the perturbation below %.3g ‖A‖ while keeping the "
+                                       "spectrum stable", delta / nA);
+            goto out;
+        }
+        memcpy(st.E, st.D, n2 * sizeof(double));
+        st.f = objective(&w, NULL);
+        gradient(&w, st.g);
+        delta = next;
+        stages++;
+        int last = delta <= target * (1.0 + 1e-12);
+        spg_stage(&w, &st, delta, last ? max_iter : 25);
+        if (opts && opts->progress)
+            ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
+        if (last)
+            break;
+    }
+    /* final decomposition, ordered: the N/2 modes with Im λ < 0 (ascending),
+     * then their conjugates in the same order */
+    if (!decompose(&w, st.E)) {
+        s = SSM_ERROR(SSM_ENOCONV, "ptd: final eigendecomposition failed");
+        goto out;
+    }
+    double complex *half = malloc(N * sizeof *half);
+    size_t M = 0;
+    for (size_t j = 0; j < N; j++)
+        if (cimag(w.lam[j]) < 0.0)
+            half[M++] = w.lam[j];
+    if (M != N / 2) {
+        free(half);
+        s = SSM_ERROR(SSM_ENOCONV, "ptd: the perturbed spectrum has %zu real eigenvalues; no conjugate-pair form",
+                      N - 2 * M);
+        goto out;
+    }
+    qsort(half, M, sizeof *half, cmp_lambda);
+    for (size_t j = 0; j < M; j++) {
+        /* the eigenvector of each kept eigenvalue */
+        size_t at = 0;
+        for (size_t q = 0; q < N; q++)
+            if (w.lam[q] == half[j])
+                at = q;
+        lambda[j] = half[j];
+        lambda[j + M] = conj(half[j]);
+        for (size_t i = 0; i < N; i++) {
+            SSM_D(V, i, j) = w.V[i * N + at];
+            SSM_D(V, i, j + M) = conj(w.V[i * N + at]);
+        }
+    }
+    free(half);
+    ssm_diag_normalize_columns(V);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            SSM_D(Vinv, i, j) = i == j;
+    s = ssm_zmat_solve(Vinv, V);
+    if (s != SSM_OK)
+        goto out;
+    for (size_t i = 0; i < N; i++)
+        memcpy(&SSM_D(E, i, 0), st.E + i * N, N * sizeof(double));
+    if (info) {
+        memset(info, 0, sizeof *info);
+        info->iterations = st.iterations;
+        info->stages = stages;
+        info->perturbation_norm = ssm_dmat_norm2(E) / nA;
+        info->max_re_lambda = -INFINITY;
+        for (size_t j = 0; j < N; j++)
+            info->max_re_lambda = fmax(info->max_re_lambda, creal(lambda[j]));
+        double *sv = malloc(N * sizeof *sv);
+        ssm_zmat_singvals(sv, V);
+        info->kappa_V = sv[0] / sv[N - 1];
+        free(sv);
+        info->kappa_F = sqrt((double)N * ssm_zmat_norm_fro(Vinv) * ssm_zmat_norm_fro(Vinv));
+        /* ‖A + E − V Λ V⁻¹‖₂ / ‖A‖₂ */
+        ssm_zmat_t R, VL;
+        ssm_zmat_init(R, N, N);
+        ssm_zmat_init(VL, N, N);
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                SSM_D(R, i, j) = SSM_D(A, i, j) + SSM_D(E, i, j);
+                SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
+            }
+        ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0);
+        info->reconstruction_error = ssm_zmat_norm2(R) / nA;
+        ssm_zmat_clear(R);
+        ssm_zmat_clear(VL);
+    }
+out:
+    free(Ad);
+    free(st.E); free(st.g); free(st.Et); free(st.gt); free(st.D); free(st.scratch);
+    work_free(&w);
+    return s;
+}
+
+ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
+                                  double margin)
+{
+    size_t N = A->rows, n2 = N * N;
+    if (A->cols != N || E->rows != N || E->cols != N || (grad && (grad->rows != N || grad->cols != N)))
+        return SSM_ERROR(SSM_EINVAL, "ptd objective: A, E, grad must be N x N");
+    ptd_work w = {.N = N, .margin = margin, .mu = mu};
+    double *Ad = malloc(n2 * sizeof(double)), *Ed = malloc(n2 * sizeof(double)), *g = malloc(n2 * sizeof(double));
+    ssm_status s = SSM_OK;
+    if (!Ad || !Ed || !g || !work_alloc(&w, N)) {
+        s = SSM_ERROR(SSM_ENOMEM, "ptd objective: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < N; i++) {
+        memcpy(Ad + i * N, &SSM_D(A, i, 0), N * sizeof(double));
+        memcpy(Ed + i * N, &SSM_D(E, i, 0), N * sizeof(double));
+    }
+    w.A = Ad;
+    if (!decompose(&w, Ed)) {
+        *f = INFINITY;
+        goto out;
+    }
+    *f = objective(&w, NULL);
+    if (grad && isfinite(*f)) {
+        gradient(&w, g);
+        for (size_t i = 0; i < N; i++)
+            memcpy(&SSM_D(grad, i, 0), g + i * N, N * sizeof(double));
+    }
+out:
+    free(Ad); free(Ed); free(g);
+    work_free(&w);
+    return s;
+}
