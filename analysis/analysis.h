@@ -43,4 +43,60 @@ ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const do
 /* count frequencies lo..hi (linear or log-spaced), as s = iω. */
 ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
 
+/* ===================================================================== */
+/* Initialisation files (ssmkit-init/1, DESIGN.md)                        */
+/* ===================================================================== */
+
+typedef enum {
+    SSM_INIT_S4_DPLR, SSM_INIT_S4D_LEGS, SSM_INIT_S4D_LIN, SSM_INIT_S4D_INV, SSM_INIT_S4D_REAL,
+    SSM_INIT_S5_LEGS, SSM_INIT_PTD, SSM_INIT_COUNT
+} ssm_init_method;
+
+typedef enum { SSM_C_ONES, SSM_C_RANDOM, SSM_C_LEGENDRE } ssm_c_kind;
+
+typedef struct {
+    size_t N;             /* state size (even)                                        */
+    double eps;           /* PTD budget ‖E‖₂/‖A‖₂ (default 0.05)                       */
+    unsigned long seed;   /* random C and PTD tie-breaking                            */
+    int conj_sym;         /* keep N/2 modes (1, default) or all N (0)                 */
+    size_t blocks;        /* S5 blocks (default 1)                                    */
+    ssm_c_kind C;         /* C for the transfer-function check (default ones)         */
+    double clip_im_B;     /* > 0: clip Im B̃ (DPLR/S4D-LegS), stated in metadata       */
+    double omega_lo, omega_hi; size_t omega_count; /* tf check grid (0: defaults)      */
+    ssm_progress *progress;
+} ssm_init_opts;
+
+const char *ssm_init_method_name(ssm_init_method m);
+ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name);
+/* C as an N×1 vector: ones; N(0,1)/√N from GSL's mt19937 seeded with seed;
+ * legendre = √(2n+1) (the LegS reconstruction at the window's end). */
+ssm_status ssm_init_C(ssm_dmat_t C, ssm_c_kind kind, unsigned long seed);
+
+/* Build the init file in memory: tensors + every metadata field computed from
+ * the tensors by the same code path that ssm_init_verify uses.  Caller frees. */
+ssm_status ssm_init_build(ssm_st **file, ssm_init_method m, const ssm_init_opts *opts);
+
+typedef struct {
+    char key[32];
+    char stored[48], recomputed[48];
+    double tolerance;     /* absolute bound on |stored − recomputed| (0 for claims) */
+    int ok;
+} ssm_verify_item;
+
+typedef struct {
+    ssm_verify_item item[24];
+    int count, failed;
+} ssm_verify_report;
+
+/* Recompute every metadata field of an init file from its tensors and compare.
+ * SSM_OK when all hold, SSM_ECHECK when one does not (see the report),
+ * EFORMAT when the file is not an ssmkit-init/1 file or its tensors are
+ * inconsistent with its metadata (shapes). */
+ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_st *file);
+
+/* The systems an init file describes: which = 0 the init's model (diagonal or
+ * DPLR), 1 its target (A_target, B_target, C_target; EINVAL if absent). */
+ssm_status ssm_init_transfer(double complex *G, const ssm_st *file, int which, const double complex *s,
+                             size_t count);
+
 #endif

@@ -48,34 +48,40 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
         *status = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
         return NULL;
     }
-    for (size_t i = 0; i < n; i++)
-        memcpy(p->H + i * n, &SSM_D(A, i, 0), n * sizeof(double complex));
     if (n > 0) {
-        lapack_int info = LAPACKE_zgehrd(LAPACK_ROW_MAJOR, (lapack_int)n, 1, (lapack_int)n, p->H, (lapack_int)n, tau);
-        s = ssm_lapack_status("zgehrd", info);
-        double complex *Q = malloc(n * n * sizeof *Q);
-        if (s == SSM_OK && !Q)
+        /* column-major padded work copies (see ssm_lapack_alloc) */
+        double complex *h = ssm_lapack_alloc(n * n, sizeof *h), *Q = ssm_lapack_alloc(n * n, sizeof *Q);
+        lapack_int info = 0;
+        if (!h || !Q)
             s = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
         if (s == SSM_OK) {
-            memcpy(Q, p->H, n * n * sizeof *Q);
-            info = LAPACKE_zunghr(LAPACK_ROW_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tau);
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    h[j * n + i] = SSM_D(A, i, j);
+            info = LAPACKE_zgehrd(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, h, (lapack_int)n, tau);
+            s = ssm_lapack_status("zgehrd", info);
+        }
+        if (s == SSM_OK) {
+            memcpy(Q, h, n * n * sizeof *Q);
+            info = LAPACKE_zunghr(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tau);
             s = ssm_lapack_status("zunghr", info);
         }
         if (s == SSM_OK) {
-            for (size_t i = 0; i < n; i++) { /* zero the reflectors below the subdiagonal */
-                for (size_t j = 0; j + 1 < i; j++)
-                    p->H[i * n + j] = 0.0;
-            }
+            /* H row-major, zero below the subdiagonal (the reflectors live there) */
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    p->H[i * n + j] = j + 1 < i ? 0.0 : h[j * n + i];
             for (size_t j = 0; j < n; j++) {
                 double complex bb = 0.0, cc = 0.0;
                 for (size_t i = 0; i < n; i++) {
-                    bb += conj(Q[i * n + j]) * SSM_D(b, i, 0);
-                    cc += SSM_D(c, 0, i) * Q[i * n + j];
+                    bb += conj(Q[j * n + i]) * SSM_D(b, i, 0);
+                    cc += SSM_D(c, 0, i) * Q[j * n + i];
                 }
                 p->b[j] = bb;
                 p->c[j] = cc;
             }
         }
+        free(h);
         free(Q);
     }
     free(tau);

@@ -32,5 +32,8 @@ const char *cli_command_line(void);
 void cli_set_command_line(int argc, char **argv);
 
 int cmd_hippo(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+int cmd_transfer(int argc, char **argv);
 
 #endif

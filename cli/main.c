@@ -10,6 +10,9 @@ static const char USAGE[] =
     "\n"
     "commands:\n"
     "  hippo MEASURE -N N [--prec BITS] [-o FILE]   HiPPO matrices A, B, P (exact to the last bit)\n"
+    "  init METHOD -N N [--eps E] -o FILE.safetensors  a verified initialisation file\n"
+    "  verify FILE                                  recompute every check of an init file\n"
+    "  transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2]   transfer functions\n"
     "\n"
     "Run 'ssmkit COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
@@ -19,11 +22,13 @@ static const struct {
     int (*run)(int, char **);
 } COMMANDS[] = {
     {"hippo", cmd_hippo},
+    {"init", cmd_init},
+    {"verify", cmd_verify},
+    {"transfer", cmd_transfer},
 };
 
 /* planned in DESIGN.md, not built yet: say so instead of "unknown command" */
-static const char *const PLANNED[] = {"init", "verify", "eig", "transfer", "pspec",
-                                      "experiment", "train", "eval"};
+static const char *const PLANNED[] = {"eig", "pspec", "experiment", "train", "eval"};
 
 int main(int argc, char **argv)
 {

@@ -115,6 +115,14 @@ size_t ssm_physical_memory(void);
 /* LAPACKE wrapper: LAPACK's info and memory errors become ssm_status     */
 /* ===================================================================== */
 
+/* Every LAPACK call in ssmkit goes through LAPACK_COL_MAJOR on buffers from
+ * ssm_lapack_alloc, padded by SSM_LAPACK_PAD elements: OpenBLAS 0.3.21's
+ * zgemv_n kernels (reached from zgesvd/zgebrd) read past the end of the matrix
+ * they are given (found by valgrind, crashing at N = 64), and LAPACKE's
+ * row-major path hands them an unpadded internal copy. */
+#define SSM_LAPACK_PAD 64
+void *ssm_lapack_alloc(size_t count, size_t elem);   /* zeroed; NULL on ENOMEM */
+
 /* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
  * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */
 ssm_status ssm_lapack_status(const char *routine, int info);

@@ -18,10 +18,16 @@ ssm_status ssm_lapack_status(const char *routine, int info)
     return SSM_ERROR(SSM_ENOCONV, "%s: the algorithm failed to converge (info = %d)", routine, info);
 }
 
+void *ssm_lapack_alloc(size_t count, size_t elem)
+{
+    return calloc(count + SSM_LAPACK_PAD, elem);
+}
+
+/* packed row-major copy = column-major storage of Aᵀ, padded */
 static ssm_status copy_packed(double **out, const ssm_dmat_t A)
 {
     size_t n = A->rows * A->cols;
-    *out = malloc((n ? n : 1) * sizeof(double));
+    *out = ssm_lapack_alloc(n, sizeof(double));
     if (!*out)
         return SSM_ERROR(SSM_ENOMEM, "cannot allocate a %zu x %zu work matrix", A->rows, A->cols);
     for (size_t i = 0; i < A->rows; i++)
@@ -45,7 +51,8 @@ ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A)
         return s;
     }
     double *wi = wr + n;
-    lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n,
+    /* the buffer holds Aᵀ in column-major order: same eigenvalues */
+    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n,
                                     wr, wi, NULL, 1, NULL, 1);
     s = ssm_lapack_status("dgeev", info);
     if (s == SSM_OK)
@@ -65,8 +72,9 @@ ssm_status ssm_dmat_singvals(double *sv, const ssm_dmat_t A)
     ssm_status s = copy_packed(&a, A);
     if (s != SSM_OK)
         return s;
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a,
-                                     (lapack_int)n, sv, NULL, (lapack_int)m, NULL, (lapack_int)n);
+    /* Aᵀ in column-major order (n x m): same singular values */
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)m, a,
+                                     (lapack_int)n, sv, NULL, 1, NULL, 1);
     free(a);
     return ssm_lapack_status("dgesdd", info);
 }

@@ -10,7 +10,7 @@
 static ssm_status zpack(double complex **out, const ssm_zmat_t A)
 {
     size_t n = A->rows * A->cols;
-    *out = malloc((n ? n : 1) * sizeof(double complex));
+    *out = ssm_lapack_alloc(n, sizeof(double complex));
     if (!*out)
         return SSM_ERROR(SSM_ENOMEM, "cannot allocate a %zu x %zu work matrix", A->rows, A->cols);
     for (size_t i = 0; i < A->rows; i++)
@@ -36,10 +36,18 @@ ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A)
     ssm_status st = zpack(&a, A);
     if (st != SSM_OK)
         return st;
-    lapack_int info = LAPACKE_zgesdd(LAPACK_ROW_MAJOR, 'N', (lapack_int)m, (lapack_int)n, a, (lapack_int)n,
-                                     s, NULL, (lapack_int)m, NULL, (lapack_int)n);
+    /* the buffer is Aᵀ in column-major order (n x m): same singular values */
+    size_t k = m < n ? m : n;
+    double *superb = malloc(k * sizeof *superb);
+    if (!superb) {
+        free(a);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)m, a, (lapack_int)n,
+                                     s, NULL, 1, NULL, 1, superb);
+    free(superb);
     free(a);
-    return ssm_lapack_status("zgesdd", info);
+    return ssm_lapack_status("zgesvd", info);
 }
 
 double ssm_zmat_norm2(const ssm_zmat_t A)
@@ -107,23 +115,32 @@ ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A,
 
 ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A)
 {
-    size_t n = A->rows;
+    size_t n = A->rows, k = B->cols;
     if (A->cols != n || B->rows != n)
         return SSM_ERROR(SSM_EINVAL, "solve: A must be square and match B's rows");
-    if (n == 0 || B->cols == 0)
+    if (n == 0 || k == 0)
         return SSM_OK;
-    double complex *a;
-    ssm_status st = zpack(&a, A);
-    if (st != SSM_OK)
-        return st;
+    /* column-major copies of A and B */
+    double complex *a = ssm_lapack_alloc(n * n, sizeof *a), *b = ssm_lapack_alloc(n * k, sizeof *b);
     lapack_int *ipiv = malloc(n * sizeof *ipiv);
-    if (!ipiv) {
-        free(a);
+    if (!a || !b || !ipiv) {
+        free(a); free(b); free(ipiv);
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
     }
-    lapack_int info = LAPACKE_zgesv(LAPACK_ROW_MAJOR, (lapack_int)n, (lapack_int)B->cols, a, (lapack_int)n,
-                                    ipiv, B->data, (lapack_int)B->ld);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++)
+            a[j * n + i] = SSM_D(A, i, j);
+        for (size_t j = 0; j < k; j++)
+            b[j * n + i] = SSM_D(B, i, j);
+    }
+    lapack_int info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, a, (lapack_int)n, ipiv, b,
+                                    (lapack_int)n);
+    if (info == 0)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < k; j++)
+                SSM_D(B, i, j) = b[j * n + i];
     free(a);
+    free(b);
     free(ipiv);
     if (info > 0)
         return SSM_ERROR(SSM_ELOSS, "zgesv: the matrix is exactly singular (U(%d,%d) = 0)", (int)info, (int)info);
@@ -141,7 +158,8 @@ ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A)
     ssm_status st = zpack(&a, A);
     if (st != SSM_OK)
         return st;
-    lapack_int info = LAPACKE_zgeev(LAPACK_ROW_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n, w, NULL, 1,
+    /* Aᵀ in column-major order: same eigenvalues */
+    lapack_int info = LAPACKE_zgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n, w, NULL, 1,
                                     NULL, 1);
     free(a);
     return ssm_lapack_status("zgeev", info);

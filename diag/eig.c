@@ -66,14 +66,26 @@ ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, s
         return SSM_ERROR(SSM_EINVAL, "eig: A, V and Vinv must be %zu x %zu", n, n);
     if (n == 0)
         return SSM_OK;
-    ssm_zmat_t W;
-    ssm_status s = ssm_zmat_init(W, n, n);
-    if (s != SSM_OK)
-        return s;
-    ssm_zmat_copy(W, A);
-    lapack_int info_l = LAPACKE_zgeev(LAPACK_ROW_MAJOR, 'N', 'V', (lapack_int)n, W->data, (lapack_int)n,
-                                      lambda, NULL, 1, V->data, (lapack_int)V->ld);
+    /* column-major padded copies (see ssm_lapack_alloc) */
+    double complex *a = ssm_lapack_alloc(n * n, sizeof *a), *vr = ssm_lapack_alloc(n * n, sizeof *vr);
+    ssm_status s = SSM_OK;
+    if (!a || !vr) {
+        free(a);
+        free(vr);
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            a[j * n + i] = SSM_D(A, i, j);
+    lapack_int info_l = LAPACKE_zgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)n, a, (lapack_int)n, lambda, NULL, 1,
+                                      vr, (lapack_int)n);
     s = ssm_lapack_status("zgeev", info_l);
+    if (s == SSM_OK)
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                SSM_D(V, i, j) = vr[j * n + i];
+    free(a);
+    free(vr);
     if (s == SSM_OK) {
         ssm_diag_normalize_columns(V);
         /* V⁻¹ by solving V X = I */
@@ -96,6 +108,5 @@ ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, s
         if (s == SSM_OK)
             s = residuals(info, A, lambda, V, Vinv);
     }
-    ssm_zmat_clear(W);
     return s;
 }

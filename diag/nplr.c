@@ -116,25 +116,24 @@ ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zma
         ssm_dmat_clear(S);
         return SSM_ERROR(SSM_EINVAL, "nplr: A + P Pᵀ is not c I + skew (defect %.3g); no DPLR form", defect);
     }
-    /* H = −i K, K = skew part of S: Hermitian */
-    ssm_zmat_t H;
-    s = ssm_zmat_init(H, N, N);
+    /* H = −i K, K = skew part of S: Hermitian; column-major padded (ssm_lapack_alloc) */
+    double complex *H = ssm_lapack_alloc(N * N, sizeof *H);
     double *mu = malloc(N * sizeof *mu);
-    if (s != SSM_OK || !mu) {
+    if (!H || !mu) {
         ssm_dmat_clear(S);
-        ssm_zmat_clear(H);
+        free(H);
         free(mu);
-        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
     }
     double knorm = 0.0;
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++) {
             double k = 0.5 * (SSM_D(S, i, j) - SSM_D(S, j, i));
-            SSM_D(H, i, j) = CMPLX(0.0, -k);
+            H[j * N + i] = CMPLX(0.0, -k);
             knorm = hypot(knorm, k);
         }
     ssm_dmat_clear(S);
-    lapack_int li = LAPACKE_zheev(LAPACK_ROW_MAJOR, 'V', 'L', (lapack_int)N, H->data, (lapack_int)N, mu);
+    lapack_int li = LAPACKE_zheev(LAPACK_COL_MAJOR, 'V', 'L', (lapack_int)N, H, (lapack_int)N, mu);
     s = ssm_lapack_status("zheev", li);
     int zero_pair = 0;
     if (s == SSM_OK) {
@@ -147,37 +146,40 @@ ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zma
             s = SSM_ERROR(SSM_EINVAL, "nplr: %zu zero eigenvalues in the skew part (0 or 2 supported)", nz);
         for (size_t j = 0; s == SSM_OK && j < M; j++) {
             for (size_t i = 0; i < N; i++)
-                SSM_D(V, i, j) = SSM_D(H, i, j);
+                SSM_D(V, i, j) = H[j * N + i]; /* eigenvector j = column j */
             W[j] = CMPLX(c, mu[j]);
         }
         if (s == SSM_OK && nz == 2) {
             /* null space spanned by columns M−1, M; real orthonormal basis u1, u2 from the
              * real and imaginary parts; the pair is v = (u1 + i u2)/√2 and its conjugate */
-            double *X = malloc(N * 4 * sizeof *X), *sv = malloc(4 * sizeof *sv), *U = malloc(N * N * sizeof *U);
-            double vt[16];
-            if (!X || !sv || !U)
+            double *X = ssm_lapack_alloc(N * 4, sizeof *X), *sv = malloc(4 * sizeof *sv),
+                   *U = ssm_lapack_alloc(N * N, sizeof *U), *vt = ssm_lapack_alloc(16, sizeof *vt);
+            if (!X || !sv || !U || !vt)
                 s = SSM_ERROR(SSM_ENOMEM, "out of memory");
             else {
+                /* X (N×4, column-major) = [Re z, Im z, Re z', Im z'] */
                 for (size_t i = 0; i < N; i++) {
-                    X[i * 4 + 0] = creal(SSM_D(H, i, M - 1));
-                    X[i * 4 + 1] = cimag(SSM_D(H, i, M - 1));
-                    X[i * 4 + 2] = creal(SSM_D(H, i, M));
-                    X[i * 4 + 3] = cimag(SSM_D(H, i, M));
+                    X[0 * N + i] = creal(H[(M - 1) * N + i]);
+                    X[1 * N + i] = cimag(H[(M - 1) * N + i]);
+                    X[2 * N + i] = creal(H[M * N + i]);
+                    X[3 * N + i] = cimag(H[M * N + i]);
                 }
-                li = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'A', (lapack_int)N, 4, X, 4, sv, U, (lapack_int)N, vt, 4);
+                li = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'A', (lapack_int)N, 4, X, (lapack_int)N, sv, U, (lapack_int)N,
+                                    vt, 4);
                 s = ssm_lapack_status("dgesdd", li);
                 for (size_t i = 0; s == SSM_OK && i < N; i++)
-                    SSM_D(V, i, M - 1) = CMPLX(U[i * N + 0], U[i * N + 1]) / sqrt(2.0);
+                    SSM_D(V, i, M - 1) = CMPLX(U[0 * N + i], U[1 * N + i]) / sqrt(2.0);
                 W[M - 1] = c;
                 zero_pair = 1;
             }
             free(X);
             free(sv);
             free(U);
+            free(vt);
         }
     }
     free(mu);
-    ssm_zmat_clear(H);
+    free(H);
     if (s != SSM_OK)
         return s;
     ssm_diag_normalize_columns(V);

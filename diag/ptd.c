@@ -48,31 +48,33 @@ static void work_free(ptd_work *w)
     free(w->lam); free(w->ipiv);
 }
 
+/* LAPACK-facing buffers are padded (ssm_lapack_alloc) */
 static int work_alloc(ptd_work *w, size_t N)
 {
     size_t n2 = N * N;
-    w->X = malloc(n2 * sizeof(double));
-    w->VR = malloc(n2 * sizeof(double));
+    w->X = ssm_lapack_alloc(n2, sizeof(double));
+    w->VR = ssm_lapack_alloc(n2, sizeof(double));
     w->wr = malloc(N * sizeof(double));
     w->wi = malloc(N * sizeof(double));
     w->V = malloc(n2 * sizeof(double complex));
-    w->W = malloc(n2 * sizeof(double complex));
+    w->W = ssm_lapack_alloc(n2, sizeof(double complex));
     w->G = malloc(n2 * sizeof(double complex));
     w->H = malloc(n2 * sizeof(double complex));
-    w->T = malloc(n2 * sizeof(double complex));
+    w->T = ssm_lapack_alloc(n2, sizeof(double complex));
     w->lam = malloc(N * sizeof(double complex));
     w->ipiv = malloc(N * sizeof(lapack_int));
     return w->X && w->VR && w->wr && w->wi && w->V && w->W && w->G && w->H && w->T && w->lam && w->ipiv;
 }
 
-/* Eigendecomposition of A + E into w->lam, w->V (unit columns), w->W = V⁻¹.
- * Returns 0 when it fails or V is numerically singular. */
+/* Eigendecomposition of A + E into w->lam, w->V (unit columns, row-major),
+ * w->W = V⁻¹ (row-major).  Returns 0 when it fails or V is singular. */
 static int decompose(ptd_work *w, const double *E)
 {
     size_t N = w->N, n2 = N * N;
-    for (size_t k = 0; k < n2; k++)
-        w->X[k] = w->A[k] + E[k];
-    lapack_int info = LAPACKE_dgeev(LAPACK_ROW_MAJOR, 'N', 'V', (lapack_int)N, w->X, (lapack_int)N, w->wr, w->wi,
+    for (size_t i = 0; i < N; i++) /* column-major X = A + E */
+        for (size_t j = 0; j < N; j++)
+            w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
+    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)N, w->X, (lapack_int)N, w->wr, w->wi,
                                     NULL, 1, w->VR, (lapack_int)N);
     if (info != 0)
         return 0;
@@ -81,14 +83,14 @@ static int decompose(ptd_work *w, const double *E)
         if (w->wi[j] != 0.0 && j + 1 < N) {
             w->lam[j + 1] = CMPLX(w->wr[j + 1], w->wi[j + 1]);
             for (size_t i = 0; i < N; i++) {
-                double re = w->VR[i * N + j], im = w->VR[i * N + j + 1];
+                double re = w->VR[j * N + i], im = w->VR[(j + 1) * N + i];
                 w->V[i * N + j] = CMPLX(re, im);
                 w->V[i * N + j + 1] = CMPLX(re, -im);
             }
             j++;
         } else {
             for (size_t i = 0; i < N; i++)
-                w->V[i * N + j] = w->VR[i * N + j];
+                w->V[i * N + j] = w->VR[j * N + i];
         }
     }
     for (size_t j = 0; j < N; j++) { /* unit columns */
@@ -98,11 +100,13 @@ static int decompose(ptd_work *w, const double *E)
         for (size_t i = 0; i < N; i++)
             w->V[i * N + j] /= nrm;
     }
+    /* T holds V row-major = Vᵀ column-major; solving Vᵀ Z = I gives Z = V⁻ᵀ in
+     * column-major order, which is V⁻¹ in row-major order */
     memcpy(w->T, w->V, n2 * sizeof(double complex));
     memset(w->W, 0, n2 * sizeof(double complex));
     for (size_t i = 0; i < N; i++)
         w->W[i * N + i] = 1.0;
-    info = LAPACKE_zgesv(LAPACK_ROW_MAJOR, (lapack_int)N, (lapack_int)N, w->T, (lapack_int)N, w->ipiv, w->W,
+    info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, w->T, (lapack_int)N, w->ipiv, w->W,
                          (lapack_int)N);
     return info == 0;
 }
@@ -171,28 +175,26 @@ static void gradient(ptd_work *w, double *g)
 }
 
 /* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
- * Returns 0 on LAPACK failure.  scratch: 3 N² + N doubles. */
+ * Works on the row-major E seen as Eᵀ in column-major order (clipping commutes
+ * with transposition).  Returns 0 on LAPACK failure.  scratch: from
+ * ssm_lapack_alloc(3 N² + N). */
 static int project(double *E, size_t N, double delta, double *scratch)
 {
     double *a = scratch, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
     memcpy(a, E, N * N * sizeof(double));
-    lapack_int info = LAPACKE_dgesdd(LAPACK_ROW_MAJOR, 'S', (lapack_int)N, (lapack_int)N, a, (lapack_int)N, s, U,
+    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)N, (lapack_int)N, a, (lapack_int)N, s, U,
                                      (lapack_int)N, Vt, (lapack_int)N);
     if (info != 0)
         return 0;
     if (s[0] <= delta)
         return 1;
-    for (size_t k = 0; k < N; k++)
-        if (s[k] > delta)
-            for (size_t i = 0; i < N; i++)
-                U[i * N + k] *= delta / s[k] - 1.0; /* E + U (clip(σ) − σ) Vᵀ */
-        else
-            for (size_t i = 0; i < N; i++)
-                U[i * N + k] = 0.0;
-    for (size_t k = 0; k < N; k++)
+    /* Eᵀ += U diag(min(σ, δ) − σ) Vᵀ; U column k is U[k N .. k N + N) */
+    for (size_t k = 0; k < N; k++) {
+        double f = s[k] > delta ? delta - s[k] : 0.0;
         for (size_t i = 0; i < N; i++)
-            U[i * N + k] *= s[k];
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0,
+            U[k * N + i] *= f;
+    }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0,
                 E, (int)N);
     return 1;
 }
@@ -304,7 +306,7 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
     st.Et = malloc(n2 * sizeof(double));
     st.gt = malloc(n2 * sizeof(double));
     st.D = malloc(n2 * sizeof(double));
-    st.scratch = malloc((3 * n2 + N) * sizeof(double));
+    st.scratch = ssm_lapack_alloc(3 * n2 + N, sizeof(double));
     ssm_status s = SSM_OK;
     if (!Ad || !st.E || !st.g || !st.Et || !st.gt || !st.D || !st.scratch || !work_alloc(&w, N)) {
         s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
