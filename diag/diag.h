@@ -81,16 +81,22 @@ typedef struct {
     unsigned long seed;  /* tie-breaking perturbation of the start (deterministic)        */
     int max_iter;        /* per continuation stage (default 200)                           */
     double margin;       /* keep max Re λ ≤ −margin·‖A‖₂ (default 1e-8)                    */
+    double kappa_target; /* > 0: stop the last stage as soon as κ₂(Ṽ) <= this (benchmarks)  */
+    const double *sweep; /* optional budgets > eps visited on the way down (warm starts)     */
+    size_t sweep_count;
+    struct ssm_ptd_info_s *sweep_info; /* out: one record per sweep budget, same order      */
     ssm_progress *progress;
 } ssm_ptd_opts;
 
-typedef struct {
+typedef struct ssm_ptd_info_s {
+    double eps;                 /* the budget this record belongs to                     */
     double kappa_V;             /* κ₂(Ṽ), unit-norm columns                              */
     double kappa_F;             /* ‖Ṽ‖_F ‖Ṽ⁻¹‖_F, the smooth objective's square root      */
     double perturbation_norm;   /* ‖E‖₂/‖A‖₂                                             */
     double max_re_lambda;
     double reconstruction_error;/* ‖A + E − Ṽ Λ̃ Ṽ⁻¹‖₂/‖A‖₂                                */
-    int iterations, stages;
+    int iterations, stages;     /* cumulative when part of a sweep                        */
+    double seconds;             /* wall time from the start to this record                */
 } ssm_ptd_info;
 
 /* Find a real E with ‖E‖₂ ≤ eps‖A‖₂ that minimises κ_F(Ṽ)² = N Σ_i s_i² (s_i the
@@ -102,8 +108,11 @@ typedef struct {
  * gradient from one eigendecomposition per step.  Every accepted iterate has
  * max Re λ ≤ −margin‖A‖₂ (steps that leave the region are shortened), so the
  * spectrum is in the open left half-plane by construction.
- * Outputs: E (N×N real), lambda (N), V and Vinv (N×N).  EINVAL for bad
- * sizes/eps, ENOCONV when no feasible progress is possible. */
+ * With opts->sweep, every budget in the list (each > eps) is reached on the way
+ * down and optimised like the final one; its record (κ, ‖E‖/‖A‖, max Re λ,
+ * time) goes to opts->sweep_info: the whole κ(ε) curve from one warm-started
+ * run.  Outputs: E (N×N real), lambda (N), V and Vinv (N×N) for eps.  EINVAL
+ * for bad sizes/eps, ENOCONV when no feasible progress is possible. */
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
 

@@ -20,6 +20,7 @@
  * trial points that are not strictly stable are rejected by the search.
  * Continuation: start at E₀ = Σ P_rᵀP_r (A + E₀ normal, κ = 1) and shrink the
  * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last. */
+#define _POSIX_C_SOURCE 200809L
 #include "diag/diag.h"
 
 #include <float.h>
@@ -28,6 +29,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     size_t N;
@@ -207,6 +209,26 @@ static double dot(const double *x, const double *y, size_t n)
     return s;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* κ₂ of the current unit-column eigenvector matrix */
+static double kappa2(const ptd_work *w)
+{
+    size_t N = w->N;
+    ssm_zmat_struct view = {w->V, N, N, N};
+    double *sv = malloc(N * sizeof *sv);
+    double k = INFINITY;
+    if (sv && ssm_zmat_singvals(sv, &view) == SSM_OK && sv[N - 1] > 0)
+        k = sv[0] / sv[N - 1];
+    free(sv);
+    return k;
+}
+
 typedef struct {
     double *E, *g, *Et, *gt, *D, *scratch;
     double f, alpha;
@@ -215,7 +237,7 @@ typedef struct {
 
 /* One stage of SPG at radius delta from st->E (feasible, decomposed into w,
  * with st->f and st->g current).  Returns the number of accepted steps. */
-static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter)
+static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target)
 {
     size_t N = w->N, n2 = N * N;
     enum { HIST = 10 };
@@ -271,6 +293,8 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter)
         st->iterations++;
         flat = fold - ft < 1e-7 * fabs(ft) ? flat + 1 : 0;
         if (flat >= 5)
+            break;
+        if (kappa_target > 0 && kappa2(w) <= kappa_target)
             break;
     }
     return accepted;
@@ -347,43 +371,67 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
         delta0 = ssm_dmat_norm2(Et);
     }
     double target = eps * nA;
+    /* the budgets to visit, descending: the sweep's (those above eps), then eps */
+    size_t nsweep = opts && opts->sweep ? opts->sweep_count : 0;
+    for (size_t k = 0; k < nsweep; k++)
+        if (!(opts->sweep[k] > eps) || (k > 0 && !(opts->sweep[k] < opts->sweep[k - 1]))) {
+            s = SSM_ERROR(SSM_EINVAL, "ptd: sweep budgets must be strictly decreasing and above eps");
+            goto out;
+        }
     st.alpha = 0.01 * delta0 / sqrt(dot(st.g, st.g, n2));
     double delta = delta0, ratio = 0.7;
     int stages = 0;
+    double t_start = now_seconds();
     ssm_progress_update(opts ? opts->progress : NULL, 0);
-    while (1) {
-        double next = delta * ratio < target ? target : delta * ratio;
-        if (delta <= target)
-            next = target;
-        /* shrink onto the smaller ball; if the projected point is not strictly
-         * stable, shrink less (bisect the radius in log scale) */
-        memcpy(st.Et, st.E, n2 * sizeof(double));
-        int ok = 0;
-        for (int tries = 0; tries < 30 && !ok; tries++) {
-            memcpy(st.D, st.E, n2 * sizeof(double));
-            if (!project(st.D, N, next, st.scratch))
-                break;
-            if (decompose(&w, st.D) && isfinite(objective(&w, NULL)))
-                ok = 1;
-            else
-                next = sqrt(next * delta);
+    for (size_t ti = 0; ti <= nsweep; ti++) {
+        double goal = (ti < nsweep ? opts->sweep[ti] : eps) * nA;
+        while (delta > goal * (1.0 + 1e-12)) {
+            double next = delta * ratio < goal ? goal : delta * ratio;
+            /* shrink onto the smaller ball; if the projected point is not strictly
+             * stable, shrink less (bisect the radius in log scale) */
+            int ok = 0;
+            for (int tries = 0; tries < 30 && !ok; tries++) {
+                memcpy(st.D, st.E, n2 * sizeof(double));
+                if (!project(st.D, N, next, st.scratch))
+                    break;
+                if (decompose(&w, st.D) && isfinite(objective(&w, NULL)))
+                    ok = 1;
+                else
+                    next = sqrt(next * delta);
+            }
+            if (!ok) {
+                s = SSM_ERROR(SSM_ENOCONV, "ptd: cannot shrink the perturbation below %.3g ‖A‖ while keeping the "
+                                           "spectrum stable", delta / nA);
+                goto out;
+            }
+            memcpy(st.E, st.D, n2 * sizeof(double));
+            st.f = objective(&w, NULL);
+            gradient(&w, st.g);
+            delta = next;
+            stages++;
+            int at_goal = delta <= goal * (1.0 + 1e-12);
+            spg_stage(&w, &st, delta, at_goal ? max_iter : 25,
+                      at_goal && ti == nsweep && opts ? opts->kappa_target : 0.0);
+            if (opts && opts->progress)
+                ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
         }
-        if (!ok) {
-            s = SSM_ERROR(SSM_ENOCONV, "ptd: cannot shrink the perturbation below %.3g ‖A‖ while keeping the "
-                                       "spectrum stable", delta / nA);
-            goto out;
+        if (ti < nsweep && opts->sweep_info) {
+            ssm_ptd_info *r = &opts->sweep_info[ti];
+            memset(r, 0, sizeof *r);
+            decompose(&w, st.E);
+            r->eps = opts->sweep[ti];
+            r->kappa_V = kappa2(&w);
+            ssm_dmat_struct Ev = {st.E, N, N, N};
+            r->perturbation_norm = ssm_dmat_norm2(&Ev) / nA;
+            r->max_re_lambda = -INFINITY;
+            for (size_t j = 0; j < N; j++)
+                r->max_re_lambda = fmax(r->max_re_lambda, creal(w.lam[j]));
+            r->iterations = st.iterations;
+            r->stages = stages;
+            r->seconds = now_seconds() - t_start;
+            r->reconstruction_error = NAN;
+            r->kappa_F = NAN;
         }
-        memcpy(st.E, st.D, n2 * sizeof(double));
-        st.f = objective(&w, NULL);
-        gradient(&w, st.g);
-        delta = next;
-        stages++;
-        int last = delta <= target * (1.0 + 1e-12);
-        spg_stage(&w, &st, delta, last ? max_iter : 25);
-        if (opts && opts->progress)
-            ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
-        if (last)
-            break;
     }
     /* final decomposition, ordered: the N/2 modes with Im λ < 0 (ascending),
      * then their conjugates in the same order */
@@ -428,8 +476,10 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
         memcpy(&SSM_D(E, i, 0), st.E + i * N, N * sizeof(double));
     if (info) {
         memset(info, 0, sizeof *info);
+        info->eps = eps;
         info->iterations = st.iterations;
         info->stages = stages;
+        info->seconds = now_seconds() - t_start;
         info->perturbation_norm = ssm_dmat_norm2(E) / nA;
         info->max_re_lambda = -INFINITY;
         for (size_t j = 0; j < N; j++)

@@ -390,6 +390,44 @@ static void test_ptd(void)
     CHECK(memcmp(E1->data, E2->data, 16 * 16 * sizeof(double)) == 0, "same seed, same E (bit for bit)");
     ssm_dmat_clear(E1);
     ssm_dmat_clear(E2);
+    /* one warm-started sweep: κ grows like 1/ε (REFERENCE.md §5: κ = O(1/ε)),
+     * i.e. κ·ε stays within a narrow band while ε spans two decades */
+    {
+        const double sweep[] = {0.2, 0.1, 0.05, 0.02, 0.01, 0.005};
+        ssm_ptd_info rec[6], last;
+        ssm_dmat_t A, B, P, E;
+        hippo_d(A, B, P, SSM_HIPPO_LEGS, 16);
+        ssm_dmat_init(E, 16, 16);
+        ssm_zmat_t V, Vi;
+        ssm_zmat_init(V, 16, 16);
+        ssm_zmat_init(Vi, 16, 16);
+        double complex lam[16];
+        ssm_ptd_opts o = {.eps = 0.002, .sweep = sweep, .sweep_count = 6, .sweep_info = rec};
+        CHECK(ssm_diag_ptd(E, lam, V, Vi, &last, A, P, &o) == SSM_OK, "sweep");
+        double lo = INFINITY, hi = 0;
+        int mono = 1, budget = 1;
+        for (int k = 0; k < 6; k++) {
+            lo = fmin(lo, rec[k].kappa_V * rec[k].eps);
+            hi = fmax(hi, rec[k].kappa_V * rec[k].eps);
+            mono &= k == 0 || rec[k].kappa_V > rec[k - 1].kappa_V;
+            budget &= rec[k].perturbation_norm <= rec[k].eps * (1 + 1e-10) && rec[k].max_re_lambda < 0;
+        }
+        mono &= last.kappa_V > rec[5].kappa_V;
+        CHECK(mono && budget, "sweep: κ increases as ε decreases, budgets and stability hold");
+        CHECK(hi / lo < 4.0, "κ·ε within a factor 4 over ε in [0.005, 0.2] (%g .. %g)", lo, hi);
+        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E);
+        ssm_zmat_clear(V); ssm_zmat_clear(Vi);
+        const double bad[] = {0.1, 0.2};
+        o.sweep = bad;
+        o.sweep_count = 2;
+        hippo_d(A, B, P, SSM_HIPPO_LEGS, 8);
+        ssm_dmat_init(E, 8, 8);
+        ssm_zmat_init(V, 8, 8);
+        ssm_zmat_init(Vi, 8, 8);
+        CHECK(ssm_diag_ptd(E, lam, V, Vi, NULL, A, P, &o) == SSM_EINVAL, "unsorted sweep -> EINVAL");
+        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E);
+        ssm_zmat_clear(V); ssm_zmat_clear(Vi);
+    }
     /* errors */
     ssm_dmat_t A, B, P, E;
     hippo_d(A, B, P, SSM_HIPPO_LAGT, 8);
