@@ -8,6 +8,7 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -85,6 +86,7 @@ static int user_files(void)
 
 static void expect_usage_error(const char *const *args, const char *needle)
 {
+    int before = user_files();
     int rc = run(args);
     char what[300] = "";
     for (const char *const *a = args; *a; a++) {
@@ -94,7 +96,7 @@ static void expect_usage_error(const char *const *args, const char *needle)
     CHECK(rc == 2, "[%s] exit %d, want 2", what, rc);
     CHECK(lines(err_buf) == 1 && strncmp(err_buf, "ssmkit: ", 8) == 0, "[%s] one line on stderr: '%s'", what, err_buf);
     CHECK(strstr(err_buf, needle) != NULL, "[%s] stderr '%s' lacks '%s'", what, err_buf, needle);
-    CHECK(user_files() == 0, "[%s] left a file behind", what);
+    CHECK(user_files() == before, "[%s] left a file behind", what);
 }
 
 static void test_help(void)
@@ -254,6 +256,71 @@ static void test_outputs(void)
     ssm_dmat_clear(P);
 }
 
+/* init / verify / transfer from the command line */
+static void test_init_verify_transfer(void)
+{
+    char f[300], g[300];
+    snprintf(f, sizeof f, "%s/ptd.safetensors", dir);
+    snprintf(g, sizeof g, "%s/bad.safetensors", dir);
+    CHECK(run((const char *[]){"init", "ptd", "-N", "16", "--eps", "0.05", "-o", f, NULL}) == 0, "init ptd: %s", err_buf);
+    CHECK(strstr(out_buf, "kappa_V=") != NULL, "init summary: %s", out_buf);
+    CHECK(run((const char *[]){"verify", f, NULL}) == 0 && strstr(out_buf, "checks hold"), "verify good: %s", out_buf);
+    CHECK(run((const char *[]){"verify", f, "--json", NULL}) == 0 && strstr(out_buf, "\"ok\":true"), "verify --json");
+    /* one altered byte in the data area (the last double) → exit 1 */
+    unsigned char *buf;
+    size_t len;
+    ssm_read_file(&buf, &len, f);
+    buf[len - 3] ^= 0x10;
+    FILE *fp = fopen(g, "wb");
+    fwrite(buf, 1, len, fp);
+    fclose(fp);
+    CHECK(run((const char *[]){"verify", g, NULL}) == 1 && strstr(out_buf, "FAIL") && lines(err_buf) == 1,
+          "verify altered -> 1: %s / %s", out_buf, err_buf);
+    /* truncated → 2 */
+    fp = fopen(g, "wb");
+    fwrite(buf, 1, len / 2, fp);
+    fclose(fp);
+    free(buf);
+    CHECK(run((const char *[]){"verify", g, NULL}) == 2 && lines(err_buf) == 1, "verify truncated -> 2: %s", err_buf);
+    /* a hippo file is not an init file → 2 */
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "4", "-q", "-o", g, NULL}) == 0, "hippo file");
+    CHECK(run((const char *[]){"verify", g, NULL}) == 2 && strstr(err_buf, "not an ssmkit init file"), "foreign: %s", err_buf);
+    unlink(g);
+    char o[300];
+    snprintf(o, sizeof o, "%s/x.safetensors", dir);
+    expect_usage_error((const char *[]){"init", "s4d-foo", "-N", "8", "-o", o, NULL}, "unknown method 's4d-foo'");
+    expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "7", "-o", o, NULL}, "even");
+    expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", NULL}, "missing -o");
+    expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", "-o", P_("x.npy"), NULL}, ".safetensors");
+    expect_usage_error((const char *[]){"init", "ptd", "-N", "8", "--prec", "256", "-o", o, NULL}, "multiprecision");
+    expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", "--eps", "0.1", "-o", o, NULL}, "ptd only");
+    expect_usage_error((const char *[]){"init", "ptd", "-N", "8", "--eps", "-1", "-o", o, NULL}, "--eps must be in");
+    expect_usage_error((const char *[]){"init", "s4d-legs", "-N", "8", "--C", "zeros", "-o", o, NULL}, "--C must be");
+    expect_usage_error((const char *[]){"init", "s5-legs", "-N", "8", "--blocks", "3", "-o", o, NULL}, "multiple of");
+    expect_usage_error((const char *[]){"verify", P_("missing.safetensors"), NULL}, "cannot open");
+    /* transfer: Hessenberg (hippo spec) vs Woodbury (DPLR init) agree */
+    CHECK(run((const char *[]){"transfer", "hippo:legs:16", "--omega", "0.1:1000:7:log", "--vs", "init:s4-dplr:16",
+                               NULL}) == 0, "transfer --vs: %s", err_buf);
+    ssm_dmat_t T;
+    CHECK(ssm_tsv_read_mem(T, out_buf, strlen(out_buf)) == SSM_OK && T->rows == 7 && T->cols == 8, "8 columns");
+    double worst = 0;
+    for (size_t k = 0; k < T->rows; k++)
+        worst = fmax(worst, SSM_D(T, k, 7) / fmax(SSM_D(T, k, 3), 1e-300));
+    CHECK(worst < 1e-10, "Hessenberg vs Woodbury relative difference %g", worst);
+    ssm_dmat_clear(T);
+    CHECK(run((const char *[]){"transfer", f, "--omega", "1:10:3", "-o", P_("tf.tsv"), NULL}) == 0, "transfer to file");
+    CHECK(ssm_tsv_read(T, P_("tf.tsv")) == SSM_OK && T->rows == 3 && T->cols == 4 && SSM_D(T, 1, 0) == 5.5, "linear grid");
+    ssm_dmat_clear(T);
+    expect_usage_error((const char *[]){"transfer", "hippo:legs:16", NULL}, "missing --omega");
+    expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "0:10:5:log", NULL}, "LO > 0");
+    expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "1:10", NULL}, "LO:HI:COUNT");
+    expect_usage_error((const char *[]){"transfer", "hippo:nope:16", "--omega", "1:10:5", NULL}, "unknown measure");
+    expect_usage_error((const char *[]){"transfer", "target:nofile", "--omega", "1:10:5", NULL}, "cannot open");
+    expect_usage_error((const char *[]){"transfer", "init:s4d-lin:16", "--vs", "target:x", "--omega", "1:10:5", NULL},
+                       "cannot open");
+    unlink(f);
+}
+
 /* The README's loading snippet and examples/load_safetensors.py, run by the
  * Debian python (numpy; PyTorch where installed) on a file we just wrote. */
 static void test_python(void)
@@ -303,6 +370,7 @@ int main(void)
     test_help();
     test_errors();
     test_outputs();
+    test_init_verify_transfer();
     test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
