@@ -97,6 +97,7 @@ typedef struct ssm_ptd_info_s {
     double reconstruction_error;/* ‖A + E − Ṽ Λ̃ Ṽ⁻¹‖₂/‖A‖₂                                */
     int iterations, stages;     /* cumulative when part of a sweep                        */
     double seconds;             /* wall time from the start to this record                */
+    long eigendecompositions;   /* dgeev calls (objective evaluations)                     */
 } ssm_ptd_info;
 
 /* Find a real E with ‖E‖₂ ≤ eps‖A‖₂ that minimises κ_F(Ṽ)² = N Σ_i s_i² (s_i the

@@ -31,6 +31,19 @@
 #include <string.h>
 #include <time.h>
 
+/* continuation schedule: radius ratio per stage, iterations and flatness
+ * threshold of the intermediate stages (tuned on LegS N = 32, 64: see the
+ * closing note of the PTD issue for the κ/time trade-off) */
+#ifndef SHRINK
+#define SHRINK 0.7
+#endif
+#ifndef INTERMEDIATE_ITER
+#define INTERMEDIATE_ITER 25
+#endif
+#ifndef INTERMEDIATE_FLAT
+#define INTERMEDIATE_FLAT 1e-7
+#endif
+
 typedef struct {
     size_t N;
     const double *A;       /* N×N row-major */
@@ -39,6 +52,7 @@ typedef struct {
     /* scratch */
     double *X, *wr, *wi, *VR;
     double complex *V, *W, *G, *H, *T;
+    long full_eigs;        /* statistics */
     double complex *lam;
     lapack_int *ipiv;
 } ptd_work;
@@ -72,6 +86,7 @@ static int work_alloc(ptd_work *w, size_t N)
  * w->W = V⁻¹ (row-major).  Returns 0 when it fails or V is singular. */
 static int decompose(ptd_work *w, const double *E)
 {
+    w->full_eigs++;
     size_t N = w->N, n2 = N * N;
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
@@ -95,12 +110,15 @@ static int decompose(ptd_work *w, const double *E)
                 w->V[i * N + j] = w->VR[j * N + i];
         }
     }
-    for (size_t j = 0; j < N; j++) { /* unit columns */
-        double nrm = 0.0;
+    for (size_t j = 0; j < N; j++) { /* unit columns (entries of a unit LAPACK vector: no overflow) */
+        double ss = 0.0;
+        for (size_t i = 0; i < N; i++) {
+            double complex z = w->V[i * N + j];
+            ss += creal(z) * creal(z) + cimag(z) * cimag(z);
+        }
+        double inv = 1.0 / sqrt(ss);
         for (size_t i = 0; i < N; i++)
-            nrm = hypot(nrm, cabs(w->V[i * N + j]));
-        for (size_t i = 0; i < N; i++)
-            w->V[i * N + j] /= nrm;
+            w->V[i * N + j] *= inv;
     }
     /* T holds V row-major = Vᵀ column-major; solving Vᵀ Z = I gives Z = V⁻ᵀ in
      * column-major order, which is V⁻¹ in row-major order */
@@ -237,7 +255,7 @@ typedef struct {
 
 /* One stage of SPG at radius delta from st->E (feasible, decomposed into w,
  * with st->f and st->g current).  Returns the number of accepted steps. */
-static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target)
+static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target, double flat_tol)
 {
     size_t N = w->N, n2 = N * N;
     enum { HIST = 10 };
@@ -264,14 +282,15 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
         for (int ls = 0; ls < 40; ls++) {
             for (size_t k = 0; k < n2; k++)
                 st->Et[k] = st->E[k] + t * st->D[k];
-            if (decompose(w, st->Et)) {
-                ft = objective(w, NULL);
-                if (ft <= fmax + 1e-4 * t * gd) {
-                    ok = 1;
-                    break;
-                }
+            ft = decompose(w, st->Et) ? objective(w, NULL) : INFINITY;
+            if (ft <= fmax + 1e-4 * t * gd) {
+                ok = 1;
+                break;
             }
-            t *= 0.5;
+            /* safeguarded quadratic interpolation of f along the direction
+             * (Birgin–Martínez–Raydan); infeasible points: a quarter step */
+            double tq = isfinite(ft) ? -0.5 * gd * t * t / (ft - st->f - t * gd) : 0.25 * t;
+            t = tq < 0.1 * t ? 0.1 * t : tq > 0.5 * t ? 0.5 * t : tq;
         }
         if (!ok)
             break;
@@ -291,7 +310,7 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
         hist[it % HIST] = ft;
         accepted++;
         st->iterations++;
-        flat = fold - ft < 1e-7 * fabs(ft) ? flat + 1 : 0;
+        flat = fold - ft < flat_tol * fabs(ft) ? flat + 1 : 0;
         if (flat >= 5)
             break;
         if (kappa_target > 0 && kappa2(w) <= kappa_target)
@@ -379,7 +398,7 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
             goto out;
         }
     st.alpha = 0.01 * delta0 / sqrt(dot(st.g, st.g, n2));
-    double delta = delta0, ratio = 0.7;
+    double delta = delta0, ratio = SHRINK;
     int stages = 0;
     double t_start = now_seconds();
     ssm_progress_update(opts ? opts->progress : NULL, 0);
@@ -394,8 +413,9 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
                 memcpy(st.D, st.E, n2 * sizeof(double));
                 if (!project(st.D, N, next, st.scratch))
                     break;
-                if (decompose(&w, st.D) && isfinite(objective(&w, NULL)))
+                if (decompose(&w, st.D) && isfinite(objective(&w, NULL))) {
                     ok = 1;
+                                }
                 else
                     next = sqrt(next * delta);
             }
@@ -410,8 +430,9 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
             delta = next;
             stages++;
             int at_goal = delta <= goal * (1.0 + 1e-12);
-            spg_stage(&w, &st, delta, at_goal ? max_iter : 25,
-                      at_goal && ti == nsweep && opts ? opts->kappa_target : 0.0);
+            /* intermediate radii only carry the iterate along: a loose stop */
+            spg_stage(&w, &st, delta, at_goal ? max_iter : INTERMEDIATE_ITER,
+                      at_goal && ti == nsweep && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT);
             if (opts && opts->progress)
                 ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
         }
@@ -480,6 +501,7 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
         info->iterations = st.iterations;
         info->stages = stages;
         info->seconds = now_seconds() - t_start;
+        info->eigendecompositions = w.full_eigs;
         info->perturbation_norm = ssm_dmat_norm2(E) / nA;
         info->max_re_lambda = -INFINITY;
         for (size_t j = 0; j < N; j++)
