@@ -39,9 +39,10 @@ if __name__ == "__main__":
     print("metadata:", meta)
     if "--torch" in sys.argv:
         import torch
-        A = torch.from_numpy(tensors["A"].copy())            # float64 tensor
-        print("torch A", tuple(A.shape), A.dtype)
-        for name, a in tensors.items():                       # complex arrays: trailing dim 2
-            if a.ndim >= 1 and a.shape[-1] == 2 and name in ("Lambda", "B", "P", "V", "Vinv"):
-                z = torch.view_as_complex(torch.from_numpy(a.copy()))
-                print("torch", name, tuple(z.shape), z.dtype)
+        complex_names = ("Lambda", "B", "P", "V", "Vinv")    # init files: trailing dimension 2
+        is_init = meta.get("format") == "ssmkit-init/1"
+        for name, a in tensors.items():
+            t = torch.from_numpy(a.copy())                    # float64 tensor
+            if is_init and name in complex_names:
+                t = torch.view_as_complex(t)                  # complex128, trailing 2 dropped
+            print("torch", name, tuple(t.shape), t.dtype)

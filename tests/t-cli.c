@@ -332,7 +332,7 @@ static void test_python(void)
     char f[300];
     snprintf(f, sizeof f, "%s/legs.safetensors", dir);
     CHECK(run((const char *[]){"hippo", "legs", "-N", "5", "-q", "-o", f, NULL}) == 0, "write");
-    char cmd[1024];
+    char cmd[2048];
     snprintf(cmd, sizeof cmd, "/usr/bin/python3 examples/load_safetensors.py '%s' > '%s' 2>&1", f, P_(".py"));
     CHECK(system(cmd) == 0, "examples/load_safetensors.py runs");
     slurp(P_(".py"), out_buf, sizeof out_buf);
@@ -342,16 +342,35 @@ static void test_python(void)
         printf("skipped: README snippet's PyTorch lines (no python3-torch)\n");
         return;
     }
-    /* the README's python block, verbatim, with its path pointed at our file */
+    /* the README's python block, verbatim, with its path pointed at an init file
+     * we write here; the values python sees must be those our reader sees */
+    char g[300];
+    snprintf(g, sizeof g, "%s/init-ptd.safetensors", dir);
+    CHECK(run((const char *[]){"init", "ptd", "-N", "16", "-q", "-o", g, NULL}) == 0, "init for the README snippet");
+    ssm_st *st = NULL;
+    double re = 0, im = 0;
+    if (ssm_st_read(&st, g) == SSM_OK && ssm_st_get(st, "Lambda")) {
+        re = ssm_st_get(st, "Lambda")->data[2];
+        im = ssm_st_get(st, "Lambda")->data[3];
+    }
+    ssm_st_free(st);
+    char check[400];
+    snprintf(check, sizeof check,
+             "\\nassert lam.shape == (8,) and lam[1] == complex(%.17g, %.17g) and lam_t.dtype == torch.complex128"
+             "\\nassert complex(lam_t[1]) == lam[1] and A_t.shape == (16, 16)\\nprint(\"readme ok\")\\n",
+             re, im);
     snprintf(cmd, sizeof cmd,
              "sed -n '/^```python$/,/^```$/p' README.md | sed '1d;$d' | "
-             "sed 's|out/demo/hippo-legs.safetensors|%s|' > '%s' && "
-             "printf '\\nassert A.shape == (5, 5) and A[1, 0] == -3 ** 0.5 and A_t.dtype == torch.float64\\n"
-             "print(\"readme ok\")\\n' >> '%s' && /usr/bin/python3 '%s' > '%s' 2>&1",
-             f, P_("readme.py"), P_("readme.py"), P_("readme.py"), P_(".py"));
+             "sed 's|out/demo/init-ptd.safetensors|%s|' > '%s' && printf '%s' >> '%s' && "
+             "/usr/bin/python3 '%s' > '%s' 2>&1",
+             g, P_("readme.py"), check, P_("readme.py"), P_("readme.py"), P_(".py"));
     CHECK(system(cmd) == 0, "README snippet runs");
     slurp(P_(".py"), out_buf, sizeof out_buf);
     CHECK(strstr(out_buf, "readme ok") != NULL, "README snippet output: %s", out_buf);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 examples/load_safetensors.py '%s' --torch > '%s' 2>&1", g, P_(".py"));
+    CHECK(system(cmd) == 0, "example --torch runs");
+    slurp(P_(".py"), out_buf, sizeof out_buf);
+    CHECK(strstr(out_buf, "torch Lambda (8,) torch.complex128") != NULL, "example --torch output: %s", out_buf);
 }
 
 int main(void)
