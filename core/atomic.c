@@ -152,3 +152,20 @@ ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path)
     *len = n;
     return SSM_OK;
 }
+
+ssm_status ssm_parse_file(const char *path, ssm_parse_fn parse, void *out)
+{
+    unsigned char *buf;
+    size_t len;
+    ssm_status s = ssm_read_file(&buf, &len, path);
+    if (s != SSM_OK)
+        return s;
+    s = parse(out, buf, len);
+    free(buf);
+    if (s != SSM_OK) {
+        char msg[512]; /* prefix the file name to the parser's reason */
+        snprintf(msg, sizeof msg, "%s", ssm_error_message());
+        return SSM_ERROR(s, "%s: %s", path, msg);
+    }
+    return SSM_OK;
+}

@@ -171,6 +171,10 @@ void ssm_atomic_abort(ssm_atomic *a);
 
 /* Read a whole file into memory (caller frees *buf).  EIO on failure. */
 ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);
+/* Read path and hand its bytes to parse(out, buf, len); a parse error's
+ * message gets "path: " prefixed.  The one path every file reader takes. */
+typedef ssm_status (*ssm_parse_fn)(void *out, const unsigned char *buf, size_t len);
+ssm_status ssm_parse_file(const char *path, ssm_parse_fn parse, void *out);
 
 /* ===================================================================== */
 /* safetensors: F64 tensors + "__metadata__" string map                   */

@@ -219,22 +219,15 @@ ssm_status ssm_npy_read_mem(ssm_npy *a, const unsigned char *buf, size_t len)
     return SSM_OK;
 }
 
+static ssm_status npy_parse(void *out, const unsigned char *buf, size_t len)
+{
+    return ssm_npy_read_mem(out, buf, len);
+}
+
 ssm_status ssm_npy_read(ssm_npy *a, const char *path)
 {
-    unsigned char *buf;
-    size_t len;
     memset(a, 0, sizeof *a);
-    ssm_status s = ssm_read_file(&buf, &len, path);
-    if (s != SSM_OK)
-        return s;
-    s = ssm_npy_read_mem(a, buf, len);
-    free(buf);
-    if (s != SSM_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", ssm_error_message());
-        return SSM_ERROR(s, "%s: %s", path, msg);
-    }
-    return SSM_OK;
+    return ssm_parse_file(path, npy_parse, a);
 }
 
 ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is_complex, const double *data)

@@ -447,21 +447,13 @@ ssm_status ssm_st_read_mem(ssm_st **out, const unsigned char *buf, size_t len)
     return SSM_OK;
 }
 
+static ssm_status st_parse(void *out, const unsigned char *buf, size_t len)
+{
+    return ssm_st_read_mem((ssm_st **)out, buf, len);
+}
+
 ssm_status ssm_st_read(ssm_st **f, const char *path)
 {
-    unsigned char *buf;
-    size_t len;
     *f = NULL;
-    ssm_status s = ssm_read_file(&buf, &len, path);
-    if (s != SSM_OK)
-        return s;
-    s = ssm_st_read_mem(f, buf, len);
-    free(buf);
-    if (s != SSM_OK) {
-        /* prefix the file name to the reason */
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", ssm_error_message());
-        return SSM_ERROR(s, "%s: %s", path, msg);
-    }
-    return SSM_OK;
+    return ssm_parse_file(path, st_parse, f);
 }

@@ -105,23 +105,16 @@ done:
     return SSM_OK;
 }
 
+static ssm_status tsv_parse(void *out, const unsigned char *buf, size_t len)
+{
+    return ssm_tsv_read_mem(out, (const char *)buf, len);
+}
+
 ssm_status ssm_tsv_read(ssm_dmat_t A, const char *path)
 {
-    unsigned char *buf;
-    size_t len;
     A->data = NULL;
     A->rows = A->cols = A->ld = 0;
-    ssm_status s = ssm_read_file(&buf, &len, path);
-    if (s != SSM_OK)
-        return s;
-    s = ssm_tsv_read_mem(A, (const char *)buf, len);
-    free(buf);
-    if (s != SSM_OK) {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", ssm_error_message());
-        return SSM_ERROR(s, "%s: %s", path, msg);
-    }
-    return SSM_OK;
+    return ssm_parse_file(path, tsv_parse, A);
 }
 
 static int write_header(FILE *fp, const char *header)
