@@ -37,6 +37,65 @@ ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, s
 void ssm_diag_normalize_columns(ssm_zmat_t V);
 
 /* ===================================================================== */
+/* Eigendecomposition at any precision (MPC/Arb)                          */
+/* ===================================================================== */
+
+typedef enum {
+    SSM_MPEIG_AUTO,        /* triangular if the input is; else Newton if double eig is trustworthy; else QR */
+    SSM_MPEIG_TRIANGULAR,  /* eigenvalues = diagonal, eigenvectors by substitution, O(n³)              */
+    SSM_MPEIG_NEWTON,      /* double-precision start, simultaneous Newton refinement (digits double)  */
+    SSM_MPEIG_QR           /* Arb's acb_mat_approx_eig_qr                                             */
+} ssm_mpeig_route;
+
+const char *ssm_mpeig_route_name(ssm_mpeig_route r);
+ssm_status ssm_mpeig_route_lookup(ssm_mpeig_route *r, const char *name);
+
+typedef struct {
+    ssm_mpeig_route route;  /* requested route (default AUTO)                                        */
+    double digits;          /* decimal digits to vouch for; 0: those of the output precision, minus 2 */
+    mpfr_prec_t max_prec;   /* cap on the working precision (0: 64 x output precision, >= 4096)     */
+    int certify;            /* Arb enclosures (acb_mat_eig_simple) of every eigenpair               */
+} ssm_mpeig_opts;
+
+typedef struct {
+    ssm_mpeig_route route;       /* route used                                                      */
+    mpfr_prec_t working_prec;    /* the precision of the accepted result                            */
+    double digits;               /* decimal digits on which two working precisions agree (λ and V)  */
+    double kappa_V;              /* κ₂(V), unit columns (inf if beyond double range: see log10)      */
+    double kappa_V_log10;
+    double backward_error;       /* ‖AV − VΛ‖_F / (‖A‖_F ‖V‖_F) at the working precision, log10 too  */
+    double backward_error_log10;
+    int certified;               /* 1: every eigenpair enclosed (isolated, simple) by Arb           */
+    double radius_lambda;        /* largest enclosure radius of an eigenvalue (absolute)             */
+    double radius_V;             /* largest enclosure radius of an eigenvector entry                 */
+    int contains_result;         /* 1: the returned midpoints lie inside the enclosures             */
+} ssm_mpeig_info;
+
+/* A = V diag(λ) V⁻¹ for a complex n×n A taken as exact at its own precision.
+ * Results are rounded to the precision of lambda (n×1), V and Vinv (n×n),
+ * which must share one precision p.  The working precision starts at p + 64
+ * and is raised (doubled) until two runs, at w and at 1.5 w, agree on the
+ * requested digits for every eigenvalue and unit eigenvector; ELOSS when the
+ * cap is reached first (never a silent result).  Eigenvectors: unit 2-norm,
+ * largest entry real positive; eigenvalues sorted by decreasing real part,
+ * then increasing imaginary part.  info may be NULL.  Routes and costs:
+ * triangular O(n³) multiprecision operations; Newton O(n³) per step with the
+ * correct digits doubling per step (fails over to QR when the double start is
+ * too poor); QR as Arb's implicit double-shift QR (O(n³) per sweep).
+ * With opts->certify, acb_mat_eig_simple encloses each eigenpair; "certified"
+ * means that succeeded and the enclosures contain the returned values. */
+ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
+                           const ssm_mpcmat_t A, const ssm_mpeig_opts *opts);
+
+/* Certify (acb_mat_eig_simple, at A's precision) the eigenpairs (lambda, V)
+ * of A and count how many of the n values lambda_d (e.g. a double-precision
+ * result) lie within tol of an enclosure: *inside = n confirms the double
+ * result to tol, fewer means it is wrong (farther than tol from every
+ * certified ball).  ELOSS when the certification itself fails. */
+ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const ssm_mpcmat_t lambda,
+                                    const ssm_mpcmat_t V, const double complex *lambda_d, double tol);
+
+/* ===================================================================== */
 /* NPLR / DPLR (S4): A = V (diag W − P̃ P̃*) V*, V unitary                   */
 /* ===================================================================== */
 

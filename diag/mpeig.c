@@ -1,0 +1,633 @@
+/* diag/mpeig.c — eigendecomposition at any precision, with precision control
+ * and Arb certification.  Internally everything is Arb (acb_mat midpoints; the
+ * "approx" functions ignore radii), converted to MPC at the boundary.
+ *
+ * Routes (REFERENCE.md §4 explains why they are needed: the LegS eigenvector
+ * matrix has κ ≈ c (3+2√2)^N, so double precision is useless from N ≈ 24):
+ *   triangular  λ = diag(A); v_j by substitution; V⁻¹ by a triangular solve;
+ *   newton      double zgeev start, then Y = W A V, C_ki = Y_ki/(Y_ii − Y_kk),
+ *               V ← V(I + C), W ← (I − C + C²)W, W ← W(2I − VW): quadratic;
+ *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
+#include "diag/diag.h"
+
+#include <acb_mat.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ROUTES[] = {"auto", "triangular", "newton", "qr"};
+
+const char *ssm_mpeig_route_name(ssm_mpeig_route r)
+{
+    return (unsigned)r < 4 ? ROUTES[r] : NULL;
+}
+
+ssm_status ssm_mpeig_route_lookup(ssm_mpeig_route *r, const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, ROUTES[i]) == 0) {
+            *r = (ssm_mpeig_route)i;
+            return SSM_OK;
+        }
+    return SSM_ERROR(SSM_EINVAL, "unknown route '%s' (auto, triangular, newton, qr)", name);
+}
+
+/* ---- conversions -------------------------------------------------------- */
+
+static void acb_from_mpc(acb_t z, mpc_srcptr x)
+{
+    arf_set_mpfr(arb_midref(acb_realref(z)), mpc_realref(x));
+    arf_set_mpfr(arb_midref(acb_imagref(z)), mpc_imagref(x));
+    mag_zero(arb_radref(acb_realref(z)));
+    mag_zero(arb_radref(acb_imagref(z)));
+}
+
+static void mpc_from_acb(mpc_ptr x, const acb_t z)
+{
+    arf_get_mpfr(mpc_realref(x), arb_midref(acb_realref(z)), MPFR_RNDN);
+    arf_get_mpfr(mpc_imagref(x), arb_midref(acb_imagref(z)), MPFR_RNDN);
+}
+
+static double complex acb_to_d(const acb_t z)
+{
+    return CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+}
+
+/* |z|² of the midpoint as an arb (for norms) */
+static void abs2(arb_t r, const acb_t z, slong prec)
+{
+    arb_t t;
+    arb_init(t);
+    arb_sqr(r, acb_realref(z), prec);
+    arb_sqr(t, acb_imagref(z), prec);
+    arb_add(r, r, t, prec);
+    arb_clear(t);
+}
+
+/* ---- one result at a working precision ---------------------------------- */
+
+typedef struct {
+    slong n, prec;
+    acb_ptr lam;
+    acb_mat_t V, W;
+} eigres;
+
+static void eigres_init(eigres *r, slong n, slong prec)
+{
+    r->n = n;
+    r->prec = prec;
+    r->lam = _acb_vec_init(n);
+    acb_mat_init(r->V, n, n);
+    acb_mat_init(r->W, n, n);
+}
+
+static void eigres_clear(eigres *r)
+{
+    _acb_vec_clear(r->lam, r->n);
+    acb_mat_clear(r->V);
+    acb_mat_clear(r->W);
+}
+
+/* unit columns, largest entry real positive; W rows rescaled to keep W V = I */
+static void normalize(eigres *r)
+{
+    slong n = r->n, prec = r->prec;
+    arb_t nrm, t, big;
+    acb_t f;
+    arb_init(nrm); arb_init(t); arb_init(big);
+    acb_init(f);
+    for (slong j = 0; j < n; j++) {
+        arb_zero(nrm);
+        arb_zero(big);
+        slong at = 0;
+        for (slong i = 0; i < n; i++) {
+            abs2(t, acb_mat_entry(r->V, i, j), prec);
+            arb_add(nrm, nrm, t, prec);
+            /* strictly larger (by a relative 1e-12 margin) wins: lowest index on ties */
+            arb_t tt;
+            arb_init(tt);
+            arb_mul_2exp_si(tt, big, 0);
+            arb_mul_ui(tt, tt, 1000000000001ULL, 30);
+            arb_div_ui(tt, tt, 1000000000000ULL, 30);
+            if (arf_cmp(arb_midref(t), arb_midref(tt)) > 0) {
+                arb_set(big, t);
+                at = i;
+            }
+            arb_clear(tt);
+        }
+        arb_sqrt(nrm, nrm, prec);
+        arb_get_mid_arb(nrm, nrm);
+        /* f = conj(v_at)/|v_at| / nrm */
+        arb_sqrt(big, big, prec);
+        acb_conj(f, acb_mat_entry(r->V, at, j));
+        acb_div_arb(f, f, big, prec);
+        acb_div_arb(f, f, nrm, prec);
+        acb_get_mid(f, f);
+        for (slong i = 0; i < n; i++) {
+            acb_mul(acb_mat_entry(r->V, i, j), acb_mat_entry(r->V, i, j), f, prec);
+            acb_get_mid(acb_mat_entry(r->V, i, j), acb_mat_entry(r->V, i, j));
+        }
+        arb_zero(acb_imagref(acb_mat_entry(r->V, at, j)));
+        acb_inv(f, f, prec);
+        for (slong k = 0; k < n; k++) {
+            acb_mul(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k), f, prec);
+            acb_get_mid(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k));
+        }
+    }
+    arb_clear(nrm); arb_clear(t); arb_clear(big);
+    acb_clear(f);
+}
+
+static int is_triangular(const acb_mat_t A, int lower)
+{
+    slong n = acb_mat_nrows(A);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            if ((lower ? k > i : k < i) && !acb_is_zero(acb_mat_entry(A, i, k)))
+                return 0;
+    return 1;
+}
+
+static ssm_status route_triangular(eigres *r, const acb_mat_t A)
+{
+    slong n = r->n, prec = r->prec;
+    int lower = is_triangular(A, 1);
+    if (!lower && !is_triangular(A, 0))
+        return SSM_ERROR(SSM_EINVAL, "eig: the triangular route needs a triangular matrix");
+    acb_t s, t, d;
+    acb_init(s); acb_init(t); acb_init(d);
+    ssm_status st = SSM_OK;
+    for (slong j = 0; j < n; j++)
+        acb_set(r->lam + j, acb_mat_entry(A, j, j));
+    acb_mat_zero(r->V);
+    for (slong j = 0; j < n && st == SSM_OK; j++) {
+        acb_one(acb_mat_entry(r->V, j, j));
+        /* lower: rows below j, forward; upper: rows above j, backward */
+        for (slong q = 1; q < n && st == SSM_OK; q++) {
+            slong i = lower ? j + q : j - q;
+            if (i < 0 || i >= n)
+                break;
+            acb_zero(s);
+            slong k0 = lower ? j : i + 1, k1 = lower ? i - 1 : j;
+            for (slong k = k0; k <= k1; k++)
+                acb_addmul(s, acb_mat_entry(A, i, k), acb_mat_entry(r->V, k, j), prec);
+            acb_sub(d, r->lam + j, acb_mat_entry(A, i, i), prec);
+            if (acb_is_zero(d)) {
+                st = SSM_ERROR(SSM_ELOSS, "eig: repeated eigenvalue on the diagonal (rows %ld and %ld): "
+                                          "the matrix may be defective", (long)i, (long)j);
+                break;
+            }
+            acb_div(t, s, d, prec);
+            acb_get_mid(acb_mat_entry(r->V, i, j), t);
+        }
+    }
+    if (st == SSM_OK) {
+        acb_mat_t Id;
+        acb_mat_init(Id, n, n);
+        acb_mat_one(Id);
+        if (lower)
+            acb_mat_approx_solve_tril(r->W, r->V, Id, 1, prec); /* V has a unit diagonal */
+        else
+            acb_mat_approx_solve_triu(r->W, r->V, Id, 1, prec);
+        acb_mat_clear(Id);
+        normalize(r);
+    }
+    acb_clear(s); acb_clear(t); acb_clear(d);
+    return st;
+}
+
+static ssm_status route_qr(eigres *r, const acb_mat_t A)
+{
+    slong prec = r->prec;
+    if (!acb_mat_approx_eig_qr(r->lam, NULL, r->V, A, NULL, 0, prec))
+        return SSM_ERROR(SSM_ENOCONV, "eig: Arb's QR did not converge at %ld bits", (long)prec);
+    if (!acb_mat_approx_inv(r->W, r->V, prec))
+        return SSM_ERROR(SSM_ELOSS, "eig: the eigenvector matrix is singular at %ld bits", (long)prec);
+    normalize(r);
+    return SSM_OK;
+}
+
+/* Newton refinement from a double-precision eigendecomposition */
+static ssm_status route_newton(eigres *r, const acb_mat_t A)
+{
+    slong n = r->n, prec = r->prec;
+    ssm_zmat_t Ad, Vd, Wd;
+    double complex *ld = malloc((size_t)n * sizeof *ld);
+    ssm_zmat_init(Ad, (size_t)n, (size_t)n);
+    ssm_zmat_init(Vd, (size_t)n, (size_t)n);
+    ssm_zmat_init(Wd, (size_t)n, (size_t)n);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(A, i, k));
+    ssm_status st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
+    for (slong i = 0; st == SSM_OK && i < n; i++)
+        for (slong k = 0; k < n; k++) {
+            acb_set_d_d(acb_mat_entry(r->V, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
+            acb_set_d_d(acb_mat_entry(r->W, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
+        }
+    free(ld);
+    ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
+    if (st != SSM_OK)
+        return st;
+    acb_mat_t T, Y, C, CW;
+    acb_mat_init(T, n, n); acb_mat_init(Y, n, n); acb_mat_init(C, n, n); acb_mat_init(CW, n, n);
+    acb_t d;
+    acb_init(d);
+    double prev = INFINITY;
+    int converged = 0;
+    for (int it = 0; it < 40 && !converged; it++) {
+        acb_mat_approx_mul(T, A, r->V, prec);
+        acb_mat_approx_mul(Y, r->W, T, prec); /* Y = W A V */
+        double rmax = 0.0;
+        for (slong i = 0; i < n; i++)
+            acb_set(r->lam + i, acb_mat_entry(Y, i, i));
+        for (slong k = 0; k < n; k++)
+            for (slong i = 0; i < n; i++) {
+                if (k == i) {
+                    acb_zero(acb_mat_entry(C, k, i));
+                    continue;
+                }
+                acb_sub(d, r->lam + i, r->lam + k, prec);
+                acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, prec);
+                acb_get_mid(acb_mat_entry(C, k, i), acb_mat_entry(C, k, i));
+                double c = cabs(acb_to_d(acb_mat_entry(C, k, i)));
+                rmax = c > rmax ? c : rmax;
+            }
+        if (!(rmax < 0.25))
+            break; /* too far from the solution */
+        if (it > 2 && !(rmax < 0.5 * prev)) {
+            /* stagnation: at the rounding floor (κ 2^-w) it means convergence,
+             * above half the working digits it means failure */
+            if (prev < ldexp(1.0, -(int)prec / 2))
+                converged = 1;
+            else
+                break;
+        }
+        prev = rmax;
+        if (rmax < ldexp(1.0, -(int)prec + 4) || rmax == 0.0)
+            converged = 1;
+        /* V ← V + V C; W ← W − C W + C (C W); W ← W (2I − V W) */
+        acb_mat_approx_mul(T, r->V, C, prec);
+        acb_mat_add(r->V, r->V, T, prec);
+        acb_mat_approx_mul(CW, C, r->W, prec);
+        acb_mat_sub(r->W, r->W, CW, prec);
+        acb_mat_approx_mul(T, C, CW, prec);
+        acb_mat_add(r->W, r->W, T, prec);
+        acb_mat_approx_mul(T, r->V, r->W, prec);
+        acb_mat_neg(T, T);
+        for (slong i = 0; i < n; i++)
+            acb_add_ui(acb_mat_entry(T, i, i), acb_mat_entry(T, i, i), 2, prec);
+        acb_mat_approx_mul(Y, r->W, T, prec);
+        acb_mat_set(r->W, Y);
+        acb_mat_get_mid(r->V, r->V);
+        acb_mat_get_mid(r->W, r->W);
+        if (converged) {
+            /* final eigenvalues from the refined vectors */
+            acb_mat_approx_mul(T, A, r->V, prec);
+            acb_mat_approx_mul(Y, r->W, T, prec);
+            for (slong i = 0; i < n; i++)
+                acb_get_mid(r->lam + i, acb_mat_entry(Y, i, i));
+        }
+    }
+    acb_mat_clear(T); acb_mat_clear(Y); acb_mat_clear(C); acb_mat_clear(CW);
+    acb_clear(d);
+    if (!converged)
+        return SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
+                                      "(the double start is too poor; use the qr route)");
+    normalize(r);
+    return SSM_OK;
+}
+
+/* order: decreasing real part, then increasing imaginary part; real parts
+ * within 2^(−w/2)·scale count as equal, so that rounding cannot reorder
+ * eigenvalues with one real part (normal HiPPO parts: all −1/2) */
+static void sort_result(eigres *r, double scale)
+{
+    slong n = r->n;
+    double tol = scale * ldexp(1.0, -(int)(r->prec / 2 > 1000 ? 1000 : r->prec / 2));
+    for (slong a = 1; a < n; a++)
+        for (slong b = a; b > 0; b--) {
+            const acb_struct *x = r->lam + b - 1, *y = r->lam + b;
+            double dre = creal(acb_to_d(y)) - creal(acb_to_d(x));
+            int c;
+            if (fabs(dre) > tol)
+                c = dre > 0 ? 1 : -1;
+            else
+                c = arf_cmp(arb_midref(acb_imagref(x)), arb_midref(acb_imagref(y)));
+            if (c <= 0)
+                break;
+            acb_swap(r->lam + b - 1, r->lam + b);
+            for (slong i = 0; i < n; i++) {
+                acb_swap(acb_mat_entry(r->V, i, b - 1), acb_mat_entry(r->V, i, b));
+                acb_swap(acb_mat_entry(r->W, b - 1, i), acb_mat_entry(r->W, b, i));
+            }
+        }
+}
+
+static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A, double scale)
+{
+    ssm_status s;
+    switch (route) {
+    case SSM_MPEIG_TRIANGULAR: s = route_triangular(r, A); break;
+    case SSM_MPEIG_NEWTON: s = route_newton(r, A); break;
+    default: s = route_qr(r, A); break;
+    }
+    if (s == SSM_OK)
+        sort_result(r, scale);
+    return s;
+}
+
+/* decimal digits on which two results agree: eigenvalues relative to max(|λ|, ‖A‖ 2^-w),
+ * eigenvectors (unit, same phase convention) absolutely */
+static double agreement(const eigres *a, const eigres *b, double scale)
+{
+    slong n = a->n, prec = b->prec;
+    double worst = 0.0;
+    acb_t d;
+    acb_init(d);
+    for (slong i = 0; i < n; i++) {
+        acb_sub(d, a->lam + i, b->lam + i, prec);
+        double den = cabs(acb_to_d(b->lam + i));
+        double e = cabs(acb_to_d(d)) / (den > scale ? den : scale);
+        worst = e > worst ? e : worst;
+        for (slong k = 0; k < n; k++) {
+            acb_sub(d, acb_mat_entry(a->V, k, i), acb_mat_entry(b->V, k, i), prec);
+            double ev = cabs(acb_to_d(d));
+            worst = ev > worst ? ev : worst;
+        }
+    }
+    acb_clear(d);
+    if (worst == 0.0)
+        return (double)prec * log10(2.0);
+    return -log10(worst);
+}
+
+/* ‖M‖₂ of an acb matrix via a double copy scaled by a power of two (exact),
+ * returned as log2; norms are perfectly conditioned, so rounding the entries
+ * to double costs at most √n ε relative */
+static double log2_norm2(const acb_mat_t M)
+{
+    slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
+    slong e = WORD_MIN;
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < m; k++)
+            for (int part = 0; part < 2; part++) {
+                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(M, i, k)) : acb_realref(acb_mat_entry(M, i, k)));
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    if (e == WORD_MIN)
+        return -INFINITY;
+    ssm_zmat_t D;
+    ssm_zmat_init(D, (size_t)n, (size_t)m);
+    acb_t t;
+    acb_init(t);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < m; k++) {
+            acb_mul_2exp_si(t, acb_mat_entry(M, i, k), -e);
+            SSM_D(D, i, k) = acb_to_d(t);
+        }
+    acb_clear(t);
+    double nrm = ssm_zmat_norm2(D);
+    ssm_zmat_clear(D);
+    return log2(nrm) + (double)e;
+}
+
+static double log2_norm_fro(const acb_mat_t M, slong prec)
+{
+    arb_t s, t;
+    arb_init(s);
+    arb_init(t);
+    for (slong i = 0; i < acb_mat_nrows(M); i++)
+        for (slong k = 0; k < acb_mat_ncols(M); k++) {
+            abs2(t, acb_mat_entry(M, i, k), prec);
+            arb_add(s, s, t, prec);
+        }
+    double r = -INFINITY;
+    const arf_struct *m = arb_midref(s);
+    if (!arf_is_zero(m)) {
+        /* log2 of the midpoint without leaving double's range: 2^e · (m 2^-e) */
+        slong e = arf_abs_bound_lt_2exp_si(m);
+        arf_t sc;
+        arf_init(sc);
+        arf_mul_2exp_si(sc, m, -e);
+        r = 0.5 * (log2(arf_get_d(sc, ARF_RND_NEAR)) + (double)e);
+        arf_clear(sc);
+    }
+    arb_clear(s);
+    arb_clear(t);
+    return r;
+}
+
+static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
+{
+    slong n = r->n, prec = r->prec;
+    double lk = log2_norm2(r->V) + log2_norm2(r->W);
+    info->kappa_V_log10 = lk * log10(2.0);
+    info->kappa_V = exp2(lk);
+    acb_mat_t R, VL;
+    acb_mat_init(R, n, n);
+    acb_mat_init(VL, n, n);
+    acb_mat_approx_mul(R, A, r->V, prec);
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < n; j++)
+            acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
+    acb_mat_sub(R, R, VL, prec);
+    double lb = log2_norm_fro(R, prec) - log2_norm_fro(A, prec) - log2_norm_fro(r->V, prec);
+    info->backward_error_log10 = lb * log10(2.0);
+    info->backward_error = exp2(lb);
+    acb_mat_clear(R);
+    acb_mat_clear(VL);
+}
+
+/* acb_mat_eig_simple around (lam, V); radii and containment of the midpoints */
+static int certify(ssm_mpeig_info *info, const acb_mat_t A, const eigres *r, slong prec)
+{
+    slong n = r->n;
+    acb_ptr E = _acb_vec_init(n);
+    acb_mat_t R;
+    acb_mat_init(R, n, n);
+    int ok = acb_mat_eig_simple(E, NULL, R, A, r->lam, r->V, prec);
+    info->certified = ok;
+    info->radius_lambda = info->radius_V = NAN;
+    info->contains_result = 0;
+    if (ok) {
+        double rl = 0.0, rv = 0.0;
+        int contains = 1;
+        for (slong i = 0; i < n; i++) {
+            double x = mag_get_d(arb_radref(acb_realref(E + i))) + mag_get_d(arb_radref(acb_imagref(E + i)));
+            rl = x > rl ? x : rl;
+            /* the enclosure set is unordered: is λ_i inside some enclosure? */
+            int in = 0;
+            for (slong k = 0; k < n && !in; k++)
+                in = acb_contains(E + k, r->lam + i);
+            contains &= in;
+        }
+        for (slong i = 0; i < n; i++)
+            for (slong k = 0; k < n; k++) {
+                const acb_struct *z = acb_mat_entry(R, i, k);
+                double x = mag_get_d(arb_radref(acb_realref(z))) + mag_get_d(arb_radref(acb_imagref(z)));
+                rv = x > rv ? x : rv;
+            }
+        info->radius_lambda = rl;
+        info->radius_V = rv;
+        info->contains_result = contains;
+        info->certified = contains;
+    }
+    _acb_vec_clear(E, n);
+    acb_mat_clear(R);
+    return ok;
+}
+
+static void acb_mat_from_mpc(acb_mat_t M, const ssm_mpcmat_t A)
+{
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t k = 0; k < A->cols; k++)
+            acb_from_mpc(acb_mat_entry(M, i, k), SSM_MP(A, i, k));
+}
+
+ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
+                           const ssm_mpcmat_t A, const ssm_mpeig_opts *opts)
+{
+    size_t n = A->rows;
+    if (A->cols != n || lambda->rows != n || lambda->cols != 1 || V->rows != n || V->cols != n ||
+        Vinv->rows != n || Vinv->cols != n)
+        return SSM_ERROR(SSM_EINVAL, "eig: A, V, Vinv must be %zu x %zu and lambda %zu x 1", n, n, n);
+    if (V->prec != lambda->prec || Vinv->prec != lambda->prec)
+        return SSM_ERROR(SSM_EINVAL, "eig: lambda, V and Vinv must share one precision");
+    if (n == 0)
+        return SSM_OK;
+    mpfr_prec_t p = lambda->prec;
+    double want = opts && opts->digits > 0 ? opts->digits : (double)p * log10(2.0) - 2.0;
+    if (want < 1.0)
+        want = 1.0;
+    mpfr_prec_t cap = opts && opts->max_prec > 0 ? opts->max_prec : (64 * p > 4096 ? 64 * p : 4096);
+    ssm_mpeig_route route = opts ? opts->route : SSM_MPEIG_AUTO;
+    ssm_mpeig_info local;
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+
+    acb_mat_t Aa;
+    acb_mat_init(Aa, (slong)n, (slong)n);
+    acb_mat_from_mpc(Aa, A);
+    double scale = exp2(log2_norm_fro(Aa, 64));
+    if (route == SSM_MPEIG_AUTO) {
+        if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
+            route = SSM_MPEIG_TRIANGULAR;
+        else {
+            /* Newton needs a double start good to a few digits: κ(V) ε small */
+            ssm_zmat_t Ad, Vd, Wd;
+            ssm_zmat_init(Ad, n, n); ssm_zmat_init(Vd, n, n); ssm_zmat_init(Wd, n, n);
+            for (size_t i = 0; i < n; i++)
+                for (size_t k = 0; k < n; k++)
+                    SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(Aa, (slong)i, (slong)k));
+            double complex *ld = malloc(n * sizeof *ld);
+            ssm_eig_info ei;
+            ssm_status s = ssm_diag_eig(ld, Vd, Wd, &ei, Ad);
+            route = s == SSM_OK && ei.kappa_V * DBL_EPSILON * (double)n < 1e-4 ? SSM_MPEIG_NEWTON : SSM_MPEIG_QR;
+            ssm_error_clear();
+            free(ld);
+            ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
+        }
+    }
+    ssm_status s = SSM_OK;
+    eigres r1, r2;
+    int have = 0;
+    for (mpfr_prec_t w = p + 64; ; w *= 2) {
+        if (w > cap) {
+            s = SSM_ERROR(SSM_ELOSS, "eig: %.1f digits could not be vouched for below the %ld-bit cap "
+                                     "(best agreement %.1f digits)", want, (long)cap, info->digits);
+            break;
+        }
+        mpfr_prec_t w2 = w + w / 2;
+        eigres_init(&r1, (slong)n, (slong)w);
+        eigres_init(&r2, (slong)n, (slong)w2);
+        s = run_route(&r1, route, Aa, scale);
+        if (s == SSM_OK)
+            s = run_route(&r2, route, Aa, scale);
+        if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
+            route = SSM_MPEIG_QR; /* automatic fall-over */
+            ssm_error_clear();
+            eigres_clear(&r1);
+            eigres_clear(&r2);
+            w /= 2;
+            continue;
+        }
+        if (s != SSM_OK) {
+            eigres_clear(&r1);
+            eigres_clear(&r2);
+            break;
+        }
+        info->digits = agreement(&r1, &r2, scale * ldexp(1.0, -(int)(w > 1000 ? 1000 : w)));
+        info->working_prec = w2;
+        eigres_clear(&r1);
+        if (info->digits >= want) {
+            have = 1;
+            break;
+        }
+        eigres_clear(&r2);
+    }
+    if (have) {
+        info->route = route;
+        metrics(info, &r2, Aa);
+        if (opts && opts->certify)
+            certify(info, Aa, &r2, r2.prec);
+        for (size_t i = 0; i < n; i++) {
+            mpc_from_acb(SSM_MP(lambda, i, 0), r2.lam + i);
+            for (size_t k = 0; k < n; k++) {
+                mpc_from_acb(SSM_MP(V, i, k), acb_mat_entry(r2.V, (slong)i, (slong)k));
+                mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r2.W, (slong)i, (slong)k));
+            }
+        }
+        eigres_clear(&r2);
+    }
+    acb_mat_clear(Aa);
+    return s;
+}
+
+ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const ssm_mpcmat_t lambda,
+                                    const ssm_mpcmat_t V, const double complex *lambda_d, double tol)
+{
+    size_t n = A->rows;
+    slong prec = (slong)A->prec;
+    acb_mat_t Aa, Va;
+    acb_mat_init(Aa, (slong)n, (slong)n);
+    acb_mat_init(Va, (slong)n, (slong)n);
+    acb_mat_from_mpc(Aa, A);
+    acb_mat_from_mpc(Va, V);
+    acb_ptr L = _acb_vec_init((slong)n), E = _acb_vec_init((slong)n);
+    for (size_t i = 0; i < n; i++)
+        acb_from_mpc(L + i, SSM_MP(lambda, i, 0));
+    int ok = acb_mat_eig_simple(E, NULL, NULL, Aa, L, Va, prec);
+    ssm_status s = SSM_OK;
+    *inside = 0;
+    if (!ok)
+        s = SSM_ERROR(SSM_ELOSS, "eig: Arb could not certify the eigenvalues at %ld bits", (long)prec);
+    else {
+        acb_t z;
+        acb_init(z);
+        mag_t m;
+        mag_init(m);
+        mag_set_d(m, tol);
+        for (size_t i = 0; i < n; i++)
+            acb_add_error_mag(E + i, m);
+        mag_clear(m);
+        for (size_t i = 0; i < n; i++) {
+            acb_set_d_d(z, creal(lambda_d[i]), cimag(lambda_d[i]));
+            int in = 0;
+            for (size_t k = 0; k < n && !in; k++)
+                in = acb_contains(E + k, z);
+            *inside += (size_t)in;
+        }
+        acb_clear(z);
+    }
+    _acb_vec_clear(L, (slong)n);
+    _acb_vec_clear(E, (slong)n);
+    acb_mat_clear(Aa);
+    acb_mat_clear(Va);
+    return s;
+}

@@ -1,0 +1,325 @@
+/* tests/t-mpeig.c — eigendecomposition at any precision, checked two ways:
+ * κ₂(V) of LegS against REFERENCE.md §4; the triangular route against the
+ * closed-form eigenvectors; route against route (triangular vs QR vs Newton,
+ * on LegS, on a rotated LegS and on the normal part S); Arb enclosures contain
+ * the result, and expose the double-precision result of the rotated LegS as
+ * wrong; an unreachable precision is ELOSS, never a silent result. */
+#include "ssmkit.h"
+#include "tests/harness.h"
+
+#include <float.h>
+#include <gmp.h>
+#include <math.h>
+#include <string.h>
+
+/* LegS (or its normal part S when normal) at precision ap, as an MPC matrix;
+ * rot > 0 applies two Householder reflections H = I − 2uuᵀ/uᵀu (exactly
+ * orthogonal in exact arithmetic, formed at precision ap) */
+static void legs_mpc(ssm_mpcmat_t A, size_t N, mpfr_prec_t ap, int normal, int rot)
+{
+    ssm_mpmat_t R, P;
+    ssm_mpmat_init(R, N, N, ap);
+    ssm_mpmat_init(P, 1, N, ap);
+    ssm_hippo_mp(R, NULL, P, SSM_HIPPO_LEGS, N, NULL);
+    if (normal)
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                mpfr_fma(SSM_MP(R, i, k), SSM_MP(P, 0, i), SSM_MP(P, 0, k), SSM_MP(R, i, k), MPFR_RNDN);
+    ssm_mpcmat_init(A, N, N, ap);
+    for (size_t i = 0; i < N * N; i++)
+        mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
+    for (int h = 0; h < rot; h++) {
+        double u[256];
+        mpfr_t uu; /* uᵀu exactly (products of doubles are exact at 106 bits) */
+        mpfr_init2(uu, ap > 256 ? ap : 256);
+        mpfr_set_zero(uu, 1);
+        for (size_t i = 0; i < N; i++) {
+            u[i] = t_uniform();
+            mpfr_t sq;
+            mpfr_init2(sq, 128);
+            mpfr_set_d(sq, u[i], MPFR_RNDN);
+            mpfr_sqr(sq, sq, MPFR_RNDN);
+            mpfr_add(uu, uu, sq, MPFR_RNDN);
+            mpfr_clear(sq);
+        }
+        /* H = I − 2 u uᵀ/uᵀu at precision ap; A ← H A H */
+        ssm_mpcmat_t H, T;
+        ssm_mpcmat_init(H, N, N, ap);
+        ssm_mpcmat_init(T, N, N, ap);
+        mpfr_t c;
+        mpfr_init2(c, ap);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++) {
+                mpfr_set_d(c, u[i], MPFR_RNDN);
+                mpfr_mul_d(c, c, u[k], MPFR_RNDN);
+                mpfr_mul_d(c, c, -2.0, MPFR_RNDN);
+                mpfr_div(c, c, uu, MPFR_RNDN);
+                if (i == k)
+                    mpfr_add_ui(c, c, 1, MPFR_RNDN);
+                mpc_set_fr(SSM_MP(H, i, k), c, MPC_RNDNN);
+            }
+        mpc_t acc;
+        mpc_init2(acc, ap);
+        for (int side = 0; side < 2; side++)
+            for (size_t i = 0; i < N; i++)
+                for (size_t k = 0; k < N; k++) {
+                    mpc_set_ui(acc, 0, MPC_RNDNN);
+                    for (size_t q = 0; q < N; q++)
+                        mpc_fma(acc, side ? SSM_MP(T, i, q) : SSM_MP(H, i, q), side ? SSM_MP(H, q, k) : SSM_MP(A, q, k),
+                                acc, MPC_RNDNN);
+                    mpc_set(side ? SSM_MP(A, i, k) : SSM_MP(T, i, k), acc, MPC_RNDNN); /* T = H A; A = T H */
+                }
+        mpc_clear(acc);
+        mpfr_clear(c);
+        mpfr_clear(uu);
+        ssm_mpcmat_clear(H);
+        ssm_mpcmat_clear(T);
+    }
+    ssm_mpmat_clear(R);
+    ssm_mpmat_clear(P);
+}
+
+typedef struct {
+    ssm_mpcmat_t L, V, W;
+    ssm_mpeig_info info;
+    ssm_status s;
+} result;
+
+static void eig(result *r, const ssm_mpcmat_t A, mpfr_prec_t p, ssm_mpeig_route route, int certify)
+{
+    size_t N = A->rows;
+    ssm_mpcmat_init(r->L, N, 1, p);
+    ssm_mpcmat_init(r->V, N, N, p);
+    ssm_mpcmat_init(r->W, N, N, p);
+    ssm_mpeig_opts o = {.route = route, .certify = certify};
+    r->s = ssm_diag_eig_mp(r->L, r->V, r->W, &r->info, A, &o);
+}
+
+static void result_clear(result *r)
+{
+    ssm_mpcmat_clear(r->L);
+    ssm_mpcmat_clear(r->V);
+    ssm_mpcmat_clear(r->W);
+}
+
+/* max |λ_a − λ_b| relative, both sorted the same way */
+static double lam_diff(const result *a, const result *b)
+{
+    double worst = 0;
+    mpc_t d;
+    mpc_init2(d, 64);
+    for (size_t i = 0; i < a->L->rows; i++) {
+        mpc_sub(d, SSM_MP(a->L, i, 0), SSM_MP(b->L, i, 0), MPC_RNDNN);
+        mpfr_t m, n;
+        mpfr_inits2(64, m, n, (mpfr_ptr)0);
+        mpc_abs(m, d, MPFR_RNDN);
+        mpc_abs(n, SSM_MP(b->L, i, 0), MPFR_RNDN);
+        double x = mpfr_get_d(m, MPFR_RNDN) / fmax(mpfr_get_d(n, MPFR_RNDN), 1e-300);
+        worst = fmax(worst, x);
+        mpfr_clears(m, n, (mpfr_ptr)0);
+    }
+    mpc_clear(d);
+    return worst;
+}
+
+static void test_kappa_reference(void)
+{
+    /* REFERENCE.md §4: κ₂(V), unit columns */
+    static const struct { size_t N; double kappa; } ref[] = {
+        {2, 3.73205}, {4, 86.1124}, {8, 7.70324e4}, {16, 8.31986e10}, {24, 9.89857e16}};
+    for (size_t k = 0; k < sizeof ref / sizeof *ref; k++) {
+        ssm_mpcmat_t A;
+        legs_mpc(A, ref[k].N, 1024, 0, 0);
+        result r;
+        eig(&r, A, 128, SSM_MPEIG_AUTO, 0);
+        CHECK(r.s == SSM_OK && r.info.route == SSM_MPEIG_TRIANGULAR, "N=%zu: %s", ref[k].N, ssm_error_message());
+        /* six significant digits given: relative 5e-6 */
+        CHECK(fabs(r.info.kappa_V / ref[k].kappa - 1) < 5e-6, "κ(N=%zu) = %.6g, reference %.6g", ref[k].N,
+              r.info.kappa_V, ref[k].kappa);
+        CHECK(r.info.digits >= 128 * log10(2.0) - 2, "digits vouched %.1f", r.info.digits);
+        CHECK(r.info.backward_error_log10 < -30, "backward error 10^%.1f", r.info.backward_error_log10);
+        result_clear(&r);
+        ssm_mpcmat_clear(A);
+    }
+}
+
+/* triangular route vs the closed form v_j(i) = √(2i+1)(−1)^(i−j) C(i+j, i−j), normalised */
+static void test_closed_form(void)
+{
+    const size_t N = 32;
+    const mpfr_prec_t p = 256;
+    ssm_mpcmat_t A;
+    legs_mpc(A, N, 2048, 0, 0);
+    result r;
+    eig(&r, A, p, SSM_MPEIG_TRIANGULAR, 0);
+    CHECK(r.s == SSM_OK, "triangular N=32");
+    /* eigenvalues sorted by decreasing real part: λ_j = −(j+1), column j ↔ closed-form column j */
+    mpz_t c;
+    mpz_init(c);
+    mpfr_t nrm, x, y, worst;
+    mpfr_inits2(p + 64, nrm, x, y, worst, (mpfr_ptr)0);
+    mpfr_set_zero(worst, 1);
+    int eig_ok = 1;
+    for (size_t j = 0; j < N; j++) {
+        eig_ok &= mpfr_cmp_si(mpc_realref(SSM_MP(r.L, j, 0)), -(long)(j + 1)) == 0 &&
+                  mpfr_zero_p(mpc_imagref(SSM_MP(r.L, j, 0)));
+        mpfr_set_zero(nrm, 1);
+        for (size_t i = j; i < N; i++) {
+            mpz_bin_uiui(c, i + j, i - j);
+            mpfr_sqrt_ui(x, 2 * i + 1, MPFR_RNDN);
+            mpfr_mul_z(x, x, c, MPFR_RNDN);
+            mpfr_fma(nrm, x, x, nrm, MPFR_RNDN);
+        }
+        mpfr_sqrt(nrm, nrm, MPFR_RNDN);
+        /* the largest entry is made real positive: compare |v| entrywise and signs via the product */
+        for (size_t i = 0; i < N; i++) {
+            if (i < j) {
+                mpfr_abs(y, mpc_realref(SSM_MP(r.V, i, j)), MPFR_RNDN);
+            } else {
+                mpz_bin_uiui(c, i + j, i - j);
+                mpfr_sqrt_ui(x, 2 * i + 1, MPFR_RNDN);
+                mpfr_mul_z(x, x, c, MPFR_RNDN);
+                mpfr_div(x, x, nrm, MPFR_RNDN);
+                mpfr_abs(y, mpc_realref(SSM_MP(r.V, i, j)), MPFR_RNDN);
+                mpfr_sub(y, y, x, MPFR_RNDN);
+                mpfr_abs(y, y, MPFR_RNDN);
+            }
+            mpfr_max(worst, worst, y, MPFR_RNDN);
+            mpfr_abs(y, mpc_imagref(SSM_MP(r.V, i, j)), MPFR_RNDN);
+            mpfr_max(worst, worst, y, MPFR_RNDN);
+        }
+    }
+    CHECK(eig_ok, "eigenvalues exactly −(j+1)");
+    /* unit vectors at 256 bits: entries agree to a few ulps of 2^-256 */
+    CHECK(mpfr_get_d(worst, MPFR_RNDN) < ldexp(1.0, -240), "closed-form eigenvectors: max difference %g",
+          mpfr_get_d(worst, MPFR_RNDN));
+    mpfr_clears(nrm, x, y, worst, (mpfr_ptr)0);
+    mpz_clear(c);
+    result_clear(&r);
+    ssm_mpcmat_clear(A);
+}
+
+static void test_routes(void)
+{
+    /* LegS N = 16: triangular vs QR vs Newton on the same matrix */
+    ssm_mpcmat_t A;
+    legs_mpc(A, 16, 1024, 0, 0);
+    result t, q, n;
+    eig(&t, A, 192, SSM_MPEIG_TRIANGULAR, 0);
+    eig(&q, A, 192, SSM_MPEIG_QR, 0);
+    eig(&n, A, 192, SSM_MPEIG_NEWTON, 0);
+    CHECK(t.s == SSM_OK && q.s == SSM_OK && n.s == SSM_OK, "three routes run");
+    CHECK(lam_diff(&t, &q) < 1e-50 && lam_diff(&t, &n) < 1e-50, "eigenvalues agree across routes (%g, %g)",
+          lam_diff(&t, &q), lam_diff(&t, &n));
+    CHECK(fabs(t.info.kappa_V / q.info.kappa_V - 1) < 1e-12 && fabs(t.info.kappa_V / n.info.kappa_V - 1) < 1e-12,
+          "κ agrees across routes");
+    result_clear(&t); result_clear(&q); result_clear(&n);
+    ssm_mpcmat_clear(A);
+    /* rotated LegS N = 24 (not triangular): QR must find κ of the unrotated matrix */
+    ssm_mpcmat_t B;
+    legs_mpc(B, 24, 1024, 0, 2);
+    eig(&q, B, 192, SSM_MPEIG_AUTO, 0);
+    CHECK(q.s == SSM_OK && q.info.route == SSM_MPEIG_QR, "rotated LegS: auto picks QR (%s)",
+          ssm_mpeig_route_name(q.info.route));
+    CHECK(fabs(q.info.kappa_V / 9.89857e16 - 1) < 5e-6, "rotated LegS N=24: κ = %.6g", q.info.kappa_V);
+    int exact = 1;
+    for (size_t j = 0; j < 24; j++) {
+        double re = mpfr_get_d(mpc_realref(SSM_MP(q.L, j, 0)), MPFR_RNDN);
+        exact &= fabs(re + (double)(j + 1)) < 1e-40;
+    }
+    CHECK(exact, "rotated LegS: eigenvalues −(j+1) recovered to 40 digits");
+    result_clear(&q);
+    ssm_mpcmat_clear(B);
+    /* the normal part S: auto picks Newton; QR agrees */
+    ssm_mpcmat_t S;
+    legs_mpc(S, 24, 1024, 1, 1);
+    eig(&n, S, 256, SSM_MPEIG_AUTO, 0);
+    eig(&q, S, 256, SSM_MPEIG_QR, 0);
+    CHECK(n.s == SSM_OK && n.info.route == SSM_MPEIG_NEWTON, "S: auto picks Newton (%s)", ssm_mpeig_route_name(n.info.route));
+    CHECK(q.s == SSM_OK && lam_diff(&n, &q) < 1e-70, "S: Newton vs QR eigenvalues %g", lam_diff(&n, &q));
+    CHECK(fabs(n.info.kappa_V - 1) < 1e-12, "S normal: κ = 1 (%.17g)", n.info.kappa_V);
+    result_clear(&n); result_clear(&q);
+    ssm_mpcmat_clear(S);
+}
+
+static void test_certify(void)
+{
+    ssm_mpcmat_t A;
+    legs_mpc(A, 12, 512, 0, 0);
+    result r;
+    eig(&r, A, 128, SSM_MPEIG_AUTO, 1);
+    CHECK(r.s == SSM_OK && r.info.certified && r.info.contains_result && r.info.radius_lambda < 1e-30,
+          "LegS N=12 certified (radius %g)", r.info.radius_lambda);
+    result_clear(&r);
+    ssm_mpcmat_clear(A);
+    /* the trap of REFERENCE.md §4: double eig of the rotated LegS is wrong at N = 32, and the
+     * certified enclosures say so */
+    const size_t N = 32;
+    ssm_mpcmat_t B;
+    legs_mpc(B, N, 1024, 0, 2);
+    eig(&r, B, 256, SSM_MPEIG_QR, 0);
+    CHECK(r.s == SSM_OK, "rotated LegS N=32 at 256 bits");
+    ssm_zmat_t D;
+    ssm_zmat_init(D, N, N);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < N; k++)
+            SSM_D(D, i, k) = CMPLX(mpfr_get_d(mpc_realref(SSM_MP(B, i, k)), MPFR_RNDN), 0.0);
+    double complex w[32];
+    ssm_zmat_eigvals(w, D);
+    size_t inside = 99;
+    /* a double result is "right" when within c n ε ‖A‖ of the certified eigenvalue, c = 100 */
+    double tol = 100.0 * N * DBL_EPSILON * ssm_zmat_norm2(D);
+    ssm_status s = ssm_diag_eig_mp_contains(&inside, B, r.L, r.V, w, tol);
+    CHECK(s == SSM_OK && inside < N, "double eigenvalues of rotated LegS N=32: %zu of %zu inside the enclosures",
+          inside, N);
+    /* and the MP result itself is inside */
+    double complex wm[32];
+    for (size_t i = 0; i < N; i++)
+        wm[i] = CMPLX(mpfr_get_d(mpc_realref(SSM_MP(r.L, i, 0)), MPFR_RNDN), mpfr_get_d(mpc_imagref(SSM_MP(r.L, i, 0)), MPFR_RNDN));
+    s = ssm_diag_eig_mp_contains(&inside, B, r.L, r.V, wm, tol);
+    CHECK(s == SSM_OK && inside == N, "the multiprecision result rounded to double is inside (%zu)", inside);
+    ssm_zmat_clear(D);
+    result_clear(&r);
+    ssm_mpcmat_clear(B);
+}
+
+static void test_errors(void)
+{
+    ssm_mpcmat_t A;
+    legs_mpc(A, 24, 512, 0, 2);
+    result r;
+    ssm_mpcmat_init(r.L, 24, 1, 128);
+    ssm_mpcmat_init(r.V, 24, 24, 128);
+    ssm_mpcmat_init(r.W, 24, 24, 128);
+    /* 38 digits asked, working precision capped at 150 bits: not reachable */
+    ssm_mpeig_opts o = {.route = SSM_MPEIG_QR, .max_prec = 150};
+    CHECK(ssm_diag_eig_mp(r.L, r.V, r.W, NULL, A, &o) == SSM_ELOSS && strstr(ssm_error_message(), "vouched"),
+          "unreachable digits -> ELOSS: %s", ssm_error_message());
+    o.route = SSM_MPEIG_TRIANGULAR;
+    o.max_prec = 0;
+    CHECK(ssm_diag_eig_mp(r.L, r.V, r.W, NULL, A, &o) == SSM_EINVAL, "triangular route on a full matrix -> EINVAL");
+    result_clear(&r);
+    ssm_mpcmat_clear(A);
+    /* repeated diagonal: defective Jordan-like block */
+    ssm_mpcmat_init(A, 2, 2, 128);
+    mpc_set_ui(SSM_MP(A, 0, 0), 1, MPC_RNDNN);
+    mpc_set_ui(SSM_MP(A, 1, 1), 1, MPC_RNDNN);
+    mpc_set_ui(SSM_MP(A, 1, 0), 1, MPC_RNDNN);
+    ssm_mpcmat_init(r.L, 2, 1, 64);
+    ssm_mpcmat_init(r.V, 2, 2, 64);
+    ssm_mpcmat_init(r.W, 2, 2, 64);
+    CHECK(ssm_diag_eig_mp(r.L, r.V, r.W, NULL, A, NULL) == SSM_ELOSS, "Jordan block -> ELOSS");
+    result_clear(&r);
+    ssm_mpcmat_clear(A);
+}
+
+int main(void)
+{
+    t_init();
+    test_kappa_reference();
+    test_closed_form();
+    test_routes();
+    test_certify();
+    test_errors();
+    return t_finish();
+}
