@@ -35,5 +35,6 @@ int cmd_hippo(int argc, char **argv);
 int cmd_init(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
+int cmd_eig(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static const char USAGE[] =
     "  init METHOD -N N [--eps E] -o FILE.safetensors  a verified initialisation file\n"
     "  verify FILE                                  recompute every check of an init file\n"
     "  transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2]   transfer functions\n"
+    "  eig SPEC [--prec BITS] [--certify]           eigenvalues, kappa(V), backward error, any precision\n"
     "\n"
     "Run 'ssmkit COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
@@ -25,10 +26,11 @@ static const struct {
     {"init", cmd_init},
     {"verify", cmd_verify},
     {"transfer", cmd_transfer},
+    {"eig", cmd_eig},
 };
 
 /* planned in DESIGN.md, not built yet: say so instead of "unknown command" */
-static const char *const PLANNED[] = {"eig", "pspec", "experiment", "train", "eval"};
+static const char *const PLANNED[] = {"pspec", "experiment", "train", "eval"};
 
 int main(int argc, char **argv)
 {

@@ -95,6 +95,13 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
 ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const ssm_mpcmat_t lambda,
                                     const ssm_mpcmat_t V, const double complex *lambda_d, double tol);
 
+/* A ← H_k … H_1 A H_1 … H_k, an orthogonal similarity by k Householder
+ * reflections H = I − 2uuᵀ/uᵀu with u from GSL's mt19937 (seed), uᵀu exact,
+ * formed and applied at A's precision: the same spectrum and κ(V) in exact
+ * arithmetic, but no triangular structure for LAPACK's balancing to exploit
+ * (the trap of REFERENCE.md §4).  O(k n³) MPC operations. */
+ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflections);
+
 /* ===================================================================== */
 /* NPLR / DPLR (S4): A = V (diag W − P̃ P̃*) V*, V unitary                   */
 /* ===================================================================== */

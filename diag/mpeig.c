@@ -11,6 +11,7 @@
 #include "diag/diag.h"
 
 #include <acb_mat.h>
+#include <gsl/gsl_rng.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -630,4 +631,67 @@ ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const 
     acb_mat_clear(Aa);
     acb_mat_clear(Va);
     return s;
+}
+
+ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflections)
+{
+    size_t N = A->rows;
+    mpfr_prec_t ap = A->prec;
+    if (A->cols != N)
+        return SSM_ERROR(SSM_EINVAL, "rotate: A must be square");
+    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
+    double *u = malloc((N ? N : 1) * sizeof *u);
+    ssm_mpcmat_t H, T;
+    ssm_status s = ssm_mpcmat_init(H, N, N, ap);
+    if (s == SSM_OK)
+        s = ssm_mpcmat_init(T, N, N, ap);
+    if (!rng || !u || s != SSM_OK) {
+        gsl_rng_free(rng);
+        free(u);
+        ssm_mpcmat_clear(H);
+        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    gsl_rng_set(rng, seed);
+    mpfr_t uu, sq, c;
+    mpfr_init2(uu, ap > 256 ? ap : 256);
+    mpfr_init2(sq, 128);
+    mpfr_init2(c, ap);
+    mpc_t acc;
+    mpc_init2(acc, ap);
+    for (int h = 0; h < reflections; h++) {
+        mpfr_set_zero(uu, 1);
+        for (size_t i = 0; i < N; i++) {
+            u[i] = gsl_rng_uniform(rng) - 0.5;
+            mpfr_set_d(sq, u[i], MPFR_RNDN);
+            mpfr_sqr(sq, sq, MPFR_RNDN); /* exact: 106 bits */
+            mpfr_add(uu, uu, sq, MPFR_RNDN);
+        }
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++) {
+                mpfr_set_d(c, u[i], MPFR_RNDN);
+                mpfr_mul_d(c, c, -2.0 * u[k], MPFR_RNDN);
+                mpfr_div(c, c, uu, MPFR_RNDN);
+                if (i == k)
+                    mpfr_add_ui(c, c, 1, MPFR_RNDN);
+                mpc_set_fr(SSM_MP(H, i, k), c, MPC_RNDNN);
+            }
+        for (int side = 0; side < 2; side++) /* T = H A, then A = T H */
+            for (size_t i = 0; i < N; i++)
+                for (size_t k = 0; k < N; k++) {
+                    mpc_set_ui(acc, 0, MPC_RNDNN);
+                    for (size_t q = 0; q < N; q++)
+                        mpc_fma(acc, side ? SSM_MP(T, i, q) : SSM_MP(H, i, q), side ? SSM_MP(H, q, k) : SSM_MP(A, q, k),
+                                acc, MPC_RNDNN);
+                    mpc_set(side ? SSM_MP(A, i, k) : SSM_MP(T, i, k), acc, MPC_RNDNN);
+                }
+    }
+    mpc_clear(acc);
+    mpfr_clear(uu);
+    mpfr_clear(sq);
+    mpfr_clear(c);
+    gsl_rng_free(rng);
+    free(u);
+    ssm_mpcmat_clear(H);
+    ssm_mpcmat_clear(T);
+    return SSM_OK;
 }

@@ -28,53 +28,8 @@ static void legs_mpc(ssm_mpcmat_t A, size_t N, mpfr_prec_t ap, int normal, int r
     ssm_mpcmat_init(A, N, N, ap);
     for (size_t i = 0; i < N * N; i++)
         mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
-    for (int h = 0; h < rot; h++) {
-        double u[256];
-        mpfr_t uu; /* uᵀu exactly (products of doubles are exact at 106 bits) */
-        mpfr_init2(uu, ap > 256 ? ap : 256);
-        mpfr_set_zero(uu, 1);
-        for (size_t i = 0; i < N; i++) {
-            u[i] = t_uniform();
-            mpfr_t sq;
-            mpfr_init2(sq, 128);
-            mpfr_set_d(sq, u[i], MPFR_RNDN);
-            mpfr_sqr(sq, sq, MPFR_RNDN);
-            mpfr_add(uu, uu, sq, MPFR_RNDN);
-            mpfr_clear(sq);
-        }
-        /* H = I − 2 u uᵀ/uᵀu at precision ap; A ← H A H */
-        ssm_mpcmat_t H, T;
-        ssm_mpcmat_init(H, N, N, ap);
-        ssm_mpcmat_init(T, N, N, ap);
-        mpfr_t c;
-        mpfr_init2(c, ap);
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < N; k++) {
-                mpfr_set_d(c, u[i], MPFR_RNDN);
-                mpfr_mul_d(c, c, u[k], MPFR_RNDN);
-                mpfr_mul_d(c, c, -2.0, MPFR_RNDN);
-                mpfr_div(c, c, uu, MPFR_RNDN);
-                if (i == k)
-                    mpfr_add_ui(c, c, 1, MPFR_RNDN);
-                mpc_set_fr(SSM_MP(H, i, k), c, MPC_RNDNN);
-            }
-        mpc_t acc;
-        mpc_init2(acc, ap);
-        for (int side = 0; side < 2; side++)
-            for (size_t i = 0; i < N; i++)
-                for (size_t k = 0; k < N; k++) {
-                    mpc_set_ui(acc, 0, MPC_RNDNN);
-                    for (size_t q = 0; q < N; q++)
-                        mpc_fma(acc, side ? SSM_MP(T, i, q) : SSM_MP(H, i, q), side ? SSM_MP(H, q, k) : SSM_MP(A, q, k),
-                                acc, MPC_RNDNN);
-                    mpc_set(side ? SSM_MP(A, i, k) : SSM_MP(T, i, k), acc, MPC_RNDNN); /* T = H A; A = T H */
-                }
-        mpc_clear(acc);
-        mpfr_clear(c);
-        mpfr_clear(uu);
-        ssm_mpcmat_clear(H);
-        ssm_mpcmat_clear(T);
-    }
+    if (rot)
+        ssm_diag_rotate_mp(A, t_rand(), rot);
     ssm_mpmat_clear(R);
     ssm_mpmat_clear(P);
 }
