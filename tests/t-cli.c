@@ -113,7 +113,7 @@ static void test_errors(void)
     char o[300];
     snprintf(o, sizeof o, "%s/x.safetensors", dir);
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command 'frobnicate'");
-    expect_usage_error((const char *[]){"eig", "hippo:legs:8", NULL}, "not implemented");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", NULL}, "not implemented");
     expect_usage_error((const char *[]){"hippo", "legendre", "-N", "4", "-o", o, NULL}, "unknown measure 'legendre'");
     expect_usage_error((const char *[]){"hippo", "-N", "4", "-o", o, NULL}, "missing MEASURE");
     expect_usage_error((const char *[]){"hippo", "legs", "-o", o, NULL}, "missing -N");
@@ -321,6 +321,44 @@ static void test_init_verify_transfer(void)
     unlink(f);
 }
 
+/* eig: double vs multiprecision on LegS, certification, errors */
+static void test_eig(void)
+{
+    CHECK(run((const char *[]){"eig", "hippo:legs:16", "--prec", "128", "--json", NULL}) == 0, "eig mp: %s", err_buf);
+    json_error_t je;
+    json_t *o = json_loads(out_buf, 0, &je);
+    double k = json_real_value(json_object_get(o, "kappa_V"));
+    CHECK(o && fabs(k / 8.31986e10 - 1) < 5e-6 && strcmp(json_string_value(json_object_get(o, "route")), "triangular") == 0,
+          "eig LegS N=16 κ = %g (REFERENCE 8.31986e10)", k);
+    CHECK(json_array_size(json_object_get(o, "eigenvalues")) == 16, "16 eigenvalues");
+    json_decref(o);
+    CHECK(run((const char *[]){"eig", "hippo:legs:32", "--rotate", "3", "--prec", "128", "--certify", "-q", NULL}) == 0 &&
+              strstr(out_buf, "certified: yes") && strstr(out_buf, "WRONG"),
+          "rotated LegS N=32: certified, double result exposed: %s", out_buf);
+    /* a matrix file, and eigenvalues to a TSV with all digits */
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "6", "-q", "-o", P_("l6.npy"), NULL}) == 0, "npy");
+    CHECK(run((const char *[]){"eig", P_("l6.npy"), "--prec", "200", "-o", P_("ev.tsv"), "-q", NULL}) == 0, "eig npy: %s",
+          err_buf);
+    ssm_dmat_t T;
+    CHECK(ssm_tsv_read(T, P_("ev.tsv")) == SSM_OK && T->rows == 6 && T->cols == 2 && SSM_D(T, 0, 0) == -1.0 &&
+              SSM_D(T, 5, 0) == -6.0, "eigenvalue TSV");
+    ssm_dmat_clear(T);
+    expect_usage_error((const char *[]){"eig", "hippo:legs:0", NULL}, "must be positive");
+    expect_usage_error((const char *[]){"eig", "hippo:legs:8", "--prec", "20", NULL}, "out of range");
+    expect_usage_error((const char *[]){"eig", "hippo:legs:8", "--route", "lu", NULL}, "unknown route");
+    expect_usage_error((const char *[]){"eig", "hippo:legs:8", "-o", P_("x.npy"), NULL}, ".tsv");
+    expect_usage_error((const char *[]){"eig", P_("nothing.npy"), NULL}, "cannot open");
+    expect_usage_error((const char *[]){"eig", "matrix.csv", NULL}, "cannot read");
+    CHECK(run((const char *[]){"hippo", "legs", "-N", "4", "--what", "B", "-q", "-o", P_("b4.npy"), NULL}) == 0, "vector");
+    expect_usage_error((const char *[]){"eig", P_("b4.npy"), NULL}, "need a 2-d matrix");
+    /* triangular route on a rotated (full) matrix is refused as bad input */
+    CHECK(run((const char *[]){"eig", "hippo:legs:8", "--rotate", "1", "--prec", "64", "--route", "triangular", NULL}) == 2,
+          "triangular route on a full matrix -> 2");
+    /* precision that cannot be vouched for: exit 1 (numerical failure), one line */
+    CHECK(run((const char *[]){"eig", "hippo:legs:24", "--rotate", "2", "--prec", "64", "--route", "newton", NULL}) == 1 &&
+              lines(err_buf) == 1, "Newton from a hopeless double start -> 1: %s", err_buf);
+}
+
 /* The README's loading snippet and examples/load_safetensors.py, run by the
  * Debian python (numpy; PyTorch where installed) on a file we just wrote. */
 static void test_python(void)
@@ -390,6 +428,7 @@ int main(void)
     test_errors();
     test_outputs();
     test_init_verify_transfer();
+    test_eig();
     test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
