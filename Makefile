@@ -17,7 +17,7 @@ LIBS     := -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpf
 
 STAGES   := core hippo diag analysis train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
-CLI_SRC  := $(wildcard cli/*.c)
+CLI_SRC  := $(wildcard cli/*.c experiments/*.c)
 TEST_SRC := $(wildcard tests/t-*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz-*.c)
 HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
@@ -90,8 +90,10 @@ bench: all
 demo: all
 	scripts/demo
 
+# every figure from its experiment (kappa-growth: about a minute on 2 cores)
 figures: all
-	@echo "no figures yet"
+	mkdir -p out/figures
+	$(BIN) experiment kappa-growth --out out/figures
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -359,6 +359,28 @@ static void test_eig(void)
               lines(err_buf) == 1, "Newton from a hopeless double start -> 1: %s", err_buf);
 }
 
+/* experiment kappa-growth at a small size: TSV, JSON, job list, errors */
+static void test_experiment(void)
+{
+    CHECK(run((const char *[]){"experiment", "kappa-growth", "--n-max", "16", "--out", dir, "-q", NULL}) == 0,
+          "kappa-growth: %s", err_buf);
+    ssm_dmat_t T;
+    CHECK(ssm_tsv_read(T, P_("kappa-growth.tsv")) == SSM_OK && T->rows == 5 && T->cols == 6, "kappa-growth.tsv");
+    if (T->data) {
+        /* N = 16 row: κ = 8.31986e10 (REFERENCE.md §4), double agrees there */
+        CHECK(fabs(SSM_D(T, 4, 1) - log10(8.31986e10)) < 1e-5 && SSM_D(T, 4, 5) < 1e-3, "N=16 row");
+        ssm_dmat_clear(T);
+    }
+    json_error_t je;
+    json_t *o = json_load_file(P_("kappa-growth.json"), 0, &je);
+    CHECK(o && json_is_array(json_object_get(o, "kappa")), "kappa-growth.json");
+    json_decref(o);
+    CHECK(run((const char *[]){"experiment", "kappa-growth", "--jobs", NULL}) == 0 && lines(out_buf) == 17,
+          "job list: %d lines", lines(out_buf));
+    expect_usage_error((const char *[]){"experiment", "kappa-growth", "--out", "/nonexistent-ssm", NULL}, "does not exist");
+    expect_usage_error((const char *[]){"experiment", "frobnicate", NULL}, "unknown or not yet implemented");
+}
+
 /* The README's loading snippet and examples/load_safetensors.py, run by the
  * Debian python (numpy; PyTorch where installed) on a file we just wrote. */
 static void test_python(void)
@@ -429,6 +451,7 @@ int main(void)
     test_outputs();
     test_init_verify_transfer();
     test_eig();
+    test_experiment();
     test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
