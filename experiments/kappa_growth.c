@@ -66,7 +66,7 @@ ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
             r[3] = sd == SSM_OK ? log10(di.kappa_V) : NAN;
             r[4] = mi.kappa_V_log10 - rate * (double)N; /* log10 of the constant c in c (3+2√2)^N */
             r[5] = sd == SSM_OK ? fabs(log10(di.kappa_V) - mi.kappa_V_log10) : NAN;
-            if (N >= 16) {
+            if (N >= 8) {
                 sx += (double)N; sy += r[1]; sxx += (double)N * (double)N; sxy += (double)N * r[1];
                 nfit++;
             }
@@ -89,9 +89,16 @@ ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
                  "abs_log10_error_double", SSM_VERSION);
         s = ssm_tsv_write_dmat(path, NULL, header, T);
         if (s == SSM_OK) {
-            double slope = (nfit * sxy - sx * sy) / (nfit * sxx - sx * sx);
-            json_t *j = json_pack("{s:s, s:I, s:f, s:f, s:f}", "experiment", "kappa-growth", "n_max", (json_int_t)nmax,
-                                  "fitted_log10_rate", slope, "expected_log10_rate", rate, "fitted_base", pow(10, slope));
+            /* least-squares slope of log10 κ against N over N >= 8 (needs two points) */
+            double slope = nfit >= 2 ? (nfit * sxy - sx * sy) / (nfit * sxx - sx * sx) : NAN;
+            json_t *j = json_pack("{s:s, s:I, s:o, s:f, s:o}", "experiment", "kappa-growth", "n_max", (json_int_t)nmax,
+                                  "fitted_log10_rate", isnan(slope) ? json_null() : json_real(slope),
+                                  "expected_log10_rate", rate,
+                                  "fitted_base", isnan(slope) ? json_null() : json_real(pow(10, slope)));
+            if (!j) {
+                ssm_dmat_clear(T);
+                return SSM_ERROR(SSM_ENOMEM, "kappa-growth: cannot build the JSON summary");
+            }
             /* the first N where double precision is off by more than a factor 10 */
             double first_bad = NAN;
             for (size_t k = 0; k < count; k++)
@@ -119,7 +126,8 @@ ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
             }
             if (!o->quiet && s == SSM_OK)
                 printf("kappa-growth: log10 kappa grows by %.4f per state (3+2sqrt2 gives %.4f); double precision "
-                       "is wrong by >10x from N = %g on\n", slope, rate, first_bad);
+                       "is wrong by >10x from N = %g on%s\n", slope, rate, first_bad,
+                       isnan(first_bad) ? " (not reached at this N)" : "");
             json_decref(j);
         }
     }
