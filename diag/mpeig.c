@@ -209,37 +209,49 @@ static ssm_status route_qr(eigres *r, const acb_mat_t A)
     return SSM_OK;
 }
 
-/* Newton refinement from a double-precision eigendecomposition */
-static ssm_status route_newton(eigres *r, const acb_mat_t A)
+/* Newton refinement.  Start: a double-precision eigendecomposition, or (when
+ * start != NULL) a result at a lower precision.  The working precision of
+ * each step follows the quadratic convergence — it doubles from the start's
+ * accuracy up to r->prec — so the cost is about two steps at full precision. */
+static ssm_status route_newton_from(eigres *r, const acb_mat_t A, const eigres *start)
 {
-    slong n = r->n, prec = r->prec;
-    ssm_zmat_t Ad, Vd, Wd;
-    double complex *ld = malloc((size_t)n * sizeof *ld);
-    ssm_zmat_init(Ad, (size_t)n, (size_t)n);
-    ssm_zmat_init(Vd, (size_t)n, (size_t)n);
-    ssm_zmat_init(Wd, (size_t)n, (size_t)n);
-    for (slong i = 0; i < n; i++)
-        for (slong k = 0; k < n; k++)
-            SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(A, i, k));
-    ssm_status st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
-    for (slong i = 0; st == SSM_OK && i < n; i++)
-        for (slong k = 0; k < n; k++) {
-            acb_set_d_d(acb_mat_entry(r->V, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
-            acb_set_d_d(acb_mat_entry(r->W, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
-        }
-    free(ld);
-    ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
-    if (st != SSM_OK)
-        return st;
+    slong n = r->n, prec = r->prec, pit;
+    if (start) {
+        acb_mat_set(r->V, start->V);
+        acb_mat_set(r->W, start->W);
+        pit = start->prec;
+    } else {
+        ssm_zmat_t Ad, Vd, Wd;
+        double complex *ld = malloc((size_t)n * sizeof *ld);
+        ssm_zmat_init(Ad, (size_t)n, (size_t)n);
+        ssm_zmat_init(Vd, (size_t)n, (size_t)n);
+        ssm_zmat_init(Wd, (size_t)n, (size_t)n);
+        for (slong i = 0; i < n; i++)
+            for (slong k = 0; k < n; k++)
+                SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(A, i, k));
+        ssm_status st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
+        for (slong i = 0; st == SSM_OK && i < n; i++)
+            for (slong k = 0; k < n; k++) {
+                acb_set_d_d(acb_mat_entry(r->V, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
+                acb_set_d_d(acb_mat_entry(r->W, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
+            }
+        free(ld);
+        ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
+        if (st != SSM_OK)
+            return st;
+        pit = 64;
+    }
     acb_mat_t T, Y, C, CW;
     acb_mat_init(T, n, n); acb_mat_init(Y, n, n); acb_mat_init(C, n, n); acb_mat_init(CW, n, n);
     acb_t d;
     acb_init(d);
     double prev = INFINITY;
-    int converged = 0;
+    int converged = 0, at_full = 0;
     for (int it = 0; it < 40 && !converged; it++) {
-        acb_mat_approx_mul(T, A, r->V, prec);
-        acb_mat_approx_mul(Y, r->W, T, prec); /* Y = W A V */
+        pit = 2 * pit < prec ? 2 * pit : prec; /* the accuracy this step can reach */
+        at_full += pit == prec;
+        acb_mat_approx_mul(T, A, r->V, pit);
+        acb_mat_approx_mul(Y, r->W, T, pit); /* Y = W A V */
         double rmax = 0.0;
         for (slong i = 0; i < n; i++)
             acb_set(r->lam + i, acb_mat_entry(Y, i, i));
@@ -249,37 +261,38 @@ static ssm_status route_newton(eigres *r, const acb_mat_t A)
                     acb_zero(acb_mat_entry(C, k, i));
                     continue;
                 }
-                acb_sub(d, r->lam + i, r->lam + k, prec);
-                acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, prec);
+                acb_sub(d, r->lam + i, r->lam + k, pit);
+                acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, pit);
                 acb_get_mid(acb_mat_entry(C, k, i), acb_mat_entry(C, k, i));
                 double c = cabs(acb_to_d(acb_mat_entry(C, k, i)));
                 rmax = c > rmax ? c : rmax;
             }
         if (!(rmax < 0.25))
             break; /* too far from the solution */
-        if (it > 2 && !(rmax < 0.5 * prev)) {
-            /* stagnation: at the rounding floor (κ 2^-w) it means convergence,
-             * above half the working digits it means failure */
+        if (at_full > 2 && !(rmax < 0.5 * prev)) {
+            /* stagnation at full precision: at the rounding floor (κ 2^-w) it means
+             * convergence, above half the working digits it means failure */
             if (prev < ldexp(1.0, -(int)prec / 2))
                 converged = 1;
             else
                 break;
         }
-        prev = rmax;
-        if (rmax < ldexp(1.0, -(int)prec + 4) || rmax == 0.0)
+        if (at_full)
+            prev = rmax;
+        if (at_full && (rmax < ldexp(1.0, -(int)prec + 4) || rmax == 0.0))
             converged = 1;
         /* V ← V + V C; W ← W − C W + C (C W); W ← W (2I − V W) */
-        acb_mat_approx_mul(T, r->V, C, prec);
-        acb_mat_add(r->V, r->V, T, prec);
-        acb_mat_approx_mul(CW, C, r->W, prec);
-        acb_mat_sub(r->W, r->W, CW, prec);
-        acb_mat_approx_mul(T, C, CW, prec);
-        acb_mat_add(r->W, r->W, T, prec);
-        acb_mat_approx_mul(T, r->V, r->W, prec);
+        acb_mat_approx_mul(T, r->V, C, pit);
+        acb_mat_add(r->V, r->V, T, pit);
+        acb_mat_approx_mul(CW, C, r->W, pit);
+        acb_mat_sub(r->W, r->W, CW, pit);
+        acb_mat_approx_mul(T, C, CW, pit);
+        acb_mat_add(r->W, r->W, T, pit);
+        acb_mat_approx_mul(T, r->V, r->W, pit);
         acb_mat_neg(T, T);
         for (slong i = 0; i < n; i++)
-            acb_add_ui(acb_mat_entry(T, i, i), acb_mat_entry(T, i, i), 2, prec);
-        acb_mat_approx_mul(Y, r->W, T, prec);
+            acb_add_ui(acb_mat_entry(T, i, i), acb_mat_entry(T, i, i), 2, pit);
+        acb_mat_approx_mul(Y, r->W, T, pit);
         acb_mat_set(r->W, Y);
         acb_mat_get_mid(r->V, r->V);
         acb_mat_get_mid(r->W, r->W);
@@ -298,6 +311,11 @@ static ssm_status route_newton(eigres *r, const acb_mat_t A)
                                       "(the double start is too poor; use the qr route)");
     normalize(r);
     return SSM_OK;
+}
+
+static ssm_status route_newton(eigres *r, const acb_mat_t A)
+{
+    return route_newton_from(r, A, NULL);
 }
 
 /* order: decreasing real part, then increasing imaginary part; real parts
@@ -548,7 +566,13 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         eigres_init(&r1, (slong)n, (slong)w);
         eigres_init(&r2, (slong)n, (slong)w2);
         s = run_route(&r1, route, Aa, scale);
-        if (s == SSM_OK)
+        if (s == SSM_OK && route == SSM_MPEIG_NEWTON) {
+            /* the check run refines the first result instead of starting over; both
+             * are still independent computations at their own precisions */
+            s = route_newton_from(&r2, Aa, &r1);
+            if (s == SSM_OK)
+                sort_result(&r2, scale);
+        } else if (s == SSM_OK)
             s = run_route(&r2, route, Aa, scale);
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
