@@ -63,6 +63,9 @@ typedef struct {
     ssm_c_kind C;         /* C for the transfer-function check (default ones)         */
     double clip_im_B;     /* > 0: clip Im B̃ (DPLR/S4D-LegS), stated in metadata       */
     double omega_lo, omega_hi; size_t omega_count; /* tf check grid (0: defaults)      */
+    mpfr_prec_t prec;     /* > 53: Lambda, B, V, Vinv, P recomputed by the multiprecision
+                           * eigendecomposition at prec bits (from the exact HiPPO matrices
+                           * and the stored E) and stored correctly rounded from it          */
     ssm_progress *progress;
 } ssm_init_opts;
 
@@ -93,6 +96,23 @@ typedef struct {
  * EFORMAT when the file is not an ssmkit-init/1 file or its tensors are
  * inconsistent with its metadata (shapes). */
 ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_st *file);
+
+/* Recompute the decomposition tensors of a freshly built init file at
+ * opts->prec bits and overwrite them with the correctly rounded F64 values
+ * (ssm_init_build calls it when opts->prec > 53; metadata are recomputed by
+ * the caller).  ELOSS when the precision cannot be vouched for, ECHECK when
+ * the multiprecision result does not match the double one mode for mode. */
+ssm_status ssm_init_refine_mp(ssm_st *file, ssm_init_method m, const ssm_init_opts *opts);
+
+/* Multiprecision verification: kappa_V, backward_error and b_residual of the
+ * stored tensors recomputed at prec bits (Arb), each compared with the stored
+ * double value; the report's "recomputed" column holds the MPFR value and
+ * digits[i] the decimal digits on which the two agree. */
+typedef struct {
+    char key[32];
+    double stored, mp, digits;
+} ssm_verify_mp_item;
+ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_st *file, mpfr_prec_t prec);
 
 /* The systems an init file describes: which = 0 the init's model (diagonal or
  * DPLR), 1 its target (A_target, B_target, C_target; EINVAL if absent). */

@@ -399,6 +399,9 @@ static void fmt_num(char *buf, size_t n, double v)
 
 /* ---- build -------------------------------------------------------------- */
 
+/* every metric field and the digest, from the tensors as stored */
+static ssm_status set_metrics(ssm_st *f);
+
 static ssm_status add_z(ssm_st *f, const char *name, const ssm_zmat_t Z, int vec)
 {
     return ssm_st_add_zmat(f, name, Z, vec);
@@ -595,24 +598,16 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     META("ssmkit_version", SSM_VERSION);
     META("verified_prec_bits", "53");
 #undef META
-    if (s == SSM_OK) {
-        model m;
-        metrics mt;
-        s = model_load(&m, f);
-        if (s == SSM_OK) {
-            s = model_metrics(&mt, &m, f);
-            model_clear(&m);
-        }
-        if (s == SSM_OK) s = set_num(f, "kappa_V", mt.kappa_V);
-        if (s == SSM_OK) s = set_num(f, "backward_error", mt.backward_error);
-        if (s == SSM_OK) s = set_num(f, "perturbation_norm", mt.perturbation_norm);
-        if (s == SSM_OK) s = set_num(f, "max_re_lambda", mt.max_re_lambda);
-        if (s == SSM_OK) s = set_num(f, "tf_sup_error", mt.tf_sup_error);
-        if (s == SSM_OK) s = set_num(f, "tf_sup_omega", mt.omega_at_sup);
-        if (s == SSM_OK) s = set_num(f, "b_residual", mt.b_residual);
-        snprintf(buf, sizeof buf, "%016llx", (unsigned long long)data_digest(f));
-        if (s == SSM_OK) s = ssm_st_set_meta(f, "data_fnv1a64", buf);
+    if (s == SSM_OK && o->prec > 53) {
+        s = ssm_init_refine_mp(f, meth, o);
+        snprintf(buf, sizeof buf, "%ld", (long)o->prec);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "prec_bits", buf);
+        if (s == SSM_OK)
+            s = ssm_st_set_meta(f, "rounding", "Lambda, B, V, Vinv, P correctly rounded to F64 from the multiprecision "
+                                               "eigendecomposition at prec_bits (digits vouched for)");
     }
+    if (s == SSM_OK)
+        s = set_metrics(f);
     if (s != SSM_OK)
         ssm_st_free(f);
     else
@@ -707,4 +702,26 @@ ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_st *f)
     if (s != SSM_OK)
         return s;
     return rep->failed ? SSM_ERROR(SSM_ECHECK, "verify: %d of %d checks failed", rep->failed, rep->count) : SSM_OK;
+}
+
+static ssm_status set_metrics(ssm_st *f)
+{
+    model m;
+    metrics mt;
+    char buf[48];
+    ssm_status s = model_load(&m, f);
+    if (s == SSM_OK) {
+        s = model_metrics(&mt, &m, f);
+        model_clear(&m);
+    }
+    if (s == SSM_OK) s = set_num(f, "kappa_V", mt.kappa_V);
+    if (s == SSM_OK) s = set_num(f, "backward_error", mt.backward_error);
+    if (s == SSM_OK) s = set_num(f, "perturbation_norm", mt.perturbation_norm);
+    if (s == SSM_OK) s = set_num(f, "max_re_lambda", mt.max_re_lambda);
+    if (s == SSM_OK) s = set_num(f, "tf_sup_error", mt.tf_sup_error);
+    if (s == SSM_OK) s = set_num(f, "tf_sup_omega", mt.omega_at_sup);
+    if (s == SSM_OK) s = set_num(f, "b_residual", mt.b_residual);
+    snprintf(buf, sizeof buf, "%016llx", (unsigned long long)data_digest(f));
+    if (s == SSM_OK) s = ssm_st_set_meta(f, "data_fnv1a64", buf);
+    return s;
 }

@@ -205,6 +205,8 @@ ssm_status ssm_st_add_dmat(ssm_st *f, const char *name, const ssm_dmat_t A, int 
 /* A complex matrix as [rows, cols, 2] (or [rows, 2] when as_vector). */
 ssm_status ssm_st_add_zmat(ssm_st *f, const char *name, const ssm_zmat_t A, int as_vector);
 ssm_status ssm_st_set_meta(ssm_st *f, const char *key, const char *value);   /* replaces */
+/* Overwrite the data of an existing tensor (same element count). */
+ssm_status ssm_st_replace(ssm_st *f, const char *name, const double *data);
 const ssm_tensor *ssm_st_get(const ssm_st *f, const char *name);            /* NULL if absent */
 const char *ssm_st_meta(const ssm_st *f, const char *key);                  /* NULL if absent */
 size_t ssm_st_count(const ssm_st *f);

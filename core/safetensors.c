@@ -131,6 +131,17 @@ ssm_status ssm_st_add(ssm_st *f, const char *name, int ndim, const size_t *shape
     return st_push(f, name, ndim, shape, count, copy);
 }
 
+ssm_status ssm_st_replace(ssm_st *f, const char *name, const double *data)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->t[i].name, name) == 0) {
+            if (f->t[i].count)
+                memcpy(f->t[i].data, data, f->t[i].count * sizeof(double));
+            return SSM_OK;
+        }
+    return SSM_ERROR(SSM_EINVAL, "no tensor '%s' to replace", name);
+}
+
 ssm_status ssm_st_add_dmat(ssm_st *f, const char *name, const ssm_dmat_t A, int as_vector)
 {
     size_t shape[2] = {A->rows, A->cols};

@@ -292,7 +292,7 @@ static void test_init_verify_transfer(void)
     expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "7", "-o", o, NULL}, "even");
     expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", NULL}, "missing -o");
     expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", "-o", P_("x.npy"), NULL}, ".safetensors");
-    expect_usage_error((const char *[]){"init", "ptd", "-N", "8", "--prec", "256", "-o", o, NULL}, "multiprecision");
+    expect_usage_error((const char *[]){"init", "ptd", "-N", "8", "--prec", "20", "-o", o, NULL}, "out of range");
     expect_usage_error((const char *[]){"init", "s4d-lin", "-N", "8", "--eps", "0.1", "-o", o, NULL}, "ptd only");
     expect_usage_error((const char *[]){"init", "ptd", "-N", "8", "--eps", "-1", "-o", o, NULL}, "--eps must be in");
     expect_usage_error((const char *[]){"init", "s4d-legs", "-N", "8", "--C", "zeros", "-o", o, NULL}, "--C must be");

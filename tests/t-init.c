@@ -168,6 +168,65 @@ static void test_tamper(void)
     ssm_st_free(f);
 }
 
+/* --prec 256: the stored eigenvalues are the double roundings of an independent
+ * multiprecision computation (QR route at 400 bits instead of the automatic
+ * Newton route) — correct rounding, bit for bit */
+static void test_prec(void)
+{
+    const size_t N = 16;
+    for (int k = 0; k < 2; k++) {
+        ssm_init_method meth = k ? SSM_INIT_PTD : SSM_INIT_S4D_LEGS;
+        ssm_init_opts o = {.N = N, .conj_sym = 1, .prec = 256, .eps = 0.05};
+        ssm_st *f = NULL;
+        CHECK(ssm_init_build(&f, meth, &o) == SSM_OK, "%s --prec 256: %s", ssm_init_method_name(meth), ssm_error_message());
+        if (!f)
+            continue;
+        ssm_verify_report rep;
+        CHECK(ssm_init_verify(&rep, f) == SSM_OK, "refined file verifies");
+        CHECK(strcmp(ssm_st_meta(f, "prec_bits"), "256") == 0, "prec_bits recorded");
+        /* independent: the matrix at 1024 bits, QR at 400 bits */
+        ssm_mpmat_t A, P;
+        ssm_mpmat_init(A, N, N, 1024);
+        ssm_mpmat_init(P, 1, N, 1024);
+        ssm_hippo_mp(A, NULL, P, SSM_HIPPO_LEGS, N, NULL);
+        const ssm_tensor *E = ssm_st_get(f, "E");
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++) {
+                if (meth == SSM_INIT_PTD)
+                    mpfr_add_d(SSM_MP(A, i, j), SSM_MP(A, i, j), E->data[i * N + j], MPFR_RNDN);
+                else
+                    mpfr_fma(SSM_MP(A, i, j), SSM_MP(P, 0, i), SSM_MP(P, 0, j), SSM_MP(A, i, j), MPFR_RNDN);
+            }
+        ssm_mpcmat_t Az, L, V, W;
+        ssm_mpcmat_init(Az, N, N, 1024);
+        for (size_t i = 0; i < N * N; i++)
+            mpc_set_fr(Az->data[i], A->data[i], MPC_RNDNN);
+        ssm_mpcmat_init(L, N, 1, 400);
+        ssm_mpcmat_init(V, N, N, 400);
+        ssm_mpcmat_init(W, N, N, 400);
+        ssm_mpeig_opts eo = {.route = SSM_MPEIG_QR};
+        CHECK(ssm_diag_eig_mp(L, V, W, NULL, Az, &eo) == SSM_OK, "independent QR");
+        const ssm_tensor *lam = ssm_st_get(f, "Lambda");
+        int exact = 0;
+        for (size_t j = 0; j < N / 2; j++)
+            for (size_t q = 0; q < N; q++) {
+                double re = mpfr_get_d(mpc_realref(SSM_MP(L, q, 0)), MPFR_RNDN);
+                double im = mpfr_get_d(mpc_imagref(SSM_MP(L, q, 0)), MPFR_RNDN);
+                if (re == lam->data[2 * j] && im == lam->data[2 * j + 1]) {
+                    exact++;
+                    break;
+                }
+            }
+        CHECK(exact == (int)(N / 2), "%s: %d of %zu stored eigenvalues are the correct roundings",
+              ssm_init_method_name(meth), exact, N / 2);
+        /* the stored decomposition is now accurate to a few ulps: backward error <= 4 N ε */
+        CHECK(meta_d(f, "backward_error") <= 4.0 * N * DBL_EPSILON, "refined backward error %g", meta_d(f, "backward_error"));
+        ssm_mpmat_clear(A); ssm_mpmat_clear(P);
+        ssm_mpcmat_clear(Az); ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+        ssm_st_free(f);
+    }
+}
+
 int main(void)
 {
     t_init();
@@ -177,6 +236,7 @@ int main(void)
     test_values();
     test_conj_sym();
     test_tamper();
+    test_prec();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

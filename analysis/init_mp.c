@@ -1,0 +1,199 @@
+/* analysis/init_mp.c — init files from the multiprecision eigendecomposition,
+ * and their verification at any precision.  The exact inputs are the HiPPO
+ * matrices (hippo/, correctly rounded at prec + 256 bits) and the stored E
+ * (exact binary numbers); everything stored is rounded once from the MPC
+ * result. */
+#include "analysis/analysis.h"
+
+#include <acb_mat.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double mpfr_d(mpfr_srcptr x) { return mpfr_get_d(x, MPFR_RNDN); }
+
+/* eigendecomposition of the real matrix X (MPFR, n×n) at p bits; the modes
+ * with Im λ < 0 sorted by increasing Im λ (the double layout): lam (h), V
+ * (n×h), Vinv rows (h×n) as MPC at p bits.  h must equal n/2. */
+static ssm_status half_eig(ssm_mpcmat_t lam, ssm_mpcmat_t V, ssm_mpcmat_t Vi, const ssm_mpmat_t X, mpfr_prec_t p)
+{
+    size_t n = X->rows, h = n / 2;
+    ssm_mpcmat_t A, L, Vf, Wf;
+    ssm_mpcmat_init(A, n, n, X->prec);
+    for (size_t i = 0; i < n * n; i++)
+        mpc_set_fr(A->data[i], X->data[i], MPC_RNDNN);
+    ssm_mpcmat_init(L, n, 1, p);
+    ssm_mpcmat_init(Vf, n, n, p);
+    ssm_mpcmat_init(Wf, n, n, p);
+    ssm_mpeig_opts o = {.route = SSM_MPEIG_AUTO};
+    ssm_status s = ssm_diag_eig_mp(L, Vf, Wf, NULL, A, &o);
+    size_t *idx = malloc(n * sizeof *idx), k = 0;
+    for (size_t i = 0; s == SSM_OK && i < n; i++)
+        if (mpfr_sgn(mpc_imagref(SSM_MP(L, i, 0))) < 0)
+            idx[k++] = i;
+    if (s == SSM_OK && k != h)
+        s = SSM_ERROR(SSM_ECHECK, "multiprecision spectrum has %zu modes with Im < 0, expected %zu", k, h);
+    if (s == SSM_OK) {
+        /* insertion sort by increasing imaginary part */
+        for (size_t a = 1; a < h; a++)
+            for (size_t b = a; b > 0 && mpfr_cmp(mpc_imagref(SSM_MP(L, idx[b], 0)), mpc_imagref(SSM_MP(L, idx[b - 1], 0))) < 0; b--) {
+                size_t t = idx[b];
+                idx[b] = idx[b - 1];
+                idx[b - 1] = t;
+            }
+        ssm_mpcmat_init(lam, h, 1, p);
+        ssm_mpcmat_init(V, n, h, p);
+        ssm_mpcmat_init(Vi, h, n, p);
+        for (size_t j = 0; j < h; j++) {
+            mpc_set(SSM_MP(lam, j, 0), SSM_MP(L, idx[j], 0), MPC_RNDNN);
+            for (size_t i = 0; i < n; i++) {
+                mpc_set(SSM_MP(V, i, j), SSM_MP(Vf, i, idx[j]), MPC_RNDNN);
+                mpc_set(SSM_MP(Vi, j, i), SSM_MP(Wf, idx[j], i), MPC_RNDNN);
+            }
+        }
+    }
+    free(idx);
+    ssm_mpcmat_clear(A); ssm_mpcmat_clear(L); ssm_mpcmat_clear(Vf); ssm_mpcmat_clear(Wf);
+    return s;
+}
+
+/* out_j = Σ_i op(M)_ji x_i with op = conjugate transpose (M is n×h) or plain rows (M is h×n) */
+static void apply(mpc_t *out, const ssm_mpcmat_t M, int conj_transpose, const ssm_mpmat_t x, size_t xrow, mpfr_prec_t p)
+{
+    size_t h = conj_transpose ? M->cols : M->rows, n = conj_transpose ? M->rows : M->cols;
+    mpc_t t, c;
+    mpc_init2(t, p + 64);
+    mpc_init2(c, p + 64);
+    for (size_t j = 0; j < h; j++) {
+        mpc_set_ui(out[j], 0, MPC_RNDNN);
+        for (size_t i = 0; i < n; i++) {
+            if (conj_transpose)
+                mpc_conj(c, SSM_MP(M, i, j), MPC_RNDNN);
+            else
+                mpc_set(c, SSM_MP(M, j, i), MPC_RNDNN);
+            mpc_mul_fr(t, c, SSM_MP(x, xrow, i), MPC_RNDNN);
+            mpc_add(out[j], out[j], t, MPC_RNDNN);
+        }
+    }
+    mpc_clear(t);
+    mpc_clear(c);
+}
+
+/* write complex values into a [.., 2] tensor, j < H the modes, j ≥ H (full storage) their conjugates */
+static void put(double *buf, size_t pos, mpc_srcptr z, int conj)
+{
+    buf[2 * pos] = mpfr_d(mpc_realref(z));
+    buf[2 * pos + 1] = conj ? -mpfr_d(mpc_imagref(z)) : mpfr_d(mpc_imagref(z));
+}
+
+ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_opts *o)
+{
+    size_t N = o->N, H = N / 2, M = o->conj_sym ? H : N;
+    mpfr_prec_t p = o->prec, ap = p + 256;
+    size_t J = meth == SSM_INIT_S5_LEGS ? (o->blocks ? o->blocks : 1) : 1, bs = N / J, hb = bs / 2;
+    double *lam = calloc(2 * M, sizeof *lam), *B = calloc(2 * M, sizeof *B);
+    double *V = calloc(2 * N * M, sizeof *V), *Vi = calloc(2 * M * N, sizeof *Vi), *P = calloc(2 * M, sizeof *P);
+    ssm_status s = SSM_OK;
+    if (!lam || !B || !V || !Vi || !P) {
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (meth == SSM_INIT_S4D_LIN || meth == SSM_INIT_S4D_INV || meth == SSM_INIT_S4D_REAL) {
+        mpfr_t x, t;
+        mpfr_init2(x, p);
+        mpfr_init2(t, p + 64);
+        for (size_t j = 0; j < M; j++) {
+            size_t n = j % H;
+            double re = meth == SSM_INIT_S4D_REAL ? -(double)(n + 1) : -0.5, im = 0.0;
+            if (meth == SSM_INIT_S4D_LIN) {
+                ssm_mpfr_mul_pi(x, (long)n);            /* π n, correctly rounded at p */
+                im = mpfr_d(x);
+            } else if (meth == SSM_INIT_S4D_INV) {
+                mpfr_const_pi(t, MPFR_RNDN);             /* (N/π)(N/(2n+1) − 1) at p + 64 */
+                mpfr_ui_div(t, (unsigned long)N, t, MPFR_RNDN);
+                mpfr_set_ui(x, (unsigned long)N, MPFR_RNDN);
+                mpfr_div_ui(x, x, 2 * n + 1, MPFR_RNDN);
+                mpfr_sub_ui(x, x, 1, MPFR_RNDN);
+                mpfr_mul(x, x, t, MPFR_RNDN);
+                im = mpfr_d(x);
+            }
+            lam[2 * j] = re;
+            lam[2 * j + 1] = j >= H ? -im : im;
+        }
+        mpfr_clear(x);
+        mpfr_clear(t);
+        s = ssm_st_replace(f, "Lambda", lam);
+        goto out;
+    }
+    /* the exact inputs at ap bits: legs (A, B, P) of the block size, and E for PTD */
+    size_t n = meth == SSM_INIT_PTD ? N : bs, h = n / 2;
+    ssm_mpmat_t A, Bm, Pm;
+    ssm_mpmat_init(A, n, n, ap);
+    ssm_mpmat_init(Bm, 1, n, ap); /* B as a row: hippo wants n×1, so fill through a column matrix */
+    ssm_mpmat_init(Pm, 1, n, ap);
+    ssm_mpmat_t Bc;
+    ssm_mpmat_init(Bc, n, 1, ap);
+    ssm_hippo_mp(A, Bc, Pm, SSM_HIPPO_LEGS, n, NULL);
+    for (size_t i = 0; i < n; i++)
+        mpfr_set(SSM_MP(Bm, 0, i), SSM_MP(Bc, i, 0), MPFR_RNDN);
+    ssm_mpmat_clear(Bc);
+    if (meth == SSM_INIT_PTD) {
+        const ssm_tensor *E = ssm_st_get(f, "E");
+        for (size_t i = 0; i < n * n; i++)
+            mpfr_add_d(A->data[i], A->data[i], E->data[i], MPFR_RNDN); /* exact double added at ap bits */
+    } else {
+        for (size_t i = 0; i < n; i++) /* the normal part S = A + P Pᵀ */
+            for (size_t k = 0; k < n; k++)
+                mpfr_fma(SSM_MP(A, i, k), SSM_MP(Pm, 0, i), SSM_MP(Pm, 0, k), SSM_MP(A, i, k), MPFR_RNDN);
+    }
+    ssm_mpcmat_t L, Vh, Wh;
+    s = half_eig(L, Vh, Wh, A, p);
+    if (s == SSM_OK) {
+        mpc_t *bt = malloc(h * sizeof *bt), *pt = malloc(h * sizeof *pt);
+        for (size_t j = 0; j < h; j++) {
+            mpc_init2(bt[j], p);
+            mpc_init2(pt[j], p);
+        }
+        /* B̃ = V⁻¹ B (PTD) or V* B (unitary V); P̃ = V* P (DPLR) */
+        apply(bt, meth == SSM_INIT_PTD ? Wh : Vh, meth != SSM_INIT_PTD, Bm, 0, p);
+        apply(pt, Vh, 1, Pm, 0, p);
+        for (size_t b = 0; b < J; b++)
+            for (size_t j = 0; j < h; j++)
+                for (int c = 0; c < (o->conj_sym ? 1 : 2); c++) {
+                    size_t col = b * hb + j + (size_t)c * H; /* mode index in the file */
+                    put(lam, col, SSM_MP(L, j, 0), c);
+                    put(B, col, bt[j], c);
+                    put(P, col, pt[j], c);
+                    for (size_t i = 0; i < n; i++) {
+                        put(V, (b * bs + i) * M + col, SSM_MP(Vh, i, j), c);
+                        if (meth == SSM_INIT_PTD)
+                            put(Vi, col * N + i, SSM_MP(Wh, j, i), c);
+                    }
+                }
+        for (size_t j = 0; j < h; j++) {
+            mpc_clear(bt[j]);
+            mpc_clear(pt[j]);
+        }
+        free(bt);
+        free(pt);
+        /* the multiprecision modes must be the double ones, improved: same order and
+         * phase, eigenvalues within 1e-6 relative */
+        const ssm_tensor *old = ssm_st_get(f, "Lambda");
+        for (size_t j = 0; j < M && s == SSM_OK; j++) {
+            double d = hypot(old->data[2 * j] - lam[2 * j], old->data[2 * j + 1] - lam[2 * j + 1]);
+            if (d > 1e-6 * hypot(lam[2 * j], lam[2 * j + 1]) + 1e-12)
+                s = SSM_ERROR(SSM_ECHECK, "multiprecision mode %zu (%g%+gi) does not match the double one (%g%+gi)", j,
+                              lam[2 * j], lam[2 * j + 1], old->data[2 * j], old->data[2 * j + 1]);
+        }
+        if (s == SSM_OK) s = ssm_st_replace(f, "Lambda", lam);
+        if (s == SSM_OK) s = ssm_st_replace(f, "B", B);
+        if (s == SSM_OK) s = ssm_st_replace(f, "V", V);
+        if (s == SSM_OK && ssm_st_get(f, "Vinv")) s = ssm_st_replace(f, "Vinv", Vi);
+        if (s == SSM_OK && ssm_st_get(f, "P")) s = ssm_st_replace(f, "P", P);
+        ssm_mpcmat_clear(L); ssm_mpcmat_clear(Vh); ssm_mpcmat_clear(Wh);
+    }
+    ssm_mpmat_clear(A); ssm_mpmat_clear(Bm); ssm_mpmat_clear(Pm);
+out:
+    free(lam); free(B); free(V); free(Vi); free(P);
+    return s;
+}
