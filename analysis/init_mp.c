@@ -197,3 +197,182 @@ out:
     free(lam); free(B); free(V); free(Vi); free(P);
     return s;
 }
+
+/* ‖M‖₂ through a double copy scaled by a power of two (exact scaling; norms
+ * are perfectly conditioned, so the rounding costs at most √n ε relative) */
+static double norm2_acb(const acb_mat_t Mx)
+{
+    slong r = acb_mat_nrows(Mx), c = acb_mat_ncols(Mx), e = WORD_MIN;
+    for (slong i = 0; i < r; i++)
+        for (slong k = 0; k < c; k++)
+            for (int part = 0; part < 2; part++) {
+                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(Mx, i, k)) : acb_realref(acb_mat_entry(Mx, i, k)));
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    if (e == WORD_MIN)
+        return 0.0;
+    ssm_zmat_t D;
+    ssm_zmat_init(D, (size_t)r, (size_t)c);
+    acb_t t;
+    acb_init(t);
+    for (slong i = 0; i < r; i++)
+        for (slong k = 0; k < c; k++) {
+            acb_mul_2exp_si(t, acb_mat_entry(Mx, i, k), -e);
+            SSM_D(D, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(t)), ARF_RND_NEAR),
+                                   arf_get_d(arb_midref(acb_imagref(t)), ARF_RND_NEAR));
+        }
+    acb_clear(t);
+    double n = ssm_zmat_norm2(D);
+    ssm_zmat_clear(D);
+    return ldexp(n, (int)e);
+}
+
+static const ssm_tensor *tensor(const ssm_st *f, const char *name)
+{
+    return ssm_st_get(f, name);
+}
+
+static void add_mp_item(ssm_verify_mp_item *items, int *count, const char *key, const ssm_st *f, double mp)
+{
+    ssm_verify_mp_item *it = &items[(*count)++];
+    snprintf(it->key, sizeof it->key, "%s", key);
+    const char *v = ssm_st_meta(f, key);
+    it->stored = v ? strtod(v, NULL) : NAN;
+    it->mp = mp;
+    double rel = fabs(it->stored - mp) / fabs(mp);
+    it->digits = rel == 0.0 ? 17.0 : -log10(rel);
+    if (!(it->digits >= 0.0))
+        it->digits = 0.0; /* NaN or wrong in the first digit */
+    if (it->digits > 17.0)
+        it->digits = 17.0;
+}
+
+ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_st *f, mpfr_prec_t prec)
+{
+    *count = 0;
+    ssm_verify_report rep;
+    ssm_status s = ssm_init_verify(&rep, f); /* format and shapes first (EFORMAT) */
+    if (s != SSM_OK && s != SSM_ECHECK)
+        return s;
+    ssm_error_clear();
+    const ssm_tensor *Vt = tensor(f, "V"), *Lt = tensor(f, "Lambda"), *At = tensor(f, "A_target");
+    if (!Vt || !At)
+        return SSM_OK; /* nothing with a target and eigenvectors to recompute */
+    size_t N = Vt->shape[0], M = Vt->shape[1];
+    int conj = strcmp(ssm_st_meta(f, "conj_sym"), "true") == 0;
+    slong w = (slong)prec;
+    acb_mat_t Vf, Wf, Winv, R, T, X;
+    acb_mat_init(Vf, (slong)N, (slong)N);
+    acb_mat_init(Wf, (slong)N, (slong)N);
+    acb_mat_init(Winv, (slong)N, (slong)N);
+    acb_mat_init(R, (slong)N, (slong)N);
+    acb_mat_init(T, (slong)N, (slong)N);
+    acb_mat_init(X, (slong)N, (slong)N);
+    acb_ptr lam = _acb_vec_init((slong)N);
+    for (size_t j = 0; j < N; j++) {
+        size_t h = j % M;
+        int c = j >= M;
+        acb_set_d_d(lam + j, Lt->data[2 * h], c ? -Lt->data[2 * h + 1] : Lt->data[2 * h + 1]);
+        for (size_t i = 0; i < N; i++) {
+            double re = Vt->data[2 * (i * M + h)], im = Vt->data[2 * (i * M + h) + 1];
+            acb_set_d_d(acb_mat_entry(Vf, (slong)i, (slong)j), re, c ? -im : im);
+        }
+    }
+    (void)conj;
+    if (!acb_mat_approx_inv(Winv, Vf, w)) {
+        s = SSM_ERROR(SSM_ELOSS, "verify: the eigenvector matrix is singular at %ld bits", (long)w);
+        goto out;
+    }
+    /* κ₂(V) with V⁻¹ in multiprecision */
+    add_mp_item(items, count, "kappa_V", f, norm2_acb(Vf) * norm2_acb(Winv));
+    const ssm_tensor *Vit = tensor(f, "Vinv"), *Et = tensor(f, "E"), *Pt = tensor(f, "P");
+    /* W: the stored inverse where there is one (as the double check), else V⁻¹ */
+    if (Vit) {
+        for (size_t j = 0; j < N; j++) {
+            size_t h = j % M;
+            int c = j >= M;
+            for (size_t i = 0; i < N; i++) {
+                double re = Vit->data[2 * (h * N + i)], im = Vit->data[2 * (h * N + i) + 1];
+                acb_set_d_d(acb_mat_entry(Wf, (slong)j, (slong)i), re, c ? -im : im);
+            }
+        }
+    } else {
+        acb_mat_set(Wf, Winv);
+    }
+    /* the backward error, by the file's own definition */
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < N; k++) {
+            acb_set_d(acb_mat_entry(R, (slong)i, (slong)k), At->data[i * N + k]);
+            if (Et) {
+                acb_t e;
+                acb_init(e);
+                acb_set_d(e, Et->data[i * N + k]);
+                acb_add(acb_mat_entry(R, (slong)i, (slong)k), acb_mat_entry(R, (slong)i, (slong)k), e, w);
+                acb_clear(e);
+            }
+        }
+    if (Pt) {
+        /* A_t − V_f (diag Λ_f − P̃_f P̃_f*) V_f* */
+        size_t r = Pt->shape[0];
+        acb_t a, b;
+        acb_init(a);
+        acb_init(b);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++) {
+                acb_ptr x = acb_mat_entry(X, (slong)i, (slong)k);
+                acb_zero(x);
+                if (i == k)
+                    acb_set(x, lam + i);
+                for (size_t q = 0; q < r; q++) {
+                    size_t hi = i % M, hk = k % M;
+                    acb_set_d_d(a, Pt->data[2 * (q * M + hi)], (i >= M ? -1 : 1) * Pt->data[2 * (q * M + hi) + 1]);
+                    acb_set_d_d(b, Pt->data[2 * (q * M + hk)], (k >= M ? 1 : -1) * Pt->data[2 * (q * M + hk) + 1]);
+                    acb_submul(x, a, b, w); /* − p_i conj(p_k) */
+                }
+            }
+        acb_clear(a);
+        acb_clear(b);
+        acb_mat_approx_mul(T, Vf, X, w);
+        acb_mat_conjugate_transpose(X, Vf);
+        acb_mat_approx_mul(X, T, X, w);
+    } else {
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                acb_mul(acb_mat_entry(T, (slong)i, (slong)k), acb_mat_entry(Vf, (slong)i, (slong)k), lam + k, w);
+        acb_mat_approx_mul(X, T, Wf, w);
+    }
+    acb_mat_sub(R, R, X, w);
+    acb_mat_t Am;
+    acb_mat_init(Am, (slong)N, (slong)N);
+    for (size_t i = 0; i < N * N; i++)
+        acb_set_d(acb_mat_entry(Am, (slong)(i / N), (slong)(i % N)), At->data[i]);
+    add_mp_item(items, count, "backward_error", f, norm2_acb(R) / norm2_acb(Am));
+    acb_mat_clear(Am);
+    /* B̃ against V⁻¹ B_target (first M rows) */
+    const ssm_tensor *Bt = tensor(f, "B"), *B0 = tensor(f, "B_target");
+    if (Bt && B0) {
+        acb_mat_t b0, wb, d;
+        acb_mat_init(b0, (slong)N, 1);
+        acb_mat_init(wb, (slong)N, 1);
+        acb_mat_init(d, (slong)M, 1);
+        for (size_t i = 0; i < N; i++)
+            acb_set_d(acb_mat_entry(b0, (slong)i, 0), B0->data[i]);
+        acb_mat_approx_mul(wb, Wf, b0, w);
+        acb_mat_t top;
+        acb_mat_window_init(top, wb, 0, 0, (slong)M, 1);
+        for (size_t j = 0; j < M; j++) {
+            acb_set_d_d(acb_mat_entry(d, (slong)j, 0), Bt->data[2 * j], Bt->data[2 * j + 1]);
+            acb_sub(acb_mat_entry(d, (slong)j, 0), acb_mat_entry(d, (slong)j, 0), acb_mat_entry(top, (slong)j, 0), w);
+        }
+        add_mp_item(items, count, "b_residual", f, norm2_acb(d) / norm2_acb(top));
+        acb_mat_window_clear(top);
+        acb_mat_clear(b0); acb_mat_clear(wb); acb_mat_clear(d);
+    }
+out:
+    _acb_vec_clear(lam, (slong)N);
+    acb_mat_clear(Vf); acb_mat_clear(Wf); acb_mat_clear(Winv); acb_mat_clear(R); acb_mat_clear(T); acb_mat_clear(X);
+    return s;
+}

@@ -34,11 +34,13 @@ static const char INIT_HELP[] =
     "  -q, --quiet       no summary, no progress bar\n";
 
 static const char VERIFY_HELP[] =
-    "usage: ssmkit verify FILE [--json] [-q]\n"
+    "usage: ssmkit verify FILE [--prec BITS] [--json] [-q]\n"
     "\n"
     "Recompute every metadata field of an ssmkit init file from its tensors and compare with the\n"
     "stored value (tolerances printed).  Exit 0: all hold; 1: a check failed (listed); 2: the file is\n"
-    "unreadable or not an ssmkit init file.\n";
+    "unreadable or not an ssmkit init file.  With --prec BITS (> 53) kappa_V, backward_error and\n"
+    "b_residual are recomputed from the tensors in multiprecision (Arb) and the digits on which the\n"
+    "double and the multiprecision values agree are printed.\n";
 
 static const char TRANSFER_HELP[] =
     "usage: ssmkit transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2] [-o FILE.tsv] [options]\n"
@@ -249,6 +251,15 @@ int cmd_verify(int argc, char **argv)
         return cli_fail(s);
     ssm_verify_report rep;
     s = ssm_init_verify(&rep, f);
+    ssm_verify_mp_item mp[8];
+    int nmp = 0;
+    if ((s == SSM_OK || s == SSM_ECHECK) && c.io.prec > 53) {
+        ssm_status s2 = ssm_init_verify_mp(mp, &nmp, f, c.io.prec);
+        if (s2 != SSM_OK) {
+            ssm_st_free(f);
+            return cli_fail(s2);
+        }
+    }
     ssm_st_free(f);
     if (s != SSM_OK && s != SSM_ECHECK) {
         char msg[600];
@@ -265,6 +276,14 @@ int cmd_verify(int argc, char **argv)
         json_object_set_new(o, "ok", json_boolean(rep.failed == 0));
         json_object_set_new(o, "failed", json_integer(rep.failed));
         json_object_set_new(o, "checks", items);
+        if (nmp) {
+            json_t *m = json_array();
+            for (int i = 0; i < nmp; i++)
+                json_array_append_new(m, json_pack("{s:s, s:f, s:f, s:f}", "key", mp[i].key, "double", mp[i].stored,
+                                                   "mpfr", mp[i].mp, "digits", mp[i].digits));
+            json_object_set_new(o, "mpfr_prec", json_integer((json_int_t)c.io.prec));
+            json_object_set_new(o, "mpfr", m);
+        }
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
         printf("%s\n", t);
         free(t);
@@ -275,6 +294,9 @@ int cmd_verify(int argc, char **argv)
                 printf("%-4s %-18s stored %-24s recomputed %-24s tol %.3g\n", rep.item[i].ok ? "ok" : "FAIL",
                        rep.item[i].key, rep.item[i].stored, rep.item[i].recomputed, rep.item[i].tolerance);
         printf("%s: %d of %d checks hold\n", argv[optind], rep.count - rep.failed, rep.count);
+        for (int i = 0; i < nmp; i++)
+            printf("mp   %-18s double %-24.17g MPFR(%ld) %-24.17g agree to %.1f digits\n", mp[i].key, mp[i].stored,
+                   (long)c.io.prec, mp[i].mp, mp[i].digits);
     }
     if (rep.failed)
         fprintf(stderr, "ssmkit: verify: %d check%s failed\n", rep.failed, rep.failed > 1 ? "s" : "");

@@ -266,6 +266,18 @@ static void test_init_verify_transfer(void)
     CHECK(strstr(out_buf, "kappa_V=") != NULL, "init summary: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, NULL}) == 0 && strstr(out_buf, "checks hold"), "verify good: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, "--json", NULL}) == 0 && strstr(out_buf, "\"ok\":true"), "verify --json");
+    /* multiprecision recomputation: κ agrees to at least 12 digits with the stored double */
+    CHECK(run((const char *[]){"verify", f, "--prec", "256", "--json", NULL}) == 0, "verify --prec 256: %s", err_buf);
+    {
+        json_error_t je;
+        json_t *o = json_loads(out_buf, 0, &je), *m = json_object_get(o, "mpfr");
+        double dk = -1;
+        for (size_t i = 0; i < json_array_size(m); i++)
+            if (strcmp(json_string_value(json_object_get(json_array_get(m, i), "key")), "kappa_V") == 0)
+                dk = json_real_value(json_object_get(json_array_get(m, i), "digits"));
+        CHECK(dk >= 12.0, "verify --prec 256: kappa_V digits %g", dk);
+        json_decref(o);
+    }
     /* one altered byte in the data area (the last double) → exit 1 */
     unsigned char *buf;
     size_t len;
