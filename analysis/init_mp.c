@@ -262,7 +262,7 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
     if (!Vt || !At)
         return SSM_OK; /* nothing with a target and eigenvectors to recompute */
     size_t N = Vt->shape[0], M = Vt->shape[1];
-    int conj = strcmp(ssm_st_meta(f, "conj_sym"), "true") == 0;
+    /* conj_sym: M = N/2 stored modes, mode j >= M is the conjugate of j − M (M = N otherwise) */
     slong w = (slong)prec;
     acb_mat_t Vf, Wf, Winv, R, T, X;
     acb_mat_init(Vf, (slong)N, (slong)N);
@@ -281,7 +281,6 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
             acb_set_d_d(acb_mat_entry(Vf, (slong)i, (slong)j), re, c ? -im : im);
         }
     }
-    (void)conj;
     if (!acb_mat_approx_inv(Winv, Vf, w)) {
         s = SSM_ERROR(SSM_ELOSS, "verify: the eigenvector matrix is singular at %ld bits", (long)w);
         goto out;
