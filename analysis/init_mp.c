@@ -4,6 +4,7 @@
  * (exact binary numbers); everything stored is rounded once from the MPC
  * result. */
 #include "analysis/analysis.h"
+#include "diag/mpeig_impl.h"
 
 #include <acb_mat.h>
 #include <math.h>
@@ -198,36 +199,9 @@ out:
     return s;
 }
 
-/* ‖M‖₂ through a double copy scaled by a power of two (exact scaling; norms
- * are perfectly conditioned, so the rounding costs at most √n ε relative) */
 static double norm2_acb(const acb_mat_t Mx)
 {
-    slong r = acb_mat_nrows(Mx), c = acb_mat_ncols(Mx), e = WORD_MIN;
-    for (slong i = 0; i < r; i++)
-        for (slong k = 0; k < c; k++)
-            for (int part = 0; part < 2; part++) {
-                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(Mx, i, k)) : acb_realref(acb_mat_entry(Mx, i, k)));
-                if (!arf_is_zero(x)) {
-                    slong ex = arf_abs_bound_lt_2exp_si(x);
-                    e = ex > e ? ex : e;
-                }
-            }
-    if (e == WORD_MIN)
-        return 0.0;
-    ssm_zmat_t D;
-    ssm_zmat_init(D, (size_t)r, (size_t)c);
-    acb_t t;
-    acb_init(t);
-    for (slong i = 0; i < r; i++)
-        for (slong k = 0; k < c; k++) {
-            acb_mul_2exp_si(t, acb_mat_entry(Mx, i, k), -e);
-            SSM_D(D, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(t)), ARF_RND_NEAR),
-                                   arf_get_d(arb_midref(acb_imagref(t)), ARF_RND_NEAR));
-        }
-    acb_clear(t);
-    double n = ssm_zmat_norm2(D);
-    ssm_zmat_clear(D);
-    return ldexp(n, (int)e);
+    return exp2(ssm_acb_mat_log2_norm2(Mx));
 }
 
 static const ssm_tensor *tensor(const ssm_st *f, const char *name)

@@ -122,3 +122,23 @@ const char *cli_command_line(void)
 {
     return command_line;
 }
+
+int cli_parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, size_t nmax, const char *cmd)
+{
+    char name[64];
+    const char *colon = strrchr(spec + 6, ':');
+    if (strncmp(spec, "hippo:", 6) != 0 || !colon || (size_t)(colon - spec - 6) >= sizeof name)
+        return cli_usage_error("bad system spec '%s' (hippo:MEASURE:N)", spec);
+    memcpy(name, spec + 6, (size_t)(colon - spec - 6));
+    name[colon - spec - 6] = '\0';
+    ssm_status s = ssm_hippo_lookup(m, name);
+    if (s != SSM_OK)
+        return cli_fail(s);
+    if (!cli_parse_size(N, "N in the spec", colon + 1))
+        return EXIT_USAGE;
+    if ((s = ssm_hippo_check_size(*m, *N)) != SSM_OK)
+        return cli_fail(s);
+    if (*N > nmax)
+        return cli_usage_error("%s: N = %zu is above the %zu supported here", cmd, *N, nmax);
+    return -1;
+}

@@ -27,6 +27,10 @@ typedef enum { OUT_STDOUT_TSV, OUT_TSV, OUT_NPY, OUT_SAFETENSORS } cli_out_kind;
  * Returns 0 and prints the error for an unknown extension. */
 int cli_out_kind_of(cli_out_kind *k, const char *path);
 
+/* "hippo:MEASURE:N" → measure and N (checked, N <= nmax).  Returns -1 on
+ * success, else the exit code after printing the error. */
+int cli_parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, size_t nmax, const char *cmd);
+
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);
 void cli_set_command_line(int argc, char **argv);

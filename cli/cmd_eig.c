@@ -39,22 +39,11 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
 {
     ssm_status s;
     if (strncmp(spec, "hippo:", 6) == 0) {
-        char name[64];
         size_t N;
-        const char *colon = strrchr(spec + 6, ':');
-        if (!colon || (size_t)(colon - spec - 6) >= sizeof name)
-            return cli_usage_error("bad system spec '%s' (hippo:MEASURE:N)", spec);
-        memcpy(name, spec + 6, (size_t)(colon - spec - 6));
-        name[colon - spec - 6] = '\0';
         ssm_hippo_measure m;
-        if ((s = ssm_hippo_lookup(&m, name)) != SSM_OK)
-            return cli_fail(s);
-        if (!cli_parse_size(&N, "N in the spec", colon + 1))
-            return EXIT_USAGE;
-        if ((s = ssm_hippo_check_size(m, N)) != SSM_OK)
-            return cli_fail(s);
-        if (N > 1024)
-            return cli_usage_error("eig: N = %zu is above the 1024 supported here", N);
+        int rc = cli_parse_hippo_spec(&m, &N, spec, 1024, "eig");
+        if (rc >= 0)
+            return rc;
         ssm_mpmat_t R;
         if ((s = ssm_mpmat_init(R, N, N, ap)) != SSM_OK || (s = ssm_hippo_mp(R, NULL, NULL, m, N, NULL)) != SSM_OK)
             return cli_fail(s);

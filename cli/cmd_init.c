@@ -308,22 +308,11 @@ static int eval_spec(double complex *G, const char *spec, const common_opts *c, 
 {
     ssm_status st;
     if (strncmp(spec, "hippo:", 6) == 0) {
-        char name[64];
         size_t N;
-        const char *colon = strrchr(spec + 6, ':');
-        if (!colon || (size_t)(colon - spec - 6) >= sizeof name)
-            return cli_usage_error("bad system spec '%s' (hippo:MEASURE:N)", spec);
-        memcpy(name, spec + 6, (size_t)(colon - spec - 6));
-        name[colon - spec - 6] = '\0';
         ssm_hippo_measure m;
-        if ((st = ssm_hippo_lookup(&m, name)) != SSM_OK)
-            return cli_fail(st);
-        if (!cli_parse_size(&N, "N in the spec", colon + 1))
-            return EXIT_USAGE;
-        if ((st = ssm_hippo_check_size(m, N)) != SSM_OK)
-            return cli_fail(st);
-        if (N > 8192)
-            return cli_usage_error("transfer: N = %zu is above the 8192 supported here", N);
+        int rc = cli_parse_hippo_spec(&m, &N, spec, 8192, "transfer");
+        if (rc >= 0)
+            return rc;
         ssm_dmat_t A, B, C;
         ssm_zmat_t Az, bz, cz;
         ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(C, N, 1);

@@ -9,6 +9,7 @@
  *               V ← V(I + C), W ← (I − C + C²)W, W ← W(2I − VW): quadratic;
  *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
 #include "diag/diag.h"
+#include "diag/mpeig_impl.h"
 
 #include <acb_mat.h>
 #include <gsl/gsl_rng.h>
@@ -382,10 +383,7 @@ static double agreement(const eigres *a, const eigres *b, double scale)
     return -log10(worst);
 }
 
-/* ‖M‖₂ of an acb matrix via a double copy scaled by a power of two (exact),
- * returned as log2; norms are perfectly conditioned, so rounding the entries
- * to double costs at most √n ε relative */
-static double log2_norm2(const acb_mat_t M)
+double ssm_acb_mat_log2_norm2(const acb_mat_t M)
 {
     slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
     slong e = WORD_MIN;
@@ -444,7 +442,7 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
 static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
 {
     slong n = r->n, prec = r->prec;
-    double lk = log2_norm2(r->V) + log2_norm2(r->W);
+    double lk = ssm_acb_mat_log2_norm2(r->V) + ssm_acb_mat_log2_norm2(r->W);
     info->kappa_V_log10 = lk * log10(2.0);
     info->kappa_V = exp2(lk);
     acb_mat_t R, VL;
