@@ -21,8 +21,7 @@ static ssm_status half_eig(ssm_mpcmat_t lam, ssm_mpcmat_t V, ssm_mpcmat_t Vi, co
     size_t n = X->rows, h = n / 2;
     ssm_mpcmat_t A, L, Vf, Wf;
     ssm_mpcmat_init(A, n, n, X->prec);
-    for (size_t i = 0; i < n * n; i++)
-        mpc_set_fr(A->data[i], X->data[i], MPC_RNDNN);
+    ssm_mpcmat_set_mpmat(A, X);
     ssm_mpcmat_init(L, n, 1, p);
     ssm_mpcmat_init(Vf, n, n, p);
     ssm_mpcmat_init(Wf, n, n, p);

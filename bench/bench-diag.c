@@ -3,23 +3,11 @@
  *   bench-diag nplr N REPS                   median seconds of NPLR of legs (incl. B̃, P̃) */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
+#include "bench/bench.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -36,15 +24,14 @@ int main(int argc, char **argv)
         ssm_ptd_opts o = {.eps = atof(argv[3]), .kappa_target = atof(argv[4])};
         ssm_ptd_info in;
         for (int r = 0; r < reps && r < 64; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             if (ssm_diag_ptd(E, l, V, Vi, &in, A, P, &o) != SSM_OK) {
                 fprintf(stderr, "%s\n", ssm_error_message());
                 return 1;
             }
-            t[r] = now() - t0;
+            t[r] = bench_now() - t0;
         }
-        qsort(t, (size_t)reps, sizeof *t, cmp);
-        printf("%.6g %.6g %.6g %.6g\n", t[reps / 2], in.perturbation_norm, in.kappa_V, in.max_re_lambda);
+        printf("%.6g %.6g %.6g %.6g\n", bench_median(t, reps), in.perturbation_norm, in.kappa_V, in.max_re_lambda);
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "nplr") == 0) {
@@ -57,15 +44,14 @@ int main(int argc, char **argv)
         ssm_zmat_init(V, N, M); ssm_zmat_init(Bt, M, 1); ssm_zmat_init(Pt, 1, M);
         double complex *W = malloc(M * sizeof *W);
         for (int r = 0; r < reps && r < 64; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             if (ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL) != SSM_OK) {
                 fprintf(stderr, "%s\n", ssm_error_message());
                 return 1;
             }
-            t[r] = now() - t0;
+            t[r] = bench_now() - t0;
         }
-        qsort(t, (size_t)reps, sizeof *t, cmp);
-        printf("%.6g\n", t[reps / 2]);
+        printf("%.6g\n", bench_median(t, reps));
         return 0;
     }
     fprintf(stderr, "usage: bench-diag ptd N EPS KAPPA_TARGET REPS | bench-diag nplr N REPS\n");

@@ -3,22 +3,10 @@
  *   usage: bench-hippo MEASURE N PREC REPS      prints the median seconds */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
+#include "bench/bench.h"
 
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv)
 {
@@ -38,7 +26,7 @@ int main(int argc, char **argv)
     if (reps < 1 || reps > 64)
         return 2;
     for (int r = 0; r < reps; r++) {
-        double t0 = now();
+        double t0 = bench_now();
         if (prec == 53) {
             ssm_dmat_t A, B;
             ssm_dmat_init(A, N, N);
@@ -54,9 +42,8 @@ int main(int argc, char **argv)
             ssm_mpmat_clear(A);
             ssm_mpmat_clear(B);
         }
-        t[r] = now() - t0;
+        t[r] = bench_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp);
-    printf("%.6g\n", t[reps / 2]);
+    printf("%.6g\n", bench_median(t, reps));
     return 0;
 }

@@ -5,19 +5,13 @@
  * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours) */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
+#include "bench/bench.h"
 
 #include <acb_mat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -52,15 +46,14 @@ int main(int argc, char **argv)
     }
     ssm_mpcmat_t A, L, V, W;
     ssm_mpcmat_init(A, N, N, ap);
-    for (size_t i = 0; i < N * N; i++)
-        mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
+    ssm_mpcmat_set_mpmat(A, R);
     ssm_mpcmat_init(L, N, 1, p);
     ssm_mpcmat_init(V, N, N, p);
     ssm_mpcmat_init(W, N, N, p);
     ssm_mpeig_info info;
-    double t0 = now();
+    double t0 = bench_now();
     ssm_status s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
-    double ours = now() - t0;
+    double ours = bench_now() - t0;
     if (s != SSM_OK) {
         fprintf(stderr, "%s\n", ssm_error_message());
         return 1;
@@ -75,9 +68,9 @@ int main(int argc, char **argv)
             arf_set_mpfr(arb_midref(acb_realref(acb_mat_entry(Aa, i, k))), mpc_realref(SSM_MP(A, i, k)));
             arf_set_mpfr(arb_midref(acb_imagref(acb_mat_entry(Aa, i, k))), mpc_imagref(SSM_MP(A, i, k)));
         }
-    t0 = now();
+    t0 = bench_now();
     int ok = acb_mat_approx_eig_qr(E, NULL, Ra, Aa, NULL, 0, (slong)p + 64);
-    double arb = now() - t0;
+    double arb = bench_now() - t0;
     /* Arb's digits: worst relative distance of its eigenvalues to ours */
     double worst = 0.0;
     for (size_t i = 0; i < N; i++) {

@@ -48,8 +48,7 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
         if ((s = ssm_mpmat_init(R, N, N, ap)) != SSM_OK || (s = ssm_hippo_mp(R, NULL, NULL, m, N, NULL)) != SSM_OK)
             return cli_fail(s);
         ssm_mpcmat_init(A, N, N, ap);
-        for (size_t i = 0; i < N * N; i++)
-            mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
+        ssm_mpcmat_set_mpmat(A, R);
         ssm_mpmat_clear(R);
         return -1;
     }

@@ -102,6 +102,7 @@ void ssm_mpcmat_clear(ssm_mpcmat_t A);
 ssm_status ssm_mpmat_get_dmat(ssm_dmat_t D, const ssm_mpmat_t A);
 ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);     /* rounds to A's precision */
 ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
+ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imaginary parts 0, rounds to Z's precision */
 ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
 ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
 
@@ -138,6 +139,9 @@ ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
                          const ssm_dmat_t B, int tB, double beta);
 /* Frobenius norm (scaled, overflow-safe). */
 double ssm_dmat_norm_fro(const ssm_dmat_t A);
+/* LAPACK's dlassq step: add |x|² to scale²·ssq without overflow (start with
+ * scale = 0, ssq = 1; the norm is scale·sqrt(ssq)). */
+void ssm_ssq_add(double *scale, double *ssq, double x);
 /* Spectral norm ‖A‖₂ = σ_max (dgesdd).  NaN on failure (error recorded). */
 double ssm_dmat_norm2(const ssm_dmat_t A);
 

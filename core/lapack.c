@@ -94,21 +94,24 @@ ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
     return SSM_OK;
 }
 
+void ssm_ssq_add(double *scale, double *ssq, double x)
+{
+    x = fabs(x);
+    if (x == 0.0)
+        return;
+    if (*scale < x) {
+        *ssq = 1.0 + *ssq * (*scale / x) * (*scale / x);
+        *scale = x;
+    } else {
+        *ssq += (x / *scale) * (x / *scale);
+    }
+}
+
 double ssm_dmat_norm_fro(const ssm_dmat_t A)
 {
-    /* LAPACK's scaled sum of squares (dlassq idea) so huge entries do not overflow */
     double scale = 0.0, ssq = 1.0;
     for (size_t i = 0; i < A->rows; i++)
-        for (size_t j = 0; j < A->cols; j++) {
-            double x = fabs(SSM_D(A, i, j));
-            if (x == 0.0)
-                continue;
-            if (scale < x) {
-                ssq = 1.0 + ssq * (scale / x) * (scale / x);
-                scale = x;
-            } else {
-                ssq += (x / scale) * (x / scale);
-            }
-        }
+        for (size_t j = 0; j < A->cols; j++)
+            ssm_ssq_add(&scale, &ssq, SSM_D(A, i, j));
     return scale * sqrt(ssq);
 }

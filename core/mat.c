@@ -166,6 +166,15 @@ ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D)
     return SSM_OK;
 }
 
+ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A)
+{
+    CHECK_SAME_SHAPE(Z, A);
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t j = 0; j < A->cols; j++)
+            mpc_set_fr(SSM_MP(Z, i, j), SSM_MP(A, i, j), MPC_RNDNN);
+    return SSM_OK;
+}
+
 ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A)
 {
     CHECK_SAME_SHAPE(Z, A);

@@ -50,30 +50,28 @@ ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A)
     return ssm_lapack_status("zgesvd", info);
 }
 
-double ssm_zmat_norm2(const ssm_zmat_t A)
+/* σ_max through the given singular-value routine (k = min(rows, cols)) */
+static double top_singval(size_t k, ssm_status (*sv)(double *, const void *), const void *A)
 {
-    size_t k = A->rows < A->cols ? A->rows : A->cols;
     if (k == 0)
         return 0.0;
     double *s = malloc(k * sizeof *s);
-    if (!s)
-        return NAN;
-    double r = ssm_zmat_singvals(s, A) == SSM_OK ? s[0] : NAN;
+    double r = s && sv(s, A) == SSM_OK ? s[0] : NAN;
     free(s);
     return r;
 }
 
+static ssm_status zsv(double *s, const void *A) { return ssm_zmat_singvals(s, A); }
+static ssm_status dsv(double *s, const void *A) { return ssm_dmat_singvals(s, A); }
+
+double ssm_zmat_norm2(const ssm_zmat_t A)
+{
+    return top_singval(A->rows < A->cols ? A->rows : A->cols, zsv, A);
+}
+
 double ssm_dmat_norm2(const ssm_dmat_t A)
 {
-    size_t k = A->rows < A->cols ? A->rows : A->cols;
-    if (k == 0)
-        return 0.0;
-    double *s = malloc(k * sizeof *s);
-    if (!s)
-        return NAN;
-    double r = ssm_dmat_singvals(s, A) == SSM_OK ? s[0] : NAN;
-    free(s);
-    return r;
+    return top_singval(A->rows < A->cols ? A->rows : A->cols, dsv, A);
 }
 
 double ssm_zmat_norm_fro(const ssm_zmat_t A)
@@ -81,18 +79,8 @@ double ssm_zmat_norm_fro(const ssm_zmat_t A)
     double scale = 0.0, ssq = 1.0;
     for (size_t i = 0; i < A->rows; i++)
         for (size_t j = 0; j < A->cols; j++) {
-            double parts[2] = {fabs(creal(SSM_D(A, i, j))), fabs(cimag(SSM_D(A, i, j)))};
-            for (int p = 0; p < 2; p++) {
-                double x = parts[p];
-                if (x == 0.0)
-                    continue;
-                if (scale < x) {
-                    ssq = 1.0 + ssq * (scale / x) * (scale / x);
-                    scale = x;
-                } else {
-                    ssq += (x / scale) * (x / scale);
-                }
-            }
+            ssm_ssq_add(&scale, &ssq, creal(SSM_D(A, i, j)));
+            ssm_ssq_add(&scale, &ssq, cimag(SSM_D(A, i, j)));
         }
     return scale * sqrt(ssq);
 }

@@ -40,8 +40,7 @@ ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
         ssm_mpmat_init(R, N, N, ap);
         ssm_hippo_mp(R, NULL, NULL, SSM_HIPPO_LEGS, N, NULL);
         ssm_mpcmat_init(A, N, N, ap);
-        for (size_t i = 0; i < N * N; i++)
-            mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
+        ssm_mpcmat_set_mpmat(A, R);
         ssm_mpcmat_init(L, N, 1, p);
         ssm_mpcmat_init(V, N, N, p);
         ssm_mpcmat_init(W, N, N, p);

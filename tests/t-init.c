@@ -199,8 +199,7 @@ static void test_prec(void)
             }
         ssm_mpcmat_t Az, L, V, W;
         ssm_mpcmat_init(Az, N, N, 1024);
-        for (size_t i = 0; i < N * N; i++)
-            mpc_set_fr(Az->data[i], A->data[i], MPC_RNDNN);
+        ssm_mpcmat_set_mpmat(Az, A);
         ssm_mpcmat_init(L, N, 1, 400);
         ssm_mpcmat_init(V, N, N, 400);
         ssm_mpcmat_init(W, N, N, 400);

@@ -26,8 +26,7 @@ static void legs_mpc(ssm_mpcmat_t A, size_t N, mpfr_prec_t ap, int normal, int r
             for (size_t k = 0; k < N; k++)
                 mpfr_fma(SSM_MP(R, i, k), SSM_MP(P, 0, i), SSM_MP(P, 0, k), SSM_MP(R, i, k), MPFR_RNDN);
     ssm_mpcmat_init(A, N, N, ap);
-    for (size_t i = 0; i < N * N; i++)
-        mpc_set_fr(A->data[i], R->data[i], MPC_RNDNN);
+    ssm_mpcmat_set_mpmat(A, R);
     if (rot)
         ssm_diag_rotate_mp(A, t_rand(), rot);
     ssm_mpmat_clear(R);

@@ -1,0 +1,28 @@
+/* bench/bench.h — timing helpers shared by the C halves of bench/run. */
+#ifndef SSM_BENCH_H
+#define SSM_BENCH_H
+
+#include <stdlib.h>
+#include <time.h>
+
+static inline double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static inline int bench_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* median of t[0..n) (sorts t) */
+static inline double bench_median(double *t, int n)
+{
+    qsort(t, (size_t)n, sizeof *t, bench_cmp);
+    return t[n / 2];
+}
+
+#endif
