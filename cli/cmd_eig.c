@@ -93,8 +93,11 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
     int rc = -1;
     if (rows != cols || rows == 0)
         rc = cli_usage_error("eig: the matrix in %s is %zu x %zu, need a non-empty square matrix", spec, rows, cols);
+    else if (rows > 1024)
+        rc = cli_usage_error("eig: the matrix in %s is %zu x %zu, above the 1024 supported here", spec, rows, cols);
+    else if ((s = ssm_mpcmat_init(A, rows, cols, ap)) != SSM_OK)
+        rc = cli_fail(s);
     else {
-        ssm_mpcmat_init(A, rows, cols, ap);
         for (size_t i = 0; i < rows * cols; i++) {
             double r = np.data ? (np.is_complex ? np.data[2 * i] : np.data[i]) : re[i];
             double c = np.data && np.is_complex ? np.data[2 * i + 1] : (im ? im[i] : 0.0);

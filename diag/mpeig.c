@@ -91,39 +91,36 @@ static void eigres_clear(eigres *r)
     acb_mat_clear(r->W);
 }
 
-/* unit columns, largest entry real positive; W rows rescaled to keep W V = I */
+/* unit columns, largest entry real positive (lowest index within a relative
+ * 1e-12, as diag/eig.c); W rows rescaled to keep W V = I */
 static void normalize(eigres *r)
 {
     slong n = r->n, prec = r->prec;
-    arb_t nrm, t, big;
+    arb_t nrm, t;
     acb_t f;
-    arb_init(nrm); arb_init(t); arb_init(big);
+    arb_init(nrm);
+    arb_init(t);
     acb_init(f);
     for (slong j = 0; j < n; j++) {
         arb_zero(nrm);
-        arb_zero(big);
+        double big = -1.0;
         slong at = 0;
         for (slong i = 0; i < n; i++) {
             abs2(t, acb_mat_entry(r->V, i, j), prec);
             arb_add(nrm, nrm, t, prec);
-            /* strictly larger (by a relative 1e-12 margin) wins: lowest index on ties */
-            arb_t tt;
-            arb_init(tt);
-            arb_mul_2exp_si(tt, big, 0);
-            arb_mul_ui(tt, tt, 1000000000001ULL, 30);
-            arb_div_ui(tt, tt, 1000000000000ULL, 30);
-            if (arf_cmp(arb_midref(t), arb_midref(tt)) > 0) {
-                arb_set(big, t);
+            /* picking the index needs no more than double: |v_i|² of one column */
+            double a = cabs(acb_to_d(acb_mat_entry(r->V, i, j)));
+            if (a > big * (1.0 + 1e-12)) {
+                big = a;
                 at = i;
             }
-            arb_clear(tt);
         }
         arb_sqrt(nrm, nrm, prec);
         arb_get_mid_arb(nrm, nrm);
         /* f = conj(v_at)/|v_at| / nrm */
-        arb_sqrt(big, big, prec);
+        acb_abs(t, acb_mat_entry(r->V, at, j), prec);
         acb_conj(f, acb_mat_entry(r->V, at, j));
-        acb_div_arb(f, f, big, prec);
+        acb_div_arb(f, f, t, prec);
         acb_div_arb(f, f, nrm, prec);
         acb_get_mid(f, f);
         for (slong i = 0; i < n; i++) {
@@ -137,7 +134,8 @@ static void normalize(eigres *r)
             acb_get_mid(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k));
         }
     }
-    arb_clear(nrm); arb_clear(t); arb_clear(big);
+    arb_clear(nrm);
+    arb_clear(t);
     acb_clear(f);
 }
 
