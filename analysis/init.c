@@ -214,14 +214,20 @@ typedef struct {
 
 static ssm_status model_eval(double complex *G, const model *m, int which, const double complex *s, size_t count);
 
-static void tf_grid(double *lo, double *hi, size_t *count, const ssm_st *f)
+#define TF_GRID_MAX ((size_t)1000000)
+
+/* the stated frequency grid "log:LO:HI:COUNT" (a file is untrusted input) */
+static ssm_status tf_grid(double *lo, double *hi, size_t *count, const ssm_st *f)
 {
     *lo = 1e-3;
     *hi = 1e4;
     *count = 2000;
     const char *g = ssm_st_meta(f, "tf_grid");
-    if (g)
-        sscanf(g, "log:%lg:%lg:%zu", lo, hi, count);
+    if (g && (sscanf(g, "log:%lg:%lg:%zu", lo, hi, count) != 3 || !isfinite(*lo) || !isfinite(*hi) ||
+              !(*lo > 0.0) || !(*hi > *lo) || *count == 0 || *count > TF_GRID_MAX))
+        return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' is not log:LO:HI:COUNT with 0 < LO < HI, "
+                                      "1 <= COUNT <= %zu", g, TF_GRID_MAX);
+    return SSM_OK;
 }
 
 static ssm_status model_metrics(metrics *mt, const model *m, const ssm_st *f)
@@ -294,11 +300,13 @@ static ssm_status model_metrics(metrics *mt, const model *m, const ssm_st *f)
     /* sup over the stated grid of |G_init − G_target| */
     double lo, hi;
     size_t count;
-    tf_grid(&lo, &hi, &count, f);
+    if ((s = tf_grid(&lo, &hi, &count, f)) != SSM_OK)
+        goto out;
     double complex *sgrid = malloc(count * sizeof *sgrid), *g0 = malloc(count * sizeof *g0),
                    *g1 = malloc(count * sizeof *g1);
     double *om = malloc(count * sizeof *om);
-    s = ssm_tf_omega_grid(sgrid, om, lo, hi, count, 1);
+    s = sgrid && g0 && g1 && om ? ssm_tf_omega_grid(sgrid, om, lo, hi, count, 1)
+                                : SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", count);
     if (s == SSM_OK) s = model_eval(g0, m, 0, sgrid, count);
     if (s == SSM_OK) s = model_eval(g1, m, 1, sgrid, count);
     if (s == SSM_OK) {
@@ -438,8 +446,8 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     double eps = o->eps > 0 ? o->eps : 0.05;
     double lo = o->omega_lo > 0 ? o->omega_lo : 1e-3, hi = o->omega_hi > 0 ? o->omega_hi : 10.0 * (double)N * (double)N;
     size_t count = o->omega_count ? o->omega_count : 4000;
-    if (!(hi > lo))
-        return SSM_ERROR(SSM_EINVAL, "init: frequency grid needs 0 < LO < HI");
+    if (!(hi > lo) || count > TF_GRID_MAX)
+        return SSM_ERROR(SSM_EINVAL, "init: frequency grid needs 0 < LO < HI and COUNT <= %zu", TF_GRID_MAX);
 
     double complex *lam = calloc(H, sizeof *lam);
     ssm_zmat_t V, Vinv, Bt, Pt;

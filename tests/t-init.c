@@ -158,6 +158,12 @@ static void test_tamper(void)
         CHECK(ssm_init_verify(&rep, f) == SSM_ECHECK, "altered metadata %s fails", keys[k]);
         ssm_st_set_meta(f, keys[k], keep);
     }
+    /* an untrusted grid cannot make verify allocate or loop without bound */
+    ssm_st_set_meta(f, "tf_grid", "log:1:10:999999999999");
+    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "tf_grid"), "huge grid -> EFORMAT");
+    ssm_st_set_meta(f, "tf_grid", "log:0:10:100");
+    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT, "LO = 0 grid -> EFORMAT");
+    ssm_st_set_meta(f, "tf_grid", "log:0.001:2560:4000");
     /* shapes and format */
     ssm_st_set_meta(f, "M", "9");
     CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT, "inconsistent M -> EFORMAT");
