@@ -47,6 +47,8 @@ static void test_nplr_check_values(void)
         double rel = 0.0;
         for (size_t j = 0; j < M; j++)
             rel = fmax(rel, cabs(SSM_D(Bt, j, 0) - sqrt(2.0) * SSM_D(Pt, 0, j)) / cabs(SSM_D(Bt, j, 0)));
+        /* B and √2 P are each correctly rounded (1 ulp apart at most); the same unitary V
+         * maps both, so the relative gap is a few ε times N: 1e-13 ≈ 30 N ε at N = 32 */
         CHECK(rel < 1e-13, "legs B̃ = √2 P̃ (%g)", rel);
         ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
         ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
@@ -198,6 +200,8 @@ static void test_eig(void)
     double sx[12];
     ssm_zmat_singvals(sx, X);
     double kx = sx[0] / sx[n - 1];
+    /* same unit-column matrix up to phases; the eigenvectors are computed to κ_eig n ε ≈ 1e-13
+     * (κ(X) ≈ 10, n = 12) and κ inherits that relative error times κ: 1e-8 is ample */
     CHECK(fabs(info.kappa_V / kx - 1.0) < 1e-8, "κ(V) %g vs κ(X) %g", info.kappa_V, kx);
     double nA = ssm_zmat_norm2(A);
     /* eigenvalue error <= κ(X) n ε ‖A‖ (Bauer–Fike), c = 10 */
@@ -215,11 +219,11 @@ static void test_eig(void)
     int parallel = 0;
     for (size_t j = 0; j < n; j++)
         for (size_t i = 0; i < n; i++)
-            if (cabs(lam[j] - d[i]) < 1e-8) {
+            if (cabs(lam[j] - d[i]) < 1e-8) { /* matching only: eigenvalues ≥ 1 apart in real part */
                 double complex ip = 0;
                 for (size_t k = 0; k < n; k++)
                     ip += conj(SSM_D(X, k, i)) * SSM_D(V, k, j);
-                parallel += fabs(cabs(ip) - 1.0) < 1e-10;
+                parallel += fabs(cabs(ip) - 1.0) < 1e-10; /* |x* v| = 1 up to κ n ε ≈ 1e-13 */
             }
     CHECK(parallel == (int)n, "eigenvectors match the construction (%d)", parallel);
     /* the LegS trap: QᵀAQ hides nothing — κ(V) is reported huge (REFERENCE.md §4) */
@@ -265,6 +269,7 @@ static void test_s4d(void)
     ssm_diag_s4d_lin(l, 8);
     CHECK(l[3] == CMPLX(-0.5, 3 * M_PI), "S4D-Lin");
     ssm_diag_s4d_inv(l, 8);
+    /* a different evaluation order of the same formula: a few ulps of values ≤ 18 */
     CHECK(fabs(cimag(l[0]) - 8 / M_PI * 7) < 1e-13 && fabs(cimag(l[3]) - 8 / M_PI * (8.0 / 7 - 1)) < 1e-13, "S4D-Inv");
     ssm_diag_s4d_real(l, 8);
     CHECK(l[0] == -1.0 && l[3] == -4.0, "S4D-Real");
@@ -335,6 +340,7 @@ static double run_ptd(size_t N, double eps, unsigned long seed, ssm_ptd_info *in
         double complex *l2 = malloc(N * sizeof *l2);
         ssm_eig_info ei;
         ssm_diag_eig(l2, V2, V2i, &ei, X);
+        /* same E, another eig: κ moves by ≲ κ² n ε (< 1e-12 for κ <= 10); 1e-6 is a loose bound */
         CHECK(fabs(ei.kappa_V / info->kappa_V - 1) < 1e-6, "κ by a second eig: %g vs %g", ei.kappa_V, info->kappa_V);
         int found = 0;
         double nA = ssm_dmat_norm2(A);

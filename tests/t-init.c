@@ -80,6 +80,7 @@ static void test_values(void)
     CHECK(ssm_init_build(&f, SSM_INIT_S4D_LEGS, &ones) == SSM_OK, "s4d-legs build");
     /* S4D-LegS drops P Pᵀ: perturbation ‖P‖²/‖A‖₂ (P Pᵀ is rank one) */
     double pn = ssm_dmat_norm2(PP) / nA;
+    /* two spectral norms of the same matrix (rank one) by SVD: relative n ε */
     CHECK(fabs(meta_d(f, "perturbation_norm") - pn) < 1e-12, "s4d-legs perturbation %g vs %g",
           meta_d(f, "perturbation_norm"), pn);
     /* weak convergence only: an O(1) spike remains (REFERENCE.md §5) */
