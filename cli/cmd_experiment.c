@@ -1,4 +1,4 @@
-/* cli/cmd_experiment.c — `ssmkit experiment NAME [--out DIR] [--n-max N] [--jobs]` */
+/* cli/cmd_experiment.c — `ssmkit experiment NAME [options]`: one table of drivers. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli.h"
 #include "experiments/experiments.h"
@@ -10,15 +10,34 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char HELP[] =
-    "usage: ssmkit experiment NAME [--out DIR] [--n-max N] [--jobs] [-q]\n"
-    "\n"
-    "Run an experiment: writes DIR/NAME.tsv and DIR/NAME.json, then DIR/NAME.png with gnuplot from\n"
-    "plots/NAME.gp (looked up in ./plots or $SSMKIT_PLOTS; skipped, and said so, when absent).\n"
-    "\n"
-    "NAME: kappa-growth   kappa_2(V) of HiPPO-LegS vs N to --n-max (default 128), multiprecision\n"
-    "                     beside double precision (about a minute)\n"
-    "options: --out DIR (default .), --n-max N, --jobs (print the job list for GNU parallel/Slurm), -q\n";
+/* One line per experiment: name, driver, largest --n-max accepted, one-line description. */
+static const struct {
+    const char *name;
+    ssm_status (*run)(const ssm_experiment_opts *);
+    size_t n_max_limit;
+    const char *what;
+} EXPERIMENTS[] = {
+    {"kappa-growth", ssm_experiment_kappa_growth, 256,
+     "kappa_2(V) of HiPPO-LegS vs N to --n-max (default 128), multiprecision beside double (~1 min)"},
+};
+
+static void help(void)
+{
+    fputs("usage: ssmkit experiment NAME [--out DIR] [--n-max N] [--eps E] [--seed S] [--full]\n"
+          "                              [--jobs | --job K | --merge] [-q]\n"
+          "\n"
+          "Run an experiment: writes DIR/NAME.tsv and DIR/NAME.json, then DIR/NAME.png with gnuplot from\n"
+          "plots/NAME.gp (looked up in ./plots or $SSMKIT_PLOTS; skipped, and said so, when absent).\n"
+          "\n",
+          stdout);
+    for (size_t i = 0; i < sizeof EXPERIMENTS / sizeof *EXPERIMENTS; i++)
+        printf("  %-14s %s\n", EXPERIMENTS[i].name, EXPERIMENTS[i].what);
+    fputs("\n"
+          "options: --out DIR (default .), --n-max N, --eps E, --seed S, --full (paper size), -q\n"
+          "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
+          "job K only (DIR/NAME.part-K.tsv), --merge joins the parts into NAME.tsv/.json and draws the figure\n",
+          stdout);
+}
 
 static void figure(const char *name, const char *dir, int quiet)
 {
@@ -46,18 +65,38 @@ int cmd_experiment(int argc, char **argv)
     static const struct option LONG[] = {
         {"help", no_argument, NULL, 'h'}, {"out", required_argument, NULL, 'o'},
         {"n-max", required_argument, NULL, 'n'}, {"jobs", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+        {"job", required_argument, NULL, 'k'}, {"merge", no_argument, NULL, 'm'},
+        {"eps", required_argument, NULL, 'e'}, {"seed", required_argument, NULL, 's'},
+        {"full", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
     };
-    ssm_experiment_opts o = {.out_dir = "."};
+    ssm_experiment_opts o = {.out_dir = ".", .job = -1};
     opterr = 0;
     optind = 1;
     int c;
+    long v;
     while ((c = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
         switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
+        case 'h': help(); return 0;
         case 'o': o.out_dir = optarg; break;
         case 'n': if (!cli_parse_size(&o.n_max, "--n-max", optarg)) return EXIT_USAGE; break;
         case 'j': o.jobs = 1; break;
+        case 'k':
+            if (!cli_parse_long(&o.job, "--job", optarg, 0, 1000000)) return EXIT_USAGE;
+            break;
+        case 'm': o.merge = 1; break;
+        case 'e': {
+            char *end;
+            errno = 0;
+            o.eps = strtod(optarg, &end);
+            if (errno || end == optarg || *end || !(o.eps > 0 && o.eps < 1))
+                return cli_usage_error("experiment: --eps '%s' is not a number in (0, 1)", optarg);
+            break;
+        }
+        case 's':
+            if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE;
+            o.seed = (unsigned long)v;
+            break;
+        case 'f': o.full = 1; break;
         case 'q': o.quiet = 1; break;
         case ':': return cli_usage_error("experiment: option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("experiment: unknown option '%s'", argv[optind - 1]);
@@ -67,23 +106,26 @@ int cmd_experiment(int argc, char **argv)
         return cli_usage_error("experiment: missing NAME (see 'ssmkit experiment --help')");
     if (optind + 1 < argc)
         return cli_usage_error("experiment: unexpected argument '%s'", argv[optind + 1]);
+    if (o.jobs + o.merge + (o.job >= 0) > 1)
+        return cli_usage_error("experiment: --jobs, --job and --merge exclude each other");
     const char *name = argv[optind];
+    size_t e = 0, ne = sizeof EXPERIMENTS / sizeof *EXPERIMENTS;
+    while (e < ne && strcmp(name, EXPERIMENTS[e].name) != 0)
+        e++;
+    if (e == ne)
+        return cli_usage_error("experiment: unknown experiment '%s' (see 'ssmkit experiment --help')", name);
+    if (o.n_max > EXPERIMENTS[e].n_max_limit)
+        return cli_usage_error("experiment: --n-max %zu is above the %zu supported by %s", o.n_max,
+                               EXPERIMENTS[e].n_max_limit, name);
     struct stat st;
     if (stat(o.out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return cli_usage_error("experiment: output folder '%s' does not exist", o.out_dir);
     if (access(o.out_dir, W_OK) != 0)
         return cli_usage_error("experiment: cannot write to '%s': %s", o.out_dir, strerror(errno));
-    ssm_status s;
-    if (strcmp(name, "kappa-growth") == 0) {
-        if (o.n_max > 256)
-            return cli_usage_error("experiment: --n-max %zu is above the 256 supported", o.n_max);
-        s = ssm_experiment_kappa_growth(&o);
-    } else {
-        return cli_usage_error("experiment: unknown or not yet implemented experiment '%s' (have: kappa-growth)", name);
-    }
+    ssm_status s = EXPERIMENTS[e].run(&o);
     if (s != SSM_OK)
         return cli_fail(s);
-    if (!o.jobs)
+    if (!o.jobs && o.job < 0)
         figure(name, o.out_dir, o.quiet);
     return 0;
 }

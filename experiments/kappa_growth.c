@@ -19,6 +19,8 @@ ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
     size_t count = 0;
     while (count < sizeof SIZES / sizeof *SIZES && SIZES[count] <= nmax)
         count++;
+    if (o->job >= 0 || o->merge)
+        return SSM_ERROR(SSM_EINVAL, "kappa-growth: its jobs are 'ssmkit eig' commands (--jobs); there is no --job/--merge");
     if (o->jobs) {
         for (size_t k = 0; k < count; k++)
             printf("ssmkit eig hippo:legs:%zu --prec 256 --json\n", SIZES[k]);

@@ -390,7 +390,7 @@ static void test_experiment(void)
     CHECK(run((const char *[]){"experiment", "kappa-growth", "--jobs", NULL}) == 0 && lines(out_buf) == 17,
           "job list: %d lines", lines(out_buf));
     expect_usage_error((const char *[]){"experiment", "kappa-growth", "--out", "/nonexistent-ssm", NULL}, "does not exist");
-    expect_usage_error((const char *[]){"experiment", "frobnicate", NULL}, "unknown or not yet implemented");
+    expect_usage_error((const char *[]){"experiment", "frobnicate", NULL}, "unknown experiment");
 }
 
 /* The README's loading snippet and examples/load_safetensors.py, run by the
