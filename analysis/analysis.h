@@ -44,6 +44,97 @@ ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const do
 ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
 
 /* ===================================================================== */
+/* Pseudospectra (REFERENCE.md §7): σ_min(zI − A) on many points           */
+/* ===================================================================== */
+
+typedef enum {
+    SSM_PSPEC_FAST = 0,       /* default: multi-shift blocks, threads, normal/DPLR shortcuts */
+    SSM_PSPEC_RECORD,         /* EigTool's method of record: one point at a time, one thread,
+                               * BLAS-2 triangular solves, no shortcuts                     */
+    SSM_PSPEC_FAST_DENSE      /* the fast path without the normal-matrix shortcut (tests)    */
+} ssm_pspec_method;
+
+typedef struct {
+    ssm_pspec_method method;
+    double tol;           /* stop when the top Ritz value changes by < tol relatively (1e-5) */
+    int max_iter;         /* Lanczos steps per point (99)                                    */
+    int block;            /* shifts iterating together in the fast path (48)                  */
+    int threads;          /* worker threads (0: the online CPUs); RECORD always uses one     */
+    unsigned long seed;   /* start vectors: point k's vector depends on (seed, k) only       */
+} ssm_pspec_opts;
+
+typedef struct {
+    const char *route;    /* "fast", "record", "normal" or "dplr"                             */
+    size_t points;        /* points asked for                                                  */
+    size_t mirrored;      /* grid points copied from their conjugate (real matrices)            */
+    size_t iterations;    /* Lanczos steps in all                                               */
+    size_t unconverged;   /* points that used all max_iter steps (their value is still a bound) */
+    size_t guard_failed;  /* DPLR points redone on the Schur form (Woodbury error too large)     */
+} ssm_pspec_info;
+
+typedef struct ssm_pspec_plan ssm_pspec_plan;
+
+/* Plan for a dense A (n×n, complex or real): complex Schur form T (zgees, no
+ * vectors), O(n³) once.  A is real when every imaginary part is 0 (then
+ * σ(z̄) = σ(z) and a grid computes half).  Normal to working accuracy (strict
+ * upper part of T below 10·ε·ρ(A)) → σ_min = min_k |z − λ_k| exactly up to
+ * 10·ε·‖A‖₂ (unless method is RECORD or FAST_DENSE).  opts may be NULL.
+ * NULL on failure (*status: EINVAL non-square/non-finite, ENOMEM, ENOCONV). */
+ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *opts, ssm_status *status);
+
+/* Plan for A = diag(λ) − P Q* (P, Q n×r, 1 ≤ r ≤ 8): each inverse-Lanczos step
+ * costs O(n r) by Sherman–Morrison–Woodbury.  A point whose estimated relative
+ * error 4·n·ε·γ (γ = growth through the r×r capacitance matrix) exceeds 1e-6
+ * while σ·4nεγ > ε‖A‖_F is recomputed on the Schur form of the dense matrix
+ * (formed only when needed).  real: A is real (conjugate symmetry of σ). */
+ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const ssm_zmat_t P, const ssm_zmat_t Q,
+                                           int real, const ssm_pspec_opts *opts, ssm_status *status);
+void ssm_pspec_plan_destroy(ssm_pspec_plan *p);
+
+/* sigma[k] = σ_min(z[k] I − A), k < count.  Accuracy (tests/t-pspec.c, vs a
+ * dense SVD): relative 1e-4 where σ > 1e-8‖A‖, absolute 10·ε·‖A‖ elsewhere.
+ * Cost per point: ~2k·n² flops (dense, k Lanczos steps, typically 3–10),
+ * O(k n r) (DPLR), O(n) (normal).  bar may be NULL.  info may be NULL. */
+ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double complex *z, size_t count,
+                          ssm_pspec_info *info, ssm_progress *bar);
+
+/* The nx×ny grid over box = {x0, x1, y0, y1}: sigma[iy·nx + ix] at
+ * z = x0 + ix·(x1−x0)/(nx−1) + i(y0 + iy·(y1−y0)/(ny−1)).  Real matrices
+ * compute only the rows without a mirror row in the grid. */
+ssm_status ssm_pspec_grid(double *sigma, const ssm_pspec_plan *p, const double box[4], size_t nx, size_t ny,
+                          ssm_pspec_info *info, ssm_progress *bar);
+
+/* EigTool's default box from the eigenvalues: their bounding box padded on
+ * every side by half its larger side (a single point: by max(1, ρ)/2);
+ * symmetric about the real axis when real. */
+void ssm_pspec_box(double box[4], const double complex *lambda, size_t n, int real);
+/* The eigenvalues a dense plan computed (n of them), NULL for a DPLR plan. */
+const double complex *ssm_pspec_eigenvalues(const ssm_pspec_plan *p);
+const char *ssm_pspec_route(const ssm_pspec_plan *p);
+size_t ssm_pspec_order(const ssm_pspec_plan *p);
+int ssm_pspec_is_real(const ssm_pspec_plan *p);
+/* ‖A‖_F, an upper bound of ‖A‖₂ (the scale of the absolute accuracy). */
+double ssm_pspec_norm_bound(const ssm_pspec_plan *p);
+
+/* Pseudospectral abscissa α_ε(A) = max{Re z : σ_min(zI − A) ≤ ε} by the
+ * criss-cross algorithm (Burke, Lewis & Overton, IMA J. Numer. Anal. 2003):
+ * horizontal and vertical searches through the imaginary eigenvalues of 2n×2n
+ * Hamiltonian matrices, from the rightmost eigenvalue(s).  Quadratic
+ * convergence; stops when a sweep gains < 1e-12·max(ρ(A), ε).  z_at: the
+ * point reached (σ_min = ε there).  Finds a local maximiser of Re z on Λ_ε that
+ * is global in the generic case (as the paper's algorithm).  Cost O(n³) per
+ * sweep (zgeev of 2n×2n).  EINVAL, ENOCONV (60 sweeps). */
+ssm_status ssm_pspec_abscissa(double *alpha, double complex *z_at, int *iterations, const ssm_zmat_t A, double eps);
+
+/* Complex stability radius β(A) = min_ω σ_min(A − iωI) of a stable A (the
+ * distance to the nearest complex matrix with an eigenvalue on the imaginary
+ * axis): Byers' Hamiltonian characterisation with Boyd–Balakrishnan level
+ * steps from the eigenvalues' imaginary parts; relative accuracy ~2e-10 plus
+ * the SVD's ε‖A‖.  omega_at: where the minimum is.  EINVAL when A is not
+ * stable; ENOCONV after 60 levels.  Cost O(n³) per level. */
+ssm_status ssm_stability_radius(double *beta, double *omega_at, int *iterations, const ssm_zmat_t A);
+
+/* ===================================================================== */
 /* Initialisation files (ssmkit-init/1, DESIGN.md)                        */
 /* ===================================================================== */
 

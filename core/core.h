@@ -281,5 +281,7 @@ typedef struct ssm_progress ssm_progress;
 ssm_progress *ssm_progress_create(const char *label, uint64_t total, int enabled);
 void ssm_progress_update(ssm_progress *p, uint64_t done);   /* redraws at most ~10 Hz */
 void ssm_progress_finish(ssm_progress *p);                 /* clears the line, frees */
+/* Change the total when the amount of work is known only later. */
+void ssm_progress_set_total(ssm_progress *p, uint64_t total);
 
 #endif /* SSM_CORE_H */

@@ -72,3 +72,9 @@ void ssm_progress_finish(ssm_progress *p)
     fflush(stderr);
     free(p);
 }
+
+void ssm_progress_set_total(ssm_progress *p, uint64_t total)
+{
+    if (p)
+        p->total = total;
+}

@@ -1,0 +1,1004 @@
+/* analysis/pspec.c — pseudospectra: σ_min(zI − A) on many points z.
+ *
+ * Method of record (EigTool, REFERENCE.md §7): complex Schur form A = U T U*
+ * once; per point inverse Lanczos on (T − zI)⁻¹(T − zI)⁻* — two triangular
+ * solves per step — stopped when the top Ritz value changes by less than tol
+ * (1e-5) relatively, at most 99 steps; a plain SVD of T − zI below n = 55.
+ *
+ * Fast path (the default): the same iteration, but a block of shifts moves
+ * together.  In a blocked back substitution the update of a row block by the
+ * rows below it does not involve the shift, so it is one ZGEMM for all the
+ * shifts of the block; only the small diagonal blocks are solved per shift.
+ * A point that converges leaves its slot and the next point takes it.  Worker
+ * threads pull points from a shared counter.  Normal matrices are answered by
+ * σ_min = min_k |z − λ_k|, and a DPLR matrix diag(λ) − P Q* by inverse Lanczos
+ * with O(n r) Sherman–Morrison–Woodbury solves, guarded by an error estimate
+ * (points that fail the guard are redone on the Schur form).
+ *
+ * Every point starts from its own pseudo-random vector (seeded by the point's
+ * index), so the values do not depend on the thread count or block layout
+ * beyond rounding. */
+#define _POSIX_C_SOURCE 200809L
+#include "analysis/analysis.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <lapacke.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { KIND_DENSE, KIND_NORMAL, KIND_DPLR };
+
+/* Below this order the method of record uses a plain SVD (EigTool's rule). */
+#define SVD_BELOW 55
+/* DPLR guard: a point is accepted when the Woodbury solves on its last Lanczos
+ * vector have a backward error below DPLR_REL_OK·σ (a hundred times under the
+ * 1e-4 the fast paths promise) or below 10·ε·‖A‖_F (see worker_dplr). */
+#define DPLR_REL_OK 1e-6
+
+struct ssm_pspec_plan {
+    size_t n, r;
+    int kind, real;
+    double complex *T;     /* Schur form, column-major n×n (ld n); NULL for DPLR */
+    double complex *lam;   /* eigenvalues (diagonal of T, or of the DPLR form) */
+    double complex *P, *Q; /* DPLR: n×r column-major, A = diag(lam) − P Q* */
+    double normA;          /* ‖A‖_F (an upper bound of ‖A‖₂) */
+    double rho;            /* spectral radius, a lower bound of ‖A‖₂ */
+    ssm_pspec_opts o;
+};
+
+static void opts_default(ssm_pspec_opts *o, const ssm_pspec_opts *in)
+{
+    memset(o, 0, sizeof *o);
+    if (in)
+        *o = *in;
+    if (!(o->tol > 0))
+        o->tol = 1e-5;
+    if (o->max_iter <= 0)
+        o->max_iter = 99;
+    if (o->block <= 0)
+        o->block = 48;
+    if (o->threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        o->threads = c > 0 ? (int)(c < 64 ? c : 64) : 1;
+    }
+}
+
+void ssm_pspec_plan_destroy(ssm_pspec_plan *p)
+{
+    if (!p)
+        return;
+    free(p->T);
+    free(p->lam);
+    free(p->P);
+    free(p->Q);
+    free(p);
+}
+
+/* complex Schur form of the column-major n×n matrix a (overwritten by T),
+ * eigenvalues in w */
+static ssm_status schur(double complex *a, double complex *w, size_t n)
+{
+    lapack_int ln = (lapack_int)n, sdim = 0;
+    double complex qwork;
+    double *rwork = malloc((n ? n : 1) * sizeof *rwork);
+    if (!rwork)
+        return SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+    lapack_int info = LAPACKE_zgees_work(LAPACK_COL_MAJOR, 'N', 'N', NULL, ln, a, ln, &sdim, w, NULL, 1, &qwork,
+                                         -1, rwork, NULL);
+    double complex *work = NULL;
+    if (info == 0) {
+        lapack_int lw = (lapack_int)creal(qwork);
+        work = ssm_lapack_alloc((size_t)(lw > 1 ? lw : 1), sizeof *work);
+        if (!work)
+            info = LAPACK_WORK_MEMORY_ERROR;
+        else
+            info = LAPACKE_zgees_work(LAPACK_COL_MAJOR, 'N', 'N', NULL, ln, a, ln, &sdim, w, NULL, 1, work, lw,
+                                      rwork, NULL);
+    }
+    free(work);
+    free(rwork);
+    return ssm_lapack_status("zgees", info);
+}
+
+/* T (column-major, ld n) is normal to working accuracy when its strictly upper
+ * part is below 10·ε·ρ(A): Weyl's inequality for singular values then bounds
+ * the error of min_k |z − λ_k| by 10·ε·‖A‖₂ (ρ ≤ ‖A‖₂), the absolute accuracy
+ * the dense paths promise. */
+static int schur_is_normal(const double complex *T, size_t n, double rho)
+{
+    double scale = 0, ssq = 1;
+    for (size_t j = 1; j < n; j++)
+        for (size_t i = 0; i < j; i++) {
+            ssm_ssq_add(&scale, &ssq, creal(T[j * n + i]));
+            ssm_ssq_add(&scale, &ssq, cimag(T[j * n + i]));
+        }
+    return scale * sqrt(ssq) <= 10.0 * DBL_EPSILON * rho;
+}
+
+static ssm_pspec_plan *plan_alloc(size_t n, const ssm_pspec_opts *o, ssm_status *st)
+{
+    ssm_pspec_plan *p = calloc(1, sizeof *p);
+    if (p) {
+        p->n = n;
+        opts_default(&p->o, o);
+        p->lam = malloc((n ? n : 1) * sizeof *p->lam);
+    }
+    if (!p || !p->lam) {
+        ssm_pspec_plan_destroy(p);
+        *st = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+        return NULL;
+    }
+    return p;
+}
+
+ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *o, ssm_status *status)
+{
+    size_t n = A->rows;
+    ssm_status s = SSM_OK;
+    if (A->cols != n || n == 0) {
+        *status = SSM_ERROR(SSM_EINVAL, "pspec: the matrix must be square and non-empty");
+        return NULL;
+    }
+    ssm_pspec_plan *p = plan_alloc(n, o, status);
+    if (!p)
+        return NULL;
+    p->T = ssm_lapack_alloc(n * n, sizeof *p->T);
+    if (!p->T) {
+        ssm_pspec_plan_destroy(p);
+        *status = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory (n = %zu)", n);
+        return NULL;
+    }
+    p->real = 1;
+    double scale = 0, ssq = 1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex a = SSM_D(A, i, j);
+            if (!isfinite(creal(a)) || !isfinite(cimag(a))) {
+                ssm_pspec_plan_destroy(p);
+                *status = SSM_ERROR(SSM_EINVAL, "pspec: the matrix has a non-finite entry at (%zu, %zu)", i, j);
+                return NULL;
+            }
+            if (cimag(a) != 0)
+                p->real = 0;
+            ssm_ssq_add(&scale, &ssq, creal(a));
+            ssm_ssq_add(&scale, &ssq, cimag(a));
+            p->T[j * n + i] = a;
+        }
+    p->normA = scale * sqrt(ssq);
+    if ((s = schur(p->T, p->lam, n)) != SSM_OK) {
+        ssm_pspec_plan_destroy(p);
+        *status = s;
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        p->rho = fmax(p->rho, cabs(p->lam[i]));
+    p->kind = schur_is_normal(p->T, n, p->rho) ? KIND_NORMAL : KIND_DENSE;
+    if (p->o.method == SSM_PSPEC_RECORD || p->o.method == SSM_PSPEC_FAST_DENSE)
+        p->kind = KIND_DENSE;
+    *status = SSM_OK;
+    return p;
+}
+
+ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const ssm_zmat_t P, const ssm_zmat_t Q,
+                                           int real, const ssm_pspec_opts *o, ssm_status *status)
+{
+    size_t n = P->rows, r = P->cols;
+    if (n == 0 || Q->rows != n || Q->cols != r || r == 0 || r > 8) {
+        *status = SSM_ERROR(SSM_EINVAL, "pspec: DPLR form needs P and Q of the same shape n x r, 1 <= r <= 8");
+        return NULL;
+    }
+    ssm_pspec_plan *p = plan_alloc(n, o, status);
+    if (!p)
+        return NULL;
+    p->r = r;
+    p->real = real;
+    p->kind = KIND_DPLR;
+    p->P = malloc(n * r * sizeof *p->P);
+    p->Q = malloc(n * r * sizeof *p->Q);
+    if (!p->P || !p->Q) {
+        ssm_pspec_plan_destroy(p);
+        *status = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+        return NULL;
+    }
+    /* ‖A‖_F of diag(λ) − P Q*, entry by entry (O(n² r), once) */
+    double scale = 0, ssq = 1;
+    for (size_t i = 0; i < n; i++) {
+        p->lam[i] = lambda[i];
+        p->rho = fmax(p->rho, cabs(lambda[i]));
+        for (size_t k = 0; k < r; k++) {
+            p->P[k * n + i] = SSM_D(P, i, k);
+            p->Q[k * n + i] = SSM_D(Q, i, k);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex a = i == j ? lambda[i] : 0;
+            for (size_t k = 0; k < r; k++)
+                a -= p->P[k * n + i] * conj(p->Q[k * n + j]);
+            if (!isfinite(creal(a)) || !isfinite(cimag(a))) {
+                ssm_pspec_plan_destroy(p);
+                *status = SSM_ERROR(SSM_EINVAL, "pspec: the DPLR form has a non-finite entry");
+                return NULL;
+            }
+            ssm_ssq_add(&scale, &ssq, creal(a));
+            ssm_ssq_add(&scale, &ssq, cimag(a));
+        }
+    p->normA = scale * sqrt(ssq);
+    /* ρ(A) is not ρ(diag λ); a lower bound of ‖A‖₂ that holds: max |A_ii| */
+    p->rho = 0;
+    for (size_t i = 0; i < n; i++) {
+        double complex a = lambda[i];
+        for (size_t k = 0; k < r; k++)
+            a -= p->P[k * n + i] * conj(p->Q[k * n + i]);
+        p->rho = fmax(p->rho, cabs(a));
+    }
+    *status = SSM_OK;
+    return p;
+}
+
+size_t ssm_pspec_order(const ssm_pspec_plan *p) { return p->n; }
+int ssm_pspec_is_real(const ssm_pspec_plan *p) { return p->real; }
+double ssm_pspec_norm_bound(const ssm_pspec_plan *p) { return p->normA; }
+
+const char *ssm_pspec_route(const ssm_pspec_plan *p)
+{
+    if (p->kind == KIND_NORMAL)
+        return "normal";
+    if (p->kind == KIND_DPLR)
+        return "dplr";
+    return p->o.method == SSM_PSPEC_RECORD ? "record" : "fast";
+}
+
+void ssm_pspec_box(double box[4], const double complex *lambda, size_t n, int real)
+{
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY, rho = 0;
+    for (size_t i = 0; i < n; i++) {
+        x0 = fmin(x0, creal(lambda[i]));
+        x1 = fmax(x1, creal(lambda[i]));
+        y0 = fmin(y0, cimag(lambda[i]));
+        y1 = fmax(y1, cimag(lambda[i]));
+        rho = fmax(rho, cabs(lambda[i]));
+    }
+    if (real) {
+        y1 = fmax(fabs(y0), fabs(y1));
+        y0 = -y1;
+    }
+    double pad = fmax(x1 - x0, y1 - y0) / 2;
+    if (!(pad > 0))
+        pad = fmax(1.0, rho) / 2; /* a single eigenvalue (or all equal) */
+    box[0] = x0 - pad;
+    box[1] = x1 + pad;
+    box[2] = y0 - pad;
+    box[3] = y1 + pad;
+}
+
+const double complex *ssm_pspec_eigenvalues(const ssm_pspec_plan *p)
+{
+    return p->kind == KIND_DPLR ? NULL : p->lam;
+}
+
+/* ---- pseudo-random start vectors (splitmix64 + Box–Muller) -------------- */
+
+static uint64_t splitmix(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void start_vector(double complex *q, size_t n, uint64_t seed, size_t point)
+{
+    uint64_t st = seed * 0x2545F4914F6CDD1Dull + point;
+    double scale = 0, ssq = 1;
+    for (size_t i = 0; i < n; i++) {
+        double u1 = ((double)(splitmix(&st) >> 11) + 0.5) * 0x1p-53;
+        double u2 = (double)(splitmix(&st) >> 11) * 0x1p-53;
+        double rad = sqrt(-2 * log(u1));
+        q[i] = CMPLX(rad * cos(2 * M_PI * u2), rad * sin(2 * M_PI * u2));
+        ssm_ssq_add(&scale, &ssq, creal(q[i]));
+        ssm_ssq_add(&scale, &ssq, cimag(q[i]));
+    }
+    double nrm = scale * sqrt(ssq);
+    for (size_t i = 0; i < n; i++)
+        q[i] /= nrm;
+}
+
+static double znorm(const double complex *x, size_t n)
+{
+    return cblas_dznrm2((int)n, x, 1);
+}
+
+/* largest eigenvalue of the symmetric tridiagonal (d[0..l), e[0..l−1));
+ * d, e are destroyed */
+static double tridiag_max(double *d, double *e, size_t l)
+{
+    if (l == 1)
+        return d[0];
+    if (LAPACKE_dsterf_work((lapack_int)l, d, e) != 0)
+        return NAN;
+    return d[l - 1];
+}
+
+/* ---- one Lanczos slot ---------------------------------------------------- */
+
+typedef struct {
+    size_t point;          /* index into z, or SIZE_MAX when idle */
+    double complex z;
+    int it;
+    double beta, sigold;
+    double *alpha, *betas; /* max_iter each */
+} slot;
+
+/* One Lanczos step for a slot after w = op(q): returns 1 when done, with *sig
+ * the top Ritz value.  q, qold, w are the slot's columns. */
+static int lanczos_step(slot *s, double complex *q, double complex *qold, double complex *w, size_t n, double tol,
+                        int max_iter, int careful, double *scratch, double *sig)
+{
+    if (s->it > 0)
+        cblas_zaxpy((int)n, &(double complex){-s->beta}, qold, 1, w, 1);
+    double complex dot;
+    cblas_zdotc_sub((int)n, q, 1, w, 1, &dot);
+    double alpha = creal(dot);
+    cblas_zaxpy((int)n, &(double complex){-alpha}, q, 1, w, 1);
+    double beta = znorm(w, n);
+    s->alpha[s->it] = alpha;
+    s->betas[s->it] = beta;
+    s->it++;
+    size_t l = (size_t)s->it;
+    memcpy(scratch, s->alpha, l * sizeof *scratch);
+    memcpy(scratch + l, s->betas, (l - 1) * sizeof *scratch);
+    *sig = tridiag_max(scratch, scratch + l, l);
+    double change = fabs(s->sigold / *sig - 1);
+    int done = change < tol; /* EigTool's rule */
+    if (done && careful && l > 1) {
+        /* EigTool's rule alone stops early where σ_min is nearly multiple and
+         * convergence is slow (3e-4 errors on HiPPO-LegS).  Also ask for the
+         * Ritz residual β_l |s_l| (s the top eigenvector of the tridiagonal)
+         * to be below tol·θ: then an eigenvalue lies within tol·θ of θ. */
+        memcpy(scratch, s->alpha, l * sizeof *scratch);
+        memcpy(scratch + l, s->betas, (l - 1) * sizeof *scratch);
+        double ev, vec[128];
+        lapack_int found = 0, ifail[128], iwork[640];
+        double work[640];
+        if (l <= 128 && LAPACKE_dstevx_work(LAPACK_COL_MAJOR, 'V', 'I', (lapack_int)l, scratch, scratch + l, 0, 0,
+                                            (lapack_int)l, (lapack_int)l, 0.0, &found, &ev, vec, (lapack_int)l,
+                                            work, iwork, ifail) == 0 && found == 1)
+            done = beta * fabs(vec[l - 1]) <= tol * ev;
+    }
+    done = done || s->it >= max_iter || !(beta > 0) || !isfinite(*sig);
+    s->sigold = *sig;
+    s->beta = beta;
+    memcpy(qold, q, n * sizeof *q);
+    if (!done) {
+        for (size_t i = 0; i < n; i++)
+            q[i] = w[i] / beta;
+    }
+    return done;
+}
+
+/* σ from the converged top Ritz value θ of (T−zI)⁻¹(T−zI)⁻*: σ = 1/√θ */
+static double sigma_of(double theta) { return theta > 0 ? 1.0 / sqrt(theta) : 0.0; }
+
+/* ---- triangular solves --------------------------------------------------- */
+
+/* x ← (T − zI)⁻¹ x, then x ← (T − zI)⁻* x, one shift, BLAS-2 (method of record) */
+static void solve_pair_single(const double complex *T, size_t n, double complex z, double complex *x,
+                              double complex *Tz)
+{
+    memcpy(Tz, T, n * n * sizeof *T);
+    for (size_t k = 0; k < n; k++)
+        Tz[k * n + k] -= z;
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, Tz, (int)n, x, 1);
+    cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, Tz, (int)n, x, 1);
+}
+
+/* X ← (T − z_j I)⁻¹ X_j for every column j (X n×m, ld n): blocked back
+ * substitution, the off-diagonal updates one ZGEMM for all shifts. */
+static void ms_solve(const double complex *T, size_t n, const double complex *z, double complex *X, size_t m,
+                     size_t nb)
+{
+    static const double complex one = 1, mone = -1;
+    for (size_t hi = n; hi > 0;) {
+        size_t lo = hi > nb ? hi - nb : 0;
+        if (hi < n)
+            cblas_zgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)m, (int)(n - hi), &mone,
+                        T + hi * n + lo, (int)n, X + hi, (int)n, &one, X + lo, (int)n);
+        for (size_t j = 0; j < m; j++) {
+            double complex *x = X + j * n;
+            for (size_t k = hi; k-- > lo;) {
+                const double complex *t = T + k * n;
+                double complex xk = x[k] / (t[k] - z[j]);
+                x[k] = xk;
+                for (size_t i = lo; i < k; i++)
+                    x[i] -= t[i] * xk;
+            }
+        }
+        hi = lo;
+    }
+}
+
+/* X ← (T − z_j I)⁻* X_j: forward substitution with the lower triangular
+ * (T − zI)*, updates by one ZGEMM with T's conjugate transpose. */
+static void ms_solve_adj(const double complex *T, size_t n, const double complex *z, double complex *X, size_t m,
+                         size_t nb)
+{
+    static const double complex one = 1, mone = -1;
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo + nb < n ? lo + nb : n;
+        if (lo > 0)
+            cblas_zgemm(CblasColMajor, CblasConjTrans, CblasNoTrans, (int)(hi - lo), (int)m, (int)lo, &mone,
+                        T + lo * n, (int)n, X, (int)n, &one, X + lo, (int)n);
+        for (size_t j = 0; j < m; j++) {
+            double complex *x = X + j * n;
+            for (size_t k = lo; k < hi; k++) {
+                const double complex *t = T + k * n;
+                double complex acc = x[k];
+                for (size_t i = lo; i < k; i++)
+                    acc -= conj(t[i]) * x[i];
+                x[k] = acc / conj(t[k] - z[j]);
+            }
+        }
+        lo = hi;
+    }
+}
+
+/* ---- DPLR: Sherman–Morrison–Woodbury solves, O(n r) ------------------------ */
+
+/* Per point: zI − A = D + P Q*, D = diag(z − λ).  Stores D⁻¹ and the inverse
+ * of the capacitance matrix C = I + Q* D⁻¹ P (r×r).  0 when D or C is
+ * exactly singular (the point then goes to the Schur form). */
+typedef struct {
+    size_t n, r;
+    double complex *dinv;  /* n */
+    double complex C[64], Cinv[64];
+} dplr_point;
+
+static int small_inverse(double complex *Ainv, const double complex *A, size_t r)
+{
+    double complex M[64];
+    memcpy(M, A, r * r * sizeof *M);
+    for (size_t i = 0; i < r * r; i++)
+        Ainv[i] = 0;
+    for (size_t i = 0; i < r; i++)
+        Ainv[i * r + i] = 1;
+    for (size_t k = 0; k < r; k++) { /* Gauss–Jordan with partial pivoting, r <= 8 */
+        size_t piv = k;
+        for (size_t i = k + 1; i < r; i++)
+            if (cabs(M[i * r + k]) > cabs(M[piv * r + k]))
+                piv = i;
+        if (M[piv * r + k] == 0)
+            return 0;
+        for (size_t j = 0; j < r; j++) {
+            double complex t = M[k * r + j]; M[k * r + j] = M[piv * r + j]; M[piv * r + j] = t;
+            t = Ainv[k * r + j]; Ainv[k * r + j] = Ainv[piv * r + j]; Ainv[piv * r + j] = t;
+        }
+        double complex d = M[k * r + k];
+        for (size_t j = 0; j < r; j++) {
+            M[k * r + j] /= d;
+            Ainv[k * r + j] /= d;
+        }
+        for (size_t i = 0; i < r; i++)
+            if (i != k) {
+                double complex f = M[i * r + k];
+                for (size_t j = 0; j < r; j++) {
+                    M[i * r + j] -= f * M[k * r + j];
+                    Ainv[i * r + j] -= f * Ainv[k * r + j];
+                }
+            }
+    }
+    return 1;
+}
+
+static int dplr_prepare(dplr_point *d, const ssm_pspec_plan *p, double complex z)
+{
+    size_t n = p->n, r = p->r;
+    for (size_t i = 0; i < n; i++) {
+        double complex den = z - p->lam[i];
+        if (den == 0)
+            return 0;
+        d->dinv[i] = 1.0 / den;
+    }
+    for (size_t a = 0; a < r; a++)
+        for (size_t b = 0; b < r; b++) {
+            double complex acc = a == b ? 1 : 0;
+            const double complex *qa = p->Q + a * n, *pb = p->P + b * n;
+            for (size_t i = 0; i < n; i++)
+                acc += conj(qa[i]) * d->dinv[i] * pb[i];
+            d->C[a * r + b] = acc;
+        }
+    return small_inverse(d->Cinv, d->C, r);
+}
+
+/* x ← (zI − A)⁻¹ x (adj = 0) or x ← (zI − A)⁻* x (adj = 1), by Woodbury:
+ * (D + P Q*)⁻¹ x = y − D⁻¹P C⁻¹ Q* y with y = D⁻¹ x, and for the adjoint
+ * (D* + Q P*)⁻¹ x = y − D⁻*Q C⁻* P* y with y = D⁻* x. */
+static void dplr_solve(const dplr_point *d, const ssm_pspec_plan *p, double complex *x, int adj)
+{
+    size_t n = p->n, r = p->r;
+    const double complex *L = adj ? p->P : p->Q, *R = adj ? p->Q : p->P;
+    double complex t[8], u[8];
+    for (size_t i = 0; i < n; i++)
+        x[i] *= adj ? conj(d->dinv[i]) : d->dinv[i];
+    for (size_t a = 0; a < r; a++) {
+        double complex acc = 0;
+        for (size_t i = 0; i < n; i++)
+            acc += conj(L[a * n + i]) * x[i];
+        t[a] = acc;
+    }
+    for (size_t a = 0; a < r; a++) {
+        u[a] = 0;
+        for (size_t b = 0; b < r; b++)
+            u[a] += (adj ? conj(d->Cinv[b * r + a]) : d->Cinv[a * r + b]) * t[b];
+    }
+    for (size_t i = 0; i < n; i++) {
+        double complex acc = 0;
+        for (size_t a = 0; a < r; a++)
+            acc += R[a * n + i] * u[a];
+        x[i] -= (adj ? conj(d->dinv[i]) : d->dinv[i]) * acc;
+    }
+}
+
+/* ‖(zI − A) y − b‖₂ / ‖y‖₂ (adj: with (zI − A)*): the size of the smallest
+ * perturbation of zI − A for which y is the exact solution */
+static double dplr_backward_error(const ssm_pspec_plan *p, double complex z, const double complex *y,
+                                  const double complex *b, int adj)
+{
+    size_t n = p->n, r = p->r;
+    const double complex *L = adj ? p->P : p->Q, *R = adj ? p->Q : p->P;
+    double complex t[8];
+    for (size_t a = 0; a < r; a++) {
+        double complex acc = 0;
+        for (size_t i = 0; i < n; i++)
+            acc += conj(L[a * n + i]) * y[i];
+        t[a] = acc;
+    }
+    double scale = 0, ssq = 1;
+    for (size_t i = 0; i < n; i++) {
+        double complex d = z - p->lam[i], v = (adj ? conj(d) : d) * y[i] - b[i];
+        for (size_t a = 0; a < r; a++)
+            v += R[a * n + i] * t[a];
+        ssm_ssq_add(&scale, &ssq, creal(v));
+        ssm_ssq_add(&scale, &ssq, cimag(v));
+    }
+    return scale * sqrt(ssq) / znorm(y, n);
+}
+
+/* ---- the work shared by the threads -------------------------------------- */
+
+typedef struct {
+    const ssm_pspec_plan *p;
+    const double complex *T;   /* Schur form used by the dense paths */
+    const double complex *z;
+    double *sigma;
+    const size_t *todo;        /* the points to compute (indices into z) */
+    size_t count;
+    size_t next;               /* next todo entry to hand out */
+    size_t done;
+    pthread_mutex_t lock;
+    ssm_progress *bar;
+    int method;                /* SSM_PSPEC_RECORD or FAST */
+    int careful;               /* stopping rule: 0 EigTool's, 1 also the Ritz residual */
+    uint64_t seed;
+    /* statistics */
+    size_t iterations, unconverged, guard_failed;
+    size_t *guard_list;        /* DPLR points that failed the guard (size count) */
+    ssm_status status;
+} shared_work;
+
+static size_t take(shared_work *w)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t k = w->next < w->count ? w->todo[w->next++] : SIZE_MAX;
+    pthread_mutex_unlock(&w->lock);
+    return k;
+}
+
+static void report(shared_work *w, size_t points, size_t its, size_t unconv)
+{
+    pthread_mutex_lock(&w->lock);
+    w->done += points;
+    w->iterations += its;
+    w->unconverged += unconv;
+    if (w->bar)
+        ssm_progress_update(w->bar, w->done);
+    pthread_mutex_unlock(&w->lock);
+}
+
+static void fail(shared_work *w, ssm_status s)
+{
+    pthread_mutex_lock(&w->lock);
+    if (w->status == SSM_OK)
+        w->status = s;
+    w->next = w->count; /* stop handing out work */
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* σ_min of T − zI by SVD (small n) */
+static double svd_point(const double complex *T, size_t n, double complex z, double complex *a, double *s,
+                        double complex *work, size_t lwork, double *rwork, ssm_status *st)
+{
+    memcpy(a, T, n * n * sizeof *a);
+    for (size_t k = 0; k < n; k++)
+        a[k * n + k] -= z;
+    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n, a,
+                                          (lapack_int)n, s, NULL, 1, NULL, 1, work, (lapack_int)lwork, rwork);
+    if (info != 0) {
+        *st = ssm_lapack_status("zgesvd", info);
+        return NAN;
+    }
+    return s[n - 1];
+}
+
+static void *worker_svd(void *arg)
+{
+    shared_work *w = arg;
+    size_t n = w->p->n;
+    double complex q;
+    lapack_int info = LAPACKE_zgesvd_work(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)n, NULL,
+                                          (lapack_int)n, NULL, NULL, 1, NULL, 1, &q, -1, NULL);
+    size_t lwork = info == 0 ? (size_t)creal(q) + 1 : 4 * n;
+    double complex *a = ssm_lapack_alloc(n * n, sizeof *a), *work = ssm_lapack_alloc(lwork, sizeof *work);
+    double *s = ssm_lapack_alloc(n, sizeof *s), *rwork = ssm_lapack_alloc(5 * n, sizeof *rwork);
+    if (!a || !work || !s || !rwork)
+        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
+    size_t k;
+    while (a && work && s && rwork && (k = take(w)) != SIZE_MAX) {
+        ssm_status st = SSM_OK;
+        w->sigma[k] = svd_point(w->T, n, w->z[k], a, s, work, lwork, rwork, &st);
+        if (st != SSM_OK) {
+            fail(w, st);
+            break;
+        }
+        report(w, 1, 0, 0);
+    }
+    free(a); free(work); free(s); free(rwork);
+    return NULL;
+}
+
+/* method of record: one point at a time, BLAS-2 triangular solves */
+static void *worker_record(void *arg)
+{
+    shared_work *w = arg;
+    const ssm_pspec_plan *p = w->p;
+    size_t n = p->n, mi = (size_t)p->o.max_iter;
+    double complex *q = malloc(3 * n * sizeof *q), *Tz = malloc(n * n * sizeof *Tz);
+    double *buf = malloc(4 * mi * sizeof *buf);
+    if (!q || !Tz || !buf) {
+        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
+        free(q); free(Tz); free(buf);
+        return NULL;
+    }
+    double complex *qold = q + n, *v = q + 2 * n;
+    slot s = {.alpha = buf, .betas = buf + mi};
+    size_t k;
+    while ((k = take(w)) != SIZE_MAX) {
+        s.point = k;
+        s.z = w->z[k];
+        s.it = 0;
+        s.beta = 0;
+        s.sigold = 0;
+        int singular = 0;
+        for (size_t i = 0; i < n; i++)
+            singular |= w->T[i * n + i] == s.z;
+        if (singular) {
+            w->sigma[k] = 0;
+            report(w, 1, 0, 0);
+            continue;
+        }
+        start_vector(q, n, w->seed, k);
+        double sig = 0;
+        for (;;) {
+            memcpy(v, q, n * sizeof *v);
+            solve_pair_single(w->T, n, s.z, v, Tz);
+            if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->careful, buf + 2 * mi, &sig))
+                break;
+        }
+        w->sigma[k] = sigma_of(sig);
+        report(w, 1, (size_t)s.it, s.it >= p->o.max_iter);
+    }
+    free(q); free(Tz); free(buf);
+    return NULL;
+}
+
+/* fast path: a block of shifts iterating together */
+static void *worker_fast(void *arg)
+{
+    shared_work *w = arg;
+    const ssm_pspec_plan *p = w->p;
+    size_t n = p->n, m = (size_t)p->o.block, mi = (size_t)p->o.max_iter;
+    size_t nb = n < 96 ? n : 32;
+    double complex *Q = malloc(n * m * sizeof *Q), *Qold = malloc(n * m * sizeof *Qold),
+                   *W = malloc(n * m * sizeof *W), *zs = malloc(m * sizeof *zs);
+    double *buf = malloc((2 * m + 2) * mi * sizeof *buf);
+    slot *sl = calloc(m, sizeof *sl);
+    if (!Q || !Qold || !W || !zs || !buf || !sl) {
+        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
+        goto out;
+    }
+    size_t active = 0; /* slots 0..active−1 are busy */
+    int exhausted = 0;
+    for (;;) {
+        /* fill the free slots */
+        while (!exhausted && active < m) {
+            size_t k = take(w);
+            if (k == SIZE_MAX) {
+                exhausted = 1;
+                break;
+            }
+            int singular = 0;
+            for (size_t i = 0; i < n; i++)
+                singular |= w->T[i * n + i] == w->z[k];
+            if (singular) {
+                w->sigma[k] = 0;
+                report(w, 1, 0, 0);
+                continue;
+            }
+            slot *s = &sl[active];
+            *s = (slot){.point = k, .z = w->z[k], .alpha = buf + 2 * active * mi, .betas = buf + (2 * active + 1) * mi};
+            start_vector(Q + active * n, n, w->seed, k);
+            zs[active] = s->z;
+            active++;
+        }
+        if (active == 0)
+            break;
+        memcpy(W, Q, active * n * sizeof *W);
+        ms_solve(w->T, n, zs, W, active, nb);
+        ms_solve_adj(w->T, n, zs, W, active, nb);
+        size_t j = 0;
+        while (j < active) {
+            double sig;
+            slot *s = &sl[j];
+            if (!lanczos_step(s, Q + j * n, Qold + j * n, W + j * n, n, p->o.tol, p->o.max_iter,
+                              w->careful, buf + 2 * m * mi, &sig)) {
+                j++;
+                continue;
+            }
+            w->sigma[s->point] = sigma_of(sig);
+            report(w, 1, (size_t)s->it, s->it >= p->o.max_iter);
+            /* retire: move the last active slot (its columns and its Lanczos
+             * history) into this place */
+            size_t last = active - 1;
+            if (j != last) {
+                double *ka = s->alpha, *kb = s->betas;
+                memcpy(ka, sl[last].alpha, (size_t)sl[last].it * sizeof *ka);
+                memcpy(kb, sl[last].betas, (size_t)sl[last].it * sizeof *kb);
+                *s = sl[last];
+                s->alpha = ka;
+                s->betas = kb;
+                memcpy(Q + j * n, Q + last * n, n * sizeof *Q);
+                memcpy(Qold + j * n, Qold + last * n, n * sizeof *Q);
+                memcpy(W + j * n, W + last * n, n * sizeof *Q);
+                zs[j] = zs[last];
+            }
+            active--;
+        }
+    }
+out:
+    free(Q); free(Qold); free(W); free(zs); free(buf); free(sl);
+    return NULL;
+}
+
+/* DPLR route, one point at a time (the work per step is O(n r)) */
+static void *worker_dplr(void *arg)
+{
+    shared_work *w = arg;
+    const ssm_pspec_plan *p = w->p;
+    size_t n = p->n, mi = (size_t)p->o.max_iter;
+    double complex *q = malloc(5 * n * sizeof *q);
+    double *buf = malloc(4 * mi * sizeof *buf);
+    dplr_point d = {.n = n, .r = p->r, .dinv = malloc(n * sizeof(double complex))};
+    if (!q || !buf || !d.dinv) {
+        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
+        free(q); free(buf); free(d.dinv);
+        return NULL;
+    }
+    double complex *qold = q + n, *v = q + 2 * n, *y = q + 3 * n, *u = q + 4 * n;
+    slot s = {.alpha = buf, .betas = buf + mi};
+    size_t k;
+    while ((k = take(w)) != SIZE_MAX) {
+        double complex z = w->z[k];
+        int ok = dplr_prepare(&d, p, z);
+        double sig = 0;
+        if (ok) {
+            s.point = k;
+            s.z = z;
+            s.it = 0;
+            s.beta = 0;
+            s.sigold = 0;
+            start_vector(q, n, w->seed, k);
+            for (;;) {
+                memcpy(v, q, n * sizeof *v);
+                dplr_solve(&d, p, v, 0);
+                dplr_solve(&d, p, v, 1);
+                if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->careful, buf + 2 * mi, &sig))
+                    break;
+            }
+            /* the guard, a posteriori: both solves on the last Lanczos vector
+             * must be backward stable to within what the result promises —
+             * a perturbation of size η moves σ by at most η (Weyl) — relative
+             * DPLR_REL_OK·σ, or absolute 10·ε·‖A‖_F where σ is that small */
+            memcpy(y, qold, n * sizeof *y);
+            dplr_solve(&d, p, y, 0);
+            memcpy(u, y, n * sizeof *u);
+            dplr_solve(&d, p, u, 1);
+            double eta = fmax(dplr_backward_error(p, z, y, qold, 0), dplr_backward_error(p, z, u, y, 1));
+            ok = isfinite(eta) && eta <= fmax(DPLR_REL_OK * sigma_of(sig), 10 * DBL_EPSILON * p->normA);
+        }
+        if (!ok) {
+            pthread_mutex_lock(&w->lock);
+            w->guard_list[w->guard_failed++] = k;
+            pthread_mutex_unlock(&w->lock);
+            continue;
+        }
+        w->sigma[k] = sigma_of(sig);
+        report(w, 1, (size_t)s.it, s.it >= p->o.max_iter);
+    }
+    free(q); free(buf); free(d.dinv);
+    return NULL;
+}
+
+static ssm_status run_threads(shared_work *w, void *(*fn)(void *), int threads)
+{
+    if (threads > 1 && w->count > 1) {
+        /* our threads each call BLAS on small blocks: one BLAS thread each */
+        int blas_threads = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+        pthread_t tid[64];
+        int started = 0;
+        for (int t = 0; t < threads && t < 64; t++) {
+            if (pthread_create(&tid[t], NULL, fn, w) != 0)
+                break;
+            started++;
+        }
+        if (started == 0)
+            fn(w);
+        for (int t = 0; t < started; t++)
+            pthread_join(tid[t], NULL);
+        openblas_set_num_threads(blas_threads);
+    } else {
+        fn(w);
+    }
+    return w->status;
+}
+
+ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double complex *z, size_t count,
+                          ssm_pspec_info *info, ssm_progress *bar)
+{
+    ssm_pspec_info local;
+    if (!info)
+        info = &local;
+    memset(info, 0, sizeof *info);
+    info->route = ssm_pspec_route(p);
+    for (size_t k = 0; k < count; k++)
+        if (!isfinite(creal(z[k])) || !isfinite(cimag(z[k])))
+            return SSM_ERROR(SSM_EINVAL, "pspec: point %zu is not finite", k);
+    if (p->kind == KIND_NORMAL) {
+        for (size_t k = 0; k < count; k++) {
+            double best = INFINITY;
+            for (size_t i = 0; i < p->n; i++)
+                best = fmin(best, cabs(z[k] - p->lam[i]));
+            sigma[k] = best;
+        }
+        info->points = count;
+        if (bar)
+            ssm_progress_update(bar, count);
+        return SSM_OK;
+    }
+    size_t *todo = malloc((count ? count : 1) * sizeof *todo);
+    if (!todo)
+        return SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+    for (size_t k = 0; k < count; k++)
+        todo[k] = k;
+    shared_work w = {.p = p, .T = p->T, .z = z, .sigma = sigma, .todo = todo, .count = count, .bar = bar,
+                     .seed = p->o.seed, .status = SSM_OK};
+    pthread_mutex_init(&w.lock, NULL);
+    int threads = p->o.method == SSM_PSPEC_RECORD ? 1 : p->o.threads;
+    w.careful = p->o.method != SSM_PSPEC_RECORD;
+    ssm_status s = SSM_OK;
+    double complex *Tfb = NULL;
+    if (p->kind == KIND_DPLR) {
+        w.guard_list = malloc((count ? count : 1) * sizeof *w.guard_list);
+        if (!w.guard_list)
+            s = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+        if (s == SSM_OK)
+            s = run_threads(&w, worker_dplr, threads);
+        info->guard_failed = w.guard_failed;
+        if (s == SSM_OK && w.guard_failed > 0) {
+            /* the points the Woodbury route could not vouch for, on the Schur
+             * form of the dense matrix */
+            size_t n = p->n;
+            Tfb = ssm_lapack_alloc(n * n, sizeof *Tfb);
+            double complex *ev = malloc(n * sizeof *ev);
+            if (!Tfb || !ev)
+                s = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory (n = %zu)", n);
+            for (size_t j = 0; s == SSM_OK && j < n; j++)
+                for (size_t i = 0; i < n; i++) {
+                    double complex a = i == j ? p->lam[i] : 0;
+                    for (size_t k = 0; k < p->r; k++)
+                        a -= p->P[k * n + i] * conj(p->Q[k * n + j]);
+                    Tfb[j * n + i] = a;
+                }
+            if (s == SSM_OK)
+                s = schur(Tfb, ev, n);
+            free(ev);
+            memcpy(todo, w.guard_list, w.guard_failed * sizeof *todo);
+            w.T = Tfb;
+            w.todo = todo;
+            w.count = w.guard_failed;
+            w.next = 0;
+        }
+    }
+    if (s == SSM_OK && (p->kind == KIND_DENSE || w.T == Tfb)) {
+        void *(*fn)(void *) = p->n < SVD_BELOW ? worker_svd
+                              : p->o.method == SSM_PSPEC_RECORD ? worker_record : worker_fast;
+        s = run_threads(&w, fn, threads);
+    }
+    info->points = count;
+    info->iterations = w.iterations;
+    info->unconverged = w.unconverged;
+    pthread_mutex_destroy(&w.lock);
+    free(w.guard_list);
+    free(Tfb);
+    free(todo);
+    return s;
+}
+
+ssm_status ssm_pspec_grid(double *sigma, const ssm_pspec_plan *p, const double box[4], size_t nx, size_t ny,
+                          ssm_pspec_info *info, ssm_progress *bar)
+{
+    if (nx == 0 || ny == 0 || !(box[1] >= box[0]) || !(box[3] >= box[2]) || !isfinite(box[0]) ||
+        !isfinite(box[1]) || !isfinite(box[2]) || !isfinite(box[3]))
+        return SSM_ERROR(SSM_EINVAL, "pspec: empty grid or box");
+    if ((nx > 1 && box[1] == box[0]) || (ny > 1 && box[3] == box[2]))
+        return SSM_ERROR(SSM_EINVAL, "pspec: a box side of length 0 with more than one grid line");
+    /* row iy has y = y0 + iy·hy; for a real matrix σ(z̄) = σ(z), so the rows
+     * whose mirror row is in the grid are copied, not computed */
+    double hy = ny > 1 ? (box[3] - box[2]) / (double)(ny - 1) : 0;
+    double hx = nx > 1 ? (box[1] - box[0]) / (double)(nx - 1) : 0;
+    size_t *mirror = malloc(ny * sizeof *mirror);
+    double complex *z = malloc(nx * ny * sizeof *z);
+    size_t *where = malloc(nx * ny * sizeof *where);
+    double *sg = malloc(nx * ny * sizeof *sg);
+    if (!mirror || !z || !where || !sg) {
+        free(mirror); free(z); free(where); free(sg);
+        return SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+    }
+    double yscale = fmax(fabs(box[2]), fabs(box[3]));
+    size_t count = 0;
+    for (size_t iy = 0; iy < ny; iy++) {
+        double y = box[2] + (double)iy * hy;
+        mirror[iy] = SIZE_MAX;
+        if (p->real && y < 0) {
+            size_t jy = ny - 1 - iy;
+            double ym = box[2] + (double)jy * hy;
+            if (fabs(ym + y) <= 1e-13 * yscale && ym >= 0)
+                mirror[iy] = jy;
+        }
+        if (mirror[iy] != SIZE_MAX)
+            continue;
+        for (size_t ix = 0; ix < nx; ix++) {
+            where[count] = iy * nx + ix;
+            z[count++] = CMPLX(box[0] + (double)ix * hx, y);
+        }
+    }
+    if (bar)
+        ssm_progress_set_total(bar, count);
+    ssm_status s = ssm_pspec_eval(sg, p, z, count, info, bar);
+    if (s == SSM_OK) {
+        for (size_t k = 0; k < count; k++)
+            sigma[where[k]] = sg[k];
+        for (size_t iy = 0; iy < ny; iy++)
+            if (mirror[iy] != SIZE_MAX)
+                memcpy(sigma + iy * nx, sigma + mirror[iy] * nx, nx * sizeof *sigma);
+        if (info)
+            info->mirrored = nx * ny - count;
+    }
+    free(mirror); free(z); free(where); free(sg);
+    return s;
+}
