@@ -375,6 +375,53 @@ ssm_status ssm_init_transfer(double complex *G, const ssm_st *file, int which, c
 }
 
 /* FNV-1a over names, shapes and data of every tensor (insertion order) */
+ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_st *file)
+{
+    model m;
+    ssm_status s = model_load(&m, file);
+    if (s != SSM_OK)
+        return s;
+    size_t N = m.N;
+    memset(A, 0, sizeof(ssm_zmat_struct));
+    memset(P, 0, sizeof(ssm_zmat_struct));
+    *lambda = NULL;
+    if (m.dplr) {
+        /* diag(Λ) − P̃ P̃* over the full conjugate-closed set (P̃ of the conjugate
+         * modes is conj(P̃): the eigenvectors are conj(V), P real) */
+        double complex *lam = malloc(N * sizeof *lam);
+        s = lam ? ssm_zmat_init(P, N, m.r) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        for (size_t j = 0; s == SSM_OK && j < N; j++) {
+            lam[j] = lam_full(&m, j);
+            for (size_t k = 0; k < m.r; k++)
+                SSM_D(P, j, k) = j < m.M ? SSM_D(m.Pt, k, j) : conj(SSM_D(m.Pt, k, j - m.M));
+        }
+        if (s == SSM_OK)
+            *lambda = lam;
+        else
+            free(lam);
+    } else if (m.V->rows && m.Vinv->rows) {
+        /* V diag(Λ) V⁻¹ over the full set: A_target + E for PTD */
+        ssm_zmat_t Vf, Vfi;
+        s = model_full_V(Vf, Vfi, &m);
+        if (s == SSM_OK) {
+            for (size_t j = 0; j < N; j++)
+                for (size_t i = 0; i < N; i++)
+                    SSM_D(Vf, i, j) *= lam_full(&m, j);
+            s = ssm_zmat_init(A, N, N);
+        }
+        if (s == SSM_OK)
+            s = ssm_zmat_gemm(A, 1, Vf, 0, Vfi, 0, 0);
+        ssm_zmat_clear(Vf);
+        ssm_zmat_clear(Vfi);
+    } else {
+        s = ssm_zmat_init(A, N, N);
+        for (size_t j = 0; s == SSM_OK && j < N; j++)
+            SSM_D(A, j, j) = lam_full(&m, j);
+    }
+    model_clear(&m);
+    return s;
+}
+
 static uint64_t data_digest(const ssm_st *f)
 {
     uint64_t h = 1469598103934665603ull;

@@ -314,15 +314,83 @@ static double znorm(const double complex *x, size_t n)
     return cblas_dznrm2((int)n, x, 1);
 }
 
-/* largest eigenvalue of the symmetric tridiagonal (d[0..l), e[0..l−1));
- * d, e are destroyed */
-static double tridiag_max(double *d, double *e, size_t l)
+/* G = χ_l'(x)/χ_l(x) = Σ 1/(x − λ_i) and H = Σ 1/(x − λ_i)² = G² − χ_l''/χ_l
+ * for x above every eigenvalue of every leading block (χ_k the characteristic
+ * polynomial of the leading k×k block of T), by ratio recurrences (r_k =
+ * χ_k/χ_{k−1}, d_k = χ_k'/χ_k, e_k = χ_k''/χ_k) that cannot overflow; also
+ * *s2 = χ_{l−1}(x)/χ_l'(x), which at x = λ_max is u_l², the squared last
+ * component of its unit eigenvector.  Returns 0 when some r_k ≤ 0 (x is not
+ * above every eigenvalue). */
+static int tridiag_ratio(double *G, double *H, double *s2, const double *a, const double *b, size_t l, double x)
 {
-    if (l == 1)
-        return d[0];
-    if (LAPACKE_dsterf_work((lapack_int)l, d, e) != 0)
-        return NAN;
-    return d[l - 1];
+    double rprev = 1, d1 = 0, d2 = 0, e1 = 0, e2 = 0;
+    for (size_t k = 0; k < l; k++) {
+        double bb = k > 0 ? b[k - 1] * b[k - 1] : 0, xa = x - a[k];
+        double r = xa - (k > 0 ? bb / rprev : 0);
+        double dnum = 1 + xa * d1 - (k > 0 ? bb * d2 / rprev : 0);
+        double enum_ = 2 * d1 + xa * e1 - (k > 0 ? bb * e2 / rprev : 0);
+        if (k + 1 == l)
+            *s2 = dnum > 1 ? 1 / dnum : 1;
+        if (!(r > 0))
+            return 0;
+        d2 = d1;
+        d1 = dnum / r;
+        e2 = e1;
+        e1 = enum_ / r;
+        rprev = r;
+    }
+    *G = d1;
+    *H = d1 * d1 - e1;
+    return 1;
+}
+
+/* The largest eigenvalue θ of the symmetric tridiagonal T_l (diagonal a,
+ * off-diagonal b, l ≥ 1) and u_l² (see tridiag_ratio).  Laguerre's method on
+ * χ_l from above: for a polynomial with real roots it converges monotonically
+ * to the largest root, cubically, and is not slowed by a distant start (Newton
+ * is: linear rate 1 − 1/l far out).  Start: max(θ_prev, a_l) + |b_{l−1}|, an
+ * upper bound by Weyl's inequality when θ_prev = λ_max(T_{l−1}); Sturm-count
+ * bisection takes over if that bound fails.  θ to ~1e-12 relative (the
+ * stopping rules look at changes of 1e-5). */
+static double top_ritz(const double *a, const double *b, size_t l, double prev, double *s2)
+{
+    double x = fmax(prev, a[l - 1]) + (l > 1 ? fabs(b[l - 2]) : 0), G, H;
+    x += 4 * DBL_EPSILON * fabs(x);
+    double ln = (double)l;
+    for (int it = 0; it < 60; it++) {
+        if (!tridiag_ratio(&G, &H, s2, a, b, l, x))
+            break;
+        double disc = (ln - 1) * (ln * H - G * G);
+        double step = ln / (G + sqrt(disc > 0 ? disc : 0));
+        if (!(step > 1e-12 * fabs(x))) {
+            return x;
+        }
+        x -= step;
+    }
+    /* fallback: bisection on Sturm counts over the Gershgorin interval */
+    double hi = -INFINITY, lo = INFINITY;
+    for (size_t k = 0; k < l; k++) {
+        double r = (k > 0 ? fabs(b[k - 1]) : 0) + (k + 1 < l ? fabs(b[k]) : 0);
+        hi = fmax(hi, a[k] + r);
+        lo = fmin(lo, a[k] - r);
+    }
+    for (int it = 0; it < 200 && hi - lo > 4 * DBL_EPSILON * fmax(fabs(hi), fabs(lo)); it++) {
+        double m = 0.5 * (lo + hi), d = 1;
+        size_t below = 0; /* eigenvalues < m: negative pivots of T − mI = LDLᵀ */
+        for (size_t k = 0; k < l; k++) {
+            d = a[k] - m - (k > 0 ? b[k - 1] * b[k - 1] / d : 0);
+            if (d == 0)
+                d = -DBL_MIN;
+            below += d < 0;
+        }
+        if (below == l)
+            hi = m;
+        else
+            lo = m;
+    }
+    if (!tridiag_ratio(&G, &H, s2, a, b, l, hi))
+        *s2 = 1;
+    return hi;
 }
 
 /* ---- one Lanczos slot ---------------------------------------------------- */
@@ -332,13 +400,14 @@ typedef struct {
     double complex z;
     int it;
     double beta, sigold;
+    double th[4];          /* the last four top Ritz values (ring) */
     double *alpha, *betas; /* max_iter each */
 } slot;
 
 /* One Lanczos step for a slot after w = op(q): returns 1 when done, with *sig
  * the top Ritz value.  q, qold, w are the slot's columns. */
 static int lanczos_step(slot *s, double complex *q, double complex *qold, double complex *w, size_t n, double tol,
-                        int max_iter, int careful, double *scratch, double *sig)
+                        int max_iter, double abs_floor, double *sig)
 {
     if (s->it > 0)
         cblas_zaxpy((int)n, &(double complex){-s->beta}, qold, 1, w, 1);
@@ -351,25 +420,22 @@ static int lanczos_step(slot *s, double complex *q, double complex *qold, double
     s->betas[s->it] = beta;
     s->it++;
     size_t l = (size_t)s->it;
-    memcpy(scratch, s->alpha, l * sizeof *scratch);
-    memcpy(scratch + l, s->betas, (l - 1) * sizeof *scratch);
-    *sig = tridiag_max(scratch, scratch + l, l);
+    double s2;
+    *sig = top_ritz(s->alpha, s->betas, l, s->sigold, &s2);
     double change = fabs(s->sigold / *sig - 1);
     int done = change < tol; /* EigTool's rule */
-    if (done && careful && l > 1) {
+    s->th[l % 4] = *sig;
+    if (done && abs_floor >= 0) {
         /* EigTool's rule alone stops early where σ_min is nearly multiple and
-         * convergence is slow (3e-4 errors on HiPPO-LegS).  Also ask for the
-         * Ritz residual β_l |s_l| (s the top eigenvector of the tridiagonal)
-         * to be below tol·θ: then an eigenvalue lies within tol·θ of θ. */
-        memcpy(scratch, s->alpha, l * sizeof *scratch);
-        memcpy(scratch + l, s->betas, (l - 1) * sizeof *scratch);
-        double ev, vec[128];
-        lapack_int found = 0, ifail[128], iwork[640];
-        double work[640];
-        if (l <= 128 && LAPACKE_dstevx_work(LAPACK_COL_MAJOR, 'V', 'I', (lapack_int)l, scratch, scratch + l, 0, 0,
-                                            (lapack_int)l, (lapack_int)l, 0.0, &found, &ev, vec, (lapack_int)l,
-                                            work, iwork, ifail) == 0 && found == 1)
-            done = beta * fabs(vec[l - 1]) <= tol * ev;
+         * convergence is slow (one small step among larger ones: 3e-4 errors
+         * on HiPPO-LegS).  The careful rule asks in addition either the Ritz
+         * residual β_l |u_l| to be below req·θ (then an eigenvalue lies within
+         * req·θ of θ; req = tol, or the relative accuracy that the absolute
+         * floor 10ε‖A‖ allows when σ is that small), or, for clusters where
+         * the residual lags, θ to have moved over the last
+         * three steps together by less than tol/2. */
+        double req = fmax(tol, abs_floor * sqrt(*sig));
+        done = beta * sqrt(s2) <= req * *sig || (l > 4 && fabs(s->th[(l - 3) % 4] / *sig - 1) < 0.5 * tol);
     }
     done = done || s->it >= max_iter || !(beta > 0) || !isfinite(*sig);
     s->sigold = *sig;
@@ -387,62 +453,99 @@ static double sigma_of(double theta) { return theta > 0 ? 1.0 / sqrt(theta) : 0.
 
 /* ---- triangular solves --------------------------------------------------- */
 
-/* x ← (T − zI)⁻¹ x, then x ← (T − zI)⁻* x, one shift, BLAS-2 (method of record) */
-static void solve_pair_single(const double complex *T, size_t n, double complex z, double complex *x,
-                              double complex *Tz)
+/* x ← (T − zI)⁻¹ x, then x ← (T − zI)⁻* x, one shift, BLAS-2 ZTRSV on
+ * Tz = T − zI (formed once per point), as EigTool's two backslashes */
+static void solve_pair_single(const double complex *Tz, size_t n, double complex *x)
 {
-    memcpy(Tz, T, n * n * sizeof *T);
-    for (size_t k = 0; k < n; k++)
-        Tz[k * n + k] -= z;
     cblas_ztrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, (int)n, Tz, (int)n, x, 1);
     cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, Tz, (int)n, x, 1);
 }
 
-/* X ← (T − z_j I)⁻¹ X_j for every column j (X n×m, ld n): blocked back
- * substitution, the off-diagonal updates one ZGEMM for all shifts. */
-static void ms_solve(const double complex *T, size_t n, const double complex *z, double complex *X, size_t m,
-                     size_t nb)
+/* ---- the multi-shift solves ----------------------------------------------
+ *
+ * The m shifts' vectors are held as rows: X[k·ld + j] is component k of shift
+ * j's vector, real and imaginary parts in separate arrays (Xr, Xi), so that
+ * the work inside a diagonal block is plain vector arithmetic across shifts
+ * and the updates between blocks are real DGEMMs (four per complex product):
+ * in column-major terms Xᵀ is m×n with leading dimension ld. */
+
+typedef struct {
+    size_t n, nb, ld;              /* order, block size, row stride (≥ m)          */
+    const double *Tr, *Ti;         /* T split, column-major, ld n                   */
+    double *Xr, *Xi, *Dr, *Di;     /* n×ld rows; D = 1/(T_kk − z_j)                 */
+} ms_work;
+
+/* Xᵀ[:, I] −= Xᵀ[:, K] · op(S) for a complex S = Sr + i·Si given by its real
+ * parts at (Sr, Si) with leading dimension n; conj_s: use conj(S); trans: op
+ * transposes.  Rows m, |I| = ni, |K| = nk. */
+static void ms_update(const ms_work *w, size_t m, size_t i0, size_t ni, size_t k0, size_t nk, const double *Sr,
+                      const double *Si, int trans, int conj_s)
 {
-    static const double complex one = 1, mone = -1;
+    CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
+    int ld = (int)w->ld, ldt = (int)w->n;
+    double *Cr = w->Xr + i0 * w->ld, *Ci = w->Xi + i0 * w->ld;
+    const double *Ar = w->Xr + k0 * w->ld, *Ai = w->Xi + k0 * w->ld;
+    double sg = conj_s ? -1.0 : 1.0;
+    /* (Ar + iAi)(Sr + i sg Si) = Ar Sr − sg Ai Si + i(Ai Sr + sg Ar Si) */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt, 1.0, Cr, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, sg, Ai, ld, Si, ldt, 1.0, Cr, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ai, ld, Sr, ldt, 1.0, Ci, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -sg, Ar, ld, Si, ldt, 1.0, Ci, ld);
+}
+
+/* rows: y −= (tr + i ti)·x over m shifts */
+static void row_axpy(double *restrict yr, double *restrict yi, const double *restrict xr,
+                     const double *restrict xi, double tr, double ti, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double a = xr[j], b = xi[j];
+        yr[j] -= tr * a - ti * b;
+        yi[j] -= tr * b + ti * a;
+    }
+}
+
+/* rows: x ·= (dr + i sg di) */
+static void row_scale(double *restrict xr, double *restrict xi, const double *restrict dr,
+                      const double *restrict di, double sg, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double a = xr[j], b = xi[j], c = dr[j], d = sg * di[j];
+        xr[j] = a * c - b * d;
+        xi[j] = a * d + b * c;
+    }
+}
+
+/* X_j ← (T − z_j I)⁻¹ X_j for the m shifts: blocked back substitution */
+static void ms_solve(const ms_work *w, size_t m)
+{
+    size_t n = w->n, nb = w->nb, ld = w->ld;
     for (size_t hi = n; hi > 0;) {
         size_t lo = hi > nb ? hi - nb : 0;
-        if (hi < n)
-            cblas_zgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)(hi - lo), (int)m, (int)(n - hi), &mone,
-                        T + hi * n + lo, (int)n, X + hi, (int)n, &one, X + lo, (int)n);
-        for (size_t j = 0; j < m; j++) {
-            double complex *x = X + j * n;
-            for (size_t k = hi; k-- > lo;) {
-                const double complex *t = T + k * n;
-                double complex xk = x[k] / (t[k] - z[j]);
-                x[k] = xk;
-                for (size_t i = lo; i < k; i++)
-                    x[i] -= t[i] * xk;
-            }
+        if (hi < n) /* X_I −= T[I, hi:n] X[hi:n]  ⇔  Xᵀ_I −= Xᵀ_K T[I,K]ᵀ */
+            ms_update(w, m, lo, hi - lo, hi, n - hi, w->Tr + hi * n + lo, w->Ti + hi * n + lo, 1, 0);
+        for (size_t k = hi; k-- > lo;) {
+            double *xr = w->Xr + k * ld, *xi = w->Xi + k * ld;
+            row_scale(xr, xi, w->Dr + k * ld, w->Di + k * ld, 1.0, m);
+            for (size_t i = lo; i < k; i++)
+                row_axpy(w->Xr + i * ld, w->Xi + i * ld, xr, xi, w->Tr[k * n + i], w->Ti[k * n + i], m);
         }
         hi = lo;
     }
 }
 
-/* X ← (T − z_j I)⁻* X_j: forward substitution with the lower triangular
- * (T − zI)*, updates by one ZGEMM with T's conjugate transpose. */
-static void ms_solve_adj(const double complex *T, size_t n, const double complex *z, double complex *X, size_t m,
-                         size_t nb)
+/* X_j ← (T − z_j I)⁻* X_j: forward substitution with the lower triangular (T − zI)* */
+static void ms_solve_adj(const ms_work *w, size_t m)
 {
-    static const double complex one = 1, mone = -1;
+    size_t n = w->n, nb = w->nb, ld = w->ld;
     for (size_t lo = 0; lo < n;) {
         size_t hi = lo + nb < n ? lo + nb : n;
-        if (lo > 0)
-            cblas_zgemm(CblasColMajor, CblasConjTrans, CblasNoTrans, (int)(hi - lo), (int)m, (int)lo, &mone,
-                        T + lo * n, (int)n, X, (int)n, &one, X + lo, (int)n);
-        for (size_t j = 0; j < m; j++) {
-            double complex *x = X + j * n;
-            for (size_t k = lo; k < hi; k++) {
-                const double complex *t = T + k * n;
-                double complex acc = x[k];
-                for (size_t i = lo; i < k; i++)
-                    acc -= conj(t[i]) * x[i];
-                x[k] = acc / conj(t[k] - z[j]);
-            }
+        if (lo > 0) /* X_I −= T[0:lo, I]* X[0:lo]  ⇔  Xᵀ_I −= Xᵀ_K conj(T[K, I]) */
+            ms_update(w, m, lo, hi - lo, 0, lo, w->Tr + lo * n, w->Ti + lo * n, 0, 1);
+        for (size_t k = lo; k < hi; k++) {
+            double *xr = w->Xr + k * ld, *xi = w->Xi + k * ld;
+            for (size_t i = lo; i < k; i++) /* x_k −= conj(T_ik) x_i */
+                row_axpy(xr, xi, w->Xr + i * ld, w->Xi + i * ld, w->Tr[k * n + i], -w->Ti[k * n + i], m);
+            row_scale(xr, xi, w->Dr + k * ld, w->Di + k * ld, -1.0, m);
         }
         lo = hi;
     }
@@ -583,7 +686,7 @@ typedef struct {
     pthread_mutex_t lock;
     ssm_progress *bar;
     int method;                /* SSM_PSPEC_RECORD or FAST */
-    int careful;               /* stopping rule: 0 EigTool's, 1 also the Ritz residual */
+    double abs_floor;          /* careful stopping rule (≥ 0: 10ε‖A‖), −1: EigTool's rule */
     uint64_t seed;
     /* statistics */
     size_t iterations, unconverged, guard_failed;
@@ -692,11 +795,14 @@ static void *worker_record(void *arg)
             continue;
         }
         start_vector(q, n, w->seed, k);
+        memcpy(Tz, w->T, n * n * sizeof *Tz);
+        for (size_t i = 0; i < n; i++)
+            Tz[i * n + i] -= s.z;
         double sig = 0;
         for (;;) {
             memcpy(v, q, n * sizeof *v);
-            solve_pair_single(w->T, n, s.z, v, Tz);
-            if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->careful, buf + 2 * mi, &sig))
+            solve_pair_single(Tz, n, v);
+            if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->abs_floor, &sig))
                 break;
         }
         w->sigma[k] = sigma_of(sig);
@@ -712,14 +818,23 @@ static void *worker_fast(void *arg)
     shared_work *w = arg;
     const ssm_pspec_plan *p = w->p;
     size_t n = p->n, m = (size_t)p->o.block, mi = (size_t)p->o.max_iter;
-    size_t nb = n < 96 ? n : 32;
     double complex *Q = malloc(n * m * sizeof *Q), *Qold = malloc(n * m * sizeof *Qold),
-                   *W = malloc(n * m * sizeof *W), *zs = malloc(m * sizeof *zs);
-    double *buf = malloc((2 * m + 2) * mi * sizeof *buf);
+                   *W = malloc(n * m * sizeof *W);
+    double *buf = malloc((2 * m + 2) * mi * sizeof *buf), *split = malloc((2 * n * n + 4 * n * m) * sizeof *split);
     slot *sl = calloc(m, sizeof *sl);
-    if (!Q || !Qold || !W || !zs || !buf || !sl) {
+    if (!Q || !Qold || !W || !buf || !split || !sl) {
         fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
         goto out;
+    }
+    /* block size: large enough for efficient DGEMMs, small enough that the
+     * vector work inside the diagonal blocks (∝ nb) stays minor (measured
+     * on HiPPO-LegS n = 256: 32 to 64 best) */
+    ms_work ws = {.n = n, .nb = n < 64 ? n : 48, .ld = m, .Tr = split, .Ti = split + n * n,
+                  .Xr = split + 2 * n * n, .Xi = split + 2 * n * n + n * m, .Dr = split + 2 * n * n + 2 * n * m,
+                  .Di = split + 2 * n * n + 3 * n * m};
+    for (size_t i = 0; i < n * n; i++) {
+        split[i] = creal(w->T[i]);
+        split[n * n + i] = cimag(w->T[i]);
     }
     size_t active = 0; /* slots 0..active−1 are busy */
     int exhausted = 0;
@@ -742,27 +857,38 @@ static void *worker_fast(void *arg)
             slot *s = &sl[active];
             *s = (slot){.point = k, .z = w->z[k], .alpha = buf + 2 * active * mi, .betas = buf + (2 * active + 1) * mi};
             start_vector(Q + active * n, n, w->seed, k);
-            zs[active] = s->z;
+            for (size_t i = 0; i < n; i++) {
+                double complex d = 1.0 / (w->T[i * n + i] - s->z);
+                ws.Dr[i * m + active] = creal(d);
+                ws.Di[i * m + active] = cimag(d);
+            }
             active++;
         }
         if (active == 0)
             break;
-        memcpy(W, Q, active * n * sizeof *W);
-        ms_solve(w->T, n, zs, W, active, nb);
-        ms_solve_adj(w->T, n, zs, W, active, nb);
+        for (size_t j = 0; j < active; j++)
+            for (size_t i = 0; i < n; i++) {
+                ws.Xr[i * m + j] = creal(Q[j * n + i]);
+                ws.Xi[i * m + j] = cimag(Q[j * n + i]);
+            }
+        ms_solve(&ws, active);
+        ms_solve_adj(&ws, active);
+        for (size_t j = 0; j < active; j++)
+            for (size_t i = 0; i < n; i++)
+                W[j * n + i] = CMPLX(ws.Xr[i * m + j], ws.Xi[i * m + j]);
         size_t j = 0;
         while (j < active) {
             double sig;
             slot *s = &sl[j];
             if (!lanczos_step(s, Q + j * n, Qold + j * n, W + j * n, n, p->o.tol, p->o.max_iter,
-                              w->careful, buf + 2 * m * mi, &sig)) {
+                              w->abs_floor, &sig)) {
                 j++;
                 continue;
             }
             w->sigma[s->point] = sigma_of(sig);
             report(w, 1, (size_t)s->it, s->it >= p->o.max_iter);
-            /* retire: move the last active slot (its columns and its Lanczos
-             * history) into this place */
+            /* retire: move the last active slot (its vectors, its shift's
+             * diagonal and its Lanczos history) into this place */
             size_t last = active - 1;
             if (j != last) {
                 double *ka = s->alpha, *kb = s->betas;
@@ -774,13 +900,16 @@ static void *worker_fast(void *arg)
                 memcpy(Q + j * n, Q + last * n, n * sizeof *Q);
                 memcpy(Qold + j * n, Qold + last * n, n * sizeof *Q);
                 memcpy(W + j * n, W + last * n, n * sizeof *Q);
-                zs[j] = zs[last];
+                for (size_t i = 0; i < n; i++) {
+                    ws.Dr[i * m + j] = ws.Dr[i * m + last];
+                    ws.Di[i * m + j] = ws.Di[i * m + last];
+                }
             }
             active--;
         }
     }
 out:
-    free(Q); free(Qold); free(W); free(zs); free(buf); free(sl);
+    free(Q); free(Qold); free(W); free(buf); free(split); free(sl);
     return NULL;
 }
 
@@ -816,7 +945,7 @@ static void *worker_dplr(void *arg)
                 memcpy(v, q, n * sizeof *v);
                 dplr_solve(&d, p, v, 0);
                 dplr_solve(&d, p, v, 1);
-                if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->careful, buf + 2 * mi, &sig))
+                if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->abs_floor, &sig))
                     break;
             }
             /* the guard, a posteriori: both solves on the last Lanczos vector
@@ -845,10 +974,11 @@ static void *worker_dplr(void *arg)
 
 static ssm_status run_threads(shared_work *w, void *(*fn)(void *), int threads)
 {
+    /* our workers call BLAS on small blocks: one BLAS thread each (OpenBLAS's
+     * own threads would spin on these sizes) — restored afterwards */
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
     if (threads > 1 && w->count > 1) {
-        /* our threads each call BLAS on small blocks: one BLAS thread each */
-        int blas_threads = openblas_get_num_threads();
-        openblas_set_num_threads(1);
         pthread_t tid[64];
         int started = 0;
         for (int t = 0; t < threads && t < 64; t++) {
@@ -860,10 +990,10 @@ static ssm_status run_threads(shared_work *w, void *(*fn)(void *), int threads)
             fn(w);
         for (int t = 0; t < started; t++)
             pthread_join(tid[t], NULL);
-        openblas_set_num_threads(blas_threads);
     } else {
         fn(w);
     }
+    openblas_set_num_threads(blas_threads);
     return w->status;
 }
 
@@ -899,7 +1029,7 @@ ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double c
                      .seed = p->o.seed, .status = SSM_OK};
     pthread_mutex_init(&w.lock, NULL);
     int threads = p->o.method == SSM_PSPEC_RECORD ? 1 : p->o.threads;
-    w.careful = p->o.method != SSM_PSPEC_RECORD;
+    w.abs_floor = p->o.method != SSM_PSPEC_RECORD ? 10 * DBL_EPSILON * p->normA : -1;
     ssm_status s = SSM_OK;
     double complex *Tfb = NULL;
     if (p->kind == KIND_DPLR) {
@@ -934,7 +1064,7 @@ ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double c
             w.next = 0;
         }
     }
-    if (s == SSM_OK && (p->kind == KIND_DENSE || w.T == Tfb)) {
+    if (s == SSM_OK && (p->kind == KIND_DENSE || (Tfb && w.count > 0))) {
         void *(*fn)(void *) = p->n < SVD_BELOW ? worker_svd
                               : p->o.method == SSM_PSPEC_RECORD ? worker_record : worker_fast;
         s = run_threads(&w, fn, threads);

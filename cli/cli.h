@@ -41,5 +41,6 @@ int cmd_verify(int argc, char **argv);
 int cmd_transfer(int argc, char **argv);
 int cmd_eig(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
+int cmd_pspec(int argc, char **argv);
 
 #endif

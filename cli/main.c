@@ -14,6 +14,7 @@ static const char USAGE[] =
     "  verify FILE                                  recompute every check of an init file\n"
     "  transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2]   transfer functions\n"
     "  eig SPEC [--prec BITS] [--certify]           eigenvalues, kappa(V), backward error, any precision\n"
+    "  pspec SPEC [--grid NXxNY] [--abscissa EPS] [--radius]   pseudospectra, abscissa, stability radius\n"
     "  experiment NAME [--out DIR]                  run an experiment: NAME.tsv, NAME.json, NAME.png\n"
     "\n"
     "Run 'ssmkit COMMAND --help' for the options of a command.\n"
@@ -29,10 +30,11 @@ static const struct {
     {"transfer", cmd_transfer},
     {"eig", cmd_eig},
     {"experiment", cmd_experiment},
+    {"pspec", cmd_pspec},
 };
 
 /* planned in DESIGN.md, not built yet: say so instead of "unknown command" */
-static const char *const PLANNED[] = {"pspec", "train", "eval"};
+static const char *const PLANNED[] = {"train", "eval"};
 
 int main(int argc, char **argv)
 {

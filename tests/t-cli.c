@@ -108,12 +108,60 @@ static void test_help(void)
     CHECK(run((const char *[]){NULL}) == 2 && strstr(err_buf, "usage"), "no command -> 2");
 }
 
+/* pspec: a grid file with the advertised layout, the values of a diagonal
+ * system (σ = distance to the nearest eigenvalue, exactly), scalars as JSON,
+ * and every bad input refused with exit 2 and nothing written */
+static void test_pspec(void)
+{
+    char o[300], tsv[300];
+    snprintf(o, sizeof o, "%s/ps.tsv", dir);
+    snprintf(tsv, sizeof tsv, "%s/diag.tsv", dir);
+    FILE *f = fopen(tsv, "w");
+    fputs("# diag(-1, -2, -4)\n-1 0 0\n0 -2 0\n0 0 -4\n", f);
+    fclose(f);
+    CHECK(run((const char *[]){"pspec", tsv, "--grid", "5x4", "--box", "-5:0:-1:1", "-o", o, "-q", NULL}) == 0,
+          "pspec diag tsv: %s", err_buf);
+    slurp(o, out_buf, sizeof out_buf);
+    int rows = 0, ok = 1;
+    for (char *line = strtok(out_buf, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#')
+            continue;
+        double x, y, sg;
+        if (sscanf(line, "%lf %lf %lf", &x, &y, &sg) != 3) {
+            ok = 0;
+            continue;
+        }
+        rows++;
+        double want = fmin(fmin(hypot(x + 1, y), hypot(x + 2, y)), hypot(x + 4, y));
+        ok &= fabs(sg - want) <= 1e-14 * (1 + want);
+    }
+    CHECK(ok && rows == 20, "pspec diag: %d rows, values %s", rows, ok ? "right" : "wrong");
+    CHECK(run((const char *[]){"pspec", "hippo:legs:16", "--abscissa", "0.01", "--radius", "--json", NULL}) == 0 &&
+              strstr(out_buf, "\"abscissa\":") && strstr(out_buf, "\"stability_radius\":"),
+          "pspec --abscissa --radius --json: %s %s", out_buf, err_buf);
+    CHECK(run((const char *[]){"pspec", "init:s4-dplr:16", "--grid", "6", "--json", NULL}) == 0 &&
+              strstr(out_buf, "\"route\":\"dplr\""), "pspec init:s4-dplr:16 takes the DPLR route: %s", out_buf);
+    CHECK(run((const char *[]){"pspec", "--help", NULL}) == 0 && strstr(out_buf, "--abscissa"), "pspec --help");
+    remove(o);
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--grid", "1", "-o", o, NULL}, "--grid '1'");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--box", "1:0:0:1", "-o", o, NULL}, "--box '1:0:0:1'");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--tol", "0", "-o", o, NULL}, "--tol '0'");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--abscissa", "-1", NULL}, "--abscissa '-1'");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--method", "magic", NULL}, "--method 'magic'");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "-o", "x.png", NULL}, "must be a .tsv");
+    expect_usage_error((const char *[]){"pspec", "hippo:lagt:9", "--route", "dplr", "-o", o, NULL}, "even N");
+    expect_usage_error((const char *[]){"pspec", "/nonexistent.npy", "-o", o, NULL}, "nonexistent");
+    expect_usage_error((const char *[]){"pspec", "matrix.xyz", "-o", o, NULL}, "cannot read 'matrix.xyz'");
+    expect_usage_error((const char *[]){"pspec", NULL}, "missing SPEC");
+    CHECK(access(o, F_OK) != 0, "pspec: no output file after refused input");
+}
+
 static void test_errors(void)
 {
     char o[300];
     snprintf(o, sizeof o, "%s/x.safetensors", dir);
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command 'frobnicate'");
-    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", NULL}, "not implemented");
+    expect_usage_error((const char *[]){"train", "adding", NULL}, "not implemented");
     expect_usage_error((const char *[]){"hippo", "legendre", "-N", "4", "-o", o, NULL}, "unknown measure 'legendre'");
     expect_usage_error((const char *[]){"hippo", "-N", "4", "-o", o, NULL}, "missing MEASURE");
     expect_usage_error((const char *[]){"hippo", "legs", "-o", o, NULL}, "missing -N");
@@ -464,6 +512,7 @@ int main(void)
     test_init_verify_transfer();
     test_eig();
     test_experiment();
+    test_pspec();
     test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
