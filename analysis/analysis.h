@@ -70,6 +70,7 @@ typedef struct {
     size_t iterations;    /* Lanczos steps in all                                               */
     size_t unconverged;   /* points that used all max_iter steps (their value is still a bound) */
     size_t guard_failed;  /* DPLR points redone on the Schur form (Woodbury error too large)     */
+    size_t refined;       /* points whose top Ritz values clustered, redone by block Krylov      */
 } ssm_pspec_info;
 
 typedef struct ssm_pspec_plan ssm_pspec_plan;

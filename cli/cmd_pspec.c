@@ -455,6 +455,7 @@ int cmd_pspec(int argc, char **argv)
         json_object_set_new(js, "lanczos_steps", json_integer((json_int_t)info.iterations));
         json_object_set_new(js, "unconverged", json_integer((json_int_t)info.unconverged));
         json_object_set_new(js, "guard_failed", json_integer((json_int_t)info.guard_failed));
+        json_object_set_new(js, "block_refined", json_integer((json_int_t)info.refined));
         json_object_set_new(js, "sigma_min_min", json_real(smin));
         if (!json || out) {
             FILE *fp = stdout;
@@ -465,10 +466,10 @@ int cmd_pspec(int argc, char **argv)
                 fprintf(fp,
                         "# ssmkit %s pspec: sigma_min(zI - A) of %s, n = %zu\n# command: %s\n"
                         "# route %s; grid %zux%zu over box %.17g:%.17g:%.17g:%.17g; %zu points computed, %zu "
-                        "mirrored; %zu Lanczos steps, %zu unconverged, %zu DPLR guard fallbacks\n"
+                        "mirrored; %zu Lanczos steps, %zu unconverged, %zu block-refined clusters, %zu DPLR guard fallbacks\n"
                         "# columns: re im sigma_min   (one block per grid row)\n",
                         SSM_VERSION, spec, n, cli_command_line(), info.route, nx, ny, box[0], box[1], box[2], box[3],
-                        info.points, info.mirrored, info.iterations, info.unconverged, info.guard_failed);
+                        info.points, info.mirrored, info.iterations, info.unconverged, info.refined, info.guard_failed);
                 for (size_t iy = 0; iy < ny; iy++) {
                     double y = box[2] + (double)iy * (box[3] - box[2]) / (double)(ny - 1);
                     for (size_t ix = 0; ix < nx; ix++)
