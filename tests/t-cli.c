@@ -323,6 +323,25 @@ static void test_init_verify_transfer(void)
     CHECK(run((const char *[]){"transfer", f, "--omega", "1:10:3", "-o", P_("tf.tsv"), NULL}) == 0, "transfer to file");
     CHECK(ssm_tsv_read(T, P_("tf.tsv")) == SSM_OK && T->rows == 3 && T->cols == 4 && SSM_D(T, 1, 0) == 5.5, "linear grid");
     ssm_dmat_clear(T);
+    /* --sup and --hinf: two algorithms on the DPLR − S4D-LegS spike agree, and it sits at the largest
+     * |Im W| = 325.4263 of REFERENCE.md §2 (half-width 1/2) */
+    CHECK(run((const char *[]){"transfer", "init:s4-dplr:32", "--vs", "init:s4d-legs:32", "--omega", "1:10240:300:log",
+                               "--sup", "--hinf", "--json", NULL}) == 0, "transfer --sup --hinf: %s", err_buf);
+    {
+        json_error_t je;
+        json_t *jo = json_loads(out_buf, 0, &je);
+        double sup = json_real_value(json_object_get(jo, "sup")), hinf = json_real_value(json_object_get(jo, "hinf")),
+               w = json_real_value(json_object_get(jo, "omega_at_sup"));
+        /* the H∞ gap is 2e-10; the evaluations' rounding ~1.5e-9 relative (t-distance.c) */
+        CHECK(jo && sup > 1 && fabs(sup - hinf) <= 1.5e-9 * hinf && fabs(w - 325.4263) < 0.5,
+              "--sup %.17g vs --hinf %.17g at %g", sup, hinf, w);
+        json_decref(jo);
+    }
+    CHECK(run((const char *[]){"transfer", "hippo:legs:8", "--omega", "0.1:100:50:log", "--sup", NULL}) == 0 &&
+              lines(out_buf) == 1 && strstr(out_buf, "sup |G| = "), "--sup alone prints one line: %s", out_buf);
+    expect_usage_error((const char *[]){"transfer", "hippo:legs:8", "--omega", "0:10:5", "--sup", NULL}, "0 < LO < HI");
+    expect_usage_error((const char *[]){"transfer", "hippo:fout:8", "--omega", "1:10:5", "--hinf", NULL},
+                       "open left half-plane");
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", NULL}, "missing --omega");
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "0:10:5:log", NULL}, "LO > 0");
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "1:10", NULL}, "LO:HI:COUNT");
