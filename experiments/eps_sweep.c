@@ -7,7 +7,7 @@
  * same continuation down to its own ε (the path is deterministic, so job k
  * reproduces row k of the in-process run).
  * Columns: eps |E|/|A| |E|_2 kappa_V kappa*eps sup/(|B||C|) sup/(|B||C||E|_2)
- *          max_re_lambda omega_at_sup seconds */
+ *          max_re_lambda omega_at_sup seconds sup|G_DPLR|/(|B||C|) (the signal's size) */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -74,19 +74,23 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
     for (size_t i = 0; s == SSM_OK && i < N; i++)
         w[i] = fabs(cimag(lam[i]));
     ssm_tf_plan *p = s == SSM_OK ? ssm_tf_plan_create(Az, b, c, 0.0, &s) : NULL;
-    ssm_dist_info in;
-    if (s == SSM_OK) {
-        ssm_dist_opts d = {.omega_lo = 1e-2, .omega_hi = 10.0 * (double)N * (double)N, .grid = 2000, .extra = w,
-                           .extra_count = N};
+    ssm_dist_info in, inl;
+    ssm_dist_opts d = {.omega_lo = 1e-2, .omega_hi = 10.0 * (double)N * (double)N, .grid = 2000, .extra = w,
+                       .extra_count = N};
+    if (s == SSM_OK)
         s = ssm_dist_sup(&in, ssm_tf_fn_plan(p), ssm_tf_fn_plan(legs), &d);
+    if (s == SSM_OK) {
+        ssm_tf_fn none = {NULL, NULL};
+        d.extra_count = 0;
+        s = ssm_dist_sup(&inl, ssm_tf_fn_plan(legs), none, &d);
     }
     if (s == SSM_OK) {
         double bc = nb * sqrt((double)N);
-        double row[10] = {eps, r->perturbation_norm, nE, r->kappa_V, r->kappa_V * eps, in.sup / bc,
-                          in.sup / bc / nE, r->max_re_lambda, in.omega, r->seconds};
-        s = exp_add(x, 0, row, 10);
+        double row[11] = {eps, r->perturbation_norm, nE, r->kappa_V, r->kappa_V * eps, in.sup / bc,
+                          in.sup / bc / nE, r->max_re_lambda, in.omega, r->seconds, inl.sup / bc};
+        s = exp_add(x, 0, row, 11);
         exp_title(x, 0, "eps |E|/|A| |E|_2 kappa_V kappa*eps sup/(|B||C|) sup/(|B||C||E|_2) max_re_lambda "
-                        "omega_at_sup seconds");
+                        "omega_at_sup seconds sup|G_DPLR|/(|B||C|)");
     }
     ssm_tf_plan_destroy(p);
     free(lam);
