@@ -202,30 +202,51 @@ static size_t eval_block(double complex *G, const ssm_tf_plan *p, const double c
             double obr = swap ? br[f] : nbr, obi = swap ? bi[f] : nbi;
             br[f] = obr - (lr * yr - li * yi);
             bi[f] = obi - (lr * yi + li * yr);
-            if (swap) {
-                for (size_t q = j + 1; q < n; q++) {
-                    double vr = -hr[q], vi = hi ? -hi[q] : 0.0; /* pivot row entry (next row) */
-                    if (q == j + 1) {
-                        vr += sr;
-                        vi += si;
-                    }
-                    xr[q] -= lr * vr - li * vi;
-                    xi[q] -= lr * vi + li * vr;
-                    accr[q] += wr * vr - wi * vi;
-                    acci[q] += wr * vi + wi * vr;
+            /* column j+1 carries s on the diagonal of the next row: done apart, so that the loops over
+             * q >= j+2 are plain streams (and, for real H, free of the imaginary part of H) */
+            size_t q1 = j + 1;
+            {
+                double vr = -hr[q1] + sr, vi = (hi ? -hi[q1] : 0.0) + si; /* next row at column j+1 */
+                double pr1 = swap ? vr : xr[q1], pi1 = swap ? vi : xi[q1];   /* pivot row there */
+                double or1 = swap ? xr[q1] : vr, oi1 = swap ? xi[q1] : vi;   /* other row there */
+                xr[q1] = or1 - (lr * pr1 - li * pi1);
+                xi[q1] = oi1 - (lr * pi1 + li * pr1);
+                accr[q1] += wr * pr1 - wi * pi1;
+                acci[q1] += wr * pi1 + wi * pr1;
+            }
+            double *restrict Xr = xr, *restrict Xi = xi, *restrict Ar = accr, *restrict Ai = acci;
+            const double *restrict Hrow = hr, *restrict Hirow = hi;
+            if (swap && !Hirow) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = -Hrow[q];
+                    Xr[q] -= lr * vr;
+                    Xi[q] -= li * vr;
+                    Ar[q] += wr * vr;
+                    Ai[q] += wi * vr;
+                }
+            } else if (swap) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = -Hrow[q], vi = -Hirow[q];
+                    Xr[q] -= lr * vr - li * vi;
+                    Xi[q] -= lr * vi + li * vr;
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
+                }
+            } else if (!Hirow) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = Xr[q], vi = Xi[q];
+                    Xr[q] = -Hrow[q] - (lr * vr - li * vi);
+                    Xi[q] = -(lr * vi + li * vr);
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
                 }
             } else {
-                for (size_t q = j + 1; q < n; q++) {
-                    double vr = xr[q], vi = xi[q]; /* pivot row entry (running row) */
-                    double ur = -hr[q], ui = hi ? -hi[q] : 0.0;
-                    if (q == j + 1) {
-                        ur += sr;
-                        ui += si;
-                    }
-                    xr[q] = ur - (lr * vr - li * vi);
-                    xi[q] = ui - (lr * vi + li * vr);
-                    accr[q] += wr * vr - wi * vi;
-                    acci[q] += wr * vi + wi * vr;
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = Xr[q], vi = Xi[q];
+                    Xr[q] = -Hrow[q] - (lr * vr - li * vi);
+                    Xi[q] = -Hirow[q] - (lr * vi + li * vr);
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
                 }
             }
         }
