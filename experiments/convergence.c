@@ -92,7 +92,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     if (s == SSM_OK && !ws)
         s = SSM_ERROR(SSM_ENOMEM, "convergence: out of memory");
     for (int q = 0; s == SSM_OK && q < 3; q++) {
-        double num, den;
+        double num = NAN, den = NAN;
         s = energy(&num, &md, &ms, SIGMA[q], ws);
         if (s == SSM_OK) s = energy(&den, &md, NULL, SIGMA[q], ws);
         row[1 + q] = sqrt(num / den);
