@@ -91,8 +91,8 @@ demo: all
 	scripts/demo
 
 # every figure from its experiment (one BLAS thread: PTD's result depends on the reduction order).
-# Measured on 2 shared cores: kappa-growth ~1 min, spikes ~8 s, convergence ~30 s, eps-sweep ~25 s,
-# bode ~7 s: about 2 minutes in all.
+# Measured: 3 min wall (1 min 43 s CPU) on 2 shared cores at load average ~5; the experiments alone:
+# kappa-growth ~1 min, spikes ~8 s, convergence ~30 s, eps-sweep ~25 s, bode ~7 s.
 FIGURES := kappa-growth spikes convergence eps-sweep bode
 figures: all
 	mkdir -p out/figures
