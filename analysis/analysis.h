@@ -136,6 +136,112 @@ ssm_status ssm_pspec_abscissa(double *alpha, double complex *z_at, int *iteratio
 ssm_status ssm_stability_radius(double *beta, double *omega_at, int *iterations, const ssm_zmat_t A);
 
 /* ===================================================================== */
+/* Distances between systems (analysis/distance.c)                        */
+/* ===================================================================== */
+/* sup_ω |G₁(iω) − G₂(iω)| over a band, refined past the grid, and the H∞
+ * norm of a dense system.  These are the measures of REFERENCE.md §5: the
+ * PTD bound sup_s |G_PTD(is) − G_DPLR(is)| ≤ (2 ln n + 4)ε and the Θ(1) spikes
+ * of G_DPLR − G_S4D-LegS near ω = N²/π. */
+
+/* A transfer function as a callback: G[k] = G(s[k]), k < count. */
+typedef struct {
+    ssm_status (*eval)(double complex *G, const double complex *s, size_t count, const void *ctx);
+    const void *ctx;
+} ssm_tf_fn;
+
+/* A diagonal or DPLR system in modal coordinates:
+ *   G(s) = D + c̃ (sI − Λ + P̃P̃*)⁻¹ b̃   (P̃ = Pt, r×M; r = 0: diagonal),
+ * with the conjugate modes (conj λ, conj b̃, conj c̃, conj P̃) implied when
+ * conj_sym.  Caller owns; ssm_tf_modal_clear frees (a zeroed struct is clear). */
+typedef struct {
+    size_t M;
+    int conj_sym;
+    double complex *lambda, *b, *c;   /* M each */
+    ssm_zmat_t Pt;                    /* r×M, 0×0 for a diagonal system */
+    double complex D;
+} ssm_tf_modal;
+
+/* The model an init file describes (which = 0 of ssm_init_transfer): Λ, B̃
+ * and P̃ from the tensors, c̃ = C_target V (ones when the file has no V or
+ * C_target), D = 0.  Evaluating it equals ssm_init_transfer(…, 0, …) but
+ * parses the file once.  EFORMAT for a file that is not ssmkit-init/1 or whose
+ * tensor sizes disagree with N/M.  Cost O(N M). */
+ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *file);
+void ssm_tf_modal_clear(ssm_tf_modal *m);
+/* G at count points: ssm_tf_diag or ssm_tf_dplr (O(M r²) per point). */
+ssm_status ssm_tf_modal_eval(double complex *G, const ssm_tf_modal *m, const double complex *s, size_t count);
+/* The same system as a dense state space of size n = M (2M when conj_sym):
+ * A = diag(Λ_f) − P̃_f P̃_f*, b = b̃_f, c = c̃_f (A, b, c initialised here,
+ * n×n, n×1, 1×n).  For ssm_tf_hinf.  Cost O(n² r). */
+ssm_status ssm_tf_modal_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const ssm_tf_modal *m);
+
+/* Callback adapters: a Hessenberg plan, a modal system (the object must
+ * outlive the callback). */
+ssm_tf_fn ssm_tf_fn_plan(const ssm_tf_plan *p);
+ssm_tf_fn ssm_tf_fn_modal(const ssm_tf_modal *m);
+
+typedef struct {
+    double omega_lo, omega_hi;  /* the band, 0 < lo < hi                                         */
+    size_t grid;                /* coarse log-spaced points (default 2000, at least 3)           */
+    const double *extra;        /* extra frequencies merged into the grid (those inside the band),
+                                 * e.g. |Im λ| of the poles of both systems, where resonances sit */
+    size_t extra_count;
+    double xtol;                /* Brent's stopping tolerance, relative, on ln ω (default 1e-12).
+                                 * At distance δ = xtol·|ln ω| from the top a resonance of quality
+                                 * Q = ω/|Re λ| is lower by ≈ (Q ω δ/ω)²/2 relative, so sharp peaks
+                                 * need a small xtol; steps that only see rounding cost evaluations
+                                 * but never leave the best point found                          */
+    double refine_ratio;        /* refine only peaks whose grid value >= ratio·(grid max); 0: all */
+} ssm_dist_opts;
+
+typedef struct {
+    double sup, omega;            /* the refined sup and where it is attained                      */
+    double grid_sup, grid_omega;  /* the largest value on the grid alone (what a plain scan reports) */
+    size_t peaks;                 /* local peaks of the grid values refined                        */
+    size_t evaluations;           /* frequencies at which each system was evaluated                */
+    int at_edge;                  /* the sup is at LO or HI: the true sup may lie outside the band */
+} ssm_dist_info;
+
+/* sup over ω in [lo, hi] of |G₁(iω) − G₂(iω)| (of |G₁(iω)| when g2.eval is
+ * NULL).  A log grid (plus opts->extra) is evaluated as one batch; then every
+ * strict local peak of the grid values is refined by Brent's method
+ * (parabolic interpolation + golden section; Brent 1973, ch. 5) on |ΔG| as a
+ * function of ln ω over its two neighbouring cells, so the result is the
+ * largest local maximum, not the largest grid value.  It finds every peak
+ * whose basin contains a grid point; a resonance narrower than the grid
+ * spacing can fall between points unless its frequency is given in extra
+ * (a resonance at pole λ has width ≈ |Re λ|).  Cost: (grid + extra) batch
+ * evaluations plus ~20–40 single ones per peak.  EINVAL for a bad band, ELOSS
+ * when |ΔG| is not finite on the grid, else the callbacks' status. */
+ssm_status ssm_dist_sup(ssm_dist_info *info, ssm_tf_fn g1, ssm_tf_fn g2, const ssm_dist_opts *opts);
+
+typedef struct {
+    double hinf;       /* the H∞ norm sup_ω |G(iω)| (= lower)                                 */
+    double omega;      /* a frequency where |G(iω)| = hinf (∞ when the sup is |D| at ω → ∞;
+                        * reported >= 0 for a real system, where |G(−iω)| = |G(iω)|)         */
+    double lower, upper; /* lower: attained value; upper: (1 + 2 tol)·lower, certified by a
+                          * Hamiltonian with no eigenvalue on the imaginary axis              */
+    int iterations;    /* Hamiltonian eigenvalue problems solved                             */
+} ssm_hinf_info;
+
+/* H∞ norm of a stable SISO system G(s) = c(sI − A)⁻¹b + D, A n×n complex, by
+ * the Bruinsma–Steinbuch / Boyd–Balakrishnan iteration (Bruinsma & Steinbuch,
+ * Systems & Control Letters 14, 1990; Boyd, Balakrishnan & Kabamba, MCSS 2,
+ * 1989): γ is a singular value of G(iω) iff iω is an eigenvalue of the 2n×2n
+ * Hamiltonian H(γ) = [[A + b d̄ c/Q, (γ/Q) b b*], [−(γ/Q) c* c, −(A + b d̄ c/Q)*]],
+ * Q = γ² − |D|².  Start from the largest |G| at ω = 0 and at ±Im λ(A); at
+ * γ = (1 + 2 tol)·lower take the imaginary-axis eigenvalues (|Re μ| ≤ 1e-7
+ * ρ(H), generous on purpose: a false candidate costs one evaluation, a missed
+ * one would end the iteration early), raise lower to the largest |G| at the
+ * midpoints of consecutive crossings; stop when H(γ) has none (or the
+ * midpoints bring no progress).  Quadratic convergence; tol (relative,
+ * default 1e-10 when <= 0) must be >= 1e-14.  Cost O(n³) per iteration
+ * (zgeev of 2n×2n), typically < 10 iterations.  EINVAL for bad shapes or an
+ * eigenvalue of A with Re >= 0 (norm not finite), ENOCONV after 60 iterations. */
+ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+                       double complex D, double tol);
+
+/* ===================================================================== */
 /* Initialisation files (ssmkit-init/1, DESIGN.md)                        */
 /* ===================================================================== */
 

@@ -8,7 +8,8 @@
 
 struct ssm_tf_plan {
     size_t n;
-    double complex *H;   /* n×n upper Hessenberg, row-major */
+    int real;            /* A was real: H and Q real (dgehrd/dorghr), Hi unused */
+    double *Hr, *Hi;     /* n×n upper Hessenberg, row-major, split real/imaginary parts */
     double complex *b;   /* Q* b */
     double complex *c;   /* c Q  */
     double complex D;
@@ -18,7 +19,8 @@ void ssm_tf_plan_destroy(ssm_tf_plan *p)
 {
     if (!p)
         return;
-    free(p->H);
+    free(p->Hr);
+    free(p->Hi);
     free(p->b);
     free(p->c);
     free(p);
@@ -33,22 +35,64 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
         *status = SSM_ERROR(SSM_EINVAL, "transfer: A must be n x n, b n x 1, c 1 x n");
         return NULL;
     }
+    int real = 1;
+    for (size_t i = 0; real && i < n; i++)
+        for (size_t j = 0; real && j < n; j++)
+            real = cimag(SSM_D(A, i, j)) == 0.0;
     ssm_tf_plan *p = calloc(1, sizeof *p);
     double complex *tau = malloc((n ? n : 1) * sizeof *tau);
     if (p) {
         p->n = n;
         p->D = D;
-        p->H = malloc((n > 0 ? n * n : 1) * sizeof *p->H);
+        p->real = real;
+        p->Hr = malloc((n > 0 ? n * n : 1) * sizeof *p->Hr);
+        p->Hi = real ? NULL : malloc((n > 0 ? n * n : 1) * sizeof *p->Hi);
         p->b = malloc((n ? n : 1) * sizeof *p->b);
         p->c = malloc((n ? n : 1) * sizeof *p->c);
     }
-    if (!p || !tau || !p->H || !p->b || !p->c) {
+    if (!p || !tau || !p->Hr || (!real && !p->Hi) || !p->b || !p->c) {
         ssm_tf_plan_destroy(p);
         free(tau);
         *status = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
         return NULL;
     }
-    if (n > 0) {
+    if (n > 0 && real) {
+        /* real A: A = Q H Qᵀ in real arithmetic (dgehrd/dorghr); column-major padded copies */
+        double *h = ssm_lapack_alloc(n * n, sizeof *h), *Q = ssm_lapack_alloc(n * n, sizeof *Q),
+               *tr = malloc(n * sizeof *tr);
+        lapack_int info = 0;
+        if (!h || !Q || !tr)
+            s = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
+        if (s == SSM_OK) {
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    h[j * n + i] = creal(SSM_D(A, i, j));
+            info = LAPACKE_dgehrd(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, h, (lapack_int)n, tr);
+            s = ssm_lapack_status("dgehrd", info);
+        }
+        if (s == SSM_OK) {
+            memcpy(Q, h, n * n * sizeof *Q);
+            info = LAPACKE_dorghr(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tr);
+            s = ssm_lapack_status("dorghr", info);
+        }
+        if (s == SSM_OK) {
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    p->Hr[i * n + j] = j + 1 < i ? 0.0 : h[j * n + i];
+            for (size_t j = 0; j < n; j++) {
+                double complex bb = 0.0, cc = 0.0;
+                for (size_t i = 0; i < n; i++) {
+                    bb += Q[j * n + i] * SSM_D(b, i, 0);
+                    cc += SSM_D(c, 0, i) * Q[j * n + i];
+                }
+                p->b[j] = bb;
+                p->c[j] = cc;
+            }
+        }
+        free(h);
+        free(Q);
+        free(tr);
+    } else if (n > 0) {
         /* column-major padded work copies (see ssm_lapack_alloc) */
         double complex *h = ssm_lapack_alloc(n * n, sizeof *h), *Q = ssm_lapack_alloc(n * n, sizeof *Q);
         lapack_int info = 0;
@@ -69,8 +113,11 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
         if (s == SSM_OK) {
             /* H row-major, zero below the subdiagonal (the reflectors live there) */
             for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < n; j++)
-                    p->H[i * n + j] = j + 1 < i ? 0.0 : h[j * n + i];
+                for (size_t j = 0; j < n; j++) {
+                    double complex v = j + 1 < i ? 0.0 : h[j * n + i];
+                    p->Hr[i * n + j] = creal(v);
+                    p->Hi[i * n + j] = cimag(v);
+                }
             for (size_t j = 0; j < n; j++) {
                 double complex bb = 0.0, cc = 0.0;
                 for (size_t i = 0; i < n; i++) {
@@ -94,65 +141,143 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
     return p;
 }
 
+/* A block of F <= TF_BLOCK frequencies: G_f = D + ĉ (s_f I − H)⁻¹ b̂.  Gaussian
+ * elimination with partial pivoting between the only two candidates (the
+ * running row and the next row of s_f I − H, generated from H on the fly);
+ * with T = P L U, ĉ T⁻¹ b̂ = (ĉ U⁻¹)(L⁻¹P b̂) = w·y, and w = ĉ U⁻¹ is built
+ * column by column as each U row appears (w_j = (ĉ_j − acc_j)/U_jj, then
+ * acc += w_j U_j,·): U is never stored, a frequency needs two rows of work
+ * space, and the F frequencies share each pass over H (read once per block).
+ * Real arithmetic with split real/imaginary parts (no complex-multiplication
+ * library calls).  O(n²) per frequency.  Returns the index of the first
+ * frequency with an exactly zero pivot (sI − A singular), or F. */
+enum { TF_BLOCK = 8 };
+
+static size_t eval_block(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t F, double *work)
+{
+    const size_t n = p->n;
+    const double *Hr = p->Hr, *Hi = p->Hi;
+    double *cr = work, *ci = cr + TF_BLOCK * n, *ar = ci + TF_BLOCK * n, *ai = ar + TF_BLOCK * n;
+    double br[TF_BLOCK], bi[TF_BLOCK], gr[TF_BLOCK], gi[TF_BLOCK];
+    for (size_t f = 0; f < F; f++) {
+        double *xr = cr + f * n, *xi = ci + f * n;
+        for (size_t q = 0; q < n; q++) {
+            xr[q] = -Hr[q];
+            xi[q] = Hi ? -Hi[q] : 0.0;
+            ar[f * n + q] = ai[f * n + q] = 0.0;
+        }
+        xr[0] += creal(s[f]);
+        xi[0] += cimag(s[f]);
+        br[f] = creal(p->b[0]);
+        bi[f] = cimag(p->b[0]);
+        gr[f] = creal(p->D);
+        gi[f] = cimag(p->D);
+    }
+    for (size_t j = 0; j < n; j++) {
+        const int last = j + 1 == n;
+        const double *hr = last ? NULL : Hr + (j + 1) * n, *hi = last || !Hi ? NULL : Hi + (j + 1) * n;
+        const double cjr = creal(p->c[j]), cji = cimag(p->c[j]);
+        for (size_t f = 0; f < F; f++) {
+            double *xr = cr + f * n, *xi = ci + f * n, *accr = ar + f * n, *acci = ai + f * n;
+            const double sr = creal(s[f]), si = cimag(s[f]);
+            /* next row (j+1) of sI − H at column j is −H[j+1, j] */
+            double nr = last ? 0.0 : -hr[j], ni = last || !hi ? 0.0 : -hi[j];
+            int swap = !last && fabs(nr) + fabs(ni) > fabs(xr[j]) + fabs(xi[j]);
+            double pr = swap ? nr : xr[j], pi = swap ? ni : xi[j]; /* the pivot U_jj */
+            double den = pr * pr + pi * pi;
+            if (den == 0.0)
+                return f;
+            /* w_j = (ĉ_j − acc_j)/U_jj and y_j (the pivot row's right-hand side) */
+            double tr = cjr - accr[j], ti = cji - acci[j];
+            double wr = (tr * pr + ti * pi) / den, wi = (ti * pr - tr * pi) / den;
+            double nbr = last ? 0.0 : creal(p->b[j + 1]), nbi = last ? 0.0 : cimag(p->b[j + 1]);
+            double yr = swap ? nbr : br[f], yi = swap ? nbi : bi[f];
+            gr[f] += wr * yr - wi * yi;
+            gi[f] += wr * yi + wi * yr;
+            if (last)
+                continue;
+            /* l = other[j]/pivot; the new running row = other − l·pivot; acc += w_j · pivot row */
+            double or_ = swap ? xr[j] : nr, oi = swap ? xi[j] : ni;
+            double lr = (or_ * pr + oi * pi) / den, li = (oi * pr - or_ * pi) / den;
+            double obr = swap ? br[f] : nbr, obi = swap ? bi[f] : nbi;
+            br[f] = obr - (lr * yr - li * yi);
+            bi[f] = obi - (lr * yi + li * yr);
+            /* column j+1 carries s on the diagonal of the next row: done apart, so that the loops over
+             * q >= j+2 are plain streams (and, for real H, free of the imaginary part of H) */
+            size_t q1 = j + 1;
+            {
+                double vr = -hr[q1] + sr, vi = (hi ? -hi[q1] : 0.0) + si; /* next row at column j+1 */
+                double pr1 = swap ? vr : xr[q1], pi1 = swap ? vi : xi[q1];   /* pivot row there */
+                double or1 = swap ? xr[q1] : vr, oi1 = swap ? xi[q1] : vi;   /* other row there */
+                xr[q1] = or1 - (lr * pr1 - li * pi1);
+                xi[q1] = oi1 - (lr * pi1 + li * pr1);
+                accr[q1] += wr * pr1 - wi * pi1;
+                acci[q1] += wr * pi1 + wi * pr1;
+            }
+            double *restrict Xr = xr, *restrict Xi = xi, *restrict Ar = accr, *restrict Ai = acci;
+            const double *restrict Hrow = hr, *restrict Hirow = hi;
+            if (swap && !Hirow) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = -Hrow[q];
+                    Xr[q] -= lr * vr;
+                    Xi[q] -= li * vr;
+                    Ar[q] += wr * vr;
+                    Ai[q] += wi * vr;
+                }
+            } else if (swap) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = -Hrow[q], vi = -Hirow[q];
+                    Xr[q] -= lr * vr - li * vi;
+                    Xi[q] -= lr * vi + li * vr;
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
+                }
+            } else if (!Hirow) {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = Xr[q], vi = Xi[q];
+                    Xr[q] = -Hrow[q] - (lr * vr - li * vi);
+                    Xi[q] = -(lr * vi + li * vr);
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
+                }
+            } else {
+                for (size_t q = j + 2; q < n; q++) {
+                    double vr = Xr[q], vi = Xi[q];
+                    Xr[q] = -Hrow[q] - (lr * vr - li * vi);
+                    Xi[q] = -Hirow[q] - (lr * vi + li * vr);
+                    Ar[q] += wr * vr - wi * vi;
+                    Ai[q] += wr * vi + wi * vr;
+                }
+            }
+        }
+    }
+    for (size_t f = 0; f < F; f++)
+        G[f] = CMPLX(gr[f], gi[f]);
+    return F;
+}
+
 ssm_status ssm_tf_eval(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t count)
 {
     size_t n = p->n;
-    double complex *T = malloc((n > 0 ? n * n : 1) * sizeof *T), *x = malloc((n ? n : 1) * sizeof *x);
-    if (!T || !x) {
-        free(T);
-        free(x);
+    if (n == 0) {
+        for (size_t k = 0; k < count; k++)
+            G[k] = p->D;
+        return SSM_OK;
+    }
+    double *work = malloc(4 * TF_BLOCK * n * sizeof *work);
+    if (!work)
         return SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
-    }
     ssm_status st = SSM_OK;
-    for (size_t k = 0; k < count && st == SSM_OK; k++) {
-        /* T = s I − H (Hessenberg), x = b̂; Gaussian elimination with partial
-         * pivoting between rows j and j+1 (the only candidates), O(n²) */
-        for (size_t i = 0; i < n; i++) {
-            size_t j0 = i ? i - 1 : 0;
-            for (size_t j = j0; j < n; j++)
-                T[i * n + j] = -p->H[i * n + j];
-            T[i * n + i] += s[k];
-            x[i] = p->b[i];
-        }
-        for (size_t j = 0; j + 1 < n; j++) {
-            if (cabs(T[(j + 1) * n + j]) > cabs(T[j * n + j])) {
-                for (size_t q = j; q < n; q++) {
-                    double complex t = T[j * n + q];
-                    T[j * n + q] = T[(j + 1) * n + q];
-                    T[(j + 1) * n + q] = t;
-                }
-                double complex t = x[j];
-                x[j] = x[j + 1];
-                x[j + 1] = t;
-            }
-            if (T[j * n + j] == 0.0) {
-                st = SSM_ERROR(SSM_ELOSS, "transfer: sI - A is singular at s = %g%+gi", creal(s[k]), cimag(s[k]));
-                break;
-            }
-            double complex l = T[(j + 1) * n + j] / T[j * n + j];
-            for (size_t q = j + 1; q < n; q++)
-                T[(j + 1) * n + q] -= l * T[j * n + q];
-            x[j + 1] -= l * x[j];
-        }
-        if (st != SSM_OK)
+    for (size_t k = 0; k < count; k += TF_BLOCK) {
+        size_t F = count - k < TF_BLOCK ? count - k : TF_BLOCK;
+        size_t bad = eval_block(G + k, p, s + k, F, work);
+        if (bad < F) {
+            st = SSM_ERROR(SSM_ELOSS, "transfer: sI - A is singular at s = %g%+gi", creal(s[k + bad]),
+                           cimag(s[k + bad]));
             break;
-        for (size_t i = n; i-- > 0;) {
-            if (T[i * n + i] == 0.0) {
-                st = SSM_ERROR(SSM_ELOSS, "transfer: sI - A is singular at s = %g%+gi", creal(s[k]), cimag(s[k]));
-                break;
-            }
-            double complex acc = x[i];
-            for (size_t q = i + 1; q < n; q++)
-                acc -= T[i * n + q] * x[q];
-            x[i] = acc / T[i * n + i];
         }
-        double complex g = p->D;
-        for (size_t i = 0; i < n; i++)
-            g += p->c[i] * x[i];
-        G[k] = g;
     }
-    free(T);
-    free(x);
+    free(work);
     return st;
 }
 

@@ -19,6 +19,14 @@ static const struct {
 } EXPERIMENTS[] = {
     {"kappa-growth", ssm_experiment_kappa_growth, 256,
      "kappa_2(V) of HiPPO-LegS vs N to --n-max (default 128), multiprecision beside double (~1 min)"},
+    {"spikes", ssm_experiment_spikes, 1024,
+     "|G_DPLR - G_S4D-LegS| for N = 16 .. --n-max (default 256): spike location ~ N^2/pi, height (~5 s)"},
+    {"convergence", ssm_experiment_convergence, 512,
+     "N = 8 .. --n-max (default 128, --full 256): output error, sup|G_DPLR - G_Diag|, PTD error (~1 min)"},
+    {"eps-sweep", ssm_experiment_eps_sweep, 256,
+     "PTD at N = --n-max (default 64), eps 0.3 .. 1e-4: kappa, sup|G_PTD - G_DPLR|, max Re lambda (~30 s)"},
+    {"bode", ssm_experiment_bode, 1024,
+     "magnitude and phase of every init's G at N = --n-max (default 64) against HiPPO-LegS (~5 s)"},
 };
 
 static void help(void)

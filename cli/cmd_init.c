@@ -43,16 +43,24 @@ static const char VERIFY_HELP[] =
     "double and the multiprecision values agree are printed.\n";
 
 static const char TRANSFER_HELP[] =
-    "usage: ssmkit transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2] [-o FILE.tsv] [options]\n"
+    "usage: ssmkit transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2] [--sup] [--hinf] [-o FILE.tsv] [options]\n"
     "\n"
     "Transfer function G(iw) = C (iwI - A)^-1 B on a frequency grid.  SPEC is an init file (its\n"
     "diagonal/DPLR model), hippo:MEASURE:N (the dense HiPPO pair, Hessenberg method, C from --C),\n"
     "init:METHOD:N (built on the fly with the init options) or target:FILE (an init file's target).\n"
     "Columns: omega re im abs [re2 im2 abs2 absdiff].  Without -o, TSV goes to stdout.\n"
     "\n"
+    "  --sup    print sup |G1 - G2| (or sup |G|) over the band LO..HI (LO > 0): the log grid of COUNT\n"
+    "           points plus the poles' |Im lambda|, every local peak refined by Brent's method, so the\n"
+    "           value is the true local maximum, not the largest grid value\n"
+    "  --hinf   print the H-infinity norm of G (or of G1 - G2, as one block system) by the\n"
+    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies; O(n^3) per iteration\n"
+    "           on the 2n x 2n Hamiltonian (n = states of SPEC plus SPEC2, at most 4096)\n"
+    "  With --sup/--hinf the table is written only with -o; --json prints the results as one object.\n"
+    "\n"
     "options: --C ones|random|legendre  --seed S  --eps E  --blocks J  --no-conj-sym  -q\n";
 
-enum { O_EPS = 1000, O_SEED, O_CONJ, O_NOCONJ, O_BLOCKS, O_C, O_CLIP, O_OMEGA, O_PREC, O_JSON, O_VS };
+enum { O_EPS = 1000, O_SEED, O_CONJ, O_NOCONJ, O_BLOCKS, O_C, O_CLIP, O_OMEGA, O_PREC, O_JSON, O_VS, O_SUP, O_HINF };
 
 static const struct option INIT_OPTS[] = {
     {"help", no_argument, NULL, 'h'},       {"eps", required_argument, NULL, O_EPS},
@@ -62,13 +70,14 @@ static const struct option INIT_OPTS[] = {
     {"omega", required_argument, NULL, O_OMEGA}, {"prec", required_argument, NULL, O_PREC},
     {"json", no_argument, NULL, O_JSON},     {"quiet", no_argument, NULL, 'q'},
     {"output", required_argument, NULL, 'o'}, {"vs", required_argument, NULL, O_VS},
+    {"sup", no_argument, NULL, O_SUP},       {"hinf", no_argument, NULL, O_HINF},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
     ssm_init_opts io;
     const char *out, *vs, *omega;
-    int json, quiet;
+    int json, quiet, sup, hinf;
 } common_opts;
 
 static int parse_double(double *v, const char *opt, const char *text)
@@ -121,6 +130,8 @@ static int parse_common(common_opts *c, int argc, char **argv, const char *help,
             break;
         case O_JSON: c->json = 1; break;
         case O_VS: c->vs = optarg; break;
+        case O_SUP: c->sup = 1; break;
+        case O_HINF: c->hinf = 1; break;
         case ':': return cli_usage_error("%s: option '%s' needs a value", cmd, argv[optind - 1]);
         default: return cli_usage_error("%s: unknown option '%s' (see 'ssmkit %s --help')", cmd, argv[optind - 1], cmd);
         }
@@ -303,10 +314,55 @@ int cmd_verify(int argc, char **argv)
     return rep.failed ? EXIT_CHECK : 0;
 }
 
-/* evaluate a system spec on the grid */
-static int eval_spec(double complex *G, const char *spec, const common_opts *c, const double complex *s, size_t K)
+/* A system named by a spec, ready to evaluate many times: a modal (diagonal /
+ * DPLR) system for init files and init:METHOD:N, a dense one (Hessenberg plan)
+ * for hippo:MEASURE:N and target:FILE. */
+typedef struct {
+    ssm_tf_modal modal;
+    int is_modal;
+    ssm_zmat_t A, b, c;   /* dense systems (plan built from them) */
+    ssm_tf_plan *plan;
+} spec_sys;
+
+static void spec_clear(spec_sys *y)
 {
-    ssm_status st;
+    ssm_tf_modal_clear(&y->modal);
+    ssm_tf_plan_destroy(y->plan);
+    ssm_zmat_clear(y->A); ssm_zmat_clear(y->b); ssm_zmat_clear(y->c);
+    memset(y, 0, sizeof *y);
+}
+
+static ssm_tf_fn spec_fn(const spec_sys *y)
+{
+    return y->is_modal ? ssm_tf_fn_modal(&y->modal) : ssm_tf_fn_plan(y->plan);
+}
+
+/* the dense target (A_target, B_target, C_target) of an init file */
+static ssm_status target_dense(spec_sys *y, const ssm_st *f)
+{
+    const ssm_tensor *A = ssm_st_get(f, "A_target"), *B = ssm_st_get(f, "B_target"), *C = ssm_st_get(f, "C_target");
+    if (!A)
+        return SSM_ERROR(SSM_EINVAL, "this init file has no target system (A_target)");
+    size_t N = A->ndim == 2 ? A->shape[0] : 0;
+    if (N == 0 || A->shape[1] != N || !B || !C || B->count != N || C->count != N)
+        return SSM_ERROR(SSM_EFORMAT, "init file: A_target, B_target, C_target have inconsistent shapes");
+    ssm_status s = ssm_zmat_init(y->A, N, N);
+    if (s == SSM_OK) s = ssm_zmat_init(y->b, N, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(y->c, 1, N);
+    for (size_t i = 0; s == SSM_OK && i < N; i++) {
+        y->b->data[i] = B->data[i];
+        y->c->data[i] = C->data[i];
+        for (size_t j = 0; j < N; j++)
+            SSM_D(y->A, i, j) = A->data[i * N + j];
+    }
+    return s;
+}
+
+/* returns -1 on success, else the exit code (error printed) */
+static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
+{
+    memset(y, 0, sizeof *y);
+    ssm_status st = SSM_OK;
     if (strncmp(spec, "hippo:", 6) == 0) {
         size_t N;
         ssm_hippo_measure m;
@@ -314,54 +370,131 @@ static int eval_spec(double complex *G, const char *spec, const common_opts *c, 
         if (rc >= 0)
             return rc;
         ssm_dmat_t A, B, C;
-        ssm_zmat_t Az, bz, cz;
         ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(C, N, 1);
         ssm_hippo(A, B, NULL, m, N);
         ssm_init_C(C, c->io.C, c->io.seed);
-        ssm_zmat_init(Az, N, N); ssm_zmat_init(bz, N, 1); ssm_zmat_init(cz, 1, N);
-        ssm_zmat_set_dmat(Az, A);
+        ssm_zmat_init(y->A, N, N); ssm_zmat_init(y->b, N, 1); ssm_zmat_init(y->c, 1, N);
+        ssm_zmat_set_dmat(y->A, A);
         for (size_t i = 0; i < N; i++) {
-            SSM_D(bz, i, 0) = SSM_D(B, i, 0);
-            SSM_D(cz, 0, i) = SSM_D(C, i, 0);
+            SSM_D(y->b, i, 0) = SSM_D(B, i, 0);
+            SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
         }
-        ssm_tf_plan *p = ssm_tf_plan_create(Az, bz, cz, 0, &st);
-        if (p)
-            st = ssm_tf_eval(G, p, s, K);
-        ssm_tf_plan_destroy(p);
         ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(C);
-        ssm_zmat_clear(Az); ssm_zmat_clear(bz); ssm_zmat_clear(cz);
-        return st == SSM_OK ? -1 : cli_fail(st);
-    }
-    ssm_st *f = NULL;
-    int which = 0;
-    if (strncmp(spec, "init:", 5) == 0) {
-        char name[64];
-        const char *colon = strrchr(spec + 5, ':');
-        if (!colon || colon == spec + 4 || (size_t)(colon - spec - 5) >= sizeof name)
-            return cli_usage_error("bad system spec '%s' (init:METHOD:N)", spec);
-        memcpy(name, spec + 5, (size_t)(colon - spec - 5));
-        name[colon - spec - 5] = '\0';
-        ssm_init_method m;
-        if ((st = ssm_init_method_lookup(&m, name)) != SSM_OK)
-            return cli_fail(st);
-        ssm_init_opts io = c->io;
-        if (!cli_parse_size(&io.N, "N in the spec", colon + 1))
-            return EXIT_USAGE;
-        io.progress = NULL;
-        if ((st = ssm_init_build(&f, m, &io)) != SSM_OK)
-            return cli_fail(st);
     } else {
-        const char *path = spec;
-        if (strncmp(spec, "target:", 7) == 0) {
-            path = spec + 7;
-            which = 1;
+        ssm_st *f = NULL;
+        int which = 0;
+        if (strncmp(spec, "init:", 5) == 0) {
+            char name[64];
+            const char *colon = strrchr(spec + 5, ':');
+            if (!colon || colon == spec + 4 || (size_t)(colon - spec - 5) >= sizeof name)
+                return cli_usage_error("bad system spec '%s' (init:METHOD:N)", spec);
+            memcpy(name, spec + 5, (size_t)(colon - spec - 5));
+            name[colon - spec - 5] = '\0';
+            ssm_init_method m;
+            if ((st = ssm_init_method_lookup(&m, name)) != SSM_OK)
+                return cli_fail(st);
+            ssm_init_opts io = c->io;
+            if (!cli_parse_size(&io.N, "N in the spec", colon + 1))
+                return EXIT_USAGE;
+            io.progress = NULL;
+            if ((st = ssm_init_build(&f, m, &io)) != SSM_OK)
+                return cli_fail(st);
+        } else {
+            const char *path = spec;
+            if (strncmp(spec, "target:", 7) == 0) {
+                path = spec + 7;
+                which = 1;
+            }
+            if ((st = ssm_st_read(&f, path)) != SSM_OK)
+                return cli_fail(st);
         }
-        if ((st = ssm_st_read(&f, path)) != SSM_OK)
+        if (which == 0) {
+            st = ssm_tf_modal_from_init(&y->modal, f);
+            y->is_modal = st == SSM_OK;
+        } else {
+            st = target_dense(y, f);
+        }
+        ssm_st_free(f);
+        if (st != SSM_OK) {
+            spec_clear(y);
             return cli_fail(st);
+        }
     }
-    st = ssm_init_transfer(G, f, which, s, K);
-    ssm_st_free(f);
-    return st == SSM_OK ? -1 : cli_fail(st);
+    if (!y->is_modal) {
+        y->plan = ssm_tf_plan_create(y->A, y->b, y->c, 0.0, &st);
+        if (!y->plan) {
+            spec_clear(y);
+            return cli_fail(st);
+        }
+    }
+    return -1;
+}
+
+/* the poles' |Im λ| (modal systems: free; dense: an eigenvalue problem), appended to *w */
+static ssm_status spec_poles(double **w, size_t *count, const spec_sys *y)
+{
+    size_t n = y->is_modal ? y->modal.M : y->A->rows;
+    double *t = realloc(*w, (*count + n + 1) * sizeof *t);
+    if (!t)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    *w = t;
+    if (y->is_modal) {
+        for (size_t i = 0; i < n; i++)
+            t[(*count)++] = fabs(cimag(y->modal.lambda[i]));
+        return SSM_OK;
+    }
+    double complex *lam = malloc((n ? n : 1) * sizeof *lam);
+    ssm_status s = lam ? ssm_zmat_eigvals(lam, y->A) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    for (size_t i = 0; s == SSM_OK && i < n; i++)
+        t[(*count)++] = fabs(cimag(lam[i]));
+    free(lam);
+    return s;
+}
+
+/* the dense form of a spec (modal systems: diag(Λ) − P̃P̃* in full) */
+static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spec_sys *y)
+{
+    if (y->is_modal)
+        return ssm_tf_modal_dense(A, b, c, &y->modal);
+    ssm_status s = ssm_zmat_init(A, y->A->rows, y->A->cols);
+    ssm_zmat_init(b, y->b->rows, 1);
+    ssm_zmat_init(c, 1, y->c->cols);
+    if (s == SSM_OK) s = ssm_zmat_copy(A, y->A);
+    if (s == SSM_OK) s = ssm_zmat_copy(b, y->b);
+    if (s == SSM_OK) s = ssm_zmat_copy(c, y->c);
+    return s;
+}
+
+/* H∞ norm of G1 (or of G1 − G2 as the block system [A1 0; 0 A2], [b1; b2], [c1, −c2]) */
+static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *y2)
+{
+    ssm_zmat_t A1, b1, c1, A2, b2, c2, A, b, c;
+    memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
+    memset(A, 0, sizeof A); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
+    ssm_status s = spec_dense(A1, b1, c1, y1);
+    if (s == SSM_OK && y2)
+        s = spec_dense(A2, b2, c2, y2);
+    size_t n1 = A1->rows, n2 = y2 ? A2->rows : 0, n = n1 + n2;
+    if (s == SSM_OK && n > 4096)
+        s = SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", n,
+                      2 * n, 2 * n);
+    if (s == SSM_OK) s = ssm_zmat_init(A, n, n);
+    if (s == SSM_OK) s = ssm_zmat_init(b, n, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(c, 1, n);
+    for (size_t i = 0; s == SSM_OK && i < n; i++) {
+        int first = i < n1;
+        size_t k = first ? i : i - n1;
+        SSM_D(b, i, 0) = first ? SSM_D(b1, k, 0) : SSM_D(b2, k, 0);
+        SSM_D(c, 0, i) = first ? SSM_D(c1, 0, k) : -SSM_D(c2, 0, k);
+        for (size_t j = 0; j < (first ? n1 : n2); j++)
+            SSM_D(A, i, first ? j : n1 + j) = first ? SSM_D(A1, k, j) : SSM_D(A2, k, j);
+    }
+    if (s == SSM_OK)
+        s = ssm_tf_hinf(h, A, b, c, 0.0, 1e-10);
+    ssm_zmat_clear(A1); ssm_zmat_clear(b1); ssm_zmat_clear(c1);
+    ssm_zmat_clear(A2); ssm_zmat_clear(b2); ssm_zmat_clear(c2);
+    ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
+    return s;
 }
 
 int cmd_transfer(int argc, char **argv)
@@ -381,42 +514,113 @@ int cmd_transfer(int argc, char **argv)
     int logs;
     if (!parse_omega(&lo, &hi, &K, &logs, c.omega, 1))
         return EXIT_USAGE;
+    if (c.sup && !(lo > 0 && hi > lo && K >= 3))
+        return cli_usage_error("transfer: --sup needs a band 0 < LO < HI and COUNT >= 3 (its coarse log grid)");
     cli_out_kind kind;
     if (!cli_out_kind_of(&kind, c.out))
         return EXIT_USAGE;
     if (kind != OUT_TSV && kind != OUT_STDOUT_TSV)
         return cli_usage_error("transfer: output must be .tsv (or stdout)");
-    double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = c.vs ? malloc(K * sizeof *G2) : NULL;
-    double *w = malloc(K * sizeof *w);
-    if (!s || !G1 || !w || (c.vs && !G2))
-        return cli_usage_error("transfer: out of memory for %zu frequencies", K);
-    ssm_tf_omega_grid(s, w, lo, hi, K, logs);
-    rc = eval_spec(G1, argv[optind], &c, s, K);
-    if (rc < 0 && c.vs)
-        rc = eval_spec(G2, c.vs, &c, s, K);
-    if (rc < 0) {
-        size_t cols = c.vs ? 8 : 4;
-        ssm_dmat_t T;
-        ssm_dmat_init(T, K, cols);
-        for (size_t k = 0; k < K; k++) {
-            double *r = &SSM_D(T, k, 0);
-            r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
-            if (c.vs) {
-                r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
-            }
-        }
-        char header[1400];
-        snprintf(header, sizeof header,
-                 "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
-                 "command: %s\n"
-                 "columns: omega re im abs%s",
-                 SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
-                 c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
-                 c.vs ? " re2 im2 abs2 absdiff" : "");
-        ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, T);
-        ssm_dmat_clear(T);
-        rc = st == SSM_OK ? 0 : cli_fail(st);
+    spec_sys y1, y2;
+    memset(&y2, 0, sizeof y2);
+    rc = load_spec(&y1, argv[optind], &c);
+    if (rc >= 0)
+        return rc;
+    if (c.vs && (rc = load_spec(&y2, c.vs, &c)) >= 0) {
+        spec_clear(&y1);
+        return rc;
     }
-    free(s); free(G1); free(G2); free(w);
-    return rc;
+    ssm_tf_fn f1 = spec_fn(&y1), f2 = c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL};
+    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for */
+    int table = c.out || !(c.sup || c.hinf);
+    if (table) {
+        double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
+        double *w = malloc(K * sizeof *w);
+        ssm_status st = s && G1 && G2 && w ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for %zu frequencies", K);
+        if (st == SSM_OK) st = ssm_tf_omega_grid(s, w, lo, hi, K, logs);
+        if (st == SSM_OK) st = f1.eval(G1, s, K, f1.ctx);
+        if (st == SSM_OK && c.vs) st = f2.eval(G2, s, K, f2.ctx);
+        if (st == SSM_OK) {
+            size_t cols = c.vs ? 8 : 4;
+            ssm_dmat_t T;
+            st = ssm_dmat_init(T, K, cols);
+            for (size_t k = 0; st == SSM_OK && k < K; k++) {
+                double *r = &SSM_D(T, k, 0);
+                r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
+                if (c.vs) {
+                    r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
+                }
+            }
+            char header[1400];
+            snprintf(header, sizeof header,
+                     "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
+                     "command: %s\n"
+                     "columns: omega re im abs%s",
+                     SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
+                     c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
+                     c.vs ? " re2 im2 abs2 absdiff" : "");
+            if (st == SSM_OK)
+                st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, T);
+            ssm_dmat_clear(T);
+        }
+        free(s); free(G1); free(G2); free(w);
+        if (st != SSM_OK)
+            rc = cli_fail(st);
+    }
+    const char *what = c.vs ? "|G1 - G2|" : "|G|";
+    json_t *js = c.json ? json_object() : NULL;
+    if (rc < 0 && c.sup) {
+        /* coarse log grid of COUNT points plus the poles' |Im lambda|, then every local peak refined */
+        double *extra = NULL;
+        size_t ne = 0;
+        ssm_status st = spec_poles(&extra, &ne, &y1);
+        if (st == SSM_OK && c.vs)
+            st = spec_poles(&extra, &ne, &y2);
+        ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
+        ssm_dist_info in;
+        if (st == SSM_OK)
+            st = ssm_dist_sup(&in, f1, f2, &o);
+        free(extra);
+        if (st != SSM_OK)
+            rc = cli_fail(st);
+        else if (js) {
+            json_object_set_new(js, "sup", json_real(in.sup));
+            json_object_set_new(js, "omega_at_sup", json_real(in.omega));
+            json_object_set_new(js, "grid_sup", json_real(in.grid_sup));
+            json_object_set_new(js, "omega_at_grid_sup", json_real(in.grid_omega));
+            json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
+            json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
+        } else {
+            printf("sup %s = %.17g at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
+                   what, in.sup, in.omega, in.grid_sup, in.grid_omega, in.peaks,
+                   in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
+        }
+    }
+    if (rc < 0 && c.hinf) {
+        ssm_hinf_info h;
+        ssm_status st = hinf_of(&h, &y1, c.vs ? &y2 : NULL);
+        if (st != SSM_OK)
+            rc = cli_fail(st);
+        else if (js) {
+            json_object_set_new(js, "hinf", json_real(h.hinf));
+            json_object_set_new(js, "omega_at_hinf", isfinite(h.omega) ? json_real(h.omega) : json_null());
+            json_object_set_new(js, "hinf_upper", json_real(h.upper));
+            json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
+        } else {
+            printf("H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
+                   "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
+        }
+    }
+    if (js) {
+        if (rc < 0) {
+            char *t = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+            if (t)
+                printf("%s\n", t);
+            free(t);
+        }
+        json_decref(js);
+    }
+    spec_clear(&y1);
+    spec_clear(&y2);
+    return rc < 0 ? 0 : rc;
 }

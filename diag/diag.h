@@ -151,6 +151,7 @@ typedef struct {
     const double *sweep; /* optional budgets > eps visited on the way down (warm starts)     */
     size_t sweep_count;
     struct ssm_ptd_info_s *sweep_info; /* out: one record per sweep budget, same order      */
+    double *sweep_E;     /* optional out: E (N×N row-major) at each sweep budget, sweep_count·N² */
     ssm_progress *progress;
 } ssm_ptd_opts;
 

@@ -455,6 +455,8 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
             r->reconstruction_error = NAN;
             r->kappa_F = NAN;
         }
+        if (ti < nsweep && opts->sweep_E)
+            memcpy(opts->sweep_E + ti * n2, st.E, n2 * sizeof(double));
     }
     /* final decomposition, ordered: the N/2 modes with Im λ < 0 (ascending),
      * then their conjugates in the same order */

@@ -26,4 +26,21 @@ typedef struct {
  * (triangular route, digits vouched for) beside LAPACK in double. */
 ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o);
 
+/* |G_DPLR − G_S4D-LegS|(iω) for N = 16 … n_max (default 256): the top spike's
+ * location (≈ N²/π) and height (refined sup, unit-normalised B, C) per N. */
+ssm_status ssm_experiment_spikes(const ssm_experiment_opts *o);
+
+/* N = 8 … n_max (default 128; --full 256): relative output error of S4D-LegS (B̃/2)
+ * for Gaussian pulses (weak convergence), sup|G_DPLR − G_Diag| (no uniform
+ * convergence), sup|G_PTD − G_DPLR| against (2 ln N + 4)‖E‖₂ (PTD at --eps, default 0.05). */
+ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o);
+
+/* PTD of LegS at N = n_max (default 64) for ε = 0.3 … 1e-4: κ(Ṽ), sup|G_PTD − G_DPLR|,
+ * max Re λ; one warm-started sweep in process, one job per ε with --jobs. */
+ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o);
+
+/* Bode plots (magnitude, phase) of every init method at N = n_max (default 64)
+ * against HiPPO-LegS. */
+ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
+
 #endif

@@ -1,0 +1,302 @@
+/* experiments/common.c — datasets, the job protocol, the TSV/JSON writers. */
+#define _POSIX_C_SOURCE 200809L
+#include "experiments/common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+ssm_status exp_add(exp_data *x, size_t d, const double *row, size_t cols)
+{
+    if (d >= EXP_MAX_SETS)
+        return SSM_ERROR(SSM_EINVAL, "experiment: dataset %zu beyond %d", d, EXP_MAX_SETS);
+    exp_set *s = &x->set[d];
+    if (s->rows && s->cols != cols)
+        return SSM_ERROR(SSM_EFORMAT, "experiment: dataset %zu has rows of %zu and %zu columns", d, s->cols, cols);
+    if (s->rows == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 64;
+        double *v = realloc(s->v, cap * cols * sizeof *v);
+        if (!v)
+            return SSM_ERROR(SSM_ENOMEM, "experiment: out of memory");
+        s->v = v;
+        s->cap = cap;
+    }
+    s->cols = cols;
+    memcpy(s->v + s->rows * cols, row, cols * sizeof *row);
+    s->rows++;
+    if (d + 1 > x->nsets)
+        x->nsets = d + 1;
+    return SSM_OK;
+}
+
+void exp_title(exp_data *x, size_t d, const char *fmt, ...)
+{
+    if (d >= EXP_MAX_SETS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->set[d].title, sizeof x->set[d].title, fmt, ap);
+    va_end(ap);
+    if (d + 1 > x->nsets)
+        x->nsets = d + 1;
+}
+
+void exp_data_clear(exp_data *x)
+{
+    for (size_t d = 0; d < EXP_MAX_SETS; d++)
+        free(x->set[d].v);
+    memset(x, 0, sizeof *x);
+}
+
+size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max)
+{
+    size_t k = 0;
+    for (size_t n = first; n <= n_max && k < cap; n *= 2)
+        N[k++] = n;
+    return k;
+}
+
+void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o)
+{
+    int n = snprintf(buf, cap, "--out '%s'", o->out_dir);
+    if (o->n_max && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --n-max %zu", o->n_max);
+    if (o->eps > 0 && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --eps %.17g", o->eps);
+    if (o->seed && n >= 0 && (size_t)n < cap)
+        n += snprintf(buf + n, cap - (size_t)n, " --seed %lu", o->seed);
+    if (o->full && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " --full");
+}
+
+/* ---- writers ------------------------------------------------------------ */
+
+static ssm_status write_sets(const char *path, const char *header, const exp_data *x, int part)
+{
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s != SSM_OK)
+        return s;
+    for (const char *h = header; h && *h;) {
+        const char *nl = strchr(h, '\n');
+        size_t len = nl ? (size_t)(nl - h) : strlen(h);
+        fprintf(fp, "# %.*s\n", (int)len, h);
+        h += len + (nl ? 1 : 0);
+    }
+    if (part) {
+        /* one matrix: set, cols, values padded with 0 to the widest set; titles as '# title' lines */
+        size_t w = 0;
+        for (size_t d = 0; d < x->nsets; d++) {
+            if (x->set[d].title[0])
+                fprintf(fp, "# title %zu %s\n", d, x->set[d].title);
+            if (x->set[d].cols > w)
+                w = x->set[d].cols;
+        }
+        for (size_t d = 0; d < x->nsets; d++)
+            for (size_t r = 0; r < x->set[d].rows; r++) {
+                fprintf(fp, "%zu\t%zu", d, x->set[d].cols);
+                for (size_t c = 0; c < w; c++)
+                    fprintf(fp, "\t%.17g", c < x->set[d].cols ? x->set[d].v[r * x->set[d].cols + c] : 0.0);
+                fputc('\n', fp);
+            }
+    } else {
+        int first = 1;
+        for (size_t d = 0; d < x->nsets; d++) {
+            if (!x->set[d].rows)
+                continue;
+            if (!first)
+                fputs("\n\n", fp);
+            first = 0;
+            fprintf(fp, "# [index %zu] %s\n", d, x->set[d].title);
+            for (size_t r = 0; r < x->set[d].rows; r++) {
+                for (size_t c = 0; c < x->set[d].cols; c++)
+                    fprintf(fp, c ? "\t%.17g" : "%.17g", x->set[d].v[r * x->set[d].cols + c]);
+                fputc('\n', fp);
+            }
+        }
+    }
+    if (ferror(fp)) {
+        ssm_atomic_abort(a);
+        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    }
+    return ssm_atomic_commit(a);
+}
+
+static ssm_status write_json(const char *path, json_t *j)
+{
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s != SSM_OK)
+        return s;
+    if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF) {
+        ssm_atomic_abort(a);
+        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    }
+    return ssm_atomic_commit(a);
+}
+
+/* read DIR/NAME.part-K.tsv back into x */
+static ssm_status read_part(exp_data *x, const char *path)
+{
+    ssm_dmat_t T;
+    memset(T, 0, sizeof T);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first)", path);
+    char line[512];
+    while (fgets(line, sizeof line, fp)) {
+        size_t d;
+        int off = 0;
+        if (sscanf(line, "# title %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(x->set[d].title, sizeof x->set[d].title, "%s", line + off);
+        }
+    }
+    fclose(fp);
+    ssm_status s = ssm_tsv_read(T, path);
+    for (size_t r = 0; s == SSM_OK && r < T->rows; r++) {
+        double dd = SSM_D(T, r, 0), cc = SSM_D(T, r, 1);
+        if (!(dd >= 0 && dd < EXP_MAX_SETS && dd == floor(dd) && cc >= 1 && cc + 2 <= (double)T->cols && cc == floor(cc)))
+            s = SSM_ERROR(SSM_EFORMAT, "%s: row %zu is not a part row (set, cols, values)", path, r + 1);
+        else
+            s = exp_add(x, (size_t)dd, &SSM_D(T, r, 2), (size_t)cc);
+    }
+    ssm_dmat_clear(T);
+    return s;
+}
+
+ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
+{
+    size_t J = e->jobs(o);
+    char opts[1200], path[1200];
+    if (o->jobs) {
+        exp_opts_string(opts, sizeof opts, o);
+        for (size_t k = 0; k < J; k++)
+            printf("ssmkit experiment %s --job %zu %s -q\n", e->name, k, opts);
+        return SSM_OK;
+    }
+    if (o->job >= 0 && (size_t)o->job >= J)
+        return SSM_ERROR(SSM_EINVAL, "%s: --job %ld is out of range (this experiment has %zu jobs, 0 .. %zu)", e->name,
+                         o->job, J, J - 1);
+    exp_data x;
+    memset(&x, 0, sizeof x);
+    ssm_status s = SSM_OK;
+    if (o->job >= 0) {
+        s = e->job(&x, o, (size_t)o->job);
+        if (s == SSM_OK) {
+            char hdr[1400];
+            exp_opts_string(opts, sizeof opts, o);
+            snprintf(hdr, sizeof hdr, "ssmkit %s experiment %s, job %ld of %zu (part file: merge with --merge)\n"
+                                      "options: %s", SSM_VERSION, e->name, o->job, J, opts);
+            snprintf(path, sizeof path, "%s/%s.part-%ld.tsv", o->out_dir, e->name, o->job);
+            s = write_sets(path, hdr, &x, 1);
+        }
+        exp_data_clear(&x);
+        return s;
+    }
+    if (o->merge) {
+        for (size_t k = 0; s == SSM_OK && k < J; k++) {
+            snprintf(path, sizeof path, "%s/%s.part-%zu.tsv", o->out_dir, e->name, k);
+            s = read_part(&x, path);
+        }
+    } else {
+        if (e->all) {
+            s = e->all(&x, o);
+        } else {
+            ssm_progress *bar = ssm_progress_create(e->name, J, !o->quiet);
+            for (size_t k = 0; s == SSM_OK && k < J; k++) {
+                s = e->job(&x, o, k);
+                ssm_progress_update(bar, k + 1);
+            }
+            ssm_progress_finish(bar);
+        }
+    }
+    char header[4096], summary[2048] = "";
+    json_t *j = json_object();
+    if (!j)
+        s = s == SSM_OK ? SSM_ERROR(SSM_ENOMEM, "experiment: out of memory") : s;
+    if (s == SSM_OK) {
+        json_object_set_new(j, "experiment", json_string(e->name));
+        json_object_set_new(j, "ssmkit_version", json_string(SSM_VERSION));
+        s = e->finish(&x, o, header, sizeof header, j, summary, sizeof summary);
+    }
+    if (s == SSM_OK) {
+        snprintf(path, sizeof path, "%s/%s.tsv", o->out_dir, e->name);
+        s = write_sets(path, header, &x, 0);
+    }
+    if (s == SSM_OK) {
+        snprintf(path, sizeof path, "%s/%s.json", o->out_dir, e->name);
+        s = write_json(path, j);
+    }
+    if (s == SSM_OK && !o->quiet)
+        printf("%s\n", summary);
+    json_decref(j);
+    exp_data_clear(&x);
+    return s;
+}
+
+/* ---- systems ------------------------------------------------------------ */
+
+ssm_status exp_init_modal(ssm_tf_modal *m, ssm_st **file, double *bc, ssm_init_method meth, size_t N, double eps)
+{
+    ssm_init_opts io = {.N = N, .conj_sym = 1, .C = SSM_C_ONES, .eps = eps};
+    memset(m, 0, sizeof *m);
+    *file = NULL;
+    ssm_status s = ssm_init_build(file, meth, &io);
+    if (s == SSM_OK)
+        s = ssm_tf_modal_from_init(m, *file);
+    *bc = 1.0;
+    const ssm_tensor *B = s == SSM_OK ? ssm_st_get(*file, "B_target") : NULL,
+                     *C = s == SSM_OK ? ssm_st_get(*file, "C_target") : NULL;
+    if (B && C) {
+        double nb = 0, nc = 0;
+        for (size_t i = 0; i < B->count; i++)
+            nb = hypot(nb, B->data[i]);
+        for (size_t i = 0; i < C->count; i++)
+            nc = hypot(nc, C->data[i]);
+        *bc = nb * nc;
+    }
+    if (s != SSM_OK) {
+        ssm_st_free(*file);
+        *file = NULL;
+    }
+    return s;
+}
+
+ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s)
+{
+    ssm_dmat_t A, B;
+    ssm_zmat_t Az, b, c;
+    ssm_tf_plan *p = NULL;
+    memset(A, 0, sizeof A); memset(B, 0, sizeof B);
+    memset(Az, 0, sizeof Az); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
+    *s = ssm_dmat_init(A, N, N);
+    if (*s == SSM_OK) *s = ssm_dmat_init(B, N, 1);
+    if (*s == SSM_OK) *s = ssm_hippo(A, B, NULL, SSM_HIPPO_LEGS, N);
+    if (*s == SSM_OK) *s = ssm_zmat_init(Az, N, N);
+    if (*s == SSM_OK) *s = ssm_zmat_init(b, N, 1);
+    if (*s == SSM_OK) *s = ssm_zmat_init(c, 1, N);
+    if (*s == SSM_OK) {
+        ssm_zmat_set_dmat(Az, A);
+        for (size_t i = 0; i < N; i++) {
+            b->data[i] = B->data[i];
+            c->data[i] = 1.0;
+        }
+        p = ssm_tf_plan_create(Az, b, c, 0.0, s);
+    }
+    ssm_dmat_clear(A); ssm_dmat_clear(B);
+    ssm_zmat_clear(Az); ssm_zmat_clear(b); ssm_zmat_clear(c);
+    return p;
+}
+
+double *exp_pole_freqs(const ssm_tf_modal *m)
+{
+    double *w = malloc((m->M ? m->M : 1) * sizeof *w);
+    for (size_t i = 0; w && i < m->M; i++)
+        w[i] = fabs(cimag(m->lambda[i]));
+    return w;
+}

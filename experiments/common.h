@@ -1,0 +1,77 @@
+/* experiments/common.h — the machinery shared by the grid experiments (not
+ * installed): a table of datasets that jobs append rows to, the job protocol
+ * (--jobs / --job K / --merge / all in process), and the writers of
+ * NAME.tsv (datasets separated by two blank lines, for gnuplot's `index`)
+ * and NAME.json. */
+#ifndef SSM_EXPERIMENTS_COMMON_H
+#define SSM_EXPERIMENTS_COMMON_H
+
+#include "experiments/experiments.h"
+
+#include <jansson.h>
+
+#define EXP_MAX_SETS 64
+
+/* dataset d: rows of `cols` doubles, and a title line written above it */
+typedef struct {
+    double *v;
+    size_t rows, cols, cap;
+    char title[160];
+} exp_set;
+
+typedef struct {
+    exp_set set[EXP_MAX_SETS];
+    size_t nsets;
+} exp_data;
+
+/* append one row (cols doubles) to dataset d; the first row fixes the width */
+ssm_status exp_add(exp_data *x, size_t d, const double *row, size_t cols);
+void exp_title(exp_data *x, size_t d, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void exp_data_clear(exp_data *x);
+/* element (r, c) of dataset d */
+#define EXP_AT(x, d, r, c) ((x)->set[d].v[(r) * (x)->set[d].cols + (c)])
+
+typedef struct {
+    const char *name;
+    /* number of independent jobs for these options */
+    size_t (*jobs)(const ssm_experiment_opts *o);
+    /* run job k (k < jobs), appending its rows; title its datasets */
+    ssm_status (*job)(exp_data *x, const ssm_experiment_opts *o, size_t k);
+    /* all jobs done (or merged): header lines for NAME.tsv (without '#'), the
+     * JSON summary (add keys to j) and the printed summary line */
+    ssm_status (*finish)(exp_data *x, const ssm_experiment_opts *o, char *header, size_t header_cap, json_t *j,
+                         char *summary, size_t summary_cap);
+    /* optional: every job at once when run in process (e.g. one warm-started sweep instead of one
+     * continuation per job); must append exactly what the jobs would */
+    ssm_status (*all)(exp_data *x, const ssm_experiment_opts *o);
+} exp_def;
+
+/* The job protocol: --jobs prints one command per job; --job K writes
+ * DIR/NAME.part-K.tsv; --merge reads every part (EINVAL naming the first
+ * missing one) and finishes; otherwise every job runs here (progress bar
+ * unless quiet) and finishes.  Finishing writes DIR/NAME.tsv and NAME.json
+ * atomically and prints the summary unless quiet. */
+ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o);
+
+/* the command line options that reproduce o (for --jobs), into buf */
+void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
+
+/* An init file built in memory (C = ones, conjugate symmetric) and its modal
+ * system; *bc = ‖B_target‖₂‖C_target‖₂ when the file has a target (else 1):
+ * dividing by it gives the paper's unit-normalised B, C. */
+ssm_status exp_init_modal(ssm_tf_modal *m, ssm_st **file, double *bc, ssm_init_method meth, size_t N, double eps);
+
+/* the HiPPO-LegS pair with C = ones as a Hessenberg plan (= the DPLR system in exact arithmetic) */
+ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);
+
+/* |Im λ| of a modal system's poles, for ssm_dist_opts.extra (caller frees) */
+double *exp_pole_freqs(const ssm_tf_modal *m);
+
+/* sizes N = 8, 16, …, up to n_max (from `first`) */
+size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max);
+
+#endif
