@@ -355,9 +355,21 @@ static int tridiag_ratio(double *G, double *H, double *s2, const double *a, cons
  * than that the steps are rounding noise and overshoot).  About 10 passes per
  * call on HiPPO-LegS n = 256 (clustered top Ritz values slow Laguerre to a
  * linear rate). */
-static double top_ritz(const double *a, const double *b, size_t l, double prev, double *s2)
+static double top_ritz(const double *a, const double *b, size_t l, double prev, double s2prev, double *s2)
 {
-    double x = fmax(prev, a[l - 1]) + (l > 1 ? fabs(b[l - 2]) : 0), G, H;
+    /* Bracket from the previous step (θ_prev = λ_max(T_{l−1}), u² its
+     * eigenvector's squared last component): the secular equation of the
+     * bordered matrix, f(x) = x − a_l − b² Σ u_i²/(x − μ_i), lies between
+     * x − a_l − b² u²/(x − θ_prev) and x − a_l − b²/(x − θ_prev) above θ_prev,
+     * whose largest roots bound θ from below and above (the 2×2 problems). */
+    double x, lo = -INFINITY, G, H;
+    if (l > 1 && prev > 0) {
+        double al = a[l - 1], bb = b[l - 2] * b[l - 2], dd = prev - al;
+        x = 0.5 * (al + prev + sqrt(dd * dd + 4 * bb));
+        lo = 0.5 * (al + prev + sqrt(dd * dd + 4 * bb * s2prev));
+    } else {
+        x = fmax(prev, a[l - 1]) + (l > 1 ? fabs(b[l - 2]) : 0);
+    }
     x += 4 * DBL_EPSILON * fabs(x);
     double ln = (double)l, above = NAN; /* above: the last point known to be above θ */
     for (int it = 0; it < 80; it++) {
@@ -373,6 +385,8 @@ static double top_ritz(const double *a, const double *b, size_t l, double prev, 
             continue;
         }
         above = x;
+        if (x - lo <= 1e-10 * fabs(x))
+            return x;
         double disc = (ln - 1) * (ln * H - G * G);
         double step = ln / (G + sqrt(disc > 0 ? disc : 0));
         if (!(step > 1e-10 * fabs(x)))
@@ -380,7 +394,8 @@ static double top_ritz(const double *a, const double *b, size_t l, double prev, 
         x -= step;
     }
     /* fallback: bisection on Sturm counts over the Gershgorin interval */
-    double hi = -INFINITY, lo = INFINITY;
+    double hi = -INFINITY;
+    lo = INFINITY;
     for (size_t k = 0; k < l; k++) {
         double r = (k > 0 ? fabs(b[k - 1]) : 0) + (k + 1 < l ? fabs(b[k]) : 0);
         hi = fmax(hi, a[k] + r);
@@ -447,6 +462,7 @@ typedef struct {
     double beta, sigold;
     double th[4];          /* the last four top Ritz values (ring) */
     int strict;            /* continuing a clustered point under the strict rule */
+    double s2;             /* u_l² of the top Ritz vector at the last step */
     double *alpha, *betas; /* max_iter each */
 } slot;
 
@@ -467,7 +483,8 @@ static int lanczos_step(slot *s, double complex *q, double complex *qold, double
     s->it++;
     size_t l = (size_t)s->it;
     double s2;
-    *sig = top_ritz(s->alpha, s->betas, l, s->sigold, &s2);
+    *sig = top_ritz(s->alpha, s->betas, l, s->sigold, s->s2, &s2);
+    s->s2 = s2;
     if (s->strict) {
         tol *= STRICT;
         max_iter *= 2;
@@ -683,27 +700,41 @@ static int dplr_prepare(dplr_point *d, const ssm_pspec_plan *p, double complex z
  * (D* + Q P*)⁻¹ x = y − D⁻*Q C⁻* P* y with y = D⁻* x. */
 static void dplr_solve(const dplr_point *d, const ssm_pspec_plan *p, double complex *x, int adj)
 {
+    /* written in real arithmetic on the interleaved parts so that the loops
+     * vectorise (C's complex product carries a NaN-recovery branch) */
     size_t n = p->n, r = p->r;
-    const double complex *L = adj ? p->P : p->Q, *R = adj ? p->Q : p->P;
+    const double *L = (const double *)(adj ? p->P : p->Q), *R = (const double *)(adj ? p->Q : p->P);
+    const double *di = (const double *)d->dinv;
+    double *xv = (double *)x, sg = adj ? -1.0 : 1.0; /* D⁻¹ or D⁻* = conj(D⁻¹) */
     double complex t[8], u[8];
-    for (size_t i = 0; i < n; i++)
-        x[i] *= adj ? conj(d->dinv[i]) : d->dinv[i];
-    for (size_t a = 0; a < r; a++) {
-        double complex acc = 0;
-        for (size_t i = 0; i < n; i++)
-            acc += conj(L[a * n + i]) * x[i];
-        t[a] = acc;
+    for (size_t i = 0; i < n; i++) {
+        double xr = xv[2 * i], xi = xv[2 * i + 1], dr = di[2 * i], dm = sg * di[2 * i + 1];
+        xv[2 * i] = xr * dr - xi * dm;
+        xv[2 * i + 1] = xr * dm + xi * dr;
+    }
+    for (size_t a = 0; a < r; a++) { /* t_a = L_a* x */
+        const double *la = L + 2 * a * n;
+        double tr = 0, ti = 0;
+        for (size_t i = 0; i < n; i++) {
+            tr += la[2 * i] * xv[2 * i] + la[2 * i + 1] * xv[2 * i + 1];
+            ti += la[2 * i] * xv[2 * i + 1] - la[2 * i + 1] * xv[2 * i];
+        }
+        t[a] = CMPLX(tr, ti);
     }
     for (size_t a = 0; a < r; a++) {
         u[a] = 0;
         for (size_t b = 0; b < r; b++)
             u[a] += (adj ? conj(d->Cinv[b * r + a]) : d->Cinv[a * r + b]) * t[b];
     }
-    for (size_t i = 0; i < n; i++) {
-        double complex acc = 0;
-        for (size_t a = 0; a < r; a++)
-            acc += R[a * n + i] * u[a];
-        x[i] -= (adj ? conj(d->dinv[i]) : d->dinv[i]) * acc;
+    for (size_t a = 0; a < r; a++) { /* x −= D⁻¹ R_a u_a */
+        const double *ra = R + 2 * a * n;
+        double ur = creal(u[a]), ui = cimag(u[a]);
+        for (size_t i = 0; i < n; i++) {
+            double vr = ra[2 * i] * ur - ra[2 * i + 1] * ui, vi = ra[2 * i] * ui + ra[2 * i + 1] * ur;
+            double dr = di[2 * i], dm = sg * di[2 * i + 1];
+            xv[2 * i] -= vr * dr - vi * dm;
+            xv[2 * i + 1] -= vr * dm + vi * dr;
+        }
     }
 }
 
@@ -853,6 +884,7 @@ static void *worker_record(void *arg)
         s.it = 0;
         s.beta = 0;
         s.sigold = 0;
+        s.s2 = 1;
         int singular = 0;
         for (size_t i = 0; i < n; i++)
             singular |= w->T[i * n + i] == s.z;
@@ -923,7 +955,8 @@ static void *worker_fast(void *arg)
             }
             slot *s = &sl[active];
             /* history room for a strict continuation: 2·max_iter */
-            *s = (slot){.point = k, .z = w->z[k], .alpha = buf + 4 * active * mi, .betas = buf + (4 * active + 2) * mi};
+            *s = (slot){.point = k, .z = w->z[k], .s2 = 1, .alpha = buf + 4 * active * mi,
+                        .betas = buf + (4 * active + 2) * mi};
             start_vector(Q + active * n, n, w->seed, k);
             for (size_t i = 0; i < n; i++) {
                 double complex d = 1.0 / (w->T[i * n + i] - s->z);
@@ -1013,6 +1046,7 @@ static void *worker_dplr(void *arg)
             s.it = 0;
             s.beta = 0;
             s.sigold = 0;
+            s.s2 = 1;
             s.strict = 0;
             start_vector(q, n, w->seed, k);
             for (;;) {
