@@ -97,7 +97,7 @@ demo: all
 # every figure from its experiment (one BLAS thread: PTD's result depends on the reduction order).
 # Measured: 3 min wall (1 min 43 s CPU) on 2 shared cores at load average ~5; the experiments alone:
 # kappa-growth ~1 min, spikes ~8 s, convergence ~30 s, eps-sweep ~25 s, bode ~7 s.
-FIGURES := kappa-growth spikes convergence eps-sweep bode
+FIGURES  := kappa-growth spikes convergence eps-sweep bode pseudospectra
 figures: all
 	mkdir -p out/figures
 	for e in $(FIGURES); do OPENBLAS_NUM_THREADS=1 $(BIN) experiment $$e --out out/figures -q || exit 1; done

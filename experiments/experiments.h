@@ -43,4 +43,8 @@ ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o);
  * against HiPPO-LegS. */
 ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
 
+/* σ_min(zI − A) of HiPPO-LegS, S4D-LegS and PTD at N = n_max (default 64) on
+ * LegS's EigTool box (200², --full 400²), eigenvalues, α_ε and β; 3 jobs. */
+ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o);
+
 #endif

@@ -478,6 +478,25 @@ static double tsv_at(const char *name, size_t r, size_t c, size_t *rows)
     return v;
 }
 
+/* pseudospectra at N = 8: three systems; S4D-LegS is normal with Re λ = −½, so
+ * its stability radius is ½ to the SVD's accuracy, and LegS's pseudospectrum
+ * reaches values far below PTD's on the same box */
+static void test_pseudospectra_experiment(void)
+{
+    size_t rows = 0;
+    CHECK(run((const char *[]){"experiment", "pseudospectra", "--n-max", "8", "--out", dir, "-q", NULL}) == 0,
+          "pseudospectra: %s", err_buf);
+    double beta_s4d = tsv_at("pseudospectra.tsv", 1, 5, &rows);
+    double min_legs = tsv_at("pseudospectra.tsv", 0, 7, NULL), min_ptd = tsv_at("pseudospectra.tsv", 2, 7, NULL);
+    CHECK(rows == 3 && fabs(beta_s4d - 0.5) <= 1e-12, "S4D-LegS beta %.17g, expected 1/2", beta_s4d);
+    CHECK(min_legs < 1e-3 * min_ptd, "min sigma on the box: LegS %g, PTD %g", min_legs, min_ptd);
+    char g[300];
+    snprintf(g, sizeof g, "%s/pseudospectra-2.grid.tsv", dir);
+    CHECK(access(g, R_OK) == 0, "pseudospectra: grid file for gnuplot written");
+    CHECK(run((const char *[]){"experiment", "pseudospectra", "--jobs", NULL}) == 0 && lines(out_buf) == 3,
+          "pseudospectra --jobs: 3 jobs");
+}
+
 static void test_experiments_issue5(void)
 {
     size_t rows = 0;
@@ -633,6 +652,7 @@ int main(void)
     test_experiment();
     test_pspec();
     test_experiments_issue5();
+    test_pseudospectra_experiment();
     test_python();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
