@@ -292,19 +292,24 @@ static uint64_t splitmix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* point's start vector: entries uniform in the unit square (any distribution
+ * with no preferred direction serves; a Gaussian costs a log and a sincos per
+ * entry, which showed in the profile), normalised */
 static void start_vector(double complex *q, size_t n, uint64_t seed, size_t point)
 {
     uint64_t st = seed * 0x2545F4914F6CDD1Dull + point;
-    double scale = 0, ssq = 1;
+    double ss = 0;
     for (size_t i = 0; i < n; i++) {
-        double u1 = ((double)(splitmix(&st) >> 11) + 0.5) * 0x1p-53;
-        double u2 = (double)(splitmix(&st) >> 11) * 0x1p-53;
-        double rad = sqrt(-2 * log(u1));
-        q[i] = CMPLX(rad * cos(2 * M_PI * u2), rad * sin(2 * M_PI * u2));
-        ssm_ssq_add(&scale, &ssq, creal(q[i]));
-        ssm_ssq_add(&scale, &ssq, cimag(q[i]));
+        uint64_t r = splitmix(&st);
+        double re = (double)(r >> 32) * 0x1p-31 - 1.0, im = (double)(r & 0xFFFFFFFFu) * 0x1p-31 - 1.0;
+        q[i] = CMPLX(re, im);
+        ss += re * re + im * im;
     }
-    double nrm = scale * sqrt(ssq);
+    double nrm = sqrt(ss);
+    if (!(nrm > 0)) { /* all zero: astronomically unlikely, but a start must not vanish */
+        q[0] = 1;
+        nrm = 1;
+    }
     for (size_t i = 0; i < n; i++)
         q[i] /= nrm;
 }
@@ -741,26 +746,23 @@ static void dplr_solve(const dplr_point *d, const ssm_pspec_plan *p, double comp
 /* ‖(zI − A) y − b‖₂ / ‖y‖₂ (adj: with (zI − A)*): the size of the smallest
  * perturbation of zI − A for which y is the exact solution */
 static double dplr_backward_error(const ssm_pspec_plan *p, double complex z, const double complex *y,
-                                  const double complex *b, int adj)
+                                  const double complex *b, int adj, double complex *res)
 {
     size_t n = p->n, r = p->r;
     const double complex *L = adj ? p->P : p->Q, *R = adj ? p->Q : p->P;
     double complex t[8];
     for (size_t a = 0; a < r; a++) {
-        double complex acc = 0;
-        for (size_t i = 0; i < n; i++)
-            acc += conj(L[a * n + i]) * y[i];
+        double complex acc;
+        cblas_zdotc_sub((int)n, L + a * n, 1, y, 1, &acc);
         t[a] = acc;
     }
-    double scale = 0, ssq = 1;
     for (size_t i = 0; i < n; i++) {
-        double complex d = z - p->lam[i], v = (adj ? conj(d) : d) * y[i] - b[i];
-        for (size_t a = 0; a < r; a++)
-            v += R[a * n + i] * t[a];
-        ssm_ssq_add(&scale, &ssq, creal(v));
-        ssm_ssq_add(&scale, &ssq, cimag(v));
+        double complex d = z - p->lam[i];
+        res[i] = (adj ? conj(d) : d) * y[i] - b[i];
     }
-    return scale * sqrt(ssq) / znorm(y, n);
+    for (size_t a = 0; a < r; a++)
+        cblas_zaxpy((int)n, &t[a], R + a * n, 1, res, 1);
+    return znorm(res, n) / znorm(y, n);
 }
 
 /* ---- the work shared by the threads -------------------------------------- */
@@ -1020,66 +1022,130 @@ out:
 }
 
 /* DPLR route, one point at a time (the work per step is O(n r)) */
+/* The DPLR route warm-starts: points come in chunks of WARM_CHUNK consecutive
+ * entries (neighbours on a grid row), and each point after the first starts
+ * from the previous point's top Ritz vector plus 1% of its own random vector
+ * (so that no start is an exact invariant subspace).  The start then carries
+ * a large component along the wanted singular vector: fewer steps, and less
+ * risk of settling inside a cluster.  Chunks are fixed by the point order, so
+ * the values do not depend on the thread count. */
+#define WARM_CHUNK 32
+
+static size_t take_chunk(shared_work *w, size_t *first)
+{
+    pthread_mutex_lock(&w->lock);
+    size_t c = 0;
+    if (w->next < w->count) {
+        *first = w->next;
+        c = w->count - w->next < WARM_CHUNK ? w->count - w->next : WARM_CHUNK;
+        w->next += c;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return c;
+}
+
+/* y = Σ_k u_k Qb[:, k] with u the top eigenvector of the Lanczos tridiagonal
+ * (dstevx: bisection + inverse iteration); 0 when LAPACK declines */
+static int ritz_vector(double complex *y, const double complex *Qb, const slot *s, size_t n, double *scratch,
+                       lapack_int *iscratch)
+{
+    size_t l = (size_t)s->it;
+    double *d = scratch, *e = scratch + l, *u = scratch + 2 * l, *work = scratch + 3 * l, ev;
+    memcpy(d, s->alpha, l * sizeof *d);
+    if (l > 1)
+        memcpy(e, s->betas, (l - 1) * sizeof *e);
+    lapack_int m = 0;
+    if (LAPACKE_dstevx_work(LAPACK_COL_MAJOR, 'V', 'I', (lapack_int)l, d, e, 0, 0, (lapack_int)l, (lapack_int)l,
+                            0.0, &m, &ev, u, (lapack_int)l, work, iscratch, iscratch + 5 * l) != 0 || m != 1)
+        return 0;
+    memset(y, 0, n * sizeof *y);
+    for (size_t k = 0; k < l; k++)
+        cblas_zaxpy((int)n, &(double complex){u[k]}, Qb + k * n, 1, y, 1);
+    return 1;
+}
+
 static void *worker_dplr(void *arg)
 {
     shared_work *w = arg;
     const ssm_pspec_plan *p = w->p;
-    size_t n = p->n, mi = (size_t)p->o.max_iter;
-    double complex *q = malloc(5 * n * sizeof *q);
-    double *buf = malloc(6 * mi * sizeof *buf); /* alpha, beta (2·max_iter each), scratch */
+    size_t n = p->n, mi = (size_t)p->o.max_iter, lmax = 2 * mi;
+    double complex *q = malloc(6 * n * sizeof *q), *Qb = malloc(n * lmax * sizeof *Qb);
+    double *buf = malloc((4 + 8) * lmax * sizeof *buf); /* alpha, beta (2·max_iter each), dstevx scratch */
+    lapack_int *ibuf = malloc(6 * lmax * sizeof *ibuf);
     dplr_point d = {.n = n, .r = p->r, .dinv = malloc(n * sizeof(double complex))};
-    if (!q || !buf || !d.dinv) {
+    if (!q || !Qb || !buf || !ibuf || !d.dinv) {
         fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
-        free(q); free(buf); free(d.dinv);
+        free(q); free(Qb); free(buf); free(ibuf); free(d.dinv);
         return NULL;
     }
-    double complex *qold = q + n, *v = q + 2 * n, *y = q + 3 * n, *u = q + 4 * n;
-    slot s = {.alpha = buf, .betas = buf + 2 * mi};
-    size_t k;
-    while ((k = take(w)) != SIZE_MAX) {
-        double complex z = w->z[k];
-        int ok = dplr_prepare(&d, p, z);
-        double sig = 0;
-        if (ok) {
-            s.point = k;
-            s.z = z;
-            s.it = 0;
-            s.beta = 0;
-            s.sigold = 0;
-            s.s2 = 1;
-            s.strict = 0;
-            start_vector(q, n, w->seed, k);
-            for (;;) {
-                memcpy(v, q, n * sizeof *v);
-                dplr_solve(&d, p, v, 0);
-                dplr_solve(&d, p, v, 1);
-                if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->abs_floor, &sig)) {
-                    if (!go_strict(&s, sig, p->normA, p->o.max_iter))
-                        break;
-                    count_refined(w);
+    double complex *qold = q + n, *v = q + 2 * n, *y = q + 3 * n, *u = q + 4 * n, *warm = q + 5 * n;
+    slot s = {.alpha = buf, .betas = buf + lmax};
+    size_t first, c;
+    while ((c = take_chunk(w, &first)) > 0) {
+        int have_warm = 0;
+        for (size_t jj = 0; jj < c; jj++) {
+            size_t k = w->todo[first + jj];
+            double complex z = w->z[k];
+            int ok = dplr_prepare(&d, p, z);
+            double sig = 0;
+            if (ok) {
+                s.point = k;
+                s.z = z;
+                s.it = 0;
+                s.beta = 0;
+                s.sigold = 0;
+                s.s2 = 1;
+                s.strict = 0;
+                start_vector(q, n, w->seed, k);
+                if (have_warm) {
+                    for (size_t i = 0; i < n; i++)
+                        q[i] = warm[i] + 0.01 * q[i];
+                    double nq = znorm(q, n);
+                    for (size_t i = 0; i < n; i++)
+                        q[i] /= nq;
                 }
+                for (;;) {
+                    memcpy(Qb + (size_t)s.it * n, q, n * sizeof *q);
+                    memcpy(v, q, n * sizeof *v);
+                    dplr_solve(&d, p, v, 0);
+                    dplr_solve(&d, p, v, 1);
+                    if (lanczos_step(&s, q, qold, v, n, p->o.tol, p->o.max_iter, w->abs_floor, &sig)) {
+                        if (!go_strict(&s, sig, p->normA, p->o.max_iter))
+                            break;
+                        count_refined(w);
+                    }
+                }
+                have_warm = ritz_vector(warm, Qb, &s, n, buf + 2 * lmax, ibuf);
+                if (have_warm) {
+                    double nw = znorm(warm, n);
+                    have_warm = nw > 0 && isfinite(nw);
+                    for (size_t i = 0; have_warm && i < n; i++)
+                        warm[i] /= nw;
+                }
+                /* the guard, a posteriori: both solves on the last Lanczos vector
+                 * must be backward stable to within what the result promises —
+                 * a perturbation of size η moves σ by at most η (Weyl) — relative
+                 * DPLR_REL_OK·σ, or absolute 10·ε·‖A‖_F where σ is that small */
+                memcpy(y, qold, n * sizeof *y);
+                dplr_solve(&d, p, y, 0);
+                memcpy(u, y, n * sizeof *u);
+                dplr_solve(&d, p, u, 1);
+                double eta = fmax(dplr_backward_error(p, z, y, qold, 0, v), dplr_backward_error(p, z, u, y, 1, v));
+                ok = isfinite(eta) && eta <= fmax(DPLR_REL_OK * sigma_of(sig), 10 * DBL_EPSILON * p->normA);
+            } else {
+                have_warm = 0;
             }
-            /* the guard, a posteriori: both solves on the last Lanczos vector
-             * must be backward stable to within what the result promises —
-             * a perturbation of size η moves σ by at most η (Weyl) — relative
-             * DPLR_REL_OK·σ, or absolute 10·ε·‖A‖_F where σ is that small */
-            memcpy(y, qold, n * sizeof *y);
-            dplr_solve(&d, p, y, 0);
-            memcpy(u, y, n * sizeof *u);
-            dplr_solve(&d, p, u, 1);
-            double eta = fmax(dplr_backward_error(p, z, y, qold, 0), dplr_backward_error(p, z, u, y, 1));
-            ok = isfinite(eta) && eta <= fmax(DPLR_REL_OK * sigma_of(sig), 10 * DBL_EPSILON * p->normA);
+            if (!ok) {
+                pthread_mutex_lock(&w->lock);
+                w->guard_list[w->guard_failed++] = k;
+                pthread_mutex_unlock(&w->lock);
+                continue;
+            }
+            w->sigma[k] = sigma_of(sig);
+            report(w, 1, (size_t)s.it, s.it >= (s.strict ? 2 : 1) * p->o.max_iter);
         }
-        if (!ok) {
-            pthread_mutex_lock(&w->lock);
-            w->guard_list[w->guard_failed++] = k;
-            pthread_mutex_unlock(&w->lock);
-            continue;
-        }
-        w->sigma[k] = sigma_of(sig);
-        report(w, 1, (size_t)s.it, s.it >= (s.strict ? 2 : 1) * p->o.max_iter);
     }
-    free(q); free(buf); free(d.dinv);
+    free(q); free(Qb); free(buf); free(ibuf); free(d.dinv);
     return NULL;
 }
 
