@@ -343,6 +343,14 @@ static void sort_result(eigres *r, double scale)
         }
 }
 
+/* the real-basis Newton state as a normalised, sorted complex result */
+static void rnewton_result(eigres *r, const ssm_mpeig_rnewton *rn, double scale)
+{
+    ssm_mpeig_rnewton_get(r->lam, r->V, r->W, rn);
+    normalize(r);
+    sort_result(r, scale);
+}
+
 static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A, double scale)
 {
     ssm_status s;
@@ -437,7 +445,32 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
     return r;
 }
 
-static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
+/* R = A V at prec; for a real A (Ar != NULL) as A Re V + i A Im V, two real
+ * products instead of four */
+static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const acb_mat_t V, slong prec)
+{
+    if (!Ar) {
+        acb_mat_approx_mul(R, A, V, prec);
+        return;
+    }
+    slong n = acb_mat_nrows(V);
+    arb_mat_t P, Q;
+    arb_mat_init(P, n, n);
+    arb_mat_init(Q, n, n);
+    for (int part = 0; part < 2; part++) {
+        for (slong i = 0; i < n; i++)
+            for (slong k = 0; k < n; k++)
+                arb_set(arb_mat_entry(P, i, k), part ? acb_imagref(acb_mat_entry(V, i, k)) : acb_realref(acb_mat_entry(V, i, k)));
+        arb_mat_approx_mul(Q, Ar, P, prec);
+        for (slong i = 0; i < n; i++)
+            for (slong k = 0; k < n; k++)
+                arb_swap(part ? acb_imagref(acb_mat_entry(R, i, k)) : acb_realref(acb_mat_entry(R, i, k)), arb_mat_entry(Q, i, k));
+    }
+    arb_mat_clear(P);
+    arb_mat_clear(Q);
+}
+
+static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
 {
     slong n = r->n, prec = r->prec;
     double lk = ssm_acb_mat_log2_norm2(r->V) + ssm_acb_mat_log2_norm2(r->W);
@@ -446,7 +479,7 @@ static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
     acb_mat_t R, VL;
     acb_mat_init(R, n, n);
     acb_mat_init(VL, n, n);
-    acb_mat_approx_mul(R, A, r->V, prec);
+    mul_av(R, A, Ar, r->V, prec);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < n; j++)
             acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
@@ -529,6 +562,14 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     acb_mat_t Aa;
     acb_mat_init(Aa, (slong)n, (slong)n);
     acb_mat_from_mpc(Aa, A);
+    /* a real A: the Newton route works in a real basis, products are real */
+    arb_mat_t Ar;
+    int areal = acb_mat_is_real(Aa);
+    arb_mat_init(Ar, areal ? (slong)n : 0, areal ? (slong)n : 0);
+    for (slong i = 0; areal && i < (slong)n; i++)
+        for (slong k = 0; k < (slong)n; k++)
+            arb_set(arb_mat_entry(Ar, i, k), acb_realref(acb_mat_entry(Aa, i, k)));
+    ssm_mpeig_rnewton *rn = NULL;
     double scale = exp2(log2_norm_fro(Aa, 64));
     if (route == SSM_MPEIG_AUTO) {
         if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
@@ -561,8 +602,21 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         mpfr_prec_t w2 = w + w / 2;
         eigres_init(&r1, (slong)n, (slong)w);
         eigres_init(&r2, (slong)n, (slong)w2);
-        s = run_route(&r1, route, Aa, scale);
-        if (s == SSM_OK && route == SSM_MPEIG_NEWTON) {
+        if (route == SSM_MPEIG_NEWTON && areal) {
+            /* r1: refined until accurate to 2^-w; r2: one more step, at w2, from r1 (the
+             * difference is r1's error, to first order: the check costs one step).  A
+             * retry at a higher w continues from the state reached. */
+            double rmax;
+            s = rn ? SSM_OK : ssm_mpeig_rnewton_create(&rn, Ar);
+            if (s == SSM_OK)
+                s = ssm_mpeig_rnewton_refine(rn, (slong)w);
+            if (s == SSM_OK) {
+                rnewton_result(&r1, rn, scale);
+                s = ssm_mpeig_rnewton_step(rn, (slong)w2, &rmax);
+            }
+            if (s == SSM_OK)
+                rnewton_result(&r2, rn, scale);
+        } else if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK && route == SSM_MPEIG_NEWTON) {
             /* the check run refines the first result instead of starting over; both
              * are still independent computations at their own precisions */
             s = route_newton_from(&r2, Aa, &r1);
@@ -573,6 +627,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
             ssm_error_clear();
+            ssm_mpeig_rnewton_destroy(rn);
+            rn = NULL;
             eigres_clear(&r1);
             eigres_clear(&r2);
             w /= 2;
@@ -594,7 +650,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     if (have) {
         info->route = route;
-        metrics(info, &r2, Aa);
+        metrics(info, &r2, Aa, areal ? Ar : NULL);
         if (opts && opts->certify)
             certify(info, Aa, &r2, r2.prec);
         for (size_t i = 0; i < n; i++) {
@@ -606,6 +662,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         eigres_clear(&r2);
     }
+    ssm_mpeig_rnewton_destroy(rn);
+    arb_mat_clear(Ar);
     acb_mat_clear(Aa);
     return s;
 }

@@ -2,11 +2,37 @@
 #ifndef SSM_MPEIG_IMPL_H
 #define SSM_MPEIG_IMPL_H
 
+#include "core/core.h"
+
 #include <acb_mat.h>
+#include <arb_mat.h>
 
 /* log2 ‖M‖₂ of the midpoints, through a double copy scaled by an exact power
  * of two (norms are perfectly conditioned: the rounding costs ≤ √n ε relative);
  * −inf for the zero matrix. */
 double ssm_acb_mat_log2_norm2(const acb_mat_t M);
+
+/* The Newton route for a real A (diag/mpeig_newton.c): A = X D X⁻¹ in a real
+ * basis (pairs a ± ib as 2×2 blocks, columns Re v, Im v), refined in mixed
+ * precision from a double-precision start.  Opaque state, caller owns. */
+typedef struct ssm_mpeig_rnewton ssm_mpeig_rnewton;
+
+/* dgeev start of the real matrix of midpoints A (imaginary parts ignored);
+ * ENOCONV when dgeev fails or its eigenvector matrix is singular. */
+ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **s, const arb_mat_t A);
+void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s); /* NULL ok */
+
+/* One step with the residual at prec bits; *rmax = the largest entry of the
+ * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4
+ * (outside the region of quadratic convergence). */
+ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong prec, double *rmax);
+
+/* Steps, the precision doubling with the accuracy, until the error is below
+ * 2^-prec (the last correction below 2^-prec/2); ENOCONV on stagnation. */
+ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, slong prec);
+
+/* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹;
+ * unnormalised, exact copies of the state. */
+void ssm_mpeig_rnewton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_rnewton *s);
 
 #endif
