@@ -102,12 +102,13 @@ static void normalize(eigres *r)
     arb_init(t);
     acb_init(f);
     for (slong j = 0; j < n; j++) {
-        arb_zero(nrm);
+        /* ‖v‖² = re·re + im·im, a column being every 2n-th arb of the row-major entries */
+        arb_srcptr re = acb_realref(acb_mat_entry(r->V, 0, j)), im = acb_imagref(acb_mat_entry(r->V, 0, j));
+        arb_approx_dot(nrm, NULL, 0, re, 2 * n, re, 2 * n, n, prec);
+        arb_approx_dot(nrm, nrm, 0, im, 2 * n, im, 2 * n, n, prec);
         double big = -1.0;
         slong at = 0;
         for (slong i = 0; i < n; i++) {
-            abs2(t, acb_mat_entry(r->V, i, j), prec);
-            arb_add(nrm, nrm, t, prec);
             /* picking the index needs no more than double: |v_i|² of one column */
             double a = cabs(acb_to_d(acb_mat_entry(r->V, i, j)));
             if (a > big * (1.0 + 1e-12)) {
@@ -324,9 +325,13 @@ static void sort_result(eigres *r, double scale)
 {
     slong n = r->n;
     double tol = scale * ldexp(1.0, -(int)(r->prec / 2 > 1000 ? 1000 : r->prec / 2));
+    slong *p = malloc((size_t)n * sizeof *p);
+    acb_struct *tmp = malloc((size_t)n * sizeof *tmp);
+    for (slong a = 0; a < n; a++)
+        p[a] = a;
     for (slong a = 1; a < n; a++)
         for (slong b = a; b > 0; b--) {
-            const acb_struct *x = r->lam + b - 1, *y = r->lam + b;
+            const acb_struct *x = r->lam + p[b - 1], *y = r->lam + p[b];
             double dre = creal(acb_to_d(y)) - creal(acb_to_d(x));
             int c;
             if (fabs(dre) > tol)
@@ -335,12 +340,29 @@ static void sort_result(eigres *r, double scale)
                 c = arf_cmp(arb_midref(acb_imagref(x)), arb_midref(acb_imagref(y)));
             if (c <= 0)
                 break;
-            acb_swap(r->lam + b - 1, r->lam + b);
-            for (slong i = 0; i < n; i++) {
-                acb_swap(acb_mat_entry(r->V, i, b - 1), acb_mat_entry(r->V, i, b));
-                acb_swap(acb_mat_entry(r->W, b - 1, i), acb_mat_entry(r->W, b, i));
-            }
+            slong t = p[b - 1];
+            p[b - 1] = p[b];
+            p[b] = t;
         }
+    /* apply the permutation by moving the structs (ownership moves with them):
+     * λ_j ← λ_p(j), column j of V ← column p(j), row j of W ← row p(j) */
+    for (slong j = 0; j < n; j++)
+        tmp[j] = r->lam[p[j]];
+    memcpy(r->lam, tmp, (size_t)n * sizeof *tmp);
+    for (slong i = 0; i < n; i++) {
+        for (slong j = 0; j < n; j++)
+            tmp[j] = *acb_mat_entry(r->V, i, p[j]);
+        for (slong j = 0; j < n; j++)
+            *acb_mat_entry(r->V, i, j) = tmp[j];
+    }
+    for (slong k = 0; k < n; k++) {
+        for (slong j = 0; j < n; j++)
+            tmp[j] = *acb_mat_entry(r->W, p[j], k);
+        for (slong j = 0; j < n; j++)
+            *acb_mat_entry(r->W, j, k) = tmp[j];
+    }
+    free(p);
+    free(tmp);
 }
 
 /* the real-basis Newton state as a normalised, sorted complex result */
@@ -445,29 +467,74 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
     return r;
 }
 
-/* R = A V at prec; for a real A (Ar != NULL) as A Re V + i A Im V, two real
- * products instead of four */
-static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const acb_mat_t V, slong prec)
+/* R = A V at prec.  For a real A (Ar != NULL) as A Re V + i A Im V (real
+ * products), and a column that is exactly the conjugate of an earlier one
+ * (eigenvalue and entries; Newton's real basis makes them so) takes the
+ * conjugate of that column's product, A v̄ = conj(A v): half the work. */
+static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const eigres *r, slong prec)
 {
     if (!Ar) {
-        acb_mat_approx_mul(R, A, V, prec);
+        acb_mat_approx_mul(R, A, r->V, prec);
         return;
     }
-    slong n = acb_mat_nrows(V);
-    arb_mat_t P, Q;
-    arb_mat_init(P, n, n);
-    arb_mat_init(Q, n, n);
-    for (int part = 0; part < 2; part++) {
-        for (slong i = 0; i < n; i++)
-            for (slong k = 0; k < n; k++)
-                arb_set(arb_mat_entry(P, i, k), part ? acb_imagref(acb_mat_entry(V, i, k)) : acb_realref(acb_mat_entry(V, i, k)));
-        arb_mat_approx_mul(Q, Ar, P, prec);
-        for (slong i = 0; i < n; i++)
-            for (slong k = 0; k < n; k++)
-                arb_swap(part ? acb_imagref(acb_mat_entry(R, i, k)) : acb_realref(acb_mat_entry(R, i, k)), arb_mat_entry(Q, i, k));
+    slong n = r->n, m = 0;
+    slong *src = malloc((size_t)n * sizeof *src), *rep = malloc((size_t)n * sizeof *rep);
+    char *used = calloc((size_t)n, 1);
+    acb_t z;
+    acb_init(z);
+    for (slong j = 0; j < n; j++) {
+        src[j] = -1;
+        for (slong q = 0; q < m && src[j] < 0 && !arb_is_zero(acb_imagref(r->lam + j)); q++) {
+            acb_conj(z, r->lam + rep[q]);
+            if (used[q] || !acb_equal(z, r->lam + j))
+                continue;
+            int same = 1;
+            for (slong i = 0; i < n && same; i++) {
+                acb_conj(z, acb_mat_entry(r->V, i, rep[q]));
+                same = acb_equal(z, acb_mat_entry(r->V, i, j));
+            }
+            if (same) {
+                used[q] = 1;
+                src[j] = -2 - q; /* the conjugate of representative q */
+            }
+        }
+        if (src[j] == -1) {
+            src[j] = m;
+            rep[m++] = j;
+        }
     }
+    arb_mat_t P, Q[2], Ap;
+    arb_mat_init(P, n, m);
+    /* A rounded to prec: an error of the size of the product's own rounding,
+     * and long mantissas cost Arb's products more */
+    arb_mat_init(Ap, n, n);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            arb_set_round(arb_mat_entry(Ap, i, k), arb_mat_entry(Ar, i, k), prec);
+    for (int part = 0; part < 2; part++) {
+        arb_mat_init(Q[part], n, m);
+        for (slong i = 0; i < n; i++)
+            for (slong q = 0; q < m; q++) {
+                const acb_struct *v = acb_mat_entry(r->V, i, rep[q]);
+                arb_set(arb_mat_entry(P, i, q), part ? acb_imagref(v) : acb_realref(v));
+            }
+        arb_mat_approx_mul(Q[part], Ap, P, prec);
+    }
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < n; j++) {
+            slong q = src[j] >= 0 ? src[j] : -2 - src[j];
+            acb_set_arb_arb(acb_mat_entry(R, i, j), arb_mat_entry(Q[0], i, q), arb_mat_entry(Q[1], i, q));
+            if (src[j] < 0)
+                acb_conj(acb_mat_entry(R, i, j), acb_mat_entry(R, i, j));
+        }
     arb_mat_clear(P);
-    arb_mat_clear(Q);
+    arb_mat_clear(Ap);
+    arb_mat_clear(Q[0]);
+    arb_mat_clear(Q[1]);
+    acb_clear(z);
+    free(src);
+    free(rep);
+    free(used);
 }
 
 static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
@@ -479,7 +546,7 @@ static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, co
     acb_mat_t R, VL;
     acb_mat_init(R, n, n);
     acb_mat_init(VL, n, n);
-    mul_av(R, A, Ar, r->V, prec);
+    mul_av(R, A, Ar, r, prec);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < n; j++)
             acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
@@ -601,29 +668,41 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         mpfr_prec_t w2 = w + w / 2;
         eigres_init(&r1, (slong)n, (slong)w);
-        eigres_init(&r2, (slong)n, (slong)w2);
         if (route == SSM_MPEIG_NEWTON && areal) {
-            /* r1: refined until accurate to 2^-w; r2: one more step, at w2, from r1 (the
-             * difference is r1's error, to first order: the check costs one step).  A
-             * retry at a higher w continues from the state reached. */
-            double rmax;
-            s = rn ? SSM_OK : ssm_mpeig_rnewton_create(&rn, Ar);
-            if (s == SSM_OK)
-                s = ssm_mpeig_rnewton_refine(rn, (slong)w);
-            if (s == SSM_OK) {
-                rnewton_result(&r1, rn, scale);
-                s = ssm_mpeig_rnewton_step(rn, (slong)w2, &rmax);
+            /* r1: refined to the digits wanted plus 16 bits (all of w on a retry);
+             * r2: one more step from r1, at w2 > w (r2 − r1 is r1's error to first
+             * order: the check costs one step).  w2 is what that step wants (twice
+             * r1's bits, or less where its small products stay fast), kept within
+             * [w + 32, 1.5 w].  A retry at a higher w continues from the state. */
+            double rmax, target = (double)w - 16.0;
+            if (!rn) {
+                double first = ceil(want * log2(10.0)) + 16.0;
+                target = first < target ? first : target;
+                s = ssm_mpeig_rnewton_create(&rn, Ar);
             }
             if (s == SSM_OK)
-                rnewton_result(&r2, rn, scale);
-        } else if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK && route == SSM_MPEIG_NEWTON) {
-            /* the check run refines the first result instead of starting over; both
-             * are still independent computations at their own precisions */
-            s = route_newton_from(&r2, Aa, &r1);
+                s = ssm_mpeig_rnewton_refine(rn, target, (slong)w);
+            if (s == SSM_OK) {
+                rnewton_result(&r1, rn, scale);
+                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_rnewton_next_prec(rn);
+                w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
+            }
+            eigres_init(&r2, (slong)n, (slong)w2);
             if (s == SSM_OK)
-                sort_result(&r2, scale);
-        } else if (s == SSM_OK)
-            s = run_route(&r2, route, Aa, scale);
+                s = ssm_mpeig_rnewton_step(rn, (slong)w2, &rmax);
+            if (s == SSM_OK)
+                rnewton_result(&r2, rn, scale);
+        } else {
+            eigres_init(&r2, (slong)n, (slong)w2);
+            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK && route == SSM_MPEIG_NEWTON) {
+                /* the check run refines the first result instead of starting over; both
+                 * are still independent computations at their own precisions */
+                s = route_newton_from(&r2, Aa, &r1);
+                if (s == SSM_OK)
+                    sort_result(&r2, scale);
+            } else if (s == SSM_OK)
+                s = run_route(&r2, route, Aa, scale);
+        }
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
             ssm_error_clear();

@@ -27,9 +27,17 @@ void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s); /* NULL ok */
  * (outside the region of quadratic convergence). */
 ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong prec, double *rmax);
 
-/* Steps, the precision doubling with the accuracy, until the error is below
- * 2^-prec (the last correction below 2^-prec/2); ENOCONV on stagnation. */
-ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, slong prec);
+/* Steps until the estimated accuracy reaches target bits (or the rounding
+ * floor of w, the cap on every step's precision); the precision of each step
+ * follows the accuracy (ssm_mpeig_rnewton_next_prec).  ENOCONV on stagnation. */
+ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w);
+
+/* The estimated accuracy of the state (bits; the model of quadratic
+ * convergence, checked by the caller), and the precision the next step
+ * would want: twice that, or less where the small products stay at Arb's
+ * fast two-limb precision. */
+double ssm_mpeig_rnewton_bits(const ssm_mpeig_rnewton *s);
+slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s);
 
 /* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹;
  * unnormalised, exact copies of the state. */

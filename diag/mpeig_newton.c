@@ -29,12 +29,14 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* bits kept beyond what a product or a step must deliver */
-#define GUARD 32
+/* bits kept beyond what a product with a small factor must deliver */
+#define GUARD 24
 /* the lowest precision a product is ever run at */
 #define MIN_PREC 64
-/* the accuracy assumed of the double start (53 bits less rounding and κ):
- * the first step runs at 2·48 + GUARD = 128 bits */
+/* Arb's dot products take a fast path when every input has at most two limbs:
+ * a product at ≤ 128 bits with inputs rounded to it costs a quarter */
+#define FAST_PREC 128
+/* the accuracy assumed of the double start (53 bits less rounding and κ) */
 #define START_BITS 48
 
 struct ssm_mpeig_rnewton {
@@ -42,8 +44,9 @@ struct ssm_mpeig_rnewton {
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
     int *sz;      /* 1: real eigenvalue a; 2: the pair a ± ib, b > 0 */
     arb_ptr a, b; /* D per block */
-    arb_mat_t A, X, Z, T, R, Y, C;
+    arb_mat_t A, X, Z, T, R, Y, C, P, Q;
     double bits;  /* estimated accuracy of X (bits) */
+    slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
 
 void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s)
@@ -57,6 +60,7 @@ void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s)
         _arb_vec_clear(s->b, s->n);
         arb_mat_clear(s->A); arb_mat_clear(s->X); arb_mat_clear(s->Z); arb_mat_clear(s->T);
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
+        arb_mat_clear(s->P); arb_mat_clear(s->Q);
     }
     free(s);
 }
@@ -77,13 +81,34 @@ static slong max_exp(const arb_mat_t M)
 }
 
 /* the precision at which a product with a small factor of relative size
- * 2^rel (rel ≤ 0) must run for its result to be good to 2^-ph of the big one */
-static slong low_prec(slong ph, slong rel)
+ * 2^rel (rel ≤ 0), errors amplified by up to 2^amp, must run for its result
+ * to be good to 2^-ph of the big one */
+static slong low_prec(slong ph, slong rel, slong amp)
 {
     if (rel == WORD_MIN)
         return MIN_PREC;
-    slong p = ph + rel + GUARD;
+    slong p = ph + rel + amp + GUARD;
     return p < MIN_PREC ? MIN_PREC : p > ph ? ph : p;
+}
+
+/* D = M rounded to prec bits, radii zero */
+static void round_mat(arb_mat_t D, const arb_mat_t M, slong prec)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++) {
+            arf_set_round(arb_midref(arb_mat_entry(D, i, k)), arb_midref(arb_mat_entry(M, i, k)), prec, ARF_RND_NEAR);
+            mag_zero(arb_radref(arb_mat_entry(D, i, k)));
+        }
+}
+
+/* C = A B at prec, radii ignored, the inputs first rounded to prec bits (the
+ * product's own rounding is of that size): at ≤ 128 bits Arb's fast path.
+ * C must not alias A or B; the scratch s->P, s->Q may not be A or B either. */
+static void mul(ssm_mpeig_rnewton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+{
+    round_mat(s->P, A, prec);
+    round_mat(s->Q, B, prec);
+    arb_mat_approx_mul(C, s->P, s->Q, prec);
 }
 
 ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **out, const arb_mat_t A)
@@ -106,6 +131,7 @@ ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **out, const arb_mat_t A)
     s->b = _arb_vec_init(n);
     arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
     arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
+    arb_mat_init(s->P, n, n); arb_mat_init(s->Q, n, n);
     arb_mat_get_mid(s->A, A);
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
@@ -250,7 +276,7 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
     arb_t t;
     arb_init(t);
     /* R = A X − X D at ph */
-    arb_mat_approx_mul(s->T, s->A, s->X, ph);
+    mul(s, s->T, s->A, s->X, ph);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
         for (slong i = 0; i < n; i++) {
@@ -271,9 +297,11 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
     /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
      * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
      * (entrywise, a cheap stand-in for κ), so that many more bits */
-    slong eT = max_exp(s->T), eR = max_exp(s->R), kb = max_exp(s->X) + max_exp(s->Z);
-    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT + (kb > 0 ? kb : 0));
-    arb_mat_approx_mul(s->Y, s->Z, s->R, pc);
+    slong eT = max_exp(s->T), eR = max_exp(s->R);
+    s->kb = max_exp(s->X) + max_exp(s->Z);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    mul(s, s->Y, s->Z, s->R, pc);
     *rmax = 0.0;
     for (slong k = 0; k < s->m; k++)
         for (slong b = 0; b < s->m; b++)
@@ -296,17 +324,17 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
     }
     /* X ← X + X C */
     slong eC = max_exp(s->C);
-    arb_mat_approx_mul(s->T, s->X, s->C, low_prec(ph, eC));
+    mul(s, s->T, s->X, s->C, low_prec(ph, eC, 0));
     arb_mat_add(s->X, s->X, s->T, ph);
     arb_mat_get_mid(s->X, s->X);
     /* Z ← Z + Z (I − X Z) */
-    arb_mat_approx_mul(s->T, s->X, s->Z, ph);
+    mul(s, s->T, s->X, s->Z, ph);
     arb_mat_neg(s->T, s->T);
     for (slong i = 0; i < n; i++)
         arb_add_ui(arb_mat_entry(s->T, i, i), arb_mat_entry(s->T, i, i), 1, ph);
     arb_mat_get_mid(s->T, s->T);
     slong eS = max_exp(s->T);
-    arb_mat_approx_mul(s->R, s->Z, s->T, low_prec(ph, eS));
+    mul(s, s->R, s->Z, s->T, low_prec(ph, eS, 0));
     arb_mat_add(s->Z, s->Z, s->R, ph);
     arb_mat_get_mid(s->Z, s->Z);
     arb_clear(t);
@@ -315,29 +343,44 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
                                                  "(the double start is too poor; use the qr route)");
 }
 
-ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, slong w)
+/* the precision of the next step: twice the bits reached (a step cannot do
+ * better), or less where that keeps the small products at ≤ 128 bits */
+slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s)
+{
+    double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
+    return (slong)(fast >= s->bits + 48.0 && fast < dbl ? fast : dbl);
+}
+
+double ssm_mpeig_rnewton_bits(const ssm_mpeig_rnewton *s)
+{
+    return s->bits;
+}
+
+ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w)
 {
     double prev = INFINITY;
-    for (int it = 0; it < 40; it++) {
-        double want = 2.0 * s->bits + GUARD;
-        slong ph = want < (double)w ? (slong)want : w;
+    for (int it = 0; it < 40 && s->bits < target; it++) {
+        slong ph = ssm_mpeig_rnewton_next_prec(s);
+        ph = ph < w ? ph : w;
         double rmax;
         ssm_status st = ssm_mpeig_rnewton_step(s, ph, &rmax);
         if (st != SSM_OK)
             return st;
         /* the correction measures the error before the step; the step squares it,
-         * down to the rounding of its precision */
+         * down to the rounding of its precision amplified by κ */
         double before = rmax > 0.0 ? -log2(rmax) : (double)ph;
-        double after = 2.0 * before - 2.0;
-        s->bits = after < (double)(ph - GUARD / 2) ? after : (double)(ph - GUARD / 2);
+        double after = 2.0 * before - 2.0, floor = (double)(ph - s->kb - 8);
+        s->bits = after < floor ? after : floor;
         if (ph == w) {
             if (rmax == 0.0 || before >= 0.5 * (double)w)
-                return SSM_OK; /* the next error, O(rmax²), is below 2^-w */
+                return SSM_OK; /* at the rounding floor of w: as good as w allows */
             if (!(rmax < 0.5 * prev))
                 break; /* stagnation above half the working digits: failure */
             prev = rmax;
         }
     }
+    if (s->bits >= target)
+        return SSM_OK;
     return SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
                                   "(the double start is too poor; use the qr route)");
 }
