@@ -5,8 +5,10 @@
  * Routes (REFERENCE.md §4 explains why they are needed: the LegS eigenvector
  * matrix has κ ≈ c (3+2√2)^N, so double precision is useless from N ≈ 24):
  *   triangular  λ = diag(A); v_j by substitution; V⁻¹ by a triangular solve;
- *   newton      double zgeev start, then Y = W A V, C_ki = Y_ki/(Y_ii − Y_kk),
- *               V ← V(I + C), W ← (I − C + C²)W, W ← W(2I − VW): quadratic;
+ *   newton      real A: diag/mpeig_newton.c (real basis, mixed precision);
+ *               complex A: double zgeev start, then Y = W A V, C_ki =
+ *               Y_ki/(Y_ii − Y_kk), V ← V(I + C), W ← (I − C + C²)W,
+ *               W ← W(2I − VW): quadratic;
  *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
 #include "diag/diag.h"
 #include "diag/mpeig_impl.h"
