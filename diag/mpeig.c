@@ -638,12 +638,24 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     for (slong i = 0; areal && i < (slong)n; i++)
         for (slong k = 0; k < (slong)n; k++)
             arb_set(arb_mat_entry(Ar, i, k), acb_realref(acb_mat_entry(Aa, i, k)));
-    ssm_mpeig_rnewton *rn = NULL;
+    ssm_mpeig_rnewton *rn = NULL; /* the real Newton state, kept across retries */
+    int retry = 0;
     double scale = exp2(log2_norm_fro(Aa, 64));
     if (route == SSM_MPEIG_AUTO) {
         if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
             route = SSM_MPEIG_TRIANGULAR;
-        else {
+        else if (areal) {
+            /* the real Newton route's own double start decides, and is kept */
+            if (ssm_mpeig_rnewton_create(&rn, Ar) == SSM_OK &&
+                ssm_mpeig_rnewton_kappa(rn) * DBL_EPSILON * (double)n < 1e-4)
+                route = SSM_MPEIG_NEWTON;
+            else {
+                route = SSM_MPEIG_QR;
+                ssm_mpeig_rnewton_destroy(rn);
+                rn = NULL;
+            }
+            ssm_error_clear();
+        } else {
             /* Newton needs a double start good to a few digits: κ(V) ε small */
             ssm_zmat_t Ad, Vd, Wd;
             ssm_zmat_init(Ad, n, n); ssm_zmat_init(Vd, n, n); ssm_zmat_init(Wd, n, n);
@@ -677,11 +689,13 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
              * r1's bits, or less where its small products stay fast), kept within
              * [w + 32, 1.5 w].  A retry at a higher w continues from the state. */
             double rmax, target = (double)w - 16.0;
-            if (!rn) {
+            if (!retry) {
                 double first = ceil(want * log2(10.0)) + 16.0;
                 target = first < target ? first : target;
-                s = ssm_mpeig_rnewton_create(&rn, Ar);
+                retry = 1;
             }
+            if (!rn)
+                s = ssm_mpeig_rnewton_create(&rn, Ar);
             if (s == SSM_OK)
                 s = ssm_mpeig_rnewton_refine(rn, target, (slong)w);
             if (s == SSM_OK) {

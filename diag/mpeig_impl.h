@@ -22,6 +22,10 @@ typedef struct ssm_mpeig_rnewton ssm_mpeig_rnewton;
 ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **s, const arb_mat_t A);
 void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s); /* NULL ok */
 
+/* κ₂ of the unit-column eigenvector matrix V of the current state, through
+ * doubles (a real SVD); inf when that fails. */
+double ssm_mpeig_rnewton_kappa(const ssm_mpeig_rnewton *s);
+
 /* One step with the residual at prec bits; *rmax = the largest entry of the
  * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4
  * (outside the region of quadratic convergence). */

@@ -184,6 +184,40 @@ done:
     return st;
 }
 
+double ssm_mpeig_rnewton_kappa(const ssm_mpeig_rnewton *s)
+{
+    /* [v, v̄] = [x, y] [[1, 1], [i, −i]] / ‖x + iy‖ and [[1, 1], [i, −i]]/√2 is unitary:
+     * V (unit columns) has the singular values of X with each pair's columns scaled by
+     * √2/‖x + iy‖ and each real column by 1/‖x‖ — a real SVD */
+    slong n = s->n;
+    ssm_dmat_t Xd;
+    double *sv = malloc((size_t)n * sizeof *sv), kappa = INFINITY;
+    if (!sv || ssm_dmat_init(Xd, (size_t)n, (size_t)n) != SSM_OK) {
+        free(sv);
+        return kappa;
+    }
+    for (slong k = 0; k < s->m; k++) {
+        slong j = s->off[k];
+        double ss = 0.0;
+        for (slong c = j; c < j + s->sz[k]; c++)
+            for (slong i = 0; i < n; i++) {
+                double x = arf_get_d(arb_midref(arb_mat_entry(s->X, i, c)), ARF_RND_NEAR);
+                SSM_D(Xd, i, c) = x;
+                ss += x * x;
+            }
+        double f = (s->sz[k] == 2 ? sqrt(2.0) : 1.0) / sqrt(ss);
+        for (slong c = j; c < j + s->sz[k]; c++)
+            for (slong i = 0; i < n; i++)
+                SSM_D(Xd, i, c) *= f;
+    }
+    if (ssm_dmat_singvals(sv, Xd) == SSM_OK && sv[n - 1] > 0.0)
+        kappa = sv[0] / sv[n - 1];
+    ssm_error_clear();
+    ssm_dmat_clear(Xd);
+    free(sv);
+    return kappa;
+}
+
 /* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
  * C = C₊ + C₋ with C₊ ∈ span{I, J} ≅ ℂ (J ↔ i, J = [[0, 1], [−1, 0]]) and C₋
  * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
