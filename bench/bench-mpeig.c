@@ -4,7 +4,10 @@
  *   bench-mpeig CASE N BITS [REPS]   CASE: legs | normal (A + P Pᵀ) | ptd (A + E, ε = 0.05)
  * REPS runs of each (default 5 for N ≤ 32, else 3), interleaved ours, Arb,
  * ours, … so that a change in the machine's load falls on both; medians.
- * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours) */
+ * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours)
+ *   bench-mpeig dump CASE N BITS FILE
+ * writes the same matrix to FILE for the mpmath peer: "N" on the first line,
+ * then the N² entries row by row, decimal, enough digits for 4 BITS + 256 bits */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "bench/bench.h"
@@ -17,8 +20,15 @@
 
 int main(int argc, char **argv)
 {
+    const char *dump = NULL;
+    if (argc == 6 && strcmp(argv[1], "dump") == 0) {
+        dump = argv[5];
+        argv++;
+        argc = 4;
+    }
     if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS [REPS]\n");
+        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS [REPS]\n"
+                        "       bench-mpeig dump legs|normal|ptd N BITS FILE\n");
         return 2;
     }
     size_t N = (size_t)atoi(argv[2]);
@@ -48,6 +58,18 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < N; k++)
                 mpfr_add_d(SSM_MP(R, i, k), SSM_MP(R, i, k), SSM_D(E, i, k), MPFR_RNDN);
         free(l);
+    }
+    if (dump) {
+        FILE *fp = fopen(dump, "w");
+        if (!fp) {
+            perror(dump);
+            return 1;
+        }
+        fprintf(fp, "%zu\n", N);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                mpfr_fprintf(fp, "%.*Re\n", (int)(ap * 0.30103) + 2, SSM_MP(R, i, k));
+        return fclose(fp) == 0 ? 0 : 1;
     }
     ssm_mpcmat_t A, L, V, W;
     ssm_mpcmat_init(A, N, N, ap);
