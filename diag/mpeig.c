@@ -700,7 +700,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
                 s = ssm_mpeig_rnewton_refine(rn, target, (slong)w);
             if (s == SSM_OK) {
                 rnewton_result(&r1, rn, scale);
-                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_rnewton_next_prec(rn);
+                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_rnewton_next_prec(rn, 0.0);
                 w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
             }
             eigres_init(&r2, (slong)n, (slong)w2);

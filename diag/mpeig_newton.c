@@ -377,12 +377,31 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
                                                  "(the double start is too poor; use the qr route)");
 }
 
-/* the precision of the next step: twice the bits reached (a step cannot do
- * better), or less where that keeps the small products at ≤ 128 bits */
-slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s)
+/* the accuracy a step at ph reaches from bits (the model refine keeps) */
+static double after_step(const ssm_mpeig_rnewton *s, double ph)
+{
+    double sq = 2.0 * s->bits - 2.0, floor = ph - (double)s->kb - 8.0;
+    return sq < floor ? sq : floor;
+}
+
+/* doubling steps from b to target bits */
+static int steps_to(double b, double target)
+{
+    int k = 0;
+    for (; b < target && k < 64 && b > 2.0; k++)
+        b = 2.0 * b - 2.0;
+    return k;
+}
+
+/* the precision of the next step: twice the bits reached plus a guard (a step
+ * cannot do better), or bits + 104 where that keeps the small products at
+ * Arb's fast 128 bits without adding a step on the way to target */
+slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s, double target)
 {
     double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
-    return (slong)(fast >= s->bits + 48.0 && fast < dbl ? fast : dbl);
+    if (fast < s->bits + 48.0 || fast >= dbl)
+        return (slong)dbl;
+    return steps_to(after_step(s, fast), target) <= steps_to(after_step(s, dbl), target) ? (slong)fast : (slong)dbl;
 }
 
 double ssm_mpeig_rnewton_bits(const ssm_mpeig_rnewton *s)
@@ -394,7 +413,7 @@ ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w
 {
     double prev = INFINITY;
     for (int it = 0; it < 40 && s->bits < target; it++) {
-        slong ph = ssm_mpeig_rnewton_next_prec(s);
+        slong ph = ssm_mpeig_rnewton_next_prec(s, target);
         ph = ph < w ? ph : w;
         double rmax;
         ssm_status st = ssm_mpeig_rnewton_step(s, ph, &rmax);
@@ -403,8 +422,8 @@ ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w
         /* the correction measures the error before the step; the step squares it,
          * down to the rounding of its precision amplified by κ */
         double before = rmax > 0.0 ? -log2(rmax) : (double)ph;
-        double after = 2.0 * before - 2.0, floor = (double)(ph - s->kb - 8);
-        s->bits = after < floor ? after : floor;
+        s->bits = before;
+        s->bits = after_step(s, (double)ph);
         if (ph == w) {
             if (rmax == 0.0 || before >= 0.5 * (double)w)
                 return SSM_OK; /* at the rounding floor of w: as good as w allows */
