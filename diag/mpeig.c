@@ -400,14 +400,16 @@ static double agreement(const eigres *a, const eigres *b, double scale)
         acb_sub(d, a->lam + i, b->lam + i, prec);
         double den = cabs(acb_to_d(b->lam + i));
         double e = cabs(acb_to_d(d)) / (den > scale ? den : scale);
-        worst = e > worst ? e : worst;
+        worst = !(e <= worst) ? e : worst; /* NaN included */
         for (slong k = 0; k < n; k++) {
             acb_sub(d, acb_mat_entry(a->V, k, i), acb_mat_entry(b->V, k, i), prec);
             double ev = cabs(acb_to_d(d));
-            worst = ev > worst ? ev : worst;
+            worst = !(ev <= worst) ? ev : worst;
         }
     }
     acb_clear(d);
+    if (isnan(worst))
+        return -INFINITY; /* a NaN anywhere: no digit can be vouched for */
     if (worst == 0.0)
         return (double)prec * log10(2.0);
     return -log10(worst);

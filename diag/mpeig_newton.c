@@ -296,7 +296,9 @@ static void solve_block(ssm_mpeig_rnewton *s, slong k, slong b, slong prec, doub
     for (int i = 0; i < sk; i++)
         for (int j = 0; j < sb; j++) {
             arb_get_mid_arb(CE(i, j), CE(i, j));
-            double v = fabs(arf_get_d(arb_midref(CE(i, j)), ARF_RND_NEAR));
+            /* a repeated eigenvalue divides by 0: NaN or ∞, reported as an infinite correction */
+            double v = arf_is_finite(arb_midref(CE(i, j))) ? fabs(arf_get_d(arb_midref(CE(i, j)), ARF_RND_NEAR))
+                                                          : INFINITY;
             *rmax = v > *rmax ? v : *rmax;
         }
 #undef YE

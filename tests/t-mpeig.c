@@ -353,6 +353,49 @@ static void test_newton_real(void)
     result_clear(&n); result_clear(&q);
     ssm_mpcmat_clear(A);
 
+    /* small real cases: a lone pair (the rotation generator, eigenvalues ±i, exact
+     * eigenvectors (1, ±i)/√2) and a repeated eigenvalue of a symmetric matrix
+     * Q diag(1, 1, 2) Qᵀ, where Newton's correction divides by λ_1 − λ_2 ≈ 0: it must
+     * hand over to QR, never return NaN (a defect found while writing this test) */
+    ssm_mpcmat_t R2;
+    ssm_mpcmat_init(R2, 2, 2, 128);
+    mpc_set_si(SSM_MP(R2, 0, 1), 1, MPC_RNDNN);
+    mpc_set_si(SSM_MP(R2, 1, 0), -1, MPC_RNDNN);
+    eig(&n, R2, 128, SSM_MPEIG_AUTO, 0);
+    CHECK(n.s == SSM_OK && n.info.route == SSM_MPEIG_NEWTON && mpfr_zero_p(mpc_realref(SSM_MP(n.L, 0, 0))) &&
+              mpfr_cmp_si(mpc_imagref(SSM_MP(n.L, 0, 0)), -1) == 0 && mpfr_cmp_si(mpc_imagref(SSM_MP(n.L, 1, 0)), 1) == 0,
+          "rotation generator: eigenvalues ∓i exactly");
+    result_clear(&n);
+    ssm_mpcmat_clear(R2);
+    ssm_mpcmat_t Q3;
+    ssm_mpcmat_init(Q3, 3, 3, 128);
+    {
+        /* Q = I − 2uuᵀ, u = (1, 2, 2)/3 (so Q = I − (2/9) w wᵀ, w = (1, 2, 2)); A = Q diag(1, 1, 2) Q
+         * = I + q qᵀ with q the third column of Q: exact rationals with denominator 81 */
+        static const long w[3] = {1, 2, 2};
+        long qc[3];
+        for (int i = 0; i < 3; i++)
+            qc[i] = 9 * (i == 2) - 2 * w[i] * w[2]; /* 9 q */
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++) {
+                mpfr_set_si(mpc_realref(SSM_MP(Q3, i, k)), qc[i] * qc[k] + 81 * (i == k), MPFR_RNDN);
+                mpfr_div_ui(mpc_realref(SSM_MP(Q3, i, k)), mpc_realref(SSM_MP(Q3, i, k)), 81, MPFR_RNDN);
+            }
+    }
+    eig(&n, Q3, 128, SSM_MPEIG_AUTO, 0);
+    int finite = n.s == SSM_OK;
+    double worst3 = 0.0;
+    for (size_t j = 0; j < 3 && finite; j++) {
+        finite = mpfr_number_p(mpc_realref(SSM_MP(n.L, j, 0))) && mpfr_number_p(mpc_imagref(SSM_MP(n.L, j, 0)));
+        worst3 = fmax(worst3, fabs(mpfr_get_d(mpc_realref(SSM_MP(n.L, j, 0)), MPFR_RNDN) - (j == 0 ? 2.0 : 1.0)));
+    }
+    /* the matrix is exact to 2^-128 (entries k/81): eigenvalues 2, 1, 1 to ~1e-35 */
+    CHECK(finite && worst3 < 1e-30 && n.info.route == SSM_MPEIG_QR,
+          "repeated eigenvalue: %s, route %s, eigenvalues off by %g", ssm_strerror(n.s),
+          ssm_mpeig_route_name(n.info.route), worst3);
+    result_clear(&n);
+    ssm_mpcmat_clear(Q3);
+
     /* Newton forced where the double start is useless (rotated LegS N = 32, κ ≈ 1e22):
      * no convergence, reported as such */
     legs_mpc(A, 32, 1024, 0, 2);
