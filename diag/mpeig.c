@@ -267,7 +267,7 @@ static ssm_status route_newton_from(eigres *r, const acb_mat_t A, const eigres *
                 acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, pit);
                 acb_get_mid(acb_mat_entry(C, k, i), acb_mat_entry(C, k, i));
                 double c = cabs(acb_to_d(acb_mat_entry(C, k, i)));
-                rmax = c > rmax ? c : rmax;
+                rmax = !(c <= rmax) ? (isnan(c) ? INFINITY : c) : rmax; /* a repeated eigenvalue: NaN */
             }
         if (!(rmax < 0.25))
             break; /* too far from the solution */

@@ -394,6 +394,17 @@ static void test_newton_real(void)
           "repeated eigenvalue: %s, route %s, eigenvalues off by %g", ssm_strerror(n.s),
           ssm_mpeig_route_name(n.info.route), worst3);
     result_clear(&n);
+    /* the same with i 2^-100 added on the diagonal: complex, so the complex Newton
+     * iteration is tried first; it too must hand over */
+    for (int i = 0; i < 3; i++)
+        mpfr_set_si_2exp(mpc_imagref(SSM_MP(Q3, i, i)), 1, -100, MPFR_RNDN);
+    eig(&n, Q3, 128, SSM_MPEIG_AUTO, 0);
+    finite = n.s == SSM_OK;
+    for (size_t j = 0; j < 3 && finite; j++)
+        finite = mpfr_number_p(mpc_realref(SSM_MP(n.L, j, 0))) && mpfr_number_p(mpc_imagref(SSM_MP(n.L, j, 0)));
+    CHECK(finite && n.info.route == SSM_MPEIG_QR, "repeated eigenvalue, complex: %s, route %s", ssm_strerror(n.s),
+          ssm_mpeig_route_name(n.info.route));
+    result_clear(&n);
     ssm_mpcmat_clear(Q3);
 
     /* Newton forced where the double start is useless (rotated LegS N = 32, κ ≈ 1e22):
