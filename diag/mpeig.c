@@ -58,17 +58,6 @@ static double complex acb_to_d(const acb_t z)
     return CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
 }
 
-/* |z|² of the midpoint as an arb (for norms) */
-static void abs2(arb_t r, const acb_t z, slong prec)
-{
-    arb_t t;
-    arb_init(t);
-    arb_sqr(r, acb_realref(z), prec);
-    arb_sqr(t, acb_imagref(z), prec);
-    arb_add(r, r, t, prec);
-    arb_clear(t);
-}
-
 /* ---- one result at a working precision ---------------------------------- */
 
 typedef struct {
@@ -447,14 +436,14 @@ double ssm_acb_mat_log2_norm2(const acb_mat_t M)
 
 static double log2_norm_fro(const acb_mat_t M, slong prec)
 {
-    arb_t s, t;
+    arb_t s;
     arb_init(s);
-    arb_init(t);
-    for (slong i = 0; i < acb_mat_nrows(M); i++)
-        for (slong k = 0; k < acb_mat_ncols(M); k++) {
-            abs2(t, acb_mat_entry(M, i, k), prec);
-            arb_add(s, s, t, prec);
-        }
+    /* Σ |m_ik|² as one dot product: the row-major entries are 2 r c contiguous arbs */
+    slong len = 2 * acb_mat_nrows(M) * acb_mat_ncols(M);
+    if (len > 0) {
+        arb_srcptr x = acb_realref(acb_mat_entry(M, 0, 0));
+        arb_approx_dot(s, NULL, 0, x, 1, x, 1, len, prec);
+    }
     double r = -INFINITY;
     const arf_struct *m = arb_midref(s);
     if (!arf_is_zero(m)) {
@@ -467,7 +456,6 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
         arf_clear(sc);
     }
     arb_clear(s);
-    arb_clear(t);
     return r;
 }
 
