@@ -36,11 +36,10 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong prec, double *rmax
  * follows the accuracy (ssm_mpeig_rnewton_next_prec).  ENOCONV on stagnation. */
 ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w);
 
-/* The estimated accuracy of the state (bits; the model of quadratic
- * convergence, checked by the caller), and the precision the next step
- * would want on the way to target bits: twice that, or less where the small
- * products stay at Arb's fast two-limb precision and no step is added. */
-double ssm_mpeig_rnewton_bits(const ssm_mpeig_rnewton *s);
+/* The precision the next step would want on the way to target bits: twice
+ * the accuracy reached (by the model of quadratic convergence; the caller's
+ * two-result check verifies), or less where the small products stay at Arb's
+ * fast two-limb precision and no step is added. */
 slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s, double target);
 
 /* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹;

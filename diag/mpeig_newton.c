@@ -410,11 +410,6 @@ slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s, double target)
     return steps_to(after_step(s, fast), target) <= steps_to(after_step(s, dbl), target) ? (slong)fast : (slong)dbl;
 }
 
-double ssm_mpeig_rnewton_bits(const ssm_mpeig_rnewton *s)
-{
-    return s->bits;
-}
-
 ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w)
 {
     double prev = INFINITY;
