@@ -407,6 +407,22 @@ static void test_newton_real(void)
     result_clear(&n);
     ssm_mpcmat_clear(Q3);
 
+    /* Newton forced on a non-normal, non-triangular matrix whose double start is only
+     * good to ~1e-7 (rotated LegS N = 14, κ ≈ 1e9): still converges, and the digits it
+     * vouches for hold against QR at twice the precision (outputs rounded to 256 bits) */
+    legs_mpc(A, 14, 1024, 0, 2);
+    eig(&n, A, p, SSM_MPEIG_NEWTON, 0);
+    eig(&ref, A, 2 * p, SSM_MPEIG_QR, 0);
+    CHECK(n.s == SSM_OK && ref.s == SSM_OK && n.info.digits >= 256 * log10(2.0) - 2,
+          "rotated LegS N=14, Newton: %s, %.1f digits", ssm_strerror(n.s), n.info.digits);
+    if (n.s == SSM_OK && ref.s == SSM_OK) {
+        double tol = fmax(pow(10.0, -n.info.digits), 1e-75);
+        CHECK(lam_diff(&n, &ref) < tol && vec_diff(&n, &ref) < tol, "rotated LegS N=14: λ %g, V %g vs QR at 512 bits",
+              lam_diff(&n, &ref), vec_diff(&n, &ref));
+    }
+    result_clear(&n); result_clear(&ref);
+    ssm_mpcmat_clear(A);
+
     /* Newton forced where the double start is useless (rotated LegS N = 32, κ ≈ 1e22):
      * no convergence, reported as such */
     legs_mpc(A, 32, 1024, 0, 2);
