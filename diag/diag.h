@@ -85,10 +85,10 @@ typedef struct {
  * Routes and costs: triangular O(n³) multiprecision operations; Newton O(n³)
  * per step with the correct digits doubling per step, the precision of each
  * step following its accuracy (fails over to QR when the double start is too
- * poor) — for a real A in a real basis (conjugate pairs as 2×2 blocks, real
- * products, pairs returned exactly conjugate) with the residual at the step's
- * precision and the corrections at what their size needs; QR as Arb's
- * implicit double-shift QR (O(n³) per sweep).
+ * poor), the residual at the step's precision and the corrections at what
+ * their size needs; a real A in a real basis (conjugate pairs as 2×2 blocks,
+ * real products, pairs returned exactly conjugate); QR as Arb's implicit
+ * double-shift QR (O(n³) per sweep).
  * With opts->certify, acb_mat_eig_simple encloses each eigenpair; "certified"
  * means that succeeded and the enclosures contain the returned values. */
 ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,

@@ -5,10 +5,8 @@
  * Routes (REFERENCE.md §4 explains why they are needed: the LegS eigenvector
  * matrix has κ ≈ c (3+2√2)^N, so double precision is useless from N ≈ 24):
  *   triangular  λ = diag(A); v_j by substitution; V⁻¹ by a triangular solve;
- *   newton      real A: diag/mpeig_newton.c (real basis, mixed precision);
- *               complex A: double zgeev start, then Y = W A V, C_ki =
- *               Y_ki/(Y_ii − Y_kk), V ← V(I + C), W ← (I − C + C²)W,
- *               W ← W(2I − VW): quadratic;
+ *   newton      diag/mpeig_newton.c: a LAPACK start refined in mixed precision,
+ *               quadratically (a real A in a real basis);
  *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
 #include "diag/diag.h"
 #include "diag/mpeig_impl.h"
@@ -200,115 +198,6 @@ static ssm_status route_qr(eigres *r, const acb_mat_t A)
     return SSM_OK;
 }
 
-/* Newton refinement.  Start: a double-precision eigendecomposition, or (when
- * start != NULL) a result at a lower precision.  The working precision of
- * each step follows the quadratic convergence — it doubles from the start's
- * accuracy up to r->prec — so the cost is about two steps at full precision. */
-static ssm_status route_newton_from(eigres *r, const acb_mat_t A, const eigres *start)
-{
-    slong n = r->n, prec = r->prec, pit;
-    if (start) {
-        acb_mat_set(r->V, start->V);
-        acb_mat_set(r->W, start->W);
-        pit = start->prec;
-    } else {
-        ssm_zmat_t Ad, Vd, Wd;
-        double complex *ld = malloc((size_t)n * sizeof *ld);
-        ssm_zmat_init(Ad, (size_t)n, (size_t)n);
-        ssm_zmat_init(Vd, (size_t)n, (size_t)n);
-        ssm_zmat_init(Wd, (size_t)n, (size_t)n);
-        for (slong i = 0; i < n; i++)
-            for (slong k = 0; k < n; k++)
-                SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(A, i, k));
-        ssm_status st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
-        for (slong i = 0; st == SSM_OK && i < n; i++)
-            for (slong k = 0; k < n; k++) {
-                acb_set_d_d(acb_mat_entry(r->V, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
-                acb_set_d_d(acb_mat_entry(r->W, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
-            }
-        free(ld);
-        ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
-        if (st != SSM_OK)
-            return st;
-        pit = 64;
-    }
-    acb_mat_t T, Y, C, CW;
-    acb_mat_init(T, n, n); acb_mat_init(Y, n, n); acb_mat_init(C, n, n); acb_mat_init(CW, n, n);
-    acb_t d;
-    acb_init(d);
-    double prev = INFINITY;
-    int converged = 0, at_full = 0;
-    for (int it = 0; it < 40 && !converged; it++) {
-        pit = 2 * pit < prec ? 2 * pit : prec; /* the accuracy this step can reach */
-        at_full += pit == prec;
-        acb_mat_approx_mul(T, A, r->V, pit);
-        acb_mat_approx_mul(Y, r->W, T, pit); /* Y = W A V */
-        double rmax = 0.0;
-        for (slong i = 0; i < n; i++)
-            acb_set(r->lam + i, acb_mat_entry(Y, i, i));
-        for (slong k = 0; k < n; k++)
-            for (slong i = 0; i < n; i++) {
-                if (k == i) {
-                    acb_zero(acb_mat_entry(C, k, i));
-                    continue;
-                }
-                acb_sub(d, r->lam + i, r->lam + k, pit);
-                acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, pit);
-                acb_get_mid(acb_mat_entry(C, k, i), acb_mat_entry(C, k, i));
-                double c = cabs(acb_to_d(acb_mat_entry(C, k, i)));
-                rmax = !(c <= rmax) ? (isnan(c) ? INFINITY : c) : rmax; /* a repeated eigenvalue: NaN */
-            }
-        if (!(rmax < 0.25))
-            break; /* too far from the solution */
-        if (at_full > 2 && !(rmax < 0.5 * prev)) {
-            /* stagnation at full precision: at the rounding floor (κ 2^-w) it means
-             * convergence, above half the working digits it means failure */
-            if (prev < ldexp(1.0, -(int)prec / 2))
-                converged = 1;
-            else
-                break;
-        }
-        if (at_full)
-            prev = rmax;
-        if (at_full && (rmax < ldexp(1.0, -(int)prec + 4) || rmax == 0.0))
-            converged = 1;
-        /* V ← V + V C; W ← W − C W + C (C W); W ← W (2I − V W) */
-        acb_mat_approx_mul(T, r->V, C, pit);
-        acb_mat_add(r->V, r->V, T, pit);
-        acb_mat_approx_mul(CW, C, r->W, pit);
-        acb_mat_sub(r->W, r->W, CW, pit);
-        acb_mat_approx_mul(T, C, CW, pit);
-        acb_mat_add(r->W, r->W, T, pit);
-        acb_mat_approx_mul(T, r->V, r->W, pit);
-        acb_mat_neg(T, T);
-        for (slong i = 0; i < n; i++)
-            acb_add_ui(acb_mat_entry(T, i, i), acb_mat_entry(T, i, i), 2, pit);
-        acb_mat_approx_mul(Y, r->W, T, pit);
-        acb_mat_set(r->W, Y);
-        acb_mat_get_mid(r->V, r->V);
-        acb_mat_get_mid(r->W, r->W);
-        if (converged) {
-            /* final eigenvalues from the refined vectors */
-            acb_mat_approx_mul(T, A, r->V, prec);
-            acb_mat_approx_mul(Y, r->W, T, prec);
-            for (slong i = 0; i < n; i++)
-                acb_get_mid(r->lam + i, acb_mat_entry(Y, i, i));
-        }
-    }
-    acb_mat_clear(T); acb_mat_clear(Y); acb_mat_clear(C); acb_mat_clear(CW);
-    acb_clear(d);
-    if (!converged)
-        return SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
-                                      "(the double start is too poor; use the qr route)");
-    normalize(r);
-    return SSM_OK;
-}
-
-static ssm_status route_newton(eigres *r, const acb_mat_t A)
-{
-    return route_newton_from(r, A, NULL);
-}
-
 /* order: decreasing real part, then increasing imaginary part; real parts
  * within 2^(−w/2)·scale count as equal, so that rounding cannot reorder
  * eigenvalues with one real part (normal HiPPO parts: all −1/2) */
@@ -357,9 +246,9 @@ static void sort_result(eigres *r, double scale)
 }
 
 /* the real-basis Newton state as a normalised, sorted complex result */
-static void rnewton_result(eigres *r, const ssm_mpeig_rnewton *rn, double scale)
+static void rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale)
 {
-    ssm_mpeig_rnewton_get(r->lam, r->V, r->W, rn);
+    ssm_mpeig_newton_get(r->lam, r->V, r->W, rn);
     normalize(r);
     sort_result(r, scale);
 }
@@ -369,8 +258,7 @@ static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A,
     ssm_status s;
     switch (route) {
     case SSM_MPEIG_TRIANGULAR: s = route_triangular(r, A); break;
-    case SSM_MPEIG_NEWTON: s = route_newton(r, A); break;
-    default: s = route_qr(r, A); break;
+    default: s = route_qr(r, A); break; /* Newton: ssm_mpeig_newton_* */
     }
     if (s == SSM_OK)
         sort_result(r, scale);
@@ -628,37 +516,24 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     for (slong i = 0; areal && i < (slong)n; i++)
         for (slong k = 0; k < (slong)n; k++)
             arb_set(arb_mat_entry(Ar, i, k), acb_realref(acb_mat_entry(Aa, i, k)));
-    ssm_mpeig_rnewton *rn = NULL; /* the real Newton state, kept across retries */
+    ssm_mpeig_newton *rn = NULL; /* the real Newton state, kept across retries */
     int retry = 0;
     double scale = exp2(log2_norm_fro(Aa, 64));
     if (route == SSM_MPEIG_AUTO) {
         if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
             route = SSM_MPEIG_TRIANGULAR;
-        else if (areal) {
-            /* the real Newton route's own double start decides, and is kept */
-            if (ssm_mpeig_rnewton_create(&rn, Ar) == SSM_OK &&
-                ssm_mpeig_rnewton_kappa(rn) * DBL_EPSILON * (double)n < 1e-4)
+        else {
+            /* Newton needs a double start good to a few digits, κ(V) ε small: the
+             * Newton route's own start decides, and is kept */
+            ssm_status sc = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
+            if (sc == SSM_OK && ssm_mpeig_newton_kappa(rn) * DBL_EPSILON * (double)n < 1e-4)
                 route = SSM_MPEIG_NEWTON;
             else {
                 route = SSM_MPEIG_QR;
-                ssm_mpeig_rnewton_destroy(rn);
+                ssm_mpeig_newton_destroy(rn);
                 rn = NULL;
             }
             ssm_error_clear();
-        } else {
-            /* Newton needs a double start good to a few digits: κ(V) ε small */
-            ssm_zmat_t Ad, Vd, Wd;
-            ssm_zmat_init(Ad, n, n); ssm_zmat_init(Vd, n, n); ssm_zmat_init(Wd, n, n);
-            for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; k < n; k++)
-                    SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(Aa, (slong)i, (slong)k));
-            double complex *ld = malloc(n * sizeof *ld);
-            ssm_eig_info ei;
-            ssm_status s = ssm_diag_eig(ld, Vd, Wd, &ei, Ad);
-            route = s == SSM_OK && ei.kappa_V * DBL_EPSILON * (double)n < 1e-4 ? SSM_MPEIG_NEWTON : SSM_MPEIG_QR;
-            ssm_error_clear();
-            free(ld);
-            ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
         }
     }
     ssm_status s = SSM_OK;
@@ -672,7 +547,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         mpfr_prec_t w2 = w + w / 2;
         eigres_init(&r1, (slong)n, (slong)w);
-        if (route == SSM_MPEIG_NEWTON && areal) {
+        if (route == SSM_MPEIG_NEWTON) {
             /* r1: refined to the digits wanted plus 16 bits (all of w on a retry);
              * r2: one more step from r1, at w2 > w (r2 − r1 is r1's error to first
              * order: the check costs one step).  w2 is what that step wants (twice
@@ -685,34 +560,28 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
                 retry = 1;
             }
             if (!rn)
-                s = ssm_mpeig_rnewton_create(&rn, Ar);
+                s = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
             if (s == SSM_OK)
-                s = ssm_mpeig_rnewton_refine(rn, target, (slong)w);
+                s = ssm_mpeig_newton_refine(rn, target, (slong)w);
             if (s == SSM_OK) {
                 rnewton_result(&r1, rn, scale);
-                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_rnewton_next_prec(rn, 0.0);
+                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_newton_next_prec(rn, 0.0);
                 w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
             }
             eigres_init(&r2, (slong)n, (slong)w2);
             if (s == SSM_OK)
-                s = ssm_mpeig_rnewton_step(rn, (slong)w2, &rmax);
+                s = ssm_mpeig_newton_step(rn, (slong)w2, &rmax);
             if (s == SSM_OK)
                 rnewton_result(&r2, rn, scale);
         } else {
             eigres_init(&r2, (slong)n, (slong)w2);
-            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK && route == SSM_MPEIG_NEWTON) {
-                /* the check run refines the first result instead of starting over; both
-                 * are still independent computations at their own precisions */
-                s = route_newton_from(&r2, Aa, &r1);
-                if (s == SSM_OK)
-                    sort_result(&r2, scale);
-            } else if (s == SSM_OK)
+            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK)
                 s = run_route(&r2, route, Aa, scale);
         }
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
             ssm_error_clear();
-            ssm_mpeig_rnewton_destroy(rn);
+            ssm_mpeig_newton_destroy(rn);
             rn = NULL;
             eigres_clear(&r1);
             eigres_clear(&r2);
@@ -747,7 +616,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         eigres_clear(&r2);
     }
-    ssm_mpeig_rnewton_destroy(rn);
+    ssm_mpeig_newton_destroy(rn);
     arb_mat_clear(Ar);
     acb_mat_clear(Aa);
     return s;

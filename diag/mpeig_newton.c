@@ -1,5 +1,6 @@
-/* diag/mpeig_newton.c — the Newton route of diag/mpeig.c for a real matrix:
- * eigenpair refinement in a real basis, in mixed precision.
+/* diag/mpeig_newton.c — the Newton route of diag/mpeig.c: eigenpair
+ * refinement in mixed precision, for a real matrix in a real basis (below),
+ * for a complex one in the plain basis (the same step with 1×1 blocks).
  *
  * A real A = X D X⁻¹ with D block diagonal: a 1×1 block λ per real eigenvalue,
  * a 2×2 block [[a, b], [−b, a]] per pair a ± ib (b > 0), whose columns x, y in
@@ -43,17 +44,21 @@
 /* the accuracy assumed of the double start (53 bits less rounding and κ) */
 #define START_BITS 48
 
-struct ssm_mpeig_rnewton {
+struct ssm_mpeig_newton {
     slong n, m;   /* order, number of diagonal blocks */
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
     int *sz;      /* 1: real eigenvalue a; 2: the pair a ± ib, b > 0 */
     arb_ptr a, b; /* D per block */
     arb_mat_t A, X, Z, T, R, Y, C, P, Q;
+    /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
+    int cplx;
+    acb_ptr lam;
+    acb_mat_t cA, cV, cW, cT, cR, cY, cC, cP, cQ;
     double bits;  /* estimated accuracy of X (bits) */
     slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
 
-void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s)
+void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s)
 {
     if (!s)
         return;
@@ -65,6 +70,12 @@ void ssm_mpeig_rnewton_destroy(ssm_mpeig_rnewton *s)
         arb_mat_clear(s->A); arb_mat_clear(s->X); arb_mat_clear(s->Z); arb_mat_clear(s->T);
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
         arb_mat_clear(s->P); arb_mat_clear(s->Q);
+    }
+    if (s->lam) {
+        _acb_vec_clear(s->lam, s->n);
+        acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
+        acb_mat_clear(s->cR); acb_mat_clear(s->cY); acb_mat_clear(s->cC); acb_mat_clear(s->cP);
+        acb_mat_clear(s->cQ);
     }
     free(s);
 }
@@ -108,18 +119,18 @@ static void round_mat(arb_mat_t D, const arb_mat_t M, slong prec)
 /* C = A B at prec, radii ignored, the inputs first rounded to prec bits (the
  * product's own rounding is of that size): at ≤ 128 bits Arb's fast path.
  * C must not alias A or B; the scratch s->P, s->Q may not be A or B either. */
-static void mul(ssm_mpeig_rnewton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+static void mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
 {
     round_mat(s->P, A, prec);
     round_mat(s->Q, B, prec);
     arb_mat_approx_mul(C, s->P, s->Q, prec);
 }
 
-ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **out, const arb_mat_t A)
+ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
 {
     *out = NULL;
     slong n = arb_mat_nrows(A);
-    ssm_mpeig_rnewton *s = calloc(1, sizeof *s);
+    ssm_mpeig_newton *s = calloc(1, sizeof *s);
     double *a = malloc((size_t)(n * n) * sizeof *a), *vr = malloc((size_t)(n * n) * sizeof *vr);
     double *zi = malloc((size_t)(n * n) * sizeof *zi), *wr = malloc((size_t)n * sizeof *wr);
     double *wi = malloc((size_t)n * sizeof *wi);
@@ -182,18 +193,20 @@ ssm_status ssm_mpeig_rnewton_create(ssm_mpeig_rnewton **out, const arb_mat_t A)
 done:
     free(a); free(vr); free(zi); free(wr); free(wi); free(ipiv);
     if (st != SSM_OK)
-        ssm_mpeig_rnewton_destroy(s);
+        ssm_mpeig_newton_destroy(s);
     else
         *out = s;
     return st;
 }
 
-double ssm_mpeig_rnewton_kappa(const ssm_mpeig_rnewton *s)
+double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s)
 {
     /* [v, v̄] = [x, y] [[1, 1], [i, −i]] / ‖x + iy‖ and [[1, 1], [i, −i]]/√2 is unitary:
      * V (unit columns) has the singular values of X with each pair's columns scaled by
      * √2/‖x + iy‖ and each real column by 1/‖x‖ — a real SVD */
     slong n = s->n;
+    if (s->cplx)
+        return exp2(ssm_acb_mat_log2_norm2(s->cV) + ssm_acb_mat_log2_norm2(s->cW));
     ssm_dmat_t Xd;
     double *sv = malloc((size_t)n * sizeof *sv), kappa = INFINITY;
     if (!sv || ssm_dmat_init(Xd, (size_t)n, (size_t)n) != SSM_OK) {
@@ -227,7 +240,7 @@ double ssm_mpeig_rnewton_kappa(const ssm_mpeig_rnewton *s)
  * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
  * which J also acts as i): C₊ = Y₊/(λ_b − λ_k), C₋ = Y₋/(conj λ_b − λ_k).
  * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone. */
-static void solve_block(ssm_mpeig_rnewton *s, slong k, slong b, slong prec, double *rmax)
+static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax)
 {
     slong ik = s->off[k], jb = s->off[b];
     int sk = s->sz[k], sb = s->sz[b];
@@ -310,8 +323,155 @@ static void solve_block(ssm_mpeig_rnewton *s, slong k, slong b, slong prec, doub
     acb_clear(lk); acb_clear(lb); acb_clear(d); acb_clear(y); acb_clear(c);
 }
 
-ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
+/* ---- complex A ------------------------------------------------------------ */
+
+static slong max_exp_c(const acb_mat_t M)
 {
+    slong e = WORD_MIN;
+    for (slong i = 0; i < acb_mat_nrows(M); i++)
+        for (slong k = 0; k < acb_mat_ncols(M); k++)
+            for (int part = 0; part < 2; part++) {
+                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(M, i, k)) : acb_realref(acb_mat_entry(M, i, k)));
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    return e;
+}
+
+/* C = A B at prec, inputs rounded to prec first (as mul) */
+static void mul_c(ssm_mpeig_newton *s, acb_mat_t C, const acb_mat_t A, const acb_mat_t B, slong prec)
+{
+    for (int which = 0; which < 2; which++) {
+        const acb_mat_struct *M = which ? B : A;
+        acb_mat_struct *D = which ? s->cQ : s->cP;
+        for (slong i = 0; i < acb_mat_nrows(M); i++)
+            for (slong k = 0; k < acb_mat_ncols(M); k++) {
+                acb_srcptr x = acb_mat_entry(M, i, k);
+                acb_ptr y = acb_mat_entry(D, i, k);
+                arf_set_round(arb_midref(acb_realref(y)), arb_midref(acb_realref(x)), prec, ARF_RND_NEAR);
+                arf_set_round(arb_midref(acb_imagref(y)), arb_midref(acb_imagref(x)), prec, ARF_RND_NEAR);
+                mag_zero(arb_radref(acb_realref(y)));
+                mag_zero(arb_radref(acb_imagref(y)));
+            }
+    }
+    acb_mat_approx_mul(C, s->cP, s->cQ, prec);
+}
+
+ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat_t A)
+{
+    *out = NULL;
+    slong n = acb_mat_nrows(A);
+    ssm_mpeig_newton *s = calloc(1, sizeof *s);
+    double complex *ld = malloc((size_t)n * sizeof *ld);
+    ssm_zmat_t Ad, Vd, Wd;
+    ssm_status st = s && ld ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Ad, (size_t)n, (size_t)n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Vd, (size_t)n, (size_t)n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Wd, (size_t)n, (size_t)n);
+    if (st != SSM_OK) {
+        free(s);
+        free(ld);
+        return st;
+    }
+    s->n = n;
+    s->cplx = 1;
+    s->lam = _acb_vec_init(n);
+    acb_mat_init(s->cA, n, n); acb_mat_init(s->cV, n, n); acb_mat_init(s->cW, n, n); acb_mat_init(s->cT, n, n);
+    acb_mat_init(s->cR, n, n); acb_mat_init(s->cY, n, n); acb_mat_init(s->cC, n, n); acb_mat_init(s->cP, n, n);
+    acb_mat_init(s->cQ, n, n);
+    acb_mat_get_mid(s->cA, A);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++) {
+            acb_srcptr z = acb_mat_entry(A, i, k);
+            SSM_D(Ad, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR),
+                                    arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+        }
+    /* double start: zgeev (balanced), unit columns, V⁻¹ by LU */
+    st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
+    if (st == SSM_OK)
+        for (slong i = 0; i < n; i++) {
+            acb_set_d_d(s->lam + i, creal(ld[i]), cimag(ld[i]));
+            for (slong k = 0; k < n; k++) {
+                acb_set_d_d(acb_mat_entry(s->cV, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
+                acb_set_d_d(acb_mat_entry(s->cW, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
+            }
+        }
+    s->bits = START_BITS;
+    free(ld);
+    ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
+    if (st != SSM_OK) {
+        ssm_mpeig_newton_destroy(s);
+        return st == SSM_ENOMEM ? st : SSM_ERROR(SSM_ENOCONV, "eig: no double-precision start (%s)", ssm_strerror(st));
+    }
+    *out = s;
+    return SSM_OK;
+}
+
+/* the step of the header with V, W, diag λ for X, Z, D: C_ki = Y_ki/(λ_i − λ_k) */
+static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    slong n = s->n;
+    acb_t t;
+    acb_init(t);
+    mul_c(s, s->cT, s->cA, s->cV, ph);
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < n; j++) {
+            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
+            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
+            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
+        }
+    slong eT = max_exp_c(s->cT), eR = max_exp_c(s->cR);
+    s->kb = max_exp_c(s->cV) + max_exp_c(s->cW);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    mul_c(s, s->cY, s->cW, s->cR, pc);
+    *rmax = 0.0;
+    for (slong k = 0; k < n; k++)
+        for (slong i = 0; i < n; i++) {
+            acb_ptr c = acb_mat_entry(s->cC, k, i);
+            if (k == i) {
+                acb_zero(c);
+                continue;
+            }
+            acb_sub(t, s->lam + i, s->lam + k, pc);
+            acb_div(c, acb_mat_entry(s->cY, k, i), t, pc);
+            acb_get_mid(c, c);
+            double v = acb_is_finite(c) ? hypot(arf_get_d(arb_midref(acb_realref(c)), ARF_RND_NEAR),
+                                                arf_get_d(arb_midref(acb_imagref(c)), ARF_RND_NEAR))
+                                        : INFINITY; /* a repeated eigenvalue */
+            *rmax = v > *rmax ? v : *rmax;
+        }
+    for (slong i = 0; i < n; i++) {
+        acb_add(s->lam + i, s->lam + i, acb_mat_entry(s->cY, i, i), ph);
+        acb_get_mid(s->lam + i, s->lam + i);
+    }
+    slong eC = max_exp_c(s->cC);
+    mul_c(s, s->cT, s->cV, s->cC, low_prec(ph, eC, 0));
+    acb_mat_add(s->cV, s->cV, s->cT, ph);
+    acb_mat_get_mid(s->cV, s->cV);
+    mul_c(s, s->cT, s->cV, s->cW, ph);
+    acb_mat_neg(s->cT, s->cT);
+    for (slong i = 0; i < n; i++)
+        acb_add_ui(acb_mat_entry(s->cT, i, i), acb_mat_entry(s->cT, i, i), 1, ph);
+    acb_mat_get_mid(s->cT, s->cT);
+    mul_c(s, s->cR, s->cW, s->cT, low_prec(ph, max_exp_c(s->cT), 0));
+    acb_mat_add(s->cW, s->cW, s->cR, ph);
+    acb_mat_get_mid(s->cW, s->cW);
+    acb_clear(t);
+    return *rmax < 0.25 ? SSM_OK
+                        : SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
+                                                 "(the double start is too poor; use the qr route)");
+}
+
+ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    if (s->cplx)
+        return step_complex(s, ph, rmax);
     slong n = s->n;
     arb_t t;
     arb_init(t);
@@ -384,7 +544,7 @@ ssm_status ssm_mpeig_rnewton_step(ssm_mpeig_rnewton *s, slong ph, double *rmax)
 }
 
 /* the accuracy a step at ph reaches from bits (the model refine keeps) */
-static double after_step(const ssm_mpeig_rnewton *s, double ph)
+static double after_step(const ssm_mpeig_newton *s, double ph)
 {
     double sq = 2.0 * s->bits - 2.0, floor = ph - (double)s->kb - 8.0;
     return sq < floor ? sq : floor;
@@ -402,7 +562,7 @@ static int steps_to(double b, double target)
 /* the precision of the next step: twice the bits reached plus a guard (a step
  * cannot do better), or bits + 104 where that keeps the small products at
  * Arb's fast 128 bits without adding a step on the way to target */
-slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s, double target)
+slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
 {
     double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
     if (fast < s->bits + 48.0 || fast >= dbl)
@@ -410,14 +570,14 @@ slong ssm_mpeig_rnewton_next_prec(const ssm_mpeig_rnewton *s, double target)
     return steps_to(after_step(s, fast), target) <= steps_to(after_step(s, dbl), target) ? (slong)fast : (slong)dbl;
 }
 
-ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w)
+ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
 {
     double prev = INFINITY;
     for (int it = 0; it < 40 && s->bits < target; it++) {
-        slong ph = ssm_mpeig_rnewton_next_prec(s, target);
+        slong ph = ssm_mpeig_newton_next_prec(s, target);
         ph = ph < w ? ph : w;
         double rmax;
-        ssm_status st = ssm_mpeig_rnewton_step(s, ph, &rmax);
+        ssm_status st = ssm_mpeig_newton_step(s, ph, &rmax);
         if (st != SSM_OK)
             return st;
         /* the correction measures the error before the step; the step squares it,
@@ -439,9 +599,15 @@ ssm_status ssm_mpeig_rnewton_refine(ssm_mpeig_rnewton *s, double target, slong w
                                   "(the double start is too poor; use the qr route)");
 }
 
-void ssm_mpeig_rnewton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_rnewton *s)
+void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_newton *s)
 {
     slong n = s->n;
+    if (s->cplx) {
+        _acb_vec_set(lam, s->lam, n);
+        acb_mat_set(V, s->cV);
+        acb_mat_set(W, s->cW);
+        return;
+    }
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
         if (s->sz[k] == 1) {
