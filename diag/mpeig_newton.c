@@ -44,6 +44,9 @@
 /* the accuracy assumed of the double start (53 bits less rounding and κ) */
 #define START_BITS 48
 
+#define NO_CONV() SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge " \
+                                         "(the double start is too poor; use the qr route)")
+
 struct ssm_mpeig_newton {
     slong n, m;   /* order, number of diagonal blocks */
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
@@ -102,6 +105,8 @@ static slong low_prec(slong ph, slong rel, slong amp)
 {
     if (rel == WORD_MIN)
         return MIN_PREC;
+    if (rel + amp >= 0 || amp >= ph) /* also: an infinite factor (exponent WORD_MAX) */
+        return ph;
     slong p = ph + rel + amp + GUARD;
     return p < MIN_PREC ? MIN_PREC : p > ph ? ph : p;
 }
@@ -446,6 +451,10 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
                                         : INFINITY; /* a repeated eigenvalue */
             *rmax = v > *rmax ? v : *rmax;
         }
+    if (!(*rmax < 0.25)) {
+        acb_clear(t);
+        return NO_CONV();
+    }
     for (slong i = 0; i < n; i++) {
         acb_add(s->lam + i, s->lam + i, acb_mat_entry(s->cY, i, i), ph);
         acb_get_mid(s->lam + i, s->lam + i);
@@ -463,9 +472,7 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
     acb_mat_add(s->cW, s->cW, s->cR, ph);
     acb_mat_get_mid(s->cW, s->cW);
     acb_clear(t);
-    return *rmax < 0.25 ? SSM_OK
-                        : SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
-                                                 "(the double start is too poor; use the qr route)");
+    return SSM_OK;
 }
 
 ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
@@ -506,6 +513,10 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
     for (slong k = 0; k < s->m; k++)
         for (slong b = 0; b < s->m; b++)
             solve_block(s, k, b, pc, rmax);
+    if (!(*rmax < 0.25)) { /* outside the region of quadratic convergence (or ∞): stop here */
+        arb_clear(t);
+        return NO_CONV();
+    }
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
         if (s->sz[k] == 1)
@@ -538,9 +549,7 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
     arb_mat_add(s->Z, s->Z, s->R, ph);
     arb_mat_get_mid(s->Z, s->Z);
     arb_clear(t);
-    return *rmax < 0.25 ? SSM_OK
-                        : SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
-                                                 "(the double start is too poor; use the qr route)");
+    return SSM_OK;
 }
 
 /* the accuracy a step at ph reaches from bits (the model refine keeps) */
@@ -595,8 +604,7 @@ ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
     }
     if (s->bits >= target)
         return SSM_OK;
-    return SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
-                                  "(the double start is too poor; use the qr route)");
+    return NO_CONV();
 }
 
 void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_newton *s)
