@@ -231,10 +231,13 @@ static ssm_status block_poles(acb_ptr pole, acb_ptr res, slong *pe, const double
     double lk = 0.0;
     for (int pass = 0; pass < 2 && s == SSM_OK; pass++) {
         *pe = w + 64 + 2 * (slong)ceil(lk > 0.0 ? lk : 0.0);
-        ssm_mpcmat_init(L, (size_t)N, 1, (mpfr_prec_t)*pe);
-        ssm_mpcmat_init(V, (size_t)N, (size_t)N, (mpfr_prec_t)*pe);
-        ssm_mpcmat_init(W, (size_t)N, (size_t)N, (mpfr_prec_t)*pe);
-        s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
+        memset(L, 0, sizeof L);
+        memset(V, 0, sizeof V);
+        memset(W, 0, sizeof W);
+        if ((s = ssm_mpcmat_init(L, (size_t)N, 1, (mpfr_prec_t)*pe)) == SSM_OK &&
+            (s = ssm_mpcmat_init(V, (size_t)N, (size_t)N, (mpfr_prec_t)*pe)) == SSM_OK &&
+            (s = ssm_mpcmat_init(W, (size_t)N, (size_t)N, (mpfr_prec_t)*pe)) == SSM_OK)
+            s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
         if (s == SSM_OK && pass == 0 && info.kappa_V_log10 * log2(10.0) > 1.0) {
             lk = info.kappa_V_log10 * log2(10.0);
             ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
