@@ -208,6 +208,239 @@ static const ssm_tensor *tensor(const ssm_st *f, const char *name)
     return ssm_st_get(f, name);
 }
 
+/* ---- tf_sup_error in MPC -------------------------------------------------- */
+
+/* One irreducible block of the target in pole–residue form, c (sI − A)⁻¹ b =
+ * Σ_j r_j/(s − λ_j) for the N×N A (row-major doubles, exact): A = V Λ V⁻¹ by
+ * ssm_diag_eig_mp (a LegS block takes its triangular route), r_j = (c v_j)(w_j b).
+ * The residues carry the eigenvector error twice (v_j and the row w_j of V⁻¹,
+ * |w_j| ≤ κ), so the decomposition runs at w + 64 + 2 log₂ κ(V) bits (κ from a
+ * first run at w + 64); *pe receives that precision.  ELOSS when the
+ * eigendecomposition cannot be vouched for (e.g. a repeated eigenvalue). */
+static ssm_status block_poles(acb_ptr pole, acb_ptr res, slong *pe, const double *Ad, const double *bd,
+                              const double *cd, slong N, slong w)
+{
+    ssm_mpcmat_t A, L, V, W;
+    ssm_status s = ssm_mpcmat_init(A, (size_t)N, (size_t)N, 53); /* the stored doubles, exactly */
+    if (s != SSM_OK)
+        return s;
+    for (slong i = 0; i < N; i++)
+        for (slong k = 0; k < N; k++)
+            mpc_set_d(SSM_MP(A, i, k), Ad[i * N + k], MPC_RNDNN);
+    ssm_mpeig_info info;
+    double lk = 0.0;
+    for (int pass = 0; pass < 2 && s == SSM_OK; pass++) {
+        *pe = w + 64 + 2 * (slong)ceil(lk > 0.0 ? lk : 0.0);
+        memset(L, 0, sizeof L);
+        memset(V, 0, sizeof V);
+        memset(W, 0, sizeof W);
+        if ((s = ssm_mpcmat_init(L, (size_t)N, 1, (mpfr_prec_t)*pe)) == SSM_OK &&
+            (s = ssm_mpcmat_init(V, (size_t)N, (size_t)N, (mpfr_prec_t)*pe)) == SSM_OK &&
+            (s = ssm_mpcmat_init(W, (size_t)N, (size_t)N, (mpfr_prec_t)*pe)) == SSM_OK)
+            s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
+        if (s == SSM_OK && pass == 0 && info.kappa_V_log10 * log2(10.0) > 1.0) {
+            lk = info.kappa_V_log10 * log2(10.0);
+            ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+            continue;
+        }
+        if (s == SSM_OK) {
+            acb_t cv, wb, z;
+            arb_t x;
+            acb_init(cv); acb_init(wb); acb_init(z);
+            arb_init(x);
+            for (slong j = 0; j < N; j++) {
+                arf_set_mpfr(arb_midref(acb_realref(pole + j)), mpc_realref(SSM_MP(L, j, 0)));
+                arf_set_mpfr(arb_midref(acb_imagref(pole + j)), mpc_imagref(SSM_MP(L, j, 0)));
+                acb_zero(cv);
+                acb_zero(wb);
+                for (slong i = 0; i < N; i++) {
+                    arf_set_mpfr(arb_midref(acb_realref(z)), mpc_realref(SSM_MP(V, i, j)));
+                    arf_set_mpfr(arb_midref(acb_imagref(z)), mpc_imagref(SSM_MP(V, i, j)));
+                    arb_set_d(x, cd[i]);
+                    acb_addmul_arb(cv, z, x, *pe);
+                    arf_set_mpfr(arb_midref(acb_realref(z)), mpc_realref(SSM_MP(W, j, i)));
+                    arf_set_mpfr(arb_midref(acb_imagref(z)), mpc_imagref(SSM_MP(W, j, i)));
+                    arb_set_d(x, bd[i]);
+                    acb_addmul_arb(wb, z, x, *pe);
+                }
+                acb_mul(res + j, cv, wb, *pe);
+                acb_get_mid(res + j, res + j);
+            }
+            acb_clear(cv); acb_clear(wb); acb_clear(z);
+            arb_clear(x);
+        }
+        ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+        break;
+    }
+    ssm_mpcmat_clear(A);
+    return s;
+}
+
+static slong uf_find(slong *parent, slong i)
+{
+    while (parent[i] != i)
+        i = parent[i] = parent[parent[i]];
+    return i;
+}
+
+/* The target G_t(s) = C_t (sI − A_t)⁻¹ B_t in pole–residue form (N poles and
+ * residues): A_t splits along the connected components of its nonzero pattern
+ * (S5's block-diagonal target: one LegS per block, whose eigenvalues repeat
+ * across blocks but not within one), each decomposed by block_poles; *pe is
+ * the largest precision used. */
+static ssm_status target_poles(acb_ptr pole, acb_ptr res, slong *pe, const ssm_tensor *At, const ssm_tensor *B0,
+                               const ssm_tensor *C0, slong N, slong w)
+{
+    slong *parent = malloc((size_t)N * sizeof *parent), *idx = malloc((size_t)N * sizeof *idx);
+    double *Ab = malloc((size_t)(N * N) * sizeof *Ab), *bb = malloc((size_t)N * sizeof *bb);
+    double *cb = malloc((size_t)N * sizeof *cb);
+    ssm_status s = parent && idx && Ab && bb && cb ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    for (slong i = 0; s == SSM_OK && i < N; i++)
+        parent[i] = i;
+    for (slong i = 0; s == SSM_OK && i < N; i++)
+        for (slong k = 0; k < N; k++)
+            if (At->data[i * N + k] != 0.0)
+                parent[uf_find(parent, i)] = uf_find(parent, k);
+    slong done = 0;
+    *pe = w;
+    for (slong root = 0; s == SSM_OK && root < N; root++) {
+        if (uf_find(parent, root) != root)
+            continue;
+        slong m = 0;
+        for (slong i = 0; i < N; i++)
+            if (uf_find(parent, i) == root)
+                idx[m++] = i;
+        for (slong i = 0; i < m; i++) {
+            bb[i] = B0->data[idx[i]];
+            cb[i] = C0->data[idx[i]];
+            for (slong k = 0; k < m; k++)
+                Ab[i * m + k] = At->data[idx[i] * N + idx[k]];
+        }
+        slong pb = w;
+        s = block_poles(pole + done, res + done, &pb, Ab, bb, cb, m, w);
+        *pe = pb > *pe ? pb : *pe;
+        done += m;
+    }
+    free(parent); free(idx); free(Ab); free(bb); free(cb);
+    return s;
+}
+
+/* sup over the stated grid of |G_init(iω) − G_target(iω)|, as analysis/init.c
+ * defines it (tf_grid, default log:1e-3:1e4:2000; ω as the double grid
+ * ssm_tf_omega_grid makes, exact binary numbers), in MPC from the stored
+ * tensors:
+ *   G_target = C_t (sI − A_t)⁻¹ B_t = Σ_j r_j/(s − λ_j)   (target_poles);
+ *   G_init   = Σ_j c̃_j b̃_j/(s − λ_j) − u X⁻¹ v   over the conjugate-closed
+ *              modes, c̃ = C_t V, the Woodbury term only with a stored P
+ *              (the transfer function of diag Λ − P P*): R_j = 1/(s − λ_j),
+ *              u_i = Σ c̃_j R_j p_ij, v_i = Σ p̄_ij R_j b̃_j, X = I + Σ p̄_ij R_j p_qj.
+ * O(N³) once, then O(N r²) per frequency. */
+static ssm_status tf_sup_error_mp(double *sup, const ssm_st *f, const acb_mat_t Vf, acb_srcptr lam, slong w)
+{
+    const ssm_tensor *At = tensor(f, "A_target"), *B0 = tensor(f, "B_target"), *C0 = tensor(f, "C_target");
+    const ssm_tensor *Bt = tensor(f, "B"), *Pt = tensor(f, "P"), *Vt = tensor(f, "V");
+    *sup = NAN;
+    if (!At || !B0 || !C0 || !Bt)
+        return SSM_OK;
+    slong N = acb_mat_nrows(Vf), M = (slong)Vt->shape[1], r = Pt ? (slong)Pt->shape[0] : 0, pe;
+    double lo = 1e-3, hi = 1e4;
+    size_t count = 2000;
+    const char *gs = ssm_st_meta(f, "tf_grid");
+    if (gs && sscanf(gs, "log:%lg:%lg:%zu", &lo, &hi, &count) != 3) /* validated by ssm_init_verify */
+        return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' is not log:LO:HI:COUNT", gs);
+    double complex *sg = malloc(count * sizeof *sg);
+    if (!sg)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", count);
+    ssm_status st = ssm_tf_omega_grid(sg, NULL, lo, hi, count, 1);
+    acb_ptr pole = _acb_vec_init(N), res = _acb_vec_init(N);
+    if (st == SSM_OK)
+        st = target_poles(pole, res, &pe, At, B0, C0, N, w);
+    if (st != SSM_OK) {
+        free(sg);
+        _acb_vec_clear(pole, N);
+        _acb_vec_clear(res, N);
+        return st;
+    }
+    acb_ptr bt = _acb_vec_init(N), ct = _acb_vec_init(N), R = _acb_vec_init(N);
+    acb_mat_t P, X, u, v, z;
+    acb_mat_init(P, r ? r : 1, N);
+    acb_mat_init(X, r ? r : 1, r ? r : 1);
+    acb_mat_init(u, 1, r ? r : 1);
+    acb_mat_init(v, r ? r : 1, 1);
+    acb_mat_init(z, r ? r : 1, 1);
+    arb_t x;
+    arb_init(x);
+    /* the init's modes, conjugate-closed: b̃_j, c̃_j = Σ_i C_t,i V_ij, p_ij (j ≥ M: conjugates) */
+    for (slong j = 0; j < N; j++) {
+        slong h = j % M;
+        int cj = j >= M;
+        acb_set_d_d(bt + j, Bt->data[2 * h], cj ? -Bt->data[2 * h + 1] : Bt->data[2 * h + 1]);
+        acb_zero(ct + j);
+        for (slong i = 0; i < N; i++) {
+            arb_set_d(x, C0->data[i]);
+            acb_addmul_arb(ct + j, acb_mat_entry(Vf, i, j), x, w);
+        }
+        acb_mul(ct + j, ct + j, bt + j, w); /* from here on c̃_j b̃_j … */
+        for (slong q = 0; q < r; q++)
+            acb_set_d_d(acb_mat_entry(P, q, j), Pt->data[2 * (q * M + h)],
+                        cj ? -Pt->data[2 * (q * M + h) + 1] : Pt->data[2 * (q * M + h) + 1]);
+    }
+    acb_ptr cc = _acb_vec_init(N); /* … and c̃_j alone for the Woodbury term */
+    for (slong j = 0; r && j < N; j++)
+        acb_div(cc + j, ct + j, bt + j, w);
+    acb_t s, gt, gi, t;
+    acb_init(s); acb_init(gt); acb_init(gi); acb_init(t);
+    *sup = 0.0;
+    for (size_t k = 0; k < count && st == SSM_OK; k++) {
+        acb_set_d_d(s, 0.0, cimag(sg[k]));
+        acb_zero(gt);
+        acb_zero(gi);
+        for (slong j = 0; j < N; j++) {
+            acb_sub(t, s, pole + j, pe);
+            acb_div(t, res + j, t, pe);
+            acb_add(gt, gt, t, pe);
+            acb_sub(t, s, lam + j, w);
+            acb_inv(R + j, t, w);
+            acb_addmul(gi, ct + j, R + j, w);
+        }
+        if (r) {
+            acb_mat_one(X);
+            for (slong i = 0; i < r; i++) {
+                acb_zero(acb_mat_entry(u, 0, i));
+                acb_zero(acb_mat_entry(v, i, 0));
+                for (slong j = 0; j < N; j++) {
+                    acb_mul(t, cc + j, R + j, w);
+                    acb_addmul(acb_mat_entry(u, 0, i), t, acb_mat_entry(P, i, j), w);
+                    acb_conj(t, acb_mat_entry(P, i, j));
+                    acb_mul(t, t, R + j, w);
+                    acb_addmul(acb_mat_entry(v, i, 0), t, bt + j, w);
+                    for (slong q = 0; q < r; q++)
+                        acb_addmul(acb_mat_entry(X, i, q), t, acb_mat_entry(P, q, j), w);
+                }
+            }
+            if (!acb_mat_approx_solve(z, X, v, w)) {
+                st = SSM_ERROR(SSM_ELOSS, "verify: I + P*RP is singular at s = %gi (%ld bits)", cimag(sg[k]), (long)w);
+                break;
+            }
+            for (slong i = 0; i < r; i++)
+                acb_submul(gi, acb_mat_entry(u, 0, i), acb_mat_entry(z, i, 0), w);
+        }
+        acb_sub(t, gi, gt, w);
+        acb_abs(x, t, w);
+        double d = arf_get_d(arb_midref(x), ARF_RND_NEAR);
+        *sup = d > *sup ? d : *sup;
+    }
+    acb_clear(s); acb_clear(gt); acb_clear(gi); acb_clear(t);
+    arb_clear(x);
+    _acb_vec_clear(pole, N); _acb_vec_clear(res, N);
+    _acb_vec_clear(bt, N); _acb_vec_clear(ct, N); _acb_vec_clear(cc, N); _acb_vec_clear(R, N);
+    acb_mat_clear(P); acb_mat_clear(X); acb_mat_clear(u); acb_mat_clear(v); acb_mat_clear(z);
+    free(sg);
+    if (st != SSM_OK)
+        *sup = NAN;
+    return st;
+}
+
 static void add_mp_item(ssm_verify_mp_item *items, int *count, const char *key, const ssm_st *f, double mp)
 {
     ssm_verify_mp_item *it = &items[(*count)++];
@@ -342,6 +575,13 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
         add_mp_item(items, count, "b_residual", f, norm2_acb(d) / norm2_acb(top));
         acb_mat_window_clear(top);
         acb_mat_clear(b0); acb_mat_clear(wb); acb_mat_clear(d);
+    }
+    /* the transfer-function error over the stated grid */
+    if (ssm_st_meta(f, "tf_sup_error")) {
+        double sup;
+        s = tf_sup_error_mp(&sup, f, Vf, lam, w);
+        if (s == SSM_OK && !isnan(sup))
+            add_mp_item(items, count, "tf_sup_error", f, sup);
     }
 out:
     _acb_vec_clear(lam, (slong)N);

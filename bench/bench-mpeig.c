@@ -1,8 +1,13 @@
 /* bench/bench-mpeig.c — multiprecision eigendecomposition: ssm_diag_eig_mp
  * against Arb's acb_mat_approx_eig_qr called directly, same matrix, same
  * output precision, equal digits required of both.
- *   bench-mpeig CASE N BITS      CASE: legs | normal (A + P Pᵀ) | ptd (A + E, ε = 0.05)
- * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours) */
+ *   bench-mpeig CASE N BITS [REPS]   CASE: legs | normal (A + P Pᵀ) | ptd (A + E, ε = 0.05)
+ * REPS runs of each (default 5 for N ≤ 32, else 3), interleaved ours, Arb,
+ * ours, … so that a change in the machine's load falls on both; medians.
+ * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours)
+ *   bench-mpeig dump CASE N BITS FILE
+ * writes the same matrix to FILE for the mpmath peer: "N" on the first line,
+ * then the N² entries row by row, decimal, enough digits for 4 BITS + 256 bits */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "bench/bench.h"
@@ -15,11 +20,21 @@
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS\n");
+    const char *dump = NULL;
+    if (argc == 6 && strcmp(argv[1], "dump") == 0) {
+        dump = argv[5];
+        argv++;
+        argc = 4;
+    }
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS [REPS]\n"
+                        "       bench-mpeig dump legs|normal|ptd N BITS FILE\n");
         return 2;
     }
     size_t N = (size_t)atoi(argv[2]);
+    int reps = argc == 5 ? atoi(argv[4]) : N <= 32 ? 5 : 3;
+    if (reps < 1 || reps > 99)
+        reps = 1;
     mpfr_prec_t p = atol(argv[3]), ap = 4 * p + 256;
     ssm_mpmat_t R, P;
     ssm_mpmat_init(R, N, N, ap);
@@ -44,6 +59,18 @@ int main(int argc, char **argv)
                 mpfr_add_d(SSM_MP(R, i, k), SSM_MP(R, i, k), SSM_D(E, i, k), MPFR_RNDN);
         free(l);
     }
+    if (dump) {
+        FILE *fp = fopen(dump, "w");
+        if (!fp) {
+            perror(dump);
+            return 1;
+        }
+        fprintf(fp, "%zu\n", N);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                mpfr_fprintf(fp, "%.*Re\n", (int)(ap * 0.30103) + 2, SSM_MP(R, i, k));
+        return fclose(fp) == 0 ? 0 : 1;
+    }
     ssm_mpcmat_t A, L, V, W;
     ssm_mpcmat_init(A, N, N, ap);
     ssm_mpcmat_set_mpmat(A, R);
@@ -51,13 +78,6 @@ int main(int argc, char **argv)
     ssm_mpcmat_init(V, N, N, p);
     ssm_mpcmat_init(W, N, N, p);
     ssm_mpeig_info info;
-    double t0 = bench_now();
-    ssm_status s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
-    double ours = bench_now() - t0;
-    if (s != SSM_OK) {
-        fprintf(stderr, "%s\n", ssm_error_message());
-        return 1;
-    }
     /* Arb's QR at the same output precision plus the same 64 guard bits our first run uses */
     acb_mat_t Aa, Ra;
     acb_ptr E = _acb_vec_init((slong)N);
@@ -68,9 +88,21 @@ int main(int argc, char **argv)
             arf_set_mpfr(arb_midref(acb_realref(acb_mat_entry(Aa, i, k))), mpc_realref(SSM_MP(A, i, k)));
             arf_set_mpfr(arb_midref(acb_imagref(acb_mat_entry(Aa, i, k))), mpc_imagref(SSM_MP(A, i, k)));
         }
-    t0 = bench_now();
-    int ok = acb_mat_approx_eig_qr(E, NULL, Ra, Aa, NULL, 0, (slong)p + 64);
-    double arb = bench_now() - t0;
+    double t_ours[99], t_arb[99];
+    int ok = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = bench_now();
+        ssm_status s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
+        t_ours[r] = bench_now() - t0;
+        if (s != SSM_OK) {
+            fprintf(stderr, "%s\n", ssm_error_message());
+            return 1;
+        }
+        t0 = bench_now();
+        ok = acb_mat_approx_eig_qr(E, NULL, Ra, Aa, NULL, 0, (slong)p + 64);
+        t_arb[r] = bench_now() - t0;
+    }
+    double ours = bench_median(t_ours, reps), arb = bench_median(t_arb, reps);
     /* Arb's digits: worst relative distance of its eigenvalues to ours */
     double worst = 0.0;
     for (size_t i = 0; i < N; i++) {

@@ -1,5 +1,8 @@
-"""Peer for bench/run mpeig-*: mpmath's eig at 256 bits on the same matrix.
-    /usr/bin/python3 bench/peer_mpeig.py legs|normal N      prints seconds"""
+"""Peer for bench/run mpmath-*: mpmath's eig at 256 (+64 guard) bits on the same matrix.
+    /usr/bin/python3 bench/peer_mpeig.py FILE     prints seconds
+FILE: written by `bench-mpeig dump CASE N BITS FILE` ("N", then the N^2 entries
+row by row, decimal), so that the peer sees exactly ssmkit's input (the PTD
+perturbation E included); only mpmath.eig is timed."""
 import sys
 import time
 
@@ -7,19 +10,14 @@ import mpmath
 
 
 def main():
-    kind, N = sys.argv[1], int(sys.argv[2])
     mpmath.mp.prec = 256 + 64
+    with open(sys.argv[1]) as f:
+        N = int(f.readline())
+        vals = [mpmath.mpf(f.readline().strip()) for _ in range(N * N)]
     A = mpmath.matrix(N, N)
     for n in range(N):
         for k in range(N):
-            v = mpmath.mpf(0)
-            if n > k:
-                v = -mpmath.sqrt((2 * n + 1) * (2 * k + 1))
-            elif n == k:
-                v = mpmath.mpf(-(n + 1))
-            if kind == "normal":
-                v += mpmath.sqrt(mpmath.mpf(n) + 0.5) * mpmath.sqrt(mpmath.mpf(k) + 0.5)
-            A[n, k] = v
+            A[n, k] = vals[n * N + k]
     t0 = time.perf_counter()
     mpmath.eig(A)
     print("%.6g" % (time.perf_counter() - t0))

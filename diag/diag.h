@@ -74,14 +74,21 @@ typedef struct {
 /* A = V diag(λ) V⁻¹ for a complex n×n A taken as exact at its own precision.
  * Results are rounded to the precision of lambda (n×1), V and Vinv (n×n),
  * which must share one precision p.  The working precision starts at p + 64
- * and is raised (doubled) until two runs, at w and at 1.5 w, agree on the
- * requested digits for every eigenvalue and unit eigenvector; ELOSS when the
- * cap is reached first (never a silent result).  Eigenvectors: unit 2-norm,
- * largest entry real positive; eigenvalues sorted by decreasing real part,
- * then increasing imaginary part.  info may be NULL.  Routes and costs:
- * triangular O(n³) multiprecision operations; Newton O(n³) per step with the
- * correct digits doubling per step (fails over to QR when the double start is
- * too poor); QR as Arb's implicit double-shift QR (O(n³) per sweep).
+ * and is raised (doubled) until two results, at w and at a higher w2, agree
+ * on the requested digits for every eigenvalue and unit eigenvector; ELOSS
+ * when the cap is reached first (never a silent result).  Triangular and QR:
+ * two runs, w2 = 1.5 w.  Newton: the first result refined to the digits asked
+ * + 16 bits (all of w on a retry), the second one more step from it at w2 ∈
+ * [w + 32, 1.5 w] (the step's correction is the first result's error).
+ * Eigenvectors: unit 2-norm, largest entry real positive; eigenvalues sorted
+ * by decreasing real part, then increasing imaginary part.  info may be NULL.
+ * Routes and costs: triangular O(n³) multiprecision operations; Newton O(n³)
+ * per step with the correct digits doubling per step, the precision of each
+ * step following its accuracy (fails over to QR when the double start is too
+ * poor), the residual at the step's precision and the corrections at what
+ * their size needs; a real A in a real basis (conjugate pairs as 2×2 blocks,
+ * real products, pairs returned exactly conjugate); QR as Arb's implicit
+ * double-shift QR (O(n³) per sweep).
  * With opts->certify, acb_mat_eig_simple encloses each eigenpair; "certified"
  * means that succeeded and the enclosures contain the returned values. */
 ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,

@@ -5,8 +5,8 @@
  * Routes (REFERENCE.md §4 explains why they are needed: the LegS eigenvector
  * matrix has κ ≈ c (3+2√2)^N, so double precision is useless from N ≈ 24):
  *   triangular  λ = diag(A); v_j by substitution; V⁻¹ by a triangular solve;
- *   newton      double zgeev start, then Y = W A V, C_ki = Y_ki/(Y_ii − Y_kk),
- *               V ← V(I + C), W ← (I − C + C²)W, W ← W(2I − VW): quadratic;
+ *   newton      diag/mpeig_newton.c: a LAPACK start refined in mixed precision,
+ *               quadratically (a real A in a real basis);
  *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
 #include "diag/diag.h"
 #include "diag/mpeig_impl.h"
@@ -56,17 +56,6 @@ static double complex acb_to_d(const acb_t z)
     return CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
 }
 
-/* |z|² of the midpoint as an arb (for norms) */
-static void abs2(arb_t r, const acb_t z, slong prec)
-{
-    arb_t t;
-    arb_init(t);
-    arb_sqr(r, acb_realref(z), prec);
-    arb_sqr(t, acb_imagref(z), prec);
-    arb_add(r, r, t, prec);
-    arb_clear(t);
-}
-
 /* ---- one result at a working precision ---------------------------------- */
 
 typedef struct {
@@ -102,12 +91,13 @@ static void normalize(eigres *r)
     arb_init(t);
     acb_init(f);
     for (slong j = 0; j < n; j++) {
-        arb_zero(nrm);
+        /* ‖v‖² = re·re + im·im, a column being every 2n-th arb of the row-major entries */
+        arb_srcptr re = acb_realref(acb_mat_entry(r->V, 0, j)), im = acb_imagref(acb_mat_entry(r->V, 0, j));
+        arb_approx_dot(nrm, NULL, 0, re, 2 * n, re, 2 * n, n, prec);
+        arb_approx_dot(nrm, nrm, 0, im, 2 * n, im, 2 * n, n, prec);
         double big = -1.0;
         slong at = 0;
         for (slong i = 0; i < n; i++) {
-            abs2(t, acb_mat_entry(r->V, i, j), prec);
-            arb_add(nrm, nrm, t, prec);
             /* picking the index needs no more than double: |v_i|² of one column */
             double a = cabs(acb_to_d(acb_mat_entry(r->V, i, j)));
             if (a > big * (1.0 + 1e-12)) {
@@ -208,115 +198,6 @@ static ssm_status route_qr(eigres *r, const acb_mat_t A)
     return SSM_OK;
 }
 
-/* Newton refinement.  Start: a double-precision eigendecomposition, or (when
- * start != NULL) a result at a lower precision.  The working precision of
- * each step follows the quadratic convergence — it doubles from the start's
- * accuracy up to r->prec — so the cost is about two steps at full precision. */
-static ssm_status route_newton_from(eigres *r, const acb_mat_t A, const eigres *start)
-{
-    slong n = r->n, prec = r->prec, pit;
-    if (start) {
-        acb_mat_set(r->V, start->V);
-        acb_mat_set(r->W, start->W);
-        pit = start->prec;
-    } else {
-        ssm_zmat_t Ad, Vd, Wd;
-        double complex *ld = malloc((size_t)n * sizeof *ld);
-        ssm_zmat_init(Ad, (size_t)n, (size_t)n);
-        ssm_zmat_init(Vd, (size_t)n, (size_t)n);
-        ssm_zmat_init(Wd, (size_t)n, (size_t)n);
-        for (slong i = 0; i < n; i++)
-            for (slong k = 0; k < n; k++)
-                SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(A, i, k));
-        ssm_status st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
-        for (slong i = 0; st == SSM_OK && i < n; i++)
-            for (slong k = 0; k < n; k++) {
-                acb_set_d_d(acb_mat_entry(r->V, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
-                acb_set_d_d(acb_mat_entry(r->W, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
-            }
-        free(ld);
-        ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
-        if (st != SSM_OK)
-            return st;
-        pit = 64;
-    }
-    acb_mat_t T, Y, C, CW;
-    acb_mat_init(T, n, n); acb_mat_init(Y, n, n); acb_mat_init(C, n, n); acb_mat_init(CW, n, n);
-    acb_t d;
-    acb_init(d);
-    double prev = INFINITY;
-    int converged = 0, at_full = 0;
-    for (int it = 0; it < 40 && !converged; it++) {
-        pit = 2 * pit < prec ? 2 * pit : prec; /* the accuracy this step can reach */
-        at_full += pit == prec;
-        acb_mat_approx_mul(T, A, r->V, pit);
-        acb_mat_approx_mul(Y, r->W, T, pit); /* Y = W A V */
-        double rmax = 0.0;
-        for (slong i = 0; i < n; i++)
-            acb_set(r->lam + i, acb_mat_entry(Y, i, i));
-        for (slong k = 0; k < n; k++)
-            for (slong i = 0; i < n; i++) {
-                if (k == i) {
-                    acb_zero(acb_mat_entry(C, k, i));
-                    continue;
-                }
-                acb_sub(d, r->lam + i, r->lam + k, pit);
-                acb_div(acb_mat_entry(C, k, i), acb_mat_entry(Y, k, i), d, pit);
-                acb_get_mid(acb_mat_entry(C, k, i), acb_mat_entry(C, k, i));
-                double c = cabs(acb_to_d(acb_mat_entry(C, k, i)));
-                rmax = c > rmax ? c : rmax;
-            }
-        if (!(rmax < 0.25))
-            break; /* too far from the solution */
-        if (at_full > 2 && !(rmax < 0.5 * prev)) {
-            /* stagnation at full precision: at the rounding floor (κ 2^-w) it means
-             * convergence, above half the working digits it means failure */
-            if (prev < ldexp(1.0, -(int)prec / 2))
-                converged = 1;
-            else
-                break;
-        }
-        if (at_full)
-            prev = rmax;
-        if (at_full && (rmax < ldexp(1.0, -(int)prec + 4) || rmax == 0.0))
-            converged = 1;
-        /* V ← V + V C; W ← W − C W + C (C W); W ← W (2I − V W) */
-        acb_mat_approx_mul(T, r->V, C, pit);
-        acb_mat_add(r->V, r->V, T, pit);
-        acb_mat_approx_mul(CW, C, r->W, pit);
-        acb_mat_sub(r->W, r->W, CW, pit);
-        acb_mat_approx_mul(T, C, CW, pit);
-        acb_mat_add(r->W, r->W, T, pit);
-        acb_mat_approx_mul(T, r->V, r->W, pit);
-        acb_mat_neg(T, T);
-        for (slong i = 0; i < n; i++)
-            acb_add_ui(acb_mat_entry(T, i, i), acb_mat_entry(T, i, i), 2, pit);
-        acb_mat_approx_mul(Y, r->W, T, pit);
-        acb_mat_set(r->W, Y);
-        acb_mat_get_mid(r->V, r->V);
-        acb_mat_get_mid(r->W, r->W);
-        if (converged) {
-            /* final eigenvalues from the refined vectors */
-            acb_mat_approx_mul(T, A, r->V, prec);
-            acb_mat_approx_mul(Y, r->W, T, prec);
-            for (slong i = 0; i < n; i++)
-                acb_get_mid(r->lam + i, acb_mat_entry(Y, i, i));
-        }
-    }
-    acb_mat_clear(T); acb_mat_clear(Y); acb_mat_clear(C); acb_mat_clear(CW);
-    acb_clear(d);
-    if (!converged)
-        return SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge "
-                                      "(the double start is too poor; use the qr route)");
-    normalize(r);
-    return SSM_OK;
-}
-
-static ssm_status route_newton(eigres *r, const acb_mat_t A)
-{
-    return route_newton_from(r, A, NULL);
-}
-
 /* order: decreasing real part, then increasing imaginary part; real parts
  * within 2^(−w/2)·scale count as equal, so that rounding cannot reorder
  * eigenvalues with one real part (normal HiPPO parts: all −1/2) */
@@ -324,9 +205,13 @@ static void sort_result(eigres *r, double scale)
 {
     slong n = r->n;
     double tol = scale * ldexp(1.0, -(int)(r->prec / 2 > 1000 ? 1000 : r->prec / 2));
+    slong *p = malloc((size_t)n * sizeof *p);
+    acb_struct *tmp = malloc((size_t)n * sizeof *tmp);
+    for (slong a = 0; a < n; a++)
+        p[a] = a;
     for (slong a = 1; a < n; a++)
         for (slong b = a; b > 0; b--) {
-            const acb_struct *x = r->lam + b - 1, *y = r->lam + b;
+            const acb_struct *x = r->lam + p[b - 1], *y = r->lam + p[b];
             double dre = creal(acb_to_d(y)) - creal(acb_to_d(x));
             int c;
             if (fabs(dre) > tol)
@@ -335,12 +220,37 @@ static void sort_result(eigres *r, double scale)
                 c = arf_cmp(arb_midref(acb_imagref(x)), arb_midref(acb_imagref(y)));
             if (c <= 0)
                 break;
-            acb_swap(r->lam + b - 1, r->lam + b);
-            for (slong i = 0; i < n; i++) {
-                acb_swap(acb_mat_entry(r->V, i, b - 1), acb_mat_entry(r->V, i, b));
-                acb_swap(acb_mat_entry(r->W, b - 1, i), acb_mat_entry(r->W, b, i));
-            }
+            slong t = p[b - 1];
+            p[b - 1] = p[b];
+            p[b] = t;
         }
+    /* apply the permutation by moving the structs (ownership moves with them):
+     * λ_j ← λ_p(j), column j of V ← column p(j), row j of W ← row p(j) */
+    for (slong j = 0; j < n; j++)
+        tmp[j] = r->lam[p[j]];
+    memcpy(r->lam, tmp, (size_t)n * sizeof *tmp);
+    for (slong i = 0; i < n; i++) {
+        for (slong j = 0; j < n; j++)
+            tmp[j] = *acb_mat_entry(r->V, i, p[j]);
+        for (slong j = 0; j < n; j++)
+            *acb_mat_entry(r->V, i, j) = tmp[j];
+    }
+    for (slong k = 0; k < n; k++) {
+        for (slong j = 0; j < n; j++)
+            tmp[j] = *acb_mat_entry(r->W, p[j], k);
+        for (slong j = 0; j < n; j++)
+            *acb_mat_entry(r->W, j, k) = tmp[j];
+    }
+    free(p);
+    free(tmp);
+}
+
+/* the real-basis Newton state as a normalised, sorted complex result */
+static void rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale)
+{
+    ssm_mpeig_newton_get(r->lam, r->V, r->W, rn);
+    normalize(r);
+    sort_result(r, scale);
 }
 
 static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A, double scale)
@@ -348,8 +258,7 @@ static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A,
     ssm_status s;
     switch (route) {
     case SSM_MPEIG_TRIANGULAR: s = route_triangular(r, A); break;
-    case SSM_MPEIG_NEWTON: s = route_newton(r, A); break;
-    default: s = route_qr(r, A); break;
+    default: s = route_qr(r, A); break; /* Newton: ssm_mpeig_newton_* */
     }
     if (s == SSM_OK)
         sort_result(r, scale);
@@ -368,14 +277,16 @@ static double agreement(const eigres *a, const eigres *b, double scale)
         acb_sub(d, a->lam + i, b->lam + i, prec);
         double den = cabs(acb_to_d(b->lam + i));
         double e = cabs(acb_to_d(d)) / (den > scale ? den : scale);
-        worst = e > worst ? e : worst;
+        worst = !(e <= worst) ? e : worst; /* NaN included */
         for (slong k = 0; k < n; k++) {
             acb_sub(d, acb_mat_entry(a->V, k, i), acb_mat_entry(b->V, k, i), prec);
             double ev = cabs(acb_to_d(d));
-            worst = ev > worst ? ev : worst;
+            worst = !(ev <= worst) ? ev : worst;
         }
     }
     acb_clear(d);
+    if (isnan(worst))
+        return -INFINITY; /* a NaN anywhere: no digit can be vouched for */
     if (worst == 0.0)
         return (double)prec * log10(2.0);
     return -log10(worst);
@@ -413,14 +324,14 @@ double ssm_acb_mat_log2_norm2(const acb_mat_t M)
 
 static double log2_norm_fro(const acb_mat_t M, slong prec)
 {
-    arb_t s, t;
+    arb_t s;
     arb_init(s);
-    arb_init(t);
-    for (slong i = 0; i < acb_mat_nrows(M); i++)
-        for (slong k = 0; k < acb_mat_ncols(M); k++) {
-            abs2(t, acb_mat_entry(M, i, k), prec);
-            arb_add(s, s, t, prec);
-        }
+    /* Σ |m_ik|² as one dot product: the row-major entries are 2 r c contiguous arbs */
+    slong len = 2 * acb_mat_nrows(M) * acb_mat_ncols(M);
+    if (len > 0) {
+        arb_srcptr x = acb_realref(acb_mat_entry(M, 0, 0));
+        arb_approx_dot(s, NULL, 0, x, 1, x, 1, len, prec);
+    }
     double r = -INFINITY;
     const arf_struct *m = arb_midref(s);
     if (!arf_is_zero(m)) {
@@ -433,11 +344,80 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
         arf_clear(sc);
     }
     arb_clear(s);
-    arb_clear(t);
     return r;
 }
 
-static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
+/* R = A V at prec.  For a real A (Ar != NULL) as A Re V + i A Im V (real
+ * products), and a column that is exactly the conjugate of an earlier one
+ * (eigenvalue and entries; Newton's real basis makes them so) takes the
+ * conjugate of that column's product, A v̄ = conj(A v): half the work. */
+static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const eigres *r, slong prec)
+{
+    if (!Ar) {
+        acb_mat_approx_mul(R, A, r->V, prec);
+        return;
+    }
+    slong n = r->n, m = 0;
+    slong *src = malloc((size_t)n * sizeof *src), *rep = malloc((size_t)n * sizeof *rep);
+    char *used = calloc((size_t)n, 1);
+    acb_t z;
+    acb_init(z);
+    for (slong j = 0; j < n; j++) {
+        src[j] = -1;
+        for (slong q = 0; q < m && src[j] < 0 && !arb_is_zero(acb_imagref(r->lam + j)); q++) {
+            acb_conj(z, r->lam + rep[q]);
+            if (used[q] || !acb_equal(z, r->lam + j))
+                continue;
+            int same = 1;
+            for (slong i = 0; i < n && same; i++) {
+                acb_conj(z, acb_mat_entry(r->V, i, rep[q]));
+                same = acb_equal(z, acb_mat_entry(r->V, i, j));
+            }
+            if (same) {
+                used[q] = 1;
+                src[j] = -2 - q; /* the conjugate of representative q */
+            }
+        }
+        if (src[j] == -1) {
+            src[j] = m;
+            rep[m++] = j;
+        }
+    }
+    arb_mat_t P, Q[2], Ap;
+    arb_mat_init(P, n, m);
+    /* A rounded to prec: an error of the size of the product's own rounding,
+     * and long mantissas cost Arb's products more */
+    arb_mat_init(Ap, n, n);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            arb_set_round(arb_mat_entry(Ap, i, k), arb_mat_entry(Ar, i, k), prec);
+    for (int part = 0; part < 2; part++) {
+        arb_mat_init(Q[part], n, m);
+        for (slong i = 0; i < n; i++)
+            for (slong q = 0; q < m; q++) {
+                const acb_struct *v = acb_mat_entry(r->V, i, rep[q]);
+                arb_set(arb_mat_entry(P, i, q), part ? acb_imagref(v) : acb_realref(v));
+            }
+        arb_mat_approx_mul(Q[part], Ap, P, prec);
+    }
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < n; j++) {
+            slong q = src[j] >= 0 ? src[j] : -2 - src[j];
+            acb_set_arb_arb(acb_mat_entry(R, i, j), arb_mat_entry(Q[0], i, q), arb_mat_entry(Q[1], i, q));
+            if (src[j] < 0)
+                acb_conj(acb_mat_entry(R, i, j), acb_mat_entry(R, i, j));
+        }
+    arb_mat_clear(P);
+    arb_mat_clear(Ap);
+    arb_mat_clear(Q[0]);
+    arb_mat_clear(Q[1]);
+    acb_clear(z);
+    free(src);
+    free(rep);
+    free(used);
+}
+
+static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
 {
     slong n = r->n, prec = r->prec;
     double lk = ssm_acb_mat_log2_norm2(r->V) + ssm_acb_mat_log2_norm2(r->W);
@@ -446,7 +426,7 @@ static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A)
     acb_mat_t R, VL;
     acb_mat_init(R, n, n);
     acb_mat_init(VL, n, n);
-    acb_mat_approx_mul(R, A, r->V, prec);
+    mul_av(R, A, Ar, r, prec);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < n; j++)
             acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
@@ -529,24 +509,31 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     acb_mat_t Aa;
     acb_mat_init(Aa, (slong)n, (slong)n);
     acb_mat_from_mpc(Aa, A);
+    /* a real A: the Newton route works in a real basis, products are real */
+    arb_mat_t Ar;
+    int areal = acb_mat_is_real(Aa);
+    arb_mat_init(Ar, areal ? (slong)n : 0, areal ? (slong)n : 0);
+    for (slong i = 0; areal && i < (slong)n; i++)
+        for (slong k = 0; k < (slong)n; k++)
+            arb_set(arb_mat_entry(Ar, i, k), acb_realref(acb_mat_entry(Aa, i, k)));
+    ssm_mpeig_newton *rn = NULL; /* the real Newton state, kept across retries */
+    int retry = 0;
     double scale = exp2(log2_norm_fro(Aa, 64));
     if (route == SSM_MPEIG_AUTO) {
         if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
             route = SSM_MPEIG_TRIANGULAR;
         else {
-            /* Newton needs a double start good to a few digits: κ(V) ε small */
-            ssm_zmat_t Ad, Vd, Wd;
-            ssm_zmat_init(Ad, n, n); ssm_zmat_init(Vd, n, n); ssm_zmat_init(Wd, n, n);
-            for (size_t i = 0; i < n; i++)
-                for (size_t k = 0; k < n; k++)
-                    SSM_D(Ad, i, k) = acb_to_d(acb_mat_entry(Aa, (slong)i, (slong)k));
-            double complex *ld = malloc(n * sizeof *ld);
-            ssm_eig_info ei;
-            ssm_status s = ssm_diag_eig(ld, Vd, Wd, &ei, Ad);
-            route = s == SSM_OK && ei.kappa_V * DBL_EPSILON * (double)n < 1e-4 ? SSM_MPEIG_NEWTON : SSM_MPEIG_QR;
+            /* Newton needs a double start good to a few digits, κ(V) ε small: the
+             * Newton route's own start decides, and is kept */
+            ssm_status sc = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
+            if (sc == SSM_OK && ssm_mpeig_newton_kappa(rn) * DBL_EPSILON * (double)n < 1e-4)
+                route = SSM_MPEIG_NEWTON;
+            else {
+                route = SSM_MPEIG_QR;
+                ssm_mpeig_newton_destroy(rn);
+                rn = NULL;
+            }
             ssm_error_clear();
-            free(ld);
-            ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
         }
     }
     ssm_status s = SSM_OK;
@@ -560,19 +547,42 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         mpfr_prec_t w2 = w + w / 2;
         eigres_init(&r1, (slong)n, (slong)w);
-        eigres_init(&r2, (slong)n, (slong)w2);
-        s = run_route(&r1, route, Aa, scale);
-        if (s == SSM_OK && route == SSM_MPEIG_NEWTON) {
-            /* the check run refines the first result instead of starting over; both
-             * are still independent computations at their own precisions */
-            s = route_newton_from(&r2, Aa, &r1);
+        if (route == SSM_MPEIG_NEWTON) {
+            /* r1: refined to the digits wanted plus 16 bits (all of w on a retry);
+             * r2: one more step from r1, at w2 > w (r2 − r1 is r1's error to first
+             * order: the check costs one step).  w2 is what that step wants (twice
+             * r1's bits, or less where its small products stay fast), kept within
+             * [w + 32, 1.5 w].  A retry at a higher w continues from the state. */
+            double rmax, target = (double)w - 16.0;
+            if (!retry) {
+                double first = ceil(want * log2(10.0)) + 16.0;
+                target = first < target ? first : target;
+                retry = 1;
+            }
+            if (!rn)
+                s = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
             if (s == SSM_OK)
-                sort_result(&r2, scale);
-        } else if (s == SSM_OK)
-            s = run_route(&r2, route, Aa, scale);
+                s = ssm_mpeig_newton_refine(rn, target, (slong)w);
+            if (s == SSM_OK) {
+                rnewton_result(&r1, rn, scale);
+                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_newton_next_prec(rn, 0.0);
+                w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
+            }
+            eigres_init(&r2, (slong)n, (slong)w2);
+            if (s == SSM_OK)
+                s = ssm_mpeig_newton_step(rn, (slong)w2, &rmax);
+            if (s == SSM_OK)
+                rnewton_result(&r2, rn, scale);
+        } else {
+            eigres_init(&r2, (slong)n, (slong)w2);
+            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK)
+                s = run_route(&r2, route, Aa, scale);
+        }
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
             ssm_error_clear();
+            ssm_mpeig_newton_destroy(rn);
+            rn = NULL;
             eigres_clear(&r1);
             eigres_clear(&r2);
             w /= 2;
@@ -594,7 +604,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     if (have) {
         info->route = route;
-        metrics(info, &r2, Aa);
+        metrics(info, &r2, Aa, areal ? Ar : NULL);
         if (opts && opts->certify)
             certify(info, Aa, &r2, r2.prec);
         for (size_t i = 0; i < n; i++) {
@@ -606,6 +616,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         eigres_clear(&r2);
     }
+    ssm_mpeig_newton_destroy(rn);
+    arb_mat_clear(Ar);
     acb_mat_clear(Aa);
     return s;
 }

@@ -2,11 +2,51 @@
 #ifndef SSM_MPEIG_IMPL_H
 #define SSM_MPEIG_IMPL_H
 
+#include "core/core.h"
+
 #include <acb_mat.h>
+#include <arb_mat.h>
 
 /* log2 ‖M‖₂ of the midpoints, through a double copy scaled by an exact power
  * of two (norms are perfectly conditioned: the rounding costs ≤ √n ε relative);
  * −inf for the zero matrix. */
 double ssm_acb_mat_log2_norm2(const acb_mat_t M);
+
+/* The Newton route (diag/mpeig_newton.c): for a real A, A = X D X⁻¹ in a real
+ * basis (pairs a ± ib as 2×2 blocks, columns Re v, Im v); for a complex A,
+ * A = V Λ V⁻¹; refined in mixed precision from a double-precision start.
+ * Opaque state, caller owns. */
+typedef struct ssm_mpeig_newton ssm_mpeig_newton;
+
+/* dgeev start of the real matrix of midpoints A (imaginary parts ignored);
+ * ENOCONV when dgeev fails or its eigenvector matrix is singular. */
+ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **s, const arb_mat_t A);
+/* the same for a complex A (zgeev start; the plain basis V, W, diagonal Λ) */
+ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **s, const acb_mat_t A);
+void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s); /* NULL ok */
+
+/* κ₂ of the unit-column eigenvector matrix V of the current state, through
+ * doubles (a real SVD; complex: ‖V‖₂ ‖V⁻¹‖₂); inf when that fails. */
+double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s);
+
+/* One step with the residual at prec bits; *rmax = the largest entry of the
+ * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4
+ * (outside the region of quadratic convergence). */
+ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong prec, double *rmax);
+
+/* Steps until the estimated accuracy reaches target bits (or the rounding
+ * floor of w, the cap on every step's precision); the precision of each step
+ * follows the accuracy (ssm_mpeig_newton_next_prec).  ENOCONV on stagnation. */
+ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w);
+
+/* The precision the next step would want on the way to target bits: twice
+ * the accuracy reached (by the model of quadratic convergence; the caller's
+ * two-result check verifies), or less where the small products stay at Arb's
+ * fast two-limb precision and no step is added. */
+slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target);
+
+/* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹;
+ * unnormalised, exact copies of the state. */
+void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_newton *s);
 
 #endif

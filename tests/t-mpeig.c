@@ -201,6 +201,237 @@ static void test_routes(void)
     ssm_mpcmat_clear(S);
 }
 
+/* A = D + 0.05 U (+ 0.05 i U' when complex): D block diagonal with the real
+ * eigenvalues −1 … −5 and the pairs −1/2 ± ik, k = 1 … 8 (2×2 blocks
+ * [[a, b], [−b, a]]), U uniform in [−1, 1).  The gaps (≥ 1/2) dwarf the
+ * perturbation (‖0.05 U‖₂ ≲ 0.3 at N = 21), so the spectrum keeps its shape —
+ * 5 real eigenvalues, 8 pairs — and κ(V) stays modest for any seed: a real,
+ * dense, non-normal matrix exercising every block pairing of the real basis. */
+#define MIXED_N 21
+static void mixed_mpc(ssm_mpcmat_t A, mpfr_prec_t ap, int complex_part)
+{
+    const size_t N = MIXED_N;
+    ssm_mpcmat_init(A, N, N, ap);
+    for (size_t i = 0; i < N; i++)
+        for (size_t k = 0; k < N; k++)
+            mpc_set_d_d(SSM_MP(A, i, k), 0.05 * t_uniform(), complex_part ? 0.05 * t_uniform() : 0.0, MPC_RNDNN);
+    for (size_t j = 0; j < 5; j++)
+        mpfr_sub_si(mpc_realref(SSM_MP(A, j, j)), mpc_realref(SSM_MP(A, j, j)), (long)j + 1, MPFR_RNDN);
+    for (size_t k = 1, j = 5; j + 1 < N; k++, j += 2) {
+        mpfr_sub_d(mpc_realref(SSM_MP(A, j, j)), mpc_realref(SSM_MP(A, j, j)), 0.5, MPFR_RNDN);
+        mpfr_sub_d(mpc_realref(SSM_MP(A, j + 1, j + 1)), mpc_realref(SSM_MP(A, j + 1, j + 1)), 0.5, MPFR_RNDN);
+        mpfr_add_ui(mpc_realref(SSM_MP(A, j, j + 1)), mpc_realref(SSM_MP(A, j, j + 1)), k, MPFR_RNDN);
+        mpfr_sub_ui(mpc_realref(SSM_MP(A, j + 1, j)), mpc_realref(SSM_MP(A, j + 1, j)), k, MPFR_RNDN);
+    }
+}
+
+/* max |(A V − V Λ)_ij| and max |(V⁻¹ V − I)_ij|, in MPC at 2p + 64 bits from
+ * the returned (rounded) values: an independent check of the result */
+static void residuals(double *res, double *inv, const ssm_mpcmat_t A, const result *r)
+{
+    size_t N = A->rows;
+    mpfr_prec_t q = 2 * r->L->prec + 64;
+    mpc_t acc, t;
+    mpfr_t m;
+    mpc_init2(acc, q);
+    mpc_init2(t, q);
+    mpfr_init2(m, 64);
+    *res = *inv = 0.0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            mpc_mul(acc, SSM_MP(r->V, i, j), SSM_MP(r->L, j, 0), MPC_RNDNN);
+            mpc_neg(acc, acc, MPC_RNDNN);
+            for (size_t k = 0; k < N; k++)
+                mpc_fma(acc, SSM_MP(A, i, k), SSM_MP(r->V, k, j), acc, MPC_RNDNN);
+            mpc_abs(m, acc, MPFR_RNDN);
+            *res = fmax(*res, mpfr_get_d(m, MPFR_RNDN));
+            mpc_set_si(acc, i == j ? -1 : 0, MPC_RNDNN);
+            for (size_t k = 0; k < N; k++)
+                mpc_fma(acc, SSM_MP(r->W, i, k), SSM_MP(r->V, k, j), acc, MPC_RNDNN);
+            mpc_abs(m, acc, MPFR_RNDN);
+            *inv = fmax(*inv, mpfr_get_d(m, MPFR_RNDN));
+        }
+    mpc_clear(acc);
+    mpc_clear(t);
+    mpfr_clear(m);
+}
+
+/* max |V_a − V_b| entrywise (both unit columns, same phase and order) */
+static double vec_diff(const result *a, const result *b)
+{
+    double worst = 0;
+    mpc_t d;
+    mpfr_t m;
+    mpc_init2(d, 64);
+    mpfr_init2(m, 64);
+    for (size_t i = 0; i < a->V->rows; i++)
+        for (size_t j = 0; j < a->V->cols; j++) {
+            mpc_sub(d, SSM_MP(a->V, i, j), SSM_MP(b->V, i, j), MPC_RNDNN);
+            mpc_abs(m, d, MPFR_RNDN);
+            worst = fmax(worst, mpfr_get_d(m, MPFR_RNDN));
+        }
+    mpc_clear(d);
+    mpfr_clear(m);
+    return worst;
+}
+
+static void test_newton_real(void)
+{
+    const size_t N = MIXED_N;
+    const mpfr_prec_t p = 256;
+    ssm_mpcmat_t A;
+    mixed_mpc(A, 512, 0);
+    result n, q, ref;
+    eig(&n, A, p, SSM_MPEIG_AUTO, 1);
+    eig(&q, A, p, SSM_MPEIG_QR, 0);
+    eig(&ref, A, 2 * p, SSM_MPEIG_QR, 0);
+    CHECK(n.s == SSM_OK && n.info.route == SSM_MPEIG_NEWTON, "mixed real: auto picks Newton (%s, %s)",
+          ssm_mpeig_route_name(n.info.route), ssm_error_message());
+    CHECK(q.s == SSM_OK && ref.s == SSM_OK, "mixed real: QR at 256 and 512 bits");
+    /* digits asked by default: 256 log10(2) − 2 = 75.1 */
+    CHECK(n.info.digits >= 256 * log10(2.0) - 2, "mixed real: %.1f digits vouched for", n.info.digits);
+    /* the vouched digits are honest: against QR at twice the precision; both are
+     * rounded to 256 bits (2^-256 ≈ 1e-77 relative), so the floor is ~1e-76 */
+    double dl = lam_diff(&n, &ref), dv = vec_diff(&n, &ref);
+    CHECK(dl < fmax(pow(10.0, -n.info.digits), 1e-75) && dv < fmax(pow(10.0, -n.info.digits), 1e-75),
+          "mixed real: Newton vs QR at 512 bits: λ %g, V %g (vouched 1e-%.1f)", dl, dv, n.info.digits);
+    CHECK(lam_diff(&n, &q) < 1e-70 && vec_diff(&n, &q) < 1e-70, "mixed real: Newton vs QR at 256 bits: λ %g, V %g",
+          lam_diff(&n, &q), vec_diff(&n, &q));
+    /* κ from double-rounded V, V⁻¹ (√n ε relative): 1e-12 */
+    CHECK(fabs(n.info.kappa_V / q.info.kappa_V - 1) < 1e-12, "mixed real: κ %.17g vs %.17g", n.info.kappa_V,
+          q.info.kappa_V);
+    /* residuals of the returned values: entries rounded to 2^-256 relative, sums of N
+     * terms of size ‖A‖ (≤ 9 here), and V⁻¹V amplifies by κ; factor 16 for the sums */
+    double res, inv;
+    residuals(&res, &inv, A, &n);
+    CHECK(res < 16.0 * N * 9.0 * ldexp(1.0, -256), "mixed real: |AV − VΛ| = %g", res);
+    CHECK(inv < 16.0 * N * n.info.kappa_V * ldexp(1.0, -256), "mixed real: |V⁻¹V − I| = %g", inv);
+    /* the real basis keeps the structure exactly: 5 real eigenvalues with zero imaginary
+     * part and real eigenvectors; every other eigenpair's conjugate is also returned */
+    size_t real = 0, paired = 0;
+    for (size_t j = 0; j < N; j++) {
+        if (mpfr_zero_p(mpc_imagref(SSM_MP(n.L, j, 0)))) {
+            int vreal = 1;
+            for (size_t i = 0; i < N; i++)
+                vreal &= mpfr_zero_p(mpc_imagref(SSM_MP(n.V, i, j)));
+            real += (size_t)vreal;
+            continue;
+        }
+        for (size_t k = 0; k < N; k++) {
+            int conj = mpfr_equal_p(mpc_realref(SSM_MP(n.L, j, 0)), mpc_realref(SSM_MP(n.L, k, 0))) &&
+                       mpfr_cmpabs(mpc_imagref(SSM_MP(n.L, j, 0)), mpc_imagref(SSM_MP(n.L, k, 0))) == 0 &&
+                       mpfr_sgn(mpc_imagref(SSM_MP(n.L, j, 0))) == -mpfr_sgn(mpc_imagref(SSM_MP(n.L, k, 0)));
+            for (size_t i = 0; i < N && conj; i++)
+                conj = mpfr_equal_p(mpc_realref(SSM_MP(n.V, i, j)), mpc_realref(SSM_MP(n.V, i, k))) &&
+                       mpfr_cmpabs(mpc_imagref(SSM_MP(n.V, i, j)), mpc_imagref(SSM_MP(n.V, i, k))) == 0;
+            if (conj) {
+                paired++;
+                break;
+            }
+        }
+    }
+    CHECK(real == 5 && paired == 16, "mixed real: %zu real eigenpairs, %zu with their exact conjugate", real, paired);
+    /* certified: Arb's enclosures contain the result (and give it to ~1e-70) */
+    CHECK(n.info.certified && n.info.contains_result && n.info.radius_lambda < 1e-70,
+          "mixed real: certified (radius %g)", n.info.radius_lambda);
+    /* the backward error at the working precision (> 256 bits) */
+    CHECK(n.info.backward_error_log10 < -256 * log10(2.0), "mixed real: backward error 10^%.1f",
+          n.info.backward_error_log10);
+    result_clear(&n); result_clear(&q); result_clear(&ref);
+    ssm_mpcmat_clear(A);
+
+    /* a complex matrix takes the complex Newton iteration; QR agrees */
+    mixed_mpc(A, 512, 1);
+    eig(&n, A, p, SSM_MPEIG_AUTO, 0);
+    eig(&q, A, p, SSM_MPEIG_QR, 0);
+    CHECK(n.s == SSM_OK && n.info.route == SSM_MPEIG_NEWTON && q.s == SSM_OK, "mixed complex: Newton");
+    CHECK(lam_diff(&n, &q) < 1e-70 && vec_diff(&n, &q) < 1e-70, "mixed complex: Newton vs QR: λ %g, V %g",
+          lam_diff(&n, &q), vec_diff(&n, &q));
+    residuals(&res, &inv, A, &n);
+    CHECK(res < 16.0 * N * 9.0 * ldexp(1.0, -256) && inv < 16.0 * N * n.info.kappa_V * ldexp(1.0, -256),
+          "mixed complex: |AV − VΛ| = %g, |V⁻¹V − I| = %g", res, inv);
+    result_clear(&n); result_clear(&q);
+    ssm_mpcmat_clear(A);
+
+    /* small real cases: a lone pair (the rotation generator, eigenvalues ±i, exact
+     * eigenvectors (1, ±i)/√2) and a repeated eigenvalue of a symmetric matrix
+     * Q diag(1, 1, 2) Qᵀ, where Newton's correction divides by λ_1 − λ_2 ≈ 0: it must
+     * hand over to QR, never return NaN (a defect found while writing this test) */
+    ssm_mpcmat_t R2;
+    ssm_mpcmat_init(R2, 2, 2, 128);
+    mpc_set_si(SSM_MP(R2, 0, 1), 1, MPC_RNDNN);
+    mpc_set_si(SSM_MP(R2, 1, 0), -1, MPC_RNDNN);
+    eig(&n, R2, 128, SSM_MPEIG_AUTO, 0);
+    CHECK(n.s == SSM_OK && n.info.route == SSM_MPEIG_NEWTON && mpfr_zero_p(mpc_realref(SSM_MP(n.L, 0, 0))) &&
+              mpfr_cmp_si(mpc_imagref(SSM_MP(n.L, 0, 0)), -1) == 0 && mpfr_cmp_si(mpc_imagref(SSM_MP(n.L, 1, 0)), 1) == 0,
+          "rotation generator: eigenvalues ∓i exactly");
+    result_clear(&n);
+    ssm_mpcmat_clear(R2);
+    ssm_mpcmat_t Q3;
+    ssm_mpcmat_init(Q3, 3, 3, 128);
+    {
+        /* Q = I − 2uuᵀ, u = (1, 2, 2)/3 (so Q = I − (2/9) w wᵀ, w = (1, 2, 2)); A = Q diag(1, 1, 2) Q
+         * = I + q qᵀ with q the third column of Q: exact rationals with denominator 81 */
+        static const long w[3] = {1, 2, 2};
+        long qc[3];
+        for (int i = 0; i < 3; i++)
+            qc[i] = 9 * (i == 2) - 2 * w[i] * w[2]; /* 9 q */
+        for (int i = 0; i < 3; i++)
+            for (int k = 0; k < 3; k++) {
+                mpfr_set_si(mpc_realref(SSM_MP(Q3, i, k)), qc[i] * qc[k] + 81 * (i == k), MPFR_RNDN);
+                mpfr_div_ui(mpc_realref(SSM_MP(Q3, i, k)), mpc_realref(SSM_MP(Q3, i, k)), 81, MPFR_RNDN);
+            }
+    }
+    eig(&n, Q3, 128, SSM_MPEIG_AUTO, 0);
+    int finite = n.s == SSM_OK;
+    double worst3 = 0.0;
+    for (size_t j = 0; j < 3 && finite; j++) {
+        finite = mpfr_number_p(mpc_realref(SSM_MP(n.L, j, 0))) && mpfr_number_p(mpc_imagref(SSM_MP(n.L, j, 0)));
+        worst3 = fmax(worst3, fabs(mpfr_get_d(mpc_realref(SSM_MP(n.L, j, 0)), MPFR_RNDN) - (j == 0 ? 2.0 : 1.0)));
+    }
+    /* the matrix is exact to 2^-128 (entries k/81): eigenvalues 2, 1, 1 to ~1e-35 */
+    CHECK(finite && worst3 < 1e-30 && n.info.route == SSM_MPEIG_QR,
+          "repeated eigenvalue: %s, route %s, eigenvalues off by %g", ssm_strerror(n.s),
+          ssm_mpeig_route_name(n.info.route), worst3);
+    result_clear(&n);
+    /* the same with i 2^-100 added on the diagonal: complex, so the complex Newton
+     * iteration is tried first; it too must hand over */
+    for (int i = 0; i < 3; i++)
+        mpfr_set_si_2exp(mpc_imagref(SSM_MP(Q3, i, i)), 1, -100, MPFR_RNDN);
+    eig(&n, Q3, 128, SSM_MPEIG_AUTO, 0);
+    finite = n.s == SSM_OK;
+    for (size_t j = 0; j < 3 && finite; j++)
+        finite = mpfr_number_p(mpc_realref(SSM_MP(n.L, j, 0))) && mpfr_number_p(mpc_imagref(SSM_MP(n.L, j, 0)));
+    CHECK(finite && n.info.route == SSM_MPEIG_QR, "repeated eigenvalue, complex: %s, route %s", ssm_strerror(n.s),
+          ssm_mpeig_route_name(n.info.route));
+    result_clear(&n);
+    ssm_mpcmat_clear(Q3);
+
+    /* Newton forced on a non-normal, non-triangular matrix whose double start is only
+     * good to ~1e-7 (rotated LegS N = 14, κ ≈ 1e9): still converges, and the digits it
+     * vouches for hold against QR at twice the precision (outputs rounded to 256 bits) */
+    legs_mpc(A, 14, 1024, 0, 2);
+    eig(&n, A, p, SSM_MPEIG_NEWTON, 0);
+    eig(&ref, A, 2 * p, SSM_MPEIG_QR, 0);
+    CHECK(n.s == SSM_OK && ref.s == SSM_OK && n.info.digits >= 256 * log10(2.0) - 2,
+          "rotated LegS N=14, Newton: %s, %.1f digits", ssm_strerror(n.s), n.info.digits);
+    if (n.s == SSM_OK && ref.s == SSM_OK) {
+        double tol = fmax(pow(10.0, -n.info.digits), 1e-75);
+        CHECK(lam_diff(&n, &ref) < tol && vec_diff(&n, &ref) < tol, "rotated LegS N=14: λ %g, V %g vs QR at 512 bits",
+              lam_diff(&n, &ref), vec_diff(&n, &ref));
+    }
+    result_clear(&n); result_clear(&ref);
+    ssm_mpcmat_clear(A);
+
+    /* Newton forced where the double start is useless (rotated LegS N = 32, κ ≈ 1e22):
+     * no convergence, reported as such */
+    legs_mpc(A, 32, 1024, 0, 2);
+    eig(&n, A, 128, SSM_MPEIG_NEWTON, 0);
+    CHECK(n.s == SSM_ENOCONV, "rotated LegS N=32, Newton forced: ENOCONV (%d: %s)", (int)n.s, ssm_error_message());
+    result_clear(&n);
+    ssm_mpcmat_clear(A);
+}
+
 static void test_certify(void)
 {
     ssm_mpcmat_t A;
@@ -279,6 +510,7 @@ int main(void)
     test_kappa_reference();
     test_closed_form();
     test_routes();
+    test_newton_real();
     test_certify();
     test_errors();
     return t_finish();

@@ -1,0 +1,640 @@
+/* diag/mpeig_newton.c — the Newton route of diag/mpeig.c: eigenpair
+ * refinement in mixed precision, for a real matrix in a real basis (below),
+ * for a complex one in the plain basis (the same step with 1×1 blocks).
+ *
+ * A real A = X D X⁻¹ with D block diagonal: a 1×1 block λ per real eigenvalue,
+ * a 2×2 block [[a, b], [−b, a]] per pair a ± ib (b > 0), whose columns x, y in
+ * X are the real and imaginary parts of v = x + iy.  Everything is real
+ * (arb_mat midpoints, radii ignored), so a product costs about a quarter of
+ * the complex one, and the conjugate pairs stay exactly conjugate.
+ *
+ * One step, with Z ≈ X⁻¹ and X = X*(I + O(e)) (e the current relative error):
+ *   R = A X − X D          at the high precision ph (cancellation: R = O(e));
+ *   Y = Z R                at a low precision (Y = O(e) needs e relatively);
+ *   D_k C − C D_b = −Y_kb  off-diagonal blocks, 1 or 2 complex divisions each;
+ *   D_b += canonical part of Y_bb, C_bb removes the rest (the commutator of
+ *          D_b spans exactly the non-canonical 2×2 matrices);
+ *   X ← X + X C            product low, sum high;
+ *   Z ← Z + Z (I − X Z)    Newton–Schulz: residual high, product low.
+ * Since Y = (I + G)(X⁻¹AX − D) when Z X = I + G, the error of Z enters the
+ * correction only at second order: one Newton–Schulz step per step keeps Z in
+ * pace and e → O(e²).  The high precision follows the accuracy: 2 × the bits
+ * reached + a guard, or bits + 104 where that adds no step on the way to the
+ * target, which keeps the small products at 128 bits, where Arb's dot
+ * products take a two-limb fast path (from double to 75 digits: steps at
+ * ~120, ~196, ~286 bits, the check at ~380).  Each low precision is what the
+ * size of its small factor leaves (ph − cancelled bits + guard), its inputs
+ * rounded to it, so a step costs two real products at ph and three far
+ * cheaper ones. */
+#include "diag/diag.h"
+#include "diag/mpeig_impl.h"
+
+#include <arb_mat.h>
+#include <lapacke.h>
+#include <math.h>
+#include <stdlib.h>
+
+/* bits kept beyond what a product with a small factor must deliver */
+#define GUARD 24
+/* the lowest precision a product is ever run at */
+#define MIN_PREC 64
+/* Arb's dot products take a fast path when every input has at most two limbs:
+ * a product at ≤ 128 bits with inputs rounded to it costs a quarter */
+#define FAST_PREC 128
+/* the accuracy assumed of the double start (53 bits less rounding and κ) */
+#define START_BITS 48
+
+#define NO_CONV() SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge " \
+                                         "(the double start is too poor; use the qr route)")
+
+struct ssm_mpeig_newton {
+    slong n, m;   /* order, number of diagonal blocks */
+    slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
+    int *sz;      /* 1: real eigenvalue a; 2: the pair a ± ib, b > 0 */
+    arb_ptr a, b; /* D per block */
+    arb_mat_t A, X, Z, T, R, Y, C, P, Q;
+    /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
+    int cplx;
+    acb_ptr lam;
+    acb_mat_t cA, cV, cW, cT, cR, cY, cC, cP, cQ;
+    double bits;  /* estimated accuracy of X (bits) */
+    slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
+};
+
+void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s)
+{
+    if (!s)
+        return;
+    free(s->off);
+    free(s->sz);
+    if (s->a) {
+        _arb_vec_clear(s->a, s->n);
+        _arb_vec_clear(s->b, s->n);
+        arb_mat_clear(s->A); arb_mat_clear(s->X); arb_mat_clear(s->Z); arb_mat_clear(s->T);
+        arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
+        arb_mat_clear(s->P); arb_mat_clear(s->Q);
+    }
+    if (s->lam) {
+        _acb_vec_clear(s->lam, s->n);
+        acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
+        acb_mat_clear(s->cR); acb_mat_clear(s->cY); acb_mat_clear(s->cC); acb_mat_clear(s->cP);
+        acb_mat_clear(s->cQ);
+    }
+    free(s);
+}
+
+/* largest exponent e with |m_ik| < 2^e over the midpoints; WORD_MIN for 0 */
+static slong max_exp(const arb_mat_t M)
+{
+    slong e = WORD_MIN;
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++) {
+            const arf_struct *x = arb_midref(arb_mat_entry(M, i, k));
+            if (!arf_is_zero(x)) {
+                slong ex = arf_abs_bound_lt_2exp_si(x);
+                e = ex > e ? ex : e;
+            }
+        }
+    return e;
+}
+
+/* the precision at which a product with a small factor of relative size
+ * 2^rel (rel ≤ 0), errors amplified by up to 2^amp, must run for its result
+ * to be good to 2^-ph of the big one */
+static slong low_prec(slong ph, slong rel, slong amp)
+{
+    if (rel == WORD_MIN)
+        return MIN_PREC;
+    if (rel + amp >= 0 || amp >= ph) /* also: an infinite factor (exponent WORD_MAX) */
+        return ph;
+    slong p = ph + rel + amp + GUARD;
+    return p < MIN_PREC ? MIN_PREC : p > ph ? ph : p;
+}
+
+/* D = M rounded to prec bits, radii zero */
+static void round_mat(arb_mat_t D, const arb_mat_t M, slong prec)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++) {
+            arf_set_round(arb_midref(arb_mat_entry(D, i, k)), arb_midref(arb_mat_entry(M, i, k)), prec, ARF_RND_NEAR);
+            mag_zero(arb_radref(arb_mat_entry(D, i, k)));
+        }
+}
+
+/* C = A B at prec, radii ignored, the inputs first rounded to prec bits (the
+ * product's own rounding is of that size): at ≤ 128 bits Arb's fast path.
+ * C must not alias A or B; the scratch s->P, s->Q may not be A or B either. */
+static void mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+{
+    round_mat(s->P, A, prec);
+    round_mat(s->Q, B, prec);
+    arb_mat_approx_mul(C, s->P, s->Q, prec);
+}
+
+ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
+{
+    *out = NULL;
+    slong n = arb_mat_nrows(A);
+    ssm_mpeig_newton *s = calloc(1, sizeof *s);
+    double *a = malloc((size_t)(n * n) * sizeof *a), *vr = malloc((size_t)(n * n) * sizeof *vr);
+    double *zi = malloc((size_t)(n * n) * sizeof *zi), *wr = malloc((size_t)n * sizeof *wr);
+    double *wi = malloc((size_t)n * sizeof *wi);
+    lapack_int *ipiv = malloc((size_t)n * sizeof *ipiv);
+    ssm_status st = SSM_OK;
+    if (!s || !a || !vr || !zi || !wr || !wi || !ipiv || !(s->off = malloc((size_t)n * sizeof *s->off)) ||
+        !(s->sz = malloc((size_t)n * sizeof *s->sz))) {
+        st = SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
+        goto done;
+    }
+    s->n = n;
+    s->a = _arb_vec_init(n);
+    s->b = _arb_vec_init(n);
+    arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
+    arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
+    arb_mat_init(s->P, n, n); arb_mat_init(s->Q, n, n);
+    arb_mat_get_mid(s->A, A);
+    /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++) {
+            a[k * n + i] = arf_get_d(arb_midref(arb_mat_entry(A, i, k)), ARF_RND_NEAR);
+            zi[k * n + i] = i == k;
+        }
+    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)n, a, (lapack_int)n, wr, wi, NULL, 1, vr,
+                                    (lapack_int)n);
+    if (info != 0) {
+        st = ssm_lapack_status("dgeev", info);
+        goto done;
+    }
+    s->m = 0;
+    for (slong j = 0; j < n; j++) {
+        slong k = s->m++;
+        s->off[k] = j;
+        arb_set_d(s->a + k, wr[j]);
+        if (wi[j] == 0.0)
+            s->sz[k] = 1;
+        else if (wi[j] > 0.0 && j + 1 < n) {
+            s->sz[k] = 2;
+            arb_set_d(s->b + k, wi[j]);
+            j++;
+        } else {
+            st = SSM_ERROR(SSM_ENOCONV, "eig: dgeev returned an unpaired complex eigenvalue");
+            goto done;
+        }
+    }
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            arb_set_d(arb_mat_entry(s->X, i, k), vr[k * n + i]);
+    /* Z = X⁻¹ (LU); vr is overwritten by its factors */
+    info = LAPACKE_dgesv(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)n, vr, (lapack_int)n, ipiv, zi, (lapack_int)n);
+    if (info != 0) {
+        st = info > 0 ? SSM_ERROR(SSM_ENOCONV, "eig: the double-precision eigenvector matrix is singular")
+                      : ssm_lapack_status("dgesv", info);
+        goto done;
+    }
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++)
+            arb_set_d(arb_mat_entry(s->Z, i, k), zi[k * n + i]);
+    s->bits = START_BITS;
+done:
+    free(a); free(vr); free(zi); free(wr); free(wi); free(ipiv);
+    if (st != SSM_OK)
+        ssm_mpeig_newton_destroy(s);
+    else
+        *out = s;
+    return st;
+}
+
+double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s)
+{
+    /* [v, v̄] = [x, y] [[1, 1], [i, −i]] / ‖x + iy‖ and [[1, 1], [i, −i]]/√2 is unitary:
+     * V (unit columns) has the singular values of X with each pair's columns scaled by
+     * √2/‖x + iy‖ and each real column by 1/‖x‖ — a real SVD */
+    slong n = s->n;
+    if (s->cplx)
+        return exp2(ssm_acb_mat_log2_norm2(s->cV) + ssm_acb_mat_log2_norm2(s->cW));
+    ssm_dmat_t Xd;
+    double *sv = malloc((size_t)n * sizeof *sv), kappa = INFINITY;
+    if (!sv || ssm_dmat_init(Xd, (size_t)n, (size_t)n) != SSM_OK) {
+        free(sv);
+        return kappa;
+    }
+    for (slong k = 0; k < s->m; k++) {
+        slong j = s->off[k];
+        double ss = 0.0;
+        for (slong c = j; c < j + s->sz[k]; c++)
+            for (slong i = 0; i < n; i++) {
+                double x = arf_get_d(arb_midref(arb_mat_entry(s->X, i, c)), ARF_RND_NEAR);
+                SSM_D(Xd, i, c) = x;
+                ss += x * x;
+            }
+        double f = (s->sz[k] == 2 ? sqrt(2.0) : 1.0) / sqrt(ss);
+        for (slong c = j; c < j + s->sz[k]; c++)
+            for (slong i = 0; i < n; i++)
+                SSM_D(Xd, i, c) *= f;
+    }
+    if (ssm_dmat_singvals(sv, Xd) == SSM_OK && sv[n - 1] > 0.0)
+        kappa = sv[0] / sv[n - 1];
+    ssm_error_clear();
+    ssm_dmat_clear(Xd);
+    free(sv);
+    return kappa;
+}
+
+/* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
+ * C = C₊ + C₋ with C₊ ∈ span{I, J} ≅ ℂ (J ↔ i, J = [[0, 1], [−1, 0]]) and C₋
+ * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
+ * which J also acts as i): C₊ = Y₊/(λ_b − λ_k), C₋ = Y₋/(conj λ_b − λ_k).
+ * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone. */
+static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax)
+{
+    slong ik = s->off[k], jb = s->off[b];
+    int sk = s->sz[k], sb = s->sz[b];
+    acb_t lk, lb, d, y, c;
+    acb_init(lk); acb_init(lb); acb_init(d); acb_init(y); acb_init(c);
+    acb_set_arb_arb(lk, s->a + k, s->b + k);
+    acb_set_arb_arb(lb, s->a + b, s->b + b);
+#define YE(i, j) arb_mat_entry(s->Y, ik + (i), jb + (j))
+#define CE(i, j) arb_mat_entry(s->C, ik + (i), jb + (j))
+    if (k == b) {
+        /* diagonal: C₊ = 0 (the free complex scale of v), C₋ = Y₋/(−2ib) */
+        if (sk == 1)
+            arb_zero(CE(0, 0));
+        else {
+            arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
+            arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
+            arb_neg(acb_imagref(y), acb_imagref(y));
+            acb_mul_2exp_si(y, y, -1);
+            arb_zero(acb_realref(d)); /* d = −2ib */
+            arb_mul_si(acb_imagref(d), s->b + k, -2, prec);
+            acb_div(c, y, d, prec);
+            arb_set(CE(0, 0), acb_realref(c));
+            arb_neg(CE(0, 1), acb_imagref(c));
+            arb_set(CE(1, 0), CE(0, 1));
+            arb_neg(CE(1, 1), CE(0, 0));
+        }
+    } else if (sk == 1 && sb == 1) {
+        arb_sub(acb_realref(d), s->a + b, s->a + k, prec);
+        arb_div(CE(0, 0), YE(0, 0), acb_realref(d), prec);
+    } else if (sk == 1 || sb == 1) {
+        /* row: c = c1 + i c2, y = y1 + i y2; column: c = c1 − i c2, y = y1 − i y2 */
+        int row = sk == 1;
+        arb_set(acb_realref(y), YE(0, 0));
+        if (row)
+            arb_set(acb_imagref(y), YE(0, 1));
+        else
+            arb_neg(acb_imagref(y), YE(1, 0));
+        acb_sub(d, lb, lk, prec);
+        acb_div(c, y, d, prec);
+        arb_set(CE(0, 0), acb_realref(c));
+        if (row)
+            arb_set(CE(0, 1), acb_imagref(c));
+        else
+            arb_neg(CE(1, 0), acb_imagref(c));
+    } else {
+        acb_t cm;
+        acb_init(cm);
+        /* C₊ */
+        arb_add(acb_realref(y), YE(0, 0), YE(1, 1), prec);
+        arb_sub(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
+        acb_mul_2exp_si(y, y, -1);
+        acb_sub(d, lb, lk, prec);
+        acb_div(c, y, d, prec);
+        /* C₋ */
+        arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
+        arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
+        arb_neg(acb_imagref(y), acb_imagref(y));
+        acb_mul_2exp_si(y, y, -1);
+        acb_conj(d, lb);
+        acb_sub(d, d, lk, prec);
+        acb_div(cm, y, d, prec);
+        /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
+        arb_add(CE(0, 0), acb_realref(c), acb_realref(cm), prec);
+        arb_sub(CE(1, 1), acb_realref(c), acb_realref(cm), prec);
+        arb_sub(CE(0, 1), acb_imagref(c), acb_imagref(cm), prec);
+        arb_add(CE(1, 0), acb_imagref(c), acb_imagref(cm), prec);
+        arb_neg(CE(1, 0), CE(1, 0));
+        acb_clear(cm);
+    }
+    for (int i = 0; i < sk; i++)
+        for (int j = 0; j < sb; j++) {
+            arb_get_mid_arb(CE(i, j), CE(i, j));
+            /* a repeated eigenvalue divides by 0: NaN or ∞, reported as an infinite correction */
+            double v = arf_is_finite(arb_midref(CE(i, j))) ? fabs(arf_get_d(arb_midref(CE(i, j)), ARF_RND_NEAR))
+                                                          : INFINITY;
+            *rmax = v > *rmax ? v : *rmax;
+        }
+#undef YE
+#undef CE
+    acb_clear(lk); acb_clear(lb); acb_clear(d); acb_clear(y); acb_clear(c);
+}
+
+/* ---- complex A ------------------------------------------------------------ */
+
+static slong max_exp_c(const acb_mat_t M)
+{
+    slong e = WORD_MIN;
+    for (slong i = 0; i < acb_mat_nrows(M); i++)
+        for (slong k = 0; k < acb_mat_ncols(M); k++)
+            for (int part = 0; part < 2; part++) {
+                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(M, i, k)) : acb_realref(acb_mat_entry(M, i, k)));
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    return e;
+}
+
+/* C = A B at prec, inputs rounded to prec first (as mul) */
+static void mul_c(ssm_mpeig_newton *s, acb_mat_t C, const acb_mat_t A, const acb_mat_t B, slong prec)
+{
+    for (int which = 0; which < 2; which++) {
+        const acb_mat_struct *M = which ? B : A;
+        acb_mat_struct *D = which ? s->cQ : s->cP;
+        for (slong i = 0; i < acb_mat_nrows(M); i++)
+            for (slong k = 0; k < acb_mat_ncols(M); k++) {
+                acb_srcptr x = acb_mat_entry(M, i, k);
+                acb_ptr y = acb_mat_entry(D, i, k);
+                arf_set_round(arb_midref(acb_realref(y)), arb_midref(acb_realref(x)), prec, ARF_RND_NEAR);
+                arf_set_round(arb_midref(acb_imagref(y)), arb_midref(acb_imagref(x)), prec, ARF_RND_NEAR);
+                mag_zero(arb_radref(acb_realref(y)));
+                mag_zero(arb_radref(acb_imagref(y)));
+            }
+    }
+    acb_mat_approx_mul(C, s->cP, s->cQ, prec);
+}
+
+ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat_t A)
+{
+    *out = NULL;
+    slong n = acb_mat_nrows(A);
+    ssm_mpeig_newton *s = calloc(1, sizeof *s);
+    double complex *ld = malloc((size_t)n * sizeof *ld);
+    ssm_zmat_t Ad, Vd, Wd;
+    ssm_status st = s && ld ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Ad, (size_t)n, (size_t)n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Vd, (size_t)n, (size_t)n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Wd, (size_t)n, (size_t)n);
+    if (st != SSM_OK) {
+        free(s);
+        free(ld);
+        return st;
+    }
+    s->n = n;
+    s->cplx = 1;
+    s->lam = _acb_vec_init(n);
+    acb_mat_init(s->cA, n, n); acb_mat_init(s->cV, n, n); acb_mat_init(s->cW, n, n); acb_mat_init(s->cT, n, n);
+    acb_mat_init(s->cR, n, n); acb_mat_init(s->cY, n, n); acb_mat_init(s->cC, n, n); acb_mat_init(s->cP, n, n);
+    acb_mat_init(s->cQ, n, n);
+    acb_mat_get_mid(s->cA, A);
+    for (slong i = 0; i < n; i++)
+        for (slong k = 0; k < n; k++) {
+            acb_srcptr z = acb_mat_entry(A, i, k);
+            SSM_D(Ad, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR),
+                                    arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+        }
+    /* double start: zgeev (balanced), unit columns, V⁻¹ by LU */
+    st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
+    if (st == SSM_OK)
+        for (slong i = 0; i < n; i++) {
+            acb_set_d_d(s->lam + i, creal(ld[i]), cimag(ld[i]));
+            for (slong k = 0; k < n; k++) {
+                acb_set_d_d(acb_mat_entry(s->cV, i, k), creal(SSM_D(Vd, i, k)), cimag(SSM_D(Vd, i, k)));
+                acb_set_d_d(acb_mat_entry(s->cW, i, k), creal(SSM_D(Wd, i, k)), cimag(SSM_D(Wd, i, k)));
+            }
+        }
+    s->bits = START_BITS;
+    free(ld);
+    ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
+    if (st != SSM_OK) {
+        ssm_mpeig_newton_destroy(s);
+        return st == SSM_ENOMEM ? st : SSM_ERROR(SSM_ENOCONV, "eig: no double-precision start (%s)", ssm_strerror(st));
+    }
+    *out = s;
+    return SSM_OK;
+}
+
+/* the step of the header with V, W, diag λ for X, Z, D: C_ki = Y_ki/(λ_i − λ_k) */
+static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    slong n = s->n;
+    acb_t t;
+    acb_init(t);
+    mul_c(s, s->cT, s->cA, s->cV, ph);
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < n; j++) {
+            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
+            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
+            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
+        }
+    slong eT = max_exp_c(s->cT), eR = max_exp_c(s->cR);
+    s->kb = max_exp_c(s->cV) + max_exp_c(s->cW);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    mul_c(s, s->cY, s->cW, s->cR, pc);
+    *rmax = 0.0;
+    for (slong k = 0; k < n; k++)
+        for (slong i = 0; i < n; i++) {
+            acb_ptr c = acb_mat_entry(s->cC, k, i);
+            if (k == i) {
+                acb_zero(c);
+                continue;
+            }
+            acb_sub(t, s->lam + i, s->lam + k, pc);
+            acb_div(c, acb_mat_entry(s->cY, k, i), t, pc);
+            acb_get_mid(c, c);
+            double v = acb_is_finite(c) ? hypot(arf_get_d(arb_midref(acb_realref(c)), ARF_RND_NEAR),
+                                                arf_get_d(arb_midref(acb_imagref(c)), ARF_RND_NEAR))
+                                        : INFINITY; /* a repeated eigenvalue */
+            *rmax = v > *rmax ? v : *rmax;
+        }
+    if (!(*rmax < 0.25)) {
+        acb_clear(t);
+        return NO_CONV();
+    }
+    for (slong i = 0; i < n; i++) {
+        acb_add(s->lam + i, s->lam + i, acb_mat_entry(s->cY, i, i), ph);
+        acb_get_mid(s->lam + i, s->lam + i);
+    }
+    slong eC = max_exp_c(s->cC);
+    mul_c(s, s->cT, s->cV, s->cC, low_prec(ph, eC, 0));
+    acb_mat_add(s->cV, s->cV, s->cT, ph);
+    acb_mat_get_mid(s->cV, s->cV);
+    mul_c(s, s->cT, s->cV, s->cW, ph);
+    acb_mat_neg(s->cT, s->cT);
+    for (slong i = 0; i < n; i++)
+        acb_add_ui(acb_mat_entry(s->cT, i, i), acb_mat_entry(s->cT, i, i), 1, ph);
+    acb_mat_get_mid(s->cT, s->cT);
+    mul_c(s, s->cR, s->cW, s->cT, low_prec(ph, max_exp_c(s->cT), 0));
+    acb_mat_add(s->cW, s->cW, s->cR, ph);
+    acb_mat_get_mid(s->cW, s->cW);
+    acb_clear(t);
+    return SSM_OK;
+}
+
+ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    if (s->cplx)
+        return step_complex(s, ph, rmax);
+    slong n = s->n;
+    arb_t t;
+    arb_init(t);
+    /* R = A X − X D at ph */
+    mul(s, s->T, s->A, s->X, ph);
+    for (slong k = 0; k < s->m; k++) {
+        slong j = s->off[k];
+        for (slong i = 0; i < n; i++) {
+            arb_ptr x = arb_mat_entry(s->X, i, j);
+            arb_mul(t, s->a + k, x, ph);
+            arb_sub(arb_mat_entry(s->R, i, j), arb_mat_entry(s->T, i, j), t, ph);
+            if (s->sz[k] == 2) {
+                arb_ptr y = arb_mat_entry(s->X, i, j + 1);
+                /* column x: A x − (a x − b y); column y: A y − (b x + a y) */
+                arb_addmul(arb_mat_entry(s->R, i, j), s->b + k, y, ph);
+                arb_mul(t, s->b + k, x, ph);
+                arb_sub(arb_mat_entry(s->R, i, j + 1), arb_mat_entry(s->T, i, j + 1), t, ph);
+                arb_submul(arb_mat_entry(s->R, i, j + 1), s->a + k, y, ph);
+            }
+        }
+    }
+    arb_mat_get_mid(s->R, s->R);
+    /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
+     * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
+     * (entrywise, a cheap stand-in for κ), so that many more bits */
+    slong eT = max_exp(s->T), eR = max_exp(s->R);
+    s->kb = max_exp(s->X) + max_exp(s->Z);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    mul(s, s->Y, s->Z, s->R, pc);
+    *rmax = 0.0;
+    for (slong k = 0; k < s->m; k++)
+        for (slong b = 0; b < s->m; b++)
+            solve_block(s, k, b, pc, rmax);
+    if (!(*rmax < 0.25)) { /* outside the region of quadratic convergence (or ∞): stop here */
+        arb_clear(t);
+        return NO_CONV();
+    }
+    for (slong k = 0; k < s->m; k++) {
+        slong j = s->off[k];
+        if (s->sz[k] == 1)
+            arb_add(s->a + k, s->a + k, arb_mat_entry(s->Y, j, j), ph);
+        else {
+            /* a += (y11 + y22)/2, b += (y12 − y21)/2 */
+            arb_add(t, arb_mat_entry(s->Y, j, j), arb_mat_entry(s->Y, j + 1, j + 1), ph);
+            arb_mul_2exp_si(t, t, -1);
+            arb_add(s->a + k, s->a + k, t, ph);
+            arb_sub(t, arb_mat_entry(s->Y, j, j + 1), arb_mat_entry(s->Y, j + 1, j), ph);
+            arb_mul_2exp_si(t, t, -1);
+            arb_add(s->b + k, s->b + k, t, ph);
+            arb_get_mid_arb(s->b + k, s->b + k);
+        }
+        arb_get_mid_arb(s->a + k, s->a + k);
+    }
+    /* X ← X + X C */
+    slong eC = max_exp(s->C);
+    mul(s, s->T, s->X, s->C, low_prec(ph, eC, 0));
+    arb_mat_add(s->X, s->X, s->T, ph);
+    arb_mat_get_mid(s->X, s->X);
+    /* Z ← Z + Z (I − X Z) */
+    mul(s, s->T, s->X, s->Z, ph);
+    arb_mat_neg(s->T, s->T);
+    for (slong i = 0; i < n; i++)
+        arb_add_ui(arb_mat_entry(s->T, i, i), arb_mat_entry(s->T, i, i), 1, ph);
+    arb_mat_get_mid(s->T, s->T);
+    slong eS = max_exp(s->T);
+    mul(s, s->R, s->Z, s->T, low_prec(ph, eS, 0));
+    arb_mat_add(s->Z, s->Z, s->R, ph);
+    arb_mat_get_mid(s->Z, s->Z);
+    arb_clear(t);
+    return SSM_OK;
+}
+
+/* the accuracy a step at ph reaches from bits (the model refine keeps) */
+static double after_step(const ssm_mpeig_newton *s, double ph)
+{
+    double sq = 2.0 * s->bits - 2.0, floor = ph - (double)s->kb - 8.0;
+    return sq < floor ? sq : floor;
+}
+
+/* doubling steps from b to target bits */
+static int steps_to(double b, double target)
+{
+    int k = 0;
+    for (; b < target && k < 64 && b > 2.0; k++)
+        b = 2.0 * b - 2.0;
+    return k;
+}
+
+/* the precision of the next step: twice the bits reached plus a guard (a step
+ * cannot do better), or bits + 104 where that keeps the small products at
+ * Arb's fast 128 bits without adding a step on the way to target */
+slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
+{
+    double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
+    if (fast < s->bits + 48.0 || fast >= dbl)
+        return (slong)dbl;
+    return steps_to(after_step(s, fast), target) <= steps_to(after_step(s, dbl), target) ? (slong)fast : (slong)dbl;
+}
+
+ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
+{
+    double prev = INFINITY;
+    for (int it = 0; it < 40 && s->bits < target; it++) {
+        slong ph = ssm_mpeig_newton_next_prec(s, target);
+        ph = ph < w ? ph : w;
+        double rmax;
+        ssm_status st = ssm_mpeig_newton_step(s, ph, &rmax);
+        if (st != SSM_OK)
+            return st;
+        /* the correction measures the error before the step; the step squares it,
+         * down to the rounding of its precision amplified by κ */
+        double before = rmax > 0.0 ? -log2(rmax) : (double)ph;
+        s->bits = before;
+        s->bits = after_step(s, (double)ph);
+        if (ph == w) {
+            if (rmax == 0.0 || before >= 0.5 * (double)w)
+                return SSM_OK; /* at the rounding floor of w: as good as w allows */
+            if (!(rmax < 0.5 * prev))
+                break; /* stagnation above half the working digits: failure */
+            prev = rmax;
+        }
+    }
+    if (s->bits >= target)
+        return SSM_OK;
+    return NO_CONV();
+}
+
+void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_newton *s)
+{
+    slong n = s->n;
+    if (s->cplx) {
+        _acb_vec_set(lam, s->lam, n);
+        acb_mat_set(V, s->cV);
+        acb_mat_set(W, s->cW);
+        return;
+    }
+    for (slong k = 0; k < s->m; k++) {
+        slong j = s->off[k];
+        if (s->sz[k] == 1) {
+            acb_set_arb(lam + j, s->a + k);
+            for (slong i = 0; i < n; i++) {
+                acb_set_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j));
+                acb_set_arb(acb_mat_entry(W, j, i), arb_mat_entry(s->Z, j, i));
+            }
+            continue;
+        }
+        /* v = x ± iy; rows of V⁻¹: (z_x ∓ i z_y)/2 */
+        acb_set_arb_arb(lam + j, s->a + k, s->b + k);
+        acb_conj(lam + j + 1, lam + j);
+        for (slong i = 0; i < n; i++) {
+            acb_set_arb_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j), arb_mat_entry(s->X, i, j + 1));
+            acb_conj(acb_mat_entry(V, i, j + 1), acb_mat_entry(V, i, j));
+            acb_set_arb_arb(acb_mat_entry(W, j + 1, i), arb_mat_entry(s->Z, j, i), arb_mat_entry(s->Z, j + 1, i));
+            acb_mul_2exp_si(acb_mat_entry(W, j + 1, i), acb_mat_entry(W, j + 1, i), -1);
+            acb_conj(acb_mat_entry(W, j, i), acb_mat_entry(W, j + 1, i));
+        }
+    }
+}
