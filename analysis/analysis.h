@@ -302,8 +302,10 @@ ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_st *file);
  * the multiprecision result does not match the double one mode for mode. */
 ssm_status ssm_init_refine_mp(ssm_st *file, ssm_init_method m, const ssm_init_opts *opts);
 
-/* Multiprecision verification: kappa_V, backward_error and b_residual of the
- * stored tensors recomputed at prec bits (Arb), each compared with the stored
+/* Multiprecision verification: kappa_V, backward_error, b_residual and
+ * tf_sup_error (on the stored grid, target in pole–residue form from the
+ * multiprecision eigendecomposition, model in MPC) of the stored tensors
+ * recomputed at prec bits (Arb/MPC), each compared with the stored
  * double value; the report's "recomputed" column holds the MPFR value and
  * digits[i] the decimal digits on which the two agree. */
 typedef struct {

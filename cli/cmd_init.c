@@ -38,8 +38,8 @@ static const char VERIFY_HELP[] =
     "\n"
     "Recompute every metadata field of an ssmkit init file from its tensors and compare with the\n"
     "stored value (tolerances printed).  Exit 0: all hold; 1: a check failed (listed); 2: the file is\n"
-    "unreadable or not an ssmkit init file.  With --prec BITS (> 53) kappa_V, backward_error and\n"
-    "b_residual are recomputed from the tensors in multiprecision (Arb) and the digits on which the\n"
+    "unreadable or not an ssmkit init file.  With --prec BITS (> 53) kappa_V, backward_error,\n"
+    "b_residual and tf_sup_error are recomputed from the tensors in multiprecision (Arb/MPC) and the digits on which the\n"
     "double and the multiprecision values agree are printed.\n";
 
 static const char TRANSFER_HELP[] =
