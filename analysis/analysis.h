@@ -321,6 +321,14 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
  * diagonal matrix in A.  The caller clears A, P and frees *lambda. */
 ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_st *file);
 
+/* The frequencies of an init file's tf_sup_error check, ascending:
+ * tf_grid = "log:LO:HI:COUNT" is COUNT log-spaced ω in [LO, HI] (as
+ * ssm_tf_omega_grid); a "+poles" suffix adds |Im λ| of every stored mode
+ * inside (LO, HI), where lightly damped modes resonate.  No tf_grid: the
+ * default log:1e-3:1e4:2000.  *omega is malloc'd.  EFORMAT for a malformed
+ * grid. */
+ssm_status ssm_init_tf_frequencies(double **omega, size_t *count, const ssm_st *f);
+
 /* The systems an init file describes: which = 0 the init's model (diagonal or
  * DPLR), 1 its target (A_target, B_target, C_target; EINVAL if absent). */
 ssm_status ssm_init_transfer(double complex *G, const ssm_st *file, int which, const double complex *s,

@@ -217,16 +217,49 @@ static ssm_status model_eval(double complex *G, const model *m, int which, const
 #define TF_GRID_MAX ((size_t)1000000)
 
 /* the stated frequency grid "log:LO:HI:COUNT" (a file is untrusted input) */
-static ssm_status tf_grid(double *lo, double *hi, size_t *count, const ssm_st *f)
+static int cmp_omega(const void *a, const void *b)
 {
-    *lo = 1e-3;
-    *hi = 1e4;
-    *count = 2000;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+ssm_status ssm_init_tf_frequencies(double **omega, size_t *count, const ssm_st *f)
+{
+    double lo = 1e-3, hi = 1e4;
+    size_t n = 2000;
+    int poles = 0, used = 0;
     const char *g = ssm_st_meta(f, "tf_grid");
-    if (g && (sscanf(g, "log:%lg:%lg:%zu", lo, hi, count) != 3 || !isfinite(*lo) || !isfinite(*hi) ||
-              !(*lo > 0.0) || !(*hi > *lo) || *count == 0 || *count > TF_GRID_MAX))
-        return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' is not log:LO:HI:COUNT with 0 < LO < HI, "
-                                      "1 <= COUNT <= %zu", g, TF_GRID_MAX);
+    *omega = NULL;
+    *count = 0;
+    if (g) {
+        size_t len = strlen(g);
+        poles = len > 6 && strcmp(g + len - 6, "+poles") == 0;
+        if (sscanf(g, "log:%lg:%lg:%zu%n", &lo, &hi, &n, &used) != 3 || (size_t)used != len - (poles ? 6 : 0) ||
+            !isfinite(lo) || !isfinite(hi) || !(lo > 0.0) || !(hi > lo) || n == 0 || n > TF_GRID_MAX)
+            return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' is not log:LO:HI:COUNT[+poles] with 0 < LO < HI, "
+                                          "1 <= COUNT <= %zu", g, TF_GRID_MAX);
+    }
+    const ssm_tensor *L = poles ? ssm_st_get(f, "Lambda") : NULL;
+    if (poles && (!L || L->ndim != 2 || L->shape[1] != 2))
+        return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' needs a Lambda tensor [M, 2]", g);
+    size_t extra = L ? L->shape[0] : 0;
+    double *w = malloc((n + extra) * sizeof *w);
+    double complex *sg = malloc(n * sizeof *sg);
+    ssm_status s = w && sg ? ssm_tf_omega_grid(sg, w, lo, hi, n, 1) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    free(sg);
+    if (s != SSM_OK) {
+        free(w);
+        return s;
+    }
+    size_t c = n;
+    for (size_t k = 0; k < extra; k++) {
+        double om = fabs(L->data[2 * k + 1]);
+        if (om > lo && om < hi)
+            w[c++] = om;
+    }
+    qsort(w, c, sizeof *w, cmp_omega);
+    *omega = w;
+    *count = c;
     return SSM_OK;
 }
 
@@ -298,15 +331,15 @@ static ssm_status model_metrics(metrics *mt, const model *m, const ssm_st *f)
     }
     mt->b_residual = num / den;
     /* sup over the stated grid of |G_init − G_target| */
-    double lo, hi;
+    double *om = NULL;
     size_t count;
-    if ((s = tf_grid(&lo, &hi, &count, f)) != SSM_OK)
+    if ((s = ssm_init_tf_frequencies(&om, &count, f)) != SSM_OK)
         goto out;
     double complex *sgrid = malloc(count * sizeof *sgrid), *g0 = malloc(count * sizeof *g0),
                    *g1 = malloc(count * sizeof *g1);
-    double *om = malloc(count * sizeof *om);
-    s = sgrid && g0 && g1 && om ? ssm_tf_omega_grid(sgrid, om, lo, hi, count, 1)
-                                : SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", count);
+    s = sgrid && g0 && g1 ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", count);
+    for (size_t k = 0; s == SSM_OK && k < count; k++)
+        sgrid[k] = CMPLX(0.0, om[k]);
     if (s == SSM_OK) s = model_eval(g0, m, 0, sgrid, count);
     if (s == SSM_OK) s = model_eval(g1, m, 1, sgrid, count);
     if (s == SSM_OK) {
@@ -641,7 +674,9 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     META("conj_sym", "%s", o->conj_sym ? "true" : "false");
     if (meth == SSM_INIT_S5_LEGS) META("blocks", "%zu", J);
     META("C", "%s", !has_target ? "n/a" : o->C == SSM_C_ONES ? "ones" : o->C == SSM_C_RANDOM ? "random (GSL mt19937, N(0,1)/sqrt(N), seed)" : "legendre (sqrt(2n+1))");
-    META("tf_grid", "log:%.17g:%.17g:%zu", lo, hi, count);
+    /* the log grid plus every |Im λ| of the stored modes inside it: a lightly
+     * damped mode's resonance (width |Re λ|) cannot fall between grid points */
+    META("tf_grid", "log:%.17g:%.17g:%zu+poles", lo, hi, count);
     if (o->clip_im_B > 0) META("clip_im_B", "%.17g", o->clip_im_B); else META("clip_im_B", "off");
     META("B_convention", "%s", !has_target ? "B = 1" : meth == SSM_INIT_PTD ? "B = Vinv B_target (first M rows)"
                                                                        : "B = V* B_target (V unitary), no factor 1/2");

@@ -326,8 +326,8 @@ static ssm_status target_poles(acb_ptr pole, acb_ptr res, slong *pe, const ssm_t
 }
 
 /* sup over the stated grid of |G_init(iω) − G_target(iω)|, as analysis/init.c
- * defines it (tf_grid, default log:1e-3:1e4:2000; ω as the double grid
- * ssm_tf_omega_grid makes, exact binary numbers), in MPC from the stored
+ * defines it (ssm_init_tf_frequencies: tf_grid, default log:1e-3:1e4:2000,
+ * "+poles" adding the modes' |Im λ|; exact binary numbers), in MPC from the stored
  * tensors:
  *   G_target = C_t (sI − A_t)⁻¹ B_t = Σ_j r_j/(s − λ_j)   (target_poles);
  *   G_init   = Σ_j c̃_j b̃_j/(s − λ_j) − u X⁻¹ v   over the conjugate-closed
@@ -343,15 +343,19 @@ static ssm_status tf_sup_error_mp(double *sup, const ssm_st *f, const acb_mat_t 
     if (!At || !B0 || !C0 || !Bt)
         return SSM_OK;
     slong N = acb_mat_nrows(Vf), M = (slong)Vt->shape[1], r = Pt ? (slong)Pt->shape[0] : 0, pe;
-    double lo = 1e-3, hi = 1e4;
-    size_t count = 2000;
-    const char *gs = ssm_st_meta(f, "tf_grid");
-    if (gs && sscanf(gs, "log:%lg:%lg:%zu", &lo, &hi, &count) != 3) /* validated by ssm_init_verify */
-        return SSM_ERROR(SSM_EFORMAT, "init file: tf_grid '%s' is not log:LO:HI:COUNT", gs);
+    double *om = NULL;
+    size_t count = 0;
+    ssm_status st = ssm_init_tf_frequencies(&om, &count, f);
+    if (st != SSM_OK)
+        return st;
     double complex *sg = malloc(count * sizeof *sg);
-    if (!sg)
+    if (!sg) {
+        free(om);
         return SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", count);
-    ssm_status st = ssm_tf_omega_grid(sg, NULL, lo, hi, count, 1);
+    }
+    for (size_t k = 0; k < count; k++)
+        sg[k] = CMPLX(0.0, om[k]);
+    free(om);
     acb_ptr pole = _acb_vec_init(N), res = _acb_vec_init(N);
     if (st == SSM_OK)
         st = target_poles(pole, res, &pe, At, B0, C0, N, w);

@@ -332,10 +332,21 @@ static void test_verify_mp_tf(void)
             ssm_st_free(f);
             continue;
         }
+        /* the file's grid: the 25 log-spaced points plus the modes' |Im λ| ("+poles"),
+         * rebuilt here from the definition (not from ssm_init_tf_frequencies) */
         double complex sg[25];
-        double om[25];
+        double om[25 + 16];
         ssm_tf_omega_grid(sg, om, 1e-2, 1e3, count, 1);
-        double ref = tf_sup_dense(f, om, count, 256);
+        size_t cnt = count;
+        const ssm_tensor *L = ssm_st_get(f, "Lambda");
+        const char *grid = ssm_st_meta(f, "tf_grid");
+        CHECK(grid && strstr(grid, "+poles"), "%s: tf_grid %s includes the poles", name, grid ? grid : "absent");
+        for (size_t k = 0; L && k < L->shape[0] && cnt < 41; k++) {
+            double w = fabs(L->data[2 * k + 1]);
+            if (w > 1e-2 && w < 1e3)
+                om[cnt++] = w;
+        }
+        double ref = tf_sup_dense(f, om, cnt, 256);
         /* both at 256 bits (1e-77) from the same exact inputs (the resolvents of LegS
          * N = 16 and the residues amplify by far less than 1e40), then rounded to double:
          * the same double up to a rounding-boundary tie, 2 ε relative (a double-precision
