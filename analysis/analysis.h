@@ -316,8 +316,9 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
 
 /* The state matrix of an init file's model, for pseudospectra: a DPLR file
  * gives *lambda (N, the full conjugate-closed set, malloc'd) and P (N×r) with
- * A = diag(λ) − P P* (A left empty); a file with V and Vinv (PTD, S5) gives the
- * dense V diag(Λ) V⁻¹ in A (= A_target + E for PTD); a diagonal init gives the
+ * A = diag(λ) − P P* (A left empty); a PTD file gives A_target + E (real, as
+ * stored); another file with V and Vinv (S5) gives the dense V diag(Λ) V⁻¹; a
+ * diagonal init gives the
  * diagonal matrix in A.  The caller clears A, P and frees *lambda. */
 ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_st *file);
 

@@ -432,8 +432,14 @@ ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat
             *lambda = lam;
         else
             free(lam);
+    } else if (m.E->rows && m.At->rows) {
+        /* PTD: the perturbed matrix itself, A_target + E, exactly (real) */
+        s = ssm_zmat_init(A, N, N);
+        for (size_t i = 0; s == SSM_OK && i < N; i++)
+            for (size_t j = 0; j < N; j++)
+                SSM_D(A, i, j) = SSM_D(m.At, i, j) + SSM_D(m.E, i, j);
     } else if (m.V->rows && m.Vinv->rows) {
-        /* V diag(Λ) V⁻¹ over the full set: A_target + E for PTD */
+        /* V diag(Λ) V⁻¹ over the full set (S5: the normal part of the HiPPO matrix) */
         ssm_zmat_t Vf, Vfi;
         s = model_full_V(Vf, Vfi, &m);
         if (s == SSM_OK) {

@@ -17,7 +17,7 @@ static const char HELP[] =
     "\n"
     "sigma_min(zI - A) on a grid (columns: re im sigma_min; one block per grid row, gnuplot-ready).\n"
     "SPEC: hippo:MEASURE:N, init:METHOD:N (built with the defaults of 'ssmkit init'), an init file\n"
-    "(its model: DPLR forms as diag(Lambda) - P P*, PTD as V Lambda V^-1 = A_target + E, diagonal\n"
+    "(its model: DPLR forms as diag(Lambda) - P P*, PTD as A_target + E, S5 as V Lambda V^-1, diagonal\n"
     "inits as diag(Lambda)), or a matrix file: .npy (float64/complex128), .safetensors (tensor A),\n"
     ".tsv.\n"
     "\n"
