@@ -31,6 +31,19 @@ int cli_out_kind_of(cli_out_kind *k, const char *path);
  * success, else the exit code after printing the error. */
 int cli_parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, size_t nmax, const char *cmd);
 
+/* 1 when s ends with suffix. */
+int cli_ends_with(const char *s, const char *suffix);
+
+/* "init:METHOD:N" → method and N.  Returns -1 on success, else the exit code
+ * after printing the error. */
+int cli_parse_init_spec(ssm_init_method *m, size_t *N, const char *spec, const char *cmd);
+
+/* A matrix file (.npy float64/complex128 2-d C order, .tsv, .safetensors with
+ * tensor "A" or else "A_target") as a complex double matrix; *is_complex says
+ * whether the file held complex entries.  Square, non-empty, at most nmax,
+ * finite entries.  Returns -1 on success, else the exit code after printing. */
+int cli_load_matrix_file(ssm_zmat_t A, int *is_complex, const char *path, const char *cmd, size_t nmax);
+
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);
 void cli_set_command_line(int argc, char **argv);

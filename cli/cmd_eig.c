@@ -52,67 +52,19 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
         ssm_mpmat_clear(R);
         return -1;
     }
-    size_t n = strlen(spec), rows = 0, cols = 0;
-    double *re = NULL, *im = NULL;
-    ssm_dmat_t D;
-    ssm_npy np;
-    ssm_st *st = NULL;
-    memset(D, 0, sizeof D);
-    memset(&np, 0, sizeof np);
-    if (n > 4 && strcmp(spec + n - 4, ".npy") == 0) {
-        if ((s = ssm_npy_read(&np, spec)) != SSM_OK)
-            return cli_fail(s);
-        if (np.ndim != 2) {
-            ssm_npy_clear(&np);
-            return cli_usage_error("eig: %s holds a %d-d array, need a 2-d matrix", spec, np.ndim);
-        }
-        rows = np.shape[0];
-        cols = np.shape[1];
-    } else if (n > 12 && strcmp(spec + n - 12, ".safetensors") == 0) {
-        if ((s = ssm_st_read(&st, spec)) != SSM_OK)
-            return cli_fail(s);
-        const ssm_tensor *t = ssm_st_get(st, "A");
-        if (!t)
-            t = ssm_st_get(st, "A_target");
-        if (!t || t->ndim != 2) {
-            ssm_st_free(st);
-            return cli_usage_error("eig: %s has no 2-d tensor 'A' (or 'A_target')", spec);
-        }
-        rows = t->shape[0];
-        cols = t->shape[1];
-        re = t->data;
-    } else if (n > 4 && strcmp(spec + n - 4, ".tsv") == 0) {
-        if ((s = ssm_tsv_read(D, spec)) != SSM_OK)
-            return cli_fail(s);
-        rows = D->rows;
-        cols = D->cols;
-        re = D->data;
-    } else {
-        return cli_usage_error("eig: cannot read '%s' (hippo:MEASURE:N, .npy, .safetensors or .tsv)", spec);
+    /* a matrix file: entries taken as exact (doubles are exact in MPC) */
+    ssm_zmat_t Z;
+    int rc = cli_load_matrix_file(Z, NULL, spec, "eig", 1024);
+    if (rc >= 0)
+        return rc;
+    if ((s = ssm_mpcmat_init(A, Z->rows, Z->cols, ap)) != SSM_OK) {
+        ssm_zmat_clear(Z);
+        return cli_fail(s);
     }
-    int rc = -1;
-    if (rows != cols || rows == 0)
-        rc = cli_usage_error("eig: the matrix in %s is %zu x %zu, need a non-empty square matrix", spec, rows, cols);
-    else if (rows > 1024)
-        rc = cli_usage_error("eig: the matrix in %s is %zu x %zu, above the 1024 supported here", spec, rows, cols);
-    else if ((s = ssm_mpcmat_init(A, rows, cols, ap)) != SSM_OK)
-        rc = cli_fail(s);
-    else {
-        for (size_t i = 0; i < rows * cols; i++) {
-            double r = np.data ? (np.is_complex ? np.data[2 * i] : np.data[i]) : re[i];
-            double c = np.data && np.is_complex ? np.data[2 * i + 1] : (im ? im[i] : 0.0);
-            if (!isfinite(r) || !isfinite(c)) {
-                ssm_mpcmat_clear(A);
-                rc = cli_usage_error("eig: %s holds a non-finite entry", spec);
-                break;
-            }
-            mpc_set_d_d(A->data[i], r, c, MPC_RNDNN);
-        }
-    }
-    ssm_npy_clear(&np);
-    ssm_st_free(st);
-    ssm_dmat_clear(D);
-    return rc;
+    for (size_t i = 0; i < Z->rows * Z->cols; i++)
+        mpc_set_d_d(A->data[i], creal(Z->data[i]), cimag(Z->data[i]), MPC_RNDNN);
+    ssm_zmat_clear(Z);
+    return -1;
 }
 
 int cmd_eig(int argc, char **argv)

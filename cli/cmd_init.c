@@ -384,18 +384,11 @@ static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
         ssm_st *f = NULL;
         int which = 0;
         if (strncmp(spec, "init:", 5) == 0) {
-            char name[64];
-            const char *colon = strrchr(spec + 5, ':');
-            if (!colon || colon == spec + 4 || (size_t)(colon - spec - 5) >= sizeof name)
-                return cli_usage_error("bad system spec '%s' (init:METHOD:N)", spec);
-            memcpy(name, spec + 5, (size_t)(colon - spec - 5));
-            name[colon - spec - 5] = '\0';
             ssm_init_method m;
-            if ((st = ssm_init_method_lookup(&m, name)) != SSM_OK)
-                return cli_fail(st);
             ssm_init_opts io = c->io;
-            if (!cli_parse_size(&io.N, "N in the spec", colon + 1))
-                return EXIT_USAGE;
+            int rc = cli_parse_init_spec(&m, &io.N, spec, "transfer");
+            if (rc >= 0)
+                return rc;
             io.progress = NULL;
             if ((st = ssm_init_build(&f, m, &io)) != SSM_OK)
                 return cli_fail(st);

@@ -59,77 +59,12 @@ static void sm_clear(system_matrix *m)
     memset(m, 0, sizeof *m);
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n > k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* a plain matrix file → dense A */
 static int load_matrix_file(system_matrix *m, const char *path)
 {
-    ssm_status s;
-    size_t rows = 0, cols = 0;
-    const double *re = NULL;
     int cplx = 0;
-    ssm_dmat_t D;
-    ssm_npy np;
-    memset(D, 0, sizeof D);
-    memset(&np, 0, sizeof np);
-    ssm_st *st = NULL;
-    if (ends_with(path, ".npy")) {
-        if ((s = ssm_npy_read(&np, path)) != SSM_OK)
-            return cli_fail(s);
-        if (np.ndim != 2) {
-            ssm_npy_clear(&np);
-            return cli_usage_error("pspec: %s holds a %d-d array, need a 2-d matrix", path, np.ndim);
-        }
-        rows = np.shape[0];
-        cols = np.shape[1];
-        re = np.data;
-        cplx = np.is_complex;
-    } else if (ends_with(path, ".tsv")) {
-        if ((s = ssm_tsv_read(D, path)) != SSM_OK)
-            return cli_fail(s);
-        rows = D->rows;
-        cols = D->cols;
-        re = D->data;
-    } else if (ends_with(path, ".safetensors")) {
-        if ((s = ssm_st_read(&st, path)) != SSM_OK)
-            return cli_fail(s);
-        const ssm_tensor *t = ssm_st_get(st, "A");
-        if (!t || t->ndim != 2) {
-            ssm_st_free(st);
-            return cli_usage_error("pspec: %s has no 2-d tensor 'A'", path);
-        }
-        rows = t->shape[0];
-        cols = t->shape[1];
-        re = t->data;
-    } else {
-        return cli_usage_error("pspec: cannot read '%s' (hippo:MEASURE:N, init:METHOD:N, an init file, .npy, "
-                               ".safetensors or .tsv)", path);
-    }
-    int rc = -1;
-    if (rows != cols || rows == 0)
-        rc = cli_usage_error("pspec: the matrix in %s is %zu x %zu, need a non-empty square matrix", path, rows, cols);
-    else if (rows > 8192)
-        rc = cli_usage_error("pspec: the matrix in %s is %zu x %zu, above the 8192 supported", path, rows, cols);
-    else if ((s = ssm_zmat_init(m->A, rows, cols)) != SSM_OK)
-        rc = cli_fail(s);
-    else {
-        m->real = !cplx;
-        for (size_t i = 0; i < rows * cols; i++) {
-            double a = cplx ? re[2 * i] : re[i], b = cplx ? re[2 * i + 1] : 0.0;
-            if (!isfinite(a) || !isfinite(b)) {
-                rc = cli_usage_error("pspec: %s holds a non-finite entry", path);
-                break;
-            }
-            m->A->data[i] = CMPLX(a, b);
-        }
-    }
-    ssm_npy_clear(&np);
-    ssm_dmat_clear(D);
-    ssm_st_free(st);
+    int rc = cli_load_matrix_file(m->A, &cplx, path, "pspec", 8192);
+    m->real = !cplx;
     return rc;
 }
 
@@ -190,23 +125,16 @@ static int load_system(system_matrix *m, const char *spec, int route)
     }
     ssm_st *f = NULL;
     if (strncmp(spec, "init:", 5) == 0) {
-        char name[64];
-        const char *colon = strrchr(spec + 5, ':');
-        if (!colon || colon == spec + 4 || (size_t)(colon - spec - 5) >= sizeof name)
-            return cli_usage_error("pspec: bad system spec '%s' (init:METHOD:N)", spec);
-        memcpy(name, spec + 5, (size_t)(colon - spec - 5));
-        name[colon - spec - 5] = '\0';
         ssm_init_method meth;
-        if ((s = ssm_init_method_lookup(&meth, name)) != SSM_OK)
-            return cli_fail(s);
         ssm_init_opts io = {.conj_sym = 1};
-        if (!cli_parse_size(&io.N, "N in the spec", colon + 1))
-            return EXIT_USAGE;
+        int rc = cli_parse_init_spec(&meth, &io.N, spec, "pspec");
+        if (rc >= 0)
+            return rc;
         if (io.N > 1024)
             return cli_usage_error("pspec: N = %zu in '%s' is above the 1024 supported for init specs", io.N, spec);
         if ((s = ssm_init_build(&f, meth, &io)) != SSM_OK)
             return cli_fail(s);
-    } else if (ends_with(spec, ".safetensors")) {
+    } else if (cli_ends_with(spec, ".safetensors")) {
         if ((s = ssm_st_read(&f, spec)) != SSM_OK)
             return cli_fail(s);
         if (!ssm_st_meta(f, "format")) { /* a plain matrix file */
@@ -353,7 +281,7 @@ int cmd_pspec(int argc, char **argv)
         return cli_usage_error("pspec: missing SPEC (see 'ssmkit pspec --help')");
     if (optind + 1 < argc)
         return cli_usage_error("pspec: unexpected argument '%s'", argv[optind + 1]);
-    if (out && !ends_with(out, ".tsv"))
+    if (out && !cli_ends_with(out, ".tsv"))
         return cli_usage_error("pspec: output '%s' must be a .tsv file", out);
     if (po.method == SSM_PSPEC_RECORD && route == 2)
         return cli_usage_error("pspec: --method record works on the Schur form; it excludes --route dplr");
