@@ -13,7 +13,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC $(WARN) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
 CPPFLAGS += -I. -D_DEFAULT_SOURCE
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lm -lpthread
+LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lm -lpthread
 
 STAGES   := core hippo diag analysis train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))

@@ -15,6 +15,8 @@ static const char USAGE[] =
     "  transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2]   transfer functions\n"
     "  eig SPEC [--prec BITS] [--certify]           eigenvalues, kappa(V), backward error, any precision\n"
     "  experiment NAME [--out DIR]                  run an experiment: NAME.tsv, NAME.json, NAME.png\n"
+    "  train TASK --init FILE|METHOD [options]      train an SSM model (sfmnist adding listops sinusoid)\n"
+    "  eval CHECKPOINT [--noise fourier:OMEGA:AMP]  evaluate a checkpoint, clean and with Fourier-mode noise\n"
     "\n"
     "Run 'ssmkit COMMAND --help' for the options of a command.\n"
     "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
@@ -29,10 +31,12 @@ static const struct {
     {"transfer", cmd_transfer},
     {"eig", cmd_eig},
     {"experiment", cmd_experiment},
+    {"train", cmd_train},
+    {"eval", cmd_eval},
 };
 
 /* planned in DESIGN.md, not built yet: say so instead of "unknown command" */
-static const char *const PLANNED[] = {"pspec", "train", "eval"};
+static const char *const PLANNED[] = {"pspec"};
 
 int main(int argc, char **argv)
 {
