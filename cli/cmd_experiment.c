@@ -19,6 +19,8 @@ static const struct {
 } EXPERIMENTS[] = {
     {"kappa-growth", ssm_experiment_kappa_growth, 256,
      "kappa_2(V) of HiPPO-LegS vs N to --n-max (default 128), multiprecision beside double (~1 min)"},
+    {"robustness", ssm_experiment_robustness, 0,
+     "Fourier-noise robustness of sfmnist models from 4 inits, PTD protocol (~10-20 min; --full: paper size)"},
 };
 
 static void help(void)
