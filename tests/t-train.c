@@ -89,7 +89,7 @@ static double layer_loss(void *v)
     lctx *c = v;
     switch (c->kind) {
     case 0: ssm_train_linear_forward(c->out, c->x, c->w, c->b, R_, I_, O_); return dotf(c->r, c->out, R_ * O_);
-    case 1: ssm_train_gelu_forward(c->out, c->x, R_ * H_); return dotf(c->r, c->out, R_ * H_);
+    case 1: ssm_train_gelu_forward(c->out, c->m, c->x, R_ * H_); return dotf(c->r, c->out, R_ * H_);
     case 2: ssm_train_glu_forward(c->out, c->x, R_, H_); return dotf(c->r, c->out, R_ * H_);
     case 3: ssm_train_layernorm_forward(c->out, c->m, c->s, c->x, c->w, c->b, R_, H_); return dotf(c->r, c->out, R_ * H_);
     case 4: ssm_train_meanpool_forward(c->out, c->x, B_, L_, H_); return dotf(c->r, c->out, B_ * H_);
@@ -101,7 +101,7 @@ static double layer_loss(void *v)
 static void test_layers(void)
 {
     float x[R_ * 2 * H_ + B_ * L_ * H_], w[I_ * O_ + H_], b[O_ + H_ + R_], out[R_ * 2 * H_ + B_ * L_ * H_];
-    float r[R_ * 2 * H_ + B_ * L_ * H_], m[R_], s[R_];
+    float r[R_ * 2 * H_ + B_ * L_ * H_], m[R_ * H_], s[R_], gd[R_ * H_];
     float dx[sizeof x / sizeof *x], dw[sizeof w / sizeof *w], db[sizeof b / sizeof *b];
     lctx c = {.x = x, .w = w, .b = b, .out = out, .r = r, .m = m, .s = s};
     fill(x, sizeof x / sizeof *x, 2.0);
@@ -119,7 +119,14 @@ static void test_layers(void)
     /* GELU */
     c.kind = 1;
     ZERO();
-    ssm_train_gelu_backward(dx, x, r, R_ * H_);
+    ssm_train_gelu_forward(out, gd, x, R_ * H_);
+    ssm_train_gelu_backward(dx, gd, r, R_ * H_);
+    {   /* against libm's erff */
+        double worst = 0.0;
+        for (size_t i = 0; i < (size_t)R_ * H_; i++)
+            worst = fmax(worst, fabs(out[i] - 0.5 * x[i] * (1.0 + erf(x[i] * M_SQRT1_2))));
+        CHECK(worst < 4e-7, "GELU vs 0.5x(1 + erf(x/sqrt 2)): %.3g (A&S 7.1.26 is good to 1.5e-7 in erf, |x| <= 2)", worst);
+    }
     fd_check("gelu d/dx", x, dx, R_ * H_, 1, layer_loss, &c);
     /* GLU */
     c.kind = 2;
@@ -167,7 +174,7 @@ static double conv_loss(void *v)
 {
     cctx *c = v;
     ssm_train_conv_kernel_fft(c->Kf, c->p, c->w, c->K);
-    ssm_train_conv_forward(c->y, c->p, c->w, c->u, c->Kf, c->D, c->B);
+    ssm_train_conv_forward(c->y, NULL, c->p, c->w, c->u, c->Kf, c->D, c->B);
     return dotf(c->r, c->y, c->B * c->L * c->H);
 }
 
@@ -199,7 +206,16 @@ static void test_conv(void)
     CHECK(worst < 1e-5, "FFT convolution vs the direct sum: %.3g", worst);
     memset(du, 0, sizeof du);
     memset(dD, 0, sizeof dD);
-    ssm_train_conv_backward(du, dKf, dD, c.p, c.w, r, u, Kf, D, B);
+    ssm_train_conv_backward(du, dKf, dD, c.p, c.w, r, u, NULL, Kf, D, B);
+    {   /* with the spectra kept by the forward pass: the same gradients */
+        float *Uf = malloc(B * H * nf * 2 * sizeof *Uf), *dKf2 = calloc(H * nf * 2, sizeof *dKf2);
+        float du2[2 * 9 * 3] = {0}, dD2[3] = {0};
+        ssm_train_conv_forward(y, Uf, c.p, c.w, u, Kf, D, B);
+        ssm_train_conv_backward(du2, dKf2, dD2, c.p, c.w, r, u, Uf, Kf, D, B);
+        CHECK(memcmp(du, du2, sizeof du) == 0 && memcmp(dD, dD2, sizeof dD) == 0 &&
+                  memcmp(dKf, dKf2, H * nf * 2 * sizeof *dKf) == 0, "kept spectra give the same gradients");
+        free(Uf); free(dKf2);
+    }
     ssm_train_conv_kernel_grad(dK, c.p, c.w, dKf);
     float dKfl[3 * 9];
     for (size_t i = 0; i < H * L; i++)

@@ -342,6 +342,8 @@ struct ssm_train_acts {
     size_t bmax;
     float *xs;              /* [K+1][B,L,H] the residual stream: xs[0] = encoder output          */
     float *u, *y, *g, *o;   /* [K][B,L,H] SSM input, SSM output, GELU output; o [K][B,L,Hout]      */
+    float *gd;              /* [K][B,L,H] GELU derivative at y                                   */
+    float *uf;              /* [K][B,H,nfreq,2] spectra of the SSM inputs (training only)        */
     float *a, *mask, *r;    /* [K][B,L,H] GLU output, dropout mask (0 or 1/(1−p)), residual sum   */
     float *n1m, *n1r;       /* [K][B,L] pre-LN statistics                                        */
     float *n2m, *n2r;       /* [K][B,L] post-LN statistics                                       */
@@ -356,7 +358,7 @@ void ssm_train_acts_free(ssm_train_acts *a)
 {
     if (!a)
         return;
-    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->o); free(a->a); free(a->mask); free(a->r);
+    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
     free(a->n1m); free(a->n1r); free(a->n2m); free(a->n2r); free(a->pool); free(a->out);
     for (int i = 0; i < 4; i++)
         free(a->d[i]);
@@ -376,6 +378,8 @@ ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax)
     a->u = malloc(K * BLH * sizeof(float));
     a->y = malloc(K * BLH * sizeof(float));
     a->g = malloc(K * BLH * sizeof(float));
+    a->gd = malloc(K * BLH * sizeof(float));
+    a->uf = malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
     a->o = malloc(K * bmax * m->L * m->Hout * sizeof(float));
     a->a = malloc(K * BLH * sizeof(float));
     a->mask = malloc(K * BLH * sizeof(float));
@@ -392,7 +396,7 @@ ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax)
     a->grads = calloc(m->n_params, sizeof(float));
     a->dkf = calloc(K * m->H * m->nfreq * 2, sizeof(float));
     a->ws = ssm_train_conv_ws_create(m->conv);
-    int ok = a->xs && a->u && a->y && a->g && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
+    int ok = a->xs && a->u && a->y && a->g && a->gd && a->uf && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
              a->n2r && a->pool && a->out && a->d[0] && a->d[1] && a->d[2] && a->d[3] && a->dbig && a->dpool &&
              a->dout && a->grads && a->dkf && a->ws;
     if (!ok) {
@@ -445,8 +449,9 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
             memcpy(u, cur, BLH * sizeof *u);
         if (noise && noise->amp != 0.0)
             add_noise(u, noise, p + ly->logdt, ids, B, L, H, l);
-        ssm_train_conv_forward(yy, m->conv, a->ws, u, m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
-        ssm_train_gelu_forward(g, yy, BLH);
+        float *uf = backward ? a->uf + l * a->bmax * H * m->nfreq * 2 : NULL;
+        ssm_train_conv_forward(yy, uf, m->conv, a->ws, u, m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
+        ssm_train_gelu_forward(g, a->gd + l * stride, yy, BLH);
         ssm_train_linear_forward(o, g, p + ly->W, p + ly->b, BL, H, Ho);
         if (m->glu)
             ssm_train_glu_forward(act, o, BL, H);
@@ -454,8 +459,13 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
             for (size_t b = 0; b < B; b++) {
                 uint64_t st = ssm_train_stream(seed, step, ids[b], 1000 + l);
                 float *mk = mask + b * L * H;
-                for (size_t i = 0; i < L * H; i++)
-                    mk[i] = ssm_train_uniform(&st) < m->dropout ? 0.0f : keep_scale;
+                const uint32_t thr = (uint32_t)(m->dropout * 16777216.0); /* keep when 24 random bits >= p·2^24 */
+                for (size_t i = 0; i < L * H; i += 2) {
+                    uint64_t bits = ssm_train_rand(&st);
+                    mk[i] = (uint32_t)(bits >> 40) < thr ? 0.0f : keep_scale;
+                    if (i + 1 < L * H)
+                        mk[i + 1] = (uint32_t)((bits >> 8) & 0xffffff) < thr ? 0.0f : keep_scale;
+                }
             }
         for (size_t i = 0; i < BLH; i++)
             r[i] = cur[i] + (drop ? act[i] * mask[i] : act[i]);
@@ -485,7 +495,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     for (size_t l = K; l-- > 0;) {
         const ssm_train_layer *ly = &m->layer[l];
         float *cur = a->xs + l * stride;
-        float *u = a->u + l * stride, *yy = a->y + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *u = a->u + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
         float *mask = a->mask + l * stride, *r = a->r + l * stride;
         float *dR = dS, *d1, *d2;
         if (!m->prenorm) { /* nxt = LN(r): dR = ∂/∂r */
@@ -512,12 +522,13 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
         memset(d2, 0, BLH * sizeof *d2); /* ∂/∂g */
         ssm_train_linear_backward(d2, gr + ly->W, gr + ly->b, dlin, g, p + ly->W, BL, H, Ho);
         memset(d1, 0, BLH * sizeof *d1); /* ∂/∂y */
-        ssm_train_gelu_backward(d1, yy, d2, BLH);
+        ssm_train_gelu_backward(d1, a->gd + l * stride, d2, BLH);
         float *du = m->prenorm ? d2 : dR;  /* post-LN: u = cur, so ∂/∂u adds straight into ∂/∂cur */
         if (m->prenorm)
             memset(du, 0, BLH * sizeof *du);
         ssm_train_conv_backward(du, a->dkf + l * H * m->nfreq * 2, gr + ly->D, m->conv, a->ws, d1, u,
-                                m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
+                                a->uf + l * a->bmax * H * m->nfreq * 2, m->kernel_f + l * H * m->nfreq * 2,
+                                p + ly->D, B);
         if (m->prenorm)
             ssm_train_layernorm_backward(dR, gr + ly->ln_g, gr + ly->ln_b, du, cur, p + ly->ln_g,
                                          a->n1m + l * sstride, a->n1r + l * sstride, BL, H);

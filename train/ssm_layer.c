@@ -279,7 +279,7 @@ void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_con
     memcpy(Kf, w->c1, p->H * p->nfreq * sizeof *w->c1);
 }
 
-void ssm_train_conv_forward(float *y, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *u,
+void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *u,
                             const float *Kf, const float *D, size_t B)
 {
     const size_t H = p->H, L = p->L, nfft = p->nfft, nfreq = p->nfreq;
@@ -291,6 +291,8 @@ void ssm_train_conv_forward(float *y, const ssm_train_conv *p, ssm_train_conv_ws
         float *yb = y + b * L * H;
         load_seq(w->rin, ub, H, L, nfft);
         fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);
+        if (Uf) /* kept for the backward pass */
+            memcpy(Uf + b * H * nfreq * 2, c1, H * nfreq * 2 * sizeof *c1);
         for (size_t i = 0; i < H * nfreq; i++) { /* pointwise product of spectra */
             float re = c1[2 * i] * kf[2 * i] - c1[2 * i + 1] * kf[2 * i + 1];
             float im = c1[2 * i] * kf[2 * i + 1] + c1[2 * i + 1] * kf[2 * i];
@@ -305,7 +307,8 @@ void ssm_train_conv_forward(float *y, const ssm_train_conv *p, ssm_train_conv_ws
 }
 
 void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_conv *p, ssm_train_conv_ws *w,
-                             const float *dy, const float *u, const float *Kf, const float *D, size_t B)
+                             const float *dy, const float *u, const float *Uf, const float *Kf, const float *D,
+                             size_t B)
 {
     /* y = K ⋆ u (causal, linear) + D u:  du_m = Σ_{ℓ≥m} dy_ℓ K_{ℓ−m} (correlation with K), dK_j = Σ_{ℓ≥j} dy_ℓ
      * u_{ℓ−j}; with zero padding to nfft ≥ 2L both are exact circular correlations: spectra
@@ -319,11 +322,16 @@ void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_c
         float *dub = du + b * L * H;
         load_seq(w->rin, dyb, H, L, nfft);
         fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);   /* DY */
-        load_seq(w->rin, ub, H, L, nfft);
-        fftwf_execute_dft_r2c(p->r2c, w->rin, w->c2);   /* U  */
+        const float *uf = c2;
+        if (Uf) {
+            uf = Uf + b * H * nfreq * 2;
+        } else {
+            load_seq(w->rin, ub, H, L, nfft);
+            fftwf_execute_dft_r2c(p->r2c, w->rin, w->c2);   /* U  */
+        }
         for (size_t i = 0; i < H * nfreq; i++) {
             float dr = c1[2 * i], di = c1[2 * i + 1];
-            float ur = c2[2 * i], ui = c2[2 * i + 1];
+            float ur = uf[2 * i], ui = uf[2 * i + 1];
             float kr = kf[2 * i], ki = kf[2 * i + 1];
             dkf[2 * i] += ur * dr + ui * di;         /* conj(U)·DY */
             dkf[2 * i + 1] += ur * di - ui * dr;

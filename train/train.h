@@ -107,9 +107,10 @@ void ssm_train_linear_forward(float *out, const float *inp, const float *w, cons
 /* dinp[R,I] += dout·wᵀ (skipped when dinp is NULL), dw[I,O] += inpᵀ·dout, db[O] += Σ_rows dout. */
 void ssm_train_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                const float *w, size_t R, size_t In, size_t O);
-/* Exact GELU: out = x·Φ(x) (erf form, as torch.nn.functional.gelu), n elements. */
-void ssm_train_gelu_forward(float *out, const float *inp, size_t n);
-void ssm_train_gelu_backward(float *dinp, const float *inp, const float *dout, size_t n);
+/* Exact GELU: out = x·Φ(x) (erf form, as torch.nn.functional.gelu; erf to 1.5e-7 absolute), n elements;
+ * deriv = dGELU/dx saved for the backward pass, which is then dinp += dout ⊙ deriv. */
+void ssm_train_gelu_forward(float *out, float *deriv, const float *inp, size_t n);
+void ssm_train_gelu_backward(float *dinp, const float *deriv, const float *dout, size_t n);
 /* GLU over the last axis: out[R,H] = a ⊙ σ(g) with inp[R,2H] = [a | g] (torch.nn.functional.glu). */
 void ssm_train_glu_forward(float *out, const float *inp, size_t R, size_t H);
 void ssm_train_glu_backward(float *dinp, const float *inp, const float *dout, size_t R, size_t H);
@@ -166,13 +167,15 @@ void ssm_train_conv_ws_destroy(ssm_train_conv_ws *w);
 size_t ssm_train_conv_nfreq(const ssm_train_conv *p);
 /* Kf [H, nfreq, 2] = rfft of K [H, L] zero-padded. */
 void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *K);
-/* y[b,ℓ,h] = Σ_{j≤ℓ} K[h,j] u[b,ℓ−j,h] + D[h] u[b,ℓ,h] for b < B; u, y [B, L, H]. */
-void ssm_train_conv_forward(float *y, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *u,
+/* y[b,ℓ,h] = Σ_{j≤ℓ} K[h,j] u[b,ℓ−j,h] + D[h] u[b,ℓ,h] for b < B; u, y [B, L, H].  Uf [B, H, nfreq, 2]
+ * (may be NULL) receives the input spectra for the backward pass.  Cost 2·B·H FFTs. */
+void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *u,
                             const float *Kf, const float *D, size_t B);
 /* du += ∂/∂u, dD += ∂/∂D, dKf [H, nfreq, 2] += spectrum whose inverse (ssm_train_conv_kernel_grad)
- * is ∂/∂K. */
+ * is ∂/∂K.  Uf: the forward's input spectra, or NULL to recompute them from u.  Cost 2–3·B·H FFTs. */
 void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_conv *p, ssm_train_conv_ws *w,
-                             const float *dy, const float *u, const float *Kf, const float *D, size_t B);
+                             const float *dy, const float *u, const float *Uf, const float *Kf, const float *D,
+                             size_t B);
 /* dK [H, L] (double) from the accumulated spectrum dKf. */
 void ssm_train_conv_kernel_grad(double *dK, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *dKf);
 
