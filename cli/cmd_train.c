@@ -273,8 +273,10 @@ int cmd_eval(int argc, char **argv)
     if (optind + 1 < argc)
         return cli_usage_error("eval: unexpected argument '%s'", argv[optind + 1]);
     cli_out_kind kind = OUT_STDOUT_TSV;
-    if (out && (!cli_out_kind_of(&kind, out) || kind != OUT_TSV))
-        return out && kind != OUT_TSV ? cli_usage_error("eval: -o must name a .tsv file") : EXIT_USAGE;
+    if (out && !cli_out_kind_of(&kind, out))
+        return EXIT_USAGE; /* the reason is printed */
+    if (out && kind != OUT_TSV)
+        return cli_usage_error("eval: -o must name a .tsv file, got '%s'", out);
     if (n_amp == 0)
         amps[n_amp++] = 0.1;
     char path[1100];

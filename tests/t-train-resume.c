@@ -201,6 +201,7 @@ static void test_bad_input(void)
     expect_usage((const char *[]){"eval", P_("ref"), "--noise-sweep", "10:1:5", NULL}, "--noise-sweep");
     expect_usage((const char *[]){"eval", P_("ref"), "-o", P_("x.npy"), NULL}, ".tsv");
     CHECK(stat(P_("x.npy"), &sb) != 0, "eval with a bad -o created a file");
+    expect_usage((const char *[]){"eval", P_("ref"), "-o", P_("x.foo"), NULL}, "x.foo");
     /* a truncated checkpoint and one with a bad magic are refused */
     unsigned char *buf;
     size_t len;

@@ -61,6 +61,7 @@ ssm_status ssm_train_config_check(const ssm_train_config *c);
 uint64_t ssm_train_rand(uint64_t *state);
 /* Uniform in [0, 1) with 53 random bits; standard normal (Box–Muller, two draws). */
 double ssm_train_uniform(uint64_t *state);
+/* Standard normal from two uniforms of *state (Box–Muller). */
 double ssm_train_normal(uint64_t *state);
 /* A stream seed from several counters (order matters): for counter-based streams such as dropout
  * masks, independent of how the batch is split over threads. */
@@ -93,6 +94,7 @@ typedef struct {
  * EIO naming the missing file and the Debian package when the dataset is absent; EFORMAT for a bad
  * IDX file. */
 ssm_status ssm_train_data_load(ssm_train_data *d, const ssm_train_config *cfg);
+/* Free every split of d (safe on a zeroed or partly loaded d). */
 void ssm_train_data_free(ssm_train_data *d);
 /* Gather samples idx[0..count) into x [count, L, din] and y [count]. */
 void ssm_train_split_gather(float *x, float *y, const ssm_train_split *s, const size_t *idx, size_t count);
@@ -110,17 +112,21 @@ void ssm_train_linear_backward(float *dinp, float *dw, float *db, const float *d
 /* Exact GELU: out = x·Φ(x) (erf form, as torch.nn.functional.gelu; erf to 1.5e-7 absolute), n elements;
  * deriv = dGELU/dx saved for the backward pass, which is then dinp += dout ⊙ deriv. */
 void ssm_train_gelu_forward(float *out, float *deriv, const float *inp, size_t n);
+/* dinp[i] += dout[i]·deriv[i], deriv from ssm_train_gelu_forward. */
 void ssm_train_gelu_backward(float *dinp, const float *deriv, const float *dout, size_t n);
 /* GLU over the last axis: out[R,H] = a ⊙ σ(g) with inp[R,2H] = [a | g] (torch.nn.functional.glu). */
 void ssm_train_glu_forward(float *out, const float *inp, size_t R, size_t H);
+/* dinp[R,2H] += ∂/∂[a | g] of Σ dout ⊙ a ⊙ σ(g). */
 void ssm_train_glu_backward(float *dinp, const float *inp, const float *dout, size_t R, size_t H);
 /* LayerNorm over the last axis (eps 1e-5): out[R,H], mean[R], rstd[R] saved for backward. */
 void ssm_train_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
                                  const float *b, size_t R, size_t H);
+/* dinp += ∂/∂inp, dg += ∂/∂γ, db += ∂/∂β, from the saved mean and rstd. */
 void ssm_train_layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
                                   const float *g, const float *mean, const float *rstd, size_t R, size_t H);
 /* Mean over the sequence: out[B,H] = (1/L) Σ_ℓ inp[B,L,H]. */
 void ssm_train_meanpool_forward(float *out, const float *inp, size_t B, size_t L, size_t H);
+/* dinp[b,ℓ,h] += dout[b,h]/L. */
 void ssm_train_meanpool_backward(float *dinp, const float *dout, size_t B, size_t L, size_t H);
 /* Cross-entropy of logits[B,C] against integer classes y (as floats).  Writes dlogits (softmax − onehot)
  * scaled by `scale` (1/global batch) when dlogits is not NULL.  Returns Σ_b loss and counts the correct
@@ -147,6 +153,7 @@ void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dl
 /* Dense (DPLR-equivalent) kernel K[h,ℓ] = Σ_n C[h,n] X[h,ℓ,n] from a precomputed basis X [H, L, N]
  * (double); dC[h,n] += Σ_ℓ dK[h,ℓ] X[h,ℓ,n]. */
 void ssm_train_kernel_dense_forward(float *K, const double *X, const float *C, size_t H, size_t L, size_t N);
+/* dC[h,n] += Σ_ℓ dK[h,ℓ] X[h,ℓ,n]: the gradient of the dense kernel (C only; A, B, Δ frozen). */
 void ssm_train_kernel_dense_backward(float *dC, const double *dK, const double *X, size_t H, size_t L, size_t N);
 /* The dense basis X[h,ℓ,:] = Ā_h^ℓ B̄_h of the real system (A [N,N], B [N]) under ZOH with
  * Δ_h = exp(logdt[h]): Ā = expm(ΔA) (GSL, scaling and squaring), B̄ = A⁻¹(Ā − I)B.  EINVAL when A is
@@ -157,11 +164,15 @@ ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, co
 /* FFT convolution plan for H channels of length L (real transforms of length nfft ≥ 2L, FFTW, planned
  * once; execute is thread-safe on the plan's per-call buffers). */
 typedef struct ssm_train_conv ssm_train_conv;
+/* Plan the convolution of H channels of length L; NULL with *status set on failure. */
 ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status);
+/* Free a plan (NULL ok). */
 void ssm_train_conv_destroy(ssm_train_conv *p);
-/* Per-thread scratch for a plan (NULL on ENOMEM). */
+/* Per-thread scratch for a plan. */
 typedef struct ssm_train_conv_ws ssm_train_conv_ws;
+/* Per-thread scratch of a plan (NULL on ENOMEM); one per thread executing the plan. */
 ssm_train_conv_ws *ssm_train_conv_ws_create(const ssm_train_conv *p);
+/* Free a workspace (NULL ok). */
 void ssm_train_conv_ws_destroy(ssm_train_conv_ws *w);
 /* Complex spectrum length nfft/2 + 1. */
 size_t ssm_train_conv_nfreq(const ssm_train_conv *p);
@@ -231,6 +242,7 @@ typedef struct {
  * a file that is not ssmkit-init/1 with conj_sym. */
 ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
+/* Free a model and its plans (NULL ok). */
 void ssm_train_model_free(ssm_train_model *m);
 /* Tensor by name, NULL if absent. */
 const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name);
@@ -250,10 +262,13 @@ typedef struct {
 
 /* Per-thread activations and gradient arena for chunks of up to bmax sequences. */
 typedef struct ssm_train_acts ssm_train_acts;
+/* Activations for chunks of up to bmax sequences (NULL on ENOMEM). */
 ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax);
+/* Free a workspace (NULL ok). */
 void ssm_train_acts_free(ssm_train_acts *a);
-/* The private gradient arena (n_params floats) and dKf accumulator of a workspace. */
+/* The private gradient arena (n_params floats) of a workspace. */
 float *ssm_train_acts_grads(ssm_train_acts *a);
+/* The workspace's accumulator of kernel-gradient spectra [K, H, nfreq, 2]. */
 float *ssm_train_acts_dkf(ssm_train_acts *a);
 
 /* Forward on a chunk: x [B, L, din], y [B]; loss summed over the chunk (returned), correct counted.
@@ -330,6 +345,7 @@ typedef struct {
  * bit-identical between a run and a killed-and-resumed run with the same thread count.  ELOSS when the
  * loss or the kernel stops being finite. */
 ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o);
+/* Free everything a state owns (model, data, moments, run buffers) and zero it. */
 void ssm_train_state_free(ssm_train_state *st);
 /* Set up the run buffers of a state whose model exists (called by ssm_train_run; eval uses it too). */
 ssm_status ssm_train_state_buffers(ssm_train_state *st);
