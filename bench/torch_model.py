@@ -5,8 +5,9 @@
                                           bench/train-export wrote; recompute loss and every gradient
                                           with autograd in float64; exit 1 unless all agree to 1e-4
                                           relative (max |diff| / max |torch grad| per tensor)
-  torch_model.py bench H K N L STEPS      training throughput (float32, 2 threads, batch 64, AdamW):
-                                          prints samples/s
+  torch_model.py bench H K N L STEPS      training throughput (float32 throughout, the kernel too as in
+                                          the official S4D code; 2 threads, batch 64, AdamW): prints
+                                          samples/s
 
 Model (same as train/): input projection -> K x [ (pre-LN) -> diagonal SSM long convolution
 (ZOH Vandermonde kernel, FFT of length 2L) + D skip -> GELU -> linear (GLU optional) -> residual ->
@@ -38,8 +39,9 @@ def read_safetensors(path):
 
 class Model(torch.nn.Module):
     def __init__(self, H, N, K, L, din, nout, glu=False, prenorm=False, dense=False, dtype=torch.float64,
-                 dense_A=None, dense_B=None):
+                 dense_A=None, dense_B=None, kernel_dtype=torch.float64):
         super().__init__()
+        self.kdt = kernel_dtype  # float64 for the comparison; the benchmark uses float32 like the S4D code
         M = N // 2
         self.H, self.N, self.M, self.K, self.L, self.glu, self.prenorm, self.dense = H, N, M, K, L, glu, prenorm, dense
         P = torch.nn.Parameter
@@ -70,7 +72,7 @@ class Model(torch.nn.Module):
     def kernel(self, l):
         L = self.L
         logdt = self.p[f"layers.{l}.ssm.log_dt"]
-        dt = torch.exp(logdt.to(torch.float64))
+        dt = torch.exp(logdt.to(self.kdt))
         if self.dense:  # basis X[h, ℓ] = Ā_h^ℓ B̄_h, Ā = expm(ΔA), B̄ = A⁻¹(Ā − I)B; K = X C (frozen A, B, Δ)
             A, Bv = self.dense_A, self.dense_B
             N = A.shape[0]
@@ -83,12 +85,12 @@ class Model(torch.nn.Module):
             X = torch.stack(xs, 1)                                                   # [H,L,N]
             C = self.p[f"layers.{l}.ssm.C"].to(torch.float64)
             return torch.einsum("hln,hn->hl", X, C)
-        lam = torch.view_as_complex(self.p[f"layers.{l}.ssm.Lambda"].to(torch.float64).contiguous())
-        B = torch.view_as_complex(self.p[f"layers.{l}.ssm.B"].to(torch.float64).contiguous())
-        C = torch.view_as_complex(self.p[f"layers.{l}.ssm.C"].to(torch.float64).contiguous())
+        lam = torch.view_as_complex(self.p[f"layers.{l}.ssm.Lambda"].to(self.kdt).contiguous())
+        B = torch.view_as_complex(self.p[f"layers.{l}.ssm.B"].to(self.kdt).contiguous())
+        C = torch.view_as_complex(self.p[f"layers.{l}.ssm.C"].to(self.kdt).contiguous())
         dtl = dt[:, None] * lam                                                      # [H,M]
         coef = C * B * (torch.exp(dtl) - 1.0) / lam
-        ell = torch.arange(L, dtype=torch.float64)
+        ell = torch.arange(L, dtype=self.kdt)
         V = torch.exp(dtl[:, :, None] * ell)                                         # [H,M,L]
         return 2.0 * torch.einsum("hm,hml->hl", coef, V).real
 
@@ -146,7 +148,7 @@ def bench(H, K, N, L, steps):
     torch.set_num_threads(2)
     torch.manual_seed(0)
     B = 64
-    model = Model(H, N, K, L, 1, 10, dtype=torch.float32)
+    model = Model(H, N, K, L, 1, 10, dtype=torch.float32, kernel_dtype=torch.float32)
     params = list(model.p.values())
     opt = torch.optim.AdamW(params, lr=0.01, weight_decay=0.05)
     x = torch.randn(B, L, 1)

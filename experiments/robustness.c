@@ -5,9 +5,10 @@
  * (the dense real system V(Λ − P̃P̃*)V*), each trained under the PTD protocol (Λ, B, Δ frozen; C, D and the
  * rest trained), then evaluated on the test split clean, with noise at ω* = max|Im λ| of the LegS
  * diagonalisation for the d_state in use (≈ N²/π, the top spike of |G_DPLR − G_Diag|) and amplitude 0.1,
- * over a log sweep of ω at amplitude 0.1, and over the amplitudes {0.01, 0.03, 0.1, 0.3} at ω*.
+ * over a log sweep of ω at amplitude 0.1 (plus 0.9, 0.95, 1.05, 1.1 × ω*), over the amplitudes
+ * {0.01, 0.03, 0.1, 0.3} at ω*, and at each init's own top mode (its largest |Im λ|) at amplitude 0.1.
  *
- * Default size (≈ 10–20 min on 2 shared cores): d_model 32, 2 layers, d_state 64, 4000 training images
+ * Default size (11 min measured on the 2 shared cores, load 8–10): d_model 32, 2 layers, d_state 64, 4000 training images
  * × 4 epochs, 500 validation, 1000 test images.  --full: the paper's model (d_model 128, 4 layers,
  * d_state 64) on the full 55000/5000/10000 split for 10 epochs (hours on a CPU).
  *
@@ -28,7 +29,9 @@
 static const char *const INITS[NINIT] = {"s4d-legs", "s4d-lin", "ptd", "s4-dplr"};
 static const char *const LABELS[NINIT] = {"S4D-LegS", "S4D-Lin", "S4-PTD", "S4 (DPLR-equivalent)"};
 static const double AMPS[4] = {0.01, 0.03, 0.1, 0.3};
-#define NSWEEP 9 /* ω = 10 … 1e4, log-spaced (plus ω* itself) */
+#define NLOG 9   /* ω = 10 … 1e4, log-spaced */
+static const double NEAR[4] = {0.9, 0.95, 1.05, 1.1}; /* ω/ω* around the spike */
+#define NSWEEP (NLOG + 4)
 
 static void config_for(ssm_train_config *c, const ssm_experiment_opts *o, int k)
 {
@@ -96,10 +99,19 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
     double t0 = now_s();
     s = ssm_train_run(&st, &c, &ro);
     double train_s = now_s() - t0;
-    const size_t nrows = 1 + NSWEEP + 4;
+    const size_t nrows = 1 + NSWEEP + 4 + 1;
+    /* the model's own top mode: the largest |Im λ| it uses (the dense DPLR system has real eigenvalues,
+     * so it gets ω*) */
+    double wown = ws;
+    if (s == SSM_OK && !st.model->dense) {
+        wown = 0.0;
+        for (size_t i = 0; i < st.model->H * st.model->M; i++)
+            wown = fmax(wown, fabs((double)st.model->params[st.model->layer[0].lam + 2 * i + 1]));
+    }
+    double noisy_own = NAN;
     ssm_dmat_t S, W, C;
     memset(S, 0, sizeof S); memset(W, 0, sizeof W); memset(C, 0, sizeof C);
-    if (s == SSM_OK) s = ssm_dmat_init(S, 1, 8);
+    if (s == SSM_OK) s = ssm_dmat_init(S, 1, 10);
     if (s == SSM_OK) s = ssm_dmat_init(W, nrows, 5);
     if (s == SSM_OK) s = ssm_dmat_init(C, st.n_rows, 7);
     double clean_loss = NAN, clean = NAN, noisy = NAN;
@@ -107,24 +119,29 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
         s = ssm_train_evaluate(&clean_loss, &clean, &st, &st.data.test, 2, 0, NULL);
     ssm_progress *bar = ssm_progress_create(INITS[k], nrows, !o->quiet);
     for (size_t r = 0; s == SSM_OK && r < nrows; r++) {
-        /* row 0: ω*, amp 0.1 (the protocol's point); 1..NSWEEP: ω sweep at 0.1; then amplitudes at ω* */
-        ssm_train_noise nz = {.seed = o->seed + 1};
-        if (r == 0) { nz.omega = ws; nz.amp = 0.1; }
-        else if (r <= NSWEEP) { nz.omega = 10.0 * pow(1e3, (double)(r - 1) / (NSWEEP - 1)); nz.amp = 0.1; }
-        else { nz.omega = ws; nz.amp = AMPS[r - 1 - NSWEEP]; }
+        /* row 0: ω*, amp 0.1 (the protocol's point); 1..NLOG: log ω sweep at 0.1; then ω*·NEAR at 0.1;
+         * then the amplitudes at ω*; last: the model's own top mode at 0.1 */
+        ssm_train_noise nz = {.seed = o->seed + 1, .amp = 0.1};
+        if (r == 0) nz.omega = ws;
+        else if (r <= NLOG) nz.omega = 10.0 * pow(1e3, (double)(r - 1) / (NLOG - 1));
+        else if (r <= NSWEEP) nz.omega = ws * NEAR[r - 1 - NLOG];
+        else if (r < nrows - 1) { nz.omega = ws; nz.amp = AMPS[r - 1 - NSWEEP]; }
+        else nz.omega = wown;
         double loss, acc;
         s = ssm_train_evaluate(&loss, &acc, &st, &st.data.test, 2, 0, &nz);
         double row[5] = {(double)k, nz.omega, nz.amp, acc, loss};
         memcpy(&SSM_D(W, r, 0), row, sizeof row);
         if (r == 0)
             noisy = acc;
+        if (r == nrows - 1)
+            noisy_own = acc;
         ssm_progress_update(bar, r + 1);
     }
     ssm_progress_finish(bar);
     if (s == SSM_OK) {
-        double row[8] = {(double)k, clean, noisy, ws, c.init_eps, train_s,
-                         st.n_rows ? st.rows[st.n_rows - 1].val_acc : NAN,
-                         st.n_rows ? st.rows[st.n_rows - 1].samples_per_s : NAN};
+        double row[10] = {(double)k, clean, noisy, ws, c.init_eps, train_s,
+                          st.n_rows ? st.rows[st.n_rows - 1].val_acc : NAN,
+                          st.n_rows ? st.rows[st.n_rows - 1].samples_per_s : NAN, wown, noisy_own};
         memcpy(&SSM_D(S, 0, 0), row, sizeof row);
         for (size_t i = 0; i < st.n_rows; i++) {
             const ssm_train_epoch_row *e = &st.rows[i];
@@ -141,7 +158,8 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
                         "%zu, d_state %zu, %zu train images x %zu epochs, PTD protocol (Lambda, B, Delta frozen)\n",
                     SSM_VERSION, k, LABELS[k], INITS[k], c.init_eps, c.d_model, c.n_layers, c.d_state, st.data.train.n,
                     c.epochs);
-            fprintf(fp, "# dataset 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s\n"
+            fprintf(fp, "# dataset 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
+                        "omega_own noisy_own_acc\n"
                         "# dataset 1 columns: init omega amp acc loss\n"
                         "# dataset 2 columns: init epoch step train_loss train_acc val_loss val_acc\n");
             s = ssm_tsv_write_dmat(NULL, fp, NULL, S);
@@ -153,8 +171,8 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
             else ssm_atomic_abort(a);
         }
         if (s == SSM_OK && !o->quiet)
-            printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  (trained in %.0f s)\n", LABELS[k],
-                   clean, ws, noisy, train_s);
+            printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  noisy(own top mode %.1f) %.4f  "
+                   "(trained in %.0f s)\n", LABELS[k], clean, ws, noisy, wown, noisy_own, train_s);
     }
     ssm_dmat_clear(S); ssm_dmat_clear(W); ssm_dmat_clear(C);
     ssm_train_state_free(&st);
@@ -214,7 +232,7 @@ static ssm_status merge(const ssm_experiment_opts *o)
     for (int k = 0; k < NINIT && s == SSM_OK; k++, loaded++) {
         snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
         s = read_part(P[k], path);
-        if (s == SSM_OK && (P[k][0]->cols != 8 || P[k][1]->cols != 5 || P[k][2]->cols != 7))
+        if (s == SSM_OK && (P[k][0]->cols != 10 || P[k][1]->cols != 5 || P[k][2]->cols != 7))
             s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s has the wrong columns", path);
     }
     if (s != SSM_OK) {
@@ -233,12 +251,13 @@ static ssm_status merge(const ssm_experiment_opts *o)
         fprintf(fp, "# ssmkit %s experiment robustness: Fourier-mode noise on the SSM input of every layer "
                     "(REFERENCE.md 6), sfmnist test split, d_model %zu, layers %zu, d_state %zu%s\n"
                     "# inits: 0 S4D-LegS, 1 S4D-Lin, 2 S4-PTD, 3 S4 (DPLR-equivalent); PTD protocol (Lambda, B, Delta frozen)\n"
-                    "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s\n"
+                    "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
+                    "omega_own noisy_own_acc (own: the init's largest |Im lambda|; omega_star for the dense DPLR)\n"
                     "# index 1-4 (per init): omega amp acc loss (amp 0.1)\n"
                     "# index 5-8 (per init): omega amp acc loss (omega = omega_star)\n",
                 SSM_VERSION, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : "");
         for (int k = 0; k < NINIT; k++) {
-            for (size_t j = 0; j < 8; j++)
+            for (size_t j = 0; j < 10; j++)
                 fprintf(fp, "%s%.17g", j ? "\t" : "", SSM_D(P[k][0], 0, j));
             fputc('\n', fp);
         }
@@ -249,8 +268,8 @@ static ssm_status merge(const ssm_experiment_opts *o)
                 ssm_dmat_struct *W = P[k][1];
                 size_t idx[32], n = 0;
                 for (size_t r = 0; r < W->rows; r++) {
-                    int sweep = r <= NSWEEP;
-                    if ((pass == 0 && sweep) || (pass == 1 && !sweep && r > NSWEEP))
+                    int sweep = r <= NSWEEP, amp = r > NSWEEP && r <= NSWEEP + 4;
+                    if ((pass == 0 && sweep) || (pass == 1 && amp))
                         idx[n++] = r;
                 }
                 for (size_t x = 1; x < n; x++) /* insertion sort by ω */
@@ -287,16 +306,17 @@ static ssm_status merge(const ssm_experiment_opts *o)
         json_t *arr = json_array();
         for (int k = 0; k < NINIT; k++) {
             json_t *sw = json_array(), *am = json_array();
-            for (size_t r = 1; r < P[k][1]->rows; r++)
+            for (size_t r = 1; r < 1 + NSWEEP + 4 && r < P[k][1]->rows; r++)
                 json_array_append_new(r <= NSWEEP ? sw : am,
                                       json_pack("{s:f, s:f, s:f}", "omega", SSM_D(P[k][1], r, 1), "amp",
                                                 SSM_D(P[k][1], r, 2), "acc", SSM_D(P[k][1], r, 3)));
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "init", INITS[k],
-                                                 "label", LABELS[k], "clean_acc", SSM_D(P[k][0], 0, 1), "noisy_acc",
-                                                 SSM_D(P[k][0], 0, 2), "omega_star", SSM_D(P[k][0], 0, 3), "eps",
-                                                 SSM_D(P[k][0], 0, 4), "train_s", SSM_D(P[k][0], 0, 5),
-                                                 "samples_per_s", SSM_D(P[k][0], 0, 7), "omega_sweep_amp_0.1", sw,
-                                                 "amp_sweep_at_omega_star", am));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "init",
+                                                 INITS[k], "label", LABELS[k], "clean_acc", SSM_D(P[k][0], 0, 1),
+                                                 "noisy_acc", SSM_D(P[k][0], 0, 2), "omega_star", SSM_D(P[k][0], 0, 3),
+                                                 "omega_own", SSM_D(P[k][0], 0, 8), "noisy_own_acc",
+                                                 SSM_D(P[k][0], 0, 9), "eps", SSM_D(P[k][0], 0, 4), "train_s",
+                                                 SSM_D(P[k][0], 0, 5), "samples_per_s", SSM_D(P[k][0], 0, 7),
+                                                 "omega_sweep_amp_0.1", sw, "amp_sweep_at_omega_star", am));
         }
         json_object_set_new(j, "results", arr);
         snprintf(path, sizeof path, "%s/robustness.json", o->out_dir);
@@ -311,10 +331,11 @@ static ssm_status merge(const ssm_experiment_opts *o)
         }
         json_decref(j);
         if (s == SSM_OK && !o->quiet) {
-            printf("robustness (sfmnist test, noise amp 0.1 at omega* = %.1f):\n%-22s %9s %9s\n", SSM_D(P[0][0], 0, 3),
-                   "init", "clean", "noisy");
+            printf("robustness (sfmnist test, noise amp 0.1 at omega* = %.1f and at each init's own top mode):\n"
+                   "%-22s %9s %9s %11s %9s\n", SSM_D(P[0][0], 0, 3), "init", "clean", "noisy", "own_omega", "noisy_own");
             for (int k = 0; k < NINIT; k++)
-                printf("%-22s %9.4f %9.4f\n", LABELS[k], SSM_D(P[k][0], 0, 1), SSM_D(P[k][0], 0, 2));
+                printf("%-22s %9.4f %9.4f %11.1f %9.4f\n", LABELS[k], SSM_D(P[k][0], 0, 1), SSM_D(P[k][0], 0, 2),
+                       SSM_D(P[k][0], 0, 8), SSM_D(P[k][0], 0, 9));
         }
     }
     for (int k = 0; k < NINIT; k++)

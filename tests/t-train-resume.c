@@ -217,6 +217,12 @@ static void test_bad_input(void)
         expect_usage((const char *[]){"eval", P_("magic.bin"), NULL}, "bad magic");
         free(buf);
     }
+    /* the robustness experiment's job protocol (the jobs themselves take minutes: not run here) */
+    mkdir(P_("exp"), 0777);
+    CHECK(run((const char *[]){"experiment", "robustness", "--jobs", "--out", P_("exp"), NULL}) == 0 &&
+              strstr(out_buf, "--job 3") && strstr(out_buf, "--merge"), "robustness --jobs: %s", out_buf);
+    expect_usage((const char *[]){"experiment", "robustness", "--merge", "--out", P_("exp"), NULL}, "part-0");
+    expect_usage((const char *[]){"experiment", "robustness", "--job", "4", "--out", P_("exp"), NULL}, "--job");
     CHECK(run((const char *[]){"train", "--help", NULL}) == 0 && strstr(out_buf, "--checkpoint-every"), "train --help");
     CHECK(run((const char *[]){"eval", "--help", NULL}) == 0 && strstr(out_buf, "--noise-sweep"), "eval --help");
 }
