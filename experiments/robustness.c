@@ -173,6 +173,7 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
         if (s == SSM_OK && !o->quiet)
             printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  noisy(own top mode %.1f) %.4f  "
                    "(trained in %.0f s)\n", LABELS[k], clean, ws, noisy, wown, noisy_own, train_s);
+        fflush(stdout);
     }
     ssm_dmat_clear(S); ssm_dmat_clear(W); ssm_dmat_clear(C);
     ssm_train_state_free(&st);
