@@ -110,7 +110,8 @@ void ssm_train_linear_forward(float *out, const float *inp, const float *w, cons
 void ssm_train_linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                                const float *w, size_t R, size_t In, size_t O);
 /* Exact GELU: out = x·Φ(x) (erf form, as torch.nn.functional.gelu; erf to 1.5e-7 absolute), n elements;
- * deriv = dGELU/dx saved for the backward pass, which is then dinp += dout ⊙ deriv. */
+ * deriv = dGELU/dx saved for the backward pass, which is then dinp += dout ⊙ deriv.  out, deriv and inp
+ * must not overlap. */
 void ssm_train_gelu_forward(float *out, float *deriv, const float *inp, size_t n);
 /* dinp[i] += dout[i]·deriv[i], deriv from ssm_train_gelu_forward. */
 void ssm_train_gelu_backward(float *dinp, const float *deriv, const float *dout, size_t n);
