@@ -13,7 +13,7 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC $(WARN) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
 CPPFLAGS += -I. -D_DEFAULT_SOURCE
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lm -lpthread
+LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lm -lpthread
 
 STAGES   := core hippo diag analysis train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
@@ -30,11 +30,11 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: all check check-asan valgrind fuzz bench demo figures install clean help
+.PHONY: all check check-asan check-torch valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
-	@echo "targets: all check check-asan valgrind fuzz bench demo figures install clean"
+	@echo "targets: all check check-asan check-torch valgrind fuzz bench demo figures install clean"
 
 $(DEPSOK): scripts/check-deps
 	@mkdir -p $(@D)
@@ -87,6 +87,17 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) | $(DEPSOK)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< $(LIB_SRC) $(LIBS)
+
+# The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
+# python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.
+TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1
+check-torch: all
+	@mkdir -p $(BUILD)/bench $(BUILD)/torch
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/bench/train-export bench/train-export.c $(STATIC) $(LIBS)
+	@files=""; for c in $(TORCH_CASES); do set -- $$(echo $$c | tr : ' '); \
+	  f=$(BUILD)/torch/$$1-glu$$2-pre$$3-mse$$4.safetensors; \
+	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$1 $$2 $$3 $$4 || exit 1; files="$$files $$f"; done; \
+	/usr/bin/python3 bench/torch_model.py check $$files
 
 bench: all
 	bench/run --all

@@ -7,5 +7,6 @@
 #include "hippo/hippo.h"
 #include "diag/diag.h"
 #include "analysis/analysis.h"
+#include "train/train.h"
 
 #endif

@@ -55,5 +55,7 @@ int cmd_transfer(int argc, char **argv);
 int cmd_eig(int argc, char **argv);
 int cmd_experiment(int argc, char **argv);
 int cmd_pspec(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 
 #endif

@@ -29,6 +29,8 @@ static const struct {
      "sigma_min(zI - A) of LegS, S4D-LegS, PTD at N = --n-max (default 64): contours, alpha_eps, beta (~10 s)"},
     {"bode", ssm_experiment_bode, 1024,
      "magnitude and phase of every init's G at N = --n-max (default 64) against HiPPO-LegS (~5 s)"},
+    {"robustness", ssm_experiment_robustness, 0,
+     "Fourier-noise robustness of sfmnist models from 4 inits, PTD protocol (~10-20 min; --full: paper size)"},
 };
 
 static void help(void)

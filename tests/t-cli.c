@@ -161,7 +161,6 @@ static void test_errors(void)
     char o[300];
     snprintf(o, sizeof o, "%s/x.safetensors", dir);
     expect_usage_error((const char *[]){"frobnicate", NULL}, "unknown command 'frobnicate'");
-    expect_usage_error((const char *[]){"train", "adding", NULL}, "not implemented");
     expect_usage_error((const char *[]){"hippo", "legendre", "-N", "4", "-o", o, NULL}, "unknown measure 'legendre'");
     expect_usage_error((const char *[]){"hippo", "-N", "4", "-o", o, NULL}, "missing MEASURE");
     expect_usage_error((const char *[]){"hippo", "legs", "-o", o, NULL}, "missing -N");

@@ -1,0 +1,97 @@
+/* bench/train-export.c — writes one model, batch and the engine's loss and gradients to a safetensors
+ * file, for the PyTorch comparison (bench/torch_check.py, `make check-torch`).
+ *   train-export OUT.safetensors INIT GLU PRENORM REGRESSION
+ * Tensors: every parameter by its arena name (F64 copies of the float values), "x" [B,L,din], "y" [B],
+ * "grad.<name>" for every trainable tensor, "loss" [1]; dense inits also "dense_A" [N,N], "dense_B" [N].
+ * Metadata: the shapes and flags. */
+#include "ssmkit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    if (argc != 6) {
+        fprintf(stderr, "usage: train-export OUT.safetensors INIT GLU PRENORM REGRESSION\n");
+        return 2;
+    }
+    ssm_train_config c;
+    ssm_train_config_default(&c);
+    snprintf(c.init, sizeof c.init, "%s", argv[2]);
+    c.glu = atoi(argv[3]);
+    c.prenorm = atoi(argv[4]);
+    int regression = atoi(argv[5]);
+    c.d_model = 8;
+    c.d_state = 8;
+    c.n_layers = 2;
+    c.dropout = 0.0;
+    c.seed = 11;
+    int dense = strcmp(c.init, "s4-dplr") == 0;
+    c.lr_ssm = dense ? 0.0 : 0.001;
+    const size_t L = 40, din = 3, nout = regression ? 1 : 5, B = 4;
+    ssm_train_model *m;
+    ssm_status s = ssm_train_model_create(&m, &c, L, din, nout, regression);
+    if (s != SSM_OK) {
+        fprintf(stderr, "train-export: %s\n", ssm_error_message());
+        return 1;
+    }
+    ssm_train_acts *a = ssm_train_acts_create(m, B);
+    float x[4 * 40 * 3], y[4];
+    uint64_t ids[4] = {0, 1, 2, 3}, r = 99;
+    for (size_t i = 0; i < B * L * din; i++)
+        x[i] = (float)(2.0 * ssm_train_uniform(&r) - 1.0);
+    for (size_t b = 0; b < B; b++)
+        y[b] = regression ? (float)ssm_train_uniform(&r) : (float)(b % nout);
+    memset(ssm_train_acts_grads(a), 0, m->n_params * sizeof(float));
+    memset(ssm_train_acts_dkf(a), 0, m->K * m->H * m->nfreq * 2 * sizeof(float));
+    ssm_train_model_kernels(m, 0);
+    double loss = ssm_train_model_step(m, a, x, y, ids, B, 0, 0, 0, NULL, 1, 1.0f / (float)B, NULL, 0.1) / (double)B;
+    memcpy(m->grads, ssm_train_acts_grads(a), m->n_params * sizeof(float));
+    ssm_train_model_kernels_backward(m, ssm_train_acts_dkf(a), c.lr_ssm > 0);
+
+    ssm_st *f = ssm_st_create();
+    double *buf = malloc((m->n_params + B * L * din + m->N * m->N) * sizeof *buf);
+    char name[64], v[64];
+    for (size_t t = 0; t < m->n_tensors; t++) {
+        const ssm_train_tensor *tn = &m->tensors[t];
+        size_t shape[1] = {tn->count};
+        for (size_t i = 0; i < tn->count; i++)
+            buf[i] = m->params[tn->offset + i];
+        ssm_st_add(f, tn->name, 1, shape, buf);
+        if (tn->group == SSM_TRAIN_SSM && c.lr_ssm == 0.0)
+            continue;
+        for (size_t i = 0; i < tn->count; i++)
+            buf[i] = m->grads[tn->offset + i];
+        snprintf(name, sizeof name, "grad.%s", tn->name);
+        ssm_st_add(f, name, 1, shape, buf);
+    }
+    size_t sx[3] = {B, L, din}, sy[1] = {B}, s1[1] = {1};
+    for (size_t i = 0; i < B * L * din; i++)
+        buf[i] = x[i];
+    ssm_st_add(f, "x", 3, sx, buf);
+    for (size_t i = 0; i < B; i++)
+        buf[i] = y[i];
+    ssm_st_add(f, "y", 1, sy, buf);
+    ssm_st_add(f, "loss", 1, s1, &loss);
+    if (m->dense) {
+        size_t sa[2] = {m->N, m->N}, sb[1] = {m->N};
+        ssm_st_add(f, "dense_A", 2, sa, m->dense_A);
+        ssm_st_add(f, "dense_B", 1, sb, m->dense_B);
+    }
+#define META(k, fmt, val) (snprintf(v, sizeof v, fmt, val), ssm_st_set_meta(f, k, v))
+    META("H", "%zu", m->H); META("N", "%zu", m->N); META("M", "%zu", m->M); META("K", "%zu", m->K);
+    META("L", "%zu", L); META("din", "%zu", din); META("nout", "%zu", nout); META("glu", "%d", m->glu);
+    META("prenorm", "%d", m->prenorm); META("dense", "%d", m->dense); META("regression", "%d", regression);
+    META("train_ssm", "%d", c.lr_ssm > 0);
+    s = ssm_st_write(f, argv[1]);
+    ssm_st_free(f);
+    free(buf);
+    ssm_train_acts_free(a);
+    ssm_train_model_free(m);
+    if (s != SSM_OK) {
+        fprintf(stderr, "train-export: %s\n", ssm_error_message());
+        return 1;
+    }
+    return 0;
+}

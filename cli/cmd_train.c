@@ -1,0 +1,340 @@
+/* cli/cmd_train.c — `ssmkit train TASK ...` and `ssmkit eval CHECKPOINT ...`: argument parsing only;
+ * the engine is train/. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static int parse_real(double *out, const char *opt, const char *text)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !isfinite(v)) {
+        cli_usage_error("%s must be a finite number, got '%s'", opt, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static const char TRAIN_HELP[] =
+    "usage: ssmkit train TASK --init FILE|METHOD [options]\n"
+    "\n"
+    "Train an SSM classifier/regressor (input projection -> K x [SSM conv + D -> GELU -> linear (GLU) -> dropout\n"
+    "-> residual -> LayerNorm] -> mean pool -> linear decoder) with AdamW and a cosine schedule.\n"
+    "TASK: sfmnist (sequential Fashion-MNIST, L = 784), adding, listops, sinusoid (synthetic, from --seed)\n"
+    "\n"
+    "model:     --init FILE|METHOD (ssmkit-init/1 file or s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)\n"
+    "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (64)  --layers K (4)\n"
+    "           --glu  --prenorm  --dropout P (0.1)  --dt-min (1e-3)  --dt-max (1e-1)\n"
+    "optimiser: --lr (0.01)  --lr-ssm (0.001; 0 = Lambda, B, Delta frozen)  --freeze-ssm (= --lr-ssm 0, the PTD\n"
+    "           protocol)  --wd (0.05)  --clip (1; 0 = off)  --warmup STEPS (0)  --epochs E (1)  --steps S (cap)\n"
+    "           --batch B (64)  --threads T (2)  --seed S (0)\n"
+    "data:      --seq-len L  --n-train N  --n-val N  --n-test N  --data DIR (sfmnist files; default\n"
+    "           /usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist)\n"
+    "output:    --checkpoint DIR (DIR/ckpt.bin, DIR/log.tsv)  --checkpoint-every S  --resume (continue from\n"
+    "           DIR/ckpt.bin with its stored config; bit-identical to an uninterrupted run)  --log FILE.tsv\n"
+    "           --json (one JSON summary on stdout)  -q\n";
+
+static void print_row(const ssm_train_epoch_row *r, void *ctx)
+{
+    if (*(int *)ctx)
+        return;
+    printf("epoch %6.2f  step %6.0f  train loss %.4f acc %.4f  val loss %.4f acc %.4f  %.1f s  %.1f samples/s\n",
+           r->epoch, r->step, r->train_loss, r->train_acc, r->val_loss, r->val_acc, r->time_s, r->samples_per_s);
+    fflush(stdout);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN, O_DTMAX, O_LR, O_LRSSM, O_FREEZE,
+           O_WD, O_CLIP, O_WARM, O_EPOCHS, O_STEPS, O_BATCH, O_THREADS, O_SEED, O_SEQ, O_NTR, O_NVAL, O_NTEST, O_DATA,
+           O_CKPT, O_EVERY, O_RESUME, O_LOG, O_JSON };
+    static const struct option LONG[] = {
+        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
+        {"init", required_argument, NULL, O_INIT}, {"eps", required_argument, NULL, O_EPS},
+        {"d-model", required_argument, NULL, O_DM}, {"d-state", required_argument, NULL, O_DS},
+        {"layers", required_argument, NULL, O_LAYERS}, {"glu", no_argument, NULL, O_GLU},
+        {"prenorm", no_argument, NULL, O_PRE}, {"dropout", required_argument, NULL, O_DROP},
+        {"dt-min", required_argument, NULL, O_DTMIN}, {"dt-max", required_argument, NULL, O_DTMAX},
+        {"lr", required_argument, NULL, O_LR}, {"lr-ssm", required_argument, NULL, O_LRSSM},
+        {"freeze-ssm", no_argument, NULL, O_FREEZE}, {"wd", required_argument, NULL, O_WD},
+        {"clip", required_argument, NULL, O_CLIP}, {"warmup", required_argument, NULL, O_WARM},
+        {"epochs", required_argument, NULL, O_EPOCHS}, {"steps", required_argument, NULL, O_STEPS},
+        {"batch", required_argument, NULL, O_BATCH}, {"threads", required_argument, NULL, O_THREADS},
+        {"seed", required_argument, NULL, O_SEED}, {"seq-len", required_argument, NULL, O_SEQ},
+        {"n-train", required_argument, NULL, O_NTR}, {"n-val", required_argument, NULL, O_NVAL},
+        {"n-test", required_argument, NULL, O_NTEST}, {"data", required_argument, NULL, O_DATA},
+        {"checkpoint", required_argument, NULL, O_CKPT}, {"checkpoint-every", required_argument, NULL, O_EVERY},
+        {"resume", no_argument, NULL, O_RESUME}, {"log", required_argument, NULL, O_LOG},
+        {"json", no_argument, NULL, O_JSON}, {NULL, 0, NULL, 0},
+    };
+    ssm_train_config c;
+    ssm_train_config_default(&c);
+    ssm_train_run_opts o = {0};
+    int json = 0, have_init = 0;
+    long v;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":hq", LONG, NULL)) != -1) {
+        switch (ch) {
+        case 'h': fputs(TRAIN_HELP, stdout); return 0;
+        case 'q': o.quiet = 1; break;
+        case O_INIT:
+            if (strlen(optarg) >= sizeof c.init) return cli_usage_error("train: --init path is too long");
+            snprintf(c.init, sizeof c.init, "%s", optarg);
+            have_init = 1;
+            break;
+        case O_EPS: if (!parse_real(&c.init_eps, "--eps", optarg)) return EXIT_USAGE; break;
+        case O_DM: if (!cli_parse_size(&c.d_model, "--d-model", optarg)) return EXIT_USAGE; break;
+        case O_DS: if (!cli_parse_size(&c.d_state, "--d-state", optarg)) return EXIT_USAGE; break;
+        case O_LAYERS: if (!cli_parse_size(&c.n_layers, "--layers", optarg)) return EXIT_USAGE; break;
+        case O_GLU: c.glu = 1; break;
+        case O_PRE: c.prenorm = 1; break;
+        case O_DROP: if (!parse_real(&c.dropout, "--dropout", optarg)) return EXIT_USAGE; break;
+        case O_DTMIN: if (!parse_real(&c.dt_min, "--dt-min", optarg)) return EXIT_USAGE; break;
+        case O_DTMAX: if (!parse_real(&c.dt_max, "--dt-max", optarg)) return EXIT_USAGE; break;
+        case O_LR: if (!parse_real(&c.lr, "--lr", optarg)) return EXIT_USAGE; break;
+        case O_LRSSM: if (!parse_real(&c.lr_ssm, "--lr-ssm", optarg)) return EXIT_USAGE; break;
+        case O_FREEZE: c.lr_ssm = 0.0; break;
+        case O_WD: if (!parse_real(&c.wd, "--wd", optarg)) return EXIT_USAGE; break;
+        case O_CLIP: if (!parse_real(&c.clip, "--clip", optarg)) return EXIT_USAGE; break;
+        case O_WARM: if (!cli_parse_long(&v, "--warmup", optarg, 0, 100000000L)) return EXIT_USAGE; c.warmup = (size_t)v; break;
+        case O_EPOCHS: if (!cli_parse_size(&c.epochs, "--epochs", optarg)) return EXIT_USAGE; break;
+        case O_STEPS: if (!cli_parse_size(&c.max_steps, "--steps", optarg)) return EXIT_USAGE; break;
+        case O_BATCH: if (!cli_parse_size(&c.batch, "--batch", optarg)) return EXIT_USAGE; break;
+        case O_THREADS: if (!cli_parse_size(&c.threads, "--threads", optarg)) return EXIT_USAGE; break;
+        case O_SEED: if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
+        case O_SEQ: if (!cli_parse_size(&c.seq_len, "--seq-len", optarg)) return EXIT_USAGE; break;
+        case O_NTR: if (!cli_parse_size(&c.n_train, "--n-train", optarg)) return EXIT_USAGE; break;
+        case O_NVAL: if (!cli_parse_size(&c.n_val, "--n-val", optarg)) return EXIT_USAGE; break;
+        case O_NTEST: if (!cli_parse_size(&c.n_test, "--n-test", optarg)) return EXIT_USAGE; break;
+        case O_DATA:
+            if (strlen(optarg) >= sizeof c.data_dir) return cli_usage_error("train: --data path is too long");
+            snprintf(c.data_dir, sizeof c.data_dir, "%s", optarg);
+            break;
+        case O_CKPT: o.ckpt_dir = optarg; break;
+        case O_EVERY: if (!cli_parse_size(&c.ckpt_every, "--checkpoint-every", optarg)) return EXIT_USAGE; break;
+        case O_RESUME: o.resume = 1; break;
+        case O_LOG: o.log_path = optarg; break;
+        case O_JSON: json = 1; break;
+        case ':': return cli_usage_error("train: option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("train: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("train: missing TASK (sfmnist adding listops sinusoid; see 'ssmkit train --help')");
+    if (optind + 1 < argc)
+        return cli_usage_error("train: unexpected argument '%s'", argv[optind + 1]);
+    ssm_status s = ssm_train_task_lookup(&c.task, argv[optind]);
+    if (s != SSM_OK)
+        return cli_fail(s);
+    if (!have_init && !o.resume)
+        return cli_usage_error("train: missing --init FILE|METHOD");
+    if (o.resume && !o.ckpt_dir)
+        return cli_usage_error("train: --resume needs --checkpoint DIR");
+    if ((s = ssm_train_config_check(&c)) != SSM_OK)
+        return cli_fail(s);
+    char logbuf[1100];
+    if (!o.log_path && o.ckpt_dir) {
+        snprintf(logbuf, sizeof logbuf, "%s/log.tsv", o.ckpt_dir);
+        o.log_path = logbuf;
+    }
+    int silent = json;
+    o.on_epoch = print_row;
+    o.ctx = &silent;
+    ssm_train_state st;
+    s = ssm_train_run(&st, &c, &o);
+    double tl = NAN, ta = NAN;
+    if (s == SSM_OK)
+        s = ssm_train_evaluate(&tl, &ta, &st, &st.data.test, 2, 0, NULL);
+    if (s != SSM_OK) {
+        ssm_train_state_free(&st);
+        return cli_fail(s);
+    }
+    const ssm_train_epoch_row *last = st.n_rows ? &st.rows[st.n_rows - 1] : NULL;
+    if (json) {
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:o, s:o, s:f, s:I}", "task",
+                              ssm_train_task_name(st.cfg.task), "init", st.cfg.init, "d_state", (json_int_t)st.model->N,
+                              "steps", (json_int_t)st.step, "n_params", (json_int_t)st.model->n_params, "test_loss", tl,
+                              "test_acc", ta, "val_acc", last && isfinite(last->val_acc) ? json_real(last->val_acc) : json_null(),
+                              "samples_per_s", last ? json_real(last->samples_per_s) : json_null(), "elapsed_s",
+                              st.elapsed_s, "threads", (json_int_t)st.cfg.threads);
+        if (j) {
+            json_dumpf(j, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+            putchar('\n');
+            json_decref(j);
+        }
+    } else {
+        printf("test: loss %.6g acc %.4f  (%zu samples, %llu steps, %.1f s)\n", tl, ta, st.data.test.n,
+               (unsigned long long)st.step, st.elapsed_s);
+    }
+    ssm_train_state_free(&st);
+    return 0;
+}
+
+/* ---- eval ----------------------------------------------------------------------------------------- */
+
+static const char EVAL_HELP[] =
+    "usage: ssmkit eval CHECKPOINT [--noise fourier:OMEGA:AMP] [--noise-sweep LO:HI:COUNT] [--amps A1,A2,...]\n"
+    "                   [--split test|val] [--n N] [--seed S] [--json] [-o FILE.tsv]\n"
+    "\n"
+    "Evaluate a checkpoint (DIR or DIR/ckpt.bin) clean and with Fourier-mode noise added to the SSM input of\n"
+    "every layer: noise[b,h,l] = AMP * U_{b,h} * cos(OMEGA * Delta_h * l), U ~ U[0,1) per sequence and channel\n"
+    "(REFERENCE.md section 6).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
+    "(default: the --noise amplitude, else 0.1).  Output: TSV rows 'omega amp loss acc' (first row clean,\n"
+    "omega = amp = 0) on stdout or -o FILE.tsv; --json: one JSON object instead.\n";
+
+int cmd_eval(int argc, char **argv)
+{
+    static const struct option LONG[] = {
+        {"help", no_argument, NULL, 'h'}, {"noise", required_argument, NULL, 'n'},
+        {"noise-sweep", required_argument, NULL, 'w'}, {"amps", required_argument, NULL, 'a'},
+        {"split", required_argument, NULL, 's'}, {"n", required_argument, NULL, 'N'},
+        {"seed", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    double omegas[1024], amps[64];
+    size_t n_om = 0, n_amp = 0, nmax = 0;
+    int json = 0, split = 2;
+    uint64_t seed = 1;
+    const char *out = NULL;
+    long v;
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
+        switch (ch) {
+        case 'h': fputs(EVAL_HELP, stdout); return 0;
+        case 'q': break;
+        case 'o': out = optarg; break;
+        case 'n': {
+            double w, a;
+            char tail;
+            if (sscanf(optarg, "fourier:%lf:%lf%c", &w, &a, &tail) != 2 || !(w >= 0) || !isfinite(w) || !(a >= 0) ||
+                !isfinite(a))
+                return cli_usage_error("eval: --noise must be fourier:OMEGA:AMP with OMEGA, AMP >= 0, got '%s'", optarg);
+            if (n_om >= 1024) return cli_usage_error("eval: too many noise settings");
+            omegas[n_om++] = w;
+            if (n_amp == 0) amps[n_amp++] = a;
+            break;
+        }
+        case 'w': {
+            double lo, hi;
+            unsigned long cnt;
+            char tail;
+            if (sscanf(optarg, "%lf:%lf:%lu%c", &lo, &hi, &cnt, &tail) != 3 || !(lo > 0) || !(hi >= lo) ||
+                !isfinite(hi) || cnt < 1 || cnt > 1000)
+                return cli_usage_error("eval: --noise-sweep must be LO:HI:COUNT with 0 < LO <= HI, COUNT in [1, 1000], "
+                                       "got '%s'", optarg);
+            n_om = 0;
+            for (unsigned long k = 0; k < cnt; k++)
+                omegas[n_om++] = cnt == 1 ? lo : lo * pow(hi / lo, (double)k / (double)(cnt - 1));
+            break;
+        }
+        case 'a': {
+            n_amp = 0;
+            char *p = optarg, *end;
+            while (*p) {
+                errno = 0;
+                double a = strtod(p, &end);
+                if (end == p || errno || !(a >= 0) || !isfinite(a) || n_amp >= 64)
+                    return cli_usage_error("eval: --amps must be a comma-separated list of amplitudes >= 0, got '%s'",
+                                           optarg);
+                amps[n_amp++] = a;
+                p = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',')
+                    return cli_usage_error("eval: --amps must be a comma-separated list, got '%s'", optarg);
+            }
+            break;
+        }
+        case 's':
+            if (strcmp(optarg, "test") == 0) split = 2;
+            else if (strcmp(optarg, "val") == 0) split = 1;
+            else return cli_usage_error("eval: --split must be test or val, got '%s'", optarg);
+            break;
+        case 'N': if (!cli_parse_size(&nmax, "--n", optarg)) return EXIT_USAGE; break;
+        case 'S': if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE; seed = (uint64_t)v; break;
+        case 'j': json = 1; break;
+        case ':': return cli_usage_error("eval: option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("eval: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("eval: missing CHECKPOINT (see 'ssmkit eval --help')");
+    if (optind + 1 < argc)
+        return cli_usage_error("eval: unexpected argument '%s'", argv[optind + 1]);
+    cli_out_kind kind = OUT_STDOUT_TSV;
+    if (out && !cli_out_kind_of(&kind, out))
+        return EXIT_USAGE; /* the reason is printed */
+    if (out && kind != OUT_TSV)
+        return cli_usage_error("eval: -o must name a .tsv file, got '%s'", out);
+    if (n_amp == 0)
+        amps[n_amp++] = 0.1;
+    char path[1100];
+    struct stat sb;
+    const char *ck = argv[optind];
+    if (stat(ck, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(path, sizeof path, "%s/ckpt.bin", ck);
+    else
+        snprintf(path, sizeof path, "%s", ck);
+    ssm_train_state st;
+    ssm_status s = ssm_train_checkpoint_read(&st, path, 1);
+    if (s == SSM_OK)
+        s = ssm_train_state_buffers(&st);
+    if (s != SSM_OK) {
+        ssm_train_state_free(&st);
+        return cli_fail(s);
+    }
+    const ssm_train_split *sp = split == 2 ? &st.data.test : &st.data.val;
+    size_t rows = 1 + n_om * n_amp;
+    ssm_dmat_t T;
+    s = ssm_dmat_init(T, rows, 4);
+    for (size_t r = 0; s == SSM_OK && r < rows; r++) {
+        ssm_train_noise nz = {0};
+        nz.seed = seed;
+        if (r > 0) {
+            nz.omega = omegas[(r - 1) / n_amp];
+            nz.amp = amps[(r - 1) % n_amp];
+        }
+        double loss, acc;
+        s = ssm_train_evaluate(&loss, &acc, &st, sp, split, nmax, r > 0 ? &nz : NULL);
+        SSM_D(T, r, 0) = nz.omega;
+        SSM_D(T, r, 1) = nz.amp;
+        SSM_D(T, r, 2) = loss;
+        SSM_D(T, r, 3) = acc;
+    }
+    if (s == SSM_OK && json) {
+        json_t *j = json_pack("{s:s, s:s, s:I, s:{s:f, s:f}}", "checkpoint", path, "split", split == 2 ? "test" : "val",
+                              "n", (json_int_t)(nmax && nmax < sp->n ? nmax : sp->n), "clean", "loss", SSM_D(T, 0, 2),
+                              "acc", SSM_D(T, 0, 3));
+        json_t *arr = json_array();
+        for (size_t r = 1; r < rows; r++)
+            json_array_append_new(arr, json_pack("{s:f, s:f, s:f, s:f}", "omega", SSM_D(T, r, 0), "amp", SSM_D(T, r, 1),
+                                                 "loss", SSM_D(T, r, 2), "acc", SSM_D(T, r, 3)));
+        json_object_set_new(j, "noisy", arr);
+        json_dumpf(j, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+        putchar('\n');
+        json_decref(j);
+    } else if (s == SSM_OK) {
+        char header[4096];
+        snprintf(header, sizeof header,
+                 "ssmkit %s eval %s (%s split, task %s, init %s)\n"
+                 "noise: amp * U[0,1) * cos(omega * Delta_h * l) on the SSM input of every layer; first row clean\n"
+                 "command: %s\n"
+                 "columns: omega amp loss acc", SSM_VERSION, path, split == 2 ? "test" : "val",
+                 ssm_train_task_name(st.cfg.task), st.cfg.init, cli_command_line());
+        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, header, T);
+    }
+    ssm_dmat_clear(T);
+    ssm_train_state_free(&st);
+    return s == SSM_OK ? 0 : cli_fail(s);
+}

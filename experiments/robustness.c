@@ -1,0 +1,372 @@
+/* experiments/robustness.c — does the initialisation make a trained model robust to Fourier-mode noise?
+ * (REFERENCE.md §6, the PTD paper's robustness test, on sequential Fashion-MNIST.)
+ *
+ * One job per init: S4D-LegS, S4D-Lin, S4-PTD (ε = --eps, default 0.05) and the DPLR-equivalent S4 init
+ * (the dense real system V(Λ − P̃P̃*)V*), each trained under the PTD protocol (Λ, B, Δ frozen; C, D and the
+ * rest trained), then evaluated on the test split clean, with noise at ω* = max|Im λ| of the LegS
+ * diagonalisation for the d_state in use (≈ N²/π, the top spike of |G_DPLR − G_Diag|) and amplitude 0.1,
+ * over a log sweep of ω at amplitude 0.1 (plus 0.9, 0.95, 1.05, 1.1 × ω*), over the amplitudes
+ * {0.01, 0.03, 0.1, 0.3} at ω*, and at each init's own top mode (its largest |Im λ|) at amplitude 0.1.
+ *
+ * Default size (11 min measured on the 2 shared cores, load 8–10): d_model 32, 2 layers, d_state 64, 4000 training images
+ * × 4 epochs, 500 validation, 1000 test images.  --full: the paper's model (d_model 128, 4 layers,
+ * d_state 64) on the full 55000/5000/10000 split for 10 epochs (hours on a CPU).
+ *
+ * Files: robustness.part-K.tsv (one per job: 3 datasets — summary row, sweep rows, curve rows);
+ * robustness.tsv (index 0 summary; 1–4 ω sweeps; 5–8 amplitude sweeps), robustness-curves.tsv (index
+ * 0–3), robustness.json; figures from plots/robustness.gp. */
+#define _POSIX_C_SOURCE 200809L
+#include "experiments/experiments.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NINIT 4
+static const char *const INITS[NINIT] = {"s4d-legs", "s4d-lin", "ptd", "s4-dplr"};
+static const char *const LABELS[NINIT] = {"S4D-LegS", "S4D-Lin", "S4-PTD", "S4 (DPLR-equivalent)"};
+static const double AMPS[4] = {0.01, 0.03, 0.1, 0.3};
+#define NLOG 9   /* ω = 10 … 1e4, log-spaced */
+static const double NEAR[4] = {0.9, 0.95, 1.05, 1.1}; /* ω/ω* around the spike */
+#define NSWEEP (NLOG + 4)
+
+static void config_for(ssm_train_config *c, const ssm_experiment_opts *o, int k)
+{
+    ssm_train_config_default(c);
+    c->task = SSM_TASK_SFMNIST;
+    snprintf(c->init, sizeof c->init, "%s", INITS[k]);
+    c->init_eps = o->eps > 0 ? o->eps : 0.05;
+    c->d_state = 64;
+    c->dropout = 0.1;
+    c->lr = 0.01;
+    c->wd = 0.05;
+    c->lr_ssm = 0.0; /* the PTD protocol */
+    c->batch = 64;
+    c->threads = 2;
+    c->seed = o->seed;
+    if (o->full) {
+        c->d_model = 128;
+        c->n_layers = 4;
+        c->epochs = 10;
+        c->warmup = 500;
+    } else {
+        c->d_model = 32;
+        c->n_layers = 2;
+        c->n_train = 4000;
+        c->n_val = 500;
+        c->n_test = 1000;
+        c->epochs = 4;
+        c->warmup = 20;
+    }
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ω*: the largest |Im λ| of the S4D-LegS diagonalisation at this state size */
+static ssm_status omega_star(double *w, size_t N)
+{
+    ssm_st *f;
+    ssm_init_opts io = {.N = N, .conj_sym = 1};
+    ssm_status s = ssm_init_build(&f, SSM_INIT_S4D_LEGS, &io);
+    if (s != SSM_OK)
+        return s;
+    const ssm_tensor *t = ssm_st_get(f, "Lambda");
+    *w = 0.0;
+    for (size_t i = 0; t && i < t->shape[0]; i++)
+        *w = fmax(*w, fabs(t->data[2 * i + 1]));
+    ssm_st_free(f);
+    return SSM_OK;
+}
+
+static ssm_status run_job(const ssm_experiment_opts *o, int k)
+{
+    ssm_train_config c;
+    config_for(&c, o, k);
+    double ws;
+    ssm_status s = omega_star(&ws, c.d_state);
+    if (s != SSM_OK)
+        return s;
+    ssm_train_run_opts ro = {.quiet = o->quiet};
+    ssm_train_state st;
+    double t0 = now_s();
+    s = ssm_train_run(&st, &c, &ro);
+    double train_s = now_s() - t0;
+    const size_t nrows = 1 + NSWEEP + 4 + 1;
+    /* the model's own top mode: the largest |Im λ| it uses (the dense DPLR system has real eigenvalues,
+     * so it gets ω*) */
+    double wown = ws;
+    if (s == SSM_OK && !st.model->dense) {
+        wown = 0.0;
+        for (size_t i = 0; i < st.model->H * st.model->M; i++)
+            wown = fmax(wown, fabs((double)st.model->params[st.model->layer[0].lam + 2 * i + 1]));
+    }
+    double noisy_own = NAN;
+    ssm_dmat_t S, W, C;
+    memset(S, 0, sizeof S); memset(W, 0, sizeof W); memset(C, 0, sizeof C);
+    if (s == SSM_OK) s = ssm_dmat_init(S, 1, 10);
+    if (s == SSM_OK) s = ssm_dmat_init(W, nrows, 5);
+    if (s == SSM_OK) s = ssm_dmat_init(C, st.n_rows, 7);
+    double clean_loss = NAN, clean = NAN, noisy = NAN;
+    if (s == SSM_OK)
+        s = ssm_train_evaluate(&clean_loss, &clean, &st, &st.data.test, 2, 0, NULL);
+    ssm_progress *bar = ssm_progress_create(INITS[k], nrows, !o->quiet);
+    for (size_t r = 0; s == SSM_OK && r < nrows; r++) {
+        /* row 0: ω*, amp 0.1 (the protocol's point); 1..NLOG: log ω sweep at 0.1; then ω*·NEAR at 0.1;
+         * then the amplitudes at ω*; last: the model's own top mode at 0.1 */
+        ssm_train_noise nz = {.seed = o->seed + 1, .amp = 0.1};
+        if (r == 0) nz.omega = ws;
+        else if (r <= NLOG) nz.omega = 10.0 * pow(1e3, (double)(r - 1) / (NLOG - 1));
+        else if (r <= NSWEEP) nz.omega = ws * NEAR[r - 1 - NLOG];
+        else if (r < nrows - 1) { nz.omega = ws; nz.amp = AMPS[r - 1 - NSWEEP]; }
+        else nz.omega = wown;
+        double loss, acc;
+        s = ssm_train_evaluate(&loss, &acc, &st, &st.data.test, 2, 0, &nz);
+        double row[5] = {(double)k, nz.omega, nz.amp, acc, loss};
+        memcpy(&SSM_D(W, r, 0), row, sizeof row);
+        if (r == 0)
+            noisy = acc;
+        if (r == nrows - 1)
+            noisy_own = acc;
+        ssm_progress_update(bar, r + 1);
+    }
+    ssm_progress_finish(bar);
+    if (s == SSM_OK) {
+        double row[10] = {(double)k, clean, noisy, ws, c.init_eps, train_s,
+                          st.n_rows ? st.rows[st.n_rows - 1].val_acc : NAN,
+                          st.n_rows ? st.rows[st.n_rows - 1].samples_per_s : NAN, wown, noisy_own};
+        memcpy(&SSM_D(S, 0, 0), row, sizeof row);
+        for (size_t i = 0; i < st.n_rows; i++) {
+            const ssm_train_epoch_row *e = &st.rows[i];
+            double cr[7] = {(double)k, e->epoch, e->step, e->train_loss, e->train_acc, e->val_loss, e->val_acc};
+            memcpy(&SSM_D(C, i, 0), cr, sizeof cr);
+        }
+        char path[1100];
+        snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
+        ssm_atomic *a;
+        FILE *fp;
+        s = ssm_atomic_open(&a, &fp, path);
+        if (s == SSM_OK) {
+            fprintf(fp, "# ssmkit %s experiment robustness, job %d: %s (init %s, eps %g), sfmnist, d_model %zu, layers "
+                        "%zu, d_state %zu, %zu train images x %zu epochs, PTD protocol (Lambda, B, Delta frozen)\n",
+                    SSM_VERSION, k, LABELS[k], INITS[k], c.init_eps, c.d_model, c.n_layers, c.d_state, st.data.train.n,
+                    c.epochs);
+            fprintf(fp, "# dataset 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
+                        "omega_own noisy_own_acc\n"
+                        "# dataset 1 columns: init omega amp acc loss\n"
+                        "# dataset 2 columns: init epoch step train_loss train_acc val_loss val_acc\n");
+            s = ssm_tsv_write_dmat(NULL, fp, NULL, S);
+            fputs("\n\n", fp);
+            if (s == SSM_OK) s = ssm_tsv_write_dmat(NULL, fp, NULL, W);
+            fputs("\n\n", fp);
+            if (s == SSM_OK) s = ssm_tsv_write_dmat(NULL, fp, NULL, C);
+            if (s == SSM_OK) s = ssm_atomic_commit(a);
+            else ssm_atomic_abort(a);
+        }
+        if (s == SSM_OK && !o->quiet)
+            printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  noisy(own top mode %.1f) %.4f  "
+                   "(trained in %.0f s)\n", LABELS[k], clean, ws, noisy, wown, noisy_own, train_s);
+        fflush(stdout);
+    }
+    ssm_dmat_clear(S); ssm_dmat_clear(W); ssm_dmat_clear(C);
+    ssm_train_state_free(&st);
+    return s;
+}
+
+/* ---- merge --------------------------------------------------------------------------------------- */
+
+/* Split a part file into its three datasets (separated by two blank lines). */
+static ssm_status read_part(ssm_dmat_t out[3], const char *path)
+{
+    unsigned char *buf;
+    size_t len;
+    ssm_status s = ssm_read_file(&buf, &len, path);
+    if (s != SSM_OK)
+        return SSM_ERROR(SSM_EIO, "robustness --merge: %s is missing (run its --job first)", path);
+    char *text = (char *)buf;
+    size_t start[3] = {0}, end[3] = {0};
+    int d = 0, blanks = 0;
+    size_t i = 0;
+    while (i < len && d < 3) {
+        size_t j = i;
+        while (j < len && buf[j] != '\n')
+            j++;
+        if (j == i) {
+            if (++blanks == 2) {
+                end[d] = i;
+                if (++d < 3)
+                    start[d] = j + 1;
+                blanks = 0;
+            }
+        } else {
+            blanks = 0;
+        }
+        i = j + 1;
+    }
+    if (d < 3)
+        end[d] = len;
+    for (int k = 0; k < 3; k++)
+        memset(out[k], 0, sizeof out[k]);
+    for (int k = 0; k < 3 && s == SSM_OK; k++) {
+        if (k > d || end[k] <= start[k])
+            s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s lacks dataset %d", path, k);
+        else if ((s = ssm_tsv_read_mem(out[k], text + start[k], end[k] - start[k])) != SSM_OK)
+            s = SSM_ERROR(s, "robustness --merge: %s: %s", path, ssm_error_message());
+    }
+    free(buf);
+    return s;
+}
+
+static ssm_status merge(const ssm_experiment_opts *o)
+{
+    ssm_dmat_t P[NINIT][3];
+    ssm_status s = SSM_OK;
+    char path[1100];
+    int loaded = 0;
+    for (int k = 0; k < NINIT && s == SSM_OK; k++, loaded++) {
+        snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
+        s = read_part(P[k], path);
+        if (s == SSM_OK && (P[k][0]->cols != 10 || P[k][1]->cols != 5 || P[k][2]->cols != 7))
+            s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s has the wrong columns", path);
+    }
+    if (s != SSM_OK) {
+        for (int k = 0; k < loaded - 1; k++)
+            for (int j = 0; j < 3; j++)
+                ssm_dmat_clear(P[k][j]);
+        return s;
+    }
+    ssm_train_config c;
+    config_for(&c, o, 0);
+    snprintf(path, sizeof path, "%s/robustness.tsv", o->out_dir);
+    ssm_atomic *a;
+    FILE *fp;
+    s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK) {
+        fprintf(fp, "# ssmkit %s experiment robustness: Fourier-mode noise on the SSM input of every layer "
+                    "(REFERENCE.md 6), sfmnist test split, d_model %zu, layers %zu, d_state %zu%s\n"
+                    "# inits: 0 S4D-LegS, 1 S4D-Lin, 2 S4-PTD, 3 S4 (DPLR-equivalent); PTD protocol (Lambda, B, Delta frozen)\n"
+                    "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
+                    "omega_own noisy_own_acc (own: the init's largest |Im lambda|; omega_star for the dense DPLR)\n"
+                    "# index 1-4 (per init): omega amp acc loss (amp 0.1)\n"
+                    "# index 5-8 (per init): omega amp acc loss (omega = omega_star)\n",
+                SSM_VERSION, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : "");
+        for (int k = 0; k < NINIT; k++) {
+            for (size_t j = 0; j < 10; j++)
+                fprintf(fp, "%s%.17g", j ? "\t" : "", SSM_D(P[k][0], 0, j));
+            fputc('\n', fp);
+        }
+        for (int pass = 0; pass < 2; pass++)
+            for (int k = 0; k < NINIT; k++) {
+                fputs("\n\n", fp);
+                /* ω sweep sorted by ω (rows 1..NSWEEP plus row 0 at ω*), or the amplitude rows */
+                ssm_dmat_struct *W = P[k][1];
+                size_t idx[32], n = 0;
+                for (size_t r = 0; r < W->rows; r++) {
+                    int sweep = r <= NSWEEP, amp = r > NSWEEP && r <= NSWEEP + 4;
+                    if ((pass == 0 && sweep) || (pass == 1 && amp))
+                        idx[n++] = r;
+                }
+                for (size_t x = 1; x < n; x++) /* insertion sort by ω */
+                    for (size_t y = x; y > 0 && SSM_D(W, idx[y - 1], 1) > SSM_D(W, idx[y], 1); y--) {
+                        size_t t = idx[y]; idx[y] = idx[y - 1]; idx[y - 1] = t;
+                    }
+                for (size_t x = 0; x < n; x++)
+                    fprintf(fp, "%.17g\t%.17g\t%.17g\t%.17g\n", SSM_D(W, idx[x], 1), SSM_D(W, idx[x], 2),
+                            SSM_D(W, idx[x], 3), SSM_D(W, idx[x], 4));
+            }
+        s = ssm_atomic_commit(a);
+    }
+    if (s == SSM_OK) {
+        snprintf(path, sizeof path, "%s/robustness-curves.tsv", o->out_dir);
+        s = ssm_atomic_open(&a, &fp, path);
+        if (s == SSM_OK) {
+            fprintf(fp, "# ssmkit %s experiment robustness: training curves, index k = init k (0 S4D-LegS, 1 S4D-Lin, "
+                        "2 S4-PTD, 3 S4 DPLR-equivalent)\n# columns: epoch step train_loss train_acc val_loss val_acc\n",
+                    SSM_VERSION);
+            for (int k = 0; k < NINIT; k++) {
+                if (k)
+                    fputs("\n\n", fp);
+                for (size_t r = 0; r < P[k][2]->rows; r++)
+                    for (size_t j = 1; j < 7; j++)
+                        fprintf(fp, "%.17g%c", SSM_D(P[k][2], r, j), j == 6 ? '\n' : '\t');
+            }
+            s = ssm_atomic_commit(a);
+        }
+    }
+    if (s == SSM_OK) {
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "experiment", "robustness", "task", "sfmnist", "d_model",
+                              (json_int_t)c.d_model, "n_layers", (json_int_t)c.n_layers, "d_state", (json_int_t)c.d_state,
+                              "full", o->full);
+        json_t *arr = json_array();
+        for (int k = 0; k < NINIT; k++) {
+            json_t *sw = json_array(), *am = json_array();
+            for (size_t r = 1; r < 1 + NSWEEP + 4 && r < P[k][1]->rows; r++)
+                json_array_append_new(r <= NSWEEP ? sw : am,
+                                      json_pack("{s:f, s:f, s:f}", "omega", SSM_D(P[k][1], r, 1), "amp",
+                                                SSM_D(P[k][1], r, 2), "acc", SSM_D(P[k][1], r, 3)));
+            json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "init",
+                                                 INITS[k], "label", LABELS[k], "clean_acc", SSM_D(P[k][0], 0, 1),
+                                                 "noisy_acc", SSM_D(P[k][0], 0, 2), "omega_star", SSM_D(P[k][0], 0, 3),
+                                                 "omega_own", SSM_D(P[k][0], 0, 8), "noisy_own_acc",
+                                                 SSM_D(P[k][0], 0, 9), "eps", SSM_D(P[k][0], 0, 4), "train_s",
+                                                 SSM_D(P[k][0], 0, 5), "samples_per_s", SSM_D(P[k][0], 0, 7),
+                                                 "omega_sweep_amp_0.1", sw, "amp_sweep_at_omega_star", am));
+        }
+        json_object_set_new(j, "results", arr);
+        snprintf(path, sizeof path, "%s/robustness.json", o->out_dir);
+        s = ssm_atomic_open(&a, &fp, path);
+        if (s == SSM_OK) {
+            if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0) {
+                ssm_atomic_abort(a);
+                s = SSM_ERROR(SSM_EIO, "cannot write %s", path);
+            } else {
+                s = ssm_atomic_commit(a);
+            }
+        }
+        json_decref(j);
+        if (s == SSM_OK && !o->quiet) {
+            printf("robustness (sfmnist test, noise amp 0.1 at omega* = %.1f and at each init's own top mode):\n"
+                   "%-22s %9s %9s %11s %9s\n", SSM_D(P[0][0], 0, 3), "init", "clean", "noisy", "own_omega", "noisy_own");
+            for (int k = 0; k < NINIT; k++)
+                printf("%-22s %9.4f %9.4f %11.1f %9.4f\n", LABELS[k], SSM_D(P[k][0], 0, 1), SSM_D(P[k][0], 0, 2),
+                       SSM_D(P[k][0], 0, 8), SSM_D(P[k][0], 0, 9));
+        }
+    }
+    for (int k = 0; k < NINIT; k++)
+        for (int j = 0; j < 3; j++)
+            ssm_dmat_clear(P[k][j]);
+    return s;
+}
+
+ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o)
+{
+    if (o->n_max)
+        return SSM_ERROR(SSM_EINVAL, "robustness: --n-max does not apply (d_state is 64; --full for the paper size)");
+    if (o->jobs) {
+        for (int k = 0; k < NINIT; k++)
+            printf("ssmkit experiment robustness --job %d --out %s --seed %lu --eps %.17g%s -q\n", k, o->out_dir,
+                   o->seed, o->eps > 0 ? o->eps : 0.05, o->full ? " --full" : "");
+        printf("# then: ssmkit experiment robustness --merge --out %s\n", o->out_dir);
+        return SSM_OK;
+    }
+    if (o->merge)
+        return merge(o);
+    if (o->job >= 0) {
+        if (o->job >= NINIT)
+            return SSM_ERROR(SSM_EINVAL, "robustness: --job must be in [0, %d]", NINIT - 1);
+        return run_job(o, (int)o->job);
+    }
+    for (int k = 0; k < NINIT; k++) {
+        ssm_status s = run_job(o, k);
+        if (s != SSM_OK)
+            return s;
+    }
+    return merge(o);
+}

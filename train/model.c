@@ -1,0 +1,539 @@
+/* train/model.c — the model: the parameter arena and its name → offset table, initialisation from an
+ * ssmkit-init/1 file (or a method built on the fly), per-thread activations, and the forward/backward
+ * pass of one chunk of the batch. */
+#define _POSIX_C_SOURCE 200809L
+#include "train/train.h"
+#include "analysis/analysis.h"
+
+#include <complex.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- random numbers ---------------------------------------------------------- */
+
+uint64_t ssm_train_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double ssm_train_uniform(uint64_t *s) { return (double)(ssm_train_rand(s) >> 11) * 0x1p-53; }
+
+double ssm_train_normal(uint64_t *s)
+{
+    double u1 = ssm_train_uniform(s), u2 = ssm_train_uniform(s);
+    return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
+}
+
+uint64_t ssm_train_stream(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
+{
+    uint64_t s = a;
+    uint64_t x = ssm_train_rand(&s) ^ b;
+    x = ssm_train_rand(&x) ^ c;
+    x = ssm_train_rand(&x) ^ d;
+    return ssm_train_rand(&x);
+}
+
+/* ---- the init: Λ, B̃ (and V, P̃) from a file or a method name -------------------- */
+
+static ssm_status load_init(ssm_st **f, const ssm_train_config *c)
+{
+    ssm_init_method meth;
+    if (access(c->init, F_OK) == 0)
+        return ssm_st_read(f, c->init);
+    if (ssm_init_method_lookup(&meth, c->init) != SSM_OK) {
+        ssm_error_clear();
+        return SSM_ERROR(SSM_EINVAL, "--init '%s' is neither a file nor an init method (s4-dplr s4d-legs s4d-lin "
+                                     "s4d-inv s4d-real s5-legs ptd)", c->init);
+    }
+    ssm_init_opts o = {.N = c->d_state, .eps = c->init_eps, .seed = c->seed, .conj_sym = 1};
+    return ssm_init_build(f, meth, &o);
+}
+
+/* a complex tensor of the expected shape (trailing 2), else EFORMAT */
+static const double *get_c(const ssm_st *f, const char *name, size_t d0, size_t d1, int need)
+{
+    const ssm_tensor *t = ssm_st_get(f, name);
+    if (!t)
+        return need ? (SSM_ERROR(SSM_EFORMAT, "init file has no tensor '%s'", name), NULL) : NULL;
+    int ok = d1 ? (t->ndim == 3 && t->shape[0] == d0 && t->shape[1] == d1 && t->shape[2] == 2)
+                : (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == 2);
+    if (!ok) {
+        SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has the wrong shape", name);
+        return NULL;
+    }
+    return t->data;
+}
+
+/* ---- the arena table ------------------------------------------------------------ */
+
+static size_t add_tensor(ssm_train_model *m, const char *name, size_t count, int group)
+{
+    ssm_train_tensor *t = &m->tensors[m->n_tensors++];
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->offset = m->n_params;
+    t->count = count;
+    t->group = group;
+    m->n_params += count;
+    return t->offset;
+}
+
+const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (strcmp(m->tensors[i].name, name) == 0)
+            return &m->tensors[i];
+    return NULL;
+}
+
+void ssm_train_model_free(ssm_train_model *m)
+{
+    if (!m)
+        return;
+    free(m->params); free(m->grads);
+    ssm_train_conv_ws_destroy(m->ws);
+    ssm_train_conv_destroy(m->conv);
+    free(m->kernel); free(m->kernel_f); free(m->dkernel);
+    free(m->dense_A); free(m->dense_B); free(m->basis);
+    free(m);
+}
+
+static void uniform_fill(float *p, size_t n, double bound, uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (float)(bound * (2.0 * ssm_train_uniform(rng) - 1.0));
+}
+
+ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config *c, size_t L, size_t din,
+                                  size_t nout, int regression)
+{
+    *out = NULL;
+    if (c->n_layers < 1 || c->n_layers > SSM_TRAIN_MAX_LAYERS)
+        return SSM_ERROR(SSM_EINVAL, "--layers must be in [1, %d]", SSM_TRAIN_MAX_LAYERS);
+    ssm_st *f = NULL;
+    ssm_status s = load_init(&f, c);
+    if (s != SSM_OK)
+        return s;
+    const char *fmt = ssm_st_meta(f, "format"), *cs = ssm_st_meta(f, "conj_sym"), *nm = ssm_st_meta(f, "N");
+    if (!fmt || strcmp(fmt, "ssmkit-init/1") != 0 || !nm) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EFORMAT, "init '%s' is not an ssmkit-init/1 file", c->init);
+    }
+    if (!cs || strcmp(cs, "true") != 0) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EFORMAT, "init '%s': the engine needs a conj_sym init (ssmkit init --conj-sym)", c->init);
+    }
+    size_t N = strtoul(nm, NULL, 10), M = N / 2;
+    if (N < 2 || N % 2 || N > 1024) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EFORMAT, "init '%s': state size N = %zu not in [2, 1024] or odd", c->init, N);
+    }
+    const double *lam = get_c(f, "Lambda", M, 0, 1), *Bt = lam ? get_c(f, "B", M, 0, 1) : NULL;
+    const double *V = Bt ? get_c(f, "V", N, M, 0) : NULL;
+    const ssm_tensor *tp = ssm_st_get(f, "P");
+    size_t r = tp && tp->ndim == 3 ? tp->shape[0] : 0;
+    const double *P = tp ? get_c(f, "P", r, M, 1) : NULL;
+    if (!lam || !Bt || (tp && !P)) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EFORMAT, "init '%s': %s", c->init, ssm_error_message());
+    }
+    if (P && !V) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EFORMAT, "init '%s': a DPLR init (P) needs V to rebuild its state matrix", c->init);
+    }
+    if (P && c->lr_ssm != 0.0) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_EINVAL, "init '%s' is DPLR (dense path): Lambda, B, Delta cannot train (--lr-ssm 0)",
+                         c->init);
+    }
+
+    ssm_train_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        ssm_st_free(f);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    const size_t H = c->d_model, K = c->n_layers;
+    m->L = L; m->din = din; m->H = H; m->N = N; m->M = M; m->K = K; m->nout = nout;
+    m->glu = c->glu; m->prenorm = c->prenorm; m->dense = P != NULL; m->regression = regression;
+    m->dropout = (float)c->dropout;
+    m->Hout = m->glu ? 2 * H : H;
+    m->enc_w = add_tensor(m, "encoder.weight", din * H, SSM_TRAIN_DECAY);
+    m->enc_b = add_tensor(m, "encoder.bias", H, SSM_TRAIN_NODECAY);
+    for (size_t l = 0; l < K; l++) {
+        ssm_train_layer *ly = &m->layer[l];
+        char nb[40];
+#define T(field, nm_, count, group) (snprintf(nb, sizeof nb, "layers.%zu.%s", l, nm_), ly->field = add_tensor(m, nb, count, group))
+        if (!m->dense) {
+            T(lam, "ssm.Lambda", H * M * 2, SSM_TRAIN_SSM);
+            T(B, "ssm.B", H * M * 2, SSM_TRAIN_SSM);
+            T(C, "ssm.C", H * M * 2, SSM_TRAIN_DECAY);
+        } else {
+            ly->lam = ly->B = SIZE_MAX;
+            T(C, "ssm.C", H * N, SSM_TRAIN_DECAY);
+        }
+        T(logdt, "ssm.log_dt", H, SSM_TRAIN_SSM);
+        T(D, "ssm.D", H, SSM_TRAIN_NODECAY);
+        T(W, "out.weight", H * m->Hout, SSM_TRAIN_DECAY);
+        T(b, "out.bias", m->Hout, SSM_TRAIN_NODECAY);
+        T(ln_g, "norm.weight", H, SSM_TRAIN_NODECAY);
+        T(ln_b, "norm.bias", H, SSM_TRAIN_NODECAY);
+#undef T
+    }
+    m->dec_w = add_tensor(m, "decoder.weight", H * nout, SSM_TRAIN_DECAY);
+    m->dec_b = add_tensor(m, "decoder.bias", nout, SSM_TRAIN_NODECAY);
+    m->params = calloc(m->n_params, sizeof *m->params);
+    m->grads = calloc(m->n_params, sizeof *m->grads);
+    m->conv = ssm_train_conv_create(H, L, &s);
+    if (s == SSM_OK) {
+        m->nfreq = ssm_train_conv_nfreq(m->conv);
+        m->ws = ssm_train_conv_ws_create(m->conv);
+    }
+    m->kernel = malloc(K * H * L * sizeof *m->kernel);
+    m->kernel_f = malloc(K * H * m->nfreq * 2 * sizeof *m->kernel_f);
+    m->dkernel = malloc(K * H * L * sizeof *m->dkernel);
+    if (m->dense) {
+        m->dense_A = calloc(N * N, sizeof *m->dense_A);
+        m->dense_B = calloc(N, sizeof *m->dense_B);
+        m->basis = malloc(K * H * L * N * sizeof *m->basis);
+    }
+    if (s == SSM_OK && (!m->params || !m->grads || !m->ws || !m->kernel || !m->kernel_f || !m->dkernel ||
+                        (m->dense && (!m->dense_A || !m->dense_B || !m->basis))))
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory for the model (%zu parameters)", m->n_params);
+    if (s != SSM_OK) {
+        ssm_st_free(f);
+        ssm_train_model_free(m);
+        return s;
+    }
+
+    /* initial values: one stream from the seed, consumed in table order */
+    uint64_t rng = ssm_train_stream(c->seed, 0x5eed, 1, 0);
+    float *p = m->params;
+    uniform_fill(p + m->enc_w, din * H, 1.0 / sqrt((double)din), &rng);
+    uniform_fill(p + m->enc_b, H, 1.0 / sqrt((double)din), &rng);
+    double lo = log(c->dt_min), hi = log(c->dt_max);
+    for (size_t l = 0; l < K; l++) {
+        ssm_train_layer *ly = &m->layer[l];
+        for (size_t h = 0; h < H; h++) {
+            p[ly->logdt + h] = (float)(lo + (hi - lo) * ssm_train_uniform(&rng));
+            p[ly->D + h] = (float)ssm_train_normal(&rng);
+            p[ly->ln_g + h] = 1.0f;
+            p[ly->ln_b + h] = 0.0f;
+            double c0[1024];
+            for (size_t i = 0; i < N; i++)
+                c0[i] = ssm_train_normal(&rng);
+            if (m->dense) {
+                for (size_t i = 0; i < N; i++)
+                    p[ly->C + h * N + i] = (float)c0[i];
+                continue;
+            }
+            for (size_t n = 0; n < M; n++) {
+                size_t o = (h * M + n) * 2;
+                p[ly->lam + o] = (float)lam[2 * n];
+                p[ly->lam + o + 1] = (float)lam[2 * n + 1];
+                p[ly->B + o] = (float)Bt[2 * n];
+                p[ly->B + o + 1] = (float)Bt[2 * n + 1];
+                double complex cn = 0.0;
+                if (V) /* C̃ = C₀ V: the same real C₀ seen through the init's eigenvectors */
+                    for (size_t i = 0; i < N; i++)
+                        cn += c0[i] * CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]);
+                else   /* complex normal, E|C|² = 1 (S4D) */
+                    cn = CMPLX(c0[2 * (n % (N / 2))] * M_SQRT1_2, c0[2 * (n % (N / 2)) + 1] * M_SQRT1_2);
+                p[ly->C + o] = (float)creal(cn);
+                p[ly->C + o + 1] = (float)cimag(cn);
+            }
+        }
+        uniform_fill(p + ly->W, H * m->Hout, 1.0 / sqrt((double)H), &rng);
+        uniform_fill(p + ly->b, m->Hout, 1.0 / sqrt((double)H), &rng);
+    }
+    uniform_fill(p + m->dec_w, H * nout, 1.0 / sqrt((double)H), &rng);
+    uniform_fill(p + m->dec_b, nout, 1.0 / sqrt((double)H), &rng);
+
+    if (m->dense) {
+        /* A = V_f (Λ_f − P_f P_f*) V_f* over the conjugate-closed set = 2 Re(V Λ V*) − Σ_k q_k q_kᵀ with
+         * q_k = 2 Re(V P̃_k) (real); B = 2 Re(V B̃).  V is unitary for the NPLR decomposition. */
+        for (size_t i = 0; i < N; i++) {
+            double complex bi = 0.0;
+            for (size_t n = 0; n < M; n++)
+                bi += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) * CMPLX(Bt[2 * n], Bt[2 * n + 1]);
+            m->dense_B[i] = 2.0 * creal(bi);
+            for (size_t j = 0; j < N; j++) {
+                double complex a = 0.0;
+                for (size_t n = 0; n < M; n++)
+                    a += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) * CMPLX(lam[2 * n], lam[2 * n + 1]) *
+                         conj(CMPLX(V[(j * M + n) * 2], V[(j * M + n) * 2 + 1]));
+                m->dense_A[i * N + j] = 2.0 * creal(a);
+            }
+        }
+        for (size_t k = 0; k < r; k++) {
+            double q[1024];
+            for (size_t i = 0; i < N; i++) {
+                double complex s_ = 0.0;
+                for (size_t n = 0; n < M; n++)
+                    s_ += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) *
+                          CMPLX(P[(k * M + n) * 2], P[(k * M + n) * 2 + 1]);
+                q[i] = 2.0 * creal(s_);
+            }
+            for (size_t i = 0; i < N; i++)
+                for (size_t j = 0; j < N; j++)
+                    m->dense_A[i * N + j] -= q[i] * q[j];
+        }
+    }
+    ssm_st_free(f);
+    s = ssm_train_model_kernels(m, 1);
+    if (s != SSM_OK) {
+        ssm_train_model_free(m);
+        return s;
+    }
+    *out = m;
+    return SSM_OK;
+}
+
+ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too)
+{
+    const size_t H = m->H, L = m->L;
+    for (size_t l = 0; l < m->K; l++) {
+        const ssm_train_layer *ly = &m->layer[l];
+        float *K = m->kernel + l * H * L;
+        if (m->dense) {
+            double *X = m->basis + l * H * L * m->N;
+            if (basis_too) {
+                ssm_status s = ssm_train_dense_basis(X, m->dense_A, m->dense_B, m->params + ly->logdt, H, L, m->N);
+                if (s != SSM_OK)
+                    return s;
+            }
+            ssm_train_kernel_dense_forward(K, X, m->params + ly->C, H, L, m->N);
+        } else {
+            ssm_train_kernel_diag_forward(K, m->params + ly->lam, m->params + ly->B, m->params + ly->C,
+                                          m->params + ly->logdt, H, m->M, L);
+        }
+        for (size_t i = 0; i < H * L; i++)
+            if (!isfinite(K[i]))
+                return SSM_ERROR(SSM_ELOSS, "layer %zu: the SSM kernel is not finite (diverged training?)", l);
+        ssm_train_conv_kernel_fft(m->kernel_f + l * H * m->nfreq * 2, m->conv, m->ws, K);
+    }
+    return SSM_OK;
+}
+
+void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm)
+{
+    const size_t H = m->H, L = m->L;
+    for (size_t l = 0; l < m->K; l++) {
+        const ssm_train_layer *ly = &m->layer[l];
+        double *dK = m->dkernel + l * H * L;
+        ssm_train_conv_kernel_grad(dK, m->conv, m->ws, dKf + l * H * m->nfreq * 2);
+        float *g = m->grads;
+        const float *p = m->params;
+        if (m->dense)
+            ssm_train_kernel_dense_backward(g + ly->C, dK, m->basis + l * H * L * m->N, H, L, m->N);
+        else
+            ssm_train_kernel_diag_backward(train_ssm ? g + ly->lam : NULL, train_ssm ? g + ly->B : NULL, g + ly->C,
+                                           train_ssm ? g + ly->logdt : NULL, dK, p + ly->lam, p + ly->B,
+                                           p + ly->C, p + ly->logdt, H, m->M, L);
+    }
+}
+
+/* ---- activations ------------------------------------------------------------------ */
+
+struct ssm_train_acts {
+    size_t bmax;
+    float *xs;              /* [K+1][B,L,H] the residual stream: xs[0] = encoder output          */
+    float *u, *y, *g, *o;   /* [K][B,L,H] SSM input, SSM output, GELU output; o [K][B,L,Hout]      */
+    float *gd;              /* [K][B,L,H] GELU derivative at y                                   */
+    float *uf;              /* [K][B,H,nfreq,2] spectra of the SSM inputs (training only)        */
+    float *a, *mask, *r;    /* [K][B,L,H] GLU output, dropout mask (0 or 1/(1−p)), residual sum   */
+    float *n1m, *n1r;       /* [K][B,L] pre-LN statistics                                        */
+    float *n2m, *n2r;       /* [K][B,L] post-LN statistics                                       */
+    float *pool, *out;      /* [B,H], [B,nout]                                                   */
+    float *d[4], *dbig;     /* backward scratch [B,L,H] ×4, [B,L,Hout]                            */
+    float *dpool, *dout;    /* [B,H], [B,nout]                                                   */
+    float *grads, *dkf;     /* private gradient arena, kernel spectra [K,H,nfreq,2]               */
+    ssm_train_conv_ws *ws;
+};
+
+void ssm_train_acts_free(ssm_train_acts *a)
+{
+    if (!a)
+        return;
+    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
+    free(a->n1m); free(a->n1r); free(a->n2m); free(a->n2r); free(a->pool); free(a->out);
+    for (int i = 0; i < 4; i++)
+        free(a->d[i]);
+    free(a->dbig); free(a->dpool); free(a->dout); free(a->grads); free(a->dkf);
+    ssm_train_conv_ws_destroy(a->ws);
+    free(a);
+}
+
+ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax)
+{
+    ssm_train_acts *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    const size_t K = m->K, BLH = bmax * m->L * m->H, BL = bmax * m->L;
+    a->bmax = bmax;
+    a->xs = malloc((K + 1) * BLH * sizeof(float));
+    a->u = malloc(K * BLH * sizeof(float));
+    a->y = malloc(K * BLH * sizeof(float));
+    a->g = malloc(K * BLH * sizeof(float));
+    a->gd = malloc(K * BLH * sizeof(float));
+    a->uf = malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
+    a->o = malloc(K * bmax * m->L * m->Hout * sizeof(float));
+    a->a = malloc(K * BLH * sizeof(float));
+    a->mask = malloc(K * BLH * sizeof(float));
+    a->r = malloc(K * BLH * sizeof(float));
+    a->n1m = malloc(K * BL * sizeof(float)); a->n1r = malloc(K * BL * sizeof(float));
+    a->n2m = malloc(K * BL * sizeof(float)); a->n2r = malloc(K * BL * sizeof(float));
+    a->pool = malloc(bmax * m->H * sizeof(float));
+    a->out = malloc(bmax * m->nout * sizeof(float));
+    for (int i = 0; i < 4; i++)
+        a->d[i] = malloc(BLH * sizeof(float));
+    a->dbig = malloc(bmax * m->L * m->Hout * sizeof(float));
+    a->dpool = malloc(bmax * m->H * sizeof(float));
+    a->dout = malloc(bmax * m->nout * sizeof(float));
+    a->grads = calloc(m->n_params, sizeof(float));
+    a->dkf = calloc(K * m->H * m->nfreq * 2, sizeof(float));
+    a->ws = ssm_train_conv_ws_create(m->conv);
+    int ok = a->xs && a->u && a->y && a->g && a->gd && a->uf && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
+             a->n2r && a->pool && a->out && a->d[0] && a->d[1] && a->d[2] && a->d[3] && a->dbig && a->dpool &&
+             a->dout && a->grads && a->dkf && a->ws;
+    if (!ok) {
+        ssm_train_acts_free(a);
+        return NULL;
+    }
+    return a;
+}
+
+float *ssm_train_acts_grads(ssm_train_acts *a) { return a->grads; }
+float *ssm_train_acts_dkf(ssm_train_acts *a) { return a->dkf; }
+const float *ssm_train_acts_output(const ssm_train_acts *a) { return a->out; }
+
+/* ---- one chunk: forward (+ backward) ------------------------------------------------- */
+
+static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, const uint64_t *ids, size_t B,
+                      size_t L, size_t H, size_t layer)
+{
+    for (size_t b = 0; b < B; b++)
+        for (size_t h = 0; h < H; h++) {
+            uint64_t st = ssm_train_stream(nz->seed, ids[b], layer, h);
+            double amp = nz->amp * ssm_train_uniform(&st), w = nz->omega * exp((double)logdt[h]);
+            for (size_t l = 0; l < L; l++)
+                u[(b * L + l) * H + h] += (float)(amp * cos(w * (double)l));
+        }
+}
+
+double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *x, const float *y,
+                            const uint64_t *ids, size_t B, int train, uint64_t seed, uint64_t step,
+                            const ssm_train_noise *noise, int backward, float scale, size_t *correct,
+                            double tol)
+{
+    const size_t L = m->L, H = m->H, K = m->K, Ho = m->Hout, BL = B * L, BLH = BL * H;
+    const size_t stride = a->bmax * L * H, ostride = a->bmax * L * Ho, sstride = a->bmax * L;
+    const float *p = m->params;
+    const int drop = train && m->dropout > 0.0f;
+    const float keep_scale = drop ? 1.0f / (1.0f - m->dropout) : 1.0f;
+
+    /* ---- forward ---- */
+    ssm_train_linear_forward(a->xs, x, p + m->enc_w, p + m->enc_b, BL, m->din, H);
+    for (size_t l = 0; l < K; l++) {
+        const ssm_train_layer *ly = &m->layer[l];
+        float *cur = a->xs + l * stride, *nxt = a->xs + (l + 1) * stride;
+        float *u = a->u + l * stride, *yy = a->y + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *act = m->glu ? a->a + l * stride : o, *mask = a->mask + l * stride, *r = a->r + l * stride;
+        if (m->prenorm)
+            ssm_train_layernorm_forward(u, a->n1m + l * sstride, a->n1r + l * sstride, cur, p + ly->ln_g,
+                                        p + ly->ln_b, BL, H);
+        else
+            memcpy(u, cur, BLH * sizeof *u);
+        if (noise && noise->amp != 0.0)
+            add_noise(u, noise, p + ly->logdt, ids, B, L, H, l);
+        float *uf = backward ? a->uf + l * a->bmax * H * m->nfreq * 2 : NULL;
+        ssm_train_conv_forward(yy, uf, m->conv, a->ws, u, m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
+        ssm_train_gelu_forward(g, a->gd + l * stride, yy, BLH);
+        ssm_train_linear_forward(o, g, p + ly->W, p + ly->b, BL, H, Ho);
+        if (m->glu)
+            ssm_train_glu_forward(act, o, BL, H);
+        if (drop)
+            for (size_t b = 0; b < B; b++) {
+                uint64_t st = ssm_train_stream(seed, step, ids[b], 1000 + l);
+                float *mk = mask + b * L * H;
+                const uint32_t thr = (uint32_t)(m->dropout * 16777216.0); /* keep when 24 random bits >= p·2^24 */
+                for (size_t i = 0; i < L * H; i += 2) {
+                    uint64_t bits = ssm_train_rand(&st);
+                    mk[i] = (uint32_t)(bits >> 40) < thr ? 0.0f : keep_scale;
+                    if (i + 1 < L * H)
+                        mk[i + 1] = (uint32_t)((bits >> 8) & 0xffffff) < thr ? 0.0f : keep_scale;
+                }
+            }
+        for (size_t i = 0; i < BLH; i++)
+            r[i] = cur[i] + (drop ? act[i] * mask[i] : act[i]);
+        if (m->prenorm)
+            memcpy(nxt, r, BLH * sizeof *r);
+        else
+            ssm_train_layernorm_forward(nxt, a->n2m + l * sstride, a->n2r + l * sstride, r, p + ly->ln_g,
+                                        p + ly->ln_b, BL, H);
+    }
+    ssm_train_meanpool_forward(a->pool, a->xs + K * stride, B, L, H);
+    ssm_train_linear_forward(a->out, a->pool, p + m->dec_w, p + m->dec_b, B, H, m->nout);
+    float *dout = backward ? a->dout : NULL;
+    if (dout)
+        memset(dout, 0, B * m->nout * sizeof *dout);
+    double loss = m->regression ? ssm_train_mse(dout, a->out, y, B, scale, tol, correct)
+                                : ssm_train_crossentropy(dout, a->out, y, B, m->nout, scale, correct);
+    if (!backward)
+        return loss;
+
+    /* ---- backward (all gradients accumulate into the private arena) ---- */
+    float *gr = a->grads;
+    memset(a->dpool, 0, B * H * sizeof *a->dpool);
+    ssm_train_linear_backward(a->dpool, gr + m->dec_w, gr + m->dec_b, dout, a->pool, p + m->dec_w, B, H, m->nout);
+    float *dS = a->d[0];
+    memset(dS, 0, BLH * sizeof *dS);
+    ssm_train_meanpool_backward(dS, a->dpool, B, L, H);
+    for (size_t l = K; l-- > 0;) {
+        const ssm_train_layer *ly = &m->layer[l];
+        float *cur = a->xs + l * stride;
+        float *u = a->u + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *mask = a->mask + l * stride, *r = a->r + l * stride;
+        float *dR = dS, *d1, *d2;
+        if (!m->prenorm) { /* nxt = LN(r): dR = ∂/∂r */
+            dR = dS == a->d[0] ? a->d[1] : a->d[0];
+            memset(dR, 0, BLH * sizeof *dR);
+            ssm_train_layernorm_backward(dR, gr + ly->ln_g, gr + ly->ln_b, dS, r, p + ly->ln_g,
+                                         a->n2m + l * sstride, a->n2r + l * sstride, BL, H);
+        }
+        d1 = a->d[2];
+        d2 = a->d[3];
+        /* r = cur + dropout(act): ∂/∂cur = dR (kept in dR), ∂/∂act = dR ⊙ mask */
+        const float *dact = dR;
+        if (drop) {
+            for (size_t i = 0; i < BLH; i++)
+                d1[i] = dR[i] * mask[i];
+            dact = d1;
+        }
+        const float *dlin = dact;
+        if (m->glu) {
+            memset(a->dbig, 0, B * L * Ho * sizeof *a->dbig);
+            ssm_train_glu_backward(a->dbig, o, dact, BL, H);
+            dlin = a->dbig;
+        }
+        memset(d2, 0, BLH * sizeof *d2); /* ∂/∂g */
+        ssm_train_linear_backward(d2, gr + ly->W, gr + ly->b, dlin, g, p + ly->W, BL, H, Ho);
+        memset(d1, 0, BLH * sizeof *d1); /* ∂/∂y */
+        ssm_train_gelu_backward(d1, a->gd + l * stride, d2, BLH);
+        float *du = m->prenorm ? d2 : dR;  /* post-LN: u = cur, so ∂/∂u adds straight into ∂/∂cur */
+        if (m->prenorm)
+            memset(du, 0, BLH * sizeof *du);
+        ssm_train_conv_backward(du, a->dkf + l * H * m->nfreq * 2, gr + ly->D, m->conv, a->ws, d1, u,
+                                a->uf + l * a->bmax * H * m->nfreq * 2, m->kernel_f + l * H * m->nfreq * 2,
+                                p + ly->D, B);
+        if (m->prenorm)
+            ssm_train_layernorm_backward(dR, gr + ly->ln_g, gr + ly->ln_b, du, cur, p + ly->ln_g,
+                                         a->n1m + l * sstride, a->n1r + l * sstride, BL, H);
+        dS = dR;
+    }
+    ssm_train_linear_backward(NULL, gr + m->enc_w, gr + m->enc_b, dS, x, p + m->enc_w, BL, m->din, H);
+    return loss;
+}

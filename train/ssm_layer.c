@@ -1,0 +1,358 @@
+/* train/ssm_layer.c — the SSM layer: the convolution kernel from (Λ, B, C, Δ) in double (diagonal ZOH
+ * Vandermonde form, or a dense real basis for the DPLR-equivalent system) and the long convolution by
+ * FFTW real transforms in float.  REFERENCE.md §3. */
+#include "train/train.h"
+
+#include <complex.h>
+#include <fftw3.h>
+#include <gsl/gsl_errno.h>
+#include <gsl/gsl_linalg.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- diagonal kernel (double) --------------------------------------------- */
+
+static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
+
+void ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
+                                   const float *logdt, size_t H, size_t M, size_t L)
+{
+    double *acc = malloc(L * sizeof *acc);
+    if (!acc)
+        return; /* cannot happen at these sizes; the caller sized L */
+    for (size_t h = 0; h < H; h++) {
+        double dt = exp((double)logdt[h]);
+        memset(acc, 0, L * sizeof *acc);
+        for (size_t n = 0; n < M; n++) {
+            size_t i = (h * M + n) * 2;
+            double complex la = cf(lam + i), z = cexp(dt * la);
+            double complex w = cf(C + i) * cf(B + i) * (z - 1.0) / la; /* C B (e^{ΔΛ} − 1)/Λ · z^ℓ, ℓ = 0 */
+            for (size_t l = 0; l < L; l++) {
+                acc[l] += creal(w);
+                w *= z;
+            }
+        }
+        for (size_t l = 0; l < L; l++)
+            K[h * L + l] = (float)(2.0 * acc[l]);
+    }
+    free(acc);
+}
+
+void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dlogdt, const double *dK,
+                                    const float *lam, const float *B, const float *C, const float *logdt,
+                                    size_t H, size_t M, size_t L)
+{
+    /* K = 2 Re Σ_n f_n with f holomorphic in each complex parameter p, so
+     * (∂/∂Re p, ∂/∂Im p) = (Re, Im) of 2·conj(Σ_ℓ dK_ℓ ∂f_ℓ/∂p).  With z = e^{ΔΛ}, Bf = (z − 1)/Λ,
+     * A0 = Σ dK_ℓ z^ℓ and A1 = Σ ℓ dK_ℓ z^ℓ:
+     *   ∂/∂C: B Bf A0     ∂/∂B: C Bf A0     ∂/∂Λ: C B ((ΔzΛ − (z − 1))/Λ² A0 + Bf Δ A1)
+     *   ∂/∂Δ (real): 2 Re Σ_n C B (z A0 + (z − 1) A1),  ∂/∂logΔ = Δ ∂/∂Δ. */
+    for (size_t h = 0; h < H; h++) {
+        double dt = exp((double)logdt[h]);
+        const double *g = dK + h * L;
+        double ddt = 0.0;
+        for (size_t n = 0; n < M; n++) {
+            size_t i = (h * M + n) * 2;
+            double complex la = cf(lam + i), z = cexp(dt * la), bf = (z - 1.0) / la;
+            double complex zl = 1.0, a0 = 0.0, a1 = 0.0;
+            for (size_t l = 0; l < L; l++) {
+                a0 += g[l] * zl;
+                a1 += (double)l * g[l] * zl;
+                zl *= z;
+            }
+            double complex c = cf(C + i), b = cf(B + i);
+            double complex gc = 2.0 * conj(b * bf * a0);
+            dC[i] += (float)creal(gc);
+            dC[i + 1] += (float)cimag(gc);
+            if (dB) {
+                double complex gb = 2.0 * conj(c * bf * a0);
+                dB[i] += (float)creal(gb);
+                dB[i + 1] += (float)cimag(gb);
+            }
+            if (dlam) {
+                double complex dbf = (dt * z * la - (z - 1.0)) / (la * la);
+                double complex gl = 2.0 * conj(c * b * (dbf * a0 + bf * dt * a1));
+                dlam[i] += (float)creal(gl);
+                dlam[i + 1] += (float)cimag(gl);
+            }
+            if (dlogdt)
+                ddt += 2.0 * creal(c * b * (z * a0 + (z - 1.0) * a1));
+        }
+        if (dlogdt)
+            dlogdt[h] += (float)(dt * ddt);
+    }
+}
+
+/* ---- dense (DPLR-equivalent) kernel from a precomputed basis ------------------ */
+
+void ssm_train_kernel_dense_forward(float *K, const double *X, const float *C, size_t H, size_t L, size_t N)
+{
+    for (size_t h = 0; h < H; h++) {
+        const double *x = X + h * L * N;
+        const float *c = C + h * N;
+        for (size_t l = 0; l < L; l++) {
+            double s = 0.0;
+            for (size_t n = 0; n < N; n++)
+                s += x[l * N + n] * (double)c[n];
+            K[h * L + l] = (float)s;
+        }
+    }
+}
+
+void ssm_train_kernel_dense_backward(float *dC, const double *dK, const double *X, size_t H, size_t L, size_t N)
+{
+    for (size_t h = 0; h < H; h++) {
+        const double *x = X + h * L * N, *g = dK + h * L;
+        for (size_t n = 0; n < N; n++) {
+            double s = 0.0;
+            for (size_t l = 0; l < L; l++)
+                s += g[l] * x[l * N + n];
+            dC[h * N + n] += (float)s;
+        }
+    }
+}
+
+ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, const float *logdt, size_t H,
+                                 size_t L, size_t N)
+{
+    gsl_set_error_handler_off();
+    gsl_matrix *dA = gsl_matrix_alloc(N, N), *eA = gsl_matrix_alloc(N, N), *LU = gsl_matrix_alloc(N, N);
+    gsl_permutation *perm = gsl_permutation_alloc(N);
+    gsl_vector *rhs = gsl_vector_alloc(N), *bb = gsl_vector_alloc(N);
+    double *x = malloc(N * sizeof *x), *xn = malloc(N * sizeof *xn);
+    ssm_status s = SSM_OK;
+    int sign;
+    if (!dA || !eA || !LU || !perm || !rhs || !bb || !x || !xn) {
+        s = SSM_ERROR(SSM_ENOMEM, "dense SSM basis: out of memory (N = %zu)", N);
+        goto done;
+    }
+    memcpy(LU->data, A, N * N * sizeof *A); /* gsl_matrix_alloc gives tda == N */
+    if (gsl_linalg_LU_decomp(LU, perm, &sign) != 0 || gsl_linalg_LU_det(LU, sign) == 0.0) {
+        s = SSM_ERROR(SSM_EINVAL, "dense SSM basis: the state matrix is singular (ZOH needs A invertible)");
+        goto done;
+    }
+    for (size_t h = 0; h < H; h++) {
+        double dt = exp((double)logdt[h]);
+        for (size_t i = 0; i < N * N; i++)
+            dA->data[i] = dt * A[i];
+        if (gsl_linalg_exponential_ss(dA, eA, GSL_PREC_DOUBLE) != 0) {
+            s = SSM_ERROR(SSM_ENOCONV, "dense SSM basis: matrix exponential failed (Δ = %g)", dt);
+            goto done;
+        }
+        /* B̄ = A⁻¹ (Ā − I) B */
+        for (size_t i = 0; i < N; i++) {
+            double r = -B[i];
+            for (size_t k = 0; k < N; k++)
+                r += eA->data[i * N + k] * B[k];
+            rhs->data[i] = r;
+        }
+        gsl_linalg_LU_solve(LU, perm, rhs, bb);
+        memcpy(x, bb->data, N * sizeof *x);
+        double *Xh = X + h * L * N;
+        for (size_t l = 0; l < L; l++) {
+            memcpy(Xh + l * N, x, N * sizeof *x);
+            for (size_t i = 0; i < N; i++) { /* x ← Ā x */
+                double acc = 0.0;
+                for (size_t k = 0; k < N; k++)
+                    acc += eA->data[i * N + k] * x[k];
+                xn[i] = acc;
+            }
+            memcpy(x, xn, N * sizeof *x);
+        }
+    }
+done:
+    gsl_matrix_free(dA); gsl_matrix_free(eA); gsl_matrix_free(LU);
+    gsl_permutation_free(perm); gsl_vector_free(rhs); gsl_vector_free(bb);
+    free(x); free(xn);
+    return s;
+}
+
+/* ---- FFT long convolution (float) ---------------------------------------------- */
+
+struct ssm_train_conv {
+    size_t H, L, nfft, nfreq;
+    fftwf_plan r2c, c2r;   /* H transforms at once: [H][nfft] ↔ [H][nfreq] */
+};
+
+struct ssm_train_conv_ws {
+    float *rin;            /* [H][nfft], tail beyond L kept zero */
+    float *rout;           /* [H][nfft] */
+    fftwf_complex *c1, *c2;/* [H][nfreq] */
+};
+
+/* smallest even n ≥ m whose prime factors are 2, 3, 5, 7 (FFTW's fast sizes) */
+static size_t good_size(size_t m)
+{
+    for (size_t n = m + (m & 1);; n += 2) {
+        size_t r = n;
+        for (size_t p = 2; p <= 7; p++)
+            while (r % p == 0)
+                r /= p;
+        if (r == 1)
+            return n;
+    }
+}
+
+ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status)
+{
+    ssm_train_conv *p = calloc(1, sizeof *p);
+    if (!p) {
+        *status = SSM_ERROR(SSM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    p->H = H;
+    p->L = L;
+    p->nfft = good_size(2 * L);
+    p->nfreq = p->nfft / 2 + 1;
+    float *r = fftwf_malloc(H * p->nfft * sizeof *r);
+    fftwf_complex *c = fftwf_malloc(H * p->nfreq * sizeof *c);
+    if (r && c) {
+        int n = (int)p->nfft;
+        /* FFTW_ESTIMATE: the plan (hence every rounding) is the same in every process, which a
+         * bit-identical resume needs; FFTW_MEASURE may pick a different algorithm per run. */
+        p->r2c = fftwf_plan_many_dft_r2c(1, &n, (int)H, r, NULL, 1, (int)p->nfft, c, NULL, 1, (int)p->nfreq,
+                                         FFTW_ESTIMATE);
+        p->c2r = fftwf_plan_many_dft_c2r(1, &n, (int)H, c, NULL, 1, (int)p->nfreq, r, NULL, 1, (int)p->nfft,
+                                         FFTW_ESTIMATE);
+    }
+    fftwf_free(r);
+    fftwf_free(c);
+    if (!p->r2c || !p->c2r) {
+        ssm_train_conv_destroy(p);
+        *status = SSM_ERROR(SSM_ENOMEM, "FFTW could not plan %zu transforms of length %zu", H, 2 * L);
+        return NULL;
+    }
+    *status = SSM_OK;
+    return p;
+}
+
+void ssm_train_conv_destroy(ssm_train_conv *p)
+{
+    if (!p)
+        return;
+    if (p->r2c) fftwf_destroy_plan(p->r2c);
+    if (p->c2r) fftwf_destroy_plan(p->c2r);
+    free(p);
+}
+
+size_t ssm_train_conv_nfreq(const ssm_train_conv *p) { return p->nfreq; }
+
+ssm_train_conv_ws *ssm_train_conv_ws_create(const ssm_train_conv *p)
+{
+    ssm_train_conv_ws *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->rin = fftwf_malloc(p->H * p->nfft * sizeof *w->rin);
+    w->rout = fftwf_malloc(p->H * p->nfft * sizeof *w->rout);
+    w->c1 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c1);
+    w->c2 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c2);
+    if (!w->rin || !w->rout || !w->c1 || !w->c2) {
+        ssm_train_conv_ws_destroy(w);
+        return NULL;
+    }
+    memset(w->rin, 0, p->H * p->nfft * sizeof *w->rin);
+    return w;
+}
+
+void ssm_train_conv_ws_destroy(ssm_train_conv_ws *w)
+{
+    if (!w)
+        return;
+    fftwf_free(w->rin); fftwf_free(w->rout); fftwf_free(w->c1); fftwf_free(w->c2);
+    free(w);
+}
+
+/* rin[h][ℓ] = src[ℓ·H + h] for ℓ < L (one sequence of [L, H] → channel-major, tail stays zero) */
+static void load_seq(float *rin, const float *src, size_t H, size_t L, size_t nfft)
+{
+    for (size_t l = 0; l < L; l++)
+        for (size_t h = 0; h < H; h++)
+            rin[h * nfft + l] = src[l * H + h];
+}
+
+void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *K)
+{
+    for (size_t h = 0; h < p->H; h++)
+        memcpy(w->rin + h * p->nfft, K + h * p->L, p->L * sizeof *K);
+    fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);
+    memcpy(Kf, w->c1, p->H * p->nfreq * sizeof *w->c1);
+}
+
+void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *u,
+                            const float *Kf, const float *D, size_t B)
+{
+    const size_t H = p->H, L = p->L, nfft = p->nfft, nfreq = p->nfreq;
+    const float inv = 1.0f / (float)nfft;
+    const float *kf = Kf;
+    float *c1 = (float *)w->c1; /* interleaved (re, im) */
+    for (size_t b = 0; b < B; b++) {
+        const float *ub = u + b * L * H;
+        float *yb = y + b * L * H;
+        load_seq(w->rin, ub, H, L, nfft);
+        fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);
+        if (Uf) /* kept for the backward pass */
+            memcpy(Uf + b * H * nfreq * 2, c1, H * nfreq * 2 * sizeof *c1);
+        for (size_t i = 0; i < H * nfreq; i++) { /* pointwise product of spectra */
+            float re = c1[2 * i] * kf[2 * i] - c1[2 * i + 1] * kf[2 * i + 1];
+            float im = c1[2 * i] * kf[2 * i + 1] + c1[2 * i + 1] * kf[2 * i];
+            c1[2 * i] = re;
+            c1[2 * i + 1] = im;
+        }
+        fftwf_execute_dft_c2r(p->c2r, w->c1, w->rout);
+        for (size_t l = 0; l < L; l++)
+            for (size_t h = 0; h < H; h++)
+                yb[l * H + h] = w->rout[h * nfft + l] * inv + D[h] * ub[l * H + h];
+    }
+}
+
+void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_conv *p, ssm_train_conv_ws *w,
+                             const float *dy, const float *u, const float *Uf, const float *Kf, const float *D,
+                             size_t B)
+{
+    /* y = K ⋆ u (causal, linear) + D u:  du_m = Σ_{ℓ≥m} dy_ℓ K_{ℓ−m} (correlation with K), dK_j = Σ_{ℓ≥j} dy_ℓ
+     * u_{ℓ−j}; with zero padding to nfft ≥ 2L both are exact circular correlations: spectra
+     * DY·conj(Kf) and DY·conj(U). */
+    const size_t H = p->H, L = p->L, nfft = p->nfft, nfreq = p->nfreq;
+    const float inv = 1.0f / (float)nfft;
+    const float *kf = Kf;
+    float *dkf = dKf, *c1 = (float *)w->c1, *c2 = (float *)w->c2; /* interleaved (re, im) */
+    for (size_t b = 0; b < B; b++) {
+        const float *ub = u + b * L * H, *dyb = dy + b * L * H;
+        float *dub = du + b * L * H;
+        load_seq(w->rin, dyb, H, L, nfft);
+        fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);   /* DY */
+        const float *uf = c2;
+        if (Uf) {
+            uf = Uf + b * H * nfreq * 2;
+        } else {
+            load_seq(w->rin, ub, H, L, nfft);
+            fftwf_execute_dft_r2c(p->r2c, w->rin, w->c2);   /* U  */
+        }
+        for (size_t i = 0; i < H * nfreq; i++) {
+            float dr = c1[2 * i], di = c1[2 * i + 1];
+            float ur = uf[2 * i], ui = uf[2 * i + 1];
+            float kr = kf[2 * i], ki = kf[2 * i + 1];
+            dkf[2 * i] += ur * dr + ui * di;         /* conj(U)·DY */
+            dkf[2 * i + 1] += ur * di - ui * dr;
+            c2[2 * i] = dr * kr + di * ki;           /* DY·conj(Kf) */
+            c2[2 * i + 1] = di * kr - dr * ki;
+        }
+        fftwf_execute_dft_c2r(p->c2r, w->c2, w->rout);
+        for (size_t l = 0; l < L; l++)
+            for (size_t h = 0; h < H; h++) {
+                size_t i = l * H + h;
+                dub[i] += w->rout[h * nfft + l] * inv + D[h] * dyb[i];
+                dD[h] += dyb[i] * ub[i];
+            }
+    }
+}
+
+void ssm_train_conv_kernel_grad(double *dK, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *dKf)
+{
+    memcpy(w->c1, dKf, p->H * p->nfreq * sizeof *w->c1); /* c2r overwrites its input */
+    fftwf_execute_dft_c2r(p->c2r, w->c1, w->rout);
+    for (size_t h = 0; h < p->H; h++)
+        for (size_t l = 0; l < p->L; l++)
+            dK[h * p->L + l] = (double)w->rout[h * p->nfft + l] / (double)p->nfft;
+}
