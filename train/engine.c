@@ -183,14 +183,18 @@ static ssm_status write_log(const ssm_train_state *st, const char *path)
                        r->samples_per_s};
         memcpy(&SSM_D(T, i, 0), v, sizeof v);
     }
-    char header[1400];
+    char header[1400], acc[80];
+    if (st->data.regression)
+        snprintf(acc, sizeof acc, "fraction with |prediction - target| < %g", st->data.tol);
+    else
+        snprintf(acc, sizeof acc, "fraction of correct classes");
     snprintf(header, sizeof header,
              "ssmkit %s train %s: per-epoch log (init %s, d_model %zu, d_state %zu, layers %zu, seed %llu)\n"
              "accuracy: %s\n"
              "columns: epoch step train_loss train_acc val_loss val_acc time_s samples_per_s", SSM_VERSION,
              ssm_train_task_name(st->cfg.task), st->cfg.init, st->cfg.d_model, st->model->N, st->cfg.n_layers,
              (unsigned long long)st->cfg.seed,
-             st->data.regression ? "fraction with |prediction - target| < tol" : "fraction of correct classes");
+             acc);
     s = T->rows ? ssm_tsv_write_dmat(path, NULL, header, T) : SSM_OK;
     ssm_dmat_clear(T);
     return s;

@@ -147,7 +147,7 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     }
     if (P && c->lr_ssm != 0.0) {
         ssm_st_free(f);
-        return SSM_ERROR(SSM_EINVAL, "init '%s' is DPLR (dense path): Lambda, B, Delta cannot train (--lr-ssm 0)",
+        return SSM_ERROR(SSM_EINVAL, "init '%s' is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)",
                          c->init);
     }
 
