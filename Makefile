@@ -105,10 +105,11 @@ bench: all
 demo: all
 	scripts/demo
 
-# every figure from its experiment (one BLAS thread: PTD's result depends on the reduction order).
-# Measured: 3 min wall (1 min 43 s CPU) on 2 shared cores at load average ~5; the experiments alone:
-# kappa-growth ~1 min, spikes ~8 s, convergence ~30 s, eps-sweep ~25 s, bode ~7 s.
-FIGURES  := kappa-growth spikes convergence eps-sweep bode pseudospectra
+# every figure from its experiment (PTD pins its own BLAS thread count; the others are run on one too).
+# Measured on 2 shared cores: the analysis experiments 3 min wall (kappa-growth ~1 min, spikes ~8 s,
+# convergence ~30 s, eps-sweep ~25 s, bode ~7 s, pseudospectra ~13 s); robustness (training four models)
+# 6–10 min more.
+FIGURES  := kappa-growth spikes convergence eps-sweep bode pseudospectra robustness
 figures: all
 	mkdir -p out/figures
 	for e in $(FIGURES); do OPENBLAS_NUM_THREADS=1 $(BIN) experiment $$e --out out/figures -q || exit 1; done
