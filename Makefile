@@ -47,7 +47,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPSOK)
 
 # the multi-shift row kernels of the pseudospectra fast path need the loop
 # vectoriser (GCC enables it fully only at -O3); no change of semantics
-$(BUILD)/obj/analysis/pspec.o: CFLAGS += -O3
+$(BUILD)/obj/analysis/pspec_lanczos.o: CFLAGS += -O3
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@
