@@ -1,4 +1,5 @@
-/* analysis/pspec.c — pseudospectra: σ_min(zI − A) on many points z.
+/* analysis/pspec.c — pseudospectra: σ_min(zI − A) on many points z: plans,
+ * grids, EigTool's box and the dispatch to the workers of pspec_lanczos.c.
  *
  * Method of record (EigTool, REFERENCE.md §7): complex Schur form A = U T U*
  * once; per point inverse Lanczos on (T − zI)⁻¹(T − zI)⁻* — two triangular
@@ -7,17 +8,20 @@
  *
  * Fast path (the default): the same iteration, but a block of shifts moves
  * together.  In a blocked back substitution the update of a row block by the
- * rows below it does not involve the shift, so it is one ZGEMM for all the
- * shifts of the block; only the small diagonal blocks are solved per shift.
- * A point that converges leaves its slot and the next point takes it.  Worker
- * threads pull points from a shared counter.  Normal matrices are answered by
- * σ_min = min_k |z − λ_k|, and a DPLR matrix diag(λ) − P Q* by inverse Lanczos
- * with O(n r) Sherman–Morrison–Woodbury solves, guarded by an error estimate
- * (points that fail the guard are redone on the Schur form).
+ * rows below it does not involve the shift, so it is one matrix product for
+ * all the shifts of the block (split complex: four DGEMMs); only the small
+ * diagonal blocks are solved per shift.  A point that converges leaves its
+ * slot and the next point takes it.  Worker threads pull points from a shared
+ * counter.  The fast path also asks the Ritz residual to be small and keeps
+ * clustered points going under a stricter rule (pspec_lanczos.c).  Normal
+ * matrices are answered by σ_min = min_k |z − λ_k|, and a DPLR matrix
+ * diag(λ) − P Q* by inverse Lanczos with O(n r) Sherman–Morrison–Woodbury
+ * solves, warm-started along chunks of neighbouring points and guarded a
+ * posteriori (points that fail the guard are redone on the Schur form).
  *
- * Every point starts from its own pseudo-random vector (seeded by the point's
- * index), so the values do not depend on the thread count or block layout
- * beyond rounding. */
+ * Every start vector is a function of (seed, point index) and, on the DPLR
+ * route, of the preceding points of its fixed chunk, so the values do not
+ * depend on the thread count or block layout beyond rounding. */
 #define _POSIX_C_SOURCE 200809L
 #include "analysis/pspec_impl.h"
 
