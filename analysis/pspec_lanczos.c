@@ -199,6 +199,9 @@ typedef struct {
     double th[4];          /* the last four top Ritz values (ring) */
     int strict;            /* continuing a clustered point under the strict rule */
     double s2;             /* u_l² of the top Ritz vector at the last step */
+    size_t lane;           /* fast path: index of this slot's history, basis and warm vector */
+    size_t cnext, cend;    /* fast path: the rest of this slot's chunk (indices into todo) */
+    int warm_ok;           /* fast path: the lane's warm vector is valid for the next point */
     double *alpha, *betas; /* max_iter each */
 } slot;
 
@@ -623,121 +626,13 @@ void *ssm_pspec_worker_record(void *arg)
 }
 
 /* fast path: a block of shifts iterating together */
-void *ssm_pspec_worker_fast(void *arg)
-{
-    shared_work *w = arg;
-    const ssm_pspec_plan *p = w->p;
-    size_t n = p->n, m = (size_t)p->o.block, mi = (size_t)p->o.max_iter;
-    double complex *Q = malloc(n * m * sizeof *Q), *Qold = malloc(n * m * sizeof *Qold),
-                   *W = malloc(n * m * sizeof *W);
-    double *buf = malloc(2 * m * 2 * mi * sizeof *buf), *split = malloc((2 * n * n + 4 * n * m) * sizeof *split);
-    slot *sl = calloc(m, sizeof *sl);
-    if (!Q || !Qold || !W || !buf || !split || !sl) {
-        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
-        goto out;
-    }
-    /* block size: large enough for efficient DGEMMs, small enough that the
-     * vector work inside the diagonal blocks (∝ nb) stays minor (measured
-     * on HiPPO-LegS n = 256: 32 to 64 best) */
-    ms_work ws = {.n = n, .nb = n < 64 ? n : 48, .ld = m, .Tr = split, .Ti = split + n * n,
-                  .Xr = split + 2 * n * n, .Xi = split + 2 * n * n + n * m, .Dr = split + 2 * n * n + 2 * n * m,
-                  .Di = split + 2 * n * n + 3 * n * m};
-    for (size_t i = 0; i < n * n; i++) {
-        split[i] = creal(w->T[i]);
-        split[n * n + i] = cimag(w->T[i]);
-    }
-    size_t active = 0; /* slots 0..active−1 are busy */
-    int exhausted = 0;
-    for (;;) {
-        /* fill the free slots */
-        while (!exhausted && active < m) {
-            size_t k = take(w);
-            if (k == SIZE_MAX) {
-                exhausted = 1;
-                break;
-            }
-            int singular = 0;
-            for (size_t i = 0; i < n; i++)
-                singular |= w->T[i * n + i] == w->z[k];
-            if (singular) {
-                w->sigma[k] = 0;
-                report(w, 1, 0, 0);
-                continue;
-            }
-            slot *s = &sl[active];
-            /* history room for a strict continuation: 2·max_iter */
-            *s = (slot){.point = k, .z = w->z[k], .s2 = 1, .alpha = buf + 4 * active * mi,
-                        .betas = buf + (4 * active + 2) * mi};
-            start_vector(Q + active * n, n, w->seed, k);
-            for (size_t i = 0; i < n; i++) {
-                double complex d = 1.0 / (w->T[i * n + i] - s->z);
-                ws.Dr[i * m + active] = creal(d);
-                ws.Di[i * m + active] = cimag(d);
-            }
-            active++;
-        }
-        if (active == 0)
-            break;
-        for (size_t j = 0; j < active; j++)
-            for (size_t i = 0; i < n; i++) {
-                ws.Xr[i * m + j] = creal(Q[j * n + i]);
-                ws.Xi[i * m + j] = cimag(Q[j * n + i]);
-            }
-        ms_solve(&ws, active);
-        ms_solve_adj(&ws, active);
-        for (size_t j = 0; j < active; j++)
-            for (size_t i = 0; i < n; i++)
-                W[j * n + i] = CMPLX(ws.Xr[i * m + j], ws.Xi[i * m + j]);
-        size_t j = 0;
-        while (j < active) {
-            double sig;
-            slot *s = &sl[j];
-            if (!lanczos_step(s, Q + j * n, Qold + j * n, W + j * n, n, p->o.tol, p->o.max_iter,
-                              w->abs_floor, &sig)) {
-                j++;
-                continue;
-            }
-            if (go_strict(s, sig, p->normA, p->o.max_iter)) {
-                count_refined(w);
-                j++;
-                continue;
-            }
-            w->sigma[s->point] = sigma_of(sig);
-            report(w, 1, (size_t)s->it, s->it >= (s->strict ? 2 : 1) * p->o.max_iter);
-            /* retire: move the last active slot (its vectors, its shift's
-             * diagonal and its Lanczos history) into this place */
-            size_t last = active - 1;
-            if (j != last) {
-                double *ka = s->alpha, *kb = s->betas;
-                memcpy(ka, sl[last].alpha, (size_t)sl[last].it * sizeof *ka);
-                memcpy(kb, sl[last].betas, (size_t)sl[last].it * sizeof *kb);
-                *s = sl[last];
-                s->alpha = ka;
-                s->betas = kb;
-                memcpy(Q + j * n, Q + last * n, n * sizeof *Q);
-                memcpy(Qold + j * n, Qold + last * n, n * sizeof *Q);
-                memcpy(W + j * n, W + last * n, n * sizeof *Q);
-                for (size_t i = 0; i < n; i++) {
-                    ws.Dr[i * m + j] = ws.Dr[i * m + last];
-                    ws.Di[i * m + j] = ws.Di[i * m + last];
-                }
-            }
-            active--;
-        }
-    }
-out:
-    free(Q); free(Qold); free(W); free(buf); free(split); free(sl);
-    return NULL;
-}
-
-/* DPLR route, one point at a time (the work per step is O(n r)) */
-/* The DPLR route warm-starts: points come in chunks of WARM_CHUNK consecutive
- * entries (neighbours on a grid row), and each point after the first starts
- * from the previous point's top Ritz vector plus 1% of its own random vector
- * (so that no start is an exact invariant subspace).  The start then carries
- * a large component along the wanted singular vector: fewer steps, and less
- * risk of settling inside a cluster.  Chunks are fixed by the point order, so
- * the values do not depend on the thread count. */
+/* Warm starts (fast and DPLR routes): points come in chunks of WARM_CHUNK
+ * consecutive entries (neighbours on a grid row), and each point after the
+ * first starts from the previous point's top Ritz vector plus 1% of its own
+ * random vector (so that no start is an exact invariant subspace).  The start
+ * then carries a large component along the wanted singular vector: fewer
+ * steps, and less risk of settling inside a cluster.  Chunks are fixed by the
+ * point order, so the values do not depend on the thread count. */
 #define WARM_CHUNK 32
 
 static size_t take_chunk(shared_work *w, size_t *first)
@@ -771,6 +666,172 @@ static int ritz_vector(double complex *y, const double complex *Qb, const slot *
     for (size_t k = 0; k < l; k++)
         cblas_zaxpy((int)n, &(double complex){u[k]}, Qb + k * n, 1, y, 1);
     return 1;
+}
+
+typedef struct {
+    shared_work *w;
+    size_t n, m, lmax, kb;
+    double complex *Q, *Qb, *warm;
+    double *buf;
+    ms_work *ws;
+} fast_ctx;
+
+/* Give the slot at position j its next point: the next one of its chunk
+ * (warm-started from its lane's Ritz vector when that is valid), else the
+ * first of a new chunk.  Points exactly on a diagonal entry of T (σ = 0) are
+ * answered here.  0 when no work is left. */
+static int fast_next(fast_ctx *c, slot *s, size_t j)
+{
+    shared_work *w = c->w;
+    size_t n = c->n, m = c->m;
+    for (;;) {
+        if (s->cnext == s->cend) {
+            size_t first, cnt = take_chunk(w, &first);
+            if (!cnt)
+                return 0;
+            s->cnext = first;
+            s->cend = first + cnt;
+            s->warm_ok = 0;
+        }
+        size_t k = w->todo[s->cnext++];
+        int singular = 0;
+        for (size_t i = 0; i < n; i++)
+            singular |= w->T[i * n + i] == w->z[k];
+        if (singular) {
+            w->sigma[k] = 0;
+            report(w, 1, 0, 0);
+            s->warm_ok = 0;
+            continue;
+        }
+        size_t lane = s->lane, cnext = s->cnext, cend = s->cend;
+        int warm_ok = s->warm_ok;
+        /* history room for a strict continuation: 2·max_iter per lane */
+        *s = (slot){.point = k, .z = w->z[k], .s2 = 1, .lane = lane, .cnext = cnext, .cend = cend,
+                    .alpha = c->buf + 2 * lane * c->lmax, .betas = c->buf + (2 * lane + 1) * c->lmax};
+        double complex *q = c->Q + j * n;
+        start_vector(q, n, w->seed, k);
+        if (warm_ok) {
+            const double complex *wv = c->warm + lane * n;
+            for (size_t i = 0; i < n; i++)
+                q[i] = wv[i] + 0.01 * q[i];
+            double nq = znorm(q, n);
+            for (size_t i = 0; i < n; i++)
+                q[i] /= nq;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double complex d = 1.0 / (w->T[i * n + i] - s->z);
+            c->ws->Dr[i * m + j] = creal(d);
+            c->ws->Di[i * m + j] = cimag(d);
+        }
+        return 1;
+    }
+}
+
+void *ssm_pspec_worker_fast(void *arg)
+{
+    shared_work *w = arg;
+    const ssm_pspec_plan *p = w->p;
+    size_t n = p->n, m = (size_t)p->o.block, mi = (size_t)p->o.max_iter, lmax = 2 * mi;
+    /* Lanczos bases for the Ritz vectors of the warm starts: kb vectors per
+     * lane, capped at 48 MiB per worker (a point that runs longer passes no
+     * warm vector on) */
+    size_t kb = lmax, cap = ((size_t)48 << 20) / (n * m * sizeof(double complex));
+    if (kb > cap)
+        kb = cap < 8 ? 8 : cap;
+    double complex *Q = malloc(n * m * sizeof *Q), *Qold = malloc(n * m * sizeof *Qold),
+                   *W = malloc(n * m * sizeof *W), *Qb = malloc(n * kb * m * sizeof *Qb),
+                   *warm = malloc(n * m * sizeof *warm);
+    double *buf = malloc((2 * m * lmax + 10 * lmax) * sizeof *buf),
+           *split = malloc((2 * n * n + 4 * n * m) * sizeof *split);
+    lapack_int *ibuf = malloc(6 * lmax * sizeof *ibuf);
+    slot *sl = calloc(m, sizeof *sl);
+    if (!Q || !Qold || !W || !Qb || !warm || !buf || !split || !ibuf || !sl) {
+        fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
+        goto out;
+    }
+    /* block size: large enough for efficient DGEMMs, small enough that the
+     * vector work inside the diagonal blocks (∝ nb) stays minor (measured
+     * on HiPPO-LegS n = 256: 32 to 64 best) */
+    ms_work ws = {.n = n, .nb = n < 64 ? n : 48, .ld = m, .Tr = split, .Ti = split + n * n,
+                  .Xr = split + 2 * n * n, .Xi = split + 2 * n * n + n * m, .Dr = split + 2 * n * n + 2 * n * m,
+                  .Di = split + 2 * n * n + 3 * n * m};
+    for (size_t i = 0; i < n * n; i++) {
+        split[i] = creal(w->T[i]);
+        split[n * n + i] = cimag(w->T[i]);
+    }
+    fast_ctx c = {.w = w, .n = n, .m = m, .lmax = lmax, .kb = kb, .Q = Q, .Qb = Qb, .warm = warm, .buf = buf,
+                  .ws = &ws};
+    double *scratch = buf + 2 * m * lmax;
+    size_t active = 0; /* slots 0..active−1 are busy; each slot keeps its lane when slots swap */
+    for (size_t j = 0; j < m; j++)
+        sl[j].lane = j;
+    while (active < m && fast_next(&c, &sl[active], active))
+        active++;
+    while (active > 0) {
+        for (size_t j = 0; j < active; j++) {
+            if ((size_t)sl[j].it < kb)
+                memcpy(Qb + (sl[j].lane * kb + (size_t)sl[j].it) * n, Q + j * n, n * sizeof *Q);
+            for (size_t i = 0; i < n; i++) {
+                ws.Xr[i * m + j] = creal(Q[j * n + i]);
+                ws.Xi[i * m + j] = cimag(Q[j * n + i]);
+            }
+        }
+        ms_solve(&ws, active);
+        ms_solve_adj(&ws, active);
+        for (size_t j = 0; j < active; j++)
+            for (size_t i = 0; i < n; i++)
+                W[j * n + i] = CMPLX(ws.Xr[i * m + j], ws.Xi[i * m + j]);
+        size_t j = 0;
+        while (j < active) {
+            double sig;
+            slot *s = &sl[j];
+            if (!lanczos_step(s, Q + j * n, Qold + j * n, W + j * n, n, p->o.tol, p->o.max_iter,
+                              w->abs_floor, &sig)) {
+                j++;
+                continue;
+            }
+            if (go_strict(s, sig, p->normA, p->o.max_iter)) {
+                count_refined(w);
+                j++;
+                continue;
+            }
+            w->sigma[s->point] = sigma_of(sig);
+            report(w, 1, (size_t)s->it, s->it >= (s->strict ? 2 : 1) * p->o.max_iter);
+            /* the Ritz vector for the next point of the chunk */
+            double complex *wv = warm + s->lane * n;
+            s->warm_ok = s->cnext < s->cend && (size_t)s->it <= kb &&
+                         ritz_vector(wv, Qb + s->lane * kb * n, s, n, scratch, ibuf);
+            if (s->warm_ok) {
+                double nw = znorm(wv, n);
+                s->warm_ok = nw > 0 && isfinite(nw);
+                for (size_t i = 0; s->warm_ok && i < n; i++)
+                    wv[i] /= nw;
+            }
+            if (fast_next(&c, s, j)) {
+                j++;
+                continue;
+            }
+            /* no work left for this slot: swap it with the last active one
+             * (lanes travel with the slots; the columns move) */
+            size_t last = active - 1;
+            if (j != last) {
+                slot t = *s;
+                *s = sl[last];
+                sl[last] = t;
+                memcpy(Q + j * n, Q + last * n, n * sizeof *Q);
+                memcpy(Qold + j * n, Qold + last * n, n * sizeof *Q);
+                memcpy(W + j * n, W + last * n, n * sizeof *Q);
+                for (size_t i = 0; i < n; i++) {
+                    ws.Dr[i * m + j] = ws.Dr[i * m + last];
+                    ws.Di[i * m + j] = ws.Di[i * m + last];
+                }
+            }
+            active--;
+        }
+    }
+out:
+    free(Q); free(Qold); free(W); free(Qb); free(warm); free(buf); free(split); free(ibuf); free(sl);
+    return NULL;
 }
 
 void *ssm_pspec_worker_dplr(void *arg)
