@@ -117,7 +117,8 @@ size_t ssm_physical_memory(void);
 /* ===================================================================== */
 
 /* Every LAPACK call in ssmkit goes through LAPACK_COL_MAJOR on buffers from
- * ssm_lapack_alloc, padded by SSM_LAPACK_PAD elements: OpenBLAS 0.3.21's
+ * ssm_lapack_alloc, padded by SSM_LAPACK_PAD elements plus eight columns of a
+ * square matrix of that size: OpenBLAS 0.3.21's
  * zgemv_n kernels (reached from zgesvd/zgebrd) read past the end of the matrix
  * they are given (found by valgrind, crashing at N = 64), and LAPACKE's
  * row-major path hands them an unpadded internal copy. */

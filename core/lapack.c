@@ -20,7 +20,15 @@ ssm_status ssm_lapack_status(const char *routine, int info)
 
 void *ssm_lapack_alloc(size_t count, size_t elem)
 {
-    return calloc(count + SSM_LAPACK_PAD, elem);
+    /* the over-read reaches past the last column by a few columns' worth: a
+     * fixed 64 elements sufficed for the ZEN kernels, not for the HASWELL ones
+     * that run under valgrind (a read 1040 bytes past a 72×72 matrix, from
+     * zgesvd → zgebrd → zlarf → zgemv_n) — pad by 8 columns of a square matrix
+     * as well */
+    size_t side = 1;
+    while (side * side < count)
+        side++;
+    return calloc(count + SSM_LAPACK_PAD + 8 * side, elem);
 }
 
 /* packed row-major copy = column-major storage of Aᵀ, padded */

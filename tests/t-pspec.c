@@ -50,10 +50,12 @@ static void compare_grid(const char *name, const ssm_pspec_plan *p, const ssm_zm
         ssm_pspec_box(box, ev, A->rows, ssm_pspec_is_real(p));
     }
     double sigma[400];
+    if (nx * ny > 400)
+        return;
     ssm_pspec_info info;
     ssm_status s = ssm_pspec_grid(sigma, p, box, nx, ny, &info, NULL);
     CHECK(s == SSM_OK, "%s: grid failed: %s", name, ssm_error_message());
-    CHECK(strcmp(info.route, route) == 0, "%s: route %s, expected %s", name, info.route, route);
+    CHECK(!route || strcmp(info.route, route) == 0, "%s: route %s, expected %s", name, info.route, route ? route : "any");
     double normA = ssm_zmat_norm2(A), worst = 0, worst_abs = 0;
     int bad = 0;
     for (size_t iy = 0; iy < ny; iy++)
@@ -142,8 +144,27 @@ static void test_dense_routes(void)
     for (size_t i = 0; i < 64; i++)
         for (size_t j = 0; j < 64; j++)
             SSM_D(A, i, j) += SSM_D(P, 0, i) * SSM_D(P, 0, j);
-    check_dense("LegS A+PP^T (normal) n=64", A, SSM_PSPEC_FAST, "normal", 9, 9);
+    /* whether the computed Schur form passes the 10ε·ρ normality test depends on
+     * the BLAS kernels (it does natively, not under valgrind's CPU model): either
+     * route must meet the promise; the shortcut itself is pinned on an exactly
+     * normal matrix below */
+    check_dense("LegS A+PP^T (normal) n=64", A, SSM_PSPEC_FAST, NULL, 9, 9);
     check_dense("LegS A+PP^T, no shortcut", A, SSM_PSPEC_FAST_DENSE, "fast", 9, 9);
+    /* a weighted cyclic permutation (not normal): σ_min(zI − A) changes branch
+     * between neighbouring grid points, the trap for warm-started Lanczos */
+    ssm_zmat_t Dn;
+    ssm_zmat_init(Dn, 60, 60);
+    for (size_t i = 0; i < 60; i++)
+        SSM_D(Dn, i, (i * 7) % 60) = CMPLX(-1.0 - (double)i / 7, (double)i / 3 - 10);
+    check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 9, 9);
+    check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 17, 15);
+    ssm_zmat_clear(Dn);
+    /* an exactly normal matrix (diagonal: its Schur form is itself) takes the shortcut */
+    ssm_zmat_init(Dn, 60, 60);
+    for (size_t i = 0; i < 60; i++)
+        SSM_D(Dn, i, i) = CMPLX(-1.0 - (double)i / 7, (double)i / 3 - 10);
+    check_dense("diagonal (normal) n=60", Dn, SSM_PSPEC_FAST, "normal", 9, 9);
+    ssm_zmat_clear(Dn);
     ssm_zmat_clear(A);
     ssm_dmat_clear(Ad); ssm_dmat_clear(B); ssm_dmat_clear(P);
 }
