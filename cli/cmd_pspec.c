@@ -68,6 +68,21 @@ static int load_matrix_file(system_matrix *m, const char *path)
     return rc;
 }
 
+/* the dense matrix of a DPLR-only system (abscissa, radius, box) */
+static ssm_status dense_of(ssm_zmat_t A, const system_matrix *m)
+{
+    size_t N = m->P->rows, r = m->P->cols;
+    ssm_status s = ssm_zmat_init(A, N, N);
+    for (size_t i = 0; s == SSM_OK && i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double complex a = i == j ? m->lambda[i] : 0;
+            for (size_t k = 0; k < r; k++)
+                a -= SSM_D(m->P, i, k) * conj(SSM_D(m->P, j, k));
+            SSM_D(A, i, j) = a;
+        }
+    return s;
+}
+
 /* route: 0 auto, 1 dense, 2 dplr */
 static int load_system(system_matrix *m, const char *spec, int route)
 {
@@ -151,37 +166,14 @@ static int load_system(system_matrix *m, const char *spec, int route)
     m->real = 1; /* every init's model is the complexification of a real system */
     if (m->lambda && route == 1) {
         /* dense route asked for: form diag(λ) − P P* */
-        size_t N = m->P->rows, r = m->P->cols;
-        if ((s = ssm_zmat_init(m->A, N, N)) != SSM_OK)
+        if ((s = dense_of(m->A, m)) != SSM_OK)
             return cli_fail(s);
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++) {
-                double complex a = i == j ? m->lambda[i] : 0;
-                for (size_t k = 0; k < r; k++)
-                    a -= SSM_D(m->P, i, k) * conj(SSM_D(m->P, j, k));
-                SSM_D(m->A, i, j) = a;
-            }
         free(m->lambda);
         m->lambda = NULL;
     }
     if (!m->lambda && route == 2)
         return cli_usage_error("pspec: --route dplr: '%s' has no DPLR form", spec);
     return -1;
-}
-
-/* the dense matrix of a DPLR-only system (abscissa, radius, box) */
-static ssm_status dense_of(ssm_zmat_t A, const system_matrix *m)
-{
-    size_t N = m->P->rows, r = m->P->cols;
-    ssm_status s = ssm_zmat_init(A, N, N);
-    for (size_t i = 0; s == SSM_OK && i < N; i++)
-        for (size_t j = 0; j < N; j++) {
-            double complex a = i == j ? m->lambda[i] : 0;
-            for (size_t k = 0; k < r; k++)
-                a -= SSM_D(m->P, i, k) * conj(SSM_D(m->P, j, k));
-            SSM_D(A, i, j) = a;
-        }
-    return s;
 }
 
 static int parse_box(double box[4], const char *text)

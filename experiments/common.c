@@ -300,3 +300,17 @@ double *exp_pole_freqs(const ssm_tf_modal *m)
         w[i] = fabs(cimag(m->lambda[i]));
     return w;
 }
+
+double exp_loglog_slope(const exp_set *t, size_t col)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    size_t n = 0;
+    for (size_t r = 0; r < t->rows; r++) {
+        double X = log(t->v[r * t->cols]), Y = log(t->v[r * t->cols + col]);
+        if (!isfinite(X) || !isfinite(Y))
+            continue;
+        sx += X; sy += Y; sxx += X * X; sxy += X * Y;
+        n++;
+    }
+    return n >= 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : NAN;
+}

@@ -71,6 +71,10 @@ ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);
 /* |Im λ| of a modal system's poles, for ssm_dist_opts.extra (caller frees) */
 double *exp_pole_freqs(const ssm_tf_modal *m);
 
+/* least-squares slope of log(column col) against log(column 0) over the rows
+ * of t where both logs are finite (NaN with fewer than two such rows) */
+double exp_loglog_slope(const exp_set *t, size_t col);
+
 /* sizes N = 8, 16, …, up to n_max (from `first`) */
 size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max);
 

@@ -140,21 +140,6 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     return s;
 }
 
-/* least-squares slope of log y against log N */
-static double slope(const exp_set *t, size_t col)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    size_t n = 0;
-    for (size_t r = 0; r < t->rows; r++) {
-        double X = log(t->v[r * t->cols]), Y = log(t->v[r * t->cols + col]);
-        if (!isfinite(Y))
-            continue;
-        sx += X; sy += Y; sxx += X * X; sxy += X * Y;
-        n++;
-    }
-    return n >= 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : NAN;
-}
-
 static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header, size_t hcap, json_t *j,
                          char *summary, size_t scap)
 {
@@ -179,7 +164,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
                                               "kappa_V_ptd", v[10]));
         below &= v[7] <= v[8];
     }
-    double sa = slope(t, 2), sb = slope(t, 4), sc = slope(t, 7);
+    double sa = exp_loglog_slope(t, 2), sb = exp_loglog_slope(t, 4), sc = exp_loglog_slope(t, 7);
     json_object_set_new(j, "eps_relative", json_real(eps));
     json_object_set_new(j, "rows", rows);
     json_object_set_new(j, "output_error_slope_sigma1", json_real(sa));

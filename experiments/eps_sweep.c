@@ -165,20 +165,6 @@ static ssm_status all(exp_data *x, const ssm_experiment_opts *o)
     return sweep(x, o, 0, 0);
 }
 
-static double fit(const exp_set *t, size_t col)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    size_t n = 0;
-    for (size_t r = 0; r < t->rows; r++) {
-        double X = log(t->v[r * t->cols]), Y = log(t->v[r * t->cols + col]);
-        if (!isfinite(Y))
-            continue;
-        sx += X; sy += Y; sxx += X * X; sxy += X * Y;
-        n++;
-    }
-    return n >= 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : NAN;
-}
-
 static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header, size_t hcap, json_t *j,
                          char *summary, size_t scap)
 {
@@ -193,7 +179,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
              "C = ones, divided by |B|_2 |C|_2\n"
              "seconds: cumulative wall time of the warm-started sweep at that budget",
              SSM_VERSION, N, t->v[2] / t->v[1]);
-    double sk = fit(t, 3), se = fit(t, 5);
+    double sk = exp_loglog_slope(t, 3), se = exp_loglog_slope(t, 5);
     json_t *rows = json_array();
     double maxre = -INFINITY;
     for (size_t r = 0; r < t->rows; r++) {
