@@ -298,6 +298,12 @@ int cmd_pspec(int argc, char **argv)
         A = Ad;
     }
     size_t n = m.lambda ? m.P->rows : m.A->rows;
+    if (scalars && n > 2048) {
+        /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)) */
+        sm_clear(&m);
+        return cli_usage_error("pspec: --abscissa/--radius take O(n^3) per step; n = %zu is above the 2048 supported",
+                               n);
+    }
     json_t *js = json_object();
     json_object_set_new(js, "n", json_integer((json_int_t)n));
     double alpha = NAN, beta = NAN, omega = NAN;
