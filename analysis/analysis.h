@@ -255,6 +255,8 @@ typedef enum { SSM_C_ONES, SSM_C_RANDOM, SSM_C_LEGENDRE } ssm_c_kind;
 typedef struct {
     size_t N;             /* state size (even)                                        */
     double eps;           /* PTD budget ‖E‖₂/‖A‖₂ (default 0.05)                       */
+    double tf_weight;     /* PTD transfer weight τ (ssm_diag_ptd): 0 means the default
+                           * SSM_PTD_TF_WEIGHT, < 0 conditioning only                     */
     unsigned long seed;   /* random C and PTD tie-breaking                            */
     int conj_sym;         /* keep N/2 modes (1, default) or all N (0)                 */
     size_t blocks;        /* S5 blocks (default 1)                                    */

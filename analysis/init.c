@@ -530,6 +530,8 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     if (meth == SSM_INIT_S5_LEGS && (N % (2 * J) != 0))
         return SSM_ERROR(SSM_EINVAL, "s5-legs: N = %zu must be a multiple of 2 x blocks (%zu)", N, 2 * J);
     double eps = o->eps > 0 ? o->eps : 0.05;
+    double tf_weight = 0.0;
+    ssm_ptd_info pinfo = {0};
     double lo = o->omega_lo > 0 ? o->omega_lo : 1e-3, hi = o->omega_hi > 0 ? o->omega_hi : 10.0 * (double)N * (double)N;
     size_t count = o->omega_count ? o->omega_count : 4000;
     if (!(hi > lo) || count > TF_GRID_MAX)
@@ -605,8 +607,14 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
         ssm_dmat_init(E, N, N);
         ssm_zmat_init(Vf, N, N);
         ssm_zmat_init(Vfi, N, N);
-        ssm_ptd_opts po = {.eps = eps, .seed = o->seed, .progress = o->progress};
-        s = ssm_diag_ptd(E, lf, Vf, Vfi, NULL, A, P, &po);
+        ssm_ptd_opts po = ssm_ptd_opts_default();
+        po.eps = eps;
+        po.seed = o->seed;
+        po.progress = o->progress;
+        po.B = B->data;
+        po.tf_weight = o->tf_weight == 0.0 ? SSM_PTD_TF_WEIGHT : o->tf_weight < 0.0 ? 0.0 : o->tf_weight;
+        tf_weight = po.tf_weight;
+        s = ssm_diag_ptd(E, lf, Vf, Vfi, &pinfo, A, P, &po);
         if (s == SSM_OK) {
             ssm_zmat_init(V, N, H);
             ssm_zmat_init(Vinv, H, N);
@@ -675,6 +683,12 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     META("N", "%zu", N);
     META("M", "%zu", M);
     if (meth == SSM_INIT_PTD) META("eps", "%.17g", eps); else META("eps", "n/a");
+    if (meth == SSM_INIT_PTD) {
+        /* the optimiser's own transfer errors, relative, on its grid (reported, not re-verified) */
+        META("tf_weight", "%.17g", tf_weight);
+        META("ptd_tf_ones", "%.6g", pinfo.tf_ones);
+        META("ptd_tf_state", "%.6g", pinfo.tf_state);
+    }
     META("prec_bits", "53");
     META("seed", "%lu", o->seed);
     META("conj_sym", "%s", o->conj_sym ? "true" : "false");

@@ -20,6 +20,8 @@ static const char INIT_HELP[] =
     "options:\n"
     "  -N N              state size, even, 2 .. 8192\n"
     "  --eps E           PTD budget ||E||_2/||A||_2 (default 0.05)\n"
+    "  --tf-weight W     PTD: weight of the transfer error in the objective (default 64; 0: conditioning\n"
+    "                    only); stated in the file with the optimiser's errors ptd_tf_ones, ptd_tf_state\n"
     "  --seed S          seed for --C random and PTD tie-breaking (default 0)\n"
     "  --conj-sym        keep N/2 modes, conjugates implied (default)\n"
     "  --no-conj-sym     store all N modes\n"
@@ -60,7 +62,7 @@ static const char TRANSFER_HELP[] =
     "\n"
     "options: --C ones|random|legendre  --seed S  --eps E  --blocks J  --no-conj-sym  -q\n";
 
-enum { O_EPS = 1000, O_SEED, O_CONJ, O_NOCONJ, O_BLOCKS, O_C, O_CLIP, O_OMEGA, O_PREC, O_JSON, O_VS, O_SUP, O_HINF };
+enum { O_EPS = 1000, O_SEED, O_CONJ, O_NOCONJ, O_BLOCKS, O_C, O_CLIP, O_OMEGA, O_PREC, O_JSON, O_VS, O_SUP, O_HINF, O_TFW };
 
 static const struct option INIT_OPTS[] = {
     {"help", no_argument, NULL, 'h'},       {"eps", required_argument, NULL, O_EPS},
@@ -71,13 +73,14 @@ static const struct option INIT_OPTS[] = {
     {"json", no_argument, NULL, O_JSON},     {"quiet", no_argument, NULL, 'q'},
     {"output", required_argument, NULL, 'o'}, {"vs", required_argument, NULL, O_VS},
     {"sup", no_argument, NULL, O_SUP},       {"hinf", no_argument, NULL, O_HINF},
+    {"tf-weight", required_argument, NULL, O_TFW},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct {
     ssm_init_opts io;
     const char *out, *vs, *omega;
-    int json, quiet, sup, hinf;
+    int json, quiet, sup, hinf, tf_given;
 } common_opts;
 
 static int parse_double(double *v, const char *opt, const char *text)
@@ -111,6 +114,12 @@ static int parse_common(common_opts *c, int argc, char **argv, const char *help,
         case O_EPS:
             if (!parse_double(&c->io.eps, "--eps", optarg)) return EXIT_USAGE;
             if (!(c->io.eps > 0 && c->io.eps < 10)) return cli_usage_error("--eps must be in (0, 10), got %s", optarg);
+            break;
+        case O_TFW:
+            if (!parse_double(&c->io.tf_weight, "--tf-weight", optarg)) return EXIT_USAGE;
+            if (!(c->io.tf_weight >= 0)) return cli_usage_error("--tf-weight must be >= 0, got %s", optarg);
+            if (c->io.tf_weight == 0) c->io.tf_weight = -1; /* conditioning only */
+            c->tf_given = 1;
             break;
         case O_SEED: if (!cli_parse_long(&l, "--seed", optarg, 0, 0x7fffffffL)) return EXIT_USAGE; c->io.seed = (unsigned long)l; break;
         case O_CONJ: c->io.conj_sym = 1; break;
@@ -217,6 +226,8 @@ int cmd_init(int argc, char **argv)
     }
     if (m != SSM_INIT_PTD && c.io.eps > 0)
         return cli_usage_error("init: --eps applies to ptd only");
+    if (m != SSM_INIT_PTD && c.tf_given)
+        return cli_usage_error("init: --tf-weight applies to ptd only");
     ssm_progress *bar = m == SSM_INIT_PTD ? ssm_progress_create("ptd", 100, !c.quiet) : NULL;
     c.io.progress = bar;
     ssm_st *f = NULL;

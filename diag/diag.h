@@ -160,7 +160,16 @@ typedef struct {
     struct ssm_ptd_info_s *sweep_info; /* out: one record per sweep budget, same order      */
     double *sweep_E;     /* optional out: E (N×N row-major) at each sweep budget, sweep_count·N² */
     ssm_progress *progress;
+    const double *B;     /* input vector (N) of the target system; with tf_weight > 0 the     */
+    double tf_weight;    /* objective adds tf_weight·N·(soft max over ω of the relative        */
+                         /* transfer error), see ssm_diag_ptd; NULL or 0: conditioning only    */
 } ssm_ptd_opts;
+
+/* the default transfer weight of ssm_ptd_opts_default and `ssmkit init ptd` */
+#define SSM_PTD_TF_WEIGHT 64.0
+/* eps 0.05, seed 0, B NULL (set it to use the transfer term), tf_weight
+ * SSM_PTD_TF_WEIGHT, everything else at its documented default */
+ssm_ptd_opts ssm_ptd_opts_default(void);
 
 typedef struct ssm_ptd_info_s {
     double eps;                 /* the budget this record belongs to                     */
@@ -172,6 +181,9 @@ typedef struct ssm_ptd_info_s {
     int iterations, stages;     /* cumulative when part of a sweep                        */
     double seconds;             /* wall time from the start to this record                */
     long eigendecompositions;   /* dgeev calls (objective evaluations)                     */
+    double tf_ones, tf_state;   /* with the transfer term: max over the optimiser's grid of   */
+                                /* |1ᵀe(iω)|/max|1ᵀg₀| and ‖e(iω)‖/max‖g₀‖, e = the state    */
+                                /* response error, g₀ = (iω − A)⁻¹B; NaN without it          */
 } ssm_ptd_info;
 
 /* Find a real E with ‖E‖₂ ≤ eps‖A‖₂ that minimises κ_F(Ṽ)² = N Σ_i s_i² (s_i the

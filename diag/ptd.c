@@ -22,6 +22,7 @@
  * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last. */
 #define _POSIX_C_SOURCE 200809L
 #include "diag/diag.h"
+#include "diag/ptd_impl.h"
 
 #include <float.h>
 #include <cblas.h>
@@ -55,6 +56,11 @@ typedef struct {
     long full_eigs;        /* statistics */
     double complex *lam;
     lapack_int *ipiv;
+    /* transfer term (use_tf): τ N √T, see ptd_transfer.c */
+    int use_tf;
+    double tau;
+    const double *B;
+    ptd_tf tf;
 } ptd_work;
 
 static void work_free(ptd_work *w)
@@ -62,6 +68,7 @@ static void work_free(ptd_work *w)
     free(w->X); free(w->wr); free(w->wi); free(w->VR);
     free(w->V); free(w->W); free(w->G); free(w->H); free(w->T);
     free(w->lam); free(w->ipiv);
+    ptd_tf_free(&w->tf);
 }
 
 /* LAPACK-facing buffers are padded (ssm_lapack_alloc) */
@@ -132,7 +139,7 @@ static int decompose(ptd_work *w, const double *E)
 }
 
 /* objective at the current decomposition; +inf when not strictly stable */
-static double objective(const ptd_work *w, double *sum_s2)
+static double objective(ptd_work *w, double *sum_s2)
 {
     size_t N = w->N;
     double f = 0.0, bar = 0.0;
@@ -152,17 +159,19 @@ static double objective(const ptd_work *w, double *sum_s2)
         *sum_s2 = f;
     if (!isfinite(f))
         return INFINITY;
-    return f + w->mu * bar;
+    f += w->mu * bar;
+    if (w->use_tf)
+        f += w->tau * ptd_tf_value(&w->tf, w->V, w->W, w->lam, w->B);
+    return isfinite(f) ? f : INFINITY;
 }
 
 /* gradient (real N×N) at the current decomposition */
 static void gradient(ptd_work *w, double *g)
 {
-    size_t N = w->N, n2 = N * N;
-    const double complex one = 1.0, zero = 0.0;
+    size_t N = w->N;
     /* G = V* V, H = W W* */
-    cblas_zgemm(CblasRowMajor, CblasConjTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->V, (int)N, w->V,
-                (int)N, &zero, w->G, (int)N);
+    ptd_zgemm(1, N, N, N, w->V, w->V, w->G);
+    const double complex one = 1.0, zero = 0.0;
     cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, (int)N, (int)N, (int)N, &one, w->W, (int)N, w->W,
                 (int)N, &zero, w->H, (int)N);
     /* Ωᵀ into T: (Ωᵀ)_ik = Ω_ki = Z_ik/(λ_i − λ_k) */
@@ -184,14 +193,13 @@ static void gradient(ptd_work *w, double *g)
         w->T[i * N + i] = 0.5 * w->mu / d; /* the factor 2 below restores μ/d */
     }
     /* Γ = V T W, gradient = 2 Re Γᵀ */
-    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->V, (int)N, w->T, (int)N,
-                &zero, w->G, (int)N);
-    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, &one, w->G, (int)N, w->W, (int)N,
-                &zero, w->H, (int)N);
+    ptd_zgemm(0, N, N, N, w->V, w->T, w->G);
+    ptd_zgemm(0, N, N, N, w->G, w->W, w->H);
     for (size_t a = 0; a < N; a++)
         for (size_t b = 0; b < N; b++)
             g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
-    (void)n2;
+    if (w->use_tf)
+        ptd_tf_gradient(&w->tf, g, w->tau, w->V, w->W, w->lam);
 }
 
 /* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
@@ -319,6 +327,49 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
     return accepted;
 }
 
+/* With the transfer term the grid's pole points follow the spectrum: the
+ * stage runs in rounds of TF_ROUND steps, each on a grid refreshed at the
+ * current poles (the objective changes with the grid, so each round restarts
+ * the non-monotone history).  Returns 0 when the grid cannot be built. */
+#define TF_ROUND 40
+static int refresh(ptd_work *w, spg_state *st)
+{
+    if (w->use_tf && !ptd_tf_set_grid(&w->tf, w->A, w->B, w->lam, w->N))
+        return 0;
+    st->f = objective(w, NULL);
+    gradient(w, st->g);
+    return isfinite(st->f);
+}
+
+static int stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target, double flat_tol)
+{
+    if (!w->use_tf) {
+        spg_stage(w, st, delta, max_iter, kappa_target, flat_tol);
+        return 1;
+    }
+    for (int done = 0; done < max_iter;) {
+        int n = max_iter - done < TF_ROUND ? max_iter - done : TF_ROUND;
+        if (!decompose(w, st->E) || !refresh(w, st))
+            return 0;
+        int acc = spg_stage(w, st, delta, n, kappa_target, flat_tol);
+        done += n;
+        if (acc < n)
+            break;
+    }
+    return decompose(w, st->E) && refresh(w, st);
+}
+
+/* the transfer errors of the decomposed point on a grid at its own poles */
+static void tf_record(ptd_work *w, ssm_ptd_info *r)
+{
+    r->tf_ones = r->tf_state = NAN;
+    if (w->use_tf && ptd_tf_set_grid(&w->tf, w->A, w->B, w->lam, w->N)) {
+        ptd_tf_value(&w->tf, w->V, w->W, w->lam, w->B);
+        r->tf_ones = w->tf.sup_ones;
+        r->tf_state = w->tf.sup_state;
+    }
+}
+
 static int cmp_lambda(const void *a, const void *b)
 {
     double x = cimag(*(const double complex *)a), y = cimag(*(const double complex *)b);
@@ -356,13 +407,23 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     double eps = opts ? opts->eps : 0.0;
     if (!(eps > 0.0) || !(eps < 10.0))
         return SSM_ERROR(SSM_EINVAL, "ptd: eps must be in (0, 10), got %g", eps);
-    /* final-stage iterations: 200 suffice to N = 64; larger N needs about 6 N
-     * (LegS N = 128, eps = 0.05: kappa 18 after 200, 8.7 after 800) */
-    int max_iter = opts && opts->max_iter > 0 ? opts->max_iter : (N <= 64 ? 200 : 6 * (int)N);
+    /* final-stage iterations: conditioning alone, 200 suffice to N = 64 and
+     * larger N needs about 6 N (LegS N = 128, eps = 0.05: kappa 18 after 200,
+     * 8.7 after 800); with the transfer term 800 to N = 64 (LegS N = 64 at
+     * eps 0.0341: kappa 9.6 after 200, 8.3 after 800), 12 N above */
+    int use_tf = opts && opts->B && opts->tf_weight > 0.0;
+    int max_iter = opts && opts->max_iter > 0 ? opts->max_iter
+                   : use_tf ? (N <= 64 ? 800 : 12 * (int)N) : (N <= 64 ? 200 : 6 * (int)N);
     double nA = ssm_dmat_norm2(A);
     double margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * nA;
 
     ptd_work w = {.N = N, .margin = margin};
+    double tau = opts ? opts->tf_weight : 0.0;
+    if (!(tau >= 0.0) || !isfinite(tau))
+        return SSM_ERROR(SSM_EINVAL, "ptd: the transfer weight must be finite and >= 0, got %g", tau);
+    w.use_tf = opts && opts->B && tau > 0.0;
+    w.tau = tau;
+    w.B = opts ? opts->B : NULL;
     spg_state st = {0};
     double *Ad = malloc(n2 * sizeof(double));
     st.E = malloc(n2 * sizeof(double));
@@ -372,7 +433,8 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     st.D = malloc(n2 * sizeof(double));
     st.scratch = ssm_lapack_alloc(3 * n2 + N, sizeof(double));
     ssm_status s = SSM_OK;
-    if (!Ad || !st.E || !st.g || !st.Et || !st.gt || !st.D || !st.scratch || !work_alloc(&w, N)) {
+    if (!Ad || !st.E || !st.g || !st.Et || !st.gt || !st.D || !st.scratch || !work_alloc(&w, N) ||
+        (w.use_tf && !ptd_tf_alloc(&w.tf, N))) {
         s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
         goto out;
     }
@@ -399,6 +461,10 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     w.mu = 0.0;
     objective(&w, &sum_s2);
     w.mu = 1e-3 * sum_s2 / (double)N; /* barrier small next to F (F >= N) */
+    if (w.use_tf && !ptd_tf_set_grid(&w.tf, Ad, w.B, w.lam, N)) {
+        s = SSM_ERROR(SSM_EINVAL, "ptd: iω − A is singular on the transfer grid");
+        goto out;
+    }
     st.f = objective(&w, NULL);
     if (!isfinite(st.f)) {
         s = SSM_ERROR(SSM_EINVAL, "ptd: the normal part A + P Pᵀ is not strictly stable; PTD starts from it");
@@ -446,14 +512,19 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
                 goto out;
             }
             memcpy(st.E, st.D, n2 * sizeof(double));
-            st.f = objective(&w, NULL);
-            gradient(&w, st.g);
+            if (!refresh(&w, &st)) {
+                s = SSM_ERROR(SSM_ENOCONV, "ptd: the transfer term is not finite at budget %.3g", next / nA);
+                goto out;
+            }
             delta = next;
             stages++;
             int at_goal = delta <= goal * (1.0 + 1e-12);
             /* intermediate radii only carry the iterate along: a loose stop */
-            spg_stage(&w, &st, delta, at_goal ? max_iter : INTERMEDIATE_ITER,
-                      at_goal && ti == nsweep && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT);
+            if (!stage(&w, &st, delta, at_goal ? max_iter : INTERMEDIATE_ITER,
+                       at_goal && ti == nsweep && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT)) {
+                s = SSM_ERROR(SSM_ENOCONV, "ptd: eigendecomposition failed at budget %.3g", delta / nA);
+                goto out;
+            }
             if (opts && opts->progress)
                 ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
         }
@@ -473,6 +544,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
             r->seconds = now_seconds() - t_start;
             r->reconstruction_error = NAN;
             r->kappa_F = NAN;
+            tf_record(&w, r);
         }
         if (ti < nsweep && opts->sweep_E)
             memcpy(opts->sweep_E + ti * n2, st.E, n2 * sizeof(double));
@@ -520,6 +592,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
         memcpy(&SSM_D(E, i, 0), st.E + i * N, N * sizeof(double));
     if (info) {
         memset(info, 0, sizeof *info);
+        tf_record(&w, info); /* w still holds the final decomposition */
         info->eps = eps;
         info->iterations = st.iterations;
         info->stages = stages;
@@ -587,4 +660,10 @@ out:
     free(Ad); free(Ed); free(g);
     work_free(&w);
     return s;
+}
+
+ssm_ptd_opts ssm_ptd_opts_default(void)
+{
+    ssm_ptd_opts o = {.eps = 0.05, .tf_weight = SSM_PTD_TF_WEIGHT};
+    return o;
 }
