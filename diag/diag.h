@@ -204,10 +204,13 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
 
 /* The PTD objective at a given E: f = Σ s_i² − mu Σ log(−Re λ_i − margin) of
- * A + E and its gradient (N×N, may be NULL).  f = +inf outside the region
- * (unstable or a real eigenvalue).  Exposed for gradient checks and for users
- * who drive their own optimiser. */
+ * A + E, plus with B (length N) and tf_weight > 0 the transfer term
+ * tf_weight·(α √T_state + (1 − α) √T_ones) of ssm_diag_ptd on its fixed log and
+ * linear grid (without the pole points, so that f is a function of E alone),
+ * and its gradient (N×N, may be NULL).  f = +inf outside the region (unstable
+ * or a real eigenvalue).  Exposed for gradient checks and for users who drive
+ * their own optimiser. */
 ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
-                                  double margin);
+                                  double margin, const double *B, double tf_weight);
 
 #endif /* SSM_DIAG_H */

@@ -629,15 +629,17 @@ out:
 }
 
 ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
-                                  double margin)
+                                  double margin, const double *B, double tf_weight)
 {
     size_t N = A->rows, n2 = N * N;
     if (A->cols != N || E->rows != N || E->cols != N || (grad && (grad->rows != N || grad->cols != N)))
         return SSM_ERROR(SSM_EINVAL, "ptd objective: A, E, grad must be N x N");
-    ptd_work w = {.N = N, .margin = margin, .mu = mu};
+    if (!(tf_weight >= 0.0) || !isfinite(tf_weight))
+        return SSM_ERROR(SSM_EINVAL, "ptd objective: the transfer weight must be finite and >= 0");
+    ptd_work w = {.N = N, .margin = margin, .mu = mu, .use_tf = B && tf_weight > 0.0, .tau = tf_weight, .B = B};
     double *Ad = malloc(n2 * sizeof(double)), *Ed = malloc(n2 * sizeof(double)), *g = malloc(n2 * sizeof(double));
     ssm_status s = SSM_OK;
-    if (!Ad || !Ed || !g || !work_alloc(&w, N)) {
+    if (!Ad || !Ed || !g || !work_alloc(&w, N) || (w.use_tf && !ptd_tf_alloc(&w.tf, N))) {
         s = SSM_ERROR(SSM_ENOMEM, "ptd objective: out of memory");
         goto out;
     }
@@ -646,6 +648,11 @@ ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A
         memcpy(Ed + i * N, &SSM_D(E, i, 0), N * sizeof(double));
     }
     w.A = Ad;
+    /* a fixed grid (log + linear, no pole points): a function of E alone */
+    if (w.use_tf && !ptd_tf_set_grid(&w.tf, Ad, B, NULL, 0)) {
+        s = SSM_ERROR(SSM_EINVAL, "ptd objective: iω − A is singular on the transfer grid");
+        goto out;
+    }
     if (!decompose(&w, Ed)) {
         *f = INFINITY;
         goto out;
