@@ -25,6 +25,9 @@ static const struct {
      "N = 8 .. --n-max (default 128, --full 256): output error, sup|G_DPLR - G_Diag|, PTD error (~1 min)"},
     {"eps-sweep", ssm_experiment_eps_sweep, 256,
      "PTD at N = --n-max (default 64), eps 0.3 .. 1e-4: kappa, sup|G_PTD - G_DPLR|, max Re lambda (~30 s)"},
+    {"ptd-front", ssm_experiment_ptd_front, 128,
+     "PTD of LegS at N = 16 .. --n-max (default 64; 128), eps 0.3 .. 1e-3, 4 transfer weights: kappa vs "
+     "transfer error, the official points (~2 min)"},
     {"pseudospectra", ssm_experiment_pseudospectra, 512,
      "sigma_min(zI - A) of LegS, S4D-LegS, PTD at N = --n-max (default 64): contours, alpha_eps, beta (~10 s)"},
     {"bode", ssm_experiment_bode, 1024,

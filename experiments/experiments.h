@@ -39,6 +39,12 @@ ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o);
  * max Re λ; one warm-started sweep in process, one job per ε with --jobs. */
 ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o);
 
+/* The PTD front: κ(Ṽ) against the transfer errors (C = ones, median over
+ * Gaussian C) of LegS at N = 16 … n_max (default 64, 128 with --full), ε = 0.3 …
+ * 1e-3, transfer weights 0, 16, 64, 256; `init ptd` at the official budgets
+ * beside the official perturbations.  One job per (N, weight). */
+ssm_status ssm_experiment_ptd_front(const ssm_experiment_opts *o);
+
 /* Bode plots (magnitude, phase) of every init method at N = n_max (default 64)
  * against HiPPO-LegS. */
 ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
