@@ -15,13 +15,16 @@ int main(int argc, char **argv)
     if (argc == 6 && strcmp(argv[1], "ptd") == 0) {
         size_t N = (size_t)atoi(argv[2]);
         int reps = atoi(argv[5]);
-        ssm_dmat_t A, P, E;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(P, 1, N); ssm_dmat_init(E, N, N);
-        ssm_hippo(A, NULL, P, SSM_HIPPO_LEGS, N);
+        ssm_dmat_t A, B, P, E;
+        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(P, 1, N); ssm_dmat_init(E, N, N);
+        ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N);
         ssm_zmat_t V, Vi;
         ssm_zmat_init(V, N, N); ssm_zmat_init(Vi, N, N);
         double complex *l = malloc(N * sizeof *l);
-        ssm_ptd_opts o = {.eps = atof(argv[3]), .kappa_target = atof(argv[4])};
+        ssm_ptd_opts o = ssm_ptd_opts_default(); /* transfer-aware, default weight */
+        o.eps = atof(argv[3]);
+        o.kappa_target = atof(argv[4]);
+        o.B = B->data;
         ssm_ptd_info in;
         for (int r = 0; r < reps && r < 64; r++) {
             double t0 = bench_now();
@@ -31,7 +34,8 @@ int main(int argc, char **argv)
             }
             t[r] = bench_now() - t0;
         }
-        printf("%.6g %.6g %.6g %.6g\n", bench_median(t, reps), in.perturbation_norm, in.kappa_V, in.max_re_lambda);
+        printf("%.6g %.6g %.6g %.6g %.6g\n", bench_median(t, reps), in.perturbation_norm, in.kappa_V, in.max_re_lambda,
+               in.tf_ones);
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "nplr") == 0) {

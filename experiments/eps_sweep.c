@@ -100,8 +100,8 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
 }
 
 /* PTD down to budgets[last] through budgets[0..last); E of every budget (when Eall) */
-static ssm_status run_ptd(double *Eall, ssm_ptd_info *rec, const ssm_dmat_t A, const ssm_dmat_t P,
-                          const double *b, size_t nb, ssm_progress *bar)
+static ssm_status run_ptd(double *Eall, ssm_ptd_info *rec, const ssm_dmat_t A, const ssm_dmat_t B,
+                          const ssm_dmat_t P, const double *b, size_t nb, ssm_progress *bar)
 {
     size_t N = A->rows;
     ssm_dmat_t E;
@@ -111,8 +111,15 @@ static ssm_status run_ptd(double *Eall, ssm_ptd_info *rec, const ssm_dmat_t A, c
     ssm_status s = lam ? ssm_dmat_init(E, N, N) : SSM_ERROR(SSM_ENOMEM, "eps-sweep: out of memory");
     if (s == SSM_OK) s = ssm_zmat_init(V, N, N);
     if (s == SSM_OK) s = ssm_zmat_init(Vi, N, N);
-    ssm_ptd_opts po = {.eps = b[nb - 1], .sweep = nb > 1 ? b : NULL, .sweep_count = nb - 1, .sweep_info = rec,
-                       .sweep_E = Eall, .progress = bar};
+    /* the transfer-aware PTD of `init ptd` (default weight) */
+    ssm_ptd_opts po = ssm_ptd_opts_default();
+    po.eps = b[nb - 1];
+    po.sweep = nb > 1 ? b : NULL;
+    po.sweep_count = nb - 1;
+    po.sweep_info = rec;
+    po.sweep_E = Eall;
+    po.progress = bar;
+    po.B = B->data;
     if (s == SSM_OK)
         s = ssm_diag_ptd(E, lam, V, Vi, &rec[nb - 1], A, P, &po);
     if (s == SSM_OK) {
@@ -144,7 +151,7 @@ static ssm_status sweep(exp_data *x, const ssm_experiment_opts *o, size_t upto, 
         s = SSM_ERROR(SSM_ENOMEM, "eps-sweep: out of memory");
     ssm_progress *bar = ssm_progress_create("eps-sweep (ptd)", 100, !o->quiet && upto == 0);
     if (s == SSM_OK)
-        s = run_ptd(Eall, rec, A, P, b, nb, bar);
+        s = run_ptd(Eall, rec, A, B, P, b, nb, bar);
     ssm_progress_finish(bar);
     ssm_tf_plan *legs = s == SSM_OK ? exp_legs_plan(N, &s) : NULL;
     for (size_t k = from; s == SSM_OK && k < nb; k++)

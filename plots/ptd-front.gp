@@ -15,7 +15,7 @@ set format x "10^{%T}"
 set format y "%g"
 set xlabel "κ_2(Ṽ)  (unit-norm columns)"
 set grid
-set key inside top right font ",9" spacing 1.0 maxrows 10 width -7 box opaque
+set key inside top right font ",9" spacing 1.0 maxrows 10 width -9 box opaque
 # colour by N, point type by weight
 col(i) = word("#1f77b4 #d62728 #2ca02c #9467bd", int(i / 4) + 1)
 pt(i) = 4 + 2 * (i % 4)
