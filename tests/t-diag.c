@@ -468,6 +468,57 @@ static void test_ptd_transfer(void)
     ssm_zmat_clear(bz); ssm_zmat_clear(cz); ssm_zmat_clear(bt); ssm_zmat_clear(ct);
 }
 
+/* The ladder: a run to eps passes through the same optimised budgets as a
+ * sweep, so a standalone run at 0.01 gives the sweep's E at 0.01 bit for bit;
+ * in the sweep neither transfer error grows as the budget shrinks; the BLAS
+ * thread count does not change the result. */
+/* OpenBLAS's thread control (cblas.h clashes with GSL's CBLAS declarations here) */
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+static void test_ptd_ladder(void)
+{
+    const size_t N = 16;
+    const double sweep[] = {0.1, 0.03, 0.01, 0.003};
+    ssm_dmat_t A, B, P, E, E1;
+    hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
+    ssm_dmat_init(E, N, N);
+    ssm_dmat_init(E1, N, N);
+    ssm_zmat_t V, Vi;
+    ssm_zmat_init(V, N, N);
+    ssm_zmat_init(Vi, N, N);
+    double complex lam[16];
+    double Es[4 * 16 * 16];
+    ssm_ptd_info rec[4], last;
+    ssm_ptd_opts o = ssm_ptd_opts_default();
+    o.eps = 0.001;
+    o.seed = 1;
+    o.B = B->data;
+    o.sweep = sweep;
+    o.sweep_count = 4;
+    o.sweep_info = rec;
+    o.sweep_E = Es;
+    CHECK(ssm_diag_ptd(E, lam, V, Vi, &last, A, P, &o) == SSM_OK, "sweep to 0.001: %s", ssm_error_message());
+    for (int k = 1; k <= 4; k++) {
+        const ssm_ptd_info *a = &rec[k - 1], *b = k < 4 ? &rec[k] : &last;
+        CHECK(b->tf_ones <= a->tf_ones && b->tf_state <= a->tf_state,
+              "errors do not grow from eps %g to %g: ones %.4g -> %.4g, state %.4g -> %.4g", a->eps, b->eps,
+              a->tf_ones, b->tf_ones, a->tf_state, b->tf_state);
+    }
+    ssm_ptd_opts o1 = ssm_ptd_opts_default();
+    o1.eps = 0.01;
+    o1.seed = 1;
+    o1.B = B->data;
+    int threads = openblas_get_num_threads();
+    openblas_set_num_threads(2);
+    CHECK(ssm_diag_ptd(E1, lam, V, Vi, NULL, A, P, &o1) == SSM_OK, "alone to 0.01: %s", ssm_error_message());
+    openblas_set_num_threads(threads);
+    CHECK(memcmp(E1->data, Es + 2 * N * N, N * N * sizeof(double)) == 0,
+          "init ptd --eps 0.01 is the sweep's 0.01 point, bit for bit (BLAS threads 2 vs the caller's)");
+    ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E); ssm_dmat_clear(E1);
+    ssm_zmat_clear(V); ssm_zmat_clear(Vi);
+}
+
 static void test_ptd(void)
 {
     /* REFERENCE.md §5: the official shipped perturbations reach (0.098, 5.1) at
@@ -565,6 +616,7 @@ int main(void)
     test_ptd_gradient(64.0);
     test_ptd_gradient(1e4); /* the transfer term dominates */
     test_ptd_transfer();
+    test_ptd_ladder();
     test_ptd();
     return t_finish();
 }
