@@ -78,4 +78,12 @@ double exp_loglog_slope(const exp_set *t, size_t col);
 /* sizes N = 8, 16, …, up to n_max (from `first`) */
 size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max);
 
+/* The transfer errors of A + E (N×N row-major E) against HiPPO-LegS (A lower
+ * triangular, B), on 2500 log points on [1e-2, 50 N²/π] plus 1500 linear on
+ * [0.5, 1.5] N²/π: target C(sI − A)⁻¹B by forward substitution, model
+ * C Ṽ (sI − Λ)⁻¹ Ṽ⁻¹ B from the eigendecomposition of A + E.
+ *   ones  = sup|G − G_LegS| / sup|G_LegS| with C = ones;
+ *   randC = the median of that ratio over 200 Gaussian C (GSL mt19937, seed 1). */
+ssm_status exp_ptd_errors(double *ones, double *randc, const ssm_dmat_t A, const ssm_dmat_t B, const double *E);
+
 #endif

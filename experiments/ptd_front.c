@@ -8,19 +8,12 @@
  * with numpy from the published .mat files) and `init ptd` run alone at each
  * official budget with the default weight — the comparison of the README.
  *
- * Every transfer error is measured here on the acceptance grid, independent of
- * the optimiser's own grid: 2500 log points on [1e-2, 50 N²/π] and 1500 linear
- * points on [0.5, 1.5] N²/π, target G₀ = C(sI − A)⁻¹B (forward substitution,
- * LegS is lower triangular), model C Ṽ (sI − Λ)⁻¹ Ṽ⁻¹ B.
- *   ones  = sup|G − G₀| / sup|G₀| with C = ones;
- *   randC = the median of that ratio over 200 Gaussian C (GSL mt19937, seed 1).
+ * Every transfer error is measured by exp_ptd_errors on the acceptance grid,
+ * independently of the optimiser's own grid (ones, randC: see common.h).
  * Columns: N tf_weight eps |E|/|A| kappa_V ones randC max_re_lambda seconds */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
-#include <gsl/gsl_randist.h>
-#include <gsl/gsl_rng.h>
-#include <gsl/gsl_sort.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,70 +39,6 @@ static size_t nsizes(const ssm_experiment_opts *o)
 static size_t jobs(const ssm_experiment_opts *o)
 {
     return nsizes(o) * NTAU + 1;
-}
-
-/* ones and randC of A + E (decomposed as V diag(lam) Vi) against (A, B) */
-static ssm_status measure(double *ones, double *randc, const ssm_dmat_t A, const ssm_dmat_t B,
-                          const double complex *lam, const ssm_zmat_t V, const ssm_zmat_t Vi)
-{
-    const size_t NLOG = 2500, NLIN = 1500, K = NLOG + NLIN, NC = 200;
-    size_t N = A->rows;
-    double complex *g0 = malloc(N * K * sizeof *g0), *e = malloc(N * K * sizeof *e), *bt = malloc(N * sizeof *bt);
-    double *om = malloc(K * sizeof *om), *rel = malloc(NC * sizeof *rel), *c = malloc(N * sizeof *c);
-    gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!g0 || !e || !bt || !om || !rel || !c || !rng) {
-        free(g0); free(e); free(bt); free(om); free(rel); free(c);
-        if (rng) gsl_rng_free(rng);
-        return SSM_ERROR(SSM_ENOMEM, "ptd-front: out of memory");
-    }
-    double top = (double)N * N / M_PI;
-    for (size_t k = 0; k < NLOG; k++)
-        om[k] = exp(log(1e-2) + (log(50 * top) - log(1e-2)) * (double)k / (NLOG - 1));
-    for (size_t k = 0; k < NLIN; k++)
-        om[NLOG + k] = top * (0.5 + (double)k / (NLIN - 1));
-    for (size_t j = 0; j < N; j++) {
-        bt[j] = 0.0;
-        for (size_t i = 0; i < N; i++)
-            bt[j] += SSM_D(Vi, j, i) * SSM_D(B, i, 0);
-    }
-    for (size_t k = 0; k < K; k++) {
-        double complex s = CMPLX(0.0, om[k]);
-        for (size_t i = 0; i < N; i++) { /* g₀ by forward substitution; model state V (s − Λ)⁻¹ b̃ */
-            double complex acc = SSM_D(B, i, 0), r = 0.0;
-            for (size_t j = 0; j < i; j++)
-                acc += SSM_D(A, i, j) * g0[j * K + k];
-            g0[i * K + k] = acc / (s - SSM_D(A, i, i));
-            for (size_t j = 0; j < N; j++)
-                r += SSM_D(V, i, j) * bt[j] / (s - lam[j]);
-            e[i * K + k] = r;
-        }
-        for (size_t i = 0; i < N; i++)
-            e[i * K + k] -= g0[i * K + k];
-    }
-    gsl_rng_set(rng, 1);
-    for (size_t t = 0; t <= NC; t++) {
-        for (size_t i = 0; i < N; i++)
-            c[i] = t == 0 ? 1.0 : gsl_ran_gaussian(rng, 1.0);
-        double num = 0.0, den = 0.0;
-        for (size_t k = 0; k < K; k++) {
-            double complex a = 0.0, b = 0.0;
-            for (size_t i = 0; i < N; i++) {
-                a += c[i] * e[i * K + k];
-                b += c[i] * g0[i * K + k];
-            }
-            num = fmax(num, cabs(a));
-            den = fmax(den, cabs(b));
-        }
-        if (t == 0)
-            *ones = num / den;
-        else
-            rel[t - 1] = num / den;
-    }
-    gsl_sort(rel, 1, NC);
-    *randc = 0.5 * (rel[NC / 2 - 1] + rel[NC / 2]);
-    free(g0); free(e); free(bt); free(om); free(rel); free(c);
-    gsl_rng_free(rng);
-    return SSM_OK;
 }
 
 /* PTD of LegS(N) down to budgets b[0..nb) (warm-started), one row per budget */
@@ -141,22 +70,11 @@ static ssm_status sweep(exp_data *x, size_t d, size_t N, double tau, const doubl
     if (s == SSM_OK) s = ssm_diag_ptd(E, lam, V, Vi, &rec[nb - 1], A, P, &po);
     if (s == SSM_OK) memcpy(Eall + (nb - 1) * N * N, E->data, N * N * sizeof *Eall);
     for (size_t k = 0; s == SSM_OK && k < nb; k++) {
-        /* each budget's E decomposed again (the sweep keeps E only) */
-        ssm_zmat_t X, Vf, Vfi;
-        double complex *l = malloc(N * sizeof *l);
-        ssm_zmat_init(X, N, N);
-        ssm_zmat_init(Vf, N, N);
-        ssm_zmat_init(Vfi, N, N);
-        for (size_t i = 0; i < N * N; i++)
-            X->data[i] = A->data[i] + Eall[k * N * N + i];
-        s = l ? ssm_diag_eig(l, Vf, Vfi, NULL, X) : SSM_ERROR(SSM_ENOMEM, "ptd-front: out of memory");
         double ones = NAN, randc = NAN;
-        if (s == SSM_OK) s = measure(&ones, &randc, A, B, l, Vf, Vfi);
+        s = exp_ptd_errors(&ones, &randc, A, B, Eall + k * N * N);
         double row[NCOL] = {(double)N, tau, b[k], rec[k].perturbation_norm, rec[k].kappa_V, ones, randc,
                             rec[k].max_re_lambda, rec[k].seconds};
         if (s == SSM_OK) s = exp_add(x, d, row, NCOL);
-        free(l);
-        ssm_zmat_clear(X); ssm_zmat_clear(Vf); ssm_zmat_clear(Vfi);
     }
     free(lam); free(Eall);
     ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E);

@@ -2,10 +2,10 @@
 #   gnuplot -e "dir='out/figures'" plots/eps-sweep.gp   → dir/eps-sweep.png   (data: dir/eps-sweep.tsv)
 if (!exists("dir")) dir = "."
 f = dir."/eps-sweep.tsv"
-set terminal pngcairo size 1500,560 enhanced font "DejaVu Sans,12"
+set terminal pngcairo size 1500,600 enhanced font "DejaVu Sans,12"
 set output dir."/eps-sweep.png"
 stats f using 1:4 nooutput
-set multiplot layout 1,3 title "Perturb-then-diagonalise, HiPPO-LegS N = 64: budget ε = ‖E‖_2/‖A‖_2 swept from 0.3 to 10^{-4} (one warm-started run)" font ",14"
+set multiplot layout 1,3 title "Perturb-then-diagonalise, HiPPO-LegS N = 64: budget ε = ‖E‖_2/‖A‖_2 swept from 0.3 to 10^{-4} \n(transfer-aware PTD, default weight; each point is the file init ptd --eps ε writes)" font ",14"
 set logscale x
 set format x "10^{%T}"
 set xlabel "budget ε = ‖E‖_2 / ‖A‖_2"
@@ -19,13 +19,12 @@ set ylabel "κ_2(Ṽ)  (unit-norm columns)"
 plot f using 1:4 with linespoints lw 2 pt 7 title "κ_2(Ṽ) of A + E", \
      0.2/x with lines dt 2 lc rgb "gray" title "0.2 / ε"
 
-set title "transfer-function error (unit-normalised B, C)"
-set ylabel "sup_ω |G_{PTD} − G_{DPLR}| / (‖B‖‖C‖)"
+set title "transfer-function error, relative to HiPPO-LegS"
+set ylabel "sup_ω |G_{PTD} − G_{LegS}| / sup_ω |G_{LegS}|"
+set yrange [1e-4:1]
 set key bottom right
-set yrange [1e-5:1e-1]
-set key top left
-plot f using 1:6 with linespoints lw 2 pt 5 title "sup_ω |G_{PTD} − G_{DPLR}|, refined", \
-     f using 1:11 with lines lw 2 lc rgb "black" dt 3 title "signal: sup_ω |G_{DPLR}|", \
+plot f using 1:12 with linespoints lw 2 pt 5 title "C = ones (ones)", \
+     f using 1:13 with linespoints lw 2 pt 7 title "median over 200 Gaussian C (randC)", \
      x with lines dt 2 lc rgb "gray" title "ε (slope 1)"
 
 set title "stability margin of A + E"
