@@ -527,8 +527,10 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     if (N < 2 || N % 2 || N > 8192)
         return SSM_ERROR(SSM_EINVAL, "init: N must be even and in [2, 8192], got %zu", N);
     size_t J = o->blocks ? o->blocks : 1;
-    if (meth == SSM_INIT_S5_LEGS && (N % (2 * J) != 0))
-        return SSM_ERROR(SSM_EINVAL, "s5-legs: N = %zu must be a multiple of 2 x blocks (%zu)", N, 2 * J);
+    if ((meth == SSM_INIT_S5_LEGS || meth == SSM_INIT_PTD) && (N % (2 * J) != 0))
+        return SSM_ERROR(SSM_EINVAL, "%s: N = %zu must be a multiple of 2 x blocks (%zu)", METHOD_NAMES[meth], N, 2 * J);
+    if (J > 1 && meth != SSM_INIT_S5_LEGS && meth != SSM_INIT_PTD)
+        return SSM_ERROR(SSM_EINVAL, "%s: --blocks applies to s5-legs and ptd only", METHOD_NAMES[meth]);
     double eps = o->eps > 0 ? o->eps : 0.05;
     double tf_weight = 0.0;
     ssm_ptd_info pinfo = {0};
@@ -601,37 +603,51 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
             SSM_D(Bt, j, 0) = 1.0;
         break;
     case SSM_INIT_PTD: {
-        if ((s = legs(A, B, P, N)) != SSM_OK) goto fail;
+        /* PTD of LegS at the block size bs = N/J; J > 1: the S5 layout, the
+         * block's A, E, modes and eigenvectors repeated down the diagonal */
+        size_t bs = N / J, hb = bs / 2;
+        ssm_dmat_t Ab, Bb, Pb, Eb;
+        if ((s = legs(Ab, Bb, Pb, bs)) != SSM_OK) goto fail;
         ssm_zmat_t Vf, Vfi;
-        double complex *lf = malloc(N * sizeof *lf);
-        ssm_dmat_init(E, N, N);
-        ssm_zmat_init(Vf, N, N);
-        ssm_zmat_init(Vfi, N, N);
+        double complex *lf = malloc(bs * sizeof *lf);
+        ssm_dmat_init(Eb, bs, bs);
+        ssm_zmat_init(Vf, bs, bs);
+        ssm_zmat_init(Vfi, bs, bs);
         ssm_ptd_opts po = ssm_ptd_opts_default();
         po.eps = eps;
         po.seed = o->seed;
         po.progress = o->progress;
-        po.B = B->data;
+        po.B = Bb->data;
         po.tf_weight = o->tf_weight == 0.0 ? SSM_PTD_TF_WEIGHT : o->tf_weight < 0.0 ? 0.0 : o->tf_weight;
         tf_weight = po.tf_weight;
-        s = ssm_diag_ptd(E, lf, Vf, Vfi, &pinfo, A, P, &po);
+        s = lf ? ssm_diag_ptd(Eb, lf, Vf, Vfi, &pinfo, Ab, Pb, &po) : SSM_ERROR(SSM_ENOMEM, "out of memory");
         if (s == SSM_OK) {
+            ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(E, N, N);
             ssm_zmat_init(V, N, H);
             ssm_zmat_init(Vinv, H, N);
-            for (size_t j = 0; j < H; j++) {
-                lam[j] = lf[j];
-                double complex b = 0.0;
-                for (size_t i = 0; i < N; i++) {
-                    SSM_D(V, i, j) = SSM_D(Vf, i, j);
-                    SSM_D(Vinv, j, i) = SSM_D(Vfi, j, i);
-                    b += SSM_D(Vfi, j, i) * SSM_D(B, i, 0);
+            for (size_t b = 0; b < J; b++) {
+                for (size_t i = 0; i < bs; i++) {
+                    SSM_D(B, b * bs + i, 0) = SSM_D(Bb, i, 0);
+                    for (size_t k = 0; k < bs; k++) {
+                        SSM_D(A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
+                        SSM_D(E, b * bs + i, b * bs + k) = SSM_D(Eb, i, k);
+                    }
                 }
-                SSM_D(Bt, j, 0) = b; /* B̃ = Ṽ⁻¹ B */
+                for (size_t j = 0; j < hb; j++) {
+                    lam[b * hb + j] = lf[j];
+                    double complex bt = 0.0;
+                    for (size_t i = 0; i < bs; i++) {
+                        SSM_D(V, b * bs + i, b * hb + j) = SSM_D(Vf, i, j);
+                        SSM_D(Vinv, b * hb + j, b * bs + i) = SSM_D(Vfi, j, i);
+                        bt += SSM_D(Vfi, j, i) * SSM_D(Bb, i, 0);
+                    }
+                    SSM_D(Bt, b * hb + j, 0) = bt; /* B̃ = Ṽ⁻¹ B */
+                }
             }
         }
         free(lf);
-        ssm_zmat_clear(Vf);
-        ssm_zmat_clear(Vfi);
+        ssm_zmat_clear(Vf); ssm_zmat_clear(Vfi);
+        ssm_dmat_clear(Ab); ssm_dmat_clear(Bb); ssm_dmat_clear(Pb); ssm_dmat_clear(Eb);
         if (s != SSM_OK) goto fail;
         break;
     }
@@ -692,7 +708,7 @@ ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opt
     META("prec_bits", "53");
     META("seed", "%lu", o->seed);
     META("conj_sym", "%s", o->conj_sym ? "true" : "false");
-    if (meth == SSM_INIT_S5_LEGS) META("blocks", "%zu", J);
+    if (meth == SSM_INIT_S5_LEGS || (meth == SSM_INIT_PTD && J > 1)) META("blocks", "%zu", J);
     META("C", "%s", !has_target ? "n/a" : o->C == SSM_C_ONES ? "ones" : o->C == SSM_C_RANDOM ? "random (GSL mt19937, N(0,1)/sqrt(N), seed)" : "legendre (sqrt(2n+1))");
     /* the log grid plus every |Im λ| of the stored modes inside it: a lightly
      * damped mode's resonance (width |Re λ|) cannot fall between grid points */

@@ -90,7 +90,8 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
 {
     size_t N = o->N, H = N / 2, M = o->conj_sym ? H : N;
     mpfr_prec_t p = o->prec, ap = p + 256;
-    size_t J = meth == SSM_INIT_S5_LEGS ? (o->blocks ? o->blocks : 1) : 1, bs = N / J, hb = bs / 2;
+    size_t J = meth == SSM_INIT_S5_LEGS || meth == SSM_INIT_PTD ? (o->blocks ? o->blocks : 1) : 1, bs = N / J,
+           hb = bs / 2;
     double *lam = calloc(2 * M, sizeof *lam), *B = calloc(2 * M, sizeof *B);
     double *V = calloc(2 * N * M, sizeof *V), *Vi = calloc(2 * M * N, sizeof *Vi), *P = calloc(2 * M, sizeof *P);
     ssm_status s = SSM_OK;
@@ -126,7 +127,7 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
         goto out;
     }
     /* the exact inputs at ap bits: legs (A, B, P) of the block size, and E for PTD */
-    size_t n = meth == SSM_INIT_PTD ? N : bs, h = n / 2;
+    size_t n = bs, h = n / 2;
     ssm_mpmat_t A, Bm, Pm;
     ssm_mpmat_init(A, n, n, ap);
     ssm_mpmat_init(Bm, 1, n, ap); /* B as a row: hippo wants n×1, so fill through a column matrix */
@@ -139,8 +140,9 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
     ssm_mpmat_clear(Bc);
     if (meth == SSM_INIT_PTD) {
         const ssm_tensor *E = ssm_st_get(f, "E");
-        for (size_t i = 0; i < n * n; i++)
-            mpfr_add_d(A->data[i], A->data[i], E->data[i], MPFR_RNDN); /* exact double added at ap bits */
+        for (size_t i = 0; i < n; i++) /* the first block of E (all blocks are equal) */
+            for (size_t k = 0; k < n; k++)
+                mpfr_add_d(SSM_MP(A, i, k), SSM_MP(A, i, k), E->data[i * N + k], MPFR_RNDN); /* exact, ap bits */
     } else {
         for (size_t i = 0; i < n; i++) /* the normal part S = A + P Pᵀ */
             for (size_t k = 0; k < n; k++)
@@ -167,7 +169,7 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
                     for (size_t i = 0; i < n; i++) {
                         put(V, (b * bs + i) * M + col, SSM_MP(Vh, i, j), c);
                         if (meth == SSM_INIT_PTD)
-                            put(Vi, col * N + i, SSM_MP(Wh, j, i), c);
+                            put(Vi, col * N + b * bs + i, SSM_MP(Wh, j, i), c);
                     }
                 }
         for (size_t j = 0; j < h; j++) {

@@ -25,7 +25,7 @@ static const char INIT_HELP[] =
     "  --seed S          seed for --C random and PTD tie-breaking (default 0)\n"
     "  --conj-sym        keep N/2 modes, conjugates implied (default)\n"
     "  --no-conj-sym     store all N modes\n"
-    "  --blocks J        S5 block count (default 1)\n"
+    "  --blocks J        S5 block count (default 1): s5-legs, and ptd (S5-PTD: PTD of LegS at N/J per block)\n"
     "  --C KIND          C for the transfer-function check: ones (default), random, legendre\n"
     "  --clip-im-B C     clip Im B~ to [-C, C] as the S4 reference code does (default off)\n"
     "  --omega LO:HI:COUNT   log grid of the tf_sup_error check (default 1e-3 : 10 N^2 : 4000)\n"

@@ -37,7 +37,8 @@ static void test_all_methods(void)
                                        "ssmkit_version"};
     for (int mi = 0; mi < SSM_INIT_COUNT; mi++) {
         ssm_init_method m = (ssm_init_method)mi;
-        ssm_st *f = build(m, 16, 1, 2);
+        /* blocks: the S5 layouts (s5-legs, ptd) with two; the others refuse J > 1 */
+        ssm_st *f = build(m, 16, 1, m == SSM_INIT_S5_LEGS || m == SSM_INIT_PTD ? 2 : 0);
         if (!f)
             continue;
         int all = 1;
@@ -95,6 +96,24 @@ static void test_values(void)
     ssm_st *a = build(SSM_INIT_S5_LEGS, N, 1, 1), *b = build(SSM_INIT_S4D_LEGS, N, 1, 0);
     const ssm_tensor *la = ssm_st_get(a, "Lambda"), *lb = ssm_st_get(b, "Lambda");
     CHECK(la && lb && la->count == lb->count && memcmp(la->data, lb->data, la->count * 8) == 0, "S5(J=1) = S4D-LegS");
+    ssm_st_free(a);
+    ssm_st_free(b);
+
+    /* S5-PTD: two blocks, each the PTD of LegS at N/2 (same modes, bit for bit) */
+    a = build(SSM_INIT_PTD, N, 1, 2);
+    b = build(SSM_INIT_PTD, N / 2, 1, 0);
+    la = a ? ssm_st_get(a, "Lambda") : NULL;
+    lb = b ? ssm_st_get(b, "Lambda") : NULL;
+    CHECK(la && lb && la->count == 2 * lb->count && memcmp(la->data, lb->data, lb->count * 8) == 0 &&
+              memcmp(la->data + lb->count, lb->data, lb->count * 8) == 0,
+          "S5-PTD (J = 2, N = %zu) = PTD (N = %zu) in each block", N, N / 2);
+    CHECK(a && b && fabs(meta_d(a, "kappa_V") - meta_d(b, "kappa_V")) < 1e-12 * meta_d(b, "kappa_V") && strcmp(ssm_st_meta(a, "blocks"), "2") == 0,
+          "S5-PTD: kappa of the block (two SVDs of the same spectrum: 1e-12), blocks = 2 stated");
+    ssm_st *bad = NULL;
+    ssm_init_opts ob = {.N = N, .conj_sym = 1, .blocks = 3};
+    CHECK(ssm_init_build(&bad, SSM_INIT_PTD, &ob) == SSM_EINVAL, "ptd: N = 32, 3 blocks -> EINVAL");
+    ob.blocks = 2;
+    CHECK(ssm_init_build(&bad, SSM_INIT_S4D_LIN, &ob) == SSM_EINVAL, "s4d-lin: --blocks refused");
     ssm_st_free(a);
     ssm_st_free(b);
 
