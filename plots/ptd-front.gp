@@ -15,7 +15,7 @@ set format x "10^{%T}"
 set format y "%g"
 set xlabel "κ_2(Ṽ)  (unit-norm columns)"
 set grid
-set key inside top right font ",9" spacing 1.0 maxrows 10 width -9 box opaque
+set key inside top right font ",9" spacing 1.0 maxrows 10 width -12 box opaque
 # colour by N, point type by weight
 col(i) = word("#1f77b4 #d62728 #2ca02c #9467bd", int(i / 4) + 1)
 pt(i) = 4 + 2 * (i % 4)
@@ -24,7 +24,7 @@ do for [panel = 1:2] {
   c = panel == 1 ? 6 : 7
   set title panel == 1 ? "C = ones: sup|G − G_{LegS}| / sup|G_{LegS}|" : "random C: median over 200 Gaussian C of the same ratio"
   set ylabel panel == 1 ? "relative transfer error (ones)" : "relative transfer error (randC)"
-  if (panel == 1) { unset key; set yrange [0.005:1] } else { set key; set yrange [0.02:2000] }
+  if (panel == 1) { unset key; set yrange [0.001:1] } else { set key; set yrange [0.01:3000] }
   plot for [i = 0:nsweeps - 1] f index i using 5:c with linespoints lw (i % 4 == 2 ? 2.5 : 1) pt pt(i) ps 0.9 lc rgb col(i) title nm(i), \
        f index nsweeps using 5:c with points pt 7 ps 2.2 lc rgb "black" title "init ptd (default τ = 64) at the official budget", \
        f index nsweeps + 1 using 5:c:(sprintf("N=%d", $1)) with labels point pt 3 ps 2.4 lc rgb "orange" offset char 1.6,0.6 notitle, f index nsweeps + 1 using 5:c with points pt 3 ps 2.4 lc rgb "orange" title "official perturbation (same N, same budget)"
