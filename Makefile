@@ -13,7 +13,8 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC $(WARN) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
 CPPFLAGS += -I. -D_DEFAULT_SOURCE
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lm -lpthread
+LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lgfortran -lm \
+            -lpthread
 
 STAGES   := core hippo diag analysis train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
@@ -22,7 +23,10 @@ TEST_SRC := $(wildcard tests/t-*.c)
 FUZZ_SRC := $(wildcard fuzz/fuzz-*.c)
 HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+# the fixed kernel: reference LAPACK/BLAS renamed ssm_ref_* (core/kernel.c, scripts/ref-kernel)
+REF_OBJ  := $(BUILD)/obj/core/ref-lapack.o
+REF_SYMS := dgeev_ dgesdd_ zgesv_ zgesvd_ zgeev_ dgemm_ zgemm_ dgehrd_ dorghr_ zgehrd_ zunghr_
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(REF_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 STATIC   := $(BUILD)/libssmkit.a
@@ -48,6 +52,13 @@ $(BUILD)/obj/%.o: %.c | $(DEPSOK)
 # the multi-shift row kernels of the pseudospectra fast path need the loop
 # vectoriser (GCC enables it fully only at -O3); no change of semantics
 $(BUILD)/obj/analysis/pspec_lanczos.o: CFLAGS += -O3
+
+# the fixed kernel's products must not contract a*b + c into an FMA: its clones for
+# wider vector units give the baseline's bits only without it (-std=c11 implies it; say so)
+$(BUILD)/obj/core/kernel.o: CFLAGS += -O3 -ffp-contract=off
+
+$(REF_OBJ): scripts/ref-kernel Makefile | $(DEPSOK)
+	CC="$(CC)" scripts/ref-kernel $@ $(REF_SYMS)
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@

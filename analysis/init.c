@@ -518,7 +518,21 @@ static ssm_status legs(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, size_t n)
     return s;
 }
 
+static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o);
+
+/* PTD files are built on the fixed kernel from start to end (optimiser, the
+ * stored decomposition, every metric): the same bytes under every OpenBLAS
+ * kernel and thread count.  The other methods are one decomposition each,
+ * deterministic up to the last bits of their LAPACK calls. */
 ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o)
+{
+    int was = ssm_fixed_kernel(meth == SSM_INIT_PTD || ssm_fixed_kernel_active());
+    ssm_status s = build(out, meth, o);
+    ssm_fixed_kernel(was);
+    return s;
+}
+
+static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o)
 {
     *out = NULL;
     size_t N = o->N, H = N / 2;

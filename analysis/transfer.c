@@ -67,12 +67,12 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
             for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < n; j++)
                     h[j * n + i] = creal(SSM_D(A, i, j));
-            info = LAPACKE_dgehrd(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, h, (lapack_int)n, tr);
+            info = ssm_k_dgehrd((int)n, h, (int)n, tr);
             s = ssm_lapack_status("dgehrd", info);
         }
         if (s == SSM_OK) {
             memcpy(Q, h, n * n * sizeof *Q);
-            info = LAPACKE_dorghr(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tr);
+            info = ssm_k_dorghr((int)n, Q, (int)n, tr);
             s = ssm_lapack_status("dorghr", info);
         }
         if (s == SSM_OK) {
@@ -102,12 +102,12 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
             for (size_t i = 0; i < n; i++)
                 for (size_t j = 0; j < n; j++)
                     h[j * n + i] = SSM_D(A, i, j);
-            info = LAPACKE_zgehrd(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, h, (lapack_int)n, tau);
+            info = ssm_k_zgehrd((int)n, h, (int)n, tau);
             s = ssm_lapack_status("zgehrd", info);
         }
         if (s == SSM_OK) {
             memcpy(Q, h, n * n * sizeof *Q);
-            info = LAPACKE_zunghr(LAPACK_COL_MAJOR, (lapack_int)n, 1, (lapack_int)n, Q, (lapack_int)n, tau);
+            info = ssm_k_zunghr((int)n, Q, (int)n, tau);
             s = ssm_lapack_status("zunghr", info);
         }
         if (s == SSM_OK) {

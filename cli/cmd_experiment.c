@@ -24,7 +24,7 @@ static const struct {
     {"convergence", ssm_experiment_convergence, 512,
      "N = 8 .. --n-max (default 128, --full 256): output error, sup|G_DPLR - G_Diag|, PTD error (~1 min)"},
     {"eps-sweep", ssm_experiment_eps_sweep, 256,
-     "PTD at N = --n-max (default 64), eps 0.3 .. 1e-4: kappa, sup|G_PTD - G_DPLR|, max Re lambda (~30 s)"},
+     "PTD at N = --n-max (default 64), eps 0.3 .. 1e-4: kappa, transfer errors (ones, randC), max Re lambda (~40 s)"},
     {"ptd-front", ssm_experiment_ptd_front, 128,
      "PTD of LegS at N = 16 .. --n-max (default 64; 128), eps 0.3 .. 1e-3, 4 transfer weights: kappa vs "
      "transfer error, the official points (~2 min)"},

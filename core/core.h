@@ -125,6 +125,36 @@ size_t ssm_physical_memory(void);
 #define SSM_LAPACK_PAD 64
 void *ssm_lapack_alloc(size_t count, size_t elem);   /* zeroed; NULL on ENOMEM */
 
+/* The fixed kernel (core/kernel.c).  OpenBLAS chooses its kernels by CPU, so
+ * the last bits of its results depend on the machine.  With
+ * ssm_fixed_kernel(1) the calling thread's BLAS/LAPACK calls below run
+ * Debian's reference LAPACK/BLAS instead (linked in under ssm_ref_ names): the
+ * same bits on every x86-64 CPU, for any OPENBLAS_CORETYPE.  Returns the
+ * previous setting (restore it with a second call). */
+int ssm_fixed_kernel(int on);
+int ssm_fixed_kernel_active(void);
+/* Column-major LAPACK drivers (LAPACKE's argument order without the layout;
+ * info returned, −1010 when workspace cannot be allocated) and row- or
+ * column-major gemm (t = 0 none, 1 transpose, 2 conjugate transpose), on
+ * OpenBLAS or on the fixed kernel. */
+int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl, int ldvl, double *vr,
+                int ldvr);
+int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt, int ldvt);
+int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double complex *b, int ldb);
+int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u, int ldu,
+                 double complex *vt, int ldvt);
+int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double complex *w, double complex *vl, int ldvl,
+                double complex *vr, int ldvr);
+/* Hessenberg reduction (ilo = 1, ihi = n) and the explicit Q */
+int ssm_k_dgehrd(int n, double *a, int lda, double *tau);
+int ssm_k_dorghr(int n, double *a, int lda, double *tau);
+int ssm_k_zgehrd(int n, double complex *a, int lda, double complex *tau);
+int ssm_k_zunghr(int n, double complex *a, int lda, double complex *tau);
+void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
+                 const double *b, int ldb, double beta, double *c, int ldc);
+void ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha, const double complex *a,
+                 int lda, const double complex *b, int ldb, double complex beta, double complex *c, int ldc);
+
 /* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
  * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */
 ssm_status ssm_lapack_status(const char *routine, int info);

@@ -60,8 +60,7 @@ ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A)
     }
     double *wi = wr + n;
     /* the buffer holds Aᵀ in column-major order: same eigenvalues */
-    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n,
-                                    wr, wi, NULL, 1, NULL, 1);
+    int info = ssm_k_dgeev('N', 'N', (int)n, a, (int)n, wr, wi, NULL, 1, NULL, 1);
     s = ssm_lapack_status("dgeev", info);
     if (s == SSM_OK)
         for (size_t k = 0; k < n; k++)
@@ -81,8 +80,7 @@ ssm_status ssm_dmat_singvals(double *sv, const ssm_dmat_t A)
     if (s != SSM_OK)
         return s;
     /* Aᵀ in column-major order (n x m): same singular values */
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'N', (lapack_int)n, (lapack_int)m, a,
-                                     (lapack_int)n, sv, NULL, 1, NULL, 1);
+    int info = ssm_k_dgesdd('N', (int)n, (int)m, a, (int)n, sv, NULL, 1, NULL, 1);
     free(a);
     return ssm_lapack_status("dgesdd", info);
 }
@@ -96,8 +94,7 @@ ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
         return SSM_ERROR(SSM_EINVAL, "gemm: incompatible shapes");
     if (m == 0 || n == 0)
         return SSM_OK;
-    cblas_dgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
+    ssm_k_dgemm(1, tA != 0, tB != 0, (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
                 (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
     return SSM_OK;
 }

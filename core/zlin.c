@@ -37,15 +37,7 @@ ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A)
     if (st != SSM_OK)
         return st;
     /* the buffer is Aᵀ in column-major order (n x m): same singular values */
-    size_t k = m < n ? m : n;
-    double *superb = malloc(k * sizeof *superb);
-    if (!superb) {
-        free(a);
-        return SSM_ERROR(SSM_ENOMEM, "out of memory");
-    }
-    lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, (lapack_int)m, a, (lapack_int)n,
-                                     s, NULL, 1, NULL, 1, superb);
-    free(superb);
+    int info = ssm_k_zgesvd('N', 'N', (int)n, (int)m, a, (int)n, s, NULL, 1, NULL, 1);
     free(a);
     return ssm_lapack_status("zgesvd", info);
 }
@@ -94,10 +86,8 @@ ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A,
         return SSM_ERROR(SSM_EINVAL, "zgemm: incompatible shapes");
     if (m == 0 || n == 0)
         return SSM_OK;
-    static const enum CBLAS_TRANSPOSE T[3] = {CblasNoTrans, CblasTrans, CblasConjTrans};
-    cblas_zgemm(CblasRowMajor, T[opA], T[opB], (int)m, (int)n, (int)k, &alpha, A->data,
-                (int)(A->ld ? A->ld : 1), B->data, (int)(B->ld ? B->ld : 1), &beta, C->data,
-                (int)(C->ld ? C->ld : 1));
+    ssm_k_zgemm(1, opA, opB, (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
+                (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
     return SSM_OK;
 }
 
@@ -110,7 +100,7 @@ ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A)
         return SSM_OK;
     /* column-major copies of A and B */
     double complex *a = ssm_lapack_alloc(n * n, sizeof *a), *b = ssm_lapack_alloc(n * k, sizeof *b);
-    lapack_int *ipiv = malloc(n * sizeof *ipiv);
+    int *ipiv = malloc(n * sizeof *ipiv);
     if (!a || !b || !ipiv) {
         free(a); free(b); free(ipiv);
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
@@ -121,8 +111,7 @@ ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A)
         for (size_t j = 0; j < k; j++)
             b[j * n + i] = SSM_D(B, i, j);
     }
-    lapack_int info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)n, (lapack_int)k, a, (lapack_int)n, ipiv, b,
-                                    (lapack_int)n);
+    int info = ssm_k_zgesv((int)n, (int)k, a, (int)n, ipiv, b, (int)n);
     if (info == 0)
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < k; j++)
@@ -147,8 +136,7 @@ ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A)
     if (st != SSM_OK)
         return st;
     /* Aᵀ in column-major order: same eigenvalues */
-    lapack_int info = LAPACKE_zgeev(LAPACK_COL_MAJOR, 'N', 'N', (lapack_int)n, a, (lapack_int)n, w, NULL, 1,
-                                    NULL, 1);
+    int info = ssm_k_zgeev('N', 'N', (int)n, a, (int)n, w, NULL, 1, NULL, 1);
     free(a);
     return ssm_lapack_status("zgeev", info);
 }

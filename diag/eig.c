@@ -77,8 +77,7 @@ ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, s
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             a[j * n + i] = SSM_D(A, i, j);
-    lapack_int info_l = LAPACKE_zgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)n, a, (lapack_int)n, lambda, NULL, 1,
-                                      vr, (lapack_int)n);
+    int info_l = ssm_k_zgeev('N', 'V', (int)n, a, (int)n, lambda, NULL, 1, vr, (int)n);
     s = ssm_lapack_status("zgeev", info_l);
     if (s == SSM_OK)
         for (size_t i = 0; i < n; i++)

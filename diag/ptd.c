@@ -26,7 +26,6 @@
 
 #include <float.h>
 #include <cblas.h>
-#include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +57,7 @@ typedef struct {
     double complex *V, *W, *G, *H, *T;
     long full_eigs;        /* statistics */
     double complex *lam;
-    lapack_int *ipiv;
+    int *ipiv;
     /* transfer term (use_tf): τ N √T, see ptd_transfer.c */
     int use_tf;
     double tau;
@@ -88,7 +87,7 @@ static int work_alloc(ptd_work *w, size_t N)
     w->H = malloc(n2 * sizeof(double complex));
     w->T = ssm_lapack_alloc(n2, sizeof(double complex));
     w->lam = malloc(N * sizeof(double complex));
-    w->ipiv = malloc(N * sizeof(lapack_int));
+    w->ipiv = malloc(N * sizeof(int));
     return w->X && w->VR && w->wr && w->wi && w->V && w->W && w->G && w->H && w->T && w->lam && w->ipiv;
 }
 
@@ -101,8 +100,7 @@ static int decompose(ptd_work *w, const double *E)
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
             w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
-    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)N, w->X, (lapack_int)N, w->wr, w->wi,
-                                    NULL, 1, w->VR, (lapack_int)N);
+    int info = ssm_k_dgeev('N', 'V', (int)N, w->X, (int)N, w->wr, w->wi, NULL, 1, w->VR, (int)N);
     if (info != 0)
         return 0;
     for (size_t j = 0; j < N; j++) {
@@ -136,8 +134,7 @@ static int decompose(ptd_work *w, const double *E)
     memset(w->W, 0, n2 * sizeof(double complex));
     for (size_t i = 0; i < N; i++)
         w->W[i * N + i] = 1.0;
-    info = LAPACKE_zgesv(LAPACK_COL_MAJOR, (lapack_int)N, (lapack_int)N, w->T, (lapack_int)N, w->ipiv, w->W,
-                         (lapack_int)N);
+    info = ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N);
     return info == 0;
 }
 
@@ -174,9 +171,7 @@ static void gradient(ptd_work *w, double *g)
     size_t N = w->N;
     /* G = V* V, H = W W* */
     ptd_zgemm(1, N, N, N, w->V, w->V, w->G);
-    const double complex one = 1.0, zero = 0.0;
-    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, (int)N, (int)N, (int)N, &one, w->W, (int)N, w->W,
-                (int)N, &zero, w->H, (int)N);
+    ssm_k_zgemm(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N);
     /* Ωᵀ into T: (Ωᵀ)_ik = Ω_ki = Z_ik/(λ_i − λ_k) */
     for (size_t i = 0; i < N; i++) {
         double wi2 = creal(w->H[i * N + i]); /* ‖w_i‖² */
@@ -213,8 +208,7 @@ static int project(double *E, size_t N, double delta, double *scratch)
 {
     double *a = scratch, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
     memcpy(a, E, N * N * sizeof(double));
-    lapack_int info = LAPACKE_dgesdd(LAPACK_COL_MAJOR, 'S', (lapack_int)N, (lapack_int)N, a, (lapack_int)N, s, U,
-                                     (lapack_int)N, Vt, (lapack_int)N);
+    int info = ssm_k_dgesdd('S', (int)N, (int)N, a, (int)N, s, U, (int)N, Vt, (int)N);
     if (info != 0)
         return 0;
     if (s[0] <= delta)
@@ -225,8 +219,7 @@ static int project(double *E, size_t N, double delta, double *scratch)
         for (size_t i = 0; i < N; i++)
             U[k * N + i] *= f;
     }
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0,
-                E, (int)N);
+    ssm_k_dgemm(0, 0, 0, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0, E, (int)N);
     return 1;
 }
 
@@ -403,15 +396,20 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
 /* The optimiser is a long chain of eigendecompositions whose path depends on
  * every rounding: with OpenBLAS's threads the BLAS sums change order with the
  * thread count and the result changed with it (N = 64, eps 0.05: kappa 6.26
- * on one thread, 8.95 with two, one mode then at Re = −6.7e-4).  One BLAS
- * thread for the whole run makes the result a function of the input alone;
- * the thread count is restored afterwards. */
+ * on one thread, 8.95 with two, one mode then at Re = −6.7e-4), and with
+ * OpenBLAS's kernel (OPENBLAS_CORETYPE Prescott / Haswell / SkylakeX: N = 32
+ * files with kappa 7.538 / 7.537 / 7.540).  The whole run uses the fixed
+ * kernel (core/kernel.c: reference LAPACK/BLAS, one code path on every CPU)
+ * on one thread, so the result is a function of the input alone; the
+ * caller's settings are restored afterwards. */
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
 {
     int threads = openblas_get_num_threads();
     openblas_set_num_threads(1);
+    int was = ssm_fixed_kernel(1);
     ssm_status s = ptd_run(E, lambda, V, Vinv, info, A, P, opts);
+    ssm_fixed_kernel(was);
     openblas_set_num_threads(threads);
     return s;
 }

@@ -24,6 +24,7 @@
  * width |Re λ|, cannot fall between grid points); the optimiser refreshes the
  * pole points as the spectrum moves. */
 #include "diag/ptd_impl.h"
+#include "core/core.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -238,9 +239,7 @@ void ptd_tf_gradient(ptd_tf *t, double *g, double scale, const double complex *V
             t->U[j * K + k] *= conj(inv_shift(t->omega[k], lam[j]));
     /* a = W* U into Q, then ∇ += 2 Re(a Rᴴ) */
     ptd_zgemm(1, N, K, N, W, t->U, t->Q);
-    const double complex one = 1.0, zero = 0.0;
-    cblas_zgemm(CblasRowMajor, CblasNoTrans, CblasConjTrans, (int)N, (int)N, (int)K, &one, t->Q, (int)K, t->R,
-                (int)K, &zero, t->G, (int)N);
+    ssm_k_zgemm(1, 0, 2, (int)N, (int)N, (int)K, 1.0, t->Q, (int)K, t->R, (int)K, 0.0, t->G, (int)N);
     for (size_t a = 0; a < N * N; a++)
         g[a] += 2.0 * creal(t->G[a]);
 }
@@ -248,7 +247,6 @@ void ptd_tf_gradient(ptd_tf *t, double *g, double scale, const double complex *V
 void ptd_zgemm(int conj_a, size_t m, size_t n, size_t k, const double complex *A, const double complex *B,
                double complex *C)
 {
-    const double complex one = 1.0, zero = 0.0;
-    cblas_zgemm(CblasRowMajor, conj_a ? CblasConjTrans : CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, &one, A,
-                conj_a ? (int)m : (int)k, B, (int)n, &zero, C, (int)n);
+    ssm_k_zgemm(1, conj_a ? 2 : 0, 0, (int)m, (int)n, (int)k, 1.0, A, conj_a ? (int)m : (int)k, B, (int)n, 0.0, C,
+                (int)n);
 }

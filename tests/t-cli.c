@@ -631,6 +631,50 @@ static void test_python(void)
     CHECK(strstr(out_buf, "torch Lambda (8,) torch.complex128") != NULL, "example --torch output: %s", out_buf);
 }
 
+/* `init ptd` writes the same bytes under every OpenBLAS kernel this CPU can run
+ * and under 1 or 2 BLAS threads (the fixed kernel, core/kernel.c) */
+static int cpu_has(const char *flag)
+{
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "grep -qw %s /proc/cpuinfo", flag);
+    return system(cmd) == 0;
+}
+
+static void test_ptd_determinism(void)
+{
+    const char *cores[3] = {"Prescott", cpu_has("avx2") ? "Haswell" : NULL, cpu_has("avx512f") ? "SkylakeX" : NULL};
+    const char *old_core = getenv("OPENBLAS_CORETYPE"), *old_threads = getenv("OPENBLAS_NUM_THREADS");
+    char keep_core[64] = "", keep_threads[64] = "";
+    if (old_core) snprintf(keep_core, sizeof keep_core, "%s", old_core);
+    if (old_threads) snprintf(keep_threads, sizeof keep_threads, "%s", old_threads);
+    static char first[1 << 16], now[1 << 16];
+    size_t nfirst = 0;
+    int runs = 0;
+    for (int c = 0; c < 3; c++)
+        for (int t = 1; t <= 2 && cores[c]; t++) {
+            setenv("OPENBLAS_CORETYPE", cores[c], 1);
+            setenv("OPENBLAS_NUM_THREADS", t == 1 ? "1" : "2", 1);
+            const char *out = P_(runs ? "det.safetensors" : "det-first.safetensors");
+            int rc = run((const char *const[]){"init", "ptd", "-N", "16", "--blocks", "2", "--eps", "0.1", "--seed", "1",
+                                               "-o", out, "-q", NULL});
+            CHECK(rc == 0, "init ptd under %s, %d threads: exit %d (%s)", cores[c], t, rc, err_buf);
+            FILE *fp = fopen(out, "rb");
+            size_t n = fp ? fread(runs ? now : first, 1, sizeof first, fp) : 0;
+            if (fp)
+                fclose(fp);
+            if (!runs)
+                nfirst = n;
+            else
+                CHECK(n == nfirst && memcmp(first, now, n) == 0,
+                      "init ptd under OPENBLAS_CORETYPE=%s, %d threads: the same %zu bytes as under %s, 1 thread",
+                      cores[c], t, nfirst, cores[0]);
+            runs++;
+        }
+    if (old_core) setenv("OPENBLAS_CORETYPE", keep_core, 1); else unsetenv("OPENBLAS_CORETYPE");
+    if (old_threads) setenv("OPENBLAS_NUM_THREADS", keep_threads, 1); else unsetenv("OPENBLAS_NUM_THREADS");
+    CHECK(runs >= 2 && nfirst > 1000, "determinism: %d runs compared", runs);
+}
+
 int main(void)
 {
     t_init();
@@ -654,6 +698,7 @@ int main(void)
     test_experiments_issue5();
     test_pseudospectra_experiment();
     test_python();
+    test_ptd_determinism();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

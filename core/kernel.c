@@ -1,0 +1,338 @@
+/* core/kernel.c — the BLAS/LAPACK calls of ssmkit, on OpenBLAS or on the fixed kernel.
+ *
+ * OpenBLAS picks its kernels by CPU (or OPENBLAS_CORETYPE): the same product
+ * summed in another order, with or without FMA, differs in the last bits, and a
+ * long optimisation (PTD) amplifies that into a different result.  The fixed
+ * kernel is Debian's reference LAPACK and BLAS (plain Fortran, one compiled
+ * code path on every x86-64 CPU), linked into libssmkit under ssm_ref_ names
+ * by scripts/ref-kernel; with ssm_fixed_kernel(1) this thread's calls go there.
+ * Measured here at N = 64: dgeev 1.0 ms (OpenBLAS 0.9 ms), a 64×64×240 zgemm
+ * 0.65 ms (OpenBLAS 0.13 ms).
+ *
+ * Every wrapper is column-major and returns LAPACK's info (LAPACKE's −1010 when
+ * workspace cannot be allocated). */
+#include "core/core.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* reference LAPACK/BLAS (Fortran calling convention: hidden string lengths last) */
+void ssm_ref_dgeev_(const char *jl, const char *jr, const int *n, double *a, const int *lda, double *wr, double *wi,
+                    double *vl, const int *ldvl, double *vr, const int *ldvr, double *work, const int *lwork, int *info,
+                    size_t, size_t);
+void ssm_ref_dgesdd_(const char *jz, const int *m, const int *n, double *a, const int *lda, double *s, double *u,
+                     const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork,
+                     int *info, size_t);
+void ssm_ref_zgesv_(const int *n, const int *nrhs, double complex *a, const int *lda, int *ipiv, double complex *b,
+                    const int *ldb, int *info);
+void ssm_ref_zgesvd_(const char *ju, const char *jvt, const int *m, const int *n, double complex *a, const int *lda,
+                     double *s, double complex *u, const int *ldu, double complex *vt, const int *ldvt,
+                     double complex *work, const int *lwork, double *rwork, int *info, size_t, size_t);
+void ssm_ref_zgeev_(const char *jl, const char *jr, const int *n, double complex *a, const int *lda, double complex *w,
+                    double complex *vl, const int *ldvl, double complex *vr, const int *ldvr, double complex *work,
+                    const int *lwork, double *rwork, int *info, size_t, size_t);
+void ssm_ref_dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha,
+                    const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c,
+                    const int *ldc, size_t, size_t);
+void ssm_ref_zgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+                    const double complex *alpha, const double complex *a, const int *lda, const double complex *b,
+                    const int *ldb, const double complex *beta, double complex *c, const int *ldc, size_t, size_t);
+
+enum { WORK_MEMORY_ERROR = -1010 };
+
+static _Thread_local int fixed;
+
+int ssm_fixed_kernel(int on)
+{
+    int was = fixed;
+    fixed = on != 0;
+    return was;
+}
+
+int ssm_fixed_kernel_active(void) { return fixed; }
+
+/* LAPACK's leading dimensions are at least 1 */
+static int ld1(int x) { return x > 0 ? x : 1; }
+
+int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl, int ldvl, double *vr,
+                int ldvr)
+{
+    if (!fixed)
+        return LAPACKE_dgeev(LAPACK_COL_MAJOR, jl, jr, n, a, lda, wr, wi, vl, ldvl, vr, ldvr);
+    int info, lw = -1;
+    double q;
+    ldvl = ld1(ldvl);
+    ldvr = ld1(ldvr);
+    ssm_ref_dgeev_(&jl, &jr, &n, a, &lda, wr, wi, vl, &ldvl, vr, &ldvr, &q, &lw, &info, 1, 1);
+    lw = (int)q;
+    double *w = malloc((size_t)(lw > 1 ? lw : 1) * sizeof *w);
+    if (!w)
+        return WORK_MEMORY_ERROR;
+    ssm_ref_dgeev_(&jl, &jr, &n, a, &lda, wr, wi, vl, &ldvl, vr, &ldvr, w, &lw, &info, 1, 1);
+    free(w);
+    return info;
+}
+
+int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt, int ldvt)
+{
+    if (!fixed)
+        return LAPACKE_dgesdd(LAPACK_COL_MAJOR, jz, m, n, a, lda, s, u, ldu, vt, ldvt);
+    int info, lw = -1, mn = m < n ? m : n;
+    double q;
+    int *iw = malloc((size_t)(8 * (mn > 0 ? mn : 1)) * sizeof *iw);
+    if (!iw)
+        return WORK_MEMORY_ERROR;
+    ldu = ld1(ldu);
+    ldvt = ld1(ldvt);
+    ssm_ref_dgesdd_(&jz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &q, &lw, iw, &info, 1);
+    lw = (int)q;
+    double *w = malloc((size_t)(lw > 1 ? lw : 1) * sizeof *w);
+    if (!w) {
+        free(iw);
+        return WORK_MEMORY_ERROR;
+    }
+    ssm_ref_dgesdd_(&jz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, w, &lw, iw, &info, 1);
+    free(w);
+    free(iw);
+    return info;
+}
+
+int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double complex *b, int ldb)
+{
+    if (!fixed)
+        return LAPACKE_zgesv(LAPACK_COL_MAJOR, n, nrhs, a, lda, ipiv, b, ldb);
+    int info;
+    ssm_ref_zgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
+    return info;
+}
+
+int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u, int ldu,
+                 double complex *vt, int ldvt)
+{
+    int mn = m < n ? m : n;
+    double *rw = malloc((size_t)(5 * (mn > 0 ? mn : 1)) * sizeof *rw);
+    if (!rw)
+        return WORK_MEMORY_ERROR;
+    int info;
+    if (!fixed) {
+        info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, ju, jvt, m, n, a, lda, s, u, ldu, vt, ldvt, rw);
+        free(rw);
+        return info;
+    }
+    int lw = -1;
+    double complex q;
+    ldu = ld1(ldu);
+    ldvt = ld1(ldvt);
+    ssm_ref_zgesvd_(&ju, &jvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, &q, &lw, rw, &info, 1, 1);
+    lw = (int)creal(q);
+    double complex *w = malloc((size_t)(lw > 1 ? lw : 1) * sizeof *w);
+    if (!w) {
+        free(rw);
+        return WORK_MEMORY_ERROR;
+    }
+    ssm_ref_zgesvd_(&ju, &jvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, w, &lw, rw, &info, 1, 1);
+    free(w);
+    free(rw);
+    return info;
+}
+
+int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double complex *w, double complex *vl, int ldvl,
+                double complex *vr, int ldvr)
+{
+    if (!fixed)
+        return LAPACKE_zgeev(LAPACK_COL_MAJOR, jl, jr, n, a, lda, w, vl, ldvl, vr, ldvr);
+    int info, lw = -1;
+    double complex q;
+    double *rw = malloc((size_t)(2 * (n > 0 ? n : 1)) * sizeof *rw);
+    if (!rw)
+        return WORK_MEMORY_ERROR;
+    ldvl = ld1(ldvl);
+    ldvr = ld1(ldvr);
+    ssm_ref_zgeev_(&jl, &jr, &n, a, &lda, w, vl, &ldvl, vr, &ldvr, &q, &lw, rw, &info, 1, 1);
+    lw = (int)creal(q);
+    double complex *wk = malloc((size_t)(lw > 1 ? lw : 1) * sizeof *wk);
+    if (!wk) {
+        free(rw);
+        return WORK_MEMORY_ERROR;
+    }
+    ssm_ref_zgeev_(&jl, &jr, &n, a, &lda, w, vl, &ldvl, vr, &ldvr, wk, &lw, rw, &info, 1, 1);
+    free(wk);
+    free(rw);
+    return info;
+}
+
+static char tr(int t) { return t == 2 ? 'C' : t == 1 ? 'T' : 'N'; }
+
+/* Row-major C = α op(A) op(B) + β C is column-major Cᵀ = α op(B)ᵀ op(A)ᵀ + β Cᵀ:
+ * the same call with the operands swapped.  t: 0 none, 1 transpose, 2 conjugate
+ * transpose. */
+void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
+                 const double *b, int ldb, double beta, double *c, int ldc)
+{
+    if (!fixed) {
+        cblas_dgemm(row_major ? CblasRowMajor : CblasColMajor, ta ? CblasTrans : CblasNoTrans,
+                    tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    char ca = tr(ta), cb = tr(tb);
+    lda = ld1(lda); ldb = ld1(ldb); ldc = ld1(ldc);
+    if (row_major)
+        ssm_ref_dgemm_(&cb, &ca, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc, 1, 1);
+    else
+        ssm_ref_dgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+}
+
+/* The fixed kernel's complex product (the optimiser's hot spot: 63% of a PTD
+ * run on reference zgemm).  Split real/imaginary panels, four rows of C at a
+ * time; every entry of C is summed over l = 0, 1, … in this order and each
+ * step is (cr + ((ar br) − (ai bi))) — no FMA (ISO C: -ffp-contract=off), so
+ * the clones for wider vector units (which only process more j at once) give
+ * the same bits as the baseline build.  P (m×n, split) = op(A) op(B). */
+typedef double v8 __attribute__((vector_size(64))); /* GCC vector extension: elementwise IEEE arithmetic */
+
+/* unaligned loads and stores of 8 doubles (macros: a v8 passed by value would change the ABI between clones) */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
+#define STORE8(p, v) memcpy((p), &(v), sizeof(v8))
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void panel_product(double *pr, double *pi, const double *ar, const double *ai, const double *br,
+                          const double *bi, int m, int n, int k)
+{
+    enum { JB = 8 };
+    for (int i0 = 0; i0 < m; i0 += 4) {
+        int rows = m - i0 < 4 ? m - i0 : 4;
+        const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
+        int j0 = 0;
+        if (rows == 4)
+            for (; j0 + JB <= n; j0 += JB) { /* 4 × 8 complex accumulators held in registers */
+                v8 c0r = {0}, c1r = {0}, c2r = {0}, c3r = {0}, c0i = {0}, c1i = {0}, c2i = {0}, c3i = {0};
+                for (int l = 0; l < k; l++) {
+                    v8 x, y;
+                    LOAD8(x, br + (size_t)l * n + j0);
+                    LOAD8(y, bi + (size_t)l * n + j0);
+                    double xr, xi;
+                    xr = a0r[l]; xi = a0i[l];
+                    c0r += xr * x - xi * y; c0i += xr * y + xi * x;
+                    xr = a0r[(size_t)k + l]; xi = a0i[(size_t)k + l];
+                    c1r += xr * x - xi * y; c1i += xr * y + xi * x;
+                    xr = a0r[2 * (size_t)k + l]; xi = a0i[2 * (size_t)k + l];
+                    c2r += xr * x - xi * y; c2i += xr * y + xi * x;
+                    xr = a0r[3 * (size_t)k + l]; xi = a0i[3 * (size_t)k + l];
+                    c3r += xr * x - xi * y; c3i += xr * y + xi * x;
+                }
+                STORE8(pr + (size_t)i0 * n + j0, c0r); STORE8(pi + (size_t)i0 * n + j0, c0i);
+                STORE8(pr + (size_t)(i0 + 1) * n + j0, c1r); STORE8(pi + (size_t)(i0 + 1) * n + j0, c1i);
+                STORE8(pr + (size_t)(i0 + 2) * n + j0, c2r); STORE8(pi + (size_t)(i0 + 2) * n + j0, c2i);
+                STORE8(pr + (size_t)(i0 + 3) * n + j0, c3r); STORE8(pi + (size_t)(i0 + 3) * n + j0, c3i);
+            }
+        for (int r = 0; r < rows; r++) /* the rest, one entry at a time, in the same order */
+            for (int j = j0; j < n; j++) {
+                double sr = 0.0, si = 0.0, xr, xi;
+                for (int l = 0; l < k; l++) {
+                    xr = a0r[(size_t)r * k + l];
+                    xi = a0i[(size_t)r * k + l];
+                    sr += xr * br[(size_t)l * n + j] - xi * bi[(size_t)l * n + j];
+                    si += xr * bi[(size_t)l * n + j] + xi * br[(size_t)l * n + j];
+                }
+                pr[(size_t)(i0 + r) * n + j] = sr;
+                pi[(size_t)(i0 + r) * n + j] = si;
+            }
+    }
+}
+
+/* element (i, j) of op(X) for a row-major X with leading dimension ld */
+static double complex op_at(const double complex *x, int ld, int t, int i, int j)
+{
+    double complex v = t ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j];
+    return t == 2 ? conj(v) : v;
+}
+
+static int fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
+                       const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
+                       double complex *c, int ldc)
+{
+    if (!row_major) /* column-major C = op(A) op(B) is row-major Cᵀ = op(B)ᵀ op(A)ᵀ */
+        return fixed_zgemm(1, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc) ;
+    size_t mk = (size_t)m * k, kn = (size_t)k * n, mn = (size_t)m * n;
+    double *buf = malloc((2 * mk + 2 * kn + 2 * mn) * sizeof *buf);
+    if (!buf)
+        return 0;
+    double *ar = buf, *ai = ar + mk, *br = ai + mk, *bi = br + kn, *pr = bi + kn, *pi = pr + mn;
+    for (int i = 0; i < m; i++)
+        for (int l = 0; l < k; l++) {
+            double complex v = op_at(a, lda, ta, i, l);
+            ar[(size_t)i * k + l] = creal(v);
+            ai[(size_t)i * k + l] = cimag(v);
+        }
+    for (int l = 0; l < k; l++)
+        for (int j = 0; j < n; j++) {
+            double complex v = op_at(b, ldb, tb, l, j);
+            br[(size_t)l * n + j] = creal(v);
+            bi[(size_t)l * n + j] = cimag(v);
+        }
+    panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double complex p = CMPLX(pr[(size_t)i * n + j], pi[(size_t)i * n + j]);
+            double complex *cij = c + (size_t)i * ldc + j;
+            *cij = beta == 0.0 ? alpha * p : alpha * p + beta * *cij;
+        }
+    free(buf);
+    return 1;
+}
+
+void ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha, const double complex *a,
+                 int lda, const double complex *b, int ldb, double complex beta, double complex *c, int ldc)
+{
+    if (fixed && m > 0 && n > 0 && k > 0 && fixed_zgemm(row_major, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc))
+        return;
+    if (!fixed) {
+        static const enum CBLAS_TRANSPOSE T[3] = {CblasNoTrans, CblasTrans, CblasConjTrans};
+        cblas_zgemm(row_major ? CblasRowMajor : CblasColMajor, T[ta], T[tb], m, n, k, &alpha, a, lda, b, ldb, &beta,
+                    c, ldc);
+        return;
+    }
+    char ca = tr(ta), cb = tr(tb);
+    lda = ld1(lda); ldb = ld1(ldb); ldc = ld1(ldc);
+    if (row_major)
+        ssm_ref_zgemm_(&cb, &ca, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc, 1, 1);
+    else
+        ssm_ref_zgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+}
+
+/* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */
+void ssm_ref_dgehrd_(const int *n, const int *ilo, const int *ihi, double *a, const int *lda, double *tau, double *work,
+                     const int *lwork, int *info);
+void ssm_ref_dorghr_(const int *n, const int *ilo, const int *ihi, double *a, const int *lda, const double *tau,
+                     double *work, const int *lwork, int *info);
+void ssm_ref_zgehrd_(const int *n, const int *ilo, const int *ihi, double complex *a, const int *lda,
+                     double complex *tau, double complex *work, const int *lwork, int *info);
+void ssm_ref_zunghr_(const int *n, const int *ilo, const int *ihi, double complex *a, const int *lda,
+                     const double complex *tau, double complex *work, const int *lwork, int *info);
+
+/* the four share one shape: query, allocate, run */
+#define HESS(name, T, REF, LAPACKE, query_cast)                                                                   \
+    int name(int n, T *a, int lda, T *tau)                                                                         \
+    {                                                                                                               \
+        if (!fixed)                                                                                                 \
+            return LAPACKE(LAPACK_COL_MAJOR, n, 1, n, a, lda, tau);                                                 \
+        int one = 1, info, lw = -1;                                                                                 \
+        T q;                                                                                                        \
+        REF(&n, &one, &n, a, &lda, tau, &q, &lw, &info);                                                            \
+        lw = (int)query_cast(q);                                                                                    \
+        T *w = malloc((size_t)(lw > 1 ? lw : 1) * sizeof *w);                                                       \
+        if (!w)                                                                                                     \
+            return WORK_MEMORY_ERROR;                                                                               \
+        REF(&n, &one, &n, a, &lda, tau, w, &lw, &info);                                                             \
+        free(w);                                                                                                    \
+        return info;                                                                                                \
+    }
+#define IDENT(x) (x)
+HESS(ssm_k_dgehrd, double, ssm_ref_dgehrd_, LAPACKE_dgehrd, IDENT)
+HESS(ssm_k_dorghr, double, ssm_ref_dorghr_, LAPACKE_dorghr, IDENT)
+HESS(ssm_k_zgehrd, double complex, ssm_ref_zgehrd_, LAPACKE_zgehrd, creal)
+HESS(ssm_k_zunghr, double complex, ssm_ref_zunghr_, LAPACKE_zunghr, creal)
