@@ -27,7 +27,7 @@ plot f using 1:5 with linespoints lw 2 pt 7 title "refined sup (at ω ≈ N^2/π
 
 set title "(c) PTD (‖E‖_2 = ε‖A‖_2, default ε = 0.05): uniformly close"
 set ylabel "sup_ω |G_{PTD} − G_{DPLR}| / (‖B‖‖C‖)"
-set yrange [1e-4:1e5]
+set yrange [1e-5:1e5]
 set key top left
 plot f using 1:8 with linespoints lw 2 pt 7 title "refined sup over [10^{-2}, 10 N^2]", \
      f using 1:9 with linespoints lw 2 pt 5 dt 2 title "paper's bound (2 ln N + 4) ‖E‖_2"
