@@ -26,7 +26,7 @@ do for [panel = 1:2] {
   set ylabel panel == 1 ? "relative transfer error (ones)" : "relative transfer error (randC)"
   if (panel == 1) { unset key; set yrange [0.001:1] } else { set key; set yrange [0.01:3000] }
   plot for [i = 0:nsweeps - 1] f index i using 5:c with linespoints lw (i % 4 == 2 ? 2.5 : 1) pt pt(i) ps 0.9 lc rgb col(i) title nm(i), \
-       f index nsweeps using 5:c with points pt 7 ps 2.2 lc rgb "black" title "init ptd (default τ = 64) at the official budget", \
-       f index nsweeps + 1 using 5:c:(sprintf("N=%d", $1)) with labels point pt 3 ps 2.4 lc rgb "orange" offset char 1.6,0.6 notitle, f index nsweeps + 1 using 5:c with points pt 3 ps 2.4 lc rgb "orange" title "official perturbation (same N, same budget)"
+       f index nsweeps using 5:c with points pt 7 ps 2.2 lc rgb "black" title "init ptd (τ = 64), official budget", \
+       f index nsweeps + 1 using 5:c:(sprintf("N=%d", $1)) with labels point pt 3 ps 2.4 lc rgb "orange" offset char 1.6,0.6 notitle, f index nsweeps + 1 using 5:c with points pt 3 ps 2.4 lc rgb "orange" title "official perturbation"
 }
 unset multiplot
