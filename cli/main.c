@@ -1,7 +1,10 @@
 /* cli/main.c — the `ssmkit` binary: subcommand dispatch only. */
 #include "cli/cli.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char USAGE[] =
     "usage: ssmkit [--help] [--version] COMMAND [ARGS]\n"
@@ -37,8 +40,67 @@ static const struct {
     {"eval", cmd_eval},
 };
 
+/* OpenBLAS 0.3.21 does not know every CPU: on an unrecognised one it falls back
+ * to a slow core (an AVX-512 Xeon ran its Prescott/SSE3 kernels: one-thread
+ * sgemm 19.7 GFLOP/s against 101.9 on SkylakeX).  Unless OPENBLAS_CORETYPE is
+ * set (by the user or the machine: then it stands), ssmkit picks the fastest
+ * core the CPU's instruction set allows, runs the BLAS self-test on it in a
+ * child process, and if it passes re-executes itself with OPENBLAS_CORETYPE
+ * set (OpenBLAS reads it only when it loads).  SSMKIT_BLAS_CHOSE tells the new
+ * process (and --version) what happened. */
+static void choose_blas_core(char **argv)
+{
+    const char *set = getenv("OPENBLAS_CORETYPE");
+    if ((set && *set) || getenv("SSMKIT_BLAS_CHOSE"))
+        return;
+    const char *best = ssm_blas_best_core(), *up = ssm_blas_upgrade(ssm_blas_core(), best);
+    if (!up)
+        return;
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = '\0';
+    pid_t pid = fork();
+    if (pid == 0) { /* the candidate core on trial */
+        setenv("OPENBLAS_CORETYPE", up, 1);
+        setenv("SSMKIT_BLAS_CHOSE", "trial", 1);
+        execl(self, self, "--blas-selftest", (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+        setenv("SSMKIT_BLAS_CHOSE", "kept (the faster core failed its self-test)", 1);
+        return;
+    }
+    char why[160];
+    snprintf(why, sizeof why, "%s (OpenBLAS chose %s on this CPU; self-test passed)", up, ssm_blas_core());
+    setenv("OPENBLAS_CORETYPE", up, 1);
+    setenv("SSMKIT_BLAS_CHOSE", why, 1);
+    execv(self, argv);
+    unsetenv("OPENBLAS_CORETYPE"); /* exec failed: carry on as we are */
+    setenv("SSMKIT_BLAS_CHOSE", "kept (re-exec failed)", 1);
+}
+
+static void print_version(void)
+{
+    const char *chose = getenv("SSMKIT_BLAS_CHOSE"), *set = getenv("OPENBLAS_CORETYPE");
+    printf("ssmkit %s (MPFR %s, MPC %s)\n", SSM_VERSION, mpfr_get_version(), mpc_get_version());
+    printf("BLAS: OpenBLAS, core %s", ssm_blas_core());
+    if (chose && set && strncmp(chose, set, strlen(set)) == 0)
+        printf(", chosen by ssmkit: %s\n", chose);
+    else if (set && *set)
+        printf(", set by OPENBLAS_CORETYPE=%s\n", set);
+    else
+        printf(" (OpenBLAS's own choice%s%s)\n", chose ? "; " : "", chose ? chose : "");
+    printf("fixed kernel (PTD): reference LAPACK/BLAS, one code path on every CPU\n");
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && strcmp(argv[1], "--blas-selftest") == 0)
+        return ssm_blas_selftest() ? 0 : 1;
+    choose_blas_core(argv);
     cli_set_command_line(argc, argv);
     if (argc < 2)
         return fputs(USAGE, stderr), EXIT_USAGE;
@@ -48,7 +110,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(cmd, "--version") == 0) {
-        printf("ssmkit %s (MPFR %s, MPC %s)\n", SSM_VERSION, mpfr_get_version(), mpc_get_version());
+        print_version();
         return 0;
     }
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)

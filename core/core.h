@@ -145,6 +145,18 @@ int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, do
                  double complex *vt, int ldvt);
 int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double complex *w, double complex *vl, int ldvl,
                 double complex *vr, int ldvr);
+/* Which OpenBLAS kernel runs: the core OpenBLAS chose (openblas_get_corename),
+ * the fastest core this CPU's instruction set allows ("SkylakeX", "Haswell",
+ * "Sandybridge" or NULL), the core to switch to when OpenBLAS fell back to a
+ * slower one it knows (NULL: keep), and a self-test of the running kernel: a
+ * few small dgemm/zgemm/zgesv/dgeev against the fixed kernel, within rounding
+ * bounds (1 = pass).  OpenBLAS reads OPENBLAS_CORETYPE once, when it loads: a
+ * program switches by setting it and re-executing itself (the ssmkit binary
+ * does, see cli/main.c); a library caller sets it before starting. */
+const char *ssm_blas_core(void);
+const char *ssm_blas_best_core(void);
+const char *ssm_blas_upgrade(const char *reported, const char *best);
+int ssm_blas_selftest(void);
 /* Hessenberg reduction (ilo = 1, ihi = n) and the explicit Q */
 int ssm_k_dgehrd(int n, double *a, int lda, double *tau);
 int ssm_k_dorghr(int n, double *a, int lda, double *tau);

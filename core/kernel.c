@@ -15,6 +15,7 @@
 
 #include <cblas.h>
 #include <lapacke.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -336,3 +337,115 @@ HESS(ssm_k_dgehrd, double, ssm_ref_dgehrd_, LAPACKE_dgehrd, IDENT)
 HESS(ssm_k_dorghr, double, ssm_ref_dorghr_, LAPACKE_dorghr, IDENT)
 HESS(ssm_k_zgehrd, double complex, ssm_ref_zgehrd_, LAPACKE_zgehrd, creal)
 HESS(ssm_k_zunghr, double complex, ssm_ref_zunghr_, LAPACKE_zunghr, creal)
+
+/* ===================================================================== */
+/* Which OpenBLAS kernel runs                                             */
+/* ===================================================================== */
+
+char *openblas_get_corename(void);
+
+const char *ssm_blas_core(void) { return openblas_get_corename(); }
+
+/* OpenBLAS's x86-64 cores by the widest vector unit their kernels use */
+static int core_rank(const char *name)
+{
+    static const struct { const char *name; int rank; } R[] = {
+        {"Prescott", 1}, {"Katmai", 1}, {"Coppermine", 1}, {"Northwood", 1}, {"Banias", 1}, {"Athlon", 1},
+        {"Opteron", 1}, {"Opteron_SSE3", 1}, {"Core2", 2}, {"Penryn", 2}, {"Dunnington", 2}, {"Nehalem", 2},
+        {"Atom", 2}, {"Barcelona", 2}, {"Bobcat", 2}, {"Nano", 2}, {"Sandybridge", 3}, {"Bulldozer", 3},
+        {"Piledriver", 3}, {"Steamroller", 3}, {"Excavator", 3}, {"Haswell", 4}, {"Zen", 4}, {"SkylakeX", 5},
+        {"Cooperlake", 5}, {"SapphireRapids", 5},
+    };
+    for (size_t i = 0; name && i < sizeof R / sizeof *R; i++)
+        if (strcmp(name, R[i].name) == 0)
+            return R[i].rank;
+    return 0;
+}
+
+const char *ssm_blas_best_core(void)
+{
+#if defined(__GNUC__) && defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return "SkylakeX";
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "Haswell";
+    if (__builtin_cpu_supports("avx"))
+        return "Sandybridge";
+#endif
+    return NULL;
+}
+
+const char *ssm_blas_upgrade(const char *reported, const char *best)
+{
+    int r = core_rank(reported), b = core_rank(best);
+    return r > 0 && r <= 3 && b > r ? best : NULL; /* a fallback: pre-AVX2 core on a newer CPU */
+}
+
+/* |x − y| ≤ tol for every entry (NaN fails) */
+static int close_all(const double *x, const double *y, size_t n, double tol)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs(x[i] - y[i]) <= tol))
+            return 0;
+    return 1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int ssm_blas_selftest(void)
+{
+    enum { M = 37, N = 29, K = 41, E = 24 };
+    const double u = 0x1p-53;
+    double *a = malloc(sizeof(double) * (M * K + K * N + 2 * M * N + 2 * E * E + 4 * E));
+    double complex *za = malloc(sizeof(double complex) * (M * K + K * N + 2 * M * N + 2 * E * E + 2 * E));
+    int *ipiv = malloc(sizeof(int) * E);
+    if (!a || !za || !ipiv) {
+        free(a); free(za); free(ipiv);
+        return 0;
+    }
+    double *b = a + M * K, *c0 = b + K * N, *c1 = c0 + M * N, *s0 = c1 + M * N, *s1 = s0 + E * E, *w = s1 + E * E;
+    double complex *zb = za + M * K, *zc0 = zb + K * N, *zc1 = zc0 + M * N, *g0 = zc1 + M * N, *g1 = g0 + E * E,
+                   *r0 = g1 + E * E, *r1 = r0 + E;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, (double)(x >> 11) * 0x1p-53 - 0.5)
+    for (int i = 0; i < M * K; i++) { a[i] = RND(); za[i] = CMPLX(RND(), RND()); }
+    for (int i = 0; i < K * N; i++) { b[i] = RND(); zb[i] = CMPLX(RND(), RND()); }
+    int ok = 1, was = fixed;
+    /* products: |A||B| ≤ K/4 entrywise, rounding ≤ K u |A||B| on either side */
+    for (int f = 0; f < 2; f++) {
+        fixed = f;
+        ssm_k_dgemm(1, 0, 0, M, N, K, 1.0, a, K, b, N, 0.0, f ? c1 : c0, N);
+    }
+    fixed = was;
+    ok &= close_all(c0, c1, M * N, 4.0 * K * u * K * 0.25);
+    /* complex product and solve, eigenvalues of a symmetric matrix (κ = 1) */
+    for (int f = 0; f < 2 && ok; f++) {
+        fixed = f;
+        ssm_k_zgemm(1, 0, 0, M, N, K, 1.0, za, K, zb, N, 0.0, f ? zc1 : zc0, N);
+        for (int i = 0; i < E; i++)
+            for (int j = 0; j < E; j++) {
+                (f ? g1 : g0)[i * E + j] = za[i * E + j] + (i == j ? 4.0 : 0.0);
+                (f ? s1 : s0)[i * E + j] = b[i * E + j] + b[j * E + i];
+            }
+        for (int i = 0; i < E; i++)
+            (f ? r1 : r0)[i] = zb[i];
+        ok &= ssm_k_zgesv(E, 1, f ? g1 : g0, E, ipiv, f ? r1 : r0, E) == 0;
+        ok &= ssm_k_dgeev('N', 'N', E, f ? s1 : s0, E, w + 2 * E * f, w + E, NULL, 1, NULL, 1) == 0;
+        qsort(w + 2 * E * f, E, sizeof *w, cmp_double);
+    }
+    fixed = was;
+    ok &= close_all((const double *)zc0, (const double *)zc1, 2 * M * N, 8.0 * K * u * K * 0.5);
+    /* diagonally dominant solve: κ ≤ 10, forward error ≤ c n κ u */
+    ok &= close_all((const double *)r0, (const double *)r1, 2 * E, 1e3 * E * u);
+    /* symmetric eigenvalues: perturbation ≤ c n u ‖S‖ (‖S‖ ≤ E) */
+    ok &= close_all(w, w + 2 * E, E, 1e3 * E * u * E);
+#undef RND
+    free(a); free(za); free(ipiv);
+    return ok;
+}

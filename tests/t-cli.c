@@ -102,7 +102,17 @@ static void expect_usage_error(const char *const *args, const char *needle)
 static void test_help(void)
 {
     CHECK(run((const char *[]){"--help", NULL}) == 0 && strstr(out_buf, "usage: ssmkit"), "--help");
-    CHECK(run((const char *[]){"--version", NULL}) == 0 && strstr(out_buf, "ssmkit " SSM_VERSION), "--version");
+    CHECK(run((const char *[]){"--version", NULL}) == 0 && strstr(out_buf, "ssmkit " SSM_VERSION) &&
+              strstr(out_buf, "BLAS: OpenBLAS, core "), "--version names the BLAS core: %s", out_buf);
+    /* a core the user set stands, and the self-test passes on it */
+    const char *old = getenv("OPENBLAS_CORETYPE");
+    char keep[64] = "";
+    if (old) snprintf(keep, sizeof keep, "%s", old);
+    setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+    CHECK(run((const char *[]){"--version", NULL}) == 0 && strstr(out_buf, "core Prescott, set by OPENBLAS_CORETYPE"),
+          "OPENBLAS_CORETYPE=Prescott left alone: %s", out_buf);
+    CHECK(run((const char *[]){"--blas-selftest", NULL}) == 0, "BLAS self-test on Prescott");
+    if (old) setenv("OPENBLAS_CORETYPE", keep, 1); else unsetenv("OPENBLAS_CORETYPE");
     CHECK(run((const char *[]){"hippo", "--help", NULL}) == 0 && strstr(out_buf, "MEASURE") &&
               strstr(out_buf, "fourier-decay"), "hippo --help");
     CHECK(run((const char *[]){NULL}) == 2 && strstr(err_buf, "usage"), "no command -> 2");

@@ -194,6 +194,44 @@ static void test_progress(void)
         CHECK(ssm_progress_create("x", 10, 1) == NULL, "no bar when stderr is not a TTY");
 }
 
+/* the BLAS kernel: the upgrade rule, the self-test, and the fixed kernel's
+ * products against OpenBLAS's (c k u |A||B|) for every transpose pairing */
+static void test_kernel(void)
+{
+    CHECK(ssm_blas_upgrade("Prescott", "SkylakeX") && strcmp(ssm_blas_upgrade("Prescott", "SkylakeX"), "SkylakeX") == 0,
+          "Prescott on an AVX-512 CPU -> SkylakeX");
+    CHECK(ssm_blas_upgrade("Nehalem", "Haswell") != NULL, "Nehalem on an AVX2 CPU -> Haswell");
+    CHECK(ssm_blas_upgrade("Cooperlake", "SkylakeX") == NULL, "a recognised AVX-512 core stays");
+    CHECK(ssm_blas_upgrade("Haswell", "SkylakeX") == NULL && ssm_blas_upgrade("Zen", "SkylakeX") == NULL,
+          "an AVX2 core OpenBLAS chose itself stays");
+    CHECK(ssm_blas_upgrade("Prescott", NULL) == NULL && ssm_blas_upgrade("SomethingNew", "SkylakeX") == NULL,
+          "no known better core, or an unknown report: keep");
+    CHECK(ssm_blas_core() && *ssm_blas_core(), "OpenBLAS names its core (%s)", ssm_blas_core());
+    CHECK(ssm_blas_selftest() == 1, "BLAS self-test on %s", ssm_blas_core());
+    CHECK(ssm_fixed_kernel_active() == 0 && ssm_fixed_kernel(1) == 0 && ssm_fixed_kernel_active() == 1 &&
+              ssm_fixed_kernel(0) == 1, "fixed kernel switch");
+    enum { M = 13, N = 21, K = 17 };
+    double complex a[K * K + M * K], b[K * N + K * K], c0[M * N + K * N], c1[M * N + K * N];
+    for (size_t i = 0; i < sizeof a / sizeof *a; i++) a[i] = CMPLX(t_uniform(), t_uniform());
+    for (size_t i = 0; i < sizeof b / sizeof *b; i++) b[i] = CMPLX(t_uniform(), t_uniform());
+    double worst = 0.0;
+    for (int ta = 0; ta < 3; ta++)
+        for (int tb = 0; tb < 3; tb++)
+            for (int rm = 0; rm < 2; rm++) {
+                /* op(A) is M×K: A stored M×K (ta = 0) or K×M; op(B) K×N */
+                int lda = rm ? (ta ? M : K) : (ta ? K : M), ldb = rm ? (tb ? K : N) : (tb ? N : K), ldc = rm ? N : M;
+                for (int f = 0; f < 2; f++) {
+                    ssm_fixed_kernel(f);
+                    ssm_k_zgemm(rm, ta, tb, M, N, K, CMPLX(0.5, -1.0), a, lda, b, ldb, 0.0, f ? c1 : c0, ldc);
+                }
+                ssm_fixed_kernel(0);
+                for (int i = 0; i < M * N; i++)
+                    worst = fmax(worst, cabs(c0[i] - c1[i]));
+            }
+    /* |entries| ≤ √2 each, so |α| Σ|a||b| ≤ 1.2 · 2K; both sides within 2K u of it */
+    CHECK(worst <= 8.0 * K * K * DBL_EPSILON, "fixed zgemm vs OpenBLAS, all 18 layouts: %.3g", worst);
+}
+
 int main(void)
 {
     t_init();
@@ -202,5 +240,6 @@ int main(void)
     test_lapack();
     test_atomic();
     test_progress();
+    test_kernel();
     return t_finish();
 }
