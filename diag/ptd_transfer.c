@@ -64,12 +64,11 @@ void ptd_tf_free(ptd_tf *t)
     memset(t, 0, sizeof *t);
 }
 
-/* g = (sI − A)⁻¹ b for one s: forward substitution when A is lower
- * triangular (HiPPO-LegS), else Gaussian elimination with partial pivoting on
- * scratch M (N×N complex).  Plain loops in a fixed order: the same bits under
- * every BLAS kernel.  Returns 0 when sI − A is singular. */
-static int resolvent_solve(double complex *g, double complex *M, const double *A, const double *b, size_t N,
-                           double complex s, int lower)
+/* g = (sI − A)⁻¹ b for one s: forward substitution when A is lower triangular
+ * (HiPPO-LegS), else LAPACK's zgesv on scratch M (N×N, column-major; the
+ * fixed kernel during PTD).  Returns 0 when sI − A is singular. */
+static int resolvent_solve(double complex *g, double complex *M, int *ipiv, const double *A, const double *b,
+                           size_t N, double complex s, int lower)
 {
     if (lower) {
         for (size_t i = 0; i < N; i++) {
@@ -85,36 +84,10 @@ static int resolvent_solve(double complex *g, double complex *M, const double *A
     }
     for (size_t i = 0; i < N; i++) {
         for (size_t j = 0; j < N; j++)
-            M[i * N + j] = (i == j ? s : 0.0) - A[i * N + j];
+            M[j * N + i] = (i == j ? s : 0.0) - A[i * N + j];
         g[i] = b[i];
     }
-    for (size_t c = 0; c < N; c++) {
-        size_t piv = c;
-        for (size_t i = c + 1; i < N; i++)
-            if (cabs(M[i * N + c]) > cabs(M[piv * N + c]))
-                piv = i;
-        if (M[piv * N + c] == 0.0)
-            return 0;
-        if (piv != c) {
-            for (size_t j = 0; j < N; j++) {
-                double complex t = M[c * N + j]; M[c * N + j] = M[piv * N + j]; M[piv * N + j] = t;
-            }
-            double complex t = g[c]; g[c] = g[piv]; g[piv] = t;
-        }
-        for (size_t i = c + 1; i < N; i++) {
-            double complex f = M[i * N + c] / M[c * N + c];
-            for (size_t j = c + 1; j < N; j++)
-                M[i * N + j] -= f * M[c * N + j];
-            g[i] -= f * g[c];
-        }
-    }
-    for (size_t i = N; i-- > 0;) {
-        double complex acc = g[i];
-        for (size_t j = i + 1; j < N; j++)
-            acc -= M[i * N + j] * g[j];
-        g[i] = acc / M[i * N + i];
-    }
-    return 1;
+    return ssm_k_zgesv((int)N, 1, M, (int)N, ipiv, g, (int)N) == 0;
 }
 
 int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double complex *lam, size_t nlam)
@@ -137,11 +110,12 @@ int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double co
                 lower = 0;
                 break;
             }
-    double complex *g = malloc(N * sizeof *g), *M = lower ? NULL : malloc(N * N * sizeof *M);
-    int ok = g && (lower || M);
+    double complex *g = malloc(N * sizeof *g), *M = lower ? NULL : ssm_lapack_alloc(N * N, sizeof *M);
+    int *ipiv = lower ? NULL : malloc(N * sizeof *ipiv);
+    int ok = g && (lower || (M && ipiv));
     t->s_state = t->s_ones = 0.0;
     for (size_t k = 0; ok && k < K; k++) {
-        ok = resolvent_solve(g, M, A, B, N, CMPLX(0.0, t->omega[k]), lower);
+        ok = resolvent_solve(g, M, ipiv, A, B, N, CMPLX(0.0, t->omega[k]), lower);
         double complex one = 0.0;
         double st = 0.0;
         for (size_t i = 0; ok && i < N; i++) {
@@ -154,6 +128,7 @@ int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double co
     }
     free(g);
     free(M);
+    free(ipiv);
     return ok && t->s_state > 0.0 && t->s_ones > 0.0;
 }
 
