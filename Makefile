@@ -94,10 +94,10 @@ valgrind: all $(TESTS)
 # libFuzzer + ASan binaries, one per reader: build/fuzz/fuzz-<reader>
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
 fuzz: $(FUZZ_BIN)
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) | $(DEPSOK)
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) | $(DEPSOK)
 	@mkdir -p $(@D)
 	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(LIB_SRC) $(LIBS)
+	  -o $@ $< $(LIB_SRC) $(REF_OBJ) $(LIBS)
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.

@@ -398,6 +398,15 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* uniform in [−½, ½) (xorshift64) */
+static double rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return (double)(*x >> 11) * 0x1p-53 - 0.5;
+}
+
 int ssm_blas_selftest(void)
 {
     enum { M = 37, N = 29, K = 41, E = 24 };
@@ -413,9 +422,16 @@ int ssm_blas_selftest(void)
     double complex *zb = za + M * K, *zc0 = zb + K * N, *zc1 = zc0 + M * N, *g0 = zc1 + M * N, *g1 = g0 + E * E,
                    *r0 = g1 + E * E, *r1 = r0 + E;
     uint64_t x = 0x9e3779b97f4a7c15ull;
-#define RND() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, (double)(x >> 11) * 0x1p-53 - 0.5)
-    for (int i = 0; i < M * K; i++) { a[i] = RND(); za[i] = CMPLX(RND(), RND()); }
-    for (int i = 0; i < K * N; i++) { b[i] = RND(); zb[i] = CMPLX(RND(), RND()); }
+    for (int i = 0; i < M * K; i++) {
+        a[i] = rnd(&x);
+        double re = rnd(&x);
+        za[i] = CMPLX(re, rnd(&x));
+    }
+    for (int i = 0; i < K * N; i++) {
+        b[i] = rnd(&x);
+        double re = rnd(&x);
+        zb[i] = CMPLX(re, rnd(&x));
+    }
     int ok = 1, was = fixed;
     /* products: |A||B| ≤ K/4 entrywise, rounding ≤ K u |A||B| on either side */
     for (int f = 0; f < 2; f++) {
@@ -445,7 +461,6 @@ int ssm_blas_selftest(void)
     ok &= close_all((const double *)r0, (const double *)r1, 2 * E, 1e3 * E * u);
     /* symmetric eigenvalues: perturbation ≤ c n u ‖S‖ (‖S‖ ≤ E) */
     ok &= close_all(w, w + 2 * E, E, 1e3 * E * u * E);
-#undef RND
     free(a); free(za); free(ipiv);
     return ok;
 }
