@@ -234,7 +234,7 @@ const char *ssm_pspec_route(const ssm_pspec_plan *p)
     if (p->kind == KIND_NORMAL)
         return "normal";
     if (p->kind == KIND_DPLR)
-        return "dplr";
+        return p->r == 1 ? "dplr-secular" : "dplr";
     return p->o.method == SSM_PSPEC_RECORD ? "record" : "fast";
 }
 
@@ -331,7 +331,7 @@ ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double c
         if (!w.guard_list)
             s = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
         if (s == SSM_OK)
-            s = run_threads(&w, ssm_pspec_worker_dplr, threads);
+            s = run_threads(&w, p->r == 1 ? ssm_pspec_worker_secular : ssm_pspec_worker_dplr, threads);
         info->guard_failed = w.guard_failed;
         if (s == SSM_OK && w.guard_failed > 0) {
             /* the points the Woodbury route could not vouch for, on the Schur

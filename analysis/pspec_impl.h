@@ -56,5 +56,6 @@ void *ssm_pspec_worker_svd(void *arg);     /* dense SVD of T − zI (n < SVD_BEL
 void *ssm_pspec_worker_record(void *arg);  /* EigTool's method of record                     */
 void *ssm_pspec_worker_fast(void *arg);    /* multi-shift blocks on the Schur form           */
 void *ssm_pspec_worker_dplr(void *arg);    /* Woodbury solves, warm starts, a posteriori guard */
+void *ssm_pspec_worker_secular(void *arg); /* rank one: inertia count + secular equation, no Lanczos */
 
 #endif
