@@ -71,6 +71,8 @@ typedef struct {
     size_t unconverged;   /* points that used all max_iter steps (their value is still a bound) */
     size_t guard_failed;  /* DPLR points redone on the Schur form (Woodbury error too large)     */
     size_t refined;       /* points whose top Ritz values clustered, redone by block Krylov      */
+    size_t secular_handed;/* rank-one DPLR: points the secular count could not vouch for, given
+                           * to inverse Lanczos on the same form                                 */
 } ssm_pspec_info;
 
 typedef struct ssm_pspec_plan ssm_pspec_plan;

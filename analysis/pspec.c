@@ -332,6 +332,17 @@ ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double c
             s = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
         if (s == SSM_OK)
             s = run_threads(&w, p->r == 1 ? ssm_pspec_worker_secular : ssm_pspec_worker_dplr, threads);
+        if (s == SSM_OK && p->r == 1 && w.guard_failed > 0) {
+            /* the points whose count the secular route could not vouch for:
+             * inverse Lanczos on the same DPLR form (its own guard below) */
+            info->secular_handed = w.guard_failed;
+            memcpy(todo, w.guard_list, w.guard_failed * sizeof *todo);
+            w.todo = todo;
+            w.count = w.guard_failed;
+            w.next = 0;
+            w.guard_failed = 0;
+            s = run_threads(&w, ssm_pspec_worker_dplr, threads);
+        }
         info->guard_failed = w.guard_failed;
         if (s == SSM_OK && w.guard_failed > 0) {
             /* the points the Woodbury route could not vouch for, on the Schur
