@@ -180,7 +180,7 @@ static int sigma_min(double *out, const secular_point *sp, double lo, double hi,
             if (!(mu > lo + guard && mu < hi - guard))
                 mu = 0.5 * (lo + hi);
         } else {
-            mu = lo > 0 && hi > 4.0 * lo ? sqrt(lo * hi) : lo == 0 && hi > 16.0 * abs_tol ? hi / 16.0
+            mu = lo > 0 && hi > 4.0 * lo ? sqrt(lo * hi) : lo == 0 && hi > 16.0 * abs_tol ? hi / 256.0
                                                                                            : 0.5 * (lo + hi);
         }
         secular_eval e = evaluate(sp, mu);
