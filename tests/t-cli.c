@@ -151,7 +151,7 @@ static void test_pspec(void)
               strstr(out_buf, "\"abscissa\":") && strstr(out_buf, "\"stability_radius\":"),
           "pspec --abscissa --radius --json: %s %s", out_buf, err_buf);
     CHECK(run((const char *[]){"pspec", "init:s4-dplr:16", "--grid", "6", "--json", NULL}) == 0 &&
-              strstr(out_buf, "\"route\":\"dplr\""), "pspec init:s4-dplr:16 takes the DPLR route: %s", out_buf);
+              strstr(out_buf, "\"route\":\"dplr-secular\""), "pspec init:s4-dplr:16 takes the DPLR (secular) route: %s", out_buf);
     CHECK(run((const char *[]){"pspec", "--help", NULL}) == 0 && strstr(out_buf, "--abscissa"), "pspec --help");
     remove(o);
     expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "--grid", "1", "-o", o, NULL}, "--grid '1'");
