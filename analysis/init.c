@@ -621,12 +621,14 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
          * block's A, E, modes and eigenvectors repeated down the diagonal */
         size_t bs = N / J, hb = bs / 2;
         ssm_dmat_t Ab, Bb, Pb, Eb;
-        if ((s = legs(Ab, Bb, Pb, bs)) != SSM_OK) goto fail;
         ssm_zmat_t Vf, Vfi;
+        memset(Ab, 0, sizeof Ab); memset(Bb, 0, sizeof Bb); memset(Pb, 0, sizeof Pb); memset(Eb, 0, sizeof Eb);
+        memset(Vf, 0, sizeof Vf); memset(Vfi, 0, sizeof Vfi);
         double complex *lf = malloc(bs * sizeof *lf);
-        ssm_dmat_init(Eb, bs, bs);
-        ssm_zmat_init(Vf, bs, bs);
-        ssm_zmat_init(Vfi, bs, bs);
+        s = legs(Ab, Bb, Pb, bs);
+        if (s == SSM_OK) s = ssm_dmat_init(Eb, bs, bs);
+        if (s == SSM_OK) s = ssm_zmat_init(Vf, bs, bs);
+        if (s == SSM_OK) s = ssm_zmat_init(Vfi, bs, bs);
         ssm_ptd_opts po = ssm_ptd_opts_default();
         po.eps = eps;
         po.seed = o->seed;
@@ -634,11 +636,14 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
         po.B = Bb->data;
         po.tf_weight = o->tf_weight == 0.0 ? SSM_PTD_TF_WEIGHT : o->tf_weight < 0.0 ? 0.0 : o->tf_weight;
         tf_weight = po.tf_weight;
-        s = lf ? ssm_diag_ptd(Eb, lf, Vf, Vfi, &pinfo, Ab, Pb, &po) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        if (s == SSM_OK)
+            s = lf ? ssm_diag_ptd(Eb, lf, Vf, Vfi, &pinfo, Ab, Pb, &po) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        if (s == SSM_OK) s = ssm_dmat_init(A, N, N);
+        if (s == SSM_OK) s = ssm_dmat_init(B, N, 1);
+        if (s == SSM_OK) s = ssm_dmat_init(E, N, N);
+        if (s == SSM_OK) s = ssm_zmat_init(V, N, H);
+        if (s == SSM_OK) s = ssm_zmat_init(Vinv, H, N);
         if (s == SSM_OK) {
-            ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(E, N, N);
-            ssm_zmat_init(V, N, H);
-            ssm_zmat_init(Vinv, H, N);
             for (size_t b = 0; b < J; b++) {
                 for (size_t i = 0; i < bs; i++) {
                     SSM_D(B, b * bs + i, 0) = SSM_D(Bb, i, 0);
@@ -716,6 +721,7 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
     if (meth == SSM_INIT_PTD) {
         /* the optimiser's own transfer errors, relative, on its grid (reported, not re-verified) */
         META("tf_weight", "%.17g", tf_weight);
+        META("tf_weight_final", "%.17g", pinfo.tf_weight_final); /* after the ladder's doublings */
         META("ptd_tf_ones", "%.6g", pinfo.tf_ones);
         META("ptd_tf_state", "%.6g", pinfo.tf_state);
     }

@@ -20,7 +20,7 @@
  * relative error δ/|μ − |d_k|| on top of the n ε of the sums; a running bound
  * on det C and tr C from those (computed beside the sums) says when a sign —
  * hence a count — cannot be trusted.  The iteration stops when the bracket is
- * below max(1e-7 σ, 2ερ), ρ = max|A_ii| ≤ ‖A‖₂.  An untrustworthy sign at
+ * below max(1e-6 σ, 2ερ), ρ = max|A_ii| ≤ ‖A‖₂.  An untrustworthy sign at
  * μ leaves the root in the bracket (its ends were sure): when the bracket is
  * within a tenth of the promise (2e-5 relative above 1e-8‖A‖_F) or half of it (20ερ: the midpoint is
  * then within 1e-5 relative / 10ε‖A‖₂) that is the answer, else the quarter points are tried and,
@@ -188,10 +188,11 @@ static int sigma_min(double *out, const secular_point *sp, double lo, double hi,
         /* an untrustworthy sign: the root is still in [lo, hi] (both ends were
          * sure); within the promise (1e-4 relative, 20ε‖A‖, halved for the
          * midpoint) that is the answer, else try the quarter points */
+        double mu0 = mu;
         for (int q = 1; !e.sure && q <= 2; q++) {
             if (within_promise(lo, hi, rel_floor, abs_tol))
                 break;
-            mu = q == 1 ? 0.5 * (lo + mu) : 0.5 * (mu + hi);
+            mu = q == 1 ? 0.5 * (lo + mu0) : 0.5 * (mu0 + hi);
             e = evaluate(sp, mu);
             (*evals)++;
         }

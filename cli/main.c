@@ -58,7 +58,7 @@ static void choose_blas_core(char **argv)
         return;
     char self[4096];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0)
+    if (n <= 0 || (size_t)n >= sizeof self - 1) /* unavailable or (perhaps) truncated: keep OpenBLAS's choice */
         return;
     self[n] = '\0';
     pid_t pid = fork();
@@ -87,7 +87,7 @@ static void print_version(void)
     const char *chose = getenv("SSMKIT_BLAS_CHOSE"), *set = getenv("OPENBLAS_CORETYPE");
     printf("ssmkit %s (MPFR %s, MPC %s)\n", SSM_VERSION, mpfr_get_version(), mpc_get_version());
     printf("BLAS: OpenBLAS, core %s", ssm_blas_core());
-    if (chose && set && strncmp(chose, set, strlen(set)) == 0)
+    if (chose && set && *set && strncmp(chose, set, strlen(set)) == 0)
         printf(", chosen by ssmkit: %s\n", chose);
     else if (set && *set)
         printf(", set by OPENBLAS_CORETYPE=%s\n", set);

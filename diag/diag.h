@@ -161,8 +161,8 @@ typedef struct {
     double *sweep_E;     /* optional out: E (N×N row-major) at each sweep budget, sweep_count·N² */
     ssm_progress *progress;
     const double *B;     /* input vector (N) of the target system; with tf_weight > 0 the     */
-    double tf_weight;    /* objective adds tf_weight·N·(soft max over ω of the relative        */
-                         /* transfer error), see ssm_diag_ptd; NULL or 0: conditioning only    */
+    double tf_weight;    /* objective adds tf_weight·(soft max over ω of the relative transfer  */
+                         /* error), see ssm_diag_ptd_objective; NULL or 0: conditioning only   */
 } ssm_ptd_opts;
 
 /* the default transfer weight of ssm_ptd_opts_default and `ssmkit init ptd` */
@@ -181,6 +181,8 @@ typedef struct ssm_ptd_info_s {
     int iterations, stages;     /* cumulative when part of a sweep                        */
     double seconds;             /* wall time from the start to this record                */
     long eigendecompositions;   /* dgeev calls (objective evaluations)                     */
+    double tf_weight_final;     /* the transfer weight at the end (doubled along a ladder/sweep */
+                                /* where an error would have grown); 0 without the term         */
     double tf_ones, tf_state;   /* with the transfer term: max over the optimiser's grid of   */
                                 /* |1ᵀe(iω)|/max|1ᵀg₀| and ‖e(iω)‖/max‖g₀‖, e = the state    */
                                 /* response error, g₀ = (iω − A)⁻¹B; NaN without it          */

@@ -58,7 +58,7 @@ typedef struct {
     long full_eigs;        /* statistics */
     double complex *lam;
     int *ipiv;
-    /* transfer term (use_tf): τ N √T, see ptd_transfer.c */
+    /* transfer term (use_tf): τ·(α√T_state + (1 − α)√T_ones), see ptd_transfer.c */
     int use_tf;
     double tau;
     const double *B;
@@ -437,6 +437,8 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     double margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * nA;
 
     ptd_work w = {.N = N, .margin = margin};
+    double *visit = NULL;
+    long *visit_user = NULL;
     double tau = opts ? opts->tf_weight : 0.0;
     if (!(tau >= 0.0) || !isfinite(tau))
         return SSM_ERROR(SSM_EINVAL, "ptd: the transfer weight must be finite and >= 0, got %g", tau);
@@ -515,14 +517,18 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     /* the budgets to visit, descending: with the transfer term every ladder
      * value below the start's radius and above eps as well as the sweep's;
      * visit_user[v]: the sweep index of budget v, or −1 */
-    double visit[LADDER_MAX + 64];
-    long visit_user[LADDER_MAX + 64];
+    double lad[LADDER_MAX];
+    size_t nl = w.use_tf && !(opts && opts->kappa_target > 0) ? ladder(lad, eps, delta0 / nA) : 0;
+    visit = malloc((nl + nsweep + 1) * sizeof *visit);
+    visit_user = malloc((nl + nsweep + 1) * sizeof *visit_user);
+    if (!visit || !visit_user) {
+        s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
+        goto out;
+    }
     size_t nvisit = 0;
     {
-        double lad[LADDER_MAX];
-        size_t nl = w.use_tf && !(opts && opts->kappa_target > 0) ? ladder(lad, eps, delta0 / nA) : 0;
         size_t a = 0, b = 0;
-        while ((a < nl || b < nsweep) && nvisit < sizeof visit / sizeof *visit - 1) {
+        while (a < nl || b < nsweep) {
             double xl = a < nl ? lad[a] : -1.0, ys = b < nsweep ? opts->sweep[b] : -1.0;
             if (ys >= xl * (1.0 - 1e-9)) {
                 if (fabs(ys - xl) <= 1e-9 * ys)
@@ -666,6 +672,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     if (info) {
         memset(info, 0, sizeof *info);
         tf_record(&w, info); /* w still holds the final decomposition */
+        info->tf_weight_final = w.use_tf ? w.tau : 0.0;
         info->eps = eps;
         info->iterations = st.iterations;
         info->stages = stages;
@@ -676,8 +683,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
         for (size_t j = 0; j < N; j++)
             info->max_re_lambda = fmax(info->max_re_lambda, creal(lambda[j]));
         double *sv = malloc(N * sizeof *sv);
-        ssm_zmat_singvals(sv, V);
-        info->kappa_V = sv[0] / sv[N - 1];
+        info->kappa_V = sv && ssm_zmat_singvals(sv, V) == SSM_OK ? sv[0] / sv[N - 1] : NAN;
         free(sv);
         info->kappa_F = sqrt((double)N * ssm_zmat_norm_fro(Vinv) * ssm_zmat_norm_fro(Vinv));
         /* ‖A + E − V Λ V⁻¹‖₂ / ‖A‖₂ */
@@ -697,6 +703,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
 out:
     free(Ad);
     free(st.E); free(st.g); free(st.Et); free(st.gt); free(st.D); free(st.scratch);
+    free(visit); free(visit_user);
     work_free(&w);
     return s;
 }
@@ -710,6 +717,7 @@ ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A
     if (!(tf_weight >= 0.0) || !isfinite(tf_weight))
         return SSM_ERROR(SSM_EINVAL, "ptd objective: the transfer weight must be finite and >= 0");
     ptd_work w = {.N = N, .margin = margin, .mu = mu, .use_tf = B && tf_weight > 0.0, .tau = tf_weight, .B = B};
+    *f = INFINITY;
     double *Ad = malloc(n2 * sizeof(double)), *Ed = malloc(n2 * sizeof(double)), *g = malloc(n2 * sizeof(double));
     ssm_status s = SSM_OK;
     if (!Ad || !Ed || !g || !work_alloc(&w, N) || (w.use_tf && !ptd_tf_alloc(&w.tf, N))) {

@@ -192,15 +192,17 @@ void ptd_tf_gradient(ptd_tf *t, double *g, double scale, const double complex *V
 {
     size_t N = t->N, K = t->K;
     /* q_k = Σ_terms ω_k^term Q_term e_k into Q */
+    /* ω_k = c·T^{1/2 − p}·ρ_k^{p − 1} = c·T^{−1/2}·(ρ_k/T)^{p − 1}: ratios, so that
+     * neither T^{1/2 − p} nor ρ^{p − 1} can overflow or underflow alone */
     double c[2] = {0.0, 0.0};
     for (int m = 0; m < 2; m++)
         if (t->T[m] > 0.0 && isfinite(t->T[m]))
-            c[m] = (m ? 1.0 - TF_ALPHA : TF_ALPHA) * scale * pow(t->T[m], 0.5 - TF_P) / (2.0 * (double)K);
+            c[m] = (m ? 1.0 - TF_ALPHA : TF_ALPHA) * scale / (2.0 * (double)K * sqrt(t->T[m]));
     if (c[0] == 0.0 && c[1] == 0.0)
         return;
     for (size_t k = 0; k < K; k++) {
-        double ws = c[0] * pow(t->rho[k], TF_P - 1.0) / t->s_state;
-        double wo = c[1] * pow(t->rho[K + k], TF_P - 1.0) / t->s_ones;
+        double ws = c[0] == 0.0 ? 0.0 : c[0] * pow(t->rho[k] / t->T[0], TF_P - 1.0) / t->s_state;
+        double wo = c[1] == 0.0 ? 0.0 : c[1] * pow(t->rho[K + k] / t->T[1], TF_P - 1.0) / t->s_ones;
         double complex one = 0.0;
         for (size_t i = 0; i < N; i++)
             one += t->R[i * K + k] - t->g0[i * K + k];
