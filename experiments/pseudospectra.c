@@ -37,6 +37,31 @@ static size_t grid_points(const ssm_experiment_opts *o)
     return o->full ? 400 : 200;
 }
 
+/* log10 κ₂(V) of HiPPO-LegS at N in 256-bit arithmetic (double precision
+ * saturates near 1e20; the triangular route is exact to the digits it vouches) */
+static ssm_status legs_log10_kappa(double *out, size_t N)
+{
+    const mpfr_prec_t p = 256, ap = 2048;
+    ssm_mpmat_t R;
+    ssm_mpcmat_t A, L, V, W;
+    ssm_status s = ssm_mpmat_init(R, N, N, ap);
+    if (s != SSM_OK)
+        return s;
+    ssm_hippo_mp(R, NULL, NULL, SSM_HIPPO_LEGS, N, NULL);
+    ssm_mpcmat_init(A, N, N, ap);
+    ssm_mpcmat_set_mpmat(A, R);
+    ssm_mpcmat_init(L, N, 1, p);
+    ssm_mpcmat_init(V, N, N, p);
+    ssm_mpcmat_init(W, N, N, p);
+    ssm_mpeig_info mi;
+    ssm_mpeig_opts mo = {.route = SSM_MPEIG_AUTO, .digits = 10};
+    s = ssm_diag_eig_mp(L, V, W, &mi, A, &mo);
+    *out = s == SSM_OK ? mi.kappa_V_log10 : NAN;
+    ssm_mpmat_clear(R);
+    ssm_mpcmat_clear(A); ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+    return s;
+}
+
 /* the state matrix of system k as a dense complex matrix (and its κ(V)) */
 static ssm_status system_matrix(ssm_zmat_t A, double *kappa, size_t k, size_t N, double eps)
 {
@@ -105,11 +130,17 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         double smin = INFINITY;
         for (size_t i = 0; i < g * g; i++)
             smin = fmin(smin, sig[i]);
-        /* κ(V) = 0: not computed here (LegS: double precision cannot, see the
-         * kappa-growth experiment) — the TSV holds finite numbers only */
-        double row[13] = {(double)k, (double)N, normA, a2, a6, beta, isfinite(kappa) ? kappa : 0.0, smin, box[0],
-                          box[1], box[2], box[3], (double)g};
-        s = exp_add(x, 0, row, 13);
+        /* κ(V) of LegS overflows no double as a logarithm: column 14 holds log10 κ for every
+         * system (LegS in 256-bit arithmetic), column 7 κ itself where it is finite (else 0) */
+        double lk = NAN;
+        if (k == 0)
+            s = legs_log10_kappa(&lk, N);
+        else
+            lk = log10(kappa);
+        double row[15] = {(double)k, (double)N, normA, a2, a6, beta, isfinite(kappa) ? kappa : 0.0, smin, box[0],
+                          box[1], box[2], box[3], (double)g, lk, k == 2 ? (o->eps > 0 ? o->eps : 0.05) : 0.0};
+        if (s == SSM_OK)
+            s = exp_add(x, 0, row, 15);
         for (size_t iy = 0; s == SSM_OK && iy < g; iy++)
             for (size_t ix = 0; s == SSM_OK && ix < g; ix++) {
                 double v[3] = {box[0] + (double)ix * (box[1] - box[0]) / (double)(g - 1),
@@ -122,7 +153,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
             s = exp_add(x, 4 + k, v, 2);
         }
         exp_title(x, 0, "systems: k N normA alpha_eps(1e-2 normA) alpha_eps(1e-6 normA) beta kappa_V min_sigma "
-                        "box_x0 box_x1 box_y0 box_y1 grid");
+                        "box_x0 box_x1 box_y0 box_y1 grid log10_kappa_V eps");
         exp_title(x, 1 + k, "%s N = %zu: re im sigma_min (grid %zux%zu on LegS's EigTool box)", TITLES[k], N, g, g);
         exp_title(x, 4 + k, "%s N = %zu: eigenvalues re im", TITLES[k], N);
     }

@@ -32,6 +32,10 @@ do for [k=0:2] {
 }
 stats f index 0 every ::2::2 using 7 nooutput
 kptd = STATS_min
+stats f index 0 every ::0::0 using 14 nooutput
+lklegs = STATS_min
+stats f index 0 every ::2::2 using 15 nooutput
+eptd = STATS_min
 set terminal pngcairo size 1860,640 enhanced font "DejaVu Sans,12"
 set output dir."/pseudospectra.png"
 set multiplot layout 1,3 title sprintf("ε-pseudospectra Λ_ε(A) = \\{z : σ_{min}(zI − A) ≤ ε\\} at N = %d: colour = log_{10} σ_{min}(zI − A), black lines = boundaries for ε = 10^{-1}, …, 10^{-12}, white dots = eigenvalues", N) font ",13"
@@ -46,7 +50,7 @@ set ylabel "Im z"
 unset key
 set xrange [x0:x1]
 set yrange [y0:y1]
-set title sprintf("HiPPO-LegS  (κ(V) ≈ 10^{30}, β = %.3g)\nevery eigenvalue lies deep inside Λ_ε for ε = 10^{-12}", B[1])
+set title sprintf("HiPPO-LegS  (κ(V) = %.2f·10^{%d}, β = %.3g)\nevery eigenvalue lies deep inside Λ_ε for ε = 10^{-12}", 10**(lklegs - floor(lklegs)), int(floor(lklegs)), B[1])
 splot dir."/pseudospectra-0.grid.tsv" using 1:2:(log10($3 > 1e-300 ? $3 : 1e-300)) with pm3d, \
       dir."/pseudospectra-contours-0.dat" using 1:2:(0) with lines lw 1 lc rgb "black", \
       f index 4 using 1:2:(0) with points pt 7 ps 0.6 lc rgb "white"
@@ -54,7 +58,7 @@ set title sprintf("S4D-LegS  (normal: κ(V) = 1, β = %.3g)\nΛ_ε = discs of ra
 splot dir."/pseudospectra-1.grid.tsv" using 1:2:(log10($3 > 1e-300 ? $3 : 1e-300)) with pm3d, \
       dir."/pseudospectra-contours-1.dat" using 1:2:(0) with lines lw 1 lc rgb "black", \
       f index 5 using 1:2:(0) with points pt 7 ps 0.6 lc rgb "white"
-set title sprintf("PTD: A + E, ‖E‖ = 0.05 ‖A‖  (κ(Ṽ) = %.3g, β = %.3g)\nΛ_ε within κ(Ṽ)·ε of the eigenvalues", kptd, B[3])
+set title sprintf("PTD: A + E, ‖E‖ = %g ‖A‖  (κ(Ṽ) = %.3g, β = %.3g)\nΛ_ε within κ(Ṽ)·ε of the eigenvalues", eptd, kptd, B[3])
 splot dir."/pseudospectra-2.grid.tsv" using 1:2:(log10($3 > 1e-300 ? $3 : 1e-300)) with pm3d, \
       dir."/pseudospectra-contours-2.dat" using 1:2:(0) with lines lw 1 lc rgb "black", \
       f index 6 using 1:2:(0) with points pt 7 ps 0.6 lc rgb "white"
