@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -174,18 +175,35 @@ static int parse_omega(double *lo, double *hi, size_t *count, int *logs, const c
     return 1;
 }
 
+/* one metadata value, typed: integers as integers, other numbers as reals,
+ * "true"/"false" as booleans, "n/a" and non-finite numbers as null, the rest
+ * (names, conventions, the hex digest) as strings */
+static json_t *meta_json_value(const char *k, const char *v)
+{
+    if (strcmp(k, "data_fnv1a64") == 0)
+        return json_string(v);
+    if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+        return json_boolean(v[0] == 't');
+    if (strcmp(v, "n/a") == 0)
+        return json_null();
+    char *end;
+    errno = 0;
+    long long i = strtoll(v, &end, 10);
+    if (*v && *end == '\0' && errno == 0)
+        return json_integer((json_int_t)i);
+    double x = strtod(v, &end);
+    if (end != v && *end == '\0')
+        return isfinite(x) ? json_real(x) : json_null();
+    return json_string(v);
+}
+
 static void print_meta_json(const ssm_st *f)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < ssm_st_meta_count(f); i++) {
         const char *k, *v;
         ssm_st_meta_at(f, i, &k, &v);
-        char *end;
-        double x = strtod(v, &end);
-        json_object_set_new(o, k, (*end == '\0' && end != v && isfinite(x) && strcmp(k, "seed") != 0 &&
-                                   strcmp(k, "data_fnv1a64") != 0)
-                                      ? json_real(x)
-                                      : json_string(v));
+        json_object_set_new(o, k, meta_json_value(k, v));
     }
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
     if (t)

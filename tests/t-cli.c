@@ -324,6 +324,20 @@ static void test_init_verify_transfer(void)
     CHECK(strstr(out_buf, "kappa_V=") != NULL, "init summary: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, NULL}) == 0 && strstr(out_buf, "checks hold"), "verify good: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, "--json", NULL}) == 0 && strstr(out_buf, "\"ok\":true"), "verify --json");
+    /* init --json is typed: integers, reals, booleans, null for "n/a", strings for names */
+    CHECK(run((const char *[]){"init", "s4d-legs", "-N", "8", "--seed", "3", "-o", g, "--json", NULL}) == 0,
+          "init --json: %s", err_buf);
+    {
+        json_error_t je;
+        json_t *o = json_loads(out_buf, 0, &je);
+        CHECK(o && json_is_integer(json_object_get(o, "N")) && json_integer_value(json_object_get(o, "N")) == 8 &&
+                  json_is_integer(json_object_get(o, "seed")) && json_is_true(json_object_get(o, "conj_sym")) &&
+                  json_is_null(json_object_get(o, "eps")) && json_is_real(json_object_get(o, "kappa_V")) &&
+                  json_is_string(json_object_get(o, "method")) && json_is_string(json_object_get(o, "data_fnv1a64")),
+              "init --json typed: %s", out_buf);
+        json_decref(o);
+        remove(g);
+    }
     /* multiprecision recomputation: κ agrees to at least 12 digits with the stored double */
     CHECK(run((const char *[]){"verify", f, "--prec", "256", "--json", NULL}) == 0, "verify --prec 256: %s", err_buf);
     {
