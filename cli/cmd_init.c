@@ -310,8 +310,10 @@ int cmd_verify(int argc, char **argv)
     if (c.json) {
         json_t *o = json_object(), *items = json_array();
         for (int i = 0; i < rep.count; i++)
-            json_array_append_new(items, json_pack("{s:s, s:s, s:s, s:f, s:b}", "key", rep.item[i].key, "stored",
-                                                   rep.item[i].stored, "recomputed", rep.item[i].recomputed,
+            /* numbers as numbers (claims keep their words: "holds", the digest) */
+            json_array_append_new(items, json_pack("{s:s, s:o, s:o, s:f, s:b}", "key", rep.item[i].key, "stored",
+                                                   meta_json_value(rep.item[i].key, rep.item[i].stored), "recomputed",
+                                                   meta_json_value(rep.item[i].key, rep.item[i].recomputed),
                                                    "tolerance", rep.item[i].tolerance, "ok", rep.item[i].ok));
         json_object_set_new(o, "ok", json_boolean(rep.failed == 0));
         json_object_set_new(o, "failed", json_integer(rep.failed));

@@ -324,6 +324,18 @@ static void test_init_verify_transfer(void)
     CHECK(strstr(out_buf, "kappa_V=") != NULL, "init summary: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, NULL}) == 0 && strstr(out_buf, "checks hold"), "verify good: %s", out_buf);
     CHECK(run((const char *[]){"verify", f, "--json", NULL}) == 0 && strstr(out_buf, "\"ok\":true"), "verify --json");
+    {
+        json_error_t je;
+        json_t *o = json_loads(out_buf, 0, &je), *checks = o ? json_object_get(o, "checks") : NULL;
+        int numbers = 0;
+        for (size_t i = 0; checks && i < json_array_size(checks); i++) {
+            json_t *it = json_array_get(checks, i);
+            if (strcmp(json_string_value(json_object_get(it, "key")), "kappa_V") == 0)
+                numbers = json_is_real(json_object_get(it, "stored")) && json_is_real(json_object_get(it, "recomputed"));
+        }
+        CHECK(numbers, "verify --json: kappa_V stored and recomputed as numbers");
+        json_decref(o);
+    }
     /* init --json is typed: integers, reals, booleans, null for "n/a", strings for names */
     CHECK(run((const char *[]){"init", "s4d-legs", "-N", "8", "--seed", "3", "-o", g, "--json", NULL}) == 0,
           "init --json: %s", err_buf);
