@@ -244,6 +244,7 @@ static ssm_status merge(const ssm_experiment_opts *o)
     }
     ssm_train_config c;
     config_for(&c, o, 0);
+    size_t n_test = c.n_test ? c.n_test : 10000; /* 0: the whole sfmnist test split */
     snprintf(path, sizeof path, "%s/robustness.tsv", o->out_dir);
     ssm_atomic *a;
     FILE *fp;
@@ -255,8 +256,9 @@ static ssm_status merge(const ssm_experiment_opts *o)
                     "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
                     "omega_own noisy_own_acc (own: the init's largest |Im lambda|; omega_star for the dense DPLR)\n"
                     "# index 1-4 (per init): omega amp acc loss (amp 0.1)\n"
-                    "# index 5-8 (per init): omega amp acc loss (omega = omega_star)\n",
-                SSM_VERSION, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : "");
+                    "# index 5-8 (per init): omega amp acc loss (omega = omega_star)\n"
+                    "# n_test %zu seed %lu\n",
+                SSM_VERSION, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : "", n_test, o->seed);
         for (int k = 0; k < NINIT; k++) {
             for (size_t j = 0; j < 10; j++)
                 fprintf(fp, "%s%.17g", j ? "\t" : "", SSM_D(P[k][0], 0, j));
@@ -301,9 +303,10 @@ static ssm_status merge(const ssm_experiment_opts *o)
         }
     }
     if (s == SSM_OK) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b}", "experiment", "robustness", "task", "sfmnist", "d_model",
-                              (json_int_t)c.d_model, "n_layers", (json_int_t)c.n_layers, "d_state", (json_int_t)c.d_state,
-                              "full", o->full);
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I}", "experiment", "robustness", "task",
+                              "sfmnist", "d_model", (json_int_t)c.d_model, "n_layers", (json_int_t)c.n_layers,
+                              "d_state", (json_int_t)c.d_state, "full", o->full, "n_test", (json_int_t)n_test, "seed",
+                              (json_int_t)o->seed);
         json_t *arr = json_array();
         for (int k = 0; k < NINIT; k++) {
             json_t *sw = json_array(), *am = json_array();
