@@ -6,6 +6,11 @@ set terminal pngcairo size 1500,620 enhanced font "DejaVu Sans,12"
 set output dir."/spikes.png"
 stats f index 0 using 1 nooutput
 nN = STATS_records
+Nlo = STATS_min
+Nhi = STATS_max
+stats f index 1:nN using 1 nooutput
+wlo = STATS_min
+whi = STATS_max
 set multiplot layout 1,2 title "S4D-LegS vs the DPLR (= HiPPO-LegS) system: the spikes do not go away as N grows" font ",14"
 
 set title "|G_{DPLR}(iω) − G_{S4D-LegS}(iω)| / (‖B‖_2‖C‖_2)   (B = LegS B, C = ones)"
@@ -15,7 +20,7 @@ set logscale xy
 set format x "10^{%T}"
 set format y "10^{%T}"
 set yrange [1e-6:2]
-set xrange [1e-2:1e6]
+set xrange [wlo:whi]
 set key bottom left box opaque font ",11"
 set grid
 set linetype 1 lc rgb "#1b9e77"
@@ -33,7 +38,7 @@ set logscale x 2
 unset logscale y
 set format x "%g"
 set format y "%g"
-set xrange [12:340]
+set xrange [Nlo / 1.33:Nhi * 1.33]
 set yrange [0:1]
 set key at graph 0.98, graph 0.62 right top box opaque font ",11"
 plot f index 0 using 1:6 with linespoints lw 2 pt 7 ps 1.4 title "refined, init file (B = V^* B_{LegS})", \
