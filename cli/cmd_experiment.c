@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,7 +49,8 @@ static void help(void)
     for (size_t i = 0; i < sizeof EXPERIMENTS / sizeof *EXPERIMENTS; i++)
         printf("  %-14s %s\n", EXPERIMENTS[i].name, EXPERIMENTS[i].what);
     fputs("\n"
-          "options: --out DIR (default .), --n-max N, --eps E, --seed S, --full (paper size), -q\n"
+          "options: --out DIR (default ., created if absent), --n-max N, --eps E, --seed S, --full (paper size),\n"
+          "         --json (the summary NAME.json as one line on stdout), -q\n"
           "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
           "job K only (DIR/NAME.part-K.tsv), --merge joins the parts into NAME.tsv/.json and draws the figure\n",
           stdout);
@@ -82,9 +84,11 @@ int cmd_experiment(int argc, char **argv)
         {"n-max", required_argument, NULL, 'n'}, {"jobs", no_argument, NULL, 'j'},
         {"job", required_argument, NULL, 'k'}, {"merge", no_argument, NULL, 'm'},
         {"eps", required_argument, NULL, 'e'}, {"seed", required_argument, NULL, 's'},
-        {"full", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+        {"full", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {"json", no_argument, NULL, 'J'},
+        {NULL, 0, NULL, 0},
     };
     ssm_experiment_opts o = {.out_dir = ".", .job = -1};
+    int json = 0;
     opterr = 0;
     optind = 1;
     int c;
@@ -113,6 +117,7 @@ int cmd_experiment(int argc, char **argv)
             break;
         case 'f': o.full = 1; break;
         case 'q': o.quiet = 1; break;
+        case 'J': json = 1; break;
         case ':': return cli_usage_error("experiment: option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("experiment: unknown option '%s'", argv[optind - 1]);
         }
@@ -132,9 +137,25 @@ int cmd_experiment(int argc, char **argv)
     if (o.n_max > EXPERIMENTS[e].n_max_limit)
         return cli_usage_error("experiment: --n-max %zu is above the %zu supported by %s", o.n_max,
                                EXPERIMENTS[e].n_max_limit, name);
+    if (json && (o.jobs || o.job >= 0))
+        return cli_usage_error("experiment: --json prints the merged summary: not with --jobs or --job");
+    /* the output folder is created (with its parents) before any work */
+    char path[4096];
+    snprintf(path, sizeof path, "%s", o.out_dir);
+    for (char *q = path + 1; ; q++) {
+        int end = *q == '\0';
+        if (*q == '/' || end) {
+            *q = '\0';
+            if (mkdir(path, 0777) != 0 && errno != EEXIST)
+                return cli_usage_error("experiment: cannot create the output folder '%s': %s", path, strerror(errno));
+            if (end)
+                break;
+            *q = '/';
+        }
+    }
     struct stat st;
     if (stat(o.out_dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return cli_usage_error("experiment: output folder '%s' does not exist", o.out_dir);
+        return cli_usage_error("experiment: output folder '%s' is not a folder", o.out_dir);
     if (access(o.out_dir, W_OK) != 0)
         return cli_usage_error("experiment: cannot write to '%s': %s", o.out_dir, strerror(errno));
     ssm_status s = EXPERIMENTS[e].run(&o);
@@ -142,5 +163,17 @@ int cmd_experiment(int argc, char **argv)
         return cli_fail(s);
     if (!o.jobs && o.job < 0)
         figure(name, o.out_dir, o.quiet);
+    if (json) { /* the summary DIR/NAME.json, as one line on stdout */
+        snprintf(path, sizeof path, "%s/%s.json", o.out_dir, name);
+        json_error_t je;
+        json_t *j = json_load_file(path, 0, &je);
+        char *t = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) : NULL;
+        if (t)
+            printf("%s\n", t);
+        free(t);
+        json_decref(j);
+        if (!t)
+            return cli_fail(SSM_ERROR(SSM_EIO, "experiment: cannot read back %s", path));
+    }
     return 0;
 }

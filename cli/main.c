@@ -101,6 +101,26 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--blas-selftest") == 0)
         return ssm_blas_selftest() ? 0 : 1;
     choose_blas_core(argv);
+    /* a short option written "-o=FILE" or "-N=64" means "-o FILE", "-N 64" (as the long
+     * options take "--out=DIR"): split it before any command parses argv */
+    char **args = malloc((size_t)(2 * argc + 1) * sizeof *args), *flags = malloc((size_t)(3 * argc + 1));
+    if (args && flags) {
+        int n = 0;
+        for (int i = 0; i < argc; i++) {
+            char *a = argv[i];
+            if (i > 0 && a[0] == '-' && a[1] && a[1] != '-' && a[2] == '=') {
+                char *flag = flags + 3 * i; /* "-X": lives as long as the process */
+                flag[0] = '-'; flag[1] = a[1]; flag[2] = '\0';
+                args[n++] = flag;
+                args[n++] = a + 3;
+            } else {
+                args[n++] = a;
+            }
+        }
+        args[n] = NULL;
+        argc = n;
+        argv = args;
+    }
     cli_set_command_line(argc, argv);
     if (argc < 2)
         return fputs(USAGE, stderr), EXIT_USAGE;

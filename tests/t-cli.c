@@ -492,7 +492,23 @@ static void test_experiment(void)
     json_decref(o);
     CHECK(run((const char *[]){"experiment", "kappa-growth", "--jobs", NULL}) == 0 && lines(out_buf) == 17,
           "job list: %d lines", lines(out_buf));
-    expect_usage_error((const char *[]){"experiment", "kappa-growth", "--out", "/nonexistent-ssm", NULL}, "does not exist");
+    /* the output folder is created with its parents; one that cannot be (under a file) is refused first */
+    expect_usage_error((const char *[]){"experiment", "kappa-growth", "--out", "/dev/null/sub", NULL},
+                       "cannot create the output folder");
+    {
+        char nested[300];
+        snprintf(nested, sizeof nested, "%s/made/here", dir);
+        CHECK(run((const char *[]){"experiment", "spikes", "--n-max", "16", "--out", nested, "--json", "-q", NULL}) == 0 &&
+                  strncmp(out_buf, "{\"experiment\":\"spikes\",", 23) == 0,
+              "experiment --out NEW/DIR --json: %s %s", out_buf, err_buf);
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s/made'", dir);
+        CHECK(system(cmd) == 0, "cleanup");
+    }
+    /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
+    CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
+              strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),
+          "-o=FILE split: %s", err_buf);
     expect_usage_error((const char *[]){"experiment", "frobnicate", NULL}, "unknown experiment");
 }
 
