@@ -132,7 +132,10 @@ static int parse_common(common_opts *c, int argc, char **argv, const char *help,
             else if (strcmp(optarg, "legendre") == 0) c->io.C = SSM_C_LEGENDRE;
             else return cli_usage_error("--C must be ones, random or legendre, got '%s'", optarg);
             break;
-        case O_CLIP: if (!parse_double(&c->io.clip_im_B, "--clip-im-B", optarg)) return EXIT_USAGE; break;
+        case O_CLIP:
+            if (!parse_double(&c->io.clip_im_B, "--clip-im-B", optarg)) return EXIT_USAGE;
+            if (!(c->io.clip_im_B > 0)) return cli_usage_error("--clip-im-B must be > 0, got %s", optarg);
+            break;
         case O_OMEGA: c->omega = optarg; break;
         case O_PREC:
             if (!cli_parse_long(&l, "--prec", optarg, 53, 1L << 16)) return EXIT_USAGE;

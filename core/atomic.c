@@ -128,13 +128,20 @@ ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path)
 {
     *buf = NULL;
     *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+     * forever; the type is checked on the descriptor before anything is read */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return SSM_ERROR(SSM_EIO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(fp);
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
         return SSM_ERROR(SSM_EIO, "'%s' is not a regular file", path);
+    }
+    FILE *fp = fdopen(fd, "rb");
+    if (!fp) {
+        close(fd);
+        return SSM_ERROR(SSM_EIO, "cannot open '%s': %s", path, strerror(errno));
     }
     size_t n = (size_t)st.st_size;
     unsigned char *b = malloc(n ? n : 1);

@@ -505,6 +505,20 @@ static void test_experiment(void)
         snprintf(cmd, sizeof cmd, "rm -rf '%s/made'", dir);
         CHECK(system(cmd) == 0, "cleanup");
     }
+    /* refused before any work: an output folder that does not exist (init ptd used to optimise
+     * first), a negative clip, a FIFO given as input (verify used to wait for a writer forever) */
+    expect_usage_error((const char *[]){"init", "ptd", "-N", "64", "-o", "/nonexistent-ssm/x.safetensors", NULL},
+                       "cannot write '/nonexistent-ssm/x.safetensors'");
+    expect_usage_error((const char *[]){"init", "s4d-legs", "-N", "8", "--clip-im-B", "-1", "-o", P_("c.safetensors"),
+                                        NULL}, "--clip-im-B must be > 0");
+    {
+        char fifo[300];
+        snprintf(fifo, sizeof fifo, "%s/keep-fifo", dir);
+        CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+        CHECK(run((const char *[]){"verify", fifo, NULL}) == 2 && strstr(err_buf, "not a regular file"),
+              "verify on a FIFO: exit 2 at once: %s", err_buf);
+        remove(fifo);
+    }
     /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
     CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
               strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),
