@@ -50,6 +50,9 @@ static ssm_status tensor_z(double complex **out, const ssm_st *f, const char *na
     const ssm_tensor *t = ssm_st_get(f, name);
     if (!t || t->count != 2 * count)
         return SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' is %s", name, t ? "of the wrong size" : "absent");
+    for (size_t i = 0; i < 2 * count; i++) /* a NaN used to give a NaN table and exit 0 */
+        if (!isfinite(t->data[i]))
+            return SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has a non-finite value at flat index %zu", name, i);
     *out = malloc((count ? count : 1) * sizeof **out);
     if (!*out)
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
@@ -84,6 +87,13 @@ ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *f)
     int haveVC = V && C;
     if (s == SSM_OK && haveVC && (V->count != 2 * N * M || C->count != N))
         s = SSM_ERROR(SSM_EFORMAT, "init file: V or C_target has the wrong size");
+    for (int which = 0; s == SSM_OK && haveVC && which < 2; which++) {
+        const ssm_tensor *t = which ? C : V;
+        for (size_t i = 0; s == SSM_OK && i < t->count; i++)
+            if (!isfinite(t->data[i]))
+                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has a non-finite value at flat index %zu",
+                              which ? "C_target" : "V", i);
+    }
     for (size_t j = 0; s == SSM_OK && j < m->M; j++) {
         double complex acc = haveVC ? 0.0 : 1.0;
         for (size_t i = 0; haveVC && i < N; i++)
@@ -96,8 +106,11 @@ ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *f)
             s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' must be [r, M, 2] with r <= 8");
         if (s == SSM_OK)
             s = ssm_zmat_init(m->Pt, P->shape[0], m->M);
-        for (size_t i = 0; s == SSM_OK && i < P->shape[0] * m->M; i++)
+        for (size_t i = 0; s == SSM_OK && i < P->shape[0] * m->M; i++) {
+            if (!isfinite(P->data[2 * i]) || !isfinite(P->data[2 * i + 1]))
+                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' has a non-finite value at flat index %zu", 2 * i);
             m->Pt->data[i] = CMPLX(P->data[2 * i], P->data[2 * i + 1]);
+        }
     }
     if (s != SSM_OK)
         ssm_tf_modal_clear(m);

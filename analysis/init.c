@@ -70,6 +70,16 @@ static void model_clear(model *m)
 }
 
 /* complex tensor [rows, cols, 2] (or [rows, 2] with cols = 1) → zmat */
+/* every value of a tensor finite (a NaN Lambda used to give a NaN table and exit 0) */
+static ssm_status finite_tensor(const ssm_tensor *t, const char *name)
+{
+    for (size_t i = 0; i < t->count; i++)
+        if (!isfinite(t->data[i]))
+            return SSM_ERROR(SSM_EFORMAT, "tensor '%s' has a non-finite value (%g at flat index %zu)", name,
+                             t->data[i], i);
+    return SSM_OK;
+}
+
 static ssm_status get_z(ssm_zmat_t Z, const ssm_st *f, const char *name, size_t rows, size_t cols, int vec)
 {
     const ssm_tensor *t = ssm_st_get(f, name);
@@ -80,7 +90,10 @@ static ssm_status get_z(ssm_zmat_t Z, const ssm_st *f, const char *name, size_t 
     if (!okshape)
         return SSM_ERROR(SSM_EFORMAT, "tensor '%s' has the wrong shape (expected [%zu%s%s, 2])", name, rows,
                          vec ? "" : ", ", vec ? "" : "...");
-    ssm_status s = ssm_zmat_init(Z, rows, cols);
+    ssm_status s = finite_tensor(t, name);
+    if (s != SSM_OK)
+        return s;
+    s = ssm_zmat_init(Z, rows, cols);
     for (size_t i = 0; s == SSM_OK && i < rows * cols; i++)
         Z->data[i] = CMPLX(t->data[2 * i], t->data[2 * i + 1]);
     return s;
@@ -94,7 +107,10 @@ static ssm_status get_d(ssm_dmat_t D, const ssm_st *f, const char *name, size_t 
     int okshape = vec ? (t->ndim == 1 && t->shape[0] == rows) : (t->ndim == 2 && t->shape[0] == rows && t->shape[1] == cols);
     if (!okshape)
         return SSM_ERROR(SSM_EFORMAT, "tensor '%s' has the wrong shape", name);
-    ssm_status s = ssm_dmat_init(D, rows, cols);
+    ssm_status s = finite_tensor(t, name);
+    if (s != SSM_OK)
+        return s;
+    s = ssm_dmat_init(D, rows, cols);
     if (s == SSM_OK)
         memcpy(D->data, t->data, rows * cols * sizeof(double));
     return s;

@@ -519,6 +519,29 @@ static void test_experiment(void)
               "verify on a FIFO: exit 2 at once: %s", err_buf);
         remove(fifo);
     }
+    /* a non-finite value in an init file: refused naming the tensor, exit 2 (verify, transfer) */
+    {
+        char good[300], bad[300];
+        snprintf(good, sizeof good, "%s/nan-src.safetensors", dir);
+        snprintf(bad, sizeof bad, "%s/nan.safetensors", dir);
+        CHECK(run((const char *[]){"init", "s4d-legs", "-N", "8", "-o", good, "-q", NULL}) == 0, "init for NaN test");
+        ssm_st *f = NULL;
+        CHECK(ssm_st_read(&f, good) == SSM_OK, "read back");
+        const ssm_tensor *L = f ? ssm_st_get(f, "Lambda") : NULL;
+        if (L) {
+            double *v = malloc(L->count * sizeof *v);
+            memcpy(v, L->data, L->count * sizeof *v);
+            v[3] = NAN;
+            CHECK(ssm_st_replace(f, "Lambda", v) == SSM_OK && ssm_st_write(f, bad) == SSM_OK, "write NaN file");
+            free(v);
+        }
+        ssm_st_free(f);
+        CHECK(run((const char *[]){"verify", bad, NULL}) == 2 && strstr(err_buf, "'Lambda'"), "verify NaN: %s", err_buf);
+        CHECK(run((const char *[]){"transfer", bad, "--omega", "1:10:3", NULL}) == 2 && strstr(err_buf, "'Lambda'"),
+              "transfer NaN: %s", err_buf);
+        remove(good);
+        remove(bad);
+    }
     /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
     CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
               strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),
