@@ -558,8 +558,12 @@ int cmd_transfer(int argc, char **argv)
         return rc;
     }
     ssm_tf_fn f1 = spec_fn(&y1), f2 = c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL};
-    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for */
-    int table = c.out || !(c.sup || c.hinf);
+    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for.  It is
+     * written last, only when every part succeeded (--sup used to fail after the file existed) */
+    int table = c.out || !(c.sup || c.hinf), have_table = 0;
+    ssm_dmat_t Tout;
+    memset(Tout, 0, sizeof Tout);
+    char header[1400];
     if (table) {
         double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
         double *w = malloc(K * sizeof *w);
@@ -578,7 +582,6 @@ int cmd_transfer(int argc, char **argv)
                     r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
                 }
             }
-            char header[1400];
             snprintf(header, sizeof header,
                      "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
                      "command: %s\n"
@@ -586,9 +589,12 @@ int cmd_transfer(int argc, char **argv)
                      SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
                      c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
                      c.vs ? " re2 im2 abs2 absdiff" : "");
-            if (st == SSM_OK)
-                st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, T);
-            ssm_dmat_clear(T);
+            if (st == SSM_OK) {
+                Tout[0] = T[0]; /* kept for the end */
+                have_table = 1;
+            } else {
+                ssm_dmat_clear(T);
+            }
         }
         free(s); free(G1); free(G2); free(w);
         if (st != SSM_OK)
@@ -637,6 +643,14 @@ int cmd_transfer(int argc, char **argv)
             printf("H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
                    "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
         }
+    }
+    if (have_table) {
+        if (rc < 0) {
+            ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, Tout);
+            if (st != SSM_OK)
+                rc = cli_fail(st);
+        }
+        ssm_dmat_clear(Tout);
     }
     if (js) {
         if (rc < 0) {

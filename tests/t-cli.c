@@ -542,6 +542,14 @@ static void test_experiment(void)
         remove(good);
         remove(bad);
     }
+    /* transfer -o with a summary that fails (H-infinity of FouT: a zero mode): no table left behind */
+    {
+        char tt[300];
+        snprintf(tt, sizeof tt, "%s/hinf-fail.tsv", dir);
+        CHECK(run((const char *[]){"transfer", "hippo:fout:16", "--omega", "0.01:100:50:log", "-o", tt, "--hinf", NULL}) != 0 &&
+                  access(tt, F_OK) != 0,
+              "transfer --hinf failing: no table written (%s)", err_buf);
+    }
     /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
     CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
               strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),
