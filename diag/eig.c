@@ -49,10 +49,11 @@ static ssm_status residuals(ssm_eig_info *info, const ssm_zmat_t A, const double
     double nA = ssm_zmat_norm2(A), nV = ssm_zmat_norm2(V);
     ssm_zmat_copy(R, VL);
     ssm_zmat_gemm(R, 1.0, A, 0, V, 0, -1.0); /* A V − V Λ */
-    info->backward_error = ssm_zmat_norm2(R) / (nA * nV);
+    /* relative to ‖A‖‖V‖; for A = 0 the absolute residual (0/0 printed "nan") */
+    info->backward_error = nA * nV > 0 ? ssm_zmat_norm2(R) / (nA * nV) : ssm_zmat_norm2(R);
     ssm_zmat_copy(R, A);
     ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0); /* A − V Λ V⁻¹ */
-    info->reconstruction_error = ssm_zmat_norm2(R) / nA;
+    info->reconstruction_error = nA > 0 ? ssm_zmat_norm2(R) / nA : ssm_zmat_norm2(R);
     ssm_zmat_clear(R);
     ssm_zmat_clear(VL);
     return SSM_OK;

@@ -605,6 +605,20 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     if (have) {
         info->route = route;
         metrics(info, &r2, Aa, areal ? Ar : NULL);
+        /* κ(V) within three decades of 1/u at the working precision: the eigenvector
+         * matrix is numerically singular — a defective (Jordan block) or nearly defective
+         * matrix, whose eigenvalues move like u^(1/k) — so nothing is vouched for (QR
+         * used to claim 96 digits and κ = 6e144 for [[1, 1], [0, 1]]).  The triangular
+         * route refuses repeated diagonal entries itself. */
+        if (route != SSM_MPEIG_TRIANGULAR &&
+            info->kappa_V_log10 >= (double)info->working_prec * log10(2.0) - 3.0) {
+            info->kappa_V = INFINITY;
+            info->kappa_V_log10 = INFINITY;
+            info->digits = 0;
+            s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V ~ 1/u at %ld bits: the matrix is not diagonalisable to working "
+                                     "precision (defective or nearly so); no digits vouched for",
+                          (long)info->working_prec);
+        }
         if (opts && opts->certify)
             certify(info, Aa, &r2, r2.prec);
         for (size_t i = 0; i < n; i++) {

@@ -550,6 +550,21 @@ static void test_experiment(void)
                   access(tt, F_OK) != 0,
               "transfer --hinf failing: no table written (%s)", err_buf);
     }
+    /* eig: a Jordan block gets no digits vouched for (exit 1, said so); the zero matrix prints no nan */
+    {
+        char jf[300], zf[300];
+        snprintf(jf, sizeof jf, "%s/jordan.tsv", dir);
+        snprintf(zf, sizeof zf, "%s/zero.tsv", dir);
+        FILE *fp = fopen(jf, "w");
+        if (fp) { fputs("1 1\n0 1\n", fp); fclose(fp); }
+        fp = fopen(zf, "w");
+        if (fp) { fputs("0 0\n0 0\n", fp); fclose(fp); }
+        CHECK(run((const char *[]){"eig", jf, "--prec", "256", "--route", "qr", NULL}) == 1 &&
+                  strstr(err_buf, "not diagonalisable"), "eig Jordan block: %s %s", out_buf, err_buf);
+        CHECK(run((const char *[]){"eig", zf, NULL}) == 0 && !strstr(out_buf, "nan"), "eig zero matrix: %s", out_buf);
+        remove(jf);
+        remove(zf);
+    }
     /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
     CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
               strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),
