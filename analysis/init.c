@@ -629,8 +629,12 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
         if (meth == SSM_INIT_S4D_LIN) ssm_diag_s4d_lin(lam, N);
         else if (meth == SSM_INIT_S4D_INV) ssm_diag_s4d_inv(lam, N);
         else ssm_diag_s4d_real(lam, N);
-        for (size_t j = 0; j < H; j++)
+        /* the file keeps the Im <= 0 half, as its lambda_convention says (the formulas give
+         * Im >= 0; B = 1 is real, so the conjugate half is the same real system) */
+        for (size_t j = 0; j < H; j++) {
+            lam[j] = conj(lam[j]);
             SSM_D(Bt, j, 0) = 1.0;
+        }
         break;
     case SSM_INIT_PTD: {
         /* PTD of LegS at the block size bs = N/J; J > 1: the S5 layout, the

@@ -119,7 +119,7 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
                 im = mpfr_d(x);
             }
             lam[2 * j] = re;
-            lam[2 * j + 1] = j >= H ? -im : im;
+            lam[2 * j + 1] = j >= H ? im : -im; /* the stored half has Im <= 0 (init.c) */
         }
         mpfr_clear(x);
         mpfr_clear(t);

@@ -45,6 +45,12 @@ static void test_all_methods(void)
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
             all &= ssm_st_meta(f, keys[k]) != NULL;
         CHECK(all, "%s: every DESIGN.md metadata key present", ssm_init_method_name(m));
+        /* the stored half is the one the metadata names: Im λ <= 0 for every method */
+        const ssm_tensor *L = ssm_st_get(f, "Lambda");
+        int half_ok = L != NULL;
+        for (size_t j = 0; L && j < L->count / 2; j++)
+            half_ok &= L->data[2 * j + 1] <= 0.0;
+        CHECK(half_ok, "%s: stored modes have Im <= 0 (lambda_convention)", ssm_init_method_name(m));
         char path[300];
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, ssm_init_method_name(m));
         CHECK(ssm_st_write(f, path) == SSM_OK, "write");
