@@ -103,7 +103,10 @@ int main(int argc, char **argv)
     choose_blas_core(argv);
     /* a short option written "-o=FILE" or "-N=64" means "-o FILE", "-N 64" (as the long
      * options take "--out=DIR"): split it before any command parses argv */
-    char **args = malloc((size_t)(2 * argc + 1) * sizeof *args), *flags = malloc((size_t)(3 * argc + 1));
+    /* kept in statics: they live as long as the process (and are reachable, for the leak checker) */
+    static char **args, *flags;
+    args = malloc((size_t)(2 * argc + 1) * sizeof *args);
+    flags = malloc((size_t)(3 * argc + 1));
     if (args && flags) {
         int n = 0;
         for (int i = 0; i < argc; i++) {
