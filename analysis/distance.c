@@ -108,7 +108,8 @@ ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *f)
             s = ssm_zmat_init(m->Pt, P->shape[0], m->M);
         for (size_t i = 0; s == SSM_OK && i < P->shape[0] * m->M; i++) {
             if (!isfinite(P->data[2 * i]) || !isfinite(P->data[2 * i + 1]))
-                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' has a non-finite value at flat index %zu", 2 * i);
+                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' has a non-finite value at flat index %zu",
+                              isfinite(P->data[2 * i]) ? 2 * i + 1 : 2 * i);
             m->Pt->data[i] = CMPLX(P->data[2 * i], P->data[2 * i + 1]);
         }
     }

@@ -139,14 +139,21 @@ int cmd_experiment(int argc, char **argv)
                                EXPERIMENTS[e].n_max_limit, name);
     if (json && (o.jobs || o.job >= 0))
         return cli_usage_error("experiment: --json prints the merged summary: not with --jobs or --job");
-    /* the output folder is created (with its parents) before any work */
+    if (json)
+        o.quiet = 1; /* stdout carries the JSON line alone */
+    /* the output folder is created (with its parents) before any work; only the missing
+     * prefixes are made (mkdir on an existing one may say EACCES or EROFS, not EEXIST) */
     char path[4096];
-    snprintf(path, sizeof path, "%s", o.out_dir);
+    if (!*o.out_dir)
+        return cli_usage_error("experiment: --out needs a folder name");
+    if ((size_t)snprintf(path, sizeof path, "%s", o.out_dir) >= sizeof path)
+        return cli_usage_error("experiment: the output folder name is too long");
     for (char *q = path + 1; ; q++) {
         int end = *q == '\0';
         if (*q == '/' || end) {
             *q = '\0';
-            if (mkdir(path, 0777) != 0 && errno != EEXIST)
+            struct stat pst;
+            if (stat(path, &pst) != 0 && mkdir(path, 0777) != 0 && errno != EEXIST)
                 return cli_usage_error("experiment: cannot create the output folder '%s': %s", path, strerror(errno));
             if (end)
                 break;

@@ -181,19 +181,26 @@ static int parse_omega(double *lo, double *hi, size_t *count, int *logs, const c
 /* one metadata value, typed: integers as integers, other numbers as reals,
  * "true"/"false" as booleans, "n/a" and non-finite numbers as null, the rest
  * (names, conventions, the hex digest) as strings */
-static json_t *meta_json_value(const char *k, const char *v)
+static json_t *meta_json_value(const char *key, const char *v)
 {
-    if (strcmp(k, "data_fnv1a64") == 0)
+    if (strcmp(key, "data_fnv1a64") == 0)
         return json_string(v);
     if (strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
         return json_boolean(v[0] == 't');
     if (strcmp(v, "n/a") == 0)
         return json_null();
+    /* the type follows the key, not the value: counts are integers, measurements reals
+     * (an integral κ or a perturbation norm of "0" stays a real) */
+    static const char *const INTEGER_KEYS[] = {"N", "M", "seed", "prec_bits", "verified_prec_bits", "blocks"};
     char *end;
-    errno = 0;
-    long long i = strtoll(v, &end, 10);
-    if (*v && *end == '\0' && errno == 0)
-        return json_integer((json_int_t)i);
+    for (size_t k = 0; k < sizeof INTEGER_KEYS / sizeof *INTEGER_KEYS; k++)
+        if (strcmp(key, INTEGER_KEYS[k]) == 0) {
+            errno = 0;
+            long long i = strtoll(v, &end, 10);
+            return *v && *end == '\0' && errno == 0 ? json_integer((json_int_t)i) : json_string(v);
+        }
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X'))
+        return json_string(v);
     double x = strtod(v, &end);
     if (end != v && *end == '\0')
         return isfinite(x) ? json_real(x) : json_null();
@@ -602,6 +609,7 @@ int cmd_transfer(int argc, char **argv)
     }
     const char *what = c.vs ? "|G1 - G2|" : "|G|";
     json_t *js = c.json ? json_object() : NULL;
+    char lines[2][700] = {"", ""}; /* the text summaries, printed once the table is safely written */
     if (rc < 0 && c.sup) {
         /* coarse log grid of COUNT points plus the poles' |Im lambda|, then every local peak refined */
         double *extra = NULL;
@@ -624,9 +632,10 @@ int cmd_transfer(int argc, char **argv)
             json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
             json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
         } else {
-            printf("sup %s = %.17g at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
-                   what, in.sup, in.omega, in.grid_sup, in.grid_omega, in.peaks,
-                   in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
+            snprintf(lines[0], sizeof lines[0],
+                     "sup %s = %.17g at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
+                     what, in.sup, in.omega, in.grid_sup, in.grid_omega, in.peaks,
+                     in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
         }
     }
     if (rc < 0 && c.hinf) {
@@ -640,8 +649,9 @@ int cmd_transfer(int argc, char **argv)
             json_object_set_new(js, "hinf_upper", json_real(h.upper));
             json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
         } else {
-            printf("H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
-                   "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
+            snprintf(lines[1], sizeof lines[1],
+                     "H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
+                     "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
         }
     }
     if (have_table) {
@@ -652,6 +662,8 @@ int cmd_transfer(int argc, char **argv)
         }
         ssm_dmat_clear(Tout);
     }
+    if (rc < 0)
+        fputs(lines[0], stdout), fputs(lines[1], stdout);
     if (js) {
         if (rc < 0) {
             char *t = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);

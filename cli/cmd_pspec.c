@@ -279,6 +279,9 @@ int cmd_pspec(int argc, char **argv)
         return cli_usage_error("pspec: unexpected argument '%s'", argv[optind + 1]);
     if (out && !cli_ends_with(out, ".tsv"))
         return cli_usage_error("pspec: output '%s' must be a .tsv file", out);
+    cli_out_kind kind; /* its folder checked before the grid is computed */
+    if (out && !cli_out_kind_of(&kind, out))
+        return EXIT_USAGE;
     if (po.method == SSM_PSPEC_RECORD && route == 2)
         return cli_usage_error("pspec: --method record works on the Schur form; it excludes --route dplr");
     const char *spec = argv[optind];

@@ -109,9 +109,13 @@ int main(int argc, char **argv)
     flags = malloc((size_t)(3 * argc + 1));
     if (args && flags) {
         int n = 0;
+        int rest = 0; /* after "--" nothing is an option */
         for (int i = 0; i < argc; i++) {
             char *a = argv[i];
-            if (i > 0 && a[0] == '-' && a[1] && a[1] != '-' && a[2] == '=') {
+            if (strcmp(a, "--") == 0)
+                rest = 1;
+            /* only the short options that take a value: -o FILE, -N SIZE */
+            if (i > 0 && !rest && a[0] == '-' && (a[1] == 'o' || a[1] == 'N') && a[2] == '=') {
                 char *flag = flags + 3 * i; /* "-X": lives as long as the process */
                 flag[0] = '-'; flag[1] = a[1]; flag[2] = '\0';
                 args[n++] = flag;

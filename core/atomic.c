@@ -134,10 +134,18 @@ ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path)
     if (fd < 0)
         return SSM_ERROR(SSM_EIO, "cannot open '%s': %s", path, strerror(errno));
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return SSM_ERROR(SSM_EIO, "cannot stat '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
         return SSM_ERROR(SSM_EIO, "'%s' is not a regular file", path);
     }
+    int fl = fcntl(fd, F_GETFL); /* blocking reads from here on (a FUSE file system may honour the flag) */
+    if (fl >= 0)
+        (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     FILE *fp = fdopen(fd, "rb");
     if (!fp) {
         close(fd);

@@ -539,6 +539,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     ssm_status s = SSM_OK;
     eigres r1, r2;
     int have = 0;
+    double kappa_growth_bits = 0.0, added_bits = 1.0;
     for (mpfr_prec_t w = p + 64; ; w *= 2) {
         if (w > cap) {
             s = SSM_ERROR(SSM_ELOSS, "eig: %.1f digits could not be vouched for below the %ld-bit cap "
@@ -595,6 +596,11 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         }
         info->digits = agreement(&r1, &r2, scale * ldexp(1.0, -(int)(w > 1000 ? 1000 : w)));
         info->working_prec = w2;
+        /* log2 of ‖V‖‖W‖ at both precisions: settled for a diagonalisable matrix, growing
+         * like half the added bits for a Jordan block (κ ~ u^(−1/2)) */
+        kappa_growth_bits = (ssm_acb_mat_log2_norm2(r2.V) + ssm_acb_mat_log2_norm2(r2.W)) -
+                            (ssm_acb_mat_log2_norm2(r1.V) + ssm_acb_mat_log2_norm2(r1.W));
+        added_bits = (double)(w2 - w);
         eigres_clear(&r1);
         if (info->digits >= want) {
             have = 1;
@@ -605,21 +611,22 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     if (have) {
         info->route = route;
         metrics(info, &r2, Aa, areal ? Ar : NULL);
-        /* κ(V) within three decades of 1/u at the working precision: the eigenvector
-         * matrix is numerically singular — a defective (Jordan block) or nearly defective
-         * matrix, whose eigenvalues move like u^(1/k) — so nothing is vouched for (QR
-         * used to claim 96 digits and κ = 6e144 for [[1, 1], [0, 1]]).  The triangular
-         * route refuses repeated diagonal entries itself. */
+        /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
+         * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
+         * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
+         * 1/u.  Nothing is vouched for then (QR used to claim 96 digits and κ = 6e144 for
+         * [[1, 1], [0, 1]]).  The triangular route refuses repeated diagonal entries itself. */
         if (route != SSM_MPEIG_TRIANGULAR &&
-            info->kappa_V_log10 >= (double)info->working_prec * log10(2.0) - 3.0) {
+            (kappa_growth_bits > 0.1 * added_bits + 2.0 ||
+             !(info->kappa_V_log10 < (double)info->working_prec * log10(2.0) - 3.0))) {
             info->kappa_V = INFINITY;
             info->kappa_V_log10 = INFINITY;
             info->digits = 0;
-            s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V ~ 1/u at %ld bits: the matrix is not diagonalisable to working "
+            s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V grows with the precision (or reaches 1/u) at %ld bits: the matrix is not diagonalisable to working "
                                      "precision (defective or nearly so); no digits vouched for",
                           (long)info->working_prec);
         }
-        if (opts && opts->certify)
+        if (s == SSM_OK && opts && opts->certify)
             certify(info, Aa, &r2, r2.prec);
         for (size_t i = 0; i < n; i++) {
             mpc_from_acb(SSM_MP(lambda, i, 0), r2.lam + i);

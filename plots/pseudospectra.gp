@@ -50,7 +50,10 @@ set ylabel "Im z"
 unset key
 set xrange [x0:x1]
 set yrange [y0:y1]
-set title sprintf("HiPPO-LegS  (κ(V) = %.2f·10^{%d}, β = %.3g)\nevery eigenvalue lies deep inside Λ_ε for ε = 10^{-12}", 10**(lklegs - floor(lklegs)), int(floor(lklegs)), B[1])
+ke = floor(lklegs)
+km = 10**(lklegs - ke)
+if (km >= 9.995) { km = km / 10; ke = ke + 1 }
+set title sprintf("HiPPO-LegS  (κ(V) = %.2f·10^{%d}, β = %.3g)\nevery eigenvalue lies deep inside Λ_ε for ε = 10^{-12}", km, int(ke), B[1])
 splot dir."/pseudospectra-0.grid.tsv" using 1:2:(log10($3 > 1e-300 ? $3 : 1e-300)) with pm3d, \
       dir."/pseudospectra-contours-0.dat" using 1:2:(0) with lines lw 1 lc rgb "black", \
       f index 4 using 1:2:(0) with points pt 7 ps 0.6 lc rgb "white"

@@ -18,7 +18,10 @@ names = "S4D-LegS S4D-Lin S4-PTD S4-DPLR"
 set multiplot layout 1,2 title sprintf("Fourier-mode noise on the SSM input of every layer (sequential Fashion-MNIST, %d test images, seed %d; error bars: binomial standard error)", int(nt), sd) font ",12"
 set logscale x
 set grid
-set yrange [0.3:0.8]
+stats f index 1:8 using 3 nooutput
+ylo = floor(10 * (STATS_min - 0.05)) / 10
+yhi = ceil(10 * (STATS_max + 0.05)) / 10
+set yrange [(ylo < 0 ? 0 : ylo):(yhi > 1 ? 1 : yhi)]
 set key bottom left
 set xrange [8:15000]
 set xlabel "noise frequency ω (amplitude 0.1)"

@@ -549,6 +549,7 @@ static void test_experiment(void)
         CHECK(run((const char *[]){"transfer", "hippo:fout:16", "--omega", "0.01:100:50:log", "-o", tt, "--hinf", NULL}) != 0 &&
                   access(tt, F_OK) != 0,
               "transfer --hinf failing: no table written (%s)", err_buf);
+        remove(tt);
     }
     /* eig: a Jordan block gets no digits vouched for (exit 1, said so); the zero matrix prints no nan */
     {
@@ -561,10 +562,14 @@ static void test_experiment(void)
         if (fp) { fputs("0 0\n0 0\n", fp); fclose(fp); }
         CHECK(run((const char *[]){"eig", jf, "--prec", "256", "--route", "qr", NULL}) == 1 &&
                   strstr(err_buf, "not diagonalisable"), "eig Jordan block: %s %s", out_buf, err_buf);
+        CHECK(run((const char *[]){"eig", jf, "--prec", "256", "--rotate", "1", NULL}) == 1 &&
+                  strstr(err_buf, "not diagonalisable"), "eig rotated Jordan block: %s %s", out_buf, err_buf);
         CHECK(run((const char *[]){"eig", zf, NULL}) == 0 && !strstr(out_buf, "nan"), "eig zero matrix: %s", out_buf);
         remove(jf);
         remove(zf);
     }
+    expect_usage_error((const char *[]){"experiment", "spikes", "--out", "", NULL}, "--out needs a folder name");
+    expect_usage_error((const char *[]){"pspec", "hippo:legs:8", "-o", "/nonexistent-ssm/p.tsv", NULL}, "cannot write");
     /* "-o=FILE" and "-N=8" mean "-o FILE", "-N 8" */
     CHECK(run((const char *[]){"hippo", "legs", "-N=8", "-o=/dev/null/x.tsv", NULL}) == 2 &&
               strstr(err_buf, "/dev/null/x.tsv") && !strstr(err_buf, "=/dev"),

@@ -51,6 +51,20 @@ static void test_all_methods(void)
         for (size_t j = 0; L && j < L->count / 2; j++)
             half_ok &= L->data[2 * j + 1] <= 0.0;
         CHECK(half_ok, "%s: stored modes have Im <= 0 (lambda_convention)", ssm_init_method_name(m));
+        if (m == SSM_INIT_S4D_LIN || m == SSM_INIT_S4D_INV) { /* the same at --prec, both storages */
+            for (int cs = 0; cs < 2; cs++) {
+                ssm_init_opts op = {.N = 16, .conj_sym = cs, .prec = 128};
+                ssm_st *g = NULL;
+                CHECK(ssm_init_build(&g, m, &op) == SSM_OK, "%s --prec 128", ssm_init_method_name(m));
+                const ssm_tensor *Lg = g ? ssm_st_get(g, "Lambda") : NULL;
+                int ok = Lg != NULL;
+                for (size_t j = 0; Lg && j < Lg->count / 2; j++)
+                    ok &= cs ? Lg->data[2 * j + 1] <= 0.0 : (j < Lg->count / 4) == (Lg->data[2 * j + 1] <= 0.0) ||
+                                                                 Lg->data[2 * j + 1] == 0.0;
+                CHECK(ok, "%s --prec 128 conj_sym=%d: Im <= 0 for the kept half", ssm_init_method_name(m), cs);
+                ssm_st_free(g);
+            }
+        }
         char path[300];
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, ssm_init_method_name(m));
         CHECK(ssm_st_write(f, path) == SSM_OK, "write");
