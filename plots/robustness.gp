@@ -19,8 +19,8 @@ set multiplot layout 1,2 title sprintf("Fourier-mode noise on the SSM input of e
 set logscale x
 set grid
 stats f index 1:8 using 3 nooutput
-ylo = floor(10 * (STATS_min - 0.05)) / 10
-yhi = ceil(10 * (STATS_max + 0.05)) / 10
+ylo = floor(10 * (STATS_min - 0.05)) / 10.0
+yhi = ceil(10 * (STATS_max + 0.05)) / 10.0
 set yrange [(ylo < 0 ? 0 : ylo):(yhi > 1 ? 1 : yhi)]
 set key bottom left
 set xrange [8:15000]
