@@ -1,6 +1,7 @@
 /* diag/ptd.c — perturb-then-diagonalise (REFERENCE.md §5).
  *
- * Minimise  F(E) = Σ_i s_i(A+E)²  − μ Σ_i log(−Re λ_i − m)   over real E with ‖E‖₂ ≤ δ,
+ * Minimise  F(E) = Σ_i s_i(A+E)²  − μ Σ_i log(−Re λ_i − m)  [+ τ·transfer term]
+ * over real E with ‖E‖₂ ≤ δ,
  * where s_i = ‖x_i‖‖w_i‖ (x_i right eigenvector, w_i the matching row of V⁻¹,
  * w_i x_i = 1) are the eigenvalue condition numbers: Σ s_i² = κ_F(V̂)²/N for the
  * unit-column eigenvector matrix V̂.  The log barrier keeps every iterate strictly
@@ -19,7 +20,16 @@
  * singular values, non-monotone Armijo line search over the last 10 values;
  * trial points that are not strictly stable are rejected by the search.
  * Continuation: start at E₀ = Σ P_rᵀP_r (A + E₀ normal, κ = 1) and shrink the
- * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last. */
+ * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last.
+ *
+ * With opts->B and tf_weight τ > 0 the objective adds τ·(α√T_state + (1 − α)√T_ones),
+ * soft maxima over a frequency grid of the relative error of the state and the
+ * C = ones responses (ptd_transfer.c, with its gradient).  Such a run visits the
+ * ladder of budgets m·10^k (m = 5, 3, 2, 1) above ε as full stages (those above
+ * 0.1 with a quarter of the steps), so a run to ε passes through the same points
+ * as a sweep; along them the weight doubles wherever an error would grow.  The
+ * whole run uses the fixed kernel (core/kernel.c) on one thread: the result is a
+ * function of the input alone. */
 #define _POSIX_C_SOURCE 200809L
 #include "diag/diag.h"
 #include "diag/ptd_impl.h"
