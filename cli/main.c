@@ -22,7 +22,7 @@ static const char USAGE[] =
     "  train TASK --init FILE|METHOD [options]      train an SSM model (sfmnist adding listops sinusoid)\n"
     "  eval CHECKPOINT [--noise fourier:OMEGA:AMP]  evaluate a checkpoint, clean and with Fourier-mode noise\n"
     "\n"
-    "Run 'ssmkit COMMAND --help' for the options of a command.\n"
+    "Run 'ssmkit COMMAND --help' (or 'ssmkit help COMMAND') for the options of a command.\n"
     "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
 
 static const struct {
@@ -82,6 +82,25 @@ static void choose_blas_core(char **argv)
     setenv("SSMKIT_BLAS_CHOSE", "kept (re-exec failed)", 1);
 }
 
+/* Levenshtein distance of two short words (commands) */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 32 || lb > 32)
+        return (size_t)-1;
+    size_t d[33][33];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]), del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
+            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+    return d[la][lb];
+}
+
 static void print_version(void)
 {
     const char *chose = getenv("SSMKIT_BLAS_CHOSE"), *set = getenv("OPENBLAS_CORETYPE");
@@ -132,7 +151,14 @@ int main(int argc, char **argv)
     if (argc < 2)
         return fputs(USAGE, stderr), EXIT_USAGE;
     const char *cmd = argv[1];
-    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    if (strcmp(cmd, "help") == 0 && argc == 3) { /* ssmkit help CMD = ssmkit CMD --help */
+        for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+            if (strcmp(argv[2], COMMANDS[i].name) == 0) {
+                char *h[3] = {argv[2], "--help", NULL};
+                return COMMANDS[i].run(2, h);
+            }
+        cmd = argv[2]; /* unknown: said below, with a suggestion */
+    } else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
         fputs(USAGE, stdout);
         return 0;
     }
@@ -143,5 +169,17 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);
+    /* did you mean: the command at the smallest edit distance, when it is close */
+    size_t best = 0, bestd = (size_t)-1;
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        size_t d = edit_distance(cmd, COMMANDS[i].name);
+        if (d < bestd) {
+            bestd = d;
+            best = i;
+        }
+    }
+    if (bestd <= 2)
+        return cli_usage_error("unknown command '%s'; did you mean '%s'? (see 'ssmkit --help')", cmd,
+                               COMMANDS[best].name);
     return cli_usage_error("unknown command '%s' (see 'ssmkit --help')", cmd);
 }

@@ -116,6 +116,9 @@ static void test_help(void)
     CHECK(run((const char *[]){"hippo", "--help", NULL}) == 0 && strstr(out_buf, "MEASURE") &&
               strstr(out_buf, "fourier-decay"), "hippo --help");
     CHECK(run((const char *[]){NULL}) == 2 && strstr(err_buf, "usage"), "no command -> 2");
+    CHECK(run((const char *[]){"help", "init", NULL}) == 0 && strstr(out_buf, "usage: ssmkit init"), "help init");
+    expect_usage_error((const char *[]){"inti", NULL}, "did you mean 'init'");
+    expect_usage_error((const char *[]){"help", "verfiy", NULL}, "did you mean 'verify'");
 }
 
 /* pspec: a grid file with the advertised layout, the values of a diagonal
