@@ -143,6 +143,11 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train: --resume needs --checkpoint DIR");
     if ((s = ssm_train_config_check(&c)) != SSM_OK)
         return cli_fail(s);
+    /* the log is a TSV table: another extension is refused, and its folder checked, before training */
+    cli_out_kind lk;
+    if (o.log_path && (!cli_ends_with(o.log_path, ".tsv") || !cli_out_kind_of(&lk, o.log_path)))
+        return cli_ends_with(o.log_path, ".tsv") ? EXIT_USAGE
+                                                 : cli_usage_error("train: --log '%s' must be a .tsv file", o.log_path);
     char logbuf[1100];
     if (!o.log_path && o.ckpt_dir) {
         snprintf(logbuf, sizeof logbuf, "%s/log.tsv", o.ckpt_dir);

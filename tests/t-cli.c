@@ -117,6 +117,8 @@ static void test_help(void)
               strstr(out_buf, "fourier-decay"), "hippo --help");
     CHECK(run((const char *[]){NULL}) == 2 && strstr(err_buf, "usage"), "no command -> 2");
     CHECK(run((const char *[]){"help", "init", NULL}) == 0 && strstr(out_buf, "usage: ssmkit init"), "help init");
+    expect_usage_error((const char *[]){"train", "sinusoid", "--init", "s4d-lin", "--log", P_("x.npy"), NULL},
+                       "must be a .tsv file");
     expect_usage_error((const char *[]){"inti", NULL}, "did you mean 'init'");
     expect_usage_error((const char *[]){"help", "verfiy", NULL}, "did you mean 'verify'");
 }
