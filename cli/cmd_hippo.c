@@ -81,26 +81,6 @@ static ssm_status summarise(double *abscissa, double *defect, const ssm_dmat_t A
     return s;
 }
 
-/* folder of path exists and is writable: fail before computing */
-static int output_dir_ok(const char *path)
-{
-    char *d = strdup(path);
-    if (!d)
-        return 1;
-    const char *dir = dirname(d);
-    struct stat st;
-    int ok = 0;
-    if (stat(dir, &st) != 0)
-        cli_usage_error("cannot write '%s': %s", path, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        cli_usage_error("cannot write '%s': %s", path, strerror(ENOTDIR));
-    else if (access(dir, W_OK | X_OK) != 0)
-        cli_usage_error("cannot write '%s': %s", path, strerror(errno));
-    else
-        ok = 1;
-    free(d);
-    return ok;
-}
 
 int cmd_hippo(int argc, char **argv)
 {
@@ -184,8 +164,6 @@ int cmd_hippo(int argc, char **argv)
         return cli_usage_error("hippo: N = %zu at %ld bits needs %.1f GiB, more than the %.1f GiB of "
                                "memory on this machine", N, prec, need / 1073741824.0,
                                (double)mem / 1073741824.0);
-    if (out && !output_dir_ok(out))
-        return EXIT_USAGE;
 
     ssm_dmat_t A, B, P;
     ssm_mpmat_t Am, Bm, Pm;
