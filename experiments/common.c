@@ -296,6 +296,26 @@ ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s)
     return p;
 }
 
+ssm_status exp_legs_mp_eig(ssm_mpcmat_t A, ssm_mpeig_info *mi, size_t N)
+{
+    const mpfr_prec_t p = 256, ap = 2048;
+    ssm_mpmat_t R;
+    ssm_mpcmat_t L, V, W;
+    ssm_status s = ssm_mpcmat_init(A, N, N, ap);
+    if (s != SSM_OK || (s = ssm_mpmat_init(R, N, N, ap)) != SSM_OK)
+        return s;
+    if ((s = ssm_hippo_mp(R, NULL, NULL, SSM_HIPPO_LEGS, N, NULL)) == SSM_OK)
+        s = ssm_mpcmat_set_mpmat(A, R);
+    ssm_mpmat_clear(R);
+    if (s != SSM_OK)
+        return s;
+    ssm_status sl = ssm_mpcmat_init(L, N, 1, p), sv = ssm_mpcmat_init(V, N, N, p), sw = ssm_mpcmat_init(W, N, N, p);
+    ssm_mpeig_opts mo = {.route = SSM_MPEIG_AUTO, .digits = 10};
+    s = sl != SSM_OK ? sl : sv != SSM_OK ? sv : sw != SSM_OK ? sw : ssm_diag_eig_mp(L, V, W, mi, A, &mo);
+    ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+    return s;
+}
+
 double *exp_pole_freqs(const ssm_tf_modal *m)
 {
     double *w = malloc((m->M ? m->M : 1) * sizeof *w);
@@ -324,11 +344,12 @@ static ssm_status measure(double *ones, double *randc, const ssm_dmat_t A, const
 {
     const size_t NLOG = 2500, NLIN = 1500, K = NLOG + NLIN, NC = 200;
     size_t N = A->rows;
-    double complex *g0 = malloc(N * K * sizeof *g0), *e = malloc(N * K * sizeof *e), *bt = malloc(N * sizeof *bt);
+    double complex *g0 = malloc(N * K * sizeof *g0), *e = malloc(N * K * sizeof *e), *bt = malloc(N * sizeof *bt),
+                   *u = malloc(N * sizeof *u);
     double *om = malloc(K * sizeof *om), *rel = malloc(NC * sizeof *rel), *c = malloc(N * sizeof *c);
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
-    if (!g0 || !e || !bt || !om || !rel || !c || !rng) {
-        free(g0); free(e); free(bt); free(om); free(rel); free(c);
+    if (!g0 || !e || !bt || !u || !om || !rel || !c || !rng) {
+        free(g0); free(e); free(bt); free(u); free(om); free(rel); free(c);
         if (rng) gsl_rng_free(rng);
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
     }
@@ -344,13 +365,15 @@ static ssm_status measure(double *ones, double *randc, const ssm_dmat_t A, const
     }
     for (size_t k = 0; k < K; k++) {
         double complex s = CMPLX(0.0, om[k]);
+        for (size_t j = 0; j < N; j++) /* (s − Λ)⁻¹ b̃ once per frequency */
+            u[j] = bt[j] / (s - lam[j]);
         for (size_t i = 0; i < N; i++) { /* g₀ by forward substitution; model state V (s − Λ)⁻¹ b̃ */
             double complex acc = SSM_D(B, i, 0), r = 0.0;
             for (size_t j = 0; j < i; j++)
                 acc += SSM_D(A, i, j) * g0[j * K + k];
             g0[i * K + k] = acc / (s - SSM_D(A, i, i));
             for (size_t j = 0; j < N; j++)
-                r += SSM_D(V, i, j) * bt[j] / (s - lam[j]);
+                r += SSM_D(V, i, j) * u[j];
             e[i * K + k] = r;
         }
         for (size_t i = 0; i < N; i++)
@@ -377,7 +400,7 @@ static ssm_status measure(double *ones, double *randc, const ssm_dmat_t A, const
     }
     gsl_sort(rel, 1, NC);
     *randc = 0.5 * (rel[NC / 2 - 1] + rel[NC / 2]);
-    free(g0); free(e); free(bt); free(om); free(rel); free(c);
+    free(g0); free(e); free(bt); free(u); free(om); free(rel); free(c);
     gsl_rng_free(rng);
     return SSM_OK;
 }

@@ -68,6 +68,11 @@ ssm_status exp_init_modal(ssm_tf_modal *m, ssm_st **file, double *bc, ssm_init_m
 /* the HiPPO-LegS pair with C = ones as a Hessenberg plan (= the DPLR system in exact arithmetic) */
 ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);
 
+/* HiPPO-LegS at N as a 2048-bit complex matrix in A (initialised here; the caller
+ * clears it, also on failure) and its 256-bit eigendecomposition's report in *mi
+ * (κ₂(V), digits vouched); the triangular route is exact to the digits it vouches */
+ssm_status exp_legs_mp_eig(ssm_mpcmat_t A, ssm_mpeig_info *mi, size_t N);
+
 /* |Im λ| of a modal system's poles, for ssm_dist_opts.extra (caller frees) */
 double *exp_pole_freqs(const ssm_tf_modal *m);
 

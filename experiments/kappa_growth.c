@@ -27,32 +27,28 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     (void)o;
     const double rate = log10(3.0 + 2.0 * sqrt(2.0));
     size_t N = SIZES[k];
-    const mpfr_prec_t p = 256, ap = 2048;
-    ssm_mpmat_t R;
-    ssm_mpcmat_t A, L, V, W;
-    ssm_status s = ssm_mpmat_init(R, N, N, ap);
-    if (s != SSM_OK)
-        return s;
-    ssm_hippo_mp(R, NULL, NULL, SSM_HIPPO_LEGS, N, NULL);
-    ssm_mpcmat_init(A, N, N, ap);
-    ssm_mpcmat_set_mpmat(A, R);
-    ssm_mpcmat_init(L, N, 1, p);
-    ssm_mpcmat_init(V, N, N, p);
-    ssm_mpcmat_init(W, N, N, p);
+    ssm_mpcmat_t A;
     ssm_mpeig_info mi;
-    ssm_mpeig_opts mo = {.route = SSM_MPEIG_AUTO, .digits = 10};
-    s = ssm_diag_eig_mp(L, V, W, &mi, A, &mo);
+    ssm_status s = exp_legs_mp_eig(A, &mi, N);
+    if (s != SSM_OK) {
+        ssm_mpcmat_clear(A);
+        return s;
+    }
     /* double precision on the rounded matrix, rotated so that balancing cannot isolate the
      * eigenvalues (on the triangular matrix LAPACK happens to be exact) */
     ssm_diag_rotate_mp(A, 1, 2);
     ssm_zmat_t Ad, Vd, Wd;
-    ssm_zmat_init(Ad, N, N); ssm_zmat_init(Vd, N, N); ssm_zmat_init(Wd, N, N);
+    ssm_status sa = ssm_zmat_init(Ad, N, N), sv = ssm_zmat_init(Vd, N, N), sw = ssm_zmat_init(Wd, N, N);
+    double complex *ld = malloc(N * sizeof *ld);
+    if (sa != SSM_OK || sv != SSM_OK || sw != SSM_OK || !ld) {
+        s = SSM_ERROR(SSM_ENOMEM, "kappa-growth: out of memory at N = %zu", N);
+        goto done;
+    }
     for (size_t i = 0; i < N * N; i++)
         Ad->data[i] = CMPLX(mpfr_get_d(mpc_realref(A->data[i]), MPFR_RNDN), 0.0);
-    double complex *ld = malloc(N * sizeof *ld);
     ssm_eig_info di;
-    ssm_status sd = ld ? ssm_diag_eig(ld, Vd, Wd, &di, Ad) : SSM_ENOMEM;
-    if (s == SSM_OK) {
+    ssm_status sd = ssm_diag_eig(ld, Vd, Wd, &di, Ad);
+    {
         /* log10 κ in double: saturated garbage from N ≈ 24 on — the point of the figure;
          * when LAPACK fails outright the column holds 0 and the error column −1 */
         double kd = sd == SSM_OK ? log10(di.kappa_V) : 0.0;
@@ -63,10 +59,10 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         exp_title(x, 0, "N log10_kappa_mp digits log10_kappa_double log10_c(kappa=c(3+2sqrt2)^N) "
                         "abs_log10_error_double");
     }
+done:
     free(ld);
     ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
-    ssm_mpmat_clear(R);
-    ssm_mpcmat_clear(A); ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+    ssm_mpcmat_clear(A);
     return s;
 }
 

@@ -41,24 +41,11 @@ static size_t grid_points(const ssm_experiment_opts *o)
  * saturates near 1e20; the triangular route is exact to the digits it vouches) */
 static ssm_status legs_log10_kappa(double *out, size_t N)
 {
-    const mpfr_prec_t p = 256, ap = 2048;
-    ssm_mpmat_t R;
-    ssm_mpcmat_t A, L, V, W;
-    ssm_status s = ssm_mpmat_init(R, N, N, ap);
-    if (s != SSM_OK)
-        return s;
-    ssm_hippo_mp(R, NULL, NULL, SSM_HIPPO_LEGS, N, NULL);
-    ssm_mpcmat_init(A, N, N, ap);
-    ssm_mpcmat_set_mpmat(A, R);
-    ssm_mpcmat_init(L, N, 1, p);
-    ssm_mpcmat_init(V, N, N, p);
-    ssm_mpcmat_init(W, N, N, p);
+    ssm_mpcmat_t A;
     ssm_mpeig_info mi;
-    ssm_mpeig_opts mo = {.route = SSM_MPEIG_AUTO, .digits = 10};
-    s = ssm_diag_eig_mp(L, V, W, &mi, A, &mo);
+    ssm_status s = exp_legs_mp_eig(A, &mi, N);
     *out = s == SSM_OK ? mi.kappa_V_log10 : NAN;
-    ssm_mpmat_clear(R);
-    ssm_mpcmat_clear(A); ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+    ssm_mpcmat_clear(A);
     return s;
 }
 
