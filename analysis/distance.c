@@ -5,6 +5,7 @@
  * modal (diagonal / DPLR) form of an init file as a reusable system. */
 #include "analysis/analysis.h"
 
+#include <gsl/gsl_sort.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -231,12 +232,6 @@ static void brent_max(double *tbest, double *fbest, diff_ctx *d, double a, doubl
     *fbest = -fx;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 ssm_status ssm_dist_sup(ssm_dist_info *info, ssm_tf_fn g1, ssm_tf_fn g2, const ssm_dist_opts *o)
 {
     memset(info, 0, sizeof *info);
@@ -261,12 +256,7 @@ ssm_status ssm_dist_sup(ssm_dist_info *info, ssm_tf_fn g1, ssm_tf_fn g2, const s
     for (size_t k = 0; k < o->extra_count; k++)
         if (o->extra[k] > lo && o->extra[k] < hi)
             t[K++] = log(o->extra[k]);
-    qsort(t, K, sizeof *t, cmp_double);
-    size_t u = 0;
-    for (size_t k = 0; k < K; k++)
-        if (u == 0 || t[k] > t[u - 1])
-            t[u++] = t[k];
-    K = u;
+    K = ssm_sort_unique(t, K);
     f = malloc(K * sizeof *f);
     double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
     diff_ctx d = {g1, g2, 0, SSM_OK};
@@ -447,7 +437,7 @@ ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t
             ub = g;
             break;
         }
-        qsort(om, m, sizeof *om, cmp_double);
+        gsl_sort(om, 1, m);
         size_t mid = 0;
         for (size_t k = 0; k + 1 < m; k++)
             if (om[k + 1] > om[k])

@@ -106,6 +106,10 @@ ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imagin
 ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
 ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
 
+/* Sorts x[0..n) ascending (gsl_sort; entries must not be NaN) and removes
+ * repeated values in place; returns the number of distinct values kept. */
+size_t ssm_sort_unique(double *x, size_t n);
+
 /* Bytes needed by an rows×cols MPFR matrix at precision prec (entries plus
  * limbs), saturating at SIZE_MAX; lets callers refuse requests beyond memory. */
 size_t ssm_mpmat_bytes(size_t rows, size_t cols, mpfr_prec_t prec);

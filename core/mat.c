@@ -1,6 +1,8 @@
 /* core/mat.c — dense matrix types in double, complex double, MPFR and MPC. */
 #include "core/core.h"
 
+#include <gsl/gsl_sort.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -193,6 +195,16 @@ ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A)
     for (size_t i = 0; i < A->rows; i++)
         memcpy(&SSM_D(B, i, 0), &SSM_D(A, i, 0), A->cols * sizeof(double));
     return SSM_OK;
+}
+
+size_t ssm_sort_unique(double *x, size_t n)
+{
+    gsl_sort(x, 1, n);
+    size_t u = 0;
+    for (size_t i = 0; i < n; i++)
+        if (u == 0 || x[i] > x[u - 1])
+            x[u++] = x[i];
+    return u;
 }
 
 size_t ssm_mpmat_bytes(size_t rows, size_t cols, mpfr_prec_t prec)

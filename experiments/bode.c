@@ -45,12 +45,6 @@ static ssm_status curve(exp_data *x, size_t d, const double *w, const double com
     return s;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double u = *(const double *)a, v = *(const double *)b;
-    return (u > v) - (u < v);
-}
-
 static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
 {
     size_t N = size_N(o);
@@ -104,12 +98,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
                 wc[nc++] = poles[i];
         if (ing.omega > w[0] && ing.omega < w[K - 1])
             wc[nc++] = ing.omega;
-        qsort(wc, nc, sizeof *wc, cmp_double);
-        size_t u = 0;
-        for (size_t i = 0; i < nc; i++)
-            if (u == 0 || wc[i] > wc[u - 1])
-                wc[u++] = wc[i];
-        nc = u;
+        nc = ssm_sort_unique(wc, nc);
         for (size_t i = 0; i < nc; i++)
             sc[i] = CMPLX(0.0, wc[i]);
         s = ssm_tf_modal_eval(Gc, &m, sc, nc);
