@@ -13,10 +13,16 @@ CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -fPIC $(WARN) $(if $(WERROR),-Werror) $(EXTRA_CFLAGS)
 CPPFLAGS += -I. -D_DEFAULT_SOURCE
 LDFLAGS  += $(EXTRA_LDFLAGS)
-LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson -lflint-arb -lflint -lmpc -lmpfr -lgmp -lgfortran -lm \
+# Arb: merged into libflint from FLINT 3 on (headers under flint/, see core/arb.h); a separate
+# libflint-arb with FLINT 2
+ifndef ARB_LIBS
+ARB_LIBS := $(shell printf '\043include <flint/acb_mat.h>\nint main(void) { return 0; }\n' | \
+              $(CC) -x c - -o /dev/null -lflint -lmpfr -lgmp >/dev/null 2>&1 && echo -lflint || echo -lflint-arb -lflint)
+endif
+LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
             -lpthread
 
-STAGES   := core hippo diag analysis train
+STAGES   := core io hippo diag analysis init train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
 CLI_SRC  := $(wildcard cli/*.c experiments/*.c)
 TEST_SRC := $(wildcard tests/t-*.c)
@@ -34,7 +40,7 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: all check check-asan check-torch valgrind fuzz bench demo figures install clean help
+.PHONY: all check check-layers check-asan check-torch valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
@@ -75,8 +81,12 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LIBS)
 
+# The stages' order (doc/design.md) on the #include lines and the link graph.
+check-layers: all
+	@scripts/check-layers $(BUILD) $(filter-out $(REF_OBJ),$(LIB_OBJ)) $(CLI_OBJ)
+
 # Every test binary runs even when an earlier one fails; the target fails if any did.
-check: all $(TESTS)
+check: all $(TESTS) check-layers
 	@failed=""; for t in $(TESTS); do \
 	  echo "== $$t"; OPENBLAS_NUM_THREADS=1 SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
 	done; \
@@ -138,7 +148,7 @@ install: all
 	for h in $(filter-out ssmkit.h,$(HEADERS)); do \
 	  case $$h in *_impl.h) continue;; esac; \
 	  install -m 644 $$h $(DESTDIR)$(PREFIX)/include/ssmkit/$$h; done
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' ssmkit.pc.in \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@ARB_LIBS@|$(ARB_LIBS)|' ssmkit.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ssmkit.pc
 
 clean:

@@ -1,10 +1,9 @@
 /* analysis/analysis.h — measuring systems: transfer functions G(s) = C (sI − A)⁻¹ B + D
  * by three algorithms (dense Hessenberg, diagonal, DPLR/Woodbury), and
- * (later) pseudospectra and distances.  REFERENCE.md §2 and §7. */
+ * (later) pseudospectra and distances.  doc/reference.md §2 and §7. */
 #ifndef SSM_ANALYSIS_H
 #define SSM_ANALYSIS_H
 
-#include "core/core.h"
 #include "diag/diag.h"
 
 /* ---- dense systems: Hessenberg method (Laub) --------------------------- */
@@ -44,7 +43,7 @@ ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const do
 ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
 
 /* ===================================================================== */
-/* Pseudospectra (REFERENCE.md §7): σ_min(zI − A) on many points           */
+/* Pseudospectra (doc/reference.md §7): σ_min(zI − A) on many points           */
 /* ===================================================================== */
 
 typedef enum {
@@ -141,7 +140,7 @@ ssm_status ssm_stability_radius(double *beta, double *omega_at, int *iterations,
 /* Distances between systems (analysis/distance.c)                        */
 /* ===================================================================== */
 /* sup_ω |G₁(iω) − G₂(iω)| over a band, refined past the grid, and the H∞
- * norm of a dense system.  These are the measures of REFERENCE.md §5: the
+ * norm of a dense system.  These are the measures of doc/reference.md §5: the
  * PTD bound sup_s |G_PTD(is) − G_DPLR(is)| ≤ (2 ln n + 4)ε and the Θ(1) spikes
  * of G_DPLR − G_S4D-LegS near ω = N²/π. */
 
@@ -163,12 +162,6 @@ typedef struct {
     double complex D;
 } ssm_tf_modal;
 
-/* The model an init file describes (which = 0 of ssm_init_transfer): Λ, B̃
- * and P̃ from the tensors, c̃ = C_target V (ones when the file has no V or
- * C_target), D = 0.  Evaluating it equals ssm_init_transfer(…, 0, …) but
- * parses the file once.  EFORMAT for a file that is not ssmkit-init/1 or whose
- * tensor sizes disagree with N/M.  Cost O(N M). */
-ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *file);
 void ssm_tf_modal_clear(ssm_tf_modal *m);
 /* G at count points: ssm_tf_diag or ssm_tf_dplr (O(M r²) per point). */
 ssm_status ssm_tf_modal_eval(double complex *G, const ssm_tf_modal *m, const double complex *s, size_t count);
@@ -242,101 +235,5 @@ typedef struct {
  * eigenvalue of A with Re >= 0 (norm not finite), ENOCONV after 60 iterations. */
 ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                        double complex D, double tol);
-
-/* ===================================================================== */
-/* Initialisation files (ssmkit-init/1, DESIGN.md)                        */
-/* ===================================================================== */
-
-typedef enum {
-    SSM_INIT_S4_DPLR, SSM_INIT_S4D_LEGS, SSM_INIT_S4D_LIN, SSM_INIT_S4D_INV, SSM_INIT_S4D_REAL,
-    SSM_INIT_S5_LEGS, SSM_INIT_PTD, SSM_INIT_COUNT
-} ssm_init_method;
-
-typedef enum { SSM_C_ONES, SSM_C_RANDOM, SSM_C_LEGENDRE } ssm_c_kind;
-
-typedef struct {
-    size_t N;             /* state size (even)                                        */
-    double eps;           /* PTD budget ‖E‖₂/‖A‖₂ (default 0.05)                       */
-    double tf_weight;     /* PTD transfer weight τ (ssm_diag_ptd): 0 means the default
-                           * SSM_PTD_TF_WEIGHT, < 0 conditioning only                     */
-    unsigned long seed;   /* random C and PTD tie-breaking                            */
-    int conj_sym;         /* keep N/2 modes (1, default) or all N (0)                 */
-    size_t blocks;        /* S5 blocks (default 1)                                    */
-    ssm_c_kind C;         /* C for the transfer-function check (default ones)         */
-    double clip_im_B;     /* > 0: clip Im B̃ (DPLR/S4D-LegS), stated in metadata       */
-    double omega_lo, omega_hi; size_t omega_count; /* tf check grid (0: defaults)      */
-    mpfr_prec_t prec;     /* > 53: Lambda, B, V, Vinv, P recomputed by the multiprecision
-                           * eigendecomposition at prec bits (from the exact HiPPO matrices
-                           * and the stored E) and stored correctly rounded from it          */
-    ssm_progress *progress;
-} ssm_init_opts;
-
-const char *ssm_init_method_name(ssm_init_method m);
-ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name);
-/* C as an N×1 vector: ones; N(0,1)/√N from GSL's mt19937 seeded with seed;
- * legendre = √(2n+1) (the LegS reconstruction at the window's end). */
-ssm_status ssm_init_C(ssm_dmat_t C, ssm_c_kind kind, unsigned long seed);
-
-/* Build the init file in memory: tensors + every metadata field computed from
- * the tensors by the same code path that ssm_init_verify uses.  Caller frees. */
-ssm_status ssm_init_build(ssm_st **file, ssm_init_method m, const ssm_init_opts *opts);
-
-typedef struct {
-    char key[32];
-    char stored[48], recomputed[48];
-    double tolerance;     /* absolute bound on |stored − recomputed| (0 for claims) */
-    int ok;
-} ssm_verify_item;
-
-typedef struct {
-    ssm_verify_item item[24];
-    int count, failed;
-} ssm_verify_report;
-
-/* Recompute every metadata field of an init file from its tensors and compare.
- * SSM_OK when all hold, SSM_ECHECK when one does not (see the report),
- * EFORMAT when the file is not an ssmkit-init/1 file or its tensors are
- * inconsistent with its metadata (shapes). */
-ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_st *file);
-
-/* Recompute the decomposition tensors of a freshly built init file at
- * opts->prec bits and overwrite them with the correctly rounded F64 values
- * (ssm_init_build calls it when opts->prec > 53; metadata are recomputed by
- * the caller).  ELOSS when the precision cannot be vouched for, ECHECK when
- * the multiprecision result does not match the double one mode for mode. */
-ssm_status ssm_init_refine_mp(ssm_st *file, ssm_init_method m, const ssm_init_opts *opts);
-
-/* Multiprecision verification: kappa_V, backward_error, b_residual and
- * tf_sup_error (on the stored grid, target in pole–residue form from the
- * multiprecision eigendecomposition, model in MPC) of the stored tensors
- * recomputed at prec bits (Arb/MPC), each compared with the stored
- * double value; the report's "recomputed" column holds the MPFR value and
- * digits[i] the decimal digits on which the two agree. */
-typedef struct {
-    char key[32];
-    double stored, mp, digits;
-} ssm_verify_mp_item;
-ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_st *file, mpfr_prec_t prec);
-
-/* The state matrix of an init file's model, for pseudospectra: a DPLR file
- * gives *lambda (N, the full conjugate-closed set, malloc'd) and P (N×r) with
- * A = diag(λ) − P P* (A left empty); a PTD file gives A_target + E (real, as
- * stored); another file with V and Vinv (S5) gives the dense V diag(Λ) V⁻¹; a
- * diagonal init gives the
- * diagonal matrix in A.  The caller clears A, P and frees *lambda. */
-ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_st *file);
-
-/* The frequencies of an init file's tf_sup_error check, ascending:
- * tf_grid = "log:LO:HI:COUNT" is COUNT log-spaced ω in [LO, HI] (as
- * ssm_tf_omega_grid); a "+poles" suffix adds |Im λ| of every stored mode
- * inside (LO, HI), where lightly damped modes resonate.  No tf_grid: the
- * default log:1e-3:1e4:2000.  *omega is malloc'd.  EFORMAT for a malformed
- * grid. */
-ssm_status ssm_init_tf_frequencies(double **omega, size_t *count, const ssm_st *f);
-
-/* The systems an init file describes: which = 0 the init's model (diagonal or
- * DPLR), 1 its target (A_target, B_target, C_target; EINVAL if absent). */
-ssm_status ssm_init_transfer(double complex *G, const ssm_st *file, int which, const double complex *s,
-                             size_t count);
 
 #endif

@@ -2,7 +2,7 @@
  * |G₁(iω) − G₂(iω)| over a frequency band (coarse log grid, then Brent's
  * method on every local peak), the H∞ norm of a dense system by the
  * Bruinsma–Steinbuch / Boyd–Balakrishnan Hamiltonian iteration, and the
- * modal (diagonal / DPLR) form of an init file as a reusable system. */
+ * modal (diagonal / DPLR) form of a system as a reusable callback. */
 #include "analysis/analysis.h"
 
 #include <gsl/gsl_sort.h>
@@ -44,79 +44,6 @@ void ssm_tf_modal_clear(ssm_tf_modal *m)
     free(m->c);
     ssm_zmat_clear(m->Pt);
     memset(m, 0, sizeof *m);
-}
-
-static ssm_status tensor_z(double complex **out, const ssm_st *f, const char *name, size_t count)
-{
-    const ssm_tensor *t = ssm_st_get(f, name);
-    if (!t || t->count != 2 * count)
-        return SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' is %s", name, t ? "of the wrong size" : "absent");
-    for (size_t i = 0; i < 2 * count; i++) /* a NaN used to give a NaN table and exit 0 */
-        if (!isfinite(t->data[i]))
-            return SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has a non-finite value at flat index %zu", name, i);
-    *out = malloc((count ? count : 1) * sizeof **out);
-    if (!*out)
-        return SSM_ERROR(SSM_ENOMEM, "out of memory");
-    for (size_t i = 0; i < count; i++)
-        (*out)[i] = CMPLX(t->data[2 * i], t->data[2 * i + 1]);
-    return SSM_OK;
-}
-
-ssm_status ssm_tf_modal_from_init(ssm_tf_modal *m, const ssm_st *f)
-{
-    memset(m, 0, sizeof *m);
-    const char *fmt = ssm_st_meta(f, "format"), *ns = ssm_st_meta(f, "N"), *ms = ssm_st_meta(f, "M"),
-               *cs = ssm_st_meta(f, "conj_sym");
-    if (!fmt || strcmp(fmt, "ssmkit-init/1") != 0 || !ns || !ms)
-        return SSM_ERROR(SSM_EFORMAT, "not an ssmkit init file");
-    char *e1, *e2;
-    unsigned long long N = strtoull(ns, &e1, 10), M = strtoull(ms, &e2, 10);
-    if (*e1 || *e2 || N == 0 || M == 0 || N > (1u << 20) || M > N)
-        return SSM_ERROR(SSM_EFORMAT, "init file: metadata N/M invalid");
-    m->M = (size_t)M;
-    m->conj_sym = cs && strcmp(cs, "true") == 0;
-    ssm_status s = tensor_z(&m->lambda, f, "Lambda", m->M);
-    if (s == SSM_OK)
-        s = tensor_z(&m->b, f, "B", m->M);
-    if (s == SSM_OK) {
-        m->c = malloc(m->M * sizeof *m->c);
-        if (!m->c)
-            s = SSM_ERROR(SSM_ENOMEM, "out of memory");
-    }
-    /* C̃ = C_target V (the model's output map, as ssm_init_transfer), ones without V or C_target */
-    const ssm_tensor *V = ssm_st_get(f, "V"), *C = ssm_st_get(f, "C_target");
-    int haveVC = V && C;
-    if (s == SSM_OK && haveVC && (V->count != 2 * N * M || C->count != N))
-        s = SSM_ERROR(SSM_EFORMAT, "init file: V or C_target has the wrong size");
-    for (int which = 0; s == SSM_OK && haveVC && which < 2; which++) {
-        const ssm_tensor *t = which ? C : V;
-        for (size_t i = 0; s == SSM_OK && i < t->count; i++)
-            if (!isfinite(t->data[i]))
-                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has a non-finite value at flat index %zu",
-                              which ? "C_target" : "V", i);
-    }
-    for (size_t j = 0; s == SSM_OK && j < m->M; j++) {
-        double complex acc = haveVC ? 0.0 : 1.0;
-        for (size_t i = 0; haveVC && i < N; i++)
-            acc += C->data[i] * CMPLX(V->data[2 * (i * M + j)], V->data[2 * (i * M + j) + 1]);
-        m->c[j] = acc;
-    }
-    const ssm_tensor *P = ssm_st_get(f, "P");
-    if (s == SSM_OK && P) {
-        if (P->ndim != 3 || P->shape[1] != M || P->shape[2] != 2 || P->shape[0] == 0 || P->shape[0] > 8)
-            s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' must be [r, M, 2] with r <= 8");
-        if (s == SSM_OK)
-            s = ssm_zmat_init(m->Pt, P->shape[0], m->M);
-        for (size_t i = 0; s == SSM_OK && i < P->shape[0] * m->M; i++) {
-            if (!isfinite(P->data[2 * i]) || !isfinite(P->data[2 * i + 1]))
-                s = SSM_ERROR(SSM_EFORMAT, "init file: tensor 'P' has a non-finite value at flat index %zu",
-                              isfinite(P->data[2 * i]) ? 2 * i + 1 : 2 * i);
-            m->Pt->data[i] = CMPLX(P->data[2 * i], P->data[2 * i + 1]);
-        }
-    }
-    if (s != SSM_OK)
-        ssm_tf_modal_clear(m);
-    return s;
 }
 
 ssm_status ssm_tf_modal_eval(double complex *G, const ssm_tf_modal *m, const double complex *s, size_t count)

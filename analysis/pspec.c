@@ -1,7 +1,7 @@
 /* analysis/pspec.c — pseudospectra: σ_min(zI − A) on many points z: plans,
  * grids, EigTool's box and the dispatch to the workers of pspec_lanczos.c.
  *
- * Method of record (EigTool, REFERENCE.md §7): complex Schur form A = U T U*
+ * Method of record (EigTool, doc/reference.md §7): complex Schur form A = U T U*
  * once; per point inverse Lanczos on (T − zI)⁻¹(T − zI)⁻* — two triangular
  * solves per step — stopped when the top Ritz value changes by less than tol
  * (1e-5) relatively, at most 99 steps; a plain SVD of T − zI below n = 55.

@@ -10,9 +10,9 @@
  * then the N² entries row by row, decimal, enough digits for 4 BITS + 256 bits */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
+#include "core/arb.h"
 #include "bench/bench.h"
 
-#include <acb_mat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 """Peer for bench/run ptd-*: a faithful re-implementation of the official PTD
-approach (REFERENCE.md §5) in PyTorch: Adam on  cond(V)^2 + lam * ||E||_F  over a
+approach (doc/reference.md §5) in PyTorch: Adam on  cond(V)^2 + lam * ||E||_F  over a
 complex perturbation E initialised U[0, 0.1) in real and imaginary parts, every
 step a full complex64 eig of A + E and a 2-norm condition number (SVD).
 

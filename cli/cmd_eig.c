@@ -26,7 +26,7 @@ static const char HELP[] =
     "  --certify      Arb enclosures of every eigenpair (acb_mat_eig_simple); also says whether the\n"
     "                 double-precision eigenvalues are right to 100 n eps ||A||\n"
     "  --rotate SEED  apply an orthogonal similarity (2 Householder reflections) first: same spectrum\n"
-    "                 and kappa, no triangular structure (REFERENCE.md section 4)\n"
+    "                 and kappa, no triangular structure (doc/reference.md section 4)\n"
     "  -o FILE.tsv    eigenvalues (re, im) with every digit of BITS\n"
     "  --json         one JSON object on stdout (eigenvalues as [[re, im], ...] in double)\n"
     "  -q, --quiet    summary only\n"

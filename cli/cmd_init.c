@@ -295,8 +295,8 @@ int cmd_verify(int argc, char **argv)
         return cli_usage_error("verify: missing FILE");
     if (optind + 1 < argc)
         return cli_usage_error("verify: unexpected argument '%s'", argv[optind + 1]);
-    ssm_st *f = NULL;
-    ssm_status s = ssm_st_read(&f, argv[optind]);
+    ssm_init_file *f = NULL;
+    ssm_status s = ssm_init_file_read(&f, argv[optind]);
     if (s != SSM_OK)
         return cli_fail(s);
     ssm_verify_report rep;
@@ -304,13 +304,13 @@ int cmd_verify(int argc, char **argv)
     ssm_verify_mp_item mp[8];
     int nmp = 0;
     if ((s == SSM_OK || s == SSM_ECHECK) && c.io.prec > 53) {
-        ssm_status s2 = ssm_init_verify_mp(mp, &nmp, f, c.io.prec);
+        ssm_status s2 = ssm_init_verify_mp(mp, (int)(sizeof mp / sizeof mp[0]), &nmp, f, c.io.prec);
         if (s2 != SSM_OK) {
-            ssm_st_free(f);
+            ssm_init_file_free(f);
             return cli_fail(s2);
         }
     }
-    ssm_st_free(f);
+    ssm_init_file_free(f);
     if (s != SSM_OK && s != SSM_ECHECK) {
         char msg[600];
         snprintf(msg, sizeof msg, "%s: %s", argv[optind], ssm_error_message());
@@ -359,7 +359,8 @@ int cmd_verify(int argc, char **argv)
  * DPLR) system for init files and init:METHOD:N, a dense one (Hessenberg plan)
  * for hippo:MEASURE:N and target:FILE. */
 typedef struct {
-    ssm_tf_modal modal;
+    ssm_init_file *file;  /* the init file of a modal system (owned) */
+    ssm_tf_modal modal;   /* a view into file                       */
     int is_modal;
     ssm_zmat_t A, b, c;   /* dense systems (plan built from them) */
     ssm_tf_plan *plan;
@@ -367,7 +368,7 @@ typedef struct {
 
 static void spec_clear(spec_sys *y)
 {
-    ssm_tf_modal_clear(&y->modal);
+    ssm_init_file_free(y->file);
     ssm_tf_plan_destroy(y->plan);
     ssm_zmat_clear(y->A); ssm_zmat_clear(y->b); ssm_zmat_clear(y->c);
     memset(y, 0, sizeof *y);
@@ -379,22 +380,20 @@ static ssm_tf_fn spec_fn(const spec_sys *y)
 }
 
 /* the dense target (A_target, B_target, C_target) of an init file */
-static ssm_status target_dense(spec_sys *y, const ssm_st *f)
+static ssm_status target_dense(spec_sys *y, const ssm_init_file *f)
 {
-    const ssm_tensor *A = ssm_st_get(f, "A_target"), *B = ssm_st_get(f, "B_target"), *C = ssm_st_get(f, "C_target");
-    if (!A)
+    size_t N = f->N;
+    if (!f->A_target->rows)
         return SSM_ERROR(SSM_EINVAL, "this init file has no target system (A_target)");
-    size_t N = A->ndim == 2 ? A->shape[0] : 0;
-    if (N == 0 || A->shape[1] != N || !B || !C || B->count != N || C->count != N)
-        return SSM_ERROR(SSM_EFORMAT, "init file: A_target, B_target, C_target have inconsistent shapes");
     ssm_status s = ssm_zmat_init(y->A, N, N);
     if (s == SSM_OK) s = ssm_zmat_init(y->b, N, 1);
     if (s == SSM_OK) s = ssm_zmat_init(y->c, 1, N);
-    for (size_t i = 0; s == SSM_OK && i < N; i++) {
-        y->b->data[i] = B->data[i];
-        y->c->data[i] = C->data[i];
-        for (size_t j = 0; j < N; j++)
-            SSM_D(y->A, i, j) = A->data[i * N + j];
+    if (s == SSM_OK) {
+        ssm_zmat_set_dmat(y->A, f->A_target);
+        for (size_t i = 0; i < N; i++) {
+            y->b->data[i] = SSM_D(f->B_target, i, 0);
+            y->c->data[i] = SSM_D(f->C_target, i, 0);
+        }
     }
     return s;
 }
@@ -422,7 +421,8 @@ static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
         }
         ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(C);
     } else {
-        ssm_st *f = NULL;
+        ssm_st *st_ = NULL;
+        ssm_init_file *f = NULL;
         int which = 0;
         if (strncmp(spec, "init:", 5) == 0) {
             ssm_init_method m;
@@ -431,7 +431,7 @@ static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
             if (rc >= 0)
                 return rc;
             io.progress = NULL;
-            if ((st = ssm_init_build(&f, m, &io)) != SSM_OK)
+            if ((st = ssm_init_build(&st_, m, &io)) != SSM_OK || (st = ssm_init_file_take(&f, st_)) != SSM_OK)
                 return cli_fail(st);
         } else {
             const char *path = spec;
@@ -439,16 +439,17 @@ static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
                 path = spec + 7;
                 which = 1;
             }
-            if ((st = ssm_st_read(&f, path)) != SSM_OK)
+            if ((st = ssm_init_file_read(&f, path)) != SSM_OK)
                 return cli_fail(st);
         }
         if (which == 0) {
-            st = ssm_tf_modal_from_init(&y->modal, f);
-            y->is_modal = st == SSM_OK;
+            y->file = f;
+            ssm_init_file_modal(&y->modal, f);
+            y->is_modal = 1;
         } else {
             st = target_dense(y, f);
+            ssm_init_file_free(f);
         }
-        ssm_st_free(f);
         if (st != SSM_OK) {
             spec_clear(y);
             return cli_fail(st);

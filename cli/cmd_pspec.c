@@ -142,29 +142,34 @@ static int load_system(system_matrix *m, const char *spec, int route)
         ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
         return -1;
     }
-    ssm_st *f = NULL;
+    ssm_init_file *f = NULL;
     if (strncmp(spec, "init:", 5) == 0) {
         ssm_init_method meth;
-        ssm_init_opts io = {.conj_sym = 1};
+        ssm_init_opts io = ssm_init_opts_default();
         int rc = cli_parse_init_spec(&meth, &io.N, spec, "pspec");
         if (rc >= 0)
             return rc;
         if (io.N > 1024)
             return cli_usage_error("pspec: N = %zu in '%s' is above the 1024 supported for init specs", io.N, spec);
-        if ((s = ssm_init_build(&f, meth, &io)) != SSM_OK)
+        ssm_st *st = NULL;
+        if ((s = ssm_init_build(&st, meth, &io)) != SSM_OK || (s = ssm_init_file_take(&f, st)) != SSM_OK)
             return cli_fail(s);
     } else if (cli_ends_with(spec, ".safetensors")) {
-        if ((s = ssm_st_read(&f, spec)) != SSM_OK)
+        ssm_st *st = NULL;
+        if ((s = ssm_st_read(&st, spec)) != SSM_OK)
             return cli_fail(s);
-        if (!ssm_st_meta(f, "format")) { /* a plain matrix file */
-            ssm_st_free(f);
+        int plain = !ssm_st_meta(st, "format");
+        if (plain) { /* a plain matrix file */
+            ssm_st_free(st);
             return load_matrix_file(m, spec);
         }
+        if ((s = ssm_init_file_take(&f, st)) != SSM_OK)
+            return cli_fail(s);
     } else {
         return load_matrix_file(m, spec);
     }
     s = ssm_init_state_matrix(m->A, &m->lambda, m->P, f);
-    ssm_st_free(f);
+    ssm_init_file_free(f);
     if (s != SSM_OK)
         return cli_fail(s);
     m->real = 1; /* every init's model is the complexification of a real system */

@@ -194,7 +194,7 @@ static const char EVAL_HELP[] =
     "\n"
     "Evaluate a checkpoint (DIR or DIR/ckpt.bin) clean and with Fourier-mode noise added to the SSM input of\n"
     "every layer: noise[b,h,l] = AMP * U_{b,h} * cos(OMEGA * Delta_h * l), U ~ U[0,1) per sequence and channel\n"
-    "(REFERENCE.md section 6).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
+    "(doc/reference.md section 6).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
     "(default: the --noise amplitude, else 0.1).  Output: TSV rows 'omega amp loss acc' (first row clean,\n"
     "omega = amp = 0) on stdout or -o FILE.tsv; --json: one JSON object instead.\n";
 

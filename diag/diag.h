@@ -10,7 +10,6 @@
 #ifndef SSM_DIAG_H
 #define SSM_DIAG_H
 
-#include "core/core.h"
 #include "hippo/hippo.h"
 
 /* ===================================================================== */
@@ -106,7 +105,7 @@ ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const 
  * reflections H = I − 2uuᵀ/uᵀu with u from GSL's mt19937 (seed), uᵀu exact,
  * formed and applied at A's precision: the same spectrum and κ(V) in exact
  * arithmetic, but no triangular structure for LAPACK's balancing to exploit
- * (the trap of REFERENCE.md §4).  O(k n³) MPC operations. */
+ * (the trap of doc/reference.md §4).  O(k n³) MPC operations. */
 ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflections);
 
 /* ===================================================================== */
@@ -136,7 +135,7 @@ ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zma
                          const ssm_dmat_t A, const ssm_dmat_t B, const ssm_dmat_t P, const ssm_nplr_opts *opts);
 
 /* ===================================================================== */
-/* Diagonal initialisations (REFERENCE.md §3)                              */
+/* Diagonal initialisations (doc/reference.md §3)                              */
 /* ===================================================================== */
 
 /* S4D-Lin: λ_n = −½ + iπn.  S4D-Inv: λ_n = −½ + i(N/π)(N/(2n+1) − 1).

@@ -2,16 +2,16 @@
  * and Arb certification.  Internally everything is Arb (acb_mat midpoints; the
  * "approx" functions ignore radii), converted to MPC at the boundary.
  *
- * Routes (REFERENCE.md §4 explains why they are needed: the LegS eigenvector
+ * Routes (doc/reference.md §4 explains why they are needed: the LegS eigenvector
  * matrix has κ ≈ c (3+2√2)^N, so double precision is useless from N ≈ 24):
  *   triangular  λ = diag(A); v_j by substitution; V⁻¹ by a triangular solve;
  *   newton      diag/mpeig_newton.c: a LAPACK start refined in mixed precision,
  *               quadratically (a real A in a real basis);
  *   qr          acb_mat_approx_eig_qr, V⁻¹ by acb_mat_approx_inv. */
 #include "diag/diag.h"
+#include "core/arb.h"
 #include "diag/mpeig_impl.h"
 
-#include <acb_mat.h>
 #include <gsl/gsl_rng.h>
 #include <float.h>
 #include <math.h>
@@ -290,36 +290,6 @@ static double agreement(const eigres *a, const eigres *b, double scale)
     if (worst == 0.0)
         return (double)prec * log10(2.0);
     return -log10(worst);
-}
-
-double ssm_acb_mat_log2_norm2(const acb_mat_t M)
-{
-    slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
-    slong e = WORD_MIN;
-    for (slong i = 0; i < n; i++)
-        for (slong k = 0; k < m; k++)
-            for (int part = 0; part < 2; part++) {
-                const arf_struct *x = arb_midref(part ? acb_imagref(acb_mat_entry(M, i, k)) : acb_realref(acb_mat_entry(M, i, k)));
-                if (!arf_is_zero(x)) {
-                    slong ex = arf_abs_bound_lt_2exp_si(x);
-                    e = ex > e ? ex : e;
-                }
-            }
-    if (e == WORD_MIN)
-        return -INFINITY;
-    ssm_zmat_t D;
-    ssm_zmat_init(D, (size_t)n, (size_t)m);
-    acb_t t;
-    acb_init(t);
-    for (slong i = 0; i < n; i++)
-        for (slong k = 0; k < m; k++) {
-            acb_mul_2exp_si(t, acb_mat_entry(M, i, k), -e);
-            SSM_D(D, i, k) = acb_to_d(t);
-        }
-    acb_clear(t);
-    double nrm = ssm_zmat_norm2(D);
-    ssm_zmat_clear(D);
-    return log2(nrm) + (double)e;
 }
 
 static double log2_norm_fro(const acb_mat_t M, slong prec)

@@ -1,16 +1,8 @@
-/* diag/mpeig_impl.h — internal: Arb helpers shared by diag/ and analysis/. */
+/* diag/mpeig_impl.h — private to diag/: the Newton route of the multiprecision eigensolver. */
 #ifndef SSM_MPEIG_IMPL_H
 #define SSM_MPEIG_IMPL_H
 
-#include "core/core.h"
-
-#include <acb_mat.h>
-#include <arb_mat.h>
-
-/* log2 ‖M‖₂ of the midpoints, through a double copy scaled by an exact power
- * of two (norms are perfectly conditioned: the rounding costs ≤ √n ε relative);
- * −inf for the zero matrix. */
-double ssm_acb_mat_log2_norm2(const acb_mat_t M);
+#include "core/arb.h"
 
 /* The Newton route (diag/mpeig_newton.c): for a real A, A = X D X⁻¹ in a real
  * basis (pairs a ± ib as 2×2 blocks, columns Re v, Im v); for a complex A,

@@ -27,9 +27,9 @@
  * rounded to it, so a step costs two real products at ph and three far
  * cheaper ones. */
 #include "diag/diag.h"
+#include "core/arb.h"
 #include "diag/mpeig_impl.h"
 
-#include <arb_mat.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>

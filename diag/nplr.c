@@ -1,5 +1,5 @@
 /* diag/nplr.c — the normal-plus-low-rank (S4) decomposition and the fixed
- * diagonal initialisations of S4D.  REFERENCE.md §2–§3. */
+ * diagonal initialisations of S4D.  doc/reference.md §2–§3. */
 #include "diag/diag.h"
 
 #include <float.h>

@@ -1,4 +1,4 @@
-/* diag/ptd.c — perturb-then-diagonalise (REFERENCE.md §5).
+/* diag/ptd.c — perturb-then-diagonalise (doc/reference.md §5).
  *
  * Minimise  F(E) = Σ_i s_i(A+E)²  − μ Σ_i log(−Re λ_i − m)  [+ τ·transfer term]
  * over real E with ‖E‖₂ ≤ δ,

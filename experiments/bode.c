@@ -59,12 +59,11 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         exp_title(x, 1, "HiPPO-LegS (dense): omega |G| phase_deg");
     }
     ssm_tf_modal m;
-    ssm_st *f = NULL;
+    ssm_init_file *f = NULL; /* m is a view into f */
     double bc;
     memset(&m, 0, sizeof m);
     if (s == SSM_OK)
         s = exp_init_modal(&m, &f, &bc, (ssm_init_method)k, N, 0);
-    ssm_st_free(f);
     if (s == SSM_OK)
         s = ssm_tf_modal_eval(G, &m, sp, K);
     ssm_dist_info in, inl;
@@ -110,7 +109,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     }
     free(wc); free(sc); free(Gc);
     free(poles);
-    ssm_tf_modal_clear(&m);
+    ssm_init_file_free(f);
     ssm_tf_plan_destroy(legs);
     return s;
 }

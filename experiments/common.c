@@ -244,30 +244,30 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
 
 /* ---- systems ------------------------------------------------------------ */
 
-ssm_status exp_init_modal(ssm_tf_modal *m, ssm_st **file, double *bc, ssm_init_method meth, size_t N, double eps)
+ssm_status exp_init_modal(ssm_tf_modal *m, ssm_init_file **file, double *bc, ssm_init_method meth, size_t N, double eps)
 {
-    ssm_init_opts io = {.N = N, .conj_sym = 1, .C = SSM_C_ONES, .eps = eps};
+    ssm_init_opts io = ssm_init_opts_default();
+    io.N = N;
+    io.eps = eps > 0 ? eps : io.eps;
     memset(m, 0, sizeof *m);
     *file = NULL;
-    ssm_status s = ssm_init_build(file, meth, &io);
-    if (s == SSM_OK)
-        s = ssm_tf_modal_from_init(m, *file);
     *bc = 1.0;
-    const ssm_tensor *B = s == SSM_OK ? ssm_st_get(*file, "B_target") : NULL,
-                     *C = s == SSM_OK ? ssm_st_get(*file, "C_target") : NULL;
-    if (B && C) {
+    ssm_st *st = NULL;
+    ssm_status s = ssm_init_build(&st, meth, &io);
+    if (s == SSM_OK)
+        s = ssm_init_file_take(file, st);
+    if (s != SSM_OK)
+        return s;
+    ssm_init_file_modal(m, *file);
+    if ((*file)->B_target->rows) {
         double nb = 0, nc = 0;
-        for (size_t i = 0; i < B->count; i++)
-            nb = hypot(nb, B->data[i]);
-        for (size_t i = 0; i < C->count; i++)
-            nc = hypot(nc, C->data[i]);
+        for (size_t i = 0; i < N; i++) {
+            nb = hypot(nb, SSM_D((*file)->B_target, i, 0));
+            nc = hypot(nc, SSM_D((*file)->C_target, i, 0));
+        }
         *bc = nb * nc;
     }
-    if (s != SSM_OK) {
-        ssm_st_free(*file);
-        *file = NULL;
-    }
-    return s;
+    return SSM_OK;
 }
 
 ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s)

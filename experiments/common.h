@@ -63,7 +63,7 @@ void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
 /* An init file built in memory (C = ones, conjugate symmetric) and its modal
  * system; *bc = ‖B_target‖₂‖C_target‖₂ when the file has a target (else 1):
  * dividing by it gives the paper's unit-normalised B, C. */
-ssm_status exp_init_modal(ssm_tf_modal *m, ssm_st **file, double *bc, ssm_init_method meth, size_t N, double eps);
+ssm_status exp_init_modal(ssm_tf_modal *m, ssm_init_file **file, double *bc, ssm_init_method meth, size_t N, double eps);
 
 /* the HiPPO-LegS pair with C = ones as a Hessenberg plan (= the DPLR system in exact arithmetic) */
 ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);

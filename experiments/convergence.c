@@ -1,4 +1,4 @@
-/* experiments/convergence.c — weak against uniform convergence (REFERENCE.md §5).
+/* experiments/convergence.c — weak against uniform convergence (doc/reference.md §5).
  * For N = 8 … n_max, with HiPPO-LegS B and C = ones:
  *  (a) relative output error ‖y_DPLR − y_Diag‖₂/‖y_DPLR‖₂ of S4D-LegS for the
  *      Gaussian pulses u_σ(t) = exp(−t²/2σ²), σ = ½, 1, 2 (smooth inputs), by
@@ -78,7 +78,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     double eps = o->eps > 0 ? o->eps : 0.05;
     gsl_set_error_handler_off();
     ssm_tf_modal md, ms, mp;
-    ssm_st *fd = NULL, *fs = NULL, *fp = NULL;
+    ssm_init_file *fd = NULL, *fs = NULL, *fp = NULL; /* md, ms, mp are views into them */
     double bc, bc2, bc3;
     memset(&ms, 0, sizeof ms);
     memset(&mp, 0, sizeof mp);
@@ -114,13 +114,8 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         ssm_dist_opts d = {.omega_lo = 1e-2, .omega_hi = hi, .grid = 2000, .extra = pp, .extra_count = mp.M};
         s = ssm_dist_sup(&in, ssm_tf_fn_modal(&mp), ssm_tf_fn_modal(&md), &d);
         /* ‖E‖₂ absolute, from the stored perturbation */
-        const ssm_tensor *E = ssm_st_get(fp, "E");
-        double nE = NAN, kap = NAN;
-        if (E && E->count == N * N) {
-            ssm_dmat_t Em = {{E->data, N, N, N}};
-            nE = ssm_dmat_norm2(Em);
-        }
-        const char *kv = ssm_st_meta(fp, "kappa_V");
+        double nE = fp->E->rows ? ssm_dmat_norm2(fp->E) : NAN, kap = NAN;
+        const char *kv = ssm_st_meta(fp->st, "kappa_V");
         if (kv)
             kap = strtod(kv, NULL);
         row[6] = nE;
@@ -142,8 +137,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     }
     free(pd);
     free(pp);
-    ssm_st_free(fd); ssm_st_free(fs); ssm_st_free(fp);
-    ssm_tf_modal_clear(&md); ssm_tf_modal_clear(&ms); ssm_tf_modal_clear(&mp);
+    ssm_init_file_free(fd); ssm_init_file_free(fs); ssm_init_file_free(fp);
     return s;
 }
 

@@ -1,5 +1,5 @@
 /* experiments/eps_sweep.c — the cost and benefit of PTD as the budget shrinks
- * (REFERENCE.md §5): for HiPPO-LegS at N = n_max (default 64) and relative
+ * (doc/reference.md §5): for HiPPO-LegS at N = n_max (default 64) and relative
  * budgets ε = ‖E‖₂/‖A‖₂ from 0.3 down to --eps (default 1e-4): κ₂(Ṽ) (expected
  * ∝ 1/ε), sup_ω |G_PTD − G_DPLR| with unit-normalised B, C (expected ∝ ε) and
  * max Re λ(A + E).  In process: one warm-started ssm_diag_ptd sweep (the κ(ε)

@@ -54,7 +54,7 @@ ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
 ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o);
 
 /* Fourier-mode noise robustness of models trained from S4D-LegS, S4D-Lin, S4-PTD (ε = eps, default 0.05)
- * and the DPLR-equivalent init under the PTD protocol on sequential Fashion-MNIST (REFERENCE.md §6);
+ * and the DPLR-equivalent init under the PTD protocol on sequential Fashion-MNIST (doc/reference.md §6);
  * one job per init (--jobs / --job K / --merge).  Writes robustness.tsv, robustness-curves.tsv,
  * robustness.json.  Default size ≈ 10–20 min on 2 cores; full = the paper's model. */
 ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o);

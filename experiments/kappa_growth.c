@@ -1,5 +1,5 @@
 /* experiments/kappa_growth.c — how fast the LegS eigenvector matrix loses
- * conditioning, and where double precision stops seeing it (REFERENCE.md §4).
+ * conditioning, and where double precision stops seeing it (doc/reference.md §4).
  * Writes kappa-growth.tsv (N, κ multiprecision, digits, κ double, κ(3+2√2)^-N)
  * and kappa-growth.json (fitted growth rate against 3 + 2√2). */
 #define _POSIX_C_SOURCE 200809L

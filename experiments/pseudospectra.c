@@ -1,5 +1,5 @@
 /* experiments/pseudospectra.c — Λ_ε of HiPPO-LegS, S4D-LegS and PTD side by
- * side (REFERENCE.md §4, §5, §7): σ_min(zI − A) on each system's EigTool box,
+ * side (doc/reference.md §4, §5, §7): σ_min(zI − A) on each system's EigTool box,
  * the eigenvalues, and three scalars that say the same in numbers — the
  * pseudospectral abscissa α_ε at ε = 1e-2·‖A‖₂ and 1e-6·‖A‖₂, and the complex
  * stability radius β (the distance to instability).
@@ -63,16 +63,20 @@ static ssm_status system_matrix(ssm_zmat_t A, double *kappa, size_t k, size_t N,
         ssm_dmat_clear(Ad);
         return s;
     }
-    ssm_init_opts io = {.N = N, .conj_sym = 1, .eps = eps};
-    ssm_st *f = NULL;
-    if ((s = ssm_init_build(&f, k == 1 ? SSM_INIT_S4D_LEGS : SSM_INIT_PTD, &io)) != SSM_OK)
+    ssm_init_opts io = ssm_init_opts_default();
+    io.N = N;
+    io.eps = eps;
+    ssm_st *st = NULL;
+    ssm_init_file *f = NULL;
+    if ((s = ssm_init_build(&st, k == 1 ? SSM_INIT_S4D_LEGS : SSM_INIT_PTD, &io)) != SSM_OK ||
+        (s = ssm_init_file_take(&f, st)) != SSM_OK)
         return s;
-    const char *kv = ssm_st_meta(f, "kappa_V");
+    const char *kv = ssm_st_meta(f->st, "kappa_V");
     *kappa = kv ? strtod(kv, NULL) : NAN;
     double complex *lam = NULL;
     ssm_zmat_t P;
     s = ssm_init_state_matrix(A, &lam, P, f);
-    ssm_st_free(f);
+    ssm_init_file_free(f);
     free(lam); /* neither S4D-LegS nor PTD has a DPLR form */
     ssm_zmat_clear(P);
     return s;

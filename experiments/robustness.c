@@ -1,5 +1,5 @@
 /* experiments/robustness.c — does the initialisation make a trained model robust to Fourier-mode noise?
- * (REFERENCE.md §6, the PTD paper's robustness test, on sequential Fashion-MNIST.)
+ * (doc/reference.md §6, the PTD paper's robustness test, on sequential Fashion-MNIST.)
  *
  * One job per init: S4D-LegS, S4D-Lin, S4-PTD (ε = --eps, default 0.05) and the DPLR-equivalent S4 init
  * (the dense real system V(Λ − P̃P̃*)V*), each trained under the PTD protocol (Λ, B, Δ frozen; C, D and the
@@ -73,16 +73,19 @@ static double now_s(void)
 /* ω*: the largest |Im λ| of the S4D-LegS diagonalisation at this state size */
 static ssm_status omega_star(double *w, size_t N)
 {
-    ssm_st *f;
-    ssm_init_opts io = {.N = N, .conj_sym = 1};
-    ssm_status s = ssm_init_build(&f, SSM_INIT_S4D_LEGS, &io);
+    ssm_st *st = NULL;
+    ssm_init_file *f = NULL;
+    ssm_init_opts io = ssm_init_opts_default();
+    io.N = N;
+    ssm_status s = ssm_init_build(&st, SSM_INIT_S4D_LEGS, &io);
+    if (s == SSM_OK)
+        s = ssm_init_file_take(&f, st);
     if (s != SSM_OK)
         return s;
-    const ssm_tensor *t = ssm_st_get(f, "Lambda");
     *w = 0.0;
-    for (size_t i = 0; t && i < t->shape[0]; i++)
-        *w = fmax(*w, fabs(t->data[2 * i + 1]));
-    ssm_st_free(f);
+    for (size_t i = 0; i < f->M; i++)
+        *w = fmax(*w, fabs(cimag(f->lambda[i])));
+    ssm_init_file_free(f);
     return SSM_OK;
 }
 
@@ -251,7 +254,7 @@ static ssm_status merge(const ssm_experiment_opts *o)
     s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) {
         fprintf(fp, "# ssmkit %s experiment robustness: Fourier-mode noise on the SSM input of every layer "
-                    "(REFERENCE.md 6), sfmnist test split, d_model %zu, layers %zu, d_state %zu%s\n"
+                    "(doc/reference.md §6), sfmnist test split, d_model %zu, layers %zu, d_state %zu%s\n"
                     "# inits: 0 S4D-LegS, 1 S4D-Lin, 2 S4-PTD, 3 S4 (DPLR-equivalent); PTD protocol (Lambda, B, Delta frozen)\n"
                     "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
                     "omega_own noisy_own_acc (own: the init's largest |Im lambda|; omega_star for the dense DPLR)\n"

@@ -1,4 +1,4 @@
-/* experiments/spikes.c — the spikes of |G_DPLR − G_S4D-LegS|(iω) (REFERENCE.md §5):
+/* experiments/spikes.c — the spikes of |G_DPLR − G_S4D-LegS|(iω) (doc/reference.md §5):
  * S4D-LegS keeps the eigenvalues Λ of the normal part of LegS and drops the
  * rank-one term P̃P̃*; its transfer function keeps a resonance at every
  * mode −½ + i Im W_n that the DPLR system (= HiPPO-LegS) does not have.  The
@@ -44,14 +44,12 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     sizes(Ns, o);
     size_t N = Ns[k];
     ssm_tf_modal md, ms;
-    ssm_st *fd = NULL, *fs = NULL;
+    ssm_init_file *fd = NULL, *fs = NULL; /* md, ms are views into them */
     double bc, bc2;
     memset(&ms, 0, sizeof ms);
     ssm_status s = exp_init_modal(&md, &fd, &bc, SSM_INIT_S4_DPLR, N, 0);
     if (s == SSM_OK)
         s = exp_init_modal(&ms, &fs, &bc2, SSM_INIT_S4D_LEGS, N, 0);
-    ssm_st_free(fd);
-    ssm_st_free(fs);
     double *poles = s == SSM_OK ? exp_pole_freqs(&ms) : NULL;
     if (s == SSM_OK && !poles)
         s = SSM_ERROR(SSM_ENOMEM, "spikes: out of memory");
@@ -108,8 +106,8 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         exp_title(x, 1 + k, "curve N = %zu: omega |G_DPLR - G_S4D-LegS|/(|B||C|)", N);
     }
     free(w); free(sp); free(g1); free(g2); free(poles);
-    ssm_tf_modal_clear(&md);
-    ssm_tf_modal_clear(&ms);
+    ssm_init_file_free(fd);
+    ssm_init_file_free(fs);
     return s;
 }
 

@@ -4,13 +4,13 @@
  * (a rational, the square root of a dyadic rational, a rational multiple of
  * π), and is rounded ONCE to the target precision: the double results are
  * the correctly rounded values, and the MPFR results are correctly rounded to
- * the precision of each output entry.  Formulas: REFERENCE.md §1 and the
+ * the precision of each output entry.  Formulas: doc/reference.md §1 and the
  * official S4 code (hippo.py `transition` and `rank_correction`).
  */
 #ifndef SSM_HIPPO_H
 #define SSM_HIPPO_H
 
-#include "core/core.h"
+#include "io/io.h"
 
 /* ---- types ----------------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  *
  * Each entry is described, not computed: hippo_entry() returns its exact
  * form, and build.c rounds that form once to double or MPFR.  Indices: n is
- * the row, k the column, both from 0.  Sources: REFERENCE.md §1 and the
+ * the row, k the column, both from 0.  Sources: doc/reference.md §1 and the
  * official S4 hippo.py (`transition`, `rank_correction`). */
 #include "hippo/hippo_impl.h"
 

@@ -1,4 +1,4 @@
-# plots/robustness.gp — Fourier-mode noise robustness (REFERENCE.md §6) of sfmnist models per init.
+# plots/robustness.gp — Fourier-mode noise robustness (doc/reference.md §6) of sfmnist models per init.
 #   gnuplot -e "dir='out'" plots/robustness.gp  → dir/robustness.png (accuracy vs ω and vs amplitude)
 #                                                  dir/robustness-curves.png (training curves)
 if (!exists("dir")) dir = "."

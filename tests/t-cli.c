@@ -367,7 +367,7 @@ static void test_init_verify_transfer(void)
         CHECK(dk >= 12.0, "verify --prec 256: kappa_V digits %g", dk);
         json_decref(o);
     }
-    /* one altered byte in the data area (the last double) → exit 1 */
+    /* one altered byte in the data area (the last double) → refused at load by the checksum, exit 2 */
     unsigned char *buf;
     size_t len;
     ssm_read_file(&buf, &len, f);
@@ -375,8 +375,8 @@ static void test_init_verify_transfer(void)
     FILE *fp = fopen(g, "wb");
     fwrite(buf, 1, len, fp);
     fclose(fp);
-    CHECK(run((const char *[]){"verify", g, NULL}) == 1 && strstr(out_buf, "FAIL") && lines(err_buf) == 1,
-          "verify altered -> 1: %s / %s", out_buf, err_buf);
+    CHECK(run((const char *[]){"verify", g, NULL}) == 2 && strstr(err_buf, "data_fnv1a64") && lines(err_buf) == 1,
+          "verify altered -> 2: %s / %s", out_buf, err_buf);
     /* truncated → 2 */
     fp = fopen(g, "wb");
     fwrite(buf, 1, len / 2, fp);
@@ -413,7 +413,7 @@ static void test_init_verify_transfer(void)
     CHECK(ssm_tsv_read(T, P_("tf.tsv")) == SSM_OK && T->rows == 3 && T->cols == 4 && SSM_D(T, 1, 0) == 5.5, "linear grid");
     ssm_dmat_clear(T);
     /* --sup and --hinf: two algorithms on the DPLR − S4D-LegS spike agree, and it sits at the largest
-     * |Im W| = 325.4263 of REFERENCE.md §2 (half-width 1/2) */
+     * |Im W| = 325.4263 of doc/reference.md §2 (half-width 1/2) */
     CHECK(run((const char *[]){"transfer", "init:s4-dplr:32", "--vs", "init:s4d-legs:32", "--omega", "1:10240:300:log",
                                "--sup", "--hinf", "--json", NULL}) == 0, "transfer --sup --hinf: %s", err_buf);
     {
@@ -487,7 +487,7 @@ static void test_experiment(void)
     ssm_dmat_t T;
     CHECK(ssm_tsv_read(T, P_("kappa-growth.tsv")) == SSM_OK && T->rows == 5 && T->cols == 6, "kappa-growth.tsv");
     if (T->data) {
-        /* N = 16 row: κ = 8.31986e10 (REFERENCE.md §4), double agrees there */
+        /* N = 16 row: κ = 8.31986e10 (doc/reference.md §4), double agrees there */
         CHECK(fabs(SSM_D(T, 4, 1) - log10(8.31986e10)) < 1e-5 && SSM_D(T, 4, 5) < 1e-3, "N=16 row");
         ssm_dmat_clear(T);
     }
@@ -646,7 +646,7 @@ static void test_pseudospectra_experiment(void)
     double min_legs = tsv_at("pseudospectra.tsv", 0, 7, NULL), min_ptd = tsv_at("pseudospectra.tsv", 2, 7, NULL);
     CHECK(rows == 3 && fabs(beta_s4d - 0.5) <= 1e-12, "S4D-LegS beta %.17g, expected 1/2", beta_s4d);
     CHECK(min_legs < 1e-3 * min_ptd, "min sigma on the box: LegS %g, PTD %g", min_legs, min_ptd);
-    /* the titles' numbers come from the data: κ₂(V) of LegS at N = 8 is 7.70324e4 (REFERENCE.md §4,
+    /* the titles' numbers come from the data: κ₂(V) of LegS at N = 8 is 7.70324e4 (doc/reference.md §4,
      * six significant digits, so |Δ log10| < 5e-6 / ln 10), the PTD budget the default 0.05 */
     double lk = tsv_at("pseudospectra.tsv", 0, 13, NULL), eps_ptd = tsv_at("pseudospectra.tsv", 2, 14, NULL);
     CHECK(fabs(lk - log10(7.70324e4)) < 5e-6 / M_LN10 && eps_ptd == 0.05, "pseudospectra: log10 kappa(LegS) %.6g, eps %g", lk,
@@ -665,7 +665,7 @@ static void test_experiments_issue5(void)
           err_buf);
     double w32 = tsv_at("spikes.tsv", 1, 1, &rows), im32 = tsv_at("spikes.tsv", 1, 3, NULL);
     double h16 = tsv_at("spikes.tsv", 0, 5, NULL), h32 = tsv_at("spikes.tsv", 1, 5, NULL);
-    /* REFERENCE.md §2: the largest |Im W| at N = 32 is 325.4263; the spike is that resonance (half-width 1/2) */
+    /* doc/reference.md §2: the largest |Im W| at N = 32 is 325.4263; the spike is that resonance (half-width 1/2) */
     CHECK(rows == 2 && fabs(im32 - 325.4263) < 1e-4 && fabs(w32 - 325.4263) < 0.5, "spike at %g (max |Im W| %g)", w32,
           im32);
     /* no uniform convergence: the normalised height does not fall from N = 16 to 32 (within 5%) */

@@ -1,5 +1,5 @@
 /* tests/t-diag.c — decompositions, each checked two ways: NPLR eigenvalues
- * against the REFERENCE.md §2 check values and against a general eig of S;
+ * against the doc/reference.md §2 check values and against a general eig of S;
  * reconstruction A = V(diag W − P̃P̃*)V* with a rounding tolerance; the general
  * eig wrapper against a matrix built from known eigenpairs; PTD against its
  * own promises (budget, κ, stability, reconstruction). */
@@ -231,7 +231,7 @@ static void test_eig(void)
                 parallel += fabs(cabs(ip) - 1.0) < 1e-10; /* |x* v| = 1 up to κ n ε ≈ 1e-13 */
             }
     CHECK(parallel == (int)n, "eigenvectors match the construction (%d)", parallel);
-    /* the LegS trap: QᵀAQ hides nothing — κ(V) is reported huge (REFERENCE.md §4) */
+    /* the LegS trap: QᵀAQ hides nothing — κ(V) is reported huge (doc/reference.md §4) */
     const size_t N = 32;
     ssm_dmat_t L, Q, R1, R2;
     ssm_dmat_init(L, N, N);
@@ -527,7 +527,7 @@ static void test_ptd_ladder(void)
 
 static void test_ptd(void)
 {
-    /* REFERENCE.md §5: the official shipped perturbations reach (0.098, 5.1) at
+    /* doc/reference.md §5: the official shipped perturbations reach (0.098, 5.1) at
      * N = 8, (0.051, 6.6) at N = 16, (0.038, 8.3) at N = 32; the issue asks for
      * κ <= 10 at ‖E‖/‖A‖ <= 0.05 */
     const size_t sizes[] = {8, 16, 32};
@@ -556,7 +556,7 @@ static void test_ptd(void)
     CHECK(memcmp(E1->data, E2->data, 16 * 16 * sizeof(double)) == 0, "same seed, same E (bit for bit)");
     ssm_dmat_clear(E1);
     ssm_dmat_clear(E2);
-    /* one warm-started sweep: κ grows like 1/ε (REFERENCE.md §5: κ = O(1/ε)),
+    /* one warm-started sweep: κ grows like 1/ε (doc/reference.md §5: κ = O(1/ε)),
      * i.e. κ·ε stays within a narrow band while ε spans two decades */
     {
         const double sweep[] = {0.2, 0.1, 0.05, 0.02, 0.01, 0.005};

@@ -1,15 +1,15 @@
 /* tests/t-hippo.c — HiPPO matrices, each property computed two ways.
  *
  *  1. The library's entries against an independent MPFR evaluation of the
- *     REFERENCE.md §1 formulas written out literally here (products of square
+ *     doc/reference.md §1 formulas written out literally here (products of square
  *     roots, π·J − b bᵀ, lnΓ for glagt, ...) at prec + 128 bits, rounded to
  *     prec: equality means correctly rounded (0 ulp, stronger than ≤ 1 ulp).
  *  2. A + P Pᵀ is normal for every measure with P, in MPFR and in double, with
  *     a rounding-error bound; A alone (or legt with half its correction) is not.
- *  3. legs: the closed-form eigenvectors of REFERENCE.md §4 satisfy
+ *  3. legs: the closed-form eigenvectors of doc/reference.md §4 satisfy
  *     (A + (j+1)I) v_j = 0 at 512 bits up to rounding; LAPACK sees −(n+1).
  *  4. fout: exact zero eigenvalue (dummy state); N = 8 spectrum check values.
- *  5. REFERENCE.md §1 check values; argument errors. */
+ *  5. doc/reference.md §1 check values; argument errors. */
 #include "ssmkit.h"
 #include "tests/harness.h"
 
@@ -555,7 +555,7 @@ static void test_fourier_spectrum(void)
         CHECK(zero, "%s: row/column 1 not exactly zero", ssm_hippo_name(dummy[d]));
         ssm_mpmat_clear(A);
     }
-    /* N = 8 spectrum of fout (REFERENCE.md §1), 5 decimals */
+    /* N = 8 spectrum of fout (doc/reference.md §1), 5 decimals */
     const double complex want[] = {-1.57315, -1.25354 + 2.62457 * I, -1.25354 - 2.62457 * I,
                                    -0.87778 + 5.67666 * I, -0.87778 - 5.67666 * I,
                                    -0.58211 + 8.85888 * I, -0.58211 - 8.85888 * I, 0.0};

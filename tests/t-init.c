@@ -4,9 +4,9 @@
  * conj-sym and full storage describe the same system. */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
+#include "core/arb.h"
 #include "tests/harness.h"
 
-#include <acb_mat.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -18,6 +18,38 @@ static double meta_d(const ssm_st *f, const char *k)
 {
     const char *v = ssm_st_meta(f, k);
     return v ? strtod(v, NULL) : NAN;
+}
+
+/* an in-memory file loaded as a reader loads it: written, then read back
+ * through the one validating loader */
+static ssm_status load_st(ssm_init_file **f, const ssm_st *st)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/load.safetensors", dir);
+    *f = NULL;
+    ssm_status s = ssm_st_write(st, path);
+    return s == SSM_OK ? ssm_init_file_read(f, path) : s;
+}
+
+static ssm_status verify_st(ssm_verify_report *rep, const ssm_st *st)
+{
+    ssm_init_file *f;
+    memset(rep, 0, sizeof *rep);
+    ssm_status s = load_st(&f, st);
+    if (s == SSM_OK)
+        s = ssm_init_verify(rep, f);
+    ssm_init_file_free(f);
+    return s;
+}
+
+static ssm_status transfer_st(double complex *G, const ssm_st *st, const double complex *s, size_t count)
+{
+    ssm_init_file *f;
+    ssm_status r = load_st(&f, st);
+    if (r == SSM_OK)
+        r = ssm_init_transfer(G, f, SSM_INIT_MODEL, s, count);
+    ssm_init_file_free(f);
+    return r;
 }
 
 static ssm_st *build(ssm_init_method m, size_t N, int conj_sym, size_t blocks)
@@ -44,7 +76,7 @@ static void test_all_methods(void)
         int all = 1;
         for (size_t k = 0; k < sizeof keys / sizeof *keys; k++)
             all &= ssm_st_meta(f, keys[k]) != NULL;
-        CHECK(all, "%s: every DESIGN.md metadata key present", ssm_init_method_name(m));
+        CHECK(all, "%s: every doc/design.md metadata key present", ssm_init_method_name(m));
         /* the stored half is the one the metadata names: Im λ <= 0 for every method */
         const ssm_tensor *L = ssm_st_get(f, "Lambda");
         int half_ok = L != NULL;
@@ -68,14 +100,14 @@ static void test_all_methods(void)
         char path[300];
         snprintf(path, sizeof path, "%s/%s.safetensors", dir, ssm_init_method_name(m));
         CHECK(ssm_st_write(f, path) == SSM_OK, "write");
-        ssm_st *g = NULL;
-        CHECK(ssm_st_read(&g, path) == SSM_OK, "read back");
+        ssm_init_file *g = NULL;
+        CHECK(ssm_init_file_read(&g, path) == SSM_OK, "read back: %s", ssm_error_message());
         ssm_verify_report rep;
         ssm_status s = g ? ssm_init_verify(&rep, g) : SSM_EIO;
         CHECK(s == SSM_OK && rep.failed == 0 && rep.count >= 8, "%s verifies (%d checks, %d failed)",
               ssm_init_method_name(m), rep.count, rep.failed);
         CHECK(meta_d(f, "max_re_lambda") < 0, "%s stable", ssm_init_method_name(m));
-        ssm_st_free(g);
+        ssm_init_file_free(g);
         ssm_st_free(f);
     }
 }
@@ -105,7 +137,7 @@ static void test_values(void)
     /* two spectral norms of the same matrix (rank one) by SVD: relative n ε */
     CHECK(fabs(meta_d(f, "perturbation_norm") - pn) < 1e-12, "s4d-legs perturbation %g vs %g",
           meta_d(f, "perturbation_norm"), pn);
-    /* weak convergence only: an O(1) spike remains (REFERENCE.md §5) */
+    /* weak convergence only: an O(1) spike remains (doc/reference.md §5) */
     CHECK(meta_d(f, "tf_sup_error") > 1.0, "s4d-legs keeps a large spike (%g)", meta_d(f, "tf_sup_error"));
     /* with C = 1 the top spike sits at |Im W|max ≈ N²/π (within the grid's resolution) */
     double w = meta_d(f, "tf_sup_omega");
@@ -157,8 +189,7 @@ static void test_conj_sym(void)
         CHECK(strcmp(ssm_st_meta(full, "M"), "16") == 0 && strcmp(ssm_st_meta(h, "M"), "8") == 0, "M");
         double complex s[50], g1[50], g2[50];
         ssm_tf_omega_grid(s, NULL, 0.01, 1000, 50, 1);
-        ssm_init_transfer(g1, h, 0, s, 50);
-        ssm_init_transfer(g2, full, 0, s, 50);
+        CHECK(transfer_st(g1, h, s, 50) == SSM_OK && transfer_st(g2, full, s, 50) == SSM_OK, "transfer");
         double d = 0, mag = 0;
         for (int i = 0; i < 50; i++) {
             d = fmax(d, cabs(g1[i] - g2[i]));
@@ -166,7 +197,7 @@ static void test_conj_sym(void)
         }
         CHECK(d <= 1e3 * DBL_EPSILON * fmax(mag, 1.0), "%s: conj-sym vs full differ by %g", ssm_init_method_name(ms[k]), d);
         ssm_verify_report rep;
-        CHECK(ssm_init_verify(&rep, full) == SSM_OK, "full storage verifies");
+        CHECK(verify_st(&rep, full) == SSM_OK, "full storage verifies");
         ssm_st_free(h);
         ssm_st_free(full);
     }
@@ -184,34 +215,48 @@ static void test_tamper(void)
         double keep = *d;
         *d = keep == 0.0 ? 1e-9 : keep * (1 + 1e-9);
         ssm_verify_report rep;
-        ssm_status s = ssm_init_verify(&rep, f);
-        CHECK(s == SSM_ECHECK && rep.failed > 0, "altered %s: verify status %d, %d failed", x->name, s, rep.failed);
+        /* the checksum refuses the file at load (exit 2 in the CLI), naming it */
+        ssm_status s = verify_st(&rep, f);
+        CHECK(s == SSM_EFORMAT && strstr(ssm_error_message(), "data_fnv1a64"), "altered %s: refused at load (%d: %s)",
+              x->name, s, ssm_error_message());
+        /* an adversary who also rewrites the checksum: the recomputed metrics catch a change
+         * above their tolerances (c·n·ε·κ; 1e-9 relative is below them, 1e-3 is not) */
+        *d = keep == 0.0 ? 1e-3 : keep * (1 + 1e-3);
+        char keep_sum[64], sum[32];
+        snprintf(keep_sum, sizeof keep_sum, "%s", ssm_st_meta(f, "data_fnv1a64"));
+        snprintf(sum, sizeof sum, "%016llx", (unsigned long long)ssm_init_digest(f));
+        ssm_st_set_meta(f, "data_fnv1a64", sum);
+        s = verify_st(&rep, f);
+        CHECK(s == SSM_ECHECK && rep.failed > 0, "altered %s with its checksum: verify status %d, %d failed", x->name,
+              s, rep.failed);
+        ssm_st_set_meta(f, "data_fnv1a64", keep_sum);
         *d = keep;
     }
     ssm_verify_report rep;
-    CHECK(ssm_init_verify(&rep, f) == SSM_OK, "restored file verifies again");
+    CHECK(verify_st(&rep, f) == SSM_OK, "restored file verifies again");
     static const char *const keys[] = {"kappa_V", "backward_error", "perturbation_norm", "max_re_lambda",
                                        "tf_sup_error", "data_fnv1a64"};
     for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
         char keep[64];
         snprintf(keep, sizeof keep, "%s", ssm_st_meta(f, keys[k]));
-        ssm_st_set_meta(f, keys[k], strcmp(keys[k], "data_fnv1a64") ? "0.5" : "0123456789abcdef");
-        CHECK(ssm_init_verify(&rep, f) == SSM_ECHECK, "altered metadata %s fails", keys[k]);
+        int sum = strcmp(keys[k], "data_fnv1a64") == 0;
+        ssm_st_set_meta(f, keys[k], sum ? "0123456789abcdef" : "0.5");
+        CHECK(verify_st(&rep, f) == (sum ? SSM_EFORMAT : SSM_ECHECK), "altered metadata %s fails", keys[k]);
         ssm_st_set_meta(f, keys[k], keep);
     }
     /* an untrusted grid cannot make verify allocate or loop without bound */
     ssm_st_set_meta(f, "tf_grid", "log:1:10:999999999999");
-    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "tf_grid"), "huge grid -> EFORMAT");
+    CHECK(verify_st(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "tf_grid"), "huge grid -> EFORMAT");
     ssm_st_set_meta(f, "tf_grid", "log:0:10:100");
-    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT, "LO = 0 grid -> EFORMAT");
+    CHECK(verify_st(&rep, f) == SSM_EFORMAT, "LO = 0 grid -> EFORMAT");
     ssm_st_set_meta(f, "tf_grid", "log:0.001:2560:4000");
     /* shapes and format */
     ssm_st_set_meta(f, "M", "9");
-    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT, "inconsistent M -> EFORMAT");
+    CHECK(verify_st(&rep, f) == SSM_EFORMAT, "inconsistent M -> EFORMAT");
     ssm_st_set_meta(f, "M", "8");
     ssm_st_set_meta(f, "format", "ssmkit-hippo/1");
-    CHECK(ssm_init_verify(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "not an ssmkit init file"),
-          "foreign file -> EFORMAT");
+    CHECK(verify_st(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "not an ssmkit init file"),
+          "foreign file -> EFORMAT (%s)", ssm_error_message());
     ssm_st_free(f);
 }
 
@@ -229,7 +274,7 @@ static void test_prec(void)
         if (!f)
             continue;
         ssm_verify_report rep;
-        CHECK(ssm_init_verify(&rep, f) == SSM_OK, "refined file verifies");
+        CHECK(verify_st(&rep, f) == SSM_OK, "refined file verifies");
         CHECK(strcmp(ssm_st_meta(f, "prec_bits"), "256") == 0, "prec_bits recorded");
         /* independent: the matrix at 1024 bits, QR at 400 bits */
         ssm_mpmat_t A, P;
@@ -360,7 +405,11 @@ static void test_verify_mp_tf(void)
             continue;
         ssm_verify_mp_item it[8];
         int n = 0;
-        ssm_status s = ssm_init_verify_mp(it, &n, f, 256);
+        ssm_init_file *F;
+        ssm_status s = load_st(&F, f);
+        if (s == SSM_OK)
+            s = ssm_init_verify_mp(it, 8, &n, F, 256);
+        ssm_init_file_free(F);
         const ssm_verify_mp_item *tf = NULL;
         for (int i = 0; i < n; i++)
             if (strcmp(it[i].key, "tf_sup_error") == 0)

@@ -1,5 +1,5 @@
 /* tests/t-mpeig.c — eigendecomposition at any precision, checked two ways:
- * κ₂(V) of LegS against REFERENCE.md §4; the triangular route against the
+ * κ₂(V) of LegS against doc/reference.md §4; the triangular route against the
  * closed-form eigenvectors; route against route (triangular vs QR vs Newton,
  * on LegS, on a rotated LegS and on the normal part S); Arb enclosures contain
  * the result, and expose the double-precision result of the rotated LegS as
@@ -78,7 +78,7 @@ static double lam_diff(const result *a, const result *b)
 
 static void test_kappa_reference(void)
 {
-    /* REFERENCE.md §4: κ₂(V), unit columns */
+    /* doc/reference.md §4: κ₂(V), unit columns */
     static const struct { size_t N; double kappa; } ref[] = {
         {2, 3.73205}, {4, 86.1124}, {8, 7.70324e4}, {16, 8.31986e10}, {24, 9.89857e16}};
     for (size_t k = 0; k < sizeof ref / sizeof *ref; k++) {
@@ -443,7 +443,7 @@ static void test_certify(void)
           "LegS N=12 certified (radius %g)", r.info.radius_lambda);
     result_clear(&r);
     ssm_mpcmat_clear(A);
-    /* the trap of REFERENCE.md §4: double eig of the rotated LegS is wrong at N = 32, and the
+    /* the trap of doc/reference.md §4: double eig of the rotated LegS is wrong at N = 32, and the
      * certified enclosures say so */
     const size_t N = 32;
     ssm_mpcmat_t B;

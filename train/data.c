@@ -276,7 +276,7 @@ static void gen_listops(ssm_train_split *s, uint64_t seed)
     free(tok);
 }
 
-/* sinusoid amplitude (REFERENCE.md §6): u_ℓ = a·sin(ω ℓ/L + φ), a ~ U[0.5, 1.5), φ ~ U[0, 2π),
+/* sinusoid amplitude (doc/reference.md §6): u_ℓ = a·sin(ω ℓ/L + φ), a ~ U[0.5, 1.5), φ ~ U[0, 2π),
  * ω ~ U[0, wmax] (80 for training/validation, 100 for the test split); target a. */
 static void gen_sinusoid(ssm_train_split *s, uint64_t seed, double wmax)
 {

@@ -3,7 +3,6 @@
  * pass of one chunk of the batch. */
 #define _POSIX_C_SOURCE 200809L
 #include "train/train.h"
-#include "analysis/analysis.h"
 
 #include <complex.h>
 #include <math.h>
@@ -40,33 +39,24 @@ uint64_t ssm_train_stream(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 
 /* ---- the init: Λ, B̃ (and V, P̃) from a file or a method name -------------------- */
 
-static ssm_status load_init(ssm_st **f, const ssm_train_config *c)
+static ssm_status load_init(ssm_init_file **f, const ssm_train_config *c)
 {
     ssm_init_method meth;
+    *f = NULL;
     if (access(c->init, F_OK) == 0)
-        return ssm_st_read(f, c->init);
+        return ssm_init_file_read(f, c->init);
     if (ssm_init_method_lookup(&meth, c->init) != SSM_OK) {
         ssm_error_clear();
         return SSM_ERROR(SSM_EINVAL, "--init '%s' is neither a file nor an init method (s4-dplr s4d-legs s4d-lin "
                                      "s4d-inv s4d-real s5-legs ptd)", c->init);
     }
-    ssm_init_opts o = {.N = c->d_state, .eps = c->init_eps, .seed = c->seed, .conj_sym = 1};
-    return ssm_init_build(f, meth, &o);
-}
-
-/* a complex tensor of the expected shape (trailing 2), else EFORMAT */
-static const double *get_c(const ssm_st *f, const char *name, size_t d0, size_t d1, int need)
-{
-    const ssm_tensor *t = ssm_st_get(f, name);
-    if (!t)
-        return need ? (SSM_ERROR(SSM_EFORMAT, "init file has no tensor '%s'", name), NULL) : NULL;
-    int ok = d1 ? (t->ndim == 3 && t->shape[0] == d0 && t->shape[1] == d1 && t->shape[2] == 2)
-                : (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == 2);
-    if (!ok) {
-        SSM_ERROR(SSM_EFORMAT, "init file: tensor '%s' has the wrong shape", name);
-        return NULL;
-    }
-    return t->data;
+    ssm_init_opts o = ssm_init_opts_default();
+    o.N = c->d_state;
+    o.eps = c->init_eps;
+    o.seed = c->seed;
+    ssm_st *st = NULL;
+    ssm_status s = ssm_init_build(&st, meth, &o);
+    return s == SSM_OK ? ssm_init_file_take(f, st) : s;
 }
 
 /* ---- the arena table ------------------------------------------------------------ */
@@ -114,46 +104,32 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     *out = NULL;
     if (c->n_layers < 1 || c->n_layers > SSM_TRAIN_MAX_LAYERS)
         return SSM_ERROR(SSM_EINVAL, "--layers must be in [1, %d]", SSM_TRAIN_MAX_LAYERS);
-    ssm_st *f = NULL;
+    ssm_init_file *f = NULL;
     ssm_status s = load_init(&f, c);
     if (s != SSM_OK)
         return s;
-    const char *fmt = ssm_st_meta(f, "format"), *cs = ssm_st_meta(f, "conj_sym"), *nm = ssm_st_meta(f, "N");
-    if (!fmt || strcmp(fmt, "ssmkit-init/1") != 0 || !nm) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EFORMAT, "init '%s' is not an ssmkit-init/1 file", c->init);
+    const size_t N = f->N, M = f->M, r = f->r;
+    ssm_status code = SSM_EFORMAT;
+    const char *why = NULL;
+    if (!f->conj_sym)
+        why = "the engine needs a conj_sym init (ssmkit init --conj-sym)";
+    else if (N > 1024)
+        why = "the engine takes state sizes N <= 1024";
+    else if (r && !f->V->rows)
+        why = "a DPLR init (P) needs V to rebuild its state matrix";
+    else if (r && c->lr_ssm != 0.0)
+        code = SSM_EINVAL, why = "the init is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)";
+    if (why) {
+        s = SSM_ERROR(code, "init '%s': %s", c->init, why);
+        ssm_init_file_free(f);
+        return s;
     }
-    if (!cs || strcmp(cs, "true") != 0) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EFORMAT, "init '%s': the engine needs a conj_sym init (ssmkit init --conj-sym)", c->init);
-    }
-    size_t N = strtoul(nm, NULL, 10), M = N / 2;
-    if (N < 2 || N % 2 || N > 1024) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EFORMAT, "init '%s': state size N = %zu not in [2, 1024] or odd", c->init, N);
-    }
-    const double *lam = get_c(f, "Lambda", M, 0, 1), *Bt = lam ? get_c(f, "B", M, 0, 1) : NULL;
-    const double *V = Bt ? get_c(f, "V", N, M, 0) : NULL;
-    const ssm_tensor *tp = ssm_st_get(f, "P");
-    size_t r = tp && tp->ndim == 3 ? tp->shape[0] : 0;
-    const double *P = tp ? get_c(f, "P", r, M, 1) : NULL;
-    if (!lam || !Bt || (tp && !P)) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EFORMAT, "init '%s': %s", c->init, ssm_error_message());
-    }
-    if (P && !V) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EFORMAT, "init '%s': a DPLR init (P) needs V to rebuild its state matrix", c->init);
-    }
-    if (P && c->lr_ssm != 0.0) {
-        ssm_st_free(f);
-        return SSM_ERROR(SSM_EINVAL, "init '%s' is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)",
-                         c->init);
-    }
+    const double complex *lam = f->lambda, *Bt = f->B;
+    const ssm_zmat_struct *V = f->V->rows ? f->V : NULL, *P = r ? f->P : NULL;
 
     ssm_train_model *m = calloc(1, sizeof *m);
     if (!m) {
-        ssm_st_free(f);
+        ssm_init_file_free(f);
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
     }
     const size_t H = c->d_model, K = c->n_layers;
@@ -204,7 +180,7 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
                         (m->dense && (!m->dense_A || !m->dense_B || !m->basis))))
         s = SSM_ERROR(SSM_ENOMEM, "out of memory for the model (%zu parameters)", m->n_params);
     if (s != SSM_OK) {
-        ssm_st_free(f);
+        ssm_init_file_free(f);
         ssm_train_model_free(m);
         return s;
     }
@@ -232,14 +208,14 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
             }
             for (size_t n = 0; n < M; n++) {
                 size_t o = (h * M + n) * 2;
-                p[ly->lam + o] = (float)lam[2 * n];
-                p[ly->lam + o + 1] = (float)lam[2 * n + 1];
-                p[ly->B + o] = (float)Bt[2 * n];
-                p[ly->B + o + 1] = (float)Bt[2 * n + 1];
+                p[ly->lam + o] = (float)creal(lam[n]);
+                p[ly->lam + o + 1] = (float)cimag(lam[n]);
+                p[ly->B + o] = (float)creal(Bt[n]);
+                p[ly->B + o + 1] = (float)cimag(Bt[n]);
                 double complex cn = 0.0;
                 if (V) /* C̃ = C₀ V: the same real C₀ seen through the init's eigenvectors */
                     for (size_t i = 0; i < N; i++)
-                        cn += c0[i] * CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]);
+                        cn += c0[i] * SSM_D(V, i, n);
                 else   /* complex normal, E|C|² = 1 (S4D) */
                     cn = CMPLX(c0[2 * (n % (N / 2))] * M_SQRT1_2, c0[2 * (n % (N / 2)) + 1] * M_SQRT1_2);
                 p[ly->C + o] = (float)creal(cn);
@@ -258,13 +234,12 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
         for (size_t i = 0; i < N; i++) {
             double complex bi = 0.0;
             for (size_t n = 0; n < M; n++)
-                bi += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) * CMPLX(Bt[2 * n], Bt[2 * n + 1]);
+                bi += SSM_D(V, i, n) * Bt[n];
             m->dense_B[i] = 2.0 * creal(bi);
             for (size_t j = 0; j < N; j++) {
                 double complex a = 0.0;
                 for (size_t n = 0; n < M; n++)
-                    a += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) * CMPLX(lam[2 * n], lam[2 * n + 1]) *
-                         conj(CMPLX(V[(j * M + n) * 2], V[(j * M + n) * 2 + 1]));
+                    a += SSM_D(V, i, n) * lam[n] * conj(SSM_D(V, j, n));
                 m->dense_A[i * N + j] = 2.0 * creal(a);
             }
         }
@@ -273,8 +248,7 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
             for (size_t i = 0; i < N; i++) {
                 double complex s_ = 0.0;
                 for (size_t n = 0; n < M; n++)
-                    s_ += CMPLX(V[(i * M + n) * 2], V[(i * M + n) * 2 + 1]) *
-                          CMPLX(P[(k * M + n) * 2], P[(k * M + n) * 2 + 1]);
+                    s_ += SSM_D(V, i, n) * SSM_D(P, k, n);
                 q[i] = 2.0 * creal(s_);
             }
             for (size_t i = 0; i < N; i++)
@@ -282,7 +256,7 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
                     m->dense_A[i * N + j] -= q[i] * q[j];
         }
     }
-    ssm_st_free(f);
+    ssm_init_file_free(f);
     s = ssm_train_model_kernels(m, 1);
     if (s != SSM_OK) {
         ssm_train_model_free(m);

@@ -1,6 +1,6 @@
 /* train/ssm_layer.c — the SSM layer: the convolution kernel from (Λ, B, C, Δ) in double (diagonal ZOH
  * Vandermonde form, or a dense real basis for the DPLR-equivalent system) and the long convolution by
- * FFTW real transforms in float.  REFERENCE.md §3. */
+ * FFTW real transforms in float.  doc/reference.md §3. */
 #include "train/train.h"
 
 #include <complex.h>

@@ -1,6 +1,6 @@
-/* train/train.h — the compact training engine (DESIGN.md "Training engine").
+/* train/train.h — the compact training engine (doc/design.md "Training engine").
  *
- * Model (REFERENCE.md §3, §6):
+ * Model (doc/reference.md §3, §6):
  *   input projection → K × [ (pre-LN) → diagonal complex SSM long convolution + D skip → GELU →
  *   position-wise linear (optional GLU) → dropout → residual → (post-LN) ] → mean pool → linear decoder.
  * Every layer is a *_forward / *_backward pair on flat float buffers (shapes in the comments; B = batch
@@ -17,7 +17,7 @@
 #ifndef SSM_TRAIN_H
 #define SSM_TRAIN_H
 
-#include "core/core.h"
+#include "init/init.h"
 
 #include <stdint.h>
 
@@ -142,7 +142,7 @@ double ssm_train_mse(float *dpred, const float *pred, const float *y, size_t B, 
 /* The SSM layer: kernel (double) and FFT long convolution (float)        */
 /* ===================================================================== */
 
-/* Diagonal ZOH Vandermonde kernel (REFERENCE.md §3), per channel h < H, in double, rounded to float:
+/* Diagonal ZOH Vandermonde kernel (doc/reference.md §3), per channel h < H, in double, rounded to float:
  *   K[h,ℓ] = 2·Re Σ_{n<M} C[h,n] B[h,n] (e^{Δ_h Λ[h,n]} − 1)/Λ[h,n] · e^{ℓ Δ_h Λ[h,n]},  Δ_h = exp(logdt[h]).
  * lam, B, C: [H, M, 2] (re, im); logdt [H]; K [H, L].  Cost O(H·M·L). */
 void ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
@@ -254,7 +254,7 @@ ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too);
  * SSM parameter gradients in m->grads: C always, Λ, B, logΔ when train_ssm. */
 void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm);
 
-/* Fourier-mode noise (REFERENCE.md §6): added to the SSM input of every layer,
+/* Fourier-mode noise (doc/reference.md §6): added to the SSM input of every layer,
  * noise[b,h,ℓ] = amp·U_{b,h}·cos(ω·Δ_h·ℓ), U ~ U[0,1) from (seed, sample id, layer, h). */
 typedef struct {
     double omega, amp;

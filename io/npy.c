@@ -5,7 +5,7 @@
  * this file accepts exactly that grammar (strings, True/False, tuples of
  * non-negative integers) and nothing more.  Reference: NEP 1, numpy.lib.format. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/core.h"
+#include "io/io.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
  * what the format promises: offsets inside the buffer, sizes equal to
  * 8·prod(shape), no overlap and no holes. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/core.h"
+#include "io/io.h"
 
 #include <jansson.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* core/progress.c — a one-line progress bar with ETA on stderr.
  * Drawn only when stderr is a terminal and the caller enabled it. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/core.h"
+#include "io/io.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * destination, fsync, rename, fsync of the folder.  A failure at any step
  * leaves the destination untouched and no temporary file behind. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/core.h"
+#include "io/io.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,12 +1,11 @@
-/* analysis/init_mp.c — init files from the multiprecision eigendecomposition,
+/* init/mp.c — init files from the multiprecision eigendecomposition,
  * and their verification at any precision.  The exact inputs are the HiPPO
  * matrices (hippo/, correctly rounded at prec + 256 bits) and the stored E
  * (exact binary numbers); everything stored is rounded once from the MPC
  * result. */
-#include "analysis/analysis.h"
-#include "diag/mpeig_impl.h"
+#include "init/init_impl.h"
+#include "core/arb.h"
 
-#include <acb_mat.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,9 +204,10 @@ static double norm2_acb(const acb_mat_t Mx)
     return exp2(ssm_acb_mat_log2_norm2(Mx));
 }
 
-static const ssm_tensor *tensor(const ssm_st *f, const char *name)
+/* a tensor of a loaded (validated) file */
+static const ssm_tensor *tensor(const ssm_init_file *f, const char *name)
 {
-    return ssm_st_get(f, name);
+    return ssm_st_get(f->st, name);
 }
 
 /* ---- tf_sup_error in MPC -------------------------------------------------- */
@@ -337,7 +337,7 @@ static ssm_status target_poles(acb_ptr pole, acb_ptr res, slong *pe, const ssm_t
  *              (the transfer function of diag Λ − P P*): R_j = 1/(s − λ_j),
  *              u_i = Σ c̃_j R_j p_ij, v_i = Σ p̄_ij R_j b̃_j, X = I + Σ p̄_ij R_j p_qj.
  * O(N³) once, then O(N r²) per frequency. */
-static ssm_status tf_sup_error_mp(double *sup, const ssm_st *f, const acb_mat_t Vf, acb_srcptr lam, slong w)
+static ssm_status tf_sup_error_mp(double *sup, const ssm_init_file *f, const acb_mat_t Vf, acb_srcptr lam, slong w)
 {
     const ssm_tensor *At = tensor(f, "A_target"), *B0 = tensor(f, "B_target"), *C0 = tensor(f, "C_target");
     const ssm_tensor *Bt = tensor(f, "B"), *Pt = tensor(f, "P"), *Vt = tensor(f, "V");
@@ -447,11 +447,14 @@ static ssm_status tf_sup_error_mp(double *sup, const ssm_st *f, const acb_mat_t 
     return st;
 }
 
-static void add_mp_item(ssm_verify_mp_item *items, int *count, const char *key, const ssm_st *f, double mp)
+static void add_mp_item(ssm_verify_mp_item *items, int capacity, int *count, const char *key, const ssm_init_file *f,
+                        double mp)
 {
+    if (*count >= capacity)
+        return;
     ssm_verify_mp_item *it = &items[(*count)++];
     snprintf(it->key, sizeof it->key, "%s", key);
-    const char *v = ssm_st_meta(f, key);
+    const char *v = ssm_st_meta(f->st, key);
     it->stored = v ? strtod(v, NULL) : NAN;
     it->mp = mp;
     double rel = fabs(it->stored - mp) / fabs(mp);
@@ -462,14 +465,11 @@ static void add_mp_item(ssm_verify_mp_item *items, int *count, const char *key, 
         it->digits = 17.0;
 }
 
-ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_st *f, mpfr_prec_t prec)
+ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *count, const ssm_init_file *f,
+                              mpfr_prec_t prec)
 {
     *count = 0;
-    ssm_verify_report rep;
-    ssm_status s = ssm_init_verify(&rep, f); /* format and shapes first (EFORMAT) */
-    if (s != SSM_OK && s != SSM_ECHECK)
-        return s;
-    ssm_error_clear();
+    ssm_status s = SSM_OK;
     const ssm_tensor *Vt = tensor(f, "V"), *Lt = tensor(f, "Lambda"), *At = tensor(f, "A_target");
     if (!Vt || !At)
         return SSM_OK; /* nothing with a target and eigenvectors to recompute */
@@ -498,7 +498,7 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
         goto out;
     }
     /* κ₂(V) with V⁻¹ in multiprecision */
-    add_mp_item(items, count, "kappa_V", f, norm2_acb(Vf) * norm2_acb(Winv));
+    add_mp_item(items, capacity, count, "kappa_V", f, norm2_acb(Vf) * norm2_acb(Winv));
     const ssm_tensor *Vit = tensor(f, "Vinv"), *Et = tensor(f, "E"), *Pt = tensor(f, "P");
     /* W: the stored inverse where there is one (as the double check), else V⁻¹ */
     if (Vit) {
@@ -560,7 +560,7 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
     acb_mat_init(Am, (slong)N, (slong)N);
     for (size_t i = 0; i < N * N; i++)
         acb_set_d(acb_mat_entry(Am, (slong)(i / N), (slong)(i % N)), At->data[i]);
-    add_mp_item(items, count, "backward_error", f, norm2_acb(R) / norm2_acb(Am));
+    add_mp_item(items, capacity, count, "backward_error", f, norm2_acb(R) / norm2_acb(Am));
     acb_mat_clear(Am);
     /* B̃ against V⁻¹ B_target (first M rows) */
     const ssm_tensor *Bt = tensor(f, "B"), *B0 = tensor(f, "B_target");
@@ -578,16 +578,16 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int *count, const ssm_s
             acb_set_d_d(acb_mat_entry(d, (slong)j, 0), Bt->data[2 * j], Bt->data[2 * j + 1]);
             acb_sub(acb_mat_entry(d, (slong)j, 0), acb_mat_entry(d, (slong)j, 0), acb_mat_entry(top, (slong)j, 0), w);
         }
-        add_mp_item(items, count, "b_residual", f, norm2_acb(d) / norm2_acb(top));
+        add_mp_item(items, capacity, count, "b_residual", f, norm2_acb(d) / norm2_acb(top));
         acb_mat_window_clear(top);
         acb_mat_clear(b0); acb_mat_clear(wb); acb_mat_clear(d);
     }
     /* the transfer-function error over the stated grid */
-    if (ssm_st_meta(f, "tf_sup_error")) {
+    if (ssm_st_meta(f->st, "tf_sup_error")) {
         double sup;
         s = tf_sup_error_mp(&sup, f, Vf, lam, w);
         if (s == SSM_OK && !isnan(sup))
-            add_mp_item(items, count, "tf_sup_error", f, sup);
+            add_mp_item(items, capacity, count, "tf_sup_error", f, sup);
     }
 out:
     _acb_vec_clear(lam, (slong)N);

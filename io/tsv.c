@@ -2,7 +2,7 @@
  * columns, %.17g for doubles, two blank lines between datasets (gnuplot's
  * `index`).  MPFR matrices print with enough digits to round-trip. */
 #define _POSIX_C_SOURCE 200809L
-#include "core/core.h"
+#include "io/io.h"
 
 #include <ctype.h>
 #include <errno.h>

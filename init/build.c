@@ -1,0 +1,326 @@
+/* init/build.c — ssmkit-init/1 files from a method: the decomposition, the
+ * tensors, the metadata (doc/design.md).
+ *
+ * The metric fields are computed by the verify code path (init/verify.c) from
+ * the tensors as stored (F64), after loading them as any reader would
+ * (init/file.c), so a file is checked exactly as a user's loader sees it. */
+#define _POSIX_C_SOURCE 200809L
+#include "init/init_impl.h"
+
+#include <float.h>
+#include <gsl/gsl_randist.h>
+#include <gsl/gsl_rng.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const METHOD_NAMES[SSM_INIT_COUNT] = {"s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv",
+                                                         "s4d-real", "s5-legs", "ptd"};
+
+const char *ssm_init_method_name(ssm_init_method m)
+{
+    return (unsigned)m < SSM_INIT_COUNT ? METHOD_NAMES[m] : NULL;
+}
+
+ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name)
+{
+    for (int i = 0; i < SSM_INIT_COUNT; i++)
+        if (strcmp(name, METHOD_NAMES[i]) == 0) {
+            *m = (ssm_init_method)i;
+            return SSM_OK;
+        }
+    return SSM_ERROR(SSM_EINVAL, "unknown method '%s' (one of: s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)",
+                     name);
+}
+
+ssm_init_opts ssm_init_opts_default(void)
+{
+    return (ssm_init_opts){.N = 64, .eps = 0.05, .conj_sym = 1, .blocks = 1, .C = SSM_C_ONES, .prec = 53};
+}
+
+ssm_status ssm_init_C(ssm_dmat_t C, ssm_c_kind kind, unsigned long seed)
+{
+    size_t N = C->rows;
+    if (kind == SSM_C_RANDOM) {
+        gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+        if (!r)
+            return SSM_ERROR(SSM_ENOMEM, "out of memory");
+        gsl_rng_set(r, seed);
+        for (size_t i = 0; i < N; i++)
+            SSM_D(C, i, 0) = gsl_ran_gaussian(r, 1.0) / sqrt((double)N);
+        gsl_rng_free(r);
+    } else {
+        for (size_t i = 0; i < N; i++)
+            SSM_D(C, i, 0) = kind == SSM_C_ONES ? 1.0 : sqrt(2.0 * (double)i + 1.0);
+    }
+    return SSM_OK;
+}
+
+/* ---- build -------------------------------------------------------------- */
+
+static ssm_status add_z(ssm_st *f, const char *name, const ssm_zmat_t Z, int vec)
+{
+    return ssm_st_add_zmat(f, name, Z, vec);
+}
+
+/* legs (A, B, P) at size n */
+static ssm_status legs(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, size_t n)
+{
+    ssm_status s = ssm_dmat_init(A, n, n);
+    if (s == SSM_OK) s = ssm_dmat_init(B, n, 1);
+    if (s == SSM_OK) s = ssm_dmat_init(P, 1, n);
+    if (s == SSM_OK) s = ssm_hippo(A, B, P, SSM_HIPPO_LEGS, n);
+    return s;
+}
+
+static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o);
+
+/* PTD files are built on the fixed kernel from start to end (optimiser, the
+ * stored decomposition, every metric): the same bytes under every OpenBLAS
+ * kernel and thread count.  The other methods are one decomposition each,
+ * deterministic up to the last bits of their LAPACK calls. */
+ssm_status ssm_init_build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o)
+{
+    int was = ssm_fixed_kernel(meth == SSM_INIT_PTD || ssm_fixed_kernel_active());
+    ssm_status s = build(out, meth, o);
+    ssm_fixed_kernel(was);
+    return s;
+}
+
+static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts *o)
+{
+    *out = NULL;
+    size_t N = o->N, H = N / 2;
+    if ((unsigned)meth >= SSM_INIT_COUNT)
+        return SSM_ERROR(SSM_EINVAL, "invalid init method");
+    if (N < 2 || N % 2 || N > SSM_INIT_MAX_N)
+        return SSM_ERROR(SSM_EINVAL, "init: N must be even and in [2, %zu], got %zu", SSM_INIT_MAX_N, N);
+    size_t J = o->blocks ? o->blocks : 1;
+    if ((meth == SSM_INIT_S5_LEGS || meth == SSM_INIT_PTD) && (N % (2 * J) != 0))
+        return SSM_ERROR(SSM_EINVAL, "%s: N = %zu must be a multiple of 2 x blocks (%zu)", METHOD_NAMES[meth], N, 2 * J);
+    if (J > 1 && meth != SSM_INIT_S5_LEGS && meth != SSM_INIT_PTD)
+        return SSM_ERROR(SSM_EINVAL, "%s: --blocks applies to s5-legs and ptd only", METHOD_NAMES[meth]);
+    double eps = o->eps > 0 ? o->eps : 0.05;
+    double tf_weight = 0.0;
+    ssm_ptd_info pinfo = {0};
+    double lo = o->omega_lo > 0 ? o->omega_lo : 1e-3, hi = o->omega_hi > 0 ? o->omega_hi : 10.0 * (double)N * (double)N;
+    size_t count = o->omega_count ? o->omega_count : 4000;
+    if (!(hi > lo) || count > SSM_INIT_TF_GRID_MAX)
+        return SSM_ERROR(SSM_EINVAL, "init: frequency grid needs 0 < LO < HI and COUNT <= %zu", SSM_INIT_TF_GRID_MAX);
+
+    double complex *lam = calloc(H, sizeof *lam);
+    ssm_zmat_t V, Vinv, Bt, Pt;
+    ssm_dmat_t A, B, P, E, C;
+    memset(V, 0, sizeof V); memset(Vinv, 0, sizeof Vinv); memset(Pt, 0, sizeof Pt);
+    memset(A, 0, sizeof A); memset(B, 0, sizeof B); memset(P, 0, sizeof P); memset(E, 0, sizeof E);
+    memset(C, 0, sizeof C);
+    ssm_status s = ssm_zmat_init(Bt, H, 1);
+    ssm_nplr_opts nopts = {.clip_im_B = o->clip_im_B};
+    int has_target = meth != SSM_INIT_S4D_LIN && meth != SSM_INIT_S4D_INV && meth != SSM_INIT_S4D_REAL;
+    if (s != SSM_OK || !lam)
+        goto fail;
+    switch (meth) {
+    case SSM_INIT_S4_DPLR:
+    case SSM_INIT_S4D_LEGS:
+        if ((s = legs(A, B, P, N)) != SSM_OK) goto fail;
+        ssm_zmat_init(V, N, H);
+        ssm_zmat_init(Pt, 1, H);
+        if ((s = ssm_diag_nplr(lam, V, Bt, Pt, NULL, A, B, P, &nopts)) != SSM_OK) goto fail;
+        if (meth == SSM_INIT_S4D_LEGS) {
+            ssm_dmat_init(E, N, N);
+            ssm_dmat_gemm(E, 1.0, P, 1, P, 0, 0.0); /* the dropped low-rank term */
+            ssm_zmat_clear(Pt);
+        }
+        break;
+    case SSM_INIT_S5_LEGS: {
+        size_t bs = N / J, hb = bs / 2;
+        ssm_dmat_t Ab, Bb, Pb;
+        if ((s = legs(Ab, Bb, Pb, bs)) != SSM_OK) goto fail;
+        double complex *wb = malloc(hb * sizeof *wb);
+        ssm_zmat_t Vb, Btb, Ptb;
+        ssm_zmat_init(Vb, bs, hb); ssm_zmat_init(Btb, hb, 1); ssm_zmat_init(Ptb, 1, hb);
+        s = ssm_diag_nplr(wb, Vb, Btb, Ptb, NULL, Ab, Bb, Pb, &nopts);
+        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(E, N, N); ssm_zmat_init(V, N, H);
+        for (size_t b = 0; s == SSM_OK && b < J; b++) {
+            for (size_t i = 0; i < bs; i++) {
+                SSM_D(B, b * bs + i, 0) = SSM_D(Bb, i, 0);
+                for (size_t k = 0; k < bs; k++) {
+                    SSM_D(A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
+                    SSM_D(E, b * bs + i, b * bs + k) = SSM_D(Pb, 0, i) * SSM_D(Pb, 0, k);
+                }
+                for (size_t j = 0; j < hb; j++)
+                    SSM_D(V, b * bs + i, b * hb + j) = SSM_D(Vb, i, j);
+            }
+            for (size_t j = 0; j < hb; j++) {
+                lam[b * hb + j] = wb[j];
+                SSM_D(Bt, b * hb + j, 0) = SSM_D(Btb, j, 0);
+            }
+        }
+        free(wb);
+        ssm_zmat_clear(Vb); ssm_zmat_clear(Btb); ssm_zmat_clear(Ptb);
+        ssm_dmat_clear(Ab); ssm_dmat_clear(Bb); ssm_dmat_clear(Pb);
+        if (s != SSM_OK) goto fail;
+        break;
+    }
+    case SSM_INIT_S4D_LIN:
+    case SSM_INIT_S4D_INV:
+    case SSM_INIT_S4D_REAL:
+        if (meth == SSM_INIT_S4D_LIN) ssm_diag_s4d_lin(lam, N);
+        else if (meth == SSM_INIT_S4D_INV) ssm_diag_s4d_inv(lam, N);
+        else ssm_diag_s4d_real(lam, N);
+        /* the file keeps the Im <= 0 half, as its lambda_convention says (the formulas give
+         * Im >= 0; B = 1 is real, so the conjugate half is the same real system) */
+        for (size_t j = 0; j < H; j++) {
+            lam[j] = conj(lam[j]);
+            SSM_D(Bt, j, 0) = 1.0;
+        }
+        break;
+    case SSM_INIT_PTD: {
+        /* PTD of LegS at the block size bs = N/J; J > 1: the S5 layout, the
+         * block's A, E, modes and eigenvectors repeated down the diagonal */
+        size_t bs = N / J, hb = bs / 2;
+        ssm_dmat_t Ab, Bb, Pb, Eb;
+        ssm_zmat_t Vf, Vfi;
+        memset(Ab, 0, sizeof Ab); memset(Bb, 0, sizeof Bb); memset(Pb, 0, sizeof Pb); memset(Eb, 0, sizeof Eb);
+        memset(Vf, 0, sizeof Vf); memset(Vfi, 0, sizeof Vfi);
+        double complex *lf = malloc(bs * sizeof *lf);
+        s = legs(Ab, Bb, Pb, bs);
+        if (s == SSM_OK) s = ssm_dmat_init(Eb, bs, bs);
+        if (s == SSM_OK) s = ssm_zmat_init(Vf, bs, bs);
+        if (s == SSM_OK) s = ssm_zmat_init(Vfi, bs, bs);
+        ssm_ptd_opts po = ssm_ptd_opts_default();
+        po.eps = eps;
+        po.seed = o->seed;
+        po.progress = o->progress;
+        po.B = Bb->data;
+        po.tf_weight = o->tf_weight == 0.0 ? SSM_PTD_TF_WEIGHT : o->tf_weight < 0.0 ? 0.0 : o->tf_weight;
+        tf_weight = po.tf_weight;
+        if (s == SSM_OK)
+            s = lf ? ssm_diag_ptd(Eb, lf, Vf, Vfi, &pinfo, Ab, Pb, &po) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        if (s == SSM_OK) s = ssm_dmat_init(A, N, N);
+        if (s == SSM_OK) s = ssm_dmat_init(B, N, 1);
+        if (s == SSM_OK) s = ssm_dmat_init(E, N, N);
+        if (s == SSM_OK) s = ssm_zmat_init(V, N, H);
+        if (s == SSM_OK) s = ssm_zmat_init(Vinv, H, N);
+        if (s == SSM_OK) {
+            for (size_t b = 0; b < J; b++) {
+                for (size_t i = 0; i < bs; i++) {
+                    SSM_D(B, b * bs + i, 0) = SSM_D(Bb, i, 0);
+                    for (size_t k = 0; k < bs; k++) {
+                        SSM_D(A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
+                        SSM_D(E, b * bs + i, b * bs + k) = SSM_D(Eb, i, k);
+                    }
+                }
+                for (size_t j = 0; j < hb; j++) {
+                    lam[b * hb + j] = lf[j];
+                    double complex bt = 0.0;
+                    for (size_t i = 0; i < bs; i++) {
+                        SSM_D(V, b * bs + i, b * hb + j) = SSM_D(Vf, i, j);
+                        SSM_D(Vinv, b * hb + j, b * bs + i) = SSM_D(Vfi, j, i);
+                        bt += SSM_D(Vfi, j, i) * SSM_D(Bb, i, 0);
+                    }
+                    SSM_D(Bt, b * hb + j, 0) = bt; /* B̃ = Ṽ⁻¹ B */
+                }
+            }
+        }
+        free(lf);
+        ssm_zmat_clear(Vf); ssm_zmat_clear(Vfi);
+        ssm_dmat_clear(Ab); ssm_dmat_clear(Bb); ssm_dmat_clear(Pb); ssm_dmat_clear(Eb);
+        if (s != SSM_OK) goto fail;
+        break;
+    }
+    default:
+        break;
+    }
+    if (has_target) {
+        ssm_dmat_init(C, N, 1);
+        ssm_init_C(C, o->C, o->seed);
+    }
+    /* full set instead of conjugate halves when asked */
+    size_t M = o->conj_sym ? H : N;
+    ssm_zmat_t Lz, Bz, Vz, Viz, Pz;
+    memset(Vz, 0, sizeof Vz); memset(Viz, 0, sizeof Viz); memset(Pz, 0, sizeof Pz);
+    ssm_zmat_init(Lz, M, 1);
+    ssm_zmat_init(Bz, M, 1);
+    if (V->rows) ssm_zmat_init(Vz, N, M);
+    if (Vinv->rows) ssm_zmat_init(Viz, M, N);
+    if (Pt->rows) ssm_zmat_init(Pz, Pt->rows, M);
+    for (size_t j = 0; j < M; j++) {
+        size_t h = j % H;
+        int cj = j >= H;
+        Lz->data[j] = cj ? conj(lam[h]) : lam[h];
+        Bz->data[j] = cj ? conj(Bt->data[h]) : Bt->data[h];
+        for (size_t i = 0; V->rows && i < N; i++)
+            SSM_D(Vz, i, j) = cj ? conj(SSM_D(V, i, h)) : SSM_D(V, i, h);
+        for (size_t i = 0; Vinv->rows && i < N; i++)
+            SSM_D(Viz, j, i) = cj ? conj(SSM_D(Vinv, h, i)) : SSM_D(Vinv, h, i);
+        for (size_t k = 0; k < Pt->rows; k++)
+            SSM_D(Pz, k, j) = cj ? conj(SSM_D(Pt, k, h)) : SSM_D(Pt, k, h);
+    }
+    ssm_st *f = ssm_st_create();
+    s = f ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s == SSM_OK) s = add_z(f, "Lambda", Lz, 1);
+    if (s == SSM_OK) s = add_z(f, "B", Bz, 1);
+    if (s == SSM_OK && Pz->rows) s = add_z(f, "P", Pz, 0);
+    if (s == SSM_OK && Vz->rows) s = add_z(f, "V", Vz, 0);
+    if (s == SSM_OK && Viz->rows) s = add_z(f, "Vinv", Viz, 0);
+    if (s == SSM_OK && E->rows) s = ssm_st_add_dmat(f, "E", E, 0);
+    if (s == SSM_OK && has_target) s = ssm_st_add_dmat(f, "A_target", A, 0);
+    if (s == SSM_OK && has_target) s = ssm_st_add_dmat(f, "B_target", B, 1);
+    if (s == SSM_OK && has_target) s = ssm_st_add_dmat(f, "C_target", C, 1);
+    ssm_zmat_clear(Lz); ssm_zmat_clear(Bz); ssm_zmat_clear(Vz); ssm_zmat_clear(Viz); ssm_zmat_clear(Pz);
+    char buf[160];
+#define META(k, ...) do { snprintf(buf, sizeof buf, __VA_ARGS__); if (s == SSM_OK) s = ssm_st_set_meta(f, k, buf); } while (0)
+    META("format", "ssmkit-init/1");
+    META("method", "%s", METHOD_NAMES[meth]);
+    META("measure", "%s", has_target ? "legs" : "none");
+    META("N", "%zu", N);
+    META("M", "%zu", M);
+    if (meth == SSM_INIT_PTD) META("eps", "%.17g", eps); else META("eps", "n/a");
+    if (meth == SSM_INIT_PTD) {
+        /* the optimiser's own transfer errors, relative, on its grid (reported, not re-verified) */
+        META("tf_weight", "%.17g", tf_weight);
+        META("tf_weight_final", "%.17g", pinfo.tf_weight_final); /* after the ladder's doublings */
+        META("ptd_tf_ones", "%.6g", pinfo.tf_ones);
+        META("ptd_tf_state", "%.6g", pinfo.tf_state);
+    }
+    META("prec_bits", "53");
+    META("seed", "%lu", o->seed);
+    META("conj_sym", "%s", o->conj_sym ? "true" : "false");
+    if (meth == SSM_INIT_S5_LEGS || (meth == SSM_INIT_PTD && J > 1)) META("blocks", "%zu", J);
+    META("C", "%s", !has_target ? "n/a" : o->C == SSM_C_ONES ? "ones" : o->C == SSM_C_RANDOM ? "random (GSL mt19937, N(0,1)/sqrt(N), seed)" : "legendre (sqrt(2n+1))");
+    /* the log grid plus every |Im λ| of the stored modes inside it: a lightly
+     * damped mode's resonance (width |Re λ|) cannot fall between grid points */
+    META("tf_grid", "log:%.17g:%.17g:%zu+poles", lo, hi, count);
+    if (o->clip_im_B > 0) META("clip_im_B", "%.17g", o->clip_im_B); else META("clip_im_B", "off");
+    META("B_convention", "%s", !has_target ? "B = 1" : meth == SSM_INIT_PTD ? "B = Vinv B_target (first M rows)"
+                                                                       : "B = V* B_target (V unitary), no factor 1/2");
+    META("lambda_convention", "%s", "modes with Im <= 0; conj_sym=true: the conjugate modes are implied");
+    META("backward_error_def", "%s", meth == SSM_INIT_S4_DPLR
+             ? "||A_target - V (diag Lambda - P P*) V*||_2 / ||A_target||_2 over the conjugate-closed set"
+             : has_target ? "||A_target + E - V diag(Lambda) V^-1||_2 / ||A_target||_2 (E: the stored perturbation)"
+                          : "n/a (no target)");
+    META("ssmkit_version", SSM_VERSION);
+    META("verified_prec_bits", "53");
+#undef META
+    if (s == SSM_OK && o->prec > 53) {
+        s = ssm_init_refine_mp(f, meth, o);
+        snprintf(buf, sizeof buf, "%ld", (long)o->prec);
+        if (s == SSM_OK) s = ssm_st_set_meta(f, "prec_bits", buf);
+        if (s == SSM_OK)
+            s = ssm_st_set_meta(f, "rounding", "Lambda, B, V, Vinv, P correctly rounded to F64 from the multiprecision "
+                                               "eigendecomposition at prec_bits (digits vouched for)");
+    }
+    if (s == SSM_OK)
+        s = ssm_init_set_metrics(f);
+    if (s != SSM_OK)
+        ssm_st_free(f);
+    else
+        *out = f;
+fail:
+    free(lam);
+    ssm_zmat_clear(V); ssm_zmat_clear(Vinv); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+    ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E); ssm_dmat_clear(C);
+    return s;
+}
+
