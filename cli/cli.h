@@ -27,22 +27,39 @@ typedef enum { OUT_STDOUT_TSV, OUT_TSV, OUT_NPY, OUT_SAFETENSORS } cli_out_kind;
  * Returns 0 and prints the error for an unknown extension. */
 int cli_out_kind_of(cli_out_kind *k, const char *path);
 
-/* "hippo:MEASURE:N" → measure and N (checked, N <= nmax).  Returns -1 on
- * success, else the exit code after printing the error. */
-int cli_parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, size_t nmax, const char *cmd);
-
 /* 1 when s ends with suffix. */
 int cli_ends_with(const char *s, const char *suffix);
 
-/* "init:METHOD:N" → method and N.  Returns -1 on success, else the exit code
- * after printing the error. */
-int cli_parse_init_spec(ssm_init_method *m, size_t *N, const char *spec, const char *cmd);
+/* ---- system specs (cli/spec.c) ------------------------------------------ */
 
-/* A matrix file (.npy float64/complex128 2-d C order, .tsv, .safetensors with
- * tensor "A" or else "A_target") as a complex double matrix; *is_complex says
- * whether the file held complex entries.  Square, non-empty, at most nmax,
- * finite entries.  Returns -1 on success, else the exit code after printing. */
-int cli_load_matrix_file(ssm_zmat_t A, int *is_complex, const char *path, const char *cmd, size_t nmax);
+typedef enum { CLI_SPEC_HIPPO, CLI_SPEC_INIT, CLI_SPEC_TARGET, CLI_SPEC_MATRIX } cli_spec_kind;
+
+/* A system named on the command line, as read. */
+typedef struct {
+    cli_spec_kind kind;
+    size_t N;                   /* the state size (matrix order)                                */
+    ssm_hippo_measure measure;  /* HIPPO                                                        */
+    ssm_dmat_t A, B, P;         /* HIPPO with hippo_dense: A, B and the rank correction P (r×N,
+                                 * 0×0 when the measure has none)                                */
+    ssm_init_file *init;        /* INIT (a file or init:METHOD:N) and TARGET: the file, validated */
+    ssm_zmat_t Z;               /* MATRIX: the matrix; is_complex: the file held complex entries */
+    int is_complex;
+} cli_spec;
+
+typedef struct {
+    const char *cmd;            /* the command, for messages                                  */
+    size_t nmax;                /* the largest state size the command takes                   */
+    int hippo_dense;            /* build a hippo: spec's A, B, P in double (0: measure, N only) */
+    const ssm_init_opts *io;    /* the options of init:METHOD:N (NULL: the defaults)          */
+} cli_spec_rules;
+
+/* Read a spec: hippo:MEASURE:N, init:METHOD:N, target:FILE, an init file
+ * (.safetensors tagged ssmkit-init/1), or a matrix file (.npy float64 or
+ * complex128 2-d C order, .tsv, a .safetensors with tensor "A" or "A_target";
+ * square, non-empty, finite).  Returns -1 on success, else the exit code after
+ * printing one line (y is then clear).  cli_spec_clear frees. */
+int cli_spec_load(cli_spec *y, const char *text, const cli_spec_rules *r);
+void cli_spec_clear(cli_spec *y);
 
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);

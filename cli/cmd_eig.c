@@ -34,37 +34,42 @@ static const char HELP[] =
 
 enum { O_PREC = 1000, O_DIGITS, O_ROUTE, O_CERT, O_ROT, O_JSON };
 
-/* the matrix of a spec as MPC at precision ap */
+/* the matrix of a spec as MPC at precision ap: hippo: exactly (rounded once at
+ * ap), a matrix file's or an init file's target A_target as exact doubles */
 static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
 {
-    ssm_status s;
-    if (strncmp(spec, "hippo:", 6) == 0) {
-        size_t N;
-        ssm_hippo_measure m;
-        int rc = cli_parse_hippo_spec(&m, &N, spec, 1024, "eig");
-        if (rc >= 0)
-            return rc;
-        ssm_mpmat_t R;
-        if ((s = ssm_mpmat_init(R, N, N, ap)) != SSM_OK || (s = ssm_hippo_mp(R, NULL, NULL, m, N, NULL)) != SSM_OK)
-            return cli_fail(s);
-        ssm_mpcmat_init(A, N, N, ap);
-        ssm_mpcmat_set_mpmat(A, R);
-        ssm_mpmat_clear(R);
-        return -1;
-    }
-    /* a matrix file: entries taken as exact (doubles are exact in MPC) */
-    ssm_zmat_t Z;
-    int rc = cli_load_matrix_file(Z, NULL, spec, "eig", 1024);
+    cli_spec sp;
+    cli_spec_rules rules = {.cmd = "eig", .nmax = 1024};
+    int rc = cli_spec_load(&sp, spec, &rules);
     if (rc >= 0)
         return rc;
-    if ((s = ssm_mpcmat_init(A, Z->rows, Z->cols, ap)) != SSM_OK) {
-        ssm_zmat_clear(Z);
-        return cli_fail(s);
+    ssm_status s = SSM_OK;
+    size_t N = sp.N;
+    memset(A, 0, sizeof(ssm_mpcmat_struct));
+    if (sp.kind == CLI_SPEC_HIPPO) {
+        ssm_mpmat_t R;
+        s = ssm_mpmat_init(R, N, N, ap);
+        if (s == SSM_OK) s = ssm_hippo_mp(R, NULL, NULL, sp.measure, N, NULL);
+        if (s == SSM_OK) s = ssm_mpcmat_init(A, N, N, ap);
+        if (s == SSM_OK) s = ssm_mpcmat_set_mpmat(A, R);
+        ssm_mpmat_clear(R);
+    } else if (sp.kind == CLI_SPEC_MATRIX) {
+        if ((s = ssm_mpcmat_init(A, N, N, ap)) == SSM_OK)
+            for (size_t i = 0; i < N * N; i++)
+                mpc_set_d_d(A->data[i], creal(sp.Z->data[i]), cimag(sp.Z->data[i]), MPC_RNDNN);
+    } else if (sp.init->A_target->rows) {
+        if ((s = ssm_mpcmat_init(A, N, N, ap)) == SSM_OK)
+            for (size_t i = 0; i < N * N; i++)
+                mpc_set_d_d(A->data[i], sp.init->A_target->data[i], 0.0, MPC_RNDNN);
+    } else {
+        cli_spec_clear(&sp);
+        return cli_usage_error("eig: '%s' has no target matrix A_target (eig reads hippo:, a matrix file, or an "
+                               "init file's A_target)", spec);
     }
-    for (size_t i = 0; i < Z->rows * Z->cols; i++)
-        mpc_set_d_d(A->data[i], creal(Z->data[i]), cimag(Z->data[i]), MPC_RNDNN);
-    ssm_zmat_clear(Z);
-    return -1;
+    cli_spec_clear(&sp);
+    if (s != SSM_OK)
+        ssm_mpcmat_clear(A);
+    return s == SSM_OK ? -1 : cli_fail(s);
 }
 
 int cmd_eig(int argc, char **argv)

@@ -399,68 +399,54 @@ static ssm_status target_dense(spec_sys *y, const ssm_init_file *f)
 }
 
 /* returns -1 on success, else the exit code (error printed) */
-static int load_spec(spec_sys *y, const char *spec, const common_opts *c)
+static int load_spec(spec_sys *y, const char *text, const common_opts *c)
 {
     memset(y, 0, sizeof *y);
+    cli_spec sp;
+    cli_spec_rules rules = {.cmd = "transfer", .nmax = 8192, .hippo_dense = 1, .io = &c->io};
+    int rc = cli_spec_load(&sp, text, &rules);
+    if (rc >= 0)
+        return rc;
     ssm_status st = SSM_OK;
-    if (strncmp(spec, "hippo:", 6) == 0) {
-        size_t N;
-        ssm_hippo_measure m;
-        int rc = cli_parse_hippo_spec(&m, &N, spec, 8192, "transfer");
-        if (rc >= 0)
-            return rc;
-        ssm_dmat_t A, B, C;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(C, N, 1);
-        ssm_hippo(A, B, NULL, m, N);
-        ssm_init_C(C, c->io.C, c->io.seed);
-        ssm_zmat_init(y->A, N, N); ssm_zmat_init(y->b, N, 1); ssm_zmat_init(y->c, 1, N);
-        ssm_zmat_set_dmat(y->A, A);
-        for (size_t i = 0; i < N; i++) {
-            SSM_D(y->b, i, 0) = SSM_D(B, i, 0);
-            SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
-        }
-        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(C);
-    } else {
-        ssm_st *st_ = NULL;
-        ssm_init_file *f = NULL;
-        int which = 0;
-        if (strncmp(spec, "init:", 5) == 0) {
-            ssm_init_method m;
-            ssm_init_opts io = c->io;
-            int rc = cli_parse_init_spec(&m, &io.N, spec, "transfer");
-            if (rc >= 0)
-                return rc;
-            io.progress = NULL;
-            if ((st = ssm_init_build(&st_, m, &io)) != SSM_OK || (st = ssm_init_file_take(&f, st_)) != SSM_OK)
-                return cli_fail(st);
-        } else {
-            const char *path = spec;
-            if (strncmp(spec, "target:", 7) == 0) {
-                path = spec + 7;
-                which = 1;
+    size_t N = sp.N;
+    switch (sp.kind) {
+    case CLI_SPEC_HIPPO: { /* the dense pair, C from --C/--seed */
+        ssm_dmat_t C;
+        st = ssm_dmat_init(C, N, 1);
+        if (st == SSM_OK) st = ssm_init_C(C, c->io.C, c->io.seed);
+        if (st == SSM_OK) st = ssm_zmat_init(y->A, N, N);
+        if (st == SSM_OK) st = ssm_zmat_init(y->b, N, 1);
+        if (st == SSM_OK) st = ssm_zmat_init(y->c, 1, N);
+        if (st == SSM_OK) {
+            ssm_zmat_set_dmat(y->A, sp.A);
+            for (size_t i = 0; i < N; i++) {
+                SSM_D(y->b, i, 0) = SSM_D(sp.B, i, 0);
+                SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
             }
-            if ((st = ssm_init_file_read(&f, path)) != SSM_OK)
-                return cli_fail(st);
         }
-        if (which == 0) {
-            y->file = f;
-            ssm_init_file_modal(&y->modal, f);
-            y->is_modal = 1;
-        } else {
-            st = target_dense(y, f);
-            ssm_init_file_free(f);
-        }
-        if (st != SSM_OK) {
-            spec_clear(y);
-            return cli_fail(st);
-        }
+        ssm_dmat_clear(C);
+        break;
     }
-    if (!y->is_modal) {
+    case CLI_SPEC_INIT: /* the init's model, modal */
+        y->file = sp.init;
+        sp.init = NULL;
+        ssm_init_file_modal(&y->modal, y->file);
+        y->is_modal = 1;
+        break;
+    case CLI_SPEC_TARGET:
+        st = target_dense(y, sp.init);
+        break;
+    case CLI_SPEC_MATRIX:
+        cli_spec_clear(&sp);
+        return cli_usage_error("transfer: '%s' is a matrix, not a system (use hippo:, init:, target: or an init file)",
+                               text);
+    }
+    cli_spec_clear(&sp);
+    if (st == SSM_OK && !y->is_modal)
         y->plan = ssm_tf_plan_create(y->A, y->b, y->c, 0.0, &st);
-        if (!y->plan) {
-            spec_clear(y);
-            return cli_fail(st);
-        }
+    if (st != SSM_OK) {
+        spec_clear(y);
+        return cli_fail(st);
     }
     return -1;
 }

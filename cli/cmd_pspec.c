@@ -61,15 +61,6 @@ static void sm_clear(system_matrix *m)
     memset(m, 0, sizeof *m);
 }
 
-/* a plain matrix file → dense A */
-static int load_matrix_file(system_matrix *m, const char *path)
-{
-    int cplx = 0;
-    int rc = cli_load_matrix_file(m->A, &cplx, path, "pspec", 8192);
-    m->real = !cplx;
-    return rc;
-}
-
 /* the dense matrix of a DPLR-only system (abscissa, radius, box) */
 static ssm_status dense_of(ssm_zmat_t A, const system_matrix *m)
 {
@@ -85,103 +76,104 @@ static ssm_status dense_of(ssm_zmat_t A, const system_matrix *m)
     return s;
 }
 
+/* the NPLR form of a HiPPO pair with rank-r correction: lambda (N, conjugate-closed), P (N×r) */
+static ssm_status hippo_dplr(system_matrix *m, const cli_spec *sp)
+{
+    size_t N = sp->N, M = N / 2, r = sp->P->rows;
+    double complex *W = malloc(M * sizeof *W);
+    ssm_zmat_t V, Bt, Pt;
+    memset(Bt, 0, sizeof Bt);
+    memset(Pt, 0, sizeof Pt);
+    ssm_status s = W ? ssm_zmat_init(V, N, M) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s == SSM_OK) s = ssm_zmat_init(Bt, M, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(Pt, r, M);
+    if (s == SSM_OK) s = ssm_diag_nplr(W, V, Bt, Pt, NULL, sp->A, sp->B, sp->P, NULL);
+    if (s == SSM_OK) s = (m->lambda = malloc(N * sizeof *m->lambda)) ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s == SSM_OK) s = ssm_zmat_init(m->P, N, r);
+    for (size_t i = 0; s == SSM_OK && i < M; i++) {
+        m->lambda[i] = W[i];
+        m->lambda[i + M] = conj(W[i]);
+        for (size_t k = 0; k < r; k++) {
+            SSM_D(m->P, i, k) = SSM_D(Pt, k, i);
+            SSM_D(m->P, i + M, k) = conj(SSM_D(Pt, k, i));
+        }
+    }
+    if (s != SSM_OK) {
+        free(m->lambda);
+        m->lambda = NULL;
+        ssm_zmat_clear(m->P);
+    }
+    free(W);
+    ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
+    return s;
+}
+
 /* route: 0 auto, 1 dense, 2 dplr */
 static int load_system(system_matrix *m, const char *spec, int route)
 {
-    ssm_status s;
     memset(m, 0, sizeof *m);
-    if (strncmp(spec, "hippo:", 6) == 0) {
-        size_t N;
-        ssm_hippo_measure meas;
-        int rc = cli_parse_hippo_spec(&meas, &N, spec, 8192, "pspec");
-        if (rc >= 0)
-            return rc;
-        size_t r = ssm_hippo_rank(meas);
-        ssm_dmat_t A, B, P;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(P, r ? r : 1, N);
-        if ((s = ssm_hippo(A, B, r ? P : NULL, meas, N)) != SSM_OK) {
-            ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
-            return cli_fail(s);
-        }
+    cli_spec sp;
+    cli_spec_rules rules = {.cmd = "pspec", .nmax = 8192, .hippo_dense = 1};
+    int rc = cli_spec_load(&sp, spec, &rules);
+    if (rc >= 0)
+        return rc;
+    ssm_status s = SSM_OK;
+    size_t N = sp.N;
+    if (sp.kind == CLI_SPEC_INIT && N > 1024 && strncmp(spec, "init:", 5) == 0) {
+        cli_spec_clear(&sp);
+        return cli_usage_error("pspec: N = %zu in '%s' is above the 1024 supported for init specs", N, spec);
+    }
+    switch (sp.kind) {
+    case CLI_SPEC_HIPPO: {
+        size_t r = sp.P->rows;
         m->real = 1;
         /* rank one: the secular route wins at every size (LegS N = 32: 0.02 s against 0.13 s on
          * the Schur form); higher rank: Lanczos + Woodbury wins from N = 256 */
         int want_dplr = route == 2 || (route == 0 && r > 0 && N % 2 == 0 && (r == 1 || N >= 256));
-        if (want_dplr) {
-            if (r == 0 || N % 2) {
-                ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
-                return cli_usage_error("pspec: --route dplr needs a measure with a low-rank correction and even N");
-            }
-            size_t M = N / 2;
-            double complex *W = malloc(M * sizeof *W);
-            ssm_zmat_t V, Bt, Pt;
-            ssm_zmat_init(V, N, M); ssm_zmat_init(Bt, M, 1); ssm_zmat_init(Pt, r, M);
-            s = W ? ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL) : SSM_ENOMEM;
-            if (s == SSM_OK) {
-                m->lambda = malloc(N * sizeof *m->lambda);
-                ssm_zmat_init(m->P, N, r);
-                for (size_t i = 0; i < M; i++) {
-                    m->lambda[i] = W[i];
-                    m->lambda[i + M] = conj(W[i]);
-                    for (size_t k = 0; k < r; k++) {
-                        SSM_D(m->P, i, k) = SSM_D(Pt, k, i);
-                        SSM_D(m->P, i + M, k) = conj(SSM_D(Pt, k, i));
-                    }
-                }
-            }
-            free(W);
-            ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
-            if (s != SSM_OK && route == 2) {
-                ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
-                return cli_fail(s);
-            }
+        if (want_dplr && (r == 0 || N % 2)) {
+            cli_spec_clear(&sp);
+            return cli_usage_error("pspec: --route dplr needs a measure with a low-rank correction and even N");
         }
+        if (want_dplr && (s = hippo_dplr(m, &sp)) != SSM_OK && route != 2)
+            s = SSM_OK; /* auto: the dense route instead */
         /* the dense matrix too: eigenvalues for the default box, abscissa, radius */
-        ssm_zmat_init(m->A, N, N);
-        ssm_zmat_set_dmat(m->A, A);
-        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
-        return -1;
+        if (s == SSM_OK && (s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
+            ssm_zmat_set_dmat(m->A, sp.A);
+        break;
     }
-    ssm_init_file *f = NULL;
-    if (strncmp(spec, "init:", 5) == 0) {
-        ssm_init_method meth;
-        ssm_init_opts io = ssm_init_opts_default();
-        int rc = cli_parse_init_spec(&meth, &io.N, spec, "pspec");
-        if (rc >= 0)
-            return rc;
-        if (io.N > 1024)
-            return cli_usage_error("pspec: N = %zu in '%s' is above the 1024 supported for init specs", io.N, spec);
-        ssm_st *st = NULL;
-        if ((s = ssm_init_build(&st, meth, &io)) != SSM_OK || (s = ssm_init_file_take(&f, st)) != SSM_OK)
-            return cli_fail(s);
-    } else if (cli_ends_with(spec, ".safetensors")) {
-        ssm_st *st = NULL;
-        if ((s = ssm_st_read(&st, spec)) != SSM_OK)
-            return cli_fail(s);
-        int plain = !ssm_st_meta(st, "format");
-        if (plain) { /* a plain matrix file */
-            ssm_st_free(st);
-            return load_matrix_file(m, spec);
-        }
-        if ((s = ssm_init_file_take(&f, st)) != SSM_OK)
-            return cli_fail(s);
-    } else {
-        return load_matrix_file(m, spec);
+    case CLI_SPEC_INIT:
+        s = ssm_init_state_matrix(m->A, &m->lambda, m->P, sp.init);
+        m->real = 1; /* every init's model is the complexification of a real system */
+        break;
+    case CLI_SPEC_TARGET:
+        if ((s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
+            ssm_zmat_set_dmat(m->A, sp.init->A_target);
+        m->real = 1;
+        break;
+    case CLI_SPEC_MATRIX:
+        m->A[0] = sp.Z[0]; /* taken over */
+        memset(sp.Z, 0, sizeof sp.Z);
+        m->real = !sp.is_complex;
+        break;
     }
-    s = ssm_init_state_matrix(m->A, &m->lambda, m->P, f);
-    ssm_init_file_free(f);
-    if (s != SSM_OK)
+    cli_spec_clear(&sp);
+    if (s != SSM_OK) {
+        sm_clear(m);
         return cli_fail(s);
-    m->real = 1; /* every init's model is the complexification of a real system */
+    }
     if (m->lambda && route == 1) {
         /* dense route asked for: form diag(λ) − P P* */
-        if ((s = dense_of(m->A, m)) != SSM_OK)
+        if ((s = dense_of(m->A, m)) != SSM_OK) {
+            sm_clear(m);
             return cli_fail(s);
+        }
         free(m->lambda);
         m->lambda = NULL;
     }
-    if (!m->lambda && route == 2)
+    if (!m->lambda && route == 2) {
+        sm_clear(m);
         return cli_usage_error("pspec: --route dplr: '%s' has no DPLR form", spec);
+    }
     return -1;
 }
 
