@@ -16,11 +16,11 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
                                 ssm_status *status);
 /* G[k] = G(s[k]), k < count.  A const plan; scratch is per call (O(n²)).
  * ELOSS when sI − A is exactly singular at some s. */
-ssm_status ssm_tf_eval(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t count);
+SSM_MUST_CHECK ssm_status ssm_tf_eval(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t count);
 void ssm_tf_plan_destroy(ssm_tf_plan *p);
 
 /* Reference: G(s) by a dense LU solve of (sI − A) x = b, O(n³) per point. */
-ssm_status ssm_tf_dense_solve(double complex *G, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+SSM_MUST_CHECK ssm_status ssm_tf_dense_solve(double complex *G, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                               double complex D, const double complex *s, size_t count);
 
 /* ---- diagonal and DPLR systems, O(M r) per point ------------------------ */
@@ -35,12 +35,12 @@ void ssm_tf_diag(double complex *G, const double complex *lambda, const double c
  *   G = G_diag − (c̃ R P̃)(I + P̃* R P̃)⁻¹(P̃* R b̃),  R = (sI − Λ)⁻¹,
  * P̃ given as r rows of M (Pt, r <= 8); with conj_sym the full system has the
  * conjugate modes and conjugate P̃ rows.  ELOSS when I + P̃*RP̃ is singular. */
-ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const double complex *b,
+SSM_MUST_CHECK ssm_status ssm_tf_dplr(double complex *G, const double complex *lambda, const double complex *b,
                        const double complex *c, const ssm_zmat_t Pt, size_t M, int conj_sym, double complex D,
                        const double complex *s, size_t count);
 
 /* count frequencies lo..hi (linear or log-spaced), as s = iω. */
-ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
+SSM_MUST_CHECK ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
 
 /* ===================================================================== */
 /* Pseudospectra (doc/reference.md §7): σ_min(zI − A) on many points           */
@@ -97,13 +97,13 @@ void ssm_pspec_plan_destroy(ssm_pspec_plan *p);
  * dense SVD): relative 1e-4 where σ > 1e-8‖A‖, absolute 10·ε·‖A‖ elsewhere.
  * Cost per point: ~2k·n² flops (dense, k Lanczos steps, typically 3–10),
  * O(k n r) (DPLR), O(n) (normal).  bar may be NULL.  info may be NULL. */
-ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double complex *z, size_t count,
+SSM_MUST_CHECK ssm_status ssm_pspec_eval(double *sigma, const ssm_pspec_plan *p, const double complex *z, size_t count,
                           ssm_pspec_info *info, ssm_progress *bar);
 
 /* The nx×ny grid over box = {x0, x1, y0, y1}: sigma[iy·nx + ix] at
  * z = x0 + ix·(x1−x0)/(nx−1) + i(y0 + iy·(y1−y0)/(ny−1)).  Real matrices
  * compute only the rows without a mirror row in the grid. */
-ssm_status ssm_pspec_grid(double *sigma, const ssm_pspec_plan *p, const double box[4], size_t nx, size_t ny,
+SSM_MUST_CHECK ssm_status ssm_pspec_grid(double *sigma, const ssm_pspec_plan *p, const double box[4], size_t nx, size_t ny,
                           ssm_pspec_info *info, ssm_progress *bar);
 
 /* EigTool's default box from the eigenvalues: their bounding box padded on
@@ -126,7 +126,7 @@ double ssm_pspec_norm_bound(const ssm_pspec_plan *p);
  * point reached (σ_min = ε there).  Finds a local maximiser of Re z on Λ_ε that
  * is global in the generic case (as the paper's algorithm).  Cost O(n³) per
  * sweep (zgeev of 2n×2n).  EINVAL, ENOCONV (60 sweeps). */
-ssm_status ssm_pspec_abscissa(double *alpha, double complex *z_at, int *iterations, const ssm_zmat_t A, double eps);
+SSM_MUST_CHECK ssm_status ssm_pspec_abscissa(double *alpha, double complex *z_at, int *iterations, const ssm_zmat_t A, double eps);
 
 /* Complex stability radius β(A) = min_ω σ_min(A − iωI) of a stable A (the
  * distance to the nearest complex matrix with an eigenvalue on the imaginary
@@ -134,7 +134,7 @@ ssm_status ssm_pspec_abscissa(double *alpha, double complex *z_at, int *iteratio
  * steps from the eigenvalues' imaginary parts; relative accuracy ~2e-10 plus
  * the SVD's ε‖A‖.  omega_at: where the minimum is.  EINVAL when A is not
  * stable; ENOCONV after 60 levels.  Cost O(n³) per level. */
-ssm_status ssm_stability_radius(double *beta, double *omega_at, int *iterations, const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_stability_radius(double *beta, double *omega_at, int *iterations, const ssm_zmat_t A);
 
 /* ===================================================================== */
 /* Distances between systems (analysis/distance.c)                        */
@@ -164,11 +164,11 @@ typedef struct {
 
 void ssm_tf_modal_clear(ssm_tf_modal *m);
 /* G at count points: ssm_tf_diag or ssm_tf_dplr (O(M r²) per point). */
-ssm_status ssm_tf_modal_eval(double complex *G, const ssm_tf_modal *m, const double complex *s, size_t count);
+SSM_MUST_CHECK ssm_status ssm_tf_modal_eval(double complex *G, const ssm_tf_modal *m, const double complex *s, size_t count);
 /* The same system as a dense state space of size n = M (2M when conj_sym):
  * A = diag(Λ_f) − P̃_f P̃_f*, b = b̃_f, c = c̃_f (A, b, c initialised here,
  * n×n, n×1, 1×n).  For ssm_tf_hinf.  Cost O(n² r). */
-ssm_status ssm_tf_modal_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const ssm_tf_modal *m);
+SSM_MUST_CHECK ssm_status ssm_tf_modal_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const ssm_tf_modal *m);
 
 /* Callback adapters: a Hessenberg plan, a modal system (the object must
  * outlive the callback). */
@@ -208,7 +208,7 @@ typedef struct {
  * (a resonance at pole λ has width ≈ |Re λ|).  Cost: (grid + extra) batch
  * evaluations plus ~20–40 single ones per peak.  EINVAL for a bad band, ELOSS
  * when |ΔG| is not finite on the grid, else the callbacks' status. */
-ssm_status ssm_dist_sup(ssm_dist_info *info, ssm_tf_fn g1, ssm_tf_fn g2, const ssm_dist_opts *opts);
+SSM_MUST_CHECK ssm_status ssm_dist_sup(ssm_dist_info *info, ssm_tf_fn g1, ssm_tf_fn g2, const ssm_dist_opts *opts);
 
 typedef struct {
     double hinf;       /* the H∞ norm sup_ω |G(iω)| (= lower)                                 */
@@ -233,7 +233,7 @@ typedef struct {
  * default 1e-10 when <= 0) must be >= 1e-14.  Cost O(n³) per iteration
  * (zgeev of 2n×2n), typically < 10 iterations.  EINVAL for bad shapes or an
  * eigenvalue of A with Re >= 0 (norm not finite), ENOCONV after 60 iterations. */
-ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+SSM_MUST_CHECK ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                        double complex D, double tol);
 
 #endif

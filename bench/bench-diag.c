@@ -16,10 +16,10 @@ int main(int argc, char **argv)
         size_t N = (size_t)atoi(argv[2]);
         int reps = atoi(argv[5]);
         ssm_dmat_t A, B, P, E;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(P, 1, N); ssm_dmat_init(E, N, N);
-        ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N);
+        BENCH_OK(ssm_dmat_init(A, N, N)); BENCH_OK(ssm_dmat_init(B, N, 1)); BENCH_OK(ssm_dmat_init(P, 1, N)); BENCH_OK(ssm_dmat_init(E, N, N));
+        BENCH_OK(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N));
         ssm_zmat_t V, Vi;
-        ssm_zmat_init(V, N, N); ssm_zmat_init(Vi, N, N);
+        BENCH_OK(ssm_zmat_init(V, N, N)); BENCH_OK(ssm_zmat_init(Vi, N, N));
         double complex *l = malloc(N * sizeof *l);
         ssm_ptd_opts o = ssm_ptd_opts_default(); /* transfer-aware, default weight */
         o.eps = atof(argv[3]);
@@ -42,10 +42,10 @@ int main(int argc, char **argv)
         size_t N = (size_t)atoi(argv[2]), M = N / 2;
         int reps = atoi(argv[3]);
         ssm_dmat_t A, B, P;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(P, 1, N);
-        ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N);
+        BENCH_OK(ssm_dmat_init(A, N, N)); BENCH_OK(ssm_dmat_init(B, N, 1)); BENCH_OK(ssm_dmat_init(P, 1, N));
+        BENCH_OK(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N));
         ssm_zmat_t V, Bt, Pt;
-        ssm_zmat_init(V, N, M); ssm_zmat_init(Bt, M, 1); ssm_zmat_init(Pt, 1, M);
+        BENCH_OK(ssm_zmat_init(V, N, M)); BENCH_OK(ssm_zmat_init(Bt, M, 1)); BENCH_OK(ssm_zmat_init(Pt, 1, M));
         double complex *W = malloc(M * sizeof *W);
         for (int r = 0; r < reps && r < 64; r++) {
             double t0 = bench_now();

@@ -19,18 +19,18 @@ int main(int argc, char **argv)
     size_t N = (size_t)atol(argv[1]), K = (size_t)atol(argv[2]);
     int reps = atoi(argv[3]);
     ssm_dmat_t A, B;
-    ssm_dmat_init(A, N, N);
-    ssm_dmat_init(B, N, 1);
-    ssm_hippo(A, B, NULL, SSM_HIPPO_LEGS, N);
+    BENCH_OK(ssm_dmat_init(A, N, N));
+    BENCH_OK(ssm_dmat_init(B, N, 1));
+    BENCH_OK(ssm_hippo(A, B, NULL, SSM_HIPPO_LEGS, N));
     ssm_zmat_t Az, b, c;
-    ssm_zmat_init(Az, N, N); ssm_zmat_init(b, N, 1); ssm_zmat_init(c, 1, N);
-    ssm_zmat_set_dmat(Az, A);
+    BENCH_OK(ssm_zmat_init(Az, N, N)); BENCH_OK(ssm_zmat_init(b, N, 1)); BENCH_OK(ssm_zmat_init(c, 1, N));
+    BENCH_OK(ssm_zmat_set_dmat(Az, A));
     for (size_t i = 0; i < N; i++) {
         b->data[i] = B->data[i];
         c->data[i] = 1.0;
     }
     double complex *s = malloc(K * sizeof *s), *G = malloc(K * sizeof *G);
-    ssm_tf_omega_grid(s, NULL, 1e-2, 1e4, K, 1);
+    BENCH_OK(ssm_tf_omega_grid(s, NULL, 1e-2, 1e4, K, 1));
     double t[64];
     ssm_status st = SSM_OK;
     for (int r = 0; r < reps && r < 64; r++) {

@@ -29,16 +29,16 @@ int main(int argc, char **argv)
         double t0 = bench_now();
         if (prec == 53) {
             ssm_dmat_t A, B;
-            ssm_dmat_init(A, N, N);
-            ssm_dmat_init(B, N, 1);
-            ssm_hippo(A, B, NULL, m, N);
+            BENCH_OK(ssm_dmat_init(A, N, N));
+            BENCH_OK(ssm_dmat_init(B, N, 1));
+            BENCH_OK(ssm_hippo(A, B, NULL, m, N));
             ssm_dmat_clear(A);
             ssm_dmat_clear(B);
         } else {
             ssm_mpmat_t A, B;
-            ssm_mpmat_init(A, N, N, prec);
-            ssm_mpmat_init(B, N, 1, prec);
-            ssm_hippo_mp(A, B, NULL, m, N, NULL);
+            BENCH_OK(ssm_mpmat_init(A, N, N, prec));
+            BENCH_OK(ssm_mpmat_init(B, N, 1, prec));
+            BENCH_OK(ssm_hippo_mp(A, B, NULL, m, N, NULL));
             ssm_mpmat_clear(A);
             ssm_mpmat_clear(B);
         }

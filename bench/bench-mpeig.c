@@ -37,19 +37,19 @@ int main(int argc, char **argv)
         reps = 1;
     mpfr_prec_t p = atol(argv[3]), ap = 4 * p + 256;
     ssm_mpmat_t R, P;
-    ssm_mpmat_init(R, N, N, ap);
-    ssm_mpmat_init(P, 1, N, ap);
-    ssm_hippo_mp(R, NULL, P, SSM_HIPPO_LEGS, N, NULL);
+    BENCH_OK(ssm_mpmat_init(R, N, N, ap));
+    BENCH_OK(ssm_mpmat_init(P, 1, N, ap));
+    BENCH_OK(ssm_hippo_mp(R, NULL, P, SSM_HIPPO_LEGS, N, NULL));
     if (strcmp(argv[1], "normal") == 0)
         for (size_t i = 0; i < N; i++)
             for (size_t k = 0; k < N; k++)
                 mpfr_fma(SSM_MP(R, i, k), SSM_MP(P, 0, i), SSM_MP(P, 0, k), SSM_MP(R, i, k), MPFR_RNDN);
     if (strcmp(argv[1], "ptd") == 0) {
         ssm_dmat_t A, Pd, E;
-        ssm_dmat_init(A, N, N); ssm_dmat_init(Pd, 1, N); ssm_dmat_init(E, N, N);
-        ssm_hippo(A, NULL, Pd, SSM_HIPPO_LEGS, N);
+        BENCH_OK(ssm_dmat_init(A, N, N)); BENCH_OK(ssm_dmat_init(Pd, 1, N)); BENCH_OK(ssm_dmat_init(E, N, N));
+        BENCH_OK(ssm_hippo(A, NULL, Pd, SSM_HIPPO_LEGS, N));
         ssm_zmat_t V, Vi;
-        ssm_zmat_init(V, N, N); ssm_zmat_init(Vi, N, N);
+        BENCH_OK(ssm_zmat_init(V, N, N)); BENCH_OK(ssm_zmat_init(Vi, N, N));
         double complex *l = malloc(N * sizeof *l);
         ssm_ptd_opts o = {.eps = 0.05};
         if (ssm_diag_ptd(E, l, V, Vi, NULL, A, Pd, &o) != SSM_OK)
@@ -72,11 +72,11 @@ int main(int argc, char **argv)
         return fclose(fp) == 0 ? 0 : 1;
     }
     ssm_mpcmat_t A, L, V, W;
-    ssm_mpcmat_init(A, N, N, ap);
-    ssm_mpcmat_set_mpmat(A, R);
-    ssm_mpcmat_init(L, N, 1, p);
-    ssm_mpcmat_init(V, N, N, p);
-    ssm_mpcmat_init(W, N, N, p);
+    BENCH_OK(ssm_mpcmat_init(A, N, N, ap));
+    BENCH_OK(ssm_mpcmat_set_mpmat(A, R));
+    BENCH_OK(ssm_mpcmat_init(L, N, 1, p));
+    BENCH_OK(ssm_mpcmat_init(V, N, N, p));
+    BENCH_OK(ssm_mpcmat_init(W, N, N, p));
     ssm_mpeig_info info;
     /* Arb's QR at the same output precision plus the same 64 guard bits our first run uses */
     acb_mat_t Aa, Ra;

@@ -27,11 +27,11 @@ int main(int argc, char **argv)
     const char *mode = argv[2];
     int reps = atoi(argv[3]);
     ssm_dmat_t A, B, P;
-    ssm_dmat_init(A, n, n); ssm_dmat_init(B, n, 1); ssm_dmat_init(P, r, n);
-    ssm_hippo(A, B, P, SSM_HIPPO_LEGS, n);
+    BENCH_OK(ssm_dmat_init(A, n, n)); BENCH_OK(ssm_dmat_init(B, n, 1)); BENCH_OK(ssm_dmat_init(P, r, n));
+    BENCH_OK(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, n));
     ssm_zmat_t Z;
-    ssm_zmat_init(Z, n, n);
-    ssm_zmat_set_dmat(Z, A);
+    BENCH_OK(ssm_zmat_init(Z, n, n));
+    BENCH_OK(ssm_zmat_set_dmat(Z, A));
     /* EigTool's box from the eigenvalues (the diagonal: A is triangular) */
     double complex *ev = malloc(n * sizeof *ev);
     for (size_t i = 0; i < n; i++)
@@ -49,7 +49,7 @@ int main(int argc, char **argv)
         if (strcmp(mode, "fast") == 0) {
             double complex *W = malloc(M * sizeof *W), *lam = malloc(n * sizeof *lam);
             ssm_zmat_t V, Bt, Pt, Pf;
-            ssm_zmat_init(V, n, M); ssm_zmat_init(Bt, M, 1); ssm_zmat_init(Pt, r, M); ssm_zmat_init(Pf, n, r);
+            BENCH_OK(ssm_zmat_init(V, n, M)); BENCH_OK(ssm_zmat_init(Bt, M, 1)); BENCH_OK(ssm_zmat_init(Pt, r, M)); BENCH_OK(ssm_zmat_init(Pf, n, r));
             s = ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL);
             for (size_t i = 0; i < M; i++) {
                 lam[i] = W[i];

@@ -2,8 +2,21 @@
 #ifndef SSM_BENCH_H
 #define SSM_BENCH_H
 
+#include "core/core.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+
+/* a call that must succeed: a failure ends the program with the library's message */
+#define BENCH_OK(call)                                                                 \
+    do {                                                                               \
+        ssm_status b_ok_ = (call);                                                     \
+        if (b_ok_ != SSM_OK) {                                                         \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, ssm_error_message()); \
+            exit(1);                                                                   \
+        }                                                                              \
+    } while (0)
 
 static inline double bench_now(void)
 {

@@ -3,15 +3,16 @@
  *   ptd-table sweep N              ε from 0.3 down to 1e-4 in one warm-started run
  * Columns: N eps ||E||/||A|| kappa_2(V) max_Re_lambda seconds iterations */
 #include "ssmkit.h"
+#include "bench/bench.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static void legs(ssm_dmat_t A, ssm_dmat_t P, size_t N)
 {
-    ssm_dmat_init(A, N, N);
-    ssm_dmat_init(P, 1, N);
-    ssm_hippo(A, NULL, P, SSM_HIPPO_LEGS, N);
+    BENCH_OK(ssm_dmat_init(A, N, N));
+    BENCH_OK(ssm_dmat_init(P, 1, N));
+    BENCH_OK(ssm_hippo(A, NULL, P, SSM_HIPPO_LEGS, N));
 }
 
 int main(int argc, char **argv)
@@ -22,10 +23,10 @@ int main(int argc, char **argv)
         for (size_t N = 8; N <= 128; N *= 2) {
             ssm_dmat_t A, P, E;
             legs(A, P, N);
-            ssm_dmat_init(E, N, N);
+            BENCH_OK(ssm_dmat_init(E, N, N));
             ssm_zmat_t V, Vi;
-            ssm_zmat_init(V, N, N);
-            ssm_zmat_init(Vi, N, N);
+            BENCH_OK(ssm_zmat_init(V, N, N));
+            BENCH_OK(ssm_zmat_init(Vi, N, N));
             double complex *l = malloc(N * sizeof *l);
             ssm_ptd_opts o = {.eps = eps};
             ssm_ptd_info in;
@@ -49,10 +50,10 @@ int main(int argc, char **argv)
         ssm_ptd_info rec[16], in;
         ssm_dmat_t A, P, E;
         legs(A, P, N);
-        ssm_dmat_init(E, N, N);
+        BENCH_OK(ssm_dmat_init(E, N, N));
         ssm_zmat_t V, Vi;
-        ssm_zmat_init(V, N, N);
-        ssm_zmat_init(Vi, N, N);
+        BENCH_OK(ssm_zmat_init(V, N, N));
+        BENCH_OK(ssm_zmat_init(Vi, N, N));
         double complex *l = malloc(N * sizeof *l);
         ssm_ptd_opts o = {.eps = 1e-4, .sweep = sweep, .sweep_count = ns, .sweep_info = rec};
         ssm_status s = ssm_diag_ptd(E, l, V, Vi, &in, A, P, &o);

@@ -5,6 +5,7 @@
  * "grad.<name>" for every trainable tensor, "loss" [1]; dense inits also "dense_A" [N,N], "dense_B" [N].
  * Metadata: the shapes and flags. */
 #include "ssmkit.h"
+#include "bench/bench.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ int main(int argc, char **argv)
         y[b] = regression ? (float)ssm_train_uniform(&r) : (float)(b % nout);
     memset(ssm_train_acts_grads(a), 0, m->n_params * sizeof(float));
     memset(ssm_train_acts_dkf(a), 0, m->K * m->H * m->nfreq * 2 * sizeof(float));
-    ssm_train_model_kernels(m, 0);
+    BENCH_OK(ssm_train_model_kernels(m, 0));
     double loss = ssm_train_model_step(m, a, x, y, ids, B, 0, 0, 0, NULL, 1, 1.0f / (float)B, NULL, 0.1) / (double)B;
     memcpy(m->grads, ssm_train_acts_grads(a), m->n_params * sizeof(float));
     ssm_train_model_kernels_backward(m, ssm_train_acts_dkf(a), c.lr_ssm > 0);
@@ -58,28 +59,28 @@ int main(int argc, char **argv)
         size_t shape[1] = {tn->count};
         for (size_t i = 0; i < tn->count; i++)
             buf[i] = m->params[tn->offset + i];
-        ssm_st_add(f, tn->name, 1, shape, buf);
+        BENCH_OK(ssm_st_add(f, tn->name, 1, shape, buf));
         if (tn->group == SSM_TRAIN_SSM && c.lr_ssm == 0.0)
             continue;
         for (size_t i = 0; i < tn->count; i++)
             buf[i] = m->grads[tn->offset + i];
         snprintf(name, sizeof name, "grad.%s", tn->name);
-        ssm_st_add(f, name, 1, shape, buf);
+        BENCH_OK(ssm_st_add(f, name, 1, shape, buf));
     }
     size_t sx[3] = {B, L, din}, sy[1] = {B}, s1[1] = {1};
     for (size_t i = 0; i < B * L * din; i++)
         buf[i] = x[i];
-    ssm_st_add(f, "x", 3, sx, buf);
+    BENCH_OK(ssm_st_add(f, "x", 3, sx, buf));
     for (size_t i = 0; i < B; i++)
         buf[i] = y[i];
-    ssm_st_add(f, "y", 1, sy, buf);
-    ssm_st_add(f, "loss", 1, s1, &loss);
+    BENCH_OK(ssm_st_add(f, "y", 1, sy, buf));
+    BENCH_OK(ssm_st_add(f, "loss", 1, s1, &loss));
     if (m->dense) {
         size_t sa[2] = {m->N, m->N}, sb[1] = {m->N};
-        ssm_st_add(f, "dense_A", 2, sa, m->dense_A);
-        ssm_st_add(f, "dense_B", 1, sb, m->dense_B);
+        BENCH_OK(ssm_st_add(f, "dense_A", 2, sa, m->dense_A));
+        BENCH_OK(ssm_st_add(f, "dense_B", 1, sb, m->dense_B));
     }
-#define META(k, fmt, val) (snprintf(v, sizeof v, fmt, val), ssm_st_set_meta(f, k, v))
+#define META(k, fmt, val) do { snprintf(v, sizeof v, fmt, val); BENCH_OK(ssm_st_set_meta(f, k, v)); } while (0)
     META("H", "%zu", m->H); META("N", "%zu", m->N); META("M", "%zu", m->M); META("K", "%zu", m->K);
     META("L", "%zu", L); META("din", "%zu", din); META("nout", "%zu", nout); META("glu", "%d", m->glu);
     META("prenorm", "%d", m->prenorm); META("dense", "%d", m->dense); META("regression", "%d", regression);

@@ -130,16 +130,24 @@ int cmd_eig(int argc, char **argv)
     if (rc >= 0)
         return rc;
     size_t n = A->rows;
-    if (rot >= 0)
-        ssm_diag_rotate_mp(A, (unsigned long)rot, 2);
+    ssm_status s = rot >= 0 ? ssm_diag_rotate_mp(A, (unsigned long)rot, 2) : SSM_OK;
     /* double precision always (the user's baseline; also the judged result with --certify) */
     ssm_zmat_t Ad, Vd, Wd;
-    ssm_zmat_init(Ad, n, n); ssm_zmat_init(Vd, n, n); ssm_zmat_init(Wd, n, n);
-    for (size_t i = 0; i < n * n; i++)
-        Ad->data[i] = CMPLX(mpfr_get_d(mpc_realref(A->data[i]), MPFR_RNDN), mpfr_get_d(mpc_imagref(A->data[i]), MPFR_RNDN));
+    memset(Ad, 0, sizeof Ad); memset(Vd, 0, sizeof Vd); memset(Wd, 0, sizeof Wd);
     double complex *ld = malloc(n * sizeof *ld);
     ssm_eig_info di;
-    ssm_status s = ssm_diag_eig(ld, Vd, Wd, &di, Ad);
+    memset(&di, 0, sizeof di);
+    if (s == SSM_OK && !ld) s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s == SSM_OK) s = ssm_zmat_init(Ad, n, n);
+    if (s == SSM_OK) s = ssm_zmat_init(Vd, n, n);
+    if (s == SSM_OK) s = ssm_zmat_init(Wd, n, n);
+    if (s != SSM_OK) {
+        rc = cli_fail(s);
+        goto done;
+    }
+    for (size_t i = 0; i < n * n; i++)
+        Ad->data[i] = CMPLX(mpfr_get_d(mpc_realref(A->data[i]), MPFR_RNDN), mpfr_get_d(mpc_imagref(A->data[i]), MPFR_RNDN));
+    s = ssm_diag_eig(ld, Vd, Wd, &di, Ad);
     if (s != SSM_OK && !mp) {
         rc = cli_fail(s);
         goto done;
@@ -150,11 +158,12 @@ int cmd_eig(int argc, char **argv)
     memset(&mi, 0, sizeof mi);
     int double_ok = -1;
     if (mp) {
-        ssm_mpcmat_init(L, n, 1, p);
-        ssm_mpcmat_init(V, n, n, p);
-        ssm_mpcmat_init(W, n, n, p);
+        memset(V, 0, sizeof V); memset(W, 0, sizeof W);
+        s = ssm_mpcmat_init(L, n, 1, p);
+        if (s == SSM_OK) s = ssm_mpcmat_init(V, n, n, p);
+        if (s == SSM_OK) s = ssm_mpcmat_init(W, n, n, p);
         ssm_mpeig_opts o = {.route = route, .digits = digits, .certify = certify};
-        s = ssm_diag_eig_mp(L, V, W, &mi, A, &o);
+        if (s == SSM_OK) s = ssm_diag_eig_mp(L, V, W, &mi, A, &o);
         if (s != SSM_OK) {
             rc = cli_fail(s);
             ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
@@ -225,8 +234,8 @@ int cmd_eig(int argc, char **argv)
     rc = 0;
     if (out) {
         ssm_mpmat_t T;
-        ssm_mpmat_init(T, n, 2, mp ? p : 53);
-        for (size_t i = 0; i < n; i++) {
+        s = ssm_mpmat_init(T, n, 2, mp ? p : 53);
+        for (size_t i = 0; s == SSM_OK && i < n; i++) {
             if (mp) {
                 mpfr_set(SSM_MP(T, i, 0), mpc_realref(SSM_MP(L, i, 0)), MPFR_RNDN);
                 mpfr_set(SSM_MP(T, i, 1), mpc_imagref(SSM_MP(L, i, 0)), MPFR_RNDN);
@@ -238,7 +247,8 @@ int cmd_eig(int argc, char **argv)
         char header[1200];
         snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s\ncolumns: re im",
                  SSM_VERSION, spec, mp ? (long)p : 53L, cli_command_line());
-        s = ssm_tsv_write_mpmat(out, NULL, header, T);
+        if (s == SSM_OK)
+            s = ssm_tsv_write_mpmat(out, NULL, header, T);
         ssm_mpmat_clear(T);
         if (s != SSM_OK)
             rc = cli_fail(s);

@@ -69,12 +69,12 @@ static ssm_status summarise(double *abscissa, double *defect, const ssm_dmat_t A
     if (s == SSM_OK)
         s = ssm_dmat_init(X, N, N);
     if (s == SSM_OK) {
-        ssm_dmat_copy(S, A);
-        ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0);   /* S = A + Pᵀ P (P is r x N) */
-        ssm_dmat_gemm(X, 1.0, S, 0, S, 1, 0.0);   /* S Sᵀ */
-        ssm_dmat_gemm(X, -1.0, S, 1, S, 0, 1.0);  /* - Sᵀ S */
+        s = ssm_dmat_copy(S, A);
+        if (s == SSM_OK) s = ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0);   /* S = A + Pᵀ P (P is r x N) */
+        if (s == SSM_OK) s = ssm_dmat_gemm(X, 1.0, S, 0, S, 1, 0.0);   /* S Sᵀ */
+        if (s == SSM_OK) s = ssm_dmat_gemm(X, -1.0, S, 1, S, 0, 1.0);  /* - Sᵀ S */
         double ns = ssm_dmat_norm_fro(S);
-        *defect = ssm_dmat_norm_fro(X) / (ns * ns);
+        if (s == SSM_OK) *defect = ssm_dmat_norm_fro(X) / (ns * ns);
         ssm_dmat_clear(X);
     }
     ssm_dmat_clear(S);

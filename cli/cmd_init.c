@@ -388,8 +388,7 @@ static ssm_status target_dense(spec_sys *y, const ssm_init_file *f)
     ssm_status s = ssm_zmat_init(y->A, N, N);
     if (s == SSM_OK) s = ssm_zmat_init(y->b, N, 1);
     if (s == SSM_OK) s = ssm_zmat_init(y->c, 1, N);
-    if (s == SSM_OK) {
-        ssm_zmat_set_dmat(y->A, f->A_target);
+    if (s == SSM_OK && (s = ssm_zmat_set_dmat(y->A, f->A_target)) == SSM_OK) {
         for (size_t i = 0; i < N; i++) {
             y->b->data[i] = SSM_D(f->B_target, i, 0);
             y->c->data[i] = SSM_D(f->C_target, i, 0);
@@ -418,7 +417,7 @@ static int load_spec(spec_sys *y, const char *text, const common_opts *c)
         if (st == SSM_OK) st = ssm_zmat_init(y->b, N, 1);
         if (st == SSM_OK) st = ssm_zmat_init(y->c, 1, N);
         if (st == SSM_OK) {
-            ssm_zmat_set_dmat(y->A, sp.A);
+            st = ssm_zmat_set_dmat(y->A, sp.A);
             for (size_t i = 0; i < N; i++) {
                 SSM_D(y->b, i, 0) = SSM_D(sp.B, i, 0);
                 SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
@@ -477,9 +476,11 @@ static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spe
 {
     if (y->is_modal)
         return ssm_tf_modal_dense(A, b, c, &y->modal);
+    memset(b, 0, sizeof(ssm_zmat_struct));
+    memset(c, 0, sizeof(ssm_zmat_struct));
     ssm_status s = ssm_zmat_init(A, y->A->rows, y->A->cols);
-    ssm_zmat_init(b, y->b->rows, 1);
-    ssm_zmat_init(c, 1, y->c->cols);
+    if (s == SSM_OK) s = ssm_zmat_init(b, y->b->rows, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(c, 1, y->c->cols);
     if (s == SSM_OK) s = ssm_zmat_copy(A, y->A);
     if (s == SSM_OK) s = ssm_zmat_copy(b, y->b);
     if (s == SSM_OK) s = ssm_zmat_copy(c, y->c);

@@ -138,7 +138,7 @@ static int load_system(system_matrix *m, const char *spec, int route)
             s = SSM_OK; /* auto: the dense route instead */
         /* the dense matrix too: eigenvalues for the default box, abscissa, radius */
         if (s == SSM_OK && (s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
-            ssm_zmat_set_dmat(m->A, sp.A);
+            s = ssm_zmat_set_dmat(m->A, sp.A);
         break;
     }
     case CLI_SPEC_INIT:
@@ -147,7 +147,7 @@ static int load_system(system_matrix *m, const char *spec, int route)
         break;
     case CLI_SPEC_TARGET:
         if ((s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
-            ssm_zmat_set_dmat(m->A, sp.init->A_target);
+            s = ssm_zmat_set_dmat(m->A, sp.init->A_target);
         m->real = 1;
         break;
     case CLI_SPEC_MATRIX:

@@ -41,6 +41,14 @@ typedef enum {
     SSM_STATUS_COUNT
 } ssm_status;
 
+/* Every function returning an ssm_status is declared SSM_MUST_CHECK: ignoring
+ * a status is a compile-time warning (an error under make WERROR=1). */
+#if defined(__GNUC__)
+#define SSM_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define SSM_MUST_CHECK
+#endif
+
 /* Short fixed description of a status code ("invalid argument", ...). */
 const char *ssm_strerror(ssm_status s);
 
@@ -55,7 +63,7 @@ typedef void ssm_error_handler(ssm_status s, const char *message, const char *fi
 ssm_error_handler *ssm_set_error_handler(ssm_error_handler *h);
 
 /* Record an error and return its status; use through SSM_ERROR. */
-ssm_status ssm_error_at(ssm_status s, const char *file, int line, const char *fmt, ...)
+SSM_MUST_CHECK ssm_status ssm_error_at(ssm_status s, const char *file, int line, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 4, 5)))
 #endif
@@ -89,22 +97,22 @@ typedef ssm_mpcmat_struct ssm_mpcmat_t[1];
 /* Zero-filled rows×cols matrices.  ENOMEM when rows*cols overflows or the
  * allocation fails.  MPFR/MPC entries get precision prec (MPFR_PREC_MIN ..
  * MPFR_PREC_MAX, else EINVAL) and value +0. */
-ssm_status ssm_dmat_init(ssm_dmat_t A, size_t rows, size_t cols);
-ssm_status ssm_zmat_init(ssm_zmat_t A, size_t rows, size_t cols);
-ssm_status ssm_mpmat_init(ssm_mpmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
-ssm_status ssm_mpcmat_init(ssm_mpcmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
+SSM_MUST_CHECK ssm_status ssm_dmat_init(ssm_dmat_t A, size_t rows, size_t cols);
+SSM_MUST_CHECK ssm_status ssm_zmat_init(ssm_zmat_t A, size_t rows, size_t cols);
+SSM_MUST_CHECK ssm_status ssm_mpmat_init(ssm_mpmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
+SSM_MUST_CHECK ssm_status ssm_mpcmat_init(ssm_mpcmat_t A, size_t rows, size_t cols, mpfr_prec_t prec);
 void ssm_dmat_clear(ssm_dmat_t A);
 void ssm_zmat_clear(ssm_zmat_t A);
 void ssm_mpmat_clear(ssm_mpmat_t A);
 void ssm_mpcmat_clear(ssm_mpcmat_t A);
 
 /* Conversions (sizes must match, else EINVAL).  *_get_d round to nearest. */
-ssm_status ssm_mpmat_get_dmat(ssm_dmat_t D, const ssm_mpmat_t A);
-ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);     /* rounds to A's precision */
-ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
-ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imaginary parts 0, rounds to Z's precision */
-ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
-ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
+SSM_MUST_CHECK ssm_status ssm_mpmat_get_dmat(ssm_dmat_t D, const ssm_mpmat_t A);
+SSM_MUST_CHECK ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);     /* rounds to A's precision */
+SSM_MUST_CHECK ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
+SSM_MUST_CHECK ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imaginary parts 0, rounds to Z's precision */
+SSM_MUST_CHECK ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
+SSM_MUST_CHECK ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
 
 /* Sorts x[0..n) ascending (gsl_sort; entries must not be NaN) and removes
  * repeated values in place; returns the number of distinct values kept. */
@@ -173,16 +181,16 @@ void ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double comp
 
 /* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
  * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */
-ssm_status ssm_lapack_status(const char *routine, int info);
+SSM_MUST_CHECK ssm_status ssm_lapack_status(const char *routine, int info);
 
 /* Eigenvalues of a real square matrix (dgeev, no vectors).  w has A->rows
  * entries.  A is not modified.  Cost O(n^3). */
-ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A);
+SSM_MUST_CHECK ssm_status ssm_dmat_eigvals(double complex *w, const ssm_dmat_t A);
 /* Singular values, descending (dgesdd, no vectors).  s has min(rows, cols)
  * entries.  A is not modified. */
-ssm_status ssm_dmat_singvals(double *s, const ssm_dmat_t A);
+SSM_MUST_CHECK ssm_status ssm_dmat_singvals(double *s, const ssm_dmat_t A);
 /* C = alpha op(A) op(B) + beta C via cblas_dgemm; tA, tB: 0 = as is, 1 = transposed. */
-ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
+SSM_MUST_CHECK ssm_status ssm_dmat_gemm(ssm_dmat_t C, double alpha, const ssm_dmat_t A, int tA,
                          const ssm_dmat_t B, int tB, double beta);
 /* Frobenius norm (scaled, overflow-safe). */
 double ssm_dmat_norm_fro(const ssm_dmat_t A);
@@ -193,17 +201,17 @@ void ssm_ssq_add(double *scale, double *ssq, double x);
 double ssm_dmat_norm2(const ssm_dmat_t A);
 
 /* Complex counterparts (zgeev/zgesdd/zgesv/cblas_zgemm). */
-ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A);
 double ssm_zmat_norm2(const ssm_zmat_t A);
 double ssm_zmat_norm_fro(const ssm_zmat_t A);
 /* C = alpha op(A) op(B) + beta C; op: 0 = as is, 1 = transpose, 2 = conjugate transpose. */
-ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A, int opA,
+SSM_MUST_CHECK ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A, int opA,
                          const ssm_zmat_t B, int opB, double complex beta);
 /* Solve A X = B in place of B (LU with partial pivoting, zgesv).  A is not
  * modified.  ELOSS when A is exactly singular (info > 0). */
-ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A);
 /* Eigenvalues of a complex square matrix (zgeev, no vectors). */
-ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A);
-ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A);
 
 #endif /* SSM_CORE_H */

@@ -30,7 +30,7 @@ typedef struct {
  * eigenvalues' sensitivity are untrustworthy, not that the call failed.
  * ENOCONV when QR does not converge, ELOSS when V is numerically singular.
  * Cost O(n^3). */
-ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_eig_info *info,
+SSM_MUST_CHECK ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_eig_info *info,
                         const ssm_zmat_t A);
 /* Column scaling to unit norm + phase convention (in place). */
 void ssm_diag_normalize_columns(ssm_zmat_t V);
@@ -47,7 +47,7 @@ typedef enum {
 } ssm_mpeig_route;
 
 const char *ssm_mpeig_route_name(ssm_mpeig_route r);
-ssm_status ssm_mpeig_route_lookup(ssm_mpeig_route *r, const char *name);
+SSM_MUST_CHECK ssm_status ssm_mpeig_route_lookup(ssm_mpeig_route *r, const char *name);
 
 typedef struct {
     ssm_mpeig_route route;  /* requested route (default AUTO)                                        */
@@ -90,7 +90,7 @@ typedef struct {
  * double-shift QR (O(n³) per sweep).
  * With opts->certify, acb_mat_eig_simple encloses each eigenpair; "certified"
  * means that succeeded and the enclosures contain the returned values. */
-ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
+SSM_MUST_CHECK ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
                            const ssm_mpcmat_t A, const ssm_mpeig_opts *opts);
 
 /* Certify (acb_mat_eig_simple, at A's precision) the eigenpairs (lambda, V)
@@ -98,7 +98,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
  * result) lie within tol of an enclosure: *inside = n confirms the double
  * result to tol, fewer means it is wrong (farther than tol from every
  * certified ball).  ELOSS when the certification itself fails. */
-ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const ssm_mpcmat_t lambda,
+SSM_MUST_CHECK ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const ssm_mpcmat_t lambda,
                                     const ssm_mpcmat_t V, const double complex *lambda_d, double tol);
 
 /* A ← H_k … H_1 A H_1 … H_k, an orthogonal similarity by k Householder
@@ -106,7 +106,7 @@ ssm_status ssm_diag_eig_mp_contains(size_t *inside, const ssm_mpcmat_t A, const 
  * formed and applied at A's precision: the same spectrum and κ(V) in exact
  * arithmetic, but no triangular structure for LAPACK's balancing to exploit
  * (the trap of doc/reference.md §4).  O(k n³) MPC operations. */
-ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflections);
+SSM_MUST_CHECK ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflections);
 
 /* ===================================================================== */
 /* NPLR / DPLR (S4): A = V (diag W − P̃ P̃*) V*, V unitary                   */
@@ -131,7 +131,7 @@ typedef struct {
  * v = (u₁ + i u₂)/√2 from a real orthonormal basis of the null space.  N must
  * be even.  info may be NULL; opts may be NULL (defaults).  EINVAL when S is
  * not c I + skew (skew_defect > 1e-12) or N is odd.  Cost O(N^3) (zheev). */
-ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zmat_t Pt, ssm_nplr_info *info,
+SSM_MUST_CHECK ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zmat_t Pt, ssm_nplr_info *info,
                          const ssm_dmat_t A, const ssm_dmat_t B, const ssm_dmat_t P, const ssm_nplr_opts *opts);
 
 /* ===================================================================== */
@@ -201,7 +201,7 @@ typedef struct ssm_ptd_info_s {
  * time) goes to opts->sweep_info: the whole κ(ε) curve from one warm-started
  * run.  Outputs: E (N×N real), lambda (N), V and Vinv (N×N) for eps.  EINVAL
  * for bad sizes/eps, ENOCONV when no feasible progress is possible. */
-ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
+SSM_MUST_CHECK ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
 
 /* The PTD objective at a given E: f = Σ s_i² − mu Σ log(−Re λ_i − margin) of
@@ -211,7 +211,7 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
  * and its gradient (N×N, may be NULL).  f = +inf outside the region (unstable
  * or a real eigenvalue).  Exposed for gradient checks and for users who drive
  * their own optimiser. */
-ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
+SSM_MUST_CHECK ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A, const ssm_dmat_t E, double mu,
                                   double margin, const double *B, double tf_weight);
 
 #endif /* SSM_DIAG_H */

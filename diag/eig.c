@@ -47,16 +47,16 @@ static ssm_status residuals(ssm_eig_info *info, const ssm_zmat_t A, const double
         for (size_t j = 0; j < n; j++)
             SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
     double nA = ssm_zmat_norm2(A), nV = ssm_zmat_norm2(V);
-    ssm_zmat_copy(R, VL);
-    ssm_zmat_gemm(R, 1.0, A, 0, V, 0, -1.0); /* A V − V Λ */
+    s = ssm_zmat_copy(R, VL);
+    if (s == SSM_OK) s = ssm_zmat_gemm(R, 1.0, A, 0, V, 0, -1.0); /* A V − V Λ */
     /* relative to ‖A‖‖V‖; for A = 0 the absolute residual (0/0 printed "nan") */
-    info->backward_error = nA * nV > 0 ? ssm_zmat_norm2(R) / (nA * nV) : ssm_zmat_norm2(R);
-    ssm_zmat_copy(R, A);
-    ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0); /* A − V Λ V⁻¹ */
-    info->reconstruction_error = nA > 0 ? ssm_zmat_norm2(R) / nA : ssm_zmat_norm2(R);
+    if (s == SSM_OK) info->backward_error = nA * nV > 0 ? ssm_zmat_norm2(R) / (nA * nV) : ssm_zmat_norm2(R);
+    if (s == SSM_OK) s = ssm_zmat_copy(R, A);
+    if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0); /* A − V Λ V⁻¹ */
+    if (s == SSM_OK) info->reconstruction_error = nA > 0 ? ssm_zmat_norm2(R) / nA : ssm_zmat_norm2(R);
     ssm_zmat_clear(R);
     ssm_zmat_clear(VL);
-    return SSM_OK;
+    return s;
 }
 
 ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_eig_info *info,

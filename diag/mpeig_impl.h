@@ -12,9 +12,9 @@ typedef struct ssm_mpeig_newton ssm_mpeig_newton;
 
 /* dgeev start of the real matrix of midpoints A (imaginary parts ignored);
  * ENOCONV when dgeev fails or its eigenvector matrix is singular. */
-ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **s, const arb_mat_t A);
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **s, const arb_mat_t A);
 /* the same for a complex A (zgeev start; the plain basis V, W, diagonal Λ) */
-ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **s, const acb_mat_t A);
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **s, const acb_mat_t A);
 void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s); /* NULL ok */
 
 /* κ₂ of the unit-column eigenvector matrix V of the current state, through
@@ -24,12 +24,12 @@ double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s);
 /* One step with the residual at prec bits; *rmax = the largest entry of the
  * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4
  * (outside the region of quadratic convergence). */
-ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong prec, double *rmax);
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong prec, double *rmax);
 
 /* Steps until the estimated accuracy reaches target bits (or the rounding
  * floor of w, the cap on every step's precision); the precision of each step
  * follows the accuracy (ssm_mpeig_newton_next_prec).  ENOCONV on stagnation. */
-ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w);
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w);
 
 /* The precision the next step would want on the way to target bits: twice
  * the accuracy reached (by the model of quadratic convergence; the caller's

@@ -34,6 +34,7 @@ static ssm_status nplr_residuals(ssm_nplr_info *info, const double complex *W, c
 {
     size_t N = A->rows, M = N / 2, r = P->rows;
     ssm_zmat_t Vf, Pf, Mid, T, R;
+    memset(Pf, 0, sizeof Pf); memset(Mid, 0, sizeof Mid); memset(T, 0, sizeof T); memset(R, 0, sizeof R);
     ssm_status s = ssm_zmat_init(Vf, N, N);
     if (s == SSM_OK) s = ssm_zmat_init(Pf, N, r ? r : 1);
     if (s == SSM_OK) s = ssm_zmat_init(Mid, N, N);
@@ -54,27 +55,29 @@ static ssm_status nplr_residuals(ssm_nplr_info *info, const double complex *W, c
     for (size_t i = 0; i < N; i++)
         for (size_t k = 0; k < r; k++)
             SSM_D(Pz, i, k) = SSM_D(P, k, i);
-    ssm_zmat_gemm(Pf, 1.0, Vf, 2, Pz, 0, 0.0);
+    s = ssm_zmat_gemm(Pf, 1.0, Vf, 2, Pz, 0, 0.0);
     ssm_zmat_clear(Pz);
     /* Mid = diag(W_f) − P̃_f P̃_f* */
-    ssm_zmat_gemm(Mid, -1.0, Pf, 0, Pf, 2, 0.0);
+    if (s == SSM_OK) s = ssm_zmat_gemm(Mid, -1.0, Pf, 0, Pf, 2, 0.0);
+    if (s != SSM_OK)
+        goto out;
     if (r == 0)
         memset(Mid->data, 0, N * N * sizeof(double complex));
     for (size_t j = 0; j < M; j++) {
         SSM_D(Mid, j, j) += W[j];
         SSM_D(Mid, j + M, j + M) += conj(W[j]);
     }
-    ssm_zmat_gemm(T, 1.0, Vf, 0, Mid, 0, 0.0);
+    s = ssm_zmat_gemm(T, 1.0, Vf, 0, Mid, 0, 0.0);
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++)
             SSM_D(R, i, j) = SSM_D(A, i, j);
-    ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
-    info->reconstruction_error = ssm_zmat_norm2(R) / ssm_dmat_norm2(A);
+    if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
+    if (s == SSM_OK) info->reconstruction_error = ssm_zmat_norm2(R) / ssm_dmat_norm2(A);
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++)
             SSM_D(R, i, j) = i == j;
-    ssm_zmat_gemm(R, 1.0, Vf, 2, Vf, 0, -1.0);
-    info->unitarity_error = ssm_zmat_norm2(R);
+    if (s == SSM_OK) s = ssm_zmat_gemm(R, 1.0, Vf, 2, Vf, 0, -1.0);
+    if (s == SSM_OK) info->unitarity_error = ssm_zmat_norm2(R);
 out:
     ssm_zmat_clear(Vf);
     ssm_zmat_clear(Pf);
@@ -180,8 +183,12 @@ ssm_status ssm_diag_nplr(double complex *W, ssm_zmat_t V, ssm_zmat_t Bt, ssm_zma
     ssm_status s = ssm_dmat_init(S, N, N);
     if (s != SSM_OK)
         return s;
-    ssm_dmat_copy(S, A);
-    ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0); /* S = A + Σ P_r P_rᵀ */
+    s = ssm_dmat_copy(S, A);
+    if (s == SSM_OK) s = ssm_dmat_gemm(S, 1.0, P, 1, P, 0, 1.0); /* S = A + Σ P_r P_rᵀ */
+    if (s != SSM_OK) {
+        ssm_dmat_clear(S);
+        return s;
+    }
     double c = 0.0;
     for (size_t i = 0; i < N; i++)
         c += SSM_D(S, i, i);

@@ -707,15 +707,16 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
         info->kappa_F = sqrt((double)N * ssm_zmat_norm_fro(Vinv) * ssm_zmat_norm_fro(Vinv));
         /* ‖A + E − V Λ V⁻¹‖₂ / ‖A‖₂ */
         ssm_zmat_t R, VL;
-        ssm_zmat_init(R, N, N);
-        ssm_zmat_init(VL, N, N);
-        for (size_t i = 0; i < N; i++)
+        memset(VL, 0, sizeof VL);
+        s = ssm_zmat_init(R, N, N);
+        if (s == SSM_OK) s = ssm_zmat_init(VL, N, N);
+        for (size_t i = 0; s == SSM_OK && i < N; i++)
             for (size_t j = 0; j < N; j++) {
                 SSM_D(R, i, j) = SSM_D(A, i, j) + SSM_D(E, i, j);
                 SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
             }
-        ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0);
-        info->reconstruction_error = ssm_zmat_norm2(R) / nA;
+        if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0);
+        info->reconstruction_error = s == SSM_OK ? ssm_zmat_norm2(R) / nA : NAN;
         ssm_zmat_clear(R);
         ssm_zmat_clear(VL);
     }

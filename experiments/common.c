@@ -283,8 +283,7 @@ ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s)
     if (*s == SSM_OK) *s = ssm_zmat_init(Az, N, N);
     if (*s == SSM_OK) *s = ssm_zmat_init(b, N, 1);
     if (*s == SSM_OK) *s = ssm_zmat_init(c, 1, N);
-    if (*s == SSM_OK) {
-        ssm_zmat_set_dmat(Az, A);
+    if (*s == SSM_OK && (*s = ssm_zmat_set_dmat(Az, A)) == SSM_OK) {
         for (size_t i = 0; i < N; i++) {
             b->data[i] = B->data[i];
             c->data[i] = 1.0;

@@ -25,7 +25,7 @@ typedef struct {
 } exp_data;
 
 /* append one row (cols doubles) to dataset d; the first row fixes the width */
-ssm_status exp_add(exp_data *x, size_t d, const double *row, size_t cols);
+SSM_MUST_CHECK ssm_status exp_add(exp_data *x, size_t d, const double *row, size_t cols);
 void exp_title(exp_data *x, size_t d, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
@@ -55,7 +55,7 @@ typedef struct {
  * missing one) and finishes; otherwise every job runs here (progress bar
  * unless quiet) and finishes.  Finishing writes DIR/NAME.tsv and NAME.json
  * atomically and prints the summary unless quiet. */
-ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o);
 
 /* the command line options that reproduce o (for --jobs), into buf */
 void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
@@ -63,7 +63,7 @@ void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
 /* An init file built in memory (C = ones, conjugate symmetric) and its modal
  * system; *bc = ‖B_target‖₂‖C_target‖₂ when the file has a target (else 1):
  * dividing by it gives the paper's unit-normalised B, C. */
-ssm_status exp_init_modal(ssm_tf_modal *m, ssm_init_file **file, double *bc, ssm_init_method meth, size_t N, double eps);
+SSM_MUST_CHECK ssm_status exp_init_modal(ssm_tf_modal *m, ssm_init_file **file, double *bc, ssm_init_method meth, size_t N, double eps);
 
 /* the HiPPO-LegS pair with C = ones as a Hessenberg plan (= the DPLR system in exact arithmetic) */
 ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);
@@ -71,7 +71,7 @@ ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s);
 /* HiPPO-LegS at N as a 2048-bit complex matrix in A (initialised here; the caller
  * clears it, also on failure) and its 256-bit eigendecomposition's report in *mi
  * (κ₂(V), digits vouched); the triangular route is exact to the digits it vouches */
-ssm_status exp_legs_mp_eig(ssm_mpcmat_t A, ssm_mpeig_info *mi, size_t N);
+SSM_MUST_CHECK ssm_status exp_legs_mp_eig(ssm_mpcmat_t A, ssm_mpeig_info *mi, size_t N);
 
 /* |Im λ| of a modal system's poles, for ssm_dist_opts.extra (caller frees) */
 double *exp_pole_freqs(const ssm_tf_modal *m);
@@ -89,6 +89,6 @@ size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max);
  * C Ṽ (sI − Λ)⁻¹ Ṽ⁻¹ B from the eigendecomposition of A + E.
  *   ones  = sup|G − G_LegS| / sup|G_LegS| with C = ones;
  *   randC = the median of that ratio over 200 Gaussian C (GSL mt19937, seed 1). */
-ssm_status exp_ptd_errors(double *ones, double *randc, const ssm_dmat_t A, const ssm_dmat_t B, const double *E);
+SSM_MUST_CHECK ssm_status exp_ptd_errors(double *ones, double *randc, const ssm_dmat_t A, const ssm_dmat_t B, const double *E);
 
 #endif

@@ -24,39 +24,39 @@ typedef struct {
 
 /* κ₂(V) of HiPPO-LegS (unit columns) for N = 2 … n_max (default 128): multiprecision
  * (triangular route, digits vouched for) beside LAPACK in double. */
-ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o);
 
 /* |G_DPLR − G_S4D-LegS|(iω) for N = 16 … n_max (default 256): the top spike's
  * location (≈ N²/π) and height (refined sup, unit-normalised B, C) per N. */
-ssm_status ssm_experiment_spikes(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_spikes(const ssm_experiment_opts *o);
 
 /* N = 8 … n_max (default 128; --full 256): relative output error of S4D-LegS (B̃/2)
  * for Gaussian pulses (weak convergence), sup|G_DPLR − G_Diag| (no uniform
  * convergence), sup|G_PTD − G_DPLR| against (2 ln N + 4)‖E‖₂ (PTD at --eps, default 0.05). */
-ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o);
 
 /* PTD of LegS at N = n_max (default 64) for ε = 0.3 … 1e-4: κ(Ṽ), sup|G_PTD − G_DPLR|,
  * max Re λ; one warm-started sweep in process, one job per ε with --jobs. */
-ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o);
 
 /* The PTD front: κ(Ṽ) against the transfer errors (C = ones, median over
  * Gaussian C) of LegS at N = 16 … n_max (default 64, 128 with --full), ε = 0.3 …
  * 1e-3, transfer weights 0, 16, 64, 256; `init ptd` at the official budgets
  * beside the official perturbations.  One job per (N, weight). */
-ssm_status ssm_experiment_ptd_front(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_ptd_front(const ssm_experiment_opts *o);
 
 /* Bode plots (magnitude, phase) of every init method at N = n_max (default 64)
  * against HiPPO-LegS. */
-ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_bode(const ssm_experiment_opts *o);
 
 /* σ_min(zI − A) of HiPPO-LegS, S4D-LegS and PTD at N = n_max (default 64) on
  * LegS's EigTool box (200², --full 400²), eigenvalues, α_ε and β; 3 jobs. */
-ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o);
 
 /* Fourier-mode noise robustness of models trained from S4D-LegS, S4D-Lin, S4-PTD (ε = eps, default 0.05)
  * and the DPLR-equivalent init under the PTD protocol on sequential Fashion-MNIST (doc/reference.md §6);
  * one job per init (--jobs / --job K / --merge).  Writes robustness.tsv, robustness-curves.tsv,
  * robustness.json.  Default size ≈ 10–20 min on 2 cores; full = the paper's model. */
-ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o);
+SSM_MUST_CHECK ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o);
 
 #endif

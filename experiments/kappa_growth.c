@@ -36,7 +36,10 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     }
     /* double precision on the rounded matrix, rotated so that balancing cannot isolate the
      * eigenvalues (on the triangular matrix LAPACK happens to be exact) */
-    ssm_diag_rotate_mp(A, 1, 2);
+    if ((s = ssm_diag_rotate_mp(A, 1, 2)) != SSM_OK) {
+        ssm_mpcmat_clear(A);
+        return s;
+    }
     ssm_zmat_t Ad, Vd, Wd;
     ssm_status sa = ssm_zmat_init(Ad, N, N), sv = ssm_zmat_init(Vd, N, N), sw = ssm_zmat_init(Wd, N, N);
     double complex *ld = malloc(N * sizeof *ld);

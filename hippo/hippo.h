@@ -37,7 +37,7 @@ typedef enum {
 const char *ssm_hippo_name(ssm_hippo_measure m);
 /* Look up a name (also accepts the S4 aliases "fourier", "fourier_decay",
  * "fourier_diag").  EINVAL, listing the valid names, when unknown. */
-ssm_status ssm_hippo_lookup(ssm_hippo_measure *m, const char *name);
+SSM_MUST_CHECK ssm_status ssm_hippo_lookup(ssm_hippo_measure *m, const char *name);
 /* Number of rows r of the correction P with A + Σ_r P_r P_rᵀ normal
  * (0 when the measure has none: legsd, glagt, lmu, foud). */
 size_t ssm_hippo_rank(ssm_hippo_measure m);
@@ -45,7 +45,7 @@ size_t ssm_hippo_rank(ssm_hippo_measure m);
 int ssm_hippo_needs_even(ssm_hippo_measure m);
 /* EINVAL with a reason when N is 0, above SSM_HIPPO_MAX_N, or odd where the
  * measure needs it even. */
-ssm_status ssm_hippo_check_size(ssm_hippo_measure m, size_t N);
+SSM_MUST_CHECK ssm_status ssm_hippo_check_size(ssm_hippo_measure m, size_t N);
 
 /* ---- construction ---------------------------------------------------- */
 
@@ -54,13 +54,13 @@ ssm_status ssm_hippo_check_size(ssm_hippo_measure m, size_t N);
  * (skipped); the others must be initialised with exactly these shapes
  * (EINVAL otherwise).  Cost O(N^2) flops plus O(N) MPFR evaluations of π·k
  * for the Fourier measures. */
-ssm_status ssm_hippo(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, ssm_hippo_measure m, size_t N);
+SSM_MUST_CHECK ssm_status ssm_hippo(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, ssm_hippo_measure m, size_t N);
 
 /* The same in MPFR: every entry is correctly rounded (round-to-nearest) to
  * its own precision, so precision is chosen by ssm_mpmat_init (any value from
  * MPFR_PREC_MIN up).  `prog` (may be NULL) is advanced once per row of A.
  * Cost O(N^2) MPFR operations at the entries' precision. */
-ssm_status ssm_hippo_mp(ssm_mpmat_t A, ssm_mpmat_t B, ssm_mpmat_t P, ssm_hippo_measure m, size_t N,
+SSM_MUST_CHECK ssm_status ssm_hippo_mp(ssm_mpmat_t A, ssm_mpmat_t B, ssm_mpmat_t P, ssm_hippo_measure m, size_t N,
                         ssm_progress *prog);
 
 /* Set x to m·π correctly rounded to nearest at x's precision (Ziv's loop

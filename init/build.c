@@ -123,24 +123,30 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
     case SSM_INIT_S4_DPLR:
     case SSM_INIT_S4D_LEGS:
         if ((s = legs(A, B, P, N)) != SSM_OK) goto fail;
-        ssm_zmat_init(V, N, H);
-        ssm_zmat_init(Pt, 1, H);
+        if ((s = ssm_zmat_init(V, N, H)) != SSM_OK || (s = ssm_zmat_init(Pt, 1, H)) != SSM_OK) goto fail;
         if ((s = ssm_diag_nplr(lam, V, Bt, Pt, NULL, A, B, P, &nopts)) != SSM_OK) goto fail;
         if (meth == SSM_INIT_S4D_LEGS) {
-            ssm_dmat_init(E, N, N);
-            ssm_dmat_gemm(E, 1.0, P, 1, P, 0, 0.0); /* the dropped low-rank term */
+            if ((s = ssm_dmat_init(E, N, N)) != SSM_OK) goto fail;
+            if ((s = ssm_dmat_gemm(E, 1.0, P, 1, P, 0, 0.0)) != SSM_OK) goto fail; /* the dropped low-rank term */
             ssm_zmat_clear(Pt);
         }
         break;
     case SSM_INIT_S5_LEGS: {
         size_t bs = N / J, hb = bs / 2;
         ssm_dmat_t Ab, Bb, Pb;
-        if ((s = legs(Ab, Bb, Pb, bs)) != SSM_OK) goto fail;
-        double complex *wb = malloc(hb * sizeof *wb);
         ssm_zmat_t Vb, Btb, Ptb;
-        ssm_zmat_init(Vb, bs, hb); ssm_zmat_init(Btb, hb, 1); ssm_zmat_init(Ptb, 1, hb);
-        s = ssm_diag_nplr(wb, Vb, Btb, Ptb, NULL, Ab, Bb, Pb, &nopts);
-        ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(E, N, N); ssm_zmat_init(V, N, H);
+        memset(Ab, 0, sizeof Ab); memset(Bb, 0, sizeof Bb); memset(Pb, 0, sizeof Pb);
+        memset(Vb, 0, sizeof Vb); memset(Btb, 0, sizeof Btb); memset(Ptb, 0, sizeof Ptb);
+        double complex *wb = malloc(hb * sizeof *wb);
+        s = wb ? legs(Ab, Bb, Pb, bs) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        if (s == SSM_OK) s = ssm_zmat_init(Vb, bs, hb);
+        if (s == SSM_OK) s = ssm_zmat_init(Btb, hb, 1);
+        if (s == SSM_OK) s = ssm_zmat_init(Ptb, 1, hb);
+        if (s == SSM_OK) s = ssm_diag_nplr(wb, Vb, Btb, Ptb, NULL, Ab, Bb, Pb, &nopts);
+        if (s == SSM_OK) s = ssm_dmat_init(A, N, N);
+        if (s == SSM_OK) s = ssm_dmat_init(B, N, 1);
+        if (s == SSM_OK) s = ssm_dmat_init(E, N, N);
+        if (s == SSM_OK) s = ssm_zmat_init(V, N, H);
         for (size_t b = 0; s == SSM_OK && b < J; b++) {
             for (size_t i = 0; i < bs; i++) {
                 SSM_D(B, b * bs + i, 0) = SSM_D(Bb, i, 0);
@@ -232,20 +238,18 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
     default:
         break;
     }
-    if (has_target) {
-        ssm_dmat_init(C, N, 1);
-        ssm_init_C(C, o->C, o->seed);
-    }
+    if (has_target && ((s = ssm_dmat_init(C, N, 1)) != SSM_OK || (s = ssm_init_C(C, o->C, o->seed)) != SSM_OK))
+        goto fail;
     /* full set instead of conjugate halves when asked */
     size_t M = o->conj_sym ? H : N;
     ssm_zmat_t Lz, Bz, Vz, Viz, Pz;
-    memset(Vz, 0, sizeof Vz); memset(Viz, 0, sizeof Viz); memset(Pz, 0, sizeof Pz);
-    ssm_zmat_init(Lz, M, 1);
-    ssm_zmat_init(Bz, M, 1);
-    if (V->rows) ssm_zmat_init(Vz, N, M);
-    if (Vinv->rows) ssm_zmat_init(Viz, M, N);
-    if (Pt->rows) ssm_zmat_init(Pz, Pt->rows, M);
-    for (size_t j = 0; j < M; j++) {
+    memset(Bz, 0, sizeof Bz); memset(Vz, 0, sizeof Vz); memset(Viz, 0, sizeof Viz); memset(Pz, 0, sizeof Pz);
+    s = ssm_zmat_init(Lz, M, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(Bz, M, 1);
+    if (s == SSM_OK && V->rows) s = ssm_zmat_init(Vz, N, M);
+    if (s == SSM_OK && Vinv->rows) s = ssm_zmat_init(Viz, M, N);
+    if (s == SSM_OK && Pt->rows) s = ssm_zmat_init(Pz, Pt->rows, M);
+    for (size_t j = 0; s == SSM_OK && j < M; j++) {
         size_t h = j % H;
         int cj = j >= H;
         Lz->data[j] = cj ? conj(lam[h]) : lam[h];
@@ -257,8 +261,9 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
         for (size_t k = 0; k < Pt->rows; k++)
             SSM_D(Pz, k, j) = cj ? conj(SSM_D(Pt, k, h)) : SSM_D(Pt, k, h);
     }
-    ssm_st *f = ssm_st_create();
-    s = f ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    ssm_st *f = s == SSM_OK ? ssm_st_create() : NULL;
+    if (s == SSM_OK && !f)
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
     if (s == SSM_OK) s = add_z(f, "Lambda", Lz, 1);
     if (s == SSM_OK) s = add_z(f, "B", Bz, 1);
     if (s == SSM_OK && Pz->rows) s = add_z(f, "P", Pz, 0);

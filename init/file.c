@@ -347,8 +347,7 @@ ssm_status ssm_init_transfer(double complex *G, const ssm_init_file *m, ssm_init
         ssm_status st = ssm_zmat_init(A, N, N);
         if (st == SSM_OK) st = ssm_zmat_init(b, N, 1);
         if (st == SSM_OK) st = ssm_zmat_init(c, 1, N);
-        if (st == SSM_OK) {
-            ssm_zmat_set_dmat(A, m->A_target);
+        if (st == SSM_OK && (st = ssm_zmat_set_dmat(A, m->A_target)) == SSM_OK) {
             for (size_t i = 0; i < N; i++) {
                 SSM_D(b, i, 0) = SSM_D(m->B_target, i, 0);
                 SSM_D(c, 0, i) = SSM_D(m->C_target, i, 0);

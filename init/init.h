@@ -45,15 +45,15 @@ typedef struct {
 ssm_init_opts ssm_init_opts_default(void);
 
 const char *ssm_init_method_name(ssm_init_method m);
-ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name);
+SSM_MUST_CHECK ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name);
 /* C as an N×1 vector: ones; N(0,1)/√N from GSL's mt19937 seeded with seed;
  * legendre = √(2n+1) (the LegS reconstruction at the window's end). */
-ssm_status ssm_init_C(ssm_dmat_t C, ssm_c_kind kind, unsigned long seed);
+SSM_MUST_CHECK ssm_status ssm_init_C(ssm_dmat_t C, ssm_c_kind kind, unsigned long seed);
 
 /* Build the init file in memory: tensors + every metadata field computed from
  * the tensors by the same code path that ssm_init_verify uses.  Caller frees
  * (ssm_st_free) or hands it to ssm_init_file_take. */
-ssm_status ssm_init_build(ssm_st **file, ssm_init_method m, const ssm_init_opts *opts);
+SSM_MUST_CHECK ssm_status ssm_init_build(ssm_st **file, ssm_init_method m, const ssm_init_opts *opts);
 
 /* ===================================================================== */
 /* The file object: loaded once, validated, read by every consumer          */
@@ -77,10 +77,10 @@ typedef struct {
 } ssm_init_file;
 
 /* Read and validate a file (EIO, EFORMAT naming the path and what is wrong). */
-ssm_status ssm_init_file_read(ssm_init_file **out, const char *path);
+SSM_MUST_CHECK ssm_status ssm_init_file_read(ssm_init_file **out, const char *path);
 /* Validate an in-memory file and take ownership of st: on failure st is freed
  * too, so `ssm_init_file_take(&f, built)` never leaks. */
-ssm_status ssm_init_file_take(ssm_init_file **out, ssm_st *st);
+SSM_MUST_CHECK ssm_status ssm_init_file_take(ssm_init_file **out, ssm_st *st);
 void ssm_init_file_free(ssm_init_file *f);   /* NULL ok */
 /* The file's model as a modal system (diagonal, or DPLR when it has P), D = 0:
  * a view into f that lives as long as f; do not clear it. */
@@ -103,7 +103,7 @@ typedef struct {
 
 /* Recompute every metadata field of an init file from its tensors and compare.
  * SSM_OK when all hold, SSM_ECHECK when one does not (see the report). */
-ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_init_file *file);
+SSM_MUST_CHECK ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_init_file *file);
 
 /* Multiprecision verification: kappa_V, backward_error, b_residual and
  * tf_sup_error (on the stored grid, target in pole–residue form from the
@@ -116,7 +116,7 @@ typedef struct {
     char key[32];
     double stored, mp, digits;
 } ssm_verify_mp_item;
-ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *count, const ssm_init_file *file,
+SSM_MUST_CHECK ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *count, const ssm_init_file *file,
                               mpfr_prec_t prec);
 
 /* The state matrix of an init file's model, for pseudospectra: a DPLR file
@@ -125,7 +125,7 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *coun
  * stored); another file with V and Vinv (S5) gives the dense V diag(Λ) V⁻¹; a
  * diagonal init gives the diagonal matrix in A.  The caller clears A, P and
  * frees *lambda. */
-ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_init_file *file);
+SSM_MUST_CHECK ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat_t P, const ssm_init_file *file);
 
 /* The frequencies of an init file's tf_sup_error check, ascending:
  * tf_grid = "log:LO:HI:COUNT" is COUNT log-spaced ω in [LO, HI] (as
@@ -133,13 +133,13 @@ ssm_status ssm_init_state_matrix(ssm_zmat_t A, double complex **lambda, ssm_zmat
  * inside (LO, HI), where lightly damped modes resonate.  No tf_grid: the
  * default log:1e-3:1e4:2000.  *omega is malloc'd.  EFORMAT for a malformed
  * grid. */
-ssm_status ssm_init_tf_frequencies(double **omega, size_t *count, const ssm_init_file *file);
+SSM_MUST_CHECK ssm_status ssm_init_tf_frequencies(double **omega, size_t *count, const ssm_init_file *file);
 
 /* Which system of an init file to evaluate. */
 typedef enum { SSM_INIT_MODEL = 0, SSM_INIT_TARGET = 1 } ssm_init_system;
 /* G(s) of the init's model (diagonal or DPLR, C̃ as in the file object) or of
  * its target (A_target, B_target, C_target; EINVAL when absent). */
-ssm_status ssm_init_transfer(double complex *G, const ssm_init_file *file, ssm_init_system which,
+SSM_MUST_CHECK ssm_status ssm_init_transfer(double complex *G, const ssm_init_file *file, ssm_init_system which,
                              const double complex *s, size_t count);
 
 #endif

@@ -19,14 +19,19 @@ static ssm_status half_eig(ssm_mpcmat_t lam, ssm_mpcmat_t V, ssm_mpcmat_t Vi, co
 {
     size_t n = X->rows, h = n / 2;
     ssm_mpcmat_t A, L, Vf, Wf;
-    ssm_mpcmat_init(A, n, n, X->prec);
-    ssm_mpcmat_set_mpmat(A, X);
-    ssm_mpcmat_init(L, n, 1, p);
-    ssm_mpcmat_init(Vf, n, n, p);
-    ssm_mpcmat_init(Wf, n, n, p);
+    memset(L, 0, sizeof L); memset(Vf, 0, sizeof Vf); memset(Wf, 0, sizeof Wf);
+    memset(lam, 0, sizeof(ssm_mpcmat_struct)); memset(V, 0, sizeof(ssm_mpcmat_struct));
+    memset(Vi, 0, sizeof(ssm_mpcmat_struct));
+    ssm_status s = ssm_mpcmat_init(A, n, n, X->prec);
+    if (s == SSM_OK) s = ssm_mpcmat_set_mpmat(A, X);
+    if (s == SSM_OK) s = ssm_mpcmat_init(L, n, 1, p);
+    if (s == SSM_OK) s = ssm_mpcmat_init(Vf, n, n, p);
+    if (s == SSM_OK) s = ssm_mpcmat_init(Wf, n, n, p);
     ssm_mpeig_opts o = {.route = SSM_MPEIG_AUTO};
-    ssm_status s = ssm_diag_eig_mp(L, Vf, Wf, NULL, A, &o);
+    if (s == SSM_OK) s = ssm_diag_eig_mp(L, Vf, Wf, NULL, A, &o);
     size_t *idx = malloc(n * sizeof *idx), k = 0;
+    if (s == SSM_OK && !idx)
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
     for (size_t i = 0; s == SSM_OK && i < n; i++)
         if (mpfr_sgn(mpc_imagref(SSM_MP(L, i, 0))) < 0)
             idx[k++] = i;
@@ -40,10 +45,10 @@ static ssm_status half_eig(ssm_mpcmat_t lam, ssm_mpcmat_t V, ssm_mpcmat_t Vi, co
                 idx[b] = idx[b - 1];
                 idx[b - 1] = t;
             }
-        ssm_mpcmat_init(lam, h, 1, p);
-        ssm_mpcmat_init(V, n, h, p);
-        ssm_mpcmat_init(Vi, h, n, p);
-        for (size_t j = 0; j < h; j++) {
+        s = ssm_mpcmat_init(lam, h, 1, p);
+        if (s == SSM_OK) s = ssm_mpcmat_init(V, n, h, p);
+        if (s == SSM_OK) s = ssm_mpcmat_init(Vi, h, n, p);
+        for (size_t j = 0; s == SSM_OK && j < h; j++) {
             mpc_set(SSM_MP(lam, j, 0), SSM_MP(L, idx[j], 0), MPC_RNDNN);
             for (size_t i = 0; i < n; i++) {
                 mpc_set(SSM_MP(V, i, j), SSM_MP(Vf, i, idx[j]), MPC_RNDNN);
@@ -53,6 +58,9 @@ static ssm_status half_eig(ssm_mpcmat_t lam, ssm_mpcmat_t V, ssm_mpcmat_t Vi, co
     }
     free(idx);
     ssm_mpcmat_clear(A); ssm_mpcmat_clear(L); ssm_mpcmat_clear(Vf); ssm_mpcmat_clear(Wf);
+    if (s != SSM_OK) {
+        ssm_mpcmat_clear(lam); ssm_mpcmat_clear(V); ssm_mpcmat_clear(Vi);
+    }
     return s;
 }
 
@@ -127,16 +135,20 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
     }
     /* the exact inputs at ap bits: legs (A, B, P) of the block size, and E for PTD */
     size_t n = bs, h = n / 2;
-    ssm_mpmat_t A, Bm, Pm;
-    ssm_mpmat_init(A, n, n, ap);
-    ssm_mpmat_init(Bm, 1, n, ap); /* B as a row: hippo wants n×1, so fill through a column matrix */
-    ssm_mpmat_init(Pm, 1, n, ap);
-    ssm_mpmat_t Bc;
-    ssm_mpmat_init(Bc, n, 1, ap);
-    ssm_hippo_mp(A, Bc, Pm, SSM_HIPPO_LEGS, n, NULL);
-    for (size_t i = 0; i < n; i++)
+    ssm_mpmat_t A, Bm, Pm, Bc; /* B as a row: hippo wants n×1, so fill through a column matrix */
+    memset(Bm, 0, sizeof Bm); memset(Pm, 0, sizeof Pm); memset(Bc, 0, sizeof Bc);
+    s = ssm_mpmat_init(A, n, n, ap);
+    if (s == SSM_OK) s = ssm_mpmat_init(Bm, 1, n, ap);
+    if (s == SSM_OK) s = ssm_mpmat_init(Pm, 1, n, ap);
+    if (s == SSM_OK) s = ssm_mpmat_init(Bc, n, 1, ap);
+    if (s == SSM_OK) s = ssm_hippo_mp(A, Bc, Pm, SSM_HIPPO_LEGS, n, NULL);
+    for (size_t i = 0; s == SSM_OK && i < n; i++)
         mpfr_set(SSM_MP(Bm, 0, i), SSM_MP(Bc, i, 0), MPFR_RNDN);
     ssm_mpmat_clear(Bc);
+    if (s != SSM_OK) {
+        ssm_mpmat_clear(A); ssm_mpmat_clear(Bm); ssm_mpmat_clear(Pm);
+        goto out;
+    }
     if (meth == SSM_INIT_PTD) {
         const ssm_tensor *E = ssm_st_get(f, "E");
         for (size_t i = 0; i < n; i++) /* the first block of E (all blocks are equal) */
@@ -151,6 +163,14 @@ ssm_status ssm_init_refine_mp(ssm_st *f, ssm_init_method meth, const ssm_init_op
     s = half_eig(L, Vh, Wh, A, p);
     if (s == SSM_OK) {
         mpc_t *bt = malloc(h * sizeof *bt), *pt = malloc(h * sizeof *pt);
+        if (!bt || !pt) {
+            free(bt);
+            free(pt);
+            ssm_mpcmat_clear(L); ssm_mpcmat_clear(Vh); ssm_mpcmat_clear(Wh);
+            ssm_mpmat_clear(A); ssm_mpmat_clear(Bm); ssm_mpmat_clear(Pm);
+            s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+            goto out;
+        }
         for (size_t j = 0; j < h; j++) {
             mpc_init2(bt[j], p);
             mpc_init2(pt[j], p);

@@ -33,18 +33,20 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
     if ((s = ssm_init_full_V(Vf, Vfi, m)) != SSM_OK)
         goto out;
     double *sv = malloc(N * sizeof *sv);
-    s = ssm_zmat_singvals(sv, Vf);
-    mt->kappa_V = sv[0] / sv[N - 1];
+    s = sv ? ssm_zmat_singvals(sv, Vf) : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s == SSM_OK)
+        mt->kappa_V = sv[0] / sv[N - 1];
     free(sv);
     if (s != SSM_OK || !m->A_target->rows)
         goto out;
     double nA = ssm_dmat_norm2(m->A_target);
-    ssm_zmat_init(R, N, N);
-    ssm_zmat_init(T, N, N);
+    if ((s = ssm_zmat_init(R, N, N)) != SSM_OK || (s = ssm_zmat_init(T, N, N)) != SSM_OK)
+        goto out;
     if (m->r) {
         /* ‖A_t − V_f (diag Λ_f − P̃_f P̃_f*) V_f*‖₂/‖A_t‖₂ */
         ssm_zmat_t Mid;
-        ssm_zmat_init(Mid, N, N);
+        if ((s = ssm_zmat_init(Mid, N, N)) != SSM_OK)
+            goto out;
         for (size_t i = 0; i < N; i++) {
             SSM_D(Mid, i, i) = ssm_init_lambda_full(m, i);
             for (size_t j = 0; j < N; j++)
@@ -54,12 +56,14 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
                     SSM_D(Mid, i, j) -= pi * conj(pj);
                 }
         }
-        ssm_zmat_gemm(T, 1.0, Vf, 0, Mid, 0, 0.0);
+        s = ssm_zmat_gemm(T, 1.0, Vf, 0, Mid, 0, 0.0);
         ssm_zmat_clear(Mid);
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < N; j++)
                 SSM_D(R, i, j) = SSM_D(m->A_target, i, j);
-        ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
+        if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
+        if (s != SSM_OK)
+            goto out;
         mt->backward_error = ssm_zmat_norm2(R) / nA;
         mt->perturbation_norm = 0.0;
     } else {
@@ -69,7 +73,8 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
                 SSM_D(T, i, j) = SSM_D(Vf, i, j) * ssm_init_lambda_full(m, j);
                 SSM_D(R, i, j) = SSM_D(m->A_target, i, j) + (m->E->rows ? SSM_D(m->E, i, j) : 0.0);
             }
-        ssm_zmat_gemm(R, -1.0, T, 0, Vfi, 0, 1.0);
+        if ((s = ssm_zmat_gemm(R, -1.0, T, 0, Vfi, 0, 1.0)) != SSM_OK)
+            goto out;
         mt->backward_error = ssm_zmat_norm2(R) / nA;
         mt->perturbation_norm = m->E->rows ? ssm_dmat_norm2(m->E) / nA : 0.0;
     }

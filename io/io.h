@@ -18,19 +18,19 @@
 typedef struct ssm_atomic ssm_atomic;
 /* Create "<dir>/.<base>.tmp.XXXXXX" beside `path` and return a stream to it.
  * EIO (with the OS reason) when the folder is missing or unwritable. */
-ssm_status ssm_atomic_open(ssm_atomic **a, FILE **fp, const char *path);
+SSM_MUST_CHECK ssm_status ssm_atomic_open(ssm_atomic **a, FILE **fp, const char *path);
 /* Flush, fsync, close and rename over `path`; fsync the folder.  On any
  * failure the temporary file is removed and `path` is untouched. */
-ssm_status ssm_atomic_commit(ssm_atomic *a);
+SSM_MUST_CHECK ssm_status ssm_atomic_commit(ssm_atomic *a);
 /* Remove the temporary file; `path` is untouched.  NULL is a no-op. */
 void ssm_atomic_abort(ssm_atomic *a);
 
 /* Read a whole file into memory (caller frees *buf).  EIO on failure. */
-ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);
+SSM_MUST_CHECK ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);
 /* Read path and hand its bytes to parse(out, buf, len); a parse error's
  * message gets "path: " prefixed.  The one path every file reader takes. */
 typedef ssm_status (*ssm_parse_fn)(void *out, const unsigned char *buf, size_t len);
-ssm_status ssm_parse_file(const char *path, ssm_parse_fn parse, void *out);
+SSM_MUST_CHECK ssm_status ssm_parse_file(const char *path, ssm_parse_fn parse, void *out);
 
 /* ===================================================================== */
 /* safetensors: F64 tensors + "__metadata__" string map                   */
@@ -54,15 +54,15 @@ ssm_st *ssm_st_create(void);                   /* NULL on ENOMEM */
 void ssm_st_free(ssm_st *f);                   /* NULL ok */
 /* Copy `data` (product of shape doubles) in as tensor `name`.  EINVAL for a
  * duplicate or empty name, the name "__metadata__", ndim > SSM_ST_MAXDIM. */
-ssm_status ssm_st_add(ssm_st *f, const char *name, int ndim, const size_t *shape,
+SSM_MUST_CHECK ssm_status ssm_st_add(ssm_st *f, const char *name, int ndim, const size_t *shape,
                       const double *data);
 /* Convenience: a real matrix as [rows, cols] (or [rows] when as_vector). */
-ssm_status ssm_st_add_dmat(ssm_st *f, const char *name, const ssm_dmat_t A, int as_vector);
+SSM_MUST_CHECK ssm_status ssm_st_add_dmat(ssm_st *f, const char *name, const ssm_dmat_t A, int as_vector);
 /* A complex matrix as [rows, cols, 2] (or [rows, 2] when as_vector). */
-ssm_status ssm_st_add_zmat(ssm_st *f, const char *name, const ssm_zmat_t A, int as_vector);
-ssm_status ssm_st_set_meta(ssm_st *f, const char *key, const char *value);   /* replaces */
+SSM_MUST_CHECK ssm_status ssm_st_add_zmat(ssm_st *f, const char *name, const ssm_zmat_t A, int as_vector);
+SSM_MUST_CHECK ssm_status ssm_st_set_meta(ssm_st *f, const char *key, const char *value);   /* replaces */
 /* Overwrite the data of an existing tensor (same element count). */
-ssm_status ssm_st_replace(ssm_st *f, const char *name, const double *data);
+SSM_MUST_CHECK ssm_status ssm_st_replace(ssm_st *f, const char *name, const double *data);
 const ssm_tensor *ssm_st_get(const ssm_st *f, const char *name);            /* NULL if absent */
 const char *ssm_st_meta(const ssm_st *f, const char *key);                  /* NULL if absent */
 size_t ssm_st_count(const ssm_st *f);
@@ -71,12 +71,12 @@ size_t ssm_st_meta_count(const ssm_st *f);
 void ssm_st_meta_at(const ssm_st *f, size_t i, const char **key, const char **value);
 
 /* Serialise atomically to `path`. */
-ssm_status ssm_st_write(const ssm_st *f, const char *path);
+SSM_MUST_CHECK ssm_status ssm_st_write(const ssm_st *f, const char *path);
 /* Parse a file / a memory buffer.  Every length and offset is checked against
  * the buffer before data is touched: EFORMAT names what is wrong. Only F64
  * tensors are accepted (other dtypes: EFORMAT naming the dtype). */
-ssm_status ssm_st_read(ssm_st **f, const char *path);
-ssm_status ssm_st_read_mem(ssm_st **f, const unsigned char *buf, size_t len);
+SSM_MUST_CHECK ssm_status ssm_st_read(ssm_st **f, const char *path);
+SSM_MUST_CHECK ssm_status ssm_st_read_mem(ssm_st **f, const unsigned char *buf, size_t len);
 
 /* ===================================================================== */
 /* .npy: float64 ('<f8') and complex128 ('<c16'), C order                  */
@@ -93,10 +93,10 @@ typedef struct {
 void ssm_npy_clear(ssm_npy *a);
 /* Parse; rejects Fortran order, other dtypes (named), object arrays, big-endian
  * data, malformed headers and sizes that disagree with the file. */
-ssm_status ssm_npy_read(ssm_npy *a, const char *path);
-ssm_status ssm_npy_read_mem(ssm_npy *a, const unsigned char *buf, size_t len);
+SSM_MUST_CHECK ssm_status ssm_npy_read(ssm_npy *a, const char *path);
+SSM_MUST_CHECK ssm_status ssm_npy_read_mem(ssm_npy *a, const unsigned char *buf, size_t len);
 /* Write (format 1.0) atomically; `data` holds count (or 2*count) doubles. */
-ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is_complex,
+SSM_MUST_CHECK ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is_complex,
                          const double *data);
 
 /* ===================================================================== */
@@ -107,17 +107,17 @@ ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is
  * numeric table into a rows×cols matrix.  '#' lines and single blank lines are
  * skipped.  EFORMAT (with the line number) for ragged rows, non-numbers and
  * non-finite values, or an empty table. */
-ssm_status ssm_tsv_read(ssm_dmat_t A, const char *path);
-ssm_status ssm_tsv_read_mem(ssm_dmat_t A, const char *buf, size_t len);
+SSM_MUST_CHECK ssm_status ssm_tsv_read(ssm_dmat_t A, const char *path);
+SSM_MUST_CHECK ssm_status ssm_tsv_read_mem(ssm_dmat_t A, const char *buf, size_t len);
 
 /* Write `header` (each line gets "# " prefixed; may be NULL) then the matrix
  * with %.17g, tab-separated, atomically to path, or to `stream` when path is
  * NULL. */
-ssm_status ssm_tsv_write_dmat(const char *path, FILE *stream, const char *header,
+SSM_MUST_CHECK ssm_status ssm_tsv_write_dmat(const char *path, FILE *stream, const char *header,
                               const ssm_dmat_t A);
 /* Same for an MPFR matrix, every entry printed with enough decimal digits to
  * round-trip at its precision (mpfr_get_str_ndigits). */
-ssm_status ssm_tsv_write_mpmat(const char *path, FILE *stream, const char *header,
+SSM_MUST_CHECK ssm_status ssm_tsv_write_mpmat(const char *path, FILE *stream, const char *header,
                                const ssm_mpmat_t A);
 /* Decimal digits that round-trip a binary precision of `prec` bits. */
 size_t ssm_digits_for_prec(mpfr_prec_t prec);

@@ -26,6 +26,18 @@ static uint64_t t_seed = 20261129u, t_state;
         }                                                                   \
     } while (0)
 
+/* A setup call whose status must be SSM_OK: a failed setup is a failed test
+ * (every ssm_status is SSM_MUST_CHECK; tests do not ignore one either). */
+#define TRY(call)                                                           \
+    do {                                                                    \
+        ssm_status t_try_ = (call);                                         \
+        if (t_try_ != SSM_OK) {                                             \
+            t_failed++;                                                     \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n", __FILE__, __LINE__, #call, \
+                    ssm_error_message());                                   \
+        }                                                                   \
+    } while (0)
+
 static inline void t_init(void)
 {
     const char *s = getenv("SSM_TEST_SEED");

@@ -230,10 +230,10 @@ static void test_outputs(void)
 {
     const size_t N = 12;
     ssm_dmat_t A, B, P;
-    ssm_dmat_init(A, N, N);
-    ssm_dmat_init(B, N, 1);
-    ssm_dmat_init(P, 2, N);
-    ssm_hippo(A, B, P, SSM_HIPPO_LEGT, N);
+    TRY(ssm_dmat_init(A, N, N));
+    TRY(ssm_dmat_init(B, N, 1));
+    TRY(ssm_dmat_init(P, 2, N));
+    TRY(ssm_hippo(A, B, P, SSM_HIPPO_LEGT, N));
 
     /* safetensors: A, B, P and metadata */
     const char *f = P_("legt.safetensors");
@@ -274,8 +274,8 @@ static void test_outputs(void)
     /* --prec 256 TSV: every printed entry parses back to the library's MPFR value */
     CHECK(run((const char *[]){"hippo", "fout", "-N", "8", "--prec", "256", NULL}) == 0, "prec 256");
     ssm_mpmat_t M;
-    ssm_mpmat_init(M, 8, 8, 256);
-    ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_FOUT, 8, NULL);
+    TRY(ssm_mpmat_init(M, 8, 8, 256));
+    TRY(ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_FOUT, 8, NULL));
     mpfr_t y;
     mpfr_init2(y, 256);
     int same = 0, count = 0;
@@ -295,11 +295,11 @@ static void test_outputs(void)
 
     /* --prec 12 to npy: the F64 values are the 12-bit roundings */
     CHECK(run((const char *[]){"hippo", "legs", "-N", "6", "--prec", "12", "-o", P_("l12.npy"), "-q", NULL}) == 0, "prec 12");
-    ssm_mpmat_init(M, 6, 6, 12);
-    ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_LEGS, 6, NULL);
+    TRY(ssm_mpmat_init(M, 6, 6, 12));
+    TRY(ssm_hippo_mp(M, NULL, NULL, SSM_HIPPO_LEGS, 6, NULL));
     ssm_dmat_t D;
-    ssm_dmat_init(D, 6, 6);
-    ssm_mpmat_get_dmat(D, M);
+    TRY(ssm_dmat_init(D, 6, 6));
+    TRY(ssm_mpmat_get_dmat(D, M));
     CHECK(ssm_npy_read(&np, P_("l12.npy")) == SSM_OK && memcmp(np.data, D->data, 36 * 8) == 0, "12-bit values");
     ssm_npy_clear(&np);
     ssm_dmat_clear(D);
@@ -370,7 +370,7 @@ static void test_init_verify_transfer(void)
     /* one altered byte in the data area (the last double) → refused at load by the checksum, exit 2 */
     unsigned char *buf;
     size_t len;
-    ssm_read_file(&buf, &len, f);
+    TRY(ssm_read_file(&buf, &len, f));
     buf[len - 3] ^= 0x10;
     FILE *fp = fopen(g, "wb");
     fwrite(buf, 1, len, fp);

@@ -57,11 +57,11 @@ static void test_matrices(void)
         for (size_t j = 0; j < 4; j++)
             SSM_D(A, i, j) = t_uniform() * 1e10;
     CHECK(ssm_mpmat_set_dmat(M, A) == SSM_OK, "set");
-    ssm_dmat_init(B, 3, 4);
+    TRY(ssm_dmat_init(B, 3, 4));
     CHECK(ssm_mpmat_get_dmat(B, M) == SSM_OK && memcmp(A->data, B->data, 12 * sizeof(double)) == 0,
           "double -> MPFR -> double is exact");
     ssm_dmat_t C;
-    ssm_dmat_init(C, 4, 3);
+    TRY(ssm_dmat_init(C, 4, 3));
     CHECK(ssm_mpmat_get_dmat(C, M) == SSM_EINVAL, "shape mismatch -> EINVAL");
     ssm_dmat_clear(C);
     ssm_mpmat_clear(M);
@@ -69,7 +69,7 @@ static void test_matrices(void)
     ssm_zmat_t Zd;
     CHECK(ssm_mpcmat_init(Z, 2, 2, 80) == SSM_OK && ssm_zmat_init(Zd, 2, 2) == SSM_OK, "mpc init");
     mpc_set_d_d(SSM_MP(Z, 1, 0), 1.5, -2.25, MPC_RNDNN);
-    ssm_mpcmat_get_zmat(Zd, Z);
+    TRY(ssm_mpcmat_get_zmat(Zd, Z));
     CHECK(SSM_D(Zd, 1, 0) == CMPLX(1.5, -2.25) && SSM_D(Zd, 0, 0) == 0.0, "mpc -> complex double");
     ssm_mpcmat_clear(Z);
     ssm_zmat_clear(Zd);
@@ -89,7 +89,7 @@ static void test_lapack(void)
     CHECK(ssm_lapack_status("dgeev", -1010) == SSM_ENOMEM, "work memory error");
     /* eigenvalues of a rotation-scaling block and a triangular part, known exactly */
     ssm_dmat_t A;
-    ssm_dmat_init(A, 3, 3);
+    TRY(ssm_dmat_init(A, 3, 3));
     SSM_D(A, 0, 0) = 1; SSM_D(A, 0, 1) = -2;
     SSM_D(A, 1, 0) = 2; SSM_D(A, 1, 1) = 1;
     SSM_D(A, 2, 2) = -3; SSM_D(A, 2, 0) = 5;
@@ -101,17 +101,17 @@ static void test_lapack(void)
                cabs(w[i] + 3) < 1e-14;
     CHECK(hit == 3, "eigenvalues 1±2i, -3");
     ssm_dmat_t R;
-    ssm_dmat_init(R, 2, 3);
+    TRY(ssm_dmat_init(R, 2, 3));
     CHECK(ssm_dmat_eigvals(w, R) == SSM_EINVAL, "non-square eig -> EINVAL");
     /* singular values vs sqrt(eig(AᵀA)) of a random 5x3, and Frobenius = sqrt(Σσ²) */
     ssm_dmat_t X, G;
-    ssm_dmat_init(X, 5, 3);
-    ssm_dmat_init(G, 3, 3);
+    TRY(ssm_dmat_init(X, 5, 3));
+    TRY(ssm_dmat_init(G, 3, 3));
     for (size_t i = 0; i < 15; i++)
         X->data[i] = t_uniform();
     double s[3];
     CHECK(ssm_dmat_singvals(s, X) == SSM_OK && s[0] >= s[1] && s[1] >= s[2], "dgesdd descending");
-    ssm_dmat_gemm(G, 1.0, X, 1, X, 0, 0.0);
+    TRY(ssm_dmat_gemm(G, 1.0, X, 1, X, 0, 0.0));
     CHECK(ssm_dmat_eigvals(w, G) == SSM_OK, "eig(XᵀX)");
     double ssq = 0, f = ssm_dmat_norm_fro(X);
     for (int i = 0; i < 3; i++) {

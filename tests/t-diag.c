@@ -17,10 +17,10 @@
 
 static void hippo_d(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, ssm_hippo_measure m, size_t N)
 {
-    ssm_dmat_init(A, N, N);
-    ssm_dmat_init(B, N, 1);
-    ssm_dmat_init(P, ssm_hippo_rank(m), N);
-    ssm_hippo(A, B, P, m, N);
+    TRY(ssm_dmat_init(A, N, N));
+    TRY(ssm_dmat_init(B, N, 1));
+    TRY(ssm_dmat_init(P, ssm_hippo_rank(m), N));
+    TRY(ssm_hippo(A, B, P, m, N));
 }
 
 static void test_nplr_check_values(void)
@@ -34,9 +34,9 @@ static void test_nplr_check_values(void)
         size_t M = N / 2;
         double complex W[16];
         ssm_zmat_t V, Bt, Pt;
-        ssm_zmat_init(V, N, M);
-        ssm_zmat_init(Bt, M, 1);
-        ssm_zmat_init(Pt, 1, M);
+        TRY(ssm_zmat_init(V, N, M));
+        TRY(ssm_zmat_init(Bt, M, 1));
+        TRY(ssm_zmat_init(Pt, 1, M));
         ssm_nplr_info info;
         CHECK(ssm_diag_nplr(W, V, Bt, Pt, &info, A, B, P, NULL) == SSM_OK, "nplr legs N=%zu", N);
         double err = 0.0;
@@ -79,9 +79,9 @@ static void test_nplr_measures(void)
             hippo_d(A, B, P, m, N);
             double complex *W = malloc(M * sizeof *W);
             ssm_zmat_t V, Bt, Pt;
-            ssm_zmat_init(V, N, M);
-            ssm_zmat_init(Bt, M, 1);
-            ssm_zmat_init(Pt, r, M);
+            TRY(ssm_zmat_init(V, N, M));
+            TRY(ssm_zmat_init(Bt, M, 1));
+            TRY(ssm_zmat_init(Pt, r, M));
             ssm_nplr_info info;
             ssm_status s = ssm_diag_nplr(W, V, Bt, Pt, &info, A, B, P, NULL);
             CHECK(s == SSM_OK, "nplr %s N=%zu: %s", ssm_hippo_name(m), N, ssm_error_message());
@@ -100,7 +100,7 @@ static void test_nplr_measures(void)
             CHECK(info.zero_pair == dummy, "%s: zero pair %d", ssm_hippo_name(m), info.zero_pair);
             /* second route: eigenvalues of S from a general complex eig */
             ssm_zmat_t S;
-            ssm_zmat_init(S, N, N);
+            TRY(ssm_zmat_init(S, N, N));
             for (size_t i = 0; i < N; i++)
                 for (size_t j = 0; j < N; j++) {
                     double v = SSM_D(A, i, j);
@@ -109,7 +109,7 @@ static void test_nplr_measures(void)
                     SSM_D(S, i, j) = v;
                 }
             double complex *ev = malloc(N * sizeof *ev);
-            ssm_zmat_eigvals(ev, S);
+            TRY(ssm_zmat_eigvals(ev, S));
             qsort(ev, N, sizeof *ev, cmp_im);
             double d = 0.0, sc = ssm_zmat_norm2(S);
             for (size_t j = 0; j < M; j++)
@@ -148,9 +148,9 @@ static void test_nplr_measures(void)
     hippo_d(A, B, P, SSM_HIPPO_LMU, 8);
     double complex W[8];
     ssm_zmat_t V, Bt, Pt;
-    ssm_zmat_init(V, 8, 4);
-    ssm_zmat_init(Bt, 4, 1);
-    ssm_zmat_init(Pt, 0, 4);
+    TRY(ssm_zmat_init(V, 8, 4));
+    TRY(ssm_zmat_init(Bt, 4, 1));
+    TRY(ssm_zmat_init(Pt, 0, 4));
     CHECK(ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL) == SSM_EINVAL && strstr(ssm_error_message(), "skew"),
           "lmu: no DPLR form");
     ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
@@ -160,12 +160,12 @@ static void test_nplr_measures(void)
     ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
     /* Im B̃ clipping */
     hippo_d(A, B, P, SSM_HIPPO_LEGS, 16);
-    ssm_zmat_init(V, 16, 8);
-    ssm_zmat_init(Bt, 8, 1);
-    ssm_zmat_init(Pt, 1, 8);
+    TRY(ssm_zmat_init(V, 16, 8));
+    TRY(ssm_zmat_init(Bt, 8, 1));
+    TRY(ssm_zmat_init(Pt, 1, 8));
     ssm_nplr_opts o = {.clip_im_B = 0.5};
     double complex W16[8];
-    ssm_diag_nplr(W16, V, Bt, Pt, NULL, A, B, P, &o);
+    TRY(ssm_diag_nplr(W16, V, Bt, Pt, NULL, A, B, P, &o));
     int clipped = 1;
     for (size_t j = 0; j < 8; j++)
         clipped &= fabs(cimag(SSM_D(Bt, j, 0))) <= 0.5;
@@ -180,12 +180,12 @@ static void test_eig(void)
 {
     const size_t n = 12;
     ssm_zmat_t X, Xi, A, V, Vi, T;
-    ssm_zmat_init(X, n, n);
-    ssm_zmat_init(Xi, n, n);
-    ssm_zmat_init(A, n, n);
-    ssm_zmat_init(V, n, n);
-    ssm_zmat_init(Vi, n, n);
-    ssm_zmat_init(T, n, n);
+    TRY(ssm_zmat_init(X, n, n));
+    TRY(ssm_zmat_init(Xi, n, n));
+    TRY(ssm_zmat_init(A, n, n));
+    TRY(ssm_zmat_init(V, n, n));
+    TRY(ssm_zmat_init(Vi, n, n));
+    TRY(ssm_zmat_init(T, n, n));
     double complex d[12], lam[12];
     for (size_t i = 0; i < n; i++) {
         d[i] = CMPLX(-1.0 - (double)i, 3.0 * t_uniform());
@@ -195,15 +195,15 @@ static void test_eig(void)
     ssm_diag_normalize_columns(X);
     for (size_t i = 0; i < n; i++)
         SSM_D(Xi, i, i) = 1.0;
-    ssm_zmat_solve(Xi, X);
+    TRY(ssm_zmat_solve(Xi, X));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(T, i, j) = SSM_D(X, i, j) * d[j];
-    ssm_zmat_gemm(A, 1.0, T, 0, Xi, 0, 0.0);
+    TRY(ssm_zmat_gemm(A, 1.0, T, 0, Xi, 0, 0.0));
     ssm_eig_info info;
     CHECK(ssm_diag_eig(lam, V, Vi, &info, A) == SSM_OK, "eig");
     double sx[12];
-    ssm_zmat_singvals(sx, X);
+    TRY(ssm_zmat_singvals(sx, X));
     double kx = sx[0] / sx[n - 1];
     /* same unit-column matrix up to phases; the eigenvectors are computed to κ_eig n ε ≈ 1e-13
      * (κ(X) ≈ 10, n = 12) and κ inherits that relative error times κ: 1e-8 is ample */
@@ -234,11 +234,11 @@ static void test_eig(void)
     /* the LegS trap: QᵀAQ hides nothing — κ(V) is reported huge (doc/reference.md §4) */
     const size_t N = 32;
     ssm_dmat_t L, Q, R1, R2;
-    ssm_dmat_init(L, N, N);
-    ssm_dmat_init(Q, N, N);
-    ssm_dmat_init(R1, N, N);
-    ssm_dmat_init(R2, N, N);
-    ssm_hippo(L, NULL, NULL, SSM_HIPPO_LEGS, N);
+    TRY(ssm_dmat_init(L, N, N));
+    TRY(ssm_dmat_init(Q, N, N));
+    TRY(ssm_dmat_init(R1, N, N));
+    TRY(ssm_dmat_init(R2, N, N));
+    TRY(ssm_hippo(L, NULL, NULL, SSM_HIPPO_LEGS, N));
     /* orthogonal Q from Householder reflections of random vectors */
     for (size_t i = 0; i < N; i++)
         SSM_D(Q, i, i) = 1.0;
@@ -249,16 +249,16 @@ static void test_eig(void)
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < N; j++)
                 SSM_D(R1, i, j) = (i == j) - 2.0 * u[i] * u[j] / (nu * nu);
-        ssm_dmat_gemm(R2, 1.0, Q, 0, R1, 0, 0.0);
-        ssm_dmat_copy(Q, R2);
+        TRY(ssm_dmat_gemm(R2, 1.0, Q, 0, R1, 0, 0.0));
+        TRY(ssm_dmat_copy(Q, R2));
     }
-    ssm_dmat_gemm(R1, 1.0, Q, 1, L, 0, 0.0);
-    ssm_dmat_gemm(R2, 1.0, R1, 0, Q, 0, 0.0);
+    TRY(ssm_dmat_gemm(R1, 1.0, Q, 1, L, 0, 0.0));
+    TRY(ssm_dmat_gemm(R2, 1.0, R1, 0, Q, 0, 0.0));
     ssm_zmat_t Z, VZ, VZi;
-    ssm_zmat_init(Z, N, N);
-    ssm_zmat_init(VZ, N, N);
-    ssm_zmat_init(VZi, N, N);
-    ssm_zmat_set_dmat(Z, R2);
+    TRY(ssm_zmat_init(Z, N, N));
+    TRY(ssm_zmat_init(VZ, N, N));
+    TRY(ssm_zmat_init(VZi, N, N));
+    TRY(ssm_zmat_set_dmat(Z, R2));
     double complex lz[32];
     ssm_status s = ssm_diag_eig(lz, VZ, VZi, &info, Z);
     CHECK((s == SSM_OK && info.kappa_V > 1e12) || s == SSM_ELOSS, "rotated LegS N=32: κ reported %g", info.kappa_V);
@@ -287,10 +287,10 @@ static void test_ptd_gradient(double tfw)
     const size_t N = 8;
     ssm_dmat_t A, B, P, E, G, Ep, Em;
     hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
-    ssm_dmat_init(E, N, N);
-    ssm_dmat_init(G, N, N);
-    ssm_dmat_init(Ep, N, N);
-    ssm_dmat_init(Em, N, N);
+    TRY(ssm_dmat_init(E, N, N));
+    TRY(ssm_dmat_init(G, N, N));
+    TRY(ssm_dmat_init(Ep, N, N));
+    TRY(ssm_dmat_init(Em, N, N));
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++)
             SSM_D(E, i, j) = SSM_D(P, 0, i) * SSM_D(P, 0, j) * 0.8 + 0.3 * t_uniform();
@@ -313,8 +313,8 @@ static void test_ptd_gradient(double tfw)
             Ep->data[k] = E->data[k] + h * dir[k] / dn;
             Em->data[k] = E->data[k] - h * dir[k] / dn;
         }
-        ssm_diag_ptd_objective(&fp, NULL, A, Ep, mu, margin, B->data, tfw);
-        ssm_diag_ptd_objective(&fm, NULL, A, Em, mu, margin, B->data, tfw);
+        TRY(ssm_diag_ptd_objective(&fp, NULL, A, Ep, mu, margin, B->data, tfw));
+        TRY(ssm_diag_ptd_objective(&fm, NULL, A, Em, mu, margin, B->data, tfw));
         double fd = (fp - fm) / (2 * h);
         worst = fmax(worst, fabs(fd - gd) / fmax(fabs(gd), 1e-3 * f));
     }
@@ -335,8 +335,8 @@ static double run_ptd(size_t N, double eps, unsigned long seed, ssm_ptd_info *in
     ssm_dmat_t A, B, P;
     hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
     ssm_zmat_t V, Vi;
-    ssm_zmat_init(V, N, N);
-    ssm_zmat_init(Vi, N, N);
+    TRY(ssm_zmat_init(V, N, N));
+    TRY(ssm_zmat_init(Vi, N, N));
     double complex *lam = malloc(N * sizeof *lam);
     ssm_ptd_opts o = {.eps = eps, .seed = seed};
     ssm_status s = ssm_diag_ptd(Eout, lam, V, Vi, info, A, P, &o);
@@ -344,15 +344,15 @@ static double run_ptd(size_t N, double eps, unsigned long seed, ssm_ptd_info *in
     if (s == SSM_OK) {
         /* second route: a fresh general eig of A + E must report the same κ and spectrum */
         ssm_zmat_t X, V2, V2i;
-        ssm_zmat_init(X, N, N);
-        ssm_zmat_init(V2, N, N);
-        ssm_zmat_init(V2i, N, N);
+        TRY(ssm_zmat_init(X, N, N));
+        TRY(ssm_zmat_init(V2, N, N));
+        TRY(ssm_zmat_init(V2i, N, N));
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < N; j++)
                 SSM_D(X, i, j) = SSM_D(A, i, j) + SSM_D(Eout, i, j);
         double complex *l2 = malloc(N * sizeof *l2);
         ssm_eig_info ei;
-        ssm_diag_eig(l2, V2, V2i, &ei, X);
+        TRY(ssm_diag_eig(l2, V2, V2i, &ei, X));
         /* same E, another eig: κ moves by ≲ κ² n ε (< 1e-12 for κ <= 10); 1e-6 is a loose bound */
         CHECK(fabs(ei.kappa_V / info->kappa_V - 1) < 1e-6, "κ by a second eig: %g vs %g", ei.kappa_V, info->kappa_V);
         int found = 0;
@@ -391,12 +391,12 @@ static void test_ptd_transfer(void)
     const size_t N = 16, NLOG = 2500, NLIN = 1500, K = NLOG + NLIN, NC = 200;
     ssm_dmat_t A, B, P, E;
     hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
-    ssm_dmat_init(E, N, N);
+    TRY(ssm_dmat_init(E, N, N));
     ssm_zmat_t V, Vi, Az, Xz, bz, cz, bt, ct;
-    ssm_zmat_init(V, N, N); ssm_zmat_init(Vi, N, N);
-    ssm_zmat_init(Az, N, N); ssm_zmat_init(Xz, N, N);
-    ssm_zmat_init(bz, N, 1); ssm_zmat_init(cz, 1, N);
-    ssm_zmat_init(bt, N, 1); ssm_zmat_init(ct, 1, N);
+    TRY(ssm_zmat_init(V, N, N)); TRY(ssm_zmat_init(Vi, N, N));
+    TRY(ssm_zmat_init(Az, N, N)); TRY(ssm_zmat_init(Xz, N, N));
+    TRY(ssm_zmat_init(bz, N, 1)); TRY(ssm_zmat_init(cz, 1, N));
+    TRY(ssm_zmat_init(bt, N, 1)); TRY(ssm_zmat_init(ct, 1, N));
     double complex lam[16], *s = malloc(K * sizeof *s), *g0 = malloc(K * sizeof *g0),
                    *g1 = malloc(K * sizeof *g1), *g2 = malloc(K * sizeof *g2);
     ssm_ptd_opts o = ssm_ptd_opts_default();
@@ -434,7 +434,7 @@ static void test_ptd_transfer(void)
             SSM_D(bt, j, 0) = bb;
             SSM_D(ct, 0, j) = cc;
         }
-        ssm_tf_dense_solve(g0, Az, bz, cz, 0.0, s, K);
+        TRY(ssm_tf_dense_solve(g0, Az, bz, cz, 0.0, s, K));
         ssm_tf_diag(g1, lam, bt->data, ct->data, N, 0, 0.0, s, K);
         double num = 0.0, den = 0.0;
         for (size_t k = 0; k < K; k++) {
@@ -443,7 +443,7 @@ static void test_ptd_transfer(void)
         }
         if (c == 0) {
             ones = num / den;
-            ssm_tf_dense_solve(g2, Xz, bz, cz, 0.0, s, K);
+            TRY(ssm_tf_dense_solve(g2, Xz, bz, cz, 0.0, s, K));
             for (size_t k = 0; k < K; k++) {
                 agree = fmax(agree, cabs(g1[k] - g2[k]));
                 gmax = fmax(gmax, cabs(g2[k]));
@@ -488,11 +488,11 @@ static void test_ptd_ladder(void)
     const double sweep[] = {0.1, 0.03, 0.01, 0.003};
     ssm_dmat_t A, B, P, E, E1;
     hippo_d(A, B, P, SSM_HIPPO_LEGS, N);
-    ssm_dmat_init(E, N, N);
-    ssm_dmat_init(E1, N, N);
+    TRY(ssm_dmat_init(E, N, N));
+    TRY(ssm_dmat_init(E1, N, N));
     ssm_zmat_t V, Vi;
-    ssm_zmat_init(V, N, N);
-    ssm_zmat_init(Vi, N, N);
+    TRY(ssm_zmat_init(V, N, N));
+    TRY(ssm_zmat_init(Vi, N, N));
     double complex lam[16];
     double Es[4 * 16 * 16];
     ssm_ptd_info rec[4], last;
@@ -534,7 +534,7 @@ static void test_ptd(void)
     for (int k = 0; k < 3; k++) {
         size_t N = sizes[k];
         ssm_dmat_t E;
-        ssm_dmat_init(E, N, N);
+        TRY(ssm_dmat_init(E, N, N));
         ssm_ptd_info info;
         double kappa = run_ptd(N, 0.05, 1, &info, E);
         CHECK(info.perturbation_norm <= 0.05 * (1 + 1e-10), "N=%zu budget: %g", N, info.perturbation_norm);
@@ -546,8 +546,8 @@ static void test_ptd(void)
     }
     /* κ falls as the budget grows, and runs are deterministic for a seed */
     ssm_dmat_t E1, E2;
-    ssm_dmat_init(E1, 16, 16);
-    ssm_dmat_init(E2, 16, 16);
+    TRY(ssm_dmat_init(E1, 16, 16));
+    TRY(ssm_dmat_init(E2, 16, 16));
     ssm_ptd_info i1, i2;
     double k_small = run_ptd(16, 0.01, 7, &i1, E1);
     double k_big = run_ptd(16, 0.05, 7, &i2, E2);
@@ -563,10 +563,10 @@ static void test_ptd(void)
         ssm_ptd_info rec[6], last;
         ssm_dmat_t A, B, P, E;
         hippo_d(A, B, P, SSM_HIPPO_LEGS, 16);
-        ssm_dmat_init(E, 16, 16);
+        TRY(ssm_dmat_init(E, 16, 16));
         ssm_zmat_t V, Vi;
-        ssm_zmat_init(V, 16, 16);
-        ssm_zmat_init(Vi, 16, 16);
+        TRY(ssm_zmat_init(V, 16, 16));
+        TRY(ssm_zmat_init(Vi, 16, 16));
         double complex lam[16];
         ssm_ptd_opts o = {.eps = 0.002, .sweep = sweep, .sweep_count = 6, .sweep_info = rec};
         CHECK(ssm_diag_ptd(E, lam, V, Vi, &last, A, P, &o) == SSM_OK, "sweep");
@@ -587,9 +587,9 @@ static void test_ptd(void)
         o.sweep = bad;
         o.sweep_count = 2;
         hippo_d(A, B, P, SSM_HIPPO_LEGS, 8);
-        ssm_dmat_init(E, 8, 8);
-        ssm_zmat_init(V, 8, 8);
-        ssm_zmat_init(Vi, 8, 8);
+        TRY(ssm_dmat_init(E, 8, 8));
+        TRY(ssm_zmat_init(V, 8, 8));
+        TRY(ssm_zmat_init(Vi, 8, 8));
         CHECK(ssm_diag_ptd(E, lam, V, Vi, NULL, A, P, &o) == SSM_EINVAL, "unsorted sweep -> EINVAL");
         ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E);
         ssm_zmat_clear(V); ssm_zmat_clear(Vi);
@@ -597,10 +597,10 @@ static void test_ptd(void)
     /* errors */
     ssm_dmat_t A, B, P, E;
     hippo_d(A, B, P, SSM_HIPPO_LAGT, 8);
-    ssm_dmat_init(E, 8, 8);
+    TRY(ssm_dmat_init(E, 8, 8));
     ssm_zmat_t V, Vi;
-    ssm_zmat_init(V, 8, 8);
-    ssm_zmat_init(Vi, 8, 8);
+    TRY(ssm_zmat_init(V, 8, 8));
+    TRY(ssm_zmat_init(Vi, 8, 8));
     double complex lam[8];
     ssm_ptd_opts o = {.eps = 0.05};
     CHECK(ssm_diag_ptd(E, lam, V, Vi, NULL, A, P, &o) == SSM_EINVAL && strstr(ssm_error_message(), "stable"),

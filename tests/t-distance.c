@@ -118,7 +118,7 @@ static void test_hinf_second_order(void)
 {
     const double w0 = 7.0, zeta = 0.01;
     ssm_zmat_t A, b, c;
-    ssm_zmat_init(A, 2, 2); ssm_zmat_init(b, 2, 1); ssm_zmat_init(c, 1, 2);
+    TRY(ssm_zmat_init(A, 2, 2)); TRY(ssm_zmat_init(b, 2, 1)); TRY(ssm_zmat_init(c, 1, 2));
     SSM_D(A, 0, 1) = 1.0;
     SSM_D(A, 1, 0) = -w0 * w0;
     SSM_D(A, 1, 1) = -2 * zeta * w0;
@@ -156,8 +156,8 @@ static void test_random_dense(void)
 {
     const size_t n = 12;
     ssm_zmat_t A, b, c, T, Q;
-    ssm_zmat_init(A, n, n); ssm_zmat_init(b, n, 1); ssm_zmat_init(c, 1, n);
-    ssm_zmat_init(T, n, n); ssm_zmat_init(Q, n, n);
+    TRY(ssm_zmat_init(A, n, n)); TRY(ssm_zmat_init(b, n, 1)); TRY(ssm_zmat_init(c, 1, n));
+    TRY(ssm_zmat_init(T, n, n)); TRY(ssm_zmat_init(Q, n, n));
     double wk[6];
     for (size_t k = 0; k < n / 2; k++) {
         double a = 0.02 + 0.05 * fabs(t_uniform()), w = 2.0 + 30.0 * fabs(t_uniform());
@@ -179,9 +179,9 @@ static void test_random_dense(void)
         SSM_D(c, 0, i) = t_uniform();
     }
     ssm_zmat_t QT;
-    ssm_zmat_init(QT, n, n);
-    ssm_zmat_gemm(QT, 1.0, Q, 0, T, 0, 0.0);
-    ssm_zmat_gemm(A, 1.0, QT, 0, Q, 0, 0.0);
+    TRY(ssm_zmat_init(QT, n, n));
+    TRY(ssm_zmat_gemm(QT, 1.0, Q, 0, T, 0, 0.0));
+    TRY(ssm_zmat_gemm(A, 1.0, QT, 0, Q, 0, 0.0));
     ssm_hinf_info h;
     CHECK(ssm_tf_hinf(&h, A, b, c, 0.0, 1e-12) == SSM_OK, "hinf: %s", ssm_error_message());
     ssm_status st;
@@ -240,7 +240,7 @@ static void test_init_modal(void)
     CHECK(ce == 0.0, "C~ = C_target V from the raw tensors: %g", ce);
     enum { K = 50 };
     double complex s[K], g1[K], g3[K];
-    ssm_tf_omega_grid(s, NULL, 1e-2, 1e4, K, 1);
+    TRY(ssm_tf_omega_grid(s, NULL, 1e-2, 1e4, K, 1));
     CHECK(ssm_init_transfer(g1, fd, SSM_INIT_MODEL, s, K) == SSM_OK, "init transfer");
     double mag = 0;
     for (size_t k = 0; k < K; k++)
@@ -252,7 +252,7 @@ static void test_init_modal(void)
     CHECK(ssm_tf_modal_dense(A, b, c, &md) == SSM_OK && A->rows == 32, "dense");
     ssm_status st;
     ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.0, &st);
-    ssm_tf_eval(g3, p, s, K);
+    TRY(ssm_tf_eval(g3, p, s, K));
     double e = 0;
     for (size_t k = 0; k < K; k++)
         e = fmax(e, cabs(g3[k] - g1[k]));
@@ -269,8 +269,8 @@ static void test_init_modal(void)
     CHECK(fabs(in.omega - 325.4263) < 0.5, "spike at %.6g, expected near 325.4263", in.omega);
     /* H∞ of the difference as one dense system [A1 0; 0 A2], [b1; b2], [c1, −c2]: a second way */
     ssm_zmat_t A2, b2, c2, Ad, bd, cd;
-    ssm_tf_modal_dense(A2, b2, c2, &ms);
-    ssm_zmat_init(Ad, 64, 64); ssm_zmat_init(bd, 64, 1); ssm_zmat_init(cd, 1, 64);
+    TRY(ssm_tf_modal_dense(A2, b2, c2, &ms));
+    TRY(ssm_zmat_init(Ad, 64, 64)); TRY(ssm_zmat_init(bd, 64, 1)); TRY(ssm_zmat_init(cd, 1, 64));
     for (size_t i = 0; i < 32; i++) {
         for (size_t j = 0; j < 32; j++) {
             SSM_D(Ad, i, j) = SSM_D(A, i, j);
@@ -332,13 +332,13 @@ static void test_errors(void)
     o.extra_count = 0;
     CHECK(ssm_dist_sup(&in, none, none, &o) == SSM_EINVAL, "no G1 -> EINVAL");
     /* a failing callback's status comes through: DPLR with r = 9 > 8 */
-    ssm_zmat_init(m.Pt, 9, 1);
+    TRY(ssm_zmat_init(m.Pt, 9, 1));
     m.lambda[0] = -1.0;
     CHECK(ssm_dist_sup(&in, ssm_tf_fn_modal(&m), none, &o) == SSM_EINVAL, "callback failure propagates");
     ssm_tf_modal_clear(&m);
 
     ssm_zmat_t A, b, c;
-    ssm_zmat_init(A, 2, 2); ssm_zmat_init(b, 2, 1); ssm_zmat_init(c, 1, 2);
+    TRY(ssm_zmat_init(A, 2, 2)); TRY(ssm_zmat_init(b, 2, 1)); TRY(ssm_zmat_init(c, 1, 2));
     SSM_D(A, 0, 0) = -1.0;
     SSM_D(A, 1, 1) = 0.5;
     SSM_D(b, 0, 0) = SSM_D(c, 0, 0) = 1.0;

@@ -55,9 +55,9 @@ static void test_safetensors(void)
     CHECK(ssm_st_add(f, "scalar", 0, NULL, special + 5) == SSM_OK, "add 0-d");
     CHECK(ssm_st_add(f, "cplx", 1, sh1, special) == SSM_EINVAL, "duplicate name -> EINVAL");
     CHECK(ssm_st_add(f, "__metadata__", 1, sh1, special) == SSM_EINVAL, "reserved name -> EINVAL");
-    ssm_st_set_meta(f, "format", "test/1");
-    ssm_st_set_meta(f, "note", "unicode ε κ and \"quotes\"");
-    ssm_st_set_meta(f, "format", "test/2"); /* replaces */
+    TRY(ssm_st_set_meta(f, "format", "test/1"));
+    TRY(ssm_st_set_meta(f, "note", "unicode ε κ and \"quotes\""));
+    TRY(ssm_st_set_meta(f, "format", "test/2")); /* replaces */
     const char *p = tmp_path("a.safetensors");
     CHECK(ssm_st_write(f, p) == SSM_OK, "write");
     ssm_st_free(f);
@@ -80,7 +80,7 @@ static void test_safetensors(void)
     /* header is 8-byte aligned so the data buffer is too */
     unsigned char *buf;
     size_t len;
-    ssm_read_file(&buf, &len, p);
+    TRY(ssm_read_file(&buf, &len, p));
     uint64_t h = 0;
     for (int i = 0; i < 8; i++)
         h |= (uint64_t)buf[i] << (8 * i);
@@ -142,8 +142,8 @@ static void test_npy(void)
     /* header length: magic + len + dict is a multiple of 64 (numpy's rule) */
     unsigned char *buf;
     size_t len;
-    ssm_npy_write(p, 2, sh, 0, x);
-    ssm_read_file(&buf, &len, p);
+    TRY(ssm_npy_write(p, 2, sh, 0, x));
+    TRY(ssm_read_file(&buf, &len, p));
     CHECK((10 + (buf[8] | buf[9] << 8)) % 64 == 0 && buf[10 + (buf[8] | buf[9] << 8) - 1] == '\n', "npy alignment");
     int refused = 0;
     for (size_t cut = 0; cut < len; cut++)
@@ -205,7 +205,7 @@ static void test_tsv(void)
               "tsv '%s': '%s'", bad[i].text, ssm_error_message());
     /* %.17g round trip is bit-exact */
     ssm_dmat_t X, Y;
-    ssm_dmat_init(X, 7, 5);
+    TRY(ssm_dmat_init(X, 7, 5));
     for (size_t i = 0; i < 35; i++)
         X->data[i] = t_uniform() * pow(10.0, (double)(t_rand() % 600) - 300.0);
     const char *p = tmp_path("a.tsv");
@@ -219,7 +219,7 @@ static void test_tsv(void)
     for (size_t k = 0; k < sizeof precs / sizeof *precs; k++) {
         mpfr_prec_t pr = precs[k];
         ssm_mpmat_t M;
-        ssm_mpmat_init(M, 2, 2, pr);
+        TRY(ssm_mpmat_init(M, 2, 2, pr));
         mpfr_const_pi(SSM_MP(M, 0, 0), MPFR_RNDN);
         mpfr_sqrt_ui(SSM_MP(M, 0, 1), 3, MPFR_RNDN);
         mpfr_neg(SSM_MP(M, 0, 1), SSM_MP(M, 0, 1), MPFR_RNDN);
@@ -229,7 +229,7 @@ static void test_tsv(void)
         CHECK(ssm_tsv_write_mpmat(p, NULL, NULL, M) == SSM_OK, "write mp tsv");
         unsigned char *buf;
         size_t len;
-        ssm_read_file(&buf, &len, p);
+        TRY(ssm_read_file(&buf, &len, p));
         buf = realloc(buf, len + 1);
         buf[len] = 0;
         char *save, *tok = strtok_r((char *)buf, " \t\n", &save);
@@ -278,13 +278,13 @@ static void test_numpy_peer(void)
     /* ssmkit → numpy (npy) and ssmkit → numpy (safetensors parsed by hand, as in the README) */
     double x[6] = {1.0 / 3, -2, 3, 4, 5, 6};
     size_t sh[2] = {2, 3};
-    ssm_npy_write(tmp_path("ours.npy"), 2, sh, 0, x);
+    TRY(ssm_npy_write(tmp_path("ours.npy"), 2, sh, 0, x));
     ssm_st *f = ssm_st_create();
-    ssm_st_add(f, "A", 2, sh, x);
+    TRY(ssm_st_add(f, "A", 2, sh, x));
     size_t shc[2] = {3, 2};
-    ssm_st_add(f, "Lambda", 2, shc, x);
-    ssm_st_set_meta(f, "format", "t");
-    ssm_st_write(f, tmp_path("ours.safetensors"));
+    TRY(ssm_st_add(f, "Lambda", 2, shc, x));
+    TRY(ssm_st_set_meta(f, "format", "t"));
+    TRY(ssm_st_write(f, tmp_path("ours.safetensors")));
     ssm_st_free(f);
     snprintf(cmd, sizeof cmd,
              "/usr/bin/python3 -c \"import numpy as np, json, struct; d='%s';"

@@ -264,9 +264,9 @@ static void test_rounding(void)
         for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
             size_t N = even_up(m, sizes[si]);
             ssm_dmat_t A, B, P;
-            ssm_dmat_init(A, N, N);
-            ssm_dmat_init(B, N, 1);
-            ssm_dmat_init(P, r, N);
+            TRY(ssm_dmat_init(A, N, N));
+            TRY(ssm_dmat_init(B, N, 1));
+            TRY(ssm_dmat_init(P, r, N));
             CHECK(ssm_hippo(A, B, P, m, N) == SSM_OK, "%s N=%zu", ssm_hippo_name(m), N);
             /* double vs the reference at 256 + 128 bits */
             long bad = 0, worst_ulp = 0;
@@ -300,9 +300,9 @@ static void test_rounding(void)
                 if (N > 16 && p > 256)
                     continue; /* keep the suite fast: large N at moderate precision only */
                 ssm_mpmat_t Am, Bm, Pm;
-                ssm_mpmat_init(Am, N, N, p);
-                ssm_mpmat_init(Bm, N, 1, p);
-                ssm_mpmat_init(Pm, r, N, p);
+                TRY(ssm_mpmat_init(Am, N, N, p));
+                TRY(ssm_mpmat_init(Bm, N, 1, p));
+                TRY(ssm_mpmat_init(Pm, r, N, p));
                 CHECK(ssm_hippo_mp(Am, Bm, Pm, m, N, NULL) == SSM_OK, "mp");
                 mpfr_set_prec(ref, p + 128);
                 mpfr_set_prec(x, p);
@@ -329,8 +329,8 @@ static void test_rounding(void)
                 /* and at 53 bits MPFR and double agree bit for bit */
                 if (p == 53) {
                     ssm_dmat_t D;
-                    ssm_dmat_init(D, N, N);
-                    ssm_mpmat_get_dmat(D, Am);
+                    TRY(ssm_dmat_init(D, N, N));
+                    TRY(ssm_mpmat_get_dmat(D, Am));
                     CHECK(memcmp(D->data, A->data, N * N * sizeof(double)) == 0,
                           "%s N=%zu: MPFR at 53 bits differs from double", ssm_hippo_name(m), N);
                     ssm_dmat_clear(D);
@@ -359,7 +359,7 @@ static void mp_defect(mpfr_t defect, mpfr_t M, const ssm_mpmat_t A, const ssm_mp
     size_t N = A->rows;
     mpfr_prec_t w = mpfr_get_prec(defect);
     ssm_mpmat_t S;
-    ssm_mpmat_init(S, N, N, w);
+    TRY(ssm_mpmat_init(S, N, N, w));
     mpfr_t t, u, acc;
     mpfr_inits2(w, t, u, acc, (mpfr_ptr)0);
     mpfr_set_zero(M, 1);
@@ -402,10 +402,10 @@ static void test_normality(void)
         if (r == 0)
             continue;
         ssm_mpmat_t A, B, P;
-        ssm_mpmat_init(A, N, N, p);
-        ssm_mpmat_init(B, N, 1, p);
-        ssm_mpmat_init(P, r, N, p);
-        ssm_hippo_mp(A, B, P, m, N, NULL);
+        TRY(ssm_mpmat_init(A, N, N, p));
+        TRY(ssm_mpmat_init(B, N, 1, p));
+        TRY(ssm_mpmat_init(P, r, N, p));
+        TRY(ssm_hippo_mp(A, B, P, m, N, NULL));
         mpfr_t d, M, dA, MA;
         mpfr_inits2(p, d, M, dA, MA, (mpfr_ptr)0);
         mp_defect(d, M, A, P, (1u << r) - 1);
@@ -428,15 +428,15 @@ static void test_normality(void)
         }
         /* the same in double through BLAS: tolerance with u = 2^-53 */
         ssm_dmat_t Ad, Pd, S, X;
-        ssm_dmat_init(Ad, N, N);
-        ssm_dmat_init(Pd, r, N);
-        ssm_dmat_init(S, N, N);
-        ssm_dmat_init(X, N, N);
-        ssm_hippo(Ad, NULL, Pd, m, N);
-        ssm_dmat_copy(S, Ad);
-        ssm_dmat_gemm(S, 1.0, Pd, 1, Pd, 0, 1.0);
-        ssm_dmat_gemm(X, 1.0, S, 0, S, 1, 0.0);
-        ssm_dmat_gemm(X, -1.0, S, 1, S, 0, 1.0);
+        TRY(ssm_dmat_init(Ad, N, N));
+        TRY(ssm_dmat_init(Pd, r, N));
+        TRY(ssm_dmat_init(S, N, N));
+        TRY(ssm_dmat_init(X, N, N));
+        TRY(ssm_hippo(Ad, NULL, Pd, m, N));
+        TRY(ssm_dmat_copy(S, Ad));
+        TRY(ssm_dmat_gemm(S, 1.0, Pd, 1, Pd, 0, 1.0));
+        TRY(ssm_dmat_gemm(X, 1.0, S, 0, S, 1, 0.0));
+        TRY(ssm_dmat_gemm(X, -1.0, S, 1, S, 0, 1.0));
         double tol_d = 2.0 * (double)N * (2.0 * N + 4.0) * 0x1p-53 * Md * Md;
         CHECK(ssm_dmat_norm_fro(X) <= tol_d, "%s: double defect %g > %g", ssm_hippo_name(m),
               ssm_dmat_norm_fro(X), tol_d);
@@ -457,8 +457,8 @@ static void test_legs_eigenvectors(void)
     for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
         size_t N = sizes[si];
         ssm_mpmat_t A;
-        ssm_mpmat_init(A, N, N, p);
-        ssm_hippo_mp(A, NULL, NULL, SSM_HIPPO_LEGS, N, NULL);
+        TRY(ssm_mpmat_init(A, N, N, p));
+        TRY(ssm_hippo_mp(A, NULL, NULL, SSM_HIPPO_LEGS, N, NULL));
         int diag_ok = 1;
         for (size_t i = 0; i < N; i++)
             diag_ok &= mpfr_cmp_si(SSM_MP(A, i, i), -(long)(i + 1)) == 0;
@@ -522,8 +522,8 @@ static void test_legs_eigenvectors(void)
         /* LAPACK on the double matrix: triangular, so balancing isolates every
          * eigenvalue and they come out as the exact integers −(n+1) */
         ssm_dmat_t Ad;
-        ssm_dmat_init(Ad, N, N);
-        ssm_hippo(Ad, NULL, NULL, SSM_HIPPO_LEGS, N);
+        TRY(ssm_dmat_init(Ad, N, N));
+        TRY(ssm_hippo(Ad, NULL, NULL, SSM_HIPPO_LEGS, N));
         double complex *w = malloc(N * sizeof *w);
         CHECK(ssm_dmat_eigvals(w, Ad) == SSM_OK, "dgeev");
         int found = 0;
@@ -547,8 +547,8 @@ static void test_fourier_spectrum(void)
     for (int d = 0; d < 3; d++) {
         size_t N = 16;
         ssm_mpmat_t A;
-        ssm_mpmat_init(A, N, N, 128);
-        ssm_hippo_mp(A, NULL, NULL, dummy[d], N, NULL);
+        TRY(ssm_mpmat_init(A, N, N, 128));
+        TRY(ssm_hippo_mp(A, NULL, NULL, dummy[d], N, NULL));
         int zero = 1; /* state 1 is a dummy: row and column exactly zero → A e_1 = 0 */
         for (size_t k = 0; k < N; k++)
             zero &= mpfr_zero_p(SSM_MP(A, 1, k)) && mpfr_zero_p(SSM_MP(A, k, 1));
@@ -560,8 +560,8 @@ static void test_fourier_spectrum(void)
                                    -0.87778 + 5.67666 * I, -0.87778 - 5.67666 * I,
                                    -0.58211 + 8.85888 * I, -0.58211 - 8.85888 * I, 0.0};
     ssm_dmat_t A;
-    ssm_dmat_init(A, 8, 8);
-    ssm_hippo(A, NULL, NULL, SSM_HIPPO_FOUT, 8);
+    TRY(ssm_dmat_init(A, 8, 8));
+    TRY(ssm_hippo(A, NULL, NULL, SSM_HIPPO_FOUT, 8));
     double complex w[8];
     CHECK(ssm_dmat_eigvals(w, A) == SSM_OK, "dgeev fout");
     int used[8] = {0}, matched = 0;
@@ -591,10 +591,10 @@ static void test_check_values(void)
                              {-2.6457513111, -4.582575695, -5.9160797831, -4}};
     const double B4[4] = {1, 1.7320508076, 2.2360679775, 2.6457513111};
     ssm_dmat_t A, B, P;
-    ssm_dmat_init(A, 4, 4);
-    ssm_dmat_init(B, 4, 1);
-    ssm_dmat_init(P, 1, 4);
-    ssm_hippo(A, B, P, SSM_HIPPO_LEGS, 4);
+    TRY(ssm_dmat_init(A, 4, 4));
+    TRY(ssm_dmat_init(B, 4, 1));
+    TRY(ssm_dmat_init(P, 1, 4));
+    TRY(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, 4));
     double err = 0;
     for (int i = 0; i < 4; i++) {
         for (int j = 0; j < 4; j++)
@@ -609,9 +609,9 @@ static void test_check_values(void)
     ssm_dmat_clear(P);
 
     /* glagt: beta = 1/100 → A_nn = −0.505, B = 0.1, correctly rounded */
-    ssm_dmat_init(A, 3, 3);
-    ssm_dmat_init(B, 3, 1);
-    ssm_hippo(A, B, NULL, SSM_HIPPO_GLAGT, 3);
+    TRY(ssm_dmat_init(A, 3, 3));
+    TRY(ssm_dmat_init(B, 3, 1));
+    TRY(ssm_hippo(A, B, NULL, SSM_HIPPO_GLAGT, 3));
     CHECK(SSM_D(A, 2, 2) == -0.505 && SSM_D(A, 2, 0) == -1.0 && SSM_D(A, 0, 2) == 0.0, "glagt A");
     CHECK(SSM_D(B, 1, 0) == 0.1, "glagt B = %.17g", SSM_D(B, 1, 0));
     ssm_dmat_clear(A);
@@ -619,8 +619,8 @@ static void test_check_values(void)
 
     /* 2-bit precision: sqrt(3) = 1.73... rounds to 1.5 (candidates 1, 1.5, 2) */
     ssm_mpmat_t Am;
-    ssm_mpmat_init(Am, 2, 2, 2);
-    ssm_hippo_mp(Am, NULL, NULL, SSM_HIPPO_LEGS, 2, NULL);
+    TRY(ssm_mpmat_init(Am, 2, 2, 2));
+    TRY(ssm_hippo_mp(Am, NULL, NULL, SSM_HIPPO_LEGS, 2, NULL));
     CHECK(mpfr_cmp_d(SSM_MP(Am, 1, 0), -1.5) == 0, "legs at 2 bits: A[1,0] = %g", mpfr_get_d(SSM_MP(Am, 1, 0), MPFR_RNDN));
     ssm_mpmat_clear(Am);
 
@@ -652,10 +652,10 @@ static void test_errors(void)
     CHECK(ssm_hippo_check_size(SSM_HIPPO_LEGS, 7) == SSM_OK, "odd N legs");
     CHECK(ssm_hippo_check_size(SSM_HIPPO_LEGS, SSM_HIPPO_MAX_N + 1) == SSM_EINVAL, "N too large");
     ssm_dmat_t A;
-    ssm_dmat_init(A, 3, 4);
+    TRY(ssm_dmat_init(A, 3, 4));
     CHECK(ssm_hippo(A, NULL, NULL, SSM_HIPPO_LEGS, 3) == SSM_EINVAL, "shape mismatch");
     ssm_dmat_clear(A);
-    ssm_dmat_init(A, 2, 3);
+    TRY(ssm_dmat_init(A, 2, 3));
     CHECK(ssm_hippo(NULL, NULL, A, SSM_HIPPO_LEGT, 3) == SSM_OK, "legt P is 2 x N");
     CHECK(ssm_hippo(NULL, NULL, A, SSM_HIPPO_LEGS, 3) == SSM_EINVAL, "legs P is 1 x N");
     ssm_dmat_clear(A);

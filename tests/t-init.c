@@ -117,9 +117,9 @@ static void test_values(void)
 {
     const size_t N = 32;
     ssm_dmat_t A, B, P, PP;
-    ssm_dmat_init(A, N, N); ssm_dmat_init(B, N, 1); ssm_dmat_init(P, 1, N); ssm_dmat_init(PP, N, N);
-    ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N);
-    ssm_dmat_gemm(PP, 1.0, P, 1, P, 0, 0.0);
+    TRY(ssm_dmat_init(A, N, N)); TRY(ssm_dmat_init(B, N, 1)); TRY(ssm_dmat_init(P, 1, N)); TRY(ssm_dmat_init(PP, N, N));
+    TRY(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N));
+    TRY(ssm_dmat_gemm(PP, 1.0, P, 1, P, 0, 0.0));
     double nA = ssm_dmat_norm2(A), u = DBL_EPSILON;
 
     ssm_st *f = build(SSM_INIT_S4_DPLR, N, 1, 0);
@@ -188,7 +188,7 @@ static void test_conj_sym(void)
             continue;
         CHECK(strcmp(ssm_st_meta(full, "M"), "16") == 0 && strcmp(ssm_st_meta(h, "M"), "8") == 0, "M");
         double complex s[50], g1[50], g2[50];
-        ssm_tf_omega_grid(s, NULL, 0.01, 1000, 50, 1);
+        TRY(ssm_tf_omega_grid(s, NULL, 0.01, 1000, 50, 1));
         CHECK(transfer_st(g1, h, s, 50) == SSM_OK && transfer_st(g2, full, s, 50) == SSM_OK, "transfer");
         double d = 0, mag = 0;
         for (int i = 0; i < 50; i++) {
@@ -225,11 +225,11 @@ static void test_tamper(void)
         char keep_sum[64], sum[32];
         snprintf(keep_sum, sizeof keep_sum, "%s", ssm_st_meta(f, "data_fnv1a64"));
         snprintf(sum, sizeof sum, "%016llx", (unsigned long long)ssm_init_digest(f));
-        ssm_st_set_meta(f, "data_fnv1a64", sum);
+        TRY(ssm_st_set_meta(f, "data_fnv1a64", sum));
         s = verify_st(&rep, f);
         CHECK(s == SSM_ECHECK && rep.failed > 0, "altered %s with its checksum: verify status %d, %d failed", x->name,
               s, rep.failed);
-        ssm_st_set_meta(f, "data_fnv1a64", keep_sum);
+        TRY(ssm_st_set_meta(f, "data_fnv1a64", keep_sum));
         *d = keep;
     }
     ssm_verify_report rep;
@@ -240,21 +240,21 @@ static void test_tamper(void)
         char keep[64];
         snprintf(keep, sizeof keep, "%s", ssm_st_meta(f, keys[k]));
         int sum = strcmp(keys[k], "data_fnv1a64") == 0;
-        ssm_st_set_meta(f, keys[k], sum ? "0123456789abcdef" : "0.5");
+        TRY(ssm_st_set_meta(f, keys[k], sum ? "0123456789abcdef" : "0.5"));
         CHECK(verify_st(&rep, f) == (sum ? SSM_EFORMAT : SSM_ECHECK), "altered metadata %s fails", keys[k]);
-        ssm_st_set_meta(f, keys[k], keep);
+        TRY(ssm_st_set_meta(f, keys[k], keep));
     }
     /* an untrusted grid cannot make verify allocate or loop without bound */
-    ssm_st_set_meta(f, "tf_grid", "log:1:10:999999999999");
+    TRY(ssm_st_set_meta(f, "tf_grid", "log:1:10:999999999999"));
     CHECK(verify_st(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "tf_grid"), "huge grid -> EFORMAT");
-    ssm_st_set_meta(f, "tf_grid", "log:0:10:100");
+    TRY(ssm_st_set_meta(f, "tf_grid", "log:0:10:100"));
     CHECK(verify_st(&rep, f) == SSM_EFORMAT, "LO = 0 grid -> EFORMAT");
-    ssm_st_set_meta(f, "tf_grid", "log:0.001:2560:4000");
+    TRY(ssm_st_set_meta(f, "tf_grid", "log:0.001:2560:4000"));
     /* shapes and format */
-    ssm_st_set_meta(f, "M", "9");
+    TRY(ssm_st_set_meta(f, "M", "9"));
     CHECK(verify_st(&rep, f) == SSM_EFORMAT, "inconsistent M -> EFORMAT");
-    ssm_st_set_meta(f, "M", "8");
-    ssm_st_set_meta(f, "format", "ssmkit-hippo/1");
+    TRY(ssm_st_set_meta(f, "M", "8"));
+    TRY(ssm_st_set_meta(f, "format", "ssmkit-hippo/1"));
     CHECK(verify_st(&rep, f) == SSM_EFORMAT && strstr(ssm_error_message(), "not an ssmkit init file"),
           "foreign file -> EFORMAT (%s)", ssm_error_message());
     ssm_st_free(f);
@@ -278,9 +278,9 @@ static void test_prec(void)
         CHECK(strcmp(ssm_st_meta(f, "prec_bits"), "256") == 0, "prec_bits recorded");
         /* independent: the matrix at 1024 bits, QR at 400 bits */
         ssm_mpmat_t A, P;
-        ssm_mpmat_init(A, N, N, 1024);
-        ssm_mpmat_init(P, 1, N, 1024);
-        ssm_hippo_mp(A, NULL, P, SSM_HIPPO_LEGS, N, NULL);
+        TRY(ssm_mpmat_init(A, N, N, 1024));
+        TRY(ssm_mpmat_init(P, 1, N, 1024));
+        TRY(ssm_hippo_mp(A, NULL, P, SSM_HIPPO_LEGS, N, NULL));
         const ssm_tensor *E = ssm_st_get(f, "E");
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < N; j++) {
@@ -290,11 +290,11 @@ static void test_prec(void)
                     mpfr_fma(SSM_MP(A, i, j), SSM_MP(P, 0, i), SSM_MP(P, 0, j), SSM_MP(A, i, j), MPFR_RNDN);
             }
         ssm_mpcmat_t Az, L, V, W;
-        ssm_mpcmat_init(Az, N, N, 1024);
-        ssm_mpcmat_set_mpmat(Az, A);
-        ssm_mpcmat_init(L, N, 1, 400);
-        ssm_mpcmat_init(V, N, N, 400);
-        ssm_mpcmat_init(W, N, N, 400);
+        TRY(ssm_mpcmat_init(Az, N, N, 1024));
+        TRY(ssm_mpcmat_set_mpmat(Az, A));
+        TRY(ssm_mpcmat_init(L, N, 1, 400));
+        TRY(ssm_mpcmat_init(V, N, N, 400));
+        TRY(ssm_mpcmat_init(W, N, N, 400));
         ssm_mpeig_opts eo = {.route = SSM_MPEIG_QR};
         CHECK(ssm_diag_eig_mp(L, V, W, NULL, Az, &eo) == SSM_OK, "independent QR");
         const ssm_tensor *lam = ssm_st_get(f, "Lambda");
@@ -424,7 +424,7 @@ static void test_verify_mp_tf(void)
          * rebuilt here from the definition (not from ssm_init_tf_frequencies) */
         double complex sg[25];
         double om[25 + 16];
-        ssm_tf_omega_grid(sg, om, 1e-2, 1e3, count, 1);
+        TRY(ssm_tf_omega_grid(sg, om, 1e-2, 1e3, count, 1));
         size_t cnt = count;
         const ssm_tensor *L = ssm_st_get(f, "Lambda");
         const char *grid = ssm_st_meta(f, "tf_grid");

@@ -18,17 +18,17 @@
 static void legs_mpc(ssm_mpcmat_t A, size_t N, mpfr_prec_t ap, int normal, int rot)
 {
     ssm_mpmat_t R, P;
-    ssm_mpmat_init(R, N, N, ap);
-    ssm_mpmat_init(P, 1, N, ap);
-    ssm_hippo_mp(R, NULL, P, SSM_HIPPO_LEGS, N, NULL);
+    TRY(ssm_mpmat_init(R, N, N, ap));
+    TRY(ssm_mpmat_init(P, 1, N, ap));
+    TRY(ssm_hippo_mp(R, NULL, P, SSM_HIPPO_LEGS, N, NULL));
     if (normal)
         for (size_t i = 0; i < N; i++)
             for (size_t k = 0; k < N; k++)
                 mpfr_fma(SSM_MP(R, i, k), SSM_MP(P, 0, i), SSM_MP(P, 0, k), SSM_MP(R, i, k), MPFR_RNDN);
-    ssm_mpcmat_init(A, N, N, ap);
-    ssm_mpcmat_set_mpmat(A, R);
+    TRY(ssm_mpcmat_init(A, N, N, ap));
+    TRY(ssm_mpcmat_set_mpmat(A, R));
     if (rot)
-        ssm_diag_rotate_mp(A, t_rand(), rot);
+        TRY(ssm_diag_rotate_mp(A, t_rand(), rot));
     ssm_mpmat_clear(R);
     ssm_mpmat_clear(P);
 }
@@ -42,9 +42,9 @@ typedef struct {
 static void eig(result *r, const ssm_mpcmat_t A, mpfr_prec_t p, ssm_mpeig_route route, int certify)
 {
     size_t N = A->rows;
-    ssm_mpcmat_init(r->L, N, 1, p);
-    ssm_mpcmat_init(r->V, N, N, p);
-    ssm_mpcmat_init(r->W, N, N, p);
+    TRY(ssm_mpcmat_init(r->L, N, 1, p));
+    TRY(ssm_mpcmat_init(r->V, N, N, p));
+    TRY(ssm_mpcmat_init(r->W, N, N, p));
     ssm_mpeig_opts o = {.route = route, .certify = certify};
     r->s = ssm_diag_eig_mp(r->L, r->V, r->W, &r->info, A, &o);
 }
@@ -211,7 +211,7 @@ static void test_routes(void)
 static void mixed_mpc(ssm_mpcmat_t A, mpfr_prec_t ap, int complex_part)
 {
     const size_t N = MIXED_N;
-    ssm_mpcmat_init(A, N, N, ap);
+    TRY(ssm_mpcmat_init(A, N, N, ap));
     for (size_t i = 0; i < N; i++)
         for (size_t k = 0; k < N; k++)
             mpc_set_d_d(SSM_MP(A, i, k), 0.05 * t_uniform(), complex_part ? 0.05 * t_uniform() : 0.0, MPC_RNDNN);
@@ -358,7 +358,7 @@ static void test_newton_real(void)
      * Q diag(1, 1, 2) Qᵀ, where Newton's correction divides by λ_1 − λ_2 ≈ 0: it must
      * hand over to QR, never return NaN (a defect found while writing this test) */
     ssm_mpcmat_t R2;
-    ssm_mpcmat_init(R2, 2, 2, 128);
+    TRY(ssm_mpcmat_init(R2, 2, 2, 128));
     mpc_set_si(SSM_MP(R2, 0, 1), 1, MPC_RNDNN);
     mpc_set_si(SSM_MP(R2, 1, 0), -1, MPC_RNDNN);
     eig(&n, R2, 128, SSM_MPEIG_AUTO, 0);
@@ -368,7 +368,7 @@ static void test_newton_real(void)
     result_clear(&n);
     ssm_mpcmat_clear(R2);
     ssm_mpcmat_t Q3;
-    ssm_mpcmat_init(Q3, 3, 3, 128);
+    TRY(ssm_mpcmat_init(Q3, 3, 3, 128));
     {
         /* Q = I − 2uuᵀ, u = (1, 2, 2)/3 (so Q = I − (2/9) w wᵀ, w = (1, 2, 2)); A = Q diag(1, 1, 2) Q
          * = I + q qᵀ with q the third column of Q: exact rationals with denominator 81 */
@@ -451,12 +451,12 @@ static void test_certify(void)
     eig(&r, B, 256, SSM_MPEIG_QR, 0);
     CHECK(r.s == SSM_OK, "rotated LegS N=32 at 256 bits");
     ssm_zmat_t D;
-    ssm_zmat_init(D, N, N);
+    TRY(ssm_zmat_init(D, N, N));
     for (size_t i = 0; i < N; i++)
         for (size_t k = 0; k < N; k++)
             SSM_D(D, i, k) = CMPLX(mpfr_get_d(mpc_realref(SSM_MP(B, i, k)), MPFR_RNDN), 0.0);
     double complex w[32];
-    ssm_zmat_eigvals(w, D);
+    TRY(ssm_zmat_eigvals(w, D));
     size_t inside = 99;
     /* a double result is "right" when within c n ε ‖A‖ of the certified eigenvalue, c = 100 */
     double tol = 100.0 * N * DBL_EPSILON * ssm_zmat_norm2(D);
@@ -479,9 +479,9 @@ static void test_errors(void)
     ssm_mpcmat_t A;
     legs_mpc(A, 24, 512, 0, 2);
     result r;
-    ssm_mpcmat_init(r.L, 24, 1, 128);
-    ssm_mpcmat_init(r.V, 24, 24, 128);
-    ssm_mpcmat_init(r.W, 24, 24, 128);
+    TRY(ssm_mpcmat_init(r.L, 24, 1, 128));
+    TRY(ssm_mpcmat_init(r.V, 24, 24, 128));
+    TRY(ssm_mpcmat_init(r.W, 24, 24, 128));
     /* 38 digits asked, working precision capped at 150 bits: not reachable */
     ssm_mpeig_opts o = {.route = SSM_MPEIG_QR, .max_prec = 150};
     CHECK(ssm_diag_eig_mp(r.L, r.V, r.W, NULL, A, &o) == SSM_ELOSS && strstr(ssm_error_message(), "vouched"),
@@ -492,13 +492,13 @@ static void test_errors(void)
     result_clear(&r);
     ssm_mpcmat_clear(A);
     /* repeated diagonal: defective Jordan-like block */
-    ssm_mpcmat_init(A, 2, 2, 128);
+    TRY(ssm_mpcmat_init(A, 2, 2, 128));
     mpc_set_ui(SSM_MP(A, 0, 0), 1, MPC_RNDNN);
     mpc_set_ui(SSM_MP(A, 1, 1), 1, MPC_RNDNN);
     mpc_set_ui(SSM_MP(A, 1, 0), 1, MPC_RNDNN);
-    ssm_mpcmat_init(r.L, 2, 1, 64);
-    ssm_mpcmat_init(r.V, 2, 2, 64);
-    ssm_mpcmat_init(r.W, 2, 2, 64);
+    TRY(ssm_mpcmat_init(r.L, 2, 1, 64));
+    TRY(ssm_mpcmat_init(r.V, 2, 2, 64));
+    TRY(ssm_mpcmat_init(r.W, 2, 2, 64));
     CHECK(ssm_diag_eig_mp(r.L, r.V, r.W, NULL, A, NULL) == SSM_ELOSS, "Jordan block -> ELOSS");
     result_clear(&r);
     ssm_mpcmat_clear(A);

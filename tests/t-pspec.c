@@ -15,12 +15,12 @@ static double svd_sigma(const ssm_zmat_t A, double complex z)
 {
     size_t n = A->rows;
     ssm_zmat_t M;
-    ssm_zmat_init(M, n, n);
+    TRY(ssm_zmat_init(M, n, n));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(M, i, j) = (i == j ? z : 0.0) - SSM_D(A, i, j);
     double sv[512];
-    ssm_zmat_singvals(sv, M);
+    TRY(ssm_zmat_singvals(sv, M));
     ssm_zmat_clear(M);
     return sv[n - 1];
 }
@@ -46,7 +46,7 @@ static void compare_grid(const char *name, const ssm_pspec_plan *p, const ssm_zm
         memcpy(box, box_in, sizeof box);
     else {
         double complex ev[512];
-        ssm_zmat_eigvals(ev, A);
+        TRY(ssm_zmat_eigvals(ev, A));
         ssm_pspec_box(box, ev, A->rows, ssm_pspec_is_real(p));
     }
     double sigma[400];
@@ -101,7 +101,7 @@ static void check_dense(const char *name, const ssm_zmat_t A, ssm_pspec_method m
 
 static void random_matrix(ssm_zmat_t A, size_t n, int real, int upper)
 {
-    ssm_zmat_init(A, n, n);
+    TRY(ssm_zmat_init(A, n, n));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
             if (upper && i > j)
@@ -112,12 +112,12 @@ static void random_matrix(ssm_zmat_t A, size_t n, int real, int upper)
 
 static void legs(ssm_zmat_t A, ssm_dmat_t Ad, ssm_dmat_t B, ssm_dmat_t P, ssm_hippo_measure m, size_t n)
 {
-    ssm_dmat_init(Ad, n, n);
-    ssm_dmat_init(B, n, 1);
-    ssm_dmat_init(P, ssm_hippo_rank(m), n);
-    ssm_hippo(Ad, B, P, m, n);
-    ssm_zmat_init(A, n, n);
-    ssm_zmat_set_dmat(A, Ad);
+    TRY(ssm_dmat_init(Ad, n, n));
+    TRY(ssm_dmat_init(B, n, 1));
+    TRY(ssm_dmat_init(P, ssm_hippo_rank(m), n));
+    TRY(ssm_hippo(Ad, B, P, m, n));
+    TRY(ssm_zmat_init(A, n, n));
+    TRY(ssm_zmat_set_dmat(A, Ad));
 }
 
 static void test_dense_routes(void)
@@ -157,14 +157,14 @@ static void test_dense_routes(void)
     /* a weighted cyclic permutation (not normal): σ_min(zI − A) changes branch
      * between neighbouring grid points, the trap for warm-started Lanczos */
     ssm_zmat_t Dn;
-    ssm_zmat_init(Dn, 60, 60);
+    TRY(ssm_zmat_init(Dn, 60, 60));
     for (size_t i = 0; i < 60; i++)
         SSM_D(Dn, i, (i * 7) % 60) = CMPLX(-1.0 - (double)i / 7, (double)i / 3 - 10);
     check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 9, 9);
     check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 17, 15);
     ssm_zmat_clear(Dn);
     /* an exactly normal matrix (diagonal: its Schur form is itself) takes the shortcut */
-    ssm_zmat_init(Dn, 60, 60);
+    TRY(ssm_zmat_init(Dn, 60, 60));
     for (size_t i = 0; i < 60; i++)
         SSM_D(Dn, i, i) = CMPLX(-1.0 - (double)i / 7, (double)i / 3 - 10);
     check_dense("diagonal (normal) n=60", Dn, SSM_PSPEC_FAST, "normal", 9, 9);
@@ -182,10 +182,10 @@ static void check_dplr(ssm_hippo_measure m, size_t n, const char *name)
     legs(A, Ad, B, P, m, n);
     size_t M = n / 2, r = P->rows;
     double complex W[512], lam[512];
-    ssm_zmat_init(V, n, M); ssm_zmat_init(Bt, M, 1); ssm_zmat_init(Pt, r, M);
+    TRY(ssm_zmat_init(V, n, M)); TRY(ssm_zmat_init(Bt, M, 1)); TRY(ssm_zmat_init(Pt, r, M));
     ssm_status s = ssm_diag_nplr(W, V, Bt, Pt, NULL, Ad, B, P, NULL);
     CHECK(s == SSM_OK, "%s: nplr: %s", name, ssm_error_message());
-    ssm_zmat_init(Pf, n, r);
+    TRY(ssm_zmat_init(Pf, n, r));
     for (size_t i = 0; i < M; i++) {
         lam[i] = W[i];
         lam[i + M] = conj(W[i]);
@@ -214,8 +214,8 @@ static void test_dplr_guard(void)
     const size_t n = 60;
     double complex lam[60];
     ssm_zmat_t P, A;
-    ssm_zmat_init(P, n, 1);
-    ssm_zmat_init(A, n, n);
+    TRY(ssm_zmat_init(P, n, 1));
+    TRY(ssm_zmat_init(A, n, n));
     for (size_t i = 0; i < n; i++) {
         lam[i] = CMPLX(1e6 + (double)i, 0.5 * t_uniform());
         SSM_D(P, i, 0) = 1e3 * sqrt(1.0 / (double)n) * CMPLX(1, 0.01 * t_uniform());
@@ -241,8 +241,8 @@ static void test_threads_and_mirror(void)
     double box[4] = {-1.5, 1.5, -1.2, 1.2};
     double s1[121], s2[121];
     ssm_pspec_info i1, i2;
-    ssm_pspec_grid(s1, p1, box, 11, 11, &i1, NULL);
-    ssm_pspec_grid(s2, p2, box, 11, 11, &i2, NULL);
+    TRY(ssm_pspec_grid(s1, p1, box, 11, 11, &i1, NULL));
+    TRY(ssm_pspec_grid(s2, p2, box, 11, 11, &i2, NULL));
     double d = 0;
     for (int k = 0; k < 121; k++)
         d = fmax(d, fabs(s1[k] - s2[k]) / s1[k]);
@@ -259,7 +259,7 @@ static void test_threads_and_mirror(void)
     CHECK(same, "mirrored rows are copies");
     /* a grid that is not symmetric computes every point */
     double box2[4] = {-1.5, 1.5, -1.0, 1.2};
-    ssm_pspec_grid(s1, p1, box2, 11, 11, &i1, NULL);
+    TRY(ssm_pspec_grid(s1, p1, box2, 11, 11, &i1, NULL));
     CHECK(i1.mirrored == 0, "asymmetric box: %zu mirrored", i1.mirrored);
     /* max_iter = 1: every point reported unconverged (and still an upper bound of σ... a lower
      * bound of θ: 1/sqrt(θ₁) ≥ σ_min) */
@@ -267,7 +267,7 @@ static void test_threads_and_mirror(void)
     ssm_pspec_plan *p3 = ssm_pspec_plan_create(A, &o3, &s);
     double complex z = CMPLX(0.3, 0.2);
     double sg;
-    ssm_pspec_eval(&sg, p3, &z, 1, &i1, NULL);
+    TRY(ssm_pspec_eval(&sg, p3, &z, 1, &i1, NULL));
     CHECK(i1.unconverged == 1 && sg >= svd_sigma(A, z) * (1 - 1e-12), "max_iter 1: unconverged %zu, %g >= %g",
           i1.unconverged, sg, svd_sigma(A, z));
     ssm_pspec_plan_destroy(p1); ssm_pspec_plan_destroy(p2); ssm_pspec_plan_destroy(p3);
@@ -286,7 +286,7 @@ static void test_abscissa_radius(void)
     double complex zat;
     int its;
     ssm_zmat_t A;
-    ssm_zmat_init(A, 5, 5);
+    TRY(ssm_zmat_init(A, 5, 5));
     double complex ev[5] = {CMPLX(-1, 2), CMPLX(-1, -2), -0.3, CMPLX(-2, 7), -4};
     for (int i = 0; i < 5; i++)
         SSM_D(A, i, i) = ev[i];
@@ -298,7 +298,7 @@ static void test_abscissa_radius(void)
     const double ts[3] = {1, 10, 1000}, epss[3] = {1e-1, 1e-3, 1e-6};
     for (int k = 0; k < 3; k++) {
         double t = ts[k];
-        ssm_zmat_init(A, 2, 2);
+        TRY(ssm_zmat_init(A, 2, 2));
         SSM_D(A, 0, 0) = SSM_D(A, 1, 1) = -1;
         SSM_D(A, 0, 1) = t;
         for (int e = 0; e < 3; e++) {
@@ -319,7 +319,7 @@ static void test_abscissa_radius(void)
     /* Grcar: −1 on the subdiagonal, 1 on the diagonal and three superdiagonals;
      * shifted by −3I for a stable matrix for β */
     const size_t n = 20;
-    ssm_zmat_init(A, n, n);
+    TRY(ssm_zmat_init(A, n, n));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(A, i, j) = (j + 1 == i) ? -1.0 : (j >= i && j <= i + 3) ? 1.0 : 0.0;
@@ -363,10 +363,10 @@ static void test_errors(void)
 {
     ssm_status s;
     ssm_zmat_t A;
-    ssm_zmat_init(A, 3, 4);
+    TRY(ssm_zmat_init(A, 3, 4));
     CHECK(ssm_pspec_plan_create(A, NULL, &s) == NULL && s == SSM_EINVAL, "non-square → EINVAL");
     ssm_zmat_clear(A);
-    ssm_zmat_init(A, 3, 3);
+    TRY(ssm_zmat_init(A, 3, 3));
     SSM_D(A, 1, 2) = NAN;
     CHECK(ssm_pspec_plan_create(A, NULL, &s) == NULL && s == SSM_EINVAL, "NaN entry → EINVAL");
     SSM_D(A, 1, 2) = 1;
@@ -383,8 +383,8 @@ static void test_errors(void)
     ssm_pspec_plan_destroy(p);
     ssm_pspec_plan_destroy(NULL);
     ssm_zmat_t P, Q;
-    ssm_zmat_init(P, 3, 1);
-    ssm_zmat_init(Q, 4, 1);
+    TRY(ssm_zmat_init(P, 3, 1));
+    TRY(ssm_zmat_init(Q, 4, 1));
     double complex lam[3] = {1, 2, 3};
     CHECK(ssm_pspec_plan_create_dplr(lam, P, Q, 0, NULL, &s) == NULL && s == SSM_EINVAL, "DPLR P, Q shapes → EINVAL");
     ssm_zmat_clear(A); ssm_zmat_clear(P); ssm_zmat_clear(Q);

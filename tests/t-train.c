@@ -275,7 +275,7 @@ static void test_kernel(void)
         /* real form: z = x + iy evolves by λ; K = 2 Re(c z) = 2(c_r x − c_i y) with z_0 = B̄ */
         double A[4] = {-0.3, -2.0, 2.0, -0.3}, Bv[2] = {2.0, 0.0}; /* B real, the 2 absorbs 2·Re */
         double X[L * 2];
-        ssm_train_dense_basis(X, A, Bv, ld, 1, L, 2);
+        TRY(ssm_train_dense_basis(X, A, Bv, ld, 1, L, 2));
         float Cd[2] = {0.7f, 0.4f}; /* K = c_r x − c_i y  ⇒  C = (c_r, −c_i) */
         ssm_train_kernel_dense_forward(Kx, X, Cd, 1, L, 2);
         double worst = 0.0;
@@ -299,7 +299,7 @@ typedef struct {
 static double model_loss(void *v)
 {
     mctx *c = v;
-    ssm_train_model_kernels(c->m, 0);
+    TRY(ssm_train_model_kernels(c->m, 0));
     return ssm_train_model_step(c->m, c->a, c->x, c->y, c->ids, c->B, 1, 7, 3, NULL, 0, 1.0f, NULL, 0.1);
 }
 
@@ -332,7 +332,7 @@ static void test_model(const char *init, int glu, int prenorm, int regression, d
     /* gradients: private arena + the kernel path */
     memset(ssm_train_acts_grads(a), 0, m->n_params * sizeof(float));
     memset(ssm_train_acts_dkf(a), 0, m->K * m->H * m->nfreq * 2 * sizeof(float));
-    ssm_train_model_kernels(m, 0);
+    TRY(ssm_train_model_kernels(m, 0));
     ssm_train_model_step(m, a, x, y, ids, B, 1, 7, 3, NULL, 1, 1.0f, NULL, 0.1);
     memcpy(m->grads, ssm_train_acts_grads(a), m->n_params * sizeof(float));
     ssm_train_model_kernels_backward(m, ssm_train_acts_dkf(a), lr_ssm > 0);

@@ -13,12 +13,12 @@ static void resolvent_scale(double *inv_norm, double *kappa, const ssm_zmat_t A,
 {
     size_t n = A->rows;
     ssm_zmat_t T;
-    ssm_zmat_init(T, n, n);
+    TRY(ssm_zmat_init(T, n, n));
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(T, i, j) = (i == j ? s : 0.0) - SSM_D(A, i, j);
     double sv[256];
-    ssm_zmat_singvals(sv, T);
+    TRY(ssm_zmat_singvals(sv, T));
     *inv_norm = 1.0 / sv[n - 1];
     *kappa = sv[0] / sv[n - 1];
     ssm_zmat_clear(T);
@@ -28,9 +28,9 @@ static void test_random_dense(void)
 {
     const size_t n = 24, K = 15;
     ssm_zmat_t A, b, c;
-    ssm_zmat_init(A, n, n);
-    ssm_zmat_init(b, n, 1);
-    ssm_zmat_init(c, 1, n);
+    TRY(ssm_zmat_init(A, n, n));
+    TRY(ssm_zmat_init(b, n, 1));
+    TRY(ssm_zmat_init(c, 1, n));
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < n; j++)
             SSM_D(A, i, j) = CMPLX(t_uniform(), t_uniform()) - (i == j ? 3.0 : 0.0);
@@ -39,7 +39,7 @@ static void test_random_dense(void)
     }
     double complex s[15], g1[15], g2[15];
     double w[15];
-    ssm_tf_omega_grid(s, w, 0.01, 100.0, K, 1);
+    TRY(ssm_tf_omega_grid(s, w, 0.01, 100.0, K, 1));
     ssm_status st;
     ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.5, &st);
     CHECK(p && st == SSM_OK, "plan");
@@ -58,7 +58,7 @@ static void test_random_dense(void)
 
     /* a diagonal system: the O(M) formula equals the Hessenberg route */
     ssm_zmat_t Dm;
-    ssm_zmat_init(Dm, n, n);
+    TRY(ssm_zmat_init(Dm, n, n));
     double complex lam[24], bb[24], cc[24];
     for (size_t i = 0; i < n; i++) {
         lam[i] = CMPLX(-0.1 - fabs(t_uniform()), 20 * t_uniform());
@@ -67,7 +67,7 @@ static void test_random_dense(void)
         cc[i] = SSM_D(c, 0, i);
     }
     p = ssm_tf_plan_create(Dm, b, c, 0.0, &st);
-    ssm_tf_eval(g1, p, s, K);
+    TRY(ssm_tf_eval(g1, p, s, K));
     ssm_tf_diag(g2, lam, bb, cc, n, 0, 0.0, s, K);
     double err = 0, mag = 0;
     for (size_t k = 0; k < K; k++) {
@@ -78,8 +78,8 @@ static void test_random_dense(void)
     CHECK(err <= 10.0 * n * DBL_EPSILON * 10.0 * n * 2, "diag vs Hessenberg: %g", err);
     /* DPLR with P̃ = 0 is the diagonal system */
     ssm_zmat_t P0;
-    ssm_zmat_init(P0, 1, n);
-    ssm_tf_dplr(g1, lam, bb, cc, P0, n, 0, 0.0, s, K);
+    TRY(ssm_zmat_init(P0, 1, n));
+    TRY(ssm_tf_dplr(g1, lam, bb, cc, P0, n, 0, 0.0, s, K));
     double dd = 0;
     for (size_t k = 0; k < K; k++)
         dd = fmax(dd, cabs(g1[k] - g2[k]));
@@ -93,9 +93,9 @@ static void test_random_dense(void)
     ssm_zmat_clear(c);
     /* errors */
     ssm_zmat_t Bad;
-    ssm_zmat_init(Bad, 2, 3);
-    ssm_zmat_init(b, 2, 1);
-    ssm_zmat_init(c, 1, 2);
+    TRY(ssm_zmat_init(Bad, 2, 3));
+    TRY(ssm_zmat_init(b, 2, 1));
+    TRY(ssm_zmat_init(c, 1, 2));
     CHECK(ssm_tf_plan_create(Bad, b, c, 0, &st) == NULL && st == SSM_EINVAL, "plan shape check");
     CHECK(ssm_tf_omega_grid(s, w, 0.0, 1.0, 5, 1) == SSM_EINVAL, "log grid needs LO > 0");
     ssm_zmat_clear(Bad); ssm_zmat_clear(b); ssm_zmat_clear(c);
@@ -111,16 +111,16 @@ static void test_hippo_dplr(void)
             ssm_hippo_measure m = ms[a];
             size_t M = N / 2, r = ssm_hippo_rank(m), K = 40;
             ssm_dmat_t A, B, P;
-            ssm_dmat_init(A, N, N);
-            ssm_dmat_init(B, N, 1);
-            ssm_dmat_init(P, r, N);
-            ssm_hippo(A, B, P, m, N);
+            TRY(ssm_dmat_init(A, N, N));
+            TRY(ssm_dmat_init(B, N, 1));
+            TRY(ssm_dmat_init(P, r, N));
+            TRY(ssm_hippo(A, B, P, m, N));
             double complex W[32];
             ssm_zmat_t V, Bt, Pt;
-            ssm_zmat_init(V, N, M);
-            ssm_zmat_init(Bt, M, 1);
-            ssm_zmat_init(Pt, r, M);
-            ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL);
+            TRY(ssm_zmat_init(V, N, M));
+            TRY(ssm_zmat_init(Bt, M, 1));
+            TRY(ssm_zmat_init(Pt, r, M));
+            TRY(ssm_diag_nplr(W, V, Bt, Pt, NULL, A, B, P, NULL));
             /* C = ones: C̃ = C V */
             double complex Ct[32];
             for (size_t j = 0; j < M; j++) {
@@ -129,20 +129,20 @@ static void test_hippo_dplr(void)
                     Ct[j] += SSM_D(V, i, j);
             }
             ssm_zmat_t Az, bz, cz;
-            ssm_zmat_init(Az, N, N);
-            ssm_zmat_init(bz, N, 1);
-            ssm_zmat_init(cz, 1, N);
-            ssm_zmat_set_dmat(Az, A);
+            TRY(ssm_zmat_init(Az, N, N));
+            TRY(ssm_zmat_init(bz, N, 1));
+            TRY(ssm_zmat_init(cz, 1, N));
+            TRY(ssm_zmat_set_dmat(Az, A));
             for (size_t i = 0; i < N; i++) {
                 SSM_D(bz, i, 0) = SSM_D(B, i, 0);
                 SSM_D(cz, 0, i) = 1.0;
             }
             double complex s[40], g_h[40], g_d[40], g_w[40];
-            ssm_tf_omega_grid(s, NULL, 0.1, 4.0 * N * N, K, 1);
+            TRY(ssm_tf_omega_grid(s, NULL, 0.1, 4.0 * N * N, K, 1));
             ssm_status st;
             ssm_tf_plan *p = ssm_tf_plan_create(Az, bz, cz, 0, &st);
-            ssm_tf_eval(g_h, p, s, K);
-            ssm_tf_dense_solve(g_d, Az, bz, cz, 0, s, K);
+            TRY(ssm_tf_eval(g_h, p, s, K));
+            TRY(ssm_tf_dense_solve(g_d, Az, bz, cz, 0, s, K));
             CHECK(ssm_tf_dplr(g_w, W, &SSM_D(Bt, 0, 0), Ct, Pt, M, 1, 0, s, K) == SSM_OK,
                   "dplr eval");
             double worst_hd = 0, worst_hw = 0, worst_tol = 0;

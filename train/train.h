@@ -49,9 +49,9 @@ void ssm_train_config_default(ssm_train_config *c);
 /* "sfmnist", "adding", "listops", "sinusoid". */
 const char *ssm_train_task_name(ssm_train_task t);
 /* EINVAL naming the tasks when `name` is none of them. */
-ssm_status ssm_train_task_lookup(ssm_train_task *t, const char *name);
+SSM_MUST_CHECK ssm_status ssm_train_task_lookup(ssm_train_task *t, const char *name);
 /* Range checks of every field (EINVAL with the field name). */
-ssm_status ssm_train_config_check(const ssm_train_config *c);
+SSM_MUST_CHECK ssm_status ssm_train_config_check(const ssm_train_config *c);
 
 /* ===================================================================== */
 /* Random numbers: splitmix64, reproducible everywhere                    */
@@ -93,7 +93,7 @@ typedef struct {
  * /usr/share/datasets/fashion-mnist, the last n_val training images forming the fixed validation split).
  * EIO naming the missing file and the Debian package when the dataset is absent; EFORMAT for a bad
  * IDX file. */
-ssm_status ssm_train_data_load(ssm_train_data *d, const ssm_train_config *cfg);
+SSM_MUST_CHECK ssm_status ssm_train_data_load(ssm_train_data *d, const ssm_train_config *cfg);
 /* Free every split of d (safe on a zeroed or partly loaded d). */
 void ssm_train_data_free(ssm_train_data *d);
 /* Gather samples idx[0..count) into x [count, L, din] and y [count]. */
@@ -159,7 +159,7 @@ void ssm_train_kernel_dense_backward(float *dC, const double *dK, const double *
 /* The dense basis X[h,ℓ,:] = Ā_h^ℓ B̄_h of the real system (A [N,N], B [N]) under ZOH with
  * Δ_h = exp(logdt[h]): Ā = expm(ΔA) (GSL, scaling and squaring), B̄ = A⁻¹(Ā − I)B.  EINVAL when A is
  * singular.  Cost O(H·(N³ + L·N²)). */
-ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, const float *logdt, size_t H,
+SSM_MUST_CHECK ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, const float *logdt, size_t H,
                                  size_t L, size_t N);
 
 /* FFT convolution plan for H channels of length L (real transforms of length nfft ≥ 2L, FFTW, planned
@@ -241,7 +241,7 @@ typedef struct {
  * rank correction P (s4-dplr) takes the dense path: A = V(Λ − P̃P̃*)V* over the conjugate-closed set,
  * rebuilt from the file's tensors; it needs lr_ssm = 0.  EINVAL for a bad init name/file, EFORMAT for
  * a file that is not ssmkit-init/1 with conj_sym. */
-ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
+SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */
 void ssm_train_model_free(ssm_train_model *m);
@@ -249,7 +249,7 @@ void ssm_train_model_free(ssm_train_model *m);
 const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name);
 /* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes);
  * for the dense path also the basis when `basis_too`.  Cost O(K·H·M·L) (+ basis). */
-ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too);
+SSM_MUST_CHECK ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too);
 /* Back from the summed kernel spectra dKf [K, H, nfreq, 2] (the chunks' accumulators added up) to the
  * SSM parameter gradients in m->grads: C always, Λ, B, logΔ when train_ssm. */
 void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm);
@@ -345,22 +345,22 @@ typedef struct {
  * final state stays in *st (free with ssm_train_state_free, also after a failure).  Results are
  * bit-identical between a run and a killed-and-resumed run with the same thread count.  ELOSS when the
  * loss or the kernel stops being finite. */
-ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o);
+SSM_MUST_CHECK ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o);
 /* Free everything a state owns (model, data, moments, run buffers) and zero it. */
 void ssm_train_state_free(ssm_train_state *st);
 /* Set up the run buffers of a state whose model exists (called by ssm_train_run; eval uses it too). */
-ssm_status ssm_train_state_buffers(ssm_train_state *st);
+SSM_MUST_CHECK ssm_status ssm_train_state_buffers(ssm_train_state *st);
 
 /* Loss (mean) and accuracy of the model on a split (first n samples, n = 0: all), forward only, with
  * optional noise; `split_id` (0 train, 1 val, 2 test) separates the noise streams of the splits. */
-ssm_status ssm_train_evaluate(double *loss, double *acc, ssm_train_state *st, const ssm_train_split *s,
+SSM_MUST_CHECK ssm_status ssm_train_evaluate(double *loss, double *acc, ssm_train_state *st, const ssm_train_split *s,
                               int split_id, size_t n, const ssm_train_noise *noise);
 
 /* Write the checkpoint (header + params + AdamW moments) atomically to path. */
-ssm_status ssm_train_checkpoint_write(const ssm_train_state *st, const char *path);
+SSM_MUST_CHECK ssm_status ssm_train_checkpoint_write(const ssm_train_state *st, const char *path);
 /* Read a checkpoint into a fresh state (model rebuilt from the stored config, data loaded unless
  * load_data is 0).  EFORMAT for a file that is not a checkpoint of this version or whose arenas do not
  * match the table. */
-ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const char *path, int load_data);
+SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const char *path, int load_data);
 
 #endif
