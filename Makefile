@@ -85,13 +85,22 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 check-layers: all
 	@scripts/check-layers $(BUILD) $(filter-out $(REF_OBJ),$(LIB_OBJ)) $(CLI_OBJ)
 
-# Every test binary runs even when an earlier one fails; the target fails if any did.
-check: all $(TESTS) check-layers
-	@failed=""; for t in $(TESTS); do \
-	  echo "== $$t"; OPENBLAS_NUM_THREADS=1 SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$$t || failed="$$failed $$t"; \
+# Every test binary runs even when an earlier one fails; the target fails if any did.  The
+# binaries run in parallel under make -j (each one's output is kept and printed whole, in
+# order); `make check T="t-pspec t-init"` runs only those.
+CHECK_TESTS := $(if $(T),$(addprefix $(BUILD)/tests/,$(T)),$(TESTS))
+check: all check-layers $(CHECK_TESTS:=.log)
+	@failed=""; for t in $(CHECK_TESTS); do \
+	  echo "== $$t"; cat $$t.log; [ "$$(cat $$t.rc)" = 0 ] || failed="$$failed $$t"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
-	echo "all $(words $(TESTS)) test binaries passed"
+	echo "all $(words $(CHECK_TESTS)) test binaries passed"
+
+$(BUILD)/tests/%.log: $(BUILD)/tests/% $(BIN) FORCE
+	@OPENBLAS_NUM_THREADS=1 SSM_BIN=$(BIN) $(TEST_WRAPPER) ./$< > $@ 2>&1; echo $$? > $(@:.log=.rc)
+
+.PHONY: FORCE
+FORCE:
 
 check-asan:
 	$(MAKE) BUILD=build-asan CC=clang \
