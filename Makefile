@@ -71,8 +71,15 @@ $(STATIC): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(SHARED): $(LIB_OBJ)
-	$(CC) -shared -Wl,-soname,libssmkit.so.0 $(LDFLAGS) -o $@ $^ $(LIBS)
+# the shared library exports the public API only (scripts/exports: the ssm_ functions of the public
+# headers); internals (*_impl.h, the fixed kernel's ssm_ref_*) stay inside
+$(BUILD)/ssmkit.map: scripts/exports $(HEADERS)
+	@mkdir -p $(@D)
+	scripts/exports map > $@
+
+$(SHARED): $(LIB_OBJ) $(BUILD)/ssmkit.map
+	$(CC) -shared -Wl,-soname,libssmkit.so.0 -Wl,--version-script=$(BUILD)/ssmkit.map $(LDFLAGS) -o $@ \
+	  $(LIB_OBJ) $(LIBS)
 
 $(BIN): $(CLI_OBJ) $(STATIC)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
@@ -84,6 +91,7 @@ $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 # The stages' order (doc/design.md) on the #include lines and the link graph.
 check-layers: all
 	@scripts/check-layers $(BUILD) $(filter-out $(REF_OBJ),$(LIB_OBJ)) $(CLI_OBJ)
+	@scripts/exports check $(SHARED)
 
 # Every test binary runs even when an earlier one fails; the target fails if any did.  The
 # binaries run in parallel under make -j (each one's output is kept and printed whole, in
