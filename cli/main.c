@@ -82,25 +82,6 @@ static void choose_blas_core(char **argv)
     setenv("SSMKIT_BLAS_CHOSE", "kept (re-exec failed)", 1);
 }
 
-/* Levenshtein distance of two short words (commands) */
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 32 || lb > 32)
-        return (size_t)-1;
-    size_t d[33][33];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t sub = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]), del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    return d[la][lb];
-}
-
 static void print_version(void)
 {
     const char *chose = getenv("SSMKIT_BLAS_CHOSE"), *set = getenv("OPENBLAS_CORETYPE");
@@ -170,16 +151,11 @@ int main(int argc, char **argv)
         if (strcmp(cmd, COMMANDS[i].name) == 0)
             return COMMANDS[i].run(argc - 1, argv + 1);
     /* did you mean: the command at the smallest edit distance, when it is close */
-    size_t best = 0, bestd = (size_t)-1;
-    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
-        size_t d = edit_distance(cmd, COMMANDS[i].name);
-        if (d < bestd) {
-            bestd = d;
-            best = i;
-        }
-    }
-    if (bestd <= 2)
-        return cli_usage_error("unknown command '%s'; did you mean '%s'? (see 'ssmkit --help')", cmd,
-                               COMMANDS[best].name);
+    const char *names[sizeof COMMANDS / sizeof COMMANDS[0]];
+    for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+        names[i] = COMMANDS[i].name;
+    const char *near = ssm_closest_name(cmd, names, sizeof names / sizeof names[0], 2);
+    if (near)
+        return cli_usage_error("unknown command '%s'; did you mean '%s'? (see 'ssmkit --help')", cmd, near);
     return cli_usage_error("unknown command '%s' (see 'ssmkit --help')", cmd);
 }

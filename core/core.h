@@ -49,6 +49,10 @@ typedef enum {
 #define SSM_MUST_CHECK
 #endif
 
+/* For "did you mean": the entry of names[0..count) nearest to word in edit
+ * distance, or NULL when none is within max_distance. */
+const char *ssm_closest_name(const char *word, const char *const *names, size_t count, size_t max_distance);
+
 /* Short fixed description of a status code ("invalid argument", ...). */
 const char *ssm_strerror(ssm_status s);
 

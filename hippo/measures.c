@@ -28,6 +28,9 @@ ssm_status ssm_hippo_lookup(ssm_hippo_measure *m, const char *name)
     if (strcmp(name, "fourier") == 0) { *m = SSM_HIPPO_FOUT; return SSM_OK; }
     if (strcmp(name, "fourier_decay") == 0) { *m = SSM_HIPPO_FOURIER_DECAY; return SSM_OK; }
     if (strcmp(name, "fourier_diag") == 0) { *m = SSM_HIPPO_FOUD; return SSM_OK; }
+    const char *near = ssm_closest_name(name, NAMES, SSM_HIPPO_COUNT, 2);
+    if (near)
+        return SSM_ERROR(SSM_EINVAL, "unknown measure '%s'; did you mean '%s'?", name, near);
     return SSM_ERROR(SSM_EINVAL,
                      "unknown measure '%s' (one of: legs legt lagt glagt lmu fout fourier2 foud "
                      "fourier-decay legsd)", name);

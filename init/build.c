@@ -29,6 +29,9 @@ ssm_status ssm_init_method_lookup(ssm_init_method *m, const char *name)
             *m = (ssm_init_method)i;
             return SSM_OK;
         }
+    const char *near = ssm_closest_name(name, METHOD_NAMES, SSM_INIT_COUNT, 2);
+    if (near)
+        return SSM_ERROR(SSM_EINVAL, "unknown method '%s'; did you mean '%s'?", name, near);
     return SSM_ERROR(SSM_EINVAL, "unknown method '%s' (one of: s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)",
                      name);
 }

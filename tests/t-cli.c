@@ -121,6 +121,9 @@ static void test_help(void)
                        "must be a .tsv file");
     expect_usage_error((const char *[]){"inti", NULL}, "did you mean 'init'");
     expect_usage_error((const char *[]){"help", "verfiy", NULL}, "did you mean 'verify'");
+    expect_usage_error((const char *[]){"hippo", "lgs", "-N", "4", NULL}, "did you mean 'legs'");
+    expect_usage_error((const char *[]){"init", "s4d-lgs", "-N", "4", "-o", "x.safetensors", NULL}, "did you mean 's4d-legs'");
+    expect_usage_error((const char *[]){"transfer", "init:s4dlegs:8", "--omega", "1:2:2", NULL}, "did you mean 's4d-legs'");
 }
 
 /* pspec: a grid file with the advertised layout, the values of a diagonal
