@@ -270,8 +270,7 @@ static ssm_status run_threads(shared_work *w, void *(*fn)(void *), int threads)
 {
     /* our workers call BLAS on small blocks: one BLAS thread each (OpenBLAS's
      * own threads would spin on these sizes) — restored afterwards */
-    int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int blas_threads = ssm_blas_threads_set(1);
     if (threads > 1 && w->count > 1) {
         pthread_t tid[64];
         int started = 0;
@@ -287,7 +286,7 @@ static ssm_status run_threads(shared_work *w, void *(*fn)(void *), int threads)
     } else {
         fn(w);
     }
-    openblas_set_num_threads(blas_threads);
+    ssm_blas_threads_set(blas_threads);
     return w->status;
 }
 

@@ -170,6 +170,10 @@ int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double comp
  * program switches by setting it and re-executing itself (the ssmkit binary
  * does, see cli/main.c); a library caller sets it before starting. */
 const char *ssm_blas_core(void);
+/* The BLAS thread count: set it to n (> 0) and return the count before, so a
+ * caller restores it with ssm_blas_threads_set(previous).  The one place
+ * ssmkit calls OpenBLAS's own thread API. */
+int ssm_blas_threads_set(int n);
 const char *ssm_blas_best_core(void);
 const char *ssm_blas_upgrade(const char *reported, const char *best);
 int ssm_blas_selftest(void);

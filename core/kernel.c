@@ -376,8 +376,18 @@ HESS(ssm_k_zunghr, double complex, ssm_ref_zunghr_, LAPACKE_zunghr, creal)
 /* ===================================================================== */
 
 char *openblas_get_corename(void);
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
 
 const char *ssm_blas_core(void) { return openblas_get_corename(); }
+
+int ssm_blas_threads_set(int n)
+{
+    int was = openblas_get_num_threads();
+    if (n > 0 && n != was)
+        openblas_set_num_threads(n);
+    return was;
+}
 
 /* OpenBLAS's x86-64 cores by the widest vector unit their kernels use */
 static int core_rank(const char *name)

@@ -424,12 +424,11 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
 {
-    int threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
+    int threads = ssm_blas_threads_set(1);
     int was = ssm_fixed_kernel(1);
     ssm_status s = ptd_run(E, lambda, V, Vinv, info, A, P, opts);
     ssm_fixed_kernel(was);
-    openblas_set_num_threads(threads);
+    ssm_blas_threads_set(threads);
     return s;
 }
 

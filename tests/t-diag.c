@@ -479,8 +479,6 @@ static void test_ptd_transfer(void)
  * in the sweep neither transfer error grows as the budget shrinks; the BLAS
  * thread count does not change the result. */
 /* OpenBLAS's thread control (cblas.h clashes with GSL's CBLAS declarations here) */
-int openblas_get_num_threads(void);
-void openblas_set_num_threads(int n);
 
 static void test_ptd_ladder(void)
 {
@@ -515,10 +513,9 @@ static void test_ptd_ladder(void)
     o1.eps = 0.01;
     o1.seed = 1;
     o1.B = B->data;
-    int threads = openblas_get_num_threads();
-    openblas_set_num_threads(2);
+    int threads = ssm_blas_threads_set(2);
     CHECK(ssm_diag_ptd(E1, lam, V, Vi, NULL, A, P, &o1) == SSM_OK, "alone to 0.01: %s", ssm_error_message());
-    openblas_set_num_threads(threads);
+    ssm_blas_threads_set(threads);
     CHECK(memcmp(E1->data, Es + 2 * N * N, N * N * sizeof(double)) == 0,
           "init ptd --eps 0.01 is the sweep's 0.01 point, bit for bit (BLAS threads 2 vs the caller's)");
     ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P); ssm_dmat_clear(E); ssm_dmat_clear(E1);

@@ -3,7 +3,6 @@
  * both build states; neither depends on the other). */
 #include "train/train.h"
 
-#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +40,6 @@ ssm_status ssm_train_state_buffers(ssm_train_state *st)
     if (!st->acts || !st->bx || !st->by || !st->dkf || !st->bidx || !st->bids || !st->perm)
         return SSM_ERROR(SSM_ENOMEM, "out of memory for the batch buffers");
     /* each thread calls sgemm on its own chunk: OpenBLAS must not spawn threads of its own */
-    openblas_set_num_threads(1);
+    (void)ssm_blas_threads_set(1); /* for the run's lifetime: the engine owns the process's threads */
     return SSM_OK;
 }
