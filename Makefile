@@ -40,11 +40,11 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: all check check-layers check-asan check-torch valgrind fuzz bench demo figures install clean help
+.PHONY: all check check-layers check-asan check-torch check-python valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
-	@echo "targets: all check check-asan check-torch valgrind fuzz bench demo figures install clean"
+	@echo "targets: all check check-asan check-torch check-python valgrind fuzz bench demo figures install clean"
 
 $(DEPSOK): scripts/check-deps
 	@mkdir -p $(@D)
@@ -137,6 +137,15 @@ check-torch: all
 	  f=$(BUILD)/torch/$$1-glu$$2-pre$$3-mse$$4.safetensors; \
 	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$1 $$2 $$3 $$4 || exit 1; files="$$files $$f"; done; \
 	/usr/bin/python3 bench/torch_model.py check $$files
+
+# The Python package (python/ssmkit: ctypes over libssmkit.so, no compiled extension) against the CLI
+# (init byte for byte, transfer and pspec to 1e-12, errors), ssmkit.torch's S4D kernel against the C
+# engine's, and examples/torch_robustness.py for a few steps on one process and under torchrun with 2
+# (gloo).  Debian's python3-numpy and python3-torch; prints "N passed, M failed", fails on any failure.
+PYTHON   ?= /usr/bin/python3
+check-python: all
+	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 OPENBLAS_NUM_THREADS=1 SSMKIT_LIB=$(SHARED) SSM_BIN=$(BIN) \
+	  $(PYTHON) tests/python/run.py
 
 bench: all
 	bench/run --all

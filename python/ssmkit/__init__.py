@@ -1,0 +1,572 @@
+"""ssmkit — state-space-model initialisations (HiPPO, S4/S4D/S5, PTD) from Python.
+
+Pure Python over libssmkit.so (ctypes); arrays are numpy.  Every failure of the library raises
+ssmkit.Error(status, message) with the library's one-line message; nothing prints, nothing exits.
+
+    A, B, P = ssmkit.hippo("legs", 64)
+    f = ssmkit.init("ptd", 64, eps=0.05)          # an ssmkit-init/1 file in memory
+    f.tensors["Lambda"]                            # complex128 [M]; f.raw["Lambda"] is float64 [M, 2]
+    f.metadata["kappa_V"]                          # strings, as stored
+    f.save("ptd64.safetensors")                    # byte-identical to `ssmkit init ptd -N 64 -o ...`
+    ssmkit.verify(f).ok
+    G = ssmkit.transfer(f, omega)                  # G(i omega) of the init's model
+    ps = ssmkit.pspec(f, grid=(50, 50))            # sigma_min(zI - A), ps.sigma[iy, ix]
+
+Which libssmkit.so is used and why OPENBLAS_CORETYPE matters: see ssmkit._lib.
+"""
+import ctypes
+import os
+import tempfile
+
+import numpy as np
+
+from . import _lib
+from ._lib import lib, DMat, ZMat, MPMat, InitOpts, VerifyReport, VerifyMPItem, PspecOpts, PspecInfo, EigInfo
+
+__version__ = "0.1.0"
+__all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyReport", "transfer", "omega_grid",
+           "pspec", "eig", "blas_info", "MEASURES", "METHODS"]
+
+MEASURES = ["legs", "legt", "lagt", "glagt", "lmu", "fout", "fourier2", "foud", "fourier-decay", "legsd"]
+METHODS = ["s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5-legs", "ptd"]
+_COMPLEX_TENSORS = {"Lambda", "B", "P", "V", "Vinv"}   # [.., 2] = (re, im) in ssmkit-init/1
+
+
+class Error(Exception):
+    """A non-OK ssm_status: .status is its name ("EINVAL", "EFORMAT", ...), .message the library's
+    one-line reason (ssm_error_message)."""
+
+    def __init__(self, status, message):
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+def _check(status, context=None):
+    if status == 0:
+        return
+    name = _lib.STATUS_NAMES[status] if 0 <= status < len(_lib.STATUS_NAMES) else f"status {status}"
+    msg = (lib.ssm_error_message() or b"").decode("utf-8", "replace")
+    if not msg:
+        msg = lib.ssm_strerror(status).decode()
+    if context:
+        msg = f"{context}: {msg}"
+    lib.ssm_error_clear()
+    raise Error(name, msg)
+
+
+def _usage(msg):
+    raise Error("EINVAL", msg)
+
+
+# ---- numpy <-> matrix structs -------------------------------------------------------------------
+
+def _dmat(a):
+    """A DMat viewing a C-contiguous float64 2-D (or 1-D: column) numpy array."""
+    assert a.dtype == np.float64 and a.flags.c_contiguous
+    rows = a.shape[0] if a.ndim else 1
+    cols = a.shape[1] if a.ndim == 2 else 1
+    return DMat(a.ctypes.data_as(_lib.c_double_p), rows, cols, cols)
+
+
+def _zmat(a):
+    assert a.dtype == np.complex128 and a.flags.c_contiguous
+    rows = a.shape[0]
+    cols = a.shape[1] if a.ndim == 2 else 1
+    return ZMat(a.ctypes.data_as(_lib.c_double_p), rows, cols, cols)
+
+
+def _zptr(a):
+    assert a.dtype == np.complex128 and a.flags.c_contiguous
+    return a.ctypes.data_as(_lib.c_double_p)
+
+
+def _take_zmat(m):
+    """Copy a library-allocated ZMat into numpy and clear it."""
+    try:
+        if not m.rows or not m.cols:
+            return np.zeros((m.rows, m.cols), complex)
+        out = np.empty((m.rows, m.cols), complex)
+        raw = np.ctypeslib.as_array(m.data, shape=(m.rows * m.ld * 2,))
+        for i in range(m.rows):
+            out[i] = raw[2 * i * m.ld:2 * (i * m.ld + m.cols)].view(complex)
+        return out
+    finally:
+        lib.ssm_zmat_clear(ctypes.byref(m))
+
+
+# ---- HiPPO --------------------------------------------------------------------------------------
+
+def _measure(name):
+    m = ctypes.c_int()
+    _check(lib.ssm_hippo_lookup(ctypes.byref(m), name.encode()))
+    return m.value
+
+
+def hippo(measure, N, prec=53):
+    """(A, B, P) of a HiPPO measure in double, every entry correctly rounded: A [N, N], B [N], P [r, N]
+    (None when the measure has no rank correction: legsd, glagt, lmu, foud).  With prec > 53 the
+    exact values correctly rounded to prec bits are returned too, as decimal strings:
+    (A, B, P, {"A": [[str]], "B": [str], "P": [[str]] or None})."""
+    m = _measure(measure)
+    N = int(N)
+    _check(lib.ssm_hippo_check_size(m, N))
+    r = lib.ssm_hippo_rank(m)
+    A = np.zeros((N, N))
+    B = np.zeros((N, 1))
+    P = np.zeros((r, N)) if r else None
+    dA, dB = _dmat(A), _dmat(B)
+    dP = _dmat(P) if r else None
+    _check(lib.ssm_hippo(ctypes.byref(dA), ctypes.byref(dB), ctypes.byref(dP) if r else None, m, N))
+    if prec <= 53:
+        return A, B[:, 0], P
+    return A, B[:, 0], P, _hippo_mp(m, N, r, int(prec))
+
+
+def _hippo_mp(m, N, r, prec):
+    mats = {"A": MPMat(), "B": MPMat(), "P": MPMat()}
+    shapes = {"A": (N, N), "B": (N, 1), "P": (r, N)}
+    try:
+        for k in ("A", "B") + (("P",) if r else ()):
+            _check(lib.ssm_mpmat_init(ctypes.byref(mats[k]), shapes[k][0], shapes[k][1], prec))
+        _check(lib.ssm_hippo_mp(ctypes.byref(mats["A"]), ctypes.byref(mats["B"]),
+                                ctypes.byref(mats["P"]) if r else None, m, N, None))
+        out = {"P": None}
+        with tempfile.TemporaryDirectory() as d:
+            for k in ("A", "B") + (("P",) if r else ()):
+                path = os.path.join(d, k + ".tsv")
+                _check(lib.ssm_tsv_write_mpmat(path.encode(), None, None, ctypes.byref(mats[k])))
+                with open(path) as fh:
+                    rows = [ln.split() for ln in fh if ln.strip() and not ln.startswith("#")]
+                out[k] = [row[0] for row in rows] if k == "B" else rows
+        return out
+    finally:
+        for k in mats:
+            lib.ssm_mpmat_clear(ctypes.byref(mats[k]))
+
+
+# ---- init files ---------------------------------------------------------------------------------
+
+class InitFile:
+    """A validated ssmkit-init/1 file (ssm_init_file): built by ssmkit.init or read by ssmkit.load.
+
+    .tensors   dict name -> numpy array; complex tensors (Lambda, B, P, V, Vinv) as complex128 with
+               the trailing (re, im) axis folded; real ones (A_target, B_target, C_target, E) float64
+    .raw       dict name -> float64 array exactly as stored (complex ones with the trailing axis 2)
+    .metadata  dict of strings, as stored (the safetensors __metadata__)
+    .N, .M, .r, .conj_sym, .method
+    .lambda_, .B_tilde, .C_tilde   complex128 [M]: Λ, B̃ (no S4D ½), C̃ = C_target·V (ones without V)
+    .save(path)  write the file (atomically), byte-identical to `ssmkit init` for the same options
+    """
+
+    def __init__(self, ptr, source=None):
+        self._ptr = ptr
+        self.source = source
+        f = ptr.contents
+        self.N, self.M, self.r, self.conj_sym = int(f.N), int(f.M), int(f.r), bool(f.conj_sym)
+        st = f.st
+        self.raw, self.tensors = {}, {}
+        for i in range(lib.ssm_st_count(st)):
+            t = lib.ssm_st_at(st, i).contents
+            shape = tuple(t.shape[k] for k in range(t.ndim))
+            name = t.name.decode()
+            a = np.ctypeslib.as_array(t.data, shape=(t.count,)).copy().reshape(shape) if t.count else \
+                np.zeros(shape)
+            self.raw[name] = a
+            if name in _COMPLEX_TENSORS and a.ndim >= 1 and a.shape[-1] == 2:
+                self.tensors[name] = np.ascontiguousarray(a).view(np.complex128)[..., 0]
+            else:
+                self.tensors[name] = a
+        self.metadata = {}
+        k, v = ctypes.c_char_p(), ctypes.c_char_p()
+        for i in range(lib.ssm_st_meta_count(st)):
+            lib.ssm_st_meta_at(st, i, ctypes.byref(k), ctypes.byref(v))
+            self.metadata[k.value.decode()] = v.value.decode()
+        M = self.M
+        vec = lambda p: np.ctypeslib.as_array(p, shape=(2 * M,)).copy().view(np.complex128)
+        self.lambda_, self.B_tilde, self.C_tilde = vec(f.lam), vec(f.B), vec(f.C)
+        self.method = self.metadata.get("method")
+
+    def _handle(self):
+        if self._ptr is None:
+            raise ValueError("ssmkit.InitFile: used after close()")
+        return self._ptr
+
+    def save(self, path):
+        """Write the file to path (temporary file + rename, as the CLI does)."""
+        _check(lib.ssm_st_write(self._handle().contents.st, os.fsencode(path)))
+
+    def close(self):
+        if self._ptr is not None:
+            lib.ssm_init_file_free(self._ptr)
+            self._ptr = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return (f"<ssmkit.InitFile {self.method} N={self.N} M={self.M} r={self.r}"
+                f"{' from ' + str(self.source) if self.source else ''}>")
+
+
+_C_KINDS = {"ones": 0, "random": 1, "legendre": 2}
+
+
+def _init_opts(N, eps=None, tf_weight=None, seed=0, conj_sym=True, blocks=1, C="ones", clip_im_B=None,
+               omega=None, prec=53):
+    o = lib.ssm_init_opts_default()
+    o.N = int(N)
+    if eps is not None:
+        if not (0 < eps < 10):
+            _usage(f"init: eps must be in (0, 10), got {eps}")
+        o.eps = float(eps)
+    if tf_weight is not None:
+        if not tf_weight >= 0:
+            _usage(f"init: tf_weight must be >= 0, got {tf_weight}")
+        o.tf_weight = float(tf_weight) if tf_weight > 0 else -1.0   # 0: conditioning only, as --tf-weight 0
+    o.seed = int(seed)
+    o.conj_sym = 1 if conj_sym else 0
+    o.blocks = int(blocks)
+    if C not in _C_KINDS:
+        _usage(f"init: C must be ones, random or legendre, got {C!r}")
+    o.C = _C_KINDS[C]
+    if clip_im_B is not None:
+        if not clip_im_B > 0:
+            _usage(f"init: clip_im_B must be > 0, got {clip_im_B}")
+        o.clip_im_B = float(clip_im_B)
+    if omega is not None:
+        lo, hi, count = omega
+        if not lo > 0:
+            _usage("init: omega LO must be > 0 (log grid)")
+        o.omega_lo, o.omega_hi, o.omega_count = float(lo), float(hi), int(count)
+    if not 53 <= int(prec) <= 65536:
+        _usage(f"init: prec must be in 53 .. 65536, got {prec}")
+    o.prec = int(prec)
+    return o
+
+
+def _method(name):
+    m = ctypes.c_int()
+    _check(lib.ssm_init_method_lookup(ctypes.byref(m), name.encode()))
+    return m.value
+
+
+def init(method, N, eps=None, tf_weight=None, seed=0, conj_sym=True, blocks=1, C="ones", clip_im_B=None,
+         omega=None, prec=53):
+    """Build an init file in memory: the options of `ssmkit init METHOD -N N` (eps and tf_weight for
+    ptd only; omega = (LO, HI, COUNT) the log grid of the tf_sup_error check; prec > 53: the
+    multiprecision build).  Returns an InitFile."""
+    m = _method(method)
+    if method != "ptd" and eps is not None:
+        _usage("init: eps applies to ptd only")
+    if method != "ptd" and tf_weight is not None:
+        _usage("init: tf_weight applies to ptd only")
+    o = _init_opts(N, eps, tf_weight, seed, conj_sym, blocks, C, clip_im_B, omega, prec)
+    st = ctypes.c_void_p()
+    _check(lib.ssm_init_build(ctypes.byref(st), m, ctypes.byref(o)))
+    f = ctypes.POINTER(_lib.InitFileStruct)()
+    _check(lib.ssm_init_file_take(ctypes.byref(f), st))   # takes st, also on failure
+    return InitFile(f, source=f"init:{method}:{N}")
+
+
+def load(path):
+    """Read and validate an ssmkit-init/1 file (ssm_init_file_read)."""
+    f = ctypes.POINTER(_lib.InitFileStruct)()
+    _check(lib.ssm_init_file_read(ctypes.byref(f), os.fsencode(path)))
+    return InitFile(f, source=os.fspath(path))
+
+
+def _as_file(spec, **opts):
+    """An InitFile from an InitFile, a path, or "init:METHOD:N"."""
+    if isinstance(spec, InitFile):
+        spec._handle()
+        return spec
+    spec = os.fspath(spec)
+    if spec.startswith("init:"):
+        parts = spec.rsplit(":", 2)
+        if len(parts) != 3 or not parts[1]:
+            _usage(f"bad system spec '{spec}' (init:METHOD:N)")
+        try:
+            name, n = parts[1], int(parts[2])
+        except ValueError:
+            _usage(f"N in the spec must be a number, got '{parts[2]}'")
+        return init(name, n, **opts)
+    return load(spec)
+
+
+# ---- verify -------------------------------------------------------------------------------------
+
+class VerifyResult:
+    """The checks of ssm_init_verify: .items (dicts key, stored, recomputed, tolerance, ok), .ok,
+    .failed; with prec > 53 also .mp (dicts key, double, mpfr, digits).  A violated tolerance is a
+    result (ok False), not an exception."""
+
+    def __init__(self, items, failed, mp=None):
+        self.items, self.failed, self.mp = items, failed, mp or []
+        self.ok = failed == 0
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self):
+        return len(self.items)
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            for it in self.items:
+                if it["key"] == key:
+                    return it
+            raise KeyError(key)
+        return self.items[key]
+
+    def __repr__(self):
+        return f"<ssmkit.VerifyResult {len(self.items) - self.failed} of {len(self.items)} checks hold>"
+
+
+def verify(spec, prec=53):
+    """Recompute every stored check of an init file (path or InitFile) from its tensors."""
+    f = _as_file(spec)
+    rep = VerifyReport()
+    s = lib.ssm_init_verify(ctypes.byref(rep), f._handle())
+    if s not in (0, 7):   # OK, ECHECK
+        _check(s)
+    lib.ssm_error_clear()
+    items = [{"key": it.key.decode(), "stored": it.stored.decode(), "recomputed": it.recomputed.decode(),
+              "tolerance": it.tolerance, "ok": bool(it.ok)} for it in rep.item[:rep.count]]
+    mp = []
+    if prec > 53:
+        buf = (VerifyMPItem * 8)()
+        n = ctypes.c_int()
+        _check(lib.ssm_init_verify_mp(buf, 8, ctypes.byref(n), f._handle(), int(prec)))
+        mp = [{"key": x.key.decode(), "double": x.stored, "mpfr": x.mp, "digits": x.digits} for x in buf[:n.value]]
+    return VerifyResult(items, rep.failed, mp)
+
+
+# ---- transfer functions -------------------------------------------------------------------------
+
+def omega_grid(lo, hi, count, log=False):
+    """The frequencies of `--omega LO:HI:COUNT[:log]` (ssm_tf_omega_grid), bit for bit."""
+    count = int(count)
+    s = np.zeros(count, complex)
+    w = np.zeros(count)
+    _check(lib.ssm_tf_omega_grid(_zptr(s), w.ctypes.data_as(_lib.c_double_p), float(lo), float(hi), count,
+                                 1 if log else 0))
+    return w
+
+
+def _parse_omega(text):
+    parts = text.split(":")
+    if len(parts) not in (3, 4) or (len(parts) == 4 and parts[3] != "log"):
+        _usage(f"omega must be LO:HI:COUNT[:log], got '{text}'")
+    return omega_grid(float(parts[0]), float(parts[1]), int(parts[2]), len(parts) == 4)
+
+
+def _eval_tf(spec, s, C="ones", seed=0, **opts):
+    if isinstance(spec, (str, os.PathLike)) and os.fspath(spec).startswith("hippo:"):
+        spec = os.fspath(spec)
+        try:
+            _, name, n = spec.rsplit(":", 2)
+            n = int(n)
+        except ValueError:
+            _usage(f"bad system spec '{spec}' (hippo:MEASURE:N)")
+        A, B, _ = hippo(name, n)
+        Cv = np.zeros((n, 1))
+        _check(lib.ssm_init_C(ctypes.byref(_dmat(Cv)), _C_KINDS[C], int(seed)))
+        Az, bz, cz = A.astype(complex), B.astype(complex)[:, None].copy(), Cv[:, 0].astype(complex)[None, :].copy()
+        st = ctypes.c_int()
+        mA, mb, mc = _zmat(Az), _zmat(bz), _zmat(cz)
+        plan = lib.ssm_tf_plan_create(ctypes.byref(mA), ctypes.byref(mb), ctypes.byref(mc), 0.0, 0.0,
+                                      ctypes.byref(st))
+        if not plan:
+            _check(st.value)
+        try:
+            G = np.zeros(len(s), complex)
+            _check(lib.ssm_tf_eval(_zptr(G), plan, _zptr(s), len(s)))
+        finally:
+            lib.ssm_tf_plan_destroy(plan)
+        return G
+    which = 0
+    if isinstance(spec, (str, os.PathLike)) and os.fspath(spec).startswith("target:"):
+        spec, which = os.fspath(spec)[7:], 1
+    f = _as_file(spec, C=C, seed=seed, **opts)
+    G = np.zeros(len(s), complex)
+    _check(lib.ssm_init_transfer(_zptr(G), f._handle(), which, _zptr(s), len(s)))
+    return G
+
+
+def transfer(spec, omega, vs=None, C="ones", seed=0, **init_opts):
+    """G(iω) = C(iωI − A)⁻¹B at the given frequencies (array, or "LO:HI:COUNT[:log]" as the CLI's
+    --omega).  spec (and vs): an InitFile or init-file path (its diagonal/DPLR model, ssm_init_transfer
+    with SSM_INIT_MODEL), "target:PATH" (the file's A_target, B_target, C_target), "init:METHOD:N"
+    (built with C, seed and init_opts), "hippo:MEASURE:N" (dense, Hessenberg method, C from C/seed).
+    Returns complex128 [K], or (G1, G2) with vs; |G1 − G2| is the CLI's absdiff column."""
+    w = _parse_omega(omega) if isinstance(omega, str) else np.ascontiguousarray(omega, dtype=np.float64)
+    s = np.ascontiguousarray(1j * w)
+    G1 = _eval_tf(spec, s, C=C, seed=seed, **init_opts)
+    if vs is None:
+        return G1
+    return G1, _eval_tf(vs, s, C=C, seed=seed, **init_opts)
+
+
+# ---- pseudospectra ------------------------------------------------------------------------------
+
+class PspecResult:
+    """sigma[iy, ix] = σ_min(z I − A) at z = x[ix] + i y[iy] over box (x0, x1, y0, y1); info: the
+    library's counters (route, points, mirrored, iterations, unconverged, guard_failed, refined)."""
+
+    def __init__(self, sigma, box, info, n):
+        self.sigma, self.box, self.info, self.n = sigma, tuple(box), info, n
+        ny, nx = sigma.shape
+        x0, x1, y0, y1 = self.box
+        self.x = np.array([x0 + ix * (x1 - x0) / (nx - 1) for ix in range(nx)])
+        self.y = np.array([y0 + iy * (y1 - y0) / (ny - 1) for iy in range(ny)])
+
+    def table(self):
+        """Rows (re, im, sigma_min) in the CLI's order (grid rows one after another)."""
+        X, Y = np.meshgrid(self.x, self.y)
+        return np.column_stack([X.ravel(), Y.ravel(), self.sigma.ravel()])
+
+
+_PSPEC_METHODS = {"fast": 0, "record": 1}
+
+
+def pspec(spec, grid=(100, 100), box=None, tol=0.0, max_iter=0, method="fast", route="auto", threads=0):
+    """Pseudospectra σ_min(zI − A) on an nx×ny grid, as `ssmkit pspec`.  spec: a square numpy
+    matrix (real or complex; the dense Schur route), an InitFile, an init-file path or
+    "init:METHOD:N" (the file's state matrix: DPLR files by the DPLR plan unless route="dense",
+    PTD as A_target + E, S5 as V Λ V⁻¹, diagonal inits as diag(Λ)).  box = (x0, x1, y0, y1), default
+    EigTool's box.  Returns a PspecResult."""
+    if isinstance(grid, int):
+        grid = (grid, grid)
+    nx, ny = int(grid[0]), int(grid[1])
+    if not (2 <= nx <= 4000 and 2 <= ny <= 4000):
+        _usage("pspec: grid must be NX or (NX, NY) with 2 <= NX, NY <= 4000")
+    if box is not None and not (box[1] > box[0] and box[3] > box[2]):
+        _usage("pspec: box must be (X0, X1, Y0, Y1) with X0 < X1, Y0 < Y1")
+    if method not in _PSPEC_METHODS:
+        _usage(f"pspec: method must be fast or record, got {method!r}")
+    if route not in ("auto", "dense", "dplr"):
+        _usage(f"pspec: route must be auto, dense or dplr, got {route!r}")
+    if method == "record":
+        if route == "dplr":
+            _usage("pspec: method record works on the Schur form; it excludes route dplr")
+        route = "dense"
+    po = PspecOpts(method=_PSPEC_METHODS[method], tol=float(tol), max_iter=int(max_iter), threads=int(threads))
+    lam = None
+    if isinstance(spec, np.ndarray):
+        A = np.ascontiguousarray(spec, dtype=complex)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            _usage("pspec: the matrix must be square")
+        real = not np.iscomplexobj(spec)
+        if route == "dplr":
+            _usage("pspec: route dplr: a plain matrix has no DPLR form")
+    else:
+        f = _as_file(spec)
+        Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
+        _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
+        A, Pd = _take_zmat(Am), _take_zmat(Pm)
+        if lp:
+            n = Pd.shape[0]
+            lam = np.ctypeslib.as_array(lp, shape=(2 * n,)).copy().view(complex)
+            _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
+        real = True   # every init's model is the complexification of a real system
+        if lam is not None and route == "dense":
+            A, lam = _dplr_dense(lam, Pd), None
+        if lam is None and route == "dplr":
+            _usage("pspec: route dplr: this init has no DPLR form")
+    st = ctypes.c_int()
+    if lam is not None:
+        mP = _zmat(Pd)
+        plan = lib.ssm_pspec_plan_create_dplr(_zptr(lam), ctypes.byref(mP), ctypes.byref(mP), 1 if real else 0,
+                                              ctypes.byref(po), ctypes.byref(st))
+        n = len(lam)
+    else:
+        mA = _zmat(A)
+        plan = lib.ssm_pspec_plan_create(ctypes.byref(mA), ctypes.byref(po), ctypes.byref(st))
+        n = A.shape[0]
+    if not plan:
+        _check(st.value)
+    try:
+        b = (ctypes.c_double * 4)()
+        if box is None:
+            ev = lib.ssm_pspec_eigenvalues(plan)
+            if ev:
+                ev_arr = ev
+            else:   # DPLR plan: eigenvalues of the dense form (diagonal when triangular), as the CLI
+                Ad = _dplr_dense(lam, Pd)
+                if not np.triu(Ad, 1).any() or not np.tril(Ad, -1).any():
+                    own = np.ascontiguousarray(np.diag(Ad))
+                else:
+                    own = np.zeros(n, complex)
+                    mD = _zmat(Ad)
+                    _check(lib.ssm_zmat_eigvals(_zptr(own), ctypes.byref(mD)))
+                ev_arr = _zptr(own)
+            lib.ssm_pspec_box(b, ev_arr, n, 1 if real else 0)
+        else:
+            for k in range(4):
+                b[k] = float(box[k])
+        sigma = np.zeros(nx * ny)
+        info = PspecInfo()
+        _check(lib.ssm_pspec_grid(sigma.ctypes.data_as(_lib.c_double_p), plan, b, nx, ny, ctypes.byref(info), None))
+        inf = {k: getattr(info, k) for k, _ in PspecInfo._fields_}
+        inf["route"] = info.route.decode() if info.route else None
+        return PspecResult(sigma.reshape(ny, nx), list(b), inf, n)
+    finally:
+        lib.ssm_pspec_plan_destroy(plan)
+
+
+def _dplr_dense(lam, P):
+    """diag(λ) − P P* entry by entry in the CLI's order (a = λ_i δ_ij; a -= P_ik conj(P_jk), k = 0..r-1)."""
+    n, r = P.shape
+    A = np.zeros((n, n), complex)
+    A[np.arange(n), np.arange(n)] = lam
+    for k in range(r):
+        A -= np.outer(P[:, k], np.conj(P[:, k]))
+    return A
+
+
+# ---- eigenvalues (double) -----------------------------------------------------------------------
+
+def eig(spec):
+    """Eigendecomposition in double (ssm_diag_eig: zgeev with balancing, unit-norm eigenvectors):
+    dict eigenvalues, V, kappa_V, backward_error, reconstruction_error.  spec: a square numpy matrix
+    or an init file (its dense state matrix).  The multiprecision `ssmkit eig --prec` is not wrapped."""
+    if isinstance(spec, np.ndarray):
+        A = np.ascontiguousarray(spec, dtype=complex)
+    else:
+        f = _as_file(spec)
+        Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
+        _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
+        A, Pd = _take_zmat(Am), _take_zmat(Pm)
+        if lp:
+            lam = np.ctypeslib.as_array(lp, shape=(2 * Pd.shape[0],)).copy().view(complex)
+            _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
+            A = _dplr_dense(lam, Pd)
+    n = A.shape[0]
+    if A.ndim != 2 or A.shape[1] != n:
+        _usage("eig: the matrix must be square")
+    w = np.zeros(n, complex)
+    V = np.zeros((n, n), complex)
+    Vi = np.zeros((n, n), complex)
+    info = EigInfo()
+    mA, mV, mVi = _zmat(A), _zmat(V), _zmat(Vi)
+    _check(lib.ssm_diag_eig(_zptr(w), ctypes.byref(mV), ctypes.byref(mVi), ctypes.byref(info), ctypes.byref(mA)))
+    return {"eigenvalues": w, "V": V, "kappa_V": info.kappa_V, "backward_error": info.backward_error,
+            "reconstruction_error": info.reconstruction_error}
+
+
+def blas_info():
+    """Which OpenBLAS core runs in this process, the fastest one this CPU allows, and
+    OPENBLAS_CORETYPE (see ssmkit._lib for why it matters)."""
+    core, best = lib.ssm_blas_core(), lib.ssm_blas_best_core()
+    return {"core": core.decode() if core else None, "best": best.decode() if best else None,
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "library": _lib.path}
