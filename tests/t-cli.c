@@ -798,7 +798,7 @@ static void test_python(void)
              "\\nassert complex(lam_t[1]) == lam[1] and A_t.shape == (16, 16)\\nprint(\"readme ok\")\\n",
              re, im);
     snprintf(cmd, sizeof cmd,
-             "sed -n '/^```python$/,/^```$/p' README.md | sed '1d;$d' | "
+             "awk '/^```python$/ { f = 1; next } f && /^```$/ { exit } f' README.md | " /* the first block */
              "sed 's|out/demo/init-ptd.safetensors|%s|' > '%s' && printf '%s' >> '%s' && "
              "/usr/bin/python3 '%s' > '%s' 2>&1",
              g, P_("readme.py"), check, P_("readme.py"), P_("readme.py"), P_(".py"));
