@@ -1,6 +1,7 @@
 # ssmkit — plain GNU Makefile.  `make help` lists the targets.
 #   make WERROR=1      warnings are errors (CI)
 #   make check-asan    the test suite under AddressSanitizer + UBSan (build-asan/)
+#   make check-oom     every allocation of ssmkit's own code failed in turn, under ASan + UBSan (build-oom/)
 
 CC       ?= cc
 BUILD    ?= build
@@ -40,11 +41,11 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: all check check-layers check-asan check-torch check-python valgrind fuzz bench demo figures install clean help
+.PHONY: all check check-layers check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
-	@echo "targets: all check check-asan check-torch check-python valgrind fuzz bench demo figures install clean"
+	@echo "targets: all check check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean"
 
 $(DEPSOK): scripts/check-deps
 	@mkdir -p $(@D)
@@ -81,8 +82,9 @@ $(SHARED): $(LIB_OBJ) $(BUILD)/ssmkit.map
 	$(CC) -shared -Wl,-soname,libssmkit.so.0 -Wl,--version-script=$(BUILD)/ssmkit.map $(LDFLAGS) -o $@ \
 	  $(LIB_OBJ) $(LIBS)
 
-$(BIN): $(CLI_OBJ) $(STATIC)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LIBS)
+# BIN_EXTRA_OBJ / BIN_LDFLAGS: only check-oom sets them (the fault injector and its --wrap flags)
+$(BIN): $(CLI_OBJ) $(STATIC) $(BIN_EXTRA_OBJ)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(BIN_LDFLAGS) -o $@ $(CLI_OBJ) $(BIN_EXTRA_OBJ) $(STATIC) $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 	@mkdir -p $(@D)
@@ -115,6 +117,22 @@ check-asan:
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 check
+
+# Allocation-failure injection: build-oom/ssmkit under ASan + UBSan with malloc/calloc/realloc/strdup of
+# ssmkit's own objects wrapped by tests/oom.c (--wrap reaches only the objects and static archives of
+# this link: OpenBLAS, FLINT, GMP, MPFR, GSL, jansson, FFTW and glibc allocate normally).
+# scripts/check-oom fails the k-th allocation for every k along the main CLI paths (OOM_ARGS: its
+# options, e.g. OOM_ARGS="--max-runs 50" or OOM_ARGS="--only eig").
+OOM_WRAP := -Wl,--wrap=malloc -Wl,--wrap=calloc -Wl,--wrap=realloc -Wl,--wrap=strdup
+OOM_UNWRAPPED := strndup|reallocarray|posix_memalign|aligned_alloc|memalign|valloc|asprintf|vasprintf|getline|getdelim|open_memstream|realpath|wcsdup
+check-oom:
+	$(MAKE) BUILD=build-oom CC=clang \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	  BIN_EXTRA_OBJ=build-oom/obj/tests/oom.o BIN_LDFLAGS="$(OOM_WRAP)" build-oom/ssmkit
+	@u=$$(nm -u build-oom/obj/*/*.o | grep -owE '$(OOM_UNWRAPPED)' | sort -u | tr '\n' ' '); \
+	  [ -z "$$u" ] || echo "check-oom: warning: ssmkit's code calls allocating functions that are not wrapped: $$u"
+	scripts/check-oom $(OOM_ARGS) build-oom/ssmkit
 
 valgrind: all $(TESTS)
 	$(MAKE) check TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
@@ -178,6 +196,6 @@ install: all
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ssmkit.pc
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-oom
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TESTS:=.d)

@@ -148,7 +148,7 @@ int cmd_eig(int argc, char **argv)
     for (size_t i = 0; i < n * n; i++)
         Ad->data[i] = CMPLX(mpfr_get_d(mpc_realref(A->data[i]), MPFR_RNDN), mpfr_get_d(mpc_imagref(A->data[i]), MPFR_RNDN));
     s = ssm_diag_eig(ld, Vd, Wd, &di, Ad);
-    if (s != SSM_OK && !mp) {
+    if (s != SSM_OK && (!mp || s == SSM_ENOMEM)) { /* --prec carries on without the double baseline, not without memory */
         rc = cli_fail(s);
         goto done;
     }

@@ -168,11 +168,16 @@ int cmd_hippo(int argc, char **argv)
     ssm_dmat_t A, B, P;
     ssm_mpmat_t Am, Bm, Pm;
     int mp = prec != 53;
+    memset(B, 0, sizeof B);
+    memset(P, 0, sizeof P);
     s = ssm_dmat_init(A, N, N);
     if (s == SSM_OK) s = ssm_dmat_init(B, N, 1);
     if (s == SSM_OK) s = ssm_dmat_init(P, r, N);
-    if (s != SSM_OK)
-        return cli_fail(s);
+    if (s != SSM_OK) {
+        int rc = cli_fail(s);
+        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+        return rc;
+    }
     if (mp) {
         s = ssm_mpmat_init(Am, N, N, prec);
         if (s == SSM_OK) s = ssm_mpmat_init(Bm, N, 1, prec);

@@ -134,8 +134,8 @@ static int load_system(system_matrix *m, const char *spec, int route)
             cli_spec_clear(&sp);
             return cli_usage_error("pspec: --route dplr needs a measure with a low-rank correction and even N");
         }
-        if (want_dplr && (s = hippo_dplr(m, &sp)) != SSM_OK && route != 2)
-            s = SSM_OK; /* auto: the dense route instead */
+        if (want_dplr && (s = hippo_dplr(m, &sp)) != SSM_OK && route != 2 && s != SSM_ENOMEM)
+            s = SSM_OK; /* auto: the dense route instead (after a numerical failure, never out of memory) */
         /* the dense matrix too: eigenvalues for the default box, abscissa, radius */
         if (s == SSM_OK && (s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
             s = ssm_zmat_set_dmat(m->A, sp.A);

@@ -107,7 +107,9 @@ int main(int argc, char **argv)
     static char **args, *flags;
     args = malloc((size_t)(2 * argc + 1) * sizeof *args);
     flags = malloc((size_t)(3 * argc + 1));
-    if (args && flags) {
+    if (!args || !flags)
+        return cli_usage_error("out of memory");
+    {
         int n = 0;
         int rest = 0; /* after "--" nothing is an option */
         for (int i = 0; i < argc; i++) {

@@ -69,10 +69,15 @@ static ssm_status add_z(ssm_st *f, const char *name, const ssm_zmat_t Z, int vec
 /* legs (A, B, P) at size n */
 static ssm_status legs(ssm_dmat_t A, ssm_dmat_t B, ssm_dmat_t P, size_t n)
 {
+    memset(B, 0, sizeof(ssm_dmat_struct));
+    memset(P, 0, sizeof(ssm_dmat_struct));
     ssm_status s = ssm_dmat_init(A, n, n);
     if (s == SSM_OK) s = ssm_dmat_init(B, n, 1);
     if (s == SSM_OK) s = ssm_dmat_init(P, 1, n);
     if (s == SSM_OK) s = ssm_hippo(A, B, P, SSM_HIPPO_LEGS, n);
+    if (s != SSM_OK) { /* nothing half-built is left to the caller */
+        ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
+    }
     return s;
 }
 
@@ -120,7 +125,9 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
     ssm_status s = ssm_zmat_init(Bt, H, 1);
     ssm_nplr_opts nopts = {.clip_im_B = o->clip_im_B};
     int has_target = meth != SSM_INIT_S4D_LIN && meth != SSM_INIT_S4D_INV && meth != SSM_INIT_S4D_REAL;
-    if (s != SSM_OK || !lam)
+    if (s == SSM_OK && !lam)
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+    if (s != SSM_OK)
         goto fail;
     switch (meth) {
     case SSM_INIT_S4_DPLR:

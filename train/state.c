@@ -25,8 +25,8 @@ ssm_status ssm_train_state_buffers(ssm_train_state *st)
     if (T > B)
         T = B;
     st->chunk = (B + T - 1) / T;
-    st->n_acts = T;
     st->acts = calloc(T, sizeof *st->acts);
+    st->n_acts = st->acts ? T : 0; /* what ssm_train_state_free walks */
     for (size_t t = 0; st->acts && t < T; t++)
         if (!(st->acts[t] = ssm_train_acts_create(m, st->chunk)))
             return SSM_ERROR(SSM_ENOMEM, "out of memory for the activations (%zu threads x %zu sequences)", T, st->chunk);
