@@ -16,6 +16,17 @@ typedef struct {
 
 
 
+/* The tensors are finite (the loader checked), so a NaN norm is a failed computation (its SVD
+ * could not allocate), never a value: fail rather than store "n/a". */
+static ssm_status norm_ok(double x)
+{
+    if (!isnan(x))
+        return SSM_OK;
+    char why[256]; /* the message buffer is also SSM_ERROR's destination */
+    snprintf(why, sizeof why, "%s", ssm_error_message());
+    return SSM_ERROR(SSM_ENOMEM, "a spectral norm could not be computed (%s)", why);
+}
+
 static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
 {
     size_t N = m->N;
@@ -40,6 +51,8 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
     if (s != SSM_OK || !m->A_target->rows)
         goto out;
     double nA = ssm_dmat_norm2(m->A_target);
+    if ((s = norm_ok(nA)) != SSM_OK)
+        goto out;
     if ((s = ssm_zmat_init(R, N, N)) != SSM_OK || (s = ssm_zmat_init(T, N, N)) != SSM_OK)
         goto out;
     if (m->r) {
@@ -66,6 +79,8 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
             goto out;
         mt->backward_error = ssm_zmat_norm2(R) / nA;
         mt->perturbation_norm = 0.0;
+        if ((s = norm_ok(mt->backward_error)) != SSM_OK)
+            goto out;
     } else {
         /* ‖A_t + E − V_f Λ_f V_f⁻¹‖₂/‖A_t‖₂ */
         for (size_t i = 0; i < N; i++)
@@ -77,6 +92,8 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
             goto out;
         mt->backward_error = ssm_zmat_norm2(R) / nA;
         mt->perturbation_norm = m->E->rows ? ssm_dmat_norm2(m->E) / nA : 0.0;
+        if ((s = norm_ok(mt->backward_error)) != SSM_OK || (s = norm_ok(mt->perturbation_norm)) != SSM_OK)
+            goto out;
     }
     /* B̃ = V_f⁻¹ B_t (first M rows): relative residual */
     double num = 0.0, den = 0.0;
