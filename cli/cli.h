@@ -51,6 +51,8 @@ typedef struct {
     size_t nmax;                /* the largest state size the command takes                   */
     int hippo_dense;            /* build a hippo: spec's A, B, P in double (0: measure, N only) */
     const ssm_init_opts *io;    /* the options of init:METHOD:N (NULL: the defaults)          */
+    size_t init_nmax;           /* the largest N of an init:METHOD:N spec, refused before it is
+                                 * built (0: nmax)                                             */
 } cli_spec_rules;
 
 /* Read a spec: hippo:MEASURE:N, init:METHOD:N, target:FILE, an init file

@@ -113,16 +113,12 @@ static int load_system(system_matrix *m, const char *spec, int route)
 {
     memset(m, 0, sizeof *m);
     cli_spec sp;
-    cli_spec_rules rules = {.cmd = "pspec", .nmax = 8192, .hippo_dense = 1};
+    cli_spec_rules rules = {.cmd = "pspec", .nmax = 8192, .hippo_dense = 1, .init_nmax = 1024};
     int rc = cli_spec_load(&sp, spec, &rules);
     if (rc >= 0)
         return rc;
     ssm_status s = SSM_OK;
     size_t N = sp.N;
-    if (sp.kind == CLI_SPEC_INIT && N > 1024 && strncmp(spec, "init:", 5) == 0) {
-        cli_spec_clear(&sp);
-        return cli_usage_error("pspec: N = %zu in '%s' is above the 1024 supported for init specs", N, spec);
-    }
     switch (sp.kind) {
     case CLI_SPEC_HIPPO: {
         size_t r = sp.P->rows;

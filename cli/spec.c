@@ -145,8 +145,10 @@ static int load_init_spec(cli_spec *y, const char *text, const cli_spec_rules *r
     int rc = parse_init_spec(&m, &io.N, text, r->cmd);
     if (rc >= 0)
         return rc;
-    if (io.N > r->nmax)
-        return cli_usage_error("%s: N = %zu in '%s' is above the %zu supported here", r->cmd, io.N, text, r->nmax);
+    size_t cap = r->init_nmax ? r->init_nmax : r->nmax;
+    if (io.N > cap)
+        return cli_usage_error("%s: N = %zu in '%s' is above the %zu supported for init specs", r->cmd, io.N, text,
+                               cap);
     io.progress = NULL;
     ssm_st *st = NULL;
     ssm_status s = ssm_init_build(&st, m, &io);
