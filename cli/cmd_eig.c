@@ -38,6 +38,9 @@ enum { O_PREC = 1000, O_DIGITS, O_ROUTE, O_CERT, O_ROT, O_JSON };
  * ap), a matrix file's or an init file's target A_target as exact doubles */
 static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
 {
+    if (strncmp(spec, "init:", 5) == 0 || strncmp(spec, "target:", 7) == 0)
+        return cli_usage_error("eig: '%s': eig reads hippo:MEASURE:N, a matrix file, or an init file (its A_target)",
+                               spec);
     cli_spec sp;
     cli_spec_rules rules = {.cmd = "eig", .nmax = 1024};
     int rc = cli_spec_load(&sp, spec, &rules);

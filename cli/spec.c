@@ -8,19 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* "PREFIX:NAME:N" → NAME (in name, 64 bytes) and N; form names the shape in the error.
+ * Returns -1 on success, else the exit code after printing. */
+static int split_spec(char name[64], size_t *N, const char *spec, size_t prefix_len, const char *form,
+                      const char *cmd)
+{
+    const char *colon = strrchr(spec + prefix_len, ':');
+    if (!colon || colon == spec + prefix_len || (size_t)(colon - spec - prefix_len) >= 64)
+        return cli_usage_error("%s: bad system spec '%s' (%s)", cmd, spec, form);
+    memcpy(name, spec + prefix_len, (size_t)(colon - spec - prefix_len));
+    name[colon - spec - prefix_len] = '\0';
+    return cli_parse_size(N, "N in the spec", colon + 1) ? -1 : EXIT_USAGE;
+}
+
 static int parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, size_t nmax, const char *cmd)
 {
     char name[64];
-    const char *colon = strrchr(spec + 6, ':');
-    if (strncmp(spec, "hippo:", 6) != 0 || !colon || (size_t)(colon - spec - 6) >= sizeof name)
-        return cli_usage_error("%s: bad system spec '%s' (hippo:MEASURE:N)", cmd, spec);
-    memcpy(name, spec + 6, (size_t)(colon - spec - 6));
-    name[colon - spec - 6] = '\0';
+    int rc = split_spec(name, N, spec, 6, "hippo:MEASURE:N", cmd);
+    if (rc >= 0)
+        return rc;
     ssm_status s = ssm_hippo_lookup(m, name);
     if (s != SSM_OK)
         return cli_fail(s);
-    if (!cli_parse_size(N, "N in the spec", colon + 1))
-        return EXIT_USAGE;
     if ((s = ssm_hippo_check_size(*m, *N)) != SSM_OK)
         return cli_fail(s);
     if (*N > nmax)
@@ -32,17 +41,11 @@ static int parse_hippo_spec(ssm_hippo_measure *m, size_t *N, const char *spec, s
 static int parse_init_spec(ssm_init_method *m, size_t *N, const char *spec, const char *cmd)
 {
     char name[64];
-    const char *colon = strrchr(spec + 5, ':');
-    if (strncmp(spec, "init:", 5) != 0 || !colon || colon == spec + 4 || (size_t)(colon - spec - 5) >= sizeof name)
-        return cli_usage_error("%s: bad system spec '%s' (init:METHOD:N)", cmd, spec);
-    memcpy(name, spec + 5, (size_t)(colon - spec - 5));
-    name[colon - spec - 5] = '\0';
+    int rc = split_spec(name, N, spec, 5, "init:METHOD:N", cmd);
+    if (rc >= 0)
+        return rc;
     ssm_status st = ssm_init_method_lookup(m, name);
-    if (st != SSM_OK)
-        return cli_fail(st);
-    if (!cli_parse_size(N, "N in the spec", colon + 1))
-        return EXIT_USAGE;
-    return -1;
+    return st == SSM_OK ? -1 : cli_fail(st);
 }
 
 

@@ -124,6 +124,8 @@ static void test_help(void)
     expect_usage_error((const char *[]){"hippo", "lgs", "-N", "4", NULL}, "did you mean 'legs'");
     expect_usage_error((const char *[]){"init", "s4d-lgs", "-N", "4", "-o", "x.safetensors", NULL}, "did you mean 's4d-legs'");
     expect_usage_error((const char *[]){"transfer", "init:s4dlegs:8", "--omega", "1:2:2", NULL}, "did you mean 's4d-legs'");
+    expect_usage_error((const char *[]){"eig", "init:ptd:8", NULL}, "eig reads hippo:MEASURE:N");
+    expect_usage_error((const char *[]){"transfer", "init::8", "--omega", "1:2:2", NULL}, "bad system spec");
 }
 
 /* pspec: a grid file with the advertised layout, the values of a diagonal

@@ -439,6 +439,19 @@ class PspecResult:
 _PSPEC_METHODS = {"fast": 0, "record": 1}
 
 
+
+def _state_matrix(f):
+    """ssm_init_state_matrix of a loaded file: (A, lam, P) -- a DPLR model gives lam (the full
+    conjugate-closed set) and P with A empty; any other model gives A and lam None."""
+    Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
+    _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
+    A, P = _take_zmat(Am), _take_zmat(Pm)
+    lam = None
+    if lp:
+        lam = np.ctypeslib.as_array(lp, shape=(2 * P.shape[0],)).copy().view(complex)
+        _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
+    return A, lam, P
+
 def pspec(spec, grid=(100, 100), box=None, tol=0.0, max_iter=0, method="fast", route="auto", threads=0):
     """Pseudospectra σ_min(zI − A) on an nx×ny grid, as `ssmkit pspec`.  spec: a square numpy
     matrix (real or complex; the dense Schur route), an InitFile, an init-file path or
@@ -470,14 +483,7 @@ def pspec(spec, grid=(100, 100), box=None, tol=0.0, max_iter=0, method="fast", r
         if route == "dplr":
             _usage("pspec: route dplr: a plain matrix has no DPLR form")
     else:
-        f = _as_file(spec)
-        Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
-        _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
-        A, Pd = _take_zmat(Am), _take_zmat(Pm)
-        if lp:
-            n = Pd.shape[0]
-            lam = np.ctypeslib.as_array(lp, shape=(2 * n,)).copy().view(complex)
-            _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
+        A, lam, Pd = _state_matrix(_as_file(spec))
         real = True   # every init's model is the complexification of a real system
         if lam is not None and route == "dense":
             A, lam = _dplr_dense(lam, Pd), None
@@ -543,13 +549,8 @@ def eig(spec):
     if isinstance(spec, np.ndarray):
         A = np.ascontiguousarray(spec, dtype=complex)
     else:
-        f = _as_file(spec)
-        Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
-        _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
-        A, Pd = _take_zmat(Am), _take_zmat(Pm)
-        if lp:
-            lam = np.ctypeslib.as_array(lp, shape=(2 * Pd.shape[0],)).copy().view(complex)
-            _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
+        A, lam, Pd = _state_matrix(_as_file(spec))
+        if lam is not None:
             A = _dplr_dense(lam, Pd)
     n = A.shape[0]
     if A.ndim != 2 or A.shape[1] != n:
