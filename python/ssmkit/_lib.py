@@ -75,7 +75,8 @@ class VerifyItem(ctypes.Structure):
 
 
 class VerifyReport(ctypes.Structure):
-    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int)]
+    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int),
+                ("tf_error", ctypes.c_double), ("tf_signal", ctypes.c_double), ("tf_relative", ctypes.c_double)]
 
 
 class VerifyMPItem(ctypes.Structure):
