@@ -45,11 +45,11 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: FORCE all check check-layers check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean help
+.PHONY: FORCE readme-numbers all check check-layers check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
-	@echo "targets: all check check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean"
+	@echo "targets: all check check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install readme-numbers clean"
 
 $(DEPSOK): scripts/check-deps
 	@mkdir -p $(@D)
@@ -176,6 +176,11 @@ check-torch: all
 check-python: all
 	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 OPENBLAS_NUM_THREADS=1 SSMKIT_LIB=$(SHARED) SSM_BIN=$(BIN) \
 	  $(PYTHON) tests/python/run.py
+
+# the README's result numbers recomputed (scripts/readme-numbers; about 2 min): fails when one is stale,
+# UPDATE=1 rewrites the stale sentences
+readme-numbers: all
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) scripts/readme-numbers $(if $(UPDATE),--update) $(BIN)
 
 bench: all
 	bench/run --all
