@@ -62,7 +62,9 @@ static const char TRANSFER_HELP[] =
     "           points plus the poles' |Im lambda|, every local peak refined by Brent's method, so the\n"
     "           value is the true local maximum, not the largest grid value\n"
     "  --hinf   print the H-infinity norm of G (or of G1 - G2, as one block system) by the\n"
-    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies; O(n^3) per iteration\n"
+    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies (modes on the imaginary\n"
+    "           axis that G cannot see, like FouT's decoupled state, removed first; the upper bound\n"
+    "           includes the rounding of evaluating G); O(n^3) per iteration\n"
     "           on the 2n x 2n Hamiltonian (n = states of SPEC plus SPEC2, at most 4096)\n"
     "  With --sup/--hinf the table is written only with -o; --json prints the results as one object.\n"
     "\n"
@@ -661,6 +663,8 @@ static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const spec_sy
         json_object_set_new(js, "omega_at_hinf", isfinite(h.omega) ? json_real(h.omega) : json_null());
         json_object_set_new(js, "hinf_upper", json_real(h.upper));
         json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
+        json_object_set_new(js, "hinf_eval_error", json_real(h.eval_error));
+        json_object_set_new(js, "hinf_modes_removed", json_integer((json_int_t)h.removed));
         json_object_set_new(js, "ref_hinf", c->vs ? json_real(ref.hinf) : json_null());
         json_object_set_new(js, "relative_hinf", c->vs && ref.hinf > 0 ? json_real(h.hinf / ref.hinf) : json_null());
         return SSM_OK;
@@ -668,8 +672,13 @@ static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const spec_sy
     char rel[160] = "";
     if (c->vs)
         relative_words(rel, sizeof rel, h.hinf, ref.hinf, "||G2||_inf");
-    snprintf(line, ln, "H-infinity norm of %s = %.17g%s%s at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
-             "iterations)\n", c->vs ? "G1 - G2" : "G", h.hinf, c->vs ? " " : "", rel, h.omega, h.upper, h.iterations);
+    char removed[160] = "";
+    if (h.removed)
+        snprintf(removed, sizeof removed, "; %zu mode%s on the imaginary axis that G cannot see removed", h.removed,
+                 h.removed > 1 ? "s" : "");
+    snprintf(line, ln, "H-infinity norm of %s = %.17g%s%s at omega = %.17g (certified upper bound %.17g, evaluation "
+             "rounding included; %d Hamiltonian iterations%s)\n", c->vs ? "G1 - G2" : "G", h.hinf, c->vs ? " " : "",
+             rel, h.omega, h.upper, h.iterations, removed);
     return SSM_OK;
 }
 
