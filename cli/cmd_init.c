@@ -527,8 +527,17 @@ static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spe
 }
 
 /* H∞ norm of G1 (or of G1 − G2 as the block system [A1 0; 0 A2], [b1; b2], [c1, −c2]) */
+static size_t spec_states(const spec_sys *y)
+{
+    return y->is_modal ? y->modal.M * (y->modal.conj_sym ? 2 : 1) : y->A->rows;
+}
+
 static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *y2)
 {
+    size_t want = spec_states(y1) + (y2 ? spec_states(y2) : 0);
+    if (want > 4096) /* refused before the dense forms are built */
+        return SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", want,
+                         2 * want, 2 * want);
     ssm_zmat_t A1, b1, c1, A2, b2, c2, A, b, c;
     memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
     memset(A, 0, sizeof A); memset(b, 0, sizeof b); memset(c, 0, sizeof c);

@@ -504,8 +504,18 @@ static void test_init_verify_transfer(void)
     CHECK(run((const char *[]){"transfer", "hippo:legs:8", "--omega", "0.1:100:50:log", "--sup", NULL}) == 0 &&
               lines(out_buf) == 1 && strstr(out_buf, "sup |G| = "), "--sup alone prints one line: %s", out_buf);
     expect_usage_error((const char *[]){"transfer", "hippo:legs:8", "--omega", "0:10:5", "--sup", NULL}, "0 < LO < HI");
-    expect_usage_error((const char *[]){"transfer", "hippo:fout:8", "--omega", "1:10:5", "--hinf", NULL},
-                       "open left half-plane");
+    /* FouT's zero state is uncontrollable: the H-infinity norm is the minimal system's, as the refined sup */
+    CHECK(run((const char *[]){"transfer", "hippo:fout:8", "--omega", "1e-3:1e3:400:log", "--hinf", "--sup", "--json",
+                               NULL}) == 0, "FouT --hinf: %s", err_buf);
+    {
+        json_error_t je;
+        json_t *jo = json_loads(out_buf, 0, &je);
+        double sup = json_real_value(json_object_get(jo, "sup")), hinf = json_real_value(json_object_get(jo, "hinf"));
+        CHECK(jo && fabs(sup - hinf) <= 1e-9 * hinf &&
+                  json_integer_value(json_object_get(jo, "hinf_modes_removed")) == 1,
+              "FouT --hinf %.17g vs --sup %.17g: %s", hinf, sup, out_buf);
+        json_decref(jo);
+    }
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", NULL}, "missing --omega");
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "0:10:5:log", NULL}, "LO > 0");
     expect_usage_error((const char *[]){"transfer", "hippo:legs:16", "--omega", "1:10", NULL}, "LO:HI:COUNT");
@@ -622,11 +632,12 @@ static void test_experiment(void)
         remove(good);
         remove(bad);
     }
-    /* transfer -o with a summary that fails (H-infinity of FouT: a zero mode): no table left behind */
+    /* transfer -o with a summary that fails (H-infinity of 4100 states, above the cap): no table left behind */
     {
         char tt[300];
         snprintf(tt, sizeof tt, "%s/hinf-fail.tsv", dir);
-        CHECK(run((const char *[]){"transfer", "hippo:fout:16", "--omega", "0.01:100:50:log", "-o", tt, "--hinf", NULL}) != 0 &&
+        CHECK(run((const char *[]){"transfer", "init:s4d-lin:2050", "--vs", "init:s4d-lin:2050", "--omega",
+                                   "0.01:100:50:log", "-o", tt, "--hinf", NULL}) == 2 && strstr(err_buf, "4096") &&
                   access(tt, F_OK) != 0,
               "transfer --hinf failing: no table written (%s)", err_buf);
         remove(tt);
