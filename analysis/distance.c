@@ -279,6 +279,66 @@ static ssm_status eval_error(double *err, const ssm_zmat_t A, const ssm_zmat_t b
     return s;
 }
 
+/* The starting lower bound: the largest |G| at ω = 0 and at ±Im λ of every pole (the resonances), above
+ * *lb = |D| (ω → ∞); when all of those vanish, at 1, |λ|max and its half and double.  om, val: scratch of
+ * 2n + 1 entries. */
+static ssm_status hinf_start(double *lb, double *wlb, const ssm_tf_plan *p, const double complex *lam, size_t n,
+                             double amax, double *om, double *val, double complex *sbuf, double complex *gbuf)
+{
+    size_t m = 0;
+    om[m++] = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        om[m++] = cimag(lam[i]);
+        if (cimag(lam[i]) != 0.0)
+            om[m++] = -cimag(lam[i]);
+    }
+    ssm_status s = abs_at(val, p, om, m, sbuf, gbuf);
+    for (size_t k = 0; s == SSM_OK && k < m; k++)
+        if (val[k] > *lb)
+            *lb = val[k], *wlb = om[k];
+    if (s == SSM_OK && *lb == 0.0) { /* D = 0 and G vanishes at every resonance and at 0 */
+        const double more[] = {1.0, amax, 0.5 * amax, 2.0 * amax};
+        s = abs_at(val, p, more, 4, sbuf, gbuf);
+        for (size_t k = 0; s == SSM_OK && k < 4; k++)
+            if (val[k] > *lb)
+                *lb = val[k], *wlb = more[k];
+    }
+    return s;
+}
+
+/* The candidate frequencies where |G(iω)| = γ: the imaginary parts of the eigenvalues on the imaginary
+ * axis of H(γ) = [[A + b d̄ c/Q, (γ/Q) b b*], [−(γ/Q) c* c, −(A + b d̄ c/Q)*]], Q = γ² − |d|²: iω is an
+ * eigenvalue iff γ is a singular value of G(iω) (Bruinsma & Steinbuch 1990, Boyd, Balakrishnan &
+ * Kabamba 1989), for A without imaginary eigenvalues.  "On the axis" up to a generous threshold: a
+ * false candidate only costs an evaluation (the iteration stops when the midpoints bring no progress);
+ * a missed one would stop the iteration early, so err on the side of accepting.  H: 2n×2n scratch,
+ * lam: 2n scratch, om: at least 2n. */
+static ssm_status crossings(double *om, size_t *m, ssm_zmat_t H, double complex *lam, const ssm_zmat_t A,
+                            const ssm_zmat_t b, const ssm_zmat_t c, double complex D, double g, double amax)
+{
+    size_t n = A->rows, n2 = 2 * n;
+    double q = g * g - creal(D * conj(D));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex a = SSM_D(A, i, j) + SSM_D(b, i, 0) * conj(D) * SSM_D(c, 0, j) / q;
+            SSM_D(H, i, j) = a;
+            SSM_D(H, n + j, n + i) = -conj(a);
+            SSM_D(H, i, n + j) = g / q * SSM_D(b, i, 0) * conj(SSM_D(b, j, 0));
+            SSM_D(H, n + i, j) = -g / q * conj(SSM_D(c, 0, i)) * SSM_D(c, 0, j);
+        }
+    ssm_status s = ssm_zmat_eigvals(lam, H);
+    if (s != SSM_OK)
+        return s;
+    double rho = amax;
+    for (size_t i = 0; i < n2; i++)
+        rho = fmax(rho, cabs(lam[i]));
+    *m = 0;
+    for (size_t i = 0; i < n2; i++)
+        if (fabs(creal(lam[i])) <= 1e-7 * rho)
+            om[(*m)++] = cimag(lam[i]);
+    return SSM_OK;
+}
+
 static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                               double complex D, double tol)
 {
@@ -314,39 +374,16 @@ static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm
         p = ssm_tf_plan_create(A, b, c, D, &s);
     /* start: the largest |G| at ω = 0, at ±Im λ of every pole (the resonances) and |D| (ω → ∞) */
     double lb = cabs(D), wlb = INFINITY;
-    if (s == SSM_OK) {
-        size_t m = 0;
-        om[m++] = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            om[m++] = cimag(lam[i]);
-            if (cimag(lam[i]) != 0.0)
-                om[m++] = -cimag(lam[i]);
-        }
-        s = abs_at(val, p, om, m, sbuf, gbuf);
-        for (size_t k = 0; s == SSM_OK && k < m; k++)
-            if (val[k] > lb) {
-                lb = val[k];
-                wlb = om[k];
-            }
-    }
+    if (s == SSM_OK)
+        s = hinf_start(&lb, &wlb, p, lam, n, amax, om, val, sbuf, gbuf);
     if (s == SSM_OK && lb == 0.0) {
-        /* D = 0 and G vanishes at every resonance and at 0: try a few more points before giving up */
-        const double more[] = {1.0, amax, 0.5 * amax, 2.0 * amax};
-        s = abs_at(val, p, more, 4, sbuf, gbuf);
-        for (size_t k = 0; s == SSM_OK && k < 4; k++)
-            if (val[k] > lb) {
-                lb = val[k];
-                wlb = more[k];
-            }
-        if (s == SSM_OK && lb == 0.0) {
-            double nb = ssm_zmat_norm_fro(b), nc = ssm_zmat_norm_fro(c);
-            if (nb == 0.0 || nc == 0.0) {
-                info->hinf = info->lower = info->upper = info->omega = 0.0;
-                goto done;
-            }
-            s = SSM_ERROR(SSM_ELOSS, "hinf: G(iw) is exactly 0 at every starting frequency; no lower bound to "
-                                     "start the iteration from");
+        double nb = ssm_zmat_norm_fro(b), nc = ssm_zmat_norm_fro(c);
+        if (nb == 0.0 || nc == 0.0) {
+            info->hinf = info->lower = info->upper = info->omega = 0.0;
+            goto done;
         }
+        s = SSM_ERROR(SSM_ELOSS, "hinf: G(iw) is exactly 0 at every starting frequency; no lower bound to "
+                                 "start the iteration from");
     }
     if (s == SSM_OK)
         s = ssm_zmat_init(H, n2, n2);
@@ -358,31 +395,11 @@ static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm
                           lb, lb * (1 + 2 * tol));
             break;
         }
-        double g = lb * (1.0 + 2.0 * tol), q = g * g - creal(D * conj(D));
-        /* H = [[A + b d̄ c/Q, (γ/Q) b b*], [−(γ/Q) c* c, −(A + b d̄ c/Q)*]], Q = γ² − |d|²: iω is an
-         * eigenvalue iff γ is a singular value of G(iω) (Bruinsma & Steinbuch 1990, Boyd, Balakrishnan
-         * & Kabamba 1989), for A without imaginary eigenvalues */
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) {
-                double complex a = SSM_D(A, i, j) + SSM_D(b, i, 0) * conj(D) * SSM_D(c, 0, j) / q;
-                SSM_D(H, i, j) = a;
-                SSM_D(H, n + j, n + i) = -conj(a);
-                SSM_D(H, i, n + j) = g / q * SSM_D(b, i, 0) * conj(SSM_D(b, j, 0));
-                SSM_D(H, n + i, j) = -g / q * conj(SSM_D(c, 0, i)) * SSM_D(c, 0, j);
-            }
-        s = ssm_zmat_eigvals(lam, H);
+        double g = lb * (1.0 + 2.0 * tol);
+        size_t m = 0;
+        s = crossings(om, &m, H, lam, A, b, c, D, g, amax);
         if (s != SSM_OK)
             break;
-        /* eigenvalues on the imaginary axis, up to a generous threshold: a false candidate only costs an
-         * evaluation (the iteration stops when the midpoints bring no progress); a missed one would
-         * stop the iteration early, so err on the side of accepting */
-        double rho = amax;
-        for (size_t i = 0; i < n2; i++)
-            rho = fmax(rho, cabs(lam[i]));
-        size_t m = 0;
-        for (size_t i = 0; i < n2; i++)
-            if (fabs(creal(lam[i])) <= 1e-7 * rho)
-                om[m++] = cimag(lam[i]);
         if (m == 0) {
             ub = g;
             break;
