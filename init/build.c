@@ -130,13 +130,32 @@ static ssm_status build_nplr(parts *q, ssm_init_method meth, const ssm_nplr_opts
     return s;
 }
 
+/* The block diagonal of J = N/bs copies of the block's (Ab, Bb stacked, Eb), and room for V (N×H) */
+static ssm_status repeat_blocks(parts *q, const ssm_dmat_t Ab, const ssm_dmat_t Bb, const ssm_dmat_t Eb)
+{
+    size_t N = q->N, bs = Ab->rows;
+    ssm_status s = ssm_dmat_init(q->A, N, N);
+    if (s == SSM_OK) s = ssm_dmat_init(q->B, N, 1);
+    if (s == SSM_OK) s = ssm_dmat_init(q->E, N, N);
+    if (s == SSM_OK) s = ssm_zmat_init(q->V, N, q->H);
+    for (size_t b = 0; s == SSM_OK && b < N / bs; b++)
+        for (size_t i = 0; i < bs; i++) {
+            SSM_D(q->B, b * bs + i, 0) = SSM_D(Bb, i, 0);
+            for (size_t k = 0; k < bs; k++) {
+                SSM_D(q->A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
+                SSM_D(q->E, b * bs + i, b * bs + k) = SSM_D(Eb, i, k);
+            }
+        }
+    return s;
+}
+
 /* S5-LegS: the NPLR of LegS at the block size N/J, its normal part repeated down the diagonal */
 static ssm_status build_s5(parts *q, const ssm_nplr_opts *nopts)
 {
-    size_t N = q->N, H = q->H, J = q->J, bs = N / J, hb = bs / 2;
-    ssm_dmat_t Ab, Bb, Pb;
+    size_t N = q->N, J = q->J, bs = N / J, hb = bs / 2;
+    ssm_dmat_t Ab, Bb, Pb, Eb;
     ssm_zmat_t Vb, Btb, Ptb;
-    memset(Ab, 0, sizeof Ab); memset(Bb, 0, sizeof Bb); memset(Pb, 0, sizeof Pb);
+    memset(Ab, 0, sizeof Ab); memset(Bb, 0, sizeof Bb); memset(Pb, 0, sizeof Pb); memset(Eb, 0, sizeof Eb);
     memset(Vb, 0, sizeof Vb); memset(Btb, 0, sizeof Btb); memset(Ptb, 0, sizeof Ptb);
     double complex *wb = malloc(hb * sizeof *wb);
     ssm_status s = wb ? legs(Ab, Bb, Pb, bs) : SSM_ERROR(SSM_ENOMEM, "out of memory");
@@ -144,20 +163,13 @@ static ssm_status build_s5(parts *q, const ssm_nplr_opts *nopts)
     if (s == SSM_OK) s = ssm_zmat_init(Btb, hb, 1);
     if (s == SSM_OK) s = ssm_zmat_init(Ptb, 1, hb);
     if (s == SSM_OK) s = ssm_diag_nplr(wb, Vb, Btb, Ptb, NULL, Ab, Bb, Pb, nopts);
-    if (s == SSM_OK) s = ssm_dmat_init(q->A, N, N);
-    if (s == SSM_OK) s = ssm_dmat_init(q->B, N, 1);
-    if (s == SSM_OK) s = ssm_dmat_init(q->E, N, N);
-    if (s == SSM_OK) s = ssm_zmat_init(q->V, N, H);
+    if (s == SSM_OK) s = ssm_dmat_init(Eb, bs, bs);
+    if (s == SSM_OK) s = ssm_dmat_gemm(Eb, 1.0, Pb, 1, Pb, 0, 0.0); /* the dropped low-rank term PᵀP */
+    if (s == SSM_OK) s = repeat_blocks(q, Ab, Bb, Eb);
     for (size_t b = 0; s == SSM_OK && b < J; b++) {
-        for (size_t i = 0; i < bs; i++) {
-            SSM_D(q->B, b * bs + i, 0) = SSM_D(Bb, i, 0);
-            for (size_t k = 0; k < bs; k++) {
-                SSM_D(q->A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
-                SSM_D(q->E, b * bs + i, b * bs + k) = SSM_D(Pb, 0, i) * SSM_D(Pb, 0, k);
-            }
+        for (size_t i = 0; i < bs; i++)
             for (size_t j = 0; j < hb; j++)
                 SSM_D(q->V, b * bs + i, b * hb + j) = SSM_D(Vb, i, j);
-        }
         for (size_t j = 0; j < hb; j++) {
             q->lam[b * hb + j] = wb[j];
             SSM_D(q->Bt, b * hb + j, 0) = SSM_D(Btb, j, 0);
@@ -165,7 +177,7 @@ static ssm_status build_s5(parts *q, const ssm_nplr_opts *nopts)
     }
     free(wb);
     ssm_zmat_clear(Vb); ssm_zmat_clear(Btb); ssm_zmat_clear(Ptb);
-    ssm_dmat_clear(Ab); ssm_dmat_clear(Bb); ssm_dmat_clear(Pb);
+    ssm_dmat_clear(Ab); ssm_dmat_clear(Bb); ssm_dmat_clear(Pb); ssm_dmat_clear(Eb);
     return s;
 }
 
@@ -205,19 +217,9 @@ static ssm_status build_ptd(parts *q, const ssm_init_opts *o)
     po.tf_weight = o->tf_weight == 0.0 ? SSM_PTD_TF_WEIGHT : o->tf_weight < 0.0 ? 0.0 : o->tf_weight;
     q->tf_weight = po.tf_weight;
     if (s == SSM_OK) s = ssm_diag_ptd(Eb, lf, Vf, Vfi, &q->pinfo, Ab, Pb, &po);
-    if (s == SSM_OK) s = ssm_dmat_init(q->A, N, N);
-    if (s == SSM_OK) s = ssm_dmat_init(q->B, N, 1);
-    if (s == SSM_OK) s = ssm_dmat_init(q->E, N, N);
-    if (s == SSM_OK) s = ssm_zmat_init(q->V, N, H);
+    if (s == SSM_OK) s = repeat_blocks(q, Ab, Bb, Eb);
     if (s == SSM_OK) s = ssm_zmat_init(q->Vinv, H, N);
     for (size_t b = 0; s == SSM_OK && b < J; b++) {
-        for (size_t i = 0; i < bs; i++) {
-            SSM_D(q->B, b * bs + i, 0) = SSM_D(Bb, i, 0);
-            for (size_t k = 0; k < bs; k++) {
-                SSM_D(q->A, b * bs + i, b * bs + k) = SSM_D(Ab, i, k);
-                SSM_D(q->E, b * bs + i, b * bs + k) = SSM_D(Eb, i, k);
-            }
-        }
         for (size_t j = 0; j < hb; j++) {
             q->lam[b * hb + j] = lf[j];
             double complex bt = 0.0;
