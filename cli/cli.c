@@ -92,7 +92,7 @@ int cli_ends_with(const char *s, const char *suffix)
 
 /* the folder of path exists and is writable: checked with the format, before
  * any work (a 25 s PTD used to run before "cannot create" was said) */
-static int output_dir_ok(const char *path)
+int cli_output_dir_ok(const char *path)
 {
     char *d = strdup(path);
     if (!d)
@@ -114,7 +114,7 @@ static int output_dir_ok(const char *path)
 
 int cli_out_kind_of(cli_out_kind *k, const char *path)
 {
-    if (path && !output_dir_ok(path))
+    if (path && !cli_output_dir_ok(path))
         return 0;
     if (!path)
         *k = OUT_STDOUT_TSV;

@@ -27,6 +27,9 @@ typedef enum { OUT_STDOUT_TSV, OUT_TSV, OUT_NPY, OUT_SAFETENSORS } cli_out_kind;
  * Returns 0 and prints the error for an unknown extension. */
 int cli_out_kind_of(cli_out_kind *k, const char *path);
 
+/* 1 when the folder of path exists and is writable; else 0 after printing why. */
+int cli_output_dir_ok(const char *path);
+
 /* 1 when s ends with suffix. */
 int cli_ends_with(const char *s, const char *suffix);
 
