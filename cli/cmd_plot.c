@@ -360,7 +360,7 @@ int cmd_plot(int argc, char **argv)
                        .dt = o.dt, .length = o.length};
     rc = write_data(&fig, &o);
     if (rc < 0 && !o.quiet)
-        printf("plot %s: %s (%zu series)\n", KINDS[o.kind], tsv, fig.count);
+        printf("plot %s: %s (%zu %s)\n", KINDS[o.kind], tsv, fig.count, o.kind == PLOT_PSPEC ? "panels" : o.kind == PLOT_SPECTRUM ? "spectra" : "curves");
     if (rc < 0 && !o.data_only) {
         rc = plot_draw(&fig);
         if (rc == 0 && !o.quiet)

@@ -15,6 +15,7 @@ typedef struct {
     int is_vs;               /* the --vs reference                                               */
     double sup, omega;       /* bode: refined sup |G| and its ω; kernel: max |K_l| and its l     */
     double dsup, domega;     /* --vs: refined sup |G − G_vs| and its ω (kernel: max |ΔK|, its l) */
+    double dscale;           /* --vs: the scale of the relative error (sup |G_vs|, max |K_vs|)    */
     double kappa;            /* spectrum, pspec: κ₂(V) of the eigenvectors (unit columns)        */
     double box[4];           /* pspec: the box of this panel                                     */
     double smin, smax;       /* pspec: the range of σ_min on the grid                            */

@@ -167,7 +167,7 @@ static ssm_status bode_curve(FILE *fp, plot_curve *c, const bode_in *b, const pl
         ssm_tf_phase_unwrap(ph, G, n);
         size_t ks = nearest(w, n, in.omega), kd = b->fvs.eval ? nearest(w, n, din.omega) : n;
         c->sup = in.sup; c->omega = in.omega;
-        if (b->fvs.eval) { c->dsup = din.sup; c->domega = din.omega; }
+        if (b->fvs.eval) { c->dsup = din.sup; c->domega = din.omega; c->dscale = b->vs_sup; }
         fprintf(fp, "# %s[%zu,%zu]: refined sup |G| = %.17g at omega = %.17g (grid alone: %.17g)%s\n", c->label, c->out,
                 c->in, in.sup, in.omega, in.grid_sup, in.at_edge ? "; at the band's edge" : "");
         if (b->fvs.eval)
@@ -285,6 +285,7 @@ static void kernel_rows(FILE *fp, plot_curve *c, const double complex *K, const 
     if (Kv) {
         c->dsup = md;
         c->domega = (double)atd;
+        c->dscale = vs_max;
         fprintf(fp, "; max_l |K_l - K_vs,l| = %.17g at l = %zu (/ max |K_vs| = %.6g)", md, atd, md / vs_max);
     }
     fputc('\n', fp);

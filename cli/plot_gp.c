@@ -16,6 +16,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* the legend right of the panels, text left-aligned after its sample, in the margin */
+static const char KEY[] = "set key outside right top Left reverse font ',9' spacing 1.1 width -2\n"
+                          "set lmargin 12\nset rmargin at screen 0.64\n";
+
 static const char *const COLOURS[] = {"#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e",
                                       "#e6ab02", "#a6761d", "#1f78b4", "#e31a1c", "#666666"};
 
@@ -56,15 +60,24 @@ static void gp_str(FILE *g, const char *s)
     fputc('\'', g);
 }
 
-static void curve_title(char *t, size_t cap, const plot_figure *fig, const plot_curve *c)
+/* the legend entry: the series, its channel (MIMO), the reference, the peak of the panel */
+static void curve_title(char *t, size_t cap, const plot_figure *fig, const plot_curve *c, const char *mark)
 {
-    int mimo = 0;
+    int mimo = 0, n;
     for (size_t i = 0; i < fig->count; i++)
         mimo |= fig->curve[i].out || fig->curve[i].in;
-    if (mimo)
-        snprintf(t, cap, "%s [y%zu <- u%zu]%s", c->label, c->out, c->in, c->is_vs ? " (reference)" : "");
-    else
-        snprintf(t, cap, "%s%s", c->label, c->is_vs ? " (reference)" : "");
+    n = snprintf(t, cap, "%s", c->label);
+    if (mimo && n >= 0 && (size_t)n < cap)
+        n += snprintf(t + n, cap - (size_t)n, " [y%zu <- u%zu]", c->out, c->in);
+    if (c->is_vs && n >= 0 && (size_t)n < cap)
+        n += snprintf(t + n, cap - (size_t)n, " (reference)");
+    if (mark && n >= 0 && (size_t)n < cap) {
+        int sup = strcmp(mark, "sup") == 0;
+        if (sup)
+            snprintf(t + n, cap - (size_t)n, ": sup %.4g at ω = %.4g", c->sup, c->omega);
+        else
+            snprintf(t + n, cap - (size_t)n, ": sup %.4g at ω = %.4g", c->dsup / c->dscale, c->domega);
+    }
 }
 
 /* the terminal, the data file, the colours and the multiplot of `rows` × `cols` panels */
@@ -75,7 +88,7 @@ static void preamble(FILE *g, const plot_figure *fig, int width, int height, int
                 height);
     else
         fprintf(g, "set terminal pngcairo size %d,%d enhanced font 'DejaVu Sans,11'\n", width, height);
-    fputs("set datafile separator '\\t'\nf = ", g);
+    fputs("f = ", g); /* whitespace-separated: the labels have no blanks (contour tables need it) */
     gp_str(g, fig->tsv);
     fputc('\n', g);
     for (size_t k = 0; k < sizeof COLOURS / sizeof *COLOURS; k++)
@@ -103,9 +116,9 @@ static void curves_panel(FILE *g, const plot_figure *fig, const char *ycol, int 
         const plot_curve *c = &fig->curve[k];
         if (errors && c->is_vs)
             continue;
-        char t[160];
-        curve_title(t, sizeof t, fig, c);
-        fputs(first ? "" : ", \\\n     ", g);
+        char t[200];
+        curve_title(t, sizeof t, fig, c, mark);
+        fputs(first ? "f using " : ", \\\n     f using ", g);
         first = 0;
         sel(g, c, 4, NULL);
         if (c->is_vs)
@@ -117,7 +130,7 @@ static void curves_panel(FILE *g, const plot_figure *fig, const char *ycol, int 
         if (mark) { /* the refined peak of this curve */
             char cond[64];
             snprintf(cond, sizeof cond, " && strcol(5) eq '%s'", mark);
-            fputs(", \\\n     ", g);
+            fputs(", \\\n     f using ", g);
             sel(g, c, 4, cond);
             if (c->is_vs)
                 fprintf(g, ":%s with points pt 7 ps 1.3 lc rgb '#808080' notitle", ycol);
@@ -137,9 +150,9 @@ static void bode_script(FILE *g, const plot_figure *fig)
     char title[200];
     snprintf(title, sizeof title, "Bode plot: |G(iω)| and arg G(iω) on a log grid plus every pole's |Im λ| and the "
                                   "refined sup%s", fig->vs ? "; error against the reference" : "");
-    preamble(g, fig, 1200, 330 * rows + 60, rows, 1, title);
+    preamble(g, fig, 1400, 330 * rows + 60, rows, 1, title);
     fprintf(g, "set logscale x\nset format x '10^{%%T}'\nset xrange [%.17g:%.17g]\n", fig->lo, fig->hi);
-    fputs("set key outside right top font ',9' spacing 1.1\nset lmargin 12\nset rmargin at screen 0.74\n", g);
+    fputs(KEY, g);
     fputs("set logscale y\nset format y '10^{%T}'\nset ylabel '|G(iω)|'\nset xlabel ''\n", g);
     curves_panel(g, fig, "6", 0, "sup");
     fputs("unset logscale y\nset format y '%g'\nset ylabel 'arg G(iω)  (degrees, unwrapped)'\n", g);
@@ -160,9 +173,9 @@ static void kernel_script(FILE *g, const plot_figure *fig)
     char title[200];
     snprintf(title, sizeof title, "ZOH convolution kernel K_l = C Ā^l B̄ at Δ = %.6g, l = 0 … %zu", fig->dt,
              fig->length - 1);
-    preamble(g, fig, 1200, 330 * rows + 60, rows, 1, title);
+    preamble(g, fig, 1400, 330 * rows + 60, rows, 1, title);
     fprintf(g, "set xrange [0:%zu]\n", fig->length - 1);
-    fputs("set key outside right top font ',9' spacing 1.1\nset lmargin 12\nset rmargin at screen 0.74\n", g);
+    fputs(KEY, g);
     fputs("set ylabel 'K_l  (real part)'\nset xlabel ''\n", g);
     curves_panel(g, fig, "5", 0, NULL);
     fputs("set logscale y\nset format y '10^{%T}'\nset ylabel '|K_l|'\n", g);
@@ -171,7 +184,7 @@ static void kernel_script(FILE *g, const plot_figure *fig)
     curves_panel(g, fig, "(sqrt($5**2 + $6**2))", 0, NULL);
     if (fig->vs) {
         fputs("set ylabel '|K_l - K_{vs,l}| / max|K_{vs}|'\nset xlabel 'l  (steps of Δ)'\n", g);
-        curves_panel(g, fig, "9", 1, NULL);
+        curves_panel(g, fig, "8", 1, NULL);
     }
     fputs("unset multiplot\n", g);
 }
@@ -199,8 +212,17 @@ static void pspec_levels(FILE *g, const plot_curve *c)
 {
     double lo = log10(fmax(c->smin, 1e-300)), hi = log10(fmax(c->smax, 1e-300));
     int a = (int)ceil(fmax(lo, -16.0)), b = (int)floor(hi), step = b - a > 11 ? 2 : 1;
-    if (b < a) {
-        fputs("set cntrparam levels 6\n", g);
+    if (b - a < 2) { /* less than two decades: half decades */
+        a = (int)ceil(2.0 * fmax(lo, -16.0));
+        b = (int)floor(2.0 * hi);
+        if (b < a) {
+            fputs("set cntrparam levels 6\n", g);
+            return;
+        }
+        fputs("set cntrparam levels discrete ", g);
+        for (int v = a; v <= b; v++)
+            fprintf(g, "%s%g", v == a ? "" : ",", 0.5 * v);
+        fputc('\n', g);
         return;
     }
     fputs("set cntrparam levels discrete ", g);
@@ -213,14 +235,14 @@ static void pspec_script(FILE *g, const plot_figure *fig)
 {
     int cols = fig->count <= 3 ? (int)fig->count : (int)((fig->count + 1) / 2), rows = fig->count <= 3 ? 1 : 2;
     preamble(g, fig, 620 * cols, 560 * rows + 60, rows, cols,
-             "ε-pseudospectra: colour = log_{10} σ_{min}(zI - A), black lines = its decades, white dots = eigenvalues");
+             "ε-pseudospectra: colour = log10 σ_min(zI − A), black lines = its decades (half decades when the range is short), white dots = eigenvalues");
     fputs("set palette defined (0 '#08306b', 0.25 '#2171b5', 0.5 '#41ab5d', 0.75 '#fe9929', 1 '#d7301f')\n"
           "set xlabel 'Re z'\nset ylabel 'Im z'\nunset key\nset cblabel 'log_{10} σ_{min}'\n", g);
     for (size_t k = 0; k < fig->count; k++) {
         const plot_curve *c = &fig->curve[k];
         size_t b0 = c->block0, b1 = c->block0 + fig->ny - 1, be = c->block0 + fig->ny;
         const char *z = "(log10($5 > 1e-300 ? $5 : 1e-300))";
-        fputs("reset\nset datafile separator '\\t'\n", g); /* keeps the terminal, the multiplot, f and $C */
+        fputs("reset\n", g); /* keeps the terminal, the multiplot, f and $C */
         fputs("set contour base\nunset surface\nset view map\n", g);
         pspec_levels(g, c);
         fprintf(g, "set table $C%zu\nsplot f every :::%zu::%zu using 3:4:%s with lines\nunset table\n", k, b0, b1, z);
@@ -308,10 +330,11 @@ int plot_draw(const plot_figure *fig)
     int empty = fstat(fileno(img), &st) != 0 || st.st_size == 0;
     if (rc != 0 || empty) {
         ssm_atomic_abort(at);
-        char line[300] = "";
+        char line[300] = "", buf[300];
         rewind(err);
-        while (fgets(line, sizeof line, err) && strspn(line, " \t\n^") == strlen(line))
-            ; /* gnuplot's first message line that says something */
+        while (fgets(buf, sizeof buf, err)) /* gnuplot's last line that says something: the error */
+            if (strspn(buf, " \t\n^") != strlen(buf))
+                snprintf(line, sizeof line, "%s", buf + strspn(buf, " \t"));
         line[strcspn(line, "\n")] = '\0';
         fprintf(stderr, "ssmkit: plot: gnuplot failed (exit %d)%s%s; the data is in %s\n", rc, *line ? ": " : "", line,
                 fig->tsv);

@@ -160,9 +160,11 @@ ssm_status cli_system_eigvals(double complex **lam, size_t *n, const cli_system 
         *n = k;
         return SSM_OK;
     }
-    ssm_zmat_t A, b, c;
+    ssm_zmat_t Am, b, c; /* DPLR: the dense diag(Λ) − P̃P̃* in modal coordinates */
     double complex D;
-    ssm_status s = cli_system_dense(A, b, c, &D, y);
+    memset(Am, 0, sizeof Am); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
+    ssm_status s = y->is_modal ? cli_system_dense(Am, b, c, &D, y) : SSM_OK;
+    const ssm_zmat_struct *A = y->is_modal ? Am : y->A;
     size_t k = A->rows;
     if (s == SSM_OK && !(*lam = malloc((k ? k : 1) * sizeof **lam)))
         s = SSM_ERROR(SSM_ENOMEM, "out of memory");
@@ -172,7 +174,7 @@ ssm_status cli_system_eigvals(double complex **lam, size_t *n, const cli_system 
     }
     if (s == SSM_OK)
         *n = k;
-    ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
+    ssm_zmat_clear(Am); ssm_zmat_clear(b); ssm_zmat_clear(c);
     return s;
 }
 
