@@ -202,40 +202,6 @@ static int check_opts(const plot_opts *o)
     return cli_output_dir_ok(o->out) ? -1 : EXIT_USAGE;
 }
 
-static int label_taken(const char *label, const plot_figure *fig, const char (*more)[96], size_t nmore)
-{
-    for (size_t i = 0; i < fig->count; i++)
-        if (strcmp(fig->curve[i].label, label) == 0)
-            return 1;
-    for (size_t i = 0; i < nmore; i++)
-        if (strcmp(more[i], label) == 0)
-            return 1;
-    return 0;
-}
-
-void plot_label(char *dst, size_t cap, const char *spec, const plot_figure *fig, const char (*more)[96], size_t nmore)
-{
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)spec; *p && n + 1 < cap - 4; p++)
-        dst[n++] = *p <= ' ' || *p == '#' || *p == '\'' || *p == '"' || *p == '\\' || *p == 127 ? '_' : (char)*p;
-    dst[n] = '\0';
-    for (int k = 2; k < 100 && label_taken(dst, fig, more, nmore); k++) /* the same spec twice: kept apart */
-        snprintf(dst + n, cap - n, "_%d", k);
-}
-
-plot_curve *plot_add_curve(plot_figure *fig, const char *label, size_t out, size_t in)
-{
-    if (fig->count >= PLOT_MAX_CURVES)
-        return NULL;
-    plot_curve *c = &fig->curve[fig->count++];
-    memset(c, 0, sizeof *c);
-    snprintf(c->label, sizeof c->label, "%s", label);
-    c->out = out;
-    c->in = in;
-    c->kappa = c->sup = c->omega = c->dsup = c->domega = NAN;
-    return c;
-}
-
 static const char *columns(const plot_opts *o)
 {
     switch (o->kind) {
