@@ -6,8 +6,8 @@
  * CRC-32 of every member verified as it is read to its end; each member then goes through the
  * hardened .npy parser (io/npy.c).  Refused, with a one-line reason: encrypted members, member
  * names that are not NAME.npy (folders, other files), duplicate names, more than 4096 members, a
- * member whose stated size is above half the machine's memory (a "zip bomb" is refused before any
- * allocation), and a member that decompresses to fewer or more bytes than its header states.
+ * member whose stated size is above half the machine's memory or above what its compressed bytes
+ * can inflate to (refused before any allocation), and a member that decompresses to fewer or more bytes than its header states.
  * Reference: numpy.lib.npyio (savez), APPNOTE.TXT (the ZIP format). */
 #define _POSIX_C_SOURCE 200809L
 #include "io/io.h"
@@ -69,6 +69,11 @@ static ssm_status read_member(ssm_npz *z, zip_t *za, zip_uint64_t i, size_t cap)
     if (st.size > cap)
         return SSM_ERROR(SSM_EFORMAT, "npz: member '%.80s' states %llu bytes, above the %zu this machine allows",
                          st.name, (unsigned long long)st.size, cap);
+    /* deflate expands at most ~1032:1 (RFC 1951: 258 bytes from a 2-bit code); a member stating more
+     * than its compressed bytes can hold is refused before its buffer is allocated */
+    if ((st.valid & ZIP_STAT_COMP_SIZE) && st.size / 1100 > st.comp_size + 4)
+        return SSM_ERROR(SSM_EFORMAT, "npz: member '%.80s' states %llu bytes from %llu compressed ones (more than "
+                         "deflate can produce)", st.name, (unsigned long long)st.size, (unsigned long long)st.comp_size);
     char *name = NULL;
     ssm_status s = member_name(&name, z, st.name);
     if (s != SSM_OK)
