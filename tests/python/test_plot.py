@@ -44,9 +44,9 @@ def _load_both(path):
     for name in df.columns:
         if df[name].dtype.kind == "f" or df[name].dtype.kind == "i":
             # %.17g round-trips: genfromtxt and pandas' round_trip parser give the same doubles; pandas'
-            # default parser (pandas 1.5) is off by up to ~7e-14 relative (measured): documented in the README
+            # default parser (pandas 1.5's xstrtod) keeps ~15 digits (6e-13 relative measured): README says so
             assert np.array_equal(np.asarray(exact[name], float), np.asarray(g[name], float)), name
-            assert np.allclose(np.asarray(df[name], float), np.asarray(g[name], float), rtol=1e-13, atol=0), name
+            assert np.allclose(np.asarray(df[name], float), np.asarray(g[name], float), rtol=1e-11, atol=0), name
         else:
             assert list(df[name]) == list(g[name]), name
     return df
