@@ -407,8 +407,9 @@ static ssm_status spectrum_one(FILE *fp, plot_figure *fig, const cli_matrix *m, 
         plot_curve *c = plot_add_curve(fig, label, 0, 0);
         c->kappa = info.kappa_V;
         c->n = n;
-        fprintf(fp, "# %s: n = %zu, kappa_V = %.17g, backward error %.3g\n", label, n, info.kappa_V,
-                info.backward_error);
+        fprintf(fp, "# %s: n = %zu, kappa_V = %.17g, backward error %.3g%s\n", label, n, info.kappa_V,
+                info.backward_error, info.kappa_V * 2.220446049250313e-16 <= 1e-3 ? ""
+                : " (kappa_V * eps > 1e-3: double cannot resolve it; 'ssmkit eig SPEC --prec 256' can)");
         for (size_t i = 0; i < n; i++)
             fprintf(fp, "%s\t%.17g\t%.17g\t%.17g\n", label, creal(lam[i]), cimag(lam[i]), info.kappa_V);
     }

@@ -8,6 +8,7 @@
 #include "cli/plot.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -191,13 +192,18 @@ static void kernel_script(FILE *g, const plot_figure *fig)
 
 static void spectrum_script(FILE *g, const plot_figure *fig)
 {
-    preamble(g, fig, 1100, 800, 1, 1, "Eigenvalues of the state matrix; κ(V) of the unit-column eigenvectors");
-    fputs("set xlabel 'Re λ'\nset ylabel 'Im λ'\nset xzeroaxis lt -1 lw 0.5\nset yzeroaxis lt -1 lw 0.5\n"
-          "set key outside right top font ',10'\nset rmargin at screen 0.72\nplot ", g);
+    preamble(g, fig, 1400, 800, 1, 1, "Eigenvalues of the state matrix; κ(V) of the unit-column eigenvectors");
+    fputs("set xlabel 'Re λ'\nset ylabel 'Im λ'\nset xzeroaxis lt -1 lw 0.5\nset yzeroaxis lt -1 lw 0.5\n", g);
+    fputs(KEY, g);
+    fputs("plot ", g);
     for (size_t k = 0; k < fig->count; k++) {
         const plot_curve *c = &fig->curve[k];
         char t[200];
-        snprintf(t, sizeof t, "%s   (n = %zu, κ(V) = %.3g)", c->label, c->n, c->kappa);
+        if (!(c->kappa * DBL_EPSILON <= 1e-3)) /* past ~4.5e12 double's eigenvectors cannot resolve κ */
+            snprintf(t, sizeof t, "%s   (n = %zu, κ(V) = %.3g in double: unreliable, κε > 1e-3; ssmkit eig --prec 256)",
+                     c->label, c->n, c->kappa);
+        else
+            snprintf(t, sizeof t, "%s   (n = %zu, κ(V) = %.3g)", c->label, c->n, c->kappa);
         fprintf(g, "%sf using (strcol(1) eq ", k ? ", \\\n     " : "");
         gp_str(g, c->label);
         fprintf(g, " ? $2 : NaN):3 with points pt %zu ps 1.1 lt %zu title ", (size_t)(k % 6) * 2 + 4, k + 1);
