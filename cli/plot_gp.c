@@ -241,7 +241,7 @@ static void pspec_script(FILE *g, const plot_figure *fig)
 {
     int cols = fig->count <= 3 ? (int)fig->count : (int)((fig->count + 1) / 2), rows = fig->count <= 3 ? 1 : 2;
     preamble(g, fig, 620 * cols, 560 * rows + 60, rows, cols,
-             "ε-pseudospectra: colour = log10 σ_min(zI − A), black lines = its decades (half decades when the range is short), white dots = eigenvalues");
+             "ε-pseudospectra: log10 σ_min(zI − A), contours at its decades, dots = eigenvalues");
     fputs("set palette defined (0 '#08306b', 0.25 '#2171b5', 0.5 '#41ab5d', 0.75 '#fe9929', 1 '#d7301f')\n"
           "set xlabel 'Re z'\nset ylabel 'Im z'\nunset key\nset cblabel 'log_{10} σ_{min}'\n", g);
     for (size_t k = 0; k < fig->count; k++) {
@@ -252,7 +252,9 @@ static void pspec_script(FILE *g, const plot_figure *fig)
         fputs("set contour base\nunset surface\nset view map\n", g);
         pspec_levels(g, c);
         fprintf(g, "set table $C%zu\nsplot f every :::%zu::%zu using 3:4:%s with lines\nunset table\n", k, b0, b1, z);
-        fputs("unset contour\nset surface\nset view map\nset pm3d map\n", g);
+        /* explicit: only the contour curves themselves; two curves of equal length would otherwise
+         * read as a grid and be joined by cross lines */
+        fputs("unset contour\nset surface explicit\nset view map\nset pm3d map\n", g);
         fputs("set palette defined (0 '#08306b', 0.25 '#2171b5', 0.5 '#41ab5d', 0.75 '#fe9929', 1 '#d7301f')\n"
               "set xlabel 'Re z'\nset ylabel 'Im z'\nunset key\nset cblabel 'log_{10} σ_{min}'\n", g);
         fprintf(g, "set xrange [%.17g:%.17g]\nset yrange [%.17g:%.17g]\n", c->box[0], c->box[1], c->box[2], c->box[3]);
