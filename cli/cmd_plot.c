@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char HELP[] =
     "usage: ssmkit plot KIND SPEC [SPEC...] -o FILE.png|FILE.svg [options]\n"
@@ -199,7 +200,27 @@ static int check_opts(const plot_opts *o)
         return cli_usage_error("plot %s: --grid and --box apply to pspec", k);
     if (o->have_channel && (o->kind == PLOT_PSPEC || o->kind == PLOT_SPECTRUM))
         return cli_usage_error("plot %s: --channel applies to bode and kernel", k);
+    for (const char *c = o->out; *c; c++)
+        if ((unsigned char)*c < ' ')
+            return cli_usage_error("plot: -o holds a control character");
     return cli_output_dir_ok(o->out) ? -1 : EXIT_USAGE;
+}
+
+/* the data file must not be one of the inputs (plot spectrum m.tsv -o m.png would replace m.tsv) */
+static int check_inputs(const plot_opts *o, const char *tsv)
+{
+    struct stat a, b;
+    int have = stat(tsv, &a) == 0;
+    for (size_t k = 0; k <= o->nspec; k++) {
+        const char *in = k < o->nspec ? o->spec[k] : o->vs;
+        if (!in)
+            continue;
+        if (strncmp(in, "target:", 7) == 0)
+            in += 7;
+        if (strcmp(in, tsv) == 0 || (have && stat(in, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+            return cli_usage_error("plot: the data file %s would replace the input '%s' (choose another -o)", tsv, in);
+    }
+    return -1;
 }
 
 static const char *columns(const plot_opts *o)
@@ -321,6 +342,10 @@ int cmd_plot(int argc, char **argv)
     }
     memcpy(tsv, o.out, n - 4);
     memcpy(tsv + n - 4, ".tsv", 5);
+    if ((rc = check_inputs(&o, tsv)) >= 0) {
+        free(tsv); free(curves);
+        return rc;
+    }
     plot_figure fig = {.kind = o.kind, .image = o.out, .tsv = tsv, .title = o.title, .svg = cli_ends_with(o.out, ".svg"),
                        .vs = o.vs != NULL, .curve = curves, .nx = o.nx ? o.nx : 100, .ny = o.ny ? o.ny : 100,
                        .dt = o.dt, .length = o.length};

@@ -652,6 +652,13 @@ static void test_errors(void)
     expect_usage((const char *[]){"plot", "spectrum", "a", "b", "c", "d", "e", "f", "g", "h", "i", "-o", o, NULL},
                  "at most 8");
     expect_usage((const char *[]){"plot", "bode", "hippo:legs:8", "--frobnicate", "-o", o, NULL}, "unknown option");
+    char rpng[300];
+    snprintf(rpng, sizeof rpng, "%s", P_("r.png"));
+    struct stat before, after;
+    stat(rtsv, &before);
+    expect_usage((const char *[]){"plot", "spectrum", rtsv, "-o", rpng, NULL}, "would replace the input");
+    CHECK(stat(rtsv, &after) == 0 && after.st_size == before.st_size && after.st_mtime == before.st_mtime,
+          "the input r.tsv is untouched");
     /* an unwritable output is refused before anything is computed (PTD at N = 512 would take minutes) */
     time_t t0 = time(NULL);
     expect_usage((const char *[]){"plot", "bode", "init:ptd:512", "-o", "/nonexistent-dir/x.png", NULL}, "cannot write");
