@@ -443,6 +443,20 @@ static void test_kernel(void)
     CHECK(worst <= 1e-10, "MIMO kernels vs eigenmodes + DFT: worst %.3g", worst);
     ssm_zmat_clear(A);
     table_clear(&t);
+    /* a DPLR file (modal coordinates, complex: the real 2x2-block embedding) and its own target (real,
+     * dense) are the same system exactly (A_target = V(Λ − P̃P̃*)V*, V unitary): their kernels agree to
+     * rounding, a few ulps times the growth of Ā^l (1e-10 leaves a wide margin; 1e-13 measured) */
+    char d16[300], tgt[300];
+    snprintf(d16, sizeof d16, "%s", P_("d16.safetensors"));
+    snprintf(tgt, sizeof tgt, "target:%s", d16);
+    CHECK(run((const char *[]){"init", "s4-dplr", "-N", "16", "-o", d16, "-q", NULL}) == 0, "init s4-dplr: %s", err_buf);
+    CHECK(run((const char *[]){"plot", "kernel", d16, "--vs", tgt, "--dt", "0.05", "--length", "300", "--data-only",
+                               "-o", P_("dk.png"), "-q", NULL}) == 0, "plot kernel DPLR --vs target: %s", err_buf);
+    read_table(&t, P_("dk.tsv"));
+    size_t at = 0;
+    double rel = curve_max(&t, d16, 0, 0, 7, &at, &rows);
+    CHECK(rows == 300 && rel <= 1e-10, "DPLR kernel (modal, complex) vs its target's (dense, real): %.3g", rel);
+    table_clear(&t);
 }
 
 /* ---- spectrum and pspec ---- */
