@@ -446,7 +446,7 @@ static void test_kernel(void)
     /* a DPLR file (modal coordinates, complex: the real 2x2-block embedding) and its own target (real,
      * dense) are the same system exactly (A_target = V(Λ − P̃P̃*)V*, V unitary): their kernels agree to
      * rounding, a few ulps times the growth of Ā^l (1e-10 leaves a wide margin; 1e-13 measured) */
-    char d16[300], tgt[300];
+    char d16[300], tgt[320];
     snprintf(d16, sizeof d16, "%s", P_("d16.safetensors"));
     snprintf(tgt, sizeof tgt, "target:%s", d16);
     CHECK(run((const char *[]){"init", "s4-dplr", "-N", "16", "-o", d16, "-q", NULL}) == 0, "init s4-dplr: %s", err_buf);
