@@ -95,8 +95,10 @@ int cli_ends_with(const char *s, const char *suffix)
 int cli_output_dir_ok(const char *path)
 {
     char *d = strdup(path);
-    if (!d)
-        return 1;
+    if (!d) {
+        cli_usage_error("out of memory");
+        return 0;
+    }
     const char *dir = dirname(d);
     struct stat st;
     int ok = 0;

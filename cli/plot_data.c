@@ -401,6 +401,10 @@ static ssm_status spectrum_one(FILE *fp, plot_figure *fig, const cli_matrix *m, 
     ssm_status s = lam ? ssm_zmat_init(V, n, n) : SSM_ERROR(SSM_ENOMEM, "out of memory");
     if (s == SSM_OK) s = ssm_zmat_init(W, n, n);
     if (s == SSM_OK) s = ssm_diag_eig(lam, V, W, &info, m->A);
+    /* κ and the backward error come from SVDs that report a failure (ENOMEM) as NaN */
+    if (s == SSM_OK && (isnan(info.kappa_V) || isnan(info.backward_error)))
+        s = SSM_ERROR(SSM_ENOMEM, "plot spectrum: kappa_V of '%s' could not be computed (its SVD failed: out of "
+                                  "memory)", spec);
     if (s == SSM_OK) {
         char label[96];
         plot_label(label, sizeof label, spec, fig, NULL, 0);

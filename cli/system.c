@@ -111,6 +111,8 @@ ssm_status cli_system_channel(ssm_tf_fn *f, cli_system *y, size_t i, size_t j)
     if (!*pl) {
         size_t n = y->n;
         ssm_zmat_t b, c;
+        memset(b, 0, sizeof b);
+        memset(c, 0, sizeof c);
         ssm_status s = ssm_zmat_init(b, n, 1);
         if (s == SSM_OK) s = ssm_zmat_init(c, 1, n);
         for (size_t k = 0; s == SSM_OK && k < n; k++) {
