@@ -116,12 +116,14 @@ def _state_matrix(f):
     return None, lam, P
 
 
-def _system(spec, route, init_opts):
-    """cmd_pspec.c's load_system: route "auto", "dense" or "dplr"."""
+def _system(spec, route, init_opts, scalars):
+    """cmd_pspec.c's load_system: route "auto", "dense" or "dplr"; scalars: the abscissa or the radius
+    is asked (their size limit is checked before any matrix is built)."""
     from . import hippo
     sp = _spec.read(spec, "pspec", NMAX, init_nmax=INIT_NMAX, init_opts=init_opts)
+    if scalars and sp.N > SCALARS_NMAX:
+        _usage(f"pspec: abscissa/radius take O(n^3) per step; n = {sp.N} is above the {SCALARS_NMAX} supported")
     if sp.kind == "hippo":
-        from . import MEASURES
         A, B, P = hippo(_lib.lib.ssm_hippo_name(sp.measure).decode(), sp.N)
         r, N = (P.shape[0] if P is not None else 0), sp.N
         # rank one: the secular route wins at every size; higher rank: Lanczos + Woodbury from N = 256
@@ -250,10 +252,8 @@ def pspec(spec, grid=None, box=None, tol=0.0, max_iter=0, method="fast", route="
     scalars = abscissa is not None or bool(radius)
     if grid is None and not scalars:
         grid = (100, 100)
-    m = _system(spec, "dense" if method == "record" else route, init_opts)
+    m = _system(spec, "dense" if method == "record" else route, init_opts, scalars)
     n = m.n
-    if scalars and n > SCALARS_NMAX:
-        _usage(f"pspec: abscissa/radius take O(n^3) per step; n = {n} is above the {SCALARS_NMAX} supported")
     A = m.dense() if (scalars or box is None) else m.A
     res = _scalars(A, abscissa, radius) if scalars else {}
     if grid is None:
