@@ -26,7 +26,7 @@ from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _take_zmat, _mp_s
 
 __version__ = "0.1.0"
 __all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyResult", "transfer", "omega_grid",
-           "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "blas_info", "MEASURES", "METHODS"]
+           "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "S5SSM", "blas_info", "MEASURES", "METHODS"]
 
 MEASURES = ["legs", "legt", "lagt", "glagt", "lmu", "fout", "fourier2", "foud", "fourier-decay", "legsd"]
 METHODS = ["s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5-legs", "ptd"]
@@ -370,6 +370,7 @@ def blas_info():
 
 from ._eig import eig, EigResult                      # noqa: E402
 from ._pspec import pspec, PspecResult, _System       # noqa: E402
+from .s5 import S5SSM                                 # noqa: E402
 from . import _pspec as _pspec_mod                    # noqa: E402
 
 

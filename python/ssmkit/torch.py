@@ -31,7 +31,9 @@ import torch.nn as nn
 
 import ssmkit
 
-__all__ = ["S4DKernel", "fourier_noise", "noise_uniforms", "engine_stream", "engine_uniform"]
+from .s5 import S5SSM   # the S5 repository's parameters (numpy; .torch() gives tensors)
+
+__all__ = ["S4DKernel", "S5SSM", "fourier_noise", "noise_uniforms", "engine_stream", "engine_uniform"]
 
 
 def _as_init(init):
