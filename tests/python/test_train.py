@@ -143,3 +143,25 @@ def test_example_torch_train():
                         "--tol", "0"], capture_output=True, text=True, env=env, timeout=300)
     assert q.returncode == 1 and "ABOVE" in q.stdout, q.stdout[-500:]
     return p.stdout.strip().splitlines()[-1]
+
+
+def test_engine_names_and_errors():
+    e = Engine("adding", init="s4d-lin", d_state=8, d_model=4, layers=2, n_train=16, batch=16, n_val=4, n_test=4,
+               seq_len=20)
+    sd = EngineModel.from_engine(e).state_dict()
+    assert list(sd) == list(e.params), (list(sd), list(e.params))   # the arena's names, in its order
+    assert all(tuple(sd[k].shape) == e.params[k].shape for k in sd)
+    cases = [(("nope",), {}), (("adding",), {"layers": 0}), (("adding",), {"colour": 1}),
+             (("adding",), {"init": "s4d-lin", "n_train": 8, "batch": 16}), (("adding",), {"init": "nope.safetensors"})]
+    for args, kw in cases:
+        try:
+            Engine(*args, **kw)
+            raise AssertionError(f"Engine{args} {kw}: accepted")
+        except ssmkit.Error as ex:
+            assert ex.status == "EINVAL", (args, kw, ex.status, ex.message)
+        flags = [x for k, v in kw.items() for x in ("--" + k.replace("_", "-"), str(v))]
+        if "init" not in kw:
+            flags += ["--init", "s4d-lin"]
+        rc, _, err = cli("train", *args, *flags, "-q", check=False)
+        assert rc == 2 and err.count("\n") == 1, (args, kw, rc, err)
+    return f"state_dict keys = the engine's {len(sd)} arena names; {len(cases)} bad configs: EINVAL (CLI exit 2)"
