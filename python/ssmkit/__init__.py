@@ -11,6 +11,10 @@ ssmkit.Error(status, message) with the library's one-line message; nothing print
     ssmkit.verify(f).ok
     G = ssmkit.transfer(f, omega)                  # G(i omega) of the init's model
     ps = ssmkit.pspec(f, grid=(50, 50))            # sigma_min(zI - A), ps.sigma[iy, ix]
+    ssmkit.pspec("hippo:legs:64", abscissa=0.01, radius=True).as_dict()   # = `ssmkit pspec ... --json`
+    ssmkit.eig("hippo:legs:32", prec=256)          # the multiprecision eigensolver, digits vouched for
+    ssmkit.S5SSM.from_init(f, H=64)                # the S5 repository's parameters
+    ssmkit.engine.Engine("adding", init=...)       # a `ssmkit train` run as data (ssmkit.torch.engine_train)
 
 Which libssmkit.so is used and why OPENBLAS_CORETYPE matters: see ssmkit._lib.
 """
