@@ -39,11 +39,13 @@ def _files():
     np.save(cplx, Z)
     tsv = tmp("eig-legt6.tsv")
     cli("hippo", "legt", "-N", 6, "-o", tsv, "-q")
-    return ptd, pert, cplx, tsv
+    diag = tmp("eig-diag3.npy")   # an exact decomposition: backward error 0, its log10 -inf
+    np.save(diag, np.diag([-1.0, -2.0, -3.0]))
+    return ptd, pert, cplx, tsv, diag
 
 
 def test_eig_vs_cli_json():
-    ptd, pert, cplx, tsv = _files()
+    ptd, pert, cplx, tsv, diag = _files()
     # (spec, python kwargs, CLI flags): every route, rotate, certify, each spec kind
     cases = [
         ("hippo:legs:16", {"prec": 256}, ["--prec", 256]),                             # triangular
@@ -57,6 +59,8 @@ def test_eig_vs_cli_json():
         (ptd, {}, []),
         (cplx, {"prec": 100, "certify": True}, ["--prec", 100, "--certify"]),
         (tsv, {"prec": 80}, ["--prec", 80]),
+        (diag, {}, []),
+        (diag, {"prec": 100}, ["--prec", 100]),
     ]
     worst, routes = 0.0, []
     for spec, kw, flags in cases:
