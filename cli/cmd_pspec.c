@@ -108,8 +108,9 @@ static ssm_status hippo_dplr(system_matrix *m, const cli_spec *sp)
     return s;
 }
 
-/* route: 0 auto, 1 dense, 2 dplr */
-static int load_system(system_matrix *m, const char *spec, int route)
+/* route: 0 auto, 1 dense, 2 dplr; scalars: --abscissa or --radius asked (their size limit is checked
+ * before the NPLR form or a dense matrix is built) */
+static int load_system(system_matrix *m, const char *spec, int route, int scalars)
 {
     memset(m, 0, sizeof *m);
     cli_spec sp;
@@ -117,6 +118,13 @@ static int load_system(system_matrix *m, const char *spec, int route)
     int rc = cli_spec_load(&sp, spec, &rules);
     if (rc >= 0)
         return rc;
+    if (scalars && sp.N > 2048) {
+        /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)) */
+        size_t n = sp.N;
+        cli_spec_clear(&sp);
+        return cli_usage_error("pspec: --abscissa/--radius take O(n^3) per step; n = %zu is above the 2048 supported",
+                               n);
+    }
     ssm_status s = SSM_OK;
     size_t N = sp.N;
     switch (sp.kind) {
@@ -279,10 +287,10 @@ int cmd_pspec(int argc, char **argv)
         return cli_usage_error("pspec: --method record works on the Schur form; it excludes --route dplr");
     const char *spec = argv[optind];
     system_matrix m;
-    int rc = load_system(&m, spec, po.method == SSM_PSPEC_RECORD ? 1 : route);
+    int scalars = eps_abs > 0 || radius;
+    int rc = load_system(&m, spec, po.method == SSM_PSPEC_RECORD ? 1 : route, scalars);
     if (rc >= 0)
         return rc;
-    int scalars = eps_abs > 0 || radius;
     int want_grid = !scalars || out;
     if (json && !scalars && !out)
         want_grid = 1;
@@ -298,12 +306,6 @@ int cmd_pspec(int argc, char **argv)
         A = Ad;
     }
     size_t n = m.lambda ? m.P->rows : m.A->rows;
-    if (scalars && n > 2048) {
-        /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)) */
-        sm_clear(&m);
-        return cli_usage_error("pspec: --abscissa/--radius take O(n^3) per step; n = %zu is above the 2048 supported",
-                               n);
-    }
     json_t *js = json_object();
     json_object_set_new(js, "n", json_integer((json_int_t)n));
     double alpha = NAN, beta = NAN, omega = NAN;
