@@ -25,8 +25,8 @@ import os
 import numpy as np
 
 from . import _lib
-from ._lib import lib, DMat, ZMat, MPMat, InitOpts, VerifyReport, VerifyMPItem
-from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _take_zmat, _mp_strings
+from ._lib import lib, MPMat, VerifyReport, VerifyMPItem
+from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _mp_strings
 
 __version__ = "0.1.0"
 __all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyResult", "transfer", "omega_grid",

@@ -73,7 +73,6 @@ def _npy(path, cmd, nmax):
 
 def _safetensors(path, cmd, nmax):
     """An init file (by its format tag) or a plain safetensors matrix (tensor A, else A_target)."""
-    from . import load
     st = ctypes.c_void_p()
     _check(lib.ssm_st_read(ctypes.byref(st), os.fsencode(path)))
     try:

@@ -15,12 +15,10 @@ itself (ssm_train_config_check, ssm_train_data_load, ssm_train_model_create, ssm
 framework that follows these arrays and the update rule of doc/design.md (AdamW, β = 0.9, 0.999,
 ε = 1e-8, decoupled decay on weights and C, the global-norm clip) trains the engine's model."""
 import ctypes
-import math
 import os
 
 import numpy as np
 
-from . import _lib
 from ._lib import lib
 from ._util import _check, _usage
 
@@ -133,7 +131,7 @@ def config(task, **options):
 
 def _split_arrays(s):
     """x [n, L, din] and y [n] float32, gathered by the engine's own ssm_train_split_gather."""
-    n, per = s.n, s.L * s.din
+    n = s.n
     x = np.zeros((n, s.L, s.din), np.float32)
     y = np.zeros(n, np.float32)
     if n:

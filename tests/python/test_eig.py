@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 
 import ssmkit
-from common import cli, tmp, rel
+from common import cli, tmp
 
 
 def _num_diff(a, b, path="$"):

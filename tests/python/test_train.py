@@ -8,7 +8,6 @@ FFT and GEMM, other summation orders, the engine's AdamW in double over float mo
 step, which training amplifies slowly: measured at most 7e-7 over 24 steps and 3e-7 over 200.  One
 wrong ingredient (a permutation, a mask, the schedule) moves the losses by more than 1e-3."""
 import ctypes
-import math
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import ssmkit
 from ssmkit import _lib
 from ssmkit.engine import Engine
 from ssmkit.torch import EngineModel, engine_train
-from common import BIN, ROOT, cli, tmp
+from common import ROOT, cli, tmp
 
 TOL = 1e-5
 lib = _lib.lib
