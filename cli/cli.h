@@ -109,8 +109,9 @@ typedef struct {
     int real;
 } cli_matrix;
 
-/* route: 0 auto, 1 dense, 2 dplr (pspec --route).  -1 on success, else the exit code. */
-int cli_matrix_load(cli_matrix *m, const char *spec, int route, const char *cmd);
+/* route: 0 auto, 1 dense, 2 dplr (pspec --route); nmax > 0: a matrix of order above it is refused
+ * before anything is built.  -1 on success, else the exit code. */
+int cli_matrix_load(cli_matrix *m, const char *spec, int route, const char *cmd, size_t nmax);
 void cli_matrix_clear(cli_matrix *m);
 /* The dense matrix of a DPLR-only form (A initialised here). */
 SSM_MUST_CHECK ssm_status cli_matrix_dense(ssm_zmat_t A, const cli_matrix *m);

@@ -427,7 +427,7 @@ int plot_spectrum(plot_figure *fig, FILE *fp, const plot_opts *o)
 {
     for (size_t k = 0; k < o->nspec; k++) {
         cli_matrix m;
-        int rc = cli_matrix_load(&m, o->spec[k], 1, "plot"); /* dense: the eigenvectors too */
+        int rc = cli_matrix_load(&m, o->spec[k], 1, "plot", 0); /* dense: the eigenvectors too */
         if (rc >= 0)
             return rc;
         if (m.A->rows > 4096) {
@@ -506,7 +506,7 @@ int plot_pspec(plot_figure *fig, FILE *fp, const plot_opts *o)
     size_t blocks = 1;
     for (size_t k = 0; k < o->nspec; k++) {
         cli_matrix m;
-        int rc = cli_matrix_load(&m, o->spec[k], 0, "plot");
+        int rc = cli_matrix_load(&m, o->spec[k], 0, "plot", 0);
         if (rc >= 0)
             return rc;
         ssm_status s = pspec_one(fp, fig, &m, o->spec[k], o, &blocks);

@@ -271,7 +271,7 @@ static ssm_status hippo_dplr(cli_matrix *m, const cli_spec *sp)
     return s;
 }
 
-int cli_matrix_load(cli_matrix *m, const char *spec, int route, const char *cmd)
+int cli_matrix_load(cli_matrix *m, const char *spec, int route, const char *cmd, size_t nmax)
 {
     memset(m, 0, sizeof *m);
     cli_spec sp;
@@ -279,6 +279,12 @@ int cli_matrix_load(cli_matrix *m, const char *spec, int route, const char *cmd)
     int rc = cli_spec_load(&sp, spec, &rules);
     if (rc >= 0)
         return rc;
+    if (nmax && sp.N > nmax) {
+        size_t n = sp.N;
+        cli_spec_clear(&sp);
+        return cli_usage_error("%s: n = %zu is above the %zu supported here (--abscissa/--radius: O(n^3) per step)",
+                               cmd, n, nmax);
+    }
     ssm_status s = SSM_OK;
     size_t N = sp.N;
     switch (sp.kind) {
