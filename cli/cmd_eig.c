@@ -174,9 +174,18 @@ int cmd_eig(int argc, char **argv)
         }
         if (certify && mi.certified) {
             size_t inside;
-            double tol = 100.0 * (double)n * DBL_EPSILON * ssm_zmat_norm2(Ad);
-            if (ssm_diag_eig_mp_contains(&inside, A, L, V, ld, tol) == SSM_OK)
+            double nAd;
+            s = ssm_zmat_norm2(&nAd, Ad);
+            if (s == SSM_OK) s = ssm_diag_eig_mp_contains(&inside, A, L, V, ld, 100.0 * (double)n * DBL_EPSILON * nAd);
+            if (s == SSM_OK)
                 double_ok = inside == n;
+            else if (s == SSM_ELOSS) /* no enclosures: the double result is not judged */
+                ssm_error_clear();
+            else {
+                rc = cli_fail(s);
+                ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+                goto done;
+            }
         }
     }
     /* report */

@@ -222,7 +222,8 @@ static void test_kernel(void)
                 int lda = rm ? (ta ? M : K) : (ta ? K : M), ldb = rm ? (tb ? K : N) : (tb ? N : K), ldc = rm ? N : M;
                 for (int f = 0; f < 2; f++) {
                     ssm_fixed_kernel(f);
-                    ssm_k_zgemm(rm, ta, tb, M, N, K, CMPLX(0.5, -1.0), a, lda, b, ldb, 0.0, f ? c1 : c0, ldc);
+                    CHECK(ssm_k_zgemm(rm, ta, tb, M, N, K, CMPLX(0.5, -1.0), a, lda, b, ldb, 0.0, f ? c1 : c0, ldc) == 0,
+                          "zgemm %d %d %d on kernel %d", ta, tb, rm, f);
                 }
                 ssm_fixed_kernel(0);
                 for (int i = 0; i < M * N; i++)
