@@ -512,6 +512,42 @@ static void acb_mat_from_mpc(acb_mat_t M, const ssm_mpcmat_t A)
             acb_from_mpc(acb_mat_entry(M, i, k), SSM_MP(A, i, k));
 }
 
+/* The accepted result r (route info->route): its metrics, the defectiveness test, the optional
+ * certification, and the copy out to MPC.  growth_bits: how much log2 κ(V) grew between the two
+ * working precisions, which differ by added_bits. */
+static ssm_status finish(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
+                         const eigres *r, const acb_mat_t Aa, const arb_mat_t Ar, double growth_bits,
+                         double added_bits, int cert)
+{
+    size_t n = (size_t)r->n;
+    ssm_status s = metrics(info, r, Aa, Ar);
+    /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
+     * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
+     * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
+     * 1/u.  Nothing is vouched for then (QR used to claim 96 digits and κ = 6e144 for
+     * [[1, 1], [0, 1]]).  The triangular route refuses repeated diagonal entries itself. */
+    if (s == SSM_OK && info->route != SSM_MPEIG_TRIANGULAR &&
+        (growth_bits > 0.1 * added_bits + 2.0 ||
+         !(info->kappa_V_log10 < (double)info->working_prec * log10(2.0) - 3.0))) {
+        info->kappa_V = INFINITY;
+        info->kappa_V_log10 = INFINITY;
+        info->digits = 0;
+        s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V grows with the precision (or reaches 1/u) at %ld bits: the matrix is not diagonalisable to working "
+                                 "precision (defective or nearly so); no digits vouched for",
+                      (long)info->working_prec);
+    }
+    if (s == SSM_OK && cert)
+        certify(info, Aa, r, r->prec);
+    for (size_t i = 0; i < n; i++) {
+        mpc_from_acb(SSM_MP(lambda, i, 0), r->lam + i);
+        for (size_t k = 0; k < n; k++) {
+            mpc_from_acb(SSM_MP(V, i, k), acb_mat_entry(r->V, (slong)i, (slong)k));
+            mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r->W, (slong)i, (slong)k));
+        }
+    }
+    return s;
+}
+
 ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
                            const ssm_mpcmat_t A, const ssm_mpeig_opts *opts)
 {
@@ -635,31 +671,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     if (have) {
         info->route = route;
-        s = metrics(info, &r2, Aa, areal ? Ar : NULL);
-        /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
-         * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
-         * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
-         * 1/u.  Nothing is vouched for then (QR used to claim 96 digits and κ = 6e144 for
-         * [[1, 1], [0, 1]]).  The triangular route refuses repeated diagonal entries itself. */
-        if (s == SSM_OK && route != SSM_MPEIG_TRIANGULAR &&
-            (kappa_growth_bits > 0.1 * added_bits + 2.0 ||
-             !(info->kappa_V_log10 < (double)info->working_prec * log10(2.0) - 3.0))) {
-            info->kappa_V = INFINITY;
-            info->kappa_V_log10 = INFINITY;
-            info->digits = 0;
-            s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V grows with the precision (or reaches 1/u) at %ld bits: the matrix is not diagonalisable to working "
-                                     "precision (defective or nearly so); no digits vouched for",
-                          (long)info->working_prec);
-        }
-        if (s == SSM_OK && opts && opts->certify)
-            certify(info, Aa, &r2, r2.prec);
-        for (size_t i = 0; i < n; i++) {
-            mpc_from_acb(SSM_MP(lambda, i, 0), r2.lam + i);
-            for (size_t k = 0; k < n; k++) {
-                mpc_from_acb(SSM_MP(V, i, k), acb_mat_entry(r2.V, (slong)i, (slong)k));
-                mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r2.W, (slong)i, (slong)k));
-            }
-        }
+        s = finish(lambda, V, Vinv, info, &r2, Aa, areal ? Ar : NULL, kappa_growth_bits, added_bits,
+                   opts && opts->certify);
         eigres_clear(&r2);
     }
     ssm_mpeig_newton_destroy(rn);

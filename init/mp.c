@@ -492,6 +492,45 @@ static void add_mp_item(ssm_verify_mp_item *items, int capacity, int *count, con
         it->digits = 17.0;
 }
 
+/* X = the file's reconstruction of A_t + E: V_f (diag Λ_f − P̃_f P̃_f*) V_f* with a rank-r P (Pt), else
+ * V_f Λ_f W_f; T is scratch (N×N); M stored modes (conj_sym: M = N/2, mode j >= M is the conjugate of
+ * j − M) */
+static void reconstruct(acb_mat_t X, acb_mat_t T, const acb_mat_t Vf, const acb_mat_t Wf, acb_srcptr lam,
+                        const ssm_tensor *Pt, size_t M, slong w)
+{
+    size_t N = (size_t)acb_mat_nrows(Vf);
+    if (Pt) {
+        /* V_f (diag Λ_f − P̃_f P̃_f*) V_f*, P̃ conjugated for the implied modes */
+        size_t r = Pt->shape[0];
+        acb_t a, b;
+        acb_init(a);
+        acb_init(b);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++) {
+                acb_ptr x = acb_mat_entry(X, (slong)i, (slong)k);
+                acb_zero(x);
+                if (i == k)
+                    acb_set(x, lam + i);
+                for (size_t q = 0; q < r; q++) {
+                    size_t hi = i % M, hk = k % M;
+                    acb_set_d_d(a, Pt->data[2 * (q * M + hi)], (i >= M ? -1 : 1) * Pt->data[2 * (q * M + hi) + 1]);
+                    acb_set_d_d(b, Pt->data[2 * (q * M + hk)], (k >= M ? 1 : -1) * Pt->data[2 * (q * M + hk) + 1]);
+                    acb_submul(x, a, b, w); /* − p_i conj(p_k) */
+                }
+            }
+        acb_clear(a);
+        acb_clear(b);
+        acb_mat_approx_mul(T, Vf, X, w);
+        acb_mat_conjugate_transpose(X, Vf);
+        acb_mat_approx_mul(X, T, X, w);
+    } else {
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                acb_mul(acb_mat_entry(T, (slong)i, (slong)k), acb_mat_entry(Vf, (slong)i, (slong)k), lam + k, w);
+        acb_mat_approx_mul(X, T, Wf, w);
+    }
+}
+
 ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *count, const ssm_init_file *f,
                               mpfr_prec_t prec)
 {
@@ -555,36 +594,7 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *coun
                 acb_clear(e);
             }
         }
-    if (Pt) {
-        /* A_t − V_f (diag Λ_f − P̃_f P̃_f*) V_f* */
-        size_t r = Pt->shape[0];
-        acb_t a, b;
-        acb_init(a);
-        acb_init(b);
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < N; k++) {
-                acb_ptr x = acb_mat_entry(X, (slong)i, (slong)k);
-                acb_zero(x);
-                if (i == k)
-                    acb_set(x, lam + i);
-                for (size_t q = 0; q < r; q++) {
-                    size_t hi = i % M, hk = k % M;
-                    acb_set_d_d(a, Pt->data[2 * (q * M + hi)], (i >= M ? -1 : 1) * Pt->data[2 * (q * M + hi) + 1]);
-                    acb_set_d_d(b, Pt->data[2 * (q * M + hk)], (k >= M ? 1 : -1) * Pt->data[2 * (q * M + hk) + 1]);
-                    acb_submul(x, a, b, w); /* − p_i conj(p_k) */
-                }
-            }
-        acb_clear(a);
-        acb_clear(b);
-        acb_mat_approx_mul(T, Vf, X, w);
-        acb_mat_conjugate_transpose(X, Vf);
-        acb_mat_approx_mul(X, T, X, w);
-    } else {
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < N; k++)
-                acb_mul(acb_mat_entry(T, (slong)i, (slong)k), acb_mat_entry(Vf, (slong)i, (slong)k), lam + k, w);
-        acb_mat_approx_mul(X, T, Wf, w);
-    }
+    reconstruct(X, T, Vf, Wf, lam, Pt, M, w);
     acb_mat_sub(R, R, X, w);
     acb_mat_t Am;
     acb_mat_init(Am, (slong)N, (slong)N);
