@@ -733,6 +733,7 @@ ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflection
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     double *u = malloc((N ? N : 1) * sizeof *u);
     ssm_mpcmat_t H, T;
+    memset(T, 0, sizeof T);
     ssm_status s = ssm_mpcmat_init(H, N, N, ap);
     if (s == SSM_OK)
         s = ssm_mpcmat_init(T, N, N, ap);
@@ -740,7 +741,8 @@ ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflection
         gsl_rng_free(rng);
         free(u);
         ssm_mpcmat_clear(H);
-        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        ssm_mpcmat_clear(T);
+        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "rotate: out of memory");
     }
     gsl_rng_set(rng, seed);
     mpfr_t uu, sq, c;
