@@ -121,8 +121,11 @@ ssm_status ssm_tf_dense_kernel(double complex *K, const ssm_zmat_t A, const ssm_
     if (s == SSM_OK) s = zoh(Abar, X, A, B, dt);
     /* X = Ā^ℓ B̄: K[:, :, ℓ] = C X, then X ← Ā X */
     for (size_t l = 0; s == SSM_OK && l < L; l++) {
-        ssm_k_zgemm(1, 0, 0, (int)p, (int)m, (int)n, 1.0, C->data, (int)C->ld, X->data, (int)X->ld, 0.0, CX->data,
-                    (int)CX->ld);
+        if (ssm_k_zgemm(1, 0, 0, (int)p, (int)m, (int)n, 1.0, C->data, (int)C->ld, X->data, (int)X->ld, 0.0,
+                        CX->data, (int)CX->ld) != 0) {
+            s = SSM_ERROR(SSM_ENOMEM, "kernel: out of memory for a product's panels");
+            break;
+        }
         for (size_t i = 0; i < p; i++)
             for (size_t j = 0; j < m; j++) {
                 double complex v = SSM_D(CX, i, j);
@@ -134,8 +137,11 @@ ssm_status ssm_tf_dense_kernel(double complex *K, const ssm_zmat_t A, const ssm_
                 K[(i * m + j) * L + l] = v;
             }
         if (l + 1 < L) {
-            ssm_k_zgemm(1, 0, 0, (int)n, (int)m, (int)n, 1.0, Abar->data, (int)Abar->ld, X->data, (int)X->ld, 0.0,
-                        Y->data, (int)Y->ld);
+            if (ssm_k_zgemm(1, 0, 0, (int)n, (int)m, (int)n, 1.0, Abar->data, (int)Abar->ld, X->data, (int)X->ld,
+                            0.0, Y->data, (int)Y->ld) != 0) {
+                s = SSM_ERROR(SSM_ENOMEM, "kernel: out of memory for a product's panels");
+                break;
+            }
             ssm_zmat_struct t = X[0];
             X[0] = Y[0];
             Y[0] = t;

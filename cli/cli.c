@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <libgen.h>
+#include <limits.h>
 
 #include <math.h>
 
@@ -94,11 +95,12 @@ int cli_ends_with(const char *s, const char *suffix)
  * any work (a 25 s PTD used to run before "cannot create" was said) */
 int cli_output_dir_ok(const char *path)
 {
-    char *d = strdup(path);
-    if (!d) {
-        cli_usage_error("out of memory");
+    char d[PATH_MAX]; /* dirname works in place: a copy, without allocating */
+    if (strlen(path) >= sizeof d) {
+        cli_usage_error("cannot write '%.64s...': %s", path, strerror(ENAMETOOLONG));
         return 0;
     }
+    strcpy(d, path);
     const char *dir = dirname(d);
     struct stat st;
     int ok = 0;
@@ -110,7 +112,6 @@ int cli_output_dir_ok(const char *path)
         cli_usage_error("cannot write '%s': %s", path, strerror(errno));
     else
         ok = 1;
-    free(d);
     return ok;
 }
 

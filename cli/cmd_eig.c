@@ -75,6 +75,138 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
     return s == SSM_OK ? -1 : cli_fail(s);
 }
 
+/* what cmd_eig reports: the double result (ld, di) and, with mp, the multiprecision one */
+typedef struct {
+    const char *spec;
+    size_t n;
+    int mp, certify, double_ok; /* double_ok: the double eigenvalues inside the certified balls (−1: not judged) */
+    mpfr_prec_t p;
+    const ssm_mpcmat_struct *L; /* mp: the eigenvalues (n×1) at p bits */
+    const double complex *ld;
+    ssm_eig_info di;
+    ssm_mpeig_info mi;
+} eig_report;
+
+/* the double eigenvalues ld inside Arb's enclosures of A's eigenpairs (L, V), widened by 100 n ε ‖A‖₂
+ * (Ad: A in double)?  Not judged (−1) when Arb gives no enclosures. */
+static ssm_status judge_double(int *double_ok, const ssm_mpcmat_t A, const ssm_mpcmat_t L, const ssm_mpcmat_t V,
+                               const double complex *ld, const ssm_zmat_t Ad)
+{
+    size_t inside, n = A->rows;
+    double nAd;
+    ssm_status s = ssm_zmat_norm2(&nAd, Ad);
+    if (s == SSM_OK)
+        s = ssm_diag_eig_mp_contains(&inside, A, L, V, ld, 100.0 * (double)n * DBL_EPSILON * nAd);
+    if (s == SSM_OK)
+        *double_ok = inside == n;
+    else if (s == SSM_ELOSS) { /* no enclosures: the double result is not judged */
+        ssm_error_clear();
+        s = SSM_OK;
+    }
+    return s;
+}
+
+static double eig_re(const eig_report *r, size_t i)
+{
+    return r->mp ? mpfr_get_d(mpc_realref(SSM_MP(r->L, i, 0)), MPFR_RNDN) : creal(r->ld[i]);
+}
+
+static double eig_im(const eig_report *r, size_t i)
+{
+    return r->mp ? mpfr_get_d(mpc_imagref(SSM_MP(r->L, i, 0)), MPFR_RNDN) : cimag(r->ld[i]);
+}
+
+static ssm_status print_json(const eig_report *r)
+{
+    const ssm_eig_info *di = &r->di;
+    const ssm_mpeig_info *mi = &r->mi;
+    int mp = r->mp;
+    json_t *o = json_object(), *ev = json_array();
+    for (size_t i = 0; i < r->n; i++)
+        json_array_append_new(ev, json_pack("[f, f]", eig_re(r, i), eig_im(r, i)));
+    json_object_set_new(o, "spec", json_string(r->spec));
+    json_object_set_new(o, "n", json_integer((json_int_t)r->n));
+    json_object_set_new(o, "prec_bits", json_integer(mp ? (json_int_t)r->p : 53));
+    json_object_set_new(o, "route", json_string(mp ? ssm_mpeig_route_name(mi->route) : "lapack"));
+    json_object_set_new(o, "working_prec", json_integer(mp ? (json_int_t)mi->working_prec : 53));
+    json_object_set_new(o, "digits", mp ? json_real(mi->digits) : json_null());
+    double kap = mp ? mi->kappa_V : di->kappa_V;
+    json_object_set_new(o, "kappa_V", isfinite(kap) ? json_real(kap) : json_null());
+    json_object_set_new(o, "kappa_V_log10", json_real(mp ? mi->kappa_V_log10 : log10(di->kappa_V)));
+    json_object_set_new(o, "backward_error", json_real(mp ? mi->backward_error : di->backward_error));
+    json_object_set_new(o, "backward_error_log10", json_real(mp ? mi->backward_error_log10 : log10(di->backward_error)));
+    json_object_set_new(o, "kappa_V_double", isfinite(di->kappa_V) ? json_real(di->kappa_V) : json_null());
+    json_object_set_new(o, "certified", json_boolean(mp && mi->certified));
+    if (r->certify) {
+        json_object_set_new(o, "radius_lambda", isnan(mi->radius_lambda) ? json_null() : json_real(mi->radius_lambda));
+        json_object_set_new(o, "radius_V", isnan(mi->radius_V) ? json_null() : json_real(mi->radius_V));
+        json_object_set_new(o, "double_result_correct", r->double_ok < 0 ? json_null() : json_boolean(r->double_ok));
+    }
+    json_object_set_new(o, "eigenvalues", ev);
+    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!t)
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory for the JSON summary");
+    printf("%s\n", t);
+    free(t);
+    return SSM_OK;
+}
+
+static void print_text(const eig_report *r, int quiet)
+{
+    const ssm_eig_info *di = &r->di;
+    const ssm_mpeig_info *mi = &r->mi;
+    size_t n = r->n;
+    if (r->mp)
+        printf("eig %s (%zu x %zu): route %s, working precision %ld bits, %.1f digits vouched for\n"
+               "  kappa_V = %.6g (10^%.4f)   backward error = 10^%.1f   [double: kappa_V = %.6g, backward %.2g]\n",
+               r->spec, n, n, ssm_mpeig_route_name(mi->route), (long)mi->working_prec, mi->digits, mi->kappa_V,
+               mi->kappa_V_log10, mi->backward_error_log10, di->kappa_V, di->backward_error);
+    else
+        printf("eig %s (%zu x %zu): LAPACK zgeev in double\n  kappa_V = %.6g   backward error = %.3g\n", r->spec, n,
+               n, di->kappa_V, di->backward_error);
+    if (r->certify)
+        printf("  certified: %s (eigenvalue radius %.3g, eigenvector radius %.3g); double eigenvalues %s\n",
+               mi->certified ? "yes" : "NO", mi->radius_lambda, mi->radius_V,
+               r->double_ok < 0 ? "not judged"
+               : r->double_ok   ? "right to 100 n eps ||A||"
+                                : "WRONG (outside the certified balls)");
+    if (!quiet) {
+        size_t show = n < 8 ? n : 8;
+        printf("  eigenvalues%s:", n > show ? " (first 8)" : "");
+        for (size_t i = 0; i < show; i++)
+            if (r->mp)
+                mpfr_printf(" %.10Rg%+.10Rgi", mpc_realref(SSM_MP(r->L, i, 0)), mpc_imagref(SSM_MP(r->L, i, 0)));
+            else
+                printf(" %.10g%+.10gi", creal(r->ld[i]), cimag(r->ld[i]));
+        printf("\n");
+    }
+}
+
+/* the eigenvalues (re, im) as TSV, every digit of p bits (53: double) */
+static ssm_status write_tsv(const char *out, const eig_report *r)
+{
+    size_t n = r->n;
+    ssm_mpmat_t T;
+    ssm_status s = ssm_mpmat_init(T, n, 2, r->mp ? r->p : 53);
+    for (size_t i = 0; s == SSM_OK && i < n; i++) {
+        if (r->mp) {
+            mpfr_set(SSM_MP(T, i, 0), mpc_realref(SSM_MP(r->L, i, 0)), MPFR_RNDN);
+            mpfr_set(SSM_MP(T, i, 1), mpc_imagref(SSM_MP(r->L, i, 0)), MPFR_RNDN);
+        } else {
+            mpfr_set_d(SSM_MP(T, i, 0), creal(r->ld[i]), MPFR_RNDN);
+            mpfr_set_d(SSM_MP(T, i, 1), cimag(r->ld[i]), MPFR_RNDN);
+        }
+    }
+    char header[1200];
+    snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s\ncolumns: re im",
+             SSM_VERSION, r->spec, r->mp ? (long)r->p : 53L, cli_command_line());
+    if (s == SSM_OK)
+        s = ssm_tsv_write_mpmat(out, NULL, header, T);
+    ssm_mpmat_clear(T);
+    return s;
+}
+
 int cmd_eig(int argc, char **argv)
 {
     static const struct option LONG[] = {
@@ -155,7 +287,9 @@ int cmd_eig(int argc, char **argv)
         rc = cli_fail(s);
         goto done;
     }
+    int have_double = s == SSM_OK;
     ssm_error_clear();
+    s = SSM_OK;
     ssm_mpcmat_t L, V, W;
     ssm_mpeig_info mi;
     memset(&mi, 0, sizeof mi);
@@ -172,90 +306,21 @@ int cmd_eig(int argc, char **argv)
             ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
             goto done;
         }
-        if (certify && mi.certified) {
-            size_t inside;
-            double tol = 100.0 * (double)n * DBL_EPSILON * ssm_zmat_norm2(Ad);
-            if (ssm_diag_eig_mp_contains(&inside, A, L, V, ld, tol) == SSM_OK)
-                double_ok = inside == n;
-        }
-    }
-    /* report */
-    if (json) {
-        json_t *o = json_object(), *ev = json_array();
-        for (size_t i = 0; i < n; i++) {
-            double re = mp ? mpfr_get_d(mpc_realref(SSM_MP(L, i, 0)), MPFR_RNDN) : creal(ld[i]);
-            double im = mp ? mpfr_get_d(mpc_imagref(SSM_MP(L, i, 0)), MPFR_RNDN) : cimag(ld[i]);
-            json_array_append_new(ev, json_pack("[f, f]", re, im));
-        }
-        json_object_set_new(o, "spec", json_string(spec));
-        json_object_set_new(o, "n", json_integer((json_int_t)n));
-        json_object_set_new(o, "prec_bits", json_integer(mp ? (json_int_t)p : 53));
-        json_object_set_new(o, "route", json_string(mp ? ssm_mpeig_route_name(mi.route) : "lapack"));
-        json_object_set_new(o, "working_prec", json_integer(mp ? (json_int_t)mi.working_prec : 53));
-        json_object_set_new(o, "digits", mp ? json_real(mi.digits) : json_null());
-        double kap = mp ? mi.kappa_V : di.kappa_V;
-        json_object_set_new(o, "kappa_V", isfinite(kap) ? json_real(kap) : json_null());
-        json_object_set_new(o, "kappa_V_log10", json_real(mp ? mi.kappa_V_log10 : log10(di.kappa_V)));
-        json_object_set_new(o, "backward_error", json_real(mp ? mi.backward_error : di.backward_error));
-        json_object_set_new(o, "backward_error_log10", json_real(mp ? mi.backward_error_log10 : log10(di.backward_error)));
-        json_object_set_new(o, "kappa_V_double", isfinite(di.kappa_V) ? json_real(di.kappa_V) : json_null());
-        json_object_set_new(o, "certified", json_boolean(mp && mi.certified));
-        if (certify) {
-            json_object_set_new(o, "radius_lambda", isnan(mi.radius_lambda) ? json_null() : json_real(mi.radius_lambda));
-            json_object_set_new(o, "radius_V", isnan(mi.radius_V) ? json_null() : json_real(mi.radius_V));
-            json_object_set_new(o, "double_result_correct", double_ok < 0 ? json_null() : json_boolean(double_ok));
-        }
-        json_object_set_new(o, "eigenvalues", ev);
-        char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-        printf("%s\n", t);
-        free(t);
-        json_decref(o);
-    } else {
-        if (mp)
-            printf("eig %s (%zu x %zu): route %s, working precision %ld bits, %.1f digits vouched for\n"
-                   "  kappa_V = %.6g (10^%.4f)   backward error = 10^%.1f   [double: kappa_V = %.6g, backward %.2g]\n",
-                   spec, n, n, ssm_mpeig_route_name(mi.route), (long)mi.working_prec, mi.digits, mi.kappa_V,
-                   mi.kappa_V_log10, mi.backward_error_log10, di.kappa_V, di.backward_error);
-        else
-            printf("eig %s (%zu x %zu): LAPACK zgeev in double\n  kappa_V = %.6g   backward error = %.3g\n", spec, n, n,
-                   di.kappa_V, di.backward_error);
-        if (certify)
-            printf("  certified: %s (eigenvalue radius %.3g, eigenvector radius %.3g); double eigenvalues %s\n",
-                   mi.certified ? "yes" : "NO", mi.radius_lambda, mi.radius_V,
-                   double_ok < 0 ? "not judged" : double_ok ? "right to 100 n eps ||A||" : "WRONG (outside the certified balls)");
-        if (!quiet) {
-            size_t show = n < 8 ? n : 8;
-            printf("  eigenvalues%s:", n > show ? " (first 8)" : "");
-            for (size_t i = 0; i < show; i++)
-                if (mp)
-                    mpfr_printf(" %.10Rg%+.10Rgi", mpc_realref(SSM_MP(L, i, 0)), mpc_imagref(SSM_MP(L, i, 0)));
-                else
-                    printf(" %.10g%+.10gi", creal(ld[i]), cimag(ld[i]));
-            printf("\n");
-        }
-    }
-    rc = 0;
-    if (out) {
-        ssm_mpmat_t T;
-        s = ssm_mpmat_init(T, n, 2, mp ? p : 53);
-        for (size_t i = 0; s == SSM_OK && i < n; i++) {
-            if (mp) {
-                mpfr_set(SSM_MP(T, i, 0), mpc_realref(SSM_MP(L, i, 0)), MPFR_RNDN);
-                mpfr_set(SSM_MP(T, i, 1), mpc_imagref(SSM_MP(L, i, 0)), MPFR_RNDN);
-            } else {
-                mpfr_set_d(SSM_MP(T, i, 0), creal(ld[i]), MPFR_RNDN);
-                mpfr_set_d(SSM_MP(T, i, 1), cimag(ld[i]), MPFR_RNDN);
-            }
-        }
-        char header[1200];
-        snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s\ncolumns: re im",
-                 SSM_VERSION, spec, mp ? (long)p : 53L, cli_command_line());
-        if (s == SSM_OK)
-            s = ssm_tsv_write_mpmat(out, NULL, header, T);
-        ssm_mpmat_clear(T);
-        if (s != SSM_OK)
+        if (certify && mi.certified && have_double && (s = judge_double(&double_ok, A, L, V, ld, Ad)) != SSM_OK) {
             rc = cli_fail(s);
+            ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+            goto done;
+        }
     }
+    eig_report r = {.spec = spec, .n = n, .mp = mp, .certify = certify, .double_ok = double_ok, .p = p,
+                    .L = mp ? L : NULL, .ld = ld, .di = di, .mi = mi};
+    if (json)
+        s = print_json(&r);
+    else
+        print_text(&r, quiet);
+    if (s == SSM_OK && out)
+        s = write_tsv(out, &r);
+    rc = s == SSM_OK ? 0 : cli_fail(s);
     if (certify && !mi.certified && rc == 0) {
         fprintf(stderr, "ssmkit: eig: certification failed (the enclosures could not be computed)\n");
         rc = EXIT_CHECK;

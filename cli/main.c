@@ -1,6 +1,8 @@
 /* cli/main.c — the `ssmkit` binary: subcommand dispatch only. */
 #include "cli/cli.h"
 
+#include <gsl/gsl_errno.h>
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -103,6 +105,9 @@ int main(int argc, char **argv)
     if (argc == 2 && strcmp(argv[1], "--blas-selftest") == 0)
         return ssm_blas_selftest() ? 0 : 1;
     choose_blas_core(argv);
+    /* GSL's default error handler prints and aborts (gsl_rng_alloc out of memory, say): ssmkit checks
+     * every GSL return itself, so a failure becomes a status (ENOMEM) and one line, not SIGABRT */
+    gsl_set_error_handler_off();
     /* a short option written "-o=FILE" or "-N=64" means "-o FILE", "-N 64" (as the long
      * options take "--out=DIR"): split it before any command parses argv */
     /* kept in statics: they live as long as the process (and are reachable, for the leak checker) */

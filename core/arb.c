@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-double ssm_acb_mat_log2_norm2(const acb_mat_t M)
+ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 {
     slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
     slong e = WORD_MIN;
@@ -16,11 +16,13 @@ double ssm_acb_mat_log2_norm2(const acb_mat_t M)
                     e = ex > e ? ex : e;
                 }
             }
+    *l2 = -INFINITY;
     if (e == WORD_MIN)
-        return -INFINITY;
+        return SSM_OK;
     ssm_zmat_t D;
-    if (ssm_zmat_init(D, (size_t)n, (size_t)m) != SSM_OK)
-        return NAN;
+    ssm_status s = ssm_zmat_init(D, (size_t)n, (size_t)m);
+    if (s != SSM_OK)
+        return s;
     acb_t t;
     acb_init(t);
     for (slong i = 0; i < n; i++)
@@ -29,8 +31,11 @@ double ssm_acb_mat_log2_norm2(const acb_mat_t M)
             SSM_D(D, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(t)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(t)), ARF_RND_NEAR));
         }
     acb_clear(t);
-    double nrm = ssm_zmat_norm2(D);
+    double nrm;
+    s = ssm_zmat_norm2(&nrm, D);
     ssm_zmat_clear(D);
-    return log2(nrm) + (double)e;
+    if (s == SSM_OK)
+        *l2 = log2(nrm) + (double)e;
+    return s;
 }
 

@@ -23,10 +23,10 @@
 #include <arb_mat.h>
 #endif
 
-/* log2 ‖M‖₂ of the midpoints, through a double copy scaled by an exact power
- * of two (norms are perfectly conditioned: the rounding costs ≤ √n ε relative);
- * −inf for the zero matrix, NaN when the copy cannot be allocated (error
- * recorded). */
-double ssm_acb_mat_log2_norm2(const acb_mat_t M);
+/* log2 ‖M‖₂ of the midpoints into *l2, through a double copy scaled by an
+ * exact power of two (norms are perfectly conditioned: the rounding costs
+ * ≤ √n ε relative); −inf for the zero matrix.  ENOMEM when the copy or its SVD
+ * cannot be allocated (*l2 is then −inf: use it only after SSM_OK). */
+SSM_MUST_CHECK ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M);
 
 #endif

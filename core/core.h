@@ -29,7 +29,23 @@
 /* Status codes and the error path                                       */
 /* ===================================================================== */
 
-typedef enum {
+/* Every function returning an ssm_status is declared SSM_MUST_CHECK: ignoring
+ * a status is a compile-time warning (an error under make WERROR=1).  Clang
+ * also takes the attribute on the type itself, which extends the warning to
+ * every function that returns an ssm_status, static ones included (the
+ * clang builds: make check-asan, check-oom). */
+#if defined(__GNUC__)
+#define SSM_MUST_CHECK __attribute__((warn_unused_result))
+#else
+#define SSM_MUST_CHECK
+#endif
+#if defined(__clang__)
+#define SSM_MUST_CHECK_TYPE __attribute__((warn_unused_result))
+#else
+#define SSM_MUST_CHECK_TYPE
+#endif
+
+typedef enum SSM_MUST_CHECK_TYPE {
     SSM_OK = 0,
     SSM_EINVAL,   /* invalid argument (bad size, unknown name, out of range) */
     SSM_ENOMEM,   /* allocation failed or the request exceeds memory        */
@@ -41,13 +57,6 @@ typedef enum {
     SSM_STATUS_COUNT
 } ssm_status;
 
-/* Every function returning an ssm_status is declared SSM_MUST_CHECK: ignoring
- * a status is a compile-time warning (an error under make WERROR=1). */
-#if defined(__GNUC__)
-#define SSM_MUST_CHECK __attribute__((warn_unused_result))
-#else
-#define SSM_MUST_CHECK
-#endif
 
 /* For "did you mean": the entry of names[0..count) nearest to word in edit
  * distance, or NULL when none is within max_distance. */
@@ -160,14 +169,31 @@ int ssm_fixed_kernel_active(void);
  * info returned, −1010 when workspace cannot be allocated) and row- or
  * column-major gemm (t = 0 none, 1 transpose, 2 conjugate transpose), on
  * OpenBLAS or on the fixed kernel. */
-int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl, int ldvl, double *vr,
-                int ldvr);
-int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt, int ldvt);
-int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double complex *b, int ldb);
-int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u, int ldu,
-                 double complex *vt, int ldvt);
-int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double complex *w, double complex *vl, int ldvl,
-                double complex *vr, int ldvr);
+SSM_MUST_CHECK int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl,
+                               int ldvl, double *vr, int ldvr);
+SSM_MUST_CHECK int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt,
+                                int ldvt);
+SSM_MUST_CHECK int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double complex *b, int ldb);
+SSM_MUST_CHECK int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s,
+                                double complex *u, int ldu, double complex *vt, int ldvt);
+SSM_MUST_CHECK int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double complex *w,
+                               double complex *vl, int ldvl, double complex *vr, int ldvr);
+/* The same with the caller's workspace, allocating nothing (LAPACK's *_work
+ * convention): lwork = −1 is a query that stores the length wanted in work[0]
+ * and does nothing else.  Pass exactly the queried lwork — LAPACK picks its
+ * block sizes by lwork, and the bits of the fixed kernel's results are those
+ * of the allocating calls above only with it.  iwork: SSM_K_DGESDD_LIWORK(min(m, n))
+ * ints; rwork: SSM_K_ZGESVD_LRWORK(min(m, n)) doubles.  Allocate once, call
+ * many times (the PTD optimiser's inner loop). */
+#define SSM_K_DGESDD_LIWORK(mn) ((size_t)8 * (size_t)((mn) > 0 ? (mn) : 1))
+#define SSM_K_ZGESVD_LRWORK(mn) ((size_t)5 * (size_t)((mn) > 0 ? (mn) : 1))
+SSM_MUST_CHECK int ssm_k_dgeev_work(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl,
+                                    int ldvl, double *vr, int ldvr, double *work, int lwork);
+SSM_MUST_CHECK int ssm_k_dgesdd_work(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu,
+                                     double *vt, int ldvt, double *work, int lwork, int *iwork);
+SSM_MUST_CHECK int ssm_k_zgesvd_work(char ju, char jvt, int m, int n, double complex *a, int lda, double *s,
+                                     double complex *u, int ldu, double complex *vt, int ldvt, double complex *work,
+                                     int lwork, double *rwork);
 /* Which OpenBLAS kernel runs: the core OpenBLAS chose (openblas_get_corename),
  * the fastest core this CPU's instruction set allows ("SkylakeX", "Haswell",
  * "Sandybridge" or NULL), the core to switch to when OpenBLAS fell back to a
@@ -185,14 +211,24 @@ const char *ssm_blas_best_core(void);
 const char *ssm_blas_upgrade(const char *reported, const char *best);
 int ssm_blas_selftest(void);
 /* Hessenberg reduction (ilo = 1, ihi = n) and the explicit Q */
-int ssm_k_dgehrd(int n, double *a, int lda, double *tau);
-int ssm_k_dorghr(int n, double *a, int lda, double *tau);
-int ssm_k_zgehrd(int n, double complex *a, int lda, double complex *tau);
-int ssm_k_zunghr(int n, double complex *a, int lda, double complex *tau);
+SSM_MUST_CHECK int ssm_k_dgehrd(int n, double *a, int lda, double *tau);
+SSM_MUST_CHECK int ssm_k_dorghr(int n, double *a, int lda, double *tau);
+SSM_MUST_CHECK int ssm_k_zgehrd(int n, double complex *a, int lda, double complex *tau);
+SSM_MUST_CHECK int ssm_k_zunghr(int n, double complex *a, int lda, double complex *tau);
 void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alpha, const double *a, int lda,
                  const double *b, int ldb, double beta, double *c, int ldc);
-void ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha, const double complex *a,
-                 int lda, const double complex *b, int ldb, double complex beta, double complex *c, int ldc);
+/* C = α op(A) op(B) + β C.  On the fixed kernel the product runs on split
+ * real/imaginary panels: ssm_k_zgemm allocates them (returns 0, or −1010 when
+ * it cannot: there is no fallback, see core/kernel.c); ssm_k_zgemm_work takes
+ * them from work, ssm_k_zgemm_lwork(m, n, k) doubles (0 for an empty product;
+ * work is not used on OpenBLAS), and cannot fail. */
+SSM_MUST_CHECK int ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
+                               const double complex *a, int lda, const double complex *b, int ldb,
+                               double complex beta, double complex *c, int ldc);
+size_t ssm_k_zgemm_lwork(int m, int n, int k);
+void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
+                      const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
+                      double complex *c, int ldc, double *work);
 
 /* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
  * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */
@@ -212,12 +248,14 @@ double ssm_dmat_norm_fro(const ssm_dmat_t A);
 /* LAPACK's dlassq step: add |x|² to scale²·ssq without overflow (start with
  * scale = 0, ssq = 1; the norm is scale·sqrt(ssq)). */
 void ssm_ssq_add(double *scale, double *ssq, double x);
-/* Spectral norm ‖A‖₂ = σ_max (dgesdd).  NaN on failure (error recorded). */
-double ssm_dmat_norm2(const ssm_dmat_t A);
+/* Spectral norm ‖A‖₂ = σ_max (dgesdd, values only) into *nrm; 0 for an empty
+ * matrix.  ENOMEM when the SVD's work cannot be allocated, ENOCONV when it does
+ * not converge (*nrm is then 0: use it only after SSM_OK). */
+SSM_MUST_CHECK ssm_status ssm_dmat_norm2(double *nrm, const ssm_dmat_t A);
 
 /* Complex counterparts (zgeev/zgesdd/zgesv/cblas_zgemm). */
 SSM_MUST_CHECK ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A);
-double ssm_zmat_norm2(const ssm_zmat_t A);
+SSM_MUST_CHECK ssm_status ssm_zmat_norm2(double *nrm, const ssm_zmat_t A);  /* as ssm_dmat_norm2 (zgesvd) */
 double ssm_zmat_norm_fro(const ssm_zmat_t A);
 /* C = alpha op(A) op(B) + beta C; op: 0 = as is, 1 = transpose, 2 = conjugate transpose. */
 SSM_MUST_CHECK ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A, int opA,

@@ -43,27 +43,32 @@ ssm_status ssm_zmat_singvals(double *s, const ssm_zmat_t A)
 }
 
 /* σ_max through the given singular-value routine (k = min(rows, cols)) */
-static double top_singval(size_t k, ssm_status (*sv)(double *, const void *), const void *A)
+static ssm_status top_singval(double *nrm, size_t k, ssm_status (*sv)(double *, const void *), const void *A)
 {
+    *nrm = 0.0;
     if (k == 0)
-        return 0.0;
+        return SSM_OK;
     double *s = malloc(k * sizeof *s);
-    double r = s && sv(s, A) == SSM_OK ? s[0] : NAN;
+    if (!s)
+        return SSM_ERROR(SSM_ENOMEM, "spectral norm: cannot allocate %zu singular values", k);
+    ssm_status st = sv(s, A);
+    if (st == SSM_OK)
+        *nrm = s[0];
     free(s);
-    return r;
+    return st;
 }
 
 static ssm_status zsv(double *s, const void *A) { return ssm_zmat_singvals(s, A); }
 static ssm_status dsv(double *s, const void *A) { return ssm_dmat_singvals(s, A); }
 
-double ssm_zmat_norm2(const ssm_zmat_t A)
+ssm_status ssm_zmat_norm2(double *nrm, const ssm_zmat_t A)
 {
-    return top_singval(A->rows < A->cols ? A->rows : A->cols, zsv, A);
+    return top_singval(nrm, A->rows < A->cols ? A->rows : A->cols, zsv, A);
 }
 
-double ssm_dmat_norm2(const ssm_dmat_t A)
+ssm_status ssm_dmat_norm2(double *nrm, const ssm_dmat_t A)
 {
-    return top_singval(A->rows < A->cols ? A->rows : A->cols, dsv, A);
+    return top_singval(nrm, A->rows < A->cols ? A->rows : A->cols, dsv, A);
 }
 
 double ssm_zmat_norm_fro(const ssm_zmat_t A)
@@ -86,9 +91,9 @@ ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, const ssm_zmat_t A,
         return SSM_ERROR(SSM_EINVAL, "zgemm: incompatible shapes");
     if (m == 0 || n == 0)
         return SSM_OK;
-    ssm_k_zgemm(1, opA, opB, (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
-                (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
-    return SSM_OK;
+    int info = ssm_k_zgemm(1, opA, opB, (int)m, (int)n, (int)k, alpha, A->data, (int)(A->ld ? A->ld : 1), B->data,
+                           (int)(B->ld ? B->ld : 1), beta, C->data, (int)(C->ld ? C->ld : 1));
+    return ssm_lapack_status("zgemm", info);
 }
 
 ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A)

@@ -46,21 +46,18 @@ static ssm_status residuals(ssm_eig_info *info, const ssm_zmat_t A, const double
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
-    /* ssm_zmat_norm2 answers NaN when its SVD fails (out of memory): a failure, not a value */
-#define NORM2_OK(x) (!isnan(x) ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "eig: a spectral norm of the residual could not be "  \
-                                                                "computed (out of memory)"))
-    double nA = ssm_zmat_norm2(A), nV = ssm_zmat_norm2(V), r = 0.0;
-    s = NORM2_OK(nA + nV);
+    double nA, nV, nR;
+    s = ssm_zmat_norm2(&nA, A);
+    if (s == SSM_OK) s = ssm_zmat_norm2(&nV, V);
     if (s == SSM_OK) s = ssm_zmat_copy(R, VL);
     if (s == SSM_OK) s = ssm_zmat_gemm(R, 1.0, A, 0, V, 0, -1.0); /* A V − V Λ */
-    if (s == SSM_OK) s = NORM2_OK(r = ssm_zmat_norm2(R));
+    if (s == SSM_OK) s = ssm_zmat_norm2(&nR, R);
     /* relative to ‖A‖‖V‖; for A = 0 the absolute residual (0/0 printed "nan") */
-    if (s == SSM_OK) info->backward_error = nA * nV > 0 ? r / (nA * nV) : r;
+    if (s == SSM_OK) info->backward_error = nA * nV > 0 ? nR / (nA * nV) : nR;
     if (s == SSM_OK) s = ssm_zmat_copy(R, A);
     if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0); /* A − V Λ V⁻¹ */
-    if (s == SSM_OK) s = NORM2_OK(r = ssm_zmat_norm2(R));
-    if (s == SSM_OK) info->reconstruction_error = nA > 0 ? r / nA : r;
-#undef NORM2_OK
+    if (s == SSM_OK) s = ssm_zmat_norm2(&nR, R);
+    if (s == SSM_OK) info->reconstruction_error = nA > 0 ? nR / nA : nR;
     ssm_zmat_clear(R);
     ssm_zmat_clear(VL);
     return s;
@@ -109,7 +106,8 @@ ssm_status ssm_diag_eig(double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, s
             s = SSM_ERROR(SSM_ENOMEM, "out of memory");
         else {
             s = ssm_zmat_singvals(sv, V);
-            info->kappa_V = sv[n - 1] > 0 ? sv[0] / sv[n - 1] : INFINITY;
+            if (s == SSM_OK)
+                info->kappa_V = sv[n - 1] > 0 ? sv[0] / sv[n - 1] : INFINITY;
             free(sv);
         }
         if (s == SSM_OK)

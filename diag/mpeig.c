@@ -201,12 +201,17 @@ static ssm_status route_qr(eigres *r, const acb_mat_t A)
 /* order: decreasing real part, then increasing imaginary part; real parts
  * within 2^(−w/2)·scale count as equal, so that rounding cannot reorder
  * eigenvalues with one real part (normal HiPPO parts: all −1/2) */
-static void sort_result(eigres *r, double scale)
+static ssm_status sort_result(eigres *r, double scale)
 {
     slong n = r->n;
     double tol = scale * ldexp(1.0, -(int)(r->prec / 2 > 1000 ? 1000 : r->prec / 2));
     slong *p = malloc((size_t)n * sizeof *p);
     acb_struct *tmp = malloc((size_t)n * sizeof *tmp);
+    if (!p || !tmp) {
+        free(p);
+        free(tmp);
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory (n = %ld)", (long)n);
+    }
     for (slong a = 0; a < n; a++)
         p[a] = a;
     for (slong a = 1; a < n; a++)
@@ -243,14 +248,15 @@ static void sort_result(eigres *r, double scale)
     }
     free(p);
     free(tmp);
+    return SSM_OK;
 }
 
 /* the real-basis Newton state as a normalised, sorted complex result */
-static void rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale)
+static ssm_status rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale)
 {
     ssm_mpeig_newton_get(r->lam, r->V, r->W, rn);
     normalize(r);
-    sort_result(r, scale);
+    return sort_result(r, scale);
 }
 
 static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A, double scale)
@@ -261,7 +267,7 @@ static ssm_status run_route(eigres *r, ssm_mpeig_route route, const acb_mat_t A,
     default: s = route_qr(r, A); break; /* Newton: ssm_mpeig_newton_* */
     }
     if (s == SSM_OK)
-        sort_result(r, scale);
+        s = sort_result(r, scale);
     return s;
 }
 
@@ -321,15 +327,19 @@ static double log2_norm_fro(const acb_mat_t M, slong prec)
  * products), and a column that is exactly the conjugate of an earlier one
  * (eigenvalue and entries; Newton's real basis makes them so) takes the
  * conjugate of that column's product, A v̄ = conj(A v): half the work. */
-static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const eigres *r, slong prec)
+static ssm_status mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const eigres *r, slong prec)
 {
     if (!Ar) {
         acb_mat_approx_mul(R, A, r->V, prec);
-        return;
+        return SSM_OK;
     }
     slong n = r->n, m = 0;
     slong *src = malloc((size_t)n * sizeof *src), *rep = malloc((size_t)n * sizeof *rep);
     char *used = calloc((size_t)n, 1);
+    if (!src || !rep || !used) {
+        free(src); free(rep); free(used);
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory (n = %ld)", (long)n);
+    }
     acb_t z;
     acb_init(z);
     for (slong j = 0; j < n; j++) {
@@ -385,18 +395,38 @@ static void mul_av(acb_mat_t R, const acb_mat_t A, const arb_mat_t Ar, const eig
     free(src);
     free(rep);
     free(used);
+    return SSM_OK;
 }
 
-static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
+/* log2 ‖V‖₂ + log2 ‖W‖₂ of a result */
+static ssm_status log2_kappa(double *lk, const eigres *r)
+{
+    double lv, lw;
+    ssm_status s = ssm_acb_mat_log2_norm2(&lv, r->V);
+    if (s == SSM_OK)
+        s = ssm_acb_mat_log2_norm2(&lw, r->W);
+    if (s == SSM_OK)
+        *lk = lv + lw;
+    return s;
+}
+
+static ssm_status metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
 {
     slong n = r->n, prec = r->prec;
-    double lk = ssm_acb_mat_log2_norm2(r->V) + ssm_acb_mat_log2_norm2(r->W);
+    double lk;
+    ssm_status s = log2_kappa(&lk, r);
+    if (s != SSM_OK)
+        return s;
     info->kappa_V_log10 = lk * log10(2.0);
     info->kappa_V = exp2(lk);
     acb_mat_t R, VL;
     acb_mat_init(R, n, n);
     acb_mat_init(VL, n, n);
-    mul_av(R, A, Ar, r, prec);
+    if ((s = mul_av(R, A, Ar, r, prec)) != SSM_OK) {
+        acb_mat_clear(R);
+        acb_mat_clear(VL);
+        return s;
+    }
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < n; j++)
             acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
@@ -406,6 +436,7 @@ static void metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, co
     info->backward_error = exp2(lb);
     acb_mat_clear(R);
     acb_mat_clear(VL);
+    return SSM_OK;
 }
 
 /* acb_mat_eig_simple around (lam, V); radii and containment of the midpoints */
@@ -447,11 +478,74 @@ static int certify(ssm_mpeig_info *info, const acb_mat_t A, const eigres *r, slo
     return ok;
 }
 
+/* The automatic route: triangular for a triangular A; else Newton when its
+ * double start is good to a few digits (κ(V) ε n < 1e-4; the start is kept in
+ * *rn), else QR.  A start that fails numerically means QR; any other failure
+ * (memory) is returned. */
+static ssm_status auto_route(ssm_mpeig_route *route, ssm_mpeig_newton **rn, const acb_mat_t Aa, const arb_mat_t Ar)
+{
+    if (is_triangular(Aa, 1) || is_triangular(Aa, 0)) {
+        *route = SSM_MPEIG_TRIANGULAR;
+        return SSM_OK;
+    }
+    double kappa = INFINITY;
+    ssm_status s = Ar ? ssm_mpeig_newton_create(rn, Ar) : ssm_mpeig_newton_create_complex(rn, Aa);
+    if (s == SSM_OK)
+        s = ssm_mpeig_newton_kappa(&kappa, *rn);
+    if (s == SSM_OK && kappa * DBL_EPSILON * (double)acb_mat_nrows(Aa) < 1e-4) {
+        *route = SSM_MPEIG_NEWTON;
+        return SSM_OK;
+    }
+    ssm_mpeig_newton_destroy(*rn);
+    *rn = NULL;
+    if (s != SSM_OK && s != SSM_ENOCONV)
+        return s;
+    ssm_error_clear();
+    *route = SSM_MPEIG_QR;
+    return SSM_OK;
+}
+
 static void acb_mat_from_mpc(acb_mat_t M, const ssm_mpcmat_t A)
 {
     for (size_t i = 0; i < A->rows; i++)
         for (size_t k = 0; k < A->cols; k++)
             acb_from_mpc(acb_mat_entry(M, i, k), SSM_MP(A, i, k));
+}
+
+/* The accepted result r (route info->route): its metrics, the defectiveness test, the optional
+ * certification, and the copy out to MPC.  growth_bits: how much log2 κ(V) grew between the two
+ * working precisions, which differ by added_bits. */
+static ssm_status finish(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
+                         const eigres *r, const acb_mat_t Aa, const arb_mat_t Ar, double growth_bits,
+                         double added_bits, int cert)
+{
+    size_t n = (size_t)r->n;
+    ssm_status s = metrics(info, r, Aa, Ar);
+    /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
+     * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
+     * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
+     * 1/u.  Nothing is vouched for then (QR used to claim 96 digits and κ = 6e144 for
+     * [[1, 1], [0, 1]]).  The triangular route refuses repeated diagonal entries itself. */
+    if (s == SSM_OK && info->route != SSM_MPEIG_TRIANGULAR &&
+        (growth_bits > 0.1 * added_bits + 2.0 ||
+         !(info->kappa_V_log10 < (double)info->working_prec * log10(2.0) - 3.0))) {
+        info->kappa_V = INFINITY;
+        info->kappa_V_log10 = INFINITY;
+        info->digits = 0;
+        s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V grows with the precision (or reaches 1/u) at %ld bits: the matrix is not diagonalisable to working "
+                                 "precision (defective or nearly so); no digits vouched for",
+                      (long)info->working_prec);
+    }
+    if (s == SSM_OK && cert)
+        certify(info, Aa, r, r->prec);
+    for (size_t i = 0; i < n; i++) {
+        mpc_from_acb(SSM_MP(lambda, i, 0), r->lam + i);
+        for (size_t k = 0; k < n; k++) {
+            mpc_from_acb(SSM_MP(V, i, k), acb_mat_entry(r->V, (slong)i, (slong)k));
+            mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r->W, (slong)i, (slong)k));
+        }
+    }
+    return s;
 }
 
 ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
@@ -489,24 +583,14 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     ssm_mpeig_newton *rn = NULL; /* the real Newton state, kept across retries */
     int retry = 0;
     double scale = exp2(log2_norm_fro(Aa, 64));
-    if (route == SSM_MPEIG_AUTO) {
-        if (is_triangular(Aa, 1) || is_triangular(Aa, 0))
-            route = SSM_MPEIG_TRIANGULAR;
-        else {
-            /* Newton needs a double start good to a few digits, κ(V) ε small: the
-             * Newton route's own start decides, and is kept */
-            ssm_status sc = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
-            if (sc == SSM_OK && ssm_mpeig_newton_kappa(rn) * DBL_EPSILON * (double)n < 1e-4)
-                route = SSM_MPEIG_NEWTON;
-            else {
-                route = SSM_MPEIG_QR;
-                ssm_mpeig_newton_destroy(rn);
-                rn = NULL;
-            }
-            ssm_error_clear();
-        }
-    }
     ssm_status s = SSM_OK;
+    if (route == SSM_MPEIG_AUTO)
+        s = auto_route(&route, &rn, Aa, areal ? Ar : NULL);
+    if (s != SSM_OK) {
+        arb_mat_clear(Ar);
+        acb_mat_clear(Aa);
+        return s;
+    }
     eigres r1, r2;
     int have = 0;
     double kappa_growth_bits = 0.0, added_bits = 1.0;
@@ -534,8 +618,9 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
                 s = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
             if (s == SSM_OK)
                 s = ssm_mpeig_newton_refine(rn, target, (slong)w);
+            if (s == SSM_OK)
+                s = rnewton_result(&r1, rn, scale);
             if (s == SSM_OK) {
-                rnewton_result(&r1, rn, scale);
                 mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_newton_next_prec(rn, 0.0);
                 w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
             }
@@ -543,7 +628,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
             if (s == SSM_OK)
                 s = ssm_mpeig_newton_step(rn, (slong)w2, &rmax);
             if (s == SSM_OK)
-                rnewton_result(&r2, rn, scale);
+                s = rnewton_result(&r2, rn, scale);
         } else {
             eigres_init(&r2, (slong)n, (slong)w2);
             if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK)
@@ -568,10 +653,16 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         info->working_prec = w2;
         /* log2 of ‖V‖‖W‖ at both precisions: settled for a diagonalisable matrix, growing
          * like half the added bits for a Jordan block (κ ~ u^(−1/2)) */
-        kappa_growth_bits = (ssm_acb_mat_log2_norm2(r2.V) + ssm_acb_mat_log2_norm2(r2.W)) -
-                            (ssm_acb_mat_log2_norm2(r1.V) + ssm_acb_mat_log2_norm2(r1.W));
-        added_bits = (double)(w2 - w);
+        double lk1, lk2;
+        if ((s = log2_kappa(&lk2, &r2)) == SSM_OK)
+            s = log2_kappa(&lk1, &r1);
         eigres_clear(&r1);
+        if (s != SSM_OK) {
+            eigres_clear(&r2);
+            break;
+        }
+        kappa_growth_bits = lk2 - lk1;
+        added_bits = (double)(w2 - w);
         if (info->digits >= want) {
             have = 1;
             break;
@@ -580,31 +671,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     if (have) {
         info->route = route;
-        metrics(info, &r2, Aa, areal ? Ar : NULL);
-        /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
-         * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
-         * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
-         * 1/u.  Nothing is vouched for then (QR used to claim 96 digits and κ = 6e144 for
-         * [[1, 1], [0, 1]]).  The triangular route refuses repeated diagonal entries itself. */
-        if (route != SSM_MPEIG_TRIANGULAR &&
-            (kappa_growth_bits > 0.1 * added_bits + 2.0 ||
-             !(info->kappa_V_log10 < (double)info->working_prec * log10(2.0) - 3.0))) {
-            info->kappa_V = INFINITY;
-            info->kappa_V_log10 = INFINITY;
-            info->digits = 0;
-            s = SSM_ERROR(SSM_ELOSS, "eig: kappa_V grows with the precision (or reaches 1/u) at %ld bits: the matrix is not diagonalisable to working "
-                                     "precision (defective or nearly so); no digits vouched for",
-                          (long)info->working_prec);
-        }
-        if (s == SSM_OK && opts && opts->certify)
-            certify(info, Aa, &r2, r2.prec);
-        for (size_t i = 0; i < n; i++) {
-            mpc_from_acb(SSM_MP(lambda, i, 0), r2.lam + i);
-            for (size_t k = 0; k < n; k++) {
-                mpc_from_acb(SSM_MP(V, i, k), acb_mat_entry(r2.V, (slong)i, (slong)k));
-                mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r2.W, (slong)i, (slong)k));
-            }
-        }
+        s = finish(lambda, V, Vinv, info, &r2, Aa, areal ? Ar : NULL, kappa_growth_bits, added_bits,
+                   opts && opts->certify);
         eigres_clear(&r2);
     }
     ssm_mpeig_newton_destroy(rn);
@@ -665,6 +733,7 @@ ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflection
     gsl_rng *rng = gsl_rng_alloc(gsl_rng_mt19937);
     double *u = malloc((N ? N : 1) * sizeof *u);
     ssm_mpcmat_t H, T;
+    memset(T, 0, sizeof T);
     ssm_status s = ssm_mpcmat_init(H, N, N, ap);
     if (s == SSM_OK)
         s = ssm_mpcmat_init(T, N, N, ap);
@@ -672,7 +741,8 @@ ssm_status ssm_diag_rotate_mp(ssm_mpcmat_t A, unsigned long seed, int reflection
         gsl_rng_free(rng);
         free(u);
         ssm_mpcmat_clear(H);
-        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "out of memory");
+        ssm_mpcmat_clear(T);
+        return s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "rotate: out of memory");
     }
     gsl_rng_set(rng, seed);
     mpfr_t uu, sq, c;

@@ -18,8 +18,9 @@ SSM_MUST_CHECK ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **s, 
 void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s); /* NULL ok */
 
 /* κ₂ of the unit-column eigenvector matrix V of the current state, through
- * doubles (a real SVD; complex: ‖V‖₂ ‖V⁻¹‖₂); inf when that fails. */
-double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s);
+ * doubles (a real SVD; complex: ‖V‖₂ ‖V⁻¹‖₂) into *kappa; inf when the SVD
+ * does not converge.  ENOMEM when its work cannot be allocated. */
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s);
 
 /* One step with the residual at prec bits; *rmax = the largest entry of the
  * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4

@@ -33,6 +33,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* bits kept beyond what a product with a small factor must deliver */
 #define GUARD 24
@@ -204,19 +205,28 @@ done:
     return st;
 }
 
-double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s)
+ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
 {
     /* [v, v̄] = [x, y] [[1, 1], [i, −i]] / ‖x + iy‖ and [[1, 1], [i, −i]]/√2 is unitary:
      * V (unit columns) has the singular values of X with each pair's columns scaled by
      * √2/‖x + iy‖ and each real column by 1/‖x‖ — a real SVD */
     slong n = s->n;
-    if (s->cplx)
-        return exp2(ssm_acb_mat_log2_norm2(s->cV) + ssm_acb_mat_log2_norm2(s->cW));
+    *kappa = INFINITY;
+    if (s->cplx) {
+        double lv, lw;
+        ssm_status st = ssm_acb_mat_log2_norm2(&lv, s->cV);
+        if (st == SSM_OK)
+            st = ssm_acb_mat_log2_norm2(&lw, s->cW);
+        if (st == SSM_OK)
+            *kappa = exp2(lv + lw);
+        return st;
+    }
     ssm_dmat_t Xd;
-    double *sv = malloc((size_t)n * sizeof *sv), kappa = INFINITY;
-    if (!sv || ssm_dmat_init(Xd, (size_t)n, (size_t)n) != SSM_OK) {
+    double *sv = malloc((size_t)n * sizeof *sv);
+    ssm_status st = sv ? ssm_dmat_init(Xd, (size_t)n, (size_t)n) : SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
+    if (st != SSM_OK) {
         free(sv);
-        return kappa;
+        return st;
     }
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
@@ -232,12 +242,16 @@ double ssm_mpeig_newton_kappa(const ssm_mpeig_newton *s)
             for (slong i = 0; i < n; i++)
                 SSM_D(Xd, i, c) *= f;
     }
-    if (ssm_dmat_singvals(sv, Xd) == SSM_OK && sv[n - 1] > 0.0)
-        kappa = sv[0] / sv[n - 1];
-    ssm_error_clear();
+    st = ssm_dmat_singvals(sv, Xd);
+    if (st == SSM_OK && sv[n - 1] > 0.0)
+        *kappa = sv[0] / sv[n - 1];
+    if (st == SSM_ENOCONV) { /* no SVD: no κ either (inf) */
+        ssm_error_clear();
+        st = SSM_OK;
+    }
     ssm_dmat_clear(Xd);
     free(sv);
-    return kappa;
+    return st;
 }
 
 /* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
@@ -371,6 +385,7 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     ssm_mpeig_newton *s = calloc(1, sizeof *s);
     double complex *ld = malloc((size_t)n * sizeof *ld);
     ssm_zmat_t Ad, Vd, Wd;
+    memset(Ad, 0, sizeof Ad); memset(Vd, 0, sizeof Vd); memset(Wd, 0, sizeof Wd);
     ssm_status st = s && ld ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "eig: out of memory");
     if (st == SSM_OK)
         st = ssm_zmat_init(Ad, (size_t)n, (size_t)n);
@@ -381,6 +396,7 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     if (st != SSM_OK) {
         free(s);
         free(ld);
+        ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
         return st;
     }
     s->n = n;

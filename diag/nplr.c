@@ -72,12 +72,15 @@ static ssm_status nplr_residuals(ssm_nplr_info *info, const double complex *W, c
         for (size_t j = 0; j < N; j++)
             SSM_D(R, i, j) = SSM_D(A, i, j);
     if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, T, 0, Vf, 2, 1.0);
-    if (s == SSM_OK) info->reconstruction_error = ssm_zmat_norm2(R) / ssm_dmat_norm2(A);
+    double nR, nA;
+    if (s == SSM_OK) s = ssm_zmat_norm2(&nR, R);
+    if (s == SSM_OK) s = ssm_dmat_norm2(&nA, A);
+    if (s == SSM_OK) info->reconstruction_error = nR / nA;
     for (size_t i = 0; i < N; i++)
         for (size_t j = 0; j < N; j++)
             SSM_D(R, i, j) = i == j;
     if (s == SSM_OK) s = ssm_zmat_gemm(R, 1.0, Vf, 2, Vf, 0, -1.0);
-    if (s == SSM_OK) info->unitarity_error = ssm_zmat_norm2(R);
+    if (s == SSM_OK) s = ssm_zmat_norm2(&info->unitarity_error, R);
 out:
     ssm_zmat_clear(Vf);
     ssm_zmat_clear(Pf);

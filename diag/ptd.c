@@ -68,6 +68,14 @@ typedef struct {
     long full_eigs;        /* statistics */
     double complex *lam;
     int *ipiv;
+    /* LAPACK workspaces of the queried lengths (work_alloc): dgeev with vectors,
+     * dgesdd 'S' (the projection, on proj: 3 N² + N) and 'N' (‖E‖₂), zgesvd 'N'
+     * (κ₂(V), on zsv_a), and the fixed kernel's zgemm panels: nothing in the
+     * optimiser's loop allocates */
+    double *geev_work, *proj, *sdd_work, *zsv_rwork, *zgemm_work;
+    double complex *zsv_a, *zsv_work;
+    int *sdd_iwork;
+    int geev_lw, sdd_lw_s, sdd_lw_n, zsv_lw;
     /* transfer term (use_tf): τ·(α√T_state + (1 − α)√T_ones), see ptd_transfer.c */
     int use_tf;
     double tau;
@@ -80,10 +88,47 @@ static void work_free(ptd_work *w)
     free(w->X); free(w->wr); free(w->wi); free(w->VR);
     free(w->V); free(w->W); free(w->G); free(w->H); free(w->T);
     free(w->lam); free(w->ipiv);
+    free(w->geev_work); free(w->proj); free(w->sdd_work); free(w->zsv_rwork); free(w->zgemm_work);
+    free(w->zsv_a); free(w->zsv_work); free(w->sdd_iwork);
     ptd_tf_free(&w->tf);
 }
 
-/* LAPACK-facing buffers are padded (ssm_lapack_alloc) */
+/* the length a LAPACK workspace query returned (at least 1) */
+static int query_length(double q)
+{
+    return q >= 1.0 && q < 2147483647.0 ? (int)q : 1;
+}
+
+/* The LAPACK workspaces, of the lengths the queries give on the kernel the run
+ * uses (the allocating wrappers query the same way: the same bits).  Returns 0
+ * when a query fails or memory runs out. */
+static int work_query(ptd_work *w)
+{
+    int N = (int)w->N;
+    size_t n2 = w->N * w->N;
+    double q = 0.0, *a = w->proj, *U = a + n2, *Vt = U + n2, *sv = Vt + n2;
+    double complex zq = 0.0;
+    if (ssm_k_dgeev_work('N', 'V', N, w->X, N, w->wr, w->wi, NULL, 1, w->VR, N, &q, -1) != 0)
+        return 0;
+    w->geev_lw = query_length(q);
+    if (ssm_k_dgesdd_work('S', N, N, a, N, sv, U, N, Vt, N, &q, -1, w->sdd_iwork) != 0)
+        return 0;
+    w->sdd_lw_s = query_length(q);
+    if (ssm_k_dgesdd_work('N', N, N, a, N, sv, NULL, 1, NULL, 1, &q, -1, w->sdd_iwork) != 0)
+        return 0;
+    w->sdd_lw_n = query_length(q);
+    if (ssm_k_zgesvd_work('N', 'N', N, N, w->zsv_a, N, sv, NULL, 1, NULL, 1, &zq, -1, w->zsv_rwork) != 0)
+        return 0;
+    w->zsv_lw = query_length(creal(zq));
+    w->geev_work = malloc((size_t)w->geev_lw * sizeof(double));
+    w->sdd_work = malloc((size_t)(w->sdd_lw_s > w->sdd_lw_n ? w->sdd_lw_s : w->sdd_lw_n) * sizeof(double));
+    w->zsv_work = malloc((size_t)w->zsv_lw * sizeof(double complex));
+    return w->geev_work && w->sdd_work && w->zsv_work;
+}
+
+/* Every buffer of the run, before it starts; LAPACK-facing ones are padded
+ * (ssm_lapack_alloc).  Returns 0 when memory runs out (work_free frees what
+ * was allocated). */
 static int work_alloc(ptd_work *w, size_t N)
 {
     size_t n2 = N * N;
@@ -98,21 +143,38 @@ static int work_alloc(ptd_work *w, size_t N)
     w->T = ssm_lapack_alloc(n2, sizeof(double complex));
     w->lam = malloc(N * sizeof(double complex));
     w->ipiv = malloc(N * sizeof(int));
-    return w->X && w->VR && w->wr && w->wi && w->V && w->W && w->G && w->H && w->T && w->lam && w->ipiv;
+    w->proj = ssm_lapack_alloc(3 * n2 + N, sizeof(double));
+    w->sdd_iwork = malloc(SSM_K_DGESDD_LIWORK(N) * sizeof(int));
+    w->zsv_a = ssm_lapack_alloc(n2, sizeof(double complex));
+    w->zsv_rwork = malloc(SSM_K_ZGESVD_LRWORK(N) * sizeof(double));
+    w->zgemm_work = malloc(ssm_k_zgemm_lwork((int)N, (int)N, (int)N) * sizeof(double));
+    return w->X && w->VR && w->wr && w->wi && w->V && w->W && w->G && w->H && w->T && w->lam && w->ipiv &&
+           w->proj && w->sdd_iwork && w->zsv_a && w->zsv_rwork && w->zgemm_work && work_query(w);
+}
+
+/* A LAPACK outcome inside the optimiser: 0 → OK; info > 0 (no convergence, an
+ * exactly singular matrix) → SSM_ENOCONV with nothing recorded, a point the
+ * optimiser rejects; info < 0 → the recorded error (a bad argument, or memory),
+ * passed on and never taken for a rejection. */
+static ssm_status outcome(const char *routine, int info)
+{
+    return info > 0 ? SSM_ENOCONV : ssm_lapack_status(routine, info);
 }
 
 /* Eigendecomposition of A + E into w->lam, w->V (unit columns, row-major),
- * w->W = V⁻¹ (row-major).  Returns 0 when it fails or V is singular. */
-static int decompose(ptd_work *w, const double *E)
+ * w->W = V⁻¹ (row-major).  SSM_ENOCONV (nothing recorded) when dgeev does not
+ * converge or V is singular; allocates nothing. */
+static ssm_status decompose(ptd_work *w, const double *E)
 {
     w->full_eigs++;
     size_t N = w->N, n2 = N * N;
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
             w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
-    int info = ssm_k_dgeev('N', 'V', (int)N, w->X, (int)N, w->wr, w->wi, NULL, 1, w->VR, (int)N);
-    if (info != 0)
-        return 0;
+    ssm_status s = outcome("dgeev", ssm_k_dgeev_work('N', 'V', (int)N, w->X, (int)N, w->wr, w->wi, NULL, 1, w->VR,
+                                                     (int)N, w->geev_work, w->geev_lw));
+    if (s != SSM_OK)
+        return s;
     for (size_t j = 0; j < N; j++) {
         w->lam[j] = CMPLX(w->wr[j], w->wi[j]);
         if (w->wi[j] != 0.0 && j + 1 < N) {
@@ -144,8 +206,7 @@ static int decompose(ptd_work *w, const double *E)
     memset(w->W, 0, n2 * sizeof(double complex));
     for (size_t i = 0; i < N; i++)
         w->W[i * N + i] = 1.0;
-    info = ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N);
-    return info == 0;
+    return outcome("zgesv", ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N));
 }
 
 /* objective at the current decomposition; +inf when not strictly stable */
@@ -180,8 +241,9 @@ static void gradient(ptd_work *w, double *g)
 {
     size_t N = w->N;
     /* G = V* V, H = W W* */
-    ptd_zgemm(1, N, N, N, w->V, w->V, w->G);
-    ssm_k_zgemm(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N);
+    ptd_zgemm(1, N, N, N, w->V, w->V, w->G, w->zgemm_work);
+    ssm_k_zgemm_work(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N,
+                     w->zgemm_work);
     /* Ωᵀ into T: (Ωᵀ)_ik = Ω_ki = Z_ik/(λ_i − λ_k) */
     for (size_t i = 0; i < N; i++) {
         double wi2 = creal(w->H[i * N + i]); /* ‖w_i‖² */
@@ -201,8 +263,8 @@ static void gradient(ptd_work *w, double *g)
         w->T[i * N + i] = 0.5 * w->mu / d; /* the factor 2 below restores μ/d */
     }
     /* Γ = V T W, gradient = 2 Re Γᵀ */
-    ptd_zgemm(0, N, N, N, w->V, w->T, w->G);
-    ptd_zgemm(0, N, N, N, w->G, w->W, w->H);
+    ptd_zgemm(0, N, N, N, w->V, w->T, w->G, w->zgemm_work);
+    ptd_zgemm(0, N, N, N, w->G, w->W, w->H, w->zgemm_work);
     for (size_t a = 0; a < N; a++)
         for (size_t b = 0; b < N; b++)
             g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
@@ -212,17 +274,17 @@ static void gradient(ptd_work *w, double *g)
 
 /* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
  * Works on the row-major E seen as Eᵀ in column-major order (clipping commutes
- * with transposition).  Returns 0 on LAPACK failure.  scratch: from
- * ssm_lapack_alloc(3 N² + N). */
-static int project(double *E, size_t N, double delta, double *scratch)
+ * with transposition), in w->proj.  SSM_ENOCONV (nothing recorded) when the
+ * SVD does not converge. */
+static ssm_status project(ptd_work *w, double *E, double delta)
 {
-    double *a = scratch, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
+    size_t N = w->N;
+    double *a = w->proj, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
     memcpy(a, E, N * N * sizeof(double));
-    int info = ssm_k_dgesdd('S', (int)N, (int)N, a, (int)N, s, U, (int)N, Vt, (int)N);
-    if (info != 0)
-        return 0;
-    if (s[0] <= delta)
-        return 1;
+    ssm_status st = outcome("dgesdd", ssm_k_dgesdd_work('S', (int)N, (int)N, a, (int)N, s, U, (int)N, Vt, (int)N,
+                                                        w->sdd_work, w->sdd_lw_s, w->sdd_iwork));
+    if (st != SSM_OK || s[0] <= delta)
+        return st;
     /* Eᵀ += U diag(min(σ, δ) − σ) Vᵀ; U column k is U[k N .. k N + N) */
     for (size_t k = 0; k < N; k++) {
         double f = s[k] > delta ? delta - s[k] : 0.0;
@@ -230,7 +292,20 @@ static int project(double *E, size_t N, double delta, double *scratch)
             U[k * N + i] *= f;
     }
     ssm_k_dgemm(0, 0, 0, (int)N, (int)N, (int)N, 1.0, U, (int)N, Vt, (int)N, 1.0, E, (int)N);
-    return 1;
+    return SSM_OK;
+}
+
+/* ‖E‖₂ (row-major N×N) in w->proj, as ssm_dmat_norm2 computes it (dgesdd
+ * values only on Eᵀ): the same bits, without allocating */
+static ssm_status spectral_norm(ptd_work *w, double *nrm, const double *E)
+{
+    size_t N = w->N;
+    double *a = w->proj, *s = a + 3 * N * N;
+    memcpy(a, E, N * N * sizeof(double));
+    int info = ssm_k_dgesdd_work('N', (int)N, (int)N, a, (int)N, s, NULL, 1, NULL, 1, w->sdd_work, w->sdd_lw_n,
+                                 w->sdd_iwork);
+    *nrm = info == 0 ? s[0] : NAN;
+    return ssm_lapack_status("dgesdd", info);
 }
 
 static double dot(const double *x, const double *y, size_t n)
@@ -248,40 +323,45 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* κ₂ of the current unit-column eigenvector matrix */
-static double kappa2(const ptd_work *w)
+/* κ₂ of the current unit-column eigenvector matrix (zgesvd values only on
+ * w->zsv_a; +inf when the SVD does not converge or V is singular) */
+static ssm_status kappa2(ptd_work *w, double *kappa)
 {
     size_t N = w->N;
-    ssm_zmat_struct view = {w->V, N, N, N};
-    double *sv = malloc(N * sizeof *sv);
-    double k = INFINITY;
-    if (sv && ssm_zmat_singvals(sv, &view) == SSM_OK && sv[N - 1] > 0)
-        k = sv[0] / sv[N - 1];
-    free(sv);
-    return k;
+    double *sv = w->proj; /* N values */
+    memcpy(w->zsv_a, w->V, N * N * sizeof(double complex));
+    ssm_status s = outcome("zgesvd", ssm_k_zgesvd_work('N', 'N', (int)N, (int)N, w->zsv_a, (int)N, sv, NULL, 1,
+                                                       NULL, 1, w->zsv_work, w->zsv_lw, w->zsv_rwork));
+    *kappa = s == SSM_OK && sv[N - 1] > 0 ? sv[0] / sv[N - 1] : INFINITY;
+    return s == SSM_ENOCONV ? SSM_OK : s;
 }
 
 typedef struct {
-    double *E, *g, *Et, *gt, *D, *scratch;
+    double *E, *g, *Et, *gt, *D;
     double f, alpha;
     int iterations;
 } spg_state;
 
 /* One stage of SPG at radius delta from st->E (feasible, decomposed into w,
- * with st->f and st->g current).  Returns the number of accepted steps. */
-static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target, double flat_tol)
+ * with st->f and st->g current); *accepted: the number of accepted steps.
+ * A point whose decomposition fails numerically is rejected by the line
+ * search; any other failure is returned (recorded). */
+static ssm_status spg_stage(ptd_work *w, spg_state *st, int *accepted, double delta, int max_iter,
+                            double kappa_target, double flat_tol)
 {
     size_t N = w->N, n2 = N * N;
     enum { HIST = 10 };
     double hist[HIST];
     for (int k = 0; k < HIST; k++)
         hist[k] = st->f;
-    int accepted = 0, flat = 0;
+    int flat = 0;
+    ssm_status s = SSM_OK;
+    *accepted = 0;
     for (int it = 0; it < max_iter; it++) {
         /* projected gradient direction */
         for (size_t k = 0; k < n2; k++)
             st->D[k] = st->E[k] - st->alpha * st->g[k];
-        if (!project(st->D, N, delta, st->scratch))
+        if ((s = project(w, st->D, delta)) != SSM_OK)
             break;
         for (size_t k = 0; k < n2; k++)
             st->D[k] -= st->E[k];
@@ -296,7 +376,9 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
         for (int ls = 0; ls < 40; ls++) {
             for (size_t k = 0; k < n2; k++)
                 st->Et[k] = st->E[k] + t * st->D[k];
-            ft = decompose(w, st->Et) ? objective(w, NULL) : INFINITY;
+            if ((s = decompose(w, st->Et)) != SSM_OK && s != SSM_ENOCONV)
+                return s;
+            ft = s == SSM_OK ? objective(w, NULL) : INFINITY;
             if (ft <= fmax + 1e-4 * t * gd) {
                 ok = 1;
                 break;
@@ -312,9 +394,9 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
         /* Barzilai–Borwein: α = sᵀs / sᵀy with s = t D, y = g_new − g */
         double ss = 0.0, sy = 0.0;
         for (size_t k = 0; k < n2; k++) {
-            double s = t * st->D[k], y = st->gt[k] - st->g[k];
-            ss += s * s;
-            sy += s * y;
+            double sk = t * st->D[k], y = st->gt[k] - st->g[k];
+            ss += sk * sk;
+            sy += sk * y;
         }
         st->alpha = sy > 0.0 ? ss / sy : st->alpha * 4.0;
         double fold = st->f;
@@ -322,15 +404,16 @@ static int spg_stage(ptd_work *w, spg_state *st, double delta, int max_iter, dou
         memcpy(st->g, st->gt, n2 * sizeof(double));
         st->f = ft;
         hist[it % HIST] = ft;
-        accepted++;
+        ++*accepted;
         st->iterations++;
         flat = fold - ft < flat_tol * fabs(ft) ? flat + 1 : 0;
         if (flat >= 5)
             break;
-        if (kappa_target > 0 && kappa2(w) <= kappa_target)
+        double kappa;
+        if (kappa_target > 0 && ((s = kappa2(w, &kappa)) != SSM_OK || kappa <= kappa_target))
             break;
     }
-    return accepted;
+    return s == SSM_ENOCONV ? SSM_OK : s; /* an SVD that failed to converge ends the stage */
 }
 
 /* With the transfer term the grid's pole points follow the spectrum: the
@@ -374,25 +457,38 @@ static int refresh(ptd_work *w, spg_state *st)
     return isfinite(st->f);
 }
 
-static int stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target, double flat_tol)
+/* decompose st->E and refresh the grid, f and g there; SSM_ENOCONV (nothing
+ * recorded) when either fails numerically */
+static ssm_status redecompose(ptd_work *w, spg_state *st)
 {
-    if (!w->use_tf) {
-        spg_stage(w, st, delta, max_iter, kappa_target, flat_tol);
-        return 1;
-    }
+    ssm_status s = decompose(w, st->E);
+    return s != SSM_OK ? s : refresh(w, st) ? SSM_OK : SSM_ENOCONV;
+}
+
+/* the SPG steps at radius delta (in rounds with the transfer term, see above);
+ * SSM_ENOCONV (nothing recorded) for a numerical failure */
+static ssm_status stage(ptd_work *w, spg_state *st, double delta, int max_iter, double kappa_target,
+                        double flat_tol)
+{
+    int acc;
+    if (!w->use_tf)
+        return spg_stage(w, st, &acc, delta, max_iter, kappa_target, flat_tol);
     for (int done = 0; done < max_iter;) {
         int n = max_iter - done < TF_ROUND ? max_iter - done : TF_ROUND;
-        if (!decompose(w, st->E) || !refresh(w, st))
-            return 0;
-        int acc = spg_stage(w, st, delta, n, kappa_target, flat_tol);
+        ssm_status s = redecompose(w, st);
+        if (s == SSM_OK)
+            s = spg_stage(w, st, &acc, delta, n, kappa_target, flat_tol);
+        if (s != SSM_OK)
+            return s;
         done += n;
         if (acc < n)
             break;
     }
-    return decompose(w, st->E) && refresh(w, st);
+    return redecompose(w, st);
 }
 
-/* the transfer errors of the decomposed point on a grid at its own poles */
+/* the transfer errors of the decomposed point on a grid at its own poles (NaN
+ * where the grid cannot be built); allocates nothing */
 static void tf_record(ptd_work *w, ssm_ptd_info *r)
 {
     r->tf_ones = r->tf_state = NAN;
@@ -409,8 +505,388 @@ static int cmp_lambda(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One PTD run: the optimiser's work and state, and what the steps below share */
+typedef struct {
+    ptd_work w;
+    spg_state st;
+    double *Ad;                 /* A, row-major                                        */
+    const ssm_ptd_opts *opts;
+    double nA, eps, delta, delta0, ratio, prev_ones, prev_state, t_start;
+    int max_iter, stages;
+    double *visit;              /* the budgets to visit, descending, eps last           */
+    long *visit_user;           /* visit_user[v]: the sweep index of budget v, or −1     */
+    size_t nvisit;              /* budgets before eps                                   */
+} ptd_ctx;
+
+static void ctx_free(ptd_ctx *c)
+{
+    free(c->Ad);
+    free(c->st.E); free(c->st.g); free(c->st.Et); free(c->st.gt); free(c->st.D);
+    free(c->visit); free(c->visit_user);
+    work_free(&c->w);
+}
+
+/* every buffer of the run, before any work: ENOMEM here or never */
+static ssm_status ctx_alloc(ptd_ctx *c, size_t N, size_t nsweep, size_t nladder)
+{
+    size_t n2 = N * N;
+    c->Ad = malloc(n2 * sizeof(double));
+    c->st.E = malloc(n2 * sizeof(double));
+    c->st.g = malloc(n2 * sizeof(double));
+    c->st.Et = malloc(n2 * sizeof(double));
+    c->st.gt = malloc(n2 * sizeof(double));
+    c->st.D = malloc(n2 * sizeof(double));
+    c->visit = malloc((nladder + nsweep + 1) * sizeof *c->visit);
+    c->visit_user = malloc((nladder + nsweep + 1) * sizeof *c->visit_user);
+    if (!c->Ad || !c->st.E || !c->st.g || !c->st.Et || !c->st.gt || !c->st.D || !c->visit || !c->visit_user ||
+        !work_alloc(&c->w, N) || (c->w.use_tf && !ptd_tf_alloc(&c->w.tf, N)))
+        return SSM_ERROR(SSM_ENOMEM, "ptd: out of memory (N = %zu)", N);
+    return SSM_OK;
+}
+
+/* The start E₀ = Σ P_rᵀ P_r (A + E₀ normal), plus a seeded perturbation of
+ * relative size 1e-9 so that ties in the spectrum are broken reproducibly;
+ * decomposed, with the barrier weight, the grid, f, g and δ₀ = ‖E₀‖₂. */
+static ssm_status ctx_start(ptd_ctx *c, const ssm_dmat_t A, const ssm_dmat_t P)
+{
+    ptd_work *w = &c->w;
+    spg_state *st = &c->st;
+    size_t N = w->N, n2 = N * N;
+    for (size_t i = 0; i < N; i++)
+        memcpy(c->Ad + i * N, &SSM_D(A, i, 0), N * sizeof(double));
+    w->A = c->Ad;
+    memset(st->E, 0, n2 * sizeof(double));
+    for (size_t r = 0; r < P->rows; r++)
+        for (size_t i = 0; i < N; i++)
+            for (size_t j = 0; j < N; j++)
+                st->E[i * N + j] += SSM_D(P, r, i) * SSM_D(P, r, j);
+    uint64_t x = (c->opts ? c->opts->seed : 0) * 2654435761u + 88172645463325252ull;
+    for (size_t k = 0; k < n2; k++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        st->E[k] += 1e-9 * c->nA * ((double)(x >> 11) * 0x1p-53 - 0.5) / (double)N;
+    }
+    ssm_status s = decompose(w, st->E);
+    if (s != SSM_OK)
+        return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition of the starting point failed") : s;
+    double sum_s2;
+    w->mu = 0.0;
+    objective(w, &sum_s2);
+    w->mu = 1e-3 * sum_s2 / (double)N; /* barrier small next to F (F >= N) */
+    if (w->use_tf && !ptd_tf_set_grid(&w->tf, c->Ad, w->B, w->lam, N))
+        return SSM_ERROR(SSM_EINVAL, "ptd: iω − A is singular on the transfer grid");
+    st->f = objective(w, NULL);
+    if (!isfinite(st->f))
+        return SSM_ERROR(SSM_EINVAL, "ptd: the normal part A + P Pᵀ is not strictly stable; PTD starts from it");
+    gradient(w, st->g);
+    return spectral_norm(w, &c->delta0, st->E);
+}
+
+/* the budgets to visit, descending: with the transfer term every ladder value
+ * below the start's radius and above eps, merged with the sweep's; eps last */
+static void ctx_visits(ptd_ctx *c, const double *lad, size_t nl)
+{
+    const ssm_ptd_opts *o = c->opts;
+    size_t nsweep = o && o->sweep ? o->sweep_count : 0, a = 0, b = 0, n = 0;
+    while (a < nl || b < nsweep) {
+        double xl = a < nl ? lad[a] : -1.0, ys = b < nsweep ? o->sweep[b] : -1.0;
+        if (ys >= xl * (1.0 - 1e-9)) {
+            if (fabs(ys - xl) <= 1e-9 * ys)
+                a++;
+            c->visit_user[n] = (long)b;
+            c->visit[n++] = o->sweep[b++];
+        } else {
+            c->visit_user[n] = -1;
+            c->visit[n++] = lad[a++];
+        }
+    }
+    c->visit_user[n] = -1;
+    c->visit[n] = c->eps;
+    c->nvisit = n;
+}
+
+/* Shrink the radius from c->delta down to goal (absolute), optimising at each
+ * radius; last: goal is eps itself. */
+static ssm_status ctx_descend(ptd_ctx *c, double goal, int last)
+{
+    ptd_work *w = &c->w;
+    spg_state *st = &c->st;
+    size_t n2 = w->N * w->N;
+    const ssm_ptd_opts *opts = c->opts;
+    double target = c->eps * c->nA;
+    while (c->delta > goal * (1.0 + 1e-12)) {
+        double next = c->delta * c->ratio < goal ? goal : c->delta * c->ratio;
+        /* shrink onto the smaller ball; if the projected point is not strictly
+         * stable, shrink less (bisect the radius in log scale) */
+        int ok = 0;
+        ssm_status s = SSM_OK;
+        for (int tries = 0; tries < 30 && !ok; tries++) {
+            memcpy(st->D, st->E, n2 * sizeof(double));
+            if ((s = project(w, st->D, next)) != SSM_OK)
+                break;
+            if ((s = decompose(w, st->D)) != SSM_OK && s != SSM_ENOCONV)
+                return s;
+            if (s == SSM_OK && isfinite(objective(w, NULL)))
+                ok = 1;
+            else
+                next = sqrt(next * c->delta);
+        }
+        if (s != SSM_OK && s != SSM_ENOCONV)
+            return s;
+        if (!ok)
+            return SSM_ERROR(SSM_ENOCONV, "ptd: cannot shrink the perturbation below %.3g ‖A‖ while keeping the "
+                                          "spectrum stable", c->delta / c->nA);
+        memcpy(st->E, st->D, n2 * sizeof(double));
+        if (!refresh(w, st))
+            return SSM_ERROR(SSM_ENOCONV, "ptd: the transfer term is not finite at budget %.3g", next / c->nA);
+        c->delta = next;
+        c->stages++;
+        int at_goal = c->delta <= goal * (1.0 + 1e-12);
+        /* intermediate radii only carry the iterate along: a loose stop */
+        s = stage(w, st, c->delta, at_goal ? stage_iter(c->max_iter, goal / c->nA) : INTERMEDIATE_ITER,
+                  at_goal && last && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT);
+        if (s != SSM_OK)
+            return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
+                                    : s;
+        if (opts && opts->progress)
+            ssm_progress_update(opts->progress,
+                                (uint64_t)(100.0 * log(c->delta0 / c->delta) / log(c->delta0 / target)));
+    }
+    return SSM_OK;
+}
+
+/* In a sweep, neither transfer error may grow as the budget shrinks: where
+ * one did, double the weight (kept for the smaller budgets) and optimise this
+ * budget again from where it stands.  first: the first budget visited. */
+static ssm_status ctx_keep_monotone(ptd_ctx *c, double goal, int first)
+{
+    ptd_work *w = &c->w;
+    ssm_status s = SSM_OK;
+    ssm_ptd_info now;
+    for (int up = 0; w->use_tf && !first && up < TF_ESCALATE; up++) {
+        if ((s = decompose(w, c->st.E)) != SSM_OK)
+            break;
+        tf_record(w, &now);
+        if (now.tf_ones <= c->prev_ones && now.tf_state <= c->prev_state)
+            break;
+        w->tau *= 2.0;
+        if ((s = stage(w, &c->st, c->delta, stage_iter(c->max_iter, goal / c->nA), 0.0, 1e-7)) != SSM_OK)
+            return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
+                                    : s;
+    }
+    if (s != SSM_OK && s != SSM_ENOCONV)
+        return s;
+    if (w->use_tf) {
+        if ((s = decompose(w, c->st.E)) == SSM_ENOCONV)
+            return SSM_OK;
+        if (s != SSM_OK)
+            return s;
+        tf_record(w, &now);
+        c->prev_ones = now.tf_ones;
+        c->prev_state = now.tf_state;
+    }
+    return SSM_OK;
+}
+
+/* the sweep's record ti (and E) at the current point */
+static ssm_status ctx_record(ptd_ctx *c, size_t ti)
+{
+    ptd_work *w = &c->w;
+    const ssm_ptd_opts *opts = c->opts;
+    size_t N = w->N, n2 = N * N;
+    if (opts->sweep_info) {
+        ssm_ptd_info *r = &opts->sweep_info[ti];
+        memset(r, 0, sizeof *r);
+        ssm_status s = decompose(w, c->st.E);
+        if (s == SSM_ENOCONV)
+            return SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA);
+        double pn;
+        if (s != SSM_OK || (s = kappa2(w, &r->kappa_V)) != SSM_OK || (s = spectral_norm(w, &pn, c->st.E)) != SSM_OK)
+            return s;
+        r->eps = opts->sweep[ti];
+        r->perturbation_norm = pn / c->nA;
+        r->max_re_lambda = -INFINITY;
+        for (size_t j = 0; j < N; j++)
+            r->max_re_lambda = fmax(r->max_re_lambda, creal(w->lam[j]));
+        r->iterations = c->st.iterations;
+        r->stages = c->stages;
+        r->seconds = now_seconds() - c->t_start;
+        r->reconstruction_error = NAN;
+        r->kappa_F = NAN;
+        tf_record(w, r);
+    }
+    if (opts->sweep_E)
+        memcpy(opts->sweep_E + ti * n2, c->st.E, n2 * sizeof(double));
+    return SSM_OK;
+}
+
+/* The final decomposition, ordered: the N/2 modes with Im λ < 0 (ascending),
+ * then their conjugates in the same order; V with unit columns, Vinv = V⁻¹. */
+static ssm_status ctx_result(ptd_ctx *c, ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv)
+{
+    ptd_work *w = &c->w;
+    size_t N = w->N, M = 0;
+    ssm_status s = decompose(w, c->st.E);
+    if (s != SSM_OK)
+        return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: final eigendecomposition failed") : s;
+    double complex *half = w->G; /* N² entries, free after the last gradient */
+    for (size_t j = 0; j < N; j++)
+        if (cimag(w->lam[j]) < 0.0)
+            half[M++] = w->lam[j];
+    if (M != N / 2)
+        return SSM_ERROR(SSM_ENOCONV, "ptd: the perturbed spectrum has %zu real eigenvalues; no conjugate-pair form",
+                         N - 2 * M);
+    qsort(half, M, sizeof *half, cmp_lambda);
+    for (size_t j = 0; j < M; j++) {
+        /* the eigenvector of each kept eigenvalue */
+        size_t at = 0;
+        for (size_t q = 0; q < N; q++)
+            if (w->lam[q] == half[j])
+                at = q;
+        lambda[j] = half[j];
+        lambda[j + M] = conj(half[j]);
+        for (size_t i = 0; i < N; i++) {
+            SSM_D(V, i, j) = w->V[i * N + at];
+            SSM_D(V, i, j + M) = conj(w->V[i * N + at]);
+        }
+    }
+    ssm_diag_normalize_columns(V);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            SSM_D(Vinv, i, j) = i == j;
+    if ((s = ssm_zmat_solve(Vinv, V)) != SSM_OK)
+        return s;
+    for (size_t i = 0; i < N; i++)
+        memcpy(&SSM_D(E, i, 0), c->st.E + i * N, N * sizeof(double));
+    return SSM_OK;
+}
+
+/* the result's diagnostics (w still holds the final decomposition) */
+static ssm_status ctx_info(ssm_ptd_info *info, ptd_ctx *c, const ssm_dmat_t E, const double complex *lambda,
+                           const ssm_zmat_t V, const ssm_zmat_t Vinv, const ssm_dmat_t A)
+{
+    size_t N = c->w.N;
+    memset(info, 0, sizeof *info);
+    tf_record(&c->w, info);
+    info->tf_weight_final = c->w.use_tf ? c->w.tau : 0.0;
+    info->eps = c->eps;
+    info->iterations = c->st.iterations;
+    info->stages = c->stages;
+    info->seconds = now_seconds() - c->t_start;
+    info->eigendecompositions = c->w.full_eigs;
+    info->max_re_lambda = -INFINITY;
+    for (size_t j = 0; j < N; j++)
+        info->max_re_lambda = fmax(info->max_re_lambda, creal(lambda[j]));
+    info->kappa_F = sqrt((double)N * ssm_zmat_norm_fro(Vinv) * ssm_zmat_norm_fro(Vinv));
+    double *sv = c->w.proj, nE, nR; /* N singular values */
+    ssm_status s = ssm_dmat_norm2(&nE, E);
+    if (s == SSM_OK)
+        s = ssm_zmat_singvals(sv, V);
+    if (s != SSM_OK)
+        return s;
+    info->perturbation_norm = nE / c->nA;
+    info->kappa_V = sv[0] / sv[N - 1];
+    /* ‖A + E − V Λ V⁻¹‖₂ / ‖A‖₂ */
+    ssm_zmat_t R, VL;
+    memset(VL, 0, sizeof VL);
+    s = ssm_zmat_init(R, N, N);
+    if (s == SSM_OK)
+        s = ssm_zmat_init(VL, N, N);
+    for (size_t i = 0; s == SSM_OK && i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            SSM_D(R, i, j) = SSM_D(A, i, j) + SSM_D(E, i, j);
+            SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
+        }
+    if (s == SSM_OK)
+        s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0);
+    if (s == SSM_OK)
+        s = ssm_zmat_norm2(&nR, R);
+    if (s == SSM_OK)
+        info->reconstruction_error = nR / c->nA;
+    ssm_zmat_clear(R);
+    ssm_zmat_clear(VL);
+    return s;
+}
+
+/* the budgets in turn: descend to each, keep the transfer errors monotone,
+ * record the sweep's */
+static ssm_status ctx_optimise(ptd_ctx *c)
+{
+    size_t nsweep = c->opts && c->opts->sweep ? c->opts->sweep_count : 0;
+    for (size_t vi = 0; vi <= c->nvisit; vi++) {
+        long ui = c->visit_user[vi];
+        size_t ti = ui >= 0 ? (size_t)ui : nsweep; /* the sweep record this budget fills (nsweep: none) */
+        double goal = c->visit[vi] * c->nA;
+        ssm_status s = ctx_descend(c, goal, vi == c->nvisit);
+        if (s == SSM_OK)
+            s = ctx_keep_monotone(c, goal, vi == 0);
+        if (s == SSM_OK && ti < nsweep)
+            s = ctx_record(c, ti);
+        if (s != SSM_OK)
+            return s;
+    }
+    return SSM_OK;
+}
+
+/* the options, checked before anything is allocated */
+static ssm_status ctx_check(ptd_ctx *c, const ssm_dmat_t E, const ssm_zmat_t V, const ssm_zmat_t Vinv,
+                            const ssm_dmat_t A, const ssm_dmat_t P)
+{
+    size_t N = A->rows;
+    const ssm_ptd_opts *opts = c->opts;
+    if (A->cols != N || P->cols != N || E->rows != N || E->cols != N || V->rows != N || V->cols != N ||
+        Vinv->rows != N || Vinv->cols != N)
+        return SSM_ERROR(SSM_EINVAL, "ptd: A, E, V, Vinv must be N x N and P r x N");
+    if (N < 2 || N % 2)
+        return SSM_ERROR(SSM_EINVAL, "ptd: N must be even (conjugate pairs), got %zu", N);
+    c->eps = opts ? opts->eps : 0.0;
+    if (!(c->eps > 0.0) || !(c->eps < 10.0))
+        return SSM_ERROR(SSM_EINVAL, "ptd: eps must be in (0, 10), got %g", c->eps);
+    double tau = opts ? opts->tf_weight : 0.0;
+    if (!(tau >= 0.0) || !isfinite(tau))
+        return SSM_ERROR(SSM_EINVAL, "ptd: the transfer weight must be finite and >= 0, got %g", tau);
+    size_t nsweep = opts && opts->sweep ? opts->sweep_count : 0;
+    for (size_t k = 0; k < nsweep; k++)
+        if (!(opts->sweep[k] > c->eps) || (k > 0 && !(opts->sweep[k] < opts->sweep[k - 1])))
+            return SSM_ERROR(SSM_EINVAL, "ptd: sweep budgets must be strictly decreasing and above eps");
+    return SSM_OK;
+}
+
 static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
-                          const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts);
+                          const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
+{
+    size_t N = A->rows;
+    ptd_ctx c = {.opts = opts, .prev_ones = INFINITY, .prev_state = INFINITY};
+    ssm_status s = ctx_check(&c, E, V, Vinv, A, P);
+    if (s != SSM_OK || (s = ssm_dmat_norm2(&c.nA, A)) != SSM_OK)
+        return s;
+    /* final-stage iterations: conditioning alone, 200 suffice to N = 64 and
+     * larger N needs about 6 N (LegS N = 128, eps = 0.05: kappa 18 after 200,
+     * 8.7 after 800); with the transfer term 800 to N = 64 (LegS N = 64 at
+     * eps 0.0341: kappa 9.6 after 200, 8.3 after 800), 12 N above */
+    int use_tf = opts && opts->B && opts->tf_weight > 0.0;
+    c.max_iter = opts && opts->max_iter > 0 ? opts->max_iter
+                 : use_tf ? (N <= 64 ? 800 : 12 * (int)N) : (N <= 64 ? 200 : 6 * (int)N);
+    c.w = (ptd_work){.N = N, .margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * c.nA,
+                     .use_tf = use_tf, .tau = opts ? opts->tf_weight : 0.0, .B = opts ? opts->B : NULL};
+    size_t nsweep = opts && opts->sweep ? opts->sweep_count : 0;
+    if ((s = ctx_alloc(&c, N, nsweep, LADDER_MAX)) != SSM_OK || (s = ctx_start(&c, A, P)) != SSM_OK)
+        goto out;
+    c.st.alpha = 0.01 * c.delta0 / sqrt(dot(c.st.g, c.st.g, N * N));
+    /* with the transfer term the ladder budgets carry the optimisation and the
+     * radius may shrink faster in between (bench/run ptd-64: 0.62 s at 0.7,
+     * 0.30 s at 0.5) */
+    c.delta = c.delta0;
+    c.ratio = use_tf ? TF_SHRINK : SHRINK;
+    c.t_start = now_seconds();
+    ssm_progress_update(opts ? opts->progress : NULL, 0);
+    double lad[LADDER_MAX];
+    ctx_visits(&c, lad, use_tf && !(opts && opts->kappa_target > 0) ? ladder(lad, c.eps, c.delta0 / c.nA) : 0);
+    if ((s = ctx_optimise(&c)) == SSM_OK && (s = ctx_result(&c, E, lambda, V, Vinv)) == SSM_OK && info)
+        s = ctx_info(info, &c, E, lambda, V, Vinv, A);
+out:
+    ctx_free(&c);
+    return s;
+}
 
 /* The optimiser is a long chain of eigendecompositions whose path depends on
  * every rounding: with OpenBLAS's threads the BLAS sums change order with the
@@ -429,301 +905,6 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
     ssm_status s = ptd_run(E, lambda, V, Vinv, info, A, P, opts);
     ssm_fixed_kernel(was);
     ssm_blas_threads_set(threads);
-    return s;
-}
-
-static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
-                          const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
-{
-    size_t N = A->rows, n2 = N * N;
-    if (A->cols != N || P->cols != N || E->rows != N || E->cols != N || V->rows != N || V->cols != N ||
-        Vinv->rows != N || Vinv->cols != N)
-        return SSM_ERROR(SSM_EINVAL, "ptd: A, E, V, Vinv must be N x N and P r x N");
-    if (N < 2 || N % 2)
-        return SSM_ERROR(SSM_EINVAL, "ptd: N must be even (conjugate pairs), got %zu", N);
-    double eps = opts ? opts->eps : 0.0;
-    if (!(eps > 0.0) || !(eps < 10.0))
-        return SSM_ERROR(SSM_EINVAL, "ptd: eps must be in (0, 10), got %g", eps);
-    /* final-stage iterations: conditioning alone, 200 suffice to N = 64 and
-     * larger N needs about 6 N (LegS N = 128, eps = 0.05: kappa 18 after 200,
-     * 8.7 after 800); with the transfer term 800 to N = 64 (LegS N = 64 at
-     * eps 0.0341: kappa 9.6 after 200, 8.3 after 800), 12 N above */
-    int use_tf = opts && opts->B && opts->tf_weight > 0.0;
-    int max_iter = opts && opts->max_iter > 0 ? opts->max_iter
-                   : use_tf ? (N <= 64 ? 800 : 12 * (int)N) : (N <= 64 ? 200 : 6 * (int)N);
-    double nA = ssm_dmat_norm2(A);
-    double margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * nA;
-
-    ptd_work w = {.N = N, .margin = margin};
-    double *visit = NULL;
-    long *visit_user = NULL;
-    double tau = opts ? opts->tf_weight : 0.0;
-    if (!(tau >= 0.0) || !isfinite(tau))
-        return SSM_ERROR(SSM_EINVAL, "ptd: the transfer weight must be finite and >= 0, got %g", tau);
-    w.use_tf = opts && opts->B && tau > 0.0;
-    w.tau = tau;
-    w.B = opts ? opts->B : NULL;
-    spg_state st = {0};
-    double *Ad = malloc(n2 * sizeof(double));
-    st.E = malloc(n2 * sizeof(double));
-    st.g = malloc(n2 * sizeof(double));
-    st.Et = malloc(n2 * sizeof(double));
-    st.gt = malloc(n2 * sizeof(double));
-    st.D = malloc(n2 * sizeof(double));
-    st.scratch = ssm_lapack_alloc(3 * n2 + N, sizeof(double));
-    ssm_status s = SSM_OK;
-    if (!Ad || !st.E || !st.g || !st.Et || !st.gt || !st.D || !st.scratch || !work_alloc(&w, N) ||
-        (w.use_tf && !ptd_tf_alloc(&w.tf, N))) {
-        s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
-        goto out;
-    }
-    for (size_t i = 0; i < N; i++)
-        memcpy(Ad + i * N, &SSM_D(A, i, 0), N * sizeof(double));
-    w.A = Ad;
-    /* start: E0 = Σ P_rᵀ P_r (A + E0 normal), plus a seeded perturbation of
-     * relative size 1e-9 so that ties in the spectrum are broken reproducibly */
-    memset(st.E, 0, n2 * sizeof(double));
-    for (size_t r = 0; r < P->rows; r++)
-        for (size_t i = 0; i < N; i++)
-            for (size_t j = 0; j < N; j++)
-                st.E[i * N + j] += SSM_D(P, r, i) * SSM_D(P, r, j);
-    uint64_t x = (opts ? opts->seed : 0) * 2654435761u + 88172645463325252ull;
-    for (size_t k = 0; k < n2; k++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        st.E[k] += 1e-9 * nA * ((double)(x >> 11) * 0x1p-53 - 0.5) / (double)N;
-    }
-    if (!decompose(&w, st.E)) {
-        s = SSM_ERROR(SSM_ENOCONV, "ptd: eigendecomposition of the starting point failed");
-        goto out;
-    }
-    double sum_s2;
-    w.mu = 0.0;
-    objective(&w, &sum_s2);
-    w.mu = 1e-3 * sum_s2 / (double)N; /* barrier small next to F (F >= N) */
-    if (w.use_tf && !ptd_tf_set_grid(&w.tf, Ad, w.B, w.lam, N)) {
-        s = SSM_ERROR(SSM_EINVAL, "ptd: iω − A is singular on the transfer grid");
-        goto out;
-    }
-    st.f = objective(&w, NULL);
-    if (!isfinite(st.f)) {
-        s = SSM_ERROR(SSM_EINVAL, "ptd: the normal part A + P Pᵀ is not strictly stable; PTD starts from it");
-        goto out;
-    }
-    gradient(&w, st.g);
-    double delta0;
-    {
-        ssm_dmat_t Et = {{st.E, N, N, N}};
-        delta0 = ssm_dmat_norm2(Et);
-    }
-    double target = eps * nA;
-    /* the budgets to visit, descending: the sweep's (those above eps), then eps */
-    size_t nsweep = opts && opts->sweep ? opts->sweep_count : 0;
-    for (size_t k = 0; k < nsweep; k++)
-        if (!(opts->sweep[k] > eps) || (k > 0 && !(opts->sweep[k] < opts->sweep[k - 1]))) {
-            s = SSM_ERROR(SSM_EINVAL, "ptd: sweep budgets must be strictly decreasing and above eps");
-            goto out;
-        }
-    st.alpha = 0.01 * delta0 / sqrt(dot(st.g, st.g, n2));
-    /* with the transfer term the ladder budgets carry the optimisation and the
-     * radius may shrink faster in between (bench/run ptd-64: 0.62 s at 0.7,
-     * 0.30 s at 0.5) */
-    double delta = delta0, ratio = w.use_tf ? TF_SHRINK : SHRINK;
-    int stages = 0;
-    double t_start = now_seconds();
-    ssm_progress_update(opts ? opts->progress : NULL, 0);
-    double prev_ones = INFINITY, prev_state = INFINITY;
-    /* the budgets to visit, descending: with the transfer term every ladder
-     * value below the start's radius and above eps as well as the sweep's;
-     * visit_user[v]: the sweep index of budget v, or −1 */
-    double lad[LADDER_MAX];
-    size_t nl = w.use_tf && !(opts && opts->kappa_target > 0) ? ladder(lad, eps, delta0 / nA) : 0;
-    visit = malloc((nl + nsweep + 1) * sizeof *visit);
-    visit_user = malloc((nl + nsweep + 1) * sizeof *visit_user);
-    if (!visit || !visit_user) {
-        s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory");
-        goto out;
-    }
-    size_t nvisit = 0;
-    {
-        size_t a = 0, b = 0;
-        while (a < nl || b < nsweep) {
-            double xl = a < nl ? lad[a] : -1.0, ys = b < nsweep ? opts->sweep[b] : -1.0;
-            if (ys >= xl * (1.0 - 1e-9)) {
-                if (fabs(ys - xl) <= 1e-9 * ys)
-                    a++;
-                visit_user[nvisit] = (long)b;
-                visit[nvisit++] = opts->sweep[b++];
-            } else {
-                visit_user[nvisit] = -1;
-                visit[nvisit++] = lad[a++];
-            }
-        }
-        visit_user[nvisit] = -1;
-        visit[nvisit] = eps;
-    }
-    for (size_t vi = 0; vi <= nvisit; vi++) {
-        long ui = visit_user[vi];
-        size_t ti = ui >= 0 ? (size_t)ui : nsweep; /* the sweep record this budget fills (nsweep: none) */
-        double goal = visit[vi] * nA;
-        int last = vi == nvisit;
-        while (delta > goal * (1.0 + 1e-12)) {
-            double next = delta * ratio < goal ? goal : delta * ratio;
-            /* shrink onto the smaller ball; if the projected point is not strictly
-             * stable, shrink less (bisect the radius in log scale) */
-            int ok = 0;
-            for (int tries = 0; tries < 30 && !ok; tries++) {
-                memcpy(st.D, st.E, n2 * sizeof(double));
-                if (!project(st.D, N, next, st.scratch))
-                    break;
-                if (decompose(&w, st.D) && isfinite(objective(&w, NULL))) {
-                    ok = 1;
-                                }
-                else
-                    next = sqrt(next * delta);
-            }
-            if (!ok) {
-                s = SSM_ERROR(SSM_ENOCONV, "ptd: cannot shrink the perturbation below %.3g ‖A‖ while keeping the "
-                                           "spectrum stable", delta / nA);
-                goto out;
-            }
-            memcpy(st.E, st.D, n2 * sizeof(double));
-            if (!refresh(&w, &st)) {
-                s = SSM_ERROR(SSM_ENOCONV, "ptd: the transfer term is not finite at budget %.3g", next / nA);
-                goto out;
-            }
-            delta = next;
-            stages++;
-            int at_goal = delta <= goal * (1.0 + 1e-12);
-            /* intermediate radii only carry the iterate along: a loose stop */
-            if (!stage(&w, &st, delta, at_goal ? stage_iter(max_iter, goal / nA) : INTERMEDIATE_ITER,
-                       at_goal && last && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT)) {
-                s = SSM_ERROR(SSM_ENOCONV, "ptd: eigendecomposition failed at budget %.3g", delta / nA);
-                goto out;
-            }
-            if (opts && opts->progress)
-                ssm_progress_update(opts->progress, (uint64_t)(100.0 * log(delta0 / delta) / log(delta0 / target)));
-        }
-        /* in a sweep, neither transfer error may grow as the budget shrinks:
-         * where one did, double the weight (kept for the smaller budgets) and
-         * optimise this budget again from where it stands */
-        for (int up = 0; w.use_tf && vi > 0 && up < TF_ESCALATE; up++) {
-            ssm_ptd_info now;
-            if (!decompose(&w, st.E))
-                break;
-            tf_record(&w, &now);
-            if (now.tf_ones <= prev_ones && now.tf_state <= prev_state)
-                break;
-            w.tau *= 2.0;
-            if (!stage(&w, &st, delta, stage_iter(max_iter, goal / nA), 0.0, 1e-7)) {
-                s = SSM_ERROR(SSM_ENOCONV, "ptd: eigendecomposition failed at budget %.3g", delta / nA);
-                goto out;
-            }
-        }
-        if (w.use_tf && decompose(&w, st.E)) {
-            ssm_ptd_info now;
-            tf_record(&w, &now);
-            prev_ones = now.tf_ones;
-            prev_state = now.tf_state;
-        }
-        if (ti < nsweep && opts->sweep_info) {
-            ssm_ptd_info *r = &opts->sweep_info[ti];
-            memset(r, 0, sizeof *r);
-            decompose(&w, st.E);
-            r->eps = opts->sweep[ti];
-            r->kappa_V = kappa2(&w);
-            ssm_dmat_struct Ev = {st.E, N, N, N};
-            r->perturbation_norm = ssm_dmat_norm2(&Ev) / nA;
-            r->max_re_lambda = -INFINITY;
-            for (size_t j = 0; j < N; j++)
-                r->max_re_lambda = fmax(r->max_re_lambda, creal(w.lam[j]));
-            r->iterations = st.iterations;
-            r->stages = stages;
-            r->seconds = now_seconds() - t_start;
-            r->reconstruction_error = NAN;
-            r->kappa_F = NAN;
-            tf_record(&w, r);
-        }
-        if (ti < nsweep && opts->sweep_E)
-            memcpy(opts->sweep_E + ti * n2, st.E, n2 * sizeof(double));
-    }
-    /* final decomposition, ordered: the N/2 modes with Im λ < 0 (ascending),
-     * then their conjugates in the same order */
-    if (!decompose(&w, st.E)) {
-        s = SSM_ERROR(SSM_ENOCONV, "ptd: final eigendecomposition failed");
-        goto out;
-    }
-    double complex *half = malloc(N * sizeof *half);
-    size_t M = 0;
-    for (size_t j = 0; j < N; j++)
-        if (cimag(w.lam[j]) < 0.0)
-            half[M++] = w.lam[j];
-    if (M != N / 2) {
-        free(half);
-        s = SSM_ERROR(SSM_ENOCONV, "ptd: the perturbed spectrum has %zu real eigenvalues; no conjugate-pair form",
-                      N - 2 * M);
-        goto out;
-    }
-    qsort(half, M, sizeof *half, cmp_lambda);
-    for (size_t j = 0; j < M; j++) {
-        /* the eigenvector of each kept eigenvalue */
-        size_t at = 0;
-        for (size_t q = 0; q < N; q++)
-            if (w.lam[q] == half[j])
-                at = q;
-        lambda[j] = half[j];
-        lambda[j + M] = conj(half[j]);
-        for (size_t i = 0; i < N; i++) {
-            SSM_D(V, i, j) = w.V[i * N + at];
-            SSM_D(V, i, j + M) = conj(w.V[i * N + at]);
-        }
-    }
-    free(half);
-    ssm_diag_normalize_columns(V);
-    for (size_t i = 0; i < N; i++)
-        for (size_t j = 0; j < N; j++)
-            SSM_D(Vinv, i, j) = i == j;
-    s = ssm_zmat_solve(Vinv, V);
-    if (s != SSM_OK)
-        goto out;
-    for (size_t i = 0; i < N; i++)
-        memcpy(&SSM_D(E, i, 0), st.E + i * N, N * sizeof(double));
-    if (info) {
-        memset(info, 0, sizeof *info);
-        tf_record(&w, info); /* w still holds the final decomposition */
-        info->tf_weight_final = w.use_tf ? w.tau : 0.0;
-        info->eps = eps;
-        info->iterations = st.iterations;
-        info->stages = stages;
-        info->seconds = now_seconds() - t_start;
-        info->eigendecompositions = w.full_eigs;
-        info->perturbation_norm = ssm_dmat_norm2(E) / nA;
-        info->max_re_lambda = -INFINITY;
-        for (size_t j = 0; j < N; j++)
-            info->max_re_lambda = fmax(info->max_re_lambda, creal(lambda[j]));
-        double *sv = malloc(N * sizeof *sv);
-        info->kappa_V = sv && ssm_zmat_singvals(sv, V) == SSM_OK ? sv[0] / sv[N - 1] : NAN;
-        free(sv);
-        info->kappa_F = sqrt((double)N * ssm_zmat_norm_fro(Vinv) * ssm_zmat_norm_fro(Vinv));
-        /* ‖A + E − V Λ V⁻¹‖₂ / ‖A‖₂ */
-        ssm_zmat_t R, VL;
-        memset(VL, 0, sizeof VL);
-        s = ssm_zmat_init(R, N, N);
-        if (s == SSM_OK) s = ssm_zmat_init(VL, N, N);
-        for (size_t i = 0; s == SSM_OK && i < N; i++)
-            for (size_t j = 0; j < N; j++) {
-                SSM_D(R, i, j) = SSM_D(A, i, j) + SSM_D(E, i, j);
-                SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
-            }
-        if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0);
-        info->reconstruction_error = s == SSM_OK ? ssm_zmat_norm2(R) / nA : NAN;
-        ssm_zmat_clear(R);
-        ssm_zmat_clear(VL);
-    }
-out:
-    free(Ad);
-    free(st.E); free(st.g); free(st.Et); free(st.gt); free(st.D); free(st.scratch);
-    free(visit); free(visit_user);
-    work_free(&w);
     return s;
 }
 
@@ -753,8 +934,9 @@ ssm_status ssm_diag_ptd_objective(double *f, ssm_dmat_t grad, const ssm_dmat_t A
         s = SSM_ERROR(SSM_EINVAL, "ptd objective: iω − A is singular on the transfer grid");
         goto out;
     }
-    if (!decompose(&w, Ed)) {
-        *f = INFINITY;
+    if ((s = decompose(&w, Ed)) != SSM_OK) {
+        if (s == SSM_ENOCONV) /* no decomposition: outside the region */
+            s = SSM_OK;
         goto out;
     }
     *f = objective(&w, NULL);

@@ -6,9 +6,10 @@
 #include <stddef.h>
 
 /* C (m×n) = op(A) · B, row-major, op(A) = A (m×k) or, with conj_a, Aᴴ where A
- * is k×m (BLAS zgemm). */
+ * is k×m (BLAS zgemm); work: ssm_k_zgemm_lwork(m, n, k) doubles.  Allocates
+ * nothing and cannot fail. */
 void ptd_zgemm(int conj_a, size_t m, size_t n, size_t k, const double complex *A, const double complex *B,
-               double complex *C);
+               double complex *C, double *work);
 
 typedef struct {
     size_t N, K;
@@ -19,13 +20,21 @@ typedef struct {
     double complex *bt, *R, *Q, *U, *G;
     double *rho, T[2];          /* ρ (state, then ones: 2K), soft maxima   */
     double sup_state, sup_ones; /* max_k relative errors (not squared) on the grid   */
+    /* workspaces, so that nothing below allocates: a resolvent solve (g, M, ipiv) and the
+     * fixed kernel's zgemm panels */
+    double complex *g, *M;
+    int *ipiv;
+    double *zwork;
 } ptd_tf;
 
 size_t ptd_tf_grid_max(size_t N);
+/* Every array above, for state size N (1 on success, 0 when memory runs out:
+ * ptd_tf_free then frees what was allocated). */
 int ptd_tf_alloc(ptd_tf *t, size_t N);
 void ptd_tf_free(ptd_tf *t);
 /* The grid (log + linear + the |Im λ| of lam's Im < 0 modes) and g₀ on it.
- * A row-major N×N, B length N.  Returns 0 on failure. */
+ * A row-major N×N, B length N.  Allocates nothing; returns 0 when iω − A is
+ * singular at a grid point or g₀ vanishes on the grid (a numerical failure). */
 int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double complex *lam, size_t nlam);
 /* √T for X = V diag(lam) W (W = V⁻¹, row-major); caches what the gradient needs. */
 double ptd_tf_value(ptd_tf *t, const double complex *V, const double complex *W, const double complex *lam,

@@ -45,7 +45,8 @@ size_t ptd_tf_grid_max(size_t N) { return K_LOG + K_LIN + N / 2; }
 int ptd_tf_alloc(ptd_tf *t, size_t N)
 {
     memset(t, 0, sizeof *t);
-    size_t K = ptd_tf_grid_max(N);
+    size_t K = ptd_tf_grid_max(N), lw1 = ssm_k_zgemm_lwork((int)N, (int)K, (int)N),
+           lw2 = ssm_k_zgemm_lwork((int)N, (int)N, (int)K);
     t->N = N;
     t->omega = malloc(K * sizeof *t->omega);
     t->rho = malloc(2 * K * sizeof *t->rho);
@@ -55,12 +56,18 @@ int ptd_tf_alloc(ptd_tf *t, size_t N)
     t->Q = malloc(N * K * sizeof *t->Q);
     t->U = malloc(N * K * sizeof *t->U);
     t->G = malloc(N * N * sizeof *t->G);
-    return t->omega && t->rho && t->bt && t->g0 && t->R && t->Q && t->U && t->G;
+    t->g = malloc(N * sizeof *t->g);
+    t->M = ssm_lapack_alloc(N * N, sizeof *t->M);
+    t->ipiv = malloc(N * sizeof *t->ipiv);
+    t->zwork = malloc((lw1 > lw2 ? lw1 : lw2) * sizeof *t->zwork);
+    return t->omega && t->rho && t->bt && t->g0 && t->R && t->Q && t->U && t->G && t->g && t->M && t->ipiv &&
+           t->zwork;
 }
 
 void ptd_tf_free(ptd_tf *t)
 {
     free(t->omega); free(t->rho); free(t->bt); free(t->g0); free(t->R); free(t->Q); free(t->U); free(t->G);
+    free(t->g); free(t->M); free(t->ipiv); free(t->zwork);
     memset(t, 0, sizeof *t);
 }
 
@@ -110,12 +117,11 @@ int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double co
                 lower = 0;
                 break;
             }
-    double complex *g = malloc(N * sizeof *g), *M = lower ? NULL : ssm_lapack_alloc(N * N, sizeof *M);
-    int *ipiv = lower ? NULL : malloc(N * sizeof *ipiv);
-    int ok = g && (lower || (M && ipiv));
+    double complex *g = t->g;
+    int ok = 1;
     t->s_state = t->s_ones = 0.0;
     for (size_t k = 0; ok && k < K; k++) {
-        ok = resolvent_solve(g, M, ipiv, A, B, N, CMPLX(0.0, t->omega[k]), lower);
+        ok = resolvent_solve(g, t->M, t->ipiv, A, B, N, CMPLX(0.0, t->omega[k]), lower);
         double complex one = 0.0;
         double st = 0.0;
         for (size_t i = 0; ok && i < N; i++) {
@@ -126,9 +132,6 @@ int ptd_tf_set_grid(ptd_tf *t, const double *A, const double *B, const double co
         t->s_state = fmax(t->s_state, st);
         t->s_ones = fmax(t->s_ones, creal(one) * creal(one) + cimag(one) * cimag(one));
     }
-    free(g);
-    free(M);
-    free(ipiv);
     return ok && t->s_state > 0.0 && t->s_ones > 0.0;
 }
 
@@ -165,7 +168,7 @@ double ptd_tf_value(ptd_tf *t, const double complex *V, const double complex *W,
     for (size_t j = 0; j < N; j++)
         for (size_t k = 0; k < K; k++)
             t->U[j * K + k] = t->bt[j] * inv_shift(t->omega[k], lam[j]);
-    ptd_zgemm(0, N, K, N, V, t->U, t->R);
+    ptd_zgemm(0, N, K, N, V, t->U, t->R, t->zwork);
     t->sup_state = t->sup_ones = 0.0;
     for (size_t k = 0; k < K; k++) {
         double st = 0.0;
@@ -210,20 +213,20 @@ void ptd_tf_gradient(ptd_tf *t, double *g, double scale, const double complex *V
             t->Q[i * K + k] = ws * (t->R[i * K + k] - t->g0[i * K + k]) + wo * one;
     }
     /* U = V* Q, scaled by 1 / conj(s_k − λ_j) */
-    ptd_zgemm(1, N, K, N, V, t->Q, t->U);
+    ptd_zgemm(1, N, K, N, V, t->Q, t->U, t->zwork);
     for (size_t j = 0; j < N; j++)
         for (size_t k = 0; k < K; k++)
             t->U[j * K + k] *= conj(inv_shift(t->omega[k], lam[j]));
     /* a = W* U into Q, then ∇ += 2 Re(a Rᴴ) */
-    ptd_zgemm(1, N, K, N, W, t->U, t->Q);
-    ssm_k_zgemm(1, 0, 2, (int)N, (int)N, (int)K, 1.0, t->Q, (int)K, t->R, (int)K, 0.0, t->G, (int)N);
+    ptd_zgemm(1, N, K, N, W, t->U, t->Q, t->zwork);
+    ssm_k_zgemm_work(1, 0, 2, (int)N, (int)N, (int)K, 1.0, t->Q, (int)K, t->R, (int)K, 0.0, t->G, (int)N, t->zwork);
     for (size_t a = 0; a < N * N; a++)
         g[a] += 2.0 * creal(t->G[a]);
 }
 
 void ptd_zgemm(int conj_a, size_t m, size_t n, size_t k, const double complex *A, const double complex *B,
-               double complex *C)
+               double complex *C, double *work)
 {
-    ssm_k_zgemm(1, conj_a ? 2 : 0, 0, (int)m, (int)n, (int)k, 1.0, A, conj_a ? (int)m : (int)k, B, (int)n, 0.0, C,
-                (int)n);
+    ssm_k_zgemm_work(1, conj_a ? 2 : 0, 0, (int)m, (int)n, (int)k, 1.0, A, conj_a ? (int)m : (int)k, B, (int)n, 0.0,
+                     C, (int)n, work);
 }

@@ -114,7 +114,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         ssm_dist_opts d = {.omega_lo = 1e-2, .omega_hi = hi, .grid = 2000, .extra = pp, .extra_count = mp.M};
         s = ssm_dist_sup(&in, ssm_tf_fn_modal(&mp), ssm_tf_fn_modal(&md), &d);
         /* ‖E‖₂ absolute, from the stored perturbation */
-        double nE = fp->E->rows ? ssm_dmat_norm2(fp->E) : NAN, kap = NAN;
+        double nE = NAN, kap = NAN;
+        if (s == SSM_OK && fp->E->rows)
+            s = ssm_dmat_norm2(&nE, fp->E);
         const char *kv = ssm_st_meta(fp->st, "kappa_V");
         if (kv)
             kap = strtod(kv, NULL);

@@ -65,7 +65,7 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
     }
     if (s == SSM_OK) {
         ssm_dmat_t Em = {{(double *)E, N, N, N}};
-        nE = ssm_dmat_norm2(Em);
+        s = ssm_dmat_norm2(&nE, Em);
     }
     /* the poles of A + E: where its resonances sit */
     double complex *lam = s == SSM_OK ? malloc(N * sizeof *lam) : NULL;

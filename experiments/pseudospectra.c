@@ -110,7 +110,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         sig = malloc(g * g * sizeof *sig);
         s = sig ? ssm_pspec_grid(sig, p, box, g, g, &info, NULL) : SSM_ERROR(SSM_ENOMEM, "pseudospectra: out of memory");
     }
-    double normA = s == SSM_OK ? ssm_zmat_norm2(A) : NAN, a2 = NAN, a6 = NAN, beta = NAN, om;
+    double normA = NAN, a2 = NAN, a6 = NAN, beta = NAN, om;
+    if (s == SSM_OK)
+        s = ssm_zmat_norm2(&normA, A);
     if (s == SSM_OK)
         s = ssm_pspec_abscissa(&a2, NULL, NULL, A, 1e-2 * normA);
     if (s == SSM_OK)

@@ -219,9 +219,16 @@ out:
     return s;
 }
 
-static double norm2_acb(const acb_mat_t Mx)
+/* ‖X‖₂·‖Y‖₂ (divide = 0) or ‖X‖₂/‖Y‖₂ (divide = 1) of the midpoints */
+static ssm_status norm2_acb(double *v, const acb_mat_t X, int divide, const acb_mat_t Y)
 {
-    return exp2(ssm_acb_mat_log2_norm2(Mx));
+    double lx, ly;
+    ssm_status s = ssm_acb_mat_log2_norm2(&lx, X);
+    if (s == SSM_OK)
+        s = ssm_acb_mat_log2_norm2(&ly, Y);
+    if (s == SSM_OK)
+        *v = divide ? exp2(lx) / exp2(ly) : exp2(lx) * exp2(ly);
+    return s;
 }
 
 /* a tensor of a loaded (validated) file */
@@ -485,6 +492,45 @@ static void add_mp_item(ssm_verify_mp_item *items, int capacity, int *count, con
         it->digits = 17.0;
 }
 
+/* X = the file's reconstruction of A_t + E: V_f (diag Λ_f − P̃_f P̃_f*) V_f* with a rank-r P (Pt), else
+ * V_f Λ_f W_f; T is scratch (N×N); M stored modes (conj_sym: M = N/2, mode j >= M is the conjugate of
+ * j − M) */
+static void reconstruct(acb_mat_t X, acb_mat_t T, const acb_mat_t Vf, const acb_mat_t Wf, acb_srcptr lam,
+                        const ssm_tensor *Pt, size_t M, slong w)
+{
+    size_t N = (size_t)acb_mat_nrows(Vf);
+    if (Pt) {
+        /* V_f (diag Λ_f − P̃_f P̃_f*) V_f*, P̃ conjugated for the implied modes */
+        size_t r = Pt->shape[0];
+        acb_t a, b;
+        acb_init(a);
+        acb_init(b);
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++) {
+                acb_ptr x = acb_mat_entry(X, (slong)i, (slong)k);
+                acb_zero(x);
+                if (i == k)
+                    acb_set(x, lam + i);
+                for (size_t q = 0; q < r; q++) {
+                    size_t hi = i % M, hk = k % M;
+                    acb_set_d_d(a, Pt->data[2 * (q * M + hi)], (i >= M ? -1 : 1) * Pt->data[2 * (q * M + hi) + 1]);
+                    acb_set_d_d(b, Pt->data[2 * (q * M + hk)], (k >= M ? 1 : -1) * Pt->data[2 * (q * M + hk) + 1]);
+                    acb_submul(x, a, b, w); /* − p_i conj(p_k) */
+                }
+            }
+        acb_clear(a);
+        acb_clear(b);
+        acb_mat_approx_mul(T, Vf, X, w);
+        acb_mat_conjugate_transpose(X, Vf);
+        acb_mat_approx_mul(X, T, X, w);
+    } else {
+        for (size_t i = 0; i < N; i++)
+            for (size_t k = 0; k < N; k++)
+                acb_mul(acb_mat_entry(T, (slong)i, (slong)k), acb_mat_entry(Vf, (slong)i, (slong)k), lam + k, w);
+        acb_mat_approx_mul(X, T, Wf, w);
+    }
+}
+
 ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *count, const ssm_init_file *f,
                               mpfr_prec_t prec)
 {
@@ -518,7 +564,10 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *coun
         goto out;
     }
     /* κ₂(V) with V⁻¹ in multiprecision */
-    add_mp_item(items, capacity, count, "kappa_V", f, norm2_acb(Vf) * norm2_acb(Winv));
+    double v;
+    if ((s = norm2_acb(&v, Vf, 0, Winv)) != SSM_OK)
+        goto out;
+    add_mp_item(items, capacity, count, "kappa_V", f, v);
     const ssm_tensor *Vit = tensor(f, "Vinv"), *Et = tensor(f, "E"), *Pt = tensor(f, "P");
     /* W: the stored inverse where there is one (as the double check), else V⁻¹ */
     if (Vit) {
@@ -545,43 +594,17 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *coun
                 acb_clear(e);
             }
         }
-    if (Pt) {
-        /* A_t − V_f (diag Λ_f − P̃_f P̃_f*) V_f* */
-        size_t r = Pt->shape[0];
-        acb_t a, b;
-        acb_init(a);
-        acb_init(b);
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < N; k++) {
-                acb_ptr x = acb_mat_entry(X, (slong)i, (slong)k);
-                acb_zero(x);
-                if (i == k)
-                    acb_set(x, lam + i);
-                for (size_t q = 0; q < r; q++) {
-                    size_t hi = i % M, hk = k % M;
-                    acb_set_d_d(a, Pt->data[2 * (q * M + hi)], (i >= M ? -1 : 1) * Pt->data[2 * (q * M + hi) + 1]);
-                    acb_set_d_d(b, Pt->data[2 * (q * M + hk)], (k >= M ? 1 : -1) * Pt->data[2 * (q * M + hk) + 1]);
-                    acb_submul(x, a, b, w); /* − p_i conj(p_k) */
-                }
-            }
-        acb_clear(a);
-        acb_clear(b);
-        acb_mat_approx_mul(T, Vf, X, w);
-        acb_mat_conjugate_transpose(X, Vf);
-        acb_mat_approx_mul(X, T, X, w);
-    } else {
-        for (size_t i = 0; i < N; i++)
-            for (size_t k = 0; k < N; k++)
-                acb_mul(acb_mat_entry(T, (slong)i, (slong)k), acb_mat_entry(Vf, (slong)i, (slong)k), lam + k, w);
-        acb_mat_approx_mul(X, T, Wf, w);
-    }
+    reconstruct(X, T, Vf, Wf, lam, Pt, M, w);
     acb_mat_sub(R, R, X, w);
     acb_mat_t Am;
     acb_mat_init(Am, (slong)N, (slong)N);
     for (size_t i = 0; i < N * N; i++)
         acb_set_d(acb_mat_entry(Am, (slong)(i / N), (slong)(i % N)), At->data[i]);
-    add_mp_item(items, capacity, count, "backward_error", f, norm2_acb(R) / norm2_acb(Am));
+    s = norm2_acb(&v, R, 1, Am);
     acb_mat_clear(Am);
+    if (s != SSM_OK)
+        goto out;
+    add_mp_item(items, capacity, count, "backward_error", f, v);
     /* B̃ against V⁻¹ B_target (first M rows) */
     const ssm_tensor *Bt = tensor(f, "B"), *B0 = tensor(f, "B_target");
     if (Bt && B0) {
@@ -598,12 +621,14 @@ ssm_status ssm_init_verify_mp(ssm_verify_mp_item *items, int capacity, int *coun
             acb_set_d_d(acb_mat_entry(d, (slong)j, 0), Bt->data[2 * j], Bt->data[2 * j + 1]);
             acb_sub(acb_mat_entry(d, (slong)j, 0), acb_mat_entry(d, (slong)j, 0), acb_mat_entry(top, (slong)j, 0), w);
         }
-        add_mp_item(items, capacity, count, "b_residual", f, norm2_acb(d) / norm2_acb(top));
+        s = norm2_acb(&v, d, 1, top);
+        if (s == SSM_OK)
+            add_mp_item(items, capacity, count, "b_residual", f, v);
         acb_mat_window_clear(top);
         acb_mat_clear(b0); acb_mat_clear(wb); acb_mat_clear(d);
     }
     /* the transfer-function error over the stated grid */
-    if (ssm_st_meta(f->st, "tf_sup_error")) {
+    if (s == SSM_OK && ssm_st_meta(f->st, "tf_sup_error")) {
         double sup;
         s = tf_sup_error_mp(&sup, f, Vf, lam, w);
         if (s == SSM_OK && !isnan(sup))

@@ -38,6 +38,23 @@ static uint64_t t_seed = 20261129u, t_state;
         }                                                                   \
     } while (0)
 
+#ifdef SSM_CORE_H
+#include <math.h>
+/* ‖A‖₂ for a test's reference values; a failed computation is a failed test
+ * and gives NaN, which then fails every comparison made with it */
+#define T_NORM2(fn)                                                         \
+    {                                                                       \
+        double r;                                                           \
+        if (fn(&r, A) == SSM_OK)                                            \
+            return r;                                                       \
+        t_failed++;                                                         \
+        fprintf(stderr, "FAIL %s: %s\n", #fn, ssm_error_message());         \
+        return NAN;                                                         \
+    }
+static inline double t_dnorm2(const ssm_dmat_t A) T_NORM2(ssm_dmat_norm2)
+static inline double t_znorm2(const ssm_zmat_t A) T_NORM2(ssm_zmat_norm2)
+#endif
+
 static inline void t_init(void)
 {
     const char *s = getenv("SSM_TEST_SEED");

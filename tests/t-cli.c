@@ -334,7 +334,7 @@ static double jnum(const json_t *o, const char *key)
 
 static void test_relative_errors(void)
 {
-    char ptd[320], legs[320], tsv[320], tgt[320]; /* (P_'s buffers rotate: run() uses them too) */
+    char ptd[320], legs[320], tsv[320], tgt[400]; /* (P_'s buffers rotate: run() uses them too) */
     snprintf(ptd, sizeof ptd, "%s", P_("rel-ptd.safetensors"));
     snprintf(legs, sizeof legs, "%s", P_("rel-legs.safetensors"));
     snprintf(tsv, sizeof tsv, "%s", P_("rel.tsv"));

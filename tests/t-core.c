@@ -142,6 +142,34 @@ static void test_lapack(void)
     /* norm_fro does not overflow */
     SSM_D(R, 0, 0) = 1e300; SSM_D(R, 1, 2) = 1e300;
     CHECK(fabs(ssm_dmat_norm_fro(R) / (sqrt(2.0) * 1e300) - 1) < 1e-15, "scaled Frobenius");
+    /* spectral norms of rank-one matrices u vᵀ and u vᴴ: ‖u‖‖v‖ exactly; the SVD is backward stable,
+     * so within a small multiple of n ε of it (10·5 ε here); an empty matrix: 0 */
+    ssm_zmat_t Z, E0;
+    TRY(ssm_zmat_init(Z, 5, 3));
+    TRY(ssm_zmat_init(E0, 0, 3));
+    double complex zu[5], zv[3];
+    double nu = 0, nv = 0, du = 0, dv = 0, n2 = -1, z2 = -1, e2 = -1;
+    for (int i = 0; i < 5; i++) {
+        zu[i] = CMPLX(t_uniform(), t_uniform());
+        nu = hypot(nu, cabs(zu[i]));
+        du = hypot(du, creal(zu[i]));
+    }
+    for (int j = 0; j < 3; j++) {
+        zv[j] = CMPLX(t_uniform(), t_uniform());
+        nv = hypot(nv, cabs(zv[j]));
+        dv = hypot(dv, creal(zv[j]));
+    }
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 3; j++) {
+            SSM_D(X, i, j) = creal(zu[i]) * creal(zv[j]);
+            SSM_D(Z, i, j) = zu[i] * conj(zv[j]);
+        }
+    CHECK(ssm_dmat_norm2(&n2, X) == SSM_OK && fabs(n2 - du * dv) <= 50 * DBL_EPSILON * du * dv,
+          "dmat_norm2 of u vT: %.17g vs %.17g", n2, du * dv);
+    CHECK(ssm_zmat_norm2(&z2, Z) == SSM_OK && fabs(z2 - nu * nv) <= 50 * DBL_EPSILON * nu * nv,
+          "zmat_norm2 of u vH: %.17g vs %.17g", z2, nu * nv);
+    CHECK(ssm_zmat_norm2(&e2, E0) == SSM_OK && e2 == 0.0, "norm2 of a 0 x 3 matrix: %g", e2);
+    ssm_zmat_clear(Z); ssm_zmat_clear(E0);
     ssm_dmat_clear(A); ssm_dmat_clear(R); ssm_dmat_clear(X); ssm_dmat_clear(G);
 }
 
@@ -237,7 +265,8 @@ static void test_kernel(void)
                 int lda = rm ? (ta ? M : K) : (ta ? K : M), ldb = rm ? (tb ? K : N) : (tb ? N : K), ldc = rm ? N : M;
                 for (int f = 0; f < 2; f++) {
                     ssm_fixed_kernel(f);
-                    ssm_k_zgemm(rm, ta, tb, M, N, K, CMPLX(0.5, -1.0), a, lda, b, ldb, 0.0, f ? c1 : c0, ldc);
+                    CHECK(ssm_k_zgemm(rm, ta, tb, M, N, K, CMPLX(0.5, -1.0), a, lda, b, ldb, 0.0, f ? c1 : c0, ldc) == 0,
+                          "zgemm %d %d %d on kernel %d", ta, tb, rm, f);
                 }
                 ssm_fixed_kernel(0);
                 for (int i = 0; i < M * N; i++)
@@ -245,6 +274,80 @@ static void test_kernel(void)
             }
     /* |entries| ≤ √2 each, so |α| Σ|a||b| ≤ 1.2 · 2K; both sides within 2K u of it */
     CHECK(worst <= 8.0 * K * K * DBL_EPSILON, "fixed zgemm vs OpenBLAS, all 18 layouts: %.3g", worst);
+}
+
+/* the *_work wrappers with the queried workspace give the allocating wrappers' bits (PTD's loop
+ * relies on it: its result must not depend on who allocated), on both kernels; queries are
+ * queries; the workspace zgemm is the allocating one's code without the allocation */
+static int same_bits(const void *x, const void *y, size_t bytes) { return memcmp(x, y, bytes) == 0; }
+
+static void test_kernel_work(void)
+{
+    enum { N = 11, M = 7 };
+    double a0[N * N], a1[N * N + SSM_LAPACK_PAD], a2[N * N + SSM_LAPACK_PAD];
+    double wr[2][N], wi[2][N], vr[2][N * N], s[2][N], u[2][N * M], vt[2][M * M], q = 0.0;
+    double complex z0[N * M], z1[N * M], z2[N * M], gc[2][N * N];
+    int iw[8 * N];
+    double rw[5 * N];
+    for (int i = 0; i < N * N; i++)
+        a0[i] = t_uniform();
+    for (int i = 0; i < N * M; i++)
+        z0[i] = CMPLX(t_uniform(), t_uniform());
+    for (int f = 0; f < 2; f++) {
+        int was = ssm_fixed_kernel(f);
+        /* dgeev, right vectors */
+        memcpy(a1, a0, sizeof a0);
+        memcpy(a2, a0, sizeof a0);
+        CHECK(ssm_k_dgeev('N', 'V', N, a1, N, wr[0], wi[0], NULL, 1, vr[0], N) == 0, "dgeev (kernel %d)", f);
+        CHECK(ssm_k_dgeev_work('N', 'V', N, a2, N, wr[1], wi[1], NULL, 1, vr[1], N, &q, -1) == 0 && q >= 1.0,
+              "dgeev query (kernel %d): %g", f, q);
+        int lw = (int)q;
+        double *w = malloc((size_t)lw * sizeof *w);
+        CHECK(w && ssm_k_dgeev_work('N', 'V', N, a2, N, wr[1], wi[1], NULL, 1, vr[1], N, w, lw) == 0,
+              "dgeev_work (kernel %d)", f);
+        CHECK(same_bits(wr[0], wr[1], sizeof wr[0]) && same_bits(wi[0], wi[1], sizeof wi[0]) &&
+                  same_bits(vr[0], vr[1], sizeof vr[0]), "dgeev_work: the allocating call's bits (kernel %d)", f);
+        free(w);
+        /* dgesdd, thin vectors, on an N×M block (column-major, lda = N) */
+        memcpy(a1, a0, sizeof a0);
+        memcpy(a2, a0, sizeof a0);
+        CHECK(ssm_k_dgesdd('S', N, M, a1, N, s[0], u[0], N, vt[0], M) == 0, "dgesdd (kernel %d)", f);
+        CHECK(ssm_k_dgesdd_work('S', N, M, a2, N, s[1], u[1], N, vt[1], M, &q, -1, iw) == 0 && q >= 1.0,
+              "dgesdd query (kernel %d)", f);
+        lw = (int)q;
+        w = malloc((size_t)lw * sizeof *w);
+        CHECK(w && ssm_k_dgesdd_work('S', N, M, a2, N, s[1], u[1], N, vt[1], M, w, lw, iw) == 0,
+              "dgesdd_work (kernel %d)", f);
+        CHECK(same_bits(s[0], s[1], M * sizeof(double)) && same_bits(u[0], u[1], sizeof u[0]) &&
+                  same_bits(vt[0], vt[1], sizeof vt[0]), "dgesdd_work: the allocating call's bits (kernel %d)", f);
+        free(w);
+        /* zgesvd, values only */
+        double complex zq = 0.0;
+        memcpy(z1, z0, sizeof z0);
+        memcpy(z2, z0, sizeof z0);
+        CHECK(ssm_k_zgesvd('N', 'N', N, M, z1, N, s[0], NULL, 1, NULL, 1) == 0, "zgesvd (kernel %d)", f);
+        CHECK(ssm_k_zgesvd_work('N', 'N', N, M, z2, N, s[1], NULL, 1, NULL, 1, &zq, -1, rw) == 0 && creal(zq) >= 1.0,
+              "zgesvd query (kernel %d)", f);
+        lw = (int)creal(zq);
+        double complex *zw = malloc((size_t)lw * sizeof *zw);
+        CHECK(zw && ssm_k_zgesvd_work('N', 'N', N, M, z2, N, s[1], NULL, 1, NULL, 1, zw, lw, rw) == 0,
+              "zgesvd_work (kernel %d)", f);
+        CHECK(same_bits(s[0], s[1], M * sizeof(double)), "zgesvd_work: the allocating call's bits (kernel %d)", f);
+        free(zw);
+        /* zgemm: C = −op(A) op(B) + C, the residual form (α = −1, β = 1) */
+        size_t zl = ssm_k_zgemm_lwork(N, N, M);
+        double *zg = malloc((zl ? zl : 1) * sizeof *zg);
+        for (int i = 0; i < N * N; i++)
+            gc[0][i] = gc[1][i] = CMPLX(t_uniform(), t_uniform());
+        CHECK(ssm_k_zgemm(1, 0, 2, N, N, M, -1.0, z0, M, z0, M, 1.0, gc[0], N) == 0, "zgemm (kernel %d)", f);
+        if (zg)
+            ssm_k_zgemm_work(1, 0, 2, N, N, M, -1.0, z0, M, z0, M, 1.0, gc[1], N, zg);
+        CHECK(zg && same_bits(gc[0], gc[1], sizeof gc[0]), "zgemm_work: the allocating call's bits (kernel %d)", f);
+        free(zg);
+        ssm_fixed_kernel(was);
+    }
+    CHECK(ssm_k_zgemm_lwork(N, N, M) == 2 * (N * M + M * N + N * N) && ssm_k_zgemm_lwork(0, N, M) == 0,
+          "zgemm panels: 2(mk + kn + mn) doubles, none for an empty product");
 }
 
 int main(void)
@@ -256,5 +359,6 @@ int main(void)
     test_atomic();
     test_progress();
     test_kernel();
+    test_kernel_work();
     return t_finish();
 }

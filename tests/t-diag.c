@@ -90,7 +90,7 @@ static void test_nplr_measures(void)
             /* Tolerance: zheev is backward stable (‖ΔS‖ <= c N ε ‖S‖) and V is
              * unitary to c N ε, so the reconstruction is off by c N ε (‖S‖ + ‖P‖²);
              * relative to ‖A‖, with c = 20. */
-            double nS = ssm_dmat_norm2(A), nP = ssm_dmat_norm2(P);
+            double nS = t_dnorm2(A), nP = t_dnorm2(P);
             double tol = 20.0 * (double)N * DBL_EPSILON * (nS + 2 * nP * nP) / nS;
             CHECK(info.reconstruction_error <= tol, "%s N=%zu: reconstruction %g > %g", ssm_hippo_name(m), N,
                   info.reconstruction_error, tol);
@@ -111,7 +111,7 @@ static void test_nplr_measures(void)
             double complex *ev = malloc(N * sizeof *ev);
             TRY(ssm_zmat_eigvals(ev, S));
             qsort(ev, N, sizeof *ev, cmp_im);
-            double d = 0.0, sc = ssm_zmat_norm2(S);
+            double d = 0.0, sc = t_znorm2(S);
             for (size_t j = 0; j < M; j++)
                 d = fmax(d, cabs(ev[j] - W[j]));
             /* S is normal: eigenvalues are perfectly conditioned, |Δλ| <= c N ε ‖S‖ */
@@ -208,7 +208,7 @@ static void test_eig(void)
     /* same unit-column matrix up to phases; the eigenvectors are computed to κ_eig n ε ≈ 1e-13
      * (κ(X) ≈ 10, n = 12) and κ inherits that relative error times κ: 1e-8 is ample */
     CHECK(fabs(info.kappa_V / kx - 1.0) < 1e-8, "κ(V) %g vs κ(X) %g", info.kappa_V, kx);
-    double nA = ssm_zmat_norm2(A);
+    double nA = t_znorm2(A);
     /* eigenvalue error <= κ(X) n ε ‖A‖ (Bauer–Fike), c = 10 */
     int found = 0;
     for (size_t i = 0; i < n; i++)
@@ -356,7 +356,7 @@ static double run_ptd(size_t N, double eps, unsigned long seed, ssm_ptd_info *in
         /* same E, another eig: κ moves by ≲ κ² n ε (< 1e-12 for κ <= 10); 1e-6 is a loose bound */
         CHECK(fabs(ei.kappa_V / info->kappa_V - 1) < 1e-6, "κ by a second eig: %g vs %g", ei.kappa_V, info->kappa_V);
         int found = 0;
-        double nA = ssm_dmat_norm2(A);
+        double nA = t_dnorm2(A);
         for (size_t i = 0; i < N; i++)
             for (size_t j = 0; j < N; j++)
                 if (cabs(l2[j] - lam[i]) <= 100.0 * N * DBL_EPSILON * info->kappa_V * nA) {

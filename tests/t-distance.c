@@ -9,7 +9,8 @@
 #include <math.h>
 #include <string.h>
 
-/* max of |G1 − G2| over n linearly spaced points of [w0, w1] (G2 may be absent) */
+/* max of |G1 − G2| over n linearly spaced points of [w0, w1] (G2 may be absent); NaN when an
+ * evaluation fails, which fails every comparison made with it */
 static double brute(ssm_tf_fn g1, ssm_tf_fn g2, double w0, double w1, size_t n, double *where)
 {
     double best = 0.0;
@@ -19,9 +20,8 @@ static double brute(ssm_tf_fn g1, ssm_tf_fn g2, double w0, double w1, size_t n, 
         size_t m = n - k0 < CH ? n - k0 : CH;
         for (size_t k = 0; k < m; k++)
             s[k] = CMPLX(0.0, w0 + (w1 - w0) * (double)(k0 + k) / (double)(n - 1));
-        g1.eval(a, s, m, g1.ctx);
-        if (g2.eval)
-            g2.eval(b, s, m, g2.ctx);
+        if (g1.eval(a, s, m, g1.ctx) != SSM_OK || (g2.eval && g2.eval(b, s, m, g2.ctx) != SSM_OK))
+            return NAN;
         for (size_t k = 0; k < m; k++) {
             double v = cabs(a[k] - (g2.eval ? b[k] : 0.0));
             if (v > best) {

@@ -120,7 +120,7 @@ static void test_values(void)
     TRY(ssm_dmat_init(A, N, N)); TRY(ssm_dmat_init(B, N, 1)); TRY(ssm_dmat_init(P, 1, N)); TRY(ssm_dmat_init(PP, N, N));
     TRY(ssm_hippo(A, B, P, SSM_HIPPO_LEGS, N));
     TRY(ssm_dmat_gemm(PP, 1.0, P, 1, P, 0, 0.0));
-    double nA = ssm_dmat_norm2(A), u = DBL_EPSILON;
+    double nA = t_dnorm2(A), u = DBL_EPSILON;
 
     ssm_st *f = build(SSM_INIT_S4_DPLR, N, 1, 0);
     /* DPLR is exact: Woodbury (model) and Hessenberg (target) agree to rounding,
@@ -133,7 +133,7 @@ static void test_values(void)
     ssm_init_opts ones = {.N = N, .conj_sym = 1, .C = SSM_C_ONES};
     CHECK(ssm_init_build(&f, SSM_INIT_S4D_LEGS, &ones) == SSM_OK, "s4d-legs build");
     /* S4D-LegS drops P Pᵀ: perturbation ‖P‖²/‖A‖₂ (P Pᵀ is rank one) */
-    double pn = ssm_dmat_norm2(PP) / nA;
+    double pn = t_dnorm2(PP) / nA;
     /* two spectral norms of the same matrix (rank one) by SVD: relative n ε */
     CHECK(fabs(meta_d(f, "perturbation_norm") - pn) < 1e-12, "s4d-legs perturbation %g vs %g",
           meta_d(f, "perturbation_norm"), pn);

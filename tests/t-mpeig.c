@@ -459,7 +459,7 @@ static void test_certify(void)
     TRY(ssm_zmat_eigvals(w, D));
     size_t inside = 99;
     /* a double result is "right" when within c n ε ‖A‖ of the certified eigenvalue, c = 100 */
-    double tol = 100.0 * N * DBL_EPSILON * ssm_zmat_norm2(D);
+    double tol = 100.0 * N * DBL_EPSILON * t_znorm2(D);
     ssm_status s = ssm_diag_eig_mp_contains(&inside, B, r.L, r.V, w, tol);
     CHECK(s == SSM_OK && inside < N, "double eigenvalues of rotated LegS N=32: %zu of %zu inside the enclosures",
           inside, N);

@@ -56,7 +56,7 @@ static void compare_grid(const char *name, const ssm_pspec_plan *p, const ssm_zm
     ssm_status s = ssm_pspec_grid(sigma, p, box, nx, ny, &info, NULL);
     CHECK(s == SSM_OK, "%s: grid failed: %s", name, ssm_error_message());
     CHECK(!route || strcmp(info.route, route) == 0, "%s: route %s, expected %s", name, info.route, route ? route : "any");
-    double normA = ssm_zmat_norm2(A), worst = 0, worst_abs = 0;
+    double normA = t_znorm2(A), worst = 0, worst_abs = 0;
     int bad = 0;
     for (size_t iy = 0; iy < ny; iy++)
         for (size_t ix = 0; ix < nx; ix++) {

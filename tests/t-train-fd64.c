@@ -506,7 +506,7 @@ static void test_kernel(void)
         rd[i] = (double)(float)t_uniform();
     kctx c = {lamd, Bd, Cd, ldd, rd, Kd};
     layer_begin();
-    ssm_train_kernel_diag_forward(Kf_, lamf, Bf, Cf, ldf, KH, KM, KL);
+    TRY(ssm_train_kernel_diag_forward(Kf_, lamf, Bf, Cf, ldf, KH, KM, KL));
     kernel_loss(&c);
     check_fwd("kernel", Kf_, Kd, KH * KL);
     ssm_train_kernel_diag_backward(dlam, dB, dC, dld, rd, lamf, Bf, Cf, ldf, KH, KM, KL);

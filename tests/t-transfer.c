@@ -46,7 +46,7 @@ static void test_random_dense(void)
     CHECK(ssm_tf_eval(g1, p, s, K) == SSM_OK, "eval");
     CHECK(ssm_tf_dense_solve(g2, A, b, c, 0.5, s, K) == SSM_OK, "dense");
     int ok = 0;
-    double nb = ssm_zmat_norm2(b), nc = ssm_zmat_norm2(c);
+    double nb = t_znorm2(b), nc = t_znorm2(c);
     for (size_t k = 0; k < K; k++) {
         double inv, kap;
         resolvent_scale(&inv, &kap, A, s[k]);
@@ -147,7 +147,7 @@ static void test_hippo_dplr(void)
                   "dplr eval");
             double worst_hd = 0, worst_hw = 0, worst_tol = 0;
             int ok_hd = 0, ok_hw = 0;
-            double nb = ssm_zmat_norm2(bz), nc = sqrt((double)N);
+            double nb = t_znorm2(bz), nc = sqrt((double)N);
             for (size_t k = 0; k < K; k++) {
                 double inv, kap;
                 resolvent_scale(&inv, &kap, Az, s[k]);

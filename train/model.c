@@ -281,8 +281,10 @@ ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too)
             }
             ssm_train_kernel_dense_forward(K, X, m->params + ly->C, H, L, m->N);
         } else {
-            ssm_train_kernel_diag_forward(K, m->params + ly->lam, m->params + ly->B, m->params + ly->C,
-                                          m->params + ly->logdt, H, m->M, L);
+            ssm_status s = ssm_train_kernel_diag_forward(K, m->params + ly->lam, m->params + ly->B,
+                                                         m->params + ly->C, m->params + ly->logdt, H, m->M, L);
+            if (s != SSM_OK)
+                return s;
         }
         for (size_t i = 0; i < H * L; i++)
             if (!isfinite(K[i]))

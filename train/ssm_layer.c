@@ -15,12 +15,12 @@
 
 static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
 
-void ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
-                                   const float *logdt, size_t H, size_t M, size_t L)
+ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
+                                         const float *logdt, size_t H, size_t M, size_t L)
 {
-    double *acc = malloc(L * sizeof *acc);
+    double *acc = malloc((L ? L : 1) * sizeof *acc);
     if (!acc)
-        return; /* cannot happen at these sizes; the caller sized L */
+        return SSM_ERROR(SSM_ENOMEM, "SSM kernel: out of memory (L = %zu)", L);
     for (size_t h = 0; h < H; h++) {
         double dt = exp((double)logdt[h]);
         memset(acc, 0, L * sizeof *acc);
@@ -37,6 +37,7 @@ void ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, c
             K[h * L + l] = (float)(2.0 * acc[l]);
     }
     free(acc);
+    return SSM_OK;
 }
 
 void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dlogdt, const double *dK,

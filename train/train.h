@@ -144,9 +144,10 @@ double ssm_train_mse(float *dpred, const float *pred, const float *y, size_t B, 
 
 /* Diagonal ZOH Vandermonde kernel (doc/reference.md §3), per channel h < H, in double, rounded to float:
  *   K[h,ℓ] = 2·Re Σ_{n<M} C[h,n] B[h,n] (e^{Δ_h Λ[h,n]} − 1)/Λ[h,n] · e^{ℓ Δ_h Λ[h,n]},  Δ_h = exp(logdt[h]).
- * lam, B, C: [H, M, 2] (re, im); logdt [H]; K [H, L].  Cost O(H·M·L). */
-void ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
-                                   const float *logdt, size_t H, size_t M, size_t L);
+ * lam, B, C: [H, M, 2] (re, im); logdt [H]; K [H, L].  Cost O(H·M·L).  ENOMEM when its L-double
+ * accumulator cannot be allocated (K is then not written: never a stale kernel). */
+SSM_MUST_CHECK ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
+                                                        const float *logdt, size_t H, size_t M, size_t L);
 /* Gradients of Σ dK·K: dC always; dlam, dB, dlogdt when not NULL (accumulated).  dK [H, L] in double. */
 void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dlogdt, const double *dK,
                                     const float *lam, const float *B, const float *C, const float *logdt,
