@@ -173,7 +173,9 @@ def eig(spec, prec=53, digits=None, route="auto", certify=False, rotate=None):
                                    ctypes.byref(A), ctypes.byref(o)), "eig")
         if certify and mi.certified and s == 0:
             inside = ctypes.c_size_t()
-            tol = 100.0 * n * sys.float_info.epsilon * lib.ssm_zmat_norm2(ctypes.byref(_zmat(Ad)))
+            nrm = ctypes.c_double()
+            _check(lib.ssm_zmat_norm2(ctypes.byref(nrm), ctypes.byref(_zmat(Ad))), "eig")
+            tol = 100.0 * n * sys.float_info.epsilon * nrm.value
             if lib.ssm_diag_eig_mp_contains(ctypes.byref(inside), ctypes.byref(A), ctypes.byref(L), ctypes.byref(V),
                                             _zptr(ld), tol) == 0:
                 double_ok = inside.value == n

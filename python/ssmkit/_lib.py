@@ -222,7 +222,7 @@ _decl("ssm_mpeig_route_name", CP, I)
 _decl("ssm_diag_eig_mp", S, MPC, MPC, MPC, ctypes.POINTER(MpeigInfo), MPC, ctypes.POINTER(MpeigOpts))
 _decl("ssm_diag_eig_mp_contains", S, c_size_t_p, MPC, MPC, MPC, c_double_p, D)
 _decl("ssm_diag_rotate_mp", S, MPC, ctypes.c_ulong, I)
-_decl("ssm_zmat_norm2", D, ZM)
+_decl("ssm_zmat_norm2", S, c_double_p, ZM)
 _decl("ssm_diag_nplr", S, c_double_p, ZM, ZM, ZM, P, DM, DM, DM, P)
 # safetensors
 _decl("ssm_st_free", None, P)
