@@ -248,10 +248,10 @@ int cmd_eig(int argc, char **argv)
             }
         }
         char header[1200];
-        snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s\ncolumns: re im",
+        snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s",
                  SSM_VERSION, spec, mp ? (long)p : 53L, cli_command_line());
         if (s == SSM_OK)
-            s = ssm_tsv_write_mpmat(out, NULL, header, T);
+            s = ssm_tsv_write_mpmat(out, NULL, "re im", header, T);
         ssm_mpmat_clear(T);
         if (s != SSM_OK)
             rc = cli_fail(s);

@@ -208,8 +208,9 @@ int cmd_hippo(int argc, char **argv)
     switch (kind) {
     case OUT_STDOUT_TSV:
     case OUT_TSV:
-        s = mp ? ssm_tsv_write_mpmat(out, out ? NULL : stdout, header, Msel)
-               : ssm_tsv_write_dmat(out, out ? NULL : stdout, header, Dsel);
+        /* columns col0 … (B: one column named B) */
+        s = mp ? ssm_tsv_write_mpmat(out, out ? NULL : stdout, what[0] == 'B' ? "B" : NULL, header, Msel)
+               : ssm_tsv_write_dmat(out, out ? NULL : stdout, what[0] == 'B' ? "B" : NULL, header, Dsel);
         break;
     case OUT_NPY: {
         size_t shape[2] = {Dsel->rows, Dsel->cols};

@@ -580,10 +580,10 @@ int cmd_transfer(int argc, char **argv)
             snprintf(header, sizeof header,
                      "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
                      "command: %s\n"
-                     "columns: omega re im abs%s",
+                     "omega in rad per unit time; re, im, abs: G1(i omega)%s",
                      SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
                      c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
-                     c.vs ? " re2 im2 abs2 absdiff" : "");
+                     c.vs ? "; re2, im2, abs2: G2(i omega); absdiff = |G1 - G2|" : "");
             if (st == SSM_OK) {
                 Tout[0] = T[0]; /* kept for the end */
                 have_table = 1;
@@ -644,7 +644,9 @@ int cmd_transfer(int argc, char **argv)
     }
     if (have_table) {
         if (rc < 0) {
-            ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, Tout);
+            ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout,
+                                               c.vs ? "omega re im abs re2 im2 abs2 absdiff" : "omega re im abs",
+                                               header, Tout);
             if (st != SSM_OK)
                 rc = cli_fail(st);
         }

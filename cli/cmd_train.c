@@ -334,10 +334,9 @@ int cmd_eval(int argc, char **argv)
         snprintf(header, sizeof header,
                  "ssmkit %s eval %s (%s split, task %s, init %s)\n"
                  "noise: amp * U[0,1) * cos(omega * Delta_h * l) on the SSM input of every layer; first row clean\n"
-                 "command: %s\n"
-                 "columns: omega amp loss acc", SSM_VERSION, path, split == 2 ? "test" : "val",
+                 "command: %s", SSM_VERSION, path, split == 2 ? "test" : "val",
                  ssm_train_task_name(st.cfg.task), st.cfg.init, cli_command_line());
-        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, header, T);
+        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, "omega amp loss acc", header, T);
     }
     ssm_dmat_clear(T);
     ssm_train_state_free(&st);
