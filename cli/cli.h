@@ -6,6 +6,8 @@
 
 #include "ssmkit.h"
 
+#include <jansson.h>
+
 enum { EXIT_CHECK = 1, EXIT_USAGE = 2 };
 
 /* Print "ssmkit: <message>" (one line) on stderr and return EXIT_USAGE. */
@@ -62,6 +64,14 @@ typedef struct {
  * printing one line (y is then clear).  cli_spec_clear frees. */
 int cli_spec_load(cli_spec *y, const char *text, const cli_spec_rules *r);
 void cli_spec_clear(cli_spec *y);
+
+/* ---- JSON on stdout (the schemas: doc/json.md) --------------------------- */
+
+/* a JSON number, or null for NaN and infinities (JSON has no spelling for them) */
+json_t *cli_jnum(double x);
+/* Print o as one compact line on stdout (17 significant digits, keys in insertion order) and release
+ * it.  ENOMEM when o is NULL (a failed json_pack), EIO when stdout cannot be written. */
+SSM_MUST_CHECK ssm_status cli_json_print(json_t *o);
 
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);

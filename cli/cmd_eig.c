@@ -185,31 +185,34 @@ int cmd_eig(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             double re = mp ? mpfr_get_d(mpc_realref(SSM_MP(L, i, 0)), MPFR_RNDN) : creal(ld[i]);
             double im = mp ? mpfr_get_d(mpc_imagref(SSM_MP(L, i, 0)), MPFR_RNDN) : cimag(ld[i]);
-            json_array_append_new(ev, json_pack("[f, f]", re, im));
+            json_array_append_new(ev, json_pack("[o, o]", cli_jnum(re), cli_jnum(im)));
         }
         json_object_set_new(o, "spec", json_string(spec));
         json_object_set_new(o, "n", json_integer((json_int_t)n));
         json_object_set_new(o, "prec_bits", json_integer(mp ? (json_int_t)p : 53));
         json_object_set_new(o, "route", json_string(mp ? ssm_mpeig_route_name(mi.route) : "lapack"));
         json_object_set_new(o, "working_prec", json_integer(mp ? (json_int_t)mi.working_prec : 53));
-        json_object_set_new(o, "digits", mp ? json_real(mi.digits) : json_null());
-        double kap = mp ? mi.kappa_V : di.kappa_V;
-        json_object_set_new(o, "kappa_V", isfinite(kap) ? json_real(kap) : json_null());
-        json_object_set_new(o, "kappa_V_log10", json_real(mp ? mi.kappa_V_log10 : log10(di.kappa_V)));
-        json_object_set_new(o, "backward_error", json_real(mp ? mi.backward_error : di.backward_error));
-        json_object_set_new(o, "backward_error_log10", json_real(mp ? mi.backward_error_log10 : log10(di.backward_error)));
-        json_object_set_new(o, "kappa_V_double", isfinite(di.kappa_V) ? json_real(di.kappa_V) : json_null());
-        json_object_set_new(o, "certified", json_boolean(mp && mi.certified));
-        if (certify) {
-            json_object_set_new(o, "radius_lambda", isnan(mi.radius_lambda) ? json_null() : json_real(mi.radius_lambda));
-            json_object_set_new(o, "radius_V", isnan(mi.radius_V) ? json_null() : json_real(mi.radius_V));
-            json_object_set_new(o, "double_result_correct", double_ok < 0 ? json_null() : json_boolean(double_ok));
-        }
+        json_object_set_new(o, "digits", mp ? cli_jnum(mi.digits) : json_null());
+        json_object_set_new(o, "kappa_V", cli_jnum(mp ? mi.kappa_V : di.kappa_V));
+        json_object_set_new(o, "kappa_V_log10", cli_jnum(mp ? mi.kappa_V_log10 : log10(di.kappa_V)));
+        json_object_set_new(o, "backward_error", cli_jnum(mp ? mi.backward_error : di.backward_error));
+        json_object_set_new(o, "backward_error_log10", cli_jnum(mp ? mi.backward_error_log10 : log10(di.backward_error)));
+        json_object_set_new(o, "kappa_V_double", cli_jnum(di.kappa_V));
+        /* Arb's enclosures: null without --certify */
+        json_object_set_new(o, "certified", certify ? json_boolean(mp && mi.certified) : json_null());
+        json_object_set_new(o, "radius_lambda", certify ? cli_jnum(mi.radius_lambda) : json_null());
+        json_object_set_new(o, "radius_V", certify ? cli_jnum(mi.radius_V) : json_null());
+        json_object_set_new(o, "double_result_correct", certify && double_ok >= 0 ? json_boolean(double_ok) : json_null());
+        json_object_set_new(o, "output", out ? json_string(out) : json_null());
         json_object_set_new(o, "eigenvalues", ev);
-        char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-        printf("%s\n", t);
-        free(t);
-        json_decref(o);
+        s = cli_json_print(o);
+        if (s != SSM_OK) {
+            rc = cli_fail(s);
+            if (mp) {
+                ssm_mpcmat_clear(L); ssm_mpcmat_clear(V); ssm_mpcmat_clear(W);
+            }
+            goto done;
+        }
     } else {
         if (mp)
             printf("eig %s (%zu x %zu): route %s, working precision %ld bits, %.1f digits vouched for\n"

@@ -341,17 +341,26 @@ int cmd_pspec(int argc, char **argv)
         return cli_usage_error("pspec: --abscissa/--radius take O(n^3) per step; n = %zu is above the 2048 supported",
                                n);
     }
+    /* every key from the start (doc/json.md): null where the option that computes it was not given */
+    static const char *const LATER[] = {"eps", "abscissa", "abscissa_at", "abscissa_sweeps", "stability_radius",
+                                        "stability_radius_omega", "route", "grid", "box", "points_computed",
+                                        "points_mirrored", "lanczos_steps", "unconverged", "guard_failed",
+                                        "block_refined", "sigma_min_min"};
     json_t *js = json_object();
+    json_object_set_new(js, "spec", json_string(spec));
     json_object_set_new(js, "n", json_integer((json_int_t)n));
+    json_object_set_new(js, "output", out ? json_string(out) : json_null());
+    for (size_t i = 0; i < sizeof LATER / sizeof *LATER; i++)
+        json_object_set_new(js, LATER[i], json_null());
     double alpha = NAN, beta = NAN, omega = NAN;
     double complex zat = 0;
     int its = 0;
     if (s == SSM_OK && eps_abs > 0) {
         s = ssm_pspec_abscissa(&alpha, &zat, &its, A, eps_abs);
         if (s == SSM_OK) {
-            json_object_set_new(js, "eps", json_real(eps_abs));
-            json_object_set_new(js, "abscissa", json_real(alpha));
-            json_object_set_new(js, "abscissa_at", json_pack("[ff]", creal(zat), cimag(zat)));
+            json_object_set_new(js, "eps", cli_jnum(eps_abs));
+            json_object_set_new(js, "abscissa", cli_jnum(alpha));
+            json_object_set_new(js, "abscissa_at", json_pack("[oo]", cli_jnum(creal(zat)), cli_jnum(cimag(zat))));
             json_object_set_new(js, "abscissa_sweeps", json_integer(its));
             if (!json && !quiet)
                 printf("pseudospectral abscissa alpha_%g = %.15g at z = %.10g%+.10gi (%d criss-cross sweeps)\n",
@@ -361,8 +370,8 @@ int cmd_pspec(int argc, char **argv)
     if (s == SSM_OK && radius) {
         s = ssm_stability_radius(&beta, &omega, &its, A);
         if (s == SSM_OK) {
-            json_object_set_new(js, "stability_radius", json_real(beta));
-            json_object_set_new(js, "stability_radius_omega", json_real(omega));
+            json_object_set_new(js, "stability_radius", cli_jnum(beta));
+            json_object_set_new(js, "stability_radius_omega", cli_jnum(omega));
             if (!json && !quiet)
                 printf("complex stability radius beta = %.15g at omega = %.10g (%d levels)\n", beta, omega, its);
         }
@@ -419,7 +428,7 @@ int cmd_pspec(int argc, char **argv)
         json_object_set_new(js, "unconverged", json_integer((json_int_t)info.unconverged));
         json_object_set_new(js, "guard_failed", json_integer((json_int_t)info.guard_failed));
         json_object_set_new(js, "block_refined", json_integer((json_int_t)info.refined));
-        json_object_set_new(js, "sigma_min_min", json_real(smin));
+        json_object_set_new(js, "sigma_min_min", cli_jnum(smin));
         if (!json || out)
             s = write_grid_tsv(out, spec, n, &info, box, nx, ny, sigma);
         if (!quiet && !json && out && s == SSM_OK)
@@ -429,12 +438,10 @@ int cmd_pspec(int argc, char **argv)
             fprintf(stderr, "ssmkit: pspec: %zu points used all Lanczos steps (their values are upper bounds)\n",
                     info.unconverged);
     }
-    if (s == SSM_OK && json) {
-        char *txt = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        puts(txt);
-        free(txt);
-    }
-    json_decref(js);
+    if (s == SSM_OK && json)
+        s = cli_json_print(js);
+    else
+        json_decref(js);
     ssm_pspec_plan_destroy(p);
     free(sigma);
     ssm_zmat_clear(Ad);

@@ -133,7 +133,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         const char *name = ssm_init_method_name((ssm_init_method)k);
         json_array_append_new(rows, json_pack("{s:s, s:o, s:o, s:o, s:o}", "method", name, "sup_abs_diff_vs_legs",
                                               exp_jnum(v[1]), "omega_at_sup", exp_jnum(v[2]), "relative_to_sup_legs",
-                                              exp_jnum(v[3]), "abs_G_at_0.01", exp_jnum(v[4])));
+                                              exp_jnum(v[3]), "abs_G_lo", exp_jnum(v[4])));
         if (v[3] < lo) { lo = v[3]; snprintf(best, sizeof best, "%s", name); }
         if (v[3] > hi) { hi = v[3]; snprintf(worst, sizeof worst, "%s", name); }
     }

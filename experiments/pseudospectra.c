@@ -94,7 +94,7 @@ static ssm_status system_matrix(ssm_zmat_t A, double *kappa, size_t k, size_t N,
     return s;
 }
 
-/* the system's row (dataset D_SYS + k): N norm_A alpha_eps2 alpha_eps6 beta kappa_V log10_kappa_V eps
+/* the system's row (dataset D_SYS + k): N norm_A abscissa_eps2 abscissa_eps6 beta kappa_V log10_kappa_V eps
  * max_abs_im (the largest |Im λ|) */
 static ssm_status system_row(exp_data *x, const ssm_experiment_opts *o, size_t k, const ssm_zmat_t A,
                              double kappa, const double complex *ev)
@@ -252,7 +252,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         const double *v = x->set[D_SYS + k].v;
         json_array_append_new(sys, json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "system",
                                              NAMES[k], "N", (json_int_t)v[0], "norm_A", exp_jnum(v[1]),
-                                             "abscissa_1e-2", exp_jnum(v[2]), "abscissa_1e-6", exp_jnum(v[3]),
+                                             "abscissa_eps2", exp_jnum(v[2]), "abscissa_eps6", exp_jnum(v[3]),
                                              "stability_radius", exp_jnum(v[4]), "stability_radius_below_rounding",
                                              v[4] <= 10 * DBL_EPSILON * v[1], "kappa_V", exp_jnum(v[5]),
                                              "log10_kappa_V", exp_jnum(v[6]), "eps", exp_jnum(v[7]), "max_abs_im",
@@ -290,9 +290,9 @@ ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o)
     static const exp_def def = {
         .name = "pseudospectra",
         .tables = {
-            {"", "system", "N norm_A alpha_eps2 alpha_eps6 beta kappa_V log10_kappa_V eps max_abs_im", D_SYS,
+            {"", "system", "N norm_A abscissa_eps2 abscissa_eps6 beta kappa_V log10_kappa_V eps max_abs_im", D_SYS,
              D_SYS + NSYS - 1, 0,
-             "one row per system: alpha_eps2, alpha_eps6: pseudospectral abscissa at eps = 1e-2, 1e-6 |A|_2; beta: "
+             "one row per system: abscissa_eps2, abscissa_eps6: pseudospectral abscissa at eps = 1e-2, 1e-6 |A|_2; beta: "
              "complex stability radius; kappa_V: kappa_2 of the unit-column eigenvector matrix (legs: 256-bit); "
              "eps: the PTD budget |E|_2/|A|_2 (nan: not applicable); max_abs_im: the largest |Im lambda|"},
             {"-panels", "panel", "system box_x0 box_x1 box_y0 box_y1 grid min_sigma max_sigma eig_inside eig_count "

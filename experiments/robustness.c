@@ -371,8 +371,8 @@ static ssm_status write_json(const char *dir, const ssm_train_config *c, ssm_dma
                                              "omega_own", jnum(SSM_D(S, 0, 8)), "noisy_own_acc", jnum(SSM_D(S, 0, 9)),
                                              "eps", jnum(SSM_D(S, 0, 4)), "train_s", jnum(SSM_D(S, 0, 5)),
                                              "final_val_acc", jnum(SSM_D(S, 0, 6)), "samples_per_s",
-                                             jnum(SSM_D(S, 0, 7)), "omega_sweep_amp_0.1", sw,
-                                             "amp_sweep_at_omega_star", am));
+                                             jnum(SSM_D(S, 0, 7)), "omega_sweep", sw,
+                                             "amp_sweep", am));
     }
     json_object_set_new(j, "results", arr);
     char path[1100];

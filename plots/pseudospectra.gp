@@ -22,7 +22,7 @@ do for [r = 0:4] { do for [c = 2:16] {
     stats fp every ::r+1::r+1 using (strcol(c) eq "nan" ? 1e300 : column(c)) nooutput
     PAN[r * 16 + c - 1] = STATS_min >= 1e300 ? NaN : STATS_min
 } }
-sys(r, c) = SYS[r * 10 + c - 1]        # c: 2 N 3 norm_A 4 alpha_eps2 5 alpha_eps6 6 beta 7 kappa_V 8 log10_kappa_V 9 eps 10 max_abs_im
+sys(r, c) = SYS[r * 10 + c - 1]        # c: 2 N 3 norm_A 4 abscissa_eps2 5 abscissa_eps6 6 beta 7 kappa_V 8 log10_kappa_V 9 eps 10 max_abs_im
 pan(r, c) = PAN[r * 16 + c - 1]        # c: 3..6 box, 7 grid, 10 eig_inside, 11 eig_count, 12 floor, 13 lo, 14 hi, 15 worst
 N = int(sys(0, 2))
 # κ of LegS as m·10^e from its log10 (it can exceed a double's range at large N)

@@ -135,9 +135,9 @@ def _hippo_mp(m, N, r, prec):
         with tempfile.TemporaryDirectory() as d:
             for k in ("A", "B") + (("P",) if r else ()):
                 path = os.path.join(d, k + ".tsv")
-                _check(lib.ssm_tsv_write_mpmat(path.encode(), None, None, ctypes.byref(mats[k])))
-                with open(path) as fh:
-                    rows = [ln.split() for ln in fh if ln.strip() and not ln.startswith("#")]
+                _check(lib.ssm_tsv_write_mpmat(path.encode(), None, None, None, ctypes.byref(mats[k])))
+                with open(path) as fh:  # the first line holds the column names
+                    rows = [ln.split() for ln in list(fh)[1:] if ln.strip() and not ln.startswith("#")]
                 out[k] = [row[0] for row in rows] if k == "B" else rows
         return out
     finally:

@@ -170,7 +170,7 @@ _decl("ssm_mpmat_init", S, ctypes.POINTER(MPMat), Z, Z, ctypes.c_long)
 _decl("ssm_mpmat_clear", None, ctypes.POINTER(MPMat))
 _decl("ssm_mpmat_get_dmat", S, DM, ctypes.POINTER(MPMat))
 _decl("ssm_hippo_mp", S, ctypes.POINTER(MPMat), ctypes.POINTER(MPMat), ctypes.POINTER(MPMat), I, Z, P)
-_decl("ssm_tsv_write_mpmat", S, CP, P, CP, ctypes.POINTER(MPMat))
+_decl("ssm_tsv_write_mpmat", S, CP, P, CP, CP, ctypes.POINTER(MPMat))
 # safetensors
 _decl("ssm_st_free", None, P)
 _decl("ssm_st_write", S, P, CP)

@@ -28,7 +28,9 @@ def tmp(name):
 
 
 def read_tsv(path):
-    rows = [ln.split() for ln in open(path) if ln.strip() and not ln.startswith("#")]
+    """A numeric ssmkit table (names on the first line, '#' comments, blank lines between blocks)."""
+    lines = open(path).read().splitlines()
+    rows = [ln.split() for ln in lines[1:] if ln.strip() and not ln.startswith("#")]
     return np.array(rows, dtype=float)
 
 
