@@ -215,8 +215,13 @@ typedef struct {
     double omega;      /* a frequency where |G(iω)| = hinf (∞ when the sup is |D| at ω → ∞;
                         * reported >= 0 for a real system, where |G(−iω)| = |G(iω)|)         */
     double lower, upper; /* lower: attained value; upper: (1 + 2 tol)·lower, certified by a
-                          * Hamiltonian with no eigenvalue on the imaginary axis              */
+                          * Hamiltonian with no eigenvalue on the imaginary axis, plus eval_error */
     int iterations;    /* Hamiltonian eigenvalue problems solved                             */
+    double eval_error; /* first-order bound on the rounding error of the attained |G(iω)|, included in
+                        * upper (10 n ε κ(iωI − A) ‖b‖‖c‖/σ_min(iωI − A))                  */
+    size_t removed;    /* modes on or right of the imaginary axis that G cannot see (uncontrollable
+                        * or unobservable, e.g. FouT's decoupled zero state), removed first: the norm
+                        * is that of the minimal part                                         */
 } ssm_hinf_info;
 
 /* H∞ norm of a stable SISO system G(s) = c(sI − A)⁻¹b + D, A n×n complex, by
@@ -231,8 +236,10 @@ typedef struct {
  * midpoints of consecutive crossings; stop when H(γ) has none (or the
  * midpoints bring no progress).  Quadratic convergence; tol (relative,
  * default 1e-10 when <= 0) must be >= 1e-14.  Cost O(n³) per iteration
- * (zgeev of 2n×2n), typically < 10 iterations.  EINVAL for bad shapes or an
- * eigenvalue of A with Re >= 0 (norm not finite), ENOCONV after 60 iterations. */
+ * (zgeev of 2n×2n), typically < 10 iterations.  Modes on or right of the axis
+ * that G cannot see (uncontrollable or unobservable) are removed first (see
+ * removed).  EINVAL for bad shapes or a mode of G with Re λ >= 0 (norm not
+ * finite), ENOCONV after 60 iterations. */
 SSM_MUST_CHECK ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                        double complex D, double tol);
 

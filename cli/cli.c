@@ -154,6 +154,24 @@ const char *cli_command_line(void)
 
 
 
+#ifndef SSM_DATADIR
+#define SSM_DATADIR "/usr/local/share/ssmkit"
+#endif
+
+int cli_plot_script(char *buf, size_t n, const char *name)
+{
+    const char *env = getenv("SSMKIT_PLOTS");
+    if (env && *env) { /* the user's choice is the only place looked */
+        snprintf(buf, n, "%s/%s.gp", env, name);
+        return access(buf, R_OK) == 0;
+    }
+    snprintf(buf, n, "plots/%s.gp", name);
+    if (access(buf, R_OK) == 0)
+        return 1;
+    snprintf(buf, n, "%s/plots/%s.gp", SSM_DATADIR, name);
+    return access(buf, R_OK) == 0;
+}
+
 json_t *cli_jnum(double x)
 {
     return isfinite(x) ? json_real(x) : json_null();

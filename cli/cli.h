@@ -75,6 +75,11 @@ SSM_MUST_CHECK ssm_status cli_json_print(json_t *o);
 
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);
+
+/* The gnuplot script plots/NAME.gp, looked up in $SSMKIT_PLOTS, then ./plots (a source checkout), then
+ * the installed SSM_DATADIR/plots (`make install`: PREFIX/share/ssmkit/plots).  Writes the path into
+ * buf; returns 1 when found (readable), 0 otherwise (buf then holds the last place looked). */
+int cli_plot_script(char *buf, size_t n, const char *name);
 void cli_set_command_line(int argc, char **argv);
 
 int cmd_hippo(int argc, char **argv);

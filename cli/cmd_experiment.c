@@ -45,9 +45,9 @@ static void help(void)
           "                              [--jobs | --job K | --merge] [--json] [-q]\n"
           "\n"
           "Run an experiment: writes DIR/NAME.tsv (and, where the experiment has more tables, DIR/NAME-*.tsv)\n"
-          "and DIR/NAME.json, then DIR/NAME.png with gnuplot from plots/NAME.gp (looked up in ./plots or\n"
-          "$SSMKIT_PLOTS; skipped, and said so, when absent).  Tables and JSON: README, \"File formats\", and\n"
-          "doc/json.md.\n"
+          "and DIR/NAME.json, then DIR/NAME.png with gnuplot from plots/NAME.gp (looked up in $SSMKIT_PLOTS,\n"
+          "else ./plots, else the installed share/ssmkit/plots; skipped, and said so, when absent).  Tables\n"
+          "and JSON: README, \"File formats\", and doc/json.md.\n"
           "\n",
           stdout);
     for (size_t i = 0; i < sizeof EXPERIMENTS / sizeof *EXPERIMENTS; i++)
@@ -64,9 +64,7 @@ static void help(void)
 static void figure(const char *name, const char *dir, int quiet)
 {
     char script[1024];
-    const char *env = getenv("SSMKIT_PLOTS");
-    snprintf(script, sizeof script, "%s/%s.gp", env && *env ? env : "plots", name);
-    if (access(script, R_OK) != 0) {
+    if (!cli_plot_script(script, sizeof script, name)) {
         fprintf(stderr, "ssmkit: experiment: figure skipped (%s not found; set SSMKIT_PLOTS)\n", script);
         return;
     }

@@ -43,7 +43,12 @@ static const char VERIFY_HELP[] =
     "stored value (tolerances printed).  Exit 0: all hold; 1: a check failed (listed); 2: the file is\n"
     "unreadable or not an ssmkit init file.  With --prec BITS (> 53) kappa_V, backward_error,\n"
     "b_residual and tf_sup_error are recomputed from the tensors in multiprecision (Arb/MPC) and the digits on which the\n"
-    "double and the multiprecision values agree are printed.\n";
+    "double and the multiprecision values agree are printed.\n"
+    "\n"
+    "Two verdicts, kept apart: integrity (\"N of N checks hold\": the stored numbers are those of the\n"
+    "tensors; decides the exit status) and quality (the transfer error sup|G_init - G_target| on the\n"
+    "stored grid relative to sup|G_target| there: good when <= 10%, poor above; n/a without a target;\n"
+    "informative only, a poor init still exits 0).\n";
 
 static const char TRANSFER_HELP[] =
     "usage: ssmkit transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2] [--sup] [--hinf] [-o FILE.tsv] [options]\n"
@@ -57,7 +62,9 @@ static const char TRANSFER_HELP[] =
     "           points plus the poles' |Im lambda|, every local peak refined by Brent's method, so the\n"
     "           value is the true local maximum, not the largest grid value\n"
     "  --hinf   print the H-infinity norm of G (or of G1 - G2, as one block system) by the\n"
-    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies; O(n^3) per iteration\n"
+    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies (modes on the imaginary\n"
+    "           axis that G cannot see, like FouT's decoupled state, removed first; the upper bound\n"
+    "           includes the rounding of evaluating G); O(n^3) per iteration\n"
     "           on the 2n x 2n Hamiltonian (n = states of SPEC plus SPEC2, at most 4096)\n"
     "  With --sup, --hinf or --json the table is written only with -o; --json prints the results as one\n"
     "  object (every key always present, null where not computed: doc/json.md).\n"
@@ -297,6 +304,29 @@ int cmd_init(int argc, char **argv)
     return s == SSM_OK ? 0 : cli_fail(s);
 }
 
+static json_t *real_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* Quality, apart from integrity: how far the model's transfer function is from its target's,
+ * relative to the target's own peak, judged against SSM_VERIFY_TF_GOOD (init/init.h). */
+static void print_quality(const char *path, const ssm_verify_report *rep)
+{
+    if (isnan(rep->tf_relative)) {
+        printf("%s: quality: n/a (the file has no target system to compare with)\n", path);
+        return;
+    }
+    char rel[64];
+    if (rep->tf_relative < 1.0)
+        snprintf(rel, sizeof rel, "%.3g%% of", 100.0 * rep->tf_relative);
+    else
+        snprintf(rel, sizeof rel, "%.3g times", rep->tf_relative);
+    printf("%s: quality: transfer error %.3g = %s sup|G_target| = %.4g on the stored grid: %s (good: <= %g%%)\n",
+           path, rep->tf_error, rel, rep->tf_signal, rep->tf_relative <= SSM_VERIFY_TF_GOOD ? "good" : "poor",
+           100.0 * SSM_VERIFY_TF_GOOD);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     common_opts c;
@@ -341,6 +371,14 @@ int cmd_verify(int argc, char **argv)
         json_object_set_new(o, "ok", json_boolean(rep.failed == 0));
         json_object_set_new(o, "failed", json_integer(rep.failed));
         json_object_set_new(o, "checks", items);
+        json_t *q = json_object(); /* quality: null fields without a target */
+        json_object_set_new(q, "tf_error", real_or_null(rep.tf_error));
+        json_object_set_new(q, "tf_signal", real_or_null(rep.tf_signal));
+        json_object_set_new(q, "tf_relative", real_or_null(rep.tf_relative));
+        json_object_set_new(q, "threshold", json_real(SSM_VERIFY_TF_GOOD));
+        json_object_set_new(q, "verdict", isnan(rep.tf_relative) ? json_null()
+                                          : json_string(rep.tf_relative <= SSM_VERIFY_TF_GOOD ? "good" : "poor"));
+        json_object_set_new(o, "quality", q);
         /* the multiprecision recomputation: null without --prec */
         json_t *m = nmp ? json_array() : json_null();
         for (int i = 0; i < nmp; i++)
@@ -357,7 +395,8 @@ int cmd_verify(int argc, char **argv)
             if (!c.quiet || !rep.item[i].ok)
                 printf("%-4s %-18s stored %-24s recomputed %-24s tol %.3g\n", rep.item[i].ok ? "ok" : "FAIL",
                        rep.item[i].key, rep.item[i].stored, rep.item[i].recomputed, rep.item[i].tolerance);
-        printf("%s: %d of %d checks hold\n", argv[optind], rep.count - rep.failed, rep.count);
+        printf("%s: integrity: %d of %d checks hold\n", argv[optind], rep.count - rep.failed, rep.count);
+        print_quality(argv[optind], &rep);
         for (int i = 0; i < nmp; i++)
             printf("mp   %-18s double %-24.17g MPFR(%ld) %-24.17g agree to %.1f digits\n", mp[i].key, mp[i].stored,
                    (long)c.io.prec, mp[i].mp, mp[i].digits);
@@ -500,8 +539,17 @@ static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spe
 }
 
 /* H∞ norm of G1 (or of G1 − G2 as the block system [A1 0; 0 A2], [b1; b2], [c1, −c2]) */
+static size_t spec_states(const spec_sys *y)
+{
+    return y->is_modal ? y->modal.M * (y->modal.conj_sym ? 2 : 1) : y->A->rows;
+}
+
 static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *y2)
 {
+    size_t want = spec_states(y1) + (y2 ? spec_states(y2) : 0);
+    if (want > 4096) /* refused before the dense forms are built */
+        return SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", want,
+                         2 * want, 2 * want);
     ssm_zmat_t A1, b1, c1, A2, b2, c2, A, b, c;
     memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
     memset(A, 0, sizeof A); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
@@ -535,7 +583,9 @@ static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *
 static json_t *transfer_json_head(const char *spec, const common_opts *c, double lo, double hi, size_t K, int logs)
 {
     static const char *const LATER[] = {"sup", "omega_at_sup", "grid_sup", "omega_at_grid_sup", "peaks_refined",
-                                        "at_band_edge", "hinf", "omega_at_hinf", "hinf_upper", "hinf_iterations"};
+                                        "at_band_edge", "ref_sup", "relative_sup", "hinf", "omega_at_hinf",
+                                        "hinf_upper", "hinf_iterations", "hinf_eval_error", "hinf_modes_removed",
+                                        "ref_hinf", "relative_hinf"};
     json_t *o = json_pack("{s:s, s:o, s:s, s:I, s:f, s:f, s:I, s:b, s:o}", "spec", spec, "vs",
                           c->vs ? json_string(c->vs) : json_null(), "C",
                           c->io.C == SSM_C_ONES ? "ones" : c->io.C == SSM_C_RANDOM ? "random" : "legendre", "seed",
@@ -545,6 +595,130 @@ static json_t *transfer_json_head(const char *spec, const common_opts *c, double
     for (size_t i = 0; o && i < sizeof LATER / sizeof *LATER; i++)
         json_object_set_new(o, LATER[i], json_null());
     return o;
+}
+
+/* The table G1 [, G2, |G1 − G2|] on the --omega grid, kept in T (written last, by the caller). */
+static ssm_status transfer_table(ssm_dmat_t T, char *header, size_t hn, ssm_tf_fn f1, ssm_tf_fn f2,
+                                 const common_opts *c, const char *spec, double lo, double hi, size_t K, int logs)
+{
+    double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
+    double *w = malloc(K * sizeof *w);
+    ssm_status st = s && G1 && G2 && w ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for %zu frequencies", K);
+    if (st == SSM_OK) st = ssm_tf_omega_grid(s, w, lo, hi, K, logs);
+    if (st == SSM_OK) st = f1.eval(G1, s, K, f1.ctx);
+    if (st == SSM_OK && c->vs) st = f2.eval(G2, s, K, f2.ctx);
+    if (st == SSM_OK) st = ssm_dmat_init(T, K, c->vs ? 8 : 4);
+    for (size_t k = 0; st == SSM_OK && k < K; k++) {
+        double *r = &SSM_D(T, k, 0);
+        r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
+        if (c->vs) {
+            r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
+        }
+    }
+    snprintf(header, hn,
+             "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
+             "command: %s\n"
+             "omega in rad per unit time; re, im, abs: G1(i omega)%s",
+             SSM_VERSION, spec, c->vs ? " vs " : "", c->vs ? c->vs : "",
+             c->io.C == SSM_C_ONES ? "ones" : c->io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
+             c->vs ? "; re2, im2, abs2: G2(i omega); absdiff = |G1 - G2|" : "");
+    free(s); free(G1); free(G2); free(w);
+    return st;
+}
+
+/* the refined sup over the band of |g1 − g2| (of |g1| when g2.eval is NULL), the poles' |Im λ| of
+ * the systems given merged into the coarse grid */
+static ssm_status band_sup(ssm_dist_info *in, ssm_tf_fn g1, ssm_tf_fn g2, const spec_sys *y1, const spec_sys *y2,
+                           double lo, double hi, size_t K)
+{
+    double *extra = NULL;
+    size_t ne = 0;
+    ssm_status st = spec_poles(&extra, &ne, y1);
+    if (st == SSM_OK && y2)
+        st = spec_poles(&extra, &ne, y2);
+    ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
+    if (st == SSM_OK)
+        st = ssm_dist_sup(in, g1, g2, &o);
+    free(extra);
+    return st;
+}
+
+/* "(3.67% of sup|G2| = 1)" or "(47.4 times sup|G2| = 1)": a distance next to the size of its reference */
+static void relative_words(char *buf, size_t n, double dist, double ref, const char *refname)
+{
+    double r = dist / ref;
+    if (!(ref > 0) || !isfinite(r))
+        snprintf(buf, n, "(%s = %.4g: no relative size)", refname, ref);
+    else if (r < 1.0)
+        snprintf(buf, n, "(%.3g%% of %s = %.4g)", 100.0 * r, refname, ref);
+    else
+        snprintf(buf, n, "(%.3g times %s = %.4g)", r, refname, ref);
+}
+
+/* --sup: sup |G1 − G2| (or sup |G|), refined; with --vs also sup |G2| on the same band, the reference
+ * the distance is stated against */
+static ssm_status transfer_sup(char *line, size_t ln, json_t *js, const spec_sys *y1, const spec_sys *y2,
+                               const common_opts *c, double lo, double hi, size_t K)
+{
+    ssm_tf_fn f1 = spec_fn(y1), f2 = c->vs ? spec_fn(y2) : (ssm_tf_fn){NULL, NULL};
+    ssm_dist_info in, ref;
+    ssm_status st = band_sup(&in, f1, f2, y1, c->vs ? y2 : NULL, lo, hi, K);
+    if (st == SSM_OK && c->vs)
+        st = band_sup(&ref, f2, (ssm_tf_fn){NULL, NULL}, y2, NULL, lo, hi, K);
+    if (st != SSM_OK)
+        return st;
+    if (js) {
+        json_object_set_new(js, "sup", cli_jnum(in.sup));
+        json_object_set_new(js, "omega_at_sup", cli_jnum(in.omega));
+        json_object_set_new(js, "grid_sup", cli_jnum(in.grid_sup));
+        json_object_set_new(js, "omega_at_grid_sup", cli_jnum(in.grid_omega));
+        json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
+        json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
+        json_object_set_new(js, "ref_sup", c->vs ? cli_jnum(ref.sup) : json_null());
+        json_object_set_new(js, "relative_sup", c->vs && ref.sup > 0 ? cli_jnum(in.sup / ref.sup) : json_null());
+        return SSM_OK;
+    }
+    char rel[160] = "";
+    if (c->vs)
+        relative_words(rel, sizeof rel, in.sup, ref.sup, "sup|G2|");
+    snprintf(line, ln, "sup %s = %.17g%s%s at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
+             c->vs ? "|G1 - G2|" : "|G|", in.sup, c->vs ? " " : "", rel, in.omega, in.grid_sup, in.grid_omega,
+             in.peaks, in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
+    return SSM_OK;
+}
+
+/* --hinf: the H∞ norm of G1 − G2 (or G1); with --vs also that of G2, the reference */
+static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const spec_sys *y1, const spec_sys *y2,
+                                const common_opts *c)
+{
+    ssm_hinf_info h, ref;
+    ssm_status st = hinf_of(&h, y1, c->vs ? y2 : NULL);
+    if (st == SSM_OK && c->vs)
+        st = hinf_of(&ref, y2, NULL);
+    if (st != SSM_OK)
+        return st;
+    if (js) {
+        json_object_set_new(js, "hinf", cli_jnum(h.hinf));
+        json_object_set_new(js, "omega_at_hinf", cli_jnum(h.omega));
+        json_object_set_new(js, "hinf_upper", cli_jnum(h.upper));
+        json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
+        json_object_set_new(js, "hinf_eval_error", cli_jnum(h.eval_error));
+        json_object_set_new(js, "hinf_modes_removed", json_integer((json_int_t)h.removed));
+        json_object_set_new(js, "ref_hinf", c->vs ? cli_jnum(ref.hinf) : json_null());
+        json_object_set_new(js, "relative_hinf", c->vs && ref.hinf > 0 ? cli_jnum(h.hinf / ref.hinf) : json_null());
+        return SSM_OK;
+    }
+    char rel[160] = "";
+    if (c->vs)
+        relative_words(rel, sizeof rel, h.hinf, ref.hinf, "||G2||_inf");
+    char removed[160] = "";
+    if (h.removed)
+        snprintf(removed, sizeof removed, "; %zu mode%s on the imaginary axis that G cannot see removed", h.removed,
+                 h.removed > 1 ? "s" : "");
+    snprintf(line, ln, "H-infinity norm of %s = %.17g%s%s at omega = %.17g (certified upper bound %.17g, evaluation "
+             "rounding included; %d Hamiltonian iterations%s)\n", c->vs ? "G1 - G2" : "G", h.hinf, c->vs ? " " : "",
+             rel, h.omega, h.upper, h.iterations, removed);
+    return SSM_OK;
 }
 
 int cmd_transfer(int argc, char **argv)
@@ -580,116 +754,38 @@ int cmd_transfer(int argc, char **argv)
         spec_clear(&y1);
         return rc;
     }
-    ssm_tf_fn f1 = spec_fn(&y1), f2 = c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL};
-    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for.  It is
-     * written last, only when every part succeeded (--sup used to fail after the file existed) */
-    int table = c.out || !(c.sup || c.hinf || c.json), have_table = 0;
-    ssm_dmat_t Tout;
-    memset(Tout, 0, sizeof Tout);
+    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) or --json was asked for.
+     * Every part is computed first; the table and the summaries are written only when all succeeded
+     * (--sup used to fail after the file existed) */
+    int table = c.out || !(c.sup || c.hinf || c.json);
+    ssm_dmat_t T;
+    memset(T, 0, sizeof T);
     char header[1400];
-    if (table) {
-        double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
-        double *w = malloc(K * sizeof *w);
-        ssm_status st = s && G1 && G2 && w ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for %zu frequencies", K);
-        if (st == SSM_OK) st = ssm_tf_omega_grid(s, w, lo, hi, K, logs);
-        if (st == SSM_OK) st = f1.eval(G1, s, K, f1.ctx);
-        if (st == SSM_OK && c.vs) st = f2.eval(G2, s, K, f2.ctx);
-        if (st == SSM_OK) {
-            size_t cols = c.vs ? 8 : 4;
-            ssm_dmat_t T;
-            st = ssm_dmat_init(T, K, cols);
-            for (size_t k = 0; st == SSM_OK && k < K; k++) {
-                double *r = &SSM_D(T, k, 0);
-                r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
-                if (c.vs) {
-                    r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
-                }
-            }
-            snprintf(header, sizeof header,
-                     "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
-                     "command: %s\n"
-                     "omega in rad per unit time; re, im, abs: G1(i omega)%s",
-                     SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
-                     c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
-                     c.vs ? "; re2, im2, abs2: G2(i omega); absdiff = |G1 - G2|" : "");
-            if (st == SSM_OK) {
-                Tout[0] = T[0]; /* kept for the end */
-                have_table = 1;
-            } else {
-                ssm_dmat_clear(T);
-            }
-        }
-        free(s); free(G1); free(G2); free(w);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-    }
-    const char *what = c.vs ? "|G1 - G2|" : "|G|";
     json_t *js = c.json ? transfer_json_head(argv[optind], &c, lo, hi, K, logs) : NULL;
-    char lines[2][700] = {"", ""}; /* the text summaries, printed once the table is safely written */
-    if (rc < 0 && c.sup) {
-        /* coarse log grid of COUNT points plus the poles' |Im lambda|, then every local peak refined */
-        double *extra = NULL;
-        size_t ne = 0;
-        ssm_status st = spec_poles(&extra, &ne, &y1);
-        if (st == SSM_OK && c.vs)
-            st = spec_poles(&extra, &ne, &y2);
-        ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
-        ssm_dist_info in;
-        if (st == SSM_OK)
-            st = ssm_dist_sup(&in, f1, f2, &o);
-        free(extra);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-        else if (js) {
-            json_object_set_new(js, "sup", cli_jnum(in.sup));
-            json_object_set_new(js, "omega_at_sup", cli_jnum(in.omega));
-            json_object_set_new(js, "grid_sup", cli_jnum(in.grid_sup));
-            json_object_set_new(js, "omega_at_grid_sup", cli_jnum(in.grid_omega));
-            json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
-            json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
-        } else {
-            snprintf(lines[0], sizeof lines[0],
-                     "sup %s = %.17g at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
-                     what, in.sup, in.omega, in.grid_sup, in.grid_omega, in.peaks,
-                     in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
-        }
-    }
-    if (rc < 0 && c.hinf) {
-        ssm_hinf_info h;
-        ssm_status st = hinf_of(&h, &y1, c.vs ? &y2 : NULL);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-        else if (js) {
-            json_object_set_new(js, "hinf", cli_jnum(h.hinf));
-            json_object_set_new(js, "omega_at_hinf", cli_jnum(h.omega));
-            json_object_set_new(js, "hinf_upper", cli_jnum(h.upper));
-            json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
-        } else {
-            snprintf(lines[1], sizeof lines[1],
-                     "H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
-                     "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
-        }
-    }
-    if (have_table) {
-        if (rc < 0) {
-            ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout,
-                                               c.vs ? "omega re im abs re2 im2 abs2 absdiff" : "omega re im abs",
-                                               header, Tout);
-            if (st != SSM_OK)
-                rc = cli_fail(st);
-        }
-        ssm_dmat_clear(Tout);
-    }
-    if (rc < 0)
+    char lines[2][900] = {"", ""};
+    ssm_status st = SSM_OK;
+    if (table)
+        st = transfer_table(T, header, sizeof header, spec_fn(&y1), c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL}, &c,
+                            argv[optind], lo, hi, K, logs);
+    if (st == SSM_OK && c.sup)
+        st = transfer_sup(lines[0], sizeof lines[0], js, &y1, &y2, &c, lo, hi, K);
+    if (st == SSM_OK && c.hinf)
+        st = transfer_hinf(lines[1], sizeof lines[1], js, &y1, &y2, &c);
+    if (st == SSM_OK && c.json && !js)
+        st = SSM_ERROR(SSM_ENOMEM, "out of memory (JSON)");
+    if (st == SSM_OK && table)
+        st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout,
+                                c.vs ? "omega re im abs re2 im2 abs2 absdiff" : "omega re im abs", header, T);
+    if (st == SSM_OK) {
         fputs(lines[0], stdout), fputs(lines[1], stdout);
-    if (c.json && rc < 0) {
-        ssm_status st = cli_json_print(js);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-    } else {
-        json_decref(js);
+        if (js) {
+            st = cli_json_print(js); /* releases js */
+            js = NULL;
+        }
     }
+    json_decref(js);
+    ssm_dmat_clear(T);
     spec_clear(&y1);
     spec_clear(&y2);
-    return rc < 0 ? 0 : rc;
+    return st == SSM_OK ? 0 : cli_fail(st);
 }

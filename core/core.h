@@ -218,6 +218,11 @@ SSM_MUST_CHECK ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, cons
 /* Solve A X = B in place of B (LU with partial pivoting, zgesv).  A is not
  * modified.  ELOSS when A is exactly singular (info > 0). */
 SSM_MUST_CHECK ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A);
+/* The smallest and largest singular values of a square A (zgesvd) with the singular vectors of the
+ * smallest: u*A = smin v*, A v = smin u (u: left, v: right; n entries each, unit norm).  A near-null
+ * pair shows an (almost) eigenvalue λ of M when A = M − λI: u its left, v its right eigenvector. */
+SSM_MUST_CHECK ssm_status ssm_zmat_svd_min(double *smin, double *smax, double complex *u, double complex *v,
+                                           const ssm_zmat_t A);
 /* Eigenvalues of a complex square matrix (zgeev, no vectors). */
 SSM_MUST_CHECK ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A);
 SSM_MUST_CHECK ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A);

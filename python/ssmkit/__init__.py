@@ -15,6 +15,7 @@ ssmkit.Error(status, message) with the library's one-line message; nothing print
 Which libssmkit.so is used and why OPENBLAS_CORETYPE matters: see ssmkit._lib.
 """
 import ctypes
+import math
 import os
 import tempfile
 
@@ -308,11 +309,17 @@ def _as_file(spec, **opts):
 class VerifyResult:
     """The checks of ssm_init_verify: .items (dicts key, stored, recomputed, tolerance, ok), .ok,
     .failed; with prec > 53 also .mp (dicts key, double, mpfr, digits).  A violated tolerance is a
-    result (ok False), not an exception."""
+    result (ok False), not an exception.  Quality, apart from integrity: .tf_error (sup |G_init −
+    G_target| on the file's grid), .tf_signal (sup |G_target| there), .tf_relative (their ratio; None
+    without a target) and .quality ("good" when tf_relative <= 0.1, "poor" above, None without a target)."""
 
-    def __init__(self, items, failed, mp=None):
+    GOOD = 0.1  # SSM_VERIFY_TF_GOOD
+
+    def __init__(self, items, failed, mp=None, tf=(None, None, None)):
         self.items, self.failed, self.mp = items, failed, mp or []
         self.ok = failed == 0
+        self.tf_error, self.tf_signal, self.tf_relative = tf
+        self.quality = None if self.tf_relative is None else ("good" if self.tf_relative <= self.GOOD else "poor")
 
     def __iter__(self):
         return iter(self.items)
@@ -348,7 +355,8 @@ def verify(spec, prec=53):
         n = ctypes.c_int()
         _check(lib.ssm_init_verify_mp(buf, 8, ctypes.byref(n), f._handle(), int(prec)))
         mp = [{"key": x.key.decode(), "double": x.stored, "mpfr": x.mp, "digits": x.digits} for x in buf[:n.value]]
-    return VerifyResult(items, rep.failed, mp)
+    tf = tuple(None if math.isnan(x) else x for x in (rep.tf_error, rep.tf_signal, rep.tf_relative))
+    return VerifyResult(items, rep.failed, mp, tf)
 
 
 # ---- transfer functions -------------------------------------------------------------------------

@@ -7,7 +7,8 @@ or exits.
 Where the library comes from, first match wins:
   1. $SSMKIT_LIB (a path to libssmkit.so);
   2. ../build/libssmkit.so relative to this package (the source tree after `make`);
-  3. the installed library: ctypes.util.find_library("ssmkit"), then the soname libssmkit.so.0.
+  3. the library `make install` put beside the package (its directory recorded in _paths.py);
+  4. the installed library: ctypes.util.find_library("ssmkit"), then the soname libssmkit.so.0.
 
 OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded.  On a CPU that OpenBLAS 0.3.21 does not
 recognise it falls back to a slow core; the `ssmkit` binary then re-executes itself with the faster
@@ -75,7 +76,8 @@ class VerifyItem(ctypes.Structure):
 
 
 class VerifyReport(ctypes.Structure):
-    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int)]
+    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int),
+                ("tf_error", ctypes.c_double), ("tf_signal", ctypes.c_double), ("tf_relative", ctypes.c_double)]
 
 
 class VerifyMPItem(ctypes.Structure):
@@ -107,6 +109,11 @@ def _candidates():
         return
     here = os.path.dirname(os.path.abspath(__file__))
     yield os.path.normpath(os.path.join(here, "..", "..", "build", "libssmkit.so"))
+    try:  # installed by `make install`: the library's directory, recorded there
+        from ._paths import LIBDIR
+        yield os.path.join(LIBDIR, "libssmkit.so.0")
+    except ImportError:
+        pass
     found = ctypes.util.find_library("ssmkit")
     if found:
         yield found

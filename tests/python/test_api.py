@@ -63,6 +63,9 @@ def test_verify_and_tamper():
     js = json.loads(out)
     assert rep.ok and js["ok"] and len(rep) == len(js["checks"])
     assert [i["key"] for i in rep] == [c["key"] for c in js["checks"]]
+    q = js["quality"]  # the quality verdict, apart from integrity, as the CLI states it
+    assert (rep.tf_error, rep.tf_signal, rep.tf_relative, rep.quality) == \
+        (q["tf_error"], q["tf_signal"], q["tf_relative"], q["verdict"]) and rep.quality == "poor"
     # a stored check altered (metadata is outside the tensor checksum): a result, not an exception
     raw = bytearray(open(ref, "rb").read())
     k = raw.find(b'"kappa_V":"') + len(b'"kappa_V":"')
