@@ -47,7 +47,10 @@ unset multiplot
 set output dir."/robustness-curves.png"
 set terminal pngcairo size 1400,560 enhanced font "DejaVu Sans,12"
 unset logscale x
-set multiplot layout 1,2 title "Training under the PTD protocol (Λ, B, Δ frozen; C and the rest trained)"
+unset xtics
+set xtics          # drops the "clean" tic of the amplitude panel
+set autoscale x
+set multiplot layout 1,2 title sprintf("Training under the PTD protocol (Λ, B, Δ frozen; C and the rest trained): d_{model} %d, %d layer(s), d_{state} %d, %d training images × %d epoch(s)", M[1], M[2], M[3], M[4], M[5])
 set xlabel "epoch"
 set ylabel "training loss"
 set autoscale y

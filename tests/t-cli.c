@@ -336,7 +336,7 @@ static double jnum(const json_t *o, const char *key)
 
 static void test_relative_errors(void)
 {
-    char ptd[320], legs[320], tsv[320], tgt[320]; /* (P_'s buffers rotate: run() uses them too) */
+    char ptd[320], legs[320], tsv[320], tgt[340]; /* (P_'s buffers rotate: run() uses them too) */
     snprintf(ptd, sizeof ptd, "%s", P_("rel-ptd.safetensors"));
     snprintf(legs, sizeof legs, "%s", P_("rel-legs.safetensors"));
     snprintf(tsv, sizeof tsv, "%s", P_("rel.tsv"));
@@ -893,7 +893,8 @@ static void test_python(void)
              "\\nassert complex(lam_t[1]) == lam[1] and A_t.shape == (16, 16)\\nprint(\"readme ok\")\\n",
              re, im);
     snprintf(cmd, sizeof cmd,
-             "awk '/^```python$/ { f = 1; next } f && /^```$/ { exit } f' README.md | " /* the first block */
+             "awk '/^```python$/ { f = 1; b = \"\"; next } f && /^```$/ { f = 0; if (b ~ /def load_safetensors/) "
+             "{ printf \"%%s\", b; exit } next } f { b = b $0 \"\\n\" }' README.md | " /* the loading block */
              "sed 's|out/demo/init-ptd.safetensors|%s|' > '%s' && printf '%s' >> '%s' && "
              "/usr/bin/python3 '%s' > '%s' 2>&1",
              g, P_("readme.py"), check, P_("readme.py"), P_("readme.py"), P_(".py"));

@@ -280,3 +280,22 @@ def test_part_files():
     df = load(os.path.join(d, "robustness.part-1.tsv"), ["kind"] + [f"c{k}" for k in range(10)])
     assert list(df["kind"].unique()) == [0, 1, 2]
     return "spikes and robustness parts"
+
+
+def test_readme_tsv_snippet():
+    """The README's TSV loading block, verbatim, on a bode run (its paths pointed there)."""
+    import re
+    import subprocess
+    from common import ROOT
+    text = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    blocks = [b for b in re.findall(r"^```python\n(.*?)^```$", text, re.S | re.M) if "read_csv" in b]
+    assert len(blocks) == 1, f"{len(blocks)} README blocks load a TSV"
+    d = experiment("bode", *SMALL["bode"])
+    code = blocks[0].replace("out/figures", d)
+    p = subprocess.run(["/usr/bin/python3", "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    method, n = p.stdout.split()
+    j = json.load(open(os.path.join(d, "bode.json")))
+    worst = max(j["methods"], key=lambda m: m["relative_to_sup_legs"])["method"]
+    assert method == worst and int(n) > 1000, p.stdout
+    return f"runs; worst method {method}, {n} LegS points"
