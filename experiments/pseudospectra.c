@@ -164,7 +164,8 @@ static ssm_status panel_contours(exp_data *x, double *r, size_t k, const ssm_psp
     r[1] = lo;
     r[2] = hi;
     r[3] = worst;
-    r[4] = (double)spent;
+    r[4] = co.accept;
+    r[5] = (double)spent;
     return s;
 }
 
@@ -197,7 +198,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         sig = malloc(g * g * sizeof *sig);
         s = sig ? ssm_pspec_grid(sig, p, box, g, g, NULL, NULL) : SSM_ERROR(SSM_ENOMEM, "pseudospectra: out of memory");
     }
-    double normA = s == SSM_OK ? ssm_zmat_norm2(A) : NAN, r[5];
+    double normA = s == SSM_OK ? ssm_zmat_norm2(A) : NAN, r[6];
     if (s == SSM_OK && k < NSYS)
         s = system_row(x, o, k, A, kappa, ev);
     if (s == SSM_OK)
@@ -211,9 +212,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         for (size_t i = 0; i < N; i++)
             inside += creal(ev[i]) >= box[0] && creal(ev[i]) <= box[1] && cimag(ev[i]) >= box[2] &&
                       cimag(ev[i]) <= box[3];
-        double row[15] = {(double)sys, box[0], box[1], box[2], box[3], (double)g, smin, smax, inside, (double)N,
-                          r[0], r[1], r[2], r[3], r[4]};
-        s = exp_add(x, D_PANEL + k, row, 15);
+        double row[16] = {(double)sys, box[0], box[1], box[2], box[3], (double)g, smin, smax, inside, (double)N,
+                          r[0], r[1], r[2], r[3], r[4], r[5]};
+        s = exp_add(x, D_PANEL + k, row, 16);
         exp_series(x, D_PANEL + k, "%s", PANELS[k]);
     }
     for (size_t iy = 0; s == SSM_OK && iy < g; iy++)
@@ -268,14 +269,14 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
             if (code == LEV_DRAWN || code == LEV_UNRESOLVED)
                 json_array_append_new(code == LEV_DRAWN ? drawn : unres, json_integer((json_int_t)L->v[4 * r]));
         }
-        json_array_append_new(pan, json_pack("{s:s, s:s, s:[ffff], s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:I}",
+        json_array_append_new(pan, json_pack("{s:s, s:s, s:[ffff], s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:f, s:I}",
                                              "panel", PANELS[k], "system", NAMES[(size_t)v[0]], "box", v[1], v[2],
                                              v[3], v[4], "grid", (json_int_t)v[5], "min_sigma", exp_jnum(v[6]),
                                              "max_sigma", exp_jnum(v[7]), "eigenvalues_inside", (json_int_t)v[8],
                                              "eigenvalues", (json_int_t)v[9], "level_floor", exp_jnum(v[10]),
                                              "levels_drawn_log10", drawn, "levels_unresolved_log10", unres,
-                                             "worst_check_ratio", exp_jnum(v[13]), "points_refined",
-                                             (json_int_t)v[14]));
+                                             "worst_check_ratio", exp_jnum(v[13]), "accept_ratio", v[14],
+                                             "points_refined", (json_int_t)v[15]));
     }
     json_object_set_new(j, "N", json_integer((json_int_t)size_N(o)));
     json_object_set_new(j, "grid", json_integer((json_int_t)g));
@@ -296,13 +297,13 @@ ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o)
              "complex stability radius; kappa_V: kappa_2 of the unit-column eigenvector matrix (legs: 256-bit); "
              "eps: the PTD budget |E|_2/|A|_2 (nan: not applicable); max_abs_im: the largest |Im lambda|"},
             {"-panels", "panel", "system box_x0 box_x1 box_y0 box_y1 grid min_sigma max_sigma eig_inside eig_count "
-                                 "level_floor level_lo level_hi worst_ratio points_refined", D_PANEL,
+                                 "level_floor level_lo level_hi worst_ratio accept_ratio points_refined", D_PANEL,
              D_PANEL + NPANEL - 1, 0,
              "one row per panel: system (0 legs, 1 s4d-legs, 2 ptd), the box and grid, sigma range on the grid, "
              "eigenvalues inside the box of eig_count; level_floor = 1000 u |A|_2; level_lo, level_hi: log10 of the "
              "smallest and largest level drawn; worst_ratio: the largest factor between sigma_min and its "
-             "interpolation at the checked points of accepted cells; points_refined: sigma evaluations of the "
-             "refinement"},
+             "interpolation at the checked points of accepted cells, accept_ratio the factor a cell is accepted "
+             "within; points_refined: sigma evaluations of the refinement"},
             {"-levels", "panel", "level_log10 status segments worst_ratio", D_LEV, D_LEV + NPANEL - 1, 0,
              "one row per panel and decade: status 0 drawn, 1 below the rounding floor (not drawn), 2 not reached "
              "in the box, 3 unresolved at the refinement limits (not drawn); worst_ratio as in -panels.tsv"},

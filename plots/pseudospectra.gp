@@ -13,17 +13,17 @@ fc = dir."/pseudospectra-contours.tsv"
 # every number in a title is read from the tables: row r of a table, column c (the names line is point
 # 0 of the first block for `every`, so row r is ::r+1::r+1; "nan", not applicable, becomes NaN)
 array SYS[3 * 10]
-array PAN[5 * 16]
+array PAN[5 * 17]
 do for [r = 0:2] { do for [c = 2:10] {
     stats f every ::r+1::r+1 using (strcol(c) eq "nan" ? 1e300 : column(c)) nooutput
     SYS[r * 10 + c - 1] = STATS_min >= 1e300 ? NaN : STATS_min
 } }
-do for [r = 0:4] { do for [c = 2:16] {
+do for [r = 0:4] { do for [c = 2:17] {
     stats fp every ::r+1::r+1 using (strcol(c) eq "nan" ? 1e300 : column(c)) nooutput
-    PAN[r * 16 + c - 1] = STATS_min >= 1e300 ? NaN : STATS_min
+    PAN[r * 17 + c - 1] = STATS_min >= 1e300 ? NaN : STATS_min
 } }
 sys(r, c) = SYS[r * 10 + c - 1]        # c: 2 N 3 norm_A 4 abscissa_eps2 5 abscissa_eps6 6 beta 7 kappa_V 8 log10_kappa_V 9 eps 10 max_abs_im
-pan(r, c) = PAN[r * 16 + c - 1]        # c: 3..6 box, 7 grid, 10 eig_inside, 11 eig_count, 12 floor, 13 lo, 14 hi, 15 worst
+pan(r, c) = PAN[r * 17 + c - 1]        # c: 3..6 box, 7 grid, 10 eig_inside, 11 eig_count, 12 floor, 13 lo, 14 hi, 15 worst, 16 accept
 N = int(sys(0, 2))
 # κ of LegS as m·10^e from its log10 (it can exceed a double's range at large N)
 ke = floor(sys(0, 8))
@@ -69,7 +69,7 @@ do for [k = 0:4] {
     }
     if (k == 4) {
         set title sprintf("PTD on HiPPO-LegS's box (zoom): %d of %d modes inside\nΛ_ε within discs of radius κ(Ṽ)·ε = %.3g·ε (Bauer–Fike)", int(pan(k, 10)), int(pan(k, 11)), sys(2, 7))
-        set label 1 sprintf("Top row: each system on its own EigTool box\n(the spectrum's bounding box padded by half its\nlarger side), so that no mode is cut off.\nBottom row: the same on HiPPO-LegS's box.\n\nContours ε = 10^{k} are drawn where resolved:\nthe grid (%d×%d per panel) is refined (quadtree)\nuntil σ_{min} at every edge midpoint and centre of\nthe cells a contour crosses is within 5%% of the\ninterpolation, and every eigenvalue's component is\nfound; largest misfit kept: a factor %.4f.\nLevels below 1000 u‖A‖_2 (here at most %.2g) are at\nthe rounding level of σ_{min}: not drawn.", int(pan(0, 7)), int(pan(0, 7)), worst, fl) at screen 0.02, screen 0.42 left font ",12"
+        set label 1 sprintf("Top row: each system on its own EigTool box\n(the spectrum's bounding box padded by half its\nlarger side), so that no mode is cut off.\nBottom row: the same on HiPPO-LegS's box.\n\nContours ε = 10^{k} are drawn where resolved:\nthe grid (%d×%d per panel) is refined (quadtree)\nuntil σ_{min} at every edge midpoint and centre of\nthe cells a contour crosses is within %.3g%% of the\ninterpolation, and every eigenvalue's component is\nfound; largest misfit kept: a factor %.4f.\nLevels below 1000 u‖A‖_2 (here at most %.2g) are at\nthe rounding level of σ_{min}: not drawn.", int(pan(0, 7)), int(pan(0, 7)), 100 * (pan(0, 16) - 1), worst, fl) at screen 0.02, screen 0.42 left font ",12"
     }
     splot fg index k using 2:3:(lg($4)) with pm3d, \
           fc index k using 3:4:(0):($5 - $3):($6 - $4):(0) with vectors nohead lw 1 lc rgb "black", \

@@ -88,5 +88,5 @@ def test_levels_not_drawn_are_below_the_floor():
         floor = lv[lv["status"] == 1]["level_log10"]
         assert (10.0 ** floor < p.level_floor).all() and (10.0 ** lv[lv["status"] != 1]["level_log10"] >= p.level_floor).all()
         assert (lv["status"] != 3).all(), f"{p.panel}: unresolved levels {list(lv[lv['status'] == 3]['level_log10'])}"
-        assert p.worst_ratio <= 1.05 + 1e-12
+        assert p.worst_ratio <= p.accept_ratio and p.accept_ratio == 1.05
     return "floors and statuses consistent; nothing unresolved at N = 8"

@@ -148,7 +148,7 @@ TABLES = {  # file suffix -> documented names
     "pseudospectra": {
         "": "system N norm_A abscissa_eps2 abscissa_eps6 beta kappa_V log10_kappa_V eps max_abs_im",
         "-panels": "panel system box_x0 box_x1 box_y0 box_y1 grid min_sigma max_sigma eig_inside eig_count "
-                   "level_floor level_lo level_hi worst_ratio points_refined",
+                   "level_floor level_lo level_hi worst_ratio accept_ratio points_refined",
         "-levels": "panel level_log10 status segments worst_ratio",
         "-grid": "panel re im sigma_min", "-eigenvalues": "system re im",
         "-contours": "panel level_log10 xa ya xb yb"},
