@@ -92,11 +92,13 @@ int cli_ends_with(const char *s, const char *suffix)
 
 /* the folder of path exists and is writable: checked with the format, before
  * any work (a 25 s PTD used to run before "cannot create" was said) */
-static int output_dir_ok(const char *path)
+int cli_output_dir_ok(const char *path)
 {
     char *d = strdup(path);
-    if (!d)
-        return 1;
+    if (!d) {
+        cli_usage_error("out of memory");
+        return 0;
+    }
     const char *dir = dirname(d);
     struct stat st;
     int ok = 0;
@@ -114,7 +116,7 @@ static int output_dir_ok(const char *path)
 
 int cli_out_kind_of(cli_out_kind *k, const char *path)
 {
-    if (path && !output_dir_ok(path))
+    if (path && !cli_output_dir_ok(path))
         return 0;
     if (!path)
         *k = OUT_STDOUT_TSV;

@@ -406,156 +406,33 @@ int cmd_verify(int argc, char **argv)
     return rep.failed ? EXIT_CHECK : 0;
 }
 
-/* A system named by a spec, ready to evaluate many times: a modal (diagonal /
- * DPLR) system for init files and init:METHOD:N, a dense one (Hessenberg plan)
- * for hippo:MEASURE:N and target:FILE. */
-typedef struct {
-    ssm_init_file *file;  /* the init file of a modal system (owned) */
-    ssm_tf_modal modal;   /* a view into file                       */
-    int is_modal;
-    ssm_zmat_t A, b, c;   /* dense systems (plan built from them) */
-    ssm_tf_plan *plan;
-} spec_sys;
-
-static void spec_clear(spec_sys *y)
+/* a spec as a system to evaluate (cli/system.c); transfer takes SISO systems.  -1 on success */
+static int load_spec(cli_system *y, const char *text, const common_opts *c)
 {
-    ssm_init_file_free(y->file);
-    ssm_tf_plan_destroy(y->plan);
-    ssm_zmat_clear(y->A); ssm_zmat_clear(y->b); ssm_zmat_clear(y->c);
-    memset(y, 0, sizeof *y);
-}
-
-static ssm_tf_fn spec_fn(const spec_sys *y)
-{
-    return y->is_modal ? ssm_tf_fn_modal(&y->modal) : ssm_tf_fn_plan(y->plan);
-}
-
-/* the dense target (A_target, B_target, C_target) of an init file */
-static ssm_status target_dense(spec_sys *y, const ssm_init_file *f)
-{
-    size_t N = f->N;
-    if (!f->A_target->rows)
-        return SSM_ERROR(SSM_EINVAL, "this init file has no target system (A_target)");
-    ssm_status s = ssm_zmat_init(y->A, N, N);
-    if (s == SSM_OK) s = ssm_zmat_init(y->b, N, 1);
-    if (s == SSM_OK) s = ssm_zmat_init(y->c, 1, N);
-    if (s == SSM_OK && (s = ssm_zmat_set_dmat(y->A, f->A_target)) == SSM_OK) {
-        for (size_t i = 0; i < N; i++) {
-            y->b->data[i] = SSM_D(f->B_target, i, 0);
-            y->c->data[i] = SSM_D(f->C_target, i, 0);
-        }
-    }
-    return s;
-}
-
-/* returns -1 on success, else the exit code (error printed) */
-static int load_spec(spec_sys *y, const char *text, const common_opts *c)
-{
-    memset(y, 0, sizeof *y);
-    cli_spec sp;
     cli_spec_rules rules = {.cmd = "transfer", .nmax = 8192, .hippo_dense = 1, .io = &c->io};
-    int rc = cli_spec_load(&sp, text, &rules);
-    if (rc >= 0)
-        return rc;
-    ssm_status st = SSM_OK;
-    size_t N = sp.N;
-    switch (sp.kind) {
-    case CLI_SPEC_HIPPO: { /* the dense pair, C from --C/--seed */
-        ssm_dmat_t C;
-        st = ssm_dmat_init(C, N, 1);
-        if (st == SSM_OK) st = ssm_init_C(C, c->io.C, c->io.seed);
-        if (st == SSM_OK) st = ssm_zmat_init(y->A, N, N);
-        if (st == SSM_OK) st = ssm_zmat_init(y->b, N, 1);
-        if (st == SSM_OK) st = ssm_zmat_init(y->c, 1, N);
-        if (st == SSM_OK) {
-            st = ssm_zmat_set_dmat(y->A, sp.A);
-            for (size_t i = 0; i < N; i++) {
-                SSM_D(y->b, i, 0) = SSM_D(sp.B, i, 0);
-                SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
-            }
-        }
-        ssm_dmat_clear(C);
-        break;
+    int rc = cli_system_load(y, text, &rules);
+    if (rc < 0 && (y->p != 1 || y->m != 1)) {
+        rc = cli_usage_error("transfer: '%s' has %zu outputs and %zu inputs; transfer takes single-input "
+                             "single-output systems ('ssmkit plot bode' draws every channel)", text, y->p, y->m);
+        cli_system_clear(y);
     }
-    case CLI_SPEC_INIT: /* the init's model, modal */
-        y->file = sp.init;
-        sp.init = NULL;
-        ssm_init_file_modal(&y->modal, y->file);
-        y->is_modal = 1;
-        break;
-    case CLI_SPEC_TARGET:
-        st = target_dense(y, sp.init);
-        break;
-    case CLI_SPEC_MATRIX:
-        cli_spec_clear(&sp);
-        return cli_usage_error("transfer: '%s' is a matrix, not a system (use hippo:, init:, target: or an init file)",
-                               text);
-    }
-    cli_spec_clear(&sp);
-    if (st == SSM_OK && !y->is_modal)
-        y->plan = ssm_tf_plan_create(y->A, y->b, y->c, 0.0, &st);
-    if (st != SSM_OK) {
-        spec_clear(y);
-        return cli_fail(st);
-    }
-    return -1;
-}
-
-/* the poles' |Im λ| (modal systems: free; dense: an eigenvalue problem), appended to *w */
-static ssm_status spec_poles(double **w, size_t *count, const spec_sys *y)
-{
-    size_t n = y->is_modal ? y->modal.M : y->A->rows;
-    double *t = realloc(*w, (*count + n + 1) * sizeof *t);
-    if (!t)
-        return SSM_ERROR(SSM_ENOMEM, "out of memory");
-    *w = t;
-    if (y->is_modal) {
-        for (size_t i = 0; i < n; i++)
-            t[(*count)++] = fabs(cimag(y->modal.lambda[i]));
-        return SSM_OK;
-    }
-    double complex *lam = malloc((n ? n : 1) * sizeof *lam);
-    ssm_status s = lam ? ssm_zmat_eigvals(lam, y->A) : SSM_ERROR(SSM_ENOMEM, "out of memory");
-    for (size_t i = 0; s == SSM_OK && i < n; i++)
-        t[(*count)++] = fabs(cimag(lam[i]));
-    free(lam);
-    return s;
-}
-
-/* the dense form of a spec (modal systems: diag(Λ) − P̃P̃* in full) */
-static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spec_sys *y)
-{
-    if (y->is_modal)
-        return ssm_tf_modal_dense(A, b, c, &y->modal);
-    memset(b, 0, sizeof(ssm_zmat_struct));
-    memset(c, 0, sizeof(ssm_zmat_struct));
-    ssm_status s = ssm_zmat_init(A, y->A->rows, y->A->cols);
-    if (s == SSM_OK) s = ssm_zmat_init(b, y->b->rows, 1);
-    if (s == SSM_OK) s = ssm_zmat_init(c, 1, y->c->cols);
-    if (s == SSM_OK) s = ssm_zmat_copy(A, y->A);
-    if (s == SSM_OK) s = ssm_zmat_copy(b, y->b);
-    if (s == SSM_OK) s = ssm_zmat_copy(c, y->c);
-    return s;
+    return rc;
 }
 
 /* H∞ norm of G1 (or of G1 − G2 as the block system [A1 0; 0 A2], [b1; b2], [c1, −c2]) */
-static size_t spec_states(const spec_sys *y)
+static ssm_status hinf_of(ssm_hinf_info *h, const cli_system *y1, const cli_system *y2)
 {
-    return y->is_modal ? y->modal.M * (y->modal.conj_sym ? 2 : 1) : y->A->rows;
-}
-
-static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *y2)
-{
-    size_t want = spec_states(y1) + (y2 ? spec_states(y2) : 0);
+    size_t want = y1->n + (y2 ? y2->n : 0);
     if (want > 4096) /* refused before the dense forms are built */
         return SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", want,
                          2 * want, 2 * want);
     ssm_zmat_t A1, b1, c1, A2, b2, c2, A, b, c;
+    double complex D1 = 0.0, D2 = 0.0;
     memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
     memset(A, 0, sizeof A); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
-    ssm_status s = spec_dense(A1, b1, c1, y1);
+    ssm_status s = cli_system_dense(A1, b1, c1, &D1, y1);
     if (s == SSM_OK && y2)
-        s = spec_dense(A2, b2, c2, y2);
+        s = cli_system_dense(A2, b2, c2, &D2, y2);
     size_t n1 = A1->rows, n2 = y2 ? A2->rows : 0, n = n1 + n2;
     if (s == SSM_OK && n > 4096)
         s = SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", n,
@@ -572,7 +449,7 @@ static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *
             SSM_D(A, i, first ? j : n1 + j) = first ? SSM_D(A1, k, j) : SSM_D(A2, k, j);
     }
     if (s == SSM_OK)
-        s = ssm_tf_hinf(h, A, b, c, 0.0, 1e-10);
+        s = ssm_tf_hinf(h, A, b, c, D1 - D2, 1e-10);
     ssm_zmat_clear(A1); ssm_zmat_clear(b1); ssm_zmat_clear(c1);
     ssm_zmat_clear(A2); ssm_zmat_clear(b2); ssm_zmat_clear(c2);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
@@ -616,7 +493,7 @@ static ssm_status transfer_table(ssm_dmat_t T, char *header, size_t hn, ssm_tf_f
         }
     }
     snprintf(header, hn,
-             "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
+             "ssmkit %s transfer: G(i omega) of %s%s%s (C of hippo: specs: %s; other specs carry their own)\n"
              "command: %s\n"
              "omega in rad per unit time; re, im, abs: G1(i omega)%s",
              SSM_VERSION, spec, c->vs ? " vs " : "", c->vs ? c->vs : "",
@@ -628,14 +505,14 @@ static ssm_status transfer_table(ssm_dmat_t T, char *header, size_t hn, ssm_tf_f
 
 /* the refined sup over the band of |g1 − g2| (of |g1| when g2.eval is NULL), the poles' |Im λ| of
  * the systems given merged into the coarse grid */
-static ssm_status band_sup(ssm_dist_info *in, ssm_tf_fn g1, ssm_tf_fn g2, const spec_sys *y1, const spec_sys *y2,
+static ssm_status band_sup(ssm_dist_info *in, ssm_tf_fn g1, ssm_tf_fn g2, const cli_system *y1, const cli_system *y2,
                            double lo, double hi, size_t K)
 {
     double *extra = NULL;
     size_t ne = 0;
-    ssm_status st = spec_poles(&extra, &ne, y1);
+    ssm_status st = cli_system_poles(&extra, &ne, y1);
     if (st == SSM_OK && y2)
-        st = spec_poles(&extra, &ne, y2);
+        st = cli_system_poles(&extra, &ne, y2);
     ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
     if (st == SSM_OK)
         st = ssm_dist_sup(in, g1, g2, &o);
@@ -657,10 +534,9 @@ static void relative_words(char *buf, size_t n, double dist, double ref, const c
 
 /* --sup: sup |G1 − G2| (or sup |G|), refined; with --vs also sup |G2| on the same band, the reference
  * the distance is stated against */
-static ssm_status transfer_sup(char *line, size_t ln, json_t *js, const spec_sys *y1, const spec_sys *y2,
-                               const common_opts *c, double lo, double hi, size_t K)
+static ssm_status transfer_sup(char *line, size_t ln, json_t *js, ssm_tf_fn f1, ssm_tf_fn f2, const cli_system *y1,
+                               const cli_system *y2, const common_opts *c, double lo, double hi, size_t K)
 {
-    ssm_tf_fn f1 = spec_fn(y1), f2 = c->vs ? spec_fn(y2) : (ssm_tf_fn){NULL, NULL};
     ssm_dist_info in, ref;
     ssm_status st = band_sup(&in, f1, f2, y1, c->vs ? y2 : NULL, lo, hi, K);
     if (st == SSM_OK && c->vs)
@@ -688,7 +564,7 @@ static ssm_status transfer_sup(char *line, size_t ln, json_t *js, const spec_sys
 }
 
 /* --hinf: the H∞ norm of G1 − G2 (or G1); with --vs also that of G2, the reference */
-static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const spec_sys *y1, const spec_sys *y2,
+static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const cli_system *y1, const cli_system *y2,
                                 const common_opts *c)
 {
     ssm_hinf_info h, ref;
@@ -745,14 +621,23 @@ int cmd_transfer(int argc, char **argv)
         return EXIT_USAGE;
     if (kind != OUT_TSV && kind != OUT_STDOUT_TSV)
         return cli_usage_error("transfer: output must be .tsv (or stdout)");
-    spec_sys y1, y2;
+    cli_system y1, y2;
     memset(&y2, 0, sizeof y2);
     rc = load_spec(&y1, argv[optind], &c);
     if (rc >= 0)
         return rc;
     if (c.vs && (rc = load_spec(&y2, c.vs, &c)) >= 0) {
-        spec_clear(&y1);
+        cli_system_clear(&y1);
         return rc;
+    }
+    ssm_tf_fn f1, f2 = {NULL, NULL};
+    ssm_status sf = cli_system_channel(&f1, &y1, 0, 0);
+    if (sf == SSM_OK && c.vs)
+        sf = cli_system_channel(&f2, &y2, 0, 0);
+    if (sf != SSM_OK) {
+        cli_system_clear(&y1);
+        cli_system_clear(&y2);
+        return cli_fail(sf);
     }
     /* the table: always with -o; on stdout unless a summary (--sup/--hinf) or --json was asked for.
      * Every part is computed first; the table and the summaries are written only when all succeeded
@@ -765,10 +650,9 @@ int cmd_transfer(int argc, char **argv)
     char lines[2][900] = {"", ""};
     ssm_status st = SSM_OK;
     if (table)
-        st = transfer_table(T, header, sizeof header, spec_fn(&y1), c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL}, &c,
-                            argv[optind], lo, hi, K, logs);
+        st = transfer_table(T, header, sizeof header, f1, f2, &c, argv[optind], lo, hi, K, logs);
     if (st == SSM_OK && c.sup)
-        st = transfer_sup(lines[0], sizeof lines[0], js, &y1, &y2, &c, lo, hi, K);
+        st = transfer_sup(lines[0], sizeof lines[0], js, f1, f2, &y1, &y2, &c, lo, hi, K);
     if (st == SSM_OK && c.hinf)
         st = transfer_hinf(lines[1], sizeof lines[1], js, &y1, &y2, &c);
     if (st == SSM_OK && c.json && !js)
@@ -785,7 +669,7 @@ int cmd_transfer(int argc, char **argv)
     }
     json_decref(js);
     ssm_dmat_clear(T);
-    spec_clear(&y1);
-    spec_clear(&y2);
+    cli_system_clear(&y1);
+    cli_system_clear(&y2);
     return st == SSM_OK ? 0 : cli_fail(st);
 }

@@ -116,6 +116,13 @@ SSM_MUST_CHECK ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);
 SSM_MUST_CHECK ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
 SSM_MUST_CHECK ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imaginary parts 0, rounds to Z's precision */
 SSM_MUST_CHECK ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
+/* Z ← A entry by entry, rounded to Z's precision (exact when it is ≥ 53 bits): a double matrix
+ * taken as exact, as the CLI takes matrix files. */
+SSM_MUST_CHECK ssm_status ssm_mpcmat_set_zmat(ssm_mpcmat_t Z, const ssm_zmat_t A);
+/* T (rows × 2·cols) ← the real and imaginary parts of Z side by side, T(i, 2j) = Re Z(i, j),
+ * T(i, 2j+1) = Im Z(i, j), rounded to T's precision: the (re, im) column pairs of a complex table
+ * (ssm_tsv_write_mpmat prints them with every digit).  EINVAL for other shapes. */
+SSM_MUST_CHECK ssm_status ssm_mpcmat_split(ssm_mpmat_t T, const ssm_mpcmat_t Z);
 SSM_MUST_CHECK ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
 
 /* Sorts x[0..n) ascending (gsl_sort; entries must not be NaN) and removes
