@@ -172,7 +172,9 @@ check-torch: all
 # The Python package (python/ssmkit: ctypes over libssmkit.so, no compiled extension) against the CLI
 # (init byte for byte, transfer and pspec to 1e-12, errors), ssmkit.torch's S4D kernel against the C
 # engine's, and examples/torch_robustness.py for a few steps on one process and under torchrun with 2
-# (gloo).  Debian's python3-numpy and python3-torch; prints "N passed, M failed", fails on any failure.
+# (gloo); every TSV through pandas and numpy.genfromtxt, every JSON against doc/json.md, the pseudospectra
+# contours by SVD.  Debian's python3-numpy, python3-pandas and python3-torch; prints "N passed, M failed",
+# fails on any failure.
 check-python: all
 	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 OPENBLAS_NUM_THREADS=1 SSMKIT_LIB=$(SHARED) SSM_BIN=$(BIN) \
 	  $(PYTHON) tests/python/run.py
@@ -190,7 +192,7 @@ demo: all
 
 # every figure from its experiment (PTD pins its own BLAS thread count; the others are run on one too).
 # Measured on 2 shared cores: the analysis experiments 3 min wall (kappa-growth ~1 min, spikes ~8 s,
-# convergence ~30 s, eps-sweep ~25 s, bode ~7 s, pseudospectra ~13 s); robustness (training four models)
+# convergence ~30 s, eps-sweep ~25 s, bode ~7 s, pseudospectra ~25 s with its contour refinement); robustness (training four models)
 # 6–10 min more.
 FIGURES  := kappa-growth spikes convergence eps-sweep bode pseudospectra robustness
 figures: all

@@ -81,6 +81,8 @@ int main(int argc, char **argv)
     }
     if (argc > 4 && scale == 1) {
         FILE *f = fopen(argv[4], "w");
+        if (!f || ssm_tsv_write_head(f, "re im sigma_min", 3, "bench-pspec: the grid, for bench/peer_pspec.py") != SSM_OK)
+            return fprintf(stderr, "bench-pspec: cannot write %s\n", argv[4]), 1;
         for (size_t iy = 0; iy < ny; iy++)
             for (size_t ix = 0; ix < nx; ix++)
                 fprintf(f, "%.17g\t%.17g\t%.17g\n", box[0] + (double)ix * (box[1] - box[0]) / 99.0,

@@ -26,7 +26,7 @@ def main():
     r = np.sqrt(2 * q + 1)
     A = -np.tril(np.outer(r, r), -1) - np.diag(q + 1)
     nA = np.linalg.norm(A, 2)
-    ours = np.loadtxt(ours_path)
+    ours = np.loadtxt(ours_path, skiprows=1)  # the names line, then '#' comments and rows
     ours = ours[ours[:, 1] >= 0]
     idx = np.linspace(0, len(ours) - 1, sub).astype(int)
     I = np.eye(N)

@@ -174,3 +174,21 @@ int cli_plot_script(char *buf, size_t n, const char *name)
     snprintf(buf, n, "%s/plots/%s.gp", SSM_DATADIR, name);
     return access(buf, R_OK) == 0;
 }
+
+json_t *cli_jnum(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+ssm_status cli_json_print(json_t *o)
+{
+    if (!o)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory (JSON)");
+    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!t)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory (JSON)");
+    int ok = printf("%s\n", t) >= 0 && fflush(stdout) == 0;
+    free(t);
+    return ok ? SSM_OK : SSM_ERROR(SSM_EIO, "cannot write to stdout");
+}

@@ -6,6 +6,8 @@
 
 #include "ssmkit.h"
 
+#include <jansson.h>
+
 enum { EXIT_CHECK = 1, EXIT_USAGE = 2 };
 
 /* Print "ssmkit: <message>" (one line) on stderr and return EXIT_USAGE. */
@@ -119,6 +121,14 @@ SSM_MUST_CHECK ssm_status cli_matrix_dense(ssm_zmat_t A, const cli_matrix *m);
 SSM_MUST_CHECK ssm_status cli_matrix_eigvals(double complex **ev, const cli_matrix *m);
 /* EigTool's default box (ssm_pspec_box) from the plan's eigenvalues or cli_matrix_eigvals. */
 SSM_MUST_CHECK ssm_status cli_matrix_box(double box[4], const cli_matrix *m, const ssm_pspec_plan *p);
+
+/* ---- JSON on stdout (the schemas: doc/json.md) --------------------------- */
+
+/* a JSON number, or null for NaN and infinities (JSON has no spelling for them) */
+json_t *cli_jnum(double x);
+/* Print o as one compact line on stdout (17 significant digits, keys in insertion order) and release
+ * it.  ENOMEM when o is NULL (a failed json_pack), EIO when stdout cannot be written. */
+SSM_MUST_CHECK ssm_status cli_json_print(json_t *o);
 
 /* The command line joined by spaces, for '#' provenance lines (static buffer). */
 const char *cli_command_line(void);

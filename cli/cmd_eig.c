@@ -116,40 +116,34 @@ static double eig_im(const eig_report *r, size_t i)
     return r->mp ? mpfr_get_d(mpc_imagref(SSM_MP(r->L, i, 0)), MPFR_RNDN) : cimag(r->ld[i]);
 }
 
-static ssm_status print_json(const eig_report *r)
+static ssm_status print_json(const eig_report *r, const char *out)
 {
     const ssm_eig_info *di = &r->di;
     const ssm_mpeig_info *mi = &r->mi;
     int mp = r->mp;
     json_t *o = json_object(), *ev = json_array();
     for (size_t i = 0; i < r->n; i++)
-        json_array_append_new(ev, json_pack("[f, f]", eig_re(r, i), eig_im(r, i)));
+        json_array_append_new(ev, json_pack("[o, o]", cli_jnum(eig_re(r, i)), cli_jnum(eig_im(r, i))));
     json_object_set_new(o, "spec", json_string(r->spec));
     json_object_set_new(o, "n", json_integer((json_int_t)r->n));
     json_object_set_new(o, "prec_bits", json_integer(mp ? (json_int_t)r->p : 53));
     json_object_set_new(o, "route", json_string(mp ? ssm_mpeig_route_name(mi->route) : "lapack"));
     json_object_set_new(o, "working_prec", json_integer(mp ? (json_int_t)mi->working_prec : 53));
-    json_object_set_new(o, "digits", mp ? json_real(mi->digits) : json_null());
-    double kap = mp ? mi->kappa_V : di->kappa_V;
-    json_object_set_new(o, "kappa_V", isfinite(kap) ? json_real(kap) : json_null());
-    json_object_set_new(o, "kappa_V_log10", json_real(mp ? mi->kappa_V_log10 : log10(di->kappa_V)));
-    json_object_set_new(o, "backward_error", json_real(mp ? mi->backward_error : di->backward_error));
-    json_object_set_new(o, "backward_error_log10", json_real(mp ? mi->backward_error_log10 : log10(di->backward_error)));
-    json_object_set_new(o, "kappa_V_double", isfinite(di->kappa_V) ? json_real(di->kappa_V) : json_null());
-    json_object_set_new(o, "certified", json_boolean(mp && mi->certified));
-    if (r->certify) {
-        json_object_set_new(o, "radius_lambda", isnan(mi->radius_lambda) ? json_null() : json_real(mi->radius_lambda));
-        json_object_set_new(o, "radius_V", isnan(mi->radius_V) ? json_null() : json_real(mi->radius_V));
-        json_object_set_new(o, "double_result_correct", r->double_ok < 0 ? json_null() : json_boolean(r->double_ok));
-    }
+    json_object_set_new(o, "digits", mp ? cli_jnum(mi->digits) : json_null());
+    json_object_set_new(o, "kappa_V", cli_jnum(mp ? mi->kappa_V : di->kappa_V));
+    json_object_set_new(o, "kappa_V_log10", cli_jnum(mp ? mi->kappa_V_log10 : log10(di->kappa_V)));
+    json_object_set_new(o, "backward_error", cli_jnum(mp ? mi->backward_error : di->backward_error));
+    json_object_set_new(o, "backward_error_log10", cli_jnum(mp ? mi->backward_error_log10 : log10(di->backward_error)));
+    json_object_set_new(o, "kappa_V_double", cli_jnum(di->kappa_V));
+    /* Arb's enclosures: null without --certify */
+    json_object_set_new(o, "certified", r->certify ? json_boolean(mp && mi->certified) : json_null());
+    json_object_set_new(o, "radius_lambda", r->certify ? cli_jnum(mi->radius_lambda) : json_null());
+    json_object_set_new(o, "radius_V", r->certify ? cli_jnum(mi->radius_V) : json_null());
+    json_object_set_new(o, "double_result_correct",
+                        r->certify && r->double_ok >= 0 ? json_boolean(r->double_ok) : json_null());
+    json_object_set_new(o, "output", out ? json_string(out) : json_null());
     json_object_set_new(o, "eigenvalues", ev);
-    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    if (!t)
-        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory for the JSON summary");
-    printf("%s\n", t);
-    free(t);
-    return SSM_OK;
+    return cli_json_print(o);
 }
 
 static void print_text(const eig_report *r, int quiet)
@@ -199,10 +193,10 @@ static ssm_status write_tsv(const char *out, const eig_report *r)
         }
     }
     char header[1200];
-    snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s\ncolumns: re im",
+    snprintf(header, sizeof header, "ssmkit %s eig: eigenvalues of %s, %ld bits\ncommand: %s",
              SSM_VERSION, r->spec, r->mp ? (long)r->p : 53L, cli_command_line());
     if (s == SSM_OK)
-        s = ssm_tsv_write_mpmat(out, NULL, header, T);
+        s = ssm_tsv_write_mpmat(out, NULL, "re im", header, T);
     ssm_mpmat_clear(T);
     return s;
 }
@@ -315,7 +309,7 @@ int cmd_eig(int argc, char **argv)
     eig_report r = {.spec = spec, .n = n, .mp = mp, .certify = certify, .double_ok = double_ok, .p = p,
                     .L = mp ? L : NULL, .ld = ld, .di = di, .mi = mi};
     if (json)
-        s = print_json(&r);
+        s = print_json(&r, out);
     else
         print_text(&r, quiet);
     if (s == SSM_OK && out)

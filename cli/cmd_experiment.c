@@ -30,27 +30,31 @@ static const struct {
      "PTD of LegS at N = 16 .. --n-max (default 64; 128), eps 0.3 .. 1e-3, 4 transfer weights: kappa vs "
      "transfer error, the official points (~2 min)"},
     {"pseudospectra", ssm_experiment_pseudospectra, 512,
-     "sigma_min(zI - A) of LegS, S4D-LegS, PTD at N = --n-max (default 64): contours, alpha_eps, beta (~10 s)"},
+     "sigma_min(zI - A) of LegS, S4D-LegS, PTD at N = --n-max (default 64): resolved contours, alpha_eps, beta "
+     "(~25 s)"},
     {"bode", ssm_experiment_bode, 1024,
      "magnitude and phase of every init's G at N = --n-max (default 64) against HiPPO-LegS (~5 s)"},
     {"robustness", ssm_experiment_robustness, 0,
-     "Fourier-noise robustness of sfmnist models from 4 inits, PTD protocol (~10-20 min; --full: paper size)"},
+     "Fourier-noise robustness of sfmnist models from 4 inits, PTD protocol (~10-20 min; --full: paper size; "
+     "--quick: a smoke-test size, ~20 s)"},
 };
 
 static void help(void)
 {
-    fputs("usage: ssmkit experiment NAME [--out DIR] [--n-max N] [--eps E] [--seed S] [--full]\n"
-          "                              [--jobs | --job K | --merge] [-q]\n"
+    fputs("usage: ssmkit experiment NAME [--out DIR] [--n-max N] [--eps E] [--seed S] [--full | --quick]\n"
+          "                              [--jobs | --job K | --merge] [--json] [-q]\n"
           "\n"
-          "Run an experiment: writes DIR/NAME.tsv and DIR/NAME.json, then DIR/NAME.png with gnuplot from\n"
-          "plots/NAME.gp (looked up in $SSMKIT_PLOTS, else ./plots, else the installed share/ssmkit/plots;\n"
-          "skipped, and said so, when absent).\n"
+          "Run an experiment: writes DIR/NAME.tsv (and, where the experiment has more tables, DIR/NAME-*.tsv)\n"
+          "and DIR/NAME.json, then DIR/NAME.png with gnuplot from plots/NAME.gp (looked up in $SSMKIT_PLOTS,\n"
+          "else ./plots, else the installed share/ssmkit/plots; skipped, and said so, when absent).  Tables\n"
+          "and JSON: README, \"File formats\", and doc/json.md.\n"
           "\n",
           stdout);
     for (size_t i = 0; i < sizeof EXPERIMENTS / sizeof *EXPERIMENTS; i++)
         printf("  %-14s %s\n", EXPERIMENTS[i].name, EXPERIMENTS[i].what);
     fputs("\n"
           "options: --out DIR (default ., created if absent), --n-max N, --eps E, --seed S, --full (paper size),\n"
+          "         --quick (robustness only: a smoke-test size for checking the pipeline, not for conclusions),\n"
           "         --json (the summary NAME.json as one line on stdout), -q\n"
           "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
           "job K only (DIR/NAME.part-K.tsv), --merge joins the parts into NAME.tsv/.json and draws the figure\n",
@@ -84,6 +88,7 @@ int cmd_experiment(int argc, char **argv)
         {"job", required_argument, NULL, 'k'}, {"merge", no_argument, NULL, 'm'},
         {"eps", required_argument, NULL, 'e'}, {"seed", required_argument, NULL, 's'},
         {"full", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {"json", no_argument, NULL, 'J'},
+        {"quick", no_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
     ssm_experiment_opts o = {.out_dir = ".", .job = -1};
@@ -115,6 +120,7 @@ int cmd_experiment(int argc, char **argv)
             o.seed = (unsigned long)v;
             break;
         case 'f': o.full = 1; break;
+        case 'Q': o.quick = 1; break;
         case 'q': o.quiet = 1; break;
         case 'J': json = 1; break;
         case ':': return cli_usage_error("experiment: option '%s' needs a value", argv[optind - 1]);
@@ -133,6 +139,10 @@ int cmd_experiment(int argc, char **argv)
         e++;
     if (e == ne)
         return cli_usage_error("experiment: unknown experiment '%s' (see 'ssmkit experiment --help')", name);
+    if (o.quick && strcmp(name, "robustness") != 0)
+        return cli_usage_error("experiment: --quick applies to robustness only (the others take --n-max)");
+    if (o.quick && o.full)
+        return cli_usage_error("experiment: --quick and --full exclude each other");
     if (o.n_max > EXPERIMENTS[e].n_max_limit)
         return cli_usage_error("experiment: --n-max %zu is above the %zu supported by %s", o.n_max,
                                EXPERIMENTS[e].n_max_limit, name);

@@ -208,8 +208,9 @@ int cmd_hippo(int argc, char **argv)
     switch (kind) {
     case OUT_STDOUT_TSV:
     case OUT_TSV:
-        s = mp ? ssm_tsv_write_mpmat(out, out ? NULL : stdout, header, Msel)
-               : ssm_tsv_write_dmat(out, out ? NULL : stdout, header, Dsel);
+        /* columns col0 … (B: one column named B) */
+        s = mp ? ssm_tsv_write_mpmat(out, out ? NULL : stdout, what[0] == 'B' ? "B" : NULL, header, Msel)
+               : ssm_tsv_write_dmat(out, out ? NULL : stdout, what[0] == 'B' ? "B" : NULL, header, Dsel);
         break;
     case OUT_NPY: {
         size_t shape[2] = {Dsel->rows, Dsel->cols};
@@ -249,16 +250,13 @@ int cmd_hippo(int argc, char **argv)
         if (s == SSM_OK) {
             double nf = ssm_dmat_norm_fro(A);
             if (json) {
-                json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:f, s:o, s:o, s:s}", "measure",
+                json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:s}", "measure",
                                       ssm_hippo_name(m), "N", (json_int_t)N, "prec_bits", (json_int_t)prec,
-                                      "rank", (json_int_t)r, "norm_fro_A", nf, "spectral_abscissa",
-                                      isnan(absc) ? json_null() : json_real(absc), "normality_defect",
-                                      isnan(defect) ? json_null() : json_real(defect), "output", out);
-                char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
-                if (txt)
-                    printf("%s\n", txt);
-                free(txt);
-                json_decref(o);
+                                      "rank", (json_int_t)r, "what",
+                                      kind == OUT_SAFETENSORS ? json_null() : json_string(what),
+                                      "norm_fro_A", cli_jnum(nf), "spectral_abscissa", cli_jnum(absc),
+                                      "normality_defect", cli_jnum(defect), "output", out);
+                s = cli_json_print(o);
             } else {
                 char ab[32] = "(N>2048)", de[32] = "(no P)";
                 if (!isnan(absc))

@@ -60,6 +60,43 @@ static int parse_box(double box[4], const char *text)
     return box[1] > box[0] && box[3] > box[2];
 }
 
+/* the grid as a table (re im sigma_min, one block per grid row) to out, or stdout when out is NULL */
+static ssm_status write_grid_tsv(const char *out, const char *spec, size_t n, const ssm_pspec_info *info,
+                                 const double box[4], size_t nx, size_t ny, const double *sigma)
+{
+    FILE *fp = stdout;
+    ssm_atomic *at = NULL;
+    ssm_status s = out ? ssm_atomic_open(&at, &fp, out) : SSM_OK;
+    if (s != SSM_OK)
+        return s;
+    char head[2600];
+    snprintf(head, sizeof head,
+             "ssmkit %s pspec: sigma_min(zI - A) of %s, n = %zu\ncommand: %s\n"
+             "route %s; grid %zux%zu over box %.17g:%.17g:%.17g:%.17g; %zu points computed, %zu mirrored; %zu "
+             "Lanczos steps, %zu unconverged, %zu block-refined clusters, %zu DPLR guard fallbacks\n"
+             "z = re + i im; one block per grid row (a blank line after each, for gnuplot's splot)",
+             SSM_VERSION, spec, n, cli_command_line(), info->route, nx, ny, box[0], box[1], box[2], box[3],
+             info->points, info->mirrored, info->iterations, info->unconverged, info->refined, info->guard_failed);
+    s = ssm_tsv_write_head(fp, "re im sigma_min", 3, head);
+    int ok = s == SSM_OK;
+    for (size_t iy = 0; ok && iy < ny; iy++) {
+        double y = box[2] + (double)iy * (box[3] - box[2]) / (double)(ny - 1);
+        for (size_t ix = 0; ok && ix < nx; ix++)
+            ok = ssm_tsv_print_double(fp, box[0] + (double)ix * (box[1] - box[0]) / (double)(nx - 1), '\t') >= 0 &&
+                 ssm_tsv_print_double(fp, y, '\t') >= 0 && ssm_tsv_print_double(fp, sigma[iy * nx + ix], '\n') >= 0;
+        ok = ok && fputc('\n', fp) != EOF;
+    }
+    if (s == SSM_OK && !ok)
+        s = SSM_ERROR(SSM_EIO, "pspec: write error on %s", out ? out : "stdout");
+    if (s != SSM_OK) {
+        ssm_atomic_abort(at);
+        return s;
+    }
+    if (at)
+        return ssm_atomic_commit(at);
+    return fflush(fp) == 0 ? SSM_OK : SSM_ERROR(SSM_EIO, "pspec: write error on stdout");
+}
+
 int cmd_pspec(int argc, char **argv)
 {
     static const struct option LONG[] = {
@@ -173,17 +210,26 @@ int cmd_pspec(int argc, char **argv)
         A = Ad;
     }
     size_t n = m.lambda ? m.P->rows : m.A->rows;
+    /* every key from the start (doc/json.md): null where the option that computes it was not given */
+    static const char *const LATER[] = {"eps", "abscissa", "abscissa_at", "abscissa_sweeps", "stability_radius",
+                                        "stability_radius_omega", "route", "grid", "box", "points_computed",
+                                        "points_mirrored", "lanczos_steps", "unconverged", "guard_failed",
+                                        "block_refined", "sigma_min_min"};
     json_t *js = json_object();
+    json_object_set_new(js, "spec", json_string(spec));
     json_object_set_new(js, "n", json_integer((json_int_t)n));
+    json_object_set_new(js, "output", out ? json_string(out) : json_null());
+    for (size_t i = 0; i < sizeof LATER / sizeof *LATER; i++)
+        json_object_set_new(js, LATER[i], json_null());
     double alpha = NAN, beta = NAN, omega = NAN;
     double complex zat = 0;
     int its = 0;
     if (s == SSM_OK && eps_abs > 0) {
         s = ssm_pspec_abscissa(&alpha, &zat, &its, A, eps_abs);
         if (s == SSM_OK) {
-            json_object_set_new(js, "eps", json_real(eps_abs));
-            json_object_set_new(js, "abscissa", json_real(alpha));
-            json_object_set_new(js, "abscissa_at", json_pack("[ff]", creal(zat), cimag(zat)));
+            json_object_set_new(js, "eps", cli_jnum(eps_abs));
+            json_object_set_new(js, "abscissa", cli_jnum(alpha));
+            json_object_set_new(js, "abscissa_at", json_pack("[oo]", cli_jnum(creal(zat)), cli_jnum(cimag(zat))));
             json_object_set_new(js, "abscissa_sweeps", json_integer(its));
             if (!json && !quiet)
                 printf("pseudospectral abscissa alpha_%g = %.15g at z = %.10g%+.10gi (%d criss-cross sweeps)\n",
@@ -193,8 +239,8 @@ int cmd_pspec(int argc, char **argv)
     if (s == SSM_OK && radius) {
         s = ssm_stability_radius(&beta, &omega, &its, A);
         if (s == SSM_OK) {
-            json_object_set_new(js, "stability_radius", json_real(beta));
-            json_object_set_new(js, "stability_radius_omega", json_real(omega));
+            json_object_set_new(js, "stability_radius", cli_jnum(beta));
+            json_object_set_new(js, "stability_radius_omega", cli_jnum(omega));
             if (!json && !quiet)
                 printf("complex stability radius beta = %.15g at omega = %.10g (%d levels)\n", beta, omega, its);
         }
@@ -227,46 +273,20 @@ int cmd_pspec(int argc, char **argv)
         json_object_set_new(js, "unconverged", json_integer((json_int_t)info.unconverged));
         json_object_set_new(js, "guard_failed", json_integer((json_int_t)info.guard_failed));
         json_object_set_new(js, "block_refined", json_integer((json_int_t)info.refined));
-        json_object_set_new(js, "sigma_min_min", json_real(smin));
-        if (!json || out) {
-            FILE *fp = stdout;
-            ssm_atomic *at = NULL;
-            if (out)
-                s = ssm_atomic_open(&at, &fp, out);
-            if (s == SSM_OK) {
-                fprintf(fp,
-                        "# ssmkit %s pspec: sigma_min(zI - A) of %s, n = %zu\n# command: %s\n"
-                        "# route %s; grid %zux%zu over box %.17g:%.17g:%.17g:%.17g; %zu points computed, %zu "
-                        "mirrored; %zu Lanczos steps, %zu unconverged, %zu block-refined clusters, %zu DPLR guard fallbacks\n"
-                        "# columns: re im sigma_min   (one block per grid row)\n",
-                        SSM_VERSION, spec, n, cli_command_line(), info.route, nx, ny, box[0], box[1], box[2], box[3],
-                        info.points, info.mirrored, info.iterations, info.unconverged, info.refined, info.guard_failed);
-                for (size_t iy = 0; iy < ny; iy++) {
-                    double y = box[2] + (double)iy * (box[3] - box[2]) / (double)(ny - 1);
-                    for (size_t ix = 0; ix < nx; ix++)
-                        fprintf(fp, "%.17g\t%.17g\t%.17g\n", box[0] + (double)ix * (box[1] - box[0]) / (double)(nx - 1),
-                                y, sigma[iy * nx + ix]);
-                    fputc('\n', fp);
-                }
-                if (at)
-                    s = ssm_atomic_commit(at);
-                else if (fflush(fp) != 0)
-                    s = SSM_ERROR(SSM_EIO, "pspec: write error on stdout");
-            }
-            if (!quiet && !json && out && s == SSM_OK)
-                printf("pspec: %s (%zux%zu, route %s, min sigma %.3g, %zu unconverged)\n", out, nx, ny, info.route,
-                       smin, info.unconverged);
-        }
+        json_object_set_new(js, "sigma_min_min", cli_jnum(smin));
+        if (!json || out)
+            s = write_grid_tsv(out, spec, n, &info, box, nx, ny, sigma);
+        if (!quiet && !json && out && s == SSM_OK)
+            printf("pspec: %s (%zux%zu, route %s, min sigma %.3g, %zu unconverged)\n", out, nx, ny, info.route, smin,
+                   info.unconverged);
         if (info.unconverged && !quiet)
             fprintf(stderr, "ssmkit: pspec: %zu points used all Lanczos steps (their values are upper bounds)\n",
                     info.unconverged);
     }
-    if (s == SSM_OK && json) {
-        char *txt = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        puts(txt);
-        free(txt);
-    }
-    json_decref(js);
+    if (s == SSM_OK && json)
+        s = cli_json_print(js);
+    else
+        json_decref(js);
     ssm_pspec_plan_destroy(p);
     free(sigma);
     ssm_zmat_clear(Ad);

@@ -167,16 +167,19 @@ int cmd_train(int argc, char **argv)
     }
     const ssm_train_epoch_row *last = st.n_rows ? &st.rows[st.n_rows - 1] : NULL;
     if (json) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:f, s:f, s:o, s:o, s:f, s:I}", "task",
-                              ssm_train_task_name(st.cfg.task), "init", st.cfg.init, "d_state", (json_int_t)st.model->N,
-                              "steps", (json_int_t)st.step, "n_params", (json_int_t)st.model->n_params, "test_loss", tl,
-                              "test_acc", ta, "val_acc", last && isfinite(last->val_acc) ? json_real(last->val_acc) : json_null(),
-                              "samples_per_s", last ? json_real(last->samples_per_s) : json_null(), "elapsed_s",
-                              st.elapsed_s, "threads", (json_int_t)st.cfg.threads);
-        if (j) {
-            json_dumpf(j, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-            putchar('\n');
-            json_decref(j);
+        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:I}", "task",
+                              ssm_train_task_name(st.cfg.task), "init", st.cfg.init, "d_model",
+                              (json_int_t)st.cfg.d_model, "d_state", (json_int_t)st.model->N, "n_layers",
+                              (json_int_t)st.cfg.n_layers, "seed", (json_int_t)st.cfg.seed, "steps", (json_int_t)st.step,
+                              "n_params", (json_int_t)st.model->n_params, "test_loss", cli_jnum(tl), "test_acc",
+                              cli_jnum(ta), "val_loss", cli_jnum(last ? last->val_loss : NAN), "val_acc",
+                              cli_jnum(last ? last->val_acc : NAN), "samples_per_s",
+                              cli_jnum(last ? last->samples_per_s : NAN), "elapsed_s", cli_jnum(st.elapsed_s),
+                              "threads", (json_int_t)st.cfg.threads);
+        s = cli_json_print(j);
+        if (s != SSM_OK) {
+            ssm_train_state_free(&st);
+            return cli_fail(s);
         }
     } else {
         printf("test: loss %.6g acc %.4f  (%zu samples, %llu steps, %.1f s)\n", tl, ta, st.data.test.n,
@@ -318,26 +321,29 @@ int cmd_eval(int argc, char **argv)
         SSM_D(T, r, 3) = acc;
     }
     if (s == SSM_OK && json) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:{s:f, s:f}}", "checkpoint", path, "split", split == 2 ? "test" : "val",
-                              "n", (json_int_t)(nmax && nmax < sp->n ? nmax : sp->n), "clean", "loss", SSM_D(T, 0, 2),
-                              "acc", SSM_D(T, 0, 3));
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:{s:o, s:o}}", "checkpoint", path, "task",
+                              ssm_train_task_name(st.cfg.task), "init", st.cfg.init, "split",
+                              split == 2 ? "test" : "val", "n", (json_int_t)(nmax && nmax < sp->n ? nmax : sp->n),
+                              "seed", (json_int_t)seed, "clean", "loss", cli_jnum(SSM_D(T, 0, 2)), "acc",
+                              cli_jnum(SSM_D(T, 0, 3)));
         json_t *arr = json_array();
         for (size_t r = 1; r < rows; r++)
-            json_array_append_new(arr, json_pack("{s:f, s:f, s:f, s:f}", "omega", SSM_D(T, r, 0), "amp", SSM_D(T, r, 1),
-                                                 "loss", SSM_D(T, r, 2), "acc", SSM_D(T, r, 3)));
-        json_object_set_new(j, "noisy", arr);
-        json_dumpf(j, stdout, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
-        putchar('\n');
-        json_decref(j);
+            json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o}", "omega", cli_jnum(SSM_D(T, r, 0)), "amp",
+                                                 cli_jnum(SSM_D(T, r, 1)), "loss", cli_jnum(SSM_D(T, r, 2)), "acc",
+                                                 cli_jnum(SSM_D(T, r, 3))));
+        if (j)
+            json_object_set_new(j, "noisy", arr);
+        else
+            json_decref(arr);
+        s = cli_json_print(j);
     } else if (s == SSM_OK) {
         char header[4096];
         snprintf(header, sizeof header,
                  "ssmkit %s eval %s (%s split, task %s, init %s)\n"
                  "noise: amp * U[0,1) * cos(omega * Delta_h * l) on the SSM input of every layer; first row clean\n"
-                 "command: %s\n"
-                 "columns: omega amp loss acc", SSM_VERSION, path, split == 2 ? "test" : "val",
+                 "command: %s", SSM_VERSION, path, split == 2 ? "test" : "val",
                  ssm_train_task_name(st.cfg.task), st.cfg.init, cli_command_line());
-        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, header, T);
+        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, "omega amp loss acc", header, T);
     }
     ssm_dmat_clear(T);
     ssm_train_state_free(&st);

@@ -51,7 +51,7 @@ def parse(argv):
 def compare(rows, path, tol):
     """Relative differences of the train and validation losses against the engine's log; True when all
     are within tol."""
-    log = np.atleast_2d(np.loadtxt(path))
+    log = np.atleast_2d(np.loadtxt(path, skiprows=1))  # the names line, then '#' comments and rows
     if log.shape[0] != len(rows):
         print(f"compare: {path} has {log.shape[0]} epochs, this run {len(rows)}", file=sys.stderr)
         return False

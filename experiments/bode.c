@@ -3,10 +3,11 @@
  * Inits with a target (s4-dplr, s4d-legs, s5-legs, ptd) use B̃ = V⁻¹B and
  * C̃ = C V of the LegS pair, so their G approximates G_LegS; s4d-lin, s4d-inv and
  * s4d-real have B = C = 1 (no target) and are drawn for their shape.
- * Dataset 0: one row per init: method_index  sup|G - G_LegS|  omega_at_sup
- *            sup|G - G_LegS|/sup|G_LegS|  |G(0.01i)| .  Dataset 1: HiPPO-LegS;
- * datasets 2..8 one per init (index = 2 + method): omega |G| phase_degrees
- * (phase unwrapped along omega). */
+ * bode.tsv (datasets 0..6, one row per init, key method): N, sup_abs_diff =
+ * sup|G - G_LegS|, omega_at_sup, sup_rel = sup|G - G_LegS|/sup|G_LegS|,
+ * abs_G_lo = |G(0.01i)|.  bode-curves.tsv (key series): dataset 7 HiPPO-LegS
+ * (series legs), datasets 8..14 one per init (series = the method): omega abs_G
+ * phase_deg (phase unwrapped along omega). */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { K = 1200 };
+enum { K = 1200, CURVES = SSM_INIT_COUNT };
 
 static size_t size_N(const ssm_experiment_opts *o)
 {
@@ -55,8 +56,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     if (s == SSM_OK)
         s = ssm_tf_eval(GL, legs, sp, K);
     if (s == SSM_OK && k == 0) {
-        s = curve(x, 1, w, GL, K);
-        exp_title(x, 1, "HiPPO-LegS (dense): omega |G| phase_deg");
+        s = curve(x, CURVES, w, GL, K);
+        exp_series(x, CURVES, "legs");
+        exp_title(x, CURVES, "HiPPO-LegS (dense, Hessenberg method): the target");
     }
     ssm_tf_modal m;
     ssm_init_file *f = NULL; /* m is a view into f */
@@ -74,10 +76,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     if (s == SSM_OK) s = ssm_dist_sup(&in, ssm_tf_fn_modal(&m), ssm_tf_fn_plan(legs), &d);
     if (s == SSM_OK) s = ssm_dist_sup(&inl, ssm_tf_fn_plan(legs), none, &d);
     if (s == SSM_OK) {
-        double row[5] = {(double)k, in.sup, in.omega, in.sup / inl.sup, cabs(G[0])};
-        s = exp_add(x, 0, row, 5);
-        exp_title(x, 0, "method_index sup|G-G_LegS| omega_at_sup sup|G-G_LegS|/sup|G_LegS| |G(0.01i)|  (methods: "
-                        "0 s4-dplr 1 s4d-legs 2 s4d-lin 3 s4d-inv 4 s4d-real 5 s5-legs 6 ptd)");
+        double row[5] = {(double)N, in.sup, in.omega, in.sup / inl.sup, cabs(G[0])};
+        s = exp_add(x, k, row, 5);
+        exp_series(x, k, "%s", ssm_init_method_name((ssm_init_method)k));
     }
     /* the drawn curve: the log grid plus every pole's |Im λ| and the refined
      * maximum of |G| itself, so that no resonance falls between plotted points
@@ -102,9 +103,9 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         s = ssm_tf_modal_eval(Gc, &m, sc, nc);
     }
     if (s == SSM_OK) {
-        s = curve(x, 2 + k, wc, Gc, nc);
-        exp_title(x, 2 + k, "%s: omega |G| phase_deg (log grid + poles + the refined peak, %.6g at omega %.6g)",
-                  ssm_init_method_name((ssm_init_method)k), ing.sup, ing.omega);
+        s = curve(x, CURVES + 1 + k, wc, Gc, nc);
+        exp_series(x, CURVES + 1 + k, "%s", ssm_init_method_name((ssm_init_method)k));
+        exp_title(x, CURVES + 1 + k, "log grid + poles + the refined peak, %.17g at omega %.17g", ing.sup, ing.omega);
     }
     free(wc); free(sc); free(Gc); free(ex);
     free(poles);
@@ -116,7 +117,6 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
 static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header, size_t hcap, json_t *j,
                          char *summary, size_t scap)
 {
-    const exp_set *t = &x->set[0];
     size_t N = size_N(o);
     snprintf(header, hcap,
              "ssmkit %s experiment bode: G(i omega) of every init at N = %zu against HiPPO-LegS (B = LegS B, C = ones)\n"
@@ -125,11 +125,14 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     json_t *rows = json_array();
     char best[32] = "", worst[32] = "";
     double lo = INFINITY, hi = -1;
-    for (size_t r = 0; r < t->rows; r++) {
-        const double *v = t->v + r * t->cols;
-        const char *name = ssm_init_method_name((ssm_init_method)v[0]);
-        json_array_append_new(rows, json_pack("{s:s, s:f, s:f, s:f}", "method", name, "sup_abs_diff_vs_legs", v[1],
-                                              "omega_at_sup", v[2], "relative_to_sup_legs", v[3]));
+    for (size_t k = 0; k < SSM_INIT_COUNT; k++) {
+        if (x->set[k].rows != 1)
+            return SSM_ERROR(SSM_EINVAL, "bode: method %zu has %zu summary rows", k, x->set[k].rows);
+        const double *v = x->set[k].v;
+        const char *name = ssm_init_method_name((ssm_init_method)k);
+        json_array_append_new(rows, json_pack("{s:s, s:o, s:o, s:o, s:o}", "method", name, "sup_abs_diff_vs_legs",
+                                              exp_jnum(v[1]), "omega_at_sup", exp_jnum(v[2]), "relative_to_sup_legs",
+                                              exp_jnum(v[3]), "abs_G_lo", exp_jnum(v[4])));
         if (v[3] < lo) { lo = v[3]; snprintf(best, sizeof best, "%s", name); }
         if (v[3] > hi) { hi = v[3]; snprintf(worst, sizeof worst, "%s", name); }
     }
@@ -142,7 +145,15 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_bode(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"bode", jobs, job, finish, NULL};
+    static const exp_def def = {
+        .name = "bode",
+        .tables = {{"", "method", "N sup_abs_diff omega_at_sup sup_rel abs_G_lo", 0, CURVES - 1, 0,
+                    "one row per init: sup_abs_diff = sup |G - G_LegS|, omega_at_sup its frequency (rad per unit "
+                    "time), sup_rel = sup_abs_diff / sup |G_LegS|, abs_G_lo = |G(0.01 i)|"},
+                   {"-curves", "series", "omega abs_G phase_deg", CURVES, EXP_LAST, 1,
+                    "one series per system (index 0 legs: HiPPO-LegS, then the inits in the order of the methods): "
+                    "|G(i omega)| and its phase in degrees, unwrapped along omega"}},
+        .jobs = jobs, .job = job, .finish = finish};
     if (size_N(o) < 4 || size_N(o) % 2)
         return SSM_ERROR(SSM_EINVAL, "bode: --n-max (the state size N) must be even and at least 4");
     return exp_run(&def, o);

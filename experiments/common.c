@@ -5,6 +5,7 @@
 #include <gsl/gsl_randist.h>
 #include <gsl/gsl_rng.h>
 #include <gsl/gsl_sort.h>
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,23 @@ void exp_title(exp_data *x, size_t d, const char *fmt, ...)
         x->nsets = d + 1;
 }
 
+void exp_series(exp_data *x, size_t d, const char *fmt, ...)
+{
+    if (d >= EXP_MAX_SETS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->set[d].series, sizeof x->set[d].series, fmt, ap);
+    va_end(ap);
+    if (d + 1 > x->nsets)
+        x->nsets = d + 1;
+}
+
+json_t *exp_jnum(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
 void exp_data_clear(exp_data *x)
 {
     for (size_t d = 0; d < EXP_MAX_SETS; d++)
@@ -72,58 +90,145 @@ void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o)
         n += snprintf(buf + n, cap - (size_t)n, " --seed %lu", o->seed);
     if (o->full && n >= 0 && (size_t)n < cap)
         snprintf(buf + n, cap - (size_t)n, " --full");
+    else if (o->quick && n >= 0 && (size_t)n < cap)
+        snprintf(buf + n, cap - (size_t)n, " --quick");
 }
 
 /* ---- writers ------------------------------------------------------------ */
 
-static ssm_status write_sets(const char *path, const char *header, const exp_data *x, int part)
+/* the header lines (without '#') as comment lines */
+static void put_comments(FILE *fp, const char *header)
 {
-    ssm_atomic *a;
-    FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
-    if (s != SSM_OK)
-        return s;
     for (const char *h = header; h && *h;) {
         const char *nl = strchr(h, '\n');
         size_t len = nl ? (size_t)(nl - h) : strlen(h);
         fprintf(fp, "# %.*s\n", (int)len, h);
         h += len + (nl ? 1 : 0);
     }
-    if (part) {
-        /* one matrix: set, cols, values padded with 0 to the widest set; titles as '# title' lines */
-        size_t w = 0;
-        for (size_t d = 0; d < x->nsets; d++) {
-            if (x->set[d].title[0])
-                fprintf(fp, "# title %zu %s\n", d, x->set[d].title);
-            if (x->set[d].cols > w)
-                w = x->set[d].cols;
+}
+
+/* a part file (DIR/NAME.part-K.tsv): one numeric table "set cols v0 … v(w-1)", every dataset's rows
+ * padded with 0 to the widest; titles and labels as '# title d …' and '# series d …' lines */
+static ssm_status write_part(const char *path, const char *header, const exp_data *x)
+{
+    size_t w = 1;
+    for (size_t d = 0; d < x->nsets; d++)
+        if (x->set[d].cols > w)
+            w = x->set[d].cols;
+    char names[EXP_MAX_SETS * 8 + 64];
+    int n = snprintf(names, sizeof names, "set cols");
+    for (size_t c = 0; c < w && n > 0 && (size_t)n < sizeof names; c++)
+        n += snprintf(names + n, sizeof names - (size_t)n, " v%zu", c);
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s != SSM_OK)
+        return s;
+    s = ssm_tsv_write_head(fp, names, w + 2, header);
+    for (size_t d = 0; s == SSM_OK && d < x->nsets; d++) {
+        if (x->set[d].title[0])
+            fprintf(fp, "# title %zu %s\n", d, x->set[d].title);
+        if (x->set[d].series[0])
+            fprintf(fp, "# series %zu %s\n", d, x->set[d].series);
+        if (x->set[d].scan)
+            fprintf(fp, "# scan %zu %zu\n", d, x->set[d].scan);
+    }
+    for (size_t d = 0; s == SSM_OK && d < x->nsets; d++)
+        for (size_t r = 0; r < x->set[d].rows; r++) {
+            fprintf(fp, "%zu\t%zu\t", d, x->set[d].cols);
+            for (size_t c = 0; c < w; c++)
+                ssm_tsv_print_double(fp, c < x->set[d].cols ? x->set[d].v[r * x->set[d].cols + c] : 0.0,
+                                     c + 1 < w ? '\t' : '\n');
         }
-        for (size_t d = 0; d < x->nsets; d++)
-            for (size_t r = 0; r < x->set[d].rows; r++) {
-                fprintf(fp, "%zu\t%zu", d, x->set[d].cols);
-                for (size_t c = 0; c < w; c++)
-                    fprintf(fp, "\t%.17g", c < x->set[d].cols ? x->set[d].v[r * x->set[d].cols + c] : 0.0);
+    if (s == SSM_OK && ferror(fp))
+        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    if (s != SSM_OK) {
+        ssm_atomic_abort(a);
+        return s;
+    }
+    return ssm_atomic_commit(a);
+}
+
+static size_t count_words(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; p && *p;) {
+        while (*p == ' ')
+            p++;
+        if (*p)
+            n++;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
+/* a label usable in a table: non-empty, no blanks, no '#' (pandas' comment character) */
+static int valid_label(const char *l)
+{
+    if (!l[0])
+        return 0;
+    for (const char *p = l; *p; p++)
+        if (*p == '#' || isspace((unsigned char)*p))
+            return 0;
+    return 1;
+}
+
+/* one table of the finished experiment (see exp_table) */
+static ssm_status write_table(const char *path, const char *header, const exp_table *t, const exp_data *x)
+{
+    size_t ncol = count_words(t->columns), last = t->last == EXP_LAST ? x->nsets - 1 : t->last;
+    char names[1200];
+    snprintf(names, sizeof names, "%s%s%s", t->key ? t->key : "", t->key ? " " : "", t->columns);
+    if (last >= x->nsets || t->first > last)
+        return SSM_ERROR(SSM_EINVAL, "experiment: table '%s' names datasets %zu..%zu of %zu", path, t->first, last,
+                         x->nsets);
+    for (size_t d = t->first; d <= last; d++) {
+        if (x->set[d].rows && x->set[d].cols != ncol)
+            return SSM_ERROR(SSM_EINVAL, "experiment: dataset %zu has %zu columns, table '%s' names %zu", d,
+                             x->set[d].cols, path, ncol);
+        if (x->set[d].rows && t->key && !valid_label(x->set[d].series))
+            return SSM_ERROR(SSM_EINVAL, "experiment: dataset %zu has no usable %s label ('%s')", d, t->key,
+                             x->set[d].series);
+    }
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s != SSM_OK)
+        return s;
+    s = ssm_tsv_write_head(fp, names, ncol + (t->key != NULL), header);
+    if (s == SSM_OK && t->about)
+        put_comments(fp, t->about);
+    size_t index = 0;
+    for (size_t d = t->first; s == SSM_OK && d <= last; d++) {
+        const exp_set *e = &x->set[d];
+        if (!e->rows)
+            continue;
+        if (t->blocks && index)
+            fputs("\n\n", fp);
+        /* a comment above each dataset: its gnuplot index, label and title */
+        char tag[80] = "";
+        if (t->blocks)
+            snprintf(tag, sizeof tag, "[index %zu] ", index);
+        if (t->key)
+            snprintf(tag + strlen(tag), sizeof tag - strlen(tag), "%s %s%s", t->key, e->series, e->title[0] ? ": " : "");
+        if (tag[0] || e->title[0])
+            fprintf(fp, "# %s%s\n", tag, e->title);
+        index++;
+        for (size_t r = 0; r < e->rows; r++) {
+            if (t->key)
+                fprintf(fp, "%s\t", e->series);
+            for (size_t c = 0; c < e->cols; c++)
+                ssm_tsv_print_double(fp, e->v[r * e->cols + c], c + 1 < e->cols ? '\t' : '\n');
+            if (e->scan && (r + 1) % e->scan == 0 && r + 1 < e->rows)
                 fputc('\n', fp);
-            }
-    } else {
-        int first = 1;
-        for (size_t d = 0; d < x->nsets; d++) {
-            if (!x->set[d].rows)
-                continue;
-            if (!first)
-                fputs("\n\n", fp);
-            first = 0;
-            fprintf(fp, "# [index %zu] %s\n", d, x->set[d].title);
-            for (size_t r = 0; r < x->set[d].rows; r++) {
-                for (size_t c = 0; c < x->set[d].cols; c++)
-                    fprintf(fp, c ? "\t%.17g" : "%.17g", x->set[d].v[r * x->set[d].cols + c]);
-                fputc('\n', fp);
-            }
         }
     }
-    if (ferror(fp)) {
+    if (s == SSM_OK && ferror(fp))
+        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    if (s != SSM_OK) {
         ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+        return s;
     }
     return ssm_atomic_commit(a);
 }
@@ -142,33 +247,48 @@ static ssm_status write_json(const char *path, json_t *j)
     return ssm_atomic_commit(a);
 }
 
+/* one line of a part file into x: a title or label comment, the names line, or a row "set cols values…"
+ * (values may be nan: a missing entry) */
+static ssm_status part_line(exp_data *x, char *line, const char *path, size_t lineno)
+{
+    size_t d, n;
+    int off = 0;
+    line[strcspn(line, "\n")] = '\0';
+    if (sscanf(line, "# title %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS)
+        snprintf(x->set[d].title, sizeof x->set[d].title, "%s", line + off);
+    else if (sscanf(line, "# series %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS)
+        snprintf(x->set[d].series, sizeof x->set[d].series, "%s", line + off);
+    else if (sscanf(line, "# scan %zu %zu", &d, &n) == 2 && d < EXP_MAX_SETS)
+        x->set[d].scan = n;
+    if (line[0] == '#' || line[strspn(line, " \t\r")] == '\0' || strncmp(line, "set\t", 4) == 0)
+        return SSM_OK;
+    double v[2 + 64];
+    n = 0;
+    char *p = line, *end;
+    for (; n < sizeof v / sizeof *v; p = end) {
+        v[n] = strtod(p, &end);
+        if (end == p)
+            break;
+        n++;
+    }
+    double dd = v[0], cc = v[1];
+    if (*end != '\0' || n < 3 || !(dd >= 0 && dd < EXP_MAX_SETS && dd == floor(dd) && cc >= 1 && cc + 2 <= (double)n &&
+                                   cc == floor(cc)))
+        return SSM_ERROR(SSM_EFORMAT, "%s: line %zu is not a part row (set, cols, values)", path, lineno);
+    return exp_add(x, (size_t)dd, v + 2, (size_t)cc);
+}
+
 /* read DIR/NAME.part-K.tsv back into x */
 static ssm_status read_part(exp_data *x, const char *path)
 {
-    ssm_dmat_t T;
-    memset(T, 0, sizeof T);
     FILE *fp = fopen(path, "r");
     if (!fp)
         return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first)", path);
-    char line[512];
-    while (fgets(line, sizeof line, fp)) {
-        size_t d;
-        int off = 0;
-        if (sscanf(line, "# title %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(x->set[d].title, sizeof x->set[d].title, "%s", line + off);
-        }
-    }
+    char line[4096];
+    ssm_status s = SSM_OK;
+    for (size_t k = 1; s == SSM_OK && fgets(line, sizeof line, fp); k++)
+        s = part_line(x, line, path, k);
     fclose(fp);
-    ssm_status s = ssm_tsv_read(T, path);
-    for (size_t r = 0; s == SSM_OK && r < T->rows; r++) {
-        double dd = SSM_D(T, r, 0), cc = SSM_D(T, r, 1);
-        if (!(dd >= 0 && dd < EXP_MAX_SETS && dd == floor(dd) && cc >= 1 && cc + 2 <= (double)T->cols && cc == floor(cc)))
-            s = SSM_ERROR(SSM_EFORMAT, "%s: row %zu is not a part row (set, cols, values)", path, r + 1);
-        else
-            s = exp_add(x, (size_t)dd, &SSM_D(T, r, 2), (size_t)cc);
-    }
-    ssm_dmat_clear(T);
     return s;
 }
 
@@ -196,7 +316,7 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
             snprintf(hdr, sizeof hdr, "ssmkit %s experiment %s, job %ld of %zu (part file: merge with --merge)\n"
                                       "options: %s", SSM_VERSION, e->name, o->job, J, opts);
             snprintf(path, sizeof path, "%s/%s.part-%ld.tsv", o->out_dir, e->name, o->job);
-            s = write_sets(path, hdr, &x, 1);
+            s = write_part(path, hdr, &x);
         }
         exp_data_clear(&x);
         return s;
@@ -227,9 +347,9 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
         json_object_set_new(j, "ssmkit_version", json_string(SSM_VERSION));
         s = e->finish(&x, o, header, sizeof header, j, summary, sizeof summary);
     }
-    if (s == SSM_OK) {
-        snprintf(path, sizeof path, "%s/%s.tsv", o->out_dir, e->name);
-        s = write_sets(path, header, &x, 0);
+    for (size_t t = 0; s == SSM_OK && t < EXP_MAX_TABLES && e->tables[t].columns; t++) {
+        snprintf(path, sizeof path, "%s/%s%s.tsv", o->out_dir, e->name, e->tables[t].suffix);
+        s = write_table(path, header, &e->tables[t], &x);
     }
     if (s == SSM_OK) {
         snprintf(path, sizeof path, "%s/%s.json", o->out_dir, e->name);

@@ -1,8 +1,8 @@
 /* experiments/common.h — the machinery shared by the grid experiments (not
- * installed): a table of datasets that jobs append rows to, the job protocol
- * (--jobs / --job K / --merge / all in process), and the writers of
- * NAME.tsv (datasets separated by two blank lines, for gnuplot's `index`)
- * and NAME.json. */
+ * installed): datasets that jobs append rows to, the job protocol (--jobs /
+ * --job K / --merge / all in process), and the writers of the tables
+ * (DIR/NAME.tsv and DIR/NAME-SUFFIX.tsv, one table per file, README "File
+ * formats") and of NAME.json. */
 #ifndef SSM_EXPERIMENTS_COMMON_H
 #define SSM_EXPERIMENTS_COMMON_H
 
@@ -12,11 +12,14 @@
 
 #define EXP_MAX_SETS 64
 
-/* dataset d: rows of `cols` doubles, and a title line written above it */
+/* dataset d: rows of `cols` doubles, a title (a comment line above its rows) and
+ * its label in the table's key column (a word: no blanks, no '#') */
 typedef struct {
     double *v;
     size_t rows, cols, cap;
     char title[160];
+    char series[48];
+    size_t scan; /* > 0: a blank line after every `scan` rows (grid rows for gnuplot's splot) */
 } exp_set;
 
 typedef struct {
@@ -31,12 +34,38 @@ void exp_title(exp_data *x, size_t d, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/* the label of dataset d in its table's key column */
+void exp_series(exp_data *x, size_t d, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 void exp_data_clear(exp_data *x);
 /* element (r, c) of dataset d */
 #define EXP_AT(x, d, r, c) ((x)->set[d].v[(r) * (x)->set[d].cols + (c)])
 
+/* One output table: datasets first … last (EXP_LAST: through the last one) of
+ * the experiment in DIR/NAME<suffix>.tsv.  With a key, the first column (named
+ * key: "series", "method", …) holds each dataset's label, so several datasets
+ * form one long table; blocks: two blank lines between datasets (gnuplot's
+ * `index`; pandas and genfromtxt skip blank lines).  Every dataset of a table
+ * has the columns named in `columns`; `about` is a comment line on the table. */
+#define EXP_LAST ((size_t)-1)
+typedef struct {
+    const char *suffix;
+    const char *key;
+    const char *columns;
+    size_t first, last;
+    int blocks;
+    const char *about;
+} exp_table;
+
+#define EXP_MAX_TABLES 8
+
 typedef struct {
     const char *name;
+    /* the tables written on finishing (the first is NAME.tsv: suffix "") */
+    exp_table tables[EXP_MAX_TABLES];
     /* number of independent jobs for these options */
     size_t (*jobs)(const ssm_experiment_opts *o);
     /* run job k (k < jobs), appending its rows; title its datasets */
@@ -56,6 +85,9 @@ typedef struct {
  * unless quiet) and finishes.  Finishing writes DIR/NAME.tsv and NAME.json
  * atomically and prints the summary unless quiet. */
 SSM_MUST_CHECK ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o);
+
+/* a JSON number, or null for NaN and infinities (which JSON has no spelling for) */
+json_t *exp_jnum(double x);
 
 /* the command line options that reproduce o (for --jobs), into buf */
 void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
@@ -90,5 +122,33 @@ size_t exp_sizes(size_t *N, size_t cap, size_t first, size_t n_max);
  *   ones  = sup|G − G_LegS| / sup|G_LegS| with C = ones;
  *   randC = the median of that ratio over 200 Gaussian C (GSL mt19937, seed 1). */
 SSM_MUST_CHECK ssm_status exp_ptd_errors(double *ones, double *randc, const ssm_dmat_t A, const ssm_dmat_t B, const double *E);
+
+/* ---- resolved pseudospectrum contours (experiments/contour.c) ---- */
+
+typedef struct {
+    double level_log10[32]; /* the levels ε (log10), at most 32 */
+    size_t nlevels;
+    double accept;          /* a cell is accepted when σ at its edge midpoints and centre is within this
+                             * factor of the bilinear interpolation of log σ (e.g. 1.05) */
+    int max_depth;          /* quadtree depth below a coarse cell */
+    size_t max_points;      /* σ evaluations allowed */
+} exp_contour_opts;
+
+typedef struct {
+    size_t segments;        /* segments kept (0 when unresolved) */
+    size_t unresolved;      /* cells left unaccepted at the limits: > 0 means the level is not drawn */
+    double worst_log10;     /* the largest |log10 σ − interpolation| over the accepted cells it crosses */
+} exp_level_info;
+
+/* The contours σ_min(zI − A) = 10^level of every level through the nx×ny grid
+ * sigma over box (ssm_pspec_grid's layout), refined where needed (see
+ * contour.c): rows level_log10 xa ya xb yb (one segment each) appended to
+ * dataset d, only for resolved levels.  ev: the nev eigenvalues (every
+ * component of Λ_ε holds one).  li: one record per level; *points: the σ
+ * evaluations spent. */
+SSM_MUST_CHECK ssm_status exp_contours(exp_data *x, size_t d, exp_level_info *li, size_t *points,
+                                       const ssm_pspec_plan *p, const double box[4], size_t nx, size_t ny,
+                                       const double *sigma, const double complex *ev, size_t nev,
+                                       const exp_contour_opts *o);
 
 #endif

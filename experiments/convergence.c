@@ -134,8 +134,6 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     }
     if (s == SSM_OK) {
         s = exp_add(x, 0, row, 13);
-        exp_title(x, 0, "N out_err_sigma0.5 out_err_sigma1 out_err_sigma2 sup_diag/(|B||C|) omega_diag "
-                        "|E|_2 sup_ptd/(|B||C|) (2lnN+4)|E|_2 omega_ptd kappa_V_ptd sup|G_DPLR|/(|B||C|) eps");
     }
     free(pd);
     free(pp);
@@ -161,18 +159,21 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     int below = 1;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:I, s:[f,f,f], s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)v[0],
-                                              "output_error_sigma_0.5_1_2", v[1], v[2], v[3], "sup_diag_normalised",
-                                              v[4], "E_norm2", v[6], "sup_ptd_normalised", v[7], "ptd_bound", v[8],
-                                              "kappa_V_ptd", v[10]));
+        json_array_append_new(rows, json_pack("{s:I, s:[o,o,o], s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "N",
+                                              (json_int_t)v[0], "output_error_sigma", exp_jnum(v[1]),
+                                              exp_jnum(v[2]), exp_jnum(v[3]), "sup_diag_normalised", exp_jnum(v[4]),
+                                              "omega_diag", exp_jnum(v[5]), "E_norm2", exp_jnum(v[6]),
+                                              "sup_ptd_normalised", exp_jnum(v[7]), "ptd_bound", exp_jnum(v[8]),
+                                              "omega_ptd", exp_jnum(v[9]), "kappa_V_ptd", exp_jnum(v[10]),
+                                              "sup_dplr_normalised", exp_jnum(v[11])));
         below &= v[7] <= v[8];
     }
     double sa = exp_loglog_slope(t, 2), sb = exp_loglog_slope(t, 4), sc = exp_loglog_slope(t, 7);
     json_object_set_new(j, "eps_relative", json_real(eps));
     json_object_set_new(j, "rows", rows);
-    json_object_set_new(j, "output_error_slope_sigma1", json_real(sa));
-    json_object_set_new(j, "sup_diag_slope", json_real(sb));
-    json_object_set_new(j, "sup_ptd_slope", json_real(sc));
+    json_object_set_new(j, "output_error_slope_sigma1", exp_jnum(sa));
+    json_object_set_new(j, "sup_diag_slope", exp_jnum(sb));
+    json_object_set_new(j, "sup_ptd_slope", exp_jnum(sc));
     json_object_set_new(j, "ptd_below_bound", json_boolean(below));
     snprintf(summary, scap,
              "convergence: output error ~ N^%.2f (sigma 1), sup|G_DPLR - G_Diag| ~ N^%.2f (normalised %.3g at the "
@@ -183,7 +184,14 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"convergence", jobs, job, finish, NULL};
+    static const exp_def def = {
+        .name = "convergence",
+        .tables = {{"", NULL, "N out_err_s05 out_err_s1 out_err_s2 sup_diag_norm omega_diag E_norm2 sup_ptd_norm "
+                              "ptd_bound omega_ptd kappa_V_ptd sup_dplr_norm eps", 0, 0, 0,
+                    "one row per N; out_err_sK: relative output error for sigma = 0.5, 1, 2; *_norm: divided by "
+                    "|B|_2 |C|_2; E_norm2 = |E|_2 (absolute); ptd_bound = (2 ln N + 4) |E|_2; sup_dplr_norm = "
+                    "sup |G_DPLR| (the signal); omega in rad per unit time"}},
+        .jobs = jobs, .job = job, .finish = finish};
     if (o->n_max && o->n_max < 8)
         return SSM_ERROR(SSM_EINVAL, "convergence: --n-max must be at least 8");
     return exp_run(&def, o);

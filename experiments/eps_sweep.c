@@ -8,9 +8,10 @@
  * reproduces row k of the in-process run).
  * The PTD is the transfer-aware one of `init ptd` (default weight); its budgets
  * are the ladder every run visits, so row ε is the file `init ptd --eps ε` writes.
- * Columns: eps |E|/|A| |E|_2 kappa_V kappa*eps sup/(|B||C|) sup/(|B||C||E|_2)
- *          max_re_lambda omega_at_sup seconds sup|G_DPLR|/(|B||C|) (the signal's size)
- *          ones randC (relative errors on the acceptance grid, exp_ptd_errors) */
+ * Columns: eps perturbation_norm (|E|/|A|) E_norm2 kappa_V kappa_eps (κ·ε) sup_norm
+ *          (sup/(|B||C|)) sup_per_E (sup/(|B||C||E|_2)) max_re_lambda omega_at_sup seconds
+ *          sup_dplr_norm (sup|G_DPLR|/(|B||C|), the signal's size) ones randC (relative
+ *          errors on the acceptance grid, exp_ptd_errors) N */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -92,11 +93,9 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
         s = exp_ptd_errors(&ones, &randc, A, B, E);
     if (s == SSM_OK) {
         double bc = nb * sqrt((double)N);
-        double row[13] = {eps, r->perturbation_norm, nE, r->kappa_V, r->kappa_V * eps, in.sup / bc,
-                          in.sup / bc / nE, r->max_re_lambda, in.omega, r->seconds, inl.sup / bc, ones, randc};
-        s = exp_add(x, 0, row, 13);
-        exp_title(x, 0, "eps |E|/|A| |E|_2 kappa_V kappa*eps sup/(|B||C|) sup/(|B||C||E|_2) max_re_lambda "
-                        "omega_at_sup seconds sup|G_DPLR|/(|B||C|) ones randC");
+        double row[14] = {eps, r->perturbation_norm, nE, r->kappa_V, r->kappa_V * eps, in.sup / bc,
+                          in.sup / bc / nE, r->max_re_lambda, in.omega, r->seconds, inl.sup / bc, ones, randc, (double)N};
+        s = exp_add(x, 0, row, 14);
     }
     ssm_tf_plan_destroy(p);
     free(lam);
@@ -199,17 +198,18 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     double maxre = -INFINITY;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "eps", v[0],
-                                              "perturbation_norm", v[1], "kappa_V", v[3], "sup_error_normalised",
-                                              v[5], "max_re_lambda", v[7], "omega_at_sup", v[8], "ones", v[11],
-                                              "randC", v[12]));
+        json_array_append_new(rows, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "eps", exp_jnum(v[0]),
+                                              "perturbation_norm", exp_jnum(v[1]), "E_norm2", exp_jnum(v[2]), "kappa_V",
+                                              exp_jnum(v[3]), "sup_error_normalised", exp_jnum(v[5]), "max_re_lambda",
+                                              exp_jnum(v[7]), "omega_at_sup", exp_jnum(v[8]), "ones", exp_jnum(v[11]),
+                                              "randC", exp_jnum(v[12])));
         maxre = fmax(maxre, v[7]);
     }
     json_object_set_new(j, "N", json_integer((json_int_t)N));
     json_object_set_new(j, "rows", rows);
-    json_object_set_new(j, "kappa_slope_vs_eps", json_real(sk));
-    json_object_set_new(j, "sup_error_slope_vs_eps", json_real(se));
-    json_object_set_new(j, "max_re_lambda_over_sweep", json_real(maxre));
+    json_object_set_new(j, "kappa_slope_vs_eps", exp_jnum(sk));
+    json_object_set_new(j, "sup_error_slope_vs_eps", exp_jnum(se));
+    json_object_set_new(j, "max_re_lambda_over_sweep", exp_jnum(maxre));
     snprintf(summary, scap,
              "eps-sweep N=%zu: kappa ~ eps^%.2f (%.3g at eps %.3g .. %.3g at %.3g), sup|G_PTD - G_DPLR| ~ eps^%.2f, "
              "max Re lambda <= %.3g", N, sk, t->v[3], t->v[0], t->v[(t->rows - 1) * t->cols + 3],
@@ -219,7 +219,14 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"eps-sweep", jobs, job, finish, all};
+    static const exp_def def = {
+        .name = "eps-sweep",
+        .tables = {{"", NULL, "eps perturbation_norm E_norm2 kappa_V kappa_eps sup_norm sup_per_E max_re_lambda "
+                              "omega_at_sup seconds sup_dplr_norm ones randC N", 0, 0, 0,
+                    "one row per budget eps; perturbation_norm = |E|_2/|A|_2, E_norm2 = |E|_2, kappa_eps = kappa_V "
+                    "eps, sup_norm = sup/(|B|_2 |C|_2), sup_per_E = sup_norm / |E|_2, sup_dplr_norm = sup |G_DPLR| / "
+                    "(|B|_2 |C|_2)"}},
+        .jobs = jobs, .job = job, .finish = finish, .all = all};
     if (size_N(o) < 4 || size_N(o) % 2)
         return SSM_ERROR(SSM_EINVAL, "eps-sweep: --n-max (the state size N) must be even and at least 4");
     if (o->eps > 0 && o->eps >= EPS[0])

@@ -19,7 +19,8 @@ typedef struct {
     int merge;             /* merge DIR/NAME.part-*.tsv instead of computing */
     double eps;            /* perturbation size where the experiment has one (0: its default) */
     unsigned long seed;    /* random choices (0 is a valid seed) */
-    int full;              /* the paper's size instead of the quick default */
+    int full;              /* the paper's size instead of the default */
+    int quick;             /* robustness: a smoke-test size (checks the pipeline, not the claim) */
 } ssm_experiment_opts;
 
 /* κ₂(V) of HiPPO-LegS (unit columns) for N = 2 … n_max (default 128): multiprecision

@@ -1,7 +1,8 @@
 /* experiments/kappa_growth.c — how fast the LegS eigenvector matrix loses
  * conditioning, and where double precision stops seeing it (doc/reference.md §4).
- * Writes kappa-growth.tsv (N, κ multiprecision, digits, κ double, κ(3+2√2)^-N)
- * and kappa-growth.json (fitted growth rate against 3 + 2√2). */
+ * Writes kappa-growth.tsv (N, log10 κ multiprecision, digits, log10 κ double,
+ * log10 κ(3+2√2)^-N, |error of double|) and kappa-growth.json (fitted growth
+ * rate against 3 + 2√2). */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -59,8 +60,6 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
                        mi.kappa_V_log10 - rate * (double)N, /* log10 of the constant c in c (3+2√2)^N */
                        sd == SSM_OK ? fabs(kd - mi.kappa_V_log10) : -1.0};
         s = exp_add(x, 0, r, 6);
-        exp_title(x, 0, "N log10_kappa_mp digits log10_kappa_double log10_c(kappa=c(3+2sqrt2)^N) "
-                        "abs_log10_error_double");
     }
 done:
     free(ld);
@@ -78,7 +77,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         return SSM_ERROR(SSM_EINVAL, "kappa-growth: no rows");
     snprintf(header, hcap,
              "ssmkit %s experiment kappa-growth: HiPPO-LegS eigenvector conditioning (unit columns)\n"
-             "multiprecision: ssm_diag_eig_mp at 256 bits (digits vouched for in column 3); double: LAPACK on "
+             "multiprecision: ssm_diag_eig_mp at 256 bits (digits vouched for: column digits); double: LAPACK on "
              "the rounded matrix after an orthogonal similarity",
              SSM_VERSION);
     /* least-squares slope of log10 κ against N over N >= 8 (needs two points) */
@@ -92,15 +91,16 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         }
         if (isnan(first_bad) && v[5] > 1.0)
             first_bad = v[0];
-        json_array_append_new(rows, json_pack("{s:I, s:f, s:f}", "N", (json_int_t)v[0], "log10_kappa_V", v[1],
-                                              "digits", v[2]));
+        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o}", "N", (json_int_t)v[0], "log10_kappa_V",
+                                              exp_jnum(v[1]), "digits", exp_jnum(v[2]), "log10_kappa_V_double",
+                                              v[5] < 0 ? json_null() : exp_jnum(v[3])));
     }
     double slope = nfit >= 2 ? (nfit * sxy - sx * sy) / (nfit * sxx - sx * sx) : NAN;
     json_object_set_new(j, "n_max", json_integer((json_int_t)(o->n_max ? o->n_max : 128)));
-    json_object_set_new(j, "fitted_log10_rate", isnan(slope) ? json_null() : json_real(slope));
+    json_object_set_new(j, "fitted_log10_rate", exp_jnum(slope));
     json_object_set_new(j, "expected_log10_rate", json_real(rate));
-    json_object_set_new(j, "fitted_base", isnan(slope) ? json_null() : json_real(pow(10, slope)));
-    json_object_set_new(j, "double_wrong_from_N", isnan(first_bad) ? json_null() : json_real(first_bad));
+    json_object_set_new(j, "fitted_base", exp_jnum(pow(10, slope)));
+    json_object_set_new(j, "double_wrong_from_N", isnan(first_bad) ? json_null() : json_integer((json_int_t)first_bad));
     json_object_set_new(j, "kappa", rows);
     snprintf(summary, scap,
              "kappa-growth: log10 kappa grows by %.4f per state (3+2sqrt2 gives %.4f); double precision is wrong by "
@@ -111,6 +111,11 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"kappa-growth", count_sizes, job, finish, NULL};
+    static const exp_def def = {
+        .name = "kappa-growth",
+        .tables = {{"", NULL, "N log10_kappa_mp digits log10_kappa_double log10_c abs_log10_error_double", 0, 0, 0,
+                    "one row per N; log10_c = log10 kappa_mp - N log10(3 + 2 sqrt 2); abs_log10_error_double = "
+                    "|log10 kappa_double - log10 kappa_mp| (-1: LAPACK failed, log10_kappa_double then 0)"}},
+        .jobs = count_sizes, .job = job, .finish = finish};
     return exp_run(&def, o);
 }

@@ -10,7 +10,9 @@
  *
  * Every transfer error is measured by exp_ptd_errors on the acceptance grid,
  * independently of the optimiser's own grid (ones, randC: see common.h).
- * Columns: N tf_weight eps |E|/|A| kappa_V ones randC max_re_lambda seconds */
+ * One long table ptd-front.tsv: series (sweep_N16_tau0, …, init_ptd, official) then
+ * N tf_weight eps perturbation_norm (|E|/|A|) kappa_V ones randC max_re_lambda seconds
+ * (tf_weight and seconds nan for the official points: not applicable). */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -89,14 +91,17 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         size_t N = (size_t)16 << (k / NTAU);
         double tau = TAU[k % NTAU];
         exp_title(x, k, "N = %zu, tf_weight = %g: warm-started sweep", N, tau);
+        exp_series(x, k, "sweep_N%zu_tau%g", N, tau);
         return sweep(x, k, N, tau, EPS, NEPS);
     }
     /* `init ptd` alone at each official budget (default weight), then the official points */
     ssm_status s = SSM_OK;
     exp_title(x, ns * NTAU, "ssmkit init ptd --eps (official budget) --seed 1, default tf_weight");
+    exp_series(x, ns * NTAU, "init_ptd");
     for (size_t i = 0; s == SSM_OK && i < NOFF && (size_t)OFFICIAL[i][0] <= ((size_t)16 << (ns - 1)); i++)
         s = sweep(x, ns * NTAU, (size_t)OFFICIAL[i][0], SSM_PTD_TF_WEIGHT, &OFFICIAL[i][1], 1);
     exp_title(x, ns * NTAU + 1, "official perturbations (AnnanYu/Approximate_Diagonal), measured with numpy");
+    exp_series(x, ns * NTAU + 1, "official");
     for (size_t i = 0; s == SSM_OK && i < NOFF; i++) {
         const double *v = OFFICIAL[i];
         double row[NCOL] = {v[0], NAN, v[1], v[1], v[2], v[3], v[4], v[5], NAN};
@@ -111,11 +116,10 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     size_t ns = nsizes(o), dn = ns * NTAU;
     snprintf(header, hcap,
              "ssmkit %s experiment ptd-front: PTD of HiPPO-LegS, conditioning against transfer fidelity\n"
-             "columns: N tf_weight eps |E|/|A| kappa_V ones randC max_re_lambda seconds\n"
              "ones = sup|G - G_LegS| / sup|G_LegS| with C = ones, randC = its median over 200 Gaussian C "
              "(GSL mt19937 seed 1); grid: 2500 log points 1e-2 .. 50 N^2/pi + 1500 linear on [0.5, 1.5] N^2/pi\n"
-             "datasets: one per (N, tf_weight) sweep, then init ptd alone at the official budgets, then the "
-             "official points (tf_weight and seconds NaN)",
+             "series: sweep_N<N>_tau<tf_weight>, one per warm-started sweep; init_ptd: init ptd alone at the "
+             "official budgets; official: the official points (tf_weight and seconds nan: not applicable)",
              SSM_VERSION);
     json_t *rows = json_array();
     int dominated = 1;
@@ -125,9 +129,12 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         int dom = v[4] <= off[2] && v[5] <= off[3] && v[6] <= fmin(off[4], 0.6) && v[7] < 0 &&
                   v[3] <= off[1] * (1 + 1e-12);
         dominated &= dom;
-        json_array_append_new(rows, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:b}", "N", (int)v[0], "eps", v[2],
-                                              "kappa_V", v[4], "ones", v[5], "randC", v[6], "max_re_lambda", v[7],
-                                              "dominates_official", dom));
+        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f}}",
+                                              "N", (json_int_t)v[0], "eps", exp_jnum(v[2]), "perturbation_norm",
+                                              exp_jnum(v[3]), "kappa_V", exp_jnum(v[4]), "ones", exp_jnum(v[5]),
+                                              "randC", exp_jnum(v[6]), "max_re_lambda", exp_jnum(v[7]),
+                                              "dominates_official", dom, "official", "kappa_V", off[2], "ones",
+                                              off[3], "randC", off[4], "max_re_lambda", off[5]));
     }
     json_object_set_new(j, "at_official_budgets", rows);
     json_object_set_new(j, "dominates_official_everywhere", json_boolean(dominated));
@@ -139,6 +146,10 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_ptd_front(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"ptd-front", jobs, job, finish, NULL};
+    static const exp_def def = {
+        .name = "ptd-front",
+        .tables = {{"", "series", "N tf_weight eps perturbation_norm kappa_V ones randC max_re_lambda seconds", 0,
+                    EXP_LAST, 1, "perturbation_norm = |E|_2/|A|_2; seconds: cumulative optimiser time of the sweep"}},
+        .jobs = jobs, .job = job, .finish = finish};
     return exp_run(&def, o);
 }

@@ -10,7 +10,9 @@
  *
  * Default size (11 min measured on the 2 shared cores, load 8–10): d_model 32, 2 layers, d_state 64, 4000 training images
  * × 4 epochs, 500 validation, 1000 test images.  --full: the paper's model (d_model 128, 4 layers,
- * d_state 64) on the full 55000/5000/10000 split for 10 epochs (hours on a CPU).
+ * d_state 64) on the full 55000/5000/10000 split for 10 epochs (hours on a CPU).  --quick: d_model 8,
+ * d_state 16, 1 layer, 256 training images × 1 epoch, 128 test images (seconds: checks the pipeline, not
+ * the claim).
  *
  * Files: robustness.part-K.tsv (one per job: 3 datasets — summary row, sweep rows, curve rows);
  * robustness.tsv (index 0 summary; 1–4 ω sweeps; 5–8 amplitude sweeps), robustness-curves.tsv (index
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NINIT 4
 static const char *const INITS[NINIT] = {"s4d-legs", "s4d-lin", "ptd", "s4-dplr"};
@@ -47,7 +50,16 @@ static void config_for(ssm_train_config *c, const ssm_experiment_opts *o, int k)
     c->batch = 64;
     c->threads = 2;
     c->seed = o->seed;
-    if (o->full) {
+    if (o->quick) { /* seconds: the pipeline end to end, not a result */
+        c->d_model = 8;
+        c->d_state = 16;
+        c->n_layers = 1;
+        c->n_train = 256;
+        c->n_val = 64;
+        c->n_test = 128;
+        c->epochs = 1;
+        c->warmup = 0;
+    } else if (o->full) {
         c->d_model = 128;
         c->n_layers = 4;
         c->epochs = 10;
@@ -87,6 +99,26 @@ static ssm_status omega_star(double *w, size_t N)
         *w = fmax(*w, fabs(cimag(f->lambda[i])));
     ssm_init_file_free(f);
     return SSM_OK;
+}
+
+/* the three tables of a job as one part table: kind, then the row padded with zeros to 10 columns */
+static ssm_status write_part(const char *path, const char *head, const ssm_dmat_t S, const ssm_dmat_t W,
+                             const ssm_dmat_t C)
+{
+    const ssm_dmat_struct *T[3] = {S, W, C};
+    ssm_dmat_t P;
+    ssm_status s = ssm_dmat_init(P, S->rows + W->rows + C->rows, 11);
+    size_t r = 0;
+    for (int kind = 0; s == SSM_OK && kind < 3; kind++)
+        for (size_t i = 0; i < T[kind]->rows; i++, r++) {
+            SSM_D(P, r, 0) = kind;
+            for (size_t j = 0; j < T[kind]->cols; j++)
+                SSM_D(P, r, 1 + j) = SSM_D(T[kind], i, j);
+        }
+    if (s == SSM_OK)
+        s = ssm_tsv_write_dmat(path, NULL, "kind c0 c1 c2 c3 c4 c5 c6 c7 c8 c9", head, P);
+    ssm_dmat_clear(P);
+    return s;
 }
 
 static ssm_status run_job(const ssm_experiment_opts *o, int k)
@@ -151,28 +183,16 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
             double cr[7] = {(double)k, e->epoch, e->step, e->train_loss, e->train_acc, e->val_loss, e->val_acc};
             memcpy(&SSM_D(C, i, 0), cr, sizeof cr);
         }
-        char path[1100];
+        char path[1100], head[800];
         snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
-        ssm_atomic *a;
-        FILE *fp;
-        s = ssm_atomic_open(&a, &fp, path);
-        if (s == SSM_OK) {
-            fprintf(fp, "# ssmkit %s experiment robustness, job %d: %s (init %s, eps %g), sfmnist, d_model %zu, layers "
-                        "%zu, d_state %zu, %zu train images x %zu epochs, PTD protocol (Lambda, B, Delta frozen)\n",
-                    SSM_VERSION, k, LABELS[k], INITS[k], c.init_eps, c.d_model, c.n_layers, c.d_state, st.data.train.n,
-                    c.epochs);
-            fprintf(fp, "# dataset 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
-                        "omega_own noisy_own_acc\n"
-                        "# dataset 1 columns: init omega amp acc loss\n"
-                        "# dataset 2 columns: init epoch step train_loss train_acc val_loss val_acc\n");
-            s = ssm_tsv_write_dmat(NULL, fp, NULL, S);
-            fputs("\n\n", fp);
-            if (s == SSM_OK) s = ssm_tsv_write_dmat(NULL, fp, NULL, W);
-            fputs("\n\n", fp);
-            if (s == SSM_OK) s = ssm_tsv_write_dmat(NULL, fp, NULL, C);
-            if (s == SSM_OK) s = ssm_atomic_commit(a);
-            else ssm_atomic_abort(a);
-        }
+        snprintf(head, sizeof head, "ssmkit %s experiment robustness, job %d: %s (init %s, eps %g), sfmnist, d_model "
+                 "%zu, layers %zu, d_state %zu, %zu train images x %zu epochs, PTD protocol (Lambda, B, Delta frozen)\n"
+                 "part file (merge with --merge): kind 0 = summary (c0..c9: init clean_acc noisy_acc omega_star eps "
+                 "train_s final_val_acc samples_per_s omega_own noisy_own_acc), 1 = noise row (c0..c4: init omega amp "
+                 "acc loss), 2 = epoch row (c0..c6: init epoch step train_loss train_acc val_loss val_acc); unused "
+                 "columns 0", SSM_VERSION, k, LABELS[k], INITS[k], c.init_eps, c.d_model, c.n_layers, c.d_state,
+                 st.data.train.n, c.epochs);
+        s = write_part(path, head, S, W, C);
         if (s == SSM_OK && !o->quiet)
             printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  noisy(own top mode %.1f) %.4f  "
                    "(trained in %.0f s)\n", LABELS[k], clean, ws, noisy, wown, noisy_own, train_s);
@@ -185,45 +205,191 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
 
 /* ---- merge --------------------------------------------------------------------------------------- */
 
-/* Split a part file into its three datasets (separated by two blank lines). */
+/* A part file back into its three tables: out[0] the summary (1×10), out[1] the noise rows (×5), out[2]
+ * the epoch rows (×7).  On failure nothing is left allocated. */
 static ssm_status read_part(ssm_dmat_t out[3], const char *path)
 {
-    unsigned char *buf;
-    size_t len;
-    ssm_status s = ssm_read_file(&buf, &len, path);
-    if (s != SSM_OK)
-        return SSM_ERROR(SSM_EIO, "robustness --merge: %s is missing (run its --job first)", path);
-    char *text = (char *)buf;
-    size_t start[3] = {0}, end[3] = {0};
-    int d = 0, blanks = 0;
-    size_t i = 0;
-    while (i < len && d < 3) {
-        size_t j = i;
-        while (j < len && buf[j] != '\n')
-            j++;
-        if (j == i) {
-            if (++blanks == 2) {
-                end[d] = i;
-                if (++d < 3)
-                    start[d] = j + 1;
-                blanks = 0;
-            }
-        } else {
-            blanks = 0;
-        }
-        i = j + 1;
-    }
-    if (d < 3)
-        end[d] = len;
+    static const size_t COLS[3] = {10, 5, 7};
     for (int k = 0; k < 3; k++)
         memset(out[k], 0, sizeof out[k]);
-    for (int k = 0; k < 3 && s == SSM_OK; k++) {
-        if (k > d || end[k] <= start[k])
-            s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s lacks dataset %d", path, k);
-        else if ((s = ssm_tsv_read_mem(out[k], text + start[k], end[k] - start[k])) != SSM_OK)
-            s = SSM_ERROR(s, "robustness --merge: %s: %s", path, ssm_error_message());
+    ssm_dmat_t T;
+    if (access(path, R_OK) != 0)
+        return SSM_ERROR(SSM_EIO, "robustness --merge: %s is missing (run its --job first)", path);
+    ssm_status s = ssm_tsv_read(T, path);
+    if (s != SSM_OK)
+        return SSM_ERROR(s, "robustness --merge: %s", ssm_error_message());
+    size_t n[3] = {0, 0, 0};
+    for (size_t r = 0; s == SSM_OK && r < T->rows; r++) {
+        double kind = SSM_D(T, r, 0);
+        if (T->cols != 11 || !(kind == 0 || kind == 1 || kind == 2))
+            s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s: row %zu is not a part row (kind 0-2, 10 values)", path,
+                          r + 1);
+        else
+            n[(int)kind]++;
     }
-    free(buf);
+    if (s == SSM_OK && n[0] != 1)
+        s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s has %zu summary rows, expected 1", path, n[0]);
+    for (int k = 0; s == SSM_OK && k < 3; k++)
+        s = ssm_dmat_init(out[k], n[k], COLS[k]);
+    size_t at[3] = {0, 0, 0};
+    for (size_t r = 0; s == SSM_OK && r < T->rows; r++) {
+        int k = (int)SSM_D(T, r, 0);
+        memcpy(&SSM_D(out[k], at[k]++, 0), &SSM_D(T, r, 1), COLS[k] * sizeof(double));
+    }
+    ssm_dmat_clear(T);
+    if (s != SSM_OK)
+        for (int k = 0; k < 3; k++)
+            ssm_dmat_clear(out[k]);
+    return s;
+}
+
+/* DIR/robustness.tsv: one row per init */
+static ssm_status write_summary(const char *dir, const char *head, ssm_dmat_t P[NINIT][3], size_t n_test,
+                                unsigned long seed, const ssm_train_config *c)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/robustness.tsv", dir);
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK)
+        s = ssm_tsv_write_head(fp, "init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
+                                   "omega_own noisy_own_acc n_test seed d_model n_layers d_state n_train epochs", 17, head);
+    if (s == SSM_OK)
+        fprintf(fp, "# one row per init; noisy_acc: at omega_star, amplitude 0.1; omega_own: the init's largest "
+                    "|Im lambda| (omega_star for the dense DPLR system), noisy_own_acc: at it, amplitude 0.1; train_s: "
+                    "wall seconds of training; eps: the PTD budget\n");
+    for (int k = 0; s == SSM_OK && k < NINIT; k++) {
+        fprintf(fp, "%s\t", INITS[k]);
+        for (size_t j = 1; j < 10; j++)
+            ssm_tsv_print_double(fp, SSM_D(P[k][0], 0, j), '\t');
+        fprintf(fp, "%zu\t%lu\t%zu\t%zu\t%zu\t%zu\t%zu\n", n_test, seed, c->d_model, c->n_layers, c->d_state,
+                c->n_train ? c->n_train : (size_t)55000, c->epochs);
+    }
+    if (s == SSM_OK && ferror(fp))
+        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    if (s != SSM_OK) {
+        ssm_atomic_abort(a);
+        return s;
+    }
+    return ssm_atomic_commit(a);
+}
+/* DIR/robustness-noise.tsv: init, sweep (omega: the ω sweep at amplitude 0.1 with ω* and its neighbours,
+ * sorted by ω; amp: the amplitudes at ω*), omega amp acc loss; one block per (sweep, init) */
+static ssm_status write_noise(const char *dir, const char *head, ssm_dmat_t P[NINIT][3])
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/robustness-noise.tsv", dir);
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK)
+        s = ssm_tsv_write_head(fp, "init sweep omega amp acc loss", 6, head);
+    for (int pass = 0; s == SSM_OK && pass < 2; pass++)
+        for (int k = 0; k < NINIT; k++) {
+            fprintf(fp, "%s# [index %d] %s, %s\n", pass || k ? "\n\n" : "", 4 * pass + k, INITS[k],
+                    pass ? "amplitude sweep at omega_star" : "omega sweep at amplitude 0.1");
+            const ssm_dmat_struct *W = P[k][1];
+            size_t idx[32], n = 0;
+            for (size_t r = 0; r < W->rows && n < 32; r++) {
+                int sweep = r <= NSWEEP, amp = r > NSWEEP && r <= NSWEEP + 4;
+                if ((pass == 0 && sweep) || (pass == 1 && amp))
+                    idx[n++] = r;
+            }
+            for (size_t x = 1; x < n; x++) /* insertion sort by ω */
+                for (size_t y = x; y > 0 && SSM_D(W, idx[y - 1], 1) > SSM_D(W, idx[y], 1); y--) {
+                    size_t t = idx[y]; idx[y] = idx[y - 1]; idx[y - 1] = t;
+                }
+            for (size_t x = 0; x < n; x++) {
+                fprintf(fp, "%s\t%s\t", INITS[k], pass ? "amp" : "omega");
+                for (size_t j = 1; j < 5; j++)
+                    ssm_tsv_print_double(fp, SSM_D(W, idx[x], j), j < 4 ? '\t' : '\n');
+            }
+        }
+    if (s == SSM_OK && ferror(fp))
+        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    if (s != SSM_OK) {
+        ssm_atomic_abort(a);
+        return s;
+    }
+    return ssm_atomic_commit(a);
+}
+
+/* DIR/robustness-curves.tsv: the per-epoch training log of every init, one block per init */
+static ssm_status write_curves(const char *dir, const char *head, ssm_dmat_t P[NINIT][3])
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/robustness-curves.tsv", dir);
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK)
+        s = ssm_tsv_write_head(fp, "init epoch step train_loss train_acc val_loss val_acc", 7, head);
+    for (int k = 0; s == SSM_OK && k < NINIT; k++) {
+        fprintf(fp, "%s# [index %d] %s: training curve\n", k ? "\n\n" : "", k, INITS[k]);
+        for (size_t r = 0; r < P[k][2]->rows; r++) {
+            fprintf(fp, "%s\t", INITS[k]);
+            for (size_t j = 1; j < 7; j++)
+                ssm_tsv_print_double(fp, SSM_D(P[k][2], r, j), j < 6 ? '\t' : '\n');
+        }
+    }
+    if (s == SSM_OK && ferror(fp))
+        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
+    if (s != SSM_OK) {
+        ssm_atomic_abort(a);
+        return s;
+    }
+    return ssm_atomic_commit(a);
+}
+
+static json_t *jnum(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* DIR/robustness.json */
+static ssm_status write_json(const char *dir, const ssm_train_config *c, ssm_dmat_t P[NINIT][3], size_t n_test,
+                             const ssm_experiment_opts *o)
+{
+    json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:I}", "experiment", "robustness",
+                          "ssmkit_version", SSM_VERSION, "task", "sfmnist", "d_model", (json_int_t)c->d_model,
+                          "n_layers", (json_int_t)c->n_layers, "d_state", (json_int_t)c->d_state, "size",
+                          o->full ? "full" : o->quick ? "quick" : "default", "n_test", (json_int_t)n_test, "seed",
+                          (json_int_t)o->seed);
+    json_t *arr = json_array();
+    for (int k = 0; k < NINIT; k++) {
+        json_t *sw = json_array(), *am = json_array();
+        const ssm_dmat_struct *W = P[k][1], *S = P[k][0];
+        for (size_t r = 1; r < 1 + NSWEEP + 4 && r < W->rows; r++)
+            json_array_append_new(r <= NSWEEP ? sw : am, json_pack("{s:o, s:o, s:o, s:o}", "omega",
+                                                                   jnum(SSM_D(W, r, 1)), "amp", jnum(SSM_D(W, r, 2)),
+                                                                   "acc", jnum(SSM_D(W, r, 3)), "loss",
+                                                                   jnum(SSM_D(W, r, 4))));
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                                             "init", INITS[k], "label", LABELS[k], "clean_acc", jnum(SSM_D(S, 0, 1)),
+                                             "noisy_acc", jnum(SSM_D(S, 0, 2)), "omega_star", jnum(SSM_D(S, 0, 3)),
+                                             "omega_own", jnum(SSM_D(S, 0, 8)), "noisy_own_acc", jnum(SSM_D(S, 0, 9)),
+                                             "eps", jnum(SSM_D(S, 0, 4)), "train_s", jnum(SSM_D(S, 0, 5)),
+                                             "final_val_acc", jnum(SSM_D(S, 0, 6)), "samples_per_s",
+                                             jnum(SSM_D(S, 0, 7)), "omega_sweep", sw,
+                                             "amp_sweep", am));
+    }
+    json_object_set_new(j, "results", arr);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/robustness.json", dir);
+    ssm_atomic *a;
+    FILE *fp;
+    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK) {
+        if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
+            fputc('\n', fp) == EOF) {
+            ssm_atomic_abort(a);
+            s = SSM_ERROR(SSM_EIO, "cannot write %s", path);
+        } else {
+            s = ssm_atomic_commit(a);
+        }
+    }
+    json_decref(j);
     return s;
 }
 
@@ -233,132 +399,44 @@ static ssm_status merge(const ssm_experiment_opts *o)
     ssm_status s = SSM_OK;
     char path[1100];
     int loaded = 0;
-    for (int k = 0; k < NINIT && s == SSM_OK; k++, loaded++) {
+    for (int k = 0; k < NINIT && s == SSM_OK; k++) {
         snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
-        s = read_part(P[k], path);
-        if (s == SSM_OK && (P[k][0]->cols != 10 || P[k][1]->cols != 5 || P[k][2]->cols != 7))
-            s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s has the wrong columns", path);
-    }
-    if (s != SSM_OK) {
-        for (int k = 0; k < loaded - 1; k++)
-            for (int j = 0; j < 3; j++)
-                ssm_dmat_clear(P[k][j]);
-        return s;
+        if ((s = read_part(P[k], path)) == SSM_OK)
+            loaded++;
     }
     ssm_train_config c;
     config_for(&c, o, 0);
     size_t n_test = c.n_test ? c.n_test : 10000; /* 0: the whole sfmnist test split */
-    snprintf(path, sizeof path, "%s/robustness.tsv", o->out_dir);
-    ssm_atomic *a;
-    FILE *fp;
-    s = ssm_atomic_open(&a, &fp, path);
-    if (s == SSM_OK) {
-        fprintf(fp, "# ssmkit %s experiment robustness: Fourier-mode noise on the SSM input of every layer "
-                    "(doc/reference.md §6), sfmnist test split, d_model %zu, layers %zu, d_state %zu%s\n"
-                    "# inits: 0 S4D-LegS, 1 S4D-Lin, 2 S4-PTD, 3 S4 (DPLR-equivalent); PTD protocol (Lambda, B, Delta frozen)\n"
-                    "# index 0 columns: init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
-                    "omega_own noisy_own_acc (own: the init's largest |Im lambda|; omega_star for the dense DPLR)\n"
-                    "# index 1-4 (per init): omega amp acc loss (amp 0.1)\n"
-                    "# index 5-8 (per init): omega amp acc loss (omega = omega_star)\n"
-                    "# n_test %zu seed %lu\n",
-                SSM_VERSION, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : "", n_test, o->seed);
-        for (int k = 0; k < NINIT; k++) {
-            for (size_t j = 0; j < 10; j++)
-                fprintf(fp, "%s%.17g", j ? "\t" : "", SSM_D(P[k][0], 0, j));
-            fputc('\n', fp);
-        }
-        for (int pass = 0; pass < 2; pass++)
-            for (int k = 0; k < NINIT; k++) {
-                fputs("\n\n", fp);
-                /* ω sweep sorted by ω (rows 1..NSWEEP plus row 0 at ω*), or the amplitude rows */
-                ssm_dmat_struct *W = P[k][1];
-                size_t idx[32], n = 0;
-                for (size_t r = 0; r < W->rows; r++) {
-                    int sweep = r <= NSWEEP, amp = r > NSWEEP && r <= NSWEEP + 4;
-                    if ((pass == 0 && sweep) || (pass == 1 && amp))
-                        idx[n++] = r;
-                }
-                for (size_t x = 1; x < n; x++) /* insertion sort by ω */
-                    for (size_t y = x; y > 0 && SSM_D(W, idx[y - 1], 1) > SSM_D(W, idx[y], 1); y--) {
-                        size_t t = idx[y]; idx[y] = idx[y - 1]; idx[y - 1] = t;
-                    }
-                for (size_t x = 0; x < n; x++)
-                    fprintf(fp, "%.17g\t%.17g\t%.17g\t%.17g\n", SSM_D(W, idx[x], 1), SSM_D(W, idx[x], 2),
-                            SSM_D(W, idx[x], 3), SSM_D(W, idx[x], 4));
-            }
-        s = ssm_atomic_commit(a);
+    char head[1200];
+    snprintf(head, sizeof head, "ssmkit %s experiment robustness: Fourier-mode noise on the SSM input of every layer "
+             "(doc/reference.md section 6), sfmnist test split (%zu images), d_model %zu, layers %zu, d_state %zu%s, "
+             "seed %lu\ninits: s4d-legs (S4D-LegS), s4d-lin (S4D-Lin), ptd (S4-PTD), s4-dplr (S4, the DPLR-equivalent "
+             "dense system); PTD protocol (Lambda, B, Delta frozen); omega in rad per unit time",
+             SSM_VERSION, n_test, c.d_model, c.n_layers, c.d_state, o->full ? " (--full)" : o->quick ? " (--quick: a smoke test)" : "", o->seed);
+    if (s == SSM_OK) s = write_summary(o->out_dir, head, P, n_test, o->seed, &c);
+    if (s == SSM_OK) s = write_noise(o->out_dir, head, P);
+    if (s == SSM_OK) s = write_curves(o->out_dir, head, P);
+    if (s == SSM_OK) s = write_json(o->out_dir, &c, P, n_test, o);
+    if (s == SSM_OK && !o->quiet) {
+        printf("robustness (sfmnist test, noise amp 0.1 at omega* = %.1f and at each init's own top mode):\n"
+               "%-22s %9s %9s %11s %9s\n", SSM_D(P[0][0], 0, 3), "init", "clean", "noisy", "own_omega", "noisy_own");
+        for (int k = 0; k < NINIT; k++)
+            printf("%-22s %9.4f %9.4f %11.1f %9.4f\n", LABELS[k], SSM_D(P[k][0], 0, 1), SSM_D(P[k][0], 0, 2),
+                   SSM_D(P[k][0], 0, 8), SSM_D(P[k][0], 0, 9));
     }
-    if (s == SSM_OK) {
-        snprintf(path, sizeof path, "%s/robustness-curves.tsv", o->out_dir);
-        s = ssm_atomic_open(&a, &fp, path);
-        if (s == SSM_OK) {
-            fprintf(fp, "# ssmkit %s experiment robustness: training curves, index k = init k (0 S4D-LegS, 1 S4D-Lin, "
-                        "2 S4-PTD, 3 S4 DPLR-equivalent)\n# columns: epoch step train_loss train_acc val_loss val_acc\n",
-                    SSM_VERSION);
-            for (int k = 0; k < NINIT; k++) {
-                if (k)
-                    fputs("\n\n", fp);
-                for (size_t r = 0; r < P[k][2]->rows; r++)
-                    for (size_t j = 1; j < 7; j++)
-                        fprintf(fp, "%.17g%c", SSM_D(P[k][2], r, j), j == 6 ? '\n' : '\t');
-            }
-            s = ssm_atomic_commit(a);
-        }
-    }
-    if (s == SSM_OK) {
-        json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I}", "experiment", "robustness", "task",
-                              "sfmnist", "d_model", (json_int_t)c.d_model, "n_layers", (json_int_t)c.n_layers,
-                              "d_state", (json_int_t)c.d_state, "full", o->full, "n_test", (json_int_t)n_test, "seed",
-                              (json_int_t)o->seed);
-        json_t *arr = json_array();
-        for (int k = 0; k < NINIT; k++) {
-            json_t *sw = json_array(), *am = json_array();
-            for (size_t r = 1; r < 1 + NSWEEP + 4 && r < P[k][1]->rows; r++)
-                json_array_append_new(r <= NSWEEP ? sw : am,
-                                      json_pack("{s:f, s:f, s:f}", "omega", SSM_D(P[k][1], r, 1), "amp",
-                                                SSM_D(P[k][1], r, 2), "acc", SSM_D(P[k][1], r, 3)));
-            json_array_append_new(arr, json_pack("{s:s, s:s, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o, s:o}", "init",
-                                                 INITS[k], "label", LABELS[k], "clean_acc", SSM_D(P[k][0], 0, 1),
-                                                 "noisy_acc", SSM_D(P[k][0], 0, 2), "omega_star", SSM_D(P[k][0], 0, 3),
-                                                 "omega_own", SSM_D(P[k][0], 0, 8), "noisy_own_acc",
-                                                 SSM_D(P[k][0], 0, 9), "eps", SSM_D(P[k][0], 0, 4), "train_s",
-                                                 SSM_D(P[k][0], 0, 5), "samples_per_s", SSM_D(P[k][0], 0, 7),
-                                                 "omega_sweep_amp_0.1", sw, "amp_sweep_at_omega_star", am));
-        }
-        json_object_set_new(j, "results", arr);
-        snprintf(path, sizeof path, "%s/robustness.json", o->out_dir);
-        s = ssm_atomic_open(&a, &fp, path);
-        if (s == SSM_OK) {
-            if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0) {
-                ssm_atomic_abort(a);
-                s = SSM_ERROR(SSM_EIO, "cannot write %s", path);
-            } else {
-                s = ssm_atomic_commit(a);
-            }
-        }
-        json_decref(j);
-        if (s == SSM_OK && !o->quiet) {
-            printf("robustness (sfmnist test, noise amp 0.1 at omega* = %.1f and at each init's own top mode):\n"
-                   "%-22s %9s %9s %11s %9s\n", SSM_D(P[0][0], 0, 3), "init", "clean", "noisy", "own_omega", "noisy_own");
-            for (int k = 0; k < NINIT; k++)
-                printf("%-22s %9.4f %9.4f %11.1f %9.4f\n", LABELS[k], SSM_D(P[k][0], 0, 1), SSM_D(P[k][0], 0, 2),
-                       SSM_D(P[k][0], 0, 8), SSM_D(P[k][0], 0, 9));
-        }
-    }
-    for (int k = 0; k < NINIT; k++)
+    for (int k = 0; k < loaded; k++)
         for (int j = 0; j < 3; j++)
             ssm_dmat_clear(P[k][j]);
     return s;
 }
-
 ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o)
 {
     if (o->n_max)
-        return SSM_ERROR(SSM_EINVAL, "robustness: --n-max does not apply (d_state is 64; --full for the paper size)");
+        return SSM_ERROR(SSM_EINVAL, "robustness: --n-max does not apply (d_state is fixed: 64, 16 with --quick; --full for the paper size)");
     if (o->jobs) {
         for (int k = 0; k < NINIT; k++)
             printf("ssmkit experiment robustness --job %d --out %s --seed %lu --eps %.17g%s -q\n", k, o->out_dir,
-                   o->seed, o->eps > 0 ? o->eps : 0.05, o->full ? " --full" : "");
+                   o->seed, o->eps > 0 ? o->eps : 0.05, o->full ? " --full" : o->quick ? " --quick" : "");
         printf("# then: ssmkit experiment robustness --merge --out %s\n", o->out_dir);
         return SSM_OK;
     }

@@ -5,14 +5,16 @@
  * top spike sits at the largest |Im W| ≈ N²/π and its height, with unit B and
  * C, does not decay as N grows: no uniform convergence.
  *
- * Dataset 0 (one row per N):
- *   N  omega_spike  N^2/pi  max|Im W|  height  height/(|B||C|)  height_half/(|B||C|)
- *   grid_height/(|B||C|)  unhinted/(|B||C|)  omega_spike/(N^2/pi)
+ * spikes.tsv (dataset 0, one row per N):
+ *   N  omega_spike  n2_over_pi  max_abs_im_W  height  height_norm  height_half_norm
+ *   grid_height_norm  unhinted_norm  omega_ratio (= omega_spike/(N²/π))
  * height: the refined sup over [1e-2, 10 N²] (ssm_dist_sup, 2000-point log grid plus
  * the poles' |Im W|) with the init files as written (B̃ = V*B, C = ones);
- * height_half: the same with the S4D theory's B̃/2; grid_height: the largest value
- * on the 2000-point log grid alone (a plain scan); unhinted: the refined sup
- * without the poles in the grid.  Datasets 1..: |ΔG|/(‖B‖‖C‖) against ω per N. */
+ * *_norm: divided by ‖B‖₂‖C‖₂; height_half: the same with the S4D theory's B̃/2;
+ * grid_height: the largest value on the 2000-point log grid alone (a plain scan);
+ * unhinted: the refined sup without the poles in the grid.
+ * spikes-curves.tsv (datasets 1.., series "N16", …): N omega abs_dG_norm =
+ * |ΔG|/(‖B‖‖C‖) against ω. */
 #define _POSIX_C_SOURCE 200809L
 #include "experiments/common.h"
 
@@ -72,8 +74,6 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         double row[10] = {(double)N, in.omega, n2pi, wmax, in.sup, in.sup / bc, inh.sup / bc, in0.grid_sup / bc,
                           in0.sup / bc, in.omega / n2pi};
         s = exp_add(x, 0, row, 10);
-        exp_title(x, 0, "spike table: N omega_spike N^2/pi max|Im_W| height height/(|B||C|) height_half/(|B||C|) "
-                        "grid_height/(|B||C|) unhinted/(|B||C|) omega_spike/(N^2/pi)");
     }
     /* the curve: a log grid plus each resonance's shape (Im W ± 0, ¼, ½, 1, 2 half-widths) */
     size_t K0 = 1500, K = K0 + 9 * ms.M + 1;
@@ -100,10 +100,11 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         s = ssm_tf_modal_eval(g1, &md, sp, n);
         if (s == SSM_OK) s = ssm_tf_modal_eval(g2, &ms, sp, n);
         for (size_t i = 0; s == SSM_OK && i < n; i++) {
-            double row[2] = {w[i], cabs(g1[i] - g2[i]) / bc};
-            s = exp_add(x, 1 + k, row, 2);
+            double row[3] = {(double)N, w[i], cabs(g1[i] - g2[i]) / bc};
+            s = exp_add(x, 1 + k, row, 3);
         }
-        exp_title(x, 1 + k, "curve N = %zu: omega |G_DPLR - G_S4D-LegS|/(|B||C|)", N);
+        exp_series(x, 1 + k, "N%zu", N);
+        exp_title(x, 1 + k, "N = %zu: |G_DPLR - G_S4D-LegS|/(|B||C|) on a log grid plus each resonance's shape", N);
     }
     free(w); free(sp); free(g1); free(g2); free(poles);
     ssm_init_file_free(fd);
@@ -129,10 +130,12 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     double hmin = INFINITY, hmax = 0, rmin = INFINITY, rmax = 0;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)v[0],
-                                              "omega_spike", v[1], "n2_over_pi", v[2], "max_abs_im_W", v[3],
-                                              "height", v[4], "height_normalised", v[5],
-                                              "height_half_normalised", v[6], "grid_height_normalised", v[7]));
+        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "N", (json_int_t)v[0],
+                                              "omega_spike", exp_jnum(v[1]), "n2_over_pi", exp_jnum(v[2]), "max_abs_im_W",
+                                              exp_jnum(v[3]), "height", exp_jnum(v[4]), "height_normalised",
+                                              exp_jnum(v[5]), "height_half_normalised", exp_jnum(v[6]),
+                                              "grid_height_normalised", exp_jnum(v[7]), "unhinted_normalised",
+                                              exp_jnum(v[8])));
         hmin = fmin(hmin, v[5]);
         hmax = fmax(hmax, v[5]);
         rmin = fmin(rmin, v[9]);
@@ -141,8 +144,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     json_object_set_new(j, "b_convention", json_string("init files: B~ = V* B (height); S4D theory: B~/2 (height_half)"));
     json_object_set_new(j, "normalisation", json_string("|dG| / (|B|_2 |C|_2), C = ones, B = LegS B"));
     json_object_set_new(j, "spikes", rows);
-    json_object_set_new(j, "height_normalised_min", json_real(hmin));
-    json_object_set_new(j, "height_normalised_max", json_real(hmax));
+    json_object_set_new(j, "height_normalised_min", exp_jnum(hmin));
+    json_object_set_new(j, "height_normalised_max", exp_jnum(hmax));
     snprintf(summary, scap,
              "spikes: N = %g..%g: top spike at omega/(N^2/pi) = %.4f..%.4f; normalised height %.4f..%.4f "
              "(does not decay with N)",
@@ -152,7 +155,16 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_spikes(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"spikes", jobs, job, finish, NULL};
+    static const exp_def def = {
+        .name = "spikes",
+        .tables = {{"", NULL, "N omega_spike n2_over_pi max_abs_im_W height height_norm height_half_norm "
+                              "grid_height_norm unhinted_norm omega_ratio", 0, 0, 0,
+                    "one row per N; omega in rad per unit time; *_norm = divided by |B|_2 |C|_2; omega_ratio = "
+                    "omega_spike / (N^2/pi)"},
+                   {"-curves", "series", "N omega abs_dG_norm", 1, EXP_LAST, 1,
+                    "one series per N (gnuplot index k: the k-th N): abs_dG_norm = |G_DPLR - G_S4D-LegS|(i omega) / "
+                    "(|B|_2 |C|_2)"}},
+        .jobs = jobs, .job = job, .finish = finish};
     if (o->n_max && o->n_max < 16)
         return SSM_ERROR(SSM_EINVAL, "spikes: --n-max must be at least 16");
     return exp_run(&def, o);

@@ -123,22 +123,40 @@ const ssm_npy *ssm_npz_get(const ssm_npz *z, const char *name);   /* NULL if abs
 /* TSV: '#' header lines, whitespace-separated numbers                     */
 /* ===================================================================== */
 
+/* The layout of every table ssmkit writes (README, "File formats"): the
+ * column names on the first line (tab-separated), then '#' comment lines, then
+ * tab-separated rows; single or double blank lines may separate blocks (grid
+ * rows for gnuplot's splot, series for its `index`).  pandas.read_csv(f,
+ * sep='\t', comment='#') and numpy.genfromtxt(f, names=True) both load it. */
+
 /* Read the first dataset (rows until two consecutive blank lines) of a
  * numeric table into a rows×cols matrix.  '#' lines and single blank lines are
- * skipped.  EFORMAT (with the line number) for ragged rows, non-numbers and
- * non-finite values, or an empty table. */
+ * skipped; a first line with no number on it is the column names (their count
+ * must match the rows').  EFORMAT (with the line number) for ragged rows,
+ * non-numbers and non-finite values, or an empty table. */
 SSM_MUST_CHECK ssm_status ssm_tsv_read(ssm_dmat_t A, const char *path);
 SSM_MUST_CHECK ssm_status ssm_tsv_read_mem(ssm_dmat_t A, const char *buf, size_t len);
 
-/* Write `header` (each line gets "# " prefixed; may be NULL) then the matrix
- * with %.17g, tab-separated, atomically to path, or to `stream` when path is
- * NULL. */
-SSM_MUST_CHECK ssm_status ssm_tsv_write_dmat(const char *path, FILE *stream, const char *header,
-                              const ssm_dmat_t A);
+/* EINVAL unless `columns` (names separated by single spaces; NULL: the default
+ * names col0 col1 …) holds ncols names of the form [A-Za-z_][A-Za-z0-9_]* that
+ * are not numbers and not one numpy.genfromtxt renames (return, file, print):
+ * the names pandas and genfromtxt both keep as written. */
+SSM_MUST_CHECK ssm_status ssm_tsv_columns_check(const char *columns, size_t ncols);
+/* Write the names line (tab-separated) and `header` (each line gets "# "
+ * prefixed; may be NULL) to fp: the head of a table whose rows the caller
+ * writes.  EINVAL for bad names (nothing written), EIO on a write error. */
+SSM_MUST_CHECK ssm_status ssm_tsv_write_head(FILE *fp, const char *columns, size_t ncols, const char *header);
+/* Print x as %.17g (NaN as "nan", whatever its sign bit) followed by sep;
+ * fprintf's result. */
+int ssm_tsv_print_double(FILE *fp, double x, char sep);
+/* A whole table: the head, then the matrix with %.17g, tab-separated,
+ * atomically to path, or to `stream` when path is NULL. */
+SSM_MUST_CHECK ssm_status ssm_tsv_write_dmat(const char *path, FILE *stream, const char *columns, const char *header,
+                                             const ssm_dmat_t A);
 /* Same for an MPFR matrix, every entry printed with enough decimal digits to
  * round-trip at its precision (mpfr_get_str_ndigits). */
-SSM_MUST_CHECK ssm_status ssm_tsv_write_mpmat(const char *path, FILE *stream, const char *header,
-                               const ssm_mpmat_t A);
+SSM_MUST_CHECK ssm_status ssm_tsv_write_mpmat(const char *path, FILE *stream, const char *columns, const char *header,
+                                              const ssm_mpmat_t A);
 /* Decimal digits that round-trip a binary precision of `prec` bits. */
 size_t ssm_digits_for_prec(mpfr_prec_t prec);
 

@@ -4,8 +4,10 @@ if (!exists("dir")) dir = "."
 f = dir."/eps-sweep.tsv"
 set terminal pngcairo size 1500,600 enhanced font "DejaVu Sans,12"
 set output dir."/eps-sweep.png"
-stats f using 1:4 nooutput
-set multiplot layout 1,3 title "Perturb-then-diagonalise, HiPPO-LegS N = 64: budget ε = ‖E‖_2/‖A‖_2 swept from 0.3 to 10^{-4} \n(transfer-aware PTD, default weight; each point is the file init ptd --eps ε writes)" font ",14"
+stats f using 14 nooutput
+N = int(STATS_min)
+stats f using 1 nooutput
+set multiplot layout 1,3 title sprintf("Perturb-then-diagonalise, HiPPO-LegS N = %d: budget ε = ‖E‖_2/‖A‖_2 swept from %g to %g\n(transfer-aware PTD, default weight; each point is the file init ptd --eps ε writes)", N, STATS_max, STATS_min) font ",14"
 set logscale x
 set format x "10^{%T}"
 set xlabel "budget ε = ‖E‖_2 / ‖A‖_2"

@@ -1,14 +1,16 @@
 # plots/spikes.gp — |G_DPLR − G_S4D-LegS|(iω) for N = 16 … 256 and the top spike's height.
-#   gnuplot -e "dir='out/figures'" plots/spikes.gp   → dir/spikes.png   (data: dir/spikes.tsv)
+#   gnuplot -e "dir='out/figures'" plots/spikes.gp   → dir/spikes.png
+#   (data: dir/spikes.tsv, one row per N; dir/spikes-curves.tsv, one block per N)
 if (!exists("dir")) dir = "."
 f = dir."/spikes.tsv"
+fc = dir."/spikes-curves.tsv"
 set terminal pngcairo size 1500,620 enhanced font "DejaVu Sans,12"
 set output dir."/spikes.png"
-stats f index 0 using 1 nooutput
+stats f using 1 nooutput
 nN = STATS_records
 Nlo = STATS_min
 Nhi = STATS_max
-stats f index 1:nN using 1 nooutput
+stats fc using 3 nooutput
 wlo = STATS_min
 whi = STATS_max
 set multiplot layout 1,2 title "S4D-LegS vs the DPLR (= HiPPO-LegS) system: the spikes do not go away as N grows" font ",14"
@@ -28,8 +30,8 @@ set linetype 2 lc rgb "#d95f02"
 set linetype 3 lc rgb "#7570b3"
 set linetype 4 lc rgb "#e7298a"
 set linetype 5 lc rgb "#444444"
-plot for [i=1:nN] f index i using 1:2 with lines lw 1.5 lt i title sprintf("N = %d", 2**(i+3)), \
-     f index 0 using 2:6 with points pt 7 ps 1.6 lc rgb "black" title "refined top spike (ω at ≈ N^2/π)"
+plot for [i=0:nN-1] fc index i using 3:4 with lines lw 1.5 lt i+1 title sprintf("N = %d", Nlo * 2**i), \
+     f using 2:6 with points pt 7 ps 1.6 lc rgb "black" title "refined top spike (ω at ≈ N^2/π)"
 
 set title "Height of the top spike (unit-normalised B, C)"
 set xlabel "state size N"
@@ -41,8 +43,8 @@ set format y "%g"
 set xrange [Nlo / 1.33:Nhi * 1.33]
 set yrange [0:1]
 set key at graph 0.98, graph 0.62 right top box opaque font ",11"
-plot f index 0 using 1:6 with linespoints lw 2 pt 7 ps 1.4 title "refined, init file (B = V^* B_{LegS})", \
-     f index 0 using 1:7 with linespoints lw 2 pt 5 ps 1.3 title "refined, S4D theory (B/2)", \
-     f index 0 using 1:8 with linespoints lw 2 pt 9 ps 1.3 dt 2 title "plain 2000-point log scan", \
-     f index 0 using 1:(0.94):(sprintf("ω/(N^2/π)\n= %.4f", $10)) with labels font ",9" notitle
+plot f using 1:6 with linespoints lw 2 pt 7 ps 1.4 title "refined, init file (B = V^* B_{LegS})", \
+     f using 1:7 with linespoints lw 2 pt 5 ps 1.3 title "refined, S4D theory (B/2)", \
+     f using 1:8 with linespoints lw 2 pt 9 ps 1.3 dt 2 title "plain 2000-point log scan", \
+     f using 1:(0.94):(sprintf("ω/(N^2/π)\n= %.4f", $10)) with labels font ",9" notitle
 unset multiplot

@@ -143,8 +143,8 @@ static void test_pspec(void)
     CHECK(run((const char *[]){"pspec", tsv, "--grid", "5x4", "--box", "-5:0:-1:1", "-o", o, "-q", NULL}) == 0,
           "pspec diag tsv: %s", err_buf);
     slurp(o, out_buf, sizeof out_buf);
-    int rows = 0, ok = 1;
-    for (char *line = strtok(out_buf, "\n"); line; line = strtok(NULL, "\n")) {
+    int rows = 0, ok = strncmp(out_buf, "re\tim\tsigma_min\n", 16) == 0; /* the names line first */
+    for (char *line = strtok(out_buf + 16, "\n"); line; line = strtok(NULL, "\n")) {
         if (line[0] == '#')
             continue;
         double x, y, sg;
@@ -273,7 +273,8 @@ static void test_outputs(void)
     ssm_dmat_t X;
     CHECK(ssm_tsv_read(X, P_("p.tsv")) == SSM_OK && X->rows == 2 && same_dmat(X, P->data, 2 * N), "tsv P");
     ssm_dmat_clear(X);
-    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", NULL}) == 0 && out_buf[0] == '#', "stdout tsv");
+    CHECK(run((const char *[]){"hippo", "legt", "-N", "12", NULL}) == 0 && strncmp(out_buf, "col0\tcol1\t", 10) == 0 &&
+              strstr(out_buf, "col11\n# ssmkit"), "stdout tsv: the names line, then the comments");
     CHECK(ssm_tsv_read_mem(X, out_buf, strlen(out_buf)) == SSM_OK && same_dmat(X, A->data, N * N), "stdout A");
     ssm_dmat_clear(X);
 
@@ -286,7 +287,8 @@ static void test_outputs(void)
     mpfr_init2(y, 256);
     int same = 0, count = 0;
     char *save, *line = strtok_r(out_buf, "\n", &save);
-    for (; line; line = strtok_r(NULL, "\n", &save)) {
+    CHECK(line && strncmp(line, "col0\t", 5) == 0, "prec-256 TSV: the names line first");
+    for (line = strtok_r(NULL, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#')
             continue;
         char *s2, *tok = strtok_r(line, "\t", &s2);
@@ -686,38 +688,44 @@ static double tsv_at(const char *name, size_t r, size_t c, size_t *rows)
     return v;
 }
 
-/* the largest value of column col in gnuplot dataset `index` of a TSV file
- * (datasets separated by two blank lines, '#' comments) */
-static double dataset_max(const char *name, int index, int col)
+/* A table by its column names (the first line), as pandas reads it: the value of column `col` in the
+ * r-th row whose first field equals key (key NULL: every row), NAN when absent; *rows: how many rows
+ * match.  With r == (size_t)-1: the largest value over the matching rows. */
+static double tab_at(const char *name, const char *key, const char *col, size_t r, size_t *rows)
 {
     FILE *fp = fopen(P_(name), "r");
-    char line[4096];
-    int at = 0, blanks = 0;
-    double best = -INFINITY;
-    while (fp && fgets(line, sizeof line, fp)) {
-        if (line[0] == '\n') {
-            if (++blanks == 2)
-                at++;
+    char line[8192];
+    size_t n = 0, c = (size_t)-1;
+    double v = NAN, best = -INFINITY;
+    if (fp && fgets(line, sizeof line, fp)) { /* the names line */
+        line[strcspn(line, "\n")] = '\0';
+        char *save, *t = strtok_r(line, "\t", &save);
+        for (size_t i = 0; t; i++, t = strtok_r(NULL, "\t", &save))
+            if (strcmp(t, col) == 0)
+                c = i;
+    }
+    while (fp && c != (size_t)-1 && fgets(line, sizeof line, fp)) {
+        if (line[0] == '#' || line[0] == '\n')
             continue;
-        }
-        blanks = 0;
-        if (line[0] == '#' || at != index)
+        line[strcspn(line, "\n")] = '\0';
+        char *save, *t = strtok_r(line, "\t", &save), *field = NULL;
+        if (key && (!t || strcmp(t, key) != 0))
             continue;
-        char *p = line, *end;
-        double v = NAN;
-        for (int c = 0; c <= col; c++, p = end) {
-            v = strtod(p, &end);
-            if (end == p) {
-                v = NAN;
-                break;
-            }
-        }
-        if (v > best)
-            best = v;
+        for (size_t i = 0; t; i++, t = strtok_r(NULL, "\t", &save))
+            if (i == c)
+                field = t;
+        double x = field ? strtod(field, NULL) : NAN;
+        if (n == r)
+            v = x;
+        if (x > best)
+            best = x;
+        n++;
     }
     if (fp)
         fclose(fp);
-    return best;
+    if (rows)
+        *rows = n;
+    return r == (size_t)-1 ? (n ? best : NAN) : v;
 }
 
 /* pseudospectra at N = 8: three systems; S4D-LegS is normal with Re λ = −½, so
@@ -728,20 +736,23 @@ static void test_pseudospectra_experiment(void)
     size_t rows = 0;
     CHECK(run((const char *[]){"experiment", "pseudospectra", "--n-max", "8", "--out", dir, "-q", NULL}) == 0,
           "pseudospectra: %s", err_buf);
-    double beta_s4d = tsv_at("pseudospectra.tsv", 1, 5, &rows);
-    double min_legs = tsv_at("pseudospectra.tsv", 0, 7, NULL), min_ptd = tsv_at("pseudospectra.tsv", 2, 7, NULL);
-    CHECK(rows == 3 && fabs(beta_s4d - 0.5) <= 1e-12, "S4D-LegS beta %.17g, expected 1/2", beta_s4d);
-    CHECK(min_legs < 1e-3 * min_ptd, "min sigma on the box: LegS %g, PTD %g", min_legs, min_ptd);
+    double beta_s4d = tab_at("pseudospectra.tsv", "s4d-legs", "beta", 0, &rows);
+    /* on the same box: LegS's own EigTool box is the box of the zoom panels */
+    double min_legs = tab_at("pseudospectra-panels.tsv", "legs", "min_sigma", 0, NULL);
+    double min_ptd = tab_at("pseudospectra-panels.tsv", "ptd-zoom", "min_sigma", 0, NULL);
+    CHECK(rows == 1 && fabs(beta_s4d - 0.5) <= 1e-12, "S4D-LegS beta %.17g, expected 1/2", beta_s4d);
+    CHECK(min_legs < 1e-3 * min_ptd, "min sigma on LegS's box: LegS %g, PTD %g", min_legs, min_ptd);
     /* the titles' numbers come from the data: κ₂(V) of LegS at N = 8 is 7.70324e4 (doc/reference.md §4,
      * six significant digits, so |Δ log10| < 5e-6 / ln 10), the PTD budget the default 0.05 */
-    double lk = tsv_at("pseudospectra.tsv", 0, 13, NULL), eps_ptd = tsv_at("pseudospectra.tsv", 2, 14, NULL);
+    double lk = tab_at("pseudospectra.tsv", "legs", "log10_kappa_V", 0, NULL);
+    double eps_ptd = tab_at("pseudospectra.tsv", "ptd", "eps", 0, NULL);
     CHECK(fabs(lk - log10(7.70324e4)) < 5e-6 / M_LN10 && eps_ptd == 0.05, "pseudospectra: log10 kappa(LegS) %.6g, eps %g", lk,
           eps_ptd);
-    char g[300];
-    snprintf(g, sizeof g, "%s/pseudospectra-2.grid.tsv", dir);
-    CHECK(access(g, R_OK) == 0, "pseudospectra: grid file for gnuplot written");
-    CHECK(run((const char *[]){"experiment", "pseudospectra", "--jobs", NULL}) == 0 && lines(out_buf) == 3,
-          "pseudospectra --jobs: 3 jobs");
+    /* every panel's grid in the one grid table: 5 panels of 200 x 200 */
+    tab_at("pseudospectra-grid.tsv", "ptd-zoom", "sigma_min", 0, &rows);
+    CHECK(rows == 200 * 200, "pseudospectra: the ptd-zoom grid has %zu points", rows);
+    CHECK(run((const char *[]){"experiment", "pseudospectra", "--jobs", NULL}) == 0 && lines(out_buf) == 5,
+          "pseudospectra --jobs: 5 jobs (panels)");
 }
 
 static void test_experiments_issue5(void)
@@ -818,22 +829,23 @@ static void test_experiments_issue5(void)
 
     /* bode at N = 8: 7 inits; the DPLR init is the LegS system (sup of the difference at rounding level) */
     CHECK(run((const char *[]){"experiment", "bode", "--n-max", "8", "--out", dir, "-q", NULL}) == 0, "bode: %s", err_buf);
-    CHECK(tsv_at("bode.tsv", 0, 3, &rows) < 1e-12 && rows == 7, "bode: s4-dplr vs LegS %g (rows %zu)",
-          tsv_at("bode.tsv", 0, 3, NULL), rows);
+    double rel_dplr = tab_at("bode.tsv", "s4-dplr", "sup_rel", 0, NULL);
+    tab_at("bode.tsv", NULL, "sup_rel", 0, &rows);
+    CHECK(rel_dplr < 1e-12 && rows == 7, "bode: s4-dplr vs LegS %g (rows %zu)", rel_dplr, rows);
     json_error_t je;
     json_t *o = json_load_file(P_("bode.json"), 0, &je);
     CHECK(o && json_array_size(json_object_get(o, "methods")) == 7, "bode.json");
     json_decref(o);
     /* every drawn curve reaches its refined peak: at N = 32 the S4D-LegS resonance (width 1/2 at
      * ω ≈ 326, grid spacing 3) falls between grid points (at N = 64: drawn 22 of 378.6); the S4D-LegS and PTD curves
-     * (datasets 3 and 8) against sup|G| refined by `transfer --sup` on the same band (a separate
-     * code path), 2% */
+     * (series s4d-legs and ptd of bode-curves.tsv) against sup|G| refined by `transfer --sup` on the same band (a
+     * separate code path), 2% */
     CHECK(run((const char *[]){"experiment", "bode", "--n-max", "32", "--out", dir, "-q", NULL}) == 0, "bode 32: %s",
           err_buf);
     static const char *const inits[2] = {"init:s4d-legs:32", "init:ptd:32"};
-    static const int sets[2] = {3, 8};
+    static const char *const series[2] = {"s4d-legs", "ptd"};
     for (int i = 0; i < 2; i++) {
-        double drawn = dataset_max("bode.tsv", sets[i], 1), sup = NAN;
+        double drawn = tab_at("bode-curves.tsv", series[i], "abs_G", (size_t)-1, NULL), sup = NAN;
         if (run((const char *[]){"transfer", inits[i], "--omega", "0.01:10240:2000:log", "--sup", "--json", NULL}) == 0) {
             const char *q = strstr(out_buf, "\"sup\":");
             sup = q ? strtod(q + 6, NULL) : NAN;
@@ -881,7 +893,8 @@ static void test_python(void)
              "\\nassert complex(lam_t[1]) == lam[1] and A_t.shape == (16, 16)\\nprint(\"readme ok\")\\n",
              re, im);
     snprintf(cmd, sizeof cmd,
-             "awk '/^```python$/ { f = 1; next } f && /^```$/ { exit } f' README.md | " /* the first block */
+             "awk '/^```python$/ { f = 1; b = \"\"; next } f && /^```$/ { f = 0; if (b ~ /def load_safetensors/) "
+             "{ printf \"%%s\", b; exit } next } f { b = b $0 \"\\n\" }' README.md | " /* the loading block */
              "sed 's|out/demo/init-ptd.safetensors|%s|' > '%s' && printf '%s' >> '%s' && "
              "/usr/bin/python3 '%s' > '%s' 2>&1",
              g, P_("readme.py"), check, P_("readme.py"), P_("readme.py"), P_(".py"));

@@ -183,6 +183,54 @@ static void test_npy(void)
     CHECK(ssm_npy_read_mem(&a, v9, 16) == SSM_EFORMAT && strstr(ssm_error_message(), "version 9"), "version");
 }
 
+/* the table layout: names first (genfromtxt takes its names from the first line, comment or not), then the
+ * '#' lines, then rows; names both loaders keep as written; the reader skips the names line */
+static void test_tsv_layout(void)
+{
+    static const struct { const char *cols; size_t n; int ok; } names[] = {
+        {"omega re im", 3, 1},   {"a_1 _b C", 3, 1},  {"a-b c d", 3, 0}, {"1x c d", 3, 0}, {"nan c d", 3, 0},
+        {"inf c d", 3, 0},       {"file c d", 3, 0},  {"a|b c d", 3, 0}, {"a b", 3, 0},    {"a b c d", 3, 0},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        CHECK((ssm_tsv_columns_check(names[i].cols, names[i].n) == SSM_OK) == names[i].ok, "columns '%s' for %zu: %s",
+              names[i].cols, names[i].n, ssm_error_message());
+    ssm_dmat_t X, Y;
+    TRY(ssm_dmat_init(X, 2, 3));
+    X->data[0] = 1.5; X->data[1] = NAN; X->data[2] = -2; X->data[3] = 1e-300; X->data[4] = 4; X->data[5] = 5;
+    const char *p = tmp_path("layout.tsv");
+    CHECK(ssm_tsv_write_dmat(p, NULL, "a-b c d", NULL, X) == SSM_EINVAL && access(p, F_OK) != 0,
+          "bad names: EINVAL, nothing written");
+    CHECK(ssm_tsv_write_dmat(p, NULL, "x y z", "line one\nline two", X) == SSM_OK, "write");
+    char buf[512] = "";
+    FILE *fp = fopen(p, "r");
+    size_t len = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    buf[len] = '\0';
+    const char *want = "x\ty\tz\n# line one\n# line two\n1.5\tnan\t-2\n";
+    CHECK(strncmp(buf, want, strlen(want)) == 0, "layout: %s", buf);
+    X->data[1] = 0.25;
+    CHECK(ssm_tsv_write_dmat(p, NULL, NULL, NULL, X) == SSM_OK, "default names");
+    fp = fopen(p, "r");
+    len = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    buf[len] = '\0';
+    want = "col0\tcol1\tcol2\n1.5\t0.25\t-2\n";
+    CHECK(strncmp(buf, want, strlen(want)) == 0, "default names: %s", buf);
+    CHECK(ssm_tsv_read(Y, p) == SSM_OK && Y->rows == 2 && Y->cols == 3 && memcmp(X->data, Y->data, 6 * sizeof(double)) == 0,
+          "read back past the names");
+    ssm_dmat_clear(Y);
+    ssm_dmat_clear(X);
+    const char *mismatch = "a b\n1 2 3\n";
+    CHECK(ssm_tsv_read_mem(Y, mismatch, strlen(mismatch)) == SSM_EFORMAT && strstr(ssm_error_message(), "names 2 columns"),
+          "names/rows mismatch: %s", ssm_error_message());
+    const char *blocks = "x y\n# c\n1 2\n\n3 4\n\n\n5 6\n";
+    CHECK(ssm_tsv_read_mem(Y, blocks, strlen(blocks)) == SSM_OK && Y->rows == 2 && SSM_D(Y, 1, 1) == 4,
+          "names, then the first dataset (single blank lines inside)");
+    ssm_dmat_clear(Y);
+}
+
 static void test_tsv(void)
 {
     const char *txt = "# header\n# more\n1 2\t3\n\n-4.5e-3   5 6  \n7 8 9\n\n\n100 200\n";
@@ -209,7 +257,7 @@ static void test_tsv(void)
     for (size_t i = 0; i < 35; i++)
         X->data[i] = t_uniform() * pow(10.0, (double)(t_rand() % 600) - 300.0);
     const char *p = tmp_path("a.tsv");
-    CHECK(ssm_tsv_write_dmat(p, NULL, "title\nsecond line", X) == SSM_OK, "write tsv");
+    CHECK(ssm_tsv_write_dmat(p, NULL, "a b c d e", "title\nsecond line", X) == SSM_OK, "write tsv");
     CHECK(ssm_tsv_read(Y, p) == SSM_OK && Y->rows == 7 && Y->cols == 5 &&
           memcmp(X->data, Y->data, 35 * sizeof(double)) == 0, "tsv bit-exact round trip");
     ssm_dmat_clear(Y);
@@ -226,13 +274,13 @@ static void test_tsv(void)
         mpfr_set_d(SSM_MP(M, 1, 0), 1e-300, MPFR_RNDN);
         mpfr_set_ui(SSM_MP(M, 1, 1), 7, MPFR_RNDN);
         mpfr_exp(SSM_MP(M, 1, 1), SSM_MP(M, 1, 1), MPFR_RNDN);
-        CHECK(ssm_tsv_write_mpmat(p, NULL, NULL, M) == SSM_OK, "write mp tsv");
+        CHECK(ssm_tsv_write_mpmat(p, NULL, NULL, NULL, M) == SSM_OK, "write mp tsv");
         unsigned char *buf;
         size_t len;
         TRY(ssm_read_file(&buf, &len, p));
         buf = realloc(buf, len + 1);
         buf[len] = 0;
-        char *save, *tok = strtok_r((char *)buf, " \t\n", &save);
+        char *save, *tok = strtok_r(strchr((char *)buf, '\n'), " \t\n", &save); /* after the names line */
         int same = 0;
         mpfr_t y;
         mpfr_init2(y, pr);
@@ -246,6 +294,7 @@ static void test_tsv(void)
         ssm_mpmat_clear(M);
     }
     CHECK(ssm_digits_for_prec(53) == 17 && ssm_digits_for_prec(24) == 9, "digits for prec");
+    test_tsv_layout();
     CHECK(ssm_tsv_read(A, tmp_path("missing.tsv")) == SSM_EIO, "missing -> EIO");
 }
 

@@ -152,12 +152,14 @@ static ssm_status write_log(const ssm_train_state *st, const char *path)
         snprintf(acc, sizeof acc, "fraction of correct classes");
     snprintf(header, sizeof header,
              "ssmkit %s train %s: per-epoch log (init %s, d_model %zu, d_state %zu, layers %zu, seed %llu)\n"
-             "accuracy: %s\n"
-             "columns: epoch step train_loss train_acc val_loss val_acc time_s samples_per_s", SSM_VERSION,
+             "accuracy: %s; time_s: wall seconds of the epoch's training steps (validation excluded), "
+             "samples_per_s = training samples / time_s", SSM_VERSION,
              ssm_train_task_name(st->cfg.task), st->cfg.init, st->cfg.d_model, st->model->N, st->cfg.n_layers,
              (unsigned long long)st->cfg.seed,
              acc);
-    s = T->rows ? ssm_tsv_write_dmat(path, NULL, header, T) : SSM_OK;
+    s = T->rows ? ssm_tsv_write_dmat(path, NULL, "epoch step train_loss train_acc val_loss val_acc time_s samples_per_s",
+                                     header, T)
+                : SSM_OK;
     ssm_dmat_clear(T);
     return s;
 }

@@ -41,19 +41,19 @@ class EigResult:
         return getattr(self, key)
 
     def as_dict(self):
-        """The keys and values of `ssmkit eig SPEC ... --json` (eigenvalues as [[re, im], ...] doubles)."""
+        """The keys and values of `ssmkit eig SPEC ... --json` (doc/json.md: every key, null where a value
+        is not finite or not asked for; eigenvalues as [[re, im], ...] doubles; no file: output null)."""
         fin = lambda x: x if x is not None and math.isfinite(x) else None
-        d = {"spec": self.spec, "n": self.n, "prec_bits": self.prec_bits, "route": self.route,
-             "working_prec": self.working_prec, "digits": self.digits, "kappa_V": fin(self.kappa_V),
-             "kappa_V_log10": self.kappa_V_log10, "backward_error": self.backward_error,
-             "backward_error_log10": self.backward_error_log10, "kappa_V_double": fin(self.kappa_V_double),
-             "certified": self.certified}
-        if self.certify:
-            d.update(radius_lambda=self.radius_lambda, radius_V=self.radius_V,
-                     double_result_correct=self.double_result_correct)
-        d["eigenvalues"] = [[float(z.real), float(z.imag)] for z in self.eigenvalues]
-        # jansson has no -inf: the CLI's json_real() of log10(0) (an exact backward error) adds no key
-        return {k: v for k, v in d.items() if not (isinstance(v, float) and not math.isfinite(v))}
+        cert = lambda x: x if self.certify else None
+        return {"spec": self.spec, "n": self.n, "prec_bits": self.prec_bits, "route": self.route,
+                "working_prec": self.working_prec, "digits": fin(self.digits), "kappa_V": fin(self.kappa_V),
+                "kappa_V_log10": fin(self.kappa_V_log10), "backward_error": fin(self.backward_error),
+                "backward_error_log10": fin(self.backward_error_log10), "kappa_V_double": fin(self.kappa_V_double),
+                "certified": cert(self.certified), "radius_lambda": cert(fin(getattr(self, "radius_lambda", None))),
+                "radius_V": cert(fin(getattr(self, "radius_V", None))),
+                "double_result_correct": cert(getattr(self, "double_result_correct", None)),
+                "output": None,
+                "eigenvalues": [[fin(float(z.real)), fin(float(z.imag))] for z in self.eigenvalues]}
 
     def __repr__(self):
         dg = "" if self.digits is None else f", {self.digits:.1f} digits vouched for"

@@ -22,8 +22,8 @@ class PspecResult:
     attained, abscissa_sweeps) and stability_radius (β, stability_radius_omega, where it is attained)
     when asked, else None.  as_dict(): the CLI's --json object."""
 
-    def __init__(self, n, sigma=None, box=None, info=None, scalars=None):
-        self.n, self.sigma, self.info = n, sigma, info
+    def __init__(self, n, sigma=None, box=None, info=None, scalars=None, spec=None):
+        self.n, self.sigma, self.info, self.spec = n, sigma, info, spec
         self.box = tuple(box) if box is not None else None
         self.eps = self.abscissa = self.abscissa_at = self.abscissa_sweeps = None
         self.stability_radius = self.stability_radius_omega = None
@@ -41,8 +41,13 @@ class PspecResult:
         return np.column_stack([X.ravel(), Y.ravel(), self.sigma.ravel()])
 
     def as_dict(self):
-        """The keys and values of `ssmkit pspec SPEC ... --json` for the same request."""
-        d = {"n": self.n}
+        """The keys and values of `ssmkit pspec SPEC ... --json` for the same request (doc/json.md: every key,
+        null where the request did not compute it; no file: output null)."""
+        d = {"spec": self.spec, "n": self.n, "output": None}
+        d.update({k: None for k in ("eps", "abscissa", "abscissa_at", "abscissa_sweeps", "stability_radius",
+                                    "stability_radius_omega", "route", "grid", "box", "points_computed",
+                                    "points_mirrored", "lanczos_steps", "unconverged", "guard_failed",
+                                    "block_refined", "sigma_min_min")})
         if self.abscissa is not None:
             d.update(eps=self.eps, abscissa=self.abscissa, abscissa_at=[self.abscissa_at.real, self.abscissa_at.imag],
                      abscissa_sweeps=self.abscissa_sweeps)
@@ -137,6 +142,7 @@ def _system(spec, route, init_opts, scalars):
             except Exception as e:
                 if route == "dplr" or getattr(e, "status", None) == "ENOMEM":
                     raise   # auto: the dense route instead, after a numerical failure (never out of memory)
+        m.text = sp.text   # the spec as the CLI prints it in --json
         return m
     if sp.kind == "init":
         A, lam, P = _state_matrix(sp.init)
@@ -149,6 +155,7 @@ def _system(spec, route, init_opts, scalars):
         m.A, m.lam, m.P = m.dense(), None, None
     if m.lam is None and route == "dplr":
         _usage(f"pspec: --route dplr: '{sp.text}' has no DPLR form")
+    m.text = sp.text   # the spec as the CLI prints it in --json
     return m
 
 
@@ -256,8 +263,9 @@ def pspec(spec, grid=None, box=None, tol=0.0, max_iter=0, method="fast", route="
     n = m.n
     A = m.dense() if (scalars or box is None) else m.A
     res = _scalars(A, abscissa, radius) if scalars else {}
+    text = m.text
     if grid is None:
-        return PspecResult(n, scalars=res)
+        return PspecResult(n, scalars=res, spec=text)
     po = PspecOpts(method=_METHODS[method], tol=float(tol), max_iter=int(max_iter), threads=int(threads))
     sigma, b, info = _grid(m, A, grid[0], grid[1], box, po)
-    return PspecResult(n, sigma, b, info, res)
+    return PspecResult(n, sigma, b, info, res, spec=text)

@@ -95,10 +95,11 @@ def _mp_strings(mpmat):
     if not fp:
         raise Error("ENOMEM", "open_memstream failed")
     try:
-        s = lib.ssm_tsv_write_mpmat(None, fp, None, ctypes.byref(mpmat))
+        s = lib.ssm_tsv_write_mpmat(None, fp, None, None, ctypes.byref(mpmat))
     finally:
         _lib.libc.fclose(fp)
         text = ctypes.string_at(buf, size.value).decode() if buf else ""
         _lib.libc.free(buf)
     _check(s)
-    return [ln.split() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    # the first line holds the column names (col0 col1 ...), then '#' comments and the rows
+    return [ln.split() for ln in text.splitlines()[1:] if ln.strip() and not ln.startswith("#")]

@@ -27,8 +27,39 @@ def tmp(name):
     return os.path.join(TMP, name)
 
 
+_experiments = {}
+
+
+def experiment(name, *args):
+    """Run `ssmkit experiment NAME ARGS --out DIR -q` once per argument list (memoised across the tests);
+    returns DIR.  The figure is drawn too (plots/NAME.gp from the checkout), so every plot script runs
+    on fresh data: a gnuplot failure fails the run."""
+    key = (name,) + tuple(map(str, args))
+    if key not in _experiments:
+        d = tmp("exp-" + "_".join(k.strip("-").replace(".", "p") for k in key))
+        os.makedirs(d, exist_ok=True)
+        p = subprocess.run([BIN, "experiment", name, *map(str, args), "--out", d, "-q"], capture_output=True,
+                           text=True, env=dict(os.environ, SSMKIT_PLOTS=os.path.join(ROOT, "plots")))
+        if p.returncode != 0 or "gnuplot failed" in p.stderr:
+            raise AssertionError(f"experiment {' '.join(key)}: rc {p.returncode}: {p.stderr.strip()}")
+        _experiments[key] = d
+    return _experiments[key]
+
+
+def cli_json(*args):
+    """Run the CLI with --json among args: stdout must be exactly one line, one JSON object."""
+    _, out, _ = cli(*args)
+    lines = out.splitlines()
+    assert len(lines) == 1, f"ssmkit {' '.join(map(str, args))}: {len(lines)} lines on stdout"
+    obj = json.loads(lines[0])
+    assert isinstance(obj, dict)
+    return obj
+
+
 def read_tsv(path):
-    rows = [ln.split() for ln in open(path) if ln.strip() and not ln.startswith("#")]
+    """A numeric ssmkit table (names on the first line, '#' comments, blank lines between blocks)."""
+    lines = open(path).read().splitlines()
+    rows = [ln.split() for ln in lines[1:] if ln.strip() and not ln.startswith("#")]
     return np.array(rows, dtype=float)
 
 

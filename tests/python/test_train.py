@@ -77,7 +77,7 @@ def test_dropout_masks_vs_engine():
 def _cli_log(e, name):
     log = tmp(name)
     cli(*e.cli_args(), "--log", log, "-q")
-    return np.atleast_2d(np.loadtxt(log))
+    return np.atleast_2d(np.loadtxt(log, skiprows=1))  # the names line, then '#' comments and rows
 
 
 def _diff(rows, log):
@@ -122,7 +122,7 @@ def test_loss_curve_data_order_and_variants():
     e = Engine(cases[0][0], **{**base, **cases[0][1]})
     shifted = e.permutation
     e.permutation = lambda epoch: shifted(epoch + 1)
-    d_wrong = _diff(engine_train(e)[2], np.atleast_2d(np.loadtxt(tmp("train-adding.tsv"))))
+    d_wrong = _diff(engine_train(e)[2], np.atleast_2d(np.loadtxt(tmp("train-adding.tsv"), skiprows=1)))
     assert d_wrong > 1e-3, d_wrong
     return "; ".join(rows_out) + f"; wrong data order: {d_wrong:.1e}"
 
