@@ -97,7 +97,81 @@ static ssm_status write_grid_tsv(const char *out, const char *spec, size_t n, co
     return fflush(fp) == 0 ? SSM_OK : SSM_ERROR(SSM_EIO, "pspec: write error on stdout");
 }
 
-int cmd_pspec(int argc, char **argv)
+/* the command line, parsed and checked before any work */
+typedef struct {
+    ssm_pspec_opts po;
+    size_t nx, ny;
+    double box[4], eps_abs;
+    int have_box, route, radius, json, quiet;
+    const char *out, *spec;
+} pspec_args;
+
+static int parse_grid(pspec_args *a, const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long x = strtoul(text, &end, 10), y = x;
+    if (!errno && end != text && *end == 'x')
+        y = strtoul(end + 1, &end, 10);
+    if (errno || *end || x < 2 || y < 2 || x > 4000 || y > 4000 || text[0] == '-')
+        return cli_usage_error("pspec: --grid '%s' must be NX or NXxNY with 2 <= NX, NY <= 4000", text);
+    a->nx = x;
+    a->ny = y;
+    return -1;
+}
+
+/* one option (getopt's code c, its value optarg): -1 when taken, else the exit code */
+static int pspec_option(pspec_args *a, int c, const char *arg)
+{
+    char *end;
+    long v;
+    switch (c) {
+    case O_GRID: return parse_grid(a, arg);
+    case O_BOX:
+        if (!parse_box(a->box, arg))
+            return cli_usage_error("pspec: --box '%s' must be X0:X1:Y0:Y1 with X0 < X1, Y0 < Y1", arg);
+        a->have_box = 1;
+        return -1;
+    case O_TOL:
+        errno = 0;
+        a->po.tol = strtod(arg, &end);
+        if (errno || end == arg || *end || !(a->po.tol >= 1e-14 && a->po.tol <= 0.1))
+            return cli_usage_error("pspec: --tol '%s' must be a number in [1e-14, 0.1]", arg);
+        return -1;
+    case O_MAXIT:
+        if (!cli_parse_long(&v, "--max-iter", arg, 1, 1000)) return EXIT_USAGE;
+        a->po.max_iter = (int)v;
+        return -1;
+    case O_METHOD:
+        if (strcmp(arg, "fast") == 0) a->po.method = SSM_PSPEC_FAST;
+        else if (strcmp(arg, "record") == 0) a->po.method = SSM_PSPEC_RECORD;
+        else return cli_usage_error("pspec: --method '%s' must be fast or record", arg);
+        return -1;
+    case O_ROUTE:
+        if (strcmp(arg, "auto") == 0) a->route = 0;
+        else if (strcmp(arg, "dense") == 0) a->route = 1;
+        else if (strcmp(arg, "dplr") == 0) a->route = 2;
+        else return cli_usage_error("pspec: --route '%s' must be auto, dense or dplr", arg);
+        return -1;
+    case O_THREADS:
+        if (!cli_parse_long(&v, "--threads", arg, 1, 64)) return EXIT_USAGE;
+        a->po.threads = (int)v;
+        return -1;
+    case O_ABS:
+        errno = 0;
+        a->eps_abs = strtod(arg, &end);
+        if (errno || end == arg || *end || !(a->eps_abs > 0) || !isfinite(a->eps_abs))
+            return cli_usage_error("pspec: --abscissa '%s' must be a positive number", arg);
+        return -1;
+    case O_RAD: a->radius = 1; return -1;
+    case 'o': a->out = arg; return -1;
+    case O_JSON: a->json = 1; return -1;
+    case 'q': a->quiet = 1; return -1;
+    default: return EXIT_USAGE;
+    }
+}
+
+static int pspec_parse(pspec_args *a, int argc, char **argv)
 {
     static const struct option LONG[] = {
         {"help", no_argument, NULL, 'h'}, {"grid", required_argument, NULL, O_GRID},
@@ -108,159 +182,82 @@ int cmd_pspec(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"json", no_argument, NULL, O_JSON},
         {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
     };
-    ssm_pspec_opts po = {0};
-    size_t nx = 100, ny = 100;
-    double box[4], eps_abs = 0;
-    int have_box = 0, route = 0, radius = 0, json = 0, quiet = 0;
-    const char *out = NULL;
-    long v;
-    char *end;
+    memset(a, 0, sizeof *a);
+    a->nx = a->ny = 100;
     opterr = 0;
     optind = 1;
-    int c;
+    int c, rc;
     while ((c = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
-        switch (c) {
-        case 'h': fputs(HELP, stdout); return 0;
-        case O_GRID: {
-            errno = 0;
-            unsigned long a = strtoul(optarg, &end, 10), b = a;
-            if (!errno && end != optarg && *end == 'x')
-                b = strtoul(end + 1, &end, 10);
-            if (errno || *end || a < 2 || b < 2 || a > 4000 || b > 4000 || optarg[0] == '-')
-                return cli_usage_error("pspec: --grid '%s' must be NX or NXxNY with 2 <= NX, NY <= 4000", optarg);
-            nx = a;
-            ny = b;
-            break;
+        if (c == 'h') {
+            fputs(HELP, stdout);
+            return 0;
         }
-        case O_BOX:
-            if (!parse_box(box, optarg))
-                return cli_usage_error("pspec: --box '%s' must be X0:X1:Y0:Y1 with X0 < X1, Y0 < Y1", optarg);
-            have_box = 1;
-            break;
-        case O_TOL:
-            errno = 0;
-            po.tol = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(po.tol >= 1e-14 && po.tol <= 0.1))
-                return cli_usage_error("pspec: --tol '%s' must be a number in [1e-14, 0.1]", optarg);
-            break;
-        case O_MAXIT:
-            if (!cli_parse_long(&v, "--max-iter", optarg, 1, 1000)) return EXIT_USAGE;
-            po.max_iter = (int)v;
-            break;
-        case O_METHOD:
-            if (strcmp(optarg, "fast") == 0) po.method = SSM_PSPEC_FAST;
-            else if (strcmp(optarg, "record") == 0) po.method = SSM_PSPEC_RECORD;
-            else return cli_usage_error("pspec: --method '%s' must be fast or record", optarg);
-            break;
-        case O_ROUTE:
-            if (strcmp(optarg, "auto") == 0) route = 0;
-            else if (strcmp(optarg, "dense") == 0) route = 1;
-            else if (strcmp(optarg, "dplr") == 0) route = 2;
-            else return cli_usage_error("pspec: --route '%s' must be auto, dense or dplr", optarg);
-            break;
-        case O_THREADS:
-            if (!cli_parse_long(&v, "--threads", optarg, 1, 64)) return EXIT_USAGE;
-            po.threads = (int)v;
-            break;
-        case O_ABS:
-            errno = 0;
-            eps_abs = strtod(optarg, &end);
-            if (errno || end == optarg || *end || !(eps_abs > 0) || !isfinite(eps_abs))
-                return cli_usage_error("pspec: --abscissa '%s' must be a positive number", optarg);
-            break;
-        case O_RAD: radius = 1; break;
-        case 'o': out = optarg; break;
-        case O_JSON: json = 1; break;
-        case 'q': quiet = 1; break;
-        case ':': return cli_usage_error("pspec: option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("pspec: unknown option '%s'", argv[optind - 1]);
-        }
+        if (c == ':')
+            return cli_usage_error("pspec: option '%s' needs a value", argv[optind - 1]);
+        if (c == '?')
+            return cli_usage_error("pspec: unknown option '%s'", argv[optind - 1]);
+        if ((rc = pspec_option(a, c, optarg)) >= 0)
+            return rc;
     }
     if (optind >= argc)
         return cli_usage_error("pspec: missing SPEC (see 'ssmkit pspec --help')");
     if (optind + 1 < argc)
         return cli_usage_error("pspec: unexpected argument '%s'", argv[optind + 1]);
-    if (out && !cli_ends_with(out, ".tsv"))
-        return cli_usage_error("pspec: output '%s' must be a .tsv file", out);
+    if (a->out && !cli_ends_with(a->out, ".tsv"))
+        return cli_usage_error("pspec: output '%s' must be a .tsv file", a->out);
     cli_out_kind kind; /* its folder checked before the grid is computed */
-    if (out && !cli_out_kind_of(&kind, out))
+    if (a->out && !cli_out_kind_of(&kind, a->out))
         return EXIT_USAGE;
-    if (po.method == SSM_PSPEC_RECORD && route == 2)
+    if (a->po.method == SSM_PSPEC_RECORD && a->route == 2)
         return cli_usage_error("pspec: --method record works on the Schur form; it excludes --route dplr");
-    const char *spec = argv[optind];
-    cli_matrix m;
-    int scalars = eps_abs > 0 || radius;
-    /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)): the cap is
-     * checked before the NPLR form or a dense matrix is built */
-    int rc = cli_matrix_load(&m, spec, po.method == SSM_PSPEC_RECORD ? 1 : route, "pspec", scalars ? 2048 : 0);
-    if (rc >= 0)
-        return rc;
-    int want_grid = !scalars || out;
-    if (json && !scalars && !out)
-        want_grid = 1;
-    ssm_status s = SSM_OK;
-    ssm_zmat_t Ad;
-    memset(Ad, 0, sizeof Ad);
-    const ssm_zmat_struct *A = m.A->rows ? m.A : NULL;
-    if (!A && (scalars || !have_box)) {
-        if ((s = cli_matrix_dense(Ad, &m)) != SSM_OK) {
-            cli_matrix_clear(&m);
-            return cli_fail(s);
-        }
-        A = Ad;
-    }
-    size_t n = m.lambda ? m.P->rows : m.A->rows;
-    /* every key from the start (doc/json.md): null where the option that computes it was not given */
-    static const char *const LATER[] = {"eps", "abscissa", "abscissa_at", "abscissa_sweeps", "stability_radius",
-                                        "stability_radius_omega", "route", "grid", "box", "points_computed",
-                                        "points_mirrored", "lanczos_steps", "unconverged", "guard_failed",
-                                        "block_refined", "sigma_min_min"};
-    json_t *js = json_object();
-    json_object_set_new(js, "spec", json_string(spec));
-    json_object_set_new(js, "n", json_integer((json_int_t)n));
-    json_object_set_new(js, "output", out ? json_string(out) : json_null());
-    for (size_t i = 0; i < sizeof LATER / sizeof *LATER; i++)
-        json_object_set_new(js, LATER[i], json_null());
+    a->spec = argv[optind];
+    return -1;
+}
+
+/* --abscissa and --radius (on the dense A): their JSON keys, and a line each unless --json/-q */
+static ssm_status pspec_scalars(json_t *js, const pspec_args *a, const ssm_zmat_t A)
+{
     double alpha = NAN, beta = NAN, omega = NAN;
     double complex zat = 0;
     int its = 0;
-    if (s == SSM_OK && eps_abs > 0) {
-        s = ssm_pspec_abscissa(&alpha, &zat, &its, A, eps_abs);
-        if (s == SSM_OK) {
-            json_object_set_new(js, "eps", cli_jnum(eps_abs));
-            json_object_set_new(js, "abscissa", cli_jnum(alpha));
-            json_object_set_new(js, "abscissa_at", json_pack("[oo]", cli_jnum(creal(zat)), cli_jnum(cimag(zat))));
-            json_object_set_new(js, "abscissa_sweeps", json_integer(its));
-            if (!json && !quiet)
-                printf("pseudospectral abscissa alpha_%g = %.15g at z = %.10g%+.10gi (%d criss-cross sweeps)\n",
-                       eps_abs, alpha, creal(zat), cimag(zat), its);
-        }
+    ssm_status s = SSM_OK;
+    int talk = !a->json && !a->quiet;
+    if (a->eps_abs > 0 && (s = ssm_pspec_abscissa(&alpha, &zat, &its, A, a->eps_abs)) == SSM_OK) {
+        json_object_set_new(js, "eps", cli_jnum(a->eps_abs));
+        json_object_set_new(js, "abscissa", cli_jnum(alpha));
+        json_object_set_new(js, "abscissa_at", json_pack("[oo]", cli_jnum(creal(zat)), cli_jnum(cimag(zat))));
+        json_object_set_new(js, "abscissa_sweeps", json_integer(its));
+        if (talk)
+            printf("pseudospectral abscissa alpha_%g = %.15g at z = %.10g%+.10gi (%d criss-cross sweeps)\n", a->eps_abs,
+                   alpha, creal(zat), cimag(zat), its);
     }
-    if (s == SSM_OK && radius) {
-        s = ssm_stability_radius(&beta, &omega, &its, A);
-        if (s == SSM_OK) {
-            json_object_set_new(js, "stability_radius", cli_jnum(beta));
-            json_object_set_new(js, "stability_radius_omega", cli_jnum(omega));
-            if (!json && !quiet)
-                printf("complex stability radius beta = %.15g at omega = %.10g (%d levels)\n", beta, omega, its);
-        }
+    if (s == SSM_OK && a->radius && (s = ssm_stability_radius(&beta, &omega, &its, A)) == SSM_OK) {
+        json_object_set_new(js, "stability_radius", cli_jnum(beta));
+        json_object_set_new(js, "stability_radius_omega", cli_jnum(omega));
+        if (talk)
+            printf("complex stability radius beta = %.15g at omega = %.10g (%d levels)\n", beta, omega, its);
     }
-    ssm_pspec_plan *p = NULL;
-    double *sigma = NULL;
+    return s;
+}
+
+/* the grid: plan (dense or DPLR), EigTool's box unless given, σ_min everywhere, its JSON keys, the table */
+static ssm_status pspec_grid(json_t *js, pspec_args *a, cli_matrix *m, size_t n)
+{
+    ssm_status s = SSM_OK;
     ssm_pspec_info info = {0};
-    if (s == SSM_OK && want_grid) {
-        p = m.lambda ? ssm_pspec_plan_create_dplr(m.lambda, m.P, m.P, m.real, &po, &s)
-                     : ssm_pspec_plan_create(m.A, &po, &s);
-        if (p && !have_box)
-            s = cli_matrix_box(box, &m, p);
-        if (s == SSM_OK && p) {
-            sigma = malloc(nx * ny * sizeof *sigma);
-            ssm_progress *bar = ssm_progress_create("pspec", nx * ny, !quiet);
-            s = sigma ? ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar) : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
-            ssm_progress_finish(bar);
-        }
+    size_t nx = a->nx, ny = a->ny;
+    double *sigma = NULL, *box = a->box;
+    ssm_pspec_plan *p = m->lambda ? ssm_pspec_plan_create_dplr(m->lambda, m->P, m->P, m->real, &a->po, &s)
+                                  : ssm_pspec_plan_create(m->A, &a->po, &s);
+    if (p && !a->have_box)
+        s = cli_matrix_box(box, m, p);
+    if (s == SSM_OK && p) {
+        sigma = malloc(nx * ny * sizeof *sigma);
+        ssm_progress *bar = ssm_progress_create("pspec", nx * ny, !a->quiet);
+        s = sigma ? ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar) : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+        ssm_progress_finish(bar);
     }
-    if (s == SSM_OK && want_grid) {
+    if (s == SSM_OK) {
         double smin = INFINITY;
         for (size_t k = 0; k < nx * ny; k++)
             smin = fmin(smin, sigma[k]);
@@ -274,21 +271,65 @@ int cmd_pspec(int argc, char **argv)
         json_object_set_new(js, "guard_failed", json_integer((json_int_t)info.guard_failed));
         json_object_set_new(js, "block_refined", json_integer((json_int_t)info.refined));
         json_object_set_new(js, "sigma_min_min", cli_jnum(smin));
-        if (!json || out)
-            s = write_grid_tsv(out, spec, n, &info, box, nx, ny, sigma);
-        if (!quiet && !json && out && s == SSM_OK)
-            printf("pspec: %s (%zux%zu, route %s, min sigma %.3g, %zu unconverged)\n", out, nx, ny, info.route, smin,
+        if (!a->json || a->out)
+            s = write_grid_tsv(a->out, a->spec, n, &info, box, nx, ny, sigma);
+        if (!a->quiet && !a->json && a->out && s == SSM_OK)
+            printf("pspec: %s (%zux%zu, route %s, min sigma %.3g, %zu unconverged)\n", a->out, nx, ny, info.route, smin,
                    info.unconverged);
-        if (info.unconverged && !quiet)
+        if (info.unconverged && !a->quiet)
             fprintf(stderr, "ssmkit: pspec: %zu points used all Lanczos steps (their values are upper bounds)\n",
                     info.unconverged);
     }
-    if (s == SSM_OK && json)
+    ssm_pspec_plan_destroy(p);
+    free(sigma);
+    return s;
+}
+
+int cmd_pspec(int argc, char **argv)
+{
+    pspec_args a;
+    int rc = pspec_parse(&a, argc, argv);
+    if (rc >= 0)
+        return rc;
+    cli_matrix m;
+    int scalars = a.eps_abs > 0 || a.radius;
+    /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)): the cap is
+     * checked before the NPLR form or a dense matrix is built */
+    rc = cli_matrix_load(&m, a.spec, a.po.method == SSM_PSPEC_RECORD ? 1 : a.route, "pspec", scalars ? 2048 : 0);
+    if (rc >= 0)
+        return rc;
+    int want_grid = !scalars || a.out || (a.json && !scalars);
+    ssm_status s = SSM_OK;
+    ssm_zmat_t Ad;
+    memset(Ad, 0, sizeof Ad);
+    const ssm_zmat_struct *A = m.A->rows ? m.A : NULL;
+    if (!A && (scalars || !a.have_box)) { /* the dense matrix: for the scalars, and the default box */
+        if ((s = cli_matrix_dense(Ad, &m)) != SSM_OK) {
+            cli_matrix_clear(&m);
+            return cli_fail(s);
+        }
+        A = Ad;
+    }
+    size_t n = m.lambda ? m.P->rows : m.A->rows;
+    /* every key from the start (doc/json.md): null where the option that computes it was not given */
+    static const char *const LATER[] = {"eps", "abscissa", "abscissa_at", "abscissa_sweeps", "stability_radius",
+                                        "stability_radius_omega", "route", "grid", "box", "points_computed",
+                                        "points_mirrored", "lanczos_steps", "unconverged", "guard_failed",
+                                        "block_refined", "sigma_min_min"};
+    json_t *js = json_object();
+    json_object_set_new(js, "spec", json_string(a.spec));
+    json_object_set_new(js, "n", json_integer((json_int_t)n));
+    json_object_set_new(js, "output", a.out ? json_string(a.out) : json_null());
+    for (size_t i = 0; i < sizeof LATER / sizeof *LATER; i++)
+        json_object_set_new(js, LATER[i], json_null());
+    if (scalars)
+        s = pspec_scalars(js, &a, A);
+    if (s == SSM_OK && want_grid)
+        s = pspec_grid(js, &a, &m, n);
+    if (s == SSM_OK && a.json)
         s = cli_json_print(js);
     else
         json_decref(js);
-    ssm_pspec_plan_destroy(p);
-    free(sigma);
     ssm_zmat_clear(Ad);
     cli_matrix_clear(&m);
     return s == SSM_OK ? 0 : cli_fail(s);
