@@ -121,10 +121,8 @@ static ssm_status write_sets(const char *path, const char *header, const exp_dat
             }
         }
     }
-    if (ferror(fp)) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    }
+    if (ferror(fp))
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }
 
@@ -135,10 +133,8 @@ static ssm_status write_json(const char *path, json_t *j)
     ssm_status s = ssm_atomic_open(&a, &fp, path);
     if (s != SSM_OK)
         return s;
-    if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    }
+    if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF)
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }
 

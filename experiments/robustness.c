@@ -330,8 +330,7 @@ static ssm_status merge(const ssm_experiment_opts *o)
         s = ssm_atomic_open(&a, &fp, path);
         if (s == SSM_OK) {
             if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0) {
-                ssm_atomic_abort(a);
-                s = SSM_ERROR(SSM_EIO, "cannot write %s", path);
+                s = ssm_atomic_fail(a, NULL);
             } else {
                 s = ssm_atomic_commit(a);
             }

@@ -170,14 +170,12 @@ static ssm_status write_table(const char *path, FILE *stream, const char *header
     int ok = write_header(fp, header);
     for (size_t i = 0; ok && i < rows; i++)
         ok = w(fp, M, i, NULL);
-    if (!ok) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path ? path : "(stream)");
-    }
+    if (!ok)
+        return ssm_atomic_fail(a, NULL);
     if (a)
         return ssm_atomic_commit(a);
     if (fflush(fp) != 0)
-        return SSM_ERROR(SSM_EIO, "cannot write to the output stream: %s", strerror(errno));
+        return SSM_ERROR(SSM_EWRITE, "cannot write to the output stream: %s", strerror(errno));
     return SSM_OK;
 }
 

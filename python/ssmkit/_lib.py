@@ -24,7 +24,7 @@ import os
 c_double_p = ctypes.POINTER(ctypes.c_double)
 c_size_t_p = ctypes.POINTER(ctypes.c_size_t)
 
-STATUS_NAMES = ["OK", "EINVAL", "ENOMEM", "ENOCONV", "ELOSS", "EFORMAT", "EIO", "ECHECK"]
+STATUS_NAMES = ["OK", "EINVAL", "ENOMEM", "ENOCONV", "ELOSS", "EFORMAT", "EIO", "ECHECK", "EWRITE"]
 
 
 class DMat(ctypes.Structure):
