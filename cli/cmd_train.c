@@ -115,42 +115,42 @@ static int opt_same(opt_kind k, const void *a, const void *b)
     return 0;
 }
 
-/* --resume: the options given must agree with the stored run (named when they do not); --epochs and
- * --steps go to the engine, which extends the run.  -1 when fine, else the exit status (printed). */
-static int check_resume(ssm_train_run_opts *o, const ssm_train_config *c, const unsigned char *given, int have_task)
+/* What --resume compares: the options as parsed and which of them were given. */
+typedef struct {
+    const ssm_train_config *c;
+    const unsigned char *given;
+    int have_task;
+} resume_check;
+
+/* ssm_train_run_opts.on_resume: the options given must agree with the stored run (named when they do
+ * not); --epochs and --steps extend it (the engine refuses a shorter run), --checkpoint-every changes. */
+static ssm_status check_resume(ssm_train_config *st, void *ctx)
 {
-    if (o->force)
-        return cli_usage_error("train: --force starts a new run; it does not go with --resume");
-    char path[1100];
-    snprintf(path, sizeof path, "%s/ckpt.bin", o->ckpt_dir);
-    ssm_train_config st;
-    uint64_t step, total;
-    ssm_status s = ssm_train_checkpoint_peek(&st, &step, &total, path);
-    if (s != SSM_OK)
-        return cli_fail(s);
-    if (have_task && c->task != st.task)
-        return cli_usage_error("train --resume: TASK '%s' conflicts with the stored run's '%s'",
-                               ssm_train_task_name(c->task), ssm_train_task_name(st.task));
+    const resume_check *r = ctx;
+    const ssm_train_config *c = r->c;
+    if (r->have_task && c->task != st->task)
+        return SSM_ERROR(SSM_EINVAL, "train --resume: TASK '%s' conflicts with the stored run's '%s'",
+                         ssm_train_task_name(c->task), ssm_train_task_name(st->task));
     for (size_t i = 0; i < sizeof RUN_OPTS / sizeof RUN_OPTS[0]; i++) {
-        const char *mine = (const char *)c + RUN_OPTS[i].off, *theirs = (const char *)&st + RUN_OPTS[i].off;
-        if (!given[RUN_OPTS[i].code - O_INIT] || opt_same(RUN_OPTS[i].kind, mine, theirs))
+        const char *mine = (const char *)c + RUN_OPTS[i].off, *theirs = (const char *)st + RUN_OPTS[i].off;
+        if (!r->given[RUN_OPTS[i].code - O_INIT] || opt_same(RUN_OPTS[i].kind, mine, theirs))
             continue;
         char a[600], b[600];
         opt_text(a, sizeof a, RUN_OPTS[i].kind, mine);
         opt_text(b, sizeof b, RUN_OPTS[i].kind, theirs);
-        return cli_usage_error("train --resume: %s %s conflicts with the stored run's %s (a resumed run keeps its "
-                               "options; only --epochs and --steps may extend it)", RUN_OPTS[i].name, a, b);
+        return SSM_ERROR(SSM_EINVAL, "train --resume: %s %s conflicts with the stored run's %s (a resumed run keeps "
+                                     "its options; only --epochs and --steps may extend it)", RUN_OPTS[i].name, a, b);
     }
-    if (given[O_EPOCHS - O_INIT] && c->epochs < st.epochs)
-        return cli_usage_error("train --resume: --epochs %zu is fewer than the stored run's %zu (a resumed run can "
-                               "only be extended)", c->epochs, st.epochs);
-    if (given[O_EPOCHS - O_INIT])
-        o->epochs = c->epochs;
-    if (given[O_STEPS - O_INIT])
-        o->max_steps = c->max_steps;
-    if (given[O_EVERY - O_INIT])
-        o->ckpt_every = c->ckpt_every;
-    return -1;
+    if (r->given[O_EPOCHS - O_INIT] && c->epochs < st->epochs)
+        return SSM_ERROR(SSM_EINVAL, "train --resume: --epochs %zu is fewer than the stored run's %zu (a resumed run "
+                                     "can only be extended)", c->epochs, st->epochs);
+    if (r->given[O_EPOCHS - O_INIT])
+        st->epochs = c->epochs;
+    if (r->given[O_STEPS - O_INIT])
+        st->max_steps = c->max_steps;
+    if (r->given[O_EVERY - O_INIT])
+        st->ckpt_every = c->ckpt_every;
+    return SSM_OK;
 }
 
 static const struct option TRAIN_LONG[] = {
@@ -299,9 +299,11 @@ int cmd_train(int argc, char **argv)
         return cli_usage_error("train: missing --init FILE|METHOD");
     if ((s = ssm_train_config_check(&c)) != SSM_OK)
         return cli_fail(s);
-    int rc = o.resume ? check_resume(&o, &c, given, have_task) : -1;
-    if (rc >= 0)
-        return rc;
+    if (o.resume && o.force)
+        return cli_usage_error("train: --force starts a new run; it does not go with --resume");
+    resume_check rcheck = {&c, given, have_task};
+    o.on_resume = check_resume;
+    o.resume_ctx = &rcheck;
     /* the log is a TSV table: another extension is refused, and its folder checked, before training */
     cli_out_kind lk;
     if (o.log_path && (!cli_ends_with(o.log_path, ".tsv") || !cli_out_kind_of(&lk, o.log_path)))

@@ -210,28 +210,35 @@ static ssm_status fresh_state(ssm_train_state *st, const ssm_train_config *cfg)
     return SSM_OK;
 }
 
-/* The stored run, extended when o asks for more epochs or a higher step cap. */
+/* The stored run, after o->on_resume has seen its config (and perhaps extended it). */
 static ssm_status resume_state(ssm_train_state *st, const char *ckpt, const ssm_train_run_opts *o)
 {
-    ssm_status s = ssm_train_checkpoint_read(st, ckpt, 1);
+    ssm_train_config stored, c;
+    uint64_t step, total;
+    ssm_status s = ssm_train_checkpoint_peek(&stored, &step, &total, ckpt);
     if (s != SSM_OK)
         return s;
-    ssm_train_config c = st->cfg;
-    if (o->epochs)
-        c.epochs = o->epochs;
-    if (o->max_steps)
-        c.max_steps = o->max_steps;
-    if (o->ckpt_every)
-        c.ckpt_every = o->ckpt_every;
+    c = stored;
+    if (o->on_resume && (s = o->on_resume(&c, o->resume_ctx)) != SSM_OK)
+        return s;
+    ssm_train_config same = c;
+    same.epochs = stored.epochs;
+    same.max_steps = stored.max_steps;
+    same.ckpt_every = stored.ckpt_every;
+    if (memcmp(&same, &stored, sizeof same) != 0)
+        return SSM_ERROR(SSM_EINVAL, "--resume: only the epochs, the step cap and the checkpoint interval of a stored "
+                                     "run may change");
     if ((s = ssm_train_config_check(&c)) != SSM_OK)
         return s;
-    uint64_t total = planned_steps(&c, c.n_train);
-    if (total < st->total_steps)
+    uint64_t extended = planned_steps(&c, c.n_train);
+    if (extended < total)
         return SSM_ERROR(SSM_EINVAL, "--resume: --epochs %zu / --steps %zu would end the run at step %llu, before its "
                                      "stored end (%llu); a resumed run can only be extended", c.epochs, c.max_steps,
-                         (unsigned long long)total, (unsigned long long)st->total_steps);
+                         (unsigned long long)extended, (unsigned long long)total);
+    if ((s = ssm_train_checkpoint_read(st, ckpt, 1)) != SSM_OK)
+        return s;
     st->cfg = c;
-    st->total_steps = total;
+    st->total_steps = extended;
     return SSM_OK;
 }
 

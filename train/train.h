@@ -356,11 +356,14 @@ typedef struct {
     int quiet;                /* no progress bar                                                       */
     int resume;               /* continue from ckpt_dir/ckpt.bin (its config wins; cfg is not read)    */
     int force;                /* a new run may replace the checkpoint (and DIR/log.tsv) of another one  */
-    size_t epochs, max_steps; /* with resume: 0 keeps the stored value; else the new one, which must not
-                               * end the run earlier than stored (larger: the run is extended)         */
-    size_t ckpt_every;        /* with resume: 0 keeps the stored --checkpoint-every                    */
     void (*on_epoch)(const ssm_train_epoch_row *row, void *ctx);   /* may be NULL                        */
     void *ctx;
+    /* With resume, may be NULL: called once the folder is locked, with the stored config (checksum and
+     * counters checked, before the data and the model are loaded).  It may refuse the run (its status
+     * and message stand) or change epochs, max_steps and ckpt_every, nothing else (EINVAL): a run is
+     * extended, never shortened (EINVAL when the new total of steps is below the stored one). */
+    ssm_status (*on_resume)(ssm_train_config *cfg, void *resume_ctx);
+    void *resume_ctx;
 } ssm_train_run_opts;
 
 /* Train from cfg (or resume), writing checkpoints every cfg->ckpt_every steps and at the end.  The
