@@ -138,33 +138,61 @@ static ssm_status write_json(const char *path, json_t *j)
     return ssm_atomic_commit(a);
 }
 
-/* read DIR/NAME.part-K.tsv back into x */
-static ssm_status read_part(exp_data *x, const char *path)
+/* "# title D TEXT" lines of a part: dataset D's title */
+static void read_titles(exp_data *x, const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        size_t e = i;
+        while (e < len && buf[e] != '\n')
+            e++;
+        char line[512];
+        size_t n = e - i < sizeof line - 1 ? e - i : sizeof line - 1;
+        memcpy(line, buf + i, n);
+        line[n] = '\0';
+        i = e + 1;
+        if (strncmp(line, "# title ", 8) != 0 || line[8] < '0' || line[8] > '9')
+            continue;
+        char *end;
+        unsigned long long d = strtoull(line + 8, &end, 10);
+        if (d < EXP_MAX_SETS && *end == ' ')
+            snprintf(x->set[d].title, sizeof x->set[d].title, "%s", end + 1);
+    }
+}
+
+ssm_status exp_read_part_mem(exp_data *x, const char *buf, size_t len, const char *name)
 {
     ssm_dmat_t T;
     memset(T, 0, sizeof T);
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first)", path);
-    char line[512];
-    while (fgets(line, sizeof line, fp)) {
-        size_t d;
-        int off = 0;
-        if (sscanf(line, "# title %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS) {
-            line[strcspn(line, "\n")] = '\0';
-            snprintf(x->set[d].title, sizeof x->set[d].title, "%s", line + off);
-        }
+    read_titles(x, buf, len);
+    ssm_status s = ssm_tsv_read_mem(T, buf, len);
+    if (s != SSM_OK) {
+        char why[400]; /* the message buffer is also SSM_ERROR's destination */
+        snprintf(why, sizeof why, "%s", ssm_error_message());
+        return SSM_ERROR(s, "%s: %s", name, why);
     }
-    fclose(fp);
-    ssm_status s = ssm_tsv_read(T, path);
     for (size_t r = 0; s == SSM_OK && r < T->rows; r++) {
         double dd = SSM_D(T, r, 0), cc = SSM_D(T, r, 1);
         if (!(dd >= 0 && dd < EXP_MAX_SETS && dd == floor(dd) && cc >= 1 && cc + 2 <= (double)T->cols && cc == floor(cc)))
-            s = SSM_ERROR(SSM_EFORMAT, "%s: row %zu is not a part row (set, cols, values)", path, r + 1);
+            s = SSM_ERROR(SSM_EFORMAT, "%s: row %zu is not a part row (set, cols, values)", name, r + 1);
         else
             s = exp_add(x, (size_t)dd, &SSM_D(T, r, 2), (size_t)cc);
     }
     ssm_dmat_clear(T);
+    return s;
+}
+
+/* read DIR/NAME.part-K.tsv back into x */
+static ssm_status read_part(exp_data *x, const char *path)
+{
+    unsigned char *buf;
+    size_t len;
+    if (ssm_read_file(&buf, &len, path) != SSM_OK) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", ssm_error_message());
+        return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first): %s", path, why);
+    }
+    ssm_status s = exp_read_part_mem(x, (const char *)buf, len, path);
+    free(buf);
     return s;
 }
 

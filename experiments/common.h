@@ -57,6 +57,11 @@ typedef struct {
  * atomically and prints the summary unless quiet. */
 SSM_MUST_CHECK ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o);
 
+/* Parse one part file (what --job K writes: '#' lines, "# title D TEXT", rows "set cols v1 v2 …"
+ * padded with zeros) held in memory and append its rows to x; `name` prefixes the messages.  EFORMAT
+ * for anything else (fuzz/fuzz-merge.c feeds it arbitrary bytes). */
+SSM_MUST_CHECK ssm_status exp_read_part_mem(exp_data *x, const char *buf, size_t len, const char *name);
+
 /* the command line options that reproduce o (for --jobs), into buf */
 void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);
 
