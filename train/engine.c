@@ -280,7 +280,8 @@ static ssm_status end_epoch(ssm_train_state *st, const ssm_train_run_opts *o, ui
     return s;
 }
 
-/* Steps until the planned total (or a failure); *wrote counts the checkpoints and logs written. */
+/* Steps until the planned total (or a failure); *wrote counts the checkpoints and logs written (a run
+ * that fails after writing keeps them: its checkpoint is what --resume continues). */
 static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, const char *ckpt, int *wrote)
 {
     const ssm_train_config *c = &st->cfg;
@@ -322,7 +323,7 @@ static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, c
         ssm_progress_update(bar, st->step);
         if (i + 1 == spe || st->step == st->total_steps) {
             s = end_epoch(st, o, epoch, i, spe, &t_epoch);
-            *wrote += o->log_path != NULL;
+            *wrote += s == SSM_OK && o->log_path != NULL;
         }
         if (s == SSM_OK && ckpt[0] && ((c->ckpt_every && st->step % c->ckpt_every == 0) || st->step == st->total_steps)) {
             double t1 = now_s();
@@ -331,7 +332,7 @@ static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, c
             st->elapsed_s += t1 - t_start;
             t_start = t1;
             s = ssm_train_checkpoint_write(st, ckpt);
-            *wrote += 1;
+            *wrote += s == SSM_OK;
         }
     }
     st->elapsed_s += now_s() - t_start;
