@@ -138,14 +138,14 @@ valgrind: all $(TESTS)
 	$(MAKE) check TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 
 # libFuzzer + ASan binaries, one per reader: build/fuzz/fuzz-<reader> (fuzz/run runs them; the part
-# reader of the experiments is outside the library: fuzz-merge compiles experiments/common.c too)
+# readers and the finishing code of the experiments are outside the library: fuzz-merge compiles experiments/ too)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
-FUZZ_EXTRA_fuzz-merge := experiments/common.c
+FUZZ_EXTRA_fuzz-merge := $(wildcard experiments/*.c)
 fuzz: $(FUZZ_BIN)
 .SECONDEXPANSION:
 $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | $(DEPSOK)
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	  -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRC) $(REF_OBJ) $(LIBS)
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian

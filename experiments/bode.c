@@ -128,7 +128,12 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     double lo = INFINITY, hi = -1;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        const char *name = ssm_init_method_name((ssm_init_method)v[0]);
+        long long mi = exp_index(v[0]);
+        const char *name = mi >= 0 && mi < SSM_INIT_COUNT ? ssm_init_method_name((ssm_init_method)mi) : NULL;
+        if (!name) {
+            json_decref(rows);
+            return SSM_ERROR(SSM_EFORMAT, "bode: %g is not a method number", v[0]);
+        }
         json_array_append_new(rows, json_pack("{s:s, s:f, s:f, s:f}", "method", name, "sup_abs_diff_vs_legs", v[1],
                                               "omega_at_sup", v[2], "relative_to_sup_legs", v[3]));
         if (v[3] < lo) { lo = v[3]; snprintf(best, sizeof best, "%s", name); }
@@ -143,7 +148,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_bode(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"bode", jobs, job, finish, NULL};
+    static const size_t widths[] = {5, 3, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"bode", jobs, job, finish, NULL, widths};
     if (size_N(o) < 4 || size_N(o) % 2)
         return SSM_ERROR(SSM_EINVAL, "bode: --n-max (the state size N) must be even and at least 4");
     return exp_run(&def, o);

@@ -196,6 +196,24 @@ static ssm_status read_part(exp_data *x, const char *path)
     return s;
 }
 
+/* merged parts: every dataset as wide as the experiment's jobs write it */
+static ssm_status check_widths(const exp_def *e, const exp_data *x)
+{
+    if (!e->widths || !e->widths[0])
+        return SSM_OK;
+    size_t last = 0;
+    while (e->widths[last + 1])
+        last++;
+    for (size_t d = 0; d < x->nsets; d++) {
+        size_t w = e->widths[d < last ? d : last];
+        if (x->set[d].rows && x->set[d].cols != w)
+            return SSM_ERROR(SSM_EFORMAT, "%s --merge: dataset %zu of the parts has rows of %zu values, the "
+                                          "experiment's jobs write %zu (a part from another version, or edited?)",
+                             e->name, d, x->set[d].cols, w);
+    }
+    return SSM_OK;
+}
+
 ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
 {
     size_t J = e->jobs(o);
@@ -230,6 +248,8 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
             snprintf(path, sizeof path, "%s/%s.part-%zu.tsv", o->out_dir, e->name, k);
             s = read_part(&x, path);
         }
+        if (s == SSM_OK)
+            s = check_widths(e, &x);
     } else {
         if (e->all) {
             s = e->all(&x, o);

@@ -32,6 +32,14 @@ void exp_title(exp_data *x, size_t d, const char *fmt, ...)
 #endif
     ;
 void exp_data_clear(exp_data *x);
+/* A stored value that should be a count or an index (N, a method number) as an integer: -1 unless it
+ * is a whole number in [0, 2^53] — merged part files may hold anything, and converting an
+ * out-of-range double to an integer type is undefined behaviour. */
+static inline long long exp_index(double v)
+{
+    return v >= 0 && v <= 9007199254740992.0 && v == (double)(long long)v ? (long long)v : -1;
+}
+
 /* element (r, c) of dataset d */
 #define EXP_AT(x, d, r, c) ((x)->set[d].v[(r) * (x)->set[d].cols + (c)])
 
@@ -48,6 +56,10 @@ typedef struct {
     /* optional: every job at once when run in process (e.g. one warm-started sweep instead of one
      * continuation per job); must append exactly what the jobs would */
     ssm_status (*all)(exp_data *x, const ssm_experiment_opts *o);
+    /* the width of each dataset the jobs write: widths[d] for dataset d, the last entry before the
+     * terminating 0 for every dataset beyond; --merge refuses parts whose rows differ (the finishing
+     * code indexes columns by position).  NULL: not checked. */
+    const size_t *widths;
 } exp_def;
 
 /* The job protocol: --jobs prints one command per job; --job K writes

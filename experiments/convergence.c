@@ -159,7 +159,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     int below = 1;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:I, s:[f,f,f], s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)v[0],
+        json_array_append_new(rows, json_pack("{s:I, s:[f,f,f], s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)exp_index(v[0]),
                                               "output_error_sigma_0.5_1_2", v[1], v[2], v[3], "sup_diag_normalised",
                                               v[4], "E_norm2", v[6], "sup_ptd_normalised", v[7], "ptd_bound", v[8],
                                               "kappa_V_ptd", v[10]));
@@ -181,7 +181,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_convergence(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"convergence", jobs, job, finish, NULL};
+    static const size_t widths[] = {13, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"convergence", jobs, job, finish, NULL, widths};
     if (o->n_max && o->n_max < 8)
         return SSM_ERROR(SSM_EINVAL, "convergence: --n-max must be at least 8");
     return exp_run(&def, o);

@@ -219,7 +219,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_eps_sweep(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"eps-sweep", jobs, job, finish, all};
+    static const size_t widths[] = {13, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"eps-sweep", jobs, job, finish, all, widths};
     if (size_N(o) < 4 || size_N(o) % 2)
         return SSM_ERROR(SSM_EINVAL, "eps-sweep: --n-max (the state size N) must be even and at least 4");
     if (o->eps > 0 && o->eps >= EPS[0])

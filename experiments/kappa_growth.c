@@ -92,7 +92,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         }
         if (isnan(first_bad) && v[5] > 1.0)
             first_bad = v[0];
-        json_array_append_new(rows, json_pack("{s:I, s:f, s:f}", "N", (json_int_t)v[0], "log10_kappa_V", v[1],
+        json_array_append_new(rows, json_pack("{s:I, s:f, s:f}", "N", (json_int_t)exp_index(v[0]), "log10_kappa_V", v[1],
                                               "digits", v[2]));
     }
     double slope = nfit >= 2 ? (nfit * sxy - sx * sy) / (nfit * sxx - sx * sx) : NAN;
@@ -111,6 +111,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_kappa_growth(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"kappa-growth", count_sizes, job, finish, NULL};
+    static const size_t widths[] = {6, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"kappa-growth", count_sizes, job, finish, NULL, widths};
     return exp_run(&def, o);
 }

@@ -189,10 +189,12 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     char line[3][200];
     for (size_t r = 0; r < 3; r++) {
         const double *v = t->v + r * t->cols;
-        size_t k = (size_t)v[0];
-        if (k > 2)
+        if (!(v[0] >= 0 && v[0] <= 2)) { /* checked before the conversion: a part file may hold anything */
+            json_decref(sys);
             return SSM_ERROR(SSM_EFORMAT, "pseudospectra: bad system index %g", v[0]);
-        json_t *e = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "system", NAMES[k], "N", (json_int_t)v[1],
+        }
+        size_t k = (size_t)v[0];
+        json_t *e = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "system", NAMES[k], "N", (json_int_t)exp_index(v[1]),
                               "norm_A", v[2], "abscissa_1e-2", v[3], "abscissa_1e-6", v[4], "stability_radius", v[5],
                               "min_sigma_on_grid", v[7]);
         if (v[6] > 0)
@@ -203,8 +205,10 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         json_array_append_new(sys, e);
         snprintf(line[k], sizeof line[k], "%s beta = %.3g, alpha(1e-6|A|) = %.3g", NAMES[k], v[5], v[4]);
         ssm_status s = write_grid(o->out_dir, k, &x->set[1 + k], g);
-        if (s != SSM_OK)
+        if (s != SSM_OK) {
+            json_decref(sys);
             return s;
+        }
     }
     json_object_set_new(j, "systems", sys);
     snprintf(summary, scap, "pseudospectra: %s; %s; %s", line[0], line[1], line[2]);
@@ -213,6 +217,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"pseudospectra", jobs, job, finish, NULL};
+    static const size_t widths[] = {15, 3, 3, 3, 2, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"pseudospectra", jobs, job, finish, NULL, widths};
     return exp_run(&def, o);
 }

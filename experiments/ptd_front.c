@@ -117,6 +117,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
              "datasets: one per (N, tf_weight) sweep, then init ptd alone at the official budgets, then the "
              "official points (tf_weight and seconds NaN)",
              SSM_VERSION);
+    if (x->set[dn].rows > NOFF) /* one row per official point */
+        return SSM_ERROR(SSM_EFORMAT, "ptd-front: %zu rows at the official budgets, at most %d", x->set[dn].rows, NOFF);
     json_t *rows = json_array();
     int dominated = 1;
     for (size_t r = 0; r < x->set[dn].rows; r++) {
@@ -125,7 +127,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         int dom = v[4] <= off[2] && v[5] <= off[3] && v[6] <= fmin(off[4], 0.6) && v[7] < 0 &&
                   v[3] <= off[1] * (1 + 1e-12);
         dominated &= dom;
-        json_array_append_new(rows, json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:b}", "N", (int)v[0], "eps", v[2],
+        json_array_append_new(rows, json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:b}", "N", (json_int_t)exp_index(v[0]), "eps", v[2],
                                               "kappa_V", v[4], "ones", v[5], "randC", v[6], "max_re_lambda", v[7],
                                               "dominates_official", dom));
     }
@@ -139,6 +141,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_ptd_front(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"ptd-front", jobs, job, finish, NULL};
+    static const size_t widths[] = {NCOL, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"ptd-front", jobs, job, finish, NULL, widths};
     return exp_run(&def, o);
 }

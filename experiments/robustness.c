@@ -220,10 +220,16 @@ static ssm_status read_part(ssm_dmat_t out[3], const char *path)
     for (int k = 0; k < 3 && s == SSM_OK; k++) {
         if (k > d || end[k] <= start[k])
             s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s lacks dataset %d", path, k);
-        else if ((s = ssm_tsv_read_mem(out[k], text + start[k], end[k] - start[k])) != SSM_OK)
-            s = SSM_ERROR(s, "robustness --merge: %s: %s", path, ssm_error_message());
+        else if ((s = ssm_tsv_read_mem(out[k], text + start[k], end[k] - start[k])) != SSM_OK) {
+            char why[400]; /* the message buffer is also SSM_ERROR's destination */
+            snprintf(why, sizeof why, "%s", ssm_error_message());
+            s = SSM_ERROR(s, "robustness --merge: %s: %s", path, why);
+        }
     }
     free(buf);
+    if (s != SSM_OK) /* nothing half-read stays with the caller */
+        for (int k = 0; k < 3; k++)
+            ssm_dmat_clear(out[k]);
     return s;
 }
 
@@ -232,15 +238,16 @@ static ssm_status merge(const ssm_experiment_opts *o)
     ssm_dmat_t P[NINIT][3];
     ssm_status s = SSM_OK;
     char path[1100];
-    int loaded = 0;
-    for (int k = 0; k < NINIT && s == SSM_OK; k++, loaded++) {
+    int loaded = 0; /* parts read whole: P[0 .. loaded) own their matrices */
+    for (int k = 0; k < NINIT && s == SSM_OK; k++) {
         snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
         s = read_part(P[k], path);
+        loaded += s == SSM_OK;
         if (s == SSM_OK && (P[k][0]->cols != 10 || P[k][1]->cols != 5 || P[k][2]->cols != 7))
             s = SSM_ERROR(SSM_EFORMAT, "robustness --merge: %s has the wrong columns", path);
     }
     if (s != SSM_OK) {
-        for (int k = 0; k < loaded - 1; k++)
+        for (int k = 0; k < loaded; k++)
             for (int j = 0; j < 3; j++)
                 ssm_dmat_clear(P[k][j]);
         return s;

@@ -129,7 +129,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     double hmin = INFINITY, hmax = 0, rmin = INFINITY, rmax = 0;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)v[0],
+        json_array_append_new(rows, json_pack("{s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "N", (json_int_t)exp_index(v[0]),
                                               "omega_spike", v[1], "n2_over_pi", v[2], "max_abs_im_W", v[3],
                                               "height", v[4], "height_normalised", v[5],
                                               "height_half_normalised", v[6], "grid_height_normalised", v[7]));
@@ -152,7 +152,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
 
 ssm_status ssm_experiment_spikes(const ssm_experiment_opts *o)
 {
-    static const exp_def def = {"spikes", jobs, job, finish, NULL};
+    static const size_t widths[] = {10, 2, 0}; /* the datasets' widths (exp_def) */
+    static const exp_def def = {"spikes", jobs, job, finish, NULL, widths};
     if (o->n_max && o->n_max < 16)
         return SSM_ERROR(SSM_EINVAL, "spikes: --n-max must be at least 16");
     return exp_run(&def, o);
