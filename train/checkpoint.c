@@ -294,9 +294,39 @@ static double row_epoch(uint64_t s, uint64_t spe)
     return (double)((s - 1) / spe) + (double)((s - 1) % spe + 1) / (double)spe;
 }
 
-/* The counters of a run follow from its config and from each other: the planned total, the epoch-log
- * rows (one per epoch end, at known steps), the running sums of the current epoch (batch samples per
- * step since the last epoch end) and the RNG base (derived from the seed). */
+/* The epoch log: one row at every epoch end up to the step (at multiples of spe) and one where the run
+ * stopped inside an epoch (the planned end; a run extended from there keeps that row, and the next
+ * one covers the rest of the epoch), rows in order, each with the epoch the engine computes. */
+static ssm_status check_rows(const ssm_train_state *st, uint64_t spe, uint64_t total, const char *name)
+{
+    uint64_t prev = 0, full = 0;
+    for (size_t k = 0; k < st->n_rows; k++) {
+        const ssm_train_epoch_row *r = &st->rows[k];
+        if (!(r->step >= 1 && r->step <= (double)st->step && r->step == floor(r->step)) ||
+            (uint64_t)r->step <= prev)
+            return SSM_ERROR(SSM_EFORMAT, "%s: epoch-log row %zu is at step %g, not after %llu and up to step %llu "
+                                          "(edited step?)", name, k, r->step, (unsigned long long)prev,
+                             (unsigned long long)st->step);
+        uint64_t at = (uint64_t)r->step;
+        full += at % spe == 0;
+        int ok = r->epoch == row_epoch(at, spe) && r->train_loss >= 0 && isfinite(r->train_loss) &&
+                 r->train_acc >= 0 && r->train_acc <= 1 &&
+                 (isnan(r->val_loss) || (isfinite(r->val_loss) && r->val_acc >= 0 && r->val_acc <= 1)) &&
+                 r->time_s >= 0 && isfinite(r->time_s) && r->samples_per_s >= 0 && isfinite(r->samples_per_s);
+        if (!ok)
+            return SSM_ERROR(SSM_EFORMAT, "%s: epoch-log row %zu (step %llu) is out of range", name, k,
+                             (unsigned long long)at);
+        prev = at;
+    }
+    if (full != st->step / spe || (st->step == total && st->step % spe != 0 && prev != st->step))
+        return SSM_ERROR(SSM_EFORMAT, "%s: step %llu has %llu epoch ends, the log has %llu (edited step?)", name,
+                         (unsigned long long)st->step, (unsigned long long)(st->step / spe), (unsigned long long)full);
+    return SSM_OK;
+}
+
+/* The counters of a run follow from its config and from each other: the planned total, the epoch log,
+ * the running sums of the current epoch (batch samples per step since the last row) and the RNG base
+ * (derived from the seed). */
 static ssm_status check_progress(const ssm_train_state *st, const char *name)
 {
     const ssm_train_config *c = &st->cfg;
@@ -313,21 +343,9 @@ static ssm_status check_progress(const ssm_train_state *st, const char *name)
     if (st->step > total)
         BAD("%s: step %llu is beyond the run's %llu steps", name, (unsigned long long)st->step,
             (unsigned long long)total);
-    uint64_t ends = st->step / spe + (st->step == total && st->step % spe != 0);
-    if (st->n_rows != ends)
-        BAD("%s: step %llu has %llu epoch ends, the log has %zu rows (edited step?)", name,
-            (unsigned long long)st->step, (unsigned long long)ends, st->n_rows);
-    for (size_t k = 0; k < st->n_rows; k++) {
-        const ssm_train_epoch_row *r = &st->rows[k];
-        uint64_t at = (k + 1) * spe < total ? (k + 1) * spe : total;
-        int ok = r->step == (double)at && r->epoch == row_epoch(at, spe) && r->train_loss >= 0 &&
-                 isfinite(r->train_loss) && r->train_acc >= 0 && r->train_acc <= 1 &&
-                 (isnan(r->val_loss) || (isfinite(r->val_loss) && r->val_acc >= 0 && r->val_acc <= 1)) &&
-                 r->time_s >= 0 && isfinite(r->time_s) && r->samples_per_s >= 0 && isfinite(r->samples_per_s);
-        if (!ok)
-            BAD("%s: epoch-log row %zu is inconsistent (step %g, expected %llu)", name, k, r->step,
-                (unsigned long long)at);
-    }
+    ssm_status s = check_rows(st, spe, total, name);
+    if (s != SSM_OK)
+        return s;
     uint64_t since = st->step - (st->n_rows ? (uint64_t)st->rows[st->n_rows - 1].step : 0);
     if (st->ep_count != since * c->batch)
         BAD("%s: the running sums cover %llu samples, but %llu steps since the last epoch end make %llu "
