@@ -20,8 +20,12 @@ ifndef ARB_LIBS
 ARB_LIBS := $(shell printf '\043include <flint/acb_mat.h>\nint main(void) { return 0; }\n' | \
               $(CC) -x c - -o /dev/null -lflint -lmpfr -lgmp >/dev/null 2>&1 && echo -lflint || echo -lflint-arb -lflint)
 endif
-LIBS     := -lfftw3f -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
+LIBS     := -lfftw3f -lzip -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
             -lpthread
+
+# the Python package goes to PREFIX/PYSITE (Debian's python3 searches /usr/local/lib/python3.X/dist-packages)
+PYTHON   ?= /usr/bin/python3
+PYSITE   ?= $(shell $(PYTHON) -c 'import sys; print("lib/python%d.%d/dist-packages" % sys.version_info[:2])' 2>/dev/null)
 
 STAGES   := core io hippo diag analysis init train
 LIB_SRC  := $(wildcard $(addsuffix /*.c,$(STAGES)))
@@ -41,11 +45,11 @@ SHARED   := $(BUILD)/libssmkit.so
 BIN      := $(BUILD)/ssmkit
 DEPSOK   := $(BUILD)/.deps-ok
 
-.PHONY: all check check-layers check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean help
+.PHONY: FORCE readme-numbers all check check-layers check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean help
 all: $(STATIC) $(SHARED) $(BIN)
 
 help:
-	@echo "targets: all check check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install clean"
+	@echo "targets: all check check-asan check-oom check-torch check-python valgrind fuzz bench demo figures install readme-numbers clean"
 
 $(DEPSOK): scripts/check-deps
 	@mkdir -p $(@D)
@@ -83,6 +87,15 @@ $(SHARED): $(LIB_OBJ) $(BUILD)/ssmkit.map
 	  $(LIB_OBJ) $(LIBS)
 
 # BIN_EXTRA_OBJ / BIN_LDFLAGS: only check-oom sets them (the fault injector and its --wrap flags)
+# where the installed binary finds its gnuplot scripts (cli_plot_script); a changed PREFIX rebuilds cli.o
+DATADIR  := $(PREFIX)/share/ssmkit
+$(BUILD)/obj/cli/cli.o: CPPFLAGS += -DSSM_DATADIR='"$(DATADIR)"'
+$(BUILD)/obj/cli/cli.o: $(BUILD)/.datadir
+$(BUILD)/.datadir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(DATADIR)' | cmp -s - $@ || echo '$(DATADIR)' > $@
+FORCE:
+
 $(BIN): $(CLI_OBJ) $(STATIC) $(BIN_EXTRA_OBJ)
 	$(CC) $(CFLAGS) $(LDFLAGS) $(BIN_LDFLAGS) -o $@ $(CLI_OBJ) $(BIN_EXTRA_OBJ) $(STATIC) $(LIBS)
 
@@ -163,10 +176,14 @@ check-torch: all
 # (init byte for byte, transfer and pspec to 1e-12, errors), ssmkit.torch's S4D kernel against the C
 # engine's, and examples/torch_robustness.py for a few steps on one process and under torchrun with 2
 # (gloo).  Debian's python3-numpy and python3-torch; prints "N passed, M failed", fails on any failure.
-PYTHON   ?= /usr/bin/python3
 check-python: all
 	PYTHONPATH=python PYTHONDONTWRITEBYTECODE=1 OPENBLAS_NUM_THREADS=1 SSMKIT_LIB=$(SHARED) SSM_BIN=$(BIN) \
 	  $(PYTHON) tests/python/run.py
+
+# the README's result numbers recomputed (scripts/readme-numbers; about 2 min): fails when one is stale,
+# UPDATE=1 rewrites the stale sentences
+readme-numbers: all
+	OPENBLAS_NUM_THREADS=1 $(PYTHON) scripts/readme-numbers $(if $(UPDATE),--update) $(BIN)
 
 bench: all
 	bench/run --all
@@ -197,6 +214,17 @@ install: all
 	  install -m 644 $$h $(DESTDIR)$(PREFIX)/include/ssmkit/$$h; done
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@ARB_LIBS@|$(ARB_LIBS)|' ssmkit.pc.in \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ssmkit.pc
+	install -d $(DESTDIR)$(DATADIR)/plots $(DESTDIR)$(DATADIR)/examples
+	install -m 644 plots/*.gp $(DESTDIR)$(DATADIR)/plots/
+	install -m 644 examples/*.py $(DESTDIR)$(DATADIR)/examples/
+	@if [ -n "$(PYSITE)" ]; then \
+	  echo "install python/ssmkit -> $(PREFIX)/$(PYSITE)/ssmkit"; \
+	  install -d $(DESTDIR)$(PREFIX)/$(PYSITE)/ssmkit && \
+	  install -m 644 python/ssmkit/*.py $(DESTDIR)$(PREFIX)/$(PYSITE)/ssmkit/ && \
+	  printf '# written by make install: where libssmkit.so.0 was installed\nLIBDIR = "%s"\n' '$(PREFIX)/lib' \
+	    > $(DESTDIR)$(PREFIX)/$(PYSITE)/ssmkit/_paths.py; \
+	else echo "make install: no $(PYTHON); the Python package was not installed"; fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
 
 clean:
 	rm -rf build build-asan build-oom

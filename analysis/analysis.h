@@ -42,6 +42,15 @@ SSM_MUST_CHECK ssm_status ssm_tf_dplr(double complex *G, const double complex *l
 /* count frequencies lo..hi (linear or log-spaced), as s = iω. */
 SSM_MUST_CHECK ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double hi, size_t count, int log_spaced);
 
+/* The frequencies at which to draw a curve so that its peaks are on it: points log-spaced ω
+ * in [lo, hi] (as ssm_tf_omega_grid) merged with every extra frequency inside (lo, hi) — the poles'
+ * |Im λ|, where resonances of width |Re λ| sit, and refined maxima (ssm_dist_sup) — ascending,
+ * duplicates removed.  *omega is malloc'd (*count entries).  EINVAL, ENOMEM. */
+SSM_MUST_CHECK ssm_status ssm_tf_draw_grid(double **omega, size_t *count, double lo, double hi, size_t points,
+                                           const double *extra, size_t extra_count);
+/* deg[k] = arg G[k] in degrees, unwrapped along k (consecutive values differ by at most 180°). */
+void ssm_tf_phase_unwrap(double *deg, const double complex *G, size_t count);
+
 /* ===================================================================== */
 /* Pseudospectra (doc/reference.md §7): σ_min(zI − A) on many points           */
 /* ===================================================================== */
@@ -175,6 +184,22 @@ SSM_MUST_CHECK ssm_status ssm_tf_modal_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zma
 ssm_tf_fn ssm_tf_fn_plan(const ssm_tf_plan *p);
 ssm_tf_fn ssm_tf_fn_modal(const ssm_tf_modal *m);
 
+/* ---- discrete convolution kernels under zero-order hold (analysis/kernel.c) ---- */
+
+/* K[ℓ] = Σ_k c_k b_k Δ φ₁(Δλ_k) e^{ℓΔλ_k}, φ₁(z) = (e^z − 1)/z, ℓ < L: the ZOH kernel C Ā^ℓ B̄ of a
+ * diagonal modal system (D excluded: the layer's skip term); with conj_sym the implied conjugate
+ * modes make it 2 Re Σ (K real).  The formula of train/ssm_layer.c and ssmkit.torch.S4DKernel
+ * (doc/reference.md §3), φ₁ evaluated without cancellation near 0.  O(M L).  EINVAL for a DPLR
+ * system (Pt) or dt <= 0, ELOSS when K overflows. */
+SSM_MUST_CHECK ssm_status ssm_tf_modal_kernel(double complex *K, const ssm_tf_modal *m, double dt, size_t L);
+/* The ZOH kernel of a dense system, every channel: K[(i·m + j)·L + ℓ] = (C Ā^ℓ B̄)_{ij}, A n×n,
+ * B n×m, C p×n (complex; real systems give real K), [[Ā, B̄], [0, I]] = exp(Δ[[A, B], [0, 0]])
+ * (Van Loan; GSL's scaling and squaring on the real form, a complex system through its real 2×2
+ * block embedding), then L products with Ā.  O((n+m)³ + L n² m).  EINVAL, ENOMEM, ENOCONV (the
+ * exponential), ELOSS (overflow). */
+SSM_MUST_CHECK ssm_status ssm_tf_dense_kernel(double complex *K, const ssm_zmat_t A, const ssm_zmat_t B,
+                                              const ssm_zmat_t C, double dt, size_t L);
+
 typedef struct {
     double omega_lo, omega_hi;  /* the band, 0 < lo < hi                                         */
     size_t grid;                /* coarse log-spaced points (default 2000, at least 3)           */
@@ -215,8 +240,13 @@ typedef struct {
     double omega;      /* a frequency where |G(iω)| = hinf (∞ when the sup is |D| at ω → ∞;
                         * reported >= 0 for a real system, where |G(−iω)| = |G(iω)|)         */
     double lower, upper; /* lower: attained value; upper: (1 + 2 tol)·lower, certified by a
-                          * Hamiltonian with no eigenvalue on the imaginary axis              */
+                          * Hamiltonian with no eigenvalue on the imaginary axis, plus eval_error */
     int iterations;    /* Hamiltonian eigenvalue problems solved                             */
+    double eval_error; /* first-order bound on the rounding error of the attained |G(iω)|, included in
+                        * upper (10 n ε κ(iωI − A) ‖b‖‖c‖/σ_min(iωI − A))                  */
+    size_t removed;    /* modes on or right of the imaginary axis that G cannot see (uncontrollable
+                        * or unobservable, e.g. FouT's decoupled zero state), removed first: the norm
+                        * is that of the minimal part                                         */
 } ssm_hinf_info;
 
 /* H∞ norm of a stable SISO system G(s) = c(sI − A)⁻¹b + D, A n×n complex, by
@@ -231,8 +261,10 @@ typedef struct {
  * midpoints of consecutive crossings; stop when H(γ) has none (or the
  * midpoints bring no progress).  Quadratic convergence; tol (relative,
  * default 1e-10 when <= 0) must be >= 1e-14.  Cost O(n³) per iteration
- * (zgeev of 2n×2n), typically < 10 iterations.  EINVAL for bad shapes or an
- * eigenvalue of A with Re >= 0 (norm not finite), ENOCONV after 60 iterations. */
+ * (zgeev of 2n×2n), typically < 10 iterations.  Modes on or right of the axis
+ * that G cannot see (uncontrollable or unobservable) are removed first (see
+ * removed).  EINVAL for bad shapes or a mode of G with Re λ >= 0 (norm not
+ * finite), ENOCONV after 60 iterations. */
 SSM_MUST_CHECK ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
                        double complex D, double tol);
 

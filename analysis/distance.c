@@ -255,10 +255,93 @@ static ssm_status abs_at(double *out, const ssm_tf_plan *p, const double *omega,
     return s;
 }
 
-ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
-                       double complex D, double tol)
+/* A first-order bound on the rounding error of the computed |G(iω)| (a backward-stable solve of
+ * (iωI − A) x = b, then c x): |Ĝ − G| ≤ c_n ε κ(iωI − A) ‖c‖ ‖x‖ with ‖x‖ ≤ ‖b‖/σ_min, c_n = 10 n.  For
+ * a lightly damped pole at ω (σ_min ≈ |Re λ|) it is what separates the attained value from the true one. */
+static ssm_status eval_error(double *err, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c, double omega)
 {
-    memset(info, 0, sizeof *info);
+    size_t n = A->rows;
+    ssm_zmat_t M;
+    double complex *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v);
+    double smin = 0.0, smax = 0.0;
+    ssm_status s = u && v ? ssm_zmat_init(M, n, n) : SSM_ERROR(SSM_ENOMEM, "hinf: out of memory");
+    if (s == SSM_OK) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                SSM_D(M, i, j) = (i == j ? CMPLX(0.0, omega) : 0.0) - SSM_D(A, i, j);
+        s = ssm_zmat_svd_min(&smin, &smax, u, v, M);
+        ssm_zmat_clear(M);
+    }
+    free(u); free(v);
+    if (s == SSM_OK)
+        *err = smin > 0 ? 10.0 * (double)n * DBL_EPSILON * (smax / smin) * ssm_zmat_norm_fro(b) *
+                              ssm_zmat_norm_fro(c) / smin : INFINITY;
+    return s;
+}
+
+/* The starting lower bound: the largest |G| at ω = 0 and at ±Im λ of every pole (the resonances), above
+ * *lb = |D| (ω → ∞); when all of those vanish, at 1, |λ|max and its half and double.  om, val: scratch of
+ * 2n + 1 entries. */
+static ssm_status hinf_start(double *lb, double *wlb, const ssm_tf_plan *p, const double complex *lam, size_t n,
+                             double amax, double *om, double *val, double complex *sbuf, double complex *gbuf)
+{
+    size_t m = 0;
+    om[m++] = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        om[m++] = cimag(lam[i]);
+        if (cimag(lam[i]) != 0.0)
+            om[m++] = -cimag(lam[i]);
+    }
+    ssm_status s = abs_at(val, p, om, m, sbuf, gbuf);
+    for (size_t k = 0; s == SSM_OK && k < m; k++)
+        if (val[k] > *lb)
+            *lb = val[k], *wlb = om[k];
+    if (s == SSM_OK && *lb == 0.0) { /* D = 0 and G vanishes at every resonance and at 0 */
+        const double more[] = {1.0, amax, 0.5 * amax, 2.0 * amax};
+        s = abs_at(val, p, more, 4, sbuf, gbuf);
+        for (size_t k = 0; s == SSM_OK && k < 4; k++)
+            if (val[k] > *lb)
+                *lb = val[k], *wlb = more[k];
+    }
+    return s;
+}
+
+/* The candidate frequencies where |G(iω)| = γ: the imaginary parts of the eigenvalues on the imaginary
+ * axis of H(γ) = [[A + b d̄ c/Q, (γ/Q) b b*], [−(γ/Q) c* c, −(A + b d̄ c/Q)*]], Q = γ² − |d|²: iω is an
+ * eigenvalue iff γ is a singular value of G(iω) (Bruinsma & Steinbuch 1990, Boyd, Balakrishnan &
+ * Kabamba 1989), for A without imaginary eigenvalues.  "On the axis" up to a generous threshold: a
+ * false candidate only costs an evaluation (the iteration stops when the midpoints bring no progress);
+ * a missed one would stop the iteration early, so err on the side of accepting.  H: 2n×2n scratch,
+ * lam: 2n scratch, om: at least 2n. */
+static ssm_status crossings(double *om, size_t *m, ssm_zmat_t H, double complex *lam, const ssm_zmat_t A,
+                            const ssm_zmat_t b, const ssm_zmat_t c, double complex D, double g, double amax)
+{
+    size_t n = A->rows, n2 = 2 * n;
+    double q = g * g - creal(D * conj(D));
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            double complex a = SSM_D(A, i, j) + SSM_D(b, i, 0) * conj(D) * SSM_D(c, 0, j) / q;
+            SSM_D(H, i, j) = a;
+            SSM_D(H, n + j, n + i) = -conj(a);
+            SSM_D(H, i, n + j) = g / q * SSM_D(b, i, 0) * conj(SSM_D(b, j, 0));
+            SSM_D(H, n + i, j) = -g / q * conj(SSM_D(c, 0, i)) * SSM_D(c, 0, j);
+        }
+    ssm_status s = ssm_zmat_eigvals(lam, H);
+    if (s != SSM_OK)
+        return s;
+    double rho = amax;
+    for (size_t i = 0; i < n2; i++)
+        rho = fmax(rho, cabs(lam[i]));
+    *m = 0;
+    for (size_t i = 0; i < n2; i++)
+        if (fabs(creal(lam[i])) <= 1e-7 * rho)
+            om[(*m)++] = cimag(lam[i]);
+    return SSM_OK;
+}
+
+static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+                              double complex D, double tol)
+{
     info->hinf = info->omega = info->lower = info->upper = NAN;
     size_t n = A->rows;
     if (A->cols != n || b->rows != n || b->cols != 1 || c->rows != 1 || c->cols != n || n == 0)
@@ -291,39 +374,16 @@ ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t
         p = ssm_tf_plan_create(A, b, c, D, &s);
     /* start: the largest |G| at ω = 0, at ±Im λ of every pole (the resonances) and |D| (ω → ∞) */
     double lb = cabs(D), wlb = INFINITY;
-    if (s == SSM_OK) {
-        size_t m = 0;
-        om[m++] = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            om[m++] = cimag(lam[i]);
-            if (cimag(lam[i]) != 0.0)
-                om[m++] = -cimag(lam[i]);
-        }
-        s = abs_at(val, p, om, m, sbuf, gbuf);
-        for (size_t k = 0; s == SSM_OK && k < m; k++)
-            if (val[k] > lb) {
-                lb = val[k];
-                wlb = om[k];
-            }
-    }
+    if (s == SSM_OK)
+        s = hinf_start(&lb, &wlb, p, lam, n, amax, om, val, sbuf, gbuf);
     if (s == SSM_OK && lb == 0.0) {
-        /* D = 0 and G vanishes at every resonance and at 0: try a few more points before giving up */
-        const double more[] = {1.0, amax, 0.5 * amax, 2.0 * amax};
-        s = abs_at(val, p, more, 4, sbuf, gbuf);
-        for (size_t k = 0; s == SSM_OK && k < 4; k++)
-            if (val[k] > lb) {
-                lb = val[k];
-                wlb = more[k];
-            }
-        if (s == SSM_OK && lb == 0.0) {
-            double nb = ssm_zmat_norm_fro(b), nc = ssm_zmat_norm_fro(c);
-            if (nb == 0.0 || nc == 0.0) {
-                info->hinf = info->lower = info->upper = info->omega = 0.0;
-                goto done;
-            }
-            s = SSM_ERROR(SSM_ELOSS, "hinf: G(iw) is exactly 0 at every starting frequency; no lower bound to "
-                                     "start the iteration from");
+        double nb = ssm_zmat_norm_fro(b), nc = ssm_zmat_norm_fro(c);
+        if (nb == 0.0 || nc == 0.0) {
+            info->hinf = info->lower = info->upper = info->omega = 0.0;
+            goto done;
         }
+        s = SSM_ERROR(SSM_ELOSS, "hinf: G(iw) is exactly 0 at every starting frequency; no lower bound to "
+                                 "start the iteration from");
     }
     if (s == SSM_OK)
         s = ssm_zmat_init(H, n2, n2);
@@ -335,31 +395,11 @@ ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t
                           lb, lb * (1 + 2 * tol));
             break;
         }
-        double g = lb * (1.0 + 2.0 * tol), q = g * g - creal(D * conj(D));
-        /* H = [[A + b d̄ c/Q, (γ/Q) b b*], [−(γ/Q) c* c, −(A + b d̄ c/Q)*]], Q = γ² − |d|²: iω is an
-         * eigenvalue iff γ is a singular value of G(iω) (Bruinsma & Steinbuch 1990, Boyd, Balakrishnan
-         * & Kabamba 1989), for A without imaginary eigenvalues */
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) {
-                double complex a = SSM_D(A, i, j) + SSM_D(b, i, 0) * conj(D) * SSM_D(c, 0, j) / q;
-                SSM_D(H, i, j) = a;
-                SSM_D(H, n + j, n + i) = -conj(a);
-                SSM_D(H, i, n + j) = g / q * SSM_D(b, i, 0) * conj(SSM_D(b, j, 0));
-                SSM_D(H, n + i, j) = -g / q * conj(SSM_D(c, 0, i)) * SSM_D(c, 0, j);
-            }
-        s = ssm_zmat_eigvals(lam, H);
+        double g = lb * (1.0 + 2.0 * tol);
+        size_t m = 0;
+        s = crossings(om, &m, H, lam, A, b, c, D, g, amax);
         if (s != SSM_OK)
             break;
-        /* eigenvalues on the imaginary axis, up to a generous threshold: a false candidate only costs an
-         * evaluation (the iteration stops when the midpoints bring no progress); a missed one would
-         * stop the iteration early, so err on the side of accepting */
-        double rho = amax;
-        for (size_t i = 0; i < n2; i++)
-            rho = fmax(rho, cabs(lam[i]));
-        size_t m = 0;
-        for (size_t i = 0; i < n2; i++)
-            if (fabs(creal(lam[i])) <= 1e-7 * rho)
-                om[m++] = cimag(lam[i]);
         if (m == 0) {
             ub = g;
             break;
@@ -400,15 +440,160 @@ ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t
         }
         if (real)
             wlb = fabs(wlb);
+        /* the Hamiltonian test certifies γ in exact arithmetic; the attained value carries the rounding
+         * of evaluating G, which the upper bound must cover (it dominates for lightly damped poles) */
+        double err = 0.0;
+        if (isfinite(wlb))
+            s = eval_error(&err, A, b, c, wlb);
         info->lower = lb;
-        info->upper = ub;
+        info->upper = ub + err;
         info->hinf = lb;
         info->omega = wlb;
         info->iterations = it;
+        info->eval_error = err;
     }
 done:
     ssm_tf_plan_destroy(p);
     ssm_zmat_clear(H);
     free(lam); free(sbuf); free(gbuf); free(om); free(val); free(mp);
+    return s;
+}
+
+/* ---- the part of a system G sees ----------------------------------------- */
+
+/* Replace (A, b, c) by Q*AQ, Q*b, cQ with Q an orthonormal basis of z^⊥ (|z| = 1): the columns 2..n of
+ * the Householder reflector P = I − β h h*, h = z + e^{i arg z₀} e₀, whose first column is ∝ z.  For z a
+ * left eigenvector with z*b = 0 (uncontrollable mode) z^⊥ is A-invariant and holds b; for z a right
+ * eigenvector with c z = 0 (unobservable) the quotient by span z loses nothing c sees: either way G is
+ * unchanged and the mode is gone.  O(n²). */
+static ssm_status deflate(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const double complex *z)
+{
+    size_t n = A->rows;
+    double complex *h = malloc(n * sizeof *h), *t = malloc(n * sizeof *t);
+    ssm_zmat_t A2, b2, c2;
+    memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
+    ssm_status s = h && t ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "hinf: out of memory");
+    if (s == SSM_OK) s = ssm_zmat_init(A2, n - 1, n - 1);
+    if (s == SSM_OK) s = ssm_zmat_init(b2, n - 1, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(c2, 1, n - 1);
+    if (s != SSM_OK)
+        goto out;
+    double complex ph = cabs(z[0]) > 0 ? z[0] / cabs(z[0]) : 1.0;
+    double hh = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        h[i] = z[i] + (i == 0 ? ph : 0.0);
+        hh += creal(h[i] * conj(h[i]));
+    }
+    double beta = 2.0 / hh;
+    /* A ← P A P (P Hermitian): rows, then columns */
+    for (size_t j = 0; j < n; j++) { /* t = h* A */
+        t[j] = 0.0;
+        for (size_t i = 0; i < n; i++)
+            t[j] += conj(h[i]) * SSM_D(A, i, j);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            SSM_D(A, i, j) -= beta * h[i] * t[j];
+    for (size_t i = 0; i < n; i++) { /* t = A h */
+        t[i] = 0.0;
+        for (size_t j = 0; j < n; j++)
+            t[i] += SSM_D(A, i, j) * h[j];
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            SSM_D(A, i, j) -= beta * t[i] * conj(h[j]);
+    double complex hb = 0.0, ch = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        hb += conj(h[i]) * SSM_D(b, i, 0);
+        ch += SSM_D(c, 0, i) * h[i];
+    }
+    for (size_t i = 1; i < n; i++) {
+        SSM_D(b2, i - 1, 0) = SSM_D(b, i, 0) - beta * h[i] * hb;
+        SSM_D(c2, 0, i - 1) = SSM_D(c, 0, i) - beta * ch * conj(h[i]);
+        for (size_t j = 1; j < n; j++)
+            SSM_D(A2, i - 1, j - 1) = SSM_D(A, i, j);
+    }
+    ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
+    *A = *A2; *b = *b2; *c = *c2;
+    memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
+out:
+    ssm_zmat_clear(A2); ssm_zmat_clear(b2); ssm_zmat_clear(c2);
+    free(h); free(t);
+    return s;
+}
+
+/* Remove from (A, b, c), in place, every mode with Re λ >= −1e3 n ε ‖A‖_F (on or right of the axis, to
+ * rounding) that is uncontrollable (|u*b| <= 1e3 n ε ‖b‖, u the left singular vector of A − λI for its
+ * smallest singular value) or unobservable (|c v| <= 1e3 n ε ‖c‖, v the right one).  Such a mode is not
+ * a pole of G (FouT's decoupled zero state), so the H∞ norm is that of the minimal part.  A mode on or
+ * right of the axis that G sees is left in place (the norm is then not finite). */
+static ssm_status minimal_part(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, size_t *removed)
+{
+    *removed = 0;
+    ssm_status s = SSM_OK;
+    while (s == SSM_OK && A->rows > 0) {
+        size_t n = A->rows;
+        double complex *lam = malloc(n * sizeof *lam), *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v);
+        ssm_zmat_t M;
+        memset(M, 0, sizeof M);
+        s = lam && u && v ? ssm_zmat_eigvals(lam, A) : SSM_ERROR(SSM_ENOMEM, "hinf: out of memory");
+        double nA = ssm_zmat_norm_fro(A), tau = 1e3 * (double)n * DBL_EPSILON;
+        int found = 0;
+        for (size_t k = 0; s == SSM_OK && k < n && !found; k++) {
+            if (creal(lam[k]) < -tau * nA)
+                continue;
+            if ((s = ssm_zmat_init(M, n, n)) != SSM_OK)
+                break;
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < n; j++)
+                    SSM_D(M, i, j) = SSM_D(A, i, j) - (i == j ? lam[k] : 0.0);
+            double smin, smax;
+            s = ssm_zmat_svd_min(&smin, &smax, u, v, M);
+            ssm_zmat_clear(M);
+            double complex ub = 0.0, cv = 0.0;
+            for (size_t i = 0; s == SSM_OK && i < n; i++) {
+                ub += conj(u[i]) * SSM_D(b, i, 0);
+                cv += SSM_D(c, 0, i) * v[i];
+            }
+            if (s == SSM_OK && cabs(ub) <= tau * ssm_zmat_norm_fro(b))
+                found = 1, s = deflate(A, b, c, u);
+            else if (s == SSM_OK && cabs(cv) <= tau * ssm_zmat_norm_fro(c))
+                found = 1, s = deflate(A, b, c, v);
+        }
+        free(lam); free(u); free(v);
+        if (!found)
+            break;
+        if (s == SSM_OK)
+            ++*removed;
+    }
+    return s;
+}
+
+ssm_status ssm_tf_hinf(ssm_hinf_info *info, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+                       double complex D, double tol)
+{
+    memset(info, 0, sizeof *info);
+    info->hinf = info->omega = info->lower = info->upper = NAN;
+    size_t n = A->rows;
+    if (A->cols != n || b->rows != n || b->cols != 1 || c->rows != 1 || c->cols != n || n == 0)
+        return SSM_ERROR(SSM_EINVAL, "hinf: A must be n x n (n >= 1), b n x 1, c 1 x n");
+    ssm_zmat_t A1, b1, c1;
+    memset(A1, 0, sizeof A1); memset(b1, 0, sizeof b1); memset(c1, 0, sizeof c1);
+    size_t removed = 0;
+    ssm_status s = ssm_zmat_init(A1, n, n);
+    if (s == SSM_OK) s = ssm_zmat_init(b1, n, 1);
+    if (s == SSM_OK) s = ssm_zmat_init(c1, 1, n);
+    if (s == SSM_OK) s = ssm_zmat_copy(A1, A);
+    if (s == SSM_OK) s = ssm_zmat_copy(b1, b);
+    if (s == SSM_OK) s = ssm_zmat_copy(c1, c);
+    if (s == SSM_OK) s = minimal_part(A1, b1, c1, &removed);
+    if (s == SSM_OK && A1->rows == 0) { /* G ≡ D */
+        info->hinf = info->lower = info->upper = cabs(D);
+        info->omega = INFINITY;
+    } else if (s == SSM_OK) {
+        s = hinf_stable(info, A1, b1, c1, D, tol);
+    }
+    info->removed = removed;
+    ssm_zmat_clear(A1); ssm_zmat_clear(b1); ssm_zmat_clear(c1);
     return s;
 }

@@ -415,3 +415,40 @@ ssm_status ssm_tf_omega_grid(double complex *s, double *omega, double lo, double
     }
     return SSM_OK;
 }
+
+ssm_status ssm_tf_draw_grid(double **omega, size_t *count, double lo, double hi, size_t points, const double *extra,
+                            size_t extra_count)
+{
+    *omega = NULL;
+    *count = 0;
+    if (!(lo > 0.0) || !(hi > lo) || !isfinite(hi) || points < 2 || points > 100000000 || (extra_count && !extra))
+        return SSM_ERROR(SSM_EINVAL, "draw grid %g:%g:%zu is invalid (needs 0 < LO < HI, 2 <= COUNT <= 1e8)", lo, hi,
+                         points);
+    double *w = malloc((points + extra_count) * sizeof *w);
+    if (!w)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory for %zu frequencies", points + extra_count);
+    for (size_t k = 0; k < points; k++) /* as ssm_tf_omega_grid */
+        w[k] = exp(log(lo) + (double)k / (double)(points - 1) * (log(hi) - log(lo)));
+    size_t n = points;
+    for (size_t k = 0; k < extra_count; k++)
+        if (extra[k] > lo && extra[k] < hi)
+            w[n++] = extra[k];
+    *count = ssm_sort_unique(w, n);
+    *omega = w;
+    return SSM_OK;
+}
+
+void ssm_tf_phase_unwrap(double *deg, const double complex *G, size_t count)
+{
+    double prev = 0.0, shift = 0.0;
+    for (size_t k = 0; k < count; k++) {
+        double ph = carg(G[k]) * 180.0 / M_PI;
+        if (k) {
+            while (ph + shift - prev > 180.0)
+                shift -= 360.0;
+            while (ph + shift - prev < -180.0)
+                shift += 360.0;
+        }
+        prev = deg[k] = ph + shift;
+    }
+}

@@ -93,11 +93,13 @@ int cli_ends_with(const char *s, const char *suffix)
 
 /* the folder of path exists and is writable: checked with the format, before
  * any work (a 25 s PTD used to run before "cannot create" was said) */
-static int output_dir_ok(const char *path)
+int cli_output_dir_ok(const char *path)
 {
     char *d = strdup(path);
-    if (!d)
-        return 1;
+    if (!d) {
+        cli_usage_error("out of memory");
+        return 0;
+    }
     const char *dir = dirname(d);
     struct stat st;
     int ok = 0;
@@ -115,7 +117,7 @@ static int output_dir_ok(const char *path)
 
 int cli_out_kind_of(cli_out_kind *k, const char *path)
 {
-    if (path && !output_dir_ok(path))
+    if (path && !cli_output_dir_ok(path))
         return 0;
     if (!path)
         *k = OUT_STDOUT_TSV;
@@ -154,3 +156,21 @@ const char *cli_command_line(void)
 }
 
 
+
+#ifndef SSM_DATADIR
+#define SSM_DATADIR "/usr/local/share/ssmkit"
+#endif
+
+int cli_plot_script(char *buf, size_t n, const char *name)
+{
+    const char *env = getenv("SSMKIT_PLOTS");
+    if (env && *env) { /* the user's choice is the only place looked */
+        snprintf(buf, n, "%s/%s.gp", env, name);
+        return access(buf, R_OK) == 0;
+    }
+    snprintf(buf, n, "plots/%s.gp", name);
+    if (access(buf, R_OK) == 0)
+        return 1;
+    snprintf(buf, n, "%s/plots/%s.gp", SSM_DATADIR, name);
+    return access(buf, R_OK) == 0;
+}

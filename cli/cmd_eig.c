@@ -56,7 +56,7 @@ static int load_matrix(ssm_mpcmat_t A, const char *spec, mpfr_prec_t ap)
         if (s == SSM_OK) s = ssm_mpcmat_init(A, N, N, ap);
         if (s == SSM_OK) s = ssm_mpcmat_set_mpmat(A, R);
         ssm_mpmat_clear(R);
-    } else if (sp.kind == CLI_SPEC_MATRIX) {
+    } else if (sp.kind == CLI_SPEC_MATRIX || sp.kind == CLI_SPEC_SYSTEM) { /* a system file: its A */
         if ((s = ssm_mpcmat_init(A, N, N, ap)) == SSM_OK)
             for (size_t i = 0; i < N * N; i++)
                 mpc_set_d_d(A->data[i], creal(sp.Z->data[i]), cimag(sp.Z->data[i]), MPC_RNDNN);

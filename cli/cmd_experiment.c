@@ -43,7 +43,8 @@ static void help(void)
           "                              [--jobs | --job K | --merge] [-q]\n"
           "\n"
           "Run an experiment: writes DIR/NAME.tsv and DIR/NAME.json, then DIR/NAME.png with gnuplot from\n"
-          "plots/NAME.gp (looked up in ./plots or $SSMKIT_PLOTS; skipped, and said so, when absent).\n"
+          "plots/NAME.gp (looked up in $SSMKIT_PLOTS, else ./plots, else the installed share/ssmkit/plots;\n"
+          "skipped, and said so, when absent).\n"
           "\n",
           stdout);
     for (size_t i = 0; i < sizeof EXPERIMENTS / sizeof *EXPERIMENTS; i++)
@@ -59,9 +60,7 @@ static void help(void)
 static void figure(const char *name, const char *dir, int quiet)
 {
     char script[1024];
-    const char *env = getenv("SSMKIT_PLOTS");
-    snprintf(script, sizeof script, "%s/%s.gp", env && *env ? env : "plots", name);
-    if (access(script, R_OK) != 0) {
+    if (!cli_plot_script(script, sizeof script, name)) {
         fprintf(stderr, "ssmkit: experiment: figure skipped (%s not found; set SSMKIT_PLOTS)\n", script);
         return;
     }

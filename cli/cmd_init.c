@@ -43,7 +43,12 @@ static const char VERIFY_HELP[] =
     "stored value (tolerances printed).  Exit 0: all hold; 1: a check failed (listed); 2: the file is\n"
     "unreadable or not an ssmkit init file.  With --prec BITS (> 53) kappa_V, backward_error,\n"
     "b_residual and tf_sup_error are recomputed from the tensors in multiprecision (Arb/MPC) and the digits on which the\n"
-    "double and the multiprecision values agree are printed.\n";
+    "double and the multiprecision values agree are printed.\n"
+    "\n"
+    "Two verdicts, kept apart: integrity (\"N of N checks hold\": the stored numbers are those of the\n"
+    "tensors; decides the exit status) and quality (the transfer error sup|G_init - G_target| on the\n"
+    "stored grid relative to sup|G_target| there: good when <= 10%, poor above; n/a without a target;\n"
+    "informative only, a poor init still exits 0).\n";
 
 static const char TRANSFER_HELP[] =
     "usage: ssmkit transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2] [--sup] [--hinf] [-o FILE.tsv] [options]\n"
@@ -57,7 +62,9 @@ static const char TRANSFER_HELP[] =
     "           points plus the poles' |Im lambda|, every local peak refined by Brent's method, so the\n"
     "           value is the true local maximum, not the largest grid value\n"
     "  --hinf   print the H-infinity norm of G (or of G1 - G2, as one block system) by the\n"
-    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies; O(n^3) per iteration\n"
+    "           Bruinsma-Steinbuch Hamiltonian iteration over all frequencies (modes on the imaginary\n"
+    "           axis that G cannot see, like FouT's decoupled state, removed first; the upper bound\n"
+    "           includes the rounding of evaluating G); O(n^3) per iteration\n"
     "           on the 2n x 2n Hamiltonian (n = states of SPEC plus SPEC2, at most 4096)\n"
     "  With --sup/--hinf the table is written only with -o; --json prints the results as one object.\n"
     "\n"
@@ -285,6 +292,29 @@ int cmd_init(int argc, char **argv)
     return s == SSM_OK ? 0 : cli_fail(s);
 }
 
+static json_t *real_or_null(double x)
+{
+    return isfinite(x) ? json_real(x) : json_null();
+}
+
+/* Quality, apart from integrity: how far the model's transfer function is from its target's,
+ * relative to the target's own peak, judged against SSM_VERIFY_TF_GOOD (init/init.h). */
+static void print_quality(const char *path, const ssm_verify_report *rep)
+{
+    if (isnan(rep->tf_relative)) {
+        printf("%s: quality: n/a (the file has no target system to compare with)\n", path);
+        return;
+    }
+    char rel[64];
+    if (rep->tf_relative < 1.0)
+        snprintf(rel, sizeof rel, "%.3g%% of", 100.0 * rep->tf_relative);
+    else
+        snprintf(rel, sizeof rel, "%.3g times", rep->tf_relative);
+    printf("%s: quality: transfer error %.3g = %s sup|G_target| = %.4g on the stored grid: %s (good: <= %g%%)\n",
+           path, rep->tf_error, rel, rep->tf_signal, rep->tf_relative <= SSM_VERIFY_TF_GOOD ? "good" : "poor",
+           100.0 * SSM_VERIFY_TF_GOOD);
+}
+
 int cmd_verify(int argc, char **argv)
 {
     common_opts c;
@@ -328,6 +358,14 @@ int cmd_verify(int argc, char **argv)
         json_object_set_new(o, "ok", json_boolean(rep.failed == 0));
         json_object_set_new(o, "failed", json_integer(rep.failed));
         json_object_set_new(o, "checks", items);
+        json_t *q = json_object(); /* quality: null fields without a target */
+        json_object_set_new(q, "tf_error", real_or_null(rep.tf_error));
+        json_object_set_new(q, "tf_signal", real_or_null(rep.tf_signal));
+        json_object_set_new(q, "tf_relative", real_or_null(rep.tf_relative));
+        json_object_set_new(q, "threshold", json_real(SSM_VERIFY_TF_GOOD));
+        json_object_set_new(q, "verdict", isnan(rep.tf_relative) ? json_null()
+                                          : json_string(rep.tf_relative <= SSM_VERIFY_TF_GOOD ? "good" : "poor"));
+        json_object_set_new(o, "quality", q);
         if (nmp) {
             json_t *m = json_array();
             for (int i = 0; i < nmp; i++)
@@ -345,7 +383,8 @@ int cmd_verify(int argc, char **argv)
             if (!c.quiet || !rep.item[i].ok)
                 printf("%-4s %-18s stored %-24s recomputed %-24s tol %.3g\n", rep.item[i].ok ? "ok" : "FAIL",
                        rep.item[i].key, rep.item[i].stored, rep.item[i].recomputed, rep.item[i].tolerance);
-        printf("%s: %d of %d checks hold\n", argv[optind], rep.count - rep.failed, rep.count);
+        printf("%s: integrity: %d of %d checks hold\n", argv[optind], rep.count - rep.failed, rep.count);
+        print_quality(argv[optind], &rep);
         for (int i = 0; i < nmp; i++)
             printf("mp   %-18s double %-24.17g MPFR(%ld) %-24.17g agree to %.1f digits\n", mp[i].key, mp[i].stored,
                    (long)c.io.prec, mp[i].mp, mp[i].digits);
@@ -355,147 +394,33 @@ int cmd_verify(int argc, char **argv)
     return rep.failed ? EXIT_CHECK : 0;
 }
 
-/* A system named by a spec, ready to evaluate many times: a modal (diagonal /
- * DPLR) system for init files and init:METHOD:N, a dense one (Hessenberg plan)
- * for hippo:MEASURE:N and target:FILE. */
-typedef struct {
-    ssm_init_file *file;  /* the init file of a modal system (owned) */
-    ssm_tf_modal modal;   /* a view into file                       */
-    int is_modal;
-    ssm_zmat_t A, b, c;   /* dense systems (plan built from them) */
-    ssm_tf_plan *plan;
-} spec_sys;
-
-static void spec_clear(spec_sys *y)
+/* a spec as a system to evaluate (cli/system.c); transfer takes SISO systems.  -1 on success */
+static int load_spec(cli_system *y, const char *text, const common_opts *c)
 {
-    ssm_init_file_free(y->file);
-    ssm_tf_plan_destroy(y->plan);
-    ssm_zmat_clear(y->A); ssm_zmat_clear(y->b); ssm_zmat_clear(y->c);
-    memset(y, 0, sizeof *y);
-}
-
-static ssm_tf_fn spec_fn(const spec_sys *y)
-{
-    return y->is_modal ? ssm_tf_fn_modal(&y->modal) : ssm_tf_fn_plan(y->plan);
-}
-
-/* the dense target (A_target, B_target, C_target) of an init file */
-static ssm_status target_dense(spec_sys *y, const ssm_init_file *f)
-{
-    size_t N = f->N;
-    if (!f->A_target->rows)
-        return SSM_ERROR(SSM_EINVAL, "this init file has no target system (A_target)");
-    ssm_status s = ssm_zmat_init(y->A, N, N);
-    if (s == SSM_OK) s = ssm_zmat_init(y->b, N, 1);
-    if (s == SSM_OK) s = ssm_zmat_init(y->c, 1, N);
-    if (s == SSM_OK && (s = ssm_zmat_set_dmat(y->A, f->A_target)) == SSM_OK) {
-        for (size_t i = 0; i < N; i++) {
-            y->b->data[i] = SSM_D(f->B_target, i, 0);
-            y->c->data[i] = SSM_D(f->C_target, i, 0);
-        }
-    }
-    return s;
-}
-
-/* returns -1 on success, else the exit code (error printed) */
-static int load_spec(spec_sys *y, const char *text, const common_opts *c)
-{
-    memset(y, 0, sizeof *y);
-    cli_spec sp;
     cli_spec_rules rules = {.cmd = "transfer", .nmax = 8192, .hippo_dense = 1, .io = &c->io};
-    int rc = cli_spec_load(&sp, text, &rules);
-    if (rc >= 0)
-        return rc;
-    ssm_status st = SSM_OK;
-    size_t N = sp.N;
-    switch (sp.kind) {
-    case CLI_SPEC_HIPPO: { /* the dense pair, C from --C/--seed */
-        ssm_dmat_t C;
-        st = ssm_dmat_init(C, N, 1);
-        if (st == SSM_OK) st = ssm_init_C(C, c->io.C, c->io.seed);
-        if (st == SSM_OK) st = ssm_zmat_init(y->A, N, N);
-        if (st == SSM_OK) st = ssm_zmat_init(y->b, N, 1);
-        if (st == SSM_OK) st = ssm_zmat_init(y->c, 1, N);
-        if (st == SSM_OK) {
-            st = ssm_zmat_set_dmat(y->A, sp.A);
-            for (size_t i = 0; i < N; i++) {
-                SSM_D(y->b, i, 0) = SSM_D(sp.B, i, 0);
-                SSM_D(y->c, 0, i) = SSM_D(C, i, 0);
-            }
-        }
-        ssm_dmat_clear(C);
-        break;
+    int rc = cli_system_load(y, text, &rules);
+    if (rc < 0 && (y->p != 1 || y->m != 1)) {
+        rc = cli_usage_error("transfer: '%s' has %zu outputs and %zu inputs; transfer takes single-input "
+                             "single-output systems ('ssmkit plot bode' draws every channel)", text, y->p, y->m);
+        cli_system_clear(y);
     }
-    case CLI_SPEC_INIT: /* the init's model, modal */
-        y->file = sp.init;
-        sp.init = NULL;
-        ssm_init_file_modal(&y->modal, y->file);
-        y->is_modal = 1;
-        break;
-    case CLI_SPEC_TARGET:
-        st = target_dense(y, sp.init);
-        break;
-    case CLI_SPEC_MATRIX:
-        cli_spec_clear(&sp);
-        return cli_usage_error("transfer: '%s' is a matrix, not a system (use hippo:, init:, target: or an init file)",
-                               text);
-    }
-    cli_spec_clear(&sp);
-    if (st == SSM_OK && !y->is_modal)
-        y->plan = ssm_tf_plan_create(y->A, y->b, y->c, 0.0, &st);
-    if (st != SSM_OK) {
-        spec_clear(y);
-        return cli_fail(st);
-    }
-    return -1;
-}
-
-/* the poles' |Im λ| (modal systems: free; dense: an eigenvalue problem), appended to *w */
-static ssm_status spec_poles(double **w, size_t *count, const spec_sys *y)
-{
-    size_t n = y->is_modal ? y->modal.M : y->A->rows;
-    double *t = realloc(*w, (*count + n + 1) * sizeof *t);
-    if (!t)
-        return SSM_ERROR(SSM_ENOMEM, "out of memory");
-    *w = t;
-    if (y->is_modal) {
-        for (size_t i = 0; i < n; i++)
-            t[(*count)++] = fabs(cimag(y->modal.lambda[i]));
-        return SSM_OK;
-    }
-    double complex *lam = malloc((n ? n : 1) * sizeof *lam);
-    ssm_status s = lam ? ssm_zmat_eigvals(lam, y->A) : SSM_ERROR(SSM_ENOMEM, "out of memory");
-    for (size_t i = 0; s == SSM_OK && i < n; i++)
-        t[(*count)++] = fabs(cimag(lam[i]));
-    free(lam);
-    return s;
-}
-
-/* the dense form of a spec (modal systems: diag(Λ) − P̃P̃* in full) */
-static ssm_status spec_dense(ssm_zmat_t A, ssm_zmat_t b, ssm_zmat_t c, const spec_sys *y)
-{
-    if (y->is_modal)
-        return ssm_tf_modal_dense(A, b, c, &y->modal);
-    memset(b, 0, sizeof(ssm_zmat_struct));
-    memset(c, 0, sizeof(ssm_zmat_struct));
-    ssm_status s = ssm_zmat_init(A, y->A->rows, y->A->cols);
-    if (s == SSM_OK) s = ssm_zmat_init(b, y->b->rows, 1);
-    if (s == SSM_OK) s = ssm_zmat_init(c, 1, y->c->cols);
-    if (s == SSM_OK) s = ssm_zmat_copy(A, y->A);
-    if (s == SSM_OK) s = ssm_zmat_copy(b, y->b);
-    if (s == SSM_OK) s = ssm_zmat_copy(c, y->c);
-    return s;
+    return rc;
 }
 
 /* H∞ norm of G1 (or of G1 − G2 as the block system [A1 0; 0 A2], [b1; b2], [c1, −c2]) */
-static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *y2)
+static ssm_status hinf_of(ssm_hinf_info *h, const cli_system *y1, const cli_system *y2)
 {
+    size_t want = y1->n + (y2 ? y2->n : 0);
+    if (want > 4096) /* refused before the dense forms are built */
+        return SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", want,
+                         2 * want, 2 * want);
     ssm_zmat_t A1, b1, c1, A2, b2, c2, A, b, c;
+    double complex D1 = 0.0, D2 = 0.0;
     memset(A2, 0, sizeof A2); memset(b2, 0, sizeof b2); memset(c2, 0, sizeof c2);
     memset(A, 0, sizeof A); memset(b, 0, sizeof b); memset(c, 0, sizeof c);
-    ssm_status s = spec_dense(A1, b1, c1, y1);
+    ssm_status s = cli_system_dense(A1, b1, c1, &D1, y1);
     if (s == SSM_OK && y2)
-        s = spec_dense(A2, b2, c2, y2);
+        s = cli_system_dense(A2, b2, c2, &D2, y2);
     size_t n1 = A1->rows, n2 = y2 ? A2->rows : 0, n = n1 + n2;
     if (s == SSM_OK && n > 4096)
         s = SSM_ERROR(SSM_EINVAL, "--hinf: %zu states (a %zu x %zu Hamiltonian) is above the 4096 supported", n,
@@ -512,11 +437,134 @@ static ssm_status hinf_of(ssm_hinf_info *h, const spec_sys *y1, const spec_sys *
             SSM_D(A, i, first ? j : n1 + j) = first ? SSM_D(A1, k, j) : SSM_D(A2, k, j);
     }
     if (s == SSM_OK)
-        s = ssm_tf_hinf(h, A, b, c, 0.0, 1e-10);
+        s = ssm_tf_hinf(h, A, b, c, D1 - D2, 1e-10);
     ssm_zmat_clear(A1); ssm_zmat_clear(b1); ssm_zmat_clear(c1);
     ssm_zmat_clear(A2); ssm_zmat_clear(b2); ssm_zmat_clear(c2);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
     return s;
+}
+
+/* The table G1 [, G2, |G1 − G2|] on the --omega grid, kept in T (written last, by the caller). */
+static ssm_status transfer_table(ssm_dmat_t T, char *header, size_t hn, ssm_tf_fn f1, ssm_tf_fn f2,
+                                 const common_opts *c, const char *spec, double lo, double hi, size_t K, int logs)
+{
+    double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
+    double *w = malloc(K * sizeof *w);
+    ssm_status st = s && G1 && G2 && w ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for %zu frequencies", K);
+    if (st == SSM_OK) st = ssm_tf_omega_grid(s, w, lo, hi, K, logs);
+    if (st == SSM_OK) st = f1.eval(G1, s, K, f1.ctx);
+    if (st == SSM_OK && c->vs) st = f2.eval(G2, s, K, f2.ctx);
+    if (st == SSM_OK) st = ssm_dmat_init(T, K, c->vs ? 8 : 4);
+    for (size_t k = 0; st == SSM_OK && k < K; k++) {
+        double *r = &SSM_D(T, k, 0);
+        r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
+        if (c->vs) {
+            r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
+        }
+    }
+    snprintf(header, hn,
+             "ssmkit %s transfer: G(i omega) of %s%s%s (C of hippo: specs: %s; other specs carry their own)\n"
+             "command: %s\n"
+             "columns: omega re im abs%s",
+             SSM_VERSION, spec, c->vs ? " vs " : "", c->vs ? c->vs : "",
+             c->io.C == SSM_C_ONES ? "ones" : c->io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
+             c->vs ? " re2 im2 abs2 absdiff" : "");
+    free(s); free(G1); free(G2); free(w);
+    return st;
+}
+
+/* the refined sup over the band of |g1 − g2| (of |g1| when g2.eval is NULL), the poles' |Im λ| of
+ * the systems given merged into the coarse grid */
+static ssm_status band_sup(ssm_dist_info *in, ssm_tf_fn g1, ssm_tf_fn g2, const cli_system *y1, const cli_system *y2,
+                           double lo, double hi, size_t K)
+{
+    double *extra = NULL;
+    size_t ne = 0;
+    ssm_status st = cli_system_poles(&extra, &ne, y1);
+    if (st == SSM_OK && y2)
+        st = cli_system_poles(&extra, &ne, y2);
+    ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
+    if (st == SSM_OK)
+        st = ssm_dist_sup(in, g1, g2, &o);
+    free(extra);
+    return st;
+}
+
+/* "(3.67% of sup|G2| = 1)" or "(47.4 times sup|G2| = 1)": a distance next to the size of its reference */
+static void relative_words(char *buf, size_t n, double dist, double ref, const char *refname)
+{
+    double r = dist / ref;
+    if (!(ref > 0) || !isfinite(r))
+        snprintf(buf, n, "(%s = %.4g: no relative size)", refname, ref);
+    else if (r < 1.0)
+        snprintf(buf, n, "(%.3g%% of %s = %.4g)", 100.0 * r, refname, ref);
+    else
+        snprintf(buf, n, "(%.3g times %s = %.4g)", r, refname, ref);
+}
+
+/* --sup: sup |G1 − G2| (or sup |G|), refined; with --vs also sup |G2| on the same band, the reference
+ * the distance is stated against */
+static ssm_status transfer_sup(char *line, size_t ln, json_t *js, ssm_tf_fn f1, ssm_tf_fn f2, const cli_system *y1,
+                               const cli_system *y2, const common_opts *c, double lo, double hi, size_t K)
+{
+    ssm_dist_info in, ref;
+    ssm_status st = band_sup(&in, f1, f2, y1, c->vs ? y2 : NULL, lo, hi, K);
+    if (st == SSM_OK && c->vs)
+        st = band_sup(&ref, f2, (ssm_tf_fn){NULL, NULL}, y2, NULL, lo, hi, K);
+    if (st != SSM_OK)
+        return st;
+    if (js) {
+        json_object_set_new(js, "sup", json_real(in.sup));
+        json_object_set_new(js, "omega_at_sup", json_real(in.omega));
+        json_object_set_new(js, "grid_sup", json_real(in.grid_sup));
+        json_object_set_new(js, "omega_at_grid_sup", json_real(in.grid_omega));
+        json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
+        json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
+        json_object_set_new(js, "ref_sup", c->vs ? json_real(ref.sup) : json_null());
+        json_object_set_new(js, "relative_sup", c->vs && ref.sup > 0 ? json_real(in.sup / ref.sup) : json_null());
+        return SSM_OK;
+    }
+    char rel[160] = "";
+    if (c->vs)
+        relative_words(rel, sizeof rel, in.sup, ref.sup, "sup|G2|");
+    snprintf(line, ln, "sup %s = %.17g%s%s at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
+             c->vs ? "|G1 - G2|" : "|G|", in.sup, c->vs ? " " : "", rel, in.omega, in.grid_sup, in.grid_omega,
+             in.peaks, in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
+    return SSM_OK;
+}
+
+/* --hinf: the H∞ norm of G1 − G2 (or G1); with --vs also that of G2, the reference */
+static ssm_status transfer_hinf(char *line, size_t ln, json_t *js, const cli_system *y1, const cli_system *y2,
+                                const common_opts *c)
+{
+    ssm_hinf_info h, ref;
+    ssm_status st = hinf_of(&h, y1, c->vs ? y2 : NULL);
+    if (st == SSM_OK && c->vs)
+        st = hinf_of(&ref, y2, NULL);
+    if (st != SSM_OK)
+        return st;
+    if (js) {
+        json_object_set_new(js, "hinf", json_real(h.hinf));
+        json_object_set_new(js, "omega_at_hinf", isfinite(h.omega) ? json_real(h.omega) : json_null());
+        json_object_set_new(js, "hinf_upper", json_real(h.upper));
+        json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
+        json_object_set_new(js, "hinf_eval_error", json_real(h.eval_error));
+        json_object_set_new(js, "hinf_modes_removed", json_integer((json_int_t)h.removed));
+        json_object_set_new(js, "ref_hinf", c->vs ? json_real(ref.hinf) : json_null());
+        json_object_set_new(js, "relative_hinf", c->vs && ref.hinf > 0 ? json_real(h.hinf / ref.hinf) : json_null());
+        return SSM_OK;
+    }
+    char rel[160] = "";
+    if (c->vs)
+        relative_words(rel, sizeof rel, h.hinf, ref.hinf, "||G2||_inf");
+    char removed[160] = "";
+    if (h.removed)
+        snprintf(removed, sizeof removed, "; %zu mode%s on the imaginary axis that G cannot see removed", h.removed,
+                 h.removed > 1 ? "s" : "");
+    snprintf(line, ln, "H-infinity norm of %s = %.17g%s%s at omega = %.17g (certified upper bound %.17g, evaluation "
+             "rounding included; %d Hamiltonian iterations%s)\n", c->vs ? "G1 - G2" : "G", h.hinf, c->vs ? " " : "",
+             rel, h.omega, h.upper, h.iterations, removed);
+    return SSM_OK;
 }
 
 int cmd_transfer(int argc, char **argv)
@@ -543,125 +591,54 @@ int cmd_transfer(int argc, char **argv)
         return EXIT_USAGE;
     if (kind != OUT_TSV && kind != OUT_STDOUT_TSV)
         return cli_usage_error("transfer: output must be .tsv (or stdout)");
-    spec_sys y1, y2;
+    cli_system y1, y2;
     memset(&y2, 0, sizeof y2);
     rc = load_spec(&y1, argv[optind], &c);
     if (rc >= 0)
         return rc;
     if (c.vs && (rc = load_spec(&y2, c.vs, &c)) >= 0) {
-        spec_clear(&y1);
+        cli_system_clear(&y1);
         return rc;
     }
-    ssm_tf_fn f1 = spec_fn(&y1), f2 = c.vs ? spec_fn(&y2) : (ssm_tf_fn){NULL, NULL};
-    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for.  It is
-     * written last, only when every part succeeded (--sup used to fail after the file existed) */
-    int table = c.out || !(c.sup || c.hinf), have_table = 0;
-    ssm_dmat_t Tout;
-    memset(Tout, 0, sizeof Tout);
+    ssm_tf_fn f1, f2 = {NULL, NULL};
+    ssm_status sf = cli_system_channel(&f1, &y1, 0, 0);
+    if (sf == SSM_OK && c.vs)
+        sf = cli_system_channel(&f2, &y2, 0, 0);
+    if (sf != SSM_OK) {
+        cli_system_clear(&y1);
+        cli_system_clear(&y2);
+        return cli_fail(sf);
+    }
+    /* the table: always with -o; on stdout unless a summary (--sup/--hinf) was asked for.  Every
+     * part is computed first; the table and the summaries are written only when all succeeded
+     * (--sup used to fail after the file existed) */
+    int table = c.out || !(c.sup || c.hinf);
+    ssm_dmat_t T;
+    memset(T, 0, sizeof T);
     char header[1400];
-    if (table) {
-        double complex *s = malloc(K * sizeof *s), *G1 = malloc(K * sizeof *G1), *G2 = malloc(K * sizeof *G2);
-        double *w = malloc(K * sizeof *w);
-        ssm_status st = s && G1 && G2 && w ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for %zu frequencies", K);
-        if (st == SSM_OK) st = ssm_tf_omega_grid(s, w, lo, hi, K, logs);
-        if (st == SSM_OK) st = f1.eval(G1, s, K, f1.ctx);
-        if (st == SSM_OK && c.vs) st = f2.eval(G2, s, K, f2.ctx);
-        if (st == SSM_OK) {
-            size_t cols = c.vs ? 8 : 4;
-            ssm_dmat_t T;
-            st = ssm_dmat_init(T, K, cols);
-            for (size_t k = 0; st == SSM_OK && k < K; k++) {
-                double *r = &SSM_D(T, k, 0);
-                r[0] = w[k]; r[1] = creal(G1[k]); r[2] = cimag(G1[k]); r[3] = cabs(G1[k]);
-                if (c.vs) {
-                    r[4] = creal(G2[k]); r[5] = cimag(G2[k]); r[6] = cabs(G2[k]); r[7] = cabs(G1[k] - G2[k]);
-                }
-            }
-            snprintf(header, sizeof header,
-                     "ssmkit %s transfer: G(i omega) of %s%s%s, C = %s\n"
-                     "command: %s\n"
-                     "columns: omega re im abs%s",
-                     SSM_VERSION, argv[optind], c.vs ? " vs " : "", c.vs ? c.vs : "",
-                     c.io.C == SSM_C_ONES ? "ones" : c.io.C == SSM_C_RANDOM ? "random" : "legendre", cli_command_line(),
-                     c.vs ? " re2 im2 abs2 absdiff" : "");
-            if (st == SSM_OK) {
-                Tout[0] = T[0]; /* kept for the end */
-                have_table = 1;
-            } else {
-                ssm_dmat_clear(T);
-            }
-        }
-        free(s); free(G1); free(G2); free(w);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-    }
-    const char *what = c.vs ? "|G1 - G2|" : "|G|";
     json_t *js = c.json ? json_object() : NULL;
-    char lines[2][700] = {"", ""}; /* the text summaries, printed once the table is safely written */
-    if (rc < 0 && c.sup) {
-        /* coarse log grid of COUNT points plus the poles' |Im lambda|, then every local peak refined */
-        double *extra = NULL;
-        size_t ne = 0;
-        ssm_status st = spec_poles(&extra, &ne, &y1);
-        if (st == SSM_OK && c.vs)
-            st = spec_poles(&extra, &ne, &y2);
-        ssm_dist_opts o = {.omega_lo = lo, .omega_hi = hi, .grid = K, .extra = extra, .extra_count = ne};
-        ssm_dist_info in;
-        if (st == SSM_OK)
-            st = ssm_dist_sup(&in, f1, f2, &o);
-        free(extra);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-        else if (js) {
-            json_object_set_new(js, "sup", json_real(in.sup));
-            json_object_set_new(js, "omega_at_sup", json_real(in.omega));
-            json_object_set_new(js, "grid_sup", json_real(in.grid_sup));
-            json_object_set_new(js, "omega_at_grid_sup", json_real(in.grid_omega));
-            json_object_set_new(js, "peaks_refined", json_integer((json_int_t)in.peaks));
-            json_object_set_new(js, "at_band_edge", json_boolean(in.at_edge));
-        } else {
-            snprintf(lines[0], sizeof lines[0],
-                     "sup %s = %.17g at omega = %.17g (refined; grid alone: %.17g at %.17g; %zu peaks refined%s)\n",
-                     what, in.sup, in.omega, in.grid_sup, in.grid_omega, in.peaks,
-                     in.at_edge ? "; at the band's edge: the sup may lie outside" : "");
-        }
-    }
-    if (rc < 0 && c.hinf) {
-        ssm_hinf_info h;
-        ssm_status st = hinf_of(&h, &y1, c.vs ? &y2 : NULL);
-        if (st != SSM_OK)
-            rc = cli_fail(st);
-        else if (js) {
-            json_object_set_new(js, "hinf", json_real(h.hinf));
-            json_object_set_new(js, "omega_at_hinf", isfinite(h.omega) ? json_real(h.omega) : json_null());
-            json_object_set_new(js, "hinf_upper", json_real(h.upper));
-            json_object_set_new(js, "hinf_iterations", json_integer(h.iterations));
-        } else {
-            snprintf(lines[1], sizeof lines[1],
-                     "H-infinity norm of %s = %.17g at omega = %.17g (certified upper bound %.17g; %d Hamiltonian "
-                     "iterations)\n", c.vs ? "G1 - G2" : "G", h.hinf, h.omega, h.upper, h.iterations);
-        }
-    }
-    if (have_table) {
-        if (rc < 0) {
-            ssm_status st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, Tout);
-            if (st != SSM_OK)
-                rc = cli_fail(st);
-        }
-        ssm_dmat_clear(Tout);
-    }
-    if (rc < 0)
+    char lines[2][900] = {"", ""};
+    ssm_status st = SSM_OK;
+    if (table)
+        st = transfer_table(T, header, sizeof header, f1, f2, &c, argv[optind], lo, hi, K, logs);
+    if (st == SSM_OK && c.sup)
+        st = transfer_sup(lines[0], sizeof lines[0], js, f1, f2, &y1, &y2, &c, lo, hi, K);
+    if (st == SSM_OK && c.hinf)
+        st = transfer_hinf(lines[1], sizeof lines[1], js, &y1, &y2, &c);
+    if (st == SSM_OK && table)
+        st = ssm_tsv_write_dmat(c.out, c.out ? NULL : stdout, header, T);
+    if (st == SSM_OK) {
         fputs(lines[0], stdout), fputs(lines[1], stdout);
-    if (js) {
-        if (rc < 0) {
+        if (js) {
             char *t = json_dumps(js, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
             if (t)
                 printf("%s\n", t);
             free(t);
         }
-        json_decref(js);
     }
-    spec_clear(&y1);
-    spec_clear(&y2);
-    return rc < 0 ? 0 : rc;
+    json_decref(js);
+    ssm_dmat_clear(T);
+    cli_system_clear(&y1);
+    cli_system_clear(&y2);
+    return st == SSM_OK ? 0 : cli_fail(st);
 }

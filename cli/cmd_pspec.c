@@ -46,133 +46,6 @@ static const char HELP[] =
 
 enum { O_GRID = 1000, O_BOX, O_TOL, O_MAXIT, O_METHOD, O_ROUTE, O_THREADS, O_ABS, O_RAD, O_JSON };
 
-typedef struct {
-    ssm_zmat_t A;              /* dense matrix (rows 0 when only the DPLR form is at hand) */
-    double complex *lambda;    /* DPLR form, or NULL */
-    ssm_zmat_t P;
-    int real;
-} system_matrix;
-
-static void sm_clear(system_matrix *m)
-{
-    ssm_zmat_clear(m->A);
-    ssm_zmat_clear(m->P);
-    free(m->lambda);
-    memset(m, 0, sizeof *m);
-}
-
-/* the dense matrix of a DPLR-only system (abscissa, radius, box) */
-static ssm_status dense_of(ssm_zmat_t A, const system_matrix *m)
-{
-    size_t N = m->P->rows, r = m->P->cols;
-    ssm_status s = ssm_zmat_init(A, N, N);
-    for (size_t i = 0; s == SSM_OK && i < N; i++)
-        for (size_t j = 0; j < N; j++) {
-            double complex a = i == j ? m->lambda[i] : 0;
-            for (size_t k = 0; k < r; k++)
-                a -= SSM_D(m->P, i, k) * conj(SSM_D(m->P, j, k));
-            SSM_D(A, i, j) = a;
-        }
-    return s;
-}
-
-/* the NPLR form of a HiPPO pair with rank-r correction: lambda (N, conjugate-closed), P (N×r) */
-static ssm_status hippo_dplr(system_matrix *m, const cli_spec *sp)
-{
-    size_t N = sp->N, M = N / 2, r = sp->P->rows;
-    double complex *W = malloc(M * sizeof *W);
-    ssm_zmat_t V, Bt, Pt;
-    memset(Bt, 0, sizeof Bt);
-    memset(Pt, 0, sizeof Pt);
-    ssm_status s = W ? ssm_zmat_init(V, N, M) : SSM_ERROR(SSM_ENOMEM, "out of memory");
-    if (s == SSM_OK) s = ssm_zmat_init(Bt, M, 1);
-    if (s == SSM_OK) s = ssm_zmat_init(Pt, r, M);
-    if (s == SSM_OK) s = ssm_diag_nplr(W, V, Bt, Pt, NULL, sp->A, sp->B, sp->P, NULL);
-    if (s == SSM_OK) s = (m->lambda = malloc(N * sizeof *m->lambda)) ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
-    if (s == SSM_OK) s = ssm_zmat_init(m->P, N, r);
-    for (size_t i = 0; s == SSM_OK && i < M; i++) {
-        m->lambda[i] = W[i];
-        m->lambda[i + M] = conj(W[i]);
-        for (size_t k = 0; k < r; k++) {
-            SSM_D(m->P, i, k) = SSM_D(Pt, k, i);
-            SSM_D(m->P, i + M, k) = conj(SSM_D(Pt, k, i));
-        }
-    }
-    if (s != SSM_OK) {
-        free(m->lambda);
-        m->lambda = NULL;
-        ssm_zmat_clear(m->P);
-    }
-    free(W);
-    ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt);
-    return s;
-}
-
-/* route: 0 auto, 1 dense, 2 dplr */
-static int load_system(system_matrix *m, const char *spec, int route)
-{
-    memset(m, 0, sizeof *m);
-    cli_spec sp;
-    cli_spec_rules rules = {.cmd = "pspec", .nmax = 8192, .hippo_dense = 1, .init_nmax = 1024};
-    int rc = cli_spec_load(&sp, spec, &rules);
-    if (rc >= 0)
-        return rc;
-    ssm_status s = SSM_OK;
-    size_t N = sp.N;
-    switch (sp.kind) {
-    case CLI_SPEC_HIPPO: {
-        size_t r = sp.P->rows;
-        m->real = 1;
-        /* rank one: the secular route wins at every size (LegS N = 32: 0.02 s against 0.13 s on
-         * the Schur form); higher rank: Lanczos + Woodbury wins from N = 256 */
-        int want_dplr = route == 2 || (route == 0 && r > 0 && N % 2 == 0 && (r == 1 || N >= 256));
-        if (want_dplr && (r == 0 || N % 2)) {
-            cli_spec_clear(&sp);
-            return cli_usage_error("pspec: --route dplr needs a measure with a low-rank correction and even N");
-        }
-        if (want_dplr && (s = hippo_dplr(m, &sp)) != SSM_OK && route != 2 && s != SSM_ENOMEM)
-            s = SSM_OK; /* auto: the dense route instead (after a numerical failure, never out of memory) */
-        /* the dense matrix too: eigenvalues for the default box, abscissa, radius */
-        if (s == SSM_OK && (s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
-            s = ssm_zmat_set_dmat(m->A, sp.A);
-        break;
-    }
-    case CLI_SPEC_INIT:
-        s = ssm_init_state_matrix(m->A, &m->lambda, m->P, sp.init);
-        m->real = 1; /* every init's model is the complexification of a real system */
-        break;
-    case CLI_SPEC_TARGET:
-        if ((s = ssm_zmat_init(m->A, N, N)) == SSM_OK)
-            s = ssm_zmat_set_dmat(m->A, sp.init->A_target);
-        m->real = 1;
-        break;
-    case CLI_SPEC_MATRIX:
-        m->A[0] = sp.Z[0]; /* taken over */
-        memset(sp.Z, 0, sizeof sp.Z);
-        m->real = !sp.is_complex;
-        break;
-    }
-    cli_spec_clear(&sp);
-    if (s != SSM_OK) {
-        sm_clear(m);
-        return cli_fail(s);
-    }
-    if (m->lambda && route == 1) {
-        /* dense route asked for: form diag(λ) − P P* */
-        if ((s = dense_of(m->A, m)) != SSM_OK) {
-            sm_clear(m);
-            return cli_fail(s);
-        }
-        free(m->lambda);
-        m->lambda = NULL;
-    }
-    if (!m->lambda && route == 2) {
-        sm_clear(m);
-        return cli_usage_error("pspec: --route dplr: '%s' has no DPLR form", spec);
-    }
-    return -1;
-}
-
 static int parse_box(double box[4], const char *text)
 {
     char *end;
@@ -278,11 +151,13 @@ int cmd_pspec(int argc, char **argv)
     if (po.method == SSM_PSPEC_RECORD && route == 2)
         return cli_usage_error("pspec: --method record works on the Schur form; it excludes --route dplr");
     const char *spec = argv[optind];
-    system_matrix m;
-    int rc = load_system(&m, spec, po.method == SSM_PSPEC_RECORD ? 1 : route);
+    cli_matrix m;
+    int scalars = eps_abs > 0 || radius;
+    /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)): the cap is
+     * checked before the NPLR form or a dense matrix is built */
+    int rc = cli_matrix_load(&m, spec, po.method == SSM_PSPEC_RECORD ? 1 : route, "pspec", scalars ? 2048 : 0);
     if (rc >= 0)
         return rc;
-    int scalars = eps_abs > 0 || radius;
     int want_grid = !scalars || out;
     if (json && !scalars && !out)
         want_grid = 1;
@@ -291,19 +166,13 @@ int cmd_pspec(int argc, char **argv)
     memset(Ad, 0, sizeof Ad);
     const ssm_zmat_struct *A = m.A->rows ? m.A : NULL;
     if (!A && (scalars || !have_box)) {
-        if ((s = dense_of(Ad, &m)) != SSM_OK) {
-            sm_clear(&m);
+        if ((s = cli_matrix_dense(Ad, &m)) != SSM_OK) {
+            cli_matrix_clear(&m);
             return cli_fail(s);
         }
         A = Ad;
     }
     size_t n = m.lambda ? m.P->rows : m.A->rows;
-    if (scalars && n > 2048) {
-        /* each criss-cross sweep / level is an eigenproblem of order 2n (zgeev, O(n³)) */
-        sm_clear(&m);
-        return cli_usage_error("pspec: --abscissa/--radius take O(n^3) per step; n = %zu is above the 2048 supported",
-                               n);
-    }
     json_t *js = json_object();
     json_object_set_new(js, "n", json_integer((json_int_t)n));
     double alpha = NAN, beta = NAN, omega = NAN;
@@ -336,32 +205,8 @@ int cmd_pspec(int argc, char **argv)
     if (s == SSM_OK && want_grid) {
         p = m.lambda ? ssm_pspec_plan_create_dplr(m.lambda, m.P, m.P, m.real, &po, &s)
                      : ssm_pspec_plan_create(m.A, &po, &s);
-        if (p && !have_box) {
-            const double complex *ev = ssm_pspec_eigenvalues(p);
-            double complex *own = NULL;
-            if (!ev) {
-                /* eigenvalues of a DPLR system: triangular matrices (LegS) give them on
-                 * the diagonal, others need zgeev once */
-                own = malloc(n * sizeof *own);
-                int lower = 1, upper = 1;
-                for (size_t i = 0; i < n && (lower || upper); i++)
-                    for (size_t j = 0; j < n; j++) {
-                        if (j > i && SSM_D(A, i, j) != 0) lower = 0;
-                        if (j < i && SSM_D(A, i, j) != 0) upper = 0;
-                    }
-                if (!own)
-                    s = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
-                else if (lower || upper)
-                    for (size_t i = 0; i < n; i++)
-                        own[i] = SSM_D(A, i, i);
-                else
-                    s = ssm_zmat_eigvals(own, A);
-                ev = own;
-            }
-            if (s == SSM_OK)
-                ssm_pspec_box(box, ev, n, m.real);
-            free(own);
-        }
+        if (p && !have_box)
+            s = cli_matrix_box(box, &m, p);
         if (s == SSM_OK && p) {
             sigma = malloc(nx * ny * sizeof *sigma);
             ssm_progress *bar = ssm_progress_create("pspec", nx * ny, !quiet);
@@ -425,6 +270,6 @@ int cmd_pspec(int argc, char **argv)
     ssm_pspec_plan_destroy(p);
     free(sigma);
     ssm_zmat_clear(Ad);
-    sm_clear(&m);
+    cli_matrix_clear(&m);
     return s == SSM_OK ? 0 : cli_fail(s);
 }

@@ -20,6 +20,7 @@ static const char USAGE[] =
     "  transfer SPEC --omega LO:HI:COUNT[:log] [--vs SPEC2]   transfer functions\n"
     "  eig SPEC [--prec BITS] [--certify]           eigenvalues, kappa(V), backward error, any precision\n"
     "  pspec SPEC [--grid NXxNY] [--abscissa EPS] [--radius]   pseudospectra, abscissa, stability radius\n"
+    "  plot bode|pspec|spectrum|kernel SPEC... -o FILE.png|svg   draw systems (data in FILE.tsv)\n"
     "  experiment NAME [--out DIR]                  run an experiment: NAME.tsv, NAME.json, NAME.png\n"
     "  train TASK --init FILE|METHOD [options]      train an SSM model (sfmnist adding listops sinusoid)\n"
     "  eval CHECKPOINT [--noise fourier:OMEGA:AMP]  evaluate a checkpoint, clean and with Fourier-mode noise\n"
@@ -38,6 +39,7 @@ static const struct {
     {"eig", cmd_eig},
     {"experiment", cmd_experiment},
     {"pspec", cmd_pspec},
+    {"plot", cmd_plot},
     {"train", cmd_train},
     {"eval", cmd_eval},
 };

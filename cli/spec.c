@@ -1,6 +1,7 @@
 /* cli/spec.c — the one reader of system specs (doc/design.md "system spec"):
- * hippo:MEASURE:N, init:METHOD:N, target:FILE, an init file, or a matrix file
- * (.npy, .tsv, a .safetensors without the ssmkit-init/1 tag).  Every command
+ * hippo:MEASURE:N, init:METHOD:N, target:FILE, an init file, a matrix file
+ * (.npy, .npz, .tsv, a .safetensors without the ssmkit-init/1 tag), or a plain
+ * (A, B, C[, D]) system in a .safetensors or .npz (MIMO included).  Every command
  * that names a system takes it from here, with the same rules and messages. */
 #include "cli/cli.h"
 
@@ -49,72 +50,145 @@ static int parse_init_spec(ssm_init_method *m, size_t *N, const char *spec, cons
 }
 
 
-/* a matrix from a .npy, .tsv or plain .safetensors file (st: already read) */
-static int load_matrix_file(ssm_zmat_t A, int *is_complex, const char *path, ssm_st *st, const char *cmd, size_t nmax)
+/* an array as read: a safetensors tensor (real F64) or an npy/npz array (float64 or complex128) */
+typedef struct {
+    const char *name;
+    int ndim;
+    const size_t *shape;
+    const double *data;
+    int cplx;
+} tview;
+
+static int view_st(tview *v, const ssm_st *st, const char *name)
+{
+    const ssm_tensor *t = st ? ssm_st_get(st, name) : NULL;
+    if (t)
+        *v = (tview){name, t->ndim, t->shape, t->data, 0};
+    return t != NULL;
+}
+
+static int view_npz(tview *v, const ssm_npz *z, const char *name)
+{
+    const ssm_npy *a = z ? ssm_npz_get(z, name) : NULL;
+    if (a)
+        *v = (tview){name, a->ndim, a->shape, a->data, a->is_complex};
+    return a != NULL;
+}
+
+/* copy v into Z (initialised here, rows×cols): every entry finite.  Returns -1 or the exit code. */
+static int take(ssm_zmat_t Z, const tview *v, size_t rows, size_t cols, const char *path, const char *cmd)
+{
+    ssm_status s = ssm_zmat_init(Z, rows, cols);
+    if (s != SSM_OK)
+        return cli_fail(s);
+    for (size_t i = 0; i < rows * cols; i++) {
+        double a = v->cplx ? v->data[2 * i] : v->data[i], b = v->cplx ? v->data[2 * i + 1] : 0.0;
+        if (!isfinite(a) || !isfinite(b)) {
+            ssm_zmat_clear(Z);
+            return cli_usage_error("%s: %s: '%s' holds a non-finite entry (index %zu)", cmd, path, v->name, i);
+        }
+        Z->data[i] = CMPLX(a, b);
+    }
+    return -1;
+}
+
+/* the state matrix A of a file: non-empty, square, at most nmax */
+static int take_A(ssm_zmat_t A, const tview *v, const char *path, const char *cmd, size_t nmax)
+{
+    size_t rows = v->ndim == 2 ? v->shape[0] : 0, cols = v->ndim == 2 ? v->shape[1] : 0;
+    if (v->ndim != 2)
+        return cli_usage_error("%s: %s holds a %d-d array '%s', need a 2-d matrix", cmd, path, v->ndim, v->name);
+    if (rows != cols || rows == 0)
+        return cli_usage_error("%s: the matrix in %s is %zu x %zu, need a non-empty square matrix", cmd, path, rows,
+                               cols);
+    if (rows > nmax)
+        return cli_usage_error("%s: the matrix in %s is %zu x %zu, above the %zu supported here", cmd, path, rows, cols,
+                               nmax);
+    return take(A, v, rows, cols, path, cmd);
+}
+
+enum { CLI_MAX_IO = 64 }; /* inputs and outputs of an (A, B, C, D) file */
+
+/* B [n, m] or [n], C [p, n] or [n], D absent (zero), a scalar or [1] (p = m = 1), or [p, m] */
+static int take_BCD(cli_spec *y, const tview *B, const tview *C, const tview *D, const char *path, const char *cmd)
+{
+    size_t n = y->Z->rows;
+    int okB = (B->ndim == 2 || B->ndim == 1) && B->shape[0] == n, okC = C->ndim == 2 ? C->shape[1] == n
+                                                                        : C->ndim == 1 && C->shape[0] == n;
+    size_t m = okB && B->ndim == 2 ? B->shape[1] : 1, p = okC && C->ndim == 2 ? C->shape[0] : 1;
+    if (!okB || !okC || m == 0 || p == 0)
+        return cli_usage_error("%s: %s: B must be [%zu, m] or [%zu] and C [p, %zu] or [%zu] for the %zu x %zu A", cmd,
+                               path, n, n, n, n, n, n);
+    if (m > CLI_MAX_IO || p > CLI_MAX_IO)
+        return cli_usage_error("%s: %s: %zu inputs and %zu outputs, above the %d supported", cmd, path, m, p,
+                               CLI_MAX_IO);
+    int rc = take(y->Bm, B, n, m, path, cmd);
+    if (rc < 0) rc = take(y->Cm, C, p, n, path, cmd);
+    if (rc >= 0)
+        return rc;
+    if (!D->data) {
+        ssm_status s = ssm_zmat_init(y->Dm, p, m);
+        return s == SSM_OK ? -1 : cli_fail(s);
+    }
+    int scalar = D->ndim == 0 || (D->ndim == 1 && D->shape[0] == 1);
+    if (!(scalar && p == 1 && m == 1) && !(D->ndim == 2 && D->shape[0] == p && D->shape[1] == m))
+        return cli_usage_error("%s: %s: D must be [%zu, %zu]%s", cmd, path, p, m, p == 1 && m == 1 ? " or a scalar" : "");
+    return take(y->Dm, D, p, m, path, cmd);
+}
+
+/* a matrix (A alone) or a system (A, B, C, optional D) from a .npy, .npz, .tsv or plain
+ * .safetensors file (st: already read).  Sets y->kind, y->Z (A), y->Bm/Cm/Dm for systems. */
+static int load_matrix_file(cli_spec *y, const char *path, ssm_st *st, const char *cmd, size_t nmax)
 {
     ssm_status s;
-    size_t rows = 0, cols = 0;
-    const double *re = NULL;
-    int cplx = 0;
-    ssm_dmat_t D;
+    ssm_dmat_t T;
     ssm_npy np;
-    memset(D, 0, sizeof D);
+    ssm_npz nz;
+    memset(T, 0, sizeof T);
     memset(&np, 0, sizeof np);
-    memset(A, 0, sizeof(ssm_zmat_struct));
+    memset(&nz, 0, sizeof nz);
+    tview A = {0}, B = {0}, C = {0}, D = {0};
+    int rc = -1, sys = 0;
+    y->kind = CLI_SPEC_MATRIX;
     if (cli_ends_with(path, ".npy")) {
         if ((s = ssm_npy_read(&np, path)) != SSM_OK)
             return cli_fail(s);
-        if (np.ndim != 2) {
-            ssm_npy_clear(&np);
-            return cli_usage_error("%s: %s holds a %d-d array, need a 2-d matrix", cmd, path, np.ndim);
-        }
-        rows = np.shape[0];
-        cols = np.shape[1];
-        re = np.data;
-        cplx = np.is_complex;
-    } else if (cli_ends_with(path, ".tsv")) {
-        if ((s = ssm_tsv_read(D, path)) != SSM_OK)
+        A = (tview){"(the array)", np.ndim, np.shape, np.data, np.is_complex};
+    } else if (cli_ends_with(path, ".npz")) {
+        if ((s = ssm_npz_read(&nz, path)) != SSM_OK)
             return cli_fail(s);
-        rows = D->rows;
-        cols = D->cols;
-        re = D->data;
+        if (!view_npz(&A, &nz, "A"))
+            rc = cli_usage_error("%s: %s has no array 'A' (a matrix, or a system A, B, C[, D])", cmd, path);
+        sys = rc < 0 && view_npz(&B, &nz, "B") && view_npz(&C, &nz, "C");
+        if (sys)
+            view_npz(&D, &nz, "D");
+    } else if (cli_ends_with(path, ".tsv")) {
+        if ((s = ssm_tsv_read(T, path)) != SSM_OK)
+            return cli_fail(s);
+        size_t shape[2] = {T->rows, T->cols};
+        A = (tview){"(the table)", 2, NULL, T->data, 0};
+        A.shape = shape;
+        rc = take_A(y->Z, &A, path, cmd, nmax);
+        ssm_dmat_clear(T);
+        return rc;
     } else if (st) {
-        const ssm_tensor *t = ssm_st_get(st, "A");
-        if (!t)
-            t = ssm_st_get(st, "A_target");
-        if (!t || t->ndim != 2) {
-            ssm_st_free(st);
-            return cli_usage_error("%s: %s has no 2-d tensor 'A' (or 'A_target')", cmd, path);
-        }
-        rows = t->shape[0];
-        cols = t->shape[1];
-        re = t->data;
+        if (!view_st(&A, st, "A") && !view_st(&A, st, "A_target"))
+            rc = cli_usage_error("%s: %s has no 2-d tensor 'A' (or 'A_target')", cmd, path);
+        sys = rc < 0 && strcmp(A.name, "A") == 0 && view_st(&B, st, "B") && view_st(&C, st, "C");
+        if (sys)
+            view_st(&D, st, "D");
     } else {
-        return cli_usage_error("%s: cannot read '%s' (a system spec, .npy, .safetensors or .tsv)", cmd, path);
+        return cli_usage_error("%s: cannot read '%s' (a system spec, .npy, .npz, .safetensors or .tsv)", cmd, path);
     }
-    int rc = -1;
-    if (rows != cols || rows == 0)
-        rc = cli_usage_error("%s: the matrix in %s is %zu x %zu, need a non-empty square matrix", cmd, path, rows, cols);
-    else if (rows > nmax)
-        rc = cli_usage_error("%s: the matrix in %s is %zu x %zu, above the %zu supported here", cmd, path, rows, cols,
-                             nmax);
-    else if ((s = ssm_zmat_init(A, rows, cols)) != SSM_OK)
-        rc = cli_fail(s);
-    else {
-        for (size_t i = 0; i < rows * cols; i++) {
-            double a = cplx ? re[2 * i] : re[i], b = cplx ? re[2 * i + 1] : 0.0;
-            if (!isfinite(a) || !isfinite(b)) {
-                ssm_zmat_clear(A);
-                rc = cli_usage_error("%s: %s holds a non-finite entry", cmd, path);
-                break;
-            }
-            A->data[i] = CMPLX(a, b);
-        }
+    if (rc < 0)
+        rc = take_A(y->Z, &A, path, cmd, nmax);
+    if (rc < 0 && sys) {
+        y->kind = CLI_SPEC_SYSTEM;
+        rc = take_BCD(y, &B, &C, &D, path, cmd);
     }
-    if (is_complex)
-        *is_complex = cplx;
+    y->is_complex = A.cplx || B.cplx || C.cplx || D.cplx;
     ssm_npy_clear(&np);
-    ssm_dmat_clear(D);
+    ssm_npz_clear(&nz);
     return rc;
 }
 
@@ -125,6 +199,9 @@ void cli_spec_clear(cli_spec *y)
     ssm_dmat_clear(y->P);
     ssm_init_file_free(y->init);
     ssm_zmat_clear(y->Z);
+    ssm_zmat_clear(y->Bm);
+    ssm_zmat_clear(y->Cm);
+    ssm_zmat_clear(y->Dm);
     memset(y, 0, sizeof *y);
 }
 
@@ -177,9 +254,8 @@ int cli_spec_load(cli_spec *y, const char *text, const cli_spec_rules *r)
         rc = s != SSM_OK ? cli_fail(s)
            : !y->init->A_target->rows ? cli_usage_error("%s: %s has no target system (A_target)", r->cmd, text + 7)
            : -1;
-    } else if (cli_ends_with(text, ".npy") || cli_ends_with(text, ".tsv")) {
-        y->kind = CLI_SPEC_MATRIX;
-        rc = load_matrix_file(y->Z, &y->is_complex, text, NULL, r->cmd, r->nmax);
+    } else if (cli_ends_with(text, ".npy") || cli_ends_with(text, ".npz") || cli_ends_with(text, ".tsv")) {
+        rc = load_matrix_file(y, text, NULL, r->cmd, r->nmax);
     } else if (cli_ends_with(text, ".safetensors")) {
         /* read once: an init file by its format tag, else a matrix file */
         ssm_st *st = NULL;
@@ -197,17 +273,17 @@ int cli_spec_load(cli_spec *y, const char *text, const cli_spec_rules *r)
                 rc = -1;
             }
         } else {
-            y->kind = CLI_SPEC_MATRIX;
-            rc = load_matrix_file(y->Z, &y->is_complex, text, st, r->cmd, r->nmax);
+            rc = load_matrix_file(y, text, st, r->cmd, r->nmax);
             ssm_st_free(st);
         }
     } else {
         return cli_usage_error("%s: cannot read '%s' (hippo:MEASURE:N, init:METHOD:N, target:FILE, an init file "
-                               ".safetensors, or a matrix file .npy, .safetensors, .tsv)", r->cmd, text);
+                               ".safetensors, a matrix file .npy, .npz, .safetensors, .tsv, or a system (A, B, C[, D]) .safetensors, .npz)",
+                               r->cmd, text);
     }
     if (rc < 0 && y->init)
         y->N = y->init->N;
-    if (rc < 0 && y->kind == CLI_SPEC_MATRIX)
+    if (rc < 0 && (y->kind == CLI_SPEC_MATRIX || y->kind == CLI_SPEC_SYSTEM))
         y->N = y->Z->rows;
     if (rc < 0 && y->N > r->nmax)
         rc = cli_usage_error("%s: N = %zu in '%s' is above the %zu supported here", r->cmd, y->N, text, r->nmax);

@@ -118,6 +118,13 @@ SSM_MUST_CHECK ssm_status ssm_mpmat_set_dmat(ssm_mpmat_t A, const ssm_dmat_t D);
 SSM_MUST_CHECK ssm_status ssm_zmat_set_dmat(ssm_zmat_t Z, const ssm_dmat_t D);
 SSM_MUST_CHECK ssm_status ssm_mpcmat_set_mpmat(ssm_mpcmat_t Z, const ssm_mpmat_t A);  /* imaginary parts 0, rounds to Z's precision */
 SSM_MUST_CHECK ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A);
+/* Z ← A entry by entry, rounded to Z's precision (exact when it is ≥ 53 bits): a double matrix
+ * taken as exact, as the CLI takes matrix files. */
+SSM_MUST_CHECK ssm_status ssm_mpcmat_set_zmat(ssm_mpcmat_t Z, const ssm_zmat_t A);
+/* T (rows × 2·cols) ← the real and imaginary parts of Z side by side, T(i, 2j) = Re Z(i, j),
+ * T(i, 2j+1) = Im Z(i, j), rounded to T's precision: the (re, im) column pairs of a complex table
+ * (ssm_tsv_write_mpmat prints them with every digit).  EINVAL for other shapes. */
+SSM_MUST_CHECK ssm_status ssm_mpcmat_split(ssm_mpmat_t T, const ssm_mpcmat_t Z);
 SSM_MUST_CHECK ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A);
 
 /* Sorts x[0..n) ascending (gsl_sort; entries must not be NaN) and removes
@@ -220,6 +227,11 @@ SSM_MUST_CHECK ssm_status ssm_zmat_gemm(ssm_zmat_t C, double complex alpha, cons
 /* Solve A X = B in place of B (LU with partial pivoting, zgesv).  A is not
  * modified.  ELOSS when A is exactly singular (info > 0). */
 SSM_MUST_CHECK ssm_status ssm_zmat_solve(ssm_zmat_t B, const ssm_zmat_t A);
+/* The smallest and largest singular values of a square A (zgesvd) with the singular vectors of the
+ * smallest: u*A = smin v*, A v = smin u (u: left, v: right; n entries each, unit norm).  A near-null
+ * pair shows an (almost) eigenvalue λ of M when A = M − λI: u its left, v its right eigenvector. */
+SSM_MUST_CHECK ssm_status ssm_zmat_svd_min(double *smin, double *smax, double complex *u, double complex *v,
+                                           const ssm_zmat_t A);
 /* Eigenvalues of a complex square matrix (zgeev, no vectors). */
 SSM_MUST_CHECK ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A);
 SSM_MUST_CHECK ssm_status ssm_zmat_copy(ssm_zmat_t B, const ssm_zmat_t A);

@@ -189,6 +189,27 @@ ssm_status ssm_mpcmat_get_zmat(ssm_zmat_t Z, const ssm_mpcmat_t A)
     return SSM_OK;
 }
 
+ssm_status ssm_mpcmat_set_zmat(ssm_mpcmat_t Z, const ssm_zmat_t A)
+{
+    CHECK_SAME_SHAPE(Z, A);
+    for (size_t i = 0; i < A->rows; i++)
+        for (size_t j = 0; j < A->cols; j++)
+            mpc_set_d_d(SSM_MP(Z, i, j), creal(SSM_D(A, i, j)), cimag(SSM_D(A, i, j)), MPC_RNDNN);
+    return SSM_OK;
+}
+
+ssm_status ssm_mpcmat_split(ssm_mpmat_t T, const ssm_mpcmat_t Z)
+{
+    if (T->rows != Z->rows || T->cols != 2 * Z->cols)
+        return SSM_ERROR(SSM_EINVAL, "split: T is %zu x %zu, need %zu x %zu", T->rows, T->cols, Z->rows, 2 * Z->cols);
+    for (size_t i = 0; i < Z->rows; i++)
+        for (size_t j = 0; j < Z->cols; j++) {
+            mpfr_set(SSM_MP(T, i, 2 * j), mpc_realref(SSM_MP(Z, i, j)), MPFR_RNDN);
+            mpfr_set(SSM_MP(T, i, 2 * j + 1), mpc_imagref(SSM_MP(Z, i, j)), MPFR_RNDN);
+        }
+    return SSM_OK;
+}
+
 ssm_status ssm_dmat_copy(ssm_dmat_t B, const ssm_dmat_t A)
 {
     CHECK_SAME_SHAPE(B, A);

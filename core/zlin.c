@@ -140,3 +140,30 @@ ssm_status ssm_zmat_eigvals(double complex *w, const ssm_zmat_t A)
     free(a);
     return ssm_lapack_status("zgeev", info);
 }
+
+ssm_status ssm_zmat_svd_min(double *smin, double *smax, double complex *u, double complex *v, const ssm_zmat_t A)
+{
+    size_t n = A->rows;
+    if (A->cols != n || n == 0)
+        return SSM_ERROR(SSM_EINVAL, "svd_min: A must be square and non-empty");
+    double complex *a, *U = ssm_lapack_alloc(n * n, sizeof *U), *VT = ssm_lapack_alloc(n * n, sizeof *VT);
+    double *s = malloc(n * sizeof *s);
+    ssm_status st = U && VT && s ? zpack(&a, A) : SSM_ERROR(SSM_ENOMEM, "svd_min: out of memory (n = %zu)", n);
+    if (st == SSM_OK) {
+        /* the buffer is Aᵀ in column-major order: Aᵀ = U Σ VT gives A = conj(VT)ᵀ Σ conj(U)ᵀ, so A's
+         * left singular vectors are the rows of VT read as columns, its right ones conj(U)'s columns */
+        int ni = (int)n;
+        st = ssm_lapack_status("zgesvd", ssm_k_zgesvd('A', 'A', ni, ni, a, ni, s, U, ni, VT, ni));
+        free(a);
+    }
+    if (st == SSM_OK) {
+        *smin = s[n - 1];
+        *smax = s[0];
+        for (size_t i = 0; i < n; i++) {
+            u[i] = VT[(n - 1) + i * n];
+            v[i] = conj(U[i + (n - 1) * n]);
+        }
+    }
+    free(U); free(VT); free(s);
+    return st;
+}

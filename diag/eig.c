@@ -46,14 +46,21 @@ static ssm_status residuals(ssm_eig_info *info, const ssm_zmat_t A, const double
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(VL, i, j) = SSM_D(V, i, j) * lambda[j];
-    double nA = ssm_zmat_norm2(A), nV = ssm_zmat_norm2(V);
-    s = ssm_zmat_copy(R, VL);
+    /* ssm_zmat_norm2 answers NaN when its SVD fails (out of memory): a failure, not a value */
+#define NORM2_OK(x) (!isnan(x) ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "eig: a spectral norm of the residual could not be "  \
+                                                                "computed (out of memory)"))
+    double nA = ssm_zmat_norm2(A), nV = ssm_zmat_norm2(V), r = 0.0;
+    s = NORM2_OK(nA + nV);
+    if (s == SSM_OK) s = ssm_zmat_copy(R, VL);
     if (s == SSM_OK) s = ssm_zmat_gemm(R, 1.0, A, 0, V, 0, -1.0); /* A V − V Λ */
+    if (s == SSM_OK) s = NORM2_OK(r = ssm_zmat_norm2(R));
     /* relative to ‖A‖‖V‖; for A = 0 the absolute residual (0/0 printed "nan") */
-    if (s == SSM_OK) info->backward_error = nA * nV > 0 ? ssm_zmat_norm2(R) / (nA * nV) : ssm_zmat_norm2(R);
+    if (s == SSM_OK) info->backward_error = nA * nV > 0 ? r / (nA * nV) : r;
     if (s == SSM_OK) s = ssm_zmat_copy(R, A);
     if (s == SSM_OK) s = ssm_zmat_gemm(R, -1.0, VL, 0, Vinv, 0, 1.0); /* A − V Λ V⁻¹ */
-    if (s == SSM_OK) info->reconstruction_error = nA > 0 ? ssm_zmat_norm2(R) / nA : ssm_zmat_norm2(R);
+    if (s == SSM_OK) s = NORM2_OK(r = ssm_zmat_norm2(R));
+    if (s == SSM_OK) info->reconstruction_error = nA > 0 ? r / nA : r;
+#undef NORM2_OK
     ssm_zmat_clear(R);
     ssm_zmat_clear(VL);
     return s;

@@ -84,20 +84,19 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
      * (S4D-LegS at N = 64: 378.6 at ω = 1303.3, drawn as 22 on the grid alone) */
     ssm_dist_info ing;
     if (s == SSM_OK) s = ssm_dist_sup(&ing, ssm_tf_fn_modal(&m), none, &d);
-    double *wc = s == SSM_OK ? malloc((K + m.M + 1) * sizeof *wc) : NULL;
-    double complex *sc = wc ? malloc((K + m.M + 1) * sizeof *sc) : NULL, *Gc = sc ? malloc((K + m.M + 1) * sizeof *Gc) : NULL;
-    if (s == SSM_OK && !Gc)
-        s = SSM_ERROR(SSM_ENOMEM, "bode: out of memory");
+    double *wc = NULL, *ex = s == SSM_OK ? malloc((m.M + 1) * sizeof *ex) : NULL;
+    double complex *sc = NULL, *Gc = NULL;
     size_t nc = 0;
+    if (s == SSM_OK && !ex)
+        s = SSM_ERROR(SSM_ENOMEM, "bode: out of memory");
     if (s == SSM_OK) {
-        for (size_t i = 0; i < K; i++)
-            wc[nc++] = w[i];
-        for (size_t i = 0; i < m.M; i++)
-            if (poles[i] > w[0] && poles[i] < w[K - 1])
-                wc[nc++] = poles[i];
-        if (ing.omega > w[0] && ing.omega < w[K - 1])
-            wc[nc++] = ing.omega;
-        nc = ssm_sort_unique(wc, nc);
+        memcpy(ex, poles, m.M * sizeof *ex);
+        ex[m.M] = ing.omega;
+        s = ssm_tf_draw_grid(&wc, &nc, 1e-2, 10.0 * (double)N * (double)N, K, ex, m.M + 1);
+    }
+    if (s == SSM_OK && (!(sc = malloc(nc * sizeof *sc)) || !(Gc = malloc(nc * sizeof *Gc))))
+        s = SSM_ERROR(SSM_ENOMEM, "bode: out of memory");
+    if (s == SSM_OK) {
         for (size_t i = 0; i < nc; i++)
             sc[i] = CMPLX(0.0, wc[i]);
         s = ssm_tf_modal_eval(Gc, &m, sc, nc);
@@ -107,7 +106,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         exp_title(x, 2 + k, "%s: omega |G| phase_deg (log grid + poles + the refined peak, %.6g at omega %.6g)",
                   ssm_init_method_name((ssm_init_method)k), ing.sup, ing.omega);
     }
-    free(wc); free(sc); free(Gc);
+    free(wc); free(sc); free(Gc); free(ex);
     free(poles);
     ssm_init_file_free(f);
     ssm_tf_plan_destroy(legs);

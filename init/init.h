@@ -99,10 +99,20 @@ typedef struct {
 typedef struct {
     ssm_verify_item item[24];
     int count, failed;
+    /* quality, apart from integrity: the transfer error sup |G_init − G_target| on the file's stored
+     * grid (= tf_sup_error), the signal sup |G_target| on the same grid, and their ratio; NaN when the
+     * file has no target.  SSM_VERIFY_TF_GOOD is the threshold `ssmkit verify` judges by. */
+    double tf_error, tf_signal, tf_relative;
 } ssm_verify_report;
 
+/* A transfer error below a tenth of the target's peak response keeps every resonance of the target
+ * recognisable in the model (the error cannot move a peak by more than 10% of the largest one);
+ * S4D-LegS at N >= 16 is far above it (its spike near N²/π), PTD at its default budget below. */
+#define SSM_VERIFY_TF_GOOD 0.1
+
 /* Recompute every metadata field of an init file from its tensors and compare.
- * SSM_OK when all hold, SSM_ECHECK when one does not (see the report). */
+ * SSM_OK when all hold, SSM_ECHECK when one does not (see the report); the quality
+ * fields never change the status. */
 SSM_MUST_CHECK ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_init_file *file);
 
 /* Multiprecision verification: kappa_V, backward_error, b_residual and

@@ -12,6 +12,7 @@
 typedef struct {
     double kappa_V, backward_error, perturbation_norm, max_re_lambda, tf_sup_error, b_residual;
     double omega_at_sup;
+    double tf_target_sup; /* sup |G_target| on the same grid: the signal tf_sup_error is measured against */
 } metrics;
 
 
@@ -32,7 +33,7 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
     size_t N = m->N;
     ssm_status s = SSM_OK;
     mt->kappa_V = mt->backward_error = mt->perturbation_norm = mt->tf_sup_error = mt->b_residual = NAN;
-    mt->omega_at_sup = NAN;
+    mt->omega_at_sup = mt->tf_target_sup = NAN;
     mt->max_re_lambda = -INFINITY;
     for (size_t j = 0; j < m->M; j++)
         mt->max_re_lambda = fmax(mt->max_re_lambda, creal(m->lambda[j]));
@@ -118,12 +119,14 @@ static ssm_status model_metrics(metrics *mt, const ssm_init_file *m)
     if (s == SSM_OK) s = ssm_init_transfer(g0, m, SSM_INIT_MODEL, sgrid, count);
     if (s == SSM_OK) s = ssm_init_transfer(g1, m, SSM_INIT_TARGET, sgrid, count);
     if (s == SSM_OK) {
-        mt->tf_sup_error = 0.0;
-        for (size_t k = 0; k < count; k++)
+        mt->tf_sup_error = mt->tf_target_sup = 0.0;
+        for (size_t k = 0; k < count; k++) {
             if (cabs(g0[k] - g1[k]) > mt->tf_sup_error) {
                 mt->tf_sup_error = cabs(g0[k] - g1[k]);
                 mt->omega_at_sup = om[k];
             }
+            mt->tf_target_sup = fmax(mt->tf_target_sup, cabs(g1[k]));
+        }
     }
     free(sgrid); free(g0); free(g1); free(om);
 out:
@@ -180,9 +183,15 @@ static void add_claim(ssm_verify_report *r, const char *key, const char *what, i
 ssm_status ssm_init_verify(ssm_verify_report *rep, const ssm_init_file *m)
 {
     memset(rep, 0, sizeof *rep);
+    rep->tf_error = rep->tf_signal = rep->tf_relative = NAN;
     const ssm_st *f = m->st;
     metrics mt;
     ssm_status s = model_metrics(&mt, m);
+    if (s == SSM_OK && mt.tf_target_sup > 0) {
+        rep->tf_error = mt.tf_sup_error;
+        rep->tf_signal = mt.tf_target_sup;
+        rep->tf_relative = mt.tf_sup_error / mt.tf_target_sup;
+    }
     size_t N = m->N;
     double u = DBL_EPSILON;
     if (s == SSM_OK) {

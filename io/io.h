@@ -1,5 +1,5 @@
 /* io/io.h — files and the terminal: atomic writes (temp file + fsync + rename),
- * the three file formats (safetensors, npy, TSV) and a progress bar.
+ * the file formats (safetensors, npy, npz, TSV) and a progress bar.
  *
  * Every reader checks each length and offset against the bytes it has before
  * touching data, refuses non-regular files (a FIFO would block forever) and
@@ -105,6 +105,26 @@ SSM_MUST_CHECK ssm_status ssm_npy_read_mem(ssm_npy *a, const unsigned char *buf,
 /* Write (format 1.0) atomically; `data` holds count (or 2*count) doubles. */
 SSM_MUST_CHECK ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is_complex,
                          const double *data);
+
+/* ===================================================================== */
+/* .npz: a ZIP of .npy members (np.savez, np.savez_compressed)             */
+/* ===================================================================== */
+
+/* The arrays of an .npz, in archive order; names without ".npy". */
+typedef struct {
+    size_t count;
+    char **names;
+    ssm_npy *arrays;
+} ssm_npz;
+
+void ssm_npz_clear(ssm_npz *z);                                    /* a zeroed struct is clear */
+/* Parse (libzip: stored, deflated and ZIP64 members; CRC-32 checked), each member by
+ * ssm_npy_read_mem.  EFORMAT names the member and what is wrong: not a ZIP, encrypted, not
+ * NAME.npy, duplicate, more than 4096 members, a stated size above half the memory, a size that
+ * disagrees with the data, or a bad .npy. */
+SSM_MUST_CHECK ssm_status ssm_npz_read(ssm_npz *z, const char *path);
+SSM_MUST_CHECK ssm_status ssm_npz_read_mem(ssm_npz *z, const unsigned char *buf, size_t len);
+const ssm_npy *ssm_npz_get(const ssm_npz *z, const char *name);   /* NULL if absent */
 
 /* ===================================================================== */
 /* TSV: '#' header lines, whitespace-separated numbers                     */

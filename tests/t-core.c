@@ -72,6 +72,21 @@ static void test_matrices(void)
     mpc_set_d_d(SSM_MP(Z, 1, 0), 1.5, -2.25, MPC_RNDNN);
     TRY(ssm_mpcmat_get_zmat(Zd, Z));
     CHECK(SSM_D(Zd, 1, 0) == CMPLX(1.5, -2.25) && SSM_D(Zd, 0, 0) == 0.0, "mpc -> complex double");
+    /* complex double -> MPC is exact at >= 53 bits; 0.1 at 80 bits keeps the double's value, not 1/10 */
+    SSM_D(Zd, 0, 1) = CMPLX(0.1, -DBL_MIN);
+    TRY(ssm_mpcmat_set_zmat(Z, Zd));
+    CHECK(mpfr_cmp_d(mpc_realref(SSM_MP(Z, 0, 1)), 0.1) == 0 && mpfr_cmp_d(mpc_imagref(SSM_MP(Z, 0, 1)), -DBL_MIN) == 0 &&
+          mpfr_cmp_d(mpc_imagref(SSM_MP(Z, 1, 0)), -2.25) == 0, "complex double -> mpc exactly");
+    /* split: (re, im) column pairs, rounded to T's precision (2 bits: 0.1 -> 0.09375, 1.5 stays) */
+    ssm_mpmat_t T;
+    TRY(ssm_mpmat_init(T, 2, 4, 2));
+    TRY(ssm_mpcmat_split(T, Z));
+    CHECK(mpfr_cmp_d(SSM_MP(T, 0, 2), 0.09375) == 0 && mpfr_cmp_d(SSM_MP(T, 1, 0), 1.5) == 0 &&
+          mpfr_cmp_d(SSM_MP(T, 1, 1), -2.0) == 0 && mpfr_cmp_d(SSM_MP(T, 0, 3), -DBL_MIN) == 0, "mpc split");
+    ssm_mpmat_clear(T);
+    TRY(ssm_mpmat_init(T, 2, 3, 53));
+    CHECK(ssm_mpcmat_split(T, Z) == SSM_EINVAL && ssm_mpcmat_set_zmat(Z, Zd) == SSM_OK, "split shape refused");
+    ssm_mpmat_clear(T);
     ssm_mpcmat_clear(Z);
     ssm_zmat_clear(Zd);
     CHECK(ssm_mpmat_bytes(10, 10, 64) >= 100 * (sizeof(mpfr_t) + 8), "mpmat bytes");

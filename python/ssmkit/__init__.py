@@ -11,88 +11,30 @@ ssmkit.Error(status, message) with the library's one-line message; nothing print
     ssmkit.verify(f).ok
     G = ssmkit.transfer(f, omega)                  # G(i omega) of the init's model
     ps = ssmkit.pspec(f, grid=(50, 50))            # sigma_min(zI - A), ps.sigma[iy, ix]
+    ssmkit.pspec("hippo:legs:64", abscissa=0.01, radius=True).as_dict()   # = `ssmkit pspec ... --json`
+    ssmkit.eig("hippo:legs:32", prec=256)          # the multiprecision eigensolver, digits vouched for
+    ssmkit.S5SSM.from_init(f, H=64)                # the S5 repository's parameters
+    ssmkit.engine.Engine("adding", init=...)       # a `ssmkit train` run as data (ssmkit.torch.engine_train)
 
 Which libssmkit.so is used and why OPENBLAS_CORETYPE matters: see ssmkit._lib.
 """
 import ctypes
+import math
 import os
-import tempfile
 
 import numpy as np
 
 from . import _lib
-from ._lib import lib, DMat, ZMat, MPMat, InitOpts, VerifyReport, VerifyMPItem, PspecOpts, PspecInfo, EigInfo
+from ._lib import lib, MPMat, VerifyReport, VerifyMPItem
+from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _mp_strings
 
 __version__ = "0.1.0"
-__all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyReport", "transfer", "omega_grid",
-           "pspec", "eig", "blas_info", "MEASURES", "METHODS"]
+__all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyResult", "transfer", "omega_grid",
+           "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "S5SSM", "blas_info", "MEASURES", "METHODS"]
 
 MEASURES = ["legs", "legt", "lagt", "glagt", "lmu", "fout", "fourier2", "foud", "fourier-decay", "legsd"]
 METHODS = ["s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5-legs", "ptd"]
 _COMPLEX_TENSORS = {"Lambda", "B", "P", "V", "Vinv"}   # [.., 2] = (re, im) in ssmkit-init/1
-
-
-class Error(Exception):
-    """A non-OK ssm_status: .status is its name ("EINVAL", "EFORMAT", ...), .message the library's
-    one-line reason (ssm_error_message)."""
-
-    def __init__(self, status, message):
-        super().__init__(f"{status}: {message}")
-        self.status = status
-        self.message = message
-
-
-def _check(status, context=None):
-    if status == 0:
-        return
-    name = _lib.STATUS_NAMES[status] if 0 <= status < len(_lib.STATUS_NAMES) else f"status {status}"
-    msg = (lib.ssm_error_message() or b"").decode("utf-8", "replace")
-    if not msg:
-        msg = lib.ssm_strerror(status).decode()
-    if context:
-        msg = f"{context}: {msg}"
-    lib.ssm_error_clear()
-    raise Error(name, msg)
-
-
-def _usage(msg):
-    raise Error("EINVAL", msg)
-
-
-# ---- numpy <-> matrix structs -------------------------------------------------------------------
-
-def _dmat(a):
-    """A DMat viewing a C-contiguous float64 2-D (or 1-D: column) numpy array."""
-    assert a.dtype == np.float64 and a.flags.c_contiguous
-    rows = a.shape[0] if a.ndim else 1
-    cols = a.shape[1] if a.ndim == 2 else 1
-    return DMat(a.ctypes.data_as(_lib.c_double_p), rows, cols, cols)
-
-
-def _zmat(a):
-    assert a.dtype == np.complex128 and a.flags.c_contiguous
-    rows = a.shape[0]
-    cols = a.shape[1] if a.ndim == 2 else 1
-    return ZMat(a.ctypes.data_as(_lib.c_double_p), rows, cols, cols)
-
-
-def _zptr(a):
-    assert a.dtype == np.complex128 and a.flags.c_contiguous
-    return a.ctypes.data_as(_lib.c_double_p)
-
-
-def _take_zmat(m):
-    """Copy a library-allocated ZMat into numpy and clear it."""
-    try:
-        if not m.rows or not m.cols:
-            return np.zeros((m.rows, m.cols), complex)
-        out = np.empty((m.rows, m.cols), complex)
-        raw = np.ctypeslib.as_array(m.data, shape=(m.rows * m.ld * 2,))
-        for i in range(m.rows):
-            out[i] = raw[2 * i * m.ld:2 * (i * m.ld + m.cols)].view(complex)
-        return out
-    finally:
-        lib.ssm_zmat_clear(ctypes.byref(m))
 
 
 # ---- HiPPO --------------------------------------------------------------------------------------
@@ -132,13 +74,9 @@ def _hippo_mp(m, N, r, prec):
         _check(lib.ssm_hippo_mp(ctypes.byref(mats["A"]), ctypes.byref(mats["B"]),
                                 ctypes.byref(mats["P"]) if r else None, m, N, None))
         out = {"P": None}
-        with tempfile.TemporaryDirectory() as d:
-            for k in ("A", "B") + (("P",) if r else ()):
-                path = os.path.join(d, k + ".tsv")
-                _check(lib.ssm_tsv_write_mpmat(path.encode(), None, None, ctypes.byref(mats[k])))
-                with open(path) as fh:
-                    rows = [ln.split() for ln in fh if ln.strip() and not ln.startswith("#")]
-                out[k] = [row[0] for row in rows] if k == "B" else rows
+        for k in ("A", "B") + (("P",) if r else ()):
+            rows = _mp_strings(mats[k])   # the digits `ssmkit hippo --prec` prints
+            out[k] = [row[0] for row in rows] if k == "B" else rows
         return out
     finally:
         for k in mats:
@@ -308,11 +246,17 @@ def _as_file(spec, **opts):
 class VerifyResult:
     """The checks of ssm_init_verify: .items (dicts key, stored, recomputed, tolerance, ok), .ok,
     .failed; with prec > 53 also .mp (dicts key, double, mpfr, digits).  A violated tolerance is a
-    result (ok False), not an exception."""
+    result (ok False), not an exception.  Quality, apart from integrity: .tf_error (sup |G_init −
+    G_target| on the file's grid), .tf_signal (sup |G_target| there), .tf_relative (their ratio; None
+    without a target) and .quality ("good" when tf_relative <= 0.1, "poor" above, None without a target)."""
 
-    def __init__(self, items, failed, mp=None):
+    GOOD = 0.1  # SSM_VERIFY_TF_GOOD
+
+    def __init__(self, items, failed, mp=None, tf=(None, None, None)):
         self.items, self.failed, self.mp = items, failed, mp or []
         self.ok = failed == 0
+        self.tf_error, self.tf_signal, self.tf_relative = tf
+        self.quality = None if self.tf_relative is None else ("good" if self.tf_relative <= self.GOOD else "poor")
 
     def __iter__(self):
         return iter(self.items)
@@ -348,7 +292,8 @@ def verify(spec, prec=53):
         n = ctypes.c_int()
         _check(lib.ssm_init_verify_mp(buf, 8, ctypes.byref(n), f._handle(), int(prec)))
         mp = [{"key": x.key.decode(), "double": x.stored, "mpfr": x.mp, "digits": x.digits} for x in buf[:n.value]]
-    return VerifyResult(items, rep.failed, mp)
+    tf = tuple(None if math.isnan(x) else x for x in (rep.tf_error, rep.tf_signal, rep.tf_relative))
+    return VerifyResult(items, rep.failed, mp, tf)
 
 
 # ---- transfer functions -------------------------------------------------------------------------
@@ -417,157 +362,25 @@ def transfer(spec, omega, vs=None, C="ones", seed=0, **init_opts):
     return G1, _eval_tf(vs, s, C=C, seed=seed, **init_opts)
 
 
-# ---- pseudospectra ------------------------------------------------------------------------------
-
-class PspecResult:
-    """sigma[iy, ix] = σ_min(z I − A) at z = x[ix] + i y[iy] over box (x0, x1, y0, y1); info: the
-    library's counters (route, points, mirrored, iterations, unconverged, guard_failed, refined)."""
-
-    def __init__(self, sigma, box, info, n):
-        self.sigma, self.box, self.info, self.n = sigma, tuple(box), info, n
-        ny, nx = sigma.shape
-        x0, x1, y0, y1 = self.box
-        self.x = np.array([x0 + ix * (x1 - x0) / (nx - 1) for ix in range(nx)])
-        self.y = np.array([y0 + iy * (y1 - y0) / (ny - 1) for iy in range(ny)])
-
-    def table(self):
-        """Rows (re, im, sigma_min) in the CLI's order (grid rows one after another)."""
-        X, Y = np.meshgrid(self.x, self.y)
-        return np.column_stack([X.ravel(), Y.ravel(), self.sigma.ravel()])
-
-
-_PSPEC_METHODS = {"fast": 0, "record": 1}
-
-
-
-def _state_matrix(f):
-    """ssm_init_state_matrix of a loaded file: (A, lam, P) -- a DPLR model gives lam (the full
-    conjugate-closed set) and P with A empty; any other model gives A and lam None."""
-    Am, Pm, lp = ZMat(), ZMat(), _lib.c_double_p()
-    _check(lib.ssm_init_state_matrix(ctypes.byref(Am), ctypes.byref(lp), ctypes.byref(Pm), f._handle()))
-    A, P = _take_zmat(Am), _take_zmat(Pm)
-    lam = None
-    if lp:
-        lam = np.ctypeslib.as_array(lp, shape=(2 * P.shape[0],)).copy().view(complex)
-        _lib.libc.free(ctypes.cast(lp, ctypes.c_void_p))
-    return A, lam, P
-
-def pspec(spec, grid=(100, 100), box=None, tol=0.0, max_iter=0, method="fast", route="auto", threads=0):
-    """Pseudospectra σ_min(zI − A) on an nx×ny grid, as `ssmkit pspec`.  spec: a square numpy
-    matrix (real or complex; the dense Schur route), an InitFile, an init-file path or
-    "init:METHOD:N" (the file's state matrix: DPLR files by the DPLR plan unless route="dense",
-    PTD as A_target + E, S5 as V Λ V⁻¹, diagonal inits as diag(Λ)).  box = (x0, x1, y0, y1), default
-    EigTool's box.  Returns a PspecResult."""
-    if isinstance(grid, int):
-        grid = (grid, grid)
-    nx, ny = int(grid[0]), int(grid[1])
-    if not (2 <= nx <= 4000 and 2 <= ny <= 4000):
-        _usage("pspec: grid must be NX or (NX, NY) with 2 <= NX, NY <= 4000")
-    if box is not None and not (box[1] > box[0] and box[3] > box[2]):
-        _usage("pspec: box must be (X0, X1, Y0, Y1) with X0 < X1, Y0 < Y1")
-    if method not in _PSPEC_METHODS:
-        _usage(f"pspec: method must be fast or record, got {method!r}")
-    if route not in ("auto", "dense", "dplr"):
-        _usage(f"pspec: route must be auto, dense or dplr, got {route!r}")
-    if method == "record":
-        if route == "dplr":
-            _usage("pspec: method record works on the Schur form; it excludes route dplr")
-        route = "dense"
-    po = PspecOpts(method=_PSPEC_METHODS[method], tol=float(tol), max_iter=int(max_iter), threads=int(threads))
-    lam = None
-    if isinstance(spec, np.ndarray):
-        A = np.ascontiguousarray(spec, dtype=complex)
-        if A.ndim != 2 or A.shape[0] != A.shape[1]:
-            _usage("pspec: the matrix must be square")
-        real = not np.iscomplexobj(spec)
-        if route == "dplr":
-            _usage("pspec: route dplr: a plain matrix has no DPLR form")
-    else:
-        A, lam, Pd = _state_matrix(_as_file(spec))
-        real = True   # every init's model is the complexification of a real system
-        if lam is not None and route == "dense":
-            A, lam = _dplr_dense(lam, Pd), None
-        if lam is None and route == "dplr":
-            _usage("pspec: route dplr: this init has no DPLR form")
-    st = ctypes.c_int()
-    if lam is not None:
-        mP = _zmat(Pd)
-        plan = lib.ssm_pspec_plan_create_dplr(_zptr(lam), ctypes.byref(mP), ctypes.byref(mP), 1 if real else 0,
-                                              ctypes.byref(po), ctypes.byref(st))
-        n = len(lam)
-    else:
-        mA = _zmat(A)
-        plan = lib.ssm_pspec_plan_create(ctypes.byref(mA), ctypes.byref(po), ctypes.byref(st))
-        n = A.shape[0]
-    if not plan:
-        _check(st.value)
-    try:
-        b = (ctypes.c_double * 4)()
-        if box is None:
-            ev = lib.ssm_pspec_eigenvalues(plan)
-            if ev:
-                ev_arr = ev
-            else:   # DPLR plan: eigenvalues of the dense form (diagonal when triangular), as the CLI
-                Ad = _dplr_dense(lam, Pd)
-                if not np.triu(Ad, 1).any() or not np.tril(Ad, -1).any():
-                    own = np.ascontiguousarray(np.diag(Ad))
-                else:
-                    own = np.zeros(n, complex)
-                    mD = _zmat(Ad)
-                    _check(lib.ssm_zmat_eigvals(_zptr(own), ctypes.byref(mD)))
-                ev_arr = _zptr(own)
-            lib.ssm_pspec_box(b, ev_arr, n, 1 if real else 0)
-        else:
-            for k in range(4):
-                b[k] = float(box[k])
-        sigma = np.zeros(nx * ny)
-        info = PspecInfo()
-        _check(lib.ssm_pspec_grid(sigma.ctypes.data_as(_lib.c_double_p), plan, b, nx, ny, ctypes.byref(info), None))
-        inf = {k: getattr(info, k) for k, _ in PspecInfo._fields_}
-        inf["route"] = info.route.decode() if info.route else None
-        return PspecResult(sigma.reshape(ny, nx), list(b), inf, n)
-    finally:
-        lib.ssm_pspec_plan_destroy(plan)
-
-
-def _dplr_dense(lam, P):
-    """diag(λ) − P P* entry by entry in the CLI's order (a = λ_i δ_ij; a -= P_ik conj(P_jk), k = 0..r-1)."""
-    n, r = P.shape
-    A = np.zeros((n, n), complex)
-    A[np.arange(n), np.arange(n)] = lam
-    for k in range(r):
-        A -= np.outer(P[:, k], np.conj(P[:, k]))
-    return A
-
-
-# ---- eigenvalues (double) -----------------------------------------------------------------------
-
-def eig(spec):
-    """Eigendecomposition in double (ssm_diag_eig: zgeev with balancing, unit-norm eigenvectors):
-    dict eigenvalues, V, kappa_V, backward_error, reconstruction_error.  spec: a square numpy matrix
-    or an init file (its dense state matrix).  The multiprecision `ssmkit eig --prec` is not wrapped."""
-    if isinstance(spec, np.ndarray):
-        A = np.ascontiguousarray(spec, dtype=complex)
-    else:
-        A, lam, Pd = _state_matrix(_as_file(spec))
-        if lam is not None:
-            A = _dplr_dense(lam, Pd)
-    n = A.shape[0]
-    if A.ndim != 2 or A.shape[1] != n:
-        _usage("eig: the matrix must be square")
-    w = np.zeros(n, complex)
-    V = np.zeros((n, n), complex)
-    Vi = np.zeros((n, n), complex)
-    info = EigInfo()
-    mA, mV, mVi = _zmat(A), _zmat(V), _zmat(Vi)
-    _check(lib.ssm_diag_eig(_zptr(w), ctypes.byref(mV), ctypes.byref(mVi), ctypes.byref(info), ctypes.byref(mA)))
-    return {"eigenvalues": w, "V": V, "kappa_V": info.kappa_V, "backward_error": info.backward_error,
-            "reconstruction_error": info.reconstruction_error}
-
-
 def blas_info():
     """Which OpenBLAS core runs in this process, the fastest one this CPU allows, and
     OPENBLAS_CORETYPE (see ssmkit._lib for why it matters)."""
     core, best = lib.ssm_blas_core(), lib.ssm_blas_best_core()
     return {"core": core.decode() if core else None, "best": best.decode() if best else None,
             "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"), "library": _lib.path}
+
+
+# ---- eigenvalues and pseudospectra (modules of their own; imported last: they use the above) ----------
+
+from ._eig import eig, EigResult                      # noqa: E402
+from ._pspec import pspec, PspecResult, _System       # noqa: E402
+from .s5 import S5SSM                                 # noqa: E402
+from . import _pspec as _pspec_mod                    # noqa: E402
+
+
+def state_matrix(spec):
+    """The dense state matrix (complex128 [N, N]) of an init file's model, the matrix `ssmkit pspec`
+    works on: DPLR files diag(Λ) − P P* over the conjugate-closed set, PTD A_target + E, S5 V Λ V⁻¹,
+    diagonal inits diag(Λ ∪ conj Λ).  spec: an InitFile, a path or "init:METHOD:N"."""
+    A, lam, P = _pspec_mod._state_matrix(_as_file(spec))
+    return _System(A, lam, P).dense()

@@ -7,7 +7,8 @@ or exits.
 Where the library comes from, first match wins:
   1. $SSMKIT_LIB (a path to libssmkit.so);
   2. ../build/libssmkit.so relative to this package (the source tree after `make`);
-  3. the installed library: ctypes.util.find_library("ssmkit"), then the soname libssmkit.so.0.
+  3. the library `make install` put beside the package (its directory recorded in _paths.py);
+  4. the installed library: ctypes.util.find_library("ssmkit"), then the soname libssmkit.so.0.
 
 OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded.  On a CPU that OpenBLAS 0.3.21 does not
 recognise it falls back to a slow core; the `ssmkit` binary then re-executes itself with the faster
@@ -75,7 +76,8 @@ class VerifyItem(ctypes.Structure):
 
 
 class VerifyReport(ctypes.Structure):
-    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int)]
+    _fields_ = [("item", VerifyItem * 24), ("count", ctypes.c_int), ("failed", ctypes.c_int),
+                ("tf_error", ctypes.c_double), ("tf_signal", ctypes.c_double), ("tf_relative", ctypes.c_double)]
 
 
 class VerifyMPItem(ctypes.Structure):
@@ -95,6 +97,30 @@ class PspecInfo(ctypes.Structure):
                 ("secular_handed", ctypes.c_size_t)]
 
 
+class MPCMat(ctypes.Structure):
+    """ssm_mpcmat_struct (entries are MPC numbers, never touched from Python)."""
+    _fields_ = [("data", ctypes.c_void_p), ("rows", ctypes.c_size_t), ("cols", ctypes.c_size_t),
+                ("ld", ctypes.c_size_t), ("prec", ctypes.c_long)]
+
+
+class MpeigOpts(ctypes.Structure):
+    _fields_ = [("route", ctypes.c_int), ("digits", ctypes.c_double), ("max_prec", ctypes.c_long),
+                ("certify", ctypes.c_int)]
+
+
+class MpeigInfo(ctypes.Structure):
+    _fields_ = [("route", ctypes.c_int), ("working_prec", ctypes.c_long), ("digits", ctypes.c_double),
+                ("kappa_V", ctypes.c_double), ("kappa_V_log10", ctypes.c_double),
+                ("backward_error", ctypes.c_double), ("backward_error_log10", ctypes.c_double),
+                ("certified", ctypes.c_int), ("radius_lambda", ctypes.c_double), ("radius_V", ctypes.c_double),
+                ("contains_result", ctypes.c_int)]
+
+
+class Npy(ctypes.Structure):
+    _fields_ = [("ndim", ctypes.c_int), ("shape", ctypes.c_size_t * SSM_ST_MAXDIM), ("count", ctypes.c_size_t),
+                ("is_complex", ctypes.c_int), ("data", c_double_p)]
+
+
 class EigInfo(ctypes.Structure):
     _fields_ = [("kappa_V", ctypes.c_double), ("backward_error", ctypes.c_double),
                 ("reconstruction_error", ctypes.c_double)]
@@ -107,6 +133,11 @@ def _candidates():
         return
     here = os.path.dirname(os.path.abspath(__file__))
     yield os.path.normpath(os.path.join(here, "..", "..", "build", "libssmkit.so"))
+    try:  # installed by `make install`: the library's directory, recorded there
+        from ._paths import LIBDIR
+        yield os.path.join(LIBDIR, "libssmkit.so.0")
+    except ImportError:
+        pass
     found = ctypes.util.find_library("ssmkit")
     if found:
         yield found
@@ -131,6 +162,10 @@ lib, path = _load()
 libc = ctypes.CDLL(None)
 libc.free.argtypes = [ctypes.c_void_p]
 libc.free.restype = None
+libc.open_memstream.argtypes = [ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)]
+libc.open_memstream.restype = ctypes.c_void_p
+libc.fclose.argtypes = [ctypes.c_void_p]
+libc.fclose.restype = ctypes.c_int
 
 S = ctypes.c_int          # ssm_status
 P = ctypes.c_void_p
@@ -171,6 +206,24 @@ _decl("ssm_mpmat_clear", None, ctypes.POINTER(MPMat))
 _decl("ssm_mpmat_get_dmat", S, DM, ctypes.POINTER(MPMat))
 _decl("ssm_hippo_mp", S, ctypes.POINTER(MPMat), ctypes.POINTER(MPMat), ctypes.POINTER(MPMat), I, Z, P)
 _decl("ssm_tsv_write_mpmat", S, CP, P, CP, ctypes.POINTER(MPMat))
+_decl("ssm_tsv_read", S, DM, CP)
+_decl("ssm_npy_read", S, ctypes.POINTER(Npy), CP)
+_decl("ssm_npy_clear", None, ctypes.POINTER(Npy))
+# multiprecision matrices and the eigensolver (diag/diag.h)
+MPC = ctypes.POINTER(MPCMat)
+_decl("ssm_mpcmat_init", S, MPC, Z, Z, ctypes.c_long)
+_decl("ssm_mpcmat_clear", None, MPC)
+_decl("ssm_mpcmat_set_mpmat", S, MPC, ctypes.POINTER(MPMat))
+_decl("ssm_mpcmat_set_zmat", S, MPC, ZM)
+_decl("ssm_mpcmat_get_zmat", S, ZM, MPC)
+_decl("ssm_mpcmat_split", S, ctypes.POINTER(MPMat), MPC)
+_decl("ssm_mpeig_route_lookup", S, ctypes.POINTER(ctypes.c_int), CP)
+_decl("ssm_mpeig_route_name", CP, I)
+_decl("ssm_diag_eig_mp", S, MPC, MPC, MPC, ctypes.POINTER(MpeigInfo), MPC, ctypes.POINTER(MpeigOpts))
+_decl("ssm_diag_eig_mp_contains", S, c_size_t_p, MPC, MPC, MPC, c_double_p, D)
+_decl("ssm_diag_rotate_mp", S, MPC, ctypes.c_ulong, I)
+_decl("ssm_zmat_norm2", D, ZM)
+_decl("ssm_diag_nplr", S, c_double_p, ZM, ZM, ZM, P, DM, DM, DM, P)
 # safetensors
 _decl("ssm_st_free", None, P)
 _decl("ssm_st_write", S, P, CP)
@@ -179,6 +232,8 @@ _decl("ssm_st_at", ctypes.POINTER(Tensor), P, Z)
 _decl("ssm_st_meta_count", Z, P)
 _decl("ssm_st_meta_at", None, P, Z, ctypes.POINTER(CP), ctypes.POINTER(CP))
 _decl("ssm_st_meta", CP, P, CP)
+_decl("ssm_st_read", S, ctypes.POINTER(P), CP)
+_decl("ssm_st_get", ctypes.POINTER(Tensor), P, CP)
 # init
 _decl("ssm_init_opts_default", InitOpts)
 _decl("ssm_init_method_lookup", S, ctypes.POINTER(ctypes.c_int), CP)
@@ -207,6 +262,8 @@ _decl("ssm_pspec_eigenvalues", c_double_p, P)
 _decl("ssm_pspec_order", Z, P)
 _decl("ssm_pspec_is_real", I, P)
 _decl("ssm_pspec_route", CP, P)
+_decl("ssm_pspec_abscissa", S, c_double_p, c_double_p, ctypes.POINTER(I), ZM, D)
+_decl("ssm_stability_radius", S, c_double_p, c_double_p, ctypes.POINTER(I), ZM)
 # train (the engine's kernel, for the torch comparison)
 _f = ctypes.POINTER(ctypes.c_float)
 _decl("ssm_train_kernel_diag_forward", None, _f, _f, _f, _f, _f, Z, Z, Z)

@@ -31,7 +31,10 @@ import torch.nn as nn
 
 import ssmkit
 
-__all__ = ["S4DKernel", "fourier_noise", "noise_uniforms", "engine_stream", "engine_uniform"]
+from .s5 import S5SSM   # the S5 repository's parameters (numpy; .torch() gives tensors)
+
+__all__ = ["S4DKernel", "S5SSM", "EngineModel", "engine_train", "engine_evaluate", "fourier_noise", "noise_uniforms",
+           "engine_stream", "engine_uniform"]
 
 
 def _as_init(init):
@@ -201,3 +204,205 @@ def fourier_noise(omega, amp, log_dt, L, batch=None, U=None, ids=None, layer=0, 
     ell = torch.arange(L, dtype=torch.float64)
     wave = torch.cos(w[:, None] * ell)                                     # [H, L]
     return ((float(amp) * U)[:, :, None] * wave[None]).to(dtype)
+
+
+# ---- the training engine's model and run in PyTorch (doc/design.md "Training engine") ---------------
+
+class _Affine(nn.Module):
+    """x @ weight + bias with weight [in, out] (the engine's layout, cblas_sgemm on row-major x)."""
+
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
+
+    def forward(self, x):
+        return x @ self.weight + self.bias
+
+
+class _Norm(nn.Module):
+    def __init__(self, weight, bias):
+        super().__init__()
+        self.weight, self.bias = nn.Parameter(weight), nn.Parameter(bias)
+
+    def forward(self, x):
+        return torch.nn.functional.layer_norm(x, x.shape[-1:], self.weight, self.bias, 1e-5)
+
+
+class _SSM(nn.Module):
+    """The SSM of one layer: Lambda, B, C [H, M, 2] (dense path: C [H, N] over a fixed basis), log_dt [H],
+    D [H]; Lambda, B and log_dt are trainable only when the run trains them (lr_ssm > 0)."""
+
+    def __init__(self, p, train_ssm, basis=None):
+        super().__init__()
+        for name, t in p.items():
+            self.register_parameter(name, nn.Parameter(t, requires_grad=train_ssm or name in ("C", "D")))
+        if basis is not None:
+            self.register_buffer("basis", basis, persistent=False)   # [H, L, N] float64, A, B, Δ frozen
+
+    def kernel(self, L):
+        """K [H, L]: the ZOH Vandermonde formula in float64 from the parameters, rounded to their dtype
+        (train/ssm_layer.c), or X·C over the dense basis."""
+        if hasattr(self, "basis"):
+            return torch.einsum("hln,hn->hl", self.basis, self.C.double()).to(self.C.dtype)
+        lam = torch.view_as_complex(self.Lambda.double().contiguous())
+        CB = torch.view_as_complex(self.C.double().contiguous()) * torch.view_as_complex(self.B.double().contiguous())
+        dtl = torch.exp(self.log_dt.double())[:, None] * lam                               # [H, M]
+        w = CB * (torch.exp(dtl) - 1.0) / lam
+        V = torch.exp(dtl[:, :, None] * torch.arange(L, dtype=torch.float64))             # [H, M, L]
+        return (2.0 * torch.einsum("hm,hml->hl", w, V).real).to(self.C.dtype)
+
+
+class _Block(nn.Module):
+    def __init__(self, ssm, out, norm):
+        super().__init__()
+        self.ssm, self.out, self.norm = ssm, out, norm
+
+
+class EngineModel(nn.Module):
+    """The model of ssmkit's training engine (train/train.h) in PyTorch, with the engine's parameter
+    names and shapes (its arena: state_dict() keys are the arena names of ssmkit.engine.Engine.params):
+
+        input projection → K × [(pre-LN) → SSM long convolution + D u → GELU → linear (GLU) → dropout →
+        residual → (post-LN)] → mean over the sequence → linear decoder
+
+    forward(x [B, L, din], masks=None) → logits [B, nout] (or the prediction [B, 1]); masks: one
+    dropout mask [B, L, H] per layer (Engine.dropout_mask), None at evaluation.  The convolution is an
+    FFT of length 2L; the kernel is computed in float64 and rounded to the parameters' dtype, as the
+    engine does."""
+
+    def __init__(self, params, meta, train_ssm=False, dtype=torch.float32):
+        super().__init__()
+        self.meta = dict(meta)
+        t = lambda name: torch.as_tensor(np.asarray(params[name])).to(dtype).clone()
+        self.encoder = _Affine(t("encoder.weight"), t("encoder.bias"))
+        blocks = []
+        for l in range(meta["K"]):
+            pre = f"layers.{l}."
+            names = ("C", "log_dt", "D") if meta["dense"] else ("Lambda", "B", "C", "log_dt", "D")
+            basis = _dense_basis(meta, params[pre + "ssm.log_dt"]) if meta["dense"] else None
+            ssm = _SSM({n: t(pre + "ssm." + n) for n in names}, train_ssm and not meta["dense"], basis)
+            blocks.append(_Block(ssm, _Affine(t(pre + "out.weight"), t(pre + "out.bias")),
+                                 _Norm(t(pre + "norm.weight"), t(pre + "norm.bias"))))
+        self.layers = nn.ModuleList(blocks)
+        self.decoder = _Affine(t("decoder.weight"), t("decoder.bias"))
+
+    @classmethod
+    def from_engine(cls, engine, dtype=torch.float32):
+        """The engine's initial model for its config and seed (ssmkit.engine.Engine)."""
+        meta = {k: getattr(engine, k) for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout", "glu", "prenorm",
+                                                 "dense", "regression", "dense_A", "dense_B")}
+        return cls(engine.params, meta, train_ssm=engine.cfg.lr_ssm > 0, dtype=dtype)
+
+    def forward(self, x, masks=None):
+        L, glu, pre = x.shape[1], self.meta["glu"], self.meta["prenorm"]
+        h = self.encoder(x)                                                       # [B, L, H]
+        n = 2 * L
+        for l, blk in enumerate(self.layers):
+            u = blk.norm(h) if pre else h
+            K = blk.ssm.kernel(L)                                                 # [H, L]
+            ut = u.transpose(1, 2)                                                # [B, H, L]
+            y = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(K, n=n), n=n)[..., :L]
+            y = (y + blk.ssm.D[:, None] * ut).transpose(1, 2)
+            o = blk.out(torch.nn.functional.gelu(y))
+            if glu:
+                o = torch.nn.functional.glu(o, dim=-1)
+            if masks is not None:
+                o = o * torch.as_tensor(masks[l]).to(o.dtype)
+            h = h + o if pre else blk.norm(h + o)
+        return self.decoder(h.mean(1))
+
+
+def _dense_basis(meta, log_dt):
+    """X [H, L, N] = Ā_h^ℓ B̄_h of the dense real system (A, B) under ZOH with Δ_h = exp(log_dt[h]) (float
+    as stored): Ā = expm(ΔA), B̄ = A⁻¹(Ā − I)B, in float64 (train/ssm_layer.c's ssm_train_dense_basis)."""
+    A = torch.as_tensor(meta["dense_A"], dtype=torch.float64)
+    B = torch.as_tensor(meta["dense_B"], dtype=torch.float64)
+    dt = torch.exp(torch.as_tensor(np.asarray(log_dt, dtype=np.float32)).double())
+    N = A.shape[0]
+    Ab = torch.matrix_exp(dt[:, None, None] * A)                                  # [H, N, N]
+    Bb = torch.linalg.solve(A, ((Ab - torch.eye(N, dtype=A.dtype)) @ B).T).T      # [H, N]
+    xs, x = [], Bb
+    for _ in range(meta["L"]):
+        xs.append(x)
+        x = torch.einsum("hij,hj->hi", Ab, x)
+    return torch.stack(xs, 1)
+
+
+def _loss(model, out, y, regression, tol):
+    """(mean loss, number correct): cross-entropy and argmax, or squared error and |error| < tol."""
+    if regression:
+        pred = out[:, 0]
+        return torch.nn.functional.mse_loss(pred, y), int(((pred - y).abs() < tol).sum())
+    return torch.nn.functional.cross_entropy(out, y.long()), int((out.argmax(1) == y.long()).sum())
+
+
+def engine_evaluate(model, engine, x, y):
+    """(mean loss, accuracy) of the model on a split, forward only, in the engine's batches."""
+    total, correct, B = 0.0, 0, engine.cfg.batch
+    with torch.no_grad():
+        for i0 in range(0, len(y), B):
+            xb = torch.as_tensor(x[i0:i0 + B]).to(model.encoder.weight.dtype)
+            yb = torch.as_tensor(y[i0:i0 + B]).to(model.encoder.weight.dtype)
+            loss, c = _loss(model, model(xb), yb, engine.regression, engine.tol)
+            total += float(loss) * len(yb)
+            correct += c
+    return total / len(y), correct / len(y)
+
+
+def _clip_(params, max_norm):
+    """The engine's clip (train/optim.c): the global L2 norm summed in double; scale by max_norm/norm
+    (rounded to the gradients' dtype) when above.  Returns the norm."""
+    norm = math.sqrt(sum(float((p.grad.double() ** 2).sum()) for p in params))
+    if max_norm > 0 and norm > max_norm:
+        f = torch.tensor(max_norm / norm, dtype=params[0].grad.dtype)
+        for p in params:
+            p.grad.mul_(f)
+    return norm
+
+
+def engine_train(engine, dtype=torch.float32, on_step=None):
+    """`ssmkit train`'s run in plain PyTorch: the engine's initial model (EngineModel.from_engine), its data
+    order (engine.batches()), dropout masks, torch.optim.AdamW (β 0.9/0.999, ε 1e-8; decay `wd` on the
+    weights and C, none on biases, D and LayerNorm; Λ, B, log Δ in their own group at lr_ssm, absent
+    when frozen) under LambdaLR with the engine's warm-up + cosine factor, the global-norm clip, and the
+    Re Λ ≤ −1e-4 clamp when Λ trains.  on_step(step, loss) is called after every step.
+    Returns (model, losses [total_steps] (the mean loss of each batch, as the engine's per-epoch sums
+    use it), rows: one dict per epoch with the keys of the engine's log (epoch, step, train_loss,
+    train_acc, val_loss, val_acc))."""
+    model = EngineModel.from_engine(engine, dtype)
+    c = engine.cfg
+    named = dict(model.named_parameters())
+    group = lambda g: [p for n, p in named.items() if engine.groups[n] == g and p.requires_grad]
+    groups = [{"params": group(0), "lr": c.lr, "weight_decay": c.wd},
+              {"params": group(1), "lr": c.lr, "weight_decay": 0.0}]
+    if c.lr_ssm > 0 and group(2):
+        groups.append({"params": group(2), "lr": c.lr_ssm, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), eps=1e-8)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, engine.lr_scale)
+    trainable = [p for g in groups for p in g["params"]]
+    losses, rows, ep_loss, ep_correct, ep_count = [], [], 0.0, 0, 0
+    for step, epoch, idx in engine.batches():
+        x = torch.as_tensor(engine.train_x[idx]).to(dtype)
+        y = torch.as_tensor(engine.train_y[idx]).to(dtype)
+        masks = [engine.dropout_mask(step, idx, l) for l in range(engine.K)] if engine.dropout > 0 else None
+        loss, correct = _loss(model, model(x, masks), y, engine.regression, engine.tol)
+        opt.zero_grad()
+        loss.backward()
+        _clip_(trainable, c.clip)
+        opt.step()
+        sched.step()
+        if c.lr_ssm > 0 and not engine.dense:
+            with torch.no_grad():
+                for blk in model.layers:
+                    blk.ssm.Lambda[..., 0].clamp_(max=-1e-4)
+        losses.append(float(loss))
+        ep_loss, ep_correct, ep_count = ep_loss + float(loss) * len(idx), ep_correct + correct, ep_count + len(idx)
+        if on_step:
+            on_step(step, float(loss))
+        i = step % engine.spe
+        if i + 1 == engine.spe or step + 1 == engine.total_steps:
+            vl, va = engine_evaluate(model, engine, engine.val_x, engine.val_y)
+            rows.append({"epoch": epoch + (i + 1) / engine.spe, "step": step + 1, "train_loss": ep_loss / ep_count,
+                         "train_acc": ep_correct / ep_count, "val_loss": vl, "val_acc": va})
+            ep_loss, ep_correct, ep_count = 0.0, 0, 0
+    return model, losses, rows

@@ -63,6 +63,9 @@ def test_verify_and_tamper():
     js = json.loads(out)
     assert rep.ok and js["ok"] and len(rep) == len(js["checks"])
     assert [i["key"] for i in rep] == [c["key"] for c in js["checks"]]
+    q = js["quality"]  # the quality verdict, apart from integrity, as the CLI states it
+    assert (rep.tf_error, rep.tf_signal, rep.tf_relative, rep.quality) == \
+        (q["tf_error"], q["tf_signal"], q["tf_relative"], q["verdict"]) and rep.quality == "poor"
     # a stored check altered (metadata is outside the tensor checksum): a result, not an exception
     raw = bytearray(open(ref, "rb").read())
     k = raw.find(b'"kappa_V":"') + len(b'"kappa_V":"')
@@ -193,13 +196,24 @@ def test_hippo_vs_cli():
     return "5 measures bit-identical to `ssmkit hippo`; prec=100 strings identical"
 
 
-def test_eig():
+def test_eig_and_state_matrix():
     f = ssmkit.init("s4d-legs", 16)
-    e = ssmkit.eig(f)   # the file's model: diag(Λ) with conjugates
+    # eig of an init file is its A_target (as `ssmkit eig FILE`); the model's matrix is state_matrix
+    assert np.array_equal(np.sort(ssmkit.eig(f).eigenvalues.real), -np.arange(16.0, 0, -1))
+    A = ssmkit.state_matrix(f)
+    e = ssmkit.eig(A)
     lam = np.concatenate([f.lambda_, f.lambda_.conj()])
     key = lambda z: z[np.argsort(z.imag)]
     assert rel(key(e["eigenvalues"]), key(lam)) < 1e-14
-    A = ssmkit.hippo("legs", 16)[0]
-    d = ssmkit.eig(A)
+    # DPLR: diag(Λ) − P P* is unitarily similar to LegS, whose eigenvalues are -1 .. -16; in double they
+    # move by up to kappa(V)·‖δA‖ (first-order perturbation), ‖δA‖ <= 16·ε·‖A‖₂ for forming the matrix
+    # and zgeev's backward error
+    g = ssmkit.init("s4-dplr", 16)
+    Ag = ssmkit.state_matrix(g)
+    ev = np.sort_complex(ssmkit.eig(Ag).eigenvalues)
+    kappa = ssmkit.eig("hippo:legs:16", prec=128).kappa_V
+    err, bound = float(np.max(np.abs(ev + np.arange(16.0, 0, -1)))), kappa * 16 * 2.0 ** -52 * np.linalg.norm(Ag, 2)
+    assert err <= bound, (err, bound)
+    d = ssmkit.eig(ssmkit.hippo("legs", 16)[0])
     assert d["kappa_V"] > 1e3 and d["backward_error"] < 1e-13
-    return f"LegS N=16 kappa_V {d['kappa_V']:.3g}"
+    return f"LegS N=16 kappa_V {d['kappa_V']:.3g}; DPLR model's spectrum = LegS's to {err:.1e} (bound {bound:.1e})"

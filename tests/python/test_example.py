@@ -37,13 +37,21 @@ def test_example_one_process():
     return f"loss {losses[0]:.3f} -> {losses[-1]:.3f}, clean acc {accs[0][1]}"
 
 
+def _free_port():
+    """A TCP port nobody listens on now (the machine is shared: a fixed port collides)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def test_example_torchrun_two_processes():
     if importlib.util.find_spec("torch.distributed.run") is None:
         return "skipped (no torch.distributed.run)"
     # --redirects/--tee given explicitly: Debian's torch 1.13 torchrun fails on their default "0"
     # under Python 3.11 (Std.from_str returns None: IntFlag no longer iterates the 0 member)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--redirects", "1", "--tee", "1", "--nproc_per_node", "2",
-           "--master_port", "29571", EX, "--init", "s4d-lin", *ARGS]
+           "--master_port", str(_free_port()), EX, "--init", "s4d-lin", *ARGS]
     p = subprocess.run(cmd, capture_output=True, text=True, env=_env(), timeout=300)
     assert p.returncode == 0, (p.stdout[-2000:], p.stderr[-2000:])
     assert "2 processes" in p.stdout, p.stdout

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 import ssmkit
+import ssmkit.engine
 from ssmkit import _lib
 from ssmkit.torch import S4DKernel, fourier_noise, engine_stream, engine_uniform, noise_uniforms
 from common import tmp, cli
@@ -76,53 +77,7 @@ def test_kernel_float64_vs_numpy():
 
 # ---- the C engine's model (train/train.h), mirrored just far enough to reach params and kernel -----
 
-class TrainConfig(ctypes.Structure):
-    Z, D, I = ctypes.c_size_t, ctypes.c_double, ctypes.c_int
-    _fields_ = [("task", I), ("seq_len", Z), ("n_train", Z), ("n_val", Z), ("n_test", Z),
-                ("data_dir", ctypes.c_char * 512), ("init", ctypes.c_char * 512), ("init_eps", D),
-                ("d_model", Z), ("d_state", Z), ("n_layers", Z), ("glu", I), ("prenorm", I),
-                ("dropout", D), ("dt_min", D), ("dt_max", D), ("lr", D), ("lr_ssm", D), ("wd", D), ("clip", D),
-                ("epochs", Z), ("max_steps", Z), ("batch", Z), ("warmup", Z), ("threads", Z), ("ckpt_every", Z),
-                ("seed", ctypes.c_uint64)]
-
-
-class TrainTensor(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_char * 40), ("offset", ctypes.c_size_t), ("count", ctypes.c_size_t),
-                ("group", ctypes.c_int)]
-
-
-class TrainLayer(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_size_t) for n in ("lam", "B", "C", "logdt", "D", "W", "b", "ln_g", "ln_b")]
-
-
-_Z = ctypes.c_size_t
-
-
-class TrainModel(ctypes.Structure):
-    _fields_ = [(n, _Z) for n in ("L", "din", "H", "N", "M", "K", "nout", "Hout")] + \
-        [(n, ctypes.c_int) for n in ("glu", "prenorm", "dense", "regression")] + \
-        [("dropout", ctypes.c_float), ("n_params", _Z), ("params", F), ("grads", F),
-         ("tensors", TrainTensor * (4 + 9 * 16)), ("n_tensors", _Z)] + \
-        [(n, _Z) for n in ("enc_w", "enc_b", "dec_w", "dec_b")] + \
-        [("layer", TrainLayer * 16), ("conv", ctypes.c_void_p), ("ws", ctypes.c_void_p), ("nfreq", _Z),
-         ("kernel", F), ("kernel_f", F), ("dkernel", ctypes.POINTER(ctypes.c_double))]
-
-
-lib.ssm_train_config_default.argtypes = [ctypes.POINTER(TrainConfig)]
-lib.ssm_train_config_default.restype = None
-lib.ssm_train_model_create.argtypes = [ctypes.POINTER(ctypes.POINTER(TrainModel)), ctypes.POINTER(TrainConfig),
-                                       ctypes.c_size_t, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int]
-lib.ssm_train_model_create.restype = ctypes.c_int
-lib.ssm_train_model_kernels.argtypes = [ctypes.POINTER(TrainModel), ctypes.c_int]
-lib.ssm_train_model_kernels.restype = ctypes.c_int
-lib.ssm_train_model_free.argtypes = [ctypes.POINTER(TrainModel)]
-lib.ssm_train_model_free.restype = None
-lib.ssm_train_model_tensor.argtypes = [ctypes.POINTER(TrainModel), ctypes.c_char_p]
-lib.ssm_train_model_tensor.restype = ctypes.POINTER(TrainTensor)
-lib.ssm_train_stream.argtypes = [ctypes.c_uint64] * 4
-lib.ssm_train_stream.restype = ctypes.c_uint64
-lib.ssm_train_uniform.argtypes = [ctypes.POINTER(ctypes.c_uint64)]
-lib.ssm_train_uniform.restype = ctypes.c_double
+from ssmkit.engine import TrainConfig, TrainModel   # noqa: E402  (the ctypes mirrors of train/train.h)
 
 
 def engine_kernel(path, H, N, L, seed=0):
