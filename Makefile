@@ -150,13 +150,16 @@ check-oom:
 valgrind: all $(TESTS)
 	$(MAKE) check TEST_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 
-# libFuzzer + ASan binaries, one per reader: build/fuzz/fuzz-<reader>
+# libFuzzer + ASan binaries, one per reader: build/fuzz/fuzz-<reader> (fuzz/run runs them; the part
+# readers and the finishing code of the experiments are outside the library: fuzz-merge compiles experiments/ too)
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_EXTRA_fuzz-merge := $(wildcard experiments/*.c)
 fuzz: $(FUZZ_BIN)
-$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) | $(DEPSOK)
+.SECONDEXPANSION:
+$(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | $(DEPSOK)
 	@mkdir -p $(@D)
-	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	  -o $@ $< $(LIB_SRC) $(REF_OBJ) $(LIBS)
+	clang -std=c11 -g -O1 -I. -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -o $@ $< $(FUZZ_EXTRA_$*) $(LIB_SRC) $(REF_OBJ) $(LIBS)
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.

@@ -29,6 +29,7 @@ int cli_fail(ssm_status s)
     fprintf(stderr, "ssmkit: %s\n", *msg ? msg : ssm_strerror(s));
     switch (s) {
     case SSM_ECHECK:
+    case SSM_EWRITE: /* the command was right; the disk (or a limit) failed it */
     case SSM_ENOCONV:
     case SSM_ELOSS:
         return EXIT_CHECK;

@@ -7,6 +7,8 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,22 +28,31 @@ static int parse_real(double *out, const char *opt, const char *text)
 
 static const char TRAIN_HELP[] =
     "usage: ssmkit train TASK --init FILE|METHOD [options]\n"
+    "       ssmkit train [TASK] --resume --checkpoint DIR [--epochs E] [--steps S] [run options]\n"
     "\n"
     "Train an SSM classifier/regressor (input projection -> K x [SSM conv + D -> GELU -> linear (GLU) -> dropout\n"
     "-> residual -> LayerNorm] -> mean pool -> linear decoder) with AdamW and a cosine schedule.\n"
     "TASK: sfmnist (sequential Fashion-MNIST, L = 784), adding, listops, sinusoid (synthetic, from --seed)\n"
     "\n"
     "model:     --init FILE|METHOD (ssmkit-init/1 file or s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)\n"
-    "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (64)  --layers K (4)\n"
-    "           --glu  --prenorm  --dropout P (0.1)  --dt-min (1e-3)  --dt-max (1e-1)\n"
+    "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (an init file's N,\n"
+    "           which it must match if given; 64 for a METHOD)  --layers K (4)  --glu  --prenorm  --dropout P (0.1)\n"
+    "           --dt-min (1e-3)  --dt-max (1e-1)\n"
     "optimiser: --lr (0.01)  --lr-ssm (0.001; 0 = Lambda, B, Delta frozen)  --freeze-ssm (= --lr-ssm 0, the PTD\n"
     "           protocol)  --wd (0.05)  --clip (1; 0 = off)  --warmup STEPS (0)  --epochs E (1)  --steps S (cap)\n"
     "           --batch B (64)  --threads T (2)  --seed S (0)\n"
     "data:      --seq-len L  --n-train N  --n-val N  --n-test N  --data DIR (sfmnist files; default\n"
     "           /usr/share/datasets/fashion-mnist from the Debian package dataset-fashion-mnist)\n"
-    "output:    --checkpoint DIR (DIR/ckpt.bin, DIR/log.tsv)  --checkpoint-every S  --resume (continue from\n"
-    "           DIR/ckpt.bin with its stored config; bit-identical to an uninterrupted run)  --log FILE.tsv\n"
-    "           --json (one JSON summary on stdout)  -q\n";
+    "           sizes: --n-train defaults to 10000 (sfmnist: the 55000 images before the validation ones);\n"
+    "           --n-val and --n-test to n_train/10 (rounded up) when --n-train is given, at most 1000 each\n"
+    "           (sfmnist 5000 and 10000), which they are otherwise\n"
+    "output:    --checkpoint DIR (DIR/ckpt.bin, DIR/log.tsv; created if absent, refused at once if it cannot be;\n"
+    "           locked while the run lasts)  --checkpoint-every S  --force (replace the checkpoint of another\n"
+    "           run in DIR)  --log FILE.tsv  --json (one JSON summary on stdout)  -q\n"
+    "resume:    --resume continues DIR/ckpt.bin bit-identically with its stored options; an option given with it\n"
+    "           must agree with the stored value, except --epochs and --steps, which may extend the run (the\n"
+    "           cosine schedule then stretches to the new end: not the bytes of one long run, unless --warmup\n"
+    "           covers every step), and --checkpoint-every.\n";
 
 static void print_row(const ssm_train_epoch_row *r, void *ctx)
 {
@@ -52,112 +63,184 @@ static void print_row(const ssm_train_epoch_row *r, void *ctx)
     fflush(stdout);
 }
 
-int cmd_train(int argc, char **argv)
+enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN, O_DTMAX, O_LR, O_LRSSM, O_FREEZE,
+       O_WD, O_CLIP, O_WARM, O_EPOCHS, O_STEPS, O_BATCH, O_THREADS, O_SEED, O_SEQ, O_NTR, O_NVAL, O_NTEST, O_DATA,
+       O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_END };
+
+/* The options that are part of the stored run: with --resume each one given must agree with it. */
+typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64 } opt_kind;
+static const struct {
+    int code;
+    const char *name;
+    opt_kind kind;
+    size_t off;
+} RUN_OPTS[] = {
+#define F(field) offsetof(ssm_train_config, field)
+    {O_INIT, "--init", K_STR, F(init)}, {O_EPS, "--eps", K_REAL, F(init_eps)},
+    {O_DM, "--d-model", K_SIZE, F(d_model)}, {O_DS, "--d-state", K_SIZE, F(d_state)},
+    {O_LAYERS, "--layers", K_SIZE, F(n_layers)}, {O_GLU, "--glu", K_FLAG, F(glu)},
+    {O_PRE, "--prenorm", K_FLAG, F(prenorm)}, {O_DROP, "--dropout", K_REAL, F(dropout)},
+    {O_DTMIN, "--dt-min", K_REAL, F(dt_min)}, {O_DTMAX, "--dt-max", K_REAL, F(dt_max)},
+    {O_LR, "--lr", K_REAL, F(lr)}, {O_LRSSM, "--lr-ssm", K_REAL, F(lr_ssm)},
+    {O_FREEZE, "--freeze-ssm (--lr-ssm)", K_REAL, F(lr_ssm)}, {O_WD, "--wd", K_REAL, F(wd)},
+    {O_CLIP, "--clip", K_REAL, F(clip)}, {O_WARM, "--warmup", K_SIZE, F(warmup)},
+    {O_BATCH, "--batch", K_SIZE, F(batch)}, {O_THREADS, "--threads", K_SIZE, F(threads)},
+    {O_SEED, "--seed", K_U64, F(seed)}, {O_SEQ, "--seq-len", K_SIZE, F(seq_len)},
+    {O_NTR, "--n-train", K_SIZE, F(n_train)}, {O_NVAL, "--n-val", K_SIZE, F(n_val)},
+    {O_NTEST, "--n-test", K_SIZE, F(n_test)}, {O_DATA, "--data", K_STR, F(data_dir)},
+#undef F
+};
+
+/* A stored option as text, for messages. */
+static void opt_text(char *buf, size_t cap, opt_kind k, const void *p)
 {
-    enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN, O_DTMAX, O_LR, O_LRSSM, O_FREEZE,
-           O_WD, O_CLIP, O_WARM, O_EPOCHS, O_STEPS, O_BATCH, O_THREADS, O_SEED, O_SEQ, O_NTR, O_NVAL, O_NTEST, O_DATA,
-           O_CKPT, O_EVERY, O_RESUME, O_LOG, O_JSON };
-    static const struct option LONG[] = {
-        {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
-        {"init", required_argument, NULL, O_INIT}, {"eps", required_argument, NULL, O_EPS},
-        {"d-model", required_argument, NULL, O_DM}, {"d-state", required_argument, NULL, O_DS},
-        {"layers", required_argument, NULL, O_LAYERS}, {"glu", no_argument, NULL, O_GLU},
-        {"prenorm", no_argument, NULL, O_PRE}, {"dropout", required_argument, NULL, O_DROP},
-        {"dt-min", required_argument, NULL, O_DTMIN}, {"dt-max", required_argument, NULL, O_DTMAX},
-        {"lr", required_argument, NULL, O_LR}, {"lr-ssm", required_argument, NULL, O_LRSSM},
-        {"freeze-ssm", no_argument, NULL, O_FREEZE}, {"wd", required_argument, NULL, O_WD},
-        {"clip", required_argument, NULL, O_CLIP}, {"warmup", required_argument, NULL, O_WARM},
-        {"epochs", required_argument, NULL, O_EPOCHS}, {"steps", required_argument, NULL, O_STEPS},
-        {"batch", required_argument, NULL, O_BATCH}, {"threads", required_argument, NULL, O_THREADS},
-        {"seed", required_argument, NULL, O_SEED}, {"seq-len", required_argument, NULL, O_SEQ},
-        {"n-train", required_argument, NULL, O_NTR}, {"n-val", required_argument, NULL, O_NVAL},
-        {"n-test", required_argument, NULL, O_NTEST}, {"data", required_argument, NULL, O_DATA},
-        {"checkpoint", required_argument, NULL, O_CKPT}, {"checkpoint-every", required_argument, NULL, O_EVERY},
-        {"resume", no_argument, NULL, O_RESUME}, {"log", required_argument, NULL, O_LOG},
-        {"json", no_argument, NULL, O_JSON}, {NULL, 0, NULL, 0},
-    };
-    ssm_train_config c;
-    ssm_train_config_default(&c);
-    ssm_train_run_opts o = {0};
-    int json = 0, have_init = 0;
+    switch (k) {
+    case K_SIZE: snprintf(buf, cap, "%zu", *(const size_t *)p); break;
+    case K_REAL: snprintf(buf, cap, "%.17g", *(const double *)p); break;
+    case K_FLAG: snprintf(buf, cap, "%s", *(const int *)p ? "on" : "off"); break;
+    case K_STR: snprintf(buf, cap, "'%s'", (const char *)p); break;
+    case K_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
+    }
+}
+
+static int opt_same(opt_kind k, const void *a, const void *b)
+{
+    switch (k) {
+    case K_SIZE: return *(const size_t *)a == *(const size_t *)b;
+    case K_REAL: return *(const double *)a == *(const double *)b;
+    case K_FLAG: return (*(const int *)a != 0) == (*(const int *)b != 0);
+    case K_STR: return strcmp(a, b) == 0;
+    case K_U64: return *(const uint64_t *)a == *(const uint64_t *)b;
+    }
+    return 0;
+}
+
+/* What --resume compares: the options as parsed and which of them were given. */
+typedef struct {
+    const ssm_train_config *c;
+    const unsigned char *given;
+    int have_task;
+} resume_check;
+
+/* ssm_train_run_opts.on_resume: the options given must agree with the stored run (named when they do
+ * not); --epochs and --steps extend it (the engine refuses a shorter run), --checkpoint-every changes. */
+static ssm_status check_resume(ssm_train_config *st, void *ctx)
+{
+    const resume_check *r = ctx;
+    const ssm_train_config *c = r->c;
+    if (r->have_task && c->task != st->task)
+        return SSM_ERROR(SSM_EINVAL, "train --resume: TASK '%s' conflicts with the stored run's '%s'",
+                         ssm_train_task_name(c->task), ssm_train_task_name(st->task));
+    for (size_t i = 0; i < sizeof RUN_OPTS / sizeof RUN_OPTS[0]; i++) {
+        const char *mine = (const char *)c + RUN_OPTS[i].off, *theirs = (const char *)st + RUN_OPTS[i].off;
+        if (!r->given[RUN_OPTS[i].code - O_INIT] || opt_same(RUN_OPTS[i].kind, mine, theirs))
+            continue;
+        char a[600], b[600];
+        opt_text(a, sizeof a, RUN_OPTS[i].kind, mine);
+        opt_text(b, sizeof b, RUN_OPTS[i].kind, theirs);
+        return SSM_ERROR(SSM_EINVAL, "train --resume: %s %s conflicts with the stored run's %s (a resumed run keeps "
+                                     "its options; only --epochs and --steps may extend it)", RUN_OPTS[i].name, a, b);
+    }
+    if (r->given[O_EPOCHS - O_INIT] && c->epochs < st->epochs)
+        return SSM_ERROR(SSM_EINVAL, "train --resume: --epochs %zu is fewer than the stored run's %zu (a resumed run "
+                                     "can only be extended)", c->epochs, st->epochs);
+    if (r->given[O_EPOCHS - O_INIT])
+        st->epochs = c->epochs;
+    if (r->given[O_STEPS - O_INIT])
+        st->max_steps = c->max_steps;
+    if (r->given[O_EVERY - O_INIT])
+        st->ckpt_every = c->ckpt_every;
+    return SSM_OK;
+}
+
+static const struct option TRAIN_LONG[] = {
+    {"help", no_argument, NULL, 'h'}, {"quiet", no_argument, NULL, 'q'},
+    {"init", required_argument, NULL, O_INIT}, {"eps", required_argument, NULL, O_EPS},
+    {"d-model", required_argument, NULL, O_DM}, {"d-state", required_argument, NULL, O_DS},
+    {"layers", required_argument, NULL, O_LAYERS}, {"glu", no_argument, NULL, O_GLU},
+    {"prenorm", no_argument, NULL, O_PRE}, {"dropout", required_argument, NULL, O_DROP},
+    {"dt-min", required_argument, NULL, O_DTMIN}, {"dt-max", required_argument, NULL, O_DTMAX},
+    {"lr", required_argument, NULL, O_LR}, {"lr-ssm", required_argument, NULL, O_LRSSM},
+    {"freeze-ssm", no_argument, NULL, O_FREEZE}, {"wd", required_argument, NULL, O_WD},
+    {"clip", required_argument, NULL, O_CLIP}, {"warmup", required_argument, NULL, O_WARM},
+    {"epochs", required_argument, NULL, O_EPOCHS}, {"steps", required_argument, NULL, O_STEPS},
+    {"batch", required_argument, NULL, O_BATCH}, {"threads", required_argument, NULL, O_THREADS},
+    {"seed", required_argument, NULL, O_SEED}, {"seq-len", required_argument, NULL, O_SEQ},
+    {"n-train", required_argument, NULL, O_NTR}, {"n-val", required_argument, NULL, O_NVAL},
+    {"n-test", required_argument, NULL, O_NTEST}, {"data", required_argument, NULL, O_DATA},
+    {"checkpoint", required_argument, NULL, O_CKPT}, {"checkpoint-every", required_argument, NULL, O_EVERY},
+    {"resume", no_argument, NULL, O_RESUME}, {"force", no_argument, NULL, O_FORCE},
+    {"log", required_argument, NULL, O_LOG}, {"json", no_argument, NULL, O_JSON}, {NULL, 0, NULL, 0},
+};
+
+/* One option of `train` into c / o.  0 when fine, else the exit status (the reason printed). */
+static int train_option(ssm_train_config *c, ssm_train_run_opts *o, int *json, int ch, char **argv)
+{
     long v;
-    opterr = 0;
-    optind = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":hq", LONG, NULL)) != -1) {
-        switch (ch) {
-        case 'h': fputs(TRAIN_HELP, stdout); return 0;
-        case 'q': o.quiet = 1; break;
-        case O_INIT:
-            if (strlen(optarg) >= sizeof c.init) return cli_usage_error("train: --init path is too long");
-            snprintf(c.init, sizeof c.init, "%s", optarg);
-            have_init = 1;
-            break;
-        case O_EPS: if (!parse_real(&c.init_eps, "--eps", optarg)) return EXIT_USAGE; break;
-        case O_DM: if (!cli_parse_size(&c.d_model, "--d-model", optarg)) return EXIT_USAGE; break;
-        case O_DS: if (!cli_parse_size(&c.d_state, "--d-state", optarg)) return EXIT_USAGE; break;
-        case O_LAYERS: if (!cli_parse_size(&c.n_layers, "--layers", optarg)) return EXIT_USAGE; break;
-        case O_GLU: c.glu = 1; break;
-        case O_PRE: c.prenorm = 1; break;
-        case O_DROP: if (!parse_real(&c.dropout, "--dropout", optarg)) return EXIT_USAGE; break;
-        case O_DTMIN: if (!parse_real(&c.dt_min, "--dt-min", optarg)) return EXIT_USAGE; break;
-        case O_DTMAX: if (!parse_real(&c.dt_max, "--dt-max", optarg)) return EXIT_USAGE; break;
-        case O_LR: if (!parse_real(&c.lr, "--lr", optarg)) return EXIT_USAGE; break;
-        case O_LRSSM: if (!parse_real(&c.lr_ssm, "--lr-ssm", optarg)) return EXIT_USAGE; break;
-        case O_FREEZE: c.lr_ssm = 0.0; break;
-        case O_WD: if (!parse_real(&c.wd, "--wd", optarg)) return EXIT_USAGE; break;
-        case O_CLIP: if (!parse_real(&c.clip, "--clip", optarg)) return EXIT_USAGE; break;
-        case O_WARM: if (!cli_parse_long(&v, "--warmup", optarg, 0, 100000000L)) return EXIT_USAGE; c.warmup = (size_t)v; break;
-        case O_EPOCHS: if (!cli_parse_size(&c.epochs, "--epochs", optarg)) return EXIT_USAGE; break;
-        case O_STEPS: if (!cli_parse_size(&c.max_steps, "--steps", optarg)) return EXIT_USAGE; break;
-        case O_BATCH: if (!cli_parse_size(&c.batch, "--batch", optarg)) return EXIT_USAGE; break;
-        case O_THREADS: if (!cli_parse_size(&c.threads, "--threads", optarg)) return EXIT_USAGE; break;
-        case O_SEED: if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE; c.seed = (uint64_t)v; break;
-        case O_SEQ: if (!cli_parse_size(&c.seq_len, "--seq-len", optarg)) return EXIT_USAGE; break;
-        case O_NTR: if (!cli_parse_size(&c.n_train, "--n-train", optarg)) return EXIT_USAGE; break;
-        case O_NVAL: if (!cli_parse_size(&c.n_val, "--n-val", optarg)) return EXIT_USAGE; break;
-        case O_NTEST: if (!cli_parse_size(&c.n_test, "--n-test", optarg)) return EXIT_USAGE; break;
-        case O_DATA:
-            if (strlen(optarg) >= sizeof c.data_dir) return cli_usage_error("train: --data path is too long");
-            snprintf(c.data_dir, sizeof c.data_dir, "%s", optarg);
-            break;
-        case O_CKPT: o.ckpt_dir = optarg; break;
-        case O_EVERY: if (!cli_parse_size(&c.ckpt_every, "--checkpoint-every", optarg)) return EXIT_USAGE; break;
-        case O_RESUME: o.resume = 1; break;
-        case O_LOG: o.log_path = optarg; break;
-        case O_JSON: json = 1; break;
-        case ':': return cli_usage_error("train: option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("train: unknown option '%s'", argv[optind - 1]);
-        }
+#define SIZE_OPT(field, name) return cli_parse_size(&c->field, name, optarg) ? 0 : EXIT_USAGE
+#define REAL_OPT(field, name) return parse_real(&c->field, name, optarg) ? 0 : EXIT_USAGE
+    switch (ch) {
+    case 'h': fputs(TRAIN_HELP, stdout); return -1;
+    case 'q': o->quiet = 1; return 0;
+    case O_INIT:
+        if (strlen(optarg) >= sizeof c->init) return cli_usage_error("train: --init path is too long");
+        snprintf(c->init, sizeof c->init, "%s", optarg);
+        return 0;
+    case O_EPS: REAL_OPT(init_eps, "--eps");
+    case O_DM: SIZE_OPT(d_model, "--d-model");
+    case O_DS: SIZE_OPT(d_state, "--d-state");
+    case O_LAYERS: SIZE_OPT(n_layers, "--layers");
+    case O_GLU: c->glu = 1; return 0;
+    case O_PRE: c->prenorm = 1; return 0;
+    case O_DROP: REAL_OPT(dropout, "--dropout");
+    case O_DTMIN: REAL_OPT(dt_min, "--dt-min");
+    case O_DTMAX: REAL_OPT(dt_max, "--dt-max");
+    case O_LR: REAL_OPT(lr, "--lr");
+    case O_LRSSM: REAL_OPT(lr_ssm, "--lr-ssm");
+    case O_FREEZE: c->lr_ssm = 0.0; return 0;
+    case O_WD: REAL_OPT(wd, "--wd");
+    case O_CLIP: REAL_OPT(clip, "--clip");
+    case O_WARM:
+        if (!cli_parse_long(&v, "--warmup", optarg, 0, 100000000L)) return EXIT_USAGE;
+        c->warmup = (size_t)v;
+        return 0;
+    case O_EPOCHS: SIZE_OPT(epochs, "--epochs");
+    case O_STEPS: SIZE_OPT(max_steps, "--steps");
+    case O_BATCH: SIZE_OPT(batch, "--batch");
+    case O_THREADS: SIZE_OPT(threads, "--threads");
+    case O_SEED:
+        if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE;
+        c->seed = (uint64_t)v;
+        return 0;
+    case O_SEQ: SIZE_OPT(seq_len, "--seq-len");
+    case O_NTR: SIZE_OPT(n_train, "--n-train");
+    case O_NVAL: SIZE_OPT(n_val, "--n-val");
+    case O_NTEST: SIZE_OPT(n_test, "--n-test");
+    case O_DATA:
+        if (strlen(optarg) >= sizeof c->data_dir) return cli_usage_error("train: --data path is too long");
+        snprintf(c->data_dir, sizeof c->data_dir, "%s", optarg);
+        return 0;
+    case O_CKPT: o->ckpt_dir = optarg; return 0;
+    case O_EVERY: SIZE_OPT(ckpt_every, "--checkpoint-every");
+    case O_RESUME: o->resume = 1; return 0;
+    case O_FORCE: o->force = 1; return 0;
+    case O_LOG: o->log_path = optarg; return 0;
+    case O_JSON: *json = 1; return 0;
+    case ':': return cli_usage_error("train: option '%s' needs a value", argv[optind - 1]);
+    default: return cli_usage_error("train: unknown option '%s'", argv[optind - 1]);
     }
-    if (optind >= argc)
-        return cli_usage_error("train: missing TASK (sfmnist adding listops sinusoid; see 'ssmkit train --help')");
-    if (optind + 1 < argc)
-        return cli_usage_error("train: unexpected argument '%s'", argv[optind + 1]);
-    ssm_status s = ssm_train_task_lookup(&c.task, argv[optind]);
-    if (s != SSM_OK)
-        return cli_fail(s);
-    if (!have_init && !o.resume)
-        return cli_usage_error("train: missing --init FILE|METHOD");
-    if (o.resume && !o.ckpt_dir)
-        return cli_usage_error("train: --resume needs --checkpoint DIR");
-    if ((s = ssm_train_config_check(&c)) != SSM_OK)
-        return cli_fail(s);
-    /* the log is a TSV table: another extension is refused, and its folder checked, before training */
-    cli_out_kind lk;
-    if (o.log_path && (!cli_ends_with(o.log_path, ".tsv") || !cli_out_kind_of(&lk, o.log_path)))
-        return cli_ends_with(o.log_path, ".tsv") ? EXIT_USAGE
-                                                 : cli_usage_error("train: --log '%s' must be a .tsv file", o.log_path);
-    char logbuf[1100];
-    if (!o.log_path && o.ckpt_dir) {
-        snprintf(logbuf, sizeof logbuf, "%s/log.tsv", o.ckpt_dir);
-        o.log_path = logbuf;
-    }
+#undef SIZE_OPT
+#undef REAL_OPT
+}
+
+/* Train (or resume), then evaluate on the test split and report. */
+static int run_and_report(const ssm_train_config *c, ssm_train_run_opts *o, int json)
+{
     int silent = json;
-    o.on_epoch = print_row;
-    o.ctx = &silent;
+    o->on_epoch = print_row;
+    o->ctx = &silent;
     ssm_train_state st;
-    s = ssm_train_run(&st, &c, &o);
+    ssm_status s = ssm_train_run(&st, c, o);
     double tl = NAN, ta = NAN;
     if (s == SSM_OK)
         s = ssm_train_evaluate(&tl, &ta, &st, &st.data.test, 2, 0, NULL);
@@ -187,6 +270,54 @@ int cmd_train(int argc, char **argv)
     }
     ssm_train_state_free(&st);
     return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    ssm_train_config c;
+    ssm_train_config_default(&c);
+    ssm_train_run_opts o = {0};
+    int json = 0, ch;
+    unsigned char given[O_END - O_INIT] = {0};
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":hq", TRAIN_LONG, NULL)) != -1) {
+        int rc = train_option(&c, &o, &json, ch, argv);
+        if (rc)
+            return rc < 0 ? 0 : rc;
+        if (ch >= O_INIT && ch < O_END)
+            given[ch - O_INIT] = 1;
+    }
+    if (optind + 1 < argc)
+        return cli_usage_error("train: unexpected argument '%s'", argv[optind + 1]);
+    int have_task = optind < argc;
+    if (!have_task && !o.resume)
+        return cli_usage_error("train: missing TASK (sfmnist adding listops sinusoid; see 'ssmkit train --help')");
+    ssm_status s = have_task ? ssm_train_task_lookup(&c.task, argv[optind]) : SSM_OK;
+    if (s != SSM_OK)
+        return cli_fail(s);
+    if (o.resume && !o.ckpt_dir)
+        return cli_usage_error("train: --resume needs --checkpoint DIR");
+    if (!given[O_INIT - O_INIT] && !o.resume)
+        return cli_usage_error("train: missing --init FILE|METHOD");
+    if ((s = ssm_train_config_check(&c)) != SSM_OK)
+        return cli_fail(s);
+    if (o.resume && o.force)
+        return cli_usage_error("train: --force starts a new run; it does not go with --resume");
+    resume_check rcheck = {&c, given, have_task};
+    o.on_resume = check_resume;
+    o.resume_ctx = &rcheck;
+    /* the log is a TSV table: another extension is refused, and its folder checked, before training */
+    cli_out_kind lk;
+    if (o.log_path && (!cli_ends_with(o.log_path, ".tsv") || !cli_out_kind_of(&lk, o.log_path)))
+        return cli_ends_with(o.log_path, ".tsv") ? EXIT_USAGE
+                                                 : cli_usage_error("train: --log '%s' must be a .tsv file", o.log_path);
+    char logbuf[1100];
+    if (!o.log_path && o.ckpt_dir) {
+        snprintf(logbuf, sizeof logbuf, "%s/log.tsv", o.ckpt_dir);
+        o.log_path = logbuf;
+    }
+    return run_and_report(&c, &o, json);
 }
 
 /* ---- eval ----------------------------------------------------------------------------------------- */

@@ -1,8 +1,9 @@
 /* cli/main.c — the `ssmkit` binary: subcommand dispatch only. */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <gsl/gsl_errno.h>
-
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -100,7 +101,7 @@ static void print_version(void)
     printf("fixed kernel (PTD): reference LAPACK/BLAS, one code path on every CPU\n");
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc == 2 && strcmp(argv[1], "--blas-selftest") == 0)
         return ssm_blas_selftest() ? 0 : 1;
@@ -167,4 +168,17 @@ int main(int argc, char **argv)
     if (near)
         return cli_usage_error("unknown command '%s'; did you mean '%s'? (see 'ssmkit --help')", cmd, near);
     return cli_usage_error("unknown command '%s' (see 'ssmkit --help')", cmd);
+}
+
+/* Everything a command printed on stdout must reach it: a full disk behind a redirection (or
+ * `> /dev/full`) is reported, with exit status 1, instead of being lost at exit (EWRITE's status). */
+int main(int argc, char **argv)
+{
+    int rc = run_command(argc, argv);
+    errno = 0;
+    if (rc == 0 && (fflush(stdout) != 0 || ferror(stdout))) { /* a failed command has said why already */
+        fprintf(stderr, "ssmkit: cannot write to standard output: %s\n", errno ? strerror(errno) : "write error");
+        return EXIT_CHECK;
+    }
+    return rc;
 }

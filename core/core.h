@@ -54,6 +54,8 @@ typedef enum SSM_MUST_CHECK_TYPE {
     SSM_EFORMAT,  /* malformed or unsupported file content                  */
     SSM_EIO,      /* operating-system I/O failure                           */
     SSM_ECHECK,   /* a verification found a violated tolerance              */
+    SSM_EWRITE,   /* an output could not be written (disk full, quota, file
+                   * size limit, device error); the destination is untouched */
     SSM_STATUS_COUNT
 } ssm_status;
 

@@ -20,6 +20,7 @@ const char *ssm_strerror(ssm_status s)
     case SSM_EFORMAT: return "malformed or unsupported file";
     case SSM_EIO:     return "input/output error";
     case SSM_ECHECK:  return "verification failed";
+    case SSM_EWRITE:  return "cannot write the output";
     default:          return "unknown status";
     }
 }

@@ -122,12 +122,13 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
              "ssmkit %s experiment bode: G(i omega) of every init at N = %zu against HiPPO-LegS (B = LegS B, C = ones)\n"
              "inits with a target use B~ = V^-1 B, C~ = C V (no factor 1/2); s4d-lin/inv/real use B = C = 1\n"
              "sup over [1e-2, 10 N^2], refined (ssm_dist_sup)", SSM_VERSION, N);
+    for (size_t k = 0; k < SSM_INIT_COUNT; k++)
+        if (x->set[k].rows != 1)
+            return SSM_ERROR(SSM_EINVAL, "bode: method %zu has %zu summary rows", k, x->set[k].rows);
     json_t *rows = json_array();
     char best[32] = "", worst[32] = "";
     double lo = INFINITY, hi = -1;
     for (size_t k = 0; k < SSM_INIT_COUNT; k++) {
-        if (x->set[k].rows != 1)
-            return SSM_ERROR(SSM_EINVAL, "bode: method %zu has %zu summary rows", k, x->set[k].rows);
         const double *v = x->set[k].v;
         const char *name = ssm_init_method_name((ssm_init_method)k);
         json_array_append_new(rows, json_pack("{s:s, s:o, s:o, s:o, s:o}", "method", name, "sup_abs_diff_vs_legs",

@@ -224,12 +224,12 @@ static ssm_status write_table(const char *path, const char *header, const exp_ta
                 fputc('\n', fp);
         }
     }
-    if (s == SSM_OK && ferror(fp))
-        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
     if (s != SSM_OK) {
         ssm_atomic_abort(a);
         return s;
     }
+    if (ferror(fp))
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }
 
@@ -240,10 +240,8 @@ static ssm_status write_json(const char *path, json_t *j)
     ssm_status s = ssm_atomic_open(&a, &fp, path);
     if (s != SSM_OK)
         return s;
-    if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    }
+    if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', fp) == EOF)
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }
 
@@ -278,18 +276,69 @@ static ssm_status part_line(exp_data *x, char *line, const char *path, size_t li
     return exp_add(x, (size_t)dd, v + 2, (size_t)cc);
 }
 
+ssm_status exp_read_part_mem(exp_data *x, const char *buf, size_t len, const char *name)
+{
+    char line[4096];
+    ssm_status s = SSM_OK;
+    size_t lineno = 0;
+    for (size_t i = 0; s == SSM_OK && i < len; lineno++) {
+        size_t e = i;
+        while (e < len && buf[e] != '\n')
+            e++;
+        if (e - i >= sizeof line)
+            return SSM_ERROR(SSM_EFORMAT, "%s: line %zu is longer than %zu bytes", name, lineno + 1, sizeof line - 1);
+        if (memchr(buf + i, '\0', e - i))
+            return SSM_ERROR(SSM_EFORMAT, "%s: line %zu holds a NUL byte", name, lineno + 1);
+        memcpy(line, buf + i, e - i);
+        line[e - i] = '\0';
+        s = part_line(x, line, name, lineno + 1);
+        i = e + 1;
+    }
+    return s;
+}
+
 /* read DIR/NAME.part-K.tsv back into x */
 static ssm_status read_part(exp_data *x, const char *path)
 {
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first)", path);
-    char line[4096];
-    ssm_status s = SSM_OK;
-    for (size_t k = 1; s == SSM_OK && fgets(line, sizeof line, fp); k++)
-        s = part_line(x, line, path, k);
-    fclose(fp);
+    unsigned char *buf;
+    size_t len;
+    if (ssm_read_file(&buf, &len, path) != SSM_OK) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", ssm_error_message());
+        return SSM_ERROR(SSM_EINVAL, "merge: missing part '%s' (run its --job first): %s", path, why);
+    }
+    ssm_status s = exp_read_part_mem(x, (const char *)buf, len, path);
+    free(buf);
     return s;
+}
+
+/* merged parts: every dataset as wide as its table's columns (the finishing code indexes columns by
+ * position, so a part from another version or an edited one must not reach it) */
+static ssm_status check_widths(const exp_def *e, const exp_data *x)
+{
+    for (size_t d = 0; d < x->nsets; d++) {
+        if (!x->set[d].rows)
+            continue;
+        const exp_table *t = NULL;
+        for (size_t k = 0; k < EXP_MAX_TABLES && e->tables[k].columns && !t; k++)
+            if (d >= e->tables[k].first && d <= e->tables[k].last)
+                t = &e->tables[k];
+        if (!t)
+            return SSM_ERROR(SSM_EFORMAT, "%s --merge: the parts hold a dataset %zu this experiment does not write",
+                             e->name, d);
+        size_t w = 0;
+        for (const char *c = t->columns; *c;) { /* the number of column names */
+            c += strspn(c, " ");
+            if (*c)
+                w++;
+            c += strcspn(c, " ");
+        }
+        if (x->set[d].cols != w)
+            return SSM_ERROR(SSM_EFORMAT, "%s --merge: dataset %zu of the parts has rows of %zu values, the "
+                                          "experiment's jobs write %zu (a part from another version, or edited?)",
+                             e->name, d, x->set[d].cols, w);
+    }
+    return SSM_OK;
 }
 
 ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
@@ -326,6 +375,8 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
             snprintf(path, sizeof path, "%s/%s.part-%zu.tsv", o->out_dir, e->name, k);
             s = read_part(&x, path);
         }
+        if (s == SSM_OK)
+            s = check_widths(e, &x);
     } else {
         if (e->all) {
             s = e->all(&x, o);

@@ -41,6 +41,14 @@ void exp_series(exp_data *x, size_t d, const char *fmt, ...)
 #endif
     ;
 void exp_data_clear(exp_data *x);
+/* A stored value that should be a count or an index (N, a method number) as an integer: -1 unless it
+ * is a whole number in [0, 2^53] — merged part files may hold anything, and converting an
+ * out-of-range double to an integer type is undefined behaviour. */
+static inline long long exp_index(double v)
+{
+    return v >= 0 && v <= 9007199254740992.0 && v == (double)(long long)v ? (long long)v : -1;
+}
+
 /* element (r, c) of dataset d */
 #define EXP_AT(x, d, r, c) ((x)->set[d].v[(r) * (x)->set[d].cols + (c)])
 
@@ -77,6 +85,10 @@ typedef struct {
     /* optional: every job at once when run in process (e.g. one warm-started sweep instead of one
      * continuation per job); must append exactly what the jobs would */
     ssm_status (*all)(exp_data *x, const ssm_experiment_opts *o);
+    /* the width of each dataset the jobs write: widths[d] for dataset d, the last entry before the
+     * terminating 0 for every dataset beyond; --merge refuses parts whose rows differ (the finishing
+     * code indexes columns by position).  NULL: not checked. */
+    const size_t *widths;
 } exp_def;
 
 /* The job protocol: --jobs prints one command per job; --job K writes
@@ -88,6 +100,10 @@ SSM_MUST_CHECK ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o
 
 /* a JSON number, or null for NaN and infinities (which JSON has no spelling for) */
 json_t *exp_jnum(double x);
+/* Parse one part file (what --job K writes: the names line, '#' lines with titles and series labels,
+ * rows "set cols v1 v2 …") held in memory and append its rows to x; `name` prefixes the messages.
+ * EFORMAT for anything else (fuzz/fuzz-merge.c feeds it arbitrary bytes). */
+SSM_MUST_CHECK ssm_status exp_read_part_mem(exp_data *x, const char *buf, size_t len, const char *name);
 
 /* the command line options that reproduce o (for --jobs), into buf */
 void exp_opts_string(char *buf, size_t cap, const ssm_experiment_opts *o);

@@ -160,7 +160,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
         json_array_append_new(rows, json_pack("{s:I, s:[o,o,o], s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "N",
-                                              (json_int_t)v[0], "output_error_sigma", exp_jnum(v[1]),
+                                              (json_int_t)exp_index(v[0]), "output_error_sigma", exp_jnum(v[1]),
                                               exp_jnum(v[2]), exp_jnum(v[3]), "sup_diag_normalised", exp_jnum(v[4]),
                                               "omega_diag", exp_jnum(v[5]), "E_norm2", exp_jnum(v[6]),
                                               "sup_ptd_normalised", exp_jnum(v[7]), "ptd_bound", exp_jnum(v[8]),

@@ -91,7 +91,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
         }
         if (isnan(first_bad) && v[5] > 1.0)
             first_bad = v[0];
-        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o}", "N", (json_int_t)v[0], "log10_kappa_V",
+        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o}", "N", (json_int_t)exp_index(v[0]), "log10_kappa_V",
                                               exp_jnum(v[1]), "digits", exp_jnum(v[2]), "log10_kappa_V_double",
                                               v[5] < 0 ? json_null() : exp_jnum(v[3])));
     }
@@ -100,7 +100,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     json_object_set_new(j, "fitted_log10_rate", exp_jnum(slope));
     json_object_set_new(j, "expected_log10_rate", json_real(rate));
     json_object_set_new(j, "fitted_base", exp_jnum(pow(10, slope)));
-    json_object_set_new(j, "double_wrong_from_N", isnan(first_bad) ? json_null() : json_integer((json_int_t)first_bad));
+    json_object_set_new(j, "double_wrong_from_N", exp_index(first_bad) < 0 ? json_null() : json_integer((json_int_t)exp_index(first_bad)));
     json_object_set_new(j, "kappa", rows);
     snprintf(summary, scap,
              "kappa-growth: log10 kappa grows by %.4f per state (3+2sqrt2 gives %.4f); double precision is wrong by "

@@ -256,7 +256,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     for (size_t k = 0; k < NSYS; k++) {
         const double *v = x->set[D_SYS + k].v;
         json_array_append_new(sys, json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:b, s:o, s:o, s:o, s:o}", "system",
-                                             NAMES[k], "N", (json_int_t)v[0], "norm_A", exp_jnum(v[1]),
+                                             NAMES[k], "N", (json_int_t)exp_index(v[0]), "norm_A", exp_jnum(v[1]),
                                              "abscissa_eps2", exp_jnum(v[2]), "abscissa_eps6", exp_jnum(v[3]),
                                              "stability_radius", exp_jnum(v[4]), "stability_radius_below_rounding",
                                              v[4] <= 10 * DBL_EPSILON * v[1], "kappa_V", exp_jnum(v[5]),
@@ -266,21 +266,28 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     }
     for (size_t k = 0; k < NPANEL; k++) {
         const double *v = x->set[D_PANEL + k].v;
+        long long si = exp_index(v[0]); /* merged parts may hold anything */
+        if (si < 0 || si >= (long long)NSYS) {
+            json_decref(sys);
+            json_decref(pan);
+            return SSM_ERROR(SSM_EFORMAT, "pseudospectra: panel %zu names system %g", k, v[0]);
+        }
         json_t *drawn = json_array(), *unres = json_array();
         const exp_set *L = &x->set[D_LEV + k];
         for (size_t r = 0; r < L->rows; r++) {
-            int code = (int)L->v[4 * r + 1];
-            if (code == LEV_DRAWN || code == LEV_UNRESOLVED)
-                json_array_append_new(code == LEV_DRAWN ? drawn : unres, json_integer((json_int_t)L->v[4 * r]));
+            long long code = exp_index(L->v[4 * r + 1]);
+            double lv = L->v[4 * r]; /* a decade: a whole number, negative as a rule */
+            if ((code == LEV_DRAWN || code == LEV_UNRESOLVED) && isfinite(lv) && fabs(lv) < 1e6 && lv == floor(lv))
+                json_array_append_new(code == LEV_DRAWN ? drawn : unres, json_integer((json_int_t)lv));
         }
         json_array_append_new(pan, json_pack("{s:s, s:s, s:[ffff], s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:f, s:I}",
-                                             "panel", PANELS[k], "system", NAMES[(size_t)v[0]], "box", v[1], v[2],
-                                             v[3], v[4], "grid", (json_int_t)v[5], "min_sigma", exp_jnum(v[6]),
-                                             "max_sigma", exp_jnum(v[7]), "eigenvalues_inside", (json_int_t)v[8],
-                                             "eigenvalues", (json_int_t)v[9], "level_floor", exp_jnum(v[10]),
+                                             "panel", PANELS[k], "system", NAMES[si], "box", v[1], v[2],
+                                             v[3], v[4], "grid", (json_int_t)exp_index(v[5]), "min_sigma", exp_jnum(v[6]),
+                                             "max_sigma", exp_jnum(v[7]), "eigenvalues_inside", (json_int_t)exp_index(v[8]),
+                                             "eigenvalues", (json_int_t)exp_index(v[9]), "level_floor", exp_jnum(v[10]),
                                              "levels_drawn_log10", drawn, "levels_unresolved_log10", unres,
                                              "worst_check_ratio", exp_jnum(v[13]), "accept_ratio", v[14],
-                                             "points_refined", (json_int_t)v[15]));
+                                             "points_refined", (json_int_t)exp_index(v[15])));
     }
     json_object_set_new(j, "N", json_integer((json_int_t)size_N(o)));
     json_object_set_new(j, "grid", json_integer((json_int_t)g));

@@ -121,6 +121,8 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
              "series: sweep_N<N>_tau<tf_weight>, one per warm-started sweep; init_ptd: init ptd alone at the "
              "official budgets; official: the official points (tf_weight and seconds nan: not applicable)",
              SSM_VERSION);
+    if (x->set[dn].rows > NOFF) /* one row per official point */
+        return SSM_ERROR(SSM_EFORMAT, "ptd-front: %zu rows at the official budgets, at most %d", x->set[dn].rows, NOFF);
     json_t *rows = json_array();
     int dominated = 1;
     for (size_t r = 0; r < x->set[dn].rows; r++) {
@@ -130,7 +132,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
                   v[3] <= off[1] * (1 + 1e-12);
         dominated &= dom;
         json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:{s:f, s:f, s:f, s:f}}",
-                                              "N", (json_int_t)v[0], "eps", exp_jnum(v[2]), "perturbation_norm",
+                                              "N", (json_int_t)exp_index(v[0]), "eps", exp_jnum(v[2]), "perturbation_norm",
                                               exp_jnum(v[3]), "kappa_V", exp_jnum(v[4]), "ones", exp_jnum(v[5]),
                                               "randC", exp_jnum(v[6]), "max_re_lambda", exp_jnum(v[7]),
                                               "dominates_official", dom, "official", "kappa_V", off[2], "ones",

@@ -130,7 +130,7 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
     double hmin = INFINITY, hmax = 0, rmin = INFINITY, rmax = 0;
     for (size_t r = 0; r < t->rows; r++) {
         const double *v = t->v + r * t->cols;
-        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "N", (json_int_t)v[0],
+        json_array_append_new(rows, json_pack("{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "N", (json_int_t)exp_index(v[0]),
                                               "omega_spike", exp_jnum(v[1]), "n2_over_pi", exp_jnum(v[2]), "max_abs_im_W",
                                               exp_jnum(v[3]), "height", exp_jnum(v[4]), "height_normalised",
                                               exp_jnum(v[5]), "height_half_normalised", exp_jnum(v[6]),

@@ -1,6 +1,10 @@
-/* core/atomic.c — every writer goes through here: temp file beside the
+/* io/atomic.c — every writer goes through here: temp file beside the
  * destination, fsync, rename, fsync of the folder.  A failure at any step
- * leaves the destination untouched and no temporary file behind. */
+ * leaves the destination untouched and no temporary file behind.  A write
+ * that the system refuses (disk full, quota, file-size limit) is SSM_EWRITE
+ * with the system's reason ("No space left on device"); a destination that
+ * cannot take a file at all (missing folder, no permission, not a regular
+ * file) is SSM_EIO. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/io.h"
 
@@ -11,6 +15,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* errno values that mean "the system refused the data", not "wrong destination" */
+static int write_refused(int e)
+{
+    return e == ENOSPC || e == EDQUOT || e == EFBIG || e == EIO;
+}
 
 struct ssm_atomic {
     FILE *fp;
@@ -43,9 +53,11 @@ ssm_status ssm_atomic_open(ssm_atomic **out, FILE **fp, const char *path)
     }
     const char *dir = dirname(d1), *base = basename(d2);
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        /* a device, FIFO or socket would be replaced by the rename, not written to */
         free(a); free(d1); free(d2);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s': it is a directory", path);
+        return SSM_ERROR(SSM_EIO, "cannot write '%s': %s", path,
+                         S_ISDIR(st.st_mode) ? "it is a directory" : "not a regular file (ssmkit replaces outputs)");
     }
     size_t len = strlen(dir) + strlen(base) + 16;
     a->tmp = malloc(len);
@@ -62,7 +74,7 @@ ssm_status ssm_atomic_open(ssm_atomic **out, FILE **fp, const char *path)
     int fd = mkstemp(a->tmp);
     if (fd < 0) {
         int e = errno;
-        ssm_status s = SSM_ERROR(SSM_EIO, "cannot create '%s': %s", path, strerror(e));
+        ssm_status s = SSM_ERROR(write_refused(e) ? SSM_EWRITE : SSM_EIO, "cannot create '%s': %s", path, strerror(e));
         atomic_free(a);
         return s;
     }
@@ -94,6 +106,18 @@ void ssm_atomic_abort(ssm_atomic *a)
     atomic_free(a);
 }
 
+ssm_status ssm_atomic_fail(ssm_atomic *a, const char *what)
+{
+    int e = errno ? errno : EIO; /* the failed write's reason, before fclose and unlink touch errno */
+    ssm_status s;
+    if (a)
+        s = SSM_ERROR(SSM_EWRITE, "cannot write %s'%s': %s", what ? what : "", a->path, strerror(e));
+    else
+        s = SSM_ERROR(SSM_EWRITE, "cannot write %sto the output stream: %s", what ? what : "", strerror(e));
+    ssm_atomic_abort(a);
+    return s;
+}
+
 ssm_status ssm_atomic_commit(ssm_atomic *a)
 {
     if (!a)
@@ -110,7 +134,7 @@ ssm_status ssm_atomic_commit(ssm_atomic *a)
     if (!e && rename(a->tmp, a->path) != 0)
         e = errno;
     if (e) {
-        ssm_status s = SSM_ERROR(SSM_EIO, "cannot write '%s': %s", a->path, strerror(e));
+        ssm_status s = SSM_ERROR(SSM_EWRITE, "cannot write '%s': %s", a->path, strerror(e));
         unlink(a->tmp);
         atomic_free(a);
         return s;

@@ -17,13 +17,20 @@
 
 typedef struct ssm_atomic ssm_atomic;
 /* Create "<dir>/.<base>.tmp.XXXXXX" beside `path` and return a stream to it.
- * EIO (with the OS reason) when the folder is missing or unwritable. */
+ * EIO (with the OS reason) when the folder is missing or unwritable or path
+ * exists and is not a regular file; EWRITE when the disk or quota is full. */
 SSM_MUST_CHECK ssm_status ssm_atomic_open(ssm_atomic **a, FILE **fp, const char *path);
 /* Flush, fsync, close and rename over `path`; fsync the folder.  On any
- * failure the temporary file is removed and `path` is untouched. */
+ * failure the temporary file is removed, `path` is untouched and the status
+ * is EWRITE with the system's reason. */
 SSM_MUST_CHECK ssm_status ssm_atomic_commit(ssm_atomic *a);
 /* Remove the temporary file; `path` is untouched.  NULL is a no-op. */
 void ssm_atomic_abort(ssm_atomic *a);
+/* After a write to a's stream failed: abort (as above) and return EWRITE
+ * naming the destination ("cannot write <what>'path': <errno's reason>", e.g.
+ * "No space left on device"); what may be NULL or "the checkpoint ".  a may
+ * be NULL (a plain stream: "cannot write to the output stream: ..."). */
+SSM_MUST_CHECK ssm_status ssm_atomic_fail(ssm_atomic *a, const char *what);
 
 /* Read a whole file into memory (caller frees *buf).  EIO on failure. */
 SSM_MUST_CHECK ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);

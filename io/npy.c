@@ -269,9 +269,7 @@ ssm_status ssm_npy_write(const char *path, int ndim, const size_t *shape, int is
             b[i] = (unsigned char)(u >> (8 * i));
         ok = fwrite(b, 1, 8, fp) == 8;
     }
-    if (!ok) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    }
+    if (!ok)
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }

@@ -303,10 +303,8 @@ ssm_status ssm_st_write(const ssm_st *f, const char *path)
             put_le_double(b8, f->t[i].data[k]);
             ok = fwrite(b8, 1, 8, fp) == 8;
         }
-    if (!ok) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    }
+    if (!ok)
+        return ssm_atomic_fail(a, NULL);
     return ssm_atomic_commit(a);
 }
 

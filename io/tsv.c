@@ -276,14 +276,12 @@ static ssm_status write_table(const char *path, FILE *stream, const char *column
     int ok = ssm_tsv_write_head(fp, columns, cols, header) == SSM_OK;
     for (size_t i = 0; ok && i < rows; i++)
         ok = w(fp, M, i);
-    if (!ok) {
-        ssm_atomic_abort(a);
-        return SSM_ERROR(SSM_EIO, "cannot write '%s'", path ? path : "(stream)");
-    }
+    if (!ok)
+        return ssm_atomic_fail(a, NULL);
     if (a)
         return ssm_atomic_commit(a);
     if (fflush(fp) != 0)
-        return SSM_ERROR(SSM_EIO, "cannot write to the output stream: %s", strerror(errno));
+        return SSM_ERROR(SSM_EWRITE, "cannot write to the output stream: %s", strerror(errno));
     return SSM_OK;
 }
 

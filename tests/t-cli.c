@@ -951,6 +951,46 @@ static void test_ptd_determinism(void)
     CHECK(runs >= 2 && nfirst > 1000, "determinism: %d runs compared", runs);
 }
 
+/* --job K for every job, then --merge, for the quick experiments (the part files a job writes are what
+ * --merge reads: their widths are declared in each exp_def); a part with rows of the wrong width, or
+ * with a row of another dataset's width, is refused (it used to be read past its rows). */
+static void test_merge_roundtrip(void)
+{
+    const char *exps[][2] = {{"kappa-growth", "16"}, {"bode", "16"}, {"pseudospectra", "8"}};
+    int J0 = 0;
+    for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
+        char d[300];
+        snprintf(d, sizeof d, "%s/merge-%s", dir, exps[e][0]);
+        mkdir(d, 0755);
+        int rc = run((const char *[]){"experiment", exps[e][0], "--n-max", exps[e][1], "--out", d, "--jobs", NULL});
+        int J = lines(out_buf);
+        for (int k = 0; rc == 0 && k < J; k++) {
+            char ks[16];
+            snprintf(ks, sizeof ks, "%d", k);
+            rc = run((const char *[]){"experiment", exps[e][0], "--n-max", exps[e][1], "--out", d, "--job", ks, NULL});
+        }
+        CHECK(rc == 0 && J >= 1, "%s: %d jobs: %s", exps[e][0], J, err_buf);
+        if (e == 0)
+            J0 = J;
+        CHECK(run((const char *[]){"experiment", exps[e][0], "--n-max", exps[e][1], "--out", d, "--merge", "-q", NULL}) == 0,
+              "%s --merge of its own parts: %s", exps[e][0], err_buf);
+    }
+    /* kappa-growth's rows have 6 values: parts whose rows have 2 (60 of them in part 0: enough to reach
+     * past the allocation) are refused */
+    char d[300], part[400];
+    snprintf(d, sizeof d, "%s/merge-kappa-growth", dir);
+    for (int k = 0; k < J0; k++) {
+        snprintf(part, sizeof part, "%s/kappa-growth.part-%d.tsv", d, k);
+        FILE *fp = fopen(part, "w");
+        for (int r = 0; fp && r < (k ? 1 : 60); r++)
+            fputs("0\t2\t8\t1\n", fp);
+        if (fp)
+            fclose(fp);
+    }
+    expect_usage_error((const char *[]){"experiment", "kappa-growth", "--n-max", "16", "--out", d, "--merge", NULL},
+                       "dataset 0 of the parts has rows of 2 values, the experiment's jobs write 6");
+}
+
 int main(void)
 {
     t_init();
@@ -974,6 +1014,7 @@ int main(void)
     test_pspec();
     test_experiments_issue5();
     test_pseudospectra_experiment();
+    test_merge_roundtrip();
     test_python();
     test_ptd_determinism();
     char cmd[300];

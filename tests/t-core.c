@@ -5,6 +5,7 @@
 #include "tests/harness.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -221,6 +222,23 @@ static void test_atomic(void)
     CHECK(ssm_atomic_open(&a, &fp, path) == SSM_OK, "open 3");
     CHECK(count_entries(dir) == 2, "temporary file beside the destination");
     ssm_atomic_abort(a);
+    /* a write the system refused: EWRITE with its reason (errno at the call), the temporary removed and
+     * the destination as it was */
+    CHECK(ssm_atomic_open(&a, &fp, path) == SSM_OK, "open 4");
+    fputs("more", fp);
+    errno = ENOSPC;
+    CHECK(ssm_atomic_fail(a, "the checkpoint ") == SSM_EWRITE && strstr(ssm_error_message(), "the checkpoint '") &&
+              strstr(ssm_error_message(), "No space left on device"), "atomic_fail: %s", ssm_error_message());
+    CHECK(count_entries(dir) == 1 && ssm_read_file(&buf, &len, path) == SSM_OK && len == 6, "atomic_fail keeps the old file");
+    free(buf);
+    /* a destination that is not a regular file (a FIFO here; /dev/null for root) is refused, not renamed over */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    struct stat sb;
+    CHECK(mkfifo(fifo, 0600) == 0 && ssm_atomic_open(&a, &fp, fifo) == SSM_EIO &&
+              strstr(ssm_error_message(), "not a regular file") && stat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode),
+          "FIFO destination: %s", ssm_error_message());
+    unlink(fifo);
     unlink(path);
     rmdir(dir);
 }

@@ -1,13 +1,24 @@
-/* tests/t-train-resume.c — checkpoints through the `ssmkit` binary ($SSM_BIN): a run killed with SIGKILL
- * at a random step and resumed with --resume ends with exactly the parameters and AdamW moments of an
- * uninterrupted run (bit for bit); `train`/`eval` bad input exits 2 with one stderr line and leaves no
- * file; a corrupted checkpoint is refused (EFORMAT); `eval --noise` at amplitude 0 equals clean. */
+/* tests/t-train-resume.c — checkpoints and run folders through the `ssmkit` binary ($SSM_BIN): a run killed
+ * with SIGKILL at a random step and resumed with --resume ends with exactly the parameters and AdamW
+ * moments of an uninterrupted run (bit for bit), the stale temporary of an interrupted write removed;
+ * the checksum recomputed here independently (FNV-1a 64 as train/checkpoint.c documents it); any flipped
+ * bit, an edited step (with or without a recomputed checksum), impossible moments and a changed frozen
+ * parameter refused by eval and --resume with exit 2 and one line; run folders (created, refused, locked,
+ * --force); --resume with conflicting options, and extended (bit-identical to one long run when the
+ * schedule does not depend on the total); --d-state against an init file; split sizes that follow
+ * --n-train; a full disk (stdout on /dev/full: ENOSPC; a checkpoint past RLIMIT_FSIZE: EFBIG) is exit 1
+ * with the previous checkpoint intact; `train`/`eval` bad input exits 2 with one stderr line and leaves
+ * no file; `eval --noise` at amplitude 0 equals clean. */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "tests/harness.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,7 +49,8 @@ static void slurp(const char *path, char *buf, size_t cap)
         fclose(fp);
 }
 
-static pid_t spawn(const char *const *args)
+/* start bin with args; stdout to out_path (NULL: DIR/.stdout) */
+static pid_t spawn_to(const char *const *args, const char *out_path)
 {
     const char *argv[64];
     int n = 0;
@@ -48,7 +60,7 @@ static pid_t spawn(const char *const *args)
     argv[n] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_addopen(&fa, 2, P_(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     pid_t pid = -1;
     if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ) != 0)
@@ -57,10 +69,11 @@ static pid_t spawn(const char *const *args)
     return pid;
 }
 
-static int run(const char *const *args)
+static pid_t spawn(const char *const *args) { return spawn_to(args, NULL); }
+
+static int wait_for(pid_t pid)
 {
     int st = -1;
-    pid_t pid = spawn(args);
     if (pid > 0)
         waitpid(pid, &st, 0);
     slurp(P_(".stdout"), out_buf, sizeof out_buf);
@@ -68,36 +81,106 @@ static int run(const char *const *args)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static int run(const char *const *args) { return wait_for(spawn(args)); }
+
+static uint32_t get_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+#define HDR 24 /* "SSMKTRN\0", version, json_len, checksum (train/checkpoint.c, format 2) */
+
+/* FNV-1a 64 written here from its definition (not the library's), over bytes 0–15 and 24–end */
+static uint64_t fnv_checksum(const unsigned char *b, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        if (i < 16 || i >= HDR) {
+            h ^= b[i];
+            h *= 1099511628211ULL;
+        }
+    return h;
+}
+
+static void reseal(unsigned char *b, size_t n)
+{
+    uint64_t h = fnv_checksum(b, n);
+    for (int i = 0; i < 8; i++)
+        b[16 + i] = (unsigned char)(h >> (8 * i));
+}
+
+static int put_file(const char *path, const unsigned char *b, size_t n)
+{
+    FILE *fp = fopen(path, "wb");
+    int ok = fp && fwrite(b, 1, n, fp) == n;
+    if (fp)
+        ok &= fclose(fp) == 0;
+    return ok;
+}
+
+static int same_bytes(const char *a, const char *b)
+{
+    unsigned char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int same = ssm_read_file(&x, &nx, a) == SSM_OK && ssm_read_file(&y, &ny, b) == SSM_OK && nx == ny &&
+               memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* entries of a folder whose name starts with prefix */
+static int count_prefixed(const char *d, const char *prefix)
+{
+    DIR *dp = opendir(d);
+    int n = 0;
+    struct dirent *e;
+    while (dp && (e = readdir(dp)) != NULL)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (dp)
+        closedir(dp);
+    return n;
+}
+
 /* the step stored in a checkpoint header ("step":N in the JSON), -1 when unreadable */
 static long ckpt_step(const char *path)
 {
     static char buf[1 << 16];
     slurp(path, buf, sizeof buf);
-    const char *p = strstr(buf + 16 > buf ? buf + 16 : buf, "\"step\":");
+    const char *p = strstr(buf + HDR, "\"step\":");
     if (strncmp(buf, "SSMKTRN", 7) != 0 || !p)
         return -1;
     return strtol(p + 7, NULL, 10);
 }
 
+/* the arenas (the bytes after the JSON header: the header holds elapsed times) and the step agree */
 static int same_file(const char *a, const char *b)
 {
-    unsigned char *x, *y;
-    size_t nx, ny;
-    if (ssm_read_file(&x, &nx, a) != SSM_OK)
-        return 0;
-    if (ssm_read_file(&y, &ny, b) != SSM_OK) {
-        free(x);
-        return 0;
+    unsigned char *x = NULL, *y = NULL;
+    size_t nx = 0, ny = 0;
+    int same = 0;
+    if (ssm_read_file(&x, &nx, a) == SSM_OK && ssm_read_file(&y, &ny, b) == SSM_OK && nx >= HDR && ny >= HDR) {
+        size_t hx = get_u32(x + 12), hy = get_u32(y + 12);
+        same = nx >= HDR + hx && ny >= HDR + hy && nx - HDR - hx == ny - HDR - hy && nx - HDR - hx > 0 &&
+               memcmp(x + HDR + hx, y + HDR + hy, nx - HDR - hx) == 0 && ckpt_step(a) == ckpt_step(b);
     }
-    /* the JSON header holds elapsed time; compare the arenas (the last 3·n floats) and the step */
-    uint32_t hx = nx >= 16 ? (uint32_t)x[12] | (uint32_t)x[13] << 8 | (uint32_t)x[14] << 16 | (uint32_t)x[15] << 24 : 0;
-    uint32_t hy = ny >= 16 ? (uint32_t)y[12] | (uint32_t)y[13] << 8 | (uint32_t)y[14] << 16 | (uint32_t)y[15] << 24 : 0;
-    int same = nx - 16 - hx == ny - 16 - hy && nx - 16 - hx > 0 &&
-               memcmp(x + 16 + hx, y + 16 + hy, nx - 16 - hx) == 0 && ckpt_step(a) == ckpt_step(b);
     free(x);
     free(y);
     return same;
 }
+
+/* exit status rc with exactly one line on stderr containing needle */
+static void expect_fail(int want, const char *const *args, const char *needle)
+{
+    int rc = run(args);
+    int lines = 0;
+    for (const char *q = err_buf; *q; q++)
+        lines += *q == '\n';
+    CHECK(rc == want && lines == 1 && strstr(err_buf, needle), "%s %s: exit %d, stderr '%s' (wanted %d, '%s')", args[0],
+          args[1] ? args[1] : "", rc, err_buf, want, needle);
+}
+
+static void expect_usage(const char *const *args, const char *needle) { expect_fail(2, args, needle); }
 
 #define TRAIN_ARGS(d) "train", "adding", "--init", "s4d-lin", "--seq-len", "48", "--n-train", "1280", "--n-val", "64", \
                       "--n-test", "64", "--d-model", "16", "--d-state", "8", "--layers", "2", "--epochs", "3",     \
@@ -133,8 +216,13 @@ static void test_kill_resume(void)
     long at = ckpt_step(P_("run/ckpt.bin"));
     printf("killed with SIGKILL at checkpoint step %ld of %ld (target %ld)\n", at, total, kill_at);
     CHECK(at >= 1 && at < total, "the run was killed mid-way (checkpoint at step %ld of %ld)", at, total);
+    /* what a run killed inside an atomic write leaves: removed by the resume, which holds the lock */
+    CHECK(put_file(P_("run/.ckpt.bin.tmp.AbC123"), (const unsigned char *)"half", 4) &&
+              put_file(P_("run/.log.tsv.tmp.XyZ789"), (const unsigned char *)"half", 4), "plant stale temporaries");
     rc = run((const char *[]){"train", "adding", "--resume", "--checkpoint", P_("run"), "-q", NULL});
     CHECK(rc == 0, "resume exit %d: %s", rc, err_buf);
+    CHECK(count_prefixed(P_("run"), ".ckpt.bin.tmp.") == 0 && count_prefixed(P_("run"), ".log.tsv.tmp.") == 0,
+          "stale temporaries left after the resume");
     CHECK(same_file(P_("ref/ckpt.bin"), P_("run/ckpt.bin")),
           "the resumed run does not end with the uninterrupted run's parameters and moments");
     /* the per-epoch logs agree in every column except time and throughput */
@@ -170,14 +258,309 @@ static void test_kill_resume(void)
           "eval rows: %d; clean %g %g, amp 0: %g %g", rows, v[0][2], v[0][3], v[1][2], v[1][3]);
 }
 
-static void expect_usage(const char *const *args, const char *needle)
+
+/* the first occurrence of text in b[0..n), NULL if none */
+static char *find(const unsigned char *b, size_t n, const char *text)
 {
-    int rc = run(args);
+    size_t k = strlen(text);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(b + i, text, k) == 0)
+            return (char *)(b + i);
+    return NULL;
+}
+
+/* a small run: 8 steps per epoch, well under a second */
+#define SMALL "train", "adding", "--init", "s4d-lin", "--seq-len", "32", "--n-train", "256", "--d-model", "8", "--layers", "1", \
+              "--batch", "32", "--threads", "1", "--seed", "3", "-q"
+
+/* the arena offset (in floats) of tensor `name` and the parameter count, from a checkpoint's JSON header */
+static int tensor_at(size_t *off, size_t *n_params, const unsigned char *b, size_t len, const char *name)
+{
+    size_t hl = len >= HDR ? get_u32(b + 12) : 0;
+    json_error_t err;
+    json_t *j = len >= HDR + hl ? json_loadb((const char *)b + HDR, hl, 0, &err) : NULL;
+    int found = 0;
+    *n_params = (size_t)json_integer_value(json_object_get(j, "n_params"));
+    json_t *tab = json_object_get(j, "tensors"), *t;
+    size_t i;
+    json_array_foreach(tab, i, t) if (strcmp(json_string_value(json_object_get(t, "name")), name) == 0) {
+        *off = (size_t)json_integer_value(json_object_get(t, "offset"));
+        found = 1;
+    }
+    json_decref(j);
+    return found;
+}
+
+/* a copy of ck with `edit` applied at byte `at` (resealed when asked), refused by eval and by --resume */
+static void expect_refused(const unsigned char *ck, size_t len, size_t at, const void *edit, size_t elen, int seal,
+                           const char *needle, const char *what)
+{
+    unsigned char *b = malloc(len);
+    memcpy(b, ck, len);
+    memcpy(b + at, edit, elen);
+    if (seal)
+        reseal(b, len);
+    static int k;
+    char d[64], f[80];
+    snprintf(d, sizeof d, "flip%d", k++);
+    mkdir(P_(d), 0777);
+    snprintf(f, sizeof f, "%s/ckpt.bin", d);
+    CHECK(put_file(P_(f), b, len), "write %s", what);
+    int rc = run((const char *[]){"eval", P_(f), NULL});
     int lines = 0;
     for (const char *q = err_buf; *q; q++)
         lines += *q == '\n';
-    CHECK(rc == 2 && lines == 1 && strstr(err_buf, needle), "%s %s: exit %d, stderr '%s' (wanted '%s')", args[0],
-          args[1] ? args[1] : "", rc, err_buf, needle);
+    CHECK(rc == 2 && lines == 1 && strstr(err_buf, needle), "%s: eval exit %d, stderr '%s' (wanted '%s')", what, rc,
+          err_buf, needle);
+    rc = run((const char *[]){"train", "--resume", "--checkpoint", P_(d), "--epochs", "9", NULL});
+    unsigned char *after = NULL;
+    size_t alen = 0;
+    int same = ssm_read_file(&after, &alen, P_(f)) == SSM_OK && alen == len && memcmp(after, b, len) == 0;
+    CHECK(rc == 2 && strstr(err_buf, needle) && same, "%s: resume exit %d, stderr '%s', file %s", what, rc, err_buf,
+          same ? "kept" : "changed");
+    free(after);
+    free(b);
+}
+
+static void test_integrity(void)
+{
+    unsigned char *ck;
+    size_t len;
+    if (ssm_read_file(&ck, &len, P_("ref/ckpt.bin")) != SSM_OK || len < HDR + 100) {
+        CHECK(0, "ref/ckpt.bin unreadable");
+        return;
+    }
+    /* the format as documented: magic, version 2, the checksum over all but itself */
+    uint64_t stored = (uint64_t)get_u32(ck + 16) | (uint64_t)get_u32(ck + 20) << 32;
+    CHECK(memcmp(ck, "SSMKTRN", 8) == 0 && get_u32(ck + 8) == 2 && stored == fnv_checksum(ck, len),
+          "checkpoint header: version %u, checksum %016llx, FNV-1a here %016llx", get_u32(ck + 8),
+          (unsigned long long)stored, (unsigned long long)fnv_checksum(ck, len));
+    size_t hl = get_u32(ck + 12), arenas = HDR + hl, n = (len - arenas) / 12;
+    /* one flipped bit anywhere: in the checksum, the JSON, each arena (random bit of a random byte) */
+    size_t lo[4] = {16, HDR, arenas, arenas + 4 * n}, hi[4] = {HDR, arenas, arenas + 4 * n, len};
+    for (int r = 0; r < 4; r++) {
+        size_t at = lo[r] + (size_t)(t_rand() % (hi[r] - lo[r]));
+        unsigned char x = (unsigned char)(ck[at] ^ (1u << (t_rand() % 8)));
+        char what[64];
+        snprintf(what, sizeof what, "bit flip at byte %zu of %zu", at, len);
+        expect_refused(ck, len, at, &x, 1, 0, "checksum mismatch", what);
+    }
+    unsigned char m = 'X', v1[4] = {1, 0, 0, 0};
+    expect_refused(ck, len, 0, &m, 1, 0, "bad magic", "bad magic");
+    expect_refused(ck, len, 8, v1, 4, 0, "format 1", "format 1");
+    /* an edited step: the checksum catches it; resealed, the counters do */
+    char *p = find(ck + HDR, hl, "\"step\":120,");
+    CHECK(p != NULL, "step 120 in the header");
+    if (p) {
+        expect_refused(ck, len, (size_t)(p - (char *)ck), "\"step\":119,", 11, 0, "checksum mismatch", "edited step");
+        expect_refused(ck, len, (size_t)(p - (char *)ck), "\"step\":119,", 11, 1, "edited step?", "edited step, resealed");
+        expect_refused(ck, len, (size_t)(p - (char *)ck), "\"step\":100,", 11, 1, "edited step?", "step 100, resealed");
+    }
+    /* impossible moments, resealed: v < 0; m far above Adam's bound m^2 <= 52.9 v */
+    size_t off, np;
+    if (tensor_at(&off, &np, ck, len, "decoder.weight") && np == n) {
+        float neg = -1e-3f, v, big;
+        memcpy(&v, ck + arenas + 8 * n + 4 * off, 4);
+        big = 8.0f * sqrtf(52.9f * v) + 1e-3f;
+        expect_refused(ck, len, arenas + 8 * n + 4 * off, &neg, 4, 1, "v < 0", "negative v");
+        expect_refused(ck, len, arenas + 4 * n + 4 * off, &big, 4, 1, "impossible", "m beyond Adam's bound");
+        float inf = INFINITY;
+        expect_refused(ck, len, arenas + 4 * off, &inf, 4, 1, "not finite", "infinite parameter");
+    } else {
+        CHECK(0, "decoder.weight in the tensor table");
+    }
+    /* the legitimate file passes the moment bound everywhere: measure how close it comes */
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        float mm, vv;
+        memcpy(&mm, ck + arenas + 4 * n + 4 * i, 4);
+        memcpy(&vv, ck + arenas + 8 * n + 4 * i, 4);
+        if (vv > 0)
+            worst = fmax(worst, (double)mm * mm / (52.857 * vv));
+    }
+    printf("AdamW moments of a 120-step run: max m^2/(C v) = %.3f (C = 52.86; <= 1 by Cauchy-Schwarz)\n", worst);
+    CHECK(worst <= 1.0, "moments beyond the bound in a real run: %g", worst);
+    free(ck);
+    /* a frozen parameter (--freeze-ssm: log_dt) changed, resealed */
+    CHECK(run((const char *[]){SMALL, "--freeze-ssm", "--steps", "4", "--checkpoint", P_("frz"), NULL}) == 0,
+          "frozen run: %s", err_buf);
+    if (ssm_read_file(&ck, &len, P_("frz/ckpt.bin")) == SSM_OK) {
+        hl = get_u32(ck + 12);
+        if (tensor_at(&off, &np, ck, len, "layers.0.ssm.log_dt")) {
+            float x;
+            memcpy(&x, ck + HDR + hl + 4 * off, 4);
+            x = nextafterf(x, 0.0f);
+            expect_refused(ck, len, HDR + hl + 4 * off, &x, 4, 1, "frozen", "frozen log_dt moved by one ulp");
+        } else {
+            CHECK(0, "log_dt in the frozen run's table");
+        }
+        free(ck);
+    }
+}
+
+/* a run folder: created when absent, refused at once when it cannot be, guarded, locked */
+static void test_folders(void)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* refused before any data or training (this run would take minutes: 1000 epochs) */
+    expect_usage((const char *[]){SMALL, "--epochs", "1000", "--checkpoint", P_("ref/ckpt.bin"), NULL}, "not a folder");
+    expect_usage((const char *[]){SMALL, "--epochs", "1000", "--checkpoint", P_("ref/ckpt.bin/sub"), NULL},
+                 "Not a directory");
+    expect_usage((const char *[]){SMALL, "--epochs", "1000", "--checkpoint", P_("no/such/folder"), NULL},
+                 "cannot create the checkpoint folder");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    CHECK(secs < 10.0, "three refusals took %.1f s: the folder is not checked first", secs);
+    /* another run's checkpoint: refused (file untouched), replaced with --force */
+    CHECK(run((const char *[]){SMALL, "--checkpoint", P_("own"), NULL}) == 0, "small run: %s", err_buf);
+    unsigned char *before = NULL;
+    size_t blen = 0;
+    CHECK(ssm_read_file(&before, &blen, P_("own/ckpt.bin")) == SSM_OK, "own/ckpt.bin");
+    expect_usage((const char *[]){SMALL, "--seed", "4", "--checkpoint", P_("own"), NULL},
+                 "holds the checkpoint of another run (adding, init s4d-lin, step 8 of 8)");
+    CHECK(put_file(P_("own.keep"), before, blen) && same_bytes(P_("own/ckpt.bin"), P_("own.keep")),
+          "a refused run touched the other run's checkpoint");
+    CHECK(run((const char *[]){SMALL, "--seed", "4", "--steps", "2", "--checkpoint", P_("own"), "--force", NULL}) == 0 &&
+              ckpt_step(P_("own/ckpt.bin")) == 2, "--force: exit %s, step %ld", err_buf, ckpt_step(P_("own/ckpt.bin")));
+    free(before);
+    /* a folder made for a run that fails before writing anything is removed again */
+    expect_usage((const char *[]){"train", "sfmnist", "--init", "s4d-lin", "--data", P_("no-data"), "--checkpoint",
+                                  P_("made"), NULL}, "dataset-fashion-mnist");
+    struct stat sb;
+    CHECK(stat(P_("made"), &sb) != 0, "a failed run left the folder it created");
+    /* two runs on one folder: the second is refused at once, naming the first; SIGKILL frees the lock */
+    pid_t a = spawn((const char *[]){SMALL, "--n-train", "2560", "--epochs", "1000", "--checkpoint", P_("busy"), NULL});
+    char pid[32] = "", want[32];
+    snprintf(want, sizeof want, "%ld\n", (long)a);
+    struct timespec nap = {0, 2000000}; /* 2 ms */
+    for (int i = 0; i < 5000 && strcmp(pid, want) != 0; i++) {
+        nanosleep(&nap, NULL);
+        slurp(P_("busy/.lock"), pid, sizeof pid);
+    }
+    CHECK(strcmp(pid, want) == 0, "the running training did not write its pid into the lock file");
+    snprintf(want, sizeof want, "(pid %ld)", (long)a);
+    expect_usage((const char *[]){SMALL, "--checkpoint", P_("busy"), "--force", NULL}, want);
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", P_("busy"), "--epochs", "1000", NULL},
+                 "in use by another training run");
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    CHECK(run((const char *[]){SMALL, "--steps", "1", "--checkpoint", P_("busy"), "--force", NULL}) == 0,
+          "after SIGKILL the folder is free: %s", err_buf);
+}
+
+/* --resume: conflicting options named and refused; --epochs extends the run */
+static void test_resume_options(void)
+{
+    char d[300];
+    snprintf(d, sizeof d, "%s", P_("ext"));
+    CHECK(run((const char *[]){SMALL, "--epochs", "2", "--checkpoint", d, NULL}) == 0, "2-epoch run: %s", err_buf);
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--lr", "0.02", NULL},
+                 "--lr 0.02 conflicts with the stored run's 0.01");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--d-state", "16", NULL},
+                 "--d-state 16 conflicts with the stored run's 64");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--freeze-ssm", NULL}, "--freeze-ssm");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--glu", NULL}, "--glu on conflicts");
+    expect_usage((const char *[]){"train", "listops", "--resume", "--checkpoint", d, NULL}, "TASK 'listops' conflicts");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--epochs", "1", NULL},
+                 "--epochs 1 is fewer than the stored run's 2");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--force", NULL}, "--force");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", P_("nothing"), NULL}, "nothing");
+    /* options equal to the stored ones are fine; at the end of the run there is nothing left to do */
+    CHECK(run((const char *[]){"train", "adding", "--resume", "--checkpoint", d, "--lr", "0.01", "--n-train", "256",
+                               "-q", NULL}) == 0 && ckpt_step(P_("ext/ckpt.bin")) == 16, "agreeing options: %s", err_buf);
+    /* extension, with a schedule that does not depend on the total (every step in the warm-up): the
+     * bytes of one 3-epoch run */
+    CHECK(run((const char *[]){SMALL, "--epochs", "3", "--warmup", "1000", "--checkpoint", P_("long"), NULL}) == 0 &&
+              run((const char *[]){SMALL, "--epochs", "2", "--warmup", "1000", "--checkpoint", P_("short"), NULL}) == 0 &&
+              run((const char *[]){"train", "--resume", "--checkpoint", P_("short"), "--epochs", "3", "-q", NULL}) == 0,
+          "extension runs: %s", err_buf);
+    CHECK(ckpt_step(P_("short/ckpt.bin")) == 24 && same_file(P_("long/ckpt.bin"), P_("short/ckpt.bin")),
+          "2 epochs + 1 by --resume --epochs 3 is not the 3-epoch run (constant-in-total schedule)");
+    /* a run that stopped inside an epoch (--steps 12 of 8 per epoch), extended with --steps: the same
+     * parameters as one 20-step run; its log keeps the row of the stop (step 12) between epochs 1 and 2 */
+    CHECK(run((const char *[]){SMALL, "--epochs", "3", "--steps", "20", "--warmup", "1000", "--checkpoint", P_("s20"),
+                                 NULL}) == 0 &&
+              run((const char *[]){SMALL, "--epochs", "3", "--steps", "12", "--warmup", "1000", "--checkpoint", P_("s12"),
+                                   NULL}) == 0 &&
+              run((const char *[]){"train", "--resume", "--checkpoint", P_("s12"), "--steps", "20", "-q", NULL}) == 0,
+          "extension inside an epoch: %s", err_buf);
+    ssm_dmat_t L;
+    CHECK(same_file(P_("s20/ckpt.bin"), P_("s12/ckpt.bin")) && ssm_tsv_read(L, P_("s12/log.tsv")) == SSM_OK &&
+              L->rows == 4 && SSM_D(L, 0, 1) == 8 && SSM_D(L, 1, 1) == 12 && SSM_D(L, 2, 1) == 16 && SSM_D(L, 3, 1) == 20,
+          "--steps 12 + --resume --steps 20 is not the 20-step run, or its log rows are not at steps 8 12 16 20");
+    if (L->data)
+        ssm_dmat_clear(L);
+    CHECK(run((const char *[]){"eval", P_("s12"), NULL}) == 0, "eval of the extended run: %s", err_buf);
+    /* with the cosine schedule the first two epochs already decayed towards their own end: not the same */
+    CHECK(run((const char *[]){SMALL, "--epochs", "3", "--checkpoint", P_("long2"), NULL}) == 0 &&
+              run((const char *[]){"train", "--resume", "--checkpoint", d, "--epochs", "3", "-q", NULL}) == 0,
+          "cosine extension runs: %s", err_buf);
+    CHECK(ckpt_step(P_("ext/ckpt.bin")) == 24 && !same_file(P_("long2/ckpt.bin"), d),
+          "cosine schedule: the extended run should differ from one long run (the README says so)");
+}
+
+/* --d-state against an init file; validation and test sizes following --n-train */
+static void test_sizes(void)
+{
+    CHECK(run((const char *[]){"init", "s4d-lin", "-N", "8", "-o", P_("n8.safetensors"), "-q", NULL}) == 0,
+          "init -N 8: %s", err_buf);
+    expect_usage((const char *[]){"train", "adding", "--init", P_("n8.safetensors"), "--d-state", "16", NULL},
+                 "--d-state 16 does not match the init file");
+    CHECK(run((const char *[]){"train", "adding", "--init", P_("n8.safetensors"), "--d-state", "8", "--n-train", "64",
+                               "--d-model", "4", "--layers", "1", "--seq-len", "16", "--steps", "1", "--json", NULL}) == 0 &&
+              strstr(out_buf, "\"d_state\":8"), "--d-state 8 with an N = 8 file: %s %s", err_buf, out_buf);
+    /* n_val = n_test = ceil(n_train / 10) unless given, at most 1000 (synthetic tasks) */
+    const char *cases[3][2] = {{"640", "64"}, {"95", "10"}, {"12345", "1000"}};
+    for (int k = 0; k < 3; k++) {
+        char d[32];
+        snprintf(d, sizeof d, "sz%d", k);
+        int rc = run((const char *[]){"train", "adding", "--init", "s4d-lin", "--n-train", cases[k][0], "--d-model", "4",
+                                      "--layers", "1", "--seq-len", "16", "--batch", "32", "--steps", "1",
+                                      "--checkpoint", P_(d), NULL});
+        ssm_train_config c;
+        uint64_t step, total;
+        char f[48];
+        snprintf(f, sizeof f, "%s/ckpt.bin", d);
+        ssm_status s = ssm_train_checkpoint_peek(&c, &step, &total, P_(f));
+        size_t want = (size_t)atol(cases[k][1]);
+        CHECK(rc == 0 && s == SSM_OK && c.n_val == want && c.n_test == want && c.n_train == (size_t)atol(cases[k][0]),
+              "--n-train %s: n_val %zu, n_test %zu (want %zu): %s", cases[k][0], c.n_val, c.n_test, want, err_buf);
+    }
+}
+
+/* a full disk: stdout on /dev/full (ENOSPC), a checkpoint past the file-size limit (EFBIG) */
+static void test_disk_full(void)
+{
+    int rc = wait_for(spawn_to((const char *[]){"eval", P_("ref"), NULL}, "/dev/full"));
+    CHECK(rc == 1 && strstr(err_buf, "No space left on device"), "eval > /dev/full: exit %d, '%s'", rc, err_buf);
+    CHECK(run((const char *[]){SMALL, "--checkpoint", P_("full"), NULL}) == 0, "small run: %s", err_buf);
+    CHECK(put_file(P_("full.keep"), NULL, 0), "scratch");
+    unsigned char *b;
+    size_t len;
+    if (ssm_read_file(&b, &len, P_("full/ckpt.bin")) != SSM_OK)
+        return;
+    CHECK(put_file(P_("full.keep"), b, len), "keep a copy");
+    free(b);
+    /* the resumed run writes its next checkpoint one step on; the limit lets the log (~0.5 KB) through */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)(len / 2);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN); /* inherited: write() fails with EFBIG instead */
+    setrlimit(RLIMIT_FSIZE, &lim);
+    pid_t pid = spawn((const char *[]){"train", "--resume", "--checkpoint", P_("full"), "--epochs", "2",
+                                       "--checkpoint-every", "1", "-q", NULL});
+    setrlimit(RLIMIT_FSIZE, &old);
+    signal(SIGXFSZ, prev);
+    rc = wait_for(pid);
+    int lines = 0;
+    for (const char *q = err_buf; *q; q++)
+        lines += *q == '\n';
+    CHECK(rc == 1 && lines == 1 && strstr(err_buf, "cannot write the checkpoint") && strstr(err_buf, "File too large"),
+          "checkpoint past RLIMIT_FSIZE: exit %d, '%s'", rc, err_buf);
+    CHECK(same_bytes(P_("full/ckpt.bin"), P_("full.keep")) && count_prefixed(P_("full"), ".ckpt.bin.tmp.") == 0,
+          "the previous checkpoint is not intact, or a temporary was left");
 }
 
 static void test_bad_input(void)
@@ -239,6 +622,11 @@ int main(void)
     if (!mkdtemp(dir))
         return 1;
     test_kill_resume();
+    test_integrity();
+    test_folders();
+    test_resume_options();
+    test_sizes();
+    test_disk_full();
     test_bad_input();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

@@ -1,7 +1,8 @@
 /* tests/t-train.c — the training engine computed two ways: every layer's backward pass against central
  * finite differences (per layer on small shapes, then the whole model in each configuration), the FFT
  * convolution against the direct sum, the ZOH kernel against the dense real system it diagonalises;
- * then a tiny end-to-end training run on the adding problem, the data errors, and the optimiser.
+ * then a tiny end-to-end training run on the adding problem, the data errors, the IDX reader against
+ * files written here (raw, and gzip'd by zlib's deflate), the split sizes, and the optimiser.
  *
  * Finite differences: the layers run in float32 (the engine's type), so the loss is a float computation
  * accumulated in double.  A 4-point stencil (f(−2h) − 8f(−h) + 8f(h) − f(2h))/12h with h = 1e-2 has
@@ -21,6 +22,7 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define FD_TOL 2e-3
 #define FD_H 1e-2
@@ -483,6 +485,174 @@ static void test_data_and_errors(void)
           p[1]);
 }
 
+/* ---- the IDX reader and the split sizes ----------------------------------------------------------------- */
+
+/* gzip of b[0..n) by zlib's deflate (the writer side: the reader under test inflates) */
+static unsigned char *gz(size_t *out, const unsigned char *b, size_t n)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    unsigned char *o = malloc(n + 1024);
+    if (!o || deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        free(o);
+        return NULL;
+    }
+    z.next_in = (Bytef *)b;
+    z.avail_in = (uInt)n;
+    z.next_out = o;
+    z.avail_out = (uInt)(n + 1024);
+    int rc = deflate(&z, Z_FINISH);
+    *out = z.total_out;
+    deflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void be32put(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
+}
+
+/* an IDX image file of n images (pixels from t_rand) or labels (0..9) */
+static unsigned char *idx_make(size_t *len, size_t n, int images)
+{
+    size_t h = images ? 16 : 8, per = images ? 784 : 1;
+    unsigned char *b = malloc(h + n * per);
+    be32put(b, images ? 0x803 : 0x801);
+    be32put(b + 4, (uint32_t)n);
+    if (images) {
+        be32put(b + 8, 28);
+        be32put(b + 12, 28);
+    }
+    for (size_t i = 0; i < n * per; i++)
+        b[h + i] = (unsigned char)(images ? t_rand() % 256 : t_rand() % 10);
+    *len = h + n * per;
+    return b;
+}
+
+/* read_mem of b must give exactly the payload (want_ok) or fail with EFORMAT naming `needle` */
+static void idx_case(const char *what, const unsigned char *b, size_t len, int images, const unsigned char *payload,
+                     size_t n, const char *needle)
+{
+    unsigned char *out = NULL;
+    size_t got = 0;
+    ssm_status s = ssm_train_idx_read_mem(&out, &got, b, len, images);
+    if (payload)
+        CHECK(s == SSM_OK && got == n && memcmp(out, payload, n * (images ? 784 : 1)) == 0, "%s: %s", what,
+              ssm_error_message());
+    else
+        CHECK(s == SSM_EFORMAT && strstr(ssm_error_message(), needle), "%s: status %d, '%s' (wanted '%s')", what, s,
+              ssm_error_message(), needle);
+    free(out);
+}
+
+static void test_idx(void)
+{
+    for (int images = 0; images < 2; images++) {
+        size_t n = images ? 3 : 17, len, zlen, hl = images ? 16 : 8;
+        unsigned char *b = idx_make(&len, n, images), *z = gz(&zlen, b, len);
+        idx_case("raw", b, len, images, b + hl, n, NULL);
+        idx_case("gzip", z, zlen, images, b + hl, n, NULL);
+        /* two gzip members (gzip -c a b > ab), split inside the header */
+        size_t z1, z2;
+        unsigned char *p1 = gz(&z1, b, 5), *p2 = gz(&z2, b + 5, len - 5), *two = malloc(z1 + z2);
+        memcpy(two, p1, z1);
+        memcpy(two + z1, p2, z2);
+        idx_case("two gzip members", two, z1 + z2, images, b + hl, n, NULL);
+        idx_case("raw, one byte short", b, len - 1, images, NULL, 0, "truncated");
+        idx_case("gzip, cut short", z, zlen - 9, images, NULL, 0, "truncated gzip stream");
+        idx_case("header only", b, hl - 1, images, NULL, 0, "truncated IDX header");
+        unsigned char *more = malloc(len + 1), *zmore = malloc(zlen + 3);
+        memcpy(more, b, len);
+        more[len] = 0;
+        idx_case("raw, one byte more", more, len + 1, images, NULL, 0, "trailing data");
+        size_t zm;
+        unsigned char *zt = gz(&zm, more, len + 1);
+        idx_case("gzip, one byte more", zt, zm, images, NULL, 0, "trailing data");
+        memcpy(zmore, z, zlen);
+        memcpy(zmore + zlen, "xyz", 3);
+        idx_case("gzip, garbage after", zmore, zlen + 3, images, NULL, 0, "after the gzip stream");
+        idx_case("the other kind", b, len, !images, NULL, 0, "not an IDX");
+        /* a header that declares 10^6 items over a few bytes: refused, nothing that size allocated */
+        be32put(b + 4, 1000000);
+        size_t zbig;
+        unsigned char *big = gz(&zbig, b, len);
+        idx_case("10^6 declared, gzip", big, zbig, images, NULL, 0, "truncated");
+        be32put(b + 4, 1000001);
+        idx_case("count above 10^6", b, len, images, NULL, 0, "implausible count");
+        if (images) {
+            be32put(b + 4, (uint32_t)n);
+            be32put(b + 8, 27);
+            idx_case("27x28 images", b, len, images, NULL, 0, "expected 28x28");
+        }
+        free(b); free(z); free(p1); free(p2); free(two); free(more); free(zmore); free(zt); free(big);
+    }
+}
+
+/* validation and test sizes: as given; else ceil(n_train/10) up to the task default when --n-train is
+ * given; else the defaults.  sfmnist from a made-up dataset: validation = the LAST training images. */
+static void test_split_sizes(void)
+{
+    ssm_train_config c;
+    ssm_train_data d;
+    const size_t cases[][4] = {{95, 0, 10, 10}, {100, 0, 10, 10}, {123456, 0, 1000, 1000}, {95, 7, 7, 10}};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        ssm_train_config_default(&c);
+        c.seq_len = 4;
+        c.n_train = cases[k][0];
+        c.n_val = cases[k][1];
+        TRY(ssm_train_data_load(&d, &c));
+        CHECK(d.train.n == cases[k][0] && d.val.n == cases[k][2] && d.test.n == cases[k][3],
+              "n_train %zu, n_val %zu: sizes %zu %zu %zu", cases[k][0], cases[k][1], d.train.n, d.val.n, d.test.n);
+        ssm_train_data_free(&d);
+    }
+    ssm_train_config_default(&c);
+    c.seq_len = 4;
+    TRY(ssm_train_data_load(&d, &c));
+    CHECK(d.train.n == 10000 && d.val.n == 1000 && d.test.n == 1000, "default sizes %zu %zu %zu", d.train.n, d.val.n,
+          d.test.n);
+    ssm_train_data_free(&d);
+    /* a made-up sfmnist folder: 30 training images (gzip), 10 test images (raw bytes under the .gz name) */
+    char dir[] = "/tmp/ssm-t-idx-XXXXXX";
+    if (!mkdtemp(dir))
+        return;
+    size_t li, ll, ti, tl, zi, zl;
+    unsigned char *img = idx_make(&li, 30, 1), *lab = idx_make(&ll, 30, 0), *timg = idx_make(&ti, 10, 1),
+                  *tlab = idx_make(&tl, 10, 0), *zimg = gz(&zi, img, li), *zlab = gz(&zl, lab, ll);
+    const struct { const char *name; const unsigned char *b; size_t n; } files[4] = {
+        {"train-images-idx3-ubyte.gz", zimg, zi}, {"train-labels-idx1-ubyte.gz", zlab, zl},
+        {"t10k-images-idx3-ubyte.gz", timg, ti}, {"t10k-labels-idx1-ubyte.gz", tlab, tl}};
+    for (int k = 0; k < 4; k++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/%s", dir, files[k].name);
+        FILE *fp = fopen(p, "wb");
+        CHECK(fp && fwrite(files[k].b, 1, files[k].n, fp) == files[k].n && fclose(fp) == 0, "write %s", p);
+    }
+    ssm_train_config_default(&c);
+    c.task = SSM_TASK_SFMNIST;
+    snprintf(c.data_dir, sizeof c.data_dir, "%s", dir);
+    c.n_train = 20;
+    ssm_status s = ssm_train_data_load(&d, &c);
+    CHECK(s == SSM_OK && d.train.n == 20 && d.val.n == 2 && d.test.n == 2, "made-up sfmnist: %s", ssm_error_message());
+    if (s == SSM_OK) {
+        CHECK(memcmp(d.train.xb, img + 16, 20 * 784) == 0 && memcmp(d.val.xb, img + 16 + 28 * 784, 2 * 784) == 0 &&
+                  memcmp(d.test.xb, timg + 16, 2 * 784) == 0, "sfmnist pixels: training first, validation last");
+        CHECK(d.val.y[0] == lab[8 + 28] && d.val.y[1] == lab[8 + 29] && d.train.y[19] == lab[8 + 19] &&
+                  d.test.y[1] == tlab[8 + 1], "sfmnist labels follow their images");
+        ssm_train_data_free(&d);
+    }
+    for (int k = 0; k < 4; k++) {
+        char p[300];
+        snprintf(p, sizeof p, "%s/%s", dir, files[k].name);
+        unlink(p);
+    }
+    rmdir(dir);
+    free(img); free(lab); free(timg); free(tlab); free(zimg); free(zlab);
+}
+
 int main(void)
 {
     t_init();
@@ -498,6 +668,8 @@ int main(void)
     test_model("s4-dplr", 0, 1, 0, 0.0, 0.0);
     test_model("ptd", 0, 0, 1, 0.2, 0.0);
     test_data_and_errors();
+    test_idx();
+    test_split_sizes();
     test_adding_end_to_end();
     return t_finish();
 }

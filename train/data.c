@@ -3,7 +3,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train/train.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +29,7 @@ void ssm_train_config_default(ssm_train_config *c)
     c->task = SSM_TASK_ADDING;
     snprintf(c->init, sizeof c->init, "s4d-legs");
     c->d_model = 64;
-    c->d_state = 64;
+    c->d_state = 0; /* the init file's N, or 64 for a method */
     c->n_layers = 4;
     c->dropout = 0.1;
     c->dt_min = 1e-3;
@@ -49,7 +49,8 @@ ssm_status ssm_train_config_check(const ssm_train_config *c)
 #define REQ(cond, ...) do { if (!(cond)) return SSM_ERROR(SSM_EINVAL, __VA_ARGS__); } while (0)
     REQ((unsigned)c->task < SSM_TASK_COUNT, "invalid task");
     REQ(c->d_model >= 1 && c->d_model <= 4096, "--d-model must be in [1, 4096]");
-    REQ(c->d_state >= 2 && c->d_state <= 1024 && c->d_state % 2 == 0, "--d-state must be even and in [2, 1024]");
+    REQ(c->d_state == 0 || (c->d_state >= 2 && c->d_state <= 1024 && c->d_state % 2 == 0),
+        "--d-state must be even and in [2, 1024]");
     REQ(c->n_layers >= 1 && c->n_layers <= SSM_TRAIN_MAX_LAYERS, "--layers must be in [1, %d]", SSM_TRAIN_MAX_LAYERS);
     REQ(c->dropout >= 0.0 && c->dropout < 1.0, "--dropout must be in [0, 1)");
     REQ(c->dt_min > 0.0 && c->dt_max >= c->dt_min && c->dt_max < 10.0, "need 0 < --dt-min <= --dt-max < 10");
@@ -108,41 +109,159 @@ static ssm_status split_alloc(ssm_train_split *s, size_t n, size_t L, size_t din
 
 static uint32_t be32(const unsigned char *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
-/* Read a gzip'd IDX file: magic 0x801 (labels, 1-D) or 0x803 (images n×28×28) into a malloc'd buffer. */
+#define IDX_MAX_COUNT 1000000u
+
+/* The size an IDX file must have, from its header h (hlen bytes): 0 when the header is not that of a
+ * 28×28 image file (images) or a label file with 1 … IDX_MAX_COUNT items (idx_parse says why). */
+static size_t idx_size(const unsigned char *h, int images)
+{
+    size_t n = be32(h + 4);
+    if (be32(h) != (images ? 0x803u : 0x801u) || n == 0 || n > IDX_MAX_COUNT ||
+        (images && (be32(h + 8) != 28 || be32(h + 12) != 28)))
+        return 0;
+    return (images ? 16 : 8) + n * (images ? 784 : 1);
+}
+
+/* Check an uncompressed IDX image b[0..len): *n items, the payload from b + header length. */
+static ssm_status idx_check(size_t *n, const unsigned char *b, size_t len, int images)
+{
+    const size_t hlen = images ? 16 : 8, per = images ? 784 : 1;
+    if (len < hlen)
+        return SSM_ERROR(SSM_EFORMAT, "truncated IDX header (%zu of %zu bytes)", len, hlen);
+    if (be32(b) != (images ? 0x803u : 0x801u))
+        return SSM_ERROR(SSM_EFORMAT, "not an IDX %s file (magic 0x%x)", images ? "image" : "label", be32(b));
+    if (images && (be32(b + 8) != 28 || be32(b + 12) != 28))
+        return SSM_ERROR(SSM_EFORMAT, "images are %ux%u, expected 28x28", be32(b + 8), be32(b + 12));
+    *n = be32(b + 4);
+    if (*n == 0 || *n > IDX_MAX_COUNT)
+        return SSM_ERROR(SSM_EFORMAT, "implausible count %zu (1 .. %u)", *n, IDX_MAX_COUNT);
+    size_t want = hlen + *n * per;
+    if (len < want)
+        return SSM_ERROR(SSM_EFORMAT, "truncated (%zu items declared, %zu bytes missing)", *n, want - len);
+    if (len > want)
+        return SSM_ERROR(SSM_EFORMAT, "%zu bytes of trailing data after the %zu items declared", len - want, *n);
+    return SSM_OK;
+}
+
+/* Inflate gzip data (one or more members) into a growing buffer: once the IDX header is out, no more
+ * than the size it declares plus one byte (so that trailing data shows) is produced — a small
+ * file never makes a large allocation unless its header asks for it. */
+static ssm_status idx_gunzip(unsigned char **out, size_t *outlen, const unsigned char *in, size_t len, int images)
+{
+    const size_t hlen = images ? 16 : 8;
+    *out = NULL;
+    *outlen = 0;
+    if (len > UINT_MAX)
+        return SSM_ERROR(SSM_EFORMAT, "gzip data of %zu bytes is beyond zlib's single-call input", len);
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory (zlib)");
+    z.next_in = (Bytef *)in;
+    z.avail_in = (uInt)len;
+    unsigned char *b = NULL;
+    size_t cap = 0, have = 0, limit = SIZE_MAX; /* limit: the size the header declares, once known */
+    ssm_status s = SSM_OK;
+    for (;;) {
+        if (have == cap) {
+            size_t ncap = cap ? 2 * cap : 4096;
+            if (limit != SIZE_MAX && ncap > limit + 1)
+                ncap = limit + 1;
+            if (ncap > (size_t)UINT_MAX)
+                ncap = UINT_MAX;
+            if (ncap <= cap)
+                break; /* limit + 1 bytes are out: idx_check reports the trailing data */
+            unsigned char *nb = realloc(b, ncap);
+            if (!nb) {
+                s = SSM_ERROR(SSM_ENOMEM, "out of memory inflating %zu bytes", ncap);
+                break;
+            }
+            b = nb;
+            cap = ncap;
+        }
+        z.next_out = b + have;
+        z.avail_out = (uInt)(cap - have);
+        int rc = inflate(&z, Z_NO_FLUSH);
+        have = cap - z.avail_out;
+        if (limit == SIZE_MAX && have >= hlen && (limit = idx_size(b, images)) == 0)
+            break; /* a bad header: idx_check names it */
+        if (have > limit)
+            break;
+        if (rc == Z_STREAM_END) {
+            if (z.avail_in == 0)
+                break;
+            if (z.avail_in >= 2 && z.next_in[0] == 0x1f && z.next_in[1] == 0x8b && inflateReset(&z) == Z_OK)
+                continue; /* the next member of a multi-member file */
+            s = SSM_ERROR(SSM_EFORMAT, "%u bytes of trailing data after the gzip stream", z.avail_in);
+            break;
+        }
+        if (rc == Z_OK || (rc == Z_BUF_ERROR && z.avail_out == 0))
+            continue;
+        s = SSM_ERROR(SSM_EFORMAT, "%s", rc == Z_BUF_ERROR ? "truncated gzip stream"
+                                         : z.msg ? z.msg : "corrupt gzip stream");
+        break;
+    }
+    inflateEnd(&z);
+    if (s != SSM_OK) {
+        free(b);
+        return s;
+    }
+    *out = b;
+    *outlen = have;
+    return SSM_OK;
+}
+
+ssm_status ssm_train_idx_read_mem(unsigned char **out, size_t *n, const unsigned char *buf, size_t len, int images)
+{
+    const size_t hlen = images ? 16 : 8, per = images ? 784 : 1;
+    *out = NULL;
+    *n = 0;
+    if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+        unsigned char *b;
+        size_t blen;
+        ssm_status s = idx_gunzip(&b, &blen, buf, len, images);
+        if (s == SSM_OK && (s = idx_check(n, b, blen, images)) == SSM_OK) {
+            memmove(b, b + hlen, *n * per); /* the payload only, in the inflated buffer */
+            *out = b;
+            return SSM_OK;
+        }
+        free(b);
+        *n = 0;
+        return s;
+    }
+    ssm_status s = idx_check(n, buf, len, images);
+    if (s == SSM_OK && !(*out = malloc(*n * per)))
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory for %zu items", *n);
+    if (s != SSM_OK) {
+        *n = 0;
+        return s;
+    }
+    memcpy(*out, buf + hlen, *n * per);
+    return SSM_OK;
+}
+
+/* Read DIR/NAME, an IDX file (gzip'd or not): images (n×28×28) or labels, into a malloc'd buffer. */
 static ssm_status read_idx(unsigned char **out, size_t *n, const char *dir, const char *name, int images)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    gzFile gz = gzopen(path, "rb");
-    if (!gz)
-        return SSM_ERROR(SSM_EIO, "sfmnist: cannot open %s (%s); install the Debian package dataset-fashion-mnist "
-                                  "or pass --data DIR", path, errno ? strerror(errno) : "gzopen failed");
-    unsigned char hdr[16];
-    int hlen = images ? 16 : 8;
-    ssm_status s = SSM_OK;
-    if (gzread(gz, hdr, (unsigned)hlen) != hlen) {
-        s = SSM_ERROR(SSM_EFORMAT, "sfmnist: %s: truncated IDX header", path);
-    } else if (be32(hdr) != (images ? 0x803u : 0x801u)) {
-        s = SSM_ERROR(SSM_EFORMAT, "sfmnist: %s: not an IDX %s file (magic 0x%x)", path, images ? "image" : "label",
-                      be32(hdr));
-    } else if (images && (be32(hdr + 8) != 28 || be32(hdr + 12) != 28)) {
-        s = SSM_ERROR(SSM_EFORMAT, "sfmnist: %s: images are %ux%u, expected 28x28", path, be32(hdr + 8), be32(hdr + 12));
-    } else if (be32(hdr + 4) == 0 || be32(hdr + 4) > 1000000) {
-        s = SSM_ERROR(SSM_EFORMAT, "sfmnist: %s: implausible count %u", path, be32(hdr + 4));
-    } else {
-        *n = be32(hdr + 4);
-        size_t bytes = *n * (images ? 784 : 1);
-        *out = malloc(bytes);
-        if (!*out)
-            s = SSM_ERROR(SSM_ENOMEM, "out of memory");
-        else if ((size_t)gzread(gz, *out, (unsigned)bytes) != bytes) {
-            free(*out);
-            *out = NULL;
-            s = SSM_ERROR(SSM_EFORMAT, "sfmnist: %s: truncated (expected %zu items)", path, *n);
-        }
+    unsigned char *buf;
+    size_t len;
+    char why[400]; /* the message buffer is also SSM_ERROR's destination: copied before it is rewritten */
+    ssm_status s = ssm_read_file(&buf, &len, path);
+    if (s != SSM_OK) {
+        snprintf(why, sizeof why, "%s", ssm_error_message());
+        return s != SSM_EIO ? SSM_ERROR(s, "sfmnist: %s", why)
+                            : SSM_ERROR(s, "sfmnist: %s; install the Debian package dataset-fashion-mnist or pass "
+                                           "--data DIR", why);
     }
-    gzclose(gz);
-    return s;
+    s = ssm_train_idx_read_mem(out, n, buf, len, images);
+    free(buf);
+    if (s != SSM_OK) {
+        snprintf(why, sizeof why, "%s", ssm_error_message());
+        return SSM_ERROR(s, "sfmnist: %s: %s", path, why);
+    }
+    return SSM_OK;
 }
 
 static ssm_status load_pair(unsigned char **img, unsigned char **lab, size_t *n, const char *dir, const char *pfx)
@@ -163,20 +282,28 @@ static ssm_status load_pair(unsigned char **img, unsigned char **lab, size_t *n,
     return s;
 }
 
+/* The size of a validation or test split: as given; else, when n_train is given, ⌈n_train/10⌉ up to the
+ * task's default (so that a small run is not dominated by its evaluations); else the task's default. */
+static size_t split_size(size_t given, size_t n_train, size_t task_default)
+{
+    if (given)
+        return given;
+    size_t k = n_train / 10 + (n_train % 10 != 0);
+    return n_train && k < task_default ? k : task_default;
+}
+
 static ssm_status load_sfmnist(ssm_train_data *d, const ssm_train_config *c)
 {
     const char *dir = c->data_dir[0] ? c->data_dir : "/usr/share/datasets/fashion-mnist";
-    if (c->seq_len && c->seq_len != 784)
-        return SSM_ERROR(SSM_EINVAL, "sfmnist: the sequence length is 784 (28x28 pixels); drop --seq-len");
     unsigned char *ti = NULL, *tl = NULL, *ei = NULL, *el = NULL;
     size_t nt = 0, ne = 0;
     ssm_status s = load_pair(&ti, &tl, &nt, dir, "train");
     if (s == SSM_OK)
         s = load_pair(&ei, &el, &ne, dir, "t10k");
-    size_t nval = c->n_val ? c->n_val : 5000;
+    size_t nval = split_size(c->n_val, c->n_train, 5000);
     if (s == SSM_OK && nval >= nt)
         s = SSM_ERROR(SSM_EINVAL, "sfmnist: --n-val %zu leaves no training images (of %zu)", nval, nt);
-    size_t ntrain = c->n_train ? c->n_train : nt - nval, ntest = c->n_test ? c->n_test : ne;
+    size_t ntrain = c->n_train ? c->n_train : nt - nval, ntest = split_size(c->n_test, c->n_train, ne);
     if (s == SSM_OK && (ntrain > nt - nval || ntest > ne))
         s = SSM_ERROR(SSM_EINVAL, "sfmnist: asked for %zu training / %zu test images; the files have %zu / %zu", ntrain,
                       ntest, nt - nval, ne);
@@ -196,7 +323,6 @@ static ssm_status load_sfmnist(ssm_train_data *d, const ssm_train_config *c)
         sp->xshift = (float)(-0.2860 / 0.3530);
     }
     free(ti); free(tl); free(ei); free(el);
-    d->n_out = 10;
     return s;
 }
 
@@ -291,20 +417,40 @@ static void gen_sinusoid(ssm_train_split *s, uint64_t seed, double wmax)
     }
 }
 
+ssm_status ssm_train_task_shape(size_t *L, size_t *din, size_t *nout, int *regression, const ssm_train_config *c)
+{
+    static const size_t DEF_L[SSM_TASK_COUNT] = {784, 200, 256, 256}, DIN[SSM_TASK_COUNT] = {1, 2, LO_TOKENS, 1};
+    if ((unsigned)c->task >= SSM_TASK_COUNT)
+        return SSM_ERROR(SSM_EINVAL, "invalid task");
+    if (c->task == SSM_TASK_SFMNIST && c->seq_len && c->seq_len != 784)
+        return SSM_ERROR(SSM_EINVAL, "sfmnist: the sequence length is 784 (28x28 pixels); drop --seq-len");
+    *L = c->seq_len ? c->seq_len : DEF_L[c->task];
+    *din = DIN[c->task];
+    *nout = c->task == SSM_TASK_LISTOPS || c->task == SSM_TASK_SFMNIST ? 10 : 1;
+    *regression = *nout == 1;
+    if (*L < 2)
+        return SSM_ERROR(SSM_EINVAL, "--seq-len must be at least 2");
+    if (c->task == SSM_TASK_LISTOPS && *L < 16)
+        return SSM_ERROR(SSM_EINVAL, "listops: --seq-len must be at least 16");
+    return SSM_OK;
+}
+
 ssm_status ssm_train_data_load(ssm_train_data *d, const ssm_train_config *c)
 {
     memset(d, 0, sizeof *d);
-    ssm_status s = SSM_OK;
+    size_t L, din, nout;
+    int regression;
+    ssm_status s = ssm_train_task_shape(&L, &din, &nout, &regression, c);
+    if (s != SSM_OK)
+        return s;
+    d->n_out = nout;
+    d->regression = regression;
+    d->tol = c->task == SSM_TASK_ADDING ? 0.04 : 0.05;
     if (c->task == SSM_TASK_SFMNIST) {
         s = load_sfmnist(d, c);
     } else {
-        static const size_t DEF_L[SSM_TASK_COUNT] = {784, 200, 256, 256}, DIN[SSM_TASK_COUNT] = {1, 2, LO_TOKENS, 1};
-        size_t L = c->seq_len ? c->seq_len : DEF_L[c->task], din = DIN[c->task];
-        if (L < 2)
-            return SSM_ERROR(SSM_EINVAL, "--seq-len must be at least 2");
-        if (c->task == SSM_TASK_LISTOPS && L < 16)
-            return SSM_ERROR(SSM_EINVAL, "listops: --seq-len must be at least 16");
-        size_t n[3] = {c->n_train ? c->n_train : 10000, c->n_val ? c->n_val : 1000, c->n_test ? c->n_test : 1000};
+        size_t n[3] = {c->n_train ? c->n_train : 10000, split_size(c->n_val, c->n_train, 1000),
+                       split_size(c->n_test, c->n_train, 1000)};
         ssm_train_split *sp[3] = {&d->train, &d->val, &d->test};
         for (int k = 0; k < 3 && s == SSM_OK; k++) {
             s = split_alloc(sp[k], n[k], L, din, 0);
@@ -324,9 +470,6 @@ ssm_status ssm_train_data_load(ssm_train_data *d, const ssm_train_config *c)
                 gen_sinusoid(sp[k], seed, k == 2 ? 100.0 : 80.0);
             }
         }
-        d->n_out = c->task == SSM_TASK_LISTOPS ? 10 : 1;
-        d->regression = c->task != SSM_TASK_LISTOPS;
-        d->tol = c->task == SSM_TASK_ADDING ? 0.04 : 0.05;
     }
     if (s != SSM_OK)
         ssm_train_data_free(d);

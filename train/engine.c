@@ -1,7 +1,7 @@
 /* train/engine.c — the training loop: batches, threads over the batch, gradient reduction in thread
  * order, clipping, AdamW with the schedule, checkpoints, per-epoch log; and evaluation with noise. */
 #define _POSIX_C_SOURCE 200809L
-#include "train/train.h"
+#include "train/train_impl.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -179,55 +179,113 @@ static void permutation(size_t *perm, size_t n, uint64_t rng, uint64_t epoch)
     }
 }
 
+static uint64_t planned_steps(const ssm_train_config *c, size_t n_train)
+{
+    uint64_t total = (uint64_t)(n_train / c->batch) * c->epochs;
+    return c->max_steps && c->max_steps < total ? c->max_steps : total;
+}
+
 static ssm_status fresh_state(ssm_train_state *st, const ssm_train_config *cfg)
 {
-    ssm_status s = ssm_train_config_check(cfg);
-    if (s != SSM_OK)
-        return s;
     st->cfg = *cfg;
-    if ((s = ssm_train_data_load(&st->data, cfg)) != SSM_OK)
+    ssm_status s = ssm_train_data_load(&st->data, cfg);
+    if (s != SSM_OK)
         return s;
     if (st->data.train.n < cfg->batch)
         return SSM_ERROR(SSM_EINVAL, "%zu training samples are fewer than one batch (%zu)", st->data.train.n, cfg->batch);
     if ((s = ssm_train_model_create(&st->model, cfg, st->data.train.L, st->data.train.din, st->data.n_out,
                                     st->data.regression)) != SSM_OK)
         return s;
-    st->cfg.d_state = st->model->N; /* an init file decides the state size */
+    /* the stored config says what the defaults became: the init's state size, the split sizes and the
+     * sequence length, so that a resumed run (and its option checks) never depends on them again */
+    st->cfg.d_state = st->model->N;
+    st->cfg.seq_len = st->data.train.L;
+    st->cfg.n_train = st->data.train.n;
+    st->cfg.n_val = st->data.val.n;
+    st->cfg.n_test = st->data.test.n;
     st->adam_m = calloc(st->model->n_params, sizeof *st->adam_m);
     st->adam_v = calloc(st->model->n_params, sizeof *st->adam_v);
     if (!st->adam_m || !st->adam_v)
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
     st->rng = ssm_train_stream(cfg->seed, 0x7a1d, 0, 0);
-    size_t spe = st->data.train.n / cfg->batch;
-    st->total_steps = (uint64_t)spe * cfg->epochs;
-    if (cfg->max_steps && cfg->max_steps < st->total_steps)
-        st->total_steps = cfg->max_steps;
+    st->total_steps = planned_steps(cfg, st->data.train.n);
     return SSM_OK;
 }
 
-ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o)
+/* The stored run, after o->on_resume has seen its config (and perhaps extended it). */
+static ssm_status resume_state(ssm_train_state *st, const char *ckpt, const ssm_train_run_opts *o)
 {
-    memset(st, 0, sizeof *st);
-    char ckpt[1100] = "";
-    if (o->ckpt_dir)
-        snprintf(ckpt, sizeof ckpt, "%s/ckpt.bin", o->ckpt_dir);
-    ssm_status s;
-    if (o->resume) {
-        if (!o->ckpt_dir)
-            return SSM_ERROR(SSM_EINVAL, "--resume needs --checkpoint DIR");
-        s = ssm_train_checkpoint_read(st, ckpt, 1);
-    } else {
-        s = fresh_state(st, cfg);
-    }
-    if (s == SSM_OK)
-        s = ssm_train_state_buffers(st);
+    ssm_train_config stored, c;
+    uint64_t step, total;
+    ssm_status s = ssm_train_checkpoint_peek(&stored, &step, &total, ckpt);
     if (s != SSM_OK)
         return s;
-    if (o->ckpt_dir) { /* created only once everything else is known to be valid */
-        struct stat sb;
-        if (stat(o->ckpt_dir, &sb) != 0 && mkdir(o->ckpt_dir, 0777) != 0)
-            return SSM_ERROR(SSM_EIO, "cannot create the checkpoint folder '%s'", o->ckpt_dir);
-    }
+    c = stored;
+    if (o->on_resume && (s = o->on_resume(&c, o->resume_ctx)) != SSM_OK)
+        return s;
+    ssm_train_config same = c;
+    same.epochs = stored.epochs;
+    same.max_steps = stored.max_steps;
+    same.ckpt_every = stored.ckpt_every;
+    if (memcmp(&same, &stored, sizeof same) != 0)
+        return SSM_ERROR(SSM_EINVAL, "--resume: only the epochs, the step cap and the checkpoint interval of a stored "
+                                     "run may change");
+    if ((s = ssm_train_config_check(&c)) != SSM_OK)
+        return s;
+    uint64_t extended = planned_steps(&c, c.n_train);
+    if (extended < total)
+        return SSM_ERROR(SSM_EINVAL, "--resume: --epochs %zu / --steps %zu would end the run at step %llu, before its "
+                                     "stored end (%llu); a resumed run can only be extended", c.epochs, c.max_steps,
+                         (unsigned long long)extended, (unsigned long long)total);
+    if ((s = ssm_train_checkpoint_read(st, ckpt, 1)) != SSM_OK)
+        return s;
+    st->cfg = c;
+    st->total_steps = extended;
+    return SSM_OK;
+}
+
+/* The Re Λ ≤ −1e-4 clamp that keeps trained modes stable (diagonal path, SSM parameters training). */
+static void clamp_modes(ssm_train_model *m)
+{
+    for (size_t l = 0; l < m->K; l++)
+        for (size_t k = 0; k < m->H * m->M; k++) {
+            float *re = m->params + m->layer[l].lam + 2 * k;
+            if (*re > -1e-4f)
+                *re = -1e-4f;
+        }
+}
+
+/* Close the epoch that ends at step i of `epoch`: its log row (with the validation pass), the log file,
+ * the callback. */
+static ssm_status end_epoch(ssm_train_state *st, const ssm_train_run_opts *o, uint64_t epoch, uint64_t i,
+                            uint64_t spe, double *t_epoch)
+{
+    double t1 = now_s();
+    st->ep_time += t1 - *t_epoch;
+    ssm_train_epoch_row *r = &st->rows[st->n_rows < SSM_TRAIN_MAX_EPOCHS ? st->n_rows : SSM_TRAIN_MAX_EPOCHS - 1];
+    r->epoch = (double)epoch + (double)(i + 1) / (double)spe;
+    r->step = (double)st->step;
+    r->train_loss = st->ep_loss / (double)st->ep_count;
+    r->train_acc = (double)st->ep_correct / (double)st->ep_count;
+    r->time_s = st->ep_time;
+    r->samples_per_s = (double)st->ep_count / st->ep_time;
+    ssm_status s = ssm_train_evaluate(&r->val_loss, &r->val_acc, st, &st->data.val, 1, 0, NULL);
+    if (st->n_rows < SSM_TRAIN_MAX_EPOCHS)
+        st->n_rows++;
+    st->ep_loss = st->ep_time = 0.0;
+    st->ep_correct = st->ep_count = 0;
+    *t_epoch = now_s();
+    if (s == SSM_OK && o->log_path)
+        s = write_log(st, o->log_path);
+    if (s == SSM_OK && o->on_epoch)
+        o->on_epoch(r, o->ctx);
+    return s;
+}
+
+/* Steps until the planned total (or a failure); *wrote counts the checkpoints and logs written (a run
+ * that fails after writing keeps them: its checkpoint is what --resume continues). */
+static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, const char *ckpt, int *wrote)
+{
     const ssm_train_config *c = &st->cfg;
     ssm_train_model *m = st->model;
     const size_t B = c->batch, spe = st->data.train.n / B;
@@ -235,6 +293,7 @@ ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const
     ssm_progress *bar = ssm_progress_create("train", st->total_steps, !o->quiet);
     double t_start = now_s(), t_epoch = now_s();
     uint64_t perm_epoch = UINT64_MAX;
+    ssm_status s = SSM_OK;
     while (s == SSM_OK && st->step < st->total_steps) {
         uint64_t epoch = st->step / spe, i = st->step % spe;
         if (epoch != perm_epoch) {
@@ -257,39 +316,16 @@ ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const
         double sched = ssm_train_lr_at(1.0, st->step, st->total_steps, c->warmup);
         ssm_train_adamw(m->params, st->adam_m, st->adam_v, m->grads, m->tensors, m->n_tensors, lrs, sched, c->wd,
                         st->step + 1);
-        if (!m->dense && c->lr_ssm > 0.0) /* keep the trained modes stable: Re Λ ≤ −1e-4 */
-            for (size_t l = 0; l < m->K; l++)
-                for (size_t k = 0; k < m->H * m->M; k++) {
-                    float *re = m->params + m->layer[l].lam + 2 * k;
-                    if (*re > -1e-4f)
-                        *re = -1e-4f;
-                }
+        if (!m->dense && c->lr_ssm > 0.0)
+            clamp_modes(m);
         st->step++;
         st->ep_loss += loss;
         st->ep_correct += correct;
         st->ep_count += B;
         ssm_progress_update(bar, st->step);
-        int end_epoch = i + 1 == spe || st->step == st->total_steps;
-        if (end_epoch) {
-            double t1 = now_s();
-            st->ep_time += t1 - t_epoch;
-            ssm_train_epoch_row *r = &st->rows[st->n_rows < SSM_TRAIN_MAX_EPOCHS ? st->n_rows : SSM_TRAIN_MAX_EPOCHS - 1];
-            r->epoch = (double)epoch + (double)(i + 1) / (double)spe;
-            r->step = (double)st->step;
-            r->train_loss = st->ep_loss / (double)st->ep_count;
-            r->train_acc = (double)st->ep_correct / (double)st->ep_count;
-            r->time_s = st->ep_time;
-            r->samples_per_s = (double)st->ep_count / st->ep_time;
-            s = ssm_train_evaluate(&r->val_loss, &r->val_acc, st, &st->data.val, 1, 0, NULL);
-            if (st->n_rows < SSM_TRAIN_MAX_EPOCHS)
-                st->n_rows++;
-            st->ep_loss = st->ep_time = 0.0;
-            st->ep_correct = st->ep_count = 0;
-            t_epoch = now_s();
-            if (s == SSM_OK && o->log_path)
-                s = write_log(st, o->log_path);
-            if (s == SSM_OK && o->on_epoch)
-                o->on_epoch(r, o->ctx);
+        if (i + 1 == spe || st->step == st->total_steps) {
+            s = end_epoch(st, o, epoch, i, spe, &t_epoch);
+            *wrote += s == SSM_OK && o->log_path != NULL;
         }
         if (s == SSM_OK && ckpt[0] && ((c->ckpt_every && st->step % c->ckpt_every == 0) || st->step == st->total_steps)) {
             double t1 = now_s();
@@ -298,9 +334,37 @@ ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const
             st->elapsed_s += t1 - t_start;
             t_start = t1;
             s = ssm_train_checkpoint_write(st, ckpt);
+            *wrote += s == SSM_OK;
         }
     }
     st->elapsed_s += now_s() - t_start;
     ssm_progress_finish(bar);
+    return s;
+}
+
+ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o)
+{
+    memset(st, 0, sizeof *st);
+    char ckpt[1100] = "";
+    if (o->ckpt_dir)
+        snprintf(ckpt, sizeof ckpt, "%s/ckpt.bin", o->ckpt_dir);
+    if (o->resume && !o->ckpt_dir)
+        return SSM_ERROR(SSM_EINVAL, "--resume needs --checkpoint DIR");
+    /* everything cheap first: the options, the init's name, then the run folder (created, locked);
+     * only then the data and the model */
+    ssm_status s = o->resume ? SSM_OK : ssm_train_config_check(cfg);
+    if (s == SSM_OK && !o->resume)
+        s = ssm_train_init_known(cfg->init);
+    ssm_train_rundir dir = {.fd = -1};
+    if (s == SSM_OK && o->ckpt_dir)
+        s = ssm_train_rundir_open(&dir, o->ckpt_dir, o->resume, o->force);
+    if (s == SSM_OK)
+        s = o->resume ? resume_state(st, ckpt, o) : fresh_state(st, cfg);
+    if (s == SSM_OK)
+        s = ssm_train_state_buffers(st);
+    int wrote = 0;
+    if (s == SSM_OK)
+        s = train_loop(st, o, ckpt, &wrote);
+    ssm_train_rundir_close(&dir, wrote || o->resume);
     return s;
 }

@@ -2,7 +2,7 @@
  * ssmkit-init/1 file (or a method built on the fly), per-thread activations, and the forward/backward
  * pass of one chunk of the batch. */
 #define _POSIX_C_SOURCE 200809L
-#include "train/train.h"
+#include "train/train_impl.h"
 
 #include <complex.h>
 #include <math.h>
@@ -39,23 +39,42 @@ uint64_t ssm_train_stream(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
 
 /* ---- the init: Λ, B̃ (and V, P̃) from a file or a method name -------------------- */
 
+ssm_status ssm_train_init_known(const char *init)
+{
+    ssm_init_method meth;
+    if (access(init, F_OK) == 0)
+        return SSM_OK;
+    if (ssm_init_method_lookup(&meth, init) != SSM_OK) {
+        ssm_error_clear();
+        return SSM_ERROR(SSM_EINVAL, "--init '%s' is neither a file nor an init method (s4-dplr s4d-legs s4d-lin "
+                                     "s4d-inv s4d-real s5-legs ptd)", init);
+    }
+    return SSM_OK;
+}
+
 static ssm_status load_init(ssm_init_file **f, const ssm_train_config *c)
 {
     ssm_init_method meth;
     *f = NULL;
-    if (access(c->init, F_OK) == 0)
-        return ssm_init_file_read(f, c->init);
-    if (ssm_init_method_lookup(&meth, c->init) != SSM_OK) {
-        ssm_error_clear();
-        return SSM_ERROR(SSM_EINVAL, "--init '%s' is neither a file nor an init method (s4-dplr s4d-legs s4d-lin "
-                                     "s4d-inv s4d-real s5-legs ptd)", c->init);
+    if (access(c->init, F_OK) == 0) {
+        ssm_status s = ssm_init_file_read(f, c->init);
+        if (s == SSM_OK && c->d_state && (*f)->N != c->d_state) {
+            s = SSM_ERROR(SSM_EINVAL, "--d-state %zu does not match the init file '%s' (N = %zu); drop --d-state or "
+                                      "give %zu", c->d_state, c->init, (*f)->N, (*f)->N);
+            ssm_init_file_free(*f);
+            *f = NULL;
+        }
+        return s;
     }
+    ssm_status s = ssm_train_init_known(c->init);
+    if (s != SSM_OK || (s = ssm_init_method_lookup(&meth, c->init)) != SSM_OK)
+        return s;
     ssm_init_opts o = ssm_init_opts_default();
-    o.N = c->d_state;
+    o.N = c->d_state ? c->d_state : 64;
     o.eps = c->init_eps;
     o.seed = c->seed;
     ssm_st *st = NULL;
-    ssm_status s = ssm_init_build(&st, meth, &o);
+    s = ssm_init_build(&st, meth, &o);
     return s == SSM_OK ? ssm_init_file_take(f, st) : s;
 }
 
@@ -256,6 +275,7 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
                     m->dense_A[i * N + j] -= q[i] * q[j];
         }
     }
+    m->init_digest = ssm_init_digest(f->st);
     ssm_init_file_free(f);
     s = ssm_train_model_kernels(m, 1);
     if (s != SSM_OK) {

@@ -31,11 +31,17 @@ typedef enum { SSM_TASK_SFMNIST, SSM_TASK_ADDING, SSM_TASK_LISTOPS, SSM_TASK_SIN
 typedef struct {
     ssm_train_task task;
     size_t seq_len;                  /* 0: task default (sfmnist 784, adding 200, listops 256, sinusoid 256) */
-    size_t n_train, n_val, n_test;   /* 0: task default; sfmnist caps at the file sizes                   */
+    size_t n_train, n_val, n_test;   /* 0: default — n_train the task's (synthetic 10000; sfmnist all but the
+                                      * validation images); n_val, n_test ⌈n_train/10⌉ when n_train is
+                                      * given, at most the task's defaults (synthetic 1000, 1000; sfmnist
+                                      * 5000, 10000), which they are otherwise                              */
     char data_dir[512];              /* sfmnist: folder with the four gzip'd IDX files ("" = Debian path) */
     char init[512];                  /* ssmkit-init/1 file path, or an init method name (built on the fly) */
     double init_eps;                 /* PTD budget when built by name (0: 0.05)                           */
-    size_t d_model, d_state, n_layers;
+    size_t d_model;
+    size_t d_state;                  /* 0: the init file's N, or 64 for a method; else an init file must
+                                      * have exactly this N (EINVAL otherwise)                              */
+    size_t n_layers;
     int glu, prenorm;
     double dropout, dt_min, dt_max;
     double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, B, Delta (the PTD protocol)            */
@@ -43,8 +49,9 @@ typedef struct {
     uint64_t seed;
 } ssm_train_config;
 
-/* The defaults (sinusoid-free S4D-style small model): d_model 64, d_state 64, 4 layers, post-LN, dropout
- * 0.1, Δ ∈ [1e-3, 1e-1], AdamW lr 0.01, wd 0.05, lr_ssm 0.001, clip 1, 1 epoch, batch 64, 2 threads. */
+/* The defaults (sinusoid-free S4D-style small model): d_model 64, d_state 0 (the init's; 64 by name), 4
+ * layers, post-LN, dropout 0.1, Δ ∈ [1e-3, 1e-1], AdamW lr 0.01, wd 0.05, lr_ssm 0.001, clip 1, 1 epoch,
+ * batch 64, 2 threads. */
 void ssm_train_config_default(ssm_train_config *c);
 /* "sfmnist", "adding", "listops", "sinusoid". */
 const char *ssm_train_task_name(ssm_train_task t);
@@ -89,6 +96,16 @@ typedef struct {
     double tol;               /* regression: |prediction − target| < tol counts as correct */
 } ssm_train_data;
 
+/* The shapes of a task's data without loading it: sequence length, features per step, outputs
+ * (classes, or 1 for regression).  EINVAL for a --seq-len the task cannot take. */
+SSM_MUST_CHECK ssm_status ssm_train_task_shape(size_t *L, size_t *din, size_t *nout, int *regression,
+                                               const ssm_train_config *cfg);
+/* Parse an IDX file held in memory, raw or gzip'd (one or more members): magic 0x803 with 28×28
+ * images (images = 1) or 0x801 labels (images = 0), 1 … 10⁶ items, and exactly the bytes the header
+ * declares.  *out (malloc'd): n·784 or n bytes.  EFORMAT naming what is wrong; a small input never
+ * allocates more than its header declares. */
+SSM_MUST_CHECK ssm_status ssm_train_idx_read_mem(unsigned char **out, size_t *n, const unsigned char *buf, size_t len,
+                                                 int images);
 /* Load or generate the task's data (synthetic tasks from cfg->seed; sfmnist from cfg->data_dir or
  * /usr/share/datasets/fashion-mnist, the last n_val training images forming the fixed validation split).
  * EIO naming the missing file and the Debian package when the dataset is absent; EFORMAT for a bad
@@ -234,6 +251,7 @@ typedef struct {
     /* dense (DPLR-equivalent) path: the real system and its basis per layer */
     double *dense_A, *dense_B;   /* [N, N], [N] */
     double *basis;               /* [K, H, L, N] */
+    uint64_t init_digest;        /* ssm_init_digest of the init the model was built from */
 } ssm_train_model;
 
 /* Build the model for data with L steps, din features and nout outputs from cfg (init file or method,
@@ -334,18 +352,34 @@ typedef struct {
 
 /* Options of a run that are not part of the model (not stored in the checkpoint). */
 typedef struct {
-    const char *ckpt_dir;     /* NULL: no checkpoints; else DIR/ckpt.bin                */
-    const char *log_path;     /* per-epoch TSV (atomically rewritten each epoch); NULL: none */
-    int quiet;                /* no progress bar                                        */
-    int resume;               /* continue from ckpt_dir/ckpt.bin (its config wins)      */
-    void (*on_epoch)(const ssm_train_epoch_row *row, void *ctx);   /* may be NULL         */
+    const char *ckpt_dir;     /* NULL: no checkpoints; else DIR/ckpt.bin (the run folder, below)       */
+    const char *log_path;     /* per-epoch TSV (atomically rewritten each epoch); NULL: none           */
+    int quiet;                /* no progress bar                                                       */
+    int resume;               /* continue from ckpt_dir/ckpt.bin (its config wins; cfg is not read)    */
+    int force;                /* a new run may replace the checkpoint (and DIR/log.tsv) of another one  */
+    void (*on_epoch)(const ssm_train_epoch_row *row, void *ctx);   /* may be NULL                        */
     void *ctx;
+    /* With resume, may be NULL: called once the folder is locked, with the stored config (checksum and
+     * counters checked, before the data and the model are loaded).  It may refuse the run (its status
+     * and message stand) or change epochs, max_steps and ckpt_every, nothing else (EINVAL): a run is
+     * extended, never shortened (EINVAL when the new total of steps is below the stored one). */
+    ssm_status (*on_resume)(ssm_train_config *cfg, void *resume_ctx);
+    void *resume_ctx;
 } ssm_train_run_opts;
 
 /* Train from cfg (or resume), writing checkpoints every cfg->ckpt_every steps and at the end.  The
  * final state stays in *st (free with ssm_train_state_free, also after a failure).  Results are
  * bit-identical between a run and a killed-and-resumed run with the same thread count.  ELOSS when the
- * loss or the kernel stops being finite. */
+ * loss or the kernel stops being finite; EWRITE when a checkpoint or the log cannot be written (the
+ * previous checkpoint stays intact).
+ *
+ * The run folder ckpt_dir, before any data is loaded: created when absent (its parent must exist),
+ * EINVAL when it cannot be, or is not a folder, or cannot take a file; locked for the run (flock on
+ * DIR/.lock, which holds the pid: a second run on the same folder gets EINVAL at once; the kernel
+ * releases the lock when the process ends, also by a crash or SIGKILL); a new run refuses (EINVAL) a
+ * folder holding a checkpoint unless force; temporaries of an interrupted write (DIR/.ckpt.bin.tmp.*,
+ * DIR/.log.tsv.tmp.*) are removed.  A folder created by a run that fails before writing anything is
+ * removed again. */
 SSM_MUST_CHECK ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o);
 /* Free everything a state owns (model, data, moments, run buffers) and zero it. */
 void ssm_train_state_free(ssm_train_state *st);
@@ -357,11 +391,25 @@ SSM_MUST_CHECK ssm_status ssm_train_state_buffers(ssm_train_state *st);
 SSM_MUST_CHECK ssm_status ssm_train_evaluate(double *loss, double *acc, ssm_train_state *st, const ssm_train_split *s,
                               int split_id, size_t n, const ssm_train_noise *noise);
 
-/* Write the checkpoint (header + params + AdamW moments) atomically to path. */
+/* Write the checkpoint (format 2: header + params + AdamW moments, checksummed; train/checkpoint.c)
+ * atomically to path.  EWRITE when the disk refuses it (path then keeps its previous content). */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_write(const ssm_train_state *st, const char *path);
 /* Read a checkpoint into a fresh state (model rebuilt from the stored config, data loaded unless
- * load_data is 0).  EFORMAT for a file that is not a checkpoint of this version or whose arenas do not
- * match the table. */
+ * load_data is 0: then only the shapes).  Everything is validated before it is used: the checksum, the
+ * header, the progress counters against each other and the config, the tensor table and the init's
+ * digest against the model the config builds, the parameters (finite; frozen ones equal to their
+ * initial values) and the AdamW moments (finite, v ≥ 0, m² ≤ C·v, zero at step 0).  EFORMAT with one
+ * line naming the path and what failed; EIO when it cannot be read. */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const char *path, int load_data);
+/* The same from a checkpoint image in memory; `name` (the path) prefixes the messages. */
+SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read_mem(ssm_train_state *st, const unsigned char *buf, size_t len,
+                                                        const char *name, int load_data);
+/* The stored configuration and progress of a checkpoint, its checksum, header and counters validated,
+ * without building the model (cheap: for "does this folder hold a run?" and resume option checks). */
+SSM_MUST_CHECK ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint64_t *total_steps,
+                                                    const char *path);
+/* The checksum a checkpoint image of len ≥ 24 bytes must carry in bytes 16–23 (little-endian): FNV-1a 64
+ * over bytes 0–15 and 24 to the end. */
+uint64_t ssm_train_checkpoint_checksum(const unsigned char *buf, size_t len);
 
 #endif

@@ -1,0 +1,24 @@
+/* train/train_impl.h — internals of train/ shared between its files (not installed). */
+#ifndef SSM_TRAIN_IMPL_H
+#define SSM_TRAIN_IMPL_H
+
+#include "train/train.h"
+
+/* EINVAL naming the choices unless init is an existing path or an init method name (cheap: nothing is
+ * read or built). */
+SSM_MUST_CHECK ssm_status ssm_train_init_known(const char *init);
+
+/* A run folder held by this process (train/rundir.c; the rules are ssm_train_run's, train/train.h). */
+typedef struct {
+    int fd;        /* the locked DIR/.lock, -1 when none */
+    int created;   /* this run made the folder */
+    char dir[1024];
+} ssm_train_rundir;
+
+/* Prepare and lock ckpt_dir for a new run (resume = 0; force: replace a checkpoint found there) or a
+ * resumed one (the folder must exist).  EINVAL with one line naming the folder and the reason. */
+SSM_MUST_CHECK ssm_status ssm_train_rundir_open(ssm_train_rundir *d, const char *ckpt_dir, int resume, int force);
+/* Release the lock; a folder this run created and never wrote to (`wrote` = 0) is removed again. */
+void ssm_train_rundir_close(ssm_train_rundir *d, int wrote);
+
+#endif
