@@ -10,14 +10,14 @@
 
 /* Plan: A = Q H Q* (zgehrd/zunghr) once, b̂ = Q* b, ĉ = c Q; then each G(s) is
  * one O(n²) Hessenberg solve of (sI − H) x = b̂.  A is n×n, b n×1, c 1×n (complex
- * or real via ssm_zmat_set_dmat).  NULL on failure (*status set). */
+ * or real via ssm_zmat_set_dmat).  *out is NULL on failure. */
 typedef struct ssm_tf_plan ssm_tf_plan;
-ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c, double complex D,
-                                ssm_status *status);
+SSM_MUST_CHECK ssm_status ssm_tf_plan_create(ssm_tf_plan **out, const ssm_zmat_t A, const ssm_zmat_t b,
+                                            const ssm_zmat_t c, double complex D);
 /* G[k] = G(s[k]), k < count.  A const plan; scratch is per call (O(n²)).
  * ELOSS when sI − A is exactly singular at some s. */
 SSM_MUST_CHECK ssm_status ssm_tf_eval(double complex *G, const ssm_tf_plan *p, const double complex *s, size_t count);
-void ssm_tf_plan_destroy(ssm_tf_plan *p);
+void ssm_tf_plan_free(ssm_tf_plan *p); /* NULL ok */
 
 /* Reference: G(s) by a dense LU solve of (sI − A) x = b, O(n³) per point. */
 SSM_MUST_CHECK ssm_status ssm_tf_dense_solve(double complex *G, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
@@ -90,17 +90,18 @@ typedef struct ssm_pspec_plan ssm_pspec_plan;
  * σ(z̄) = σ(z) and a grid computes half).  Normal to working accuracy (strict
  * upper part of T below 10·ε·ρ(A)) → σ_min = min_k |z − λ_k| exactly up to
  * 10·ε·‖A‖₂ (unless method is RECORD or FAST_DENSE).  opts may be NULL.
- * NULL on failure (*status: EINVAL non-square/non-finite, ENOMEM, ENOCONV). */
-ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *opts, ssm_status *status);
+ * *out NULL on failure (EINVAL non-square/non-finite, ENOMEM, ENOCONV). */
+SSM_MUST_CHECK ssm_status ssm_pspec_plan_create(ssm_pspec_plan **out, const ssm_zmat_t A, const ssm_pspec_opts *opts);
 
 /* Plan for A = diag(λ) − P Q* (P, Q n×r, 1 ≤ r ≤ 8): each inverse-Lanczos step
  * costs O(n r) by Sherman–Morrison–Woodbury.  A point whose estimated relative
  * error 4·n·ε·γ (γ = growth through the r×r capacitance matrix) exceeds 1e-6
  * while σ·4nεγ > ε‖A‖_F is recomputed on the Schur form of the dense matrix
  * (formed only when needed).  real: A is real (conjugate symmetry of σ). */
-ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const ssm_zmat_t P, const ssm_zmat_t Q,
-                                           int real, const ssm_pspec_opts *opts, ssm_status *status);
-void ssm_pspec_plan_destroy(ssm_pspec_plan *p);
+SSM_MUST_CHECK ssm_status ssm_pspec_plan_create_dplr(ssm_pspec_plan **out, const double complex *lambda,
+                                                    const ssm_zmat_t P, const ssm_zmat_t Q, int real,
+                                                    const ssm_pspec_opts *opts);
+void ssm_pspec_plan_free(ssm_pspec_plan *p); /* NULL ok */
 
 /* sigma[k] = σ_min(z[k] I − A), k < count.  Accuracy (tests/t-pspec.c, vs a
  * dense SVD): relative 1e-4 where σ > 1e-8‖A‖, absolute 10·ε·‖A‖ elsewhere.

@@ -371,7 +371,7 @@ static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm
                                       "(the H-infinity norm is not finite)", creal(lam[i]), cimag(lam[i]));
     }
     if (s == SSM_OK)
-        p = ssm_tf_plan_create(A, b, c, D, &s);
+        s = ssm_tf_plan_create(&p, A, b, c, D);
     /* start: the largest |G| at ω = 0, at ±Im λ of every pole (the resonances) and |D| (ω → ∞) */
     double lb = cabs(D), wlb = INFINITY;
     if (s == SSM_OK)
@@ -453,7 +453,7 @@ static ssm_status hinf_stable(ssm_hinf_info *info, const ssm_zmat_t A, const ssm
         info->eval_error = err;
     }
 done:
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     ssm_zmat_clear(H);
     free(lam); free(sbuf); free(gbuf); free(om); free(val); free(mp);
     return s;

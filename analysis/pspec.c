@@ -52,7 +52,7 @@ static void opts_default(ssm_pspec_opts *o, const ssm_pspec_opts *in)
     }
 }
 
-void ssm_pspec_plan_destroy(ssm_pspec_plan *p)
+void ssm_pspec_plan_free(ssm_pspec_plan *p)
 {
     if (!p)
         return;
@@ -113,14 +113,14 @@ static ssm_pspec_plan *plan_alloc(size_t n, const ssm_pspec_opts *o, ssm_status 
         p->lam = malloc((n ? n : 1) * sizeof *p->lam);
     }
     if (!p || !p->lam) {
-        ssm_pspec_plan_destroy(p);
+        ssm_pspec_plan_free(p);
         *st = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
         return NULL;
     }
     return p;
 }
 
-ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *o, ssm_status *status)
+static ssm_pspec_plan *plan_dense(const ssm_zmat_t A, const ssm_pspec_opts *o, ssm_status *status)
 {
     size_t n = A->rows;
     ssm_status s = SSM_OK;
@@ -133,7 +133,7 @@ ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *
         return NULL;
     p->T = ssm_lapack_alloc(n * n, sizeof *p->T);
     if (!p->T) {
-        ssm_pspec_plan_destroy(p);
+        ssm_pspec_plan_free(p);
         *status = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory (n = %zu)", n);
         return NULL;
     }
@@ -143,7 +143,7 @@ ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *
         for (size_t j = 0; j < n; j++) {
             double complex a = SSM_D(A, i, j);
             if (!isfinite(creal(a)) || !isfinite(cimag(a))) {
-                ssm_pspec_plan_destroy(p);
+                ssm_pspec_plan_free(p);
                 *status = SSM_ERROR(SSM_EINVAL, "pspec: the matrix has a non-finite entry at (%zu, %zu)", i, j);
                 return NULL;
             }
@@ -155,7 +155,7 @@ ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *
         }
     p->normA = scale * sqrt(ssq);
     if ((s = schur(p->T, p->lam, n)) != SSM_OK) {
-        ssm_pspec_plan_destroy(p);
+        ssm_pspec_plan_free(p);
         *status = s;
         return NULL;
     }
@@ -168,8 +168,8 @@ ssm_pspec_plan *ssm_pspec_plan_create(const ssm_zmat_t A, const ssm_pspec_opts *
     return p;
 }
 
-ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const ssm_zmat_t P, const ssm_zmat_t Q,
-                                           int real, const ssm_pspec_opts *o, ssm_status *status)
+static ssm_pspec_plan *plan_dplr(const double complex *lambda, const ssm_zmat_t P, const ssm_zmat_t Q, int real,
+                                 const ssm_pspec_opts *o, ssm_status *status)
 {
     size_t n = P->rows, r = P->cols;
     if (n == 0 || Q->rows != n || Q->cols != r || r == 0 || r > 8) {
@@ -185,7 +185,7 @@ ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const s
     p->P = malloc(n * r * sizeof *p->P);
     p->Q = malloc(n * r * sizeof *p->Q);
     if (!p->P || !p->Q) {
-        ssm_pspec_plan_destroy(p);
+        ssm_pspec_plan_free(p);
         *status = SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
         return NULL;
     }
@@ -205,7 +205,7 @@ ssm_pspec_plan *ssm_pspec_plan_create_dplr(const double complex *lambda, const s
             for (size_t k = 0; k < r; k++)
                 a -= p->P[k * n + i] * conj(p->Q[k * n + j]);
             if (!isfinite(creal(a)) || !isfinite(cimag(a))) {
-                ssm_pspec_plan_destroy(p);
+                ssm_pspec_plan_free(p);
                 *status = SSM_ERROR(SSM_EINVAL, "pspec: the DPLR form has a non-finite entry");
                 return NULL;
             }
@@ -436,4 +436,19 @@ ssm_status ssm_pspec_grid(double *sigma, const ssm_pspec_plan *p, const double b
     }
     free(mirror); free(z); free(where); free(sg);
     return s;
+}
+
+ssm_status ssm_pspec_plan_create(ssm_pspec_plan **out, const ssm_zmat_t A, const ssm_pspec_opts *opts)
+{
+    ssm_status s = SSM_OK;
+    *out = plan_dense(A, opts, &s);
+    return *out ? SSM_OK : s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory for a plan");
+}
+
+ssm_status ssm_pspec_plan_create_dplr(ssm_pspec_plan **out, const double complex *lambda, const ssm_zmat_t P,
+                                      const ssm_zmat_t Q, int real, const ssm_pspec_opts *opts)
+{
+    ssm_status s = SSM_OK;
+    *out = plan_dplr(lambda, P, Q, real, opts, &s);
+    return *out ? SSM_OK : s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory for a plan");
 }

@@ -15,7 +15,7 @@ struct ssm_tf_plan {
     double complex D;
 };
 
-void ssm_tf_plan_destroy(ssm_tf_plan *p)
+void ssm_tf_plan_free(ssm_tf_plan *p)
 {
     if (!p)
         return;
@@ -26,8 +26,8 @@ void ssm_tf_plan_destroy(ssm_tf_plan *p)
     free(p);
 }
 
-ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c, double complex D,
-                                ssm_status *status)
+static ssm_tf_plan *plan_new(const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c, double complex D,
+                             ssm_status *status)
 {
     size_t n = A->rows;
     ssm_status s = SSM_OK;
@@ -51,7 +51,7 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
         p->c = malloc((n ? n : 1) * sizeof *p->c);
     }
     if (!p || !tau || !p->Hr || (!real && !p->Hi) || !p->b || !p->c) {
-        ssm_tf_plan_destroy(p);
+        ssm_tf_plan_free(p);
         free(tau);
         *status = SSM_ERROR(SSM_ENOMEM, "transfer: out of memory");
         return NULL;
@@ -133,7 +133,7 @@ ssm_tf_plan *ssm_tf_plan_create(const ssm_zmat_t A, const ssm_zmat_t b, const ss
     }
     free(tau);
     if (s != SSM_OK) {
-        ssm_tf_plan_destroy(p);
+        ssm_tf_plan_free(p);
         *status = s;
         return NULL;
     }
@@ -451,4 +451,12 @@ void ssm_tf_phase_unwrap(double *deg, const double complex *G, size_t count)
         }
         prev = deg[k] = ph + shift;
     }
+}
+
+ssm_status ssm_tf_plan_create(ssm_tf_plan **out, const ssm_zmat_t A, const ssm_zmat_t b, const ssm_zmat_t c,
+                              double complex D)
+{
+    ssm_status s = SSM_OK;
+    *out = plan_new(A, b, c, D, &s);
+    return *out ? SSM_OK : s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "transfer: out of memory for a plan");
 }

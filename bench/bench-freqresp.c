@@ -35,10 +35,11 @@ int main(int argc, char **argv)
     ssm_status st = SSM_OK;
     for (int r = 0; r < reps && r < 64; r++) {
         double t0 = bench_now();
-        ssm_tf_plan *p = ssm_tf_plan_create(Az, b, c, 0.0, &st);
+        ssm_tf_plan *p = NULL;
+        BENCH_OK(ssm_tf_plan_create(&p, Az, b, c, 0.0));
         if (p)
             st = ssm_tf_eval(G, p, s, K);
-        ssm_tf_plan_destroy(p);
+        ssm_tf_plan_free(p);
         t[r] = bench_now() - t0;
         if (st != SSM_OK) {
             fprintf(stderr, "bench-freqresp: %s\n", ssm_error_message());

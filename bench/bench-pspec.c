@@ -57,13 +57,13 @@ int main(int argc, char **argv)
                 SSM_D(Pf, i, 0) = SSM_D(Pt, 0, i);
                 SSM_D(Pf, i + M, 0) = conj(SSM_D(Pt, 0, i));
             }
-            p = ssm_pspec_plan_create_dplr(lam, Pf, Pf, 1, NULL, &s);
+            BENCH_OK(ssm_pspec_plan_create_dplr(&p, lam, Pf, Pf, 1, NULL));
             tset[k] = bench_now() - t0;
             free(W); free(lam);
             ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt); ssm_zmat_clear(Pf);
         } else {
             ssm_pspec_opts o = {.method = strcmp(mode, "record") == 0 ? SSM_PSPEC_RECORD : SSM_PSPEC_FAST_DENSE};
-            p = ssm_pspec_plan_create(Z, &o, &s);
+            BENCH_OK(ssm_pspec_plan_create(&p, Z, &o));
             tset[k] = bench_now() - t0;
         }
         if (strcmp(mode, "record") == 0 && n > 256) {
@@ -75,7 +75,7 @@ int main(int argc, char **argv)
             s = ssm_pspec_grid(sig, p, box, nx, ny, &info, NULL);
         }
         t[k] = (bench_now() - t0) * scale;
-        ssm_pspec_plan_destroy(p);
+        ssm_pspec_plan_free(p);
         if (s != SSM_OK)
             return fprintf(stderr, "bench-pspec: %s\n", ssm_error_message()), 1;
     }

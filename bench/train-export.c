@@ -37,7 +37,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "train-export: %s\n", ssm_error_message());
         return 1;
     }
-    ssm_train_acts *a = ssm_train_acts_create(m, B);
+    ssm_train_acts *a = NULL;
+    BENCH_OK(ssm_train_acts_create(&a, m, B));
     float x[4 * 40 * 3], y[4];
     uint64_t ids[4] = {0, 1, 2, 3}, r = 99;
     for (size_t i = 0; i < B * L * din; i++)
@@ -51,7 +52,8 @@ int main(int argc, char **argv)
     memcpy(m->grads, ssm_train_acts_grads(a), m->n_params * sizeof(float));
     ssm_train_model_kernels_backward(m, ssm_train_acts_dkf(a), c.lr_ssm > 0);
 
-    ssm_st *f = ssm_st_create();
+    ssm_st *f = NULL;
+    BENCH_OK(ssm_st_create(&f));
     double *buf = malloc((m->n_params + B * L * din + m->N * m->N) * sizeof *buf);
     char name[64], v[64];
     for (size_t t = 0; t < m->n_tensors; t++) {

@@ -191,9 +191,11 @@ static ssm_status hippo_compute(hippo_mats *x, const hippo_args *h)
     if (s == SSM_OK) s = ssm_mpmat_init(x->Bm, N, 1, h->prec);
     if (s == SSM_OK) s = ssm_mpmat_init(x->Pm, r, N, h->prec);
     if (s == SSM_OK) {
-        ssm_progress *bar = ssm_progress_create("hippo", N, !h->quiet);
-        s = ssm_hippo_mp(x->Am, x->Bm, x->Pm, h->m, N, bar);
-        ssm_progress_finish(bar);
+        ssm_progress *bar = NULL;
+        s = ssm_progress_create(&bar, "hippo", N, !h->quiet);
+        if (s == SSM_OK)
+            s = ssm_hippo_mp(x->Am, x->Bm, x->Pm, h->m, N, bar);
+        ssm_progress_free(bar);
     }
     if (s == SSM_OK) s = ssm_mpmat_get_dmat(x->A, x->Am);
     if (s == SSM_OK) s = ssm_mpmat_get_dmat(x->B, x->Bm);
@@ -203,9 +205,9 @@ static ssm_status hippo_compute(hippo_mats *x, const hippo_args *h)
 
 static ssm_status hippo_write_safetensors(const hippo_mats *x, const hippo_args *h)
 {
-    ssm_st *f = ssm_st_create();
+    ssm_st *f = NULL;
     char buf[64];
-    ssm_status s = f ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory");
+    ssm_status s = ssm_st_create(&f);
     if (s == SSM_OK) s = ssm_st_add_dmat(f, "A", x->A, 0);
     if (s == SSM_OK) s = ssm_st_add_dmat(f, "B", x->B, 1);
     if (s == SSM_OK && h->r > 0) s = ssm_st_add_dmat(f, "P", x->P, 0);

@@ -275,11 +275,13 @@ int cmd_init(int argc, char **argv)
         return cli_usage_error("init: --eps applies to ptd only");
     if (m != SSM_INIT_PTD && c.tf_given)
         return cli_usage_error("init: --tf-weight applies to ptd only");
-    ssm_progress *bar = m == SSM_INIT_PTD ? ssm_progress_create("ptd", 100, !c.quiet) : NULL;
-    c.io.progress = bar;
+    ssm_progress *bar = NULL;
     ssm_st *f = NULL;
-    s = ssm_init_build(&f, m, &c.io);
-    ssm_progress_finish(bar);
+    s = m == SSM_INIT_PTD ? ssm_progress_create(&bar, "ptd", 100, !c.quiet) : SSM_OK;
+    c.io.progress = bar;
+    if (s == SSM_OK)
+        s = ssm_init_build(&f, m, &c.io);
+    ssm_progress_free(bar);
     if (s != SSM_OK)
         return cli_fail(s);
     s = ssm_st_write(f, c.out);

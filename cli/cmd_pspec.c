@@ -247,15 +247,18 @@ static ssm_status pspec_grid(json_t *js, pspec_args *a, cli_matrix *m, size_t n)
     ssm_pspec_info info = {0};
     size_t nx = a->nx, ny = a->ny;
     double *sigma = NULL, *box = a->box;
-    ssm_pspec_plan *p = m->lambda ? ssm_pspec_plan_create_dplr(m->lambda, m->P, m->P, m->real, &a->po, &s)
-                                  : ssm_pspec_plan_create(m->A, &a->po, &s);
+    ssm_pspec_plan *p = NULL;
+    s = m->lambda ? ssm_pspec_plan_create_dplr(&p, m->lambda, m->P, m->P, m->real, &a->po)
+                  : ssm_pspec_plan_create(&p, m->A, &a->po);
     if (p && !a->have_box)
         s = cli_matrix_box(box, m, p);
     if (s == SSM_OK && p) {
         sigma = malloc(nx * ny * sizeof *sigma);
-        ssm_progress *bar = ssm_progress_create("pspec", nx * ny, !a->quiet);
-        s = sigma ? ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar) : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
-        ssm_progress_finish(bar);
+        ssm_progress *bar = NULL;
+        s = sigma ? ssm_progress_create(&bar, "pspec", nx * ny, !a->quiet) : SSM_ERROR(SSM_ENOMEM, "pspec: out of memory");
+        if (s == SSM_OK)
+            s = ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar);
+        ssm_progress_free(bar);
     }
     if (s == SSM_OK) {
         double smin = INFINITY;
@@ -280,7 +283,7 @@ static ssm_status pspec_grid(json_t *js, pspec_args *a, cli_matrix *m, size_t n)
             fprintf(stderr, "ssmkit: pspec: %zu points used all Lanczos steps (their values are upper bounds)\n",
                     info.unconverged);
     }
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
     free(sigma);
     return s;
 }

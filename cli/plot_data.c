@@ -450,8 +450,9 @@ static ssm_status pspec_one(FILE *fp, plot_figure *fig, const cli_matrix *m, con
 {
     size_t nx = fig->nx, ny = fig->ny, n = m->lambda ? m->P->rows : m->A->rows;
     ssm_status s = SSM_OK;
-    ssm_pspec_plan *p = m->lambda ? ssm_pspec_plan_create_dplr(m->lambda, m->P, m->P, m->real, NULL, &s)
-                                  : ssm_pspec_plan_create(m->A, NULL, &s);
+    ssm_pspec_plan *p = NULL;
+    s = m->lambda ? ssm_pspec_plan_create_dplr(&p, m->lambda, m->P, m->P, m->real, NULL)
+                  : ssm_pspec_plan_create(&p, m->A, NULL);
     double box[4], *sigma = NULL;
     double complex *ev = NULL;
     memcpy(box, o->box, sizeof box);
@@ -462,9 +463,11 @@ static ssm_status pspec_one(FILE *fp, plot_figure *fig, const cli_matrix *m, con
         s = SSM_ERROR(SSM_ENOMEM, "out of memory");
     ssm_pspec_info info = {0};
     if (s == SSM_OK) {
-        ssm_progress *bar = ssm_progress_create("pspec", nx * ny, !o->quiet);
-        s = ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar);
-        ssm_progress_finish(bar);
+        ssm_progress *bar = NULL;
+        s = ssm_progress_create(&bar, "pspec", nx * ny, !o->quiet);
+        if (s == SSM_OK)
+            s = ssm_pspec_grid(sigma, p, box, nx, ny, &info, bar);
+        ssm_progress_free(bar);
     }
     if (s == SSM_OK) {
         char label[96];
@@ -494,7 +497,7 @@ static ssm_status pspec_one(FILE *fp, plot_figure *fig, const cli_matrix *m, con
         fputc('\n', fp);
         *blocks += ny + 1;
     }
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
     free(sigma);
     free(ev);
     return s;

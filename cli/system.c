@@ -15,7 +15,7 @@ void cli_system_clear(cli_system *y)
 {
     ssm_init_file_free(y->file);
     for (size_t k = 0; y->plan && k < y->p * y->m; k++)
-        ssm_tf_plan_destroy(y->plan[k]);
+        ssm_tf_plan_free(y->plan[k]);
     free(y->plan);
     ssm_zmat_clear(y->A); ssm_zmat_clear(y->B); ssm_zmat_clear(y->C); ssm_zmat_clear(y->D);
     memset(y, 0, sizeof *y);
@@ -120,7 +120,7 @@ ssm_status cli_system_channel(ssm_tf_fn *f, cli_system *y, size_t i, size_t j)
             SSM_D(c, 0, k) = SSM_D(y->C, i, k);
         }
         if (s == SSM_OK)
-            *pl = ssm_tf_plan_create(y->A, b, c, SSM_D(y->D, i, j), &s);
+            s = ssm_tf_plan_create(pl, y->A, b, c, SSM_D(y->D, i, j));
         ssm_zmat_clear(b);
         ssm_zmat_clear(c);
         if (s != SSM_OK)

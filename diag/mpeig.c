@@ -496,7 +496,7 @@ static ssm_status auto_route(ssm_mpeig_route *route, ssm_mpeig_newton **rn, cons
         *route = SSM_MPEIG_NEWTON;
         return SSM_OK;
     }
-    ssm_mpeig_newton_destroy(*rn);
+    ssm_mpeig_newton_free(*rn);
     *rn = NULL;
     if (s != SSM_OK && s != SSM_ENOCONV)
         return s;
@@ -637,7 +637,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
             ssm_error_clear();
-            ssm_mpeig_newton_destroy(rn);
+            ssm_mpeig_newton_free(rn);
             rn = NULL;
             eigres_clear(&r1);
             eigres_clear(&r2);
@@ -675,7 +675,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
                    opts && opts->certify);
         eigres_clear(&r2);
     }
-    ssm_mpeig_newton_destroy(rn);
+    ssm_mpeig_newton_free(rn);
     arb_mat_clear(Ar);
     acb_mat_clear(Aa);
     return s;

@@ -15,7 +15,7 @@ typedef struct ssm_mpeig_newton ssm_mpeig_newton;
 SSM_MUST_CHECK ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **s, const arb_mat_t A);
 /* the same for a complex A (zgeev start; the plain basis V, W, diagonal Λ) */
 SSM_MUST_CHECK ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **s, const acb_mat_t A);
-void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s); /* NULL ok */
+void ssm_mpeig_newton_free(ssm_mpeig_newton *s); /* NULL ok */
 
 /* κ₂ of the unit-column eigenvector matrix V of the current state, through
  * doubles (a real SVD; complex: ‖V‖₂ ‖V⁻¹‖₂) into *kappa; inf when the SVD

@@ -62,7 +62,7 @@ struct ssm_mpeig_newton {
     slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
 
-void ssm_mpeig_newton_destroy(ssm_mpeig_newton *s)
+void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
 {
     if (!s)
         return;
@@ -199,7 +199,7 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
 done:
     free(a); free(vr); free(zi); free(wr); free(wi); free(ipiv);
     if (st != SSM_OK)
-        ssm_mpeig_newton_destroy(s);
+        ssm_mpeig_newton_free(s);
     else
         *out = s;
     return st;
@@ -426,7 +426,7 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     free(ld);
     ssm_zmat_clear(Ad); ssm_zmat_clear(Vd); ssm_zmat_clear(Wd);
     if (st != SSM_OK) {
-        ssm_mpeig_newton_destroy(s);
+        ssm_mpeig_newton_free(s);
         return st == SSM_ENOMEM ? st : SSM_ERROR(SSM_ENOCONV, "eig: no double-precision start (%s)", ssm_strerror(st));
     }
     *out = s;

@@ -110,7 +110,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     free(wc); free(sc); free(Gc); free(ex);
     free(poles);
     ssm_init_file_free(f);
-    ssm_tf_plan_destroy(legs);
+    ssm_tf_plan_free(legs);
     return s;
 }
 

@@ -381,12 +381,13 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
         if (e->all) {
             s = e->all(&x, o);
         } else {
-            ssm_progress *bar = ssm_progress_create(e->name, J, !o->quiet);
+            ssm_progress *bar = NULL;
+            s = ssm_progress_create(&bar, e->name, J, !o->quiet);
             for (size_t k = 0; s == SSM_OK && k < J; k++) {
                 s = e->job(&x, o, k);
                 ssm_progress_update(bar, k + 1);
             }
-            ssm_progress_finish(bar);
+            ssm_progress_free(bar);
         }
     }
     char header[4096], summary[2048] = "";
@@ -459,7 +460,7 @@ ssm_tf_plan *exp_legs_plan(size_t N, ssm_status *s)
             b->data[i] = B->data[i];
             c->data[i] = 1.0;
         }
-        p = ssm_tf_plan_create(Az, b, c, 0.0, s);
+        *s = ssm_tf_plan_create(&p, Az, b, c, 0.0);
     }
     ssm_dmat_clear(A); ssm_dmat_clear(B);
     ssm_zmat_clear(Az); ssm_zmat_clear(b); ssm_zmat_clear(c);

@@ -77,7 +77,9 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
         s = ssm_zmat_eigvals(lam, Az);
     for (size_t i = 0; s == SSM_OK && i < N; i++)
         w[i] = fabs(cimag(lam[i]));
-    ssm_tf_plan *p = s == SSM_OK ? ssm_tf_plan_create(Az, b, c, 0.0, &s) : NULL;
+    ssm_tf_plan *p = NULL;
+    if (s == SSM_OK)
+        s = ssm_tf_plan_create(&p, Az, b, c, 0.0);
     ssm_dist_info in, inl;
     ssm_dist_opts d = {.omega_lo = 1e-2, .omega_hi = 10.0 * (double)N * (double)N, .grid = 2000, .extra = w,
                        .extra_count = N};
@@ -97,7 +99,7 @@ static ssm_status row_for(exp_data *x, const ssm_dmat_t A, const ssm_dmat_t B, c
                           in.sup / bc / nE, r->max_re_lambda, in.omega, r->seconds, inl.sup / bc, ones, randc, (double)N};
         s = exp_add(x, 0, row, 14);
     }
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     free(lam);
     free(w);
     ssm_zmat_clear(Az); ssm_zmat_clear(b); ssm_zmat_clear(c);
@@ -154,14 +156,16 @@ static ssm_status sweep(exp_data *x, const ssm_experiment_opts *o, size_t upto, 
     ssm_ptd_info rec[NEPS + 1];
     if (s == SSM_OK && !Eall)
         s = SSM_ERROR(SSM_ENOMEM, "eps-sweep: out of memory");
-    ssm_progress *bar = ssm_progress_create("eps-sweep (ptd)", 100, !o->quiet && upto == 0);
+    ssm_progress *bar = NULL;
+    if (s == SSM_OK)
+        s = ssm_progress_create(&bar, "eps-sweep (ptd)", 100, !o->quiet && upto == 0);
     if (s == SSM_OK)
         s = run_ptd(Eall, rec, A, B, P, b, nb, bar);
-    ssm_progress_finish(bar);
+    ssm_progress_free(bar);
     ssm_tf_plan *legs = s == SSM_OK ? exp_legs_plan(N, &s) : NULL;
     for (size_t k = from; s == SSM_OK && k < nb; k++)
         s = row_for(x, A, B, legs, Eall + k * N * N, &rec[k], b[k]);
-    ssm_tf_plan_destroy(legs);
+    ssm_tf_plan_free(legs);
     free(Eall);
     ssm_dmat_clear(A); ssm_dmat_clear(B); ssm_dmat_clear(P);
     return s;

@@ -182,7 +182,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
     double *sig = NULL, box[4];
     const double complex *ev = NULL;
     if (s == SSM_OK)
-        p = ssm_pspec_plan_create(A, NULL, &s);
+        s = ssm_pspec_plan_create(&p, A, NULL);
     if (s == SSM_OK) {
         /* the panel's box: EigTool's box of its own spectrum, or (zoom panels) of HiPPO-LegS's,
          * eigenvalues −1 … −N */
@@ -229,7 +229,7 @@ static ssm_status job(exp_data *x, const ssm_experiment_opts *o, size_t k)
         }
     x->set[D_GRID + k].scan = g;
     exp_series(x, D_GRID + k, "%s", PANELS[k]);
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
     free(sig);
     ssm_zmat_clear(A);
     return s;

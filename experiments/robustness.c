@@ -152,7 +152,9 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
     double clean_loss = NAN, clean = NAN, noisy = NAN;
     if (s == SSM_OK)
         s = ssm_train_evaluate(&clean_loss, &clean, &st, &st.data.test, 2, 0, NULL);
-    ssm_progress *bar = ssm_progress_create(INITS[k], nrows, !o->quiet);
+    ssm_progress *bar = NULL;
+    if (s == SSM_OK)
+        s = ssm_progress_create(&bar, INITS[k], nrows, !o->quiet);
     for (size_t r = 0; s == SSM_OK && r < nrows; r++) {
         /* row 0: ω*, amp 0.1 (the protocol's point); 1..NLOG: log ω sweep at 0.1; then ω*·NEAR at 0.1;
          * then the amplitudes at ω*; last: the model's own top mode at 0.1 */
@@ -172,7 +174,7 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
             noisy_own = acc;
         ssm_progress_update(bar, r + 1);
     }
-    ssm_progress_finish(bar);
+    ssm_progress_free(bar);
     if (s == SSM_OK) {
         double row[10] = {(double)k, clean, noisy, ws, c.init_eps, train_s,
                           st.n_rows ? st.rows[st.n_rows - 1].val_acc : NAN,

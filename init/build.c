@@ -353,9 +353,9 @@ static ssm_status build(ssm_st **out, ssm_init_method meth, const ssm_init_opts 
     if (s == SSM_OK && has_target && (s = ssm_dmat_init(q.C, N, 1)) == SSM_OK)
         s = ssm_init_C(q.C, o->C, o->seed);
     size_t M = o->conj_sym ? H : N; /* the full set instead of conjugate halves when asked */
-    ssm_st *f = s == SSM_OK ? ssm_st_create() : NULL;
-    if (s == SSM_OK && !f)
-        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
+    ssm_st *f = NULL;
+    if (s == SSM_OK)
+        s = ssm_st_create(&f);
     if (s == SSM_OK) s = store_tensors(f, &q, M, has_target);
     if (s == SSM_OK) s = store_meta(f, &q, meth, o, M, has_target, lo, hi, count);
     if (s == SSM_OK && o->prec > 53) {

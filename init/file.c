@@ -352,10 +352,11 @@ ssm_status ssm_init_transfer(double complex *G, const ssm_init_file *m, ssm_init
                 SSM_D(b, i, 0) = SSM_D(m->B_target, i, 0);
                 SSM_D(c, 0, i) = SSM_D(m->C_target, i, 0);
             }
-            ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.0, &st);
+            ssm_tf_plan *p = NULL;
+            st = ssm_tf_plan_create(&p, A, b, c, 0.0);
             if (p)
                 st = ssm_tf_eval(G, p, s, count);
-            ssm_tf_plan_destroy(p);
+            ssm_tf_plan_free(p);
         }
         ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
         return st;

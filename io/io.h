@@ -57,7 +57,7 @@ typedef struct {
 
 typedef struct ssm_st ssm_st;
 
-ssm_st *ssm_st_create(void);                   /* NULL on ENOMEM */
+SSM_MUST_CHECK ssm_status ssm_st_create(ssm_st **out); /* an empty file; ENOMEM: *out NULL */
 void ssm_st_free(ssm_st *f);                   /* NULL ok */
 /* Copy `data` (product of shape doubles) in as tensor `name`.  EINVAL for a
  * duplicate or empty name, the name "__metadata__", ndim > SSM_ST_MAXDIM. */
@@ -173,11 +173,11 @@ size_t ssm_digits_for_prec(mpfr_prec_t prec);
 
 typedef struct ssm_progress ssm_progress;
 /* enabled: the caller's decision (the CLI passes !quiet); the bar is drawn
- * only when also isatty(stderr).  Returns NULL when disabled or on ENOMEM;
- * every function accepts NULL. */
-ssm_progress *ssm_progress_create(const char *label, uint64_t total, int enabled);
+ * only when also isatty(stderr).  *out is NULL (with SSM_OK) when no bar is
+ * drawn; ENOMEM is reported.  Every function accepts NULL. */
+SSM_MUST_CHECK ssm_status ssm_progress_create(ssm_progress **out, const char *label, uint64_t total, int enabled);
 void ssm_progress_update(ssm_progress *p, uint64_t done);   /* redraws at most ~10 Hz */
-void ssm_progress_finish(ssm_progress *p);                 /* clears the line, frees */
+void ssm_progress_free(ssm_progress *p);                   /* clears the line, frees */
 /* Change the total when the amount of work is known only later. */
 void ssm_progress_set_total(ssm_progress *p, uint64_t total);
 

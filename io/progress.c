@@ -21,18 +21,20 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-ssm_progress *ssm_progress_create(const char *label, uint64_t total, int enabled)
+ssm_status ssm_progress_create(ssm_progress **out, const char *label, uint64_t total, int enabled)
 {
+    *out = NULL;
     if (!enabled || !isatty(STDERR_FILENO))
-        return NULL;
+        return SSM_OK;
     ssm_progress *p = calloc(1, sizeof *p);
     if (!p)
-        return NULL;
+        return SSM_ERROR(SSM_ENOMEM, "out of memory for a progress bar");
     snprintf(p->label, sizeof p->label, "%s", label ? label : "");
     p->total = total ? total : 1;
     p->start = now_s();
     p->last_draw = 0.0;
-    return p;
+    *out = p;
+    return SSM_OK;
 }
 
 static void draw(ssm_progress *p, uint64_t done, double t)
@@ -64,7 +66,7 @@ void ssm_progress_update(ssm_progress *p, uint64_t done)
     draw(p, done, t);
 }
 
-void ssm_progress_finish(ssm_progress *p)
+void ssm_progress_free(ssm_progress *p)
 {
     if (!p)
         return;

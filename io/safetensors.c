@@ -21,9 +21,10 @@ struct ssm_st {
     size_t nm, mcap;
 };
 
-ssm_st *ssm_st_create(void)
+ssm_status ssm_st_create(ssm_st **out)
 {
-    return calloc(1, sizeof(ssm_st));
+    *out = calloc(1, sizeof(ssm_st));
+    return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "out of memory for a tensor file");
 }
 
 void ssm_st_free(ssm_st *f)
@@ -394,10 +395,12 @@ ssm_status ssm_st_read_mem(ssm_st **out, const unsigned char *buf, size_t len)
     }
     const unsigned char *data = buf + 8 + hlen;
     uint64_t dlen = len - 8 - hlen;
-    ssm_st *f = ssm_st_create();
+    ssm_st *f = NULL;
     size_t ntens = json_object_size(root);
     span *sp = calloc(ntens ? ntens : 1, sizeof *sp);
-    ssm_status s = (!f || !sp) ? SSM_ERROR(SSM_ENOMEM, "out of memory") : SSM_OK;
+    ssm_status s = ssm_st_create(&f);
+    if (s == SSM_OK && !sp)
+        s = SSM_ERROR(SSM_ENOMEM, "out of memory");
     size_t nsp = 0;
     const char *key;
     json_t *val;

@@ -136,8 +136,8 @@ static void test_hinf_second_order(void)
     CHECK(fabs(h.omega - wpk) <= wpk * 2 * zeta * sqrt(4 * tol) * 10, "omega %.17g vs %.17g", h.omega, wpk);
     CHECK(h.iterations >= 1 && h.iterations < 20, "%d iterations", h.iterations);
     /* the same with a feed-through D: ‖G + D‖∞ against a fine grid around the peak (second way) */
-    ssm_status st;
-    ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 3.0, &st);
+    ssm_tf_plan *p = NULL;
+    TRY(ssm_tf_plan_create(&p, A, b, c, 3.0));
     ssm_hinf_info hd;
     CHECK(ssm_tf_hinf(&hd, A, b, c, 3.0, tol) == SSM_OK, "hinf with D");
     ssm_tf_fn none = {NULL, NULL};
@@ -146,7 +146,7 @@ static void test_hinf_second_order(void)
      * the grid is within 1e4·(5e-7)²/2 ≈ 1.3e-9 of the max, far below the 1e-7 asked here */
     CHECK(hd.upper >= bw * (1 - 200 * DBL_EPSILON) && hd.lower <= bw * (1 + 1e-7), "D: [%.17g, %.17g] vs grid %.17g",
           hd.lower, hd.upper, bw);
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
 }
 
@@ -184,8 +184,8 @@ static void test_random_dense(void)
     TRY(ssm_zmat_gemm(A, 1.0, QT, 0, Q, 0, 0.0));
     ssm_hinf_info h;
     CHECK(ssm_tf_hinf(&h, A, b, c, 0.0, 1e-12) == SSM_OK, "hinf: %s", ssm_error_message());
-    ssm_status st;
-    ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.0, &st);
+    ssm_tf_plan *p = NULL;
+    TRY(ssm_tf_plan_create(&p, A, b, c, 0.0));
     ssm_dist_opts o = {.omega_lo = 1e-3, .omega_hi = 1e3, .grid = 400};
     ssm_dist_info in;
     ssm_tf_fn none = {NULL, NULL};
@@ -205,7 +205,7 @@ static void test_random_dense(void)
     /* and the grid comes close to the max: within |f''|(h/2)²/2 with |f''| <= hinf/a_min² */
     CHECK(bw >= h.hinf * (1 - 0.5 * pow(0.5e-4 / 0.02, 2)), "brute %.17g vs hinf %.17g", bw, h.hinf);
     (void)wk;
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c); ssm_zmat_clear(T); ssm_zmat_clear(Q);
     ssm_zmat_clear(QT);
 }
@@ -250,14 +250,14 @@ static void test_init_modal(void)
      * its resolvent on iR is bounded by ~1/0.5, ‖b‖‖c‖ ~ N², so a budget 1e3·n·ε·(N²) suffices */
     ssm_zmat_t A, b, c;
     CHECK(ssm_tf_modal_dense(A, b, c, &md) == SSM_OK && A->rows == 32, "dense");
-    ssm_status st;
-    ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.0, &st);
+    ssm_tf_plan *p = NULL;
+    TRY(ssm_tf_plan_create(&p, A, b, c, 0.0));
     TRY(ssm_tf_eval(g3, p, s, K));
     double e = 0;
     for (size_t k = 0; k < K; k++)
         e = fmax(e, cabs(g3[k] - g1[k]));
     CHECK(e <= 1e3 * 32 * DBL_EPSILON * 32 * 32, "dense vs modal DPLR: %g (|G| up to %g)", e, mag);
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     /* spike: the refined sup of |G_DPLR − G_S4D| over [1, 10 N²], with the poles' |Im λ| as extra points */
     double extra[16];
     for (size_t j = 0; j < 16; j++)
@@ -360,7 +360,9 @@ static void test_errors(void)
     CHECK(ssm_tf_hinf(&h, A, b, c, CMPLX(0.0, -2.0), 0) == SSM_OK && h.hinf == 2.0, "G = D: %g", h.hinf);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
     ssm_init_file *ff = NULL;
-    CHECK(ssm_init_file_take(&ff, ssm_st_create()) == SSM_EFORMAT && !ff, "empty file -> EFORMAT");
+    ssm_st *empty = NULL;
+    TRY(ssm_st_create(&empty));
+    CHECK(ssm_init_file_take(&ff, empty) == SSM_EFORMAT && !ff, "empty file -> EFORMAT");
 }
 
 /* Modes G cannot see, on the imaginary axis: removed, and the norm is the minimal part's.  And a lightly
@@ -383,9 +385,8 @@ static void test_hinf_minimal_and_rounding(void)
     ssm_hinf_info h;
     CHECK(ssm_tf_hinf(&h, A, b, c, 0.0, 1e-12) == SSM_OK && h.removed == 1, "FouT: %s (removed %zu)",
           ssm_error_message(), h.removed);
-    ssm_status st;
-    ssm_tf_plan *p = ssm_tf_plan_create(A, b, c, 0.0, &st);
-    TRY(st);
+    ssm_tf_plan *p = NULL;
+    TRY(ssm_tf_plan_create(&p, A, b, c, 0.0));
     double poles[N];
     double complex lam[N];
     TRY(ssm_zmat_eigvals(lam, A));
@@ -396,7 +397,7 @@ static void test_hinf_minimal_and_rounding(void)
     TRY(ssm_dist_sup(&in, ssm_tf_fn_plan(p), (ssm_tf_fn){NULL, NULL}, &o));
     CHECK(fabs(in.sup - h.hinf) <= 1e-9 * h.hinf && h.upper >= in.sup, "FouT: sup %.17g vs hinf %.17g (upper %.17g)",
           in.sup, h.hinf, h.upper);
-    ssm_tf_plan_destroy(p);
+    ssm_tf_plan_free(p);
     ssm_zmat_clear(A); ssm_zmat_clear(b); ssm_zmat_clear(c);
     ssm_dmat_clear(Ad); ssm_dmat_clear(Bd);
 

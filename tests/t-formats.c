@@ -43,7 +43,8 @@ static void expect_st_error(const char *hdr, size_t ndata, const char *needle)
 
 static void test_safetensors(void)
 {
-    ssm_st *f = ssm_st_create();
+    ssm_st *f = NULL;
+    TRY(ssm_st_create(&f));
     double special[6] = {-0.0, 5e-324, -1.7976931348623157e308, INFINITY, NAN, 0.1};
     size_t sh1[1] = {6}, sh3[3] = {2, 3, 2}, sh0[1] = {0};
     double cdata[12];
@@ -328,7 +329,8 @@ static void test_numpy_peer(void)
     double x[6] = {1.0 / 3, -2, 3, 4, 5, 6};
     size_t sh[2] = {2, 3};
     TRY(ssm_npy_write(tmp_path("ours.npy"), 2, sh, 0, x));
-    ssm_st *f = ssm_st_create();
+    ssm_st *f = NULL;
+    TRY(ssm_st_create(&f));
     TRY(ssm_st_add(f, "A", 2, sh, x));
     size_t shc[2] = {3, 2};
     TRY(ssm_st_add(f, "Lambda", 2, shc, x));

@@ -177,9 +177,9 @@ static double transfer_sup(const char *spec, const char *vs, const char *omega)
 static void write_abcd(const char *path, size_t n, size_t p, size_t m, const double *A, const double *B,
                        const double *C, const double *D)
 {
-    ssm_st *st = ssm_st_create();
+    ssm_st *st = NULL;
     size_t sA[2] = {n, n}, sB[2] = {n, m}, sC[2] = {p, n}, sD[2] = {p, m};
-    TRY(st ? SSM_OK : SSM_ENOMEM);
+    TRY(ssm_st_create(&st));
     if (!st)
         return;
     TRY(ssm_st_add(st, "A", 2, sA, A));

@@ -85,9 +85,9 @@ static void compare_grid(const char *name, const ssm_pspec_plan *p, const ssm_zm
 static void check_dense(const char *name, const ssm_zmat_t A, ssm_pspec_method method, const char *route,
                         size_t nx, size_t ny)
 {
-    ssm_status s;
     ssm_pspec_opts o = {.method = method, .seed = 7};
-    ssm_pspec_plan *p = ssm_pspec_plan_create(A, &o, &s);
+    ssm_pspec_plan *p = NULL;
+    TRY(ssm_pspec_plan_create(&p, A, &o));
     CHECK(p != NULL, "%s: plan: %s", name, ssm_error_message());
     /* The method of record keeps EigTool's stopping rule (relative change of
      * the top Ritz value < 1e-5), which stops early where σ_min is nearly
@@ -96,7 +96,7 @@ static void check_dense(const char *name, const ssm_zmat_t A, ssm_pspec_method m
     if (p)
         compare_grid(name, p, A, NULL, nx, ny, route);
     rel_promise = 1e-4;
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
 }
 
 static void random_matrix(ssm_zmat_t A, size_t n, int real, int upper)
@@ -195,12 +195,13 @@ static void check_dplr(ssm_hippo_measure m, size_t n, const char *name)
         }
     }
     ssm_pspec_opts o = {.seed = 3};
-    ssm_pspec_plan *p = ssm_pspec_plan_create_dplr(lam, Pf, Pf, 1, &o, &s);
+    ssm_pspec_plan *p = NULL;
+    TRY(ssm_pspec_plan_create_dplr(&p, lam, Pf, Pf, 1, &o));
     CHECK(p != NULL, "%s: dplr plan: %s", name, ssm_error_message());
     if (p)
         /* rank one: the secular route, 400 points against the SVD; rank two: Lanczos + Woodbury */
         compare_grid(name, p, A, NULL, r == 1 ? 20 : 10, r == 1 ? 20 : 10, r == 1 ? "dplr-secular" : "dplr");
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
     ssm_zmat_clear(A); ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt); ssm_zmat_clear(Pf);
     ssm_dmat_clear(Ad); ssm_dmat_clear(B); ssm_dmat_clear(P);
 }
@@ -223,11 +224,11 @@ static void test_dplr_guard(void)
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             SSM_D(A, i, j) = (i == j ? lam[i] : 0) - SSM_D(P, i, 0) * conj(SSM_D(P, j, 0));
-    ssm_status s;
-    ssm_pspec_plan *p = ssm_pspec_plan_create_dplr(lam, P, P, 0, NULL, &s);
+    ssm_pspec_plan *p = NULL;
+    TRY(ssm_pspec_plan_create_dplr(&p, lam, P, P, 0, NULL));
     double box[4] = {1e6 - 10, 1e6 + 70, -20, 20};
     compare_grid("cancelling DPLR n=60", p, A, box, 20, 20, "dplr-secular");
-    ssm_pspec_plan_destroy(p);
+    ssm_pspec_plan_free(p);
     ssm_zmat_clear(P); ssm_zmat_clear(A);
 }
 
@@ -235,9 +236,10 @@ static void test_threads_and_mirror(void)
 {
     ssm_zmat_t A;
     random_matrix(A, 60, 1, 0);
-    ssm_status s;
     ssm_pspec_opts o1 = {.threads = 1, .seed = 5}, o2 = {.threads = 2, .seed = 5, .block = 5};
-    ssm_pspec_plan *p1 = ssm_pspec_plan_create(A, &o1, &s), *p2 = ssm_pspec_plan_create(A, &o2, &s);
+    ssm_pspec_plan *p1 = NULL, *p2 = NULL;
+    TRY(ssm_pspec_plan_create(&p1, A, &o1));
+    TRY(ssm_pspec_plan_create(&p2, A, &o2));
     double box[4] = {-1.5, 1.5, -1.2, 1.2};
     double s1[121], s2[121];
     ssm_pspec_info i1, i2;
@@ -264,13 +266,14 @@ static void test_threads_and_mirror(void)
     /* max_iter = 1: every point reported unconverged (and still an upper bound of σ... a lower
      * bound of θ: 1/sqrt(θ₁) ≥ σ_min) */
     ssm_pspec_opts o3 = {.max_iter = 1, .threads = 1};
-    ssm_pspec_plan *p3 = ssm_pspec_plan_create(A, &o3, &s);
+    ssm_pspec_plan *p3 = NULL;
+    TRY(ssm_pspec_plan_create(&p3, A, &o3));
     double complex z = CMPLX(0.3, 0.2);
     double sg;
     TRY(ssm_pspec_eval(&sg, p3, &z, 1, &i1, NULL));
     CHECK(i1.unconverged == 1 && sg >= svd_sigma(A, z) * (1 - 1e-12), "max_iter 1: unconverged %zu, %g >= %g",
           i1.unconverged, sg, svd_sigma(A, z));
-    ssm_pspec_plan_destroy(p1); ssm_pspec_plan_destroy(p2); ssm_pspec_plan_destroy(p3);
+    ssm_pspec_plan_free(p1); ssm_pspec_plan_free(p2); ssm_pspec_plan_free(p3);
     ssm_zmat_clear(A);
 }
 
@@ -364,14 +367,16 @@ static void test_errors(void)
     ssm_status s;
     ssm_zmat_t A;
     TRY(ssm_zmat_init(A, 3, 4));
-    CHECK(ssm_pspec_plan_create(A, NULL, &s) == NULL && s == SSM_EINVAL, "non-square → EINVAL");
+    ssm_pspec_plan *bad = (ssm_pspec_plan *)&s; /* the constructor must set it to NULL */
+    CHECK(ssm_pspec_plan_create(&bad, A, NULL) == SSM_EINVAL && !bad, "non-square → EINVAL");
     ssm_zmat_clear(A);
     TRY(ssm_zmat_init(A, 3, 3));
     SSM_D(A, 1, 2) = NAN;
-    CHECK(ssm_pspec_plan_create(A, NULL, &s) == NULL && s == SSM_EINVAL, "NaN entry → EINVAL");
+    CHECK(ssm_pspec_plan_create(&bad, A, NULL) == SSM_EINVAL && !bad, "NaN entry → EINVAL");
     SSM_D(A, 1, 2) = 1;
     SSM_D(A, 0, 0) = 2;
-    ssm_pspec_plan *p = ssm_pspec_plan_create(A, NULL, &s);
+    ssm_pspec_plan *p = NULL;
+    TRY(ssm_pspec_plan_create(&p, A, NULL));
     double sg[4], box[4] = {0, 1, 0, 0};
     CHECK(ssm_pspec_grid(sg, p, box, 2, 2, NULL, NULL) == SSM_EINVAL, "flat box with 2 rows → EINVAL");
     CHECK(ssm_pspec_grid(sg, p, box, 0, 1, NULL, NULL) == SSM_EINVAL, "empty grid → EINVAL");
@@ -380,13 +385,13 @@ static void test_errors(void)
     /* a point exactly on an eigenvalue of a non-normal matrix: σ = 0 */
     z = 2;
     CHECK(ssm_pspec_eval(sg, p, &z, 1, NULL, NULL) == SSM_OK && sg[0] < 1e-15, "z = eigenvalue: sigma %g", sg[0]);
-    ssm_pspec_plan_destroy(p);
-    ssm_pspec_plan_destroy(NULL);
+    ssm_pspec_plan_free(p);
+    ssm_pspec_plan_free(NULL);
     ssm_zmat_t P, Q;
     TRY(ssm_zmat_init(P, 3, 1));
     TRY(ssm_zmat_init(Q, 4, 1));
     double complex lam[3] = {1, 2, 3};
-    CHECK(ssm_pspec_plan_create_dplr(lam, P, Q, 0, NULL, &s) == NULL && s == SSM_EINVAL, "DPLR P, Q shapes → EINVAL");
+    CHECK(ssm_pspec_plan_create_dplr(&bad, lam, P, Q, 0, NULL) == SSM_EINVAL && !bad, "DPLR P, Q shapes → EINVAL");
     ssm_zmat_clear(A); ssm_zmat_clear(P); ssm_zmat_clear(Q);
 }
 

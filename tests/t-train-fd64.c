@@ -421,13 +421,14 @@ static double conv_loss(void *v)
 
 static void test_conv(void)
 {
-    ssm_status st;
-    ssm_train_conv *p = ssm_train_conv_create(CH, CL, &st);
-    ssm_train_conv_ws *w = p ? ssm_train_conv_ws_create(p) : NULL;
+    ssm_train_conv *p = NULL;
+    ssm_train_conv_ws *w = NULL;
+    TRY(ssm_train_conv_create(&p, CH, CL));
+    TRY(ssm_train_conv_ws_create(&w, p));
     CHECK(p && w, "conv plan: %s", p ? "no workspace" : ssm_error_message());
     if (!p || !w) {
-        ssm_train_conv_ws_destroy(w);
-        ssm_train_conv_destroy(p);
+        ssm_train_conv_ws_free(w);
+        ssm_train_conv_free(p);
         return;
     }
     size_t nf = ssm_train_conv_nfreq(p);
@@ -464,8 +465,8 @@ static void test_conv(void)
 done:
     free(Kspec);
     free(dKspec);
-    ssm_train_conv_ws_destroy(w);
-    ssm_train_conv_destroy(p);
+    ssm_train_conv_ws_free(w);
+    ssm_train_conv_free(p);
 }
 
 /* ---- ZOH diagonal Vandermonde kernel ------------------------------------------------------------------ */

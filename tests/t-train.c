@@ -183,10 +183,9 @@ static double conv_loss(void *v)
 static void test_conv(void)
 {
     const size_t H = 3, L = 9, B = 2;
-    ssm_status s;
     cctx c = {.H = H, .L = L, .B = B};
-    c.p = ssm_train_conv_create(H, L, &s);
-    c.w = ssm_train_conv_ws_create(c.p);
+    TRY(ssm_train_conv_create(&c.p, H, L));
+    TRY(ssm_train_conv_ws_create(&c.w, c.p));
     size_t nf = ssm_train_conv_nfreq(c.p);
     float u[2 * 9 * 3], K[3 * 9], D[3], y[2 * 9 * 3], r[2 * 9 * 3], du[2 * 9 * 3], dD[3], *Kf = malloc(H * nf * 2 * sizeof *Kf),
           *dKf = calloc(H * nf * 2, sizeof *dKf);
@@ -226,8 +225,8 @@ static void test_conv(void)
     fd_check("conv d/dD", D, dD, H, 1, conv_loss, &c);
     fd_check("conv d/dK", K, dKfl, H * L, 1, conv_loss, &c);
     free(Kf); free(dKf);
-    ssm_train_conv_ws_destroy(c.w);
-    ssm_train_conv_destroy(c.p);
+    ssm_train_conv_ws_free(c.w);
+    ssm_train_conv_free(c.p);
 }
 
 typedef struct {
@@ -325,7 +324,8 @@ static void test_model(const char *init, int glu, int prenorm, int regression, d
     CHECK(s == SSM_OK, "model %s: %s", init, ssm_error_message());
     if (s != SSM_OK)
         return;
-    ssm_train_acts *a = ssm_train_acts_create(m, B);
+    ssm_train_acts *a = NULL;
+    TRY(ssm_train_acts_create(&a, m, B));
     float x[3 * 6 * 2], y[3] = {0, 2, 1};
     uint64_t ids[3] = {11, 12, 13};
     fill(x, B * L * din, 1.0);

@@ -290,10 +290,10 @@ static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, c
     ssm_train_model *m = st->model;
     const size_t B = c->batch, spe = st->data.train.n / B;
     const double lrs[SSM_TRAIN_NGROUPS] = {c->lr, c->lr, c->lr_ssm};
-    ssm_progress *bar = ssm_progress_create("train", st->total_steps, !o->quiet);
+    ssm_progress *bar = NULL;
+    ssm_status s = ssm_progress_create(&bar, "train", st->total_steps, !o->quiet);
     double t_start = now_s(), t_epoch = now_s();
     uint64_t perm_epoch = UINT64_MAX;
-    ssm_status s = SSM_OK;
     while (s == SSM_OK && st->step < st->total_steps) {
         uint64_t epoch = st->step / spe, i = st->step % spe;
         if (epoch != perm_epoch) {
@@ -338,7 +338,7 @@ static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, c
         }
     }
     st->elapsed_s += now_s() - t_start;
-    ssm_progress_finish(bar);
+    ssm_progress_free(bar);
     return s;
 }
 

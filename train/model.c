@@ -104,8 +104,8 @@ void ssm_train_model_free(ssm_train_model *m)
     if (!m)
         return;
     free(m->params); free(m->grads);
-    ssm_train_conv_ws_destroy(m->ws);
-    ssm_train_conv_destroy(m->conv);
+    ssm_train_conv_ws_free(m->ws);
+    ssm_train_conv_free(m->conv);
     free(m->kernel); free(m->kernel_f); free(m->dkernel);
     free(m->dense_A); free(m->dense_B); free(m->basis);
     free(m);
@@ -182,10 +182,10 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     m->dec_b = add_tensor(m, "decoder.bias", nout, SSM_TRAIN_NODECAY);
     m->params = calloc(m->n_params, sizeof *m->params);
     m->grads = calloc(m->n_params, sizeof *m->grads);
-    m->conv = ssm_train_conv_create(H, L, &s);
+    s = ssm_train_conv_create(&m->conv, H, L);
     if (s == SSM_OK) {
         m->nfreq = ssm_train_conv_nfreq(m->conv);
-        m->ws = ssm_train_conv_ws_create(m->conv);
+        s = ssm_train_conv_ws_create(&m->ws, m->conv);
     }
     m->kernel = malloc(K * H * L * sizeof *m->kernel);
     m->kernel_f = malloc(K * H * m->nfreq * 2 * sizeof *m->kernel_f);
@@ -359,11 +359,11 @@ void ssm_train_acts_free(ssm_train_acts *a)
     for (int i = 0; i < 4; i++)
         free(a->d[i]);
     free(a->dbig); free(a->dpool); free(a->dout); free(a->grads); free(a->dkf);
-    ssm_train_conv_ws_destroy(a->ws);
+    ssm_train_conv_ws_free(a->ws);
     free(a);
 }
 
-ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax)
+static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
 {
     ssm_train_acts *a = calloc(1, sizeof *a);
     if (!a)
@@ -391,8 +391,8 @@ ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax)
     a->dout = malloc(bmax * m->nout * sizeof(float));
     a->grads = calloc(m->n_params, sizeof(float));
     a->dkf = calloc(K * m->H * m->nfreq * 2, sizeof(float));
-    a->ws = ssm_train_conv_ws_create(m->conv);
-    int ok = a->xs && a->u && a->y && a->g && a->gd && a->uf && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
+    int ok = ssm_train_conv_ws_create(&a->ws, m->conv) == SSM_OK; /* (ENOMEM: this function's NULL) */
+    ok = ok && a->xs && a->u && a->y && a->g && a->gd && a->uf && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
              a->n2r && a->pool && a->out && a->d[0] && a->d[1] && a->d[2] && a->d[3] && a->dbig && a->dpool &&
              a->dout && a->grads && a->dkf && a->ws;
     if (!ok) {
@@ -532,4 +532,10 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     }
     ssm_train_linear_backward(NULL, gr + m->enc_w, gr + m->enc_b, dS, x, p + m->enc_w, BL, m->din, H);
     return loss;
+}
+
+ssm_status ssm_train_acts_create(ssm_train_acts **out, const ssm_train_model *m, size_t bmax)
+{
+    *out = acts_new(m, bmax);
+    return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "train: out of memory for the activations of %zu sequences", bmax);
 }

@@ -195,7 +195,7 @@ static size_t good_size(size_t m)
     }
 }
 
-ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status)
+static ssm_train_conv *conv_new(size_t H, size_t L, ssm_status *status)
 {
     ssm_train_conv *p = calloc(1, sizeof *p);
     if (!p) {
@@ -220,7 +220,7 @@ ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status)
     fftwf_free(r);
     fftwf_free(c);
     if (!p->r2c || !p->c2r) {
-        ssm_train_conv_destroy(p);
+        ssm_train_conv_free(p);
         *status = SSM_ERROR(SSM_ENOMEM, "FFTW could not plan %zu transforms of length %zu", H, 2 * L);
         return NULL;
     }
@@ -228,7 +228,7 @@ ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status)
     return p;
 }
 
-void ssm_train_conv_destroy(ssm_train_conv *p)
+void ssm_train_conv_free(ssm_train_conv *p)
 {
     if (!p)
         return;
@@ -239,7 +239,7 @@ void ssm_train_conv_destroy(ssm_train_conv *p)
 
 size_t ssm_train_conv_nfreq(const ssm_train_conv *p) { return p->nfreq; }
 
-ssm_train_conv_ws *ssm_train_conv_ws_create(const ssm_train_conv *p)
+static ssm_train_conv_ws *conv_ws_new(const ssm_train_conv *p)
 {
     ssm_train_conv_ws *w = calloc(1, sizeof *w);
     if (!w)
@@ -249,14 +249,14 @@ ssm_train_conv_ws *ssm_train_conv_ws_create(const ssm_train_conv *p)
     w->c1 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c1);
     w->c2 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c2);
     if (!w->rin || !w->rout || !w->c1 || !w->c2) {
-        ssm_train_conv_ws_destroy(w);
+        ssm_train_conv_ws_free(w);
         return NULL;
     }
     memset(w->rin, 0, p->H * p->nfft * sizeof *w->rin);
     return w;
 }
 
-void ssm_train_conv_ws_destroy(ssm_train_conv_ws *w)
+void ssm_train_conv_ws_free(ssm_train_conv_ws *w)
 {
     if (!w)
         return;
@@ -356,4 +356,17 @@ void ssm_train_conv_kernel_grad(double *dK, const ssm_train_conv *p, ssm_train_c
     for (size_t h = 0; h < p->H; h++)
         for (size_t l = 0; l < p->L; l++)
             dK[h * p->L + l] = (double)w->rout[h * p->nfft + l] / (double)p->nfft;
+}
+
+ssm_status ssm_train_conv_create(ssm_train_conv **out, size_t H, size_t L)
+{
+    ssm_status s = SSM_OK;
+    *out = conv_new(H, L, &s);
+    return *out ? SSM_OK : s != SSM_OK ? s : SSM_ERROR(SSM_ENOMEM, "train: out of memory for a convolution plan");
+}
+
+ssm_status ssm_train_conv_ws_create(ssm_train_conv_ws **out, const ssm_train_conv *p)
+{
+    *out = conv_ws_new(p);
+    return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "train: out of memory for a convolution workspace");
 }

@@ -28,7 +28,7 @@ ssm_status ssm_train_state_buffers(ssm_train_state *st)
     st->acts = calloc(T, sizeof *st->acts);
     st->n_acts = st->acts ? T : 0; /* what ssm_train_state_free walks */
     for (size_t t = 0; st->acts && t < T; t++)
-        if (!(st->acts[t] = ssm_train_acts_create(m, st->chunk)))
+        if (ssm_train_acts_create(&st->acts[t], m, st->chunk) != SSM_OK)
             return SSM_ERROR(SSM_ENOMEM, "out of memory for the activations (%zu threads x %zu sequences)", T, st->chunk);
     st->bx = malloc(B * m->L * m->din * sizeof *st->bx);
     st->by = malloc(B * sizeof *st->by);

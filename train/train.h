@@ -183,16 +183,16 @@ SSM_MUST_CHECK ssm_status ssm_train_dense_basis(double *X, const double *A, cons
 /* FFT convolution plan for H channels of length L (real transforms of length nfft ≥ 2L, FFTW, planned
  * once; execute is thread-safe on the plan's per-call buffers). */
 typedef struct ssm_train_conv ssm_train_conv;
-/* Plan the convolution of H channels of length L; NULL with *status set on failure. */
-ssm_train_conv *ssm_train_conv_create(size_t H, size_t L, ssm_status *status);
+/* Plan the convolution of H channels of length L (*out NULL on failure). */
+SSM_MUST_CHECK ssm_status ssm_train_conv_create(ssm_train_conv **out, size_t H, size_t L);
 /* Free a plan (NULL ok). */
-void ssm_train_conv_destroy(ssm_train_conv *p);
+void ssm_train_conv_free(ssm_train_conv *p);
 /* Per-thread scratch for a plan. */
 typedef struct ssm_train_conv_ws ssm_train_conv_ws;
-/* Per-thread scratch of a plan (NULL on ENOMEM); one per thread executing the plan. */
-ssm_train_conv_ws *ssm_train_conv_ws_create(const ssm_train_conv *p);
+/* Per-thread scratch of a plan (ENOMEM: *out NULL); one per thread executing the plan. */
+SSM_MUST_CHECK ssm_status ssm_train_conv_ws_create(ssm_train_conv_ws **out, const ssm_train_conv *p);
 /* Free a workspace (NULL ok). */
-void ssm_train_conv_ws_destroy(ssm_train_conv_ws *w);
+void ssm_train_conv_ws_free(ssm_train_conv_ws *w);
 /* Complex spectrum length nfft/2 + 1. */
 size_t ssm_train_conv_nfreq(const ssm_train_conv *p);
 /* Kf [H, nfreq, 2] = rfft of K [H, L] zero-padded. */
@@ -282,8 +282,8 @@ typedef struct {
 
 /* Per-thread activations and gradient arena for chunks of up to bmax sequences. */
 typedef struct ssm_train_acts ssm_train_acts;
-/* Activations for chunks of up to bmax sequences (NULL on ENOMEM). */
-ssm_train_acts *ssm_train_acts_create(const ssm_train_model *m, size_t bmax);
+/* Activations for chunks of up to bmax sequences (ENOMEM: *out NULL). */
+SSM_MUST_CHECK ssm_status ssm_train_acts_create(ssm_train_acts **out, const ssm_train_model *m, size_t bmax);
 /* Free a workspace (NULL ok). */
 void ssm_train_acts_free(ssm_train_acts *a);
 /* The private gradient arena (n_params floats) of a workspace. */

@@ -327,17 +327,15 @@ def _eval_tf(spec, s, C="ones", seed=0, **opts):
         Cv = np.zeros((n, 1))
         _check(lib.ssm_init_C(ctypes.byref(_dmat(Cv)), _C_KINDS[C], int(seed)))
         Az, bz, cz = A.astype(complex), B.astype(complex)[:, None].copy(), Cv[:, 0].astype(complex)[None, :].copy()
-        st = ctypes.c_int()
         mA, mb, mc = _zmat(Az), _zmat(bz), _zmat(cz)
-        plan = lib.ssm_tf_plan_create(ctypes.byref(mA), ctypes.byref(mb), ctypes.byref(mc), 0.0, 0.0,
-                                      ctypes.byref(st))
-        if not plan:
-            _check(st.value)
+        plan = ctypes.c_void_p()
+        _check(lib.ssm_tf_plan_create(ctypes.byref(plan), ctypes.byref(mA), ctypes.byref(mb), ctypes.byref(mc), 0.0,
+                                      0.0))
         try:
             G = np.zeros(len(s), complex)
             _check(lib.ssm_tf_eval(_zptr(G), plan, _zptr(s), len(s)))
         finally:
-            lib.ssm_tf_plan_destroy(plan)
+            lib.ssm_tf_plan_free(plan)
         return G
     which = 0
     if isinstance(spec, (str, os.PathLike)) and os.fspath(spec).startswith("target:"):

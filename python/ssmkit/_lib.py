@@ -250,12 +250,12 @@ _decl("ssm_init_transfer", S, c_double_p, ctypes.POINTER(InitFileStruct), I, c_d
 _decl("ssm_init_C", S, DM, I, ctypes.c_ulong)
 # analysis
 _decl("ssm_tf_omega_grid", S, c_double_p, c_double_p, D, D, Z, I)
-_decl("ssm_tf_plan_create", P, ZM, ZM, ZM, D, D, ctypes.POINTER(S))  # D passed as (re, im): see _tf_plan
+_decl("ssm_tf_plan_create", S, ctypes.POINTER(P), ZM, ZM, ZM, D, D)  # D passed as (re, im): see _tf_plan
 _decl("ssm_tf_eval", S, c_double_p, P, c_double_p, Z)
-_decl("ssm_tf_plan_destroy", None, P)
-_decl("ssm_pspec_plan_create", P, ZM, ctypes.POINTER(PspecOpts), ctypes.POINTER(S))
-_decl("ssm_pspec_plan_create_dplr", P, c_double_p, ZM, ZM, I, ctypes.POINTER(PspecOpts), ctypes.POINTER(S))
-_decl("ssm_pspec_plan_destroy", None, P)
+_decl("ssm_tf_plan_free", None, P)
+_decl("ssm_pspec_plan_create", S, ctypes.POINTER(P), ZM, ctypes.POINTER(PspecOpts))
+_decl("ssm_pspec_plan_create_dplr", S, ctypes.POINTER(P), c_double_p, ZM, ZM, I, ctypes.POINTER(PspecOpts))
+_decl("ssm_pspec_plan_free", None, P)
 _decl("ssm_pspec_grid", S, c_double_p, P, ctypes.POINTER(D), Z, Z, ctypes.POINTER(PspecInfo), P)
 _decl("ssm_pspec_box", None, ctypes.POINTER(D), c_double_p, Z, I)
 _decl("ssm_pspec_eigenvalues", c_double_p, P)

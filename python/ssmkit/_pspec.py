@@ -171,15 +171,13 @@ def _eigenvalues_for_box(m, A):
 
 
 def _grid(m, A, nx, ny, box, po):
-    st = ctypes.c_int()
+    plan = ctypes.c_void_p()
     if m.lam is not None:
         mP = _zmat(m.P)
-        plan = lib.ssm_pspec_plan_create_dplr(_zptr(m.lam), ctypes.byref(mP), ctypes.byref(mP), 1 if m.real else 0,
-                                              ctypes.byref(po), ctypes.byref(st))
+        _check(lib.ssm_pspec_plan_create_dplr(ctypes.byref(plan), _zptr(m.lam), ctypes.byref(mP), ctypes.byref(mP),
+                                              1 if m.real else 0, ctypes.byref(po)))
     else:
-        plan = lib.ssm_pspec_plan_create(ctypes.byref(_zmat(m.A)), ctypes.byref(po), ctypes.byref(st))
-    if not plan:
-        _check(st.value)
+        _check(lib.ssm_pspec_plan_create(ctypes.byref(plan), ctypes.byref(_zmat(m.A)), ctypes.byref(po)))
     try:
         b = (ctypes.c_double * 4)()
         if box is None:
@@ -196,7 +194,7 @@ def _grid(m, A, nx, ny, box, po):
         inf["route"] = info.route.decode() if info.route else None
         return sigma.reshape(ny, nx), list(b), inf
     finally:
-        lib.ssm_pspec_plan_destroy(plan)
+        lib.ssm_pspec_plan_free(plan)
 
 
 def _scalars(A, abscissa, radius):

@@ -81,7 +81,7 @@ _decl("ssm_train_model_create", _I, ctypes.POINTER(ctypes.POINTER(TrainModel)), 
 _decl("ssm_train_model_free", None, ctypes.POINTER(TrainModel))
 _decl("ssm_train_model_tensor", ctypes.POINTER(TrainTensor), ctypes.POINTER(TrainModel), ctypes.c_char_p)
 _decl("ssm_train_model_kernels", _I, ctypes.POINTER(TrainModel), _I)
-_decl("ssm_train_acts_create", ctypes.c_void_p, ctypes.POINTER(TrainModel), _Z)
+_decl("ssm_train_acts_create", ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(TrainModel), _Z)
 _decl("ssm_train_acts_free", None, ctypes.c_void_p)
 _decl("ssm_train_model_step", _D, ctypes.POINTER(TrainModel), ctypes.c_void_p, _F, _F, ctypes.POINTER(ctypes.c_uint64),
       _Z, _I, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, _I, ctypes.c_float, ctypes.POINTER(_Z), _D)

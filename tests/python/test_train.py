@@ -39,7 +39,8 @@ def _engine_loss(e, ids, step, train):
     m = ctypes.POINTER(TrainModel)()
     ssmkit._check(lib.ssm_train_model_create(ctypes.byref(m), ctypes.byref(e.cfg), e.L, e.din, e.n_out,
                                              1 if e.regression else 0))
-    a = lib.ssm_train_acts_create(m, len(ids))
+    a = ctypes.c_void_p()
+    ssmkit._check(lib.ssm_train_acts_create(ctypes.byref(a), m, len(ids)))
     try:
         ssmkit._check(lib.ssm_train_model_kernels(m, 0))
         x = np.ascontiguousarray(e.train_x[ids])
