@@ -332,7 +332,64 @@ static const char EVAL_HELP[] =
     "(default: the --noise amplitude, else 0.1).  Output: TSV rows 'omega amp loss acc' (first row clean,\n"
     "omega = amp = 0) on stdout or -o FILE.tsv; --json: one JSON object instead.\n";
 
-int cmd_eval(int argc, char **argv)
+/* the command line of eval: noise settings (omegas × amplitudes), split, sample cap, seed, output */
+typedef struct {
+    double omegas[1024], amps[64];
+    size_t n_om, n_amp, nmax;
+    int json, split; /* split: 2 test, 1 validation */
+    uint64_t seed;
+    const char *out, *ckpt;
+} eval_args;
+
+static int eval_noise(eval_args *e, const char *arg)
+{
+    double w, a;
+    char tail;
+    if (sscanf(arg, "fourier:%lf:%lf%c", &w, &a, &tail) != 2 || !(w >= 0) || !isfinite(w) || !(a >= 0) || !isfinite(a))
+        return cli_usage_error("eval: --noise must be fourier:OMEGA:AMP with OMEGA, AMP >= 0, got '%s'", arg);
+    if (e->n_om >= 1024)
+        return cli_usage_error("eval: too many noise settings");
+    e->omegas[e->n_om++] = w;
+    if (e->n_amp == 0)
+        e->amps[e->n_amp++] = a;
+    return -1;
+}
+
+static int eval_sweep(eval_args *e, const char *arg)
+{
+    double lo, hi;
+    unsigned long cnt;
+    char tail;
+    if (sscanf(arg, "%lf:%lf:%lu%c", &lo, &hi, &cnt, &tail) != 3 || !(lo > 0) || !(hi >= lo) || !isfinite(hi) ||
+        cnt < 1 || cnt > 1000)
+        return cli_usage_error("eval: --noise-sweep must be LO:HI:COUNT with 0 < LO <= HI, COUNT in [1, 1000], got '%s'",
+                               arg);
+    e->n_om = 0;
+    for (unsigned long k = 0; k < cnt; k++)
+        e->omegas[e->n_om++] = cnt == 1 ? lo : lo * pow(hi / lo, (double)k / (double)(cnt - 1));
+    return -1;
+}
+
+static int eval_amps(eval_args *e, const char *arg)
+{
+    e->n_amp = 0;
+    const char *p = arg;
+    char *end;
+    while (*p) {
+        errno = 0;
+        double a = strtod(p, &end);
+        if (end == p || errno || !(a >= 0) || !isfinite(a) || e->n_amp >= 64)
+            return cli_usage_error("eval: --amps must be a comma-separated list of amplitudes >= 0, got '%s'", arg);
+        e->amps[e->n_amp++] = a;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return cli_usage_error("eval: --amps must be a comma-separated list, got '%s'", arg);
+    }
+    return -1;
+}
+
+/* -1 when the arguments are good, else the exit code */
+static int eval_parse(eval_args *e, int argc, char **argv)
 {
     static const struct option LONG[] = {
         {"help", no_argument, NULL, 'h'}, {"noise", required_argument, NULL, 'n'},
@@ -341,90 +398,108 @@ int cmd_eval(int argc, char **argv)
         {"seed", required_argument, NULL, 'S'}, {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {NULL, 0, NULL, 0},
     };
-    double omegas[1024], amps[64];
-    size_t n_om = 0, n_amp = 0, nmax = 0;
-    int json = 0, split = 2;
-    uint64_t seed = 1;
-    const char *out = NULL;
+    memset(e, 0, sizeof *e);
+    e->split = 2;
+    e->seed = 1;
     long v;
+    int ch, rc = -1;
     opterr = 0;
     optind = 1;
-    int ch;
-    while ((ch = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
+    while (rc < 0 && (ch = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
         switch (ch) {
         case 'h': fputs(EVAL_HELP, stdout); return 0;
         case 'q': break;
-        case 'o': out = optarg; break;
-        case 'n': {
-            double w, a;
-            char tail;
-            if (sscanf(optarg, "fourier:%lf:%lf%c", &w, &a, &tail) != 2 || !(w >= 0) || !isfinite(w) || !(a >= 0) ||
-                !isfinite(a))
-                return cli_usage_error("eval: --noise must be fourier:OMEGA:AMP with OMEGA, AMP >= 0, got '%s'", optarg);
-            if (n_om >= 1024) return cli_usage_error("eval: too many noise settings");
-            omegas[n_om++] = w;
-            if (n_amp == 0) amps[n_amp++] = a;
-            break;
-        }
-        case 'w': {
-            double lo, hi;
-            unsigned long cnt;
-            char tail;
-            if (sscanf(optarg, "%lf:%lf:%lu%c", &lo, &hi, &cnt, &tail) != 3 || !(lo > 0) || !(hi >= lo) ||
-                !isfinite(hi) || cnt < 1 || cnt > 1000)
-                return cli_usage_error("eval: --noise-sweep must be LO:HI:COUNT with 0 < LO <= HI, COUNT in [1, 1000], "
-                                       "got '%s'", optarg);
-            n_om = 0;
-            for (unsigned long k = 0; k < cnt; k++)
-                omegas[n_om++] = cnt == 1 ? lo : lo * pow(hi / lo, (double)k / (double)(cnt - 1));
-            break;
-        }
-        case 'a': {
-            n_amp = 0;
-            char *p = optarg, *end;
-            while (*p) {
-                errno = 0;
-                double a = strtod(p, &end);
-                if (end == p || errno || !(a >= 0) || !isfinite(a) || n_amp >= 64)
-                    return cli_usage_error("eval: --amps must be a comma-separated list of amplitudes >= 0, got '%s'",
-                                           optarg);
-                amps[n_amp++] = a;
-                p = *end == ',' ? end + 1 : end;
-                if (*end && *end != ',')
-                    return cli_usage_error("eval: --amps must be a comma-separated list, got '%s'", optarg);
-            }
-            break;
-        }
+        case 'o': e->out = optarg; break;
+        case 'n': rc = eval_noise(e, optarg); break;
+        case 'w': rc = eval_sweep(e, optarg); break;
+        case 'a': rc = eval_amps(e, optarg); break;
         case 's':
-            if (strcmp(optarg, "test") == 0) split = 2;
-            else if (strcmp(optarg, "val") == 0) split = 1;
+            if (strcmp(optarg, "test") == 0) e->split = 2;
+            else if (strcmp(optarg, "val") == 0) e->split = 1;
             else return cli_usage_error("eval: --split must be test or val, got '%s'", optarg);
             break;
-        case 'N': if (!cli_parse_size(&nmax, "--n", optarg)) return EXIT_USAGE; break;
-        case 'S': if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE; seed = (uint64_t)v; break;
-        case 'j': json = 1; break;
+        case 'N': if (!cli_parse_size(&e->nmax, "--n", optarg)) return EXIT_USAGE; break;
+        case 'S':
+            if (!cli_parse_long(&v, "--seed", optarg, 0, 2147483647L)) return EXIT_USAGE;
+            e->seed = (uint64_t)v;
+            break;
+        case 'j': e->json = 1; break;
         case ':': return cli_usage_error("eval: option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("eval: unknown option '%s'", argv[optind - 1]);
         }
     }
+    if (rc >= 0)
+        return rc;
     if (optind >= argc)
         return cli_usage_error("eval: missing CHECKPOINT (see 'ssmkit eval --help')");
     if (optind + 1 < argc)
         return cli_usage_error("eval: unexpected argument '%s'", argv[optind + 1]);
     cli_out_kind kind = OUT_STDOUT_TSV;
-    if (out && !cli_out_kind_of(&kind, out))
+    if (e->out && !cli_out_kind_of(&kind, e->out))
         return EXIT_USAGE; /* the reason is printed */
-    if (out && kind != OUT_TSV)
-        return cli_usage_error("eval: -o must name a .tsv file, got '%s'", out);
-    if (n_amp == 0)
-        amps[n_amp++] = 0.1;
+    if (e->out && kind != OUT_TSV)
+        return cli_usage_error("eval: -o must name a .tsv file, got '%s'", e->out);
+    if (e->n_amp == 0)
+        e->amps[e->n_amp++] = 0.1;
+    e->ckpt = argv[optind];
+    return -1;
+}
+
+/* rows omega amp loss acc: clean first, then every (omega, amp) */
+static ssm_status eval_table(ssm_dmat_t T, ssm_train_state *st, const eval_args *e)
+{
+    const ssm_train_split *sp = e->split == 2 ? &st->data.test : &st->data.val;
+    size_t rows = 1 + e->n_om * e->n_amp;
+    ssm_status s = ssm_dmat_init(T, rows, 4);
+    for (size_t r = 0; s == SSM_OK && r < rows; r++) {
+        ssm_train_noise nz = {0};
+        nz.seed = e->seed;
+        if (r > 0) {
+            nz.omega = e->omegas[(r - 1) / e->n_amp];
+            nz.amp = e->amps[(r - 1) % e->n_amp];
+        }
+        double loss, acc;
+        s = ssm_train_evaluate(&loss, &acc, st, sp, e->split, e->nmax, r > 0 ? &nz : NULL);
+        SSM_D(T, r, 0) = nz.omega;
+        SSM_D(T, r, 1) = nz.amp;
+        SSM_D(T, r, 2) = loss;
+        SSM_D(T, r, 3) = acc;
+    }
+    return s;
+}
+
+static ssm_status eval_json(const ssm_dmat_t T, const ssm_train_state *st, const eval_args *e, const char *path)
+{
+    const ssm_train_split *sp = e->split == 2 ? &st->data.test : &st->data.val;
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:{s:o, s:o}}", "checkpoint", path, "task",
+                          ssm_train_task_name(st->cfg.task), "init", st->cfg.init, "split",
+                          e->split == 2 ? "test" : "val", "n", (json_int_t)(e->nmax && e->nmax < sp->n ? e->nmax : sp->n),
+                          "seed", (json_int_t)e->seed, "clean", "loss", cli_jnum(SSM_D(T, 0, 2)), "acc",
+                          cli_jnum(SSM_D(T, 0, 3)));
+    json_t *arr = json_array();
+    for (size_t r = 1; r < T->rows; r++)
+        json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o}", "omega", cli_jnum(SSM_D(T, r, 0)), "amp",
+                                             cli_jnum(SSM_D(T, r, 1)), "loss", cli_jnum(SSM_D(T, r, 2)), "acc",
+                                             cli_jnum(SSM_D(T, r, 3))));
+    if (j)
+        json_object_set_new(j, "noisy", arr);
+    else
+        json_decref(arr);
+    return cli_json_print(j);
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    eval_args e;
+    int rc = eval_parse(&e, argc, argv);
+    if (rc >= 0)
+        return rc;
     char path[1100];
     struct stat sb;
-    const char *ck = argv[optind];
-    if (stat(ck, &sb) == 0 && S_ISDIR(sb.st_mode))
-        snprintf(path, sizeof path, "%s/ckpt.bin", ck);
+    if (stat(e.ckpt, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(path, sizeof path, "%s/ckpt.bin", e.ckpt);
     else
-        snprintf(path, sizeof path, "%s", ck);
+        snprintf(path, sizeof path, "%s", e.ckpt);
     ssm_train_state st;
     ssm_status s = ssm_train_checkpoint_read(&st, path, 1);
     if (s == SSM_OK)
@@ -433,48 +508,19 @@ int cmd_eval(int argc, char **argv)
         ssm_train_state_free(&st);
         return cli_fail(s);
     }
-    const ssm_train_split *sp = split == 2 ? &st.data.test : &st.data.val;
-    size_t rows = 1 + n_om * n_amp;
     ssm_dmat_t T;
-    s = ssm_dmat_init(T, rows, 4);
-    for (size_t r = 0; s == SSM_OK && r < rows; r++) {
-        ssm_train_noise nz = {0};
-        nz.seed = seed;
-        if (r > 0) {
-            nz.omega = omegas[(r - 1) / n_amp];
-            nz.amp = amps[(r - 1) % n_amp];
-        }
-        double loss, acc;
-        s = ssm_train_evaluate(&loss, &acc, &st, sp, split, nmax, r > 0 ? &nz : NULL);
-        SSM_D(T, r, 0) = nz.omega;
-        SSM_D(T, r, 1) = nz.amp;
-        SSM_D(T, r, 2) = loss;
-        SSM_D(T, r, 3) = acc;
-    }
-    if (s == SSM_OK && json) {
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:{s:o, s:o}}", "checkpoint", path, "task",
-                              ssm_train_task_name(st.cfg.task), "init", st.cfg.init, "split",
-                              split == 2 ? "test" : "val", "n", (json_int_t)(nmax && nmax < sp->n ? nmax : sp->n),
-                              "seed", (json_int_t)seed, "clean", "loss", cli_jnum(SSM_D(T, 0, 2)), "acc",
-                              cli_jnum(SSM_D(T, 0, 3)));
-        json_t *arr = json_array();
-        for (size_t r = 1; r < rows; r++)
-            json_array_append_new(arr, json_pack("{s:o, s:o, s:o, s:o}", "omega", cli_jnum(SSM_D(T, r, 0)), "amp",
-                                                 cli_jnum(SSM_D(T, r, 1)), "loss", cli_jnum(SSM_D(T, r, 2)), "acc",
-                                                 cli_jnum(SSM_D(T, r, 3))));
-        if (j)
-            json_object_set_new(j, "noisy", arr);
-        else
-            json_decref(arr);
-        s = cli_json_print(j);
+    memset(T, 0, sizeof T);
+    s = eval_table(T, &st, &e);
+    if (s == SSM_OK && e.json) {
+        s = eval_json(T, &st, &e, path);
     } else if (s == SSM_OK) {
         char header[4096];
         snprintf(header, sizeof header,
                  "ssmkit %s eval %s (%s split, task %s, init %s)\n"
                  "noise: amp * U[0,1) * cos(omega * Delta_h * l) on the SSM input of every layer; first row clean\n"
-                 "command: %s", SSM_VERSION, path, split == 2 ? "test" : "val",
+                 "command: %s", SSM_VERSION, path, e.split == 2 ? "test" : "val",
                  ssm_train_task_name(st.cfg.task), st.cfg.init, cli_command_line());
-        s = ssm_tsv_write_dmat(out, out ? NULL : stdout, "omega amp loss acc", header, T);
+        s = ssm_tsv_write_dmat(e.out, e.out ? NULL : stdout, "omega amp loss acc", header, T);
     }
     ssm_dmat_clear(T);
     ssm_train_state_free(&st);
