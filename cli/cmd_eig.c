@@ -201,7 +201,17 @@ static ssm_status write_tsv(const char *out, const eig_report *r)
     return s;
 }
 
-int cmd_eig(int argc, char **argv)
+/* the command line of eig, parsed and checked */
+typedef struct {
+    long prec, rot;
+    double digits;
+    int certify, json, quiet;
+    const char *out, *spec;
+    ssm_mpeig_route route;
+} eig_args;
+
+/* -1 when the arguments are good, else the exit code */
+static int eig_parse(eig_args *e, int argc, char **argv)
 {
     static const struct option LONG[] = {
         {"help", no_argument, NULL, 'h'},        {"prec", required_argument, NULL, O_PREC},
@@ -210,11 +220,10 @@ int cmd_eig(int argc, char **argv)
         {"json", no_argument, NULL, O_JSON},     {"quiet", no_argument, NULL, 'q'},
         {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0},
     };
-    long prec = 53, rot = -1;
-    double digits = 0;
-    int certify = 0, json = 0, quiet = 0;
-    const char *out = NULL;
-    ssm_mpeig_route route = SSM_MPEIG_AUTO;
+    memset(e, 0, sizeof *e);
+    e->prec = 53;
+    e->rot = -1;
+    e->route = SSM_MPEIG_AUTO;
     opterr = 0;
     optind = 1;
     int c;
@@ -222,21 +231,21 @@ int cmd_eig(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
         switch (c) {
         case 'h': fputs(HELP, stdout); return 0;
-        case 'o': out = optarg; break;
-        case 'q': quiet = 1; break;
-        case O_PREC: if (!cli_parse_long(&prec, "--prec", optarg, 53, 1L << 20)) return EXIT_USAGE; break;
+        case 'o': e->out = optarg; break;
+        case 'q': e->quiet = 1; break;
+        case O_PREC: if (!cli_parse_long(&e->prec, "--prec", optarg, 53, 1L << 20)) return EXIT_USAGE; break;
         case O_DIGITS:
-            digits = strtod(optarg, &end);
-            if (*end || !(digits > 0 && digits < 1e6))
+            e->digits = strtod(optarg, &end);
+            if (*end || !(e->digits > 0 && e->digits < 1e6))
                 return cli_usage_error("--digits must be a positive number, got '%s'", optarg);
             break;
         case O_ROUTE:
-            if (ssm_mpeig_route_lookup(&route, optarg) != SSM_OK)
+            if (ssm_mpeig_route_lookup(&e->route, optarg) != SSM_OK)
                 return cli_fail(SSM_EINVAL);
             break;
-        case O_CERT: certify = 1; break;
-        case O_ROT: if (!cli_parse_long(&rot, "--rotate", optarg, 0, 0x7fffffffL)) return EXIT_USAGE; break;
-        case O_JSON: json = 1; break;
+        case O_CERT: e->certify = 1; break;
+        case O_ROT: if (!cli_parse_long(&e->rot, "--rotate", optarg, 0, 0x7fffffffL)) return EXIT_USAGE; break;
+        case O_JSON: e->json = 1; break;
         case ':': return cli_usage_error("eig: option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage_error("eig: unknown option '%s' (see 'ssmkit eig --help')", argv[optind - 1]);
         }
@@ -246,16 +255,31 @@ int cmd_eig(int argc, char **argv)
     if (optind + 1 < argc)
         return cli_usage_error("eig: unexpected argument '%s'", argv[optind + 1]);
     cli_out_kind kind;
-    if (!cli_out_kind_of(&kind, out))
+    if (!cli_out_kind_of(&kind, e->out))
         return EXIT_USAGE;
-    if (out && kind != OUT_TSV)
+    if (e->out && kind != OUT_TSV)
         return cli_usage_error("eig: -o must name a .tsv file");
-    const char *spec = argv[optind];
+    e->spec = argv[optind];
+    return -1;
+}
+
+int cmd_eig(int argc, char **argv)
+{
+    eig_args e;
+    int rc = eig_parse(&e, argc, argv);
+    if (rc >= 0)
+        return rc;
+    long prec = e.prec, rot = e.rot;
+    double digits = e.digits;
+    int certify = e.certify, json = e.json, quiet = e.quiet;
+    const char *out = e.out;
+    ssm_mpeig_route route = e.route;
+    const char *spec = e.spec;
     int mp = prec > 53 || certify;
     mpfr_prec_t p = prec > 53 ? prec : 128;
     mpfr_prec_t ap = 4 * p + 256 > 1024 ? 4 * p + 256 : 1024; /* the input, well above the output */
     ssm_mpcmat_t A;
-    int rc = load_matrix(A, spec, ap);
+    rc = load_matrix(A, spec, ap);
     if (rc >= 0)
         return rc;
     size_t n = A->rows;
