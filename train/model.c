@@ -117,45 +117,10 @@ static void uniform_fill(float *p, size_t n, double bound, uint64_t *rng)
         p[i] = (float)(bound * (2.0 * ssm_train_uniform(rng) - 1.0));
 }
 
-ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config *c, size_t L, size_t din,
-                                  size_t nout, int regression)
+/* the parameter table: every tensor's offset, count and group, in the engine's order */
+static void model_layout(ssm_train_model *m, const ssm_train_config *c, size_t din, size_t nout)
 {
-    *out = NULL;
-    if (c->n_layers < 1 || c->n_layers > SSM_TRAIN_MAX_LAYERS)
-        return SSM_ERROR(SSM_EINVAL, "--layers must be in [1, %d]", SSM_TRAIN_MAX_LAYERS);
-    ssm_init_file *f = NULL;
-    ssm_status s = load_init(&f, c);
-    if (s != SSM_OK)
-        return s;
-    const size_t N = f->N, M = f->M, r = f->r;
-    ssm_status code = SSM_EFORMAT;
-    const char *why = NULL;
-    if (!f->conj_sym)
-        why = "the engine needs a conj_sym init (ssmkit init --conj-sym)";
-    else if (N > 1024)
-        why = "the engine takes state sizes N <= 1024";
-    else if (r && !f->V->rows)
-        why = "a DPLR init (P) needs V to rebuild its state matrix";
-    else if (r && c->lr_ssm != 0.0)
-        code = SSM_EINVAL, why = "the init is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)";
-    if (why) {
-        s = SSM_ERROR(code, "init '%s': %s", c->init, why);
-        ssm_init_file_free(f);
-        return s;
-    }
-    const double complex *lam = f->lambda, *Bt = f->B;
-    const ssm_zmat_struct *V = f->V->rows ? f->V : NULL, *P = r ? f->P : NULL;
-
-    ssm_train_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        ssm_init_file_free(f);
-        return SSM_ERROR(SSM_ENOMEM, "out of memory");
-    }
-    const size_t H = c->d_model, K = c->n_layers;
-    m->L = L; m->din = din; m->H = H; m->N = N; m->M = M; m->K = K; m->nout = nout;
-    m->glu = c->glu; m->prenorm = c->prenorm; m->dense = P != NULL; m->regression = regression;
-    m->dropout = (float)c->dropout;
-    m->Hout = m->glu ? 2 * H : H;
+    const size_t H = c->d_model, K = c->n_layers, N = m->N, M = m->M;
     m->enc_w = add_tensor(m, "encoder.weight", din * H, SSM_TRAIN_DECAY);
     m->enc_b = add_tensor(m, "encoder.bias", H, SSM_TRAIN_NODECAY);
     for (size_t l = 0; l < K; l++) {
@@ -180,6 +145,13 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     }
     m->dec_w = add_tensor(m, "decoder.weight", H * nout, SSM_TRAIN_DECAY);
     m->dec_b = add_tensor(m, "decoder.bias", nout, SSM_TRAIN_NODECAY);
+}
+
+/* parameters, gradients, the convolution plan and the kernel buffers */
+static ssm_status model_buffers(ssm_train_model *m)
+{
+    const size_t H = m->H, K = m->K, L = m->L, N = m->N;
+    ssm_status s;
     m->params = calloc(m->n_params, sizeof *m->params);
     m->grads = calloc(m->n_params, sizeof *m->grads);
     s = ssm_train_conv_create(&m->conv, H, L);
@@ -198,13 +170,15 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     if (s == SSM_OK && (!m->params || !m->grads || !m->ws || !m->kernel || !m->kernel_f || !m->dkernel ||
                         (m->dense && (!m->dense_A || !m->dense_B || !m->basis))))
         s = SSM_ERROR(SSM_ENOMEM, "out of memory for the model (%zu parameters)", m->n_params);
-    if (s != SSM_OK) {
-        ssm_init_file_free(f);
-        ssm_train_model_free(m);
-        return s;
-    }
+    return s;
+}
 
-    /* initial values: one stream from the seed, consumed in table order */
+/* initial values: one stream from the seed, consumed in table order */
+static void model_values(ssm_train_model *m, const ssm_train_config *c, const ssm_init_file *f)
+{
+    const size_t H = m->H, K = m->K, N = m->N, M = m->M, din = m->din, nout = m->nout;
+    const double complex *lam = f->lambda, *Bt = f->B;
+    const ssm_zmat_struct *V = f->V->rows ? f->V : NULL;
     uint64_t rng = ssm_train_stream(c->seed, 0x5eed, 1, 0);
     float *p = m->params;
     uniform_fill(p + m->enc_w, din * H, 1.0 / sqrt((double)din), &rng);
@@ -247,7 +221,15 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     uniform_fill(p + m->dec_w, H * nout, 1.0 / sqrt((double)H), &rng);
     uniform_fill(p + m->dec_b, nout, 1.0 / sqrt((double)H), &rng);
 
-    if (m->dense) {
+}
+
+/* the dense path's frozen state matrix and input vector, in real coordinates */
+static void model_dense(ssm_train_model *m, const ssm_init_file *f)
+{
+    const size_t N = m->N, M = m->M, r = f->r;
+    const double complex *lam = f->lambda, *Bt = f->B;
+    const ssm_zmat_struct *V = f->V, *P = f->P;
+    {
         /* A = V_f (Λ_f − P_f P_f*) V_f* over the conjugate-closed set = 2 Re(V Λ V*) − Σ_k q_k q_kᵀ with
          * q_k = 2 Re(V P̃_k) (real); B = 2 Re(V B̃).  V is unitary for the NPLR decomposition. */
         for (size_t i = 0; i < N; i++) {
@@ -275,6 +257,53 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
                     m->dense_A[i * N + j] -= q[i] * q[j];
         }
     }
+}
+
+ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config *c, size_t L, size_t din,
+                                  size_t nout, int regression)
+{
+    *out = NULL;
+    if (c->n_layers < 1 || c->n_layers > SSM_TRAIN_MAX_LAYERS)
+        return SSM_ERROR(SSM_EINVAL, "--layers must be in [1, %d]", SSM_TRAIN_MAX_LAYERS);
+    ssm_init_file *f = NULL;
+    ssm_status s = load_init(&f, c);
+    if (s != SSM_OK)
+        return s;
+    const size_t N = f->N, M = f->M, r = f->r;
+    ssm_status code = SSM_EFORMAT;
+    const char *why = NULL;
+    if (!f->conj_sym)
+        why = "the engine needs a conj_sym init (ssmkit init --conj-sym)";
+    else if (N > 1024)
+        why = "the engine takes state sizes N <= 1024";
+    else if (r && !f->V->rows)
+        why = "a DPLR init (P) needs V to rebuild its state matrix";
+    else if (r && c->lr_ssm != 0.0)
+        code = SSM_EINVAL, why = "the init is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)";
+    if (why) {
+        s = SSM_ERROR(code, "init '%s': %s", c->init, why);
+        ssm_init_file_free(f);
+        return s;
+    }
+    ssm_train_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        ssm_init_file_free(f);
+        return SSM_ERROR(SSM_ENOMEM, "out of memory");
+    }
+    m->L = L; m->din = din; m->H = c->d_model; m->N = N; m->M = M; m->K = c->n_layers; m->nout = nout;
+    m->glu = c->glu; m->prenorm = c->prenorm; m->dense = r > 0; m->regression = regression;
+    m->dropout = (float)c->dropout;
+    m->Hout = m->glu ? 2 * m->H : m->H;
+    model_layout(m, c, din, nout);
+    s = model_buffers(m);
+    if (s != SSM_OK) {
+        ssm_init_file_free(f);
+        ssm_train_model_free(m);
+        return s;
+    }
+    model_values(m, c, f);
+    if (m->dense)
+        model_dense(m, f);
     m->init_digest = ssm_init_digest(f->st);
     ssm_init_file_free(f);
     s = ssm_train_model_kernels(m, 1);
