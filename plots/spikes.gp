@@ -42,7 +42,7 @@ set format x "%g"
 set format y "%g"
 set xrange [Nlo / 1.33:Nhi * 1.33]
 set yrange [0:1]
-set key at graph 0.98, graph 0.62 right top box opaque font ",11"
+set key at graph 0.02, graph 0.26 left top box opaque font ",11"  # below the curves, left of the falling scan
 plot f using 1:6 with linespoints lw 2 pt 7 ps 1.4 title "refined, init file (B = V^* B_{LegS})", \
      f using 1:7 with linespoints lw 2 pt 5 ps 1.3 title "refined, S4D theory (B/2)", \
      f using 1:8 with linespoints lw 2 pt 9 ps 1.3 dt 2 title "plain 2000-point log scan", \
