@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "tests/harness.h"
+#include "tests/cli_harness.h"
 
 #include <fcntl.h>
 #include <float.h>
@@ -16,51 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
-static const char *bin;
 static char dir[] = "/tmp/ssm-t-cli-XXXXXX";
-static char out_buf[1 << 20], err_buf[1 << 16];
-
-static const char *P_(const char *name)
-{
-    static char buf[8][300];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(buf, 1, cap - 1, fp) : 0;
-    buf[n] = '\0';
-    if (fp)
-        fclose(fp);
-}
-
-/* run bin with argv (NULL-terminated, without argv[0]); capture stdout/stderr */
-static int run(const char *const *args)
-{
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin;
-    while (*args && n < 63)
-        argv[n++] = *args++;
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, P_(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int st = -1;
-    if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ) == 0)
-        waitpid(pid, &st, 0);
-    posix_spawn_file_actions_destroy(&fa);
-    slurp(P_(".stdout"), out_buf, sizeof out_buf);
-    slurp(P_(".stderr"), err_buf, sizeof err_buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
 
 static int lines(const char *s)
 {
@@ -1004,6 +961,7 @@ int main(void)
     }
     if (!mkdtemp(dir))
         return perror("mkdtemp"), 1;
+    cli_dir = dir;
     test_help();
     test_errors();
     test_outputs();

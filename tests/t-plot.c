@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "tests/harness.h"
+#include "tests/cli_harness.h"
 
 #include <fcntl.h>
 #include <jansson.h>
@@ -21,64 +22,21 @@
 #include <unistd.h>
 #include <zip.h>
 
-extern char **environ;
-static const char *bin;
 static char dir[] = "/tmp/ssm-t-plot-XXXXXX";
-static char out_buf[1 << 16], err_buf[1 << 16];
 
-static const char *P_(const char *name)
-{
-    static char buf[16][300];
-    static int k;
-    k = (k + 1) % 16;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(buf, 1, cap - 1, fp) : 0;
-    buf[n] = '\0';
-    if (fp)
-        fclose(fp);
-}
-
-/* run bin with args (NULL-terminated); path: the PATH it sees (NULL: ours) */
+/* run bin with args (NULL-terminated) and PATH=path in its environment */
 static int run_path(const char *const *args, const char *path)
 {
-    const char *argv[64], *envp[256];
-    int n = 0, e = 0;
-    argv[n++] = bin;
-    while (*args && n < 63)
-        argv[n++] = *args++;
-    argv[n] = NULL;
+    const char *envp[256];
     char pathvar[300];
+    int e = 0;
     for (char **v = environ; *v && e < 250; v++)
-        if (!path || strncmp(*v, "PATH=", 5) != 0)
+        if (strncmp(*v, "PATH=", 5) != 0)
             envp[e++] = *v;
-    if (path) {
-        snprintf(pathvar, sizeof pathvar, "PATH=%s", path);
-        envp[e++] = pathvar;
-    }
+    snprintf(pathvar, sizeof pathvar, "PATH=%s", path);
+    envp[e++] = pathvar;
     envp[e] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, P_(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid;
-    int st = -1;
-    if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, (char *const *)envp) == 0)
-        waitpid(pid, &st, 0);
-    posix_spawn_file_actions_destroy(&fa);
-    slurp(P_(".stdout"), out_buf, sizeof out_buf);
-    slurp(P_(".stderr"), err_buf, sizeof err_buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-}
-
-static int run(const char *const *args)
-{
-    return run_path(args, NULL);
+    return wait_for(spawn_env(args, NULL, (char *const *)envp));
 }
 
 /* ---- the TSV: names on the first line, '#' comments, rows of tab-separated fields ---- */
@@ -735,6 +693,7 @@ int main(void)
     }
     if (!mkdtemp(dir))
         return perror("mkdtemp"), 1;
+    cli_dir = dir;
     make_mimo();
     test_bode();
     test_kernel();

@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "tests/harness.h"
+#include "tests/cli_harness.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -26,62 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-static const char *bin;
 static char dir[] = "/tmp/ssm-t-resume-XXXXXX";
-static char err_buf[1 << 16], out_buf[1 << 16];
 
-static const char *P_(const char *name)
-{
-    static char buf[8][300];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-    return buf[k];
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *fp = fopen(path, "rb");
-    size_t n = fp ? fread(buf, 1, cap - 1, fp) : 0;
-    buf[n] = '\0';
-    if (fp)
-        fclose(fp);
-}
-
-/* start bin with args; stdout to out_path (NULL: DIR/.stdout) */
-static pid_t spawn_to(const char *const *args, const char *out_path)
-{
-    const char *argv[64];
-    int n = 0;
-    argv[n++] = bin;
-    while (*args && n < 63)
-        argv[n++] = *args++;
-    argv[n] = NULL;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : P_(".stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 2, P_(".stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = -1;
-    if (posix_spawn(&pid, bin, &fa, NULL, (char *const *)argv, environ) != 0)
-        pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
-static pid_t spawn(const char *const *args) { return spawn_to(args, NULL); }
-
-static int wait_for(pid_t pid)
-{
-    int st = -1;
-    if (pid > 0)
-        waitpid(pid, &st, 0);
-    slurp(P_(".stdout"), out_buf, sizeof out_buf);
-    slurp(P_(".stderr"), err_buf, sizeof err_buf);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int run(const char *const *args) { return wait_for(spawn(args)); }
+static pid_t spawn_to(const char *const *args, const char *out_path) { return spawn_env(args, out_path, NULL); }
+static pid_t spawn(const char *const *args) { return spawn_env(args, NULL, NULL); }
 
 static uint32_t get_u32(const unsigned char *p)
 {
@@ -621,6 +570,7 @@ int main(void)
     }
     if (!mkdtemp(dir))
         return 1;
+    cli_dir = dir;
     test_kill_resume();
     test_integrity();
     test_folders();
