@@ -140,13 +140,7 @@ static ssm_status write_part(const char *path, const char *header, const exp_dat
                 ssm_tsv_print_double(fp, c < x->set[d].cols ? x->set[d].v[r * x->set[d].cols + c] : 0.0,
                                      c + 1 < w ? '\t' : '\n');
         }
-    if (s == SSM_OK && ferror(fp))
-        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    if (s != SSM_OK) {
-        ssm_atomic_abort(a);
-        return s;
-    }
-    return ssm_atomic_commit(a);
+    return ssm_atomic_close(a, fp, s);
 }
 
 static size_t count_words(const char *s)
@@ -224,13 +218,7 @@ static ssm_status write_table(const char *path, const char *header, const exp_ta
                 fputc('\n', fp);
         }
     }
-    if (s != SSM_OK) {
-        ssm_atomic_abort(a);
-        return s;
-    }
-    if (ferror(fp))
-        return ssm_atomic_fail(a, NULL);
-    return ssm_atomic_commit(a);
+    return ssm_atomic_close(a, fp, s);
 }
 
 static ssm_status write_json(const char *path, json_t *j)

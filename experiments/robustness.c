@@ -268,13 +268,7 @@ static ssm_status write_summary(const char *dir, const char *head, ssm_dmat_t P[
         fprintf(fp, "%zu\t%lu\t%zu\t%zu\t%zu\t%zu\t%zu\n", n_test, seed, c->d_model, c->n_layers, c->d_state,
                 c->n_train ? c->n_train : (size_t)55000, c->epochs);
     }
-    if (s == SSM_OK && ferror(fp))
-        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    if (s != SSM_OK) {
-        ssm_atomic_abort(a);
-        return s;
-    }
-    return ssm_atomic_commit(a);
+    return ssm_atomic_close(a, fp, s);
 }
 /* DIR/robustness-noise.tsv: init, sweep (omega: the ω sweep at amplitude 0.1 with ω* and its neighbours,
  * sorted by ω; amp: the amplitudes at ω*), omega amp acc loss; one block per (sweep, init) */
@@ -308,13 +302,7 @@ static ssm_status write_noise(const char *dir, const char *head, ssm_dmat_t P[NI
                     ssm_tsv_print_double(fp, SSM_D(W, idx[x], j), j < 4 ? '\t' : '\n');
             }
         }
-    if (s == SSM_OK && ferror(fp))
-        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    if (s != SSM_OK) {
-        ssm_atomic_abort(a);
-        return s;
-    }
-    return ssm_atomic_commit(a);
+    return ssm_atomic_close(a, fp, s);
 }
 
 /* DIR/robustness-curves.tsv: the per-epoch training log of every init, one block per init */
@@ -335,13 +323,7 @@ static ssm_status write_curves(const char *dir, const char *head, ssm_dmat_t P[N
                 ssm_tsv_print_double(fp, SSM_D(P[k][2], r, j), j < 6 ? '\t' : '\n');
         }
     }
-    if (s == SSM_OK && ferror(fp))
-        s = SSM_ERROR(SSM_EIO, "cannot write '%s'", path);
-    if (s != SSM_OK) {
-        ssm_atomic_abort(a);
-        return s;
-    }
-    return ssm_atomic_commit(a);
+    return ssm_atomic_close(a, fp, s);
 }
 
 static json_t *jnum(double x)

@@ -208,3 +208,14 @@ ssm_status ssm_parse_file(const char *path, ssm_parse_fn parse, void *out)
     }
     return SSM_OK;
 }
+
+ssm_status ssm_atomic_close(ssm_atomic *a, FILE *fp, ssm_status s)
+{
+    if (s != SSM_OK) {
+        ssm_atomic_abort(a);
+        return s;
+    }
+    if (!fp || ferror(fp))
+        return ssm_atomic_fail(a, NULL);
+    return ssm_atomic_commit(a);
+}

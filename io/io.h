@@ -31,6 +31,9 @@ void ssm_atomic_abort(ssm_atomic *a);
  * "No space left on device"); what may be NULL or "the checkpoint ".  a may
  * be NULL (a plain stream: "cannot write to the output stream: ..."). */
 SSM_MUST_CHECK ssm_status ssm_atomic_fail(ssm_atomic *a, const char *what);
+/* The end of a file written through ssm_atomic_open: s is the writer's status so far.  Abort (and
+ * return s) when it failed, EWRITE (as ssm_atomic_fail) when the stream has an error, else commit. */
+SSM_MUST_CHECK ssm_status ssm_atomic_close(ssm_atomic *a, FILE *fp, ssm_status s);
 
 /* Read a whole file into memory (caller frees *buf).  EIO on failure. */
 SSM_MUST_CHECK ssm_status ssm_read_file(unsigned char **buf, size_t *len, const char *path);
