@@ -7,7 +7,7 @@ EngineModel.from_checkpoint, engine_train(resume=...)), against the file's bytes
     library's reader.
 (b) EngineModel.from_checkpoint's test loss equals `ssmkit eval DIR --json`'s to 1e-6 relative: one
     float32 forward pass on identical weights and data, differing only by summation order (FFTW and
-    OpenBLAS against PyTorch's FFT and GEMM; the batch means summed in double on both sides), a few
+    OpenBLAS against PyTorch's FFT and GEMM; the per-batch losses accumulated in double on both sides), a few
     float32 ulps (6e-8) per layer; measured 2.1e-8 (listops, GLU, pre-norm; adding on the dense
     s4-dplr path).  Accuracy is required equal: every
     sample's top-two logits (or |prediction - target| against tol) are checked to be further apart
