@@ -430,7 +430,8 @@ def engine_train(engine, dtype=torch.float32, on_step=None, resume=None):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: engine.lr_scale(start + k))
     keys = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc")
     rows = [{k: r[k] for k in keys} for r in resume.rows] if resume is not None else []
-    ep_loss, ep_correct, ep_count = (0.0, 0, 0) if resume is None else (resume.ep_loss, resume.ep_correct, resume.ep_count)
+    ep_loss, ep_correct, ep_count = (0.0, 0, 0) if resume is None else \
+        (resume.ep_loss, resume.ep_correct, resume.ep_count)
     losses = []
     for step, epoch, idx in engine.batches():
         if step < start:

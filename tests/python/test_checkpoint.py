@@ -196,7 +196,8 @@ def test_resume_in_pytorch():
     assert off > 1e-3, off
     err = _error_of(engine_train, Engine(ck.task, **dict(ck.options, epochs=6, lr=0.02)), resume=ck)
     assert err.status == "EINVAL" and "lr" in err.message, err
-    return f"steps 4-6 in PyTorch vs the engine: worst relative loss difference {worst:.2e} (required {TRAIN_TOL:g}); " \
+    return f"steps 4-6 in PyTorch vs the engine: worst relative loss difference {worst:.2e} " \
+           f"(required {TRAIN_TOL:g}); " \
            f"without the moments {off:.2e}"
 
 
