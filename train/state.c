@@ -1,7 +1,6 @@
 /* train/state.c — a training state's lifetime: its per-thread activations and
  * batch buffers, and freeing all of it (the engine and the checkpoint reader
- * both build states; neither depends on the other); a checkpoint read into a
- * state on the heap, for bindings (python/ssmkit). */
+ * both build states; neither depends on the other). */
 #include "train/train.h"
 
 #include <stdlib.h>
@@ -43,25 +42,4 @@ ssm_status ssm_train_state_buffers(ssm_train_state *st)
     /* each thread calls sgemm on its own chunk: OpenBLAS must not spawn threads of its own */
     (void)ssm_blas_threads_set(1); /* for the run's lifetime: the engine owns the process's threads */
     return SSM_OK;
-}
-
-ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data)
-{
-    *st = malloc(sizeof **st);
-    if (!*st)
-        return SSM_ERROR(SSM_ENOMEM, "out of memory for a training state");
-    ssm_status s = ssm_train_checkpoint_read(*st, path, load_data);
-    if (s != SSM_OK) { /* the reader freed what it built */
-        free(*st);
-        *st = NULL;
-    }
-    return s;
-}
-
-void ssm_train_state_destroy(ssm_train_state *st)
-{
-    if (!st)
-        return;
-    ssm_train_state_free(st);
-    free(st);
 }

@@ -32,8 +32,7 @@ from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _mp_strings
 __version__ = "0.1.0"
 __all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyResult", "transfer", "omega_grid",
            "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "S5SSM", "blas_info",
-           "load_checkpoint", "Checkpoint",
-           "MEASURES", "METHODS"]
+           "load_checkpoint", "Checkpoint", "MEASURES", "METHODS"]
 
 MEASURES = ["legs", "legt", "lagt", "glagt", "lmu", "fout", "fourier2", "foud", "fourier-decay", "legsd"]
 METHODS = ["s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5-legs", "ptd"]
