@@ -578,3 +578,24 @@ ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const char *path, int 
     free(buf);
     return s;
 }
+
+ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data)
+{
+    *st = malloc(sizeof **st);
+    if (!*st)
+        return SSM_ERROR(SSM_ENOMEM, "out of memory for a training state");
+    ssm_status s = ssm_train_checkpoint_read(*st, path, load_data);
+    if (s != SSM_OK) { /* the reader freed what it built */
+        free(*st);
+        *st = NULL;
+    }
+    return s;
+}
+
+void ssm_train_state_destroy(ssm_train_state *st)
+{
+    if (!st)
+        return;
+    ssm_train_state_free(st);
+    free(st);
+}

@@ -404,6 +404,12 @@ SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const c
 /* The same from a checkpoint image in memory; `name` (the path) prefixes the messages. */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read_mem(ssm_train_state *st, const unsigned char *buf, size_t len,
                                                         const char *name, int load_data);
+/* For bindings that cannot hold an ssm_train_state by value (python/ssmkit, ctypes): the same read into
+ * a state allocated here; *st is NULL on failure (the status and message are the reader's).  Free it
+ * with ssm_train_state_destroy. */
+SSM_MUST_CHECK ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data);
+/* Free a state of ssm_train_checkpoint_open and everything it owns; NULL does nothing. */
+void ssm_train_state_destroy(ssm_train_state *st);
 /* The stored configuration and progress of a checkpoint, its checksum, header and counters validated,
  * without building the model (cheap: for "does this folder hold a run?" and resume option checks). */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint64_t *total_steps,

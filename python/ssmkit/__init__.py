@@ -15,6 +15,7 @@ ssmkit.Error(status, message) with the library's one-line message; nothing print
     ssmkit.eig("hippo:legs:32", prec=256)          # the multiprecision eigensolver, digits vouched for
     ssmkit.S5SSM.from_init(f, H=64)                # the S5 repository's parameters
     ssmkit.engine.Engine("adding", init=...)       # a `ssmkit train` run as data (ssmkit.torch.engine_train)
+    ssmkit.load_checkpoint("run")                  # `ssmkit train --checkpoint run`: config, weights, AdamW moments
 
 Which libssmkit.so is used and why OPENBLAS_CORETYPE matters: see ssmkit._lib.
 """
@@ -30,7 +31,8 @@ from ._util import Error, _check, _usage, _dmat, _zmat, _zptr, _mp_strings
 
 __version__ = "0.1.0"
 __all__ = ["Error", "hippo", "init", "load", "InitFile", "verify", "VerifyResult", "transfer", "omega_grid",
-           "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "S5SSM", "blas_info", "MEASURES", "METHODS"]
+           "pspec", "PspecResult", "eig", "EigResult", "state_matrix", "S5SSM", "blas_info",
+           "load_checkpoint", "Checkpoint", "MEASURES", "METHODS"]
 
 MEASURES = ["legs", "legt", "lagt", "glagt", "lmu", "fout", "fourier2", "foud", "fourier-decay", "legsd"]
 METHODS = ["s4-dplr", "s4d-legs", "s4d-lin", "s4d-inv", "s4d-real", "s5-legs", "ptd"]
@@ -374,6 +376,7 @@ from ._eig import eig, EigResult                      # noqa: E402
 from ._pspec import pspec, PspecResult, _System       # noqa: E402
 from .s5 import S5SSM                                 # noqa: E402
 from . import _pspec as _pspec_mod                    # noqa: E402
+from .engine import load_checkpoint, Checkpoint       # noqa: E402
 
 
 def state_matrix(spec):

@@ -8,6 +8,10 @@
     e.dropout_mask(step, idx, layer)           # the engine's dropout mask [B, L, H] (counter-based streams)
     e.cli_args()             # the `ssmkit train` arguments of the same run
 
+    ck = ssmkit.engine.load_checkpoint("run")  # a `--checkpoint DIR` (or DIR/ckpt.bin), read and validated
+    ck.params, ck.exp_avg, ck.exp_avg_sq       # {arena name: float32 array}: weights and AdamW moments
+    ck.options, ck.step, ck.rows               # the run's options (Engine(ck.task, **ck.options)), progress, log
+
 Options take the names of `ssmkit train`'s flags (d_model, d_state, layers, glu, prenorm, dropout,
 dt_min, dt_max, lr, lr_ssm, freeze_ssm, wd, clip, warmup, epochs, steps, batch, threads, seed, seq_len,
 n_train, n_val, n_test, data, init, eps) with the CLI's defaults.  Everything comes from libssmkit
@@ -22,7 +26,7 @@ import numpy as np
 from ._lib import lib
 from ._util import _check, _usage
 
-__all__ = ["Engine", "config", "TASKS"]
+__all__ = ["Engine", "Checkpoint", "load_checkpoint", "config", "TASKS"]
 
 TASKS = ["sfmnist", "adding", "listops", "sinusoid"]
 _Z, _D, _I, _F = ctypes.c_size_t, ctypes.c_double, ctypes.c_int, ctypes.POINTER(ctypes.c_float)
@@ -65,6 +69,25 @@ class TrainModel(ctypes.Structure):
          ("dense_A", ctypes.POINTER(_D)), ("dense_B", ctypes.POINTER(_D))]
 
 
+class TrainEpochRow(ctypes.Structure):
+    """ssm_train_epoch_row (train/train.h): one row of the per-epoch log."""
+    _fields_ = [(n, _D) for n in ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc", "time_s",
+                                  "samples_per_s")]
+
+
+MAX_EPOCHS = 1000   # SSM_TRAIN_MAX_EPOCHS
+
+
+class TrainState(ctypes.Structure):
+    """The leading fields of ssm_train_state (train/train.h), as far as they are read here (the run
+    buffers after elapsed_s are not)."""
+    _fields_ = [("cfg", TrainConfig), ("data", TrainData), ("model", ctypes.POINTER(TrainModel)),
+                ("adam_m", _F), ("adam_v", _F)] + \
+        [(n, ctypes.c_uint64) for n in ("step", "total_steps", "rng")] + [("ep_loss", _D), ("ep_time", _D)] + \
+        [(n, ctypes.c_uint64) for n in ("ep_correct", "ep_count")] + \
+        [("n_rows", _Z), ("rows", TrainEpochRow * MAX_EPOCHS), ("elapsed_s", _D)]
+
+
 def _decl(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype, f.argtypes = restype, list(argtypes)
@@ -85,6 +108,9 @@ _decl("ssm_train_acts_create", ctypes.c_int, ctypes.POINTER(ctypes.c_void_p), ct
 _decl("ssm_train_acts_free", None, ctypes.c_void_p)
 _decl("ssm_train_model_step", _D, ctypes.POINTER(TrainModel), ctypes.c_void_p, _F, _F, ctypes.POINTER(ctypes.c_uint64),
       _Z, _I, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, _I, ctypes.c_float, ctypes.POINTER(_Z), _D)
+_decl("ssm_train_checkpoint_open", _I, ctypes.POINTER(ctypes.POINTER(TrainState)), ctypes.c_char_p, _I)
+_decl("ssm_train_state_destroy", None, ctypes.POINTER(TrainState))
+_decl("ssm_train_task_name", ctypes.c_char_p, _I)
 _decl("ssm_train_stream", ctypes.c_uint64, *[ctypes.c_uint64] * 4)
 _decl("ssm_train_uniform", _D, ctypes.POINTER(ctypes.c_uint64))
 _decl("ssm_train_lr_at", _D, _D, _Z, _Z, _Z)
@@ -154,6 +180,36 @@ def _splitmix_draws(states, count):
     return z ^ (z >> np.uint64(31))
 
 
+def _shape(run, name):
+    """The shape of arena tensor `name` in a model with the dimensions of `run` (Engine, Checkpoint)."""
+    H, M, N, Ho = run.H, run.M, run.N, run.Hout
+    last = name.split(".", 2)[2] if name.startswith("layers.") else name
+    return {"encoder.weight": (run.din, H), "encoder.bias": (H,), "decoder.weight": (H, run.nout),
+            "decoder.bias": (run.nout,), "ssm.Lambda": (H, M, 2), "ssm.B": (H, M, 2),
+            "ssm.C": (H, N) if run.dense else (H, M, 2), "ssm.log_dt": (H,), "ssm.D": (H,),
+            "out.weight": (H, Ho), "out.bias": (Ho,), "norm.weight": (H,), "norm.bias": (H,)}[last]
+
+
+def _arena(run, mm, ptr):
+    """{name: float32 array} of an arena laid out as the model mm's (parameters or a moment), copied."""
+    a = np.ctypeslib.as_array(ptr, shape=(mm.n_params,))
+    return {t.name.decode(): a[t.offset:t.offset + t.count].copy().reshape(_shape(run, t.name.decode()))
+            for t in mm.tensors[:mm.n_tensors]}
+
+
+def _read_model(run, mm):
+    """Copy a library model's shapes, parameters (run.params), groups and dense system onto `run`."""
+    for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout"):
+        setattr(run, k, int(getattr(mm, k)))
+    run.glu, run.prenorm, run.dense = bool(mm.glu), bool(mm.prenorm), bool(mm.dense)
+    run.dropout = np.float32(mm.dropout)
+    run.params = _arena(run, mm, mm.params)
+    run.groups = {t.name.decode(): t.group for t in mm.tensors[:mm.n_tensors]}
+    N = run.N
+    run.dense_A = np.ctypeslib.as_array(mm.dense_A, shape=(N * N,)).copy().reshape(N, N) if run.dense else None
+    run.dense_B = np.ctypeslib.as_array(mm.dense_B, shape=(N,)).copy() if run.dense else None
+
+
 class Engine:
     """One `ssmkit train` run as data (see the module doc).  Attributes: cfg (TrainConfig), options
     (as given), the splits train_x/train_y, val_x/val_y, test_x/test_y (float32), n_out, regression,
@@ -194,31 +250,9 @@ class Engine:
         _check(lib.ssm_train_model_create(ctypes.byref(m), ctypes.byref(self.cfg), L, din, self.n_out,
                                           1 if self.regression else 0))
         try:
-            mm = m.contents
-            for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout"):
-                setattr(self, k, int(getattr(mm, k)))
-            self.glu, self.prenorm, self.dense = bool(mm.glu), bool(mm.prenorm), bool(mm.dense)
-            self.dropout = np.float32(mm.dropout)
-            arena = np.ctypeslib.as_array(mm.params, shape=(mm.n_params,))
-            self.params, self.groups = {}, {}
-            for t in mm.tensors[:mm.n_tensors]:
-                name = t.name.decode()
-                self.params[name] = arena[t.offset:t.offset + t.count].copy().reshape(self._shape(name))
-                self.groups[name] = t.group
-            N = self.N
-            self.dense_A = np.ctypeslib.as_array(mm.dense_A, shape=(N * N,)).copy().reshape(N, N) if self.dense else None
-            self.dense_B = np.ctypeslib.as_array(mm.dense_B, shape=(N,)).copy() if self.dense else None
+            _read_model(self, m.contents)
         finally:
             lib.ssm_train_model_free(m)
-
-    def _shape(self, name):
-        H, M, N, Ho = self.H, self.M, self.N, self.Hout
-        last = name.split(".", 1)[1] if name.startswith("layers.") else name
-        last = last.split(".", 1)[1] if name.startswith("layers.") else last
-        return {"encoder.weight": (self.din, H), "encoder.bias": (H,), "decoder.weight": (H, self.nout),
-                "decoder.bias": (self.nout,), "ssm.Lambda": (H, M, 2), "ssm.B": (H, M, 2),
-                "ssm.C": (H, N) if self.dense else (H, M, 2), "ssm.log_dt": (H,), "ssm.D": (H,),
-                "out.weight": (H, Ho), "out.bias": (Ho,), "norm.weight": (H,), "norm.bias": (H,)}[last]
 
     # ---- the run's order and randomness --------------------------------------------------------------
 
@@ -273,3 +307,70 @@ class Engine:
             else:
                 out += [flag, str(v)]
         return out
+
+
+# ---- checkpoints -------------------------------------------------------------------------------------
+
+def _options(cfg):
+    """The `ssmkit train` options (Engine's keywords) of a checked config: Engine(task, **options) is the run."""
+    out = {}
+    for k, (field, kind) in _OPTIONS.items():
+        v = getattr(cfg, field)
+        out[k] = os.fsdecode(v) if kind == "str" else kind(v)
+    return out
+
+
+class Checkpoint:
+    """A checkpoint of `ssmkit train --checkpoint DIR`, read and validated by the library
+    (ssm_train_checkpoint_read: checksum, header, counters, tensor table, init digest, finite parameters,
+    possible AdamW moments); everything is copied out, nothing stays open.  Attributes:
+
+    path, task, cfg (TrainConfig), options (Engine's keywords: Engine(task, **options) makes the run's
+    data and initial weights); step (steps done), total_steps (planned), rng, ep_loss, ep_correct,
+    ep_count (the running sums of the unfinished epoch), elapsed_s, rows (the epoch log: dicts epoch,
+    step, train_loss, train_acc, val_loss, val_acc, time_s, samples_per_s); the model's shapes as on
+    Engine (L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, dropout, dense_A, dense_B), n_out,
+    regression, tol; params, exp_avg, exp_avg_sq {arena name: float32 array, Engine's shapes}: the
+    weights and AdamW's first and second moments (torch.optim.AdamW's exp_avg and exp_avg_sq after
+    `step` steps; zero for frozen tensors); groups {name: DECAY | NODECAY | SSM}.  With data=True also
+    the splits train_x/train_y, val_x/val_y, test_x/test_y, as the engine loads them."""
+
+    def __init__(self, path, data=False):
+        path = os.fspath(path)
+        self.path = os.path.join(path, "ckpt.bin") if os.path.isdir(path) else path   # as `ssmkit eval`
+        p = ctypes.POINTER(TrainState)()
+        _check(lib.ssm_train_checkpoint_open(ctypes.byref(p), os.fsencode(self.path), 1 if data else 0))
+        try:
+            self._read(p.contents, data)
+        finally:
+            lib.ssm_train_state_destroy(p)
+
+    def _read(self, st, data):
+        self.cfg = TrainConfig.from_buffer_copy(st.cfg)
+        self.task = lib.ssm_train_task_name(st.cfg.task).decode()
+        self.options = _options(self.cfg)
+        for k in ("step", "total_steps", "rng", "ep_correct", "ep_count"):
+            setattr(self, k, int(getattr(st, k)))
+        self.ep_loss, self.elapsed_s = float(st.ep_loss), float(st.elapsed_s)
+        self.rows = [{k: getattr(r, k) for k, _ in TrainEpochRow._fields_} for r in st.rows[:st.n_rows]]
+        d = st.data
+        self.n_out, self.regression, self.tol = int(d.n_out), bool(d.regression), float(d.tol)
+        mm = st.model.contents
+        _read_model(self, mm)
+        self.exp_avg, self.exp_avg_sq = _arena(self, mm, st.adam_m), _arena(self, mm, st.adam_v)
+        self.spe = self.cfg.n_train // self.cfg.batch
+        if data:
+            self.train_x, self.train_y = _split_arrays(d.train)
+            self.val_x, self.val_y = _split_arrays(d.val)
+            self.test_x, self.test_y = _split_arrays(d.test)
+
+    def __repr__(self):
+        return (f"<ssmkit.engine.Checkpoint {self.task} step {self.step} of {self.total_steps}, "
+                f"{sum(a.size for a in self.params.values())} parameters, from {self.path}>")
+
+
+def load_checkpoint(path, data=False):
+    """Read a `ssmkit train --checkpoint` run folder (or its ckpt.bin) through the library's reader and
+    validator: a Checkpoint.  data=True loads the task's splits too (as `ssmkit eval` does).  A bad file
+    raises ssmkit.Error with the reader's one-line message (EFORMAT; EIO when unreadable)."""
+    return Checkpoint(path, data=data)

@@ -32,6 +32,7 @@ import torch.nn as nn
 import ssmkit
 
 from .s5 import S5SSM   # the S5 repository's parameters (numpy; .torch() gives tensors)
+from .engine import Checkpoint, load_checkpoint
 
 __all__ = ["S4DKernel", "S5SSM", "EngineModel", "engine_train", "engine_evaluate", "fourier_noise", "noise_uniforms",
            "engine_stream", "engine_uniform"]
@@ -288,10 +289,20 @@ class EngineModel(nn.Module):
 
     @classmethod
     def from_engine(cls, engine, dtype=torch.float32):
-        """The engine's initial model for its config and seed (ssmkit.engine.Engine)."""
+        """The engine's initial model for its config and seed (ssmkit.engine.Engine); also the trained
+        model of a ssmkit.engine.Checkpoint, which has the same attributes."""
         meta = {k: getattr(engine, k) for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout", "glu", "prenorm",
                                                  "dense", "regression", "dense_A", "dense_B")}
         return cls(engine.params, meta, train_ssm=engine.cfg.lr_ssm > 0, dtype=dtype)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint, dtype=torch.float32):
+        """The model of a `ssmkit train --checkpoint DIR` run: a path (DIR or DIR/ckpt.bin, read and
+        validated by the library: ssmkit.load_checkpoint) or a ssmkit.engine.Checkpoint.  Its forward is
+        the engine's evaluation pass (`ssmkit eval DIR`) up to float32 rounding."""
+        if not isinstance(checkpoint, Checkpoint):
+            checkpoint = load_checkpoint(checkpoint)
+        return cls.from_engine(checkpoint, dtype)
 
     def forward(self, x, masks=None):
         L, glu, pre = x.shape[1], self.meta["glu"], self.meta["prenorm"]
@@ -360,16 +371,10 @@ def _clip_(params, max_norm):
     return norm
 
 
-def engine_train(engine, dtype=torch.float32, on_step=None):
-    """`ssmkit train`'s run in plain PyTorch: the engine's initial model (EngineModel.from_engine), its data
-    order (engine.batches()), dropout masks, torch.optim.AdamW (β 0.9/0.999, ε 1e-8; decay `wd` on the
-    weights and C, none on biases, D and LayerNorm; Λ, B, log Δ in their own group at lr_ssm, absent
-    when frozen) under LambdaLR with the engine's warm-up + cosine factor, the global-norm clip, and the
-    Re Λ ≤ −1e-4 clamp when Λ trains.  on_step(step, loss) is called after every step.
-    Returns (model, losses [total_steps] (the mean loss of each batch, as the engine's per-epoch sums
-    use it), rows: one dict per epoch with the keys of the engine's log (epoch, step, train_loss,
-    train_acc, val_loss, val_acc))."""
-    model = EngineModel.from_engine(engine, dtype)
+def _adamw(model, engine, resume=None):
+    """torch.optim.AdamW over the model's trainable parameters in the engine's groups (decay on DECAY,
+    none on NODECAY, SSM at lr_ssm, absent when frozen); with a Checkpoint `resume`, its step and moments
+    as the optimiser's state.  Returns (optimiser, trainable parameters)."""
     c = engine.cfg
     named = dict(model.named_parameters())
     group = lambda g: [p for n, p in named.items() if engine.groups[n] == g and p.requires_grad]
@@ -378,10 +383,59 @@ def engine_train(engine, dtype=torch.float32, on_step=None):
     if c.lr_ssm > 0 and group(2):
         groups.append({"params": group(2), "lr": c.lr_ssm, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups, betas=(0.9, 0.999), eps=1e-8)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, engine.lr_scale)
     trainable = [p for g in groups for p in g["params"]]
-    losses, rows, ep_loss, ep_correct, ep_count = [], [], 0.0, 0, 0
+    if resume is not None and resume.step > 0:
+        ids = {id(p) for p in trainable}
+        for n, p in named.items():
+            if id(p) in ids:   # the engine's m and v are torch's exp_avg and exp_avg_sq (train/optim.c)
+                opt.state[p] = {"step": torch.tensor(float(resume.step)),
+                                "exp_avg": torch.as_tensor(resume.exp_avg[n]).to(p.dtype).clone(),
+                                "exp_avg_sq": torch.as_tensor(resume.exp_avg_sq[n]).to(p.dtype).clone()}
+    return opt, trainable
+
+
+def _check_resume(engine, ck):
+    """A checkpoint continues the engine's run: the same options but epochs and steps, not past its end."""
+    ours = {k: v for k, v in ck.options.items() if k not in ("epochs", "steps")}
+    theirs = {k: v for k, v in ssmkit.engine._options(engine.cfg).items() if k not in ("epochs", "steps")}
+    if ours != theirs or engine.task != ck.task:
+        diff = sorted(k for k in ours if ours[k] != theirs.get(k))
+        ssmkit._usage(f"engine_train: the checkpoint {ck.path} is another run (task {ck.task}; differs in: "
+                      f"{', '.join(diff) or 'task'}); only epochs and steps may change")
+    if engine.total_steps < ck.total_steps:
+        ssmkit._usage(f"engine_train: {engine.total_steps} steps would end the run before the checkpoint's "
+                      f"planned {ck.total_steps}; a resumed run can only be extended")
+
+
+def engine_train(engine, dtype=torch.float32, on_step=None, resume=None):
+    """`ssmkit train`'s run in plain PyTorch: the engine's initial model (EngineModel.from_engine), its data
+    order (engine.batches()), dropout masks, torch.optim.AdamW (β 0.9/0.999, ε 1e-8; decay `wd` on the
+    weights and C, none on biases, D and LayerNorm; Λ, B, log Δ in their own group at lr_ssm, absent
+    when frozen) under LambdaLR with the engine's warm-up + cosine factor, the global-norm clip, and the
+    Re Λ ≤ −1e-4 clamp when Λ trains.  on_step(step, loss) is called after every step.
+    resume: a ssmkit.engine.Checkpoint (or its path) of this run (Engine(ck.task, **ck.options), epochs
+    or steps possibly raised): training continues from its weights, AdamW moments and step, epoch sums
+    and log, as `ssmkit train --resume` does.
+    Returns (model, losses [total_steps] (the mean loss of each batch, as the engine's per-epoch sums
+    use it; with resume, of the steps run here), rows: one dict per epoch with the keys of the engine's
+    log (epoch, step, train_loss, train_acc, val_loss, val_acc; with resume the checkpoint's rows first))."""
+    if resume is not None and not isinstance(resume, Checkpoint):
+        resume = load_checkpoint(resume)
+    if resume is not None:
+        _check_resume(engine, resume)
+    model = EngineModel.from_engine(resume if resume is not None else engine, dtype)
+    start = resume.step if resume is not None else 0
+    opt, trainable = _adamw(model, engine, resume)
+    c = engine.cfg
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: engine.lr_scale(start + k))
+    keys = ("epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc")
+    rows = [{k: r[k] for k in keys} for r in resume.rows] if resume is not None else []
+    ep_loss, ep_correct, ep_count = (0.0, 0, 0) if resume is None else \
+        (resume.ep_loss, resume.ep_correct, resume.ep_count)
+    losses = []
     for step, epoch, idx in engine.batches():
+        if step < start:
+            continue
         x = torch.as_tensor(engine.train_x[idx]).to(dtype)
         y = torch.as_tensor(engine.train_y[idx]).to(dtype)
         masks = [engine.dropout_mask(step, idx, l) for l in range(engine.K)] if engine.dropout > 0 else None
