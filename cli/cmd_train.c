@@ -245,7 +245,7 @@ static int run_and_report(const ssm_train_config *c, ssm_train_run_opts *o, int 
     if (s == SSM_OK)
         s = ssm_train_evaluate(&tl, &ta, &st, &st.data.test, 2, 0, NULL);
     if (s != SSM_OK) {
-        ssm_train_state_free(&st);
+        ssm_train_state_clear(&st);
         return cli_fail(s);
     }
     const ssm_train_epoch_row *last = st.n_rows ? &st.rows[st.n_rows - 1] : NULL;
@@ -261,14 +261,14 @@ static int run_and_report(const ssm_train_config *c, ssm_train_run_opts *o, int 
                               "threads", (json_int_t)st.cfg.threads);
         s = cli_json_print(j);
         if (s != SSM_OK) {
-            ssm_train_state_free(&st);
+            ssm_train_state_clear(&st);
             return cli_fail(s);
         }
     } else {
         printf("test: loss %.6g acc %.4f  (%zu samples, %llu steps, %.1f s)\n", tl, ta, st.data.test.n,
                (unsigned long long)st.step, st.elapsed_s);
     }
-    ssm_train_state_free(&st);
+    ssm_train_state_clear(&st);
     return 0;
 }
 
@@ -505,7 +505,7 @@ int cmd_eval(int argc, char **argv)
     if (s == SSM_OK)
         s = ssm_train_state_buffers(&st);
     if (s != SSM_OK) {
-        ssm_train_state_free(&st);
+        ssm_train_state_clear(&st);
         return cli_fail(s);
     }
     ssm_dmat_t T;
@@ -523,6 +523,6 @@ int cmd_eval(int argc, char **argv)
         s = ssm_tsv_write_dmat(e.out, e.out ? NULL : stdout, "omega amp loss acc", header, T);
     }
     ssm_dmat_clear(T);
-    ssm_train_state_free(&st);
+    ssm_train_state_clear(&st);
     return s == SSM_OK ? 0 : cli_fail(s);
 }

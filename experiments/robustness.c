@@ -201,7 +201,7 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
         fflush(stdout);
     }
     ssm_dmat_clear(S); ssm_dmat_clear(W); ssm_dmat_clear(C);
-    ssm_train_state_free(&st);
+    ssm_train_state_clear(&st);
     return s;
 }
 

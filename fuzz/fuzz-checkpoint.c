@@ -20,7 +20,7 @@ static void read_one(const unsigned char *b, size_t n)
         for (size_t i = 0; i < st.n_rows; i++)
             sink += st.rows[i].train_loss;
         (void)sink;
-        ssm_train_state_free(&st);
+        ssm_train_state_clear(&st);
     }
 }
 

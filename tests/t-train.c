@@ -387,7 +387,7 @@ static void test_adding_end_to_end(void)
         printf("adding end to end: loss %.4f -> %.4f, validation accuracy %.3f (chance 0.078), %.1f samples/s\n", first,
                last, acc, st.rows[st.n_rows - 1].samples_per_s);
     }
-    ssm_train_state_free(&st);
+    ssm_train_state_clear(&st);
 }
 
 /* ---- data, optimiser, errors -------------------------------------------------------------------------- */

@@ -562,7 +562,7 @@ ssm_status ssm_train_checkpoint_read_mem(ssm_train_state *st, const unsigned cha
         s = ssm_train_model_kernels(st->model, 1); /* the dense basis depends on the stored Δ */
     json_decref(j);
     if (s != SSM_OK)
-        ssm_train_state_free(st);
+        ssm_train_state_clear(st);
     return s;
 }
 
@@ -592,10 +592,10 @@ ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int
     return s;
 }
 
-void ssm_train_state_destroy(ssm_train_state *st)
+void ssm_train_state_free(ssm_train_state *st)
 {
     if (!st)
         return;
-    ssm_train_state_free(st);
+    ssm_train_state_clear(st);
     free(st);
 }

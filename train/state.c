@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void ssm_train_state_free(ssm_train_state *st)
+void ssm_train_state_clear(ssm_train_state *st)
 {
     for (size_t t = 0; t < st->n_acts; t++)
         ssm_train_acts_free(st->acts[t]);
@@ -26,7 +26,7 @@ ssm_status ssm_train_state_buffers(ssm_train_state *st)
         T = B;
     st->chunk = (B + T - 1) / T;
     st->acts = calloc(T, sizeof *st->acts);
-    st->n_acts = st->acts ? T : 0; /* what ssm_train_state_free walks */
+    st->n_acts = st->acts ? T : 0; /* what ssm_train_state_clear walks */
     for (size_t t = 0; st->acts && t < T; t++)
         if (ssm_train_acts_create(&st->acts[t], m, st->chunk) != SSM_OK)
             return SSM_ERROR(SSM_ENOMEM, "out of memory for the activations (%zu threads x %zu sequences)", T, st->chunk);

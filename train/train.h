@@ -368,7 +368,7 @@ typedef struct {
 } ssm_train_run_opts;
 
 /* Train from cfg (or resume), writing checkpoints every cfg->ckpt_every steps and at the end.  The
- * final state stays in *st (free with ssm_train_state_free, also after a failure).  Results are
+ * final state stays in *st (free with ssm_train_state_clear, also after a failure).  Results are
  * bit-identical between a run and a killed-and-resumed run with the same thread count.  ELOSS when the
  * loss or the kernel stops being finite; EWRITE when a checkpoint or the log cannot be written (the
  * previous checkpoint stays intact).
@@ -382,7 +382,7 @@ typedef struct {
  * removed again. */
 SSM_MUST_CHECK ssm_status ssm_train_run(ssm_train_state *st, const ssm_train_config *cfg, const ssm_train_run_opts *o);
 /* Free everything a state owns (model, data, moments, run buffers) and zero it. */
-void ssm_train_state_free(ssm_train_state *st);
+void ssm_train_state_clear(ssm_train_state *st);
 /* Set up the run buffers of a state whose model exists (called by ssm_train_run; eval uses it too). */
 SSM_MUST_CHECK ssm_status ssm_train_state_buffers(ssm_train_state *st);
 
@@ -406,10 +406,10 @@ SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read_mem(ssm_train_state *st, con
                                                         const char *name, int load_data);
 /* For bindings that cannot hold an ssm_train_state by value (python/ssmkit, ctypes): the same read into
  * a state allocated here; *st is NULL on failure (the status and message are the reader's).  Free it
- * with ssm_train_state_destroy. */
+ * with ssm_train_state_free. */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data);
 /* Free a state of ssm_train_checkpoint_open and everything it owns; NULL does nothing. */
-void ssm_train_state_destroy(ssm_train_state *st);
+void ssm_train_state_free(ssm_train_state *st);
 /* The stored configuration and progress of a checkpoint, its checksum, header and counters validated,
  * without building the model (cheap: for "does this folder hold a run?" and resume option checks). */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint64_t *total_steps,

@@ -109,7 +109,7 @@ _decl("ssm_train_acts_free", None, ctypes.c_void_p)
 _decl("ssm_train_model_step", _D, ctypes.POINTER(TrainModel), ctypes.c_void_p, _F, _F, ctypes.POINTER(ctypes.c_uint64),
       _Z, _I, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, _I, ctypes.c_float, ctypes.POINTER(_Z), _D)
 _decl("ssm_train_checkpoint_open", _I, ctypes.POINTER(ctypes.POINTER(TrainState)), ctypes.c_char_p, _I)
-_decl("ssm_train_state_destroy", None, ctypes.POINTER(TrainState))
+_decl("ssm_train_state_free", None, ctypes.POINTER(TrainState))
 _decl("ssm_train_task_name", ctypes.c_char_p, _I)
 _decl("ssm_train_stream", ctypes.c_uint64, *[ctypes.c_uint64] * 4)
 _decl("ssm_train_uniform", _D, ctypes.POINTER(ctypes.c_uint64))
@@ -343,7 +343,7 @@ class Checkpoint:
         try:
             self._read(p.contents, data)
         finally:
-            lib.ssm_train_state_destroy(p)
+            lib.ssm_train_state_free(p)
 
     def _read(self, st, data):
         self.cfg = TrainConfig.from_buffer_copy(st.cfg)
