@@ -54,6 +54,13 @@ ssm_status ssm_tsv_read_mem(ssm_dmat_t A, const char *buf, size_t len)
     int content = 0; /* a non-comment line was seen */
     const char *p = buf, *end = buf + len;
     ssm_status s = SSM_OK;
+    const char *nul = memchr(buf, '\0', len);
+    if (nul) { /* a binary file, or a text one damaged: say so rather than "not a number" */
+        size_t at = 1;
+        for (const char *q = buf; q < nul; q++)
+            at += *q == '\n';
+        return SSM_ERROR(SSM_EFORMAT, "tsv: line %zu holds a NUL byte (not a text table)", at);
+    }
     while (p < end) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         if (!eol)

@@ -227,6 +227,11 @@ static void test_tsv_layout(void)
     CHECK(ssm_tsv_read_mem(Y, mismatch, strlen(mismatch)) == SSM_EFORMAT && strstr(ssm_error_message(), "names 2 columns"),
           "names/rows mismatch: %s", ssm_error_message());
     const char *blocks = "x y\n# c\n1 2\n\n3 4\n\n\n5 6\n";
+    {   /* a NUL byte: refused as such (a binary or damaged file), with its line */
+        static const char nul[] = "a\tb\n1\t2\n3\t\0004\n";
+        CHECK(ssm_tsv_read_mem(Y, nul, sizeof nul - 1) == SSM_EFORMAT && strstr(ssm_error_message(), "line 3 holds a NUL"),
+              "NUL byte: %s", ssm_error_message());
+    }
     CHECK(ssm_tsv_read_mem(Y, blocks, strlen(blocks)) == SSM_OK && Y->rows == 2 && SSM_D(Y, 1, 1) == 4,
           "names, then the first dataset (single blank lines inside)");
     ssm_dmat_clear(Y);
