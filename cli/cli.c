@@ -189,7 +189,9 @@ ssm_status cli_json_print(json_t *o)
     json_decref(o);
     if (!t)
         return SSM_ERROR(SSM_ENOMEM, "out of memory (JSON)");
+    errno = 0;
     int ok = printf("%s\n", t) >= 0 && fflush(stdout) == 0;
     free(t);
-    return ok ? SSM_OK : SSM_ERROR(SSM_EIO, "cannot write to stdout");
+    /* a full disk behind a redirection is a failed write (exit 1), not bad input */
+    return ok ? SSM_OK : ssm_atomic_fail(NULL, NULL);
 }

@@ -151,11 +151,14 @@ static void print_text(const eig_report *r, int quiet)
     const ssm_eig_info *di = &r->di;
     const ssm_mpeig_info *mi = &r->mi;
     size_t n = r->n;
+    char dbl[96] = "double: n/a (LAPACK failed)";
+    if (!isnan(di->kappa_V))
+        snprintf(dbl, sizeof dbl, "double: kappa_V = %.6g, backward %.2g", di->kappa_V, di->backward_error);
     if (r->mp)
         printf("eig %s (%zu x %zu): route %s, working precision %ld bits, %.1f digits vouched for\n"
-               "  kappa_V = %.6g (10^%.4f)   backward error = 10^%.1f   [double: kappa_V = %.6g, backward %.2g]\n",
+               "  kappa_V = %.6g (10^%.4f)   backward error = 10^%.1f   [%s]\n",
                r->spec, n, n, ssm_mpeig_route_name(mi->route), (long)mi->working_prec, mi->digits, mi->kappa_V,
-               mi->kappa_V_log10, mi->backward_error_log10, di->kappa_V, di->backward_error);
+               mi->kappa_V_log10, mi->backward_error_log10, dbl);
     else
         printf("eig %s (%zu x %zu): LAPACK zgeev in double\n  kappa_V = %.6g   backward error = %.3g\n", r->spec, n,
                n, di->kappa_V, di->backward_error);
@@ -306,6 +309,8 @@ int cmd_eig(int argc, char **argv)
         goto done;
     }
     int have_double = s == SSM_OK;
+    if (!have_double) /* no double baseline: null in JSON, n/a in text (never a fake 0) */
+        di.kappa_V = di.backward_error = NAN;
     ssm_error_clear();
     s = SSM_OK;
     ssm_mpcmat_t L, V, W;

@@ -87,14 +87,12 @@ static ssm_status write_grid_tsv(const char *out, const char *spec, size_t n, co
         ok = ok && fputc('\n', fp) != EOF;
     }
     if (s == SSM_OK && !ok)
-        s = SSM_ERROR(SSM_EIO, "pspec: write error on %s", out ? out : "stdout");
-    if (s != SSM_OK) {
-        ssm_atomic_abort(at);
-        return s;
-    }
+        return ssm_atomic_fail(at, NULL); /* EWRITE: a full disk is exit 1, not bad input */
     if (at)
-        return ssm_atomic_commit(at);
-    return fflush(fp) == 0 ? SSM_OK : SSM_ERROR(SSM_EIO, "pspec: write error on stdout");
+        return ssm_atomic_close(at, fp, s);
+    if (s == SSM_OK && fflush(fp) != 0)
+        s = ssm_atomic_fail(NULL, NULL);
+    return s;
 }
 
 /* the command line, parsed and checked before any work */

@@ -239,7 +239,7 @@ static ssm_status part_line(exp_data *x, char *line, const char *path, size_t li
 {
     size_t d, n;
     int off = 0;
-    line[strcspn(line, "\n")] = '\0';
+    line[strcspn(line, "\r\n")] = '\0'; /* a CRLF part is read like an LF one */
     if (sscanf(line, "# title %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS)
         snprintf(x->set[d].title, sizeof x->set[d].title, "%s", line + off);
     else if (sscanf(line, "# series %zu %n", &d, &off) == 1 && off > 0 && d < EXP_MAX_SETS)

@@ -85,10 +85,6 @@ typedef struct {
     /* optional: every job at once when run in process (e.g. one warm-started sweep instead of one
      * continuation per job); must append exactly what the jobs would */
     ssm_status (*all)(exp_data *x, const ssm_experiment_opts *o);
-    /* the width of each dataset the jobs write: widths[d] for dataset d, the last entry before the
-     * terminating 0 for every dataset beyond; --merge refuses parts whose rows differ (the finishing
-     * code indexes columns by position).  NULL: not checked. */
-    const size_t *widths;
 } exp_def;
 
 /* The job protocol: --jobs prints one command per job; --job K writes

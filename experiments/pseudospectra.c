@@ -280,13 +280,15 @@ static ssm_status finish(exp_data *x, const ssm_experiment_opts *o, char *header
             if ((code == LEV_DRAWN || code == LEV_UNRESOLVED) && isfinite(lv) && fabs(lv) < 1e6 && lv == floor(lv))
                 json_array_append_new(code == LEV_DRAWN ? drawn : unres, json_integer((json_int_t)lv));
         }
-        json_array_append_new(pan, json_pack("{s:s, s:s, s:[ffff], s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:f, s:I}",
-                                             "panel", PANELS[k], "system", NAMES[si], "box", v[1], v[2],
-                                             v[3], v[4], "grid", (json_int_t)exp_index(v[5]), "min_sigma", exp_jnum(v[6]),
+        /* every stored double through exp_jnum: a non-finite value from a merged part would make
+         * json_pack fail and the panel vanish silently */
+        json_array_append_new(pan, json_pack("{s:s, s:s, s:[oooo], s:I, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I}",
+                                             "panel", PANELS[k], "system", NAMES[si], "box", exp_jnum(v[1]),
+                                             exp_jnum(v[2]), exp_jnum(v[3]), exp_jnum(v[4]), "grid", (json_int_t)exp_index(v[5]), "min_sigma", exp_jnum(v[6]),
                                              "max_sigma", exp_jnum(v[7]), "eigenvalues_inside", (json_int_t)exp_index(v[8]),
                                              "eigenvalues", (json_int_t)exp_index(v[9]), "level_floor", exp_jnum(v[10]),
                                              "levels_drawn_log10", drawn, "levels_unresolved_log10", unres,
-                                             "worst_check_ratio", exp_jnum(v[13]), "accept_ratio", v[14],
+                                             "worst_check_ratio", exp_jnum(v[13]), "accept_ratio", exp_jnum(v[14]),
                                              "points_refined", (json_int_t)exp_index(v[15])));
     }
     json_object_set_new(j, "N", json_integer((json_int_t)size_N(o)));

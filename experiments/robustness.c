@@ -366,12 +366,10 @@ static ssm_status write_json(const char *dir, const ssm_train_config *c, ssm_dma
     ssm_status s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) {
         if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
-            fputc('\n', fp) == EOF) {
-            ssm_atomic_abort(a);
-            s = SSM_ERROR(SSM_EIO, "cannot write %s", path);
-        } else {
-            s = ssm_atomic_commit(a);
-        }
+            fputc('\n', fp) == EOF)
+            s = ssm_atomic_fail(a, NULL);
+        else
+            s = ssm_atomic_close(a, fp, SSM_OK);
     }
     json_decref(j);
     return s;

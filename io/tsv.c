@@ -235,7 +235,7 @@ ssm_status ssm_tsv_write_head(FILE *fp, const char *columns, size_t ncols, const
         ok = fprintf(fp, "# %.*s\n", (int)n, p) >= 0;
         p += n + (eol != NULL);
     }
-    return ok ? SSM_OK : SSM_ERROR(SSM_EIO, "tsv: write error");
+    return ok ? SSM_OK : SSM_ERROR(SSM_EWRITE, "tsv: cannot write the header: %s", strerror(errno ? errno : EIO));
 }
 
 int ssm_tsv_print_double(FILE *fp, double x, char sep)

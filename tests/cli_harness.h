@@ -1,6 +1,7 @@
 /* tests/cli_harness.h — running the `ssmkit` binary from a test: a scratch folder, the binary's path,
  * its captured stdout/stderr.  For the tests that drive the CLI (t-cli, t-plot, t-train-resume); include
- * after tests/harness.h, with _POSIX_C_SOURCE 200809L defined, and set cli_bin and cli_dir in main. */
+ * after tests/harness.h, with _POSIX_C_SOURCE 200809L defined, and set bin and cli_dir in main.  With an
+ * out_path of its own, a spawn's stdout is that file, not out_buf. */
 #ifndef SSM_TESTS_CLI_HARNESS_H
 #define SSM_TESTS_CLI_HARNESS_H
 

@@ -291,6 +291,25 @@ static double jnum(const json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* a full disk behind stdout is a failed write (exit 1, one line naming the reason), whatever the output:
+ * the JSON summary, a pspec grid, a transfer table */
+static void test_full_stdout(void)
+{
+    if (access("/dev/full", W_OK) != 0)
+        return; /* not on this system */
+    const char *cases[][8] = {
+        {"eig", "hippo:legs:8", "--json", NULL},
+        {"pspec", "hippo:legs:8", "--grid", "5", NULL},
+        {"transfer", "hippo:legs:8", "--omega", "1:10:5", "--sup", "--json", NULL},
+        {"hippo", "legs", "-N", "8", NULL},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+        int rc = wait_for(spawn_env(cases[k], "/dev/full", NULL));
+        CHECK(rc == 1 && lines(err_buf) == 1 && strstr(err_buf, "No space left"), "%s > /dev/full: exit %d, %s",
+              cases[k][0], rc, err_buf);
+    }
+}
+
 static void test_relative_errors(void)
 {
     char ptd[320], legs[320], tsv[320], tgt[400]; /* (P_'s buffers rotate: run() uses them too) */
@@ -967,6 +986,7 @@ int main(void)
     test_outputs();
     test_init_verify_transfer();
     test_relative_errors();
+    test_full_stdout();
     test_eig();
     test_experiment();
     test_pspec();
