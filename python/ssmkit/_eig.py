@@ -198,7 +198,8 @@ def _double_strings(ld):
     M = MPCMat()
     try:
         _check(lib.ssm_mpcmat_init(ctypes.byref(M), len(ld), 1, 53))
-        _check(lib.ssm_mpcmat_set_zmat(ctypes.byref(M), ctypes.byref(_zmat(np.ascontiguousarray(ld)))))
+        ldc = np.ascontiguousarray(ld)  # kept alive: the struct holds only its data pointer
+        _check(lib.ssm_mpcmat_set_zmat(ctypes.byref(M), ctypes.byref(_zmat(ldc))))
         return _strings(M, 53)
     finally:
         lib.ssm_mpcmat_clear(ctypes.byref(M))

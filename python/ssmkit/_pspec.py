@@ -166,7 +166,8 @@ def _eigenvalues_for_box(m, A):
     if upper_zero or lower_zero:
         return np.ascontiguousarray(np.diag(A))
     own = np.zeros(A.shape[0], complex)
-    _check(lib.ssm_zmat_eigvals(_zptr(own), ctypes.byref(_zmat(np.ascontiguousarray(A)))))
+    Ac = np.ascontiguousarray(A)  # kept alive: the struct holds only its data pointer
+    _check(lib.ssm_zmat_eigvals(_zptr(own), ctypes.byref(_zmat(Ac))))
     return own
 
 
@@ -200,7 +201,8 @@ def _grid(m, A, nx, ny, box, po):
 def _scalars(A, abscissa, radius):
     out = {}
     its = ctypes.c_int()
-    mA = _zmat(np.ascontiguousarray(A))
+    Ac = np.ascontiguousarray(A)  # kept alive: the struct holds only its data pointer
+    mA = _zmat(Ac)
     if abscissa is not None:
         alpha, z = ctypes.c_double(), np.zeros(1, complex)
         _check(lib.ssm_pspec_abscissa(ctypes.byref(alpha), _zptr(z), ctypes.byref(its), ctypes.byref(mA),
