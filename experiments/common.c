@@ -35,28 +35,33 @@ ssm_status exp_add(exp_data *x, size_t d, const double *row, size_t cols)
     return SSM_OK;
 }
 
-void exp_title(exp_data *x, size_t d, const char *fmt, ...)
+/* a dataset's title or series label, from a format; the dataset then exists */
+static void set_label(exp_data *x, size_t d, int series, const char *fmt, va_list ap)
 {
     if (d >= EXP_MAX_SETS)
         return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(x->set[d].title, sizeof x->set[d].title, fmt, ap);
-    va_end(ap);
+    if (series)
+        vsnprintf(x->set[d].series, sizeof x->set[d].series, fmt, ap);
+    else
+        vsnprintf(x->set[d].title, sizeof x->set[d].title, fmt, ap);
     if (d + 1 > x->nsets)
         x->nsets = d + 1;
 }
 
-void exp_series(exp_data *x, size_t d, const char *fmt, ...)
+void exp_title(exp_data *x, size_t d, const char *fmt, ...)
 {
-    if (d >= EXP_MAX_SETS)
-        return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(x->set[d].series, sizeof x->set[d].series, fmt, ap);
+    set_label(x, d, 0, fmt, ap);
     va_end(ap);
-    if (d + 1 > x->nsets)
-        x->nsets = d + 1;
+}
+
+void exp_series(exp_data *x, size_t d, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_label(x, d, 1, fmt, ap);
+    va_end(ap);
 }
 
 json_t *exp_jnum(double x)

@@ -9,7 +9,9 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 extern char **environ;
 static const char *bin;                              /* the binary under test ($SSM_BIN)            */
@@ -70,5 +72,27 @@ static int wait_for(pid_t pid)
 }
 
 static int run(const char *const *args) { return wait_for(spawn_env(args, NULL, NULL)); }
+
+/* The binary ($SSM_BIN, else build/ssmkit) and the scratch folder (a mkdtemp template, kept as
+ * cli_dir).  0 when both are ready; otherwise the reason is printed and the binary's absence recorded
+ * as a failed check, and the test should return t_finish(). */
+static int cli_setup(const char *test, char *dir_template)
+{
+    bin = getenv("SSM_BIN");
+    if (!bin || !*bin)
+        bin = "build/ssmkit";
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "%s: cannot run '%s' (set SSM_BIN)\n", test, bin);
+        CHECK(0, "binary present");
+        return 1;
+    }
+    if (!mkdtemp(dir_template)) {
+        perror("mkdtemp");
+        CHECK(0, "scratch folder");
+        return 1;
+    }
+    cli_dir = dir_template;
+    return 0;
+}
 
 #endif

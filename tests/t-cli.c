@@ -970,17 +970,8 @@ static void test_merge_roundtrip(void)
 int main(void)
 {
     t_init();
-    bin = getenv("SSM_BIN");
-    if (!bin || !*bin)
-        bin = "build/ssmkit";
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "t-cli: cannot run '%s' (set SSM_BIN)\n", bin);
-        CHECK(0, "binary present");
+    if (cli_setup("t-cli", dir))
         return t_finish();
-    }
-    if (!mkdtemp(dir))
-        return perror("mkdtemp"), 1;
-    cli_dir = dir;
     test_help();
     test_errors();
     test_outputs();

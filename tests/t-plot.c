@@ -683,17 +683,8 @@ static void test_figures(void)
 int main(void)
 {
     t_init();
-    bin = getenv("SSM_BIN");
-    if (!bin || !*bin)
-        bin = "build/ssmkit";
-    if (access(bin, X_OK) != 0) {
-        fprintf(stderr, "t-plot: cannot run '%s' (set SSM_BIN)\n", bin);
-        CHECK(0, "binary present");
+    if (cli_setup("t-plot", dir))
         return t_finish();
-    }
-    if (!mkdtemp(dir))
-        return perror("mkdtemp"), 1;
-    cli_dir = dir;
     make_mimo();
     test_bode();
     test_kernel();

@@ -563,14 +563,8 @@ static void test_bad_input(void)
 int main(void)
 {
     t_init();
-    bin = getenv("SSM_BIN");
-    if (!bin || access(bin, X_OK) != 0) {
-        fprintf(stderr, "t-train-resume: set SSM_BIN to the ssmkit binary (make check does)\n");
-        return 1;
-    }
-    if (!mkdtemp(dir))
-        return 1;
-    cli_dir = dir;
+    if (cli_setup("t-train-resume", dir))
+        return t_finish();
     test_kill_resume();
     test_integrity();
     test_folders();
