@@ -181,6 +181,10 @@ typedef struct ssm_progress ssm_progress;
 SSM_MUST_CHECK ssm_status ssm_progress_create(ssm_progress **out, const char *label, uint64_t total, int enabled);
 void ssm_progress_update(ssm_progress *p, uint64_t done);   /* redraws at most ~10 Hz */
 void ssm_progress_free(ssm_progress *p);                   /* clears the line, frees */
+/* A short text drawn after the ETA from the next redraw on (e.g. "loss 0.4127"; at most 47 bytes kept). */
+void ssm_progress_set_note(ssm_progress *p, const char *note);
+/* Erase the bar so that other output can start on a clean line; the next update redraws it. */
+void ssm_progress_clear(ssm_progress *p);
 /* Change the total when the amount of work is known only later. */
 void ssm_progress_set_total(ssm_progress *p, uint64_t total);
 

@@ -1,4 +1,4 @@
-/* core/progress.c — a one-line progress bar with ETA on stderr.
+/* io/progress.c — a one-line progress bar with ETA on stderr.
  * Drawn only when stderr is a terminal and the caller enabled it. */
 #define _POSIX_C_SOURCE 200809L
 #include "io/io.h"
@@ -10,8 +10,10 @@
 
 struct ssm_progress {
     char label[40];
+    char note[48];   /* drawn after the ETA (e.g. the running loss) */
     uint64_t total;
     double start, last_draw;
+    int width;       /* characters of the line last drawn (0: nothing on the line) */
 };
 
 static double now_s(void)
@@ -50,9 +52,18 @@ static void draw(ssm_progress *p, uint64_t done, double t)
     bar[WIDTH] = '\0';
     double el = t - p->start;
     double eta = frac > 0.0 ? el * (1.0 - frac) / frac : 0.0;
-    fprintf(stderr, "\r%s [%s] %5.1f%%  %.0fs elapsed, ETA %.0fs ", p->label, bar, 100.0 * frac,
-            el, eta);
+    char line[192];
+    int w = snprintf(line, sizeof line, "%s [%s] %5.1f%%  %.0fs elapsed, ETA %.0fs %s", p->label, bar, 100.0 * frac,
+                     el, eta, p->note);
+    if (w < 0)
+        return;
+    if (w >= (int)sizeof line)
+        w = (int)sizeof line - 1;
+    /* pad over the rest of a longer previous line */
+    fprintf(stderr, "\r%s%*s", line, p->width > w ? p->width - w : 0, "");
     fflush(stderr);
+    if (w > p->width)
+        p->width = w;
 }
 
 void ssm_progress_update(ssm_progress *p, uint64_t done)
@@ -66,12 +77,27 @@ void ssm_progress_update(ssm_progress *p, uint64_t done)
     draw(p, done, t);
 }
 
+void ssm_progress_set_note(ssm_progress *p, const char *note)
+{
+    if (p)
+        snprintf(p->note, sizeof p->note, "%s", note ? note : "");
+}
+
+void ssm_progress_clear(ssm_progress *p)
+{
+    if (!p || p->width == 0)
+        return;
+    fprintf(stderr, "\r%*s\r", p->width, "");
+    fflush(stderr);
+    p->width = 0;
+    p->last_draw = 0.0; /* the next update redraws at once */
+}
+
 void ssm_progress_free(ssm_progress *p)
 {
     if (!p)
         return;
-    fprintf(stderr, "\r%*s\r", 80, "");
-    fflush(stderr);
+    ssm_progress_clear(p);
     free(p);
 }
 

@@ -1,10 +1,12 @@
 /* tests/t-core.c — status codes and the error path, matrix types, the
  * LAPACKE wrapper (against an independent computation), atomic writes. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* posix_openpt: the progress bar drawn on a terminal */
 #include "ssmkit.h"
 #include "tests/harness.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -243,6 +245,57 @@ static void test_atomic(void)
     rmdir(dir);
 }
 
+/* On a pseudo-terminal: the note is drawn after the ETA, a clear erases exactly the drawn width and the
+ * next update redraws at once (the training loop's epoch line between two bars). */
+static void test_progress_tty(void)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+        printf("  (no pseudo-terminal here: the drawn bar is not checked)\n");
+        if (master >= 0)
+            close(master);
+        return;
+    }
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY), saved = dup(2);
+    CHECK(slave >= 0 && saved >= 0, "pseudo-terminal opened");
+    if (slave < 0 || saved < 0)
+        return;
+    fflush(stderr);
+    dup2(slave, 2);
+    ssm_progress *p = NULL;
+    ssm_status s = ssm_progress_create(&p, "train", 10, 1);
+    int made = s == SSM_OK && p != NULL;
+    ssm_progress_set_note(p, "loss 0.1234");
+    ssm_progress_update(p, 5);
+    ssm_progress_clear(p);
+    ssm_progress_update(p, 6); /* within 0.1 s of the last draw: drawn anyway after a clear */
+    ssm_progress_free(p);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(slave);
+    char buf[1024] = {0};
+    fcntl(master, F_SETFL, O_NONBLOCK);
+    ssize_t got = read(master, buf, sizeof buf - 1);
+    close(master);
+    CHECK(made && got > 0, "a bar is drawn on a terminal (%zd bytes)", got);
+    const char *a = strstr(buf, " 50.0%"), *b = strstr(buf, " 60.0%");
+    CHECK(a && b && a < b, "drawn at 5 and redrawn at 6 right after the clear");
+    CHECK(a && strstr(a, "loss 0.1234") && strstr(a, "loss 0.1234") < (b ? b : a + 1), "the note follows the ETA");
+    /* the first line's width, then a clear of exactly that many blanks between two carriage returns */
+    const char *line = strchr(buf, '\r'), *end = line ? strchr(line + 1, '\r') : NULL;
+    size_t w = line && end ? (size_t)(end - line - 1) : 0;
+    char blanks[256];
+    int ok = w > 0 && w < sizeof blanks - 3;
+    if (ok) {
+        blanks[0] = '\r';
+        memset(blanks + 1, ' ', w);
+        blanks[w + 1] = '\r';
+        blanks[w + 2] = '\0';
+    }
+    CHECK(ok && strstr(buf, blanks) != NULL, "clear blanks the %zu drawn characters", w);
+}
+
 static void test_progress(void)
 {
     /* disabled bars are NULL and every call accepts NULL */
@@ -255,6 +308,7 @@ static void test_progress(void)
         p = (ssm_progress *)&p;
         CHECK(ssm_progress_create(&p, "x", 10, 1) == SSM_OK && p == NULL, "no bar when stderr is not a TTY");
     }
+    test_progress_tty();
 }
 
 /* the BLAS kernel: the upgrade rule, the self-test, and the fixed kernel's

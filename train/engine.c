@@ -257,8 +257,8 @@ static void clamp_modes(ssm_train_model *m)
 
 /* Close the epoch that ends at step i of `epoch`: its log row (with the validation pass), the log file,
  * the callback. */
-static ssm_status end_epoch(ssm_train_state *st, const ssm_train_run_opts *o, uint64_t epoch, uint64_t i,
-                            uint64_t spe, double *t_epoch)
+static ssm_status end_epoch(ssm_train_state *st, const ssm_train_run_opts *o, ssm_progress *bar, uint64_t epoch,
+                            uint64_t i, uint64_t spe, double *t_epoch)
 {
     double t1 = now_s();
     st->ep_time += t1 - *t_epoch;
@@ -277,8 +277,10 @@ static ssm_status end_epoch(ssm_train_state *st, const ssm_train_run_opts *o, ui
     *t_epoch = now_s();
     if (s == SSM_OK && o->log_path)
         s = write_log(st, o->log_path);
-    if (s == SSM_OK && o->on_epoch)
+    if (s == SSM_OK && o->on_epoch) {
+        ssm_progress_clear(bar); /* the epoch line starts on a clean line; the bar redraws below it */
         o->on_epoch(r, o->ctx);
+    }
     return s;
 }
 
@@ -322,9 +324,12 @@ static ssm_status train_loop(ssm_train_state *st, const ssm_train_run_opts *o, c
         st->ep_loss += loss;
         st->ep_correct += correct;
         st->ep_count += B;
+        char note[48];
+        snprintf(note, sizeof note, "loss %.4f", st->ep_loss / (double)st->ep_count); /* running, this epoch */
+        ssm_progress_set_note(bar, note);
         ssm_progress_update(bar, st->step);
         if (i + 1 == spe || st->step == st->total_steps) {
-            s = end_epoch(st, o, epoch, i, spe, &t_epoch);
+            s = end_epoch(st, o, bar, epoch, i, spe, &t_epoch);
             *wrote += s == SSM_OK && o->log_path != NULL;
         }
         if (s == SSM_OK && ckpt[0] && ((c->ckpt_every && st->step % c->ckpt_every == 0) || st->step == st->total_steps)) {
