@@ -148,6 +148,7 @@ int cmd_experiment(int argc, char **argv);
 int cmd_pspec(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 #endif

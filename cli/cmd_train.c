@@ -326,7 +326,7 @@ static const char EVAL_HELP[] =
     "usage: ssmkit eval CHECKPOINT [--noise fourier:OMEGA:AMP] [--noise-sweep LO:HI:COUNT] [--amps A1,A2,...]\n"
     "                   [--split test|val] [--n N] [--seed S] [--json] [-o FILE.tsv]\n"
     "\n"
-    "Evaluate a checkpoint (DIR or DIR/ckpt.bin) clean and with Fourier-mode noise added to the SSM input of\n"
+    "Evaluate a checkpoint (DIR or DIR/ckpt.bin) or an exported model (MODEL.safetensors of 'ssmkit export') clean and with Fourier-mode noise added to the SSM input of\n"
     "every layer: noise[b,h,l] = AMP * U_{b,h} * cos(OMEGA * Delta_h * l), U ~ U[0,1) per sequence and channel\n"
     "(doc/reference.md section 6).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
     "(default: the --noise amplitude, else 0.1).  Output: TSV rows 'omega amp loss acc' (first row clean,\n"
@@ -488,6 +488,20 @@ static ssm_status eval_json(const ssm_dmat_t T, const ssm_train_state *st, const
     return cli_json_print(j);
 }
 
+/* A run folder (DIR/ckpt.bin), a checkpoint file, or an exported model (.safetensors) into a fresh
+ * state; path receives the file read. */
+static ssm_status load_run(ssm_train_state *st, char *path, size_t cap, const char *arg, int load_data)
+{
+    struct stat sb;
+    if (stat(arg, &sb) == 0 && S_ISDIR(sb.st_mode))
+        snprintf(path, cap, "%s/ckpt.bin", arg);
+    else
+        snprintf(path, cap, "%s", arg);
+    if (cli_ends_with(path, ".safetensors"))
+        return ssm_train_export_read(st, path, load_data);
+    return ssm_train_checkpoint_read(st, path, load_data);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     eval_args e;
@@ -495,13 +509,8 @@ int cmd_eval(int argc, char **argv)
     if (rc >= 0)
         return rc;
     char path[1100];
-    struct stat sb;
-    if (stat(e.ckpt, &sb) == 0 && S_ISDIR(sb.st_mode))
-        snprintf(path, sizeof path, "%s/ckpt.bin", e.ckpt);
-    else
-        snprintf(path, sizeof path, "%s", e.ckpt);
     ssm_train_state st;
-    ssm_status s = ssm_train_checkpoint_read(&st, path, 1);
+    ssm_status s = load_run(&st, path, sizeof path, e.ckpt, 1);
     if (s == SSM_OK)
         s = ssm_train_state_buffers(&st);
     if (s != SSM_OK) {
@@ -523,6 +532,62 @@ int cmd_eval(int argc, char **argv)
         s = ssm_tsv_write_dmat(e.out, e.out ? NULL : stdout, "omega amp loss acc", header, T);
     }
     ssm_dmat_clear(T);
+    ssm_train_state_clear(&st);
+    return s == SSM_OK ? 0 : cli_fail(s);
+}
+
+static const char EXPORT_HELP[] =
+    "usage: ssmkit export CHECKPOINT -o MODEL.safetensors [--json]\n"
+    "\n"
+    "Write the parameters of a trained model (a run folder DIR, DIR/ckpt.bin, or another export) as a\n"
+    "safetensors file with PyTorch's names and layouts: encoder.weight [H, din] (nn.Linear's [out, in]),\n"
+    "layers.L.kernel.Lambda / .B / .C [H, N/2, 2] (complex as (re, im): torch.view_as_complex),\n"
+    "layers.L.kernel.log_dt [H], layers.L.D [H], layers.L.output_linear.weight [Hout, H] and .bias,\n"
+    "layers.L.norm.weight / .bias [H], decoder.weight [nout, H] and .bias; float32 values stored as F64\n"
+    "(exact).  The metadata holds the run's config and the init's digest: 'ssmkit eval MODEL.safetensors'\n"
+    "rebuilds the model from them (an init file must still be where the run found it) and evaluates it.\n"
+    "The AdamW moments are not exported (resume from the checkpoint).  --json: a summary object on stdout.\n";
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option LONG[] = {
+        {"help", no_argument, NULL, 'h'}, {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int ch, json = 0;
+    opterr = 0;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, ":ho:q", LONG, NULL)) != -1) {
+        switch (ch) {
+        case 'h': fputs(EXPORT_HELP, stdout); return 0;
+        case 'q': break;
+        case 'o': out = optarg; break;
+        case 'j': json = 1; break;
+        case ':': return cli_usage_error("export: option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("export: unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("export: missing CHECKPOINT (see 'ssmkit export --help')");
+    if (optind + 1 < argc)
+        return cli_usage_error("export: unexpected argument '%s'", argv[optind + 1]);
+    if (!out || !cli_ends_with(out, ".safetensors"))
+        return cli_usage_error("export: -o must name a .safetensors file%s%s%s", out ? ", got '" : "",
+                               out ? out : "", out ? "'" : "");
+    if (!cli_output_dir_ok(out))
+        return EXIT_USAGE;
+    char path[1100];
+    ssm_train_state st;
+    ssm_status s = load_run(&st, path, sizeof path, argv[optind], 0);
+    if (s == SSM_OK)
+        s = ssm_train_export(&st, out);
+    if (s == SSM_OK && json) {
+        json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "checkpoint", path, "output", out, "init",
+                              st.cfg.init, "step", (json_int_t)st.step, "n_params", (json_int_t)st.model->n_params,
+                              "n_tensors", (json_int_t)st.model->n_tensors);
+        s = j ? cli_json_print(j) : SSM_ERROR(SSM_ENOMEM, "export: out of memory");
+    }
     ssm_train_state_clear(&st);
     return s == SSM_OK ? 0 : cli_fail(s);
 }

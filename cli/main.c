@@ -25,6 +25,7 @@ static const char USAGE[] =
     "  experiment NAME [--out DIR]                  run an experiment: NAME.tsv, NAME.json, NAME.png\n"
     "  train TASK --init FILE|METHOD [options]      train an SSM model (sfmnist adding listops sinusoid)\n"
     "  eval CHECKPOINT [--noise fourier:OMEGA:AMP]  evaluate a checkpoint, clean and with Fourier-mode noise\n"
+    "  export CHECKPOINT -o MODEL.safetensors       a trained model with PyTorch's names and layouts\n"
     "\n"
     "Run 'ssmkit COMMAND --help' (or 'ssmkit help COMMAND') for the options of a command.\n"
     "Exit status: 0 success, 1 a check failed, 2 bad usage or bad input.\n";
@@ -43,6 +44,7 @@ static const struct {
     {"plot", cmd_plot},
     {"train", cmd_train},
     {"eval", cmd_eval},
+    {"export", cmd_export},
 };
 
 /* OpenBLAS 0.3.21 does not know every CPU: on an unrecognised one it falls back

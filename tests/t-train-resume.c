@@ -8,7 +8,8 @@
  * schedule does not depend on the total); --d-state against an init file; split sizes that follow
  * --n-train; a full disk (stdout on /dev/full: ENOSPC; a checkpoint past RLIMIT_FSIZE: EFBIG) is exit 1
  * with the previous checkpoint intact; `train`/`eval` bad input exits 2 with one stderr line and leaves
- * no file; `eval --noise` at amplitude 0 equals clean. */
+ * no file; `eval --noise` at amplitude 0 equals clean; `export` (PyTorch names and layouts against the
+ * checkpoint's bytes, eval of the export = eval of the checkpoint, damaged exports refused). */
 #define _POSIX_C_SOURCE 200809L
 #include "ssmkit.h"
 #include "tests/harness.h"
@@ -347,6 +348,107 @@ static void test_integrity(void)
     }
 }
 
+/* a copy of the export at src with tensor `drop` left out, `name` replaced by data (NULL: kept) and
+ * metadata key set to value (NULL: kept), written to dst */
+static int edited_export(const char *src, const char *dst, const char *drop, const char *name, const double *data,
+                         const char *key, const char *value)
+{
+    ssm_st *f = NULL, *g = NULL;
+    int ok = ssm_st_read(&f, src) == SSM_OK && ssm_st_create(&g) == SSM_OK;
+    for (size_t i = 0; ok && i < ssm_st_count(f); i++) {
+        const ssm_tensor *t = ssm_st_at(f, i);
+        if (!drop || strcmp(t->name, drop) != 0)
+            ok = ssm_st_add(g, t->name, t->ndim, t->shape, name && strcmp(t->name, name) == 0 ? data : t->data) ==
+                 SSM_OK;
+    }
+    for (size_t i = 0; ok && i < ssm_st_meta_count(f); i++) {
+        const char *k, *v;
+        ssm_st_meta_at(f, i, &k, &v);
+        ok = ssm_st_set_meta(g, k, key && strcmp(k, key) == 0 ? value : v) == SSM_OK;
+    }
+    ok = ok && ssm_st_write(g, dst) == SSM_OK;
+    ssm_st_free(f);
+    ssm_st_free(g);
+    return ok;
+}
+
+/* export: PyTorch's names and [out, in] layouts, checked against the checkpoint's own arena bytes; eval of
+ * the export = eval of the checkpoint (float32 -> F64 -> float32 is exact); damaged exports refused */
+static void test_export(void)
+{
+    CHECK(run((const char *[]){"export", P_("ref"), "-o", P_("ref.safetensors"), NULL}) == 0, "export: %s", err_buf);
+    unsigned char *ck = NULL;
+    size_t len = 0, off = 0, np = 0;
+    ssm_st *f = NULL;
+    if (ssm_read_file(&ck, &len, P_("ref/ckpt.bin")) != SSM_OK || ssm_st_read(&f, P_("ref.safetensors")) != SSM_OK) {
+        CHECK(0, "export or checkpoint unreadable");
+        free(ck);
+        return;
+    }
+    const size_t arenas = HDR + get_u32(ck + 12);
+    /* TRAIN_ARGS: adding (din 2, one output), d_model 16, d_state 8 (4 modes), 2 layers, no GLU */
+    const ssm_tensor *ew = ssm_st_get(f, "encoder.weight"), *lam = ssm_st_get(f, "layers.1.kernel.Lambda"),
+                     *ow = ssm_st_get(f, "layers.0.output_linear.weight"), *dw = ssm_st_get(f, "decoder.weight");
+    CHECK(ew && ew->ndim == 2 && ew->shape[0] == 16 && ew->shape[1] == 2, "encoder.weight is [H, din] = [16, 2]");
+    CHECK(lam && lam->ndim == 3 && lam->shape[0] == 16 && lam->shape[1] == 4 && lam->shape[2] == 2,
+          "kernel.Lambda is [H, N/2, 2]");
+    CHECK(ow && ow->ndim == 2 && ow->shape[0] == 16 && ow->shape[1] == 16 && dw && dw->shape[0] == 1 &&
+              dw->shape[1] == 16 && ssm_st_get(f, "layers.1.D") && ssm_st_get(f, "layers.0.kernel.log_dt") &&
+              ssm_st_get(f, "layers.1.norm.bias") && ssm_st_count(f) == 22,
+          "output_linear [Hout, H], decoder [nout, H], D, log_dt, norm; 22 tensors");
+    /* the checkpoint stores encoder.weight as [din, H]: element (h, i) of the export is arena [i, h] */
+    int same = ew && tensor_at(&off, &np, ck, len, "encoder.weight");
+    for (size_t h = 0; same && h < 16; h++)
+        for (size_t i = 0; same && i < 2; i++) {
+            float x;
+            memcpy(&x, ck + arenas + 4 * (off + i * 16 + h), 4);
+            same = ew->data[h * 2 + i] == (double)x;
+        }
+    CHECK(same, "encoder.weight[h, i] = the checkpoint's arena[i, h], exactly");
+    same = dw && tensor_at(&off, &np, ck, len, "decoder.weight");
+    for (size_t h = 0; same && h < 16; h++) {
+        float x;
+        memcpy(&x, ck + arenas + 4 * (off + h), 4);
+        same = dw->data[h] == (double)x;
+    }
+    CHECK(same, "decoder.weight as in the checkpoint");
+    const char *ev[] = {"eval", P_("ref"), "--noise-sweep", "0.1:2:3", "--amps", "0.3", "-o", P_("ev-ck.tsv"), NULL},
+               *ex[] = {"eval", P_("ref.safetensors"), "--noise-sweep", "0.1:2:3", "--amps", "0.3", "-o",
+                        P_("ev-ex.tsv"), NULL};
+    CHECK(run(ev) == 0 && run(ex) == 0, "eval of both: %s", err_buf);
+    /* the rows after the comment lines: the command line differs, the numbers must not */
+    static char a[8192], b[8192];
+    slurp(P_("ev-ck.tsv"), a, sizeof a);
+    slurp(P_("ev-ex.tsv"), b, sizeof b);
+    const char *ra = strstr(a, "\n0\t"), *rb = strstr(b, "\n0\t");
+    CHECK(ra && rb && strcmp(ra, rb) == 0, "eval of the export = eval of the checkpoint, every row");
+    /* damaged exports: exit 2, one line */
+    double *x = lam ? malloc(lam->count * sizeof *x) : NULL;
+    if (x) {
+        memcpy(x, lam->data, lam->count * sizeof *x);
+        x[3] = 0.1; /* not a float32 */
+        CHECK(edited_export(P_("ref.safetensors"), P_("bad1.safetensors"), NULL, "layers.1.kernel.Lambda", x, NULL,
+                            NULL), "edited export written");
+        expect_usage((const char *[]){"eval", P_("bad1.safetensors"), NULL}, "not a finite float32");
+        free(x);
+    }
+    CHECK(edited_export(P_("ref.safetensors"), P_("bad2.safetensors"), "layers.0.D", NULL, NULL, NULL, NULL) &&
+              edited_export(P_("ref.safetensors"), P_("bad3.safetensors"), NULL, NULL, NULL, "format", "ssmkit-init/1") &&
+              edited_export(P_("ref.safetensors"), P_("bad4.safetensors"), NULL, NULL, NULL, "init_fnv1a64",
+                            "0123456789abcdef") &&
+              edited_export(P_("ref.safetensors"), P_("bad5.safetensors"), NULL, NULL, NULL, "config", "{\"task\":1}"),
+          "edited exports written");
+    expect_usage((const char *[]){"eval", P_("bad2.safetensors"), NULL}, "parameters do not fit");
+    expect_usage((const char *[]){"eval", P_("bad3.safetensors"), NULL}, "not an exported ssmkit model");
+    expect_usage((const char *[]){"eval", P_("bad4.safetensors"), NULL}, "not the one the model was trained from");
+    expect_usage((const char *[]){"eval", P_("bad5.safetensors"), NULL}, "config");
+    expect_usage((const char *[]){"export", P_("ref"), "-o", P_("x.npy"), NULL}, "-o must name a .safetensors");
+    expect_usage((const char *[]){"export", P_("ref"), "-o", P_("nodir/x.safetensors"), NULL}, "nodir");
+    CHECK(access(P_("x.npy"), F_OK) != 0, "no file from a refused export");
+    ssm_st_free(f);
+    free(ck);
+}
+
 /* a run folder: created when absent, refused at once when it cannot be, guarded, locked */
 static void test_folders(void)
 {
@@ -567,6 +669,7 @@ int main(void)
         return t_finish();
     test_kill_resume();
     test_integrity();
+    test_export();
     test_folders();
     test_resume_options();
     test_sizes();

@@ -19,7 +19,7 @@
  * the config builds, then the arenas: parameters finite, frozen ones (learning rate 0) equal to their
  * initial values with zero moments; moments finite, v ≥ 0, all zero at step 0, and m² ≤ C·v (below). */
 #define _POSIX_C_SOURCE 200809L
-#include "train/train.h"
+#include "train/train_impl.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -598,4 +598,15 @@ void ssm_train_state_free(ssm_train_state *st)
         return;
     ssm_train_state_clear(st);
     free(st);
+}
+
+/* ---- shared with the model export (train/export.c) ----------------------------------------------- */
+
+json_t *ssm_train_config_json(const ssm_train_config *c) { return config_json(c); }
+
+ssm_status ssm_train_config_from_json(ssm_train_config *c, json_t *j) { return config_from_json(c, j); }
+
+ssm_status ssm_train_build_model(ssm_train_state *st, size_t n, int load_data, const char *name)
+{
+    return build_model(st, n, load_data, name);
 }

@@ -410,6 +410,17 @@ SSM_MUST_CHECK ssm_status ssm_train_checkpoint_read_mem(ssm_train_state *st, con
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data);
 /* Free a state of ssm_train_checkpoint_open and everything it owns; NULL does nothing. */
 void ssm_train_state_free(ssm_train_state *st);
+/* Write the model's parameters as a safetensors file with PyTorch's names and layouts (train/export.c:
+ * nn.Linear weights as [out, in], complex as a trailing (re, im)) and the run's config and init digest
+ * as metadata, atomically.  The AdamW moments are not exported. */
+SSM_MUST_CHECK ssm_status ssm_train_export(const ssm_train_state *st, const char *path);
+/* Read an exported model into a fresh state: the model rebuilt from the stored config (data loaded
+ * unless load_data is 0), the init's digest checked, every tensor's name and shape checked against the
+ * model and its values (finite float32s) taken.  EFORMAT with one line naming the path and what failed. */
+SSM_MUST_CHECK ssm_status ssm_train_export_read(ssm_train_state *st, const char *path, int load_data);
+/* The same into a state allocated here (bindings: python/ssmkit); *st NULL on failure; free with
+ * ssm_train_state_free.  The state has no AdamW moments (adam_m, adam_v NULL). */
+SSM_MUST_CHECK ssm_status ssm_train_export_open(ssm_train_state **st, const char *path, int load_data);
 /* The stored configuration and progress of a checkpoint, its checksum, header and counters validated,
  * without building the model (cheap: for "does this folder hold a run?" and resume option checks). */
 SSM_MUST_CHECK ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint64_t *total_steps,

@@ -4,6 +4,8 @@
 
 #include "train/train.h"
 
+#include <jansson.h>
+
 /* EINVAL naming the choices unless init is an existing path or an init method name (cheap: nothing is
  * read or built). */
 SSM_MUST_CHECK ssm_status ssm_train_init_known(const char *init);
@@ -20,5 +22,13 @@ typedef struct {
 SSM_MUST_CHECK ssm_status ssm_train_rundir_open(ssm_train_rundir *d, const char *ckpt_dir, int resume, int force);
 /* Release the lock; a folder this run created and never wrote to (`wrote` = 0) is removed again. */
 void ssm_train_rundir_close(ssm_train_rundir *d, int wrote);
+
+/* The run configuration as the checkpoint header's "config" object, and back (EFORMAT for a missing or
+ * mistyped key, or a config ssm_train_config_check refuses).  train/checkpoint.c. */
+json_t *ssm_train_config_json(const ssm_train_config *c);
+SSM_MUST_CHECK ssm_status ssm_train_config_from_json(ssm_train_config *c, json_t *j);
+/* Build st->model from st->cfg (data loaded unless load_data is 0: then only the shapes), after checking
+ * that n parameters fit the layout the config implies; messages prefixed with `name`. */
+SSM_MUST_CHECK ssm_status ssm_train_build_model(ssm_train_state *st, size_t n, int load_data, const char *name);
 
 #endif

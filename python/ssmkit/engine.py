@@ -110,6 +110,7 @@ _decl("ssm_train_model_step", _D, ctypes.POINTER(TrainModel), ctypes.c_void_p, _
       _Z, _I, ctypes.c_uint64, ctypes.c_uint64, ctypes.c_void_p, _I, ctypes.c_float, ctypes.POINTER(_Z), _D)
 _decl("ssm_train_checkpoint_open", _I, ctypes.POINTER(ctypes.POINTER(TrainState)), ctypes.c_char_p, _I)
 _decl("ssm_train_state_free", None, ctypes.POINTER(TrainState))
+_decl("ssm_train_export_open", _I, ctypes.POINTER(ctypes.POINTER(TrainState)), ctypes.c_char_p, _I)
 _decl("ssm_train_task_name", ctypes.c_char_p, _I)
 _decl("ssm_train_stream", ctypes.c_uint64, *[ctypes.c_uint64] * 4)
 _decl("ssm_train_uniform", _D, ctypes.POINTER(ctypes.c_uint64))
@@ -333,13 +334,18 @@ class Checkpoint:
     regression, tol; params, exp_avg, exp_avg_sq {arena name: float32 array, Engine's shapes}: the
     weights and AdamW's first and second moments (torch.optim.AdamW's exp_avg and exp_avg_sq after
     `step` steps; zero for frozen tensors); groups {name: DECAY | NODECAY | SSM}.  With data=True also
-    the splits train_x/train_y, val_x/val_y, test_x/test_y, as the engine loads them."""
+    the splits train_x/train_y, val_x/val_y, test_x/test_y, as the engine loads them.
+
+    A model exported by `ssmkit export` (a .safetensors path, read by ssm_train_export_read: config,
+    init digest, names and shapes checked) gives the same attributes, with exp_avg and exp_avg_sq None
+    (an export has no optimiser state) and empty running sums."""
 
     def __init__(self, path, data=False):
         path = os.fspath(path)
         self.path = os.path.join(path, "ckpt.bin") if os.path.isdir(path) else path   # as `ssmkit eval`
         p = ctypes.POINTER(TrainState)()
-        _check(lib.ssm_train_checkpoint_open(ctypes.byref(p), os.fsencode(self.path), 1 if data else 0))
+        opener = lib.ssm_train_export_open if self.path.endswith(".safetensors") else lib.ssm_train_checkpoint_open
+        _check(opener(ctypes.byref(p), os.fsencode(self.path), 1 if data else 0))
         try:
             self._read(p.contents, data)
         finally:
@@ -357,7 +363,9 @@ class Checkpoint:
         self.n_out, self.regression, self.tol = int(d.n_out), bool(d.regression), float(d.tol)
         mm = st.model.contents
         _read_model(self, mm)
-        self.exp_avg, self.exp_avg_sq = _arena(self, mm, st.adam_m), _arena(self, mm, st.adam_v)
+        exported = not st.adam_m   # ssm_train_export_open: no optimiser state
+        self.exp_avg = None if exported else _arena(self, mm, st.adam_m)
+        self.exp_avg_sq = None if exported else _arena(self, mm, st.adam_v)
         self.spe = self.cfg.n_train // self.cfg.batch
         if data:
             self.train_x, self.train_y = _split_arrays(d.train)
@@ -370,7 +378,8 @@ class Checkpoint:
 
 
 def load_checkpoint(path, data=False):
-    """Read a `ssmkit train --checkpoint` run folder (or its ckpt.bin) through the library's reader and
+    """Read a `ssmkit train --checkpoint` run folder (or its ckpt.bin, or a model exported by `ssmkit
+    export` as .safetensors) through the library's reader and
     validator: a Checkpoint.  data=True loads the task's splits too (as `ssmkit eval` does).  A bad file
     raises ssmkit.Error with the reader's one-line message (EFORMAT; EIO when unreadable)."""
     return Checkpoint(path, data=data)

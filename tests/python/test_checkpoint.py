@@ -14,6 +14,11 @@ EngineModel.from_checkpoint, engine_train(resume=...)), against the file's bytes
     than 1e-4, so no decision can flip at that rounding.
 (c) A corrupted checkpoint raises ssmkit.Error with the C reader's message (the one `ssmkit eval`
     prints), also when the checksum is recomputed over an edited parameter.
+(e) `ssmkit export` (test_export): the file, read here with its own few lines (safetensors: u64 header
+    length, JSON header, F64 data), holds every arena tensor under PyTorch's name, nn.Linear weights as
+    [out, in] (torch.nn.Linear(din, H).load_state_dict takes encoder.weight/bias as they are and computes
+    the engine's encoder), complex as (re, im), values equal to the checkpoint's float32s; load_checkpoint
+    and `ssmkit eval` read it back with the checkpoint's parameters and losses.
 (d) Training continued in PyTorch from a checkpoint (its weights, AdamW moments and step) matches the
     engine's uninterrupted run to 1e-5 relative (test_train.py's tolerance and reason); restarted with
     zeroed moments it does not (moves the losses by more than 1e-3)."""
@@ -211,3 +216,59 @@ def _restart_without_moments(engine, ck):
     m.exp_avg_sq = {k: np.zeros_like(v) for k, v in ck.exp_avg_sq.items()}
     m.__class__ = type(ck)
     return engine_train(engine, resume=m)
+
+
+def _read_safetensors(path):
+    """{name: float64 array} and the metadata of a safetensors file (F64 only), read here."""
+    raw = open(path, "rb").read()
+    n = struct.unpack_from("<Q", raw, 0)[0]
+    hdr = json.loads(raw[8:8 + n])
+    meta = hdr.pop("__metadata__", {})
+    out = {}
+    for name, t in hdr.items():
+        assert t["dtype"] == "F64", (name, t["dtype"])
+        a, b = t["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype="<f8").reshape(t["shape"]).copy()
+    return out, meta
+
+
+def _torch_name(arena):
+    """The export's name of an arena tensor (README: ssmkit export)."""
+    if not arena.startswith("layers."):
+        return arena
+    pre, rest = arena.split(".", 2)[:2], arena.split(".", 2)[2]
+    rest = {"ssm.D": "D"}.get(rest, rest.replace("ssm.", "kernel.", 1).replace("out.", "output_linear.", 1))
+    return ".".join(pre) + "." + rest
+
+
+def test_export():
+    notes = []
+    for d in (_listops(), _dense()):
+        out = tmp(f"export-{os.path.basename(d)}.safetensors")
+        cli("export", d, "-o", out)
+        ck = ssmkit.load_checkpoint(d)
+        tensors, meta = _read_safetensors(out)
+        assert meta["format"] == "ssmkit-model/1" and json.loads(meta["config"])["d_model"] == ck.H, meta
+        assert sorted(tensors) == sorted(_torch_name(n) for n in ck.params), sorted(tensors)
+        for name, p in ck.params.items():
+            t = tensors[_torch_name(name)]
+            want = p.T if name.endswith(("encoder.weight", "decoder.weight", "out.weight")) else p
+            assert t.shape == want.shape and np.array_equal(t, want.astype(np.float64)), name
+        # PyTorch's own Linear takes the exported encoder as it is, and computes the engine's encoder
+        lin = torch.nn.Linear(ck.din, ck.H, dtype=torch.float64)
+        lin.load_state_dict({"weight": torch.as_tensor(tensors["encoder.weight"]),
+                             "bias": torch.as_tensor(tensors["encoder.bias"])})
+        x = np.random.default_rng(1).standard_normal((5, ck.din))
+        ref = x @ ck.params["encoder.weight"].astype(np.float64) + ck.params["encoder.bias"]
+        assert np.allclose(lin(torch.as_tensor(x)).detach().numpy(), ref, rtol=1e-14, atol=1e-14)
+        # read back: the same model (parameters bit for bit) and the same evaluation
+        back = ssmkit.load_checkpoint(out)
+        assert back.exp_avg is None and back.step == ck.step
+        for name, p in ck.params.items():
+            assert back.params[name].tobytes() == p.tobytes(), name
+        a, b = cli_json("eval", d, "--json")["clean"], cli_json("eval", out, "--json")["clean"]
+        assert a == b, (a, b)
+        notes.append(f"{ck.task}{' dense' if ck.dense else ''}: {len(tensors)} tensors, eval loss {b['loss']:.6f}")
+    err = _error_of(ssmkit.load_checkpoint, _init("ptd", 16))
+    assert err.status == "EFORMAT" and "not an exported ssmkit model" in err.message, err
+    return "; ".join(notes) + "; an init file offered as a model refused"

@@ -128,7 +128,11 @@ def test_train_eval():
         ("eval", ck, "--json"),
         ("eval", ck, "--noise-sweep", "1:100:3", "--amps", "0.1,0.2", "--json"),
     ])
-    return f"train: {a}; eval: {b}"
+    c = run_variants("export", [
+        ("export", ck, "-o", tmp("j-model.safetensors"), "--json"),
+        ("export", tmp("j-model.safetensors"), "-o", tmp("j-model2.safetensors"), "--json"),
+    ])
+    return f"train: {a}; eval: {b}; export: {c}"
 
 
 def _exp_json(name, *args):
@@ -175,7 +179,7 @@ def test_experiments():
 
 def test_every_schema_exercised():
     documented = set(SCHEMAS)
-    exercised = {"hippo", "init", "verify", "transfer", "eig", "pspec", "train", "eval"} | {
+    exercised = {"hippo", "init", "verify", "transfer", "eig", "pspec", "train", "eval", "export"} | {
         "experiment " + n for n in EXPERIMENT_VARIANTS}
     assert documented == exercised, f"documented, not tested: {documented - exercised}; tested, not documented: " \
                                     f"{exercised - documented}"
