@@ -21,4 +21,15 @@ SSM_MUST_CHECK ssm_status ssm_train_rundir_open(ssm_train_rundir *d, const char 
 /* Release the lock; a folder this run created and never wrote to (`wrote` = 0) is removed again. */
 void ssm_train_rundir_close(ssm_train_rundir *d, int wrote);
 
+/* The S5 layer in the model (train/s5_layer.c).  A view of layer l's parameters and derived buffers. */
+ssm_train_s5 ssm_train_s5_view(const ssm_train_model *m, size_t l);
+/* Every layer's W, Ct, zq from the parameters (ssm_train_model_kernels of an S5 model). */
+SSM_MUST_CHECK ssm_status ssm_train_s5_model_kernels(ssm_train_model *m);
+/* A layer's initial values, drawn from *rng in this order: log Δ [M] log-uniform in [e^lo, e^hi] (with Λ
+ * from the file), D [H] ~ N(0, 1) (LN γ = 1, β = 0), B̃ = V⁻¹B column by column (B [N, H] truncated normal,
+ * std 1/√N), C̃ = CV row by row (C [H, N] complex, both parts truncated normal, std 1/√N): the S5
+ * recipe (init_VinvB, init_CV with trunc_standard_normal). */
+void ssm_train_s5_values(float *p, const ssm_train_layer *ly, size_t H, const ssm_init_file *f, double lo, double hi,
+                         uint64_t *rng);
+
 #endif
