@@ -171,7 +171,8 @@ check-torch: all
 	@files=""; for c in $(TORCH_CASES); do set -- $$(echo $$c | tr : ' '); \
 	  f=$(BUILD)/torch/$$1-glu$$2-pre$$3-mse$$4-frozen$${5:-0}.safetensors; i=$$1; \
 	  [ -f $(BUILD)/torch/$$1.init.safetensors ] && i=$(BUILD)/torch/$$1.init.safetensors; \
-	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$i $$2 $$3 $$4 $${5:-0} || exit 1; files="$$files $$f"; done; \
+	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$i $$2 $$3 $$4 $${5:-0} || exit 1; \
+	  files="$$files $$f"; done; \
 	/usr/bin/python3 bench/torch_model.py check $$files
 
 # The Python package (python/ssmkit: ctypes over libssmkit.so, no compiled extension) against the CLI

@@ -38,6 +38,8 @@ static const char TRAIN_HELP[] =
     "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (an init file's N,\n"
     "           which it must match if given; 64 for a METHOD)  --layers K (4)  --glu  --prenorm  --dropout P (0.1)\n"
     "           --dt-min (1e-3)  --dt-max (1e-1)\n"
+    "           an S5 init (s5-legs, or a file of init s5-legs / init ptd --blocks J) selects the S5 layer: one MIMO\n"
+    "           state of N/2 stored modes shared by the H channels, a Delta per mode, S5's B = V^-1 B, C = C V\n"
     "optimiser: --lr (0.01)  --lr-ssm (0.001; 0 = Lambda, B, Delta frozen)  --freeze-ssm (= --lr-ssm 0, the PTD\n"
     "           protocol)  --wd (0.05)  --clip (1; 0 = off)  --warmup STEPS (0)  --epochs E (1)  --steps S (cap)\n"
     "           --batch B (64)  --threads T (2)  --seed S (0)\n"

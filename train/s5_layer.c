@@ -29,7 +29,8 @@ ssm_status ssm_train_s5_discretize(const ssm_train_s5 *s)
     for (size_t n = 0; n < M; n++) {
         double complex la = cf(s->lam + 2 * n), z = cexp(exp((double)s->logstep[n]) * la), q = (z - 1.0) / la;
         if (!isfinite(creal(z)) || !isfinite(cimag(z)) || !isfinite(creal(q)) || !isfinite(cimag(q)))
-            return SSM_ERROR(SSM_ELOSS, "S5 layer: mode %zu is not finite after discretisation (diverged training?)", n);
+            return SSM_ERROR(SSM_ELOSS, "S5 layer: mode %zu is not finite after discretisation (diverged training?)",
+                             n);
         s->zq[4 * n] = creal(z);
         s->zq[4 * n + 1] = cimag(z);
         s->zq[4 * n + 2] = creal(q);
@@ -97,7 +98,8 @@ static void s5_adjoint(float *G, double complex *gz, const float *X, const doubl
 /* From dW [H, 2M] (the gradient of B̄ᵀ) and gz (of Λ̄ through the recurrence) to B̃, Λ and log Δ:
  * B̄ = q B̃ with q = (Λ̄ − 1)/Λ, Λ̄ = e^{ΔΛ}:  g_B̃ = conj(q) g_B̄,  g_q = Σ_h conj(B̃) g_B̄,
  * g_Λ̄ (total) = gz + conj(1/Λ) g_q,  g_Λ = conj(Δ Λ̄) g_Λ̄ − conj(q/Λ) g_q,  ∂/∂log Δ = Δ·Re(conj(g_Λ̄) Λ Λ̄). */
-static void s5_param_grads(const ssm_train_s5_grads *g, const ssm_train_s5 *s, const float *dW, const double complex *gz)
+static void s5_param_grads(const ssm_train_s5_grads *g, const ssm_train_s5 *s, const float *dW,
+                           const double complex *gz)
 {
     const size_t H = s->H, M = s->M;
     for (size_t n = 0; n < M; n++) {
