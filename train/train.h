@@ -1,8 +1,9 @@
 /* train/train.h — the compact training engine (doc/design.md "Training engine").
  *
  * Model (doc/reference.md §3, §6):
- *   input projection → K × [ (pre-LN) → diagonal complex SSM long convolution + D skip → GELU →
- *   position-wise linear (optional GLU) → dropout → residual → (post-LN) ] → mean pool → linear decoder.
+ *   input projection → K × [ (pre-LN) → diagonal complex SSM long convolution + D skip (or, for an S5
+ *   init, the S5 layer: one MIMO state shared by the channels) → GELU → position-wise linear (optional
+ *   GLU) → dropout → residual → (post-LN) ] → mean pool → linear decoder.
  * Every layer is a *_forward / *_backward pair on flat float buffers (shapes in the comments; B = batch
  * rows handled by the caller, L = sequence length, H = d_model).  Backward functions ACCUMULATE (+=) into
  * every gradient they write (llm.c convention), so the caller zeroes once per step.
@@ -296,8 +297,9 @@ typedef struct {
  * Δ log-uniform per channel and layer, C = C₀V where the init has V (C₀ ~ N(0,1) real), else complex
  * normal; PyTorch-style uniform(±1/√fan_in) linear weights; LN γ = 1, β = 0; D ~ N(0,1)).  An init with a
  * rank correction P (s4-dplr) takes the dense path: A = V(Λ − P̃P̃*)V* over the conjugate-closed set,
- * rebuilt from the file's tensors; it needs lr_ssm = 0.  EINVAL for a bad init name/file, EFORMAT for
- * a file that is not ssmkit-init/1 with conj_sym. */
+ * rebuilt from the file's tensors; it needs lr_ssm = 0.  An S5 init (metadata `blocks`: s5-legs, ptd
+ * --blocks J) builds the S5 layer (ssm_train_s5; S5's shapes and init recipe, train/s5_layer.c).  EINVAL
+ * for a bad init name/file, EFORMAT for a file that is not ssmkit-init/1 with conj_sym. */
 SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */
