@@ -49,17 +49,18 @@ ssm_status ssm_train_s5_discretize(const ssm_train_s5 *s)
     return SSM_OK;
 }
 
-/* x_ℓ = Λ̄ x_{ℓ−1} + v_ℓ in place over X [L, 2M] (one sequence), in double per mode */
+/* x_ℓ = Λ̄ x_{ℓ−1} + v_ℓ in place over X [L, 2M] (one sequence), the states in double, row by row */
 static void s5_scan(float *X, const double *zq, size_t L, size_t M)
 {
-    for (size_t n = 0; n < M; n++) {
-        const double complex z = CMPLX(zq[4 * n], zq[4 * n + 1]);
-        double complex x = 0.0;
-        for (size_t l = 0; l < L; l++) {
-            float *p = X + l * 2 * M + 2 * n;
-            x = z * x + cf(p);
-            p[0] = (float)creal(x);
-            p[1] = (float)cimag(x);
+    double complex x[SSM_TRAIN_S5_MAX_M] = {0}, z[SSM_TRAIN_S5_MAX_M];
+    for (size_t n = 0; n < M; n++)
+        z[n] = CMPLX(zq[4 * n], zq[4 * n + 1]);
+    for (size_t l = 0; l < L; l++) {
+        float *row = X + l * 2 * M;
+        for (size_t n = 0; n < M; n++) {
+            x[n] = z[n] * x[n] + cf(row + 2 * n);
+            row[2 * n] = (float)creal(x[n]);
+            row[2 * n + 1] = (float)cimag(x[n]);
         }
     }
 }
@@ -80,19 +81,21 @@ void ssm_train_s5_forward(float *y, float *X, const ssm_train_s5 *s, const float
  * in gz[n] (accumulated) Σ_ℓ conj(x_{ℓ−1}) g_ℓ, the gradient with respect to Λ̄ through the recurrence. */
 static void s5_adjoint(float *G, double complex *gz, const float *X, const double *zq, size_t L, size_t M)
 {
-    for (size_t n = 0; n < M; n++) {
-        const double complex zc = CMPLX(zq[4 * n], -zq[4 * n + 1]);
-        double complex g = 0.0, acc = 0.0;
-        for (size_t l = L; l-- > 0;) {
-            float *p = G + l * 2 * M + 2 * n;
-            g = cf(p) + zc * g;
-            p[0] = (float)creal(g);
-            p[1] = (float)cimag(g);
+    double complex g[SSM_TRAIN_S5_MAX_M] = {0}, zc[SSM_TRAIN_S5_MAX_M], acc[SSM_TRAIN_S5_MAX_M] = {0};
+    for (size_t n = 0; n < M; n++)
+        zc[n] = CMPLX(zq[4 * n], -zq[4 * n + 1]);
+    for (size_t l = L; l-- > 0;) {
+        float *row = G + l * 2 * M;
+        for (size_t n = 0; n < M; n++) {
+            g[n] = cf(row + 2 * n) + zc[n] * g[n];
+            row[2 * n] = (float)creal(g[n]);
+            row[2 * n + 1] = (float)cimag(g[n]);
             if (l > 0)
-                acc += conj(cf(X + (l - 1) * 2 * M + 2 * n)) * g;
+                acc[n] += conj(cf(X + (l - 1) * 2 * M + 2 * n)) * g[n];
         }
-        gz[n] += acc;
     }
+    for (size_t n = 0; n < M; n++)
+        gz[n] += acc[n];
 }
 
 /* From dW [H, 2M] (the gradient of B̄ᵀ) and gz (of Λ̄ through the recurrence) to B̃, Λ and log Δ:
