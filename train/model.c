@@ -448,6 +448,41 @@ static float s5_mean_logstep(const float *logstep, size_t M)
     return (float)(s / (double)M);
 }
 
+/* layer l's SSM on the chunk: y [B,L,H] from u — the S5 layer, or the FFT convolution with the step's
+ * kernel (keeping the input spectra for the backward pass when `backward`) */
+static void ssm_forward(const ssm_train_model *m, ssm_train_acts *a, size_t l, float *y, const float *u, size_t B,
+                        int backward)
+{
+    const size_t H = m->H, nf2 = m->nfreq * 2;
+    if (m->s5) {
+        ssm_train_s5 s5 = ssm_train_s5_view(m, l);
+        ssm_train_s5_forward(y, a->s5x + l * a->bmax * m->L * 2 * m->M, &s5, u, B, m->L);
+        return;
+    }
+    float *uf = backward ? a->uf + l * a->bmax * H * nf2 : NULL;
+    ssm_train_conv_forward(y, uf, m->conv, a->ws, u, m->kernel_f + l * H * nf2, m->params + m->layer[l].D, B);
+}
+
+/* its backward pass: du += ∂/∂u from dy; the S5 layer's parameter gradients into the private arena (Λ,
+ * B̃, Δ only when they train), the convolution's kernel spectra into the workspace's accumulator */
+static void ssm_backward(const ssm_train_model *m, ssm_train_acts *a, size_t l, float *du, const float *dy,
+                         const float *u, size_t B)
+{
+    const ssm_train_layer *ly = &m->layer[l];
+    const size_t H = m->H, nf2 = m->nfreq * 2;
+    float *gr = a->grads;
+    if (m->s5) {
+        ssm_train_s5 s5 = ssm_train_s5_view(m, l);
+        const int t = m->train_ssm;
+        ssm_train_s5_grads g5 = {t ? gr + ly->lam : NULL, t ? gr + ly->B : NULL, gr + ly->C,
+                                 t ? gr + ly->logdt : NULL, gr + ly->D};
+        ssm_train_s5_backward(du, &g5, a->s5s, &s5, dy, u, a->s5x + l * a->bmax * m->L * 2 * m->M, B, m->L);
+        return;
+    }
+    ssm_train_conv_backward(du, a->dkf + l * H * nf2, gr + ly->D, m->conv, a->ws, dy, u, a->uf + l * a->bmax * H * nf2,
+                            m->kernel_f + l * H * nf2, m->params + ly->D, B);
+}
+
 static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, size_t dstride, const uint64_t *ids,
                       size_t B, size_t L, size_t H, size_t layer)
 {
@@ -487,13 +522,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
             float s5dt = m->s5 ? s5_mean_logstep(p + ly->logdt, m->M) : 0.0f;
             add_noise(u, noise, m->s5 ? &s5dt : p + ly->logdt, m->s5 ? 0 : 1, ids, B, L, H, l);
         }
-        if (m->s5) {
-            ssm_train_s5 s5 = ssm_train_s5_view(m, l);
-            ssm_train_s5_forward(yy, a->s5x + l * a->bmax * L * 2 * m->M, &s5, u, B, L);
-        } else {
-            float *uf = backward ? a->uf + l * a->bmax * H * m->nfreq * 2 : NULL;
-            ssm_train_conv_forward(yy, uf, m->conv, a->ws, u, m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
-        }
+        ssm_forward(m, a, l, yy, u, B, backward);
         ssm_train_gelu_forward(g, a->gd + l * stride, yy, BLH);
         ssm_train_linear_forward(o, g, p + ly->W, p + ly->b, BL, H, Ho);
         if (m->glu)
@@ -569,17 +598,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
         float *du = m->prenorm ? d2 : dR;  /* post-LN: u = cur, so ∂/∂u adds straight into ∂/∂cur */
         if (m->prenorm)
             memset(du, 0, BLH * sizeof *du);
-        if (m->s5) {
-            ssm_train_s5 s5 = ssm_train_s5_view(m, l);
-            const int t = m->train_ssm;
-            ssm_train_s5_grads g5 = {t ? gr + ly->lam : NULL, t ? gr + ly->B : NULL, gr + ly->C,
-                                     t ? gr + ly->logdt : NULL, gr + ly->D};
-            ssm_train_s5_backward(du, &g5, a->s5s, &s5, d1, u, a->s5x + l * a->bmax * L * 2 * m->M, B, L);
-        } else {
-            ssm_train_conv_backward(du, a->dkf + l * H * m->nfreq * 2, gr + ly->D, m->conv, a->ws, d1, u,
-                                    a->uf + l * a->bmax * H * m->nfreq * 2, m->kernel_f + l * H * m->nfreq * 2,
-                                    p + ly->D, B);
-        }
+        ssm_backward(m, a, l, du, d1, u, B);
         if (m->prenorm)
             ssm_train_layernorm_backward(dR, gr + ly->ln_g, gr + ly->ln_b, du, cur, p + ly->ln_g,
                                          a->n1m + l * sstride, a->n1r + l * sstride, BL, H);
