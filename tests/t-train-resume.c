@@ -565,7 +565,7 @@ static void test_bad_input(void)
  * depend on the planned total); trained and frozen Λ, B̃, Δ; eval reads it back (amplitude 0 = clean). */
 static void test_s5_resume(const char *freeze, const char *tag)
 {
-    char ref[200], part[200], file[200];
+    char ref[200], part[210], file[200];
     snprintf(ref, sizeof ref, "%s", P_(tag));
     snprintf(part, sizeof part, "%s-part", ref);
     snprintf(file, sizeof file, "%s", P_("s5ptd.safetensors"));
@@ -576,7 +576,7 @@ static void test_s5_resume(const char *freeze, const char *tag)
                           "--epochs", "2", "--steps", steps, freeze, "--checkpoint", dir, "-q"
     int rc = run((const char *[]){S5RUN(ref, "16"), NULL});
     CHECK(rc == 0, "S5 %s: reference run exit %d: %s", tag, rc, err_buf);
-    char a[220], b[220];
+    char a[220], b[230];
     snprintf(a, sizeof a, "%s/ckpt.bin", ref);
     snprintf(b, sizeof b, "%s/ckpt.bin", part);
     rc = run((const char *[]){S5RUN(part, "8"), NULL});
