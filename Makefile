@@ -163,6 +163,8 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | 
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.
+# Cases INIT:GLU:PRENORM:MSE[:FROZEN]; INIT is a method name, or NAME when $(BUILD)/torch/NAME.init.safetensors
+# is written below (s5-ptd: the S5-PTD layout of init ptd --blocks 2, the S5 layer like s5-legs).
 TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1:0 s5-legs:1:1:0:1 s5-ptd:0:1:0:0
 check-torch: all
 	@mkdir -p $(BUILD)/bench $(BUILD)/torch
