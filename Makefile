@@ -163,13 +163,18 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | 
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.
-TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1
+# Cases INIT:GLU:PRENORM:MSE[:FROZEN]; INIT is a method name, or NAME when $(BUILD)/torch/NAME.init.safetensors
+# is written below (s5-ptd: the S5-PTD layout of init ptd --blocks 2, the S5 layer like s5-legs).
+TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1:0 s5-legs:1:1:0:1 s5-ptd:0:1:0:0
 check-torch: all
 	@mkdir -p $(BUILD)/bench $(BUILD)/torch
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/bench/train-export bench/train-export.c $(STATIC) $(LIBS)
+	$(BIN) init ptd -N 8 --eps 0.1 --blocks 2 -o $(BUILD)/torch/s5-ptd.init.safetensors -q
 	@files=""; for c in $(TORCH_CASES); do set -- $$(echo $$c | tr : ' '); \
-	  f=$(BUILD)/torch/$$1-glu$$2-pre$$3-mse$$4.safetensors; \
-	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$1 $$2 $$3 $$4 || exit 1; files="$$files $$f"; done; \
+	  f=$(BUILD)/torch/$$1-glu$$2-pre$$3-mse$$4-frozen$${5:-0}.safetensors; i=$$1; \
+	  [ -f $(BUILD)/torch/$$1.init.safetensors ] && i=$(BUILD)/torch/$$1.init.safetensors; \
+	  OPENBLAS_NUM_THREADS=1 $(BUILD)/bench/train-export $$f $$i $$2 $$3 $$4 $${5:-0} || exit 1; \
+	  files="$$files $$f"; done; \
 	/usr/bin/python3 bench/torch_model.py check $$files
 
 # The Python package (python/ssmkit: ctypes over libssmkit.so, no compiled extension) against the CLI

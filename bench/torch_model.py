@@ -12,6 +12,11 @@
 Model (same as train/): input projection -> K x [ (pre-LN) -> diagonal SSM long convolution
 (ZOH Vandermonde kernel, FFT of length 2L) + D skip -> GELU -> linear (GLU optional) -> residual ->
 (post-LN) ] -> mean pool -> linear decoder; cross-entropy or MSE.
+
+The S5 layer (an S5 init: meta "s5"), computed here differently from the engine's recurrence: the MIMO
+impulse response K[l, h, k] = 2 Re sum_n C[h,n] Lambda_bar_n^l B_bar[n,k] (Lambda_bar = exp(Delta Lambda),
+B_bar = (Lambda_bar - 1)/Lambda B, one Delta per mode) and the causal convolution y = K * u + D u by FFT
+of length 2L, summed over the input channels.
 """
 import json
 import struct
@@ -39,11 +44,12 @@ def read_safetensors(path):
 
 class Model(torch.nn.Module):
     def __init__(self, H, N, K, L, din, nout, glu=False, prenorm=False, dense=False, dtype=torch.float64,
-                 dense_A=None, dense_B=None, kernel_dtype=torch.float64):
+                 dense_A=None, dense_B=None, kernel_dtype=torch.float64, s5=False):
         super().__init__()
         self.kdt = kernel_dtype  # float64 for the comparison; the benchmark uses float32 like the S4D code
         M = N // 2
         self.H, self.N, self.M, self.K, self.L, self.glu, self.prenorm, self.dense = H, N, M, K, L, glu, prenorm, dense
+        self.s5 = s5
         P = torch.nn.Parameter
         z = lambda *s: torch.zeros(*s, dtype=dtype)
         self.p = {}  # arena names (with dots) -> Parameter; the optimiser gets list(self.p.values())
@@ -51,7 +57,12 @@ class Model(torch.nn.Module):
         self.p["encoder.bias"] = P(z(H))
         Hout = 2 * H if glu else H
         for l in range(K):
-            if not dense:
+            if s5:  # S5's shapes: Lambda [M,2], B [M,H,2], C [H,M,2], log_step [M] (values from the file)
+                self.p[f"layers.{l}.ssm.Lambda"] = P(z(M, 2))
+                self.p[f"layers.{l}.ssm.B"] = P(z(M, H, 2))
+                self.p[f"layers.{l}.ssm.C"] = P(z(H, M, 2))
+                self.p[f"layers.{l}.ssm.log_step"] = P(z(M))
+            elif not dense:
                 lam = torch.complex(-0.5 * torch.ones(H, M, dtype=dtype),
                                     torch.pi * torch.arange(M, dtype=dtype).repeat(H, 1))
                 self.p[f"layers.{l}.ssm.Lambda"] = P(torch.view_as_real(lam).clone())
@@ -59,7 +70,8 @@ class Model(torch.nn.Module):
                 self.p[f"layers.{l}.ssm.C"] = P(torch.randn(H, M, 2, dtype=dtype) * 0.5 ** 0.5)
             else:
                 self.p[f"layers.{l}.ssm.C"] = P(torch.randn(H, N, dtype=dtype))
-            self.p[f"layers.{l}.ssm.log_dt"] = P(torch.log(torch.full((H,), 0.01, dtype=dtype)))
+            if not s5:
+                self.p[f"layers.{l}.ssm.log_dt"] = P(torch.log(torch.full((H,), 0.01, dtype=dtype)))
             self.p[f"layers.{l}.ssm.D"] = P(torch.randn(H, dtype=dtype))
             self.p[f"layers.{l}.out.weight"] = P(torch.randn(H, Hout, dtype=dtype) / H ** 0.5)
             self.p[f"layers.{l}.out.bias"] = P(z(Hout))
@@ -94,16 +106,33 @@ class Model(torch.nn.Module):
         V = torch.exp(dtl[:, :, None] * ell)                                         # [H,M,L]
         return 2.0 * torch.einsum("hm,hml->hl", coef, V).real
 
+    def s5_conv(self, l, ut):
+        """S5 layer l on ut [B, H, L]: the MIMO kernel K [H_out, H_in, L] and an FFT convolution."""
+        pre = f"layers.{l}.ssm."
+        lam = torch.view_as_complex(self.p[pre + "Lambda"].to(self.kdt).contiguous())            # [M]
+        B = torch.view_as_complex(self.p[pre + "B"].to(self.kdt).contiguous())                   # [M,H]
+        C = torch.view_as_complex(self.p[pre + "C"].to(self.kdt).contiguous())                   # [H,M]
+        dtl = torch.exp(self.p[pre + "log_step"].to(self.kdt)) * lam                             # [M]
+        Bbar = ((torch.exp(dtl) - 1.0) / lam)[:, None] * B                                      # [M,H]
+        pw = torch.exp(dtl[:, None] * torch.arange(self.L, dtype=self.kdt))                     # [M,L]
+        K = 2.0 * torch.einsum("hm,ml,mk->hkl", C, pw, Bbar).real.to(ut.dtype)                  # [H,H,L]
+        n = 2 * self.L
+        Y = torch.einsum("hkf,bkf->bhf", torch.fft.rfft(K, n=n), torch.fft.rfft(ut, n=n))
+        return torch.fft.irfft(Y, n=n)[..., :self.L]
+
     def forward(self, x):                       # x [B, L, din]
         p = self.p
         h = x @ p["encoder.weight"] + p["encoder.bias"]                             # [B,L,H]
         L, n = self.L, 2 * self.L
         for l in range(self.K):
-            K = self.kernel(l).to(h.dtype)                                           # [H,L]
             w, b = p[f"layers.{l}.norm.weight"], p[f"layers.{l}.norm.bias"]
             u = F.layer_norm(h, (self.H,), w, b, 1e-5) if self.prenorm else h
             ut = u.transpose(1, 2)                                                   # [B,H,L]
-            y = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(K, n=n), n=n)[..., :L]
+            if self.s5:
+                y = self.s5_conv(l, ut)
+            else:
+                K = self.kernel(l).to(h.dtype)                                       # [H,L]
+                y = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(K, n=n), n=n)[..., :L]
             y = y + p[f"layers.{l}.ssm.D"][:, None] * ut
             g = F.gelu(y.transpose(1, 2))
             o = g @ p[f"layers.{l}.out.weight"] + p[f"layers.{l}.out.bias"]
@@ -119,7 +148,7 @@ def check(path):
     t, meta = read_safetensors(path)
     mi = lambda k: int(meta[k])
     model = Model(mi("H"), mi("N"), mi("K"), mi("L"), mi("din"), mi("nout"), bool(mi("glu")), bool(mi("prenorm")),
-                  bool(mi("dense")), torch.float64, t.get("dense_A"), t.get("dense_B"))
+                  bool(mi("dense")), torch.float64, t.get("dense_A"), t.get("dense_B"), s5=bool(int(meta.get("s5", 0))))
     with torch.no_grad():
         for name, prm in model.p.items():
             prm.copy_(t[name].reshape(prm.shape))

@@ -662,12 +662,51 @@ static void test_bad_input(void)
     CHECK(run((const char *[]){"eval", "--help", NULL}) == 0 && strstr(out_buf, "--noise-sweep"), "eval --help");
 }
 
+/* The S5 layer through checkpoints: an S5-PTD file (init ptd --blocks 2) trained 8 steps, then resumed to
+ * 16, ends with the bytes of a 16-step run (the warm-up covers every step, so the schedule does not
+ * depend on the planned total); trained and frozen Λ, B̃, Δ; eval reads it back (amplitude 0 = clean). */
+static void test_s5_resume(const char *freeze, const char *tag)
+{
+    char ref[200], part[210], file[200];
+    snprintf(ref, sizeof ref, "%s", P_(tag));
+    snprintf(part, sizeof part, "%s-part", ref);
+    snprintf(file, sizeof file, "%s", P_("s5ptd.safetensors"));
+    CHECK(run((const char *[]){"init", "ptd", "-N", "8", "--eps", "0.1", "--blocks", "2", "-o", file, "-q", NULL}) == 0,
+          "init ptd --blocks 2: %s", err_buf);
+#define S5RUN(dir, steps) "train", "adding", "--init", file, "--seq-len", "32", "--n-train", "256", "--d-model", "8", \
+                          "--layers", "2", "--batch", "32", "--threads", "2", "--seed", "4", "--warmup", "16",     \
+                          "--epochs", "2", "--steps", steps, freeze, "--checkpoint", dir, "-q"
+    int rc = run((const char *[]){S5RUN(ref, "16"), NULL});
+    CHECK(rc == 0, "S5 %s: reference run exit %d: %s", tag, rc, err_buf);
+    char a[220], b[230];
+    snprintf(a, sizeof a, "%s/ckpt.bin", ref);
+    snprintf(b, sizeof b, "%s/ckpt.bin", part);
+    rc = run((const char *[]){S5RUN(part, "8"), NULL});
+    CHECK(rc == 0 && ckpt_step(b) == 8, "S5 %s: 8-step run exit %d: %s", tag, rc, err_buf);
+    rc = run((const char *[]){"train", "--resume", "--checkpoint", part, "--steps", "16", "-q", NULL});
+    CHECK(rc == 0, "S5 %s: resume exit %d: %s", tag, rc, err_buf);
+    CHECK(ckpt_step(a) == 16 && same_file(a, b), "S5 %s: the resumed run does not end with the 16-step run's bytes",
+          tag);
+    rc = run((const char *[]){"eval", ref, "--noise", "fourier:100:0", "--amps", "0,0.3", NULL});
+    double v[3][4] = {{0}};
+    int rows = 0;
+    for (const char *p = out_buf; p && *p && rows < 3; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (*p != '#' && sscanf(p, "%lf %lf %lf %lf", &v[rows][0], &v[rows][1], &v[rows][2], &v[rows][3]) == 4)
+            rows++;
+    CHECK(rc == 0 && rows == 3 && v[1][2] == v[0][2] && v[1][3] == v[0][3] && isfinite(v[2][2]) && v[2][2] != v[0][2],
+          "S5 %s: eval exit %d, %d rows; clean loss %g, amplitude 0: %g, 0.3: %g", tag, rc, rows, v[0][2], v[1][2],
+          v[2][2]);
+#undef S5RUN
+}
+
 int main(void)
 {
     t_init();
     if (cli_setup("t-train-resume", dir))
         return t_finish();
     test_kill_resume();
+    test_s5_resume("--lr-ssm=0.001", "s5");
+    test_s5_resume("--freeze-ssm", "s5-frozen");
     test_integrity();
     test_export();
     test_folders();

@@ -324,6 +324,7 @@ static void test_model(const char *init, int glu, int prenorm, int regression, d
     CHECK(s == SSM_OK, "model %s: %s", init, ssm_error_message());
     if (s != SSM_OK)
         return;
+    CHECK(m->s5 == (strcmp(init, "s5-legs") == 0), "model %s: the S5 layer is %s", init, m->s5 ? "on" : "off");
     ssm_train_acts *a = NULL;
     TRY(ssm_train_acts_create(&a, m, B));
     float x[3 * 6 * 2], y[3] = {0, 2, 1};
@@ -667,6 +668,9 @@ int main(void)
     test_model("s4d-inv", 1, 0, 0, 0.3, 0.0);
     test_model("s4-dplr", 0, 1, 0, 0.0, 0.0);
     test_model("ptd", 0, 0, 1, 0.2, 0.0);
+    /* the S5 layer (an S5 init selects it): trained and frozen Λ, B̃, Δ */
+    test_model("s5-legs", 0, 1, 0, 0.1, 0.001);
+    test_model("s5-legs", 1, 0, 1, 0.0, 0.0);
     test_data_and_errors();
     test_idx();
     test_split_sizes();

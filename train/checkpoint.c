@@ -428,13 +428,14 @@ ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint
 
 /* ---- reading: the model and the arenas ------------------------------------------------------------ */
 
-/* The parameter count of the layout ssm_train_model_create builds (train/model.c), diagonal or dense:
- * checked before the model is built, so that a small file never has a large model built for it. */
-static size_t layout_count(const ssm_train_config *c, size_t din, size_t nout, int dense)
+/* The parameter count of the layout ssm_train_model_create builds (train/model.c), diagonal (kind 0),
+ * dense (1) or S5 (2: Λ [M,2], B̃ [M,H,2], C̃ [H,M,2], log Δ [M]): checked before the model is built, so
+ * that a small file never has a large model built for it. */
+static size_t layout_count(const ssm_train_config *c, size_t din, size_t nout, int kind)
 {
     const size_t H = c->d_model, N = c->d_state, M = N / 2, Hout = c->glu ? 2 * H : H;
-    size_t ssm = dense ? H * N : 3 * H * M * 2;
-    return din * H + H + c->n_layers * (ssm + 2 * H + H * Hout + Hout + 2 * H) + H * nout + nout;
+    size_t ssm = kind == 1 ? H * N + H : kind == 2 ? 2 * M + 4 * M * H + M : 3 * H * M * 2 + H;
+    return din * H + H + c->n_layers * (ssm + H + H * Hout + Hout + 2 * H) + H * nout + nout;
 }
 
 static ssm_status build_model(ssm_train_state *st, size_t n, int load_data, const char *name)
@@ -442,7 +443,8 @@ static ssm_status build_model(ssm_train_state *st, size_t n, int load_data, cons
     size_t L, din, nout;
     int regression;
     ssm_status s = ssm_train_task_shape(&L, &din, &nout, &regression, &st->cfg);
-    if (s == SSM_OK && n != layout_count(&st->cfg, din, nout, 0) && n != layout_count(&st->cfg, din, nout, 1))
+    if (s == SSM_OK && n != layout_count(&st->cfg, din, nout, 0) && n != layout_count(&st->cfg, din, nout, 1) &&
+        n != layout_count(&st->cfg, din, nout, 2))
         s = SSM_ERROR(SSM_EFORMAT, "%s: %zu parameters do not fit the model the stored options describe", name, n);
     if (s == SSM_OK && load_data)
         s = ssm_train_data_load(&st->data, &st->cfg);

@@ -248,7 +248,7 @@ static ssm_status resume_state(ssm_train_state *st, const char *ckpt, const ssm_
 static void clamp_modes(ssm_train_model *m)
 {
     for (size_t l = 0; l < m->K; l++)
-        for (size_t k = 0; k < m->H * m->M; k++) {
+        for (size_t k = 0; k < (m->s5 ? 1 : m->H) * m->M; k++) { /* S5: one Λ [M] per layer */
             float *re = m->params + m->layer[l].lam + 2 * k;
             if (*re > -1e-4f)
                 *re = -1e-4f;

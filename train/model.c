@@ -10,33 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* ---- random numbers ---------------------------------------------------------- */
-
-uint64_t ssm_train_rand(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-double ssm_train_uniform(uint64_t *s) { return (double)(ssm_train_rand(s) >> 11) * 0x1p-53; }
-
-double ssm_train_normal(uint64_t *s)
-{
-    double u1 = ssm_train_uniform(s), u2 = ssm_train_uniform(s);
-    return sqrt(-2.0 * log(1.0 - u1)) * cos(2.0 * M_PI * u2);
-}
-
-uint64_t ssm_train_stream(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
-{
-    uint64_t s = a;
-    uint64_t x = ssm_train_rand(&s) ^ b;
-    x = ssm_train_rand(&x) ^ c;
-    x = ssm_train_rand(&x) ^ d;
-    return ssm_train_rand(&x);
-}
-
 /* ---- the init: Λ, B̃ (and V, P̃) from a file or a method name -------------------- */
 
 ssm_status ssm_train_init_known(const char *init)
@@ -108,6 +81,7 @@ void ssm_train_model_free(ssm_train_model *m)
     ssm_train_conv_free(m->conv);
     free(m->kernel); free(m->kernel_f); free(m->dkernel);
     free(m->dense_A); free(m->dense_B); free(m->basis);
+    free(m->s5_W); free(m->s5_Ct); free(m->s5_zq);
     free(m);
 }
 
@@ -127,7 +101,12 @@ static void model_layout(ssm_train_model *m, const ssm_train_config *c, size_t d
         ssm_train_layer *ly = &m->layer[l];
         char nb[40];
 #define T(field, nm_, count, group) (snprintf(nb, sizeof nb, "layers.%zu.%s", l, nm_), ly->field = add_tensor(m, nb, count, group))
-        if (!m->dense) {
+        if (m->s5) { /* S5: one state for all channels (train/s5_layer.c), S5's shapes */
+            T(lam, "ssm.Lambda", M * 2, SSM_TRAIN_SSM);
+            T(B, "ssm.B", M * H * 2, SSM_TRAIN_SSM);
+            T(C, "ssm.C", H * M * 2, SSM_TRAIN_DECAY);
+            T(logdt, "ssm.log_step", M, SSM_TRAIN_SSM);
+        } else if (!m->dense) {
             T(lam, "ssm.Lambda", H * M * 2, SSM_TRAIN_SSM);
             T(B, "ssm.B", H * M * 2, SSM_TRAIN_SSM);
             T(C, "ssm.C", H * M * 2, SSM_TRAIN_DECAY);
@@ -135,7 +114,8 @@ static void model_layout(ssm_train_model *m, const ssm_train_config *c, size_t d
             ly->lam = ly->B = SIZE_MAX;
             T(C, "ssm.C", H * N, SSM_TRAIN_DECAY);
         }
-        T(logdt, "ssm.log_dt", H, SSM_TRAIN_SSM);
+        if (!m->s5)
+            T(logdt, "ssm.log_dt", H, SSM_TRAIN_SSM);
         T(D, "ssm.D", H, SSM_TRAIN_NODECAY);
         T(W, "out.weight", H * m->Hout, SSM_TRAIN_DECAY);
         T(b, "out.bias", m->Hout, SSM_TRAIN_NODECAY);
@@ -167,8 +147,14 @@ static ssm_status model_buffers(ssm_train_model *m)
         m->dense_B = calloc(N, sizeof *m->dense_B);
         m->basis = malloc(K * H * L * N * sizeof *m->basis);
     }
+    if (m->s5) {
+        m->s5_W = malloc(K * H * 2 * m->M * sizeof *m->s5_W);
+        m->s5_Ct = malloc(K * H * 2 * m->M * sizeof *m->s5_Ct);
+        m->s5_zq = malloc(K * m->M * 4 * sizeof *m->s5_zq);
+    }
     if (s == SSM_OK && (!m->params || !m->grads || !m->ws || !m->kernel || !m->kernel_f || !m->dkernel ||
-                        (m->dense && (!m->dense_A || !m->dense_B || !m->basis))))
+                        (m->dense && (!m->dense_A || !m->dense_B || !m->basis)) ||
+                        (m->s5 && (!m->s5_W || !m->s5_Ct || !m->s5_zq))))
         s = SSM_ERROR(SSM_ENOMEM, "out of memory for the model (%zu parameters)", m->n_params);
     return s;
 }
@@ -186,7 +172,9 @@ static void model_values(ssm_train_model *m, const ssm_train_config *c, const ss
     double lo = log(c->dt_min), hi = log(c->dt_max);
     for (size_t l = 0; l < K; l++) {
         ssm_train_layer *ly = &m->layer[l];
-        for (size_t h = 0; h < H; h++) {
+        if (m->s5)
+            ssm_train_s5_values(p, ly, H, f, lo, hi, &rng);
+        for (size_t h = 0; h < H && !m->s5; h++) {
             p[ly->logdt + h] = (float)(lo + (hi - lo) * ssm_train_uniform(&rng));
             p[ly->D + h] = (float)ssm_train_normal(&rng);
             p[ly->ln_g + h] = 1.0f;
@@ -278,6 +266,8 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
         why = "the engine takes state sizes N <= 1024";
     else if (r && !f->V->rows)
         why = "a DPLR init (P) needs V to rebuild its state matrix";
+    else if (ssm_st_meta(f->st, "blocks") && !f->V->rows)
+        why = "an S5 init (blocks) needs V for the S5 recipe B̃ = V⁻¹B, C̃ = CV";
     else if (r && c->lr_ssm != 0.0)
         code = SSM_EINVAL, why = "the init is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)";
     if (why) {
@@ -292,6 +282,8 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
     }
     m->L = L; m->din = din; m->H = c->d_model; m->N = N; m->M = M; m->K = c->n_layers; m->nout = nout;
     m->glu = c->glu; m->prenorm = c->prenorm; m->dense = r > 0; m->regression = regression;
+    m->s5 = !m->dense && ssm_st_meta(f->st, "blocks") != NULL; /* s5-legs, ptd --blocks J: the S5 layer */
+    m->train_ssm = c->lr_ssm > 0.0;
     m->dropout = (float)c->dropout;
     m->Hout = m->glu ? 2 * m->H : m->H;
     model_layout(m, c, din, nout);
@@ -318,6 +310,8 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
 ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too)
 {
     const size_t H = m->H, L = m->L;
+    if (m->s5)
+        return ssm_train_s5_model_kernels(m);
     for (size_t l = 0; l < m->K; l++) {
         const ssm_train_layer *ly = &m->layer[l];
         float *K = m->kernel + l * H * L;
@@ -346,6 +340,8 @@ ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too)
 void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm)
 {
     const size_t H = m->H, L = m->L;
+    if (m->s5) /* the S5 layer's gradients are complete after the chunks' backward passes */
+        return;
     for (size_t l = 0; l < m->K; l++) {
         const ssm_train_layer *ly = &m->layer[l];
         double *dK = m->dkernel + l * H * L;
@@ -376,6 +372,7 @@ struct ssm_train_acts {
     float *d[4], *dbig;     /* backward scratch [B,L,H] ×4, [B,L,Hout]                            */
     float *dpool, *dout;    /* [B,H], [B,nout]                                                   */
     float *grads, *dkf;     /* private gradient arena, kernel spectra [K,H,nfreq,2]               */
+    float *s5x, *s5s;       /* S5: [K][B,L,2M] states, backward scratch (ssm_train_s5_scratch)    */
     ssm_train_conv_ws *ws;
 };
 
@@ -387,7 +384,7 @@ void ssm_train_acts_free(ssm_train_acts *a)
     free(a->n1m); free(a->n1r); free(a->n2m); free(a->n2r); free(a->pool); free(a->out);
     for (int i = 0; i < 4; i++)
         free(a->d[i]);
-    free(a->dbig); free(a->dpool); free(a->dout); free(a->grads); free(a->dkf);
+    free(a->dbig); free(a->dpool); free(a->dout); free(a->grads); free(a->dkf); free(a->s5x); free(a->s5s);
     ssm_train_conv_ws_free(a->ws);
     free(a);
 }
@@ -404,7 +401,11 @@ static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
     a->y = malloc(K * BLH * sizeof(float));
     a->g = malloc(K * BLH * sizeof(float));
     a->gd = malloc(K * BLH * sizeof(float));
-    a->uf = malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
+    a->uf = m->s5 ? NULL : malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
+    if (m->s5) {
+        a->s5x = malloc(K * bmax * m->L * 2 * m->M * sizeof(float));
+        a->s5s = malloc(ssm_train_s5_scratch(bmax, m->L, m->H, m->M) * sizeof(float));
+    }
     a->o = malloc(K * bmax * m->L * m->Hout * sizeof(float));
     a->a = malloc(K * BLH * sizeof(float));
     a->mask = malloc(K * BLH * sizeof(float));
@@ -421,7 +422,8 @@ static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
     a->grads = calloc(m->n_params, sizeof(float));
     a->dkf = calloc(K * m->H * m->nfreq * 2, sizeof(float));
     int ok = ssm_train_conv_ws_create(&a->ws, m->conv) == SSM_OK; /* (ENOMEM: this function's NULL) */
-    ok = ok && a->xs && a->u && a->y && a->g && a->gd && a->uf && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
+    ok = ok && (m->s5 ? a->s5x && a->s5s : a->uf != NULL);
+    ok = ok && a->xs && a->u && a->y && a->g && a->gd && a->o && a->a && a->mask && a->r && a->n1m && a->n1r && a->n2m &&
              a->n2r && a->pool && a->out && a->d[0] && a->d[1] && a->d[2] && a->d[3] && a->dbig && a->dpool &&
              a->dout && a->grads && a->dkf && a->ws;
     if (!ok) {
@@ -437,13 +439,57 @@ const float *ssm_train_acts_output(const ssm_train_acts *a) { return a->out; }
 
 /* ---- one chunk: forward (+ backward) ------------------------------------------------- */
 
-static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, const uint64_t *ids, size_t B,
-                      size_t L, size_t H, size_t layer)
+/* the mean of an S5 layer's log Δ over its modes: the Δ of its Fourier-mode noise */
+static float s5_mean_logstep(const float *logstep, size_t M)
+{
+    double s = 0.0;
+    for (size_t n = 0; n < M; n++)
+        s += logstep[n];
+    return (float)(s / (double)M);
+}
+
+/* layer l's SSM on the chunk: y [B,L,H] from u — the S5 layer, or the FFT convolution with the step's
+ * kernel (keeping the input spectra for the backward pass when `backward`) */
+static void ssm_forward(const ssm_train_model *m, ssm_train_acts *a, size_t l, float *y, const float *u, size_t B,
+                        int backward)
+{
+    const size_t H = m->H, nf2 = m->nfreq * 2;
+    if (m->s5) {
+        ssm_train_s5 s5 = ssm_train_s5_view(m, l);
+        ssm_train_s5_forward(y, a->s5x + l * a->bmax * m->L * 2 * m->M, &s5, u, B, m->L);
+        return;
+    }
+    float *uf = backward ? a->uf + l * a->bmax * H * nf2 : NULL;
+    ssm_train_conv_forward(y, uf, m->conv, a->ws, u, m->kernel_f + l * H * nf2, m->params + m->layer[l].D, B);
+}
+
+/* its backward pass: du += ∂/∂u from dy; the S5 layer's parameter gradients into the private arena (Λ,
+ * B̃, Δ only when they train), the convolution's kernel spectra into the workspace's accumulator */
+static void ssm_backward(const ssm_train_model *m, ssm_train_acts *a, size_t l, float *du, const float *dy,
+                         const float *u, size_t B)
+{
+    const ssm_train_layer *ly = &m->layer[l];
+    const size_t H = m->H, nf2 = m->nfreq * 2;
+    float *gr = a->grads;
+    if (m->s5) {
+        ssm_train_s5 s5 = ssm_train_s5_view(m, l);
+        const int t = m->train_ssm;
+        ssm_train_s5_grads g5 = {t ? gr + ly->lam : NULL, t ? gr + ly->B : NULL, gr + ly->C,
+                                 t ? gr + ly->logdt : NULL, gr + ly->D};
+        ssm_train_s5_backward(du, &g5, a->s5s, &s5, dy, u, a->s5x + l * a->bmax * m->L * 2 * m->M, B, m->L);
+        return;
+    }
+    ssm_train_conv_backward(du, a->dkf + l * H * nf2, gr + ly->D, m->conv, a->ws, dy, u, a->uf + l * a->bmax * H * nf2,
+                            m->kernel_f + l * H * nf2, m->params + ly->D, B);
+}
+
+static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, size_t dstride, const uint64_t *ids,
+                      size_t B, size_t L, size_t H, size_t layer)
 {
     for (size_t b = 0; b < B; b++)
         for (size_t h = 0; h < H; h++) {
             uint64_t st = ssm_train_stream(nz->seed, ids[b], layer, h);
-            double amp = nz->amp * ssm_train_uniform(&st), w = nz->omega * exp((double)logdt[h]);
+            double amp = nz->amp * ssm_train_uniform(&st), w = nz->omega * exp((double)logdt[h * dstride]);
             for (size_t l = 0; l < L; l++)
                 u[(b * L + l) * H + h] += (float)(amp * cos(w * (double)l));
         }
@@ -472,10 +518,11 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
                                         p + ly->ln_b, BL, H);
         else
             memcpy(u, cur, BLH * sizeof *u);
-        if (noise && noise->amp != 0.0)
-            add_noise(u, noise, p + ly->logdt, ids, B, L, H, l);
-        float *uf = backward ? a->uf + l * a->bmax * H * m->nfreq * 2 : NULL;
-        ssm_train_conv_forward(yy, uf, m->conv, a->ws, u, m->kernel_f + l * H * m->nfreq * 2, p + ly->D, B);
+        if (noise && noise->amp != 0.0) { /* S5: Δ per mode; the noise takes the layer's geometric mean */
+            float s5dt = m->s5 ? s5_mean_logstep(p + ly->logdt, m->M) : 0.0f;
+            add_noise(u, noise, m->s5 ? &s5dt : p + ly->logdt, m->s5 ? 0 : 1, ids, B, L, H, l);
+        }
+        ssm_forward(m, a, l, yy, u, B, backward);
         ssm_train_gelu_forward(g, a->gd + l * stride, yy, BLH);
         ssm_train_linear_forward(o, g, p + ly->W, p + ly->b, BL, H, Ho);
         if (m->glu)
@@ -551,9 +598,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
         float *du = m->prenorm ? d2 : dR;  /* post-LN: u = cur, so ∂/∂u adds straight into ∂/∂cur */
         if (m->prenorm)
             memset(du, 0, BLH * sizeof *du);
-        ssm_train_conv_backward(du, a->dkf + l * H * m->nfreq * 2, gr + ly->D, m->conv, a->ws, d1, u,
-                                a->uf + l * a->bmax * H * m->nfreq * 2, m->kernel_f + l * H * m->nfreq * 2,
-                                p + ly->D, B);
+        ssm_backward(m, a, l, du, d1, u, B);
         if (m->prenorm)
             ssm_train_layernorm_backward(dR, gr + ly->ln_g, gr + ly->ln_b, du, cur, p + ly->ln_g,
                                          a->n1m + l * sstride, a->n1r + l * sstride, BL, H);

@@ -1,8 +1,9 @@
 /* train/train.h — the compact training engine (doc/design.md "Training engine").
  *
  * Model (doc/reference.md §3, §6):
- *   input projection → K × [ (pre-LN) → diagonal complex SSM long convolution + D skip → GELU →
- *   position-wise linear (optional GLU) → dropout → residual → (post-LN) ] → mean pool → linear decoder.
+ *   input projection → K × [ (pre-LN) → diagonal complex SSM long convolution + D skip (or, for an S5
+ *   init, the S5 layer: one MIMO state shared by the channels) → GELU → position-wise linear (optional
+ *   GLU) → dropout → residual → (post-LN) ] → mean pool → linear decoder.
  * Every layer is a *_forward / *_backward pair on flat float buffers (shapes in the comments; B = batch
  * rows handled by the caller, L = sequence length, H = d_model).  Backward functions ACCUMULATE (+=) into
  * every gradient they write (llm.c convention), so the caller zeroes once per step.
@@ -210,6 +211,39 @@ void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_c
 void ssm_train_conv_kernel_grad(double *dK, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *dKf);
 
 /* ===================================================================== */
+/* The S5 layer (train/s5_layer.c): one MIMO state shared by H channels   */
+/* ===================================================================== */
+
+/* S5 (lindermanlab/S5, s5/ssm.py) with conj_sym and ZOH: M stored modes (state size N = 2M), one Δ per
+ * mode.  Λ̄_n = e^{Δ_n Λ_n}, B̄[n,:] = (Λ̄_n − 1)/Λ_n · B̃[n,:]; x_ℓ = Λ̄ ⊙ x_{ℓ−1} + B̄ u_ℓ (x_{−1} = 0),
+ * y_ℓ = 2·Re(C̃ x_ℓ) + D ⊙ u_ℓ.  A layer's parameters and the per-step quantities derived from them: */
+#define SSM_TRAIN_S5_MAX_M 512
+typedef struct {
+    size_t H, M;                               /* channels, stored modes (M ≤ SSM_TRAIN_S5_MAX_M)          */
+    const float *lam, *B, *C, *logstep, *D;    /* Λ [M,2], B̃ [M,H,2], C̃ [H,M,2], log Δ [M], D [H]          */
+    float *W;                                  /* [H, 2M]: B̄ᵀ as (re, im) pairs     (ssm_train_s5_discretize) */
+    float *Ct;                                 /* [2M, H]: rows 2n, 2n+1 = 2·Re C̃[:,n], −2·Im C̃[:,n]       */
+    double *zq;                                /* [M, 4]: Λ̄_n and (Λ̄_n − 1)/Λ_n as (re, im)               */
+} ssm_train_s5;
+/* Gradient destinations (accumulated); lam, B, logstep NULL: Λ, B̃, Δ frozen (not computed). */
+typedef struct {
+    float *lam, *B, *C, *logstep, *D;
+} ssm_train_s5_grads;
+
+/* W, Ct and zq from the parameters (in double, rounded to float once per step).  ELOSS when a mode or
+ * B̄, C̃ is not finite. */
+SSM_MUST_CHECK ssm_status ssm_train_s5_discretize(const ssm_train_s5 *s);
+/* y [B, L, H] for u [B, L, H]; X [B, L, 2M] receives the states (re, im) for the backward pass.  The
+ * recurrence runs in double per mode; the two projections are sgemms.  Cost O(B·L·M·H). */
+void ssm_train_s5_forward(float *y, float *X, const ssm_train_s5 *s, const float *u, size_t B, size_t L);
+/* du += ∂/∂u and the parameter gradients into g, from dy and the forward's u and X; the adjoint
+ * recurrence runs backwards in time.  scratch: ssm_train_s5_scratch(B, L, H, M) floats. */
+void ssm_train_s5_backward(float *du, const ssm_train_s5_grads *g, float *scratch, const ssm_train_s5 *s,
+                           const float *dy, const float *u, const float *X, size_t B, size_t L);
+/* Floats of scratch that ssm_train_s5_backward needs. */
+size_t ssm_train_s5_scratch(size_t B, size_t L, size_t H, size_t M);
+
+/* ===================================================================== */
 /* Model: parameter arena, name → offset table, forward/backward          */
 /* ===================================================================== */
 
@@ -252,14 +286,20 @@ typedef struct {
     double *dense_A, *dense_B;   /* [N, N], [N] */
     double *basis;               /* [K, H, L, N] */
     uint64_t init_digest;        /* ssm_init_digest of the init the model was built from */
+    /* the S5 layer (an init with S5 blocks: s5-legs, ptd --blocks J): per layer Λ [M,2], B̃ [M,H,2],
+     * C̃ [H,M,2], log Δ [M] (layer's lam, B, C, logdt offsets), D [H]; no kernel, no FFT */
+    int s5, train_ssm;           /* train_ssm: Λ, B̃, Δ get gradients (lr_ssm > 0)               */
+    float *s5_W, *s5_Ct;         /* [K, H, 2M], [K, 2M, H] (ssm_train_model_kernels)             */
+    double *s5_zq;               /* [K, M, 4]                                                   */
 } ssm_train_model;
 
 /* Build the model for data with L steps, din features and nout outputs from cfg (init file or method,
  * Δ log-uniform per channel and layer, C = C₀V where the init has V (C₀ ~ N(0,1) real), else complex
  * normal; PyTorch-style uniform(±1/√fan_in) linear weights; LN γ = 1, β = 0; D ~ N(0,1)).  An init with a
  * rank correction P (s4-dplr) takes the dense path: A = V(Λ − P̃P̃*)V* over the conjugate-closed set,
- * rebuilt from the file's tensors; it needs lr_ssm = 0.  EINVAL for a bad init name/file, EFORMAT for
- * a file that is not ssmkit-init/1 with conj_sym. */
+ * rebuilt from the file's tensors; it needs lr_ssm = 0.  An S5 init (metadata `blocks`: s5-legs, ptd
+ * --blocks J) builds the S5 layer (ssm_train_s5; S5's shapes and init recipe, train/s5_layer.c).  EINVAL
+ * for a bad init name/file, EFORMAT for a file that is not ssmkit-init/1 with conj_sym. */
 SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */

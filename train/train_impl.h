@@ -31,4 +31,15 @@ SSM_MUST_CHECK ssm_status ssm_train_config_from_json(ssm_train_config *c, json_t
  * that n parameters fit the layout the config implies; messages prefixed with `name`. */
 SSM_MUST_CHECK ssm_status ssm_train_build_model(ssm_train_state *st, size_t n, int load_data, const char *name);
 
+/* The S5 layer in the model (train/s5_layer.c).  A view of layer l's parameters and derived buffers. */
+ssm_train_s5 ssm_train_s5_view(const ssm_train_model *m, size_t l);
+/* Every layer's W, Ct, zq from the parameters (ssm_train_model_kernels of an S5 model). */
+SSM_MUST_CHECK ssm_status ssm_train_s5_model_kernels(ssm_train_model *m);
+/* A layer's initial values, drawn from *rng in this order: log Δ [M] log-uniform in [e^lo, e^hi] (with Λ
+ * from the file), D [H] ~ N(0, 1) (LN γ = 1, β = 0), B̃ = V⁻¹B column by column (B [N, H] truncated normal,
+ * std 1/√N), C̃ = CV row by row (C [H, N] complex, both parts truncated normal, std 1/√N): the S5
+ * recipe (init_VinvB, init_CV with trunc_standard_normal). */
+void ssm_train_s5_values(float *p, const ssm_train_layer *ly, size_t H, const ssm_init_file *f, double lo, double hi,
+                         uint64_t *rng);
+
 #endif

@@ -185,6 +185,8 @@ def _shape(run, name):
     """The shape of arena tensor `name` in a model with the dimensions of `run` (Engine, Checkpoint)."""
     H, M, N, Ho = run.H, run.M, run.N, run.Hout
     last = name.split(".", 2)[2] if name.startswith("layers.") else name
+    if run.s5 and last in ("ssm.Lambda", "ssm.B", "ssm.C", "ssm.log_step"):   # the S5 layer: S5's shapes
+        return {"ssm.Lambda": (M, 2), "ssm.B": (M, H, 2), "ssm.C": (H, M, 2), "ssm.log_step": (M,)}[last]
     return {"encoder.weight": (run.din, H), "encoder.bias": (H,), "decoder.weight": (H, run.nout),
             "decoder.bias": (run.nout,), "ssm.Lambda": (H, M, 2), "ssm.B": (H, M, 2),
             "ssm.C": (H, N) if run.dense else (H, M, 2), "ssm.log_dt": (H,), "ssm.D": (H,),
@@ -203,6 +205,7 @@ def _read_model(run, mm):
     for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout"):
         setattr(run, k, int(getattr(mm, k)))
     run.glu, run.prenorm, run.dense = bool(mm.glu), bool(mm.prenorm), bool(mm.dense)
+    run.s5 = any(t.name.decode().endswith(".ssm.log_step") for t in mm.tensors[:mm.n_tensors])   # an S5 init
     run.dropout = np.float32(mm.dropout)
     run.params = _arena(run, mm, mm.params)
     run.groups = {t.name.decode(): t.group for t in mm.tensors[:mm.n_tensors]}
@@ -214,12 +217,13 @@ def _read_model(run, mm):
 class Engine:
     """One `ssmkit train` run as data (see the module doc).  Attributes: cfg (TrainConfig), options
     (as given), the splits train_x/train_y, val_x/val_y, test_x/test_y (float32), n_out, regression,
-    tol; the model's shapes L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, dropout (float32);
+    tol; the model's shapes L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, s5, dropout (float32);
     params {name: float32 array shaped as below}, groups {name: DECAY | NODECAY | SSM}, dense_A,
     dense_B (float64, the s4-dplr path); rng (the run's stream base), spe, total_steps.
 
     Shapes: encoder.weight [din, H] (x @ W + b), encoder.bias [H]; layers.l.ssm.Lambda, .B, .C [H, M, 2]
-    (dense path: C [H, N]), .log_dt [H], .D [H]; layers.l.out.weight [H, Hout], .bias [Hout];
+    (dense path: C [H, N]), .log_dt [H], .D [H] (the S5 layer, s5: .Lambda [M, 2], .B [M, H, 2], .C [H, M, 2],
+    .log_step [M], .D [H]); layers.l.out.weight [H, Hout], .bias [Hout];
     layers.l.norm.weight, .bias [H]; decoder.weight [H, nout], decoder.bias [nout]."""
 
     def __init__(self, task, **options):
@@ -330,7 +334,7 @@ class Checkpoint:
     data and initial weights); step (steps done), total_steps (planned), rng, ep_loss, ep_correct,
     ep_count (the running sums of the unfinished epoch), elapsed_s, rows (the epoch log: dicts epoch,
     step, train_loss, train_acc, val_loss, val_acc, time_s, samples_per_s); the model's shapes as on
-    Engine (L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, dropout, dense_A, dense_B), n_out,
+    Engine (L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, s5, dropout, dense_A, dense_B), n_out,
     regression, tol; params, exp_avg, exp_avg_sq {arena name: float32 array, Engine's shapes}: the
     weights and AdamW's first and second moments (torch.optim.AdamW's exp_avg and exp_avg_sq after
     `step` steps; zero for frozen tensors); groups {name: DECAY | NODECAY | SSM}.  With data=True also

@@ -253,6 +253,31 @@ class _SSM(nn.Module):
         return (2.0 * torch.einsum("hm,hml->hl", w, V).real).to(self.C.dtype)
 
 
+class _S5(nn.Module):
+    """The S5 layer of one layer (train/s5_layer.c): Lambda [M, 2], B [M, H, 2], C [H, M, 2], log_step [M],
+    D [H]; Lambda, B and log_step trainable only when the run trains them.  Computed here as the MIMO
+    impulse response K[h, k, ℓ] = 2·Re Σ_n C[h,n] Λ̄_n^ℓ B̄[n,k] (Λ̄ = e^{ΔΛ}, B̄ = (Λ̄ − 1)/Λ · B, float64,
+    rounded to the parameters' dtype) and an FFT convolution of length 2L summed over the input channels;
+    the engine runs the recurrence instead (the same map up to float rounding)."""
+
+    def __init__(self, p, train_ssm):
+        super().__init__()
+        for name, t in p.items():
+            self.register_parameter(name, nn.Parameter(t, requires_grad=train_ssm or name in ("C", "D")))
+
+    def conv(self, ut):
+        """y [B, H, L] (without D u) for ut [B, H, L]."""
+        L = ut.shape[-1]
+        c = lambda t: torch.view_as_complex(t.double().contiguous())
+        lam, B, C = c(self.Lambda), c(self.B), c(self.C)
+        dtl = torch.exp(self.log_step.double()) * lam                                      # [M]
+        Bbar = ((torch.exp(dtl) - 1.0) / lam)[:, None] * B                                 # [M, H]
+        pw = torch.exp(dtl[:, None] * torch.arange(L, dtype=torch.float64))              # [M, L]
+        K = (2.0 * torch.einsum("hm,ml,mk->hkl", C, pw, Bbar).real).to(ut.dtype)           # [H, H, L]
+        Y = torch.einsum("hkf,bkf->bhf", torch.fft.rfft(K, n=2 * L), torch.fft.rfft(ut, n=2 * L))
+        return torch.fft.irfft(Y, n=2 * L)[..., :L]
+
+
 class _Block(nn.Module):
     def __init__(self, ssm, out, norm):
         super().__init__()
@@ -279,9 +304,12 @@ class EngineModel(nn.Module):
         blocks = []
         for l in range(meta["K"]):
             pre = f"layers.{l}."
-            names = ("C", "log_dt", "D") if meta["dense"] else ("Lambda", "B", "C", "log_dt", "D")
-            basis = _dense_basis(meta, params[pre + "ssm.log_dt"]) if meta["dense"] else None
-            ssm = _SSM({n: t(pre + "ssm." + n) for n in names}, train_ssm and not meta["dense"], basis)
+            if meta.get("s5"):
+                ssm = _S5({n: t(pre + "ssm." + n) for n in ("Lambda", "B", "C", "log_step", "D")}, train_ssm)
+            else:
+                names = ("C", "log_dt", "D") if meta["dense"] else ("Lambda", "B", "C", "log_dt", "D")
+                basis = _dense_basis(meta, params[pre + "ssm.log_dt"]) if meta["dense"] else None
+                ssm = _SSM({n: t(pre + "ssm." + n) for n in names}, train_ssm and not meta["dense"], basis)
             blocks.append(_Block(ssm, _Affine(t(pre + "out.weight"), t(pre + "out.bias")),
                                  _Norm(t(pre + "norm.weight"), t(pre + "norm.bias"))))
         self.layers = nn.ModuleList(blocks)
@@ -293,6 +321,7 @@ class EngineModel(nn.Module):
         model of a ssmkit.engine.Checkpoint, which has the same attributes."""
         meta = {k: getattr(engine, k) for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout", "glu", "prenorm",
                                                  "dense", "regression", "dense_A", "dense_B")}
+        meta["s5"] = getattr(engine, "s5", False)
         return cls(engine.params, meta, train_ssm=engine.cfg.lr_ssm > 0, dtype=dtype)
 
     @classmethod
@@ -310,9 +339,12 @@ class EngineModel(nn.Module):
         n = 2 * L
         for l, blk in enumerate(self.layers):
             u = blk.norm(h) if pre else h
-            K = blk.ssm.kernel(L)                                                 # [H, L]
             ut = u.transpose(1, 2)                                                # [B, H, L]
-            y = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(K, n=n), n=n)[..., :L]
+            if isinstance(blk.ssm, _S5):
+                y = blk.ssm.conv(ut)
+            else:
+                K = blk.ssm.kernel(L)                                             # [H, L]
+                y = torch.fft.irfft(torch.fft.rfft(ut, n=n) * torch.fft.rfft(K, n=n), n=n)[..., :L]
             y = (y + blk.ssm.D[:, None] * ut).transpose(1, 2)
             o = blk.out(torch.nn.functional.gelu(y))
             if glu:

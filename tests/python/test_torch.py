@@ -1,5 +1,6 @@
 """ssmkit.torch: S4DKernel's parameters and kernel (against numpy in float64 and against the C
-engine's own model built from the same init file), and the Fourier-mode noise."""
+engine's own model built from the same init file), the engine's S5 layer against ssmkit.S5SSM's
+recurrence and S5's init recipe, and the Fourier-mode noise."""
 import ctypes
 import math
 
@@ -107,8 +108,7 @@ def engine_kernel(path, H, N, L, seed=0):
 
 def test_kernel_vs_c_engine():
     H, L, worst, worst2, rows = 8, 784, 0.0, 0.0, []
-    for method, N, flags in (("s4d-legs", 64, []), ("ptd", 32, ["--eps", "0.1"]), ("s4d-lin", 64, []),
-                             ("s5-legs", 32, [])):
+    for method, N, flags in (("s4d-legs", 64, []), ("ptd", 32, ["--eps", "0.1"]), ("s4d-lin", 64, [])):
         path = tmp(f"eng-{method}-{N}.safetensors")
         cli("init", method, "-N", N, "-o", path, "-q", *flags)
         f = ssmkit.load(path)
@@ -138,6 +138,92 @@ def test_kernel_vs_c_engine():
     assert worst <= 1e-6 and worst2 <= 5e-5, rows
     return f"H={H} L={L}: max |K_torch - K_engine| / max|K| (engine's float params / file's double) " + \
         ", ".join(rows)
+
+
+# ---- the engine's S5 layer (train/s5_layer.c) -------------------------------------------------------
+
+class _S5View(ctypes.Structure):   # ssm_train_s5 (train/train.h)
+    _fields_ = [("H", ctypes.c_size_t), ("M", ctypes.c_size_t)] + \
+        [(n, F) for n in ("lam", "B", "C", "logstep", "D", "W", "Ct")] + [("zq", ctypes.POINTER(ctypes.c_double))]
+
+
+def _s5_engine(path, H, N, seed):
+    """The C engine's S5 model from an init file (1 layer): its layer-0 S5 parameters (float32 arrays,
+    S5's shapes) and whether it chose the S5 layer."""
+    cfg = ssmkit.engine.TrainConfig()
+    lib.ssm_train_config_default(ctypes.byref(cfg))
+    cfg.init = path.encode()
+    cfg.d_model, cfg.d_state, cfg.n_layers, cfg.seed = H, N, 1, seed
+    m = ctypes.POINTER(ssmkit.engine.TrainModel)()
+    ssmkit._check(lib.ssm_train_model_create(ctypes.byref(m), ctypes.byref(cfg), 50, 1, 10, 0))
+    try:
+        mm = m.contents
+        arena = np.ctypeslib.as_array(mm.params, shape=(mm.n_params,))
+        names = [t.name.decode() for t in mm.tensors[:mm.n_tensors]]
+        get = lambda k: (lambda t: arena[t.offset:t.offset + t.count].copy())(
+            lib.ssm_train_model_tensor(m, f"layers.0.ssm.{k}".encode()).contents)
+        M = mm.M
+        p = {"Lambda": get("Lambda").reshape(M, 2), "B": get("B").reshape(M, H, 2), "C": get("C").reshape(H, M, 2),
+             "log_step": get("log_step"), "D": get("D")}
+        return p, "layers.0.ssm.log_step" in names and "layers.0.ssm.log_dt" not in names
+    finally:
+        lib.ssm_train_model_free(m)
+
+
+def _s5_layer_c(p, u):
+    """y [B, L, H] of the C layer (ssm_train_s5_discretize + ssm_train_s5_forward) on u [B, L, H]."""
+    M, H = p["B"].shape[0], p["B"].shape[1]
+    Bn, L = u.shape[0], u.shape[1]
+    arrs = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in p.items()}
+    W, Ct, zq = np.zeros(H * 2 * M, np.float32), np.zeros(2 * M * H, np.float32), np.zeros(4 * M)
+    ptr = lambda a: a.ctypes.data_as(F)
+    v = _S5View(H, M, ptr(arrs["Lambda"]), ptr(arrs["B"]), ptr(arrs["C"]), ptr(arrs["log_step"]), ptr(arrs["D"]),
+                ptr(W), ptr(Ct), zq.ctypes.data_as(ctypes.POINTER(ctypes.c_double)))
+    lib.ssm_train_s5_discretize.restype = ctypes.c_int
+    ssmkit._check(lib.ssm_train_s5_discretize(ctypes.byref(v)))
+    uc = np.ascontiguousarray(u, dtype=np.float32)
+    y, X = np.zeros_like(uc), np.zeros((Bn, L, 2 * M), np.float32)
+    lib.ssm_train_s5_forward(ptr(y), ptr(X), ctypes.byref(v), ptr(uc), ctypes.c_size_t(Bn), ctypes.c_size_t(L))
+    return y
+
+
+def test_s5_layer_vs_s5ssm():
+    """An S5 init selects the S5 layer; its parameters are S5's recipe (B̃ = V⁻¹B with B real, truncated
+    normal, std 1/√N) and its output is S5SSM's recurrence (s5/ssm.py's apply_ssm, in float64) on the
+    engine's own float parameters."""
+    H, L, worst, rows = 6, 400, 0.0, []
+    for method, N, flags in (("s5-legs", 16, ["--blocks", "2"]), ("ptd", 16, ["--eps", "0.1", "--blocks", "2"])):
+        path = tmp(f"eng-s5-{method}-{N}.safetensors")
+        cli("init", method, "-N", N, "-o", path, "-q", *flags)
+        f = ssmkit.load(path)
+        p, is_s5 = _s5_engine(path, H, N, seed=5)
+        assert is_s5, method
+        c = lambda a: a[..., 0].astype(np.float64) + 1j * a[..., 1].astype(np.float64)
+        assert np.array_equal(p["Lambda"], f.raw["Lambda"].astype(np.float32))
+        # B̃ = V⁻¹B with B real: V B̃ over the conjugate-closed set, 2 Re(V B̃), gives B back (imaginary part
+        # of V B̃ + conj(V B̃) is 0 by construction); B's entries lie within the truncation ±2 std/0.8796
+        Bt = c(p["B"])                                                               # [M, H]
+        Breal = 2.0 * (f.tensors["V"] @ Bt).real                                     # [N, H]
+        sd = 1.0 / math.sqrt(N)
+        assert np.max(np.abs(Breal)) <= 2.0 * sd / 0.87962566103423978 * (1 + 1e-5), np.max(np.abs(Breal))
+        Vinv = f.tensors.get("Vinv")
+        Vinv = f.tensors["V"].conj().T if Vinv is None else Vinv
+        back = Vinv @ Breal                                                          # V⁻¹B = B̃
+        assert np.max(np.abs(back - Bt)) <= 1e-5 * np.max(np.abs(Bt)), np.max(np.abs(back - Bt))
+        assert 0.5 < np.std(Breal) * math.sqrt(N) < 1.5, np.std(Breal) * math.sqrt(N)
+        # the layer's output: S5SSM (numpy, float64) on the same float parameters
+        s = ssmkit.S5SSM(p["Lambda"][:, 0].astype(np.float64), p["Lambda"][:, 1].astype(np.float64),
+                         p["B"].astype(np.float64), p["C"].astype(np.float64), p["D"].astype(np.float64),
+                         p["log_step"].astype(np.float64)[:, None])
+        u = np.random.default_rng(2).standard_normal((2, L, H)).astype(np.float32)
+        yc = _s5_layer_c(p, u)
+        yr = np.stack([s(u[b].astype(np.float64)) for b in range(2)])
+        err = float(np.max(np.abs(yc - yr)) / np.max(np.abs(yr)))
+        worst = max(worst, err)
+        rows.append(f"{method} {err:.1e}")
+    # float32 projections (sums of 2M and H terms) around a double recurrence: ~1e-7 of the largest output
+    assert worst <= 1e-5, rows
+    return f"H={H} N=16 L={L}: max |y_engine - y_S5SSM| / max|y| " + ", ".join(rows)
 
 
 def test_noise():

@@ -33,6 +33,14 @@ def _ptd16():
     return path
 
 
+def _s5ptd16():
+    """An S5-PTD init (ptd --blocks 2): the engine's S5 layer."""
+    path = tmp("train-s5ptd16.safetensors")
+    if not os.path.exists(path):
+        cli("init", "ptd", "-N", 16, "--eps", "0.1", "--blocks", 2, "-o", path, "-q")
+    return path
+
+
 def _engine_loss(e, ids, step, train):
     """Mean loss of the engine's own forward pass (ssm_train_model_step) on training samples ids."""
     from ssmkit.engine import TrainModel
@@ -109,6 +117,7 @@ def test_loss_curve_data_order_and_variants():
         ("adding", dict(n_train=64, epochs=6, seq_len=100, threads=2, glu=True, prenorm=True)),
         ("listops", dict(n_train=64, epochs=6, seq_len=64, warmup=5)),
         ("sinusoid", dict(n_train=48, epochs=8, seq_len=80, init="s4-dplr", d_state=16, freeze_ssm=True)),
+        ("adding", dict(n_train=64, epochs=6, seq_len=100, init=_s5ptd16(), d_state=16, prenorm=True)),  # S5
     ]
     rows_out, worst = [], 0.0
     for task, kw in cases:
@@ -117,7 +126,7 @@ def test_loss_curve_data_order_and_variants():
         _, _, rows = engine_train(e)
         d = _diff(rows, log)
         worst = max(worst, d)
-        rows_out.append(f"{task} {e.total_steps} steps {d:.1e}")
+        rows_out.append(f"{task}{' (S5 layer)' if e.s5 else ''} {e.total_steps} steps {d:.1e}")
     assert worst <= TOL, rows_out
     # the same run with the epochs' permutations shifted by one: the comparison notices
     e = Engine(cases[0][0], **{**base, **cases[0][1]})
