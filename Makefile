@@ -20,7 +20,7 @@ ifndef ARB_LIBS
 ARB_LIBS := $(shell printf '\043include <flint/acb_mat.h>\nint main(void) { return 0; }\n' | \
               $(CC) -x c - -o /dev/null -lflint -lmpfr -lgmp >/dev/null 2>&1 && echo -lflint || echo -lflint-arb -lflint)
 endif
-LIBS     := -lfftw3f -lzip -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
+LIBS     := -lfftw3f -lfftw3 -lzip -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
             -lpthread
 
 # the Python package goes to PREFIX/PYSITE (Debian's python3 searches /usr/local/lib/python3.X/dist-packages)

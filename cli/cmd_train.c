@@ -37,7 +37,9 @@ static const char TRAIN_HELP[] =
     "model:     --init FILE|METHOD (ssmkit-init/1 file or s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)\n"
     "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (an init file's N,\n"
     "           which it must match if given; 64 for a METHOD)  --layers K (4)  --glu  --prenorm  --dropout P (0.1)\n"
-    "           --dt-min (1e-3)  --dt-max (1e-1)\n"
+    "           --dt-min (1e-3)  --dt-max (1e-1)  --s4-kernel dplr|dense (inits with a low-rank P, s4-dplr:\n"
+    "           dplr = the S4 Cauchy/Woodbury kernel, bilinear, trainable (default); dense = the frozen ZOH\n"
+    "           reference on the rebuilt dense A)\n"
     "optimiser: --lr (0.01)  --lr-ssm (0.001; 0 = Lambda, B, Delta frozen)  --freeze-ssm (= --lr-ssm 0, the PTD\n"
     "           protocol)  --wd (0.05)  --clip (1; 0 = off)  --warmup STEPS (0)  --epochs E (1)  --steps S (cap)\n"
     "           --batch B (64)  --threads T (2)  --seed S (0)\n"
@@ -65,7 +67,7 @@ static void print_row(const ssm_train_epoch_row *r, void *ctx)
 
 enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN, O_DTMAX, O_LR, O_LRSSM, O_FREEZE,
        O_WD, O_CLIP, O_WARM, O_EPOCHS, O_STEPS, O_BATCH, O_THREADS, O_SEED, O_SEQ, O_NTR, O_NVAL, O_NTEST, O_DATA,
-       O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_END };
+       O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_S4K, O_END };
 
 /* The options that are part of the stored run: with --resume each one given must agree with it. */
 typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64 } opt_kind;
@@ -88,6 +90,7 @@ static const struct {
     {O_SEED, "--seed", K_U64, F(seed)}, {O_SEQ, "--seq-len", K_SIZE, F(seq_len)},
     {O_NTR, "--n-train", K_SIZE, F(n_train)}, {O_NVAL, "--n-val", K_SIZE, F(n_val)},
     {O_NTEST, "--n-test", K_SIZE, F(n_test)}, {O_DATA, "--data", K_STR, F(data_dir)},
+    {O_S4K, "--s4-kernel (dense: on)", K_FLAG, F(s4_dense)},
 #undef F
 };
 
@@ -168,6 +171,7 @@ static const struct option TRAIN_LONG[] = {
     {"seed", required_argument, NULL, O_SEED}, {"seq-len", required_argument, NULL, O_SEQ},
     {"n-train", required_argument, NULL, O_NTR}, {"n-val", required_argument, NULL, O_NVAL},
     {"n-test", required_argument, NULL, O_NTEST}, {"data", required_argument, NULL, O_DATA},
+    {"s4-kernel", required_argument, NULL, O_S4K},
     {"checkpoint", required_argument, NULL, O_CKPT}, {"checkpoint-every", required_argument, NULL, O_EVERY},
     {"resume", no_argument, NULL, O_RESUME}, {"force", no_argument, NULL, O_FORCE},
     {"log", required_argument, NULL, O_LOG}, {"json", no_argument, NULL, O_JSON}, {NULL, 0, NULL, 0},
@@ -198,6 +202,11 @@ static int train_option(ssm_train_config *c, ssm_train_run_opts *o, int *json, i
     case O_LR: REAL_OPT(lr, "--lr");
     case O_LRSSM: REAL_OPT(lr_ssm, "--lr-ssm");
     case O_FREEZE: c->lr_ssm = 0.0; return 0;
+    case O_S4K:
+        if (strcmp(optarg, "dplr") != 0 && strcmp(optarg, "dense") != 0)
+            return cli_usage_error("train: --s4-kernel must be dplr or dense, got '%s'", optarg);
+        c->s4_dense = strcmp(optarg, "dense") == 0;
+        return 0;
     case O_WD: REAL_OPT(wd, "--wd");
     case O_CLIP: REAL_OPT(clip, "--clip");
     case O_WARM:

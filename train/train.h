@@ -47,6 +47,8 @@ typedef struct {
     double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, B, Delta (the PTD protocol)            */
     size_t epochs, max_steps, batch, warmup, threads, ckpt_every;
     uint64_t seed;
+    int s4_dense;                    /* inits with a rank correction P (s4-dplr): 0 = the DPLR Cauchy kernel
+                                      * (trainable, the default), 1 = the dense reference path (frozen)    */
 } ssm_train_config;
 
 /* The defaults (sinusoid-free S4D-style small model): d_model 64, d_state 0 (the init's; 64 by name), 4
@@ -180,6 +182,29 @@ void ssm_train_kernel_dense_backward(float *dC, const double *dK, const double *
 SSM_MUST_CHECK ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, const float *logdt, size_t H,
                                  size_t L, size_t N);
 
+/* The S4 DPLR kernel (train/dplr_kernel.c; doc/reference.md §2–3): per channel h < H, A = Λ − pp* over
+ * the conjugate-closed set of the M stored modes (rank 1, P = Q), bilinear discretisation with
+ * Δ_h = exp(logdt[h]), and the trained C̃ = C(I − Ā^L):  K[h,ℓ] = C Ā^ℓ B̄ for ℓ < L, computed as the
+ * Cauchy sums + Woodbury at the L roots of unity and one inverse real FFT (FFTW, double).  lam, P, B, C:
+ * [H, M, 2] (re, im); logdt [H]; K [H, L].  A plan holds the transforms and the scratch (one thread). */
+typedef struct ssm_train_dplr ssm_train_dplr;
+/* Plan the kernels of H channels, M stored modes, length L (EINVAL for empty sizes, ENOMEM). */
+SSM_MUST_CHECK ssm_status ssm_train_dplr_create(ssm_train_dplr **out, size_t H, size_t M, size_t L);
+/* Free a plan (NULL ok). */
+void ssm_train_dplr_free(ssm_train_dplr *d);
+/* K [H, L] (rounded to float) from the parameters.  ELOSS when a value is not finite (K partly written).
+ * Cost O(H·M·L). */
+SSM_MUST_CHECK ssm_status ssm_train_kernel_dplr_forward(float *K, ssm_train_dplr *d, const float *lam, const float *P,
+                                                        const float *B, const float *C, const float *logdt);
+/* Gradients of Σ dK·K (dK [H, L] double), accumulated: dC always; dlam, dP, dB, dlogdt when not NULL.
+ * Cost about 3·O(H·M·L). */
+void ssm_train_kernel_dplr_backward(float *dlam, float *dP, float *dB, float *dC, float *dlogdt, ssm_train_dplr *d,
+                                    const double *dK, const float *lam, const float *P, const float *B,
+                                    const float *C, const float *logdt);
+/* C ← C(I − Ā^L) in place, per channel (the trained C̃ of the S4 paper from a given C); O(H·M·L).  ENOMEM. */
+SSM_MUST_CHECK ssm_status ssm_train_dplr_ctilde(float *C, const float *lam, const float *P, const float *logdt,
+                                                size_t H, size_t M, size_t L);
+
 /* FFT convolution plan for H channels of length L (real transforms of length nfft ≥ 2L, FFTW, planned
  * once; execute is thread-safe on the plan's per-call buffers). */
 typedef struct ssm_train_conv ssm_train_conv;
@@ -224,10 +249,11 @@ typedef struct {
 /* per-layer offsets into the parameter arena */
 typedef struct {
     size_t lam, B, C, logdt, D, W, b, ln_g, ln_b;
+    size_t P;               /* the DPLR path's low-rank factor (SIZE_MAX elsewhere) */
 } ssm_train_layer;
 
 #define SSM_TRAIN_MAX_LAYERS 16
-#define SSM_TRAIN_MAX_TENSORS (4 + 9 * SSM_TRAIN_MAX_LAYERS)
+#define SSM_TRAIN_MAX_TENSORS (4 + 10 * SSM_TRAIN_MAX_LAYERS)
 
 typedef struct {
     /* shapes */
@@ -252,6 +278,9 @@ typedef struct {
     double *dense_A, *dense_B;   /* [N, N], [N] */
     double *basis;               /* [K, H, L, N] */
     uint64_t init_digest;        /* ssm_init_digest of the init the model was built from */
+    /* DPLR path (s4-dplr inits unless cfg.s4_dense): Λ, P, B, C̃ [H, M, 2] per layer, Cauchy kernel */
+    int dplr;
+    ssm_train_dplr *dplr_plan;
 } ssm_train_model;
 
 /* Build the model for data with L steps, din features and nout outputs from cfg (init file or method,
