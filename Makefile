@@ -163,7 +163,7 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | 
 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.
-TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1
+TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr-dense:1:0:1 s4-dplr:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1
 check-torch: all
 	@mkdir -p $(BUILD)/bench $(BUILD)/torch
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/bench/train-export bench/train-export.c $(STATIC) $(LIBS)
