@@ -9,7 +9,7 @@ EngineModel.from_checkpoint, engine_train(resume=...)), against the file's bytes
     float32 forward pass on identical weights and data, differing only by summation order (FFTW and
     OpenBLAS against PyTorch's FFT and GEMM; the per-batch losses accumulated in double on both sides), a few
     float32 ulps (6e-8) per layer; measured 2.1e-8 (listops, GLU, pre-norm; adding on the dense
-    s4-dplr path).  Accuracy is required equal: every
+    s4-dplr path; adding on the trained DPLR kernel).  Accuracy is required equal: every
     sample's top-two logits (or |prediction - target| against tol) are checked to be further apart
     than 1e-4, so no decision can flip at that rounding.
 (c) A corrupted checkpoint raises ssmkit.Error with the C reader's message (the one `ssmkit eval`
@@ -57,7 +57,12 @@ def _listops():
 
 def _dense():
     return _run("dense", "adding", "--init", _init("s4-dplr", 8), "--d-model", 8, "--layers", 2, "--n-train", 64,
-                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48, "--freeze-ssm")
+                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48, "--freeze-ssm", "--s4-kernel", "dense")
+
+
+def _dplr():
+    return _run("dplr", "adding", "--init", _init("s4-dplr", 8), "--d-model", 8, "--layers", 2, "--n-train", 64,
+                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48)
 
 
 def _file_arenas(path):
@@ -74,7 +79,7 @@ def _file_arenas(path):
 
 def test_parameters_bit_for_bit():
     checked = 0
-    for d in (_listops(), _dense()):
+    for d in (_listops(), _dense(), _dplr()):
         ck = ssmkit.load_checkpoint(d)
         arenas, hdr = _file_arenas(os.path.join(d, "ckpt.bin"))
         assert list(ck.params) == list(arenas), (list(ck.params), list(arenas))
@@ -92,7 +97,7 @@ def test_parameters_bit_for_bit():
         e = Engine(ck.task, **ck.options)
         assert not np.array_equal(e.params["decoder.weight"], ck.params["decoder.weight"])
         assert any(np.abs(m).max() > 0 for m in ck.exp_avg.values())
-    return f"{checked} floats (parameters and both moments, two runs) equal the file's bytes"
+    return f"{checked} floats (parameters and both moments, three runs: listops, dense and DPLR s4-dplr) equal the file's bytes"
 
 
 def _decisions_are_clear(model, ck):
@@ -109,7 +114,7 @@ def _decisions_are_clear(model, ck):
 
 def test_eval_matches_cli():
     worst, notes = 0.0, []
-    for d in (_listops(), _dense()):
+    for d in (_listops(), _dense(), _dplr()):
         ck = ssmkit.load_checkpoint(d, data=True)
         model = EngineModel.from_checkpoint(d)
         for name, p in model.named_parameters():
@@ -122,7 +127,7 @@ def test_eval_matches_cli():
         assert gap > MARGIN, (d, gap)
         assert acc == ref["acc"], (d, acc, ref["acc"])
         worst = max(worst, rel)
-        notes.append(f"{ck.task}{' dense' if ck.dense else ''} loss {loss:.6f} acc {acc:.4f}")
+        notes.append(f"{ck.task}{' dense' if ck.dense else ' dplr' if ck.dplr else ''} loss {loss:.6f} acc {acc:.4f}")
     return f"{'; '.join(notes)}; worst relative loss difference {worst:.2e} (required {EVAL_TOL:g})"
 
 
