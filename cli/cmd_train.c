@@ -70,7 +70,7 @@ enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN,
        O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_S4K, O_END };
 
 /* The options that are part of the stored run: with --resume each one given must agree with it. */
-typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64 } opt_kind;
+typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64, K_S4K } opt_kind;
 static const struct {
     int code;
     const char *name;
@@ -90,7 +90,7 @@ static const struct {
     {O_SEED, "--seed", K_U64, F(seed)}, {O_SEQ, "--seq-len", K_SIZE, F(seq_len)},
     {O_NTR, "--n-train", K_SIZE, F(n_train)}, {O_NVAL, "--n-val", K_SIZE, F(n_val)},
     {O_NTEST, "--n-test", K_SIZE, F(n_test)}, {O_DATA, "--data", K_STR, F(data_dir)},
-    {O_S4K, "--s4-kernel (dense: on)", K_FLAG, F(s4_dense)},
+    {O_S4K, "--s4-kernel", K_S4K, F(s4_dense)},
 #undef F
 };
 
@@ -101,6 +101,7 @@ static void opt_text(char *buf, size_t cap, opt_kind k, const void *p)
     case K_SIZE: snprintf(buf, cap, "%zu", *(const size_t *)p); break;
     case K_REAL: snprintf(buf, cap, "%.17g", *(const double *)p); break;
     case K_FLAG: snprintf(buf, cap, "%s", *(const int *)p ? "on" : "off"); break;
+    case K_S4K: snprintf(buf, cap, "%s", *(const int *)p ? "dense" : "dplr"); break;
     case K_STR: snprintf(buf, cap, "'%s'", (const char *)p); break;
     case K_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     }
@@ -111,7 +112,8 @@ static int opt_same(opt_kind k, const void *a, const void *b)
     switch (k) {
     case K_SIZE: return *(const size_t *)a == *(const size_t *)b;
     case K_REAL: return *(const double *)a == *(const double *)b;
-    case K_FLAG: return (*(const int *)a != 0) == (*(const int *)b != 0);
+    case K_FLAG:
+    case K_S4K: return (*(const int *)a != 0) == (*(const int *)b != 0);
     case K_STR: return strcmp(a, b) == 0;
     case K_U64: return *(const uint64_t *)a == *(const uint64_t *)b;
     }
