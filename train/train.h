@@ -44,7 +44,7 @@ typedef struct {
     size_t n_layers;
     int glu, prenorm;
     double dropout, dt_min, dt_max;
-    double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, B, Delta (the PTD protocol)            */
+    double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, (P,) B, Delta (the PTD protocol)       */
     size_t epochs, max_steps, batch, warmup, threads, ckpt_every;
     uint64_t seed;
     int s4_dense;                    /* inits with a rank correction P (s4-dplr): 0 = the DPLR Cauchy kernel
@@ -243,7 +243,7 @@ enum { SSM_TRAIN_DECAY, SSM_TRAIN_NODECAY, SSM_TRAIN_SSM, SSM_TRAIN_NGROUPS };
 typedef struct {
     char name[40];
     size_t offset, count;   /* in floats, into the arena */
-    int group;              /* SSM_TRAIN_DECAY (weights, C), _NODECAY (biases, LN, D), _SSM (Λ, B, logΔ) */
+    int group;              /* SSM_TRAIN_DECAY (weights, C), _NODECAY (biases, LN, D), _SSM (Λ, P, B, logΔ) */
 } ssm_train_tensor;
 
 /* per-layer offsets into the parameter arena */
@@ -286,20 +286,23 @@ typedef struct {
 /* Build the model for data with L steps, din features and nout outputs from cfg (init file or method,
  * Δ log-uniform per channel and layer, C = C₀V where the init has V (C₀ ~ N(0,1) real), else complex
  * normal; PyTorch-style uniform(±1/√fan_in) linear weights; LN γ = 1, β = 0; D ~ N(0,1)).  An init with a
- * rank correction P (s4-dplr) takes the dense path: A = V(Λ − P̃P̃*)V* over the conjugate-closed set,
- * rebuilt from the file's tensors; it needs lr_ssm = 0.  EINVAL for a bad init name/file, EFORMAT for
- * a file that is not ssmkit-init/1 with conj_sym. */
+ * rank correction P (s4-dplr) takes the DPLR path (Λ, P̃, B̃ per channel, the trained C̃ = C₀V(I − Ā^L),
+ * ssm_train_kernel_dplr_forward; rank 1 only, EINVAL otherwise), or with cfg->s4_dense the dense path:
+ * A = V(Λ − P̃P̃*)V* over the conjugate-closed set, rebuilt from the file's tensors, which needs
+ * lr_ssm = 0 (EINVAL).  EINVAL for a bad init name/file, EFORMAT for a file that is not ssmkit-init/1
+ * with conj_sym. */
 SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */
 void ssm_train_model_free(ssm_train_model *m);
 /* Tensor by name, NULL if absent. */
 const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name);
-/* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes);
- * for the dense path also the basis when `basis_too`.  Cost O(K·H·M·L) (+ basis). */
+/* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes, in one
+ * thread); for the dense path also the basis when `basis_too`.  Cost O(K·H·M·L) (+ basis).  ELOSS when
+ * a kernel is not finite. */
 SSM_MUST_CHECK ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too);
 /* Back from the summed kernel spectra dKf [K, H, nfreq, 2] (the chunks' accumulators added up) to the
- * SSM parameter gradients in m->grads: C always, Λ, B, logΔ when train_ssm. */
+ * SSM parameter gradients in m->grads: C always, Λ, (P,) B, logΔ when train_ssm. */
 void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm);
 
 /* Fourier-mode noise (doc/reference.md §6): added to the SSM input of every layer,
