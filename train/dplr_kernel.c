@@ -33,6 +33,21 @@ struct ssm_train_dplr {
 
 static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
 
+/* The inner loops' complex product and reciprocal written out: C's own complex * and / carry the Annex G
+ * infinity/NaN recovery (a library call per division), about 10× the cost here.  Every operand is finite
+ * and moderate (|a − sλ| ≤ 4/Δ + 2|λ|), so |z|² neither overflows nor underflows; 1/z = z̄/|z|² is then
+ * accurate to a few ulps. */
+static inline double complex mul(double complex a, double complex b)
+{
+    return CMPLX(creal(a) * creal(b) - cimag(a) * cimag(b), creal(a) * cimag(b) + cimag(a) * creal(b));
+}
+
+static inline double complex inv(double complex z)
+{
+    double m = creal(z) * creal(z) + cimag(z) * cimag(z);
+    return CMPLX(creal(z) / m, -cimag(z) / m);
+}
+
 void ssm_train_dplr_free(ssm_train_dplr *d)
 {
     if (!d)
@@ -88,14 +103,14 @@ static void cauchy_sums(double complex k[4], ssm_train_dplr *d, double complex a
     double complex k00 = 0.0, k01 = 0.0, k10 = 0.0, k11 = 0.0;
     for (size_t n = 0; n < d->M; n++) {
         double complex la = cf(lam + 2 * n), p = cf(P + 2 * n), b = cf(B + 2 * n), c = cf(C + 2 * n);
-        double complex r = 1.0 / (a - s * la), rb = 1.0 / (a - s * conj(la));
-        double complex v00 = c * b, v01 = c * p, v10 = conj(p) * b;
+        double complex r = inv(a - mul(s, la)), rb = inv(a - mul(s, conj(la)));
+        double complex v00 = mul(c, b), v01 = mul(c, p), v10 = mul(conj(p), b);
         double v11 = creal(p) * creal(p) + cimag(p) * cimag(p);
         d->r[n] = r;
         d->rb[n] = rb;
-        k00 += v00 * r + conj(v00) * rb;
-        k01 += v01 * r + conj(v01) * rb;
-        k10 += v10 * r + conj(v10) * rb;
+        k00 += mul(v00, r) + mul(conj(v00), rb);
+        k01 += mul(v01, r) + mul(conj(v01), rb);
+        k10 += mul(v10, r) + mul(conj(v10), rb);
         k11 += v11 * (r + rb);
     }
     k[0] = k00; k[1] = k01; k[2] = k10; k[3] = k11;
@@ -127,13 +142,46 @@ ssm_status ssm_train_kernel_dplr_forward(float *K, ssm_train_dplr *d, const floa
     return SSM_OK;
 }
 
-/* One channel's backward.  The loss is Σ_ℓ dK_ℓ K_ℓ = (1/L) Σ_{k<L} G_k X_k with X_k = K̂(w_k) and
- * G_k = Σ_ℓ dK_ℓ e^{+2πikℓ/L}.  For a complex parameter θ (Wirtinger ∂/∂θ, θ̄ held fixed) the real
- * gradient is (∂/∂Re θ, ∂/∂Im θ) = (Re, Im) of 2·conj(∂loss/∂θ).  With D = 1 + s k'11 the coefficients
- * c_ab = G ∂X/∂k'_ab are c00 = 2G, c01 = −2Gs k'10/D, c10 = −2Gs k'01/D, c11 = 2Gs² k'01 k'10/D², and
+/* One frequency's share of a channel's backward.  The loss is Σ_ℓ dK_ℓ K_ℓ = (1/L) Σ_{k<L} G_k X_k with
+ * X_k = K̂(w_k) and G_k = Σ_ℓ dK_ℓ e^{+2πikℓ/L}.  For a complex parameter θ (Wirtinger ∂/∂θ, θ̄ held fixed)
+ * the real gradient is (∂/∂Re θ, ∂/∂Im θ) = (Re, Im) of 2·conj(∂loss/∂θ).  With D = 1 + s k'11 the
+ * coefficients c_ab = G ∂X/∂k'_ab are c00 = 2G, c01 = −2Gs k'10/D, c10 = −2Gs k'01/D,
+ * c11 = 2Gs² k'01 k'10/D², and
  *   ∂/∂C̃_n:  (c00 B + c01 p) r            ∂/∂B_n:  (c00 C̃ + c10 p̄) r
  *   ∂/∂p_n:  c01 C̃ r + c10 B̄ r̄ + c11 p̄ (r + r̄)     (p enters v^01, v^11 and, conjugated, v^10)
- *   ∂/∂λ_n:  (Σ_ab c_ab v^ab) s r²        ∂/∂Δ:  (2/Δ²)(1 − w) Σ_n Σ_ab c_ab (v^ab r² + conj(v^ab) r̄²). */
+ *   ∂/∂λ_n:  (Σ_ab c_ab v^ab) s r²        ∂/∂Δ:  (2/Δ²)(1 − w) Σ_n Σ_ab c_ab (v^ab r² + conj(v^ab) r̄²).
+ * The mirrored frequency w̄ (k → L − k) has r_n(w̄) = conj(r̄_n(w)), r̄_n(w̄) = conj(r_n(w)) and
+ * k'_ab(w̄) = conj(k'_ab(w)): `mirror` evaluates it from the sums of w (d->r, d->rb, q). */
+static double complex freq_backward(ssm_train_dplr *d, double complex G, double complex w, double dt,
+                                    const double complex q0[4], int mirror, const float *P, const float *B,
+                                    const float *C)
+{
+    double complex *aC = d->acc, *aB = aC + d->M, *aP = aB + d->M, *aL = aP + d->M, q[4];
+    for (int i = 0; i < 4; i++)
+        q[i] = mirror ? conj(q0[i]) : q0[i];
+    if (mirror)
+        w = conj(w);
+    double complex s = 1.0 + w, D = 1.0 + s * q[3], sdt = 0.0;
+    double complex c00 = 2.0 * G, c01 = -2.0 * G * s * q[2] / D, c10 = -2.0 * G * s * q[1] / D;
+    double complex c11 = 2.0 * G * s * s * q[1] * q[2] / (D * D);
+    for (size_t n = 0; n < d->M; n++) {
+        double complex p = cf(P + 2 * n), b = cf(B + 2 * n), c = cf(C + 2 * n);
+        double complex r = mirror ? conj(d->rb[n]) : d->r[n], rb = mirror ? conj(d->r[n]) : d->rb[n];
+        double complex v00 = mul(c, b), v01 = mul(c, p), v10 = mul(conj(p), b), r2 = mul(r, r), rb2 = mul(rb, rb);
+        double v11 = creal(p) * creal(p) + cimag(p) * cimag(p);
+        double complex cv = mul(c00, v00) + mul(c01, v01) + mul(c10, v10) + c11 * v11;
+        double complex cvb = mul(c00, conj(v00)) + mul(c01, conj(v01)) + mul(c10, conj(v10)) + c11 * v11;
+        aC[n] += mul(mul(c00, b) + mul(c01, p), r);
+        aB[n] += mul(mul(c00, c) + mul(c10, conj(p)), r);
+        aP[n] += mul(mul(c01, c), r) + mul(mul(c10, conj(b)), rb) + mul(mul(c11, conj(p)), r + rb);
+        aL[n] += mul(mul(cv, s), r2);
+        sdt += mul(cv, r2) + mul(cvb, rb2);
+    }
+    return sdt * (2.0 / (dt * dt)) * (1.0 - w);
+}
+
+/* One channel's backward: the Cauchy sums once per frequency pair (k, L − k), both frequencies' shares,
+ * then the gradients (see freq_backward). */
 static void backward_channel(float *dlam, float *dP, float *dB, float *dC, double *ddt, ssm_train_dplr *d,
                              const fftw_complex *F, double dt, const float *lam, const float *P, const float *B,
                              const float *C)
@@ -142,38 +190,22 @@ static void backward_channel(float *dlam, float *dP, float *dB, float *dC, doubl
     double complex *aC = d->acc, *aB = aC + M, *aP = aB + M, *aL = aP + M;
     memset(d->acc, 0, 6 * M * sizeof *d->acc);
     double complex gdt = 0.0;
-    for (size_t k = 0; k < L; k++) {
-        /* G_k = conj(F_k) for k ≤ L/2, F_{L−k} above (F = rfft(dK), real dK) */
-        double complex G = k < d->nh ? conj(F[k]) : F[L - k];
-        double complex w = d->w[k], s = 1.0 + w, a = (2.0 / dt) * (1.0 - w), q[4];
-        cauchy_sums(q, d, a, s, lam, P, B, C);
-        double complex D = 1.0 + s * q[3];
-        double complex c00 = 2.0 * G, c01 = -2.0 * G * s * q[2] / D, c10 = -2.0 * G * s * q[1] / D;
-        double complex c11 = 2.0 * G * s * s * q[1] * q[2] / (D * D), sdt = 0.0;
-        for (size_t n = 0; n < M; n++) {
-            double complex p = cf(P + 2 * n), b = cf(B + 2 * n), c = cf(C + 2 * n);
-            double complex r = d->r[n], rb = d->rb[n];
-            double complex v00 = c * b, v01 = c * p, v10 = conj(p) * b;
-            double v11 = creal(p) * creal(p) + cimag(p) * cimag(p);
-            double complex cv = c00 * v00 + c01 * v01 + c10 * v10 + c11 * v11;
-            double complex cvb = c00 * conj(v00) + c01 * conj(v01) + c10 * conj(v10) + c11 * v11;
-            aC[n] += (c00 * b + c01 * p) * r;
-            aB[n] += (c00 * c + c10 * conj(p)) * r;
-            aP[n] += c01 * c * r + c10 * conj(b) * rb + c11 * conj(p) * (r + rb);
-            aL[n] += cv * s * r * r;
-            sdt += cv * r * r + cvb * rb * rb;
-        }
-        gdt += sdt * (2.0 / (dt * dt)) * (1.0 - w);
+    for (size_t k = 0; k < d->nh; k++) { /* G_k = conj(F_k) for k < nh; G_{L−k} = F_k (F = rfft(dK), real dK) */
+        double complex w = d->w[k], q[4];
+        cauchy_sums(q, d, (2.0 / dt) * (1.0 - w), 1.0 + w, lam, P, B, C);
+        gdt += freq_backward(d, conj(F[k]), w, dt, q, 0, P, B, C);
+        if (k > 0 && k < L - k)
+            gdt += freq_backward(d, F[k], w, dt, q, 1, P, B, C);
     }
-    const double inv = 1.0 / (double)L;
+    const double il = 1.0 / (double)L;
     for (size_t n = 0; n < M; n++) {
         double complex g;
-        g = 2.0 * conj(aC[n]) * inv; dC[2 * n] += (float)creal(g); dC[2 * n + 1] += (float)cimag(g);
-        if (dB) { g = 2.0 * conj(aB[n]) * inv; dB[2 * n] += (float)creal(g); dB[2 * n + 1] += (float)cimag(g); }
-        if (dP) { g = 2.0 * conj(aP[n]) * inv; dP[2 * n] += (float)creal(g); dP[2 * n + 1] += (float)cimag(g); }
-        if (dlam) { g = 2.0 * conj(aL[n]) * inv; dlam[2 * n] += (float)creal(g); dlam[2 * n + 1] += (float)cimag(g); }
+        g = 2.0 * conj(aC[n]) * il; dC[2 * n] += (float)creal(g); dC[2 * n + 1] += (float)cimag(g);
+        if (dB) { g = 2.0 * conj(aB[n]) * il; dB[2 * n] += (float)creal(g); dB[2 * n + 1] += (float)cimag(g); }
+        if (dP) { g = 2.0 * conj(aP[n]) * il; dP[2 * n] += (float)creal(g); dP[2 * n + 1] += (float)cimag(g); }
+        if (dlam) { g = 2.0 * conj(aL[n]) * il; dlam[2 * n] += (float)creal(g); dlam[2 * n + 1] += (float)cimag(g); }
     }
-    *ddt = creal(gdt) * inv;
+    *ddt = creal(gdt) * il;
 }
 
 void ssm_train_kernel_dplr_backward(float *dlam, float *dP, float *dB, float *dC, float *dlogdt, ssm_train_dplr *d,
