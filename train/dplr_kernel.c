@@ -6,12 +6,13 @@
  *
  * Everything is over the conjugate-closed set of N = 2M modes, of which the M stored ones are the first
  * half (λ_n, p_n, B_n, C̃_n, n < M; the other half their conjugates), per channel h with its own Δ_h.
- * With w on the unit circle, s = 1 + w, a = (2/Δ)(1 − w), r_n = s/(a − sλ_n) = 1/(g(w) − λ_n)
- * (g = (2/Δ)(1 − w)/(1 + w)) and r̄_n the same with conj(λ_n):
- *   K̂(w) = Σ_{ℓ<L} K_ℓ w^ℓ = 2/(1 + w)·[k00 − k01 k10/(1 + k11)],
- *   k_ab = Σ_n v_n^{ab} r_n + conj(v_n^{ab}) r̄_n,  v^00 = C̃B, v^01 = C̃p, v^10 = p̄B, v^11 = |p|².
- * Written with k'_ab = k_ab/s (denominators d_n = a − sλ_n, never 0 while Re λ < 0), K̂ = 2[k'00 −
- * s k'01 k'10/(1 + s k'11)] has no pole at w = −1.  K̂(w_k) at w_k = e^{−2πik/L} is the DFT of K, so
+ * At w on the unit circle, with g(w) = (2/Δ)(1 − w)/(1 + w), the Cauchy sums κ_ab = Σ_n v^{ab}_n/(g − λ_n)
+ * over all N modes, v^00 = C̃B, v^01 = C̃p, v^10 = p̄B, v^11 = |p|², give (Woodbury for the rank-1 term)
+ *   K̂(w) = Σ_{ℓ<L} K_ℓ w^ℓ = 2/(1 + w)·[κ00 − κ01 κ10/(1 + κ11)].
+ * The code uses s = 1 + w, a = (2/Δ)(1 − w), d_n = a − sλ_n = s(g − λ_n), r_n = 1/d_n, r̄_n the same with
+ * conj(λ_n) (the conjugate mode), and k_ab = κ_ab/s = Σ_n v_n r_n + conj(v_n) r̄_n:
+ *   K̂ = 2[k00 − s k01 k10/(1 + s k11)],
+ * which has no pole at w = −1 (d_n ≠ 0 while Re λ < 0).  K̂(w_k) at w_k = e^{−2πik/L} is the DFT of K, so
  * K = irfft(K̂(w_0 … w_{L/2})).  Cost O(H·M·L) (forward) and about three times that (backward). */
 #include "train/train.h"
 
@@ -28,7 +29,7 @@ struct ssm_train_dplr {
     double *time;                /* [H][L]                                                        */
     fftw_plan c2r, r2c;          /* H transforms of length L: spec → time, time → spec             */
     double complex *r, *rb;      /* [M] scratch: r_n, r̄_n at one frequency                        */
-    double complex *acc;         /* [6M] scratch: the backward's per-mode sums                    */
+    double complex *acc;         /* [4M] scratch: the backward's per-mode sums                    */
 };
 
 static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
@@ -73,7 +74,7 @@ ssm_status ssm_train_dplr_create(ssm_train_dplr **out, size_t H, size_t M, size_
     d->time = fftw_malloc(H * L * sizeof *d->time);
     d->r = malloc(M * sizeof *d->r);
     d->rb = malloc(M * sizeof *d->rb);
-    d->acc = malloc(6 * M * sizeof *d->acc);
+    d->acc = malloc(4 * M * sizeof *d->acc);
     if (d->w && d->spec && d->time) {
         int n = (int)L;
         /* FFTW_ESTIMATE: the same plan, hence the same roundings, in every process (see conv_new) */
@@ -95,7 +96,7 @@ ssm_status ssm_train_dplr_create(ssm_train_dplr **out, size_t H, size_t M, size_
     return SSM_OK;
 }
 
-/* The four Cauchy sums k'_ab at one frequency (a = (2/Δ)(1 − w), s = 1 + w) of channel h, and r, r̄ in
+/* The four Cauchy sums k_ab at one frequency (a = (2/Δ)(1 − w), s = 1 + w) of channel h, and r, r̄ in
  * d->r, d->rb.  lam, P, B, C point at the channel's M modes ([M, 2]). */
 static void cauchy_sums(double complex k[4], ssm_train_dplr *d, double complex a, double complex s,
                         const float *lam, const float *P, const float *B, const float *C)
@@ -144,14 +145,14 @@ ssm_status ssm_train_kernel_dplr_forward(float *K, ssm_train_dplr *d, const floa
 
 /* One frequency's share of a channel's backward.  The loss is Σ_ℓ dK_ℓ K_ℓ = (1/L) Σ_{k<L} G_k X_k with
  * X_k = K̂(w_k) and G_k = Σ_ℓ dK_ℓ e^{+2πikℓ/L}.  For a complex parameter θ (Wirtinger ∂/∂θ, θ̄ held fixed)
- * the real gradient is (∂/∂Re θ, ∂/∂Im θ) = (Re, Im) of 2·conj(∂loss/∂θ).  With D = 1 + s k'11 the
- * coefficients c_ab = G ∂X/∂k'_ab are c00 = 2G, c01 = −2Gs k'10/D, c10 = −2Gs k'01/D,
- * c11 = 2Gs² k'01 k'10/D², and
+ * the real gradient is (∂/∂Re θ, ∂/∂Im θ) = (Re, Im) of 2·conj(∂loss/∂θ).  With D = 1 + s k11 the
+ * coefficients c_ab = G ∂X/∂k_ab are c00 = 2G, c01 = −2Gs k10/D, c10 = −2Gs k01/D,
+ * c11 = 2Gs² k01 k10/D², and
  *   ∂/∂C̃_n:  (c00 B + c01 p) r            ∂/∂B_n:  (c00 C̃ + c10 p̄) r
  *   ∂/∂p_n:  c01 C̃ r + c10 B̄ r̄ + c11 p̄ (r + r̄)     (p enters v^01, v^11 and, conjugated, v^10)
  *   ∂/∂λ_n:  (Σ_ab c_ab v^ab) s r²        ∂/∂Δ:  (2/Δ²)(1 − w) Σ_n Σ_ab c_ab (v^ab r² + conj(v^ab) r̄²).
  * The mirrored frequency w̄ (k → L − k) has r_n(w̄) = conj(r̄_n(w)), r̄_n(w̄) = conj(r_n(w)) and
- * k'_ab(w̄) = conj(k'_ab(w)): `mirror` evaluates it from the sums of w (d->r, d->rb, q). */
+ * k_ab(w̄) = conj(k_ab(w)): `mirror` evaluates it from the sums of w (d->r, d->rb, q). */
 static double complex freq_backward(ssm_train_dplr *d, double complex G, double complex w, double dt,
                                     const double complex q0[4], int mirror, const float *P, const float *B,
                                     const float *C)
@@ -188,7 +189,7 @@ static void backward_channel(float *dlam, float *dP, float *dB, float *dC, doubl
 {
     const size_t M = d->M, L = d->L;
     double complex *aC = d->acc, *aB = aC + M, *aP = aB + M, *aL = aP + M;
-    memset(d->acc, 0, 6 * M * sizeof *d->acc);
+    memset(d->acc, 0, 4 * M * sizeof *d->acc);
     double complex gdt = 0.0;
     for (size_t k = 0; k < d->nh; k++) { /* G_k = conj(F_k) for k < nh; G_{L−k} = F_k (F = rfft(dK), real dK) */
         double complex w = d->w[k], q[4];
