@@ -20,7 +20,7 @@ ifndef ARB_LIBS
 ARB_LIBS := $(shell printf '\043include <flint/acb_mat.h>\nint main(void) { return 0; }\n' | \
               $(CC) -x c - -o /dev/null -lflint -lmpfr -lgmp >/dev/null 2>&1 && echo -lflint || echo -lflint-arb -lflint)
 endif
-LIBS     := -lfftw3f -lzip -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
+LIBS     := -lfftw3f -lfftw3 -lzip -lz -llapacke -lopenblas -lgsl -ljansson $(ARB_LIBS) -lmpc -lmpfr -lgmp -lgfortran -lm \
             -lpthread
 
 # the Python package goes to PREFIX/PYSITE (Debian's python3 searches /usr/local/lib/python3.X/dist-packages)
@@ -164,8 +164,10 @@ $(BUILD)/fuzz/%: fuzz/%.c $(LIB_SRC) $(HEADERS) $(REF_OBJ) $$(FUZZ_EXTRA_$$*) | 
 # The training engine against an independent PyTorch implementation (bench/torch_model.py, Debian
 # python3-torch): same weights and batch -> loss and every gradient to 1e-4 relative.  Not in `check`.
 # Cases INIT:GLU:PRENORM:MSE[:FROZEN]; INIT is a method name, or NAME when $(BUILD)/torch/NAME.init.safetensors
-# is written below (s5-ptd: the S5-PTD layout of init ptd --blocks 2, the S5 layer like s5-legs).
-TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr:1:0:1 s5-legs:0:0:1:0 s5-legs:1:1:0:1 s5-ptd:0:1:0:0
+# is written below (s5-ptd: the S5-PTD layout of init ptd --blocks 2, the S5 layer like s5-legs);
+# s4-dplr: the trained DPLR kernel, s4-dplr-dense: the frozen dense reference path.
+TORCH_CASES := s4d-lin:0:0:0 s4d-legs:1:1:1 ptd:0:1:0 s4-dplr-dense:1:0:1 s4-dplr:0:1:0 s4-dplr:1:0:1 \
+               s5-legs:0:0:1:0 s5-legs:1:1:0:1 s5-ptd:0:1:0:0
 check-torch: all
 	@mkdir -p $(BUILD)/bench $(BUILD)/torch
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(BUILD)/bench/train-export bench/train-export.c $(STATIC) $(LIBS)

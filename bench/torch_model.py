@@ -17,6 +17,10 @@ The S5 layer (an S5 init: meta "s5"), computed here differently from the engine'
 impulse response K[l, h, k] = 2 Re sum_n C[h,n] Lambda_bar_n^l B_bar[n,k] (Lambda_bar = exp(Delta Lambda),
 B_bar = (Lambda_bar - 1)/Lambda B, one Delta per mode) and the causal convolution y = K * u + D u by FFT
 of length 2L, summed over the input channels.
+
+s4-dplr inits: the DPLR kernel here
+is the dense bilinear recurrence K_l = Re(C Abar^l Bbar) over the conjugate-closed set (A = Lambda - p p*,
+C = C~ (I - Abar^L)^-1), not the engine's Cauchy/Woodbury evaluation; or the dense frozen ZOH basis.
 """
 import json
 import struct
@@ -44,12 +48,13 @@ def read_safetensors(path):
 
 class Model(torch.nn.Module):
     def __init__(self, H, N, K, L, din, nout, glu=False, prenorm=False, dense=False, dtype=torch.float64,
-                 dense_A=None, dense_B=None, kernel_dtype=torch.float64, s5=False):
+                 dense_A=None, dense_B=None, kernel_dtype=torch.float64, s5=False, dplr=False):
         super().__init__()
         self.kdt = kernel_dtype  # float64 for the comparison; the benchmark uses float32 like the S4D code
         M = N // 2
         self.H, self.N, self.M, self.K, self.L, self.glu, self.prenorm, self.dense = H, N, M, K, L, glu, prenorm, dense
         self.s5 = s5
+        self.dplr = dplr
         P = torch.nn.Parameter
         z = lambda *s: torch.zeros(*s, dtype=dtype)
         self.p = {}  # arena names (with dots) -> Parameter; the optimiser gets list(self.p.values())
@@ -66,6 +71,8 @@ class Model(torch.nn.Module):
                 lam = torch.complex(-0.5 * torch.ones(H, M, dtype=dtype),
                                     torch.pi * torch.arange(M, dtype=dtype).repeat(H, 1))
                 self.p[f"layers.{l}.ssm.Lambda"] = P(torch.view_as_real(lam).clone())
+                if dplr:  # values come from the export; shapes only
+                    self.p[f"layers.{l}.ssm.P"] = P(torch.zeros(H, M, 2, dtype=dtype))
                 self.p[f"layers.{l}.ssm.B"] = P(torch.view_as_real(torch.ones(H, M, dtype=lam.dtype)).clone())
                 self.p[f"layers.{l}.ssm.C"] = P(torch.randn(H, M, 2, dtype=dtype) * 0.5 ** 0.5)
             else:
@@ -100,6 +107,9 @@ class Model(torch.nn.Module):
         lam = torch.view_as_complex(self.p[f"layers.{l}.ssm.Lambda"].to(self.kdt).contiguous())
         B = torch.view_as_complex(self.p[f"layers.{l}.ssm.B"].to(self.kdt).contiguous())
         C = torch.view_as_complex(self.p[f"layers.{l}.ssm.C"].to(self.kdt).contiguous())
+        if self.dplr:
+            Pl = torch.view_as_complex(self.p[f"layers.{l}.ssm.P"].to(self.kdt).contiguous())
+            return self.dplr_kernel(lam, Pl, B, C, dt)
         dtl = dt[:, None] * lam                                                      # [H,M]
         coef = C * B * (torch.exp(dtl) - 1.0) / lam
         ell = torch.arange(L, dtype=self.kdt)
@@ -119,6 +129,26 @@ class Model(torch.nn.Module):
         n = 2 * self.L
         Y = torch.einsum("hkf,bkf->bhf", torch.fft.rfft(K, n=n), torch.fft.rfft(ut, n=n))
         return torch.fft.irfft(Y, n=n)[..., :self.L]
+    def dplr_kernel(self, lam, Pl, B, Ct, dt):
+        """K [H, L] = Re(C Abar^l Bbar), bilinear, over the conjugate-closed set of N = 2M modes:
+        A = diag(lam) - p p*, Abar = (I - dt/2 A)^-1 (I + dt/2 A), Bbar = dt (I - dt/2 A)^-1 B, and the
+        trained C~ = C (I - Abar^L), so C = C~ (I - Abar^L)^-1 (dense solves, matrix powers)."""
+        full = lambda z: torch.cat([z, z.conj()], -1)                             # [H, N]
+        lf, pf, bf, cf = full(lam), full(Pl), full(B), full(Ct)
+        N, L = lf.shape[-1], self.L
+        eye = torch.eye(N, dtype=lf.dtype)
+        A = torch.diag_embed(lf) - pf[:, :, None] * pf.conj()[:, None, :]
+        h = (dt / 2)[:, None, None].to(lf.dtype)
+        M1, M2 = eye - h * A, eye + h * A
+        Ab = torch.linalg.solve(M1, M2)
+        Bb = torch.linalg.solve(M1, (dt[:, None].to(lf.dtype) * bf)[..., None])[..., 0]
+        AL = torch.linalg.matrix_power(Ab, L)
+        C = torch.linalg.solve((eye - AL).transpose(-1, -2), cf[..., None])[..., 0]
+        ks, x = [], Bb
+        for _ in range(L):
+            ks.append((C * x).sum(-1).real)
+            x = torch.einsum("hij,hj->hi", Ab, x)
+        return torch.stack(ks, 1)
 
     def forward(self, x):                       # x [B, L, din]
         p = self.p
@@ -148,7 +178,8 @@ def check(path):
     t, meta = read_safetensors(path)
     mi = lambda k: int(meta[k])
     model = Model(mi("H"), mi("N"), mi("K"), mi("L"), mi("din"), mi("nout"), bool(mi("glu")), bool(mi("prenorm")),
-                  bool(mi("dense")), torch.float64, t.get("dense_A"), t.get("dense_B"), s5=bool(int(meta.get("s5", 0))))
+                  bool(mi("dense")), torch.float64, t.get("dense_A"), t.get("dense_B"), s5=bool(int(meta.get("s5", 0))),
+                  dplr=bool(int(meta.get("dplr", "0"))))
     with torch.no_grad():
         for name, prm in model.p.items():
             prm.copy_(t[name].reshape(prm.shape))

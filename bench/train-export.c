@@ -1,6 +1,7 @@
 /* bench/train-export.c — writes one model, batch and the engine's loss and gradients to a safetensors
- * file, for the PyTorch comparison (bench/torch_check.py, `make check-torch`).
+ * file, for the PyTorch comparison (bench/torch_model.py, `make check-torch`).
  *   train-export OUT.safetensors INIT GLU PRENORM REGRESSION [FREEZE]
+ * INIT s4-dplr: the DPLR kernel with trained Λ, P, B, Δ; s4-dplr-dense: the dense frozen path.
  * (FREEZE = 1: Λ, B, Δ frozen, lr_ssm = 0, as the dense s4-dplr path always is.)
  * Tensors: every parameter by its arena name (F64 copies of the float values), "x" [B,L,din], "y" [B],
  * "grad.<name>" for every trainable tensor, "loss" [1]; dense inits also "dense_A" [N,N], "dense_B" [N].
@@ -20,7 +21,9 @@ int main(int argc, char **argv)
     }
     ssm_train_config c;
     ssm_train_config_default(&c);
-    snprintf(c.init, sizeof c.init, "%s", argv[2]);
+    int dense = strcmp(argv[2], "s4-dplr-dense") == 0;
+    snprintf(c.init, sizeof c.init, "%s", dense ? "s4-dplr" : argv[2]);
+    c.s4_dense = dense;
     c.glu = atoi(argv[3]);
     c.prenorm = atoi(argv[4]);
     int regression = atoi(argv[5]);
@@ -29,7 +32,6 @@ int main(int argc, char **argv)
     c.n_layers = 2;
     c.dropout = 0.0;
     c.seed = 11;
-    int dense = strcmp(c.init, "s4-dplr") == 0;
     c.lr_ssm = dense || (argc == 7 && atoi(argv[6])) ? 0.0 : 0.001;
     const size_t L = 40, din = 3, nout = regression ? 1 : 5, B = 4;
     ssm_train_model *m;
@@ -87,7 +89,7 @@ int main(int argc, char **argv)
     META("H", "%zu", m->H); META("N", "%zu", m->N); META("M", "%zu", m->M); META("K", "%zu", m->K);
     META("L", "%zu", L); META("din", "%zu", din); META("nout", "%zu", nout); META("glu", "%d", m->glu);
     META("prenorm", "%d", m->prenorm); META("dense", "%d", m->dense); META("regression", "%d", regression);
-    META("train_ssm", "%d", c.lr_ssm > 0); META("s5", "%d", m->s5);
+    META("train_ssm", "%d", c.lr_ssm > 0); META("s5", "%d", m->s5); META("dplr", "%d", m->dplr);
     s = ssm_st_write(f, argv[1]);
     ssm_st_free(f);
     free(buf);

@@ -37,7 +37,9 @@ static const char TRAIN_HELP[] =
     "model:     --init FILE|METHOD (ssmkit-init/1 file or s4-dplr s4d-legs s4d-lin s4d-inv s4d-real s5-legs ptd)\n"
     "           --eps E (PTD budget when built by name, 0.05)  --d-model H (64)  --d-state N (an init file's N,\n"
     "           which it must match if given; 64 for a METHOD)  --layers K (4)  --glu  --prenorm  --dropout P (0.1)\n"
-    "           --dt-min (1e-3)  --dt-max (1e-1)\n"
+    "           --dt-min (1e-3)  --dt-max (1e-1)  --s4-kernel dplr|dense (inits with a low-rank P, s4-dplr:\n"
+    "           dplr = the S4 Cauchy/Woodbury kernel, bilinear, trainable (default); dense = the frozen ZOH\n"
+    "           reference on the rebuilt dense A)\n"
     "           an S5 init (s5-legs, or a file of init s5-legs / init ptd --blocks J, J >= 2) selects the S5 layer:\n"
     "           one MIMO state of N/2 stored modes shared by the H channels, a Delta per mode, S5's init recipe\n"
     "           (B = V^-1 B, C = C V); Lambda, B, Delta train with --lr-ssm or are frozen\n"
@@ -68,10 +70,10 @@ static void print_row(const ssm_train_epoch_row *r, void *ctx)
 
 enum { O_INIT = 256, O_EPS, O_DM, O_DS, O_LAYERS, O_GLU, O_PRE, O_DROP, O_DTMIN, O_DTMAX, O_LR, O_LRSSM, O_FREEZE,
        O_WD, O_CLIP, O_WARM, O_EPOCHS, O_STEPS, O_BATCH, O_THREADS, O_SEED, O_SEQ, O_NTR, O_NVAL, O_NTEST, O_DATA,
-       O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_END };
+       O_CKPT, O_EVERY, O_RESUME, O_FORCE, O_LOG, O_JSON, O_S4K, O_END };
 
 /* The options that are part of the stored run: with --resume each one given must agree with it. */
-typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64 } opt_kind;
+typedef enum { K_SIZE, K_REAL, K_FLAG, K_STR, K_U64, K_S4K } opt_kind;
 static const struct {
     int code;
     const char *name;
@@ -91,6 +93,7 @@ static const struct {
     {O_SEED, "--seed", K_U64, F(seed)}, {O_SEQ, "--seq-len", K_SIZE, F(seq_len)},
     {O_NTR, "--n-train", K_SIZE, F(n_train)}, {O_NVAL, "--n-val", K_SIZE, F(n_val)},
     {O_NTEST, "--n-test", K_SIZE, F(n_test)}, {O_DATA, "--data", K_STR, F(data_dir)},
+    {O_S4K, "--s4-kernel", K_S4K, F(s4_dense)},
 #undef F
 };
 
@@ -101,6 +104,7 @@ static void opt_text(char *buf, size_t cap, opt_kind k, const void *p)
     case K_SIZE: snprintf(buf, cap, "%zu", *(const size_t *)p); break;
     case K_REAL: snprintf(buf, cap, "%.17g", *(const double *)p); break;
     case K_FLAG: snprintf(buf, cap, "%s", *(const int *)p ? "on" : "off"); break;
+    case K_S4K: snprintf(buf, cap, "%s", *(const int *)p ? "dense" : "dplr"); break;
     case K_STR: snprintf(buf, cap, "'%s'", (const char *)p); break;
     case K_U64: snprintf(buf, cap, "%llu", (unsigned long long)*(const uint64_t *)p); break;
     }
@@ -111,7 +115,8 @@ static int opt_same(opt_kind k, const void *a, const void *b)
     switch (k) {
     case K_SIZE: return *(const size_t *)a == *(const size_t *)b;
     case K_REAL: return *(const double *)a == *(const double *)b;
-    case K_FLAG: return (*(const int *)a != 0) == (*(const int *)b != 0);
+    case K_FLAG:
+    case K_S4K: return (*(const int *)a != 0) == (*(const int *)b != 0);
     case K_STR: return strcmp(a, b) == 0;
     case K_U64: return *(const uint64_t *)a == *(const uint64_t *)b;
     }
@@ -171,6 +176,7 @@ static const struct option TRAIN_LONG[] = {
     {"seed", required_argument, NULL, O_SEED}, {"seq-len", required_argument, NULL, O_SEQ},
     {"n-train", required_argument, NULL, O_NTR}, {"n-val", required_argument, NULL, O_NVAL},
     {"n-test", required_argument, NULL, O_NTEST}, {"data", required_argument, NULL, O_DATA},
+    {"s4-kernel", required_argument, NULL, O_S4K},
     {"checkpoint", required_argument, NULL, O_CKPT}, {"checkpoint-every", required_argument, NULL, O_EVERY},
     {"resume", no_argument, NULL, O_RESUME}, {"force", no_argument, NULL, O_FORCE},
     {"log", required_argument, NULL, O_LOG}, {"json", no_argument, NULL, O_JSON}, {NULL, 0, NULL, 0},
@@ -201,6 +207,11 @@ static int train_option(ssm_train_config *c, ssm_train_run_opts *o, int *json, i
     case O_LR: REAL_OPT(lr, "--lr");
     case O_LRSSM: REAL_OPT(lr_ssm, "--lr-ssm");
     case O_FREEZE: c->lr_ssm = 0.0; return 0;
+    case O_S4K:
+        if (strcmp(optarg, "dplr") != 0 && strcmp(optarg, "dense") != 0)
+            return cli_usage_error("train: --s4-kernel must be dplr or dense, got '%s'", optarg);
+        c->s4_dense = strcmp(optarg, "dense") == 0;
+        return 0;
     case O_WD: REAL_OPT(wd, "--wd");
     case O_CLIP: REAL_OPT(clip, "--clip");
     case O_WARM:

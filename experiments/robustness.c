@@ -47,6 +47,7 @@ static void config_for(ssm_train_config *c, const ssm_experiment_opts *o, int k)
     c->lr = 0.01;
     c->wd = 0.05;
     c->lr_ssm = 0.0; /* the PTD protocol */
+    c->s4_dense = 1; /* s4-dplr: the dense ZOH path its published numbers come from */
     c->batch = 64;
     c->threads = 2;
     c->seed = o->seed;

@@ -512,6 +512,12 @@ static void test_resume_options(void)
                  "--d-state 16 conflicts with the stored run's 64");
     expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--freeze-ssm", NULL}, "--freeze-ssm");
     expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--glu", NULL}, "--glu on conflicts");
+    expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--s4-kernel", "dense", NULL},
+                 "--s4-kernel dense conflicts with the stored run's dplr");
+    expect_usage((const char *[]){"train", "adding", "--init", "s4-dplr", "--s4-kernel", "cauchy", NULL},
+                 "--s4-kernel must be dplr or dense, got 'cauchy'");
+    expect_usage((const char *[]){"train", "adding", "--init", "s4-dplr", "--s4-kernel", "dense", NULL},
+                 "the dense reference path (--s4-kernel dense) is frozen");
     expect_usage((const char *[]){"train", "listops", "--resume", "--checkpoint", d, NULL}, "TASK 'listops' conflicts");
     expect_usage((const char *[]){"train", "--resume", "--checkpoint", d, "--epochs", "1", NULL},
                  "--epochs 1 is fewer than the stored run's 2");

@@ -305,10 +305,13 @@ static double model_loss(void *v)
     return ssm_train_model_step(c->m, c->a, c->x, c->y, c->ids, c->B, 1, 7, 3, NULL, 0, 1.0f, NULL, 0.1);
 }
 
+static int model_s4_dense; /* test_model's cfg.s4_dense: s4-dplr on the dense reference path */
+
 static void test_model(const char *init, int glu, int prenorm, int regression, double dropout, double lr_ssm)
 {
     ssm_train_config cfg;
     ssm_train_config_default(&cfg);
+    cfg.s4_dense = model_s4_dense;
     snprintf(cfg.init, sizeof cfg.init, "%s", init);
     cfg.d_model = 4;
     cfg.d_state = 4;
@@ -468,7 +471,10 @@ static void test_data_and_errors(void)
     CHECK(ssm_train_model_create(&m, &cfg, 8, 1, 2, 0) == SSM_EINVAL, "unknown init: %s", ssm_error_message());
     snprintf(cfg.init, sizeof cfg.init, "s4-dplr");
     cfg.d_state = 8;
-    CHECK(ssm_train_model_create(&m, &cfg, 8, 1, 2, 0) == SSM_EINVAL, "dplr with a trained A refused");
+    cfg.s4_dense = 1;
+    CHECK(ssm_train_model_create(&m, &cfg, 8, 1, 2, 0) == SSM_EINVAL, "the dense s4-dplr path with a trained A refused");
+    cfg.s4_dense = 2;
+    CHECK(ssm_train_config_check(&cfg) == SSM_EINVAL, "s4_dense 2 refused");
 
     /* schedule and clipping */
     CHECK(fabs(ssm_train_lr_at(1.0, 0, 100, 10) - 0.1) < 1e-15, "warm-up starts at lr/warmup");
@@ -666,7 +672,11 @@ int main(void)
     test_model("s4d-lin", 0, 0, 0, 0.0, 0.001);
     test_model("s4d-legs", 1, 1, 1, 0.0, 0.001);
     test_model("s4d-inv", 1, 0, 0, 0.3, 0.0);
+    test_model("s4-dplr", 0, 1, 0, 0.0, 0.0);       /* the DPLR kernel, frozen and trained */
+    test_model("s4-dplr", 1, 0, 1, 0.0, 0.001);
+    model_s4_dense = 1;                              /* the dense reference path (frozen) */
     test_model("s4-dplr", 0, 1, 0, 0.0, 0.0);
+    model_s4_dense = 0;
     test_model("ptd", 0, 0, 1, 0.2, 0.0);
     /* the S5 layer (an S5 init selects it): trained and frozen Λ, B̃, Δ */
     test_model("s5-legs", 0, 1, 0, 0.1, 0.001);

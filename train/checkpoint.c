@@ -48,6 +48,7 @@ static json_t *config_json(const ssm_train_config *c)
     json_object_set_new(j, "n_layers", json_integer((json_int_t)c->n_layers));
     json_object_set_new(j, "glu", json_integer(c->glu));
     json_object_set_new(j, "prenorm", json_integer(c->prenorm));
+    json_object_set_new(j, "s4_dense", json_integer(c->s4_dense));
     json_object_set_new(j, "dropout", json_real(c->dropout));
     json_object_set_new(j, "dt_min", json_real(c->dt_min));
     json_object_set_new(j, "dt_max", json_real(c->dt_max));
@@ -113,6 +114,11 @@ static ssm_status config_from_json(ssm_train_config *c, json_t *j)
         return SSM_ERROR(SSM_EFORMAT, "the stored config is incomplete or mistyped");
     c->glu = glu != 0;
     c->prenorm = pre != 0;
+    /* "s4_dense" is absent from checkpoints written before the DPLR kernel, when s4-dplr was always dense */
+    size_t s4d = 1;
+    if (json_object_get(j, "s4_dense") && !get_size(&s4d, j, "s4_dense"))
+        return SSM_ERROR(SSM_EFORMAT, "the stored config is incomplete or mistyped");
+    c->s4_dense = s4d != 0;
     c->seed = strtoull(seed, NULL, 10);
     ssm_status s = ssm_train_task_lookup(&c->task, task);
     if (s == SSM_OK)
@@ -429,12 +435,12 @@ ssm_status ssm_train_checkpoint_peek(ssm_train_config *cfg, uint64_t *step, uint
 /* ---- reading: the model and the arenas ------------------------------------------------------------ */
 
 /* The parameter count of the layout ssm_train_model_create builds (train/model.c), diagonal (kind 0),
- * dense (1) or S5 (2: Λ [M,2], B̃ [M,H,2], C̃ [H,M,2], log Δ [M]): checked before the model is built, so
- * that a small file never has a large model built for it. */
+ * dense (1), S5 (2: Λ [M,2], B̃ [M,H,2], C̃ [H,M,2], log Δ [M]) or DPLR (3: Λ, P̃, B̃, C̃ [H,M,2]): checked
+ * before the model is built, so that a small file never has a large model built for it. */
 static size_t layout_count(const ssm_train_config *c, size_t din, size_t nout, int kind)
 {
     const size_t H = c->d_model, N = c->d_state, M = N / 2, Hout = c->glu ? 2 * H : H;
-    size_t ssm = kind == 1 ? H * N + H : kind == 2 ? 2 * M + 4 * M * H + M : 3 * H * M * 2 + H;
+    size_t ssm = kind == 1 ? H * N + H : kind == 2 ? 2 * M + 4 * M * H + M : (kind == 3 ? 4 : 3) * H * M * 2 + H;
     return din * H + H + c->n_layers * (ssm + H + H * Hout + Hout + 2 * H) + H * nout + nout;
 }
 
@@ -444,7 +450,7 @@ static ssm_status build_model(ssm_train_state *st, size_t n, int load_data, cons
     int regression;
     ssm_status s = ssm_train_task_shape(&L, &din, &nout, &regression, &st->cfg);
     if (s == SSM_OK && n != layout_count(&st->cfg, din, nout, 0) && n != layout_count(&st->cfg, din, nout, 1) &&
-        n != layout_count(&st->cfg, din, nout, 2))
+        n != layout_count(&st->cfg, din, nout, 2) && n != layout_count(&st->cfg, din, nout, 3))
         s = SSM_ERROR(SSM_EFORMAT, "%s: %zu parameters do not fit the model the stored options describe", name, n);
     if (s == SSM_OK && load_data)
         s = ssm_train_data_load(&st->data, &st->cfg);

@@ -64,6 +64,7 @@ ssm_status ssm_train_config_check(const ssm_train_config *c)
     REQ(c->seq_len <= 100000, "--seq-len must be at most 100000");
     REQ(c->n_train <= 10000000 && c->n_val <= 10000000 && c->n_test <= 10000000, "sample counts must be at most 1e7");
     REQ(c->init_eps >= 0.0 && c->init_eps < 1.0, "--eps must be in (0, 1)");
+    REQ(c->s4_dense == 0 || c->s4_dense == 1, "--s4-kernel must be dplr or dense");
 #undef REQ
     return SSM_OK;
 }

@@ -6,6 +6,7 @@
  *   encoder.bias [H]
  *   layers.l.kernel.Lambda [H, M, 2], layers.l.kernel.B [H, M, 2], layers.l.kernel.C [H, M, 2]
  *                                    (complex as a trailing (re, im): torch.view_as_complex)
+ *   layers.l.kernel.P [H, M, 2]      (the DPLR path: the rank-one correction, A = Λ − PP*)
  *   layers.l.kernel.C [H, N]         (the dense DPLR-equivalent path: real C)
  *   S5 layers: layers.l.kernel.Lambda [M, 2], .B [M, H, 2], .C [H, M, 2], .log_step [M] (S5's shapes)
  *   layers.l.kernel.log_dt [H], layers.l.D [H]
@@ -55,6 +56,7 @@ static void spec_of(export_spec *e, const ssm_train_model *m, const ssm_train_te
         {"decoder.bias", "decoder.bias", 1, 0, m->nout, 0, 0},
         {"ssm.Lambda", "kernel.Lambda", m->s5 ? 2 : 3, 0, m->s5 ? M : H, m->s5 ? 2 : M, 2},
         {"ssm.B", "kernel.B", 3, 0, m->s5 ? M : H, m->s5 ? H : M, 2},
+        {"ssm.P", "kernel.P", 3, 0, H, M, 2},
         {"ssm.log_step", "kernel.log_step", 1, 0, M, 0, 0},
         {"ssm.C", "kernel.C", m->dense ? 2 : 3, 0, H, m->dense ? m->N : M, 2},
         {"ssm.log_dt", "kernel.log_dt", 1, 0, H, 0, 0},

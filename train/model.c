@@ -82,6 +82,7 @@ void ssm_train_model_free(ssm_train_model *m)
     free(m->kernel); free(m->kernel_f); free(m->dkernel);
     free(m->dense_A); free(m->dense_B); free(m->basis);
     free(m->s5_W); free(m->s5_Ct); free(m->s5_zq);
+    ssm_train_dplr_free(m->dplr_plan);
     free(m);
 }
 
@@ -101,6 +102,7 @@ static void model_layout(ssm_train_model *m, const ssm_train_config *c, size_t d
         ssm_train_layer *ly = &m->layer[l];
         char nb[40];
 #define T(field, nm_, count, group) (snprintf(nb, sizeof nb, "layers.%zu.%s", l, nm_), ly->field = add_tensor(m, nb, count, group))
+        ly->P = SIZE_MAX;
         if (m->s5) { /* S5: one state for all channels (train/s5_layer.c), S5's shapes */
             T(lam, "ssm.Lambda", M * 2, SSM_TRAIN_SSM);
             T(B, "ssm.B", M * H * 2, SSM_TRAIN_SSM);
@@ -108,6 +110,8 @@ static void model_layout(ssm_train_model *m, const ssm_train_config *c, size_t d
             T(logdt, "ssm.log_step", M, SSM_TRAIN_SSM);
         } else if (!m->dense) {
             T(lam, "ssm.Lambda", H * M * 2, SSM_TRAIN_SSM);
+            if (m->dplr)
+                T(P, "ssm.P", H * M * 2, SSM_TRAIN_SSM);
             T(B, "ssm.B", H * M * 2, SSM_TRAIN_SSM);
             T(C, "ssm.C", H * M * 2, SSM_TRAIN_DECAY);
         } else {
@@ -139,6 +143,8 @@ static ssm_status model_buffers(ssm_train_model *m)
         m->nfreq = ssm_train_conv_nfreq(m->conv);
         s = ssm_train_conv_ws_create(&m->ws, m->conv);
     }
+    if (s == SSM_OK && m->dplr)
+        s = ssm_train_dplr_create(&m->dplr_plan, H, m->M, L);
     m->kernel = malloc(K * H * L * sizeof *m->kernel);
     m->kernel_f = malloc(K * H * m->nfreq * 2 * sizeof *m->kernel_f);
     m->dkernel = malloc(K * H * L * sizeof *m->dkernel);
@@ -193,6 +199,10 @@ static void model_values(ssm_train_model *m, const ssm_train_config *c, const ss
                 p[ly->lam + o + 1] = (float)cimag(lam[n]);
                 p[ly->B + o] = (float)creal(Bt[n]);
                 p[ly->B + o + 1] = (float)cimag(Bt[n]);
+                if (m->dplr) { /* rank 1: P̃ = V*P of the file */
+                    p[ly->P + o] = (float)creal(SSM_D(f->P, 0, n));
+                    p[ly->P + o + 1] = (float)cimag(SSM_D(f->P, 0, n));
+                }
                 double complex cn = 0.0;
                 if (V) /* C̃ = C₀ V: the same real C₀ seen through the init's eigenvectors */
                     for (size_t i = 0; i < N; i++)
@@ -268,8 +278,11 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
         why = "a DPLR init (P) needs V to rebuild its state matrix";
     else if (ssm_st_meta(f->st, "blocks") && !f->V->rows)
         why = "an S5 init (blocks) needs V for the S5 recipe B̃ = V⁻¹B, C̃ = CV";
-    else if (r && c->lr_ssm != 0.0)
-        code = SSM_EINVAL, why = "the init is DPLR (dense path): Lambda, B, Delta cannot train (use --freeze-ssm)";
+    else if (r && c->s4_dense && c->lr_ssm != 0.0)
+        code = SSM_EINVAL, why = "the dense reference path (--s4-kernel dense) is frozen: Lambda, B, Delta cannot "
+                                 "train (use --freeze-ssm)";
+    else if (r > 1 && !c->s4_dense)
+        code = SSM_EINVAL, why = "the DPLR kernel takes rank 1 (P = Q); use --s4-kernel dense for a higher rank";
     if (why) {
         s = SSM_ERROR(code, "init '%s': %s", c->init, why);
         ssm_init_file_free(f);
@@ -281,8 +294,10 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
         return SSM_ERROR(SSM_ENOMEM, "out of memory");
     }
     m->L = L; m->din = din; m->H = c->d_model; m->N = N; m->M = M; m->K = c->n_layers; m->nout = nout;
-    m->glu = c->glu; m->prenorm = c->prenorm; m->dense = r > 0; m->regression = regression;
-    m->s5 = !m->dense && ssm_st_meta(f->st, "blocks") != NULL; /* s5-legs, ptd --blocks J: the S5 layer */
+    m->glu = c->glu; m->prenorm = c->prenorm; m->regression = regression;
+    m->dense = r > 0 && c->s4_dense;
+    m->dplr = r > 0 && !c->s4_dense;
+    m->s5 = r == 0 && ssm_st_meta(f->st, "blocks") != NULL; /* s5-legs, ptd --blocks J: the S5 layer */
     m->train_ssm = c->lr_ssm > 0.0;
     m->dropout = (float)c->dropout;
     m->Hout = m->glu ? 2 * m->H : m->H;
@@ -298,7 +313,13 @@ ssm_status ssm_train_model_create(ssm_train_model **out, const ssm_train_config 
         model_dense(m, f);
     m->init_digest = ssm_init_digest(f->st);
     ssm_init_file_free(f);
-    s = ssm_train_model_kernels(m, 1);
+    for (size_t l = 0; l < m->K && m->dplr && s == SSM_OK; l++) { /* the trained C̃ = C₀V(I − Ā^L) */
+        const ssm_train_layer *ly = &m->layer[l];
+        s = ssm_train_dplr_ctilde(m->params + ly->C, m->params + ly->lam, m->params + ly->P, m->params + ly->logdt,
+                                  m->H, M, L);
+    }
+    if (s == SSM_OK)
+        s = ssm_train_model_kernels(m, 1);
     if (s != SSM_OK) {
         ssm_train_model_free(m);
         return s;
@@ -323,6 +344,15 @@ ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too)
                     return s;
             }
             ssm_train_kernel_dense_forward(K, X, m->params + ly->C, H, L, m->N);
+        } else if (m->dplr) {
+            const float *p = m->params;
+            ssm_status s = ssm_train_kernel_dplr_forward(K, m->dplr_plan, p + ly->lam, p + ly->P, p + ly->B, p + ly->C,
+                                                         p + ly->logdt);
+            if (s != SSM_OK) {
+                char why[300]; /* the message buffer is also SSM_ERROR's destination */
+                snprintf(why, sizeof why, "%s", ssm_error_message());
+                return SSM_ERROR(s, "layer %zu: %s (diverged training?)", l, why);
+            }
         } else {
             ssm_status s = ssm_train_kernel_diag_forward(K, m->params + ly->lam, m->params + ly->B,
                                                          m->params + ly->C, m->params + ly->logdt, H, m->M, L);
@@ -350,6 +380,11 @@ void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int 
         const float *p = m->params;
         if (m->dense)
             ssm_train_kernel_dense_backward(g + ly->C, dK, m->basis + l * H * L * m->N, H, L, m->N);
+        else if (m->dplr)
+            ssm_train_kernel_dplr_backward(train_ssm ? g + ly->lam : NULL, train_ssm ? g + ly->P : NULL,
+                                           train_ssm ? g + ly->B : NULL, g + ly->C, train_ssm ? g + ly->logdt : NULL,
+                                           m->dplr_plan, dK, p + ly->lam, p + ly->P, p + ly->B, p + ly->C,
+                                           p + ly->logdt);
         else
             ssm_train_kernel_diag_backward(train_ssm ? g + ly->lam : NULL, train_ssm ? g + ly->B : NULL, g + ly->C,
                                            train_ssm ? g + ly->logdt : NULL, dK, p + ly->lam, p + ly->B,

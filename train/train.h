@@ -45,9 +45,11 @@ typedef struct {
     size_t n_layers;
     int glu, prenorm;
     double dropout, dt_min, dt_max;
-    double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, B, Delta (the PTD protocol)            */
+    double lr, lr_ssm, wd, clip;     /* lr_ssm = 0 freezes Lambda, (P,) B, Delta (the PTD protocol)       */
     size_t epochs, max_steps, batch, warmup, threads, ckpt_every;
     uint64_t seed;
+    int s4_dense;                    /* inits with a rank correction P (s4-dplr): 0 = the DPLR Cauchy kernel
+                                      * (trainable, the default), 1 = the dense reference path (frozen)    */
 } ssm_train_config;
 
 /* The defaults (sinusoid-free S4D-style small model): d_model 64, d_state 0 (the init's; 64 by name), 4
@@ -181,6 +183,29 @@ void ssm_train_kernel_dense_backward(float *dC, const double *dK, const double *
 SSM_MUST_CHECK ssm_status ssm_train_dense_basis(double *X, const double *A, const double *B, const float *logdt, size_t H,
                                  size_t L, size_t N);
 
+/* The S4 DPLR kernel (train/dplr_kernel.c; doc/reference.md §2–3): per channel h < H, A = Λ − pp* over
+ * the conjugate-closed set of the M stored modes (rank 1, P = Q), bilinear discretisation with
+ * Δ_h = exp(logdt[h]), and the trained C̃ = C(I − Ā^L):  K[h,ℓ] = C Ā^ℓ B̄ for ℓ < L, computed as the
+ * Cauchy sums + Woodbury at the L roots of unity and one inverse real FFT (FFTW, double).  lam, P, B, C:
+ * [H, M, 2] (re, im); logdt [H]; K [H, L].  A plan holds the transforms and the scratch (one thread). */
+typedef struct ssm_train_dplr ssm_train_dplr;
+/* Plan the kernels of H channels, M stored modes, length L (EINVAL for empty sizes, ENOMEM). */
+SSM_MUST_CHECK ssm_status ssm_train_dplr_create(ssm_train_dplr **out, size_t H, size_t M, size_t L);
+/* Free a plan (NULL ok). */
+void ssm_train_dplr_free(ssm_train_dplr *d);
+/* K [H, L] (rounded to float) from the parameters.  ELOSS when a value is not finite (K partly written).
+ * Cost O(H·M·L). */
+SSM_MUST_CHECK ssm_status ssm_train_kernel_dplr_forward(float *K, ssm_train_dplr *d, const float *lam, const float *P,
+                                                        const float *B, const float *C, const float *logdt);
+/* Gradients of Σ dK·K (dK [H, L] double), accumulated: dC always; dlam, dP, dB, dlogdt when not NULL.
+ * Cost about 3·O(H·M·L). */
+void ssm_train_kernel_dplr_backward(float *dlam, float *dP, float *dB, float *dC, float *dlogdt, ssm_train_dplr *d,
+                                    const double *dK, const float *lam, const float *P, const float *B,
+                                    const float *C, const float *logdt);
+/* C ← C(I − Ā^L) in place, per channel (the trained C̃ of the S4 paper from a given C); O(H·M·L).  ENOMEM. */
+SSM_MUST_CHECK ssm_status ssm_train_dplr_ctilde(float *C, const float *lam, const float *P, const float *logdt,
+                                                size_t H, size_t M, size_t L);
+
 /* FFT convolution plan for H channels of length L (real transforms of length nfft ≥ 2L, FFTW, planned
  * once; execute is thread-safe on the plan's per-call buffers). */
 typedef struct ssm_train_conv ssm_train_conv;
@@ -252,16 +277,17 @@ enum { SSM_TRAIN_DECAY, SSM_TRAIN_NODECAY, SSM_TRAIN_SSM, SSM_TRAIN_NGROUPS };
 typedef struct {
     char name[40];
     size_t offset, count;   /* in floats, into the arena */
-    int group;              /* SSM_TRAIN_DECAY (weights, C), _NODECAY (biases, LN, D), _SSM (Λ, B, logΔ) */
+    int group;              /* SSM_TRAIN_DECAY (weights, C), _NODECAY (biases, LN, D), _SSM (Λ, P, B, logΔ) */
 } ssm_train_tensor;
 
 /* per-layer offsets into the parameter arena */
 typedef struct {
     size_t lam, B, C, logdt, D, W, b, ln_g, ln_b;
+    size_t P;               /* the DPLR path's low-rank factor (SIZE_MAX elsewhere) */
 } ssm_train_layer;
 
 #define SSM_TRAIN_MAX_LAYERS 16
-#define SSM_TRAIN_MAX_TENSORS (4 + 9 * SSM_TRAIN_MAX_LAYERS)
+#define SSM_TRAIN_MAX_TENSORS (4 + 10 * SSM_TRAIN_MAX_LAYERS)
 
 typedef struct {
     /* shapes */
@@ -291,26 +317,32 @@ typedef struct {
     int s5, train_ssm;           /* train_ssm: Λ, B̃, Δ get gradients (lr_ssm > 0)               */
     float *s5_W, *s5_Ct;         /* [K, H, 2M], [K, 2M, H] (ssm_train_model_kernels)             */
     double *s5_zq;               /* [K, M, 4]                                                   */
+    /* DPLR path (s4-dplr inits unless cfg.s4_dense): Λ, P, B, C̃ [H, M, 2] per layer, Cauchy kernel */
+    int dplr;
+    ssm_train_dplr *dplr_plan;
 } ssm_train_model;
 
 /* Build the model for data with L steps, din features and nout outputs from cfg (init file or method,
  * Δ log-uniform per channel and layer, C = C₀V where the init has V (C₀ ~ N(0,1) real), else complex
  * normal; PyTorch-style uniform(±1/√fan_in) linear weights; LN γ = 1, β = 0; D ~ N(0,1)).  An init with a
- * rank correction P (s4-dplr) takes the dense path: A = V(Λ − P̃P̃*)V* over the conjugate-closed set,
- * rebuilt from the file's tensors; it needs lr_ssm = 0.  An S5 init (metadata `blocks`: s5-legs, ptd
- * --blocks J) builds the S5 layer (ssm_train_s5; S5's shapes and init recipe, train/s5_layer.c).  EINVAL
- * for a bad init name/file, EFORMAT for a file that is not ssmkit-init/1 with conj_sym. */
+ * rank correction P (s4-dplr) takes the DPLR path (Λ, P̃, B̃ per channel, the trained C̃ = C₀V(I − Ā^L),
+ * ssm_train_kernel_dplr_forward; rank 1 only, EINVAL otherwise), or with cfg->s4_dense the dense path:
+ * A = V(Λ − P̃P̃*)V* over the conjugate-closed set, rebuilt from the file's tensors, which needs
+ * lr_ssm = 0 (EINVAL).  An S5 init (metadata `blocks`: s5-legs, ptd --blocks J) builds the S5 layer
+ * (ssm_train_s5; S5's shapes and init recipe, train/s5_layer.c).  EINVAL for a bad init name/file,
+ * EFORMAT for a file that is not ssmkit-init/1 with conj_sym. */
 SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_train_config *cfg, size_t L, size_t din,
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */
 void ssm_train_model_free(ssm_train_model *m);
 /* Tensor by name, NULL if absent. */
 const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name);
-/* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes);
- * for the dense path also the basis when `basis_too`.  Cost O(K·H·M·L) (+ basis). */
+/* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes, in one
+ * thread); for the dense path also the basis when `basis_too`.  Cost O(K·H·M·L) (+ basis).  ELOSS when
+ * a kernel is not finite. */
 SSM_MUST_CHECK ssm_status ssm_train_model_kernels(ssm_train_model *m, int basis_too);
 /* Back from the summed kernel spectra dKf [K, H, nfreq, 2] (the chunks' accumulators added up) to the
- * SSM parameter gradients in m->grads: C always, Λ, B, logΔ when train_ssm. */
+ * SSM parameter gradients in m->grads: C always, Λ, (P,) B, logΔ when train_ssm. */
 void ssm_train_model_kernels_backward(ssm_train_model *m, const float *dKf, int train_ssm);
 
 /* Fourier-mode noise (doc/reference.md §6): added to the SSM input of every layer,

@@ -40,7 +40,7 @@ class TrainConfig(ctypes.Structure):
                 ("d_model", _Z), ("d_state", _Z), ("n_layers", _Z), ("glu", _I), ("prenorm", _I),
                 ("dropout", _D), ("dt_min", _D), ("dt_max", _D), ("lr", _D), ("lr_ssm", _D), ("wd", _D), ("clip", _D),
                 ("epochs", _Z), ("max_steps", _Z), ("batch", _Z), ("warmup", _Z), ("threads", _Z), ("ckpt_every", _Z),
-                ("seed", ctypes.c_uint64)]
+                ("seed", ctypes.c_uint64), ("s4_dense", _I)]
 
 
 class TrainSplit(ctypes.Structure):
@@ -62,11 +62,13 @@ class TrainModel(ctypes.Structure):
     _fields_ = [(n, _Z) for n in ("L", "din", "H", "N", "M", "K", "nout", "Hout")] + \
         [(n, _I) for n in ("glu", "prenorm", "dense", "regression")] + \
         [("dropout", ctypes.c_float), ("n_params", _Z), ("params", _F), ("grads", _F),
-         ("tensors", TrainTensor * (4 + 9 * 16)), ("n_tensors", _Z)] + \
+         ("tensors", TrainTensor * (4 + 10 * 16)), ("n_tensors", _Z)] + \
         [(n, _Z) for n in ("enc_w", "enc_b", "dec_w", "dec_b")] + \
-        [("layer", (_Z * 9) * 16), ("conv", ctypes.c_void_p), ("ws", ctypes.c_void_p), ("nfreq", _Z),
+        [("layer", (_Z * 10) * 16), ("conv", ctypes.c_void_p), ("ws", ctypes.c_void_p), ("nfreq", _Z),
          ("kernel", _F), ("kernel_f", _F), ("dkernel", ctypes.POINTER(_D)),
-         ("dense_A", ctypes.POINTER(_D)), ("dense_B", ctypes.POINTER(_D))]
+         ("dense_A", ctypes.POINTER(_D)), ("dense_B", ctypes.POINTER(_D)), ("basis", ctypes.POINTER(_D)),
+         ("init_digest", ctypes.c_uint64), ("s5", _I), ("train_ssm", _I), ("s5_W", _F), ("s5_Ct", _F),
+         ("s5_zq", ctypes.POINTER(_D)), ("dplr", _I)]
 
 
 class TrainEpochRow(ctypes.Structure):
@@ -124,7 +126,7 @@ _OPTIONS = {"init": ("init", "str"), "eps": ("init_eps", float), "d_model": ("d_
             "clip": ("clip", float), "warmup": ("warmup", int), "epochs": ("epochs", int), "steps": ("max_steps", int),
             "batch": ("batch", int), "threads": ("threads", int), "seed": ("seed", int), "seq_len": ("seq_len", int),
             "n_train": ("n_train", int), "n_val": ("n_val", int), "n_test": ("n_test", int),
-            "data": ("data_dir", "str")}
+            "data": ("data_dir", "str"), "s4_kernel": ("s4_dense", "s4k")}
 
 
 def config(task, **options):
@@ -143,7 +145,11 @@ def config(task, **options):
         if k not in _OPTIONS:
             _usage(f"train: unknown option '{k}' (one of: {', '.join(sorted(_OPTIONS))}, freeze_ssm)")
         field, kind = _OPTIONS[k]
-        if kind == "str":
+        if kind == "s4k":
+            if v not in ("dplr", "dense"):
+                _usage(f"train: --s4-kernel must be dplr or dense, got {v!r}")
+            c.s4_dense = 1 if v == "dense" else 0
+        elif kind == "str":
             b = os.fsencode(v)
             if len(b) >= 512:
                 _usage(f"train: --{k.replace('_', '-')} path is too long")
@@ -188,7 +194,7 @@ def _shape(run, name):
     if run.s5 and last in ("ssm.Lambda", "ssm.B", "ssm.C", "ssm.log_step"):   # the S5 layer: S5's shapes
         return {"ssm.Lambda": (M, 2), "ssm.B": (M, H, 2), "ssm.C": (H, M, 2), "ssm.log_step": (M,)}[last]
     return {"encoder.weight": (run.din, H), "encoder.bias": (H,), "decoder.weight": (H, run.nout),
-            "decoder.bias": (run.nout,), "ssm.Lambda": (H, M, 2), "ssm.B": (H, M, 2),
+            "decoder.bias": (run.nout,), "ssm.Lambda": (H, M, 2), "ssm.P": (H, M, 2), "ssm.B": (H, M, 2),
             "ssm.C": (H, N) if run.dense else (H, M, 2), "ssm.log_dt": (H,), "ssm.D": (H,),
             "out.weight": (H, Ho), "out.bias": (Ho,), "norm.weight": (H,), "norm.bias": (H,)}[last]
 
@@ -204,7 +210,7 @@ def _read_model(run, mm):
     """Copy a library model's shapes, parameters (run.params), groups and dense system onto `run`."""
     for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout"):
         setattr(run, k, int(getattr(mm, k)))
-    run.glu, run.prenorm, run.dense = bool(mm.glu), bool(mm.prenorm), bool(mm.dense)
+    run.glu, run.prenorm, run.dense, run.dplr = bool(mm.glu), bool(mm.prenorm), bool(mm.dense), bool(mm.dplr)
     run.s5 = any(t.name.decode().endswith(".ssm.log_step") for t in mm.tensors[:mm.n_tensors])   # an S5 init
     run.dropout = np.float32(mm.dropout)
     run.params = _arena(run, mm, mm.params)
@@ -217,13 +223,13 @@ def _read_model(run, mm):
 class Engine:
     """One `ssmkit train` run as data (see the module doc).  Attributes: cfg (TrainConfig), options
     (as given), the splits train_x/train_y, val_x/val_y, test_x/test_y (float32), n_out, regression,
-    tol; the model's shapes L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, s5, dropout (float32);
+    tol; the model's shapes L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, dplr, s5, dropout (float32);
     params {name: float32 array shaped as below}, groups {name: DECAY | NODECAY | SSM}, dense_A,
     dense_B (float64, the s4-dplr path); rng (the run's stream base), spe, total_steps.
 
     Shapes: encoder.weight [din, H] (x @ W + b), encoder.bias [H]; layers.l.ssm.Lambda, .B, .C [H, M, 2]
-    (dense path: C [H, N]), .log_dt [H], .D [H] (the S5 layer, s5: .Lambda [M, 2], .B [M, H, 2], .C [H, M, 2],
-    .log_step [M], .D [H]); layers.l.out.weight [H, Hout], .bias [Hout];
+    (DPLR path: also .P [H, M, 2]; dense path: C [H, N] only), .log_dt [H], .D [H] (the S5 layer, s5:
+    .Lambda [M, 2], .B [M, H, 2], .C [H, M, 2], .log_step [M], .D [H]); layers.l.out.weight [H, Hout], .bias [Hout];
     layers.l.norm.weight, .bias [H]; decoder.weight [H, nout], decoder.bias [nout]."""
 
     def __init__(self, task, **options):
@@ -321,7 +327,7 @@ def _options(cfg):
     out = {}
     for k, (field, kind) in _OPTIONS.items():
         v = getattr(cfg, field)
-        out[k] = os.fsdecode(v) if kind == "str" else kind(v)
+        out[k] = os.fsdecode(v) if kind == "str" else ("dense" if v else "dplr") if kind == "s4k" else kind(v)
     return out
 
 

@@ -86,7 +86,7 @@ class S4DKernel(nn.Module):
         log_dt: log-uniform in [dt_min, dt_max] per channel, or a given tensor [H].  seed seeds a
         torch.Generator for C and log_dt.  b_half: fold B̃/2 (the S4D theory) instead of B̃.
         Files with a low-rank term (s4-dplr: P) or without conjugate symmetry are refused: their
-        kernel is not this diagonal formula (the C engine takes its dense path for s4-dplr)."""
+        kernel is not this diagonal formula (the C engine uses its DPLR kernel, or the dense path, for s4-dplr)."""
         f = _as_init(init)
         if f.r:
             raise ValueError(f"S4DKernel.from_init: {f.method} has a rank-{f.r} term P (DPLR), not a diagonal "
@@ -230,8 +230,9 @@ class _Norm(nn.Module):
 
 
 class _SSM(nn.Module):
-    """The SSM of one layer: Lambda, B, C [H, M, 2] (dense path: C [H, N] over a fixed basis), log_dt [H],
-    D [H]; Lambda, B and log_dt are trainable only when the run trains them (lr_ssm > 0)."""
+    """The SSM of one layer: Lambda, B, C [H, M, 2] (DPLR path: also P [H, M, 2]; dense path: C [H, N]
+    over a fixed basis), log_dt [H], D [H]; Lambda, P, B and log_dt are trainable only when the run trains
+    them (lr_ssm > 0)."""
 
     def __init__(self, p, train_ssm, basis=None):
         super().__init__()
@@ -245,12 +246,34 @@ class _SSM(nn.Module):
         (train/ssm_layer.c), or X·C over the dense basis."""
         if hasattr(self, "basis"):
             return torch.einsum("hln,hn->hl", self.basis, self.C.double()).to(self.C.dtype)
+        if hasattr(self, "P"):
+            return self._dplr_kernel(L)
         lam = torch.view_as_complex(self.Lambda.double().contiguous())
         CB = torch.view_as_complex(self.C.double().contiguous()) * torch.view_as_complex(self.B.double().contiguous())
         dtl = torch.exp(self.log_dt.double())[:, None] * lam                               # [H, M]
         w = CB * (torch.exp(dtl) - 1.0) / lam
         V = torch.exp(dtl[:, :, None] * torch.arange(L, dtype=torch.float64))             # [H, M, L]
         return (2.0 * torch.einsum("hm,hml->hl", w, V).real).to(self.C.dtype)
+
+    def _dplr_kernel(self, L):
+        """The S4 DPLR kernel as train/dplr_kernel.c evaluates it, in float64: at w_k = e^{-2 pi i k/L},
+        s = 1 + w, a = (2/dt)(1 - w), r = 1/(a - s lam) (and with conj(lam)), the Cauchy sums
+        k_ab = sum v r + conj(v) r_conj (v = C B, C P, conj(P) B, |P|^2), X = 2[k00 - s k01 k10/(1 + s k11)],
+        K = irfft(X, L); rounded to the parameters' dtype."""
+        z = lambda t: torch.view_as_complex(t.double().contiguous())
+        lam, P, B, C = z(self.Lambda), z(self.P), z(self.B), z(self.C)
+        dt = torch.exp(self.log_dt.double())[:, None, None]                                 # [H, 1, 1]
+        k = np.arange(L // 2 + 1)
+        t = 2.0 * np.pi * np.minimum(k, L - k) / L
+        w = torch.as_tensor(np.cos(t) - 1j * np.where(k <= L - k, np.sin(t), -np.sin(t)))[None, :, None]
+        s, a = 1.0 + w, (2.0 / dt) * (1.0 - w)                                              # [1|H, nh, 1]
+        r = 1.0 / (a - s * lam[:, None, :])
+        rb = 1.0 / (a - s * lam.conj()[:, None, :])                                         # [H, nh, M]
+        ksum = lambda v: (v[:, None, :] * r + v.conj()[:, None, :] * rb).sum(-1)            # [H, nh]
+        s = s[..., 0]
+        k00, k01, k10, k11 = ksum(C * B), ksum(C * P), ksum(P.conj() * B), ksum(P.abs() ** 2 + 0j)
+        X = 2.0 * (k00 - s * k01 * k10 / (1.0 + s * k11))
+        return torch.fft.irfft(X, n=L).to(self.C.dtype)
 
 
 class _S5(nn.Module):
@@ -307,7 +330,8 @@ class EngineModel(nn.Module):
             if meta.get("s5"):
                 ssm = _S5({n: t(pre + "ssm." + n) for n in ("Lambda", "B", "C", "log_step", "D")}, train_ssm)
             else:
-                names = ("C", "log_dt", "D") if meta["dense"] else ("Lambda", "B", "C", "log_dt", "D")
+                names = ("C", "log_dt", "D") if meta["dense"] else ("Lambda", "P", "B", "C", "log_dt", "D") \
+                    if meta.get("dplr") else ("Lambda", "B", "C", "log_dt", "D")
                 basis = _dense_basis(meta, params[pre + "ssm.log_dt"]) if meta["dense"] else None
                 ssm = _SSM({n: t(pre + "ssm." + n) for n in names}, train_ssm and not meta["dense"], basis)
             blocks.append(_Block(ssm, _Affine(t(pre + "out.weight"), t(pre + "out.bias")),
@@ -320,7 +344,7 @@ class EngineModel(nn.Module):
         """The engine's initial model for its config and seed (ssmkit.engine.Engine); also the trained
         model of a ssmkit.engine.Checkpoint, which has the same attributes."""
         meta = {k: getattr(engine, k) for k in ("L", "din", "H", "N", "M", "K", "nout", "Hout", "glu", "prenorm",
-                                                 "dense", "regression", "dense_A", "dense_B")}
+                                                 "dense", "dplr", "regression", "dense_A", "dense_B")}
         meta["s5"] = getattr(engine, "s5", False)
         return cls(engine.params, meta, train_ssm=engine.cfg.lr_ssm > 0, dtype=dtype)
 

@@ -9,8 +9,8 @@ EngineModel.from_checkpoint, engine_train(resume=...)), against the file's bytes
     float32 forward pass on identical weights and data, differing only by summation order (FFTW and
     OpenBLAS against PyTorch's FFT and GEMM; the per-batch losses accumulated in double on both sides), a few
     float32 ulps (6e-8) per layer; measured 2.1e-8 (listops, GLU, pre-norm; adding on the dense
-    s4-dplr path; adding with the S5 layer, there the MIMO impulse response and an FFT against the
-    engine's recurrence).  Accuracy is required equal: every
+    s4-dplr path; adding on the trained DPLR kernel; adding with the S5 layer, there the MIMO impulse
+    response and an FFT against the engine's recurrence).  Accuracy is required equal: every
     sample's top-two logits (or |prediction - target| against tol) are checked to be further apart
     than 1e-4, so no decision can flip at that rounding.
 (c) A corrupted checkpoint raises ssmkit.Error with the C reader's message (the one `ssmkit eval`
@@ -63,7 +63,12 @@ def _listops():
 
 def _dense():
     return _run("dense", "adding", "--init", _init("s4-dplr", 8), "--d-model", 8, "--layers", 2, "--n-train", 64,
-                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48, "--freeze-ssm")
+                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48, "--freeze-ssm", "--s4-kernel", "dense")
+
+
+def _dplr():
+    return _run("dplr", "adding", "--init", _init("s4-dplr", 8), "--d-model", 8, "--layers", 2, "--n-train", 64,
+                "--n-test", 128, "--batch", 16, "--epochs", 2, "--seq-len", 48)
 
 
 def _s5():
@@ -89,7 +94,7 @@ def _file_arenas(path):
 
 def test_parameters_bit_for_bit():
     checked = 0
-    for d in (_listops(), _dense(), _s5()):
+    for d in (_listops(), _dense(), _dplr(), _s5()):
         ck = ssmkit.load_checkpoint(d)
         arenas, hdr = _file_arenas(os.path.join(d, "ckpt.bin"))
         assert list(ck.params) == list(arenas), (list(ck.params), list(arenas))
@@ -107,7 +112,7 @@ def test_parameters_bit_for_bit():
         e = Engine(ck.task, **ck.options)
         assert not np.array_equal(e.params["decoder.weight"], ck.params["decoder.weight"])
         assert any(np.abs(m).max() > 0 for m in ck.exp_avg.values())
-    return f"{checked} floats (parameters and both moments, three runs) equal the file's bytes"
+    return f"{checked} floats (parameters and both moments, four runs: listops, dense and DPLR s4-dplr, S5) equal the file's bytes"
 
 
 def _decisions_are_clear(model, ck):
@@ -124,7 +129,7 @@ def _decisions_are_clear(model, ck):
 
 def test_eval_matches_cli():
     worst, notes = 0.0, []
-    for d in (_listops(), _dense(), _s5()):
+    for d in (_listops(), _dense(), _dplr(), _s5()):
         ck = ssmkit.load_checkpoint(d, data=True)
         model = EngineModel.from_checkpoint(d)
         for name, p in model.named_parameters():
@@ -137,7 +142,7 @@ def test_eval_matches_cli():
         assert gap > MARGIN, (d, gap)
         assert acc == ref["acc"], (d, acc, ref["acc"])
         worst = max(worst, rel)
-        notes.append(f"{ck.task}{' dense' if ck.dense else ''}{' S5' if ck.s5 else ''} loss {loss:.6f} acc {acc:.4f}")
+        notes.append(f"{ck.task}{' dense' if ck.dense else ' dplr' if ck.dplr else ' S5' if ck.s5 else ''} loss {loss:.6f} acc {acc:.4f}")
     return f"{'; '.join(notes)}; worst relative loss difference {worst:.2e} (required {EVAL_TOL:g})"
 
 
@@ -253,7 +258,7 @@ def _torch_name(arena):
 
 def test_export():
     notes = []
-    for d in (_listops(), _dense(), _s5()):
+    for d in (_listops(), _dense(), _dplr(), _s5()):
         out = tmp(f"export-{os.path.basename(d)}.safetensors")
         cli("export", d, "-o", out)
         ck = ssmkit.load_checkpoint(d)
@@ -278,7 +283,7 @@ def test_export():
             assert back.params[name].tobytes() == p.tobytes(), name
         a, b = cli_json("eval", d, "--json")["clean"], cli_json("eval", out, "--json")["clean"]
         assert a == b, (a, b)
-        kind = " dense" if ck.dense else " S5" if ck.s5 else ""
+        kind = " dense" if ck.dense else " dplr" if ck.dplr else " S5" if ck.s5 else ""
         notes.append(f"{ck.task}{kind}: {len(tensors)} tensors, eval loss {b['loss']:.6f}")
     err = _error_of(ssmkit.load_checkpoint, _init("ptd", 16))
     assert err.status == "EFORMAT" and "not an exported ssmkit model" in err.message, err

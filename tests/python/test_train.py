@@ -116,7 +116,9 @@ def test_loss_curve_data_order_and_variants():
     cases = [  # 4 steps per epoch: the per-epoch means depend on the order of the samples
         ("adding", dict(n_train=64, epochs=6, seq_len=100, threads=2, glu=True, prenorm=True)),
         ("listops", dict(n_train=64, epochs=6, seq_len=64, warmup=5)),
-        ("sinusoid", dict(n_train=48, epochs=8, seq_len=80, init="s4-dplr", d_state=16, freeze_ssm=True)),
+        ("sinusoid", dict(n_train=48, epochs=8, seq_len=80, init="s4-dplr", d_state=16, freeze_ssm=True,
+                          s4_kernel="dense")),
+        ("sinusoid", dict(n_train=48, epochs=8, seq_len=80, init="s4-dplr", d_state=16)),   # DPLR, Λ P B Δ trained
         ("adding", dict(n_train=64, epochs=6, seq_len=100, init=_s5ptd16(), d_state=16, prenorm=True)),  # S5
     ]
     rows_out, worst = [], 0.0
