@@ -2,6 +2,9 @@
 #include "core/arb.h"
 
 #include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 {
@@ -39,3 +42,240 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
     return s;
 }
 
+
+/* ---- products through exact double-precision slices ------------------------ */
+
+struct ssm_arb_mul_ws {
+    double *as, *bs, *t;  /* slices of A (S × n × k), of B (k × S·m), one dgemm's output */
+    int64_t *acc;         /* the sums per slice level t + u (S × n × m) */
+    slong *ea, *eb;       /* row exponents of A, column exponents of B */
+    mp_limb_t *p, *q;     /* one entry's integer */
+    size_t cap[8];        /* bytes held by each of the above */
+};
+
+ssm_status ssm_arb_mul_ws_create(ssm_arb_mul_ws **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "arb: out of memory");
+}
+
+void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws)
+{
+    if (!ws)
+        return;
+    free(ws->as); free(ws->bs); free(ws->t); free(ws->acc);
+    free(ws->ea); free(ws->eb); free(ws->p); free(ws->q);
+    free(ws);
+}
+
+/* *ptr holds at least bytes (contents not kept); 0 when it cannot */
+static int grow(void **ptr, size_t *cap, size_t bytes)
+{
+    if (bytes <= *cap)
+        return 1;
+    void *p = malloc(bytes);
+    if (!p)
+        return 0;
+    free(*ptr);
+    *ptr = p;
+    *cap = bytes;
+    return 1;
+}
+
+/* largest e with |x| < 2^e over row i of M (col: column i); WORD_MIN when all
+ * are zero; *ok cleared by a non-finite entry or an exponent beyond ±2^40 */
+static slong line_exp(const arb_mat_t M, slong i, int col, int *ok)
+{
+    slong e = WORD_MIN, len = col ? arb_mat_nrows(M) : arb_mat_ncols(M);
+    for (slong q = 0; q < len; q++) {
+        const arf_struct *x = arb_midref(col ? arb_mat_entry(M, q, i) : arb_mat_entry(M, i, q));
+        if (arf_is_zero(x))
+            continue;
+        if (!arf_is_finite(x)) {
+            *ok = 0;
+            return e;
+        }
+        slong ex = arf_abs_bound_lt_2exp_si(x);
+        if (ex > (WORD(1) << 40) || ex < -(WORD(1) << 40))
+            *ok = 0;
+        e = ex > e ? ex : e;
+    }
+    return e;
+}
+
+/* the 64 mantissa bits of x from bit q on (q ≥ 0 from the top), zeros beyond */
+static uint64_t bits64(mp_srcptr xp, slong xn, slong q)
+{
+    slong w = q >> 6, r = q & 63, li = xn - 1 - w;
+    uint64_t hi = li >= 0 ? (uint64_t)xp[li] << r : 0;
+    uint64_t lo = r && li >= 1 ? (uint64_t)xp[li - 1] >> (64 - r) : 0;
+    return hi | lo;
+}
+
+/* slices t = 0 … S−1 of x relative to 2^e (|x| < 2^e): x 2^-e = Σ d_t 2^-(t+1)s
+ * + a remainder below 2^-Ss, |d_t| < 2^s, each with the sign of x, into
+ * out[t·stride] (left as they are where zero); returns the number of leading
+ * slices that may be nonzero */
+static int split_entry(double *out, size_t stride, const arf_t x, slong e, int s, int S)
+{
+    if (arf_is_zero(x))
+        return 0;
+    mp_srcptr xp;
+    mp_size_t xn;
+    ARF_GET_MPN_READONLY(xp, xn, x);
+    slong d = e - arf_abs_bound_lt_2exp_si(x);
+    double sg = ARF_SGNBIT(x) ? -1.0 : 1.0;
+    int t = 0;
+    for (; t < S; t++) {
+        slong q = (slong)t * s - d; /* the mantissa bit of the slice's top bit */
+        if (q >= (slong)xn * FLINT_BITS)
+            break;
+        if (q <= -s)
+            continue;
+        uint64_t dig = q >= 0 ? bits64(xp, xn, q) >> (64 - s) : bits64(xp, xn, 0) >> (64 - s - q);
+        out[(size_t)t * stride] = sg * (double)dig;
+    }
+    return t;
+}
+
+/* the slices of A (as[t][i][q]) and of B (bs[q][t·m + j]); *sa, *sb: how many
+ * slices of each can be nonzero */
+static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int *sa, int *sb)
+{
+    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
+    size_t mS = (size_t)m * (size_t)S;
+    memset(ws->as, 0, (size_t)S * (size_t)(n * k) * sizeof(double));
+    memset(ws->bs, 0, (size_t)k * mS * sizeof(double));
+    *sa = *sb = 0;
+    for (slong i = 0; i < n; i++)
+        for (slong q = 0; q < k; q++) {
+            int u = split_entry(ws->as + i * k + q, (size_t)(n * k), arb_midref(arb_mat_entry(A, i, q)), ws->ea[i], s, S);
+            *sa = u > *sa ? u : *sa;
+        }
+    for (slong q = 0; q < k; q++)
+        for (slong j = 0; j < m; j++) {
+            int u = split_entry(ws->bs + (size_t)q * mS + (size_t)j, (size_t)m, arb_midref(arb_mat_entry(B, q, j)),
+                                ws->eb[j], s, S);
+            *sb = u > *sb ? u : *sb;
+        }
+}
+
+/* acc[t + u][i][j] = Σ_q a_t[i][q] b_u[q][j] over t + u < S: one dgemm per t
+ * against all the u it pairs with; the sums are exact */
+static void slice_products(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int sa, int sb)
+{
+    size_t nm = (size_t)(n * m), mS = (size_t)m * (size_t)S;
+    memset(ws->acc, 0, (size_t)S * nm * sizeof(int64_t));
+    for (int t = 0; t < sa; t++) {
+        int nu = S - t < sb ? S - t : sb;
+        if (nu <= 0)
+            break;
+        ssm_k_dgemm(1, 0, 0, (int)n, (int)(m * nu), (int)k, 1.0, ws->as + (size_t)t * (size_t)(n * k), (int)k, ws->bs,
+                    (int)mS, 0.0, ws->t, (int)mS);
+        for (int u = 0; u < nu; u++) {
+            int64_t *a = ws->acc + (size_t)(t + u) * nm;
+            for (slong i = 0; i < n; i++) {
+                const double *tr = ws->t + (size_t)i * mS + (size_t)u * (size_t)m;
+                for (slong j = 0; j < m; j++)
+                    a[i * m + j] += (int64_t)tr[j];
+            }
+        }
+    }
+}
+
+/* y = Σ_t acc[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
+ * carries propagated from the lowest level up, the s-bit digits packed into
+ * limbs, the top carry (signed) added last */
+static void assemble(arf_t y, const int64_t *acc, size_t stride, int s, int S, slong shift, slong prec,
+                     mp_limb_t *P, mp_limb_t *Q, slong L)
+{
+    memset(P, 0, (size_t)L * sizeof *P);
+    const uint64_t mask = ((uint64_t)1 << s) - 1;
+    int64_t c = 0;
+    for (int t = S - 1; t >= 0; t--) {
+        int64_t v = acc[(size_t)t * stride] + c;
+        uint64_t dig = (uint64_t)v & mask; /* v − dig is a multiple of 2^s */
+        c = (v - (int64_t)dig) / ((int64_t)1 << s);
+        slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
+        P[w] |= (mp_limb_t)(dig << r);
+        if (r + s > 64)
+            P[w + 1] |= (mp_limb_t)(dig >> (64 - r));
+    }
+    slong o = (slong)S * s, w = o >> 6, r = o & 63;
+    int neg = c < 0;
+    uint64_t ac = neg ? (uint64_t)0 - (uint64_t)c : (uint64_t)c;
+    mp_limb_t *R = P;
+    if (neg) { /* |value| = |c| 2^(Ss) − (the digits) */
+        memset(Q, 0, (size_t)L * sizeof *Q);
+        R = Q;
+    }
+    R[w] |= (mp_limb_t)(ac << r);
+    if (r)
+        R[w + 1] |= (mp_limb_t)(ac >> (64 - r));
+    if (neg)
+        mpn_sub_n(Q, Q, P, L);
+    slong len = L;
+    while (len > 0 && R[len - 1] == 0)
+        len--;
+    if (len == 0) {
+        arf_zero(y);
+        return;
+    }
+    slong fix;
+    _arf_set_round_mpn(y, &fix, R, len, neg, prec, ARF_RND_NEAR);
+    fmpz_set_si(ARF_EXPREF(y), len * FLINT_BITS + fix + shift);
+}
+
+/* the workspace for n×k times k×m with S slices; 0 when it cannot grow */
+static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, slong L)
+{
+    size_t Sz = (size_t)S, nk = (size_t)(n * k), km = (size_t)(k * m), nm = (size_t)(n * m);
+    return grow((void **)&ws->as, &ws->cap[0], Sz * nk * sizeof(double) + 1) &&
+           grow((void **)&ws->bs, &ws->cap[1], Sz * km * sizeof(double) + 1) &&
+           grow((void **)&ws->t, &ws->cap[2], Sz * nm * sizeof(double) + 1) &&
+           grow((void **)&ws->acc, &ws->cap[3], Sz * nm * sizeof(int64_t) + 1) &&
+           grow((void **)&ws->ea, &ws->cap[4], (size_t)n * sizeof(slong) + 1) &&
+           grow((void **)&ws->eb, &ws->cap[5], (size_t)m * sizeof(slong) + 1) &&
+           grow((void **)&ws->p, &ws->cap[6], (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->q, &ws->cap[7], (size_t)L * sizeof(mp_limb_t));
+}
+
+ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec,
+                                        ssm_arb_mul_ws *ws)
+{
+    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
+    if (n == 0 || m == 0)
+        return SSM_OK;
+    int lk = 0;
+    while ((WORD(1) << lk) < k)
+        lk++;
+    int s = (53 - lk) / 2, S = (int)((prec + 8 + s - 1) / s);
+    slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
+    size_t bytes = (size_t)S * (size_t)(n * k + k * m + 2 * n * m) * 8;
+    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && bytes <= SSM_ARB_SPLIT_MAX_BYTES;
+    if (ok && !ws_reserve(ws, n, k, m, S, L))
+        return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
+                         (long)m, (long)prec);
+    for (slong i = 0; ok && i < n; i++)
+        ws->ea[i] = line_exp(A, i, 0, &ok);
+    for (slong j = 0; ok && j < m; j++)
+        ws->eb[j] = line_exp(B, j, 1, &ok);
+    if (!ok) {
+        arb_mat_approx_mul(C, A, B, prec);
+        return SSM_OK;
+    }
+    int sa, sb;
+    split_all(ws, A, B, s, S, &sa, &sb);
+    slice_products(ws, n, k, m, S, sa, sb);
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < m; j++) {
+            arb_ptr c = arb_mat_entry(C, i, j);
+            mag_zero(arb_radref(c));
+            if (ws->ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
+                arf_zero(arb_midref(c));
+            else
+                assemble(arb_midref(c), ws->acc + i * m + j, (size_t)(n * m), s, S,
+                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->p, ws->q, L);
+        }
+    return SSM_OK;
+}

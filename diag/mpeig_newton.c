@@ -53,7 +53,8 @@ struct ssm_mpeig_newton {
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
     int *sz;      /* 1: real eigenvalue a; 2: the pair a ± ib, b > 0 */
     arb_ptr a, b; /* D per block */
-    arb_mat_t A, X, Z, T, R, Y, C, P, Q;
+    arb_mat_t A, X, Z, T, R, Y, C;
+    ssm_arb_mul_ws *ws; /* the products' scratch */
     /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
     int cplx;
     acb_ptr lam;
@@ -73,8 +74,8 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
         _arb_vec_clear(s->b, s->n);
         arb_mat_clear(s->A); arb_mat_clear(s->X); arb_mat_clear(s->Z); arb_mat_clear(s->T);
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
-        arb_mat_clear(s->P); arb_mat_clear(s->Q);
     }
+    ssm_arb_mul_ws_free(s->ws);
     if (s->lam) {
         _acb_vec_clear(s->lam, s->n);
         acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
@@ -112,24 +113,12 @@ static slong low_prec(slong ph, slong rel, slong amp)
     return p < MIN_PREC ? MIN_PREC : p > ph ? ph : p;
 }
 
-/* D = M rounded to prec bits, radii zero */
-static void round_mat(arb_mat_t D, const arb_mat_t M, slong prec)
+/* C = A B at prec, radii ignored (core/arb.c: exact double slices, error
+ * ≤ n 2^-prec max|a_i·| max|b_·j|, what inputs rounded to prec bits give);
+ * C may alias A or B */
+static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
 {
-    for (slong i = 0; i < arb_mat_nrows(M); i++)
-        for (slong k = 0; k < arb_mat_ncols(M); k++) {
-            arf_set_round(arb_midref(arb_mat_entry(D, i, k)), arb_midref(arb_mat_entry(M, i, k)), prec, ARF_RND_NEAR);
-            mag_zero(arb_radref(arb_mat_entry(D, i, k)));
-        }
-}
-
-/* C = A B at prec, radii ignored, the inputs first rounded to prec bits (the
- * product's own rounding is of that size): at ≤ 128 bits Arb's fast path.
- * C must not alias A or B; the scratch s->P, s->Q may not be A or B either. */
-static void mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
-{
-    round_mat(s->P, A, prec);
-    round_mat(s->Q, B, prec);
-    arb_mat_approx_mul(C, s->P, s->Q, prec);
+    return ssm_arb_mat_approx_mul_split(C, A, B, prec, s->ws);
 }
 
 ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
@@ -152,8 +141,9 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     s->b = _arb_vec_init(n);
     arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
     arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
-    arb_mat_init(s->P, n, n); arb_mat_init(s->Q, n, n);
     arb_mat_get_mid(s->A, A);
+    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK)
+        goto done;
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
@@ -491,18 +481,17 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
     return SSM_OK;
 }
 
-ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+/* T = A X and R = A X − X D at ph (midpoints) */
+static ssm_status residual(ssm_mpeig_newton *s, slong ph)
 {
-    if (s->cplx)
-        return step_complex(s, ph, rmax);
-    slong n = s->n;
+    ssm_status st = mul(s, s->T, s->A, s->X, ph);
+    if (st != SSM_OK)
+        return st;
     arb_t t;
     arb_init(t);
-    /* R = A X − X D at ph */
-    mul(s, s->T, s->A, s->X, ph);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
-        for (slong i = 0; i < n; i++) {
+        for (slong i = 0; i < s->n; i++) {
             arb_ptr x = arb_mat_entry(s->X, i, j);
             arb_mul(t, s->a + k, x, ph);
             arb_sub(arb_mat_entry(s->R, i, j), arb_mat_entry(s->T, i, j), t, ph);
@@ -517,22 +506,15 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
         }
     }
     arb_mat_get_mid(s->R, s->R);
-    /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
-     * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
-     * (entrywise, a cheap stand-in for κ), so that many more bits */
-    slong eT = max_exp(s->T), eR = max_exp(s->R);
-    s->kb = max_exp(s->X) + max_exp(s->Z);
-    s->kb = s->kb > 0 ? s->kb : 0;
-    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
-    mul(s, s->Y, s->Z, s->R, pc);
-    *rmax = 0.0;
-    for (slong k = 0; k < s->m; k++)
-        for (slong b = 0; b < s->m; b++)
-            solve_block(s, k, b, pc, rmax);
-    if (!(*rmax < 0.25)) { /* outside the region of quadratic convergence (or ∞): stop here */
-        arb_clear(t);
-        return NO_CONV();
-    }
+    arb_clear(t);
+    return SSM_OK;
+}
+
+/* D += the canonical part of Y's diagonal blocks, at ph */
+static void update_d(ssm_mpeig_newton *s, slong ph)
+{
+    arb_t t;
+    arb_init(t);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
         if (s->sz[k] == 1)
@@ -549,23 +531,54 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
         }
         arb_get_mid_arb(s->a + k, s->a + k);
     }
-    /* X ← X + X C */
-    slong eC = max_exp(s->C);
-    mul(s, s->T, s->X, s->C, low_prec(ph, eC, 0));
+    arb_clear(t);
+}
+
+/* X ← X + X C, then Z ← Z + Z (I − X Z): the small products low, sums at ph */
+static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
+{
+    ssm_status st = mul(s, s->T, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
+    if (st != SSM_OK)
+        return st;
     arb_mat_add(s->X, s->X, s->T, ph);
     arb_mat_get_mid(s->X, s->X);
-    /* Z ← Z + Z (I − X Z) */
-    mul(s, s->T, s->X, s->Z, ph);
+    if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
+        return st;
     arb_mat_neg(s->T, s->T);
-    for (slong i = 0; i < n; i++)
+    for (slong i = 0; i < s->n; i++)
         arb_add_ui(arb_mat_entry(s->T, i, i), arb_mat_entry(s->T, i, i), 1, ph);
     arb_mat_get_mid(s->T, s->T);
-    slong eS = max_exp(s->T);
-    mul(s, s->R, s->Z, s->T, low_prec(ph, eS, 0));
+    if ((st = mul(s, s->R, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
+        return st;
     arb_mat_add(s->Z, s->Z, s->R, ph);
     arb_mat_get_mid(s->Z, s->Z);
-    arb_clear(t);
     return SSM_OK;
+}
+
+ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    if (s->cplx)
+        return step_complex(s, ph, rmax);
+    ssm_status st = residual(s, ph);
+    if (st != SSM_OK)
+        return st;
+    /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
+     * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
+     * (entrywise, a cheap stand-in for κ), so that many more bits */
+    slong eT = max_exp(s->T), eR = max_exp(s->R);
+    s->kb = max_exp(s->X) + max_exp(s->Z);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    if ((st = mul(s, s->Y, s->Z, s->R, pc)) != SSM_OK)
+        return st;
+    *rmax = 0.0;
+    for (slong k = 0; k < s->m; k++)
+        for (slong b = 0; b < s->m; b++)
+            solve_block(s, k, b, pc, rmax);
+    if (!(*rmax < 0.25)) /* outside the region of quadratic convergence (or ∞): stop here */
+        return NO_CONV();
+    update_d(s, ph);
+    return update_xz(s, ph);
 }
 
 /* the accuracy a step at ph reaches from bits (the model refine keeps) */
