@@ -423,19 +423,28 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     return SSM_OK;
 }
 
+/* T = A V and R = A V − V Λ at ph (midpoints) */
+static void residual_c(ssm_mpeig_newton *s, slong ph)
+{
+    acb_t t;
+    acb_init(t);
+    mul_c(s, s->cT, s->cA, s->cV, ph);
+    for (slong i = 0; i < s->n; i++)
+        for (slong j = 0; j < s->n; j++) {
+            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
+            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
+            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
+        }
+    acb_clear(t);
+}
+
 /* the step of the header with V, W, diag λ for X, Z, D: C_ki = Y_ki/(λ_i − λ_k) */
 static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
 {
     slong n = s->n;
     acb_t t;
     acb_init(t);
-    mul_c(s, s->cT, s->cA, s->cV, ph);
-    for (slong i = 0; i < n; i++)
-        for (slong j = 0; j < n; j++) {
-            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
-            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
-            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
-        }
+    residual_c(s, ph);
     slong eT = max_exp_c(s->cT), eR = max_exp_c(s->cR);
     s->kb = max_exp_c(s->cV) + max_exp_c(s->cW);
     s->kb = s->kb > 0 ? s->kb : 0;
@@ -642,7 +651,8 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
     if (s->cplx) {
         _acb_vec_set(lam, s->lam, n);
         acb_mat_set(V, s->cV);
-        acb_mat_set(W, s->cW);
+        if (W)
+            acb_mat_set(W, s->cW);
         return;
     }
     for (slong k = 0; k < s->m; k++) {
@@ -651,7 +661,8 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
             acb_set_arb(lam + j, s->a + k);
             for (slong i = 0; i < n; i++) {
                 acb_set_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j));
-                acb_set_arb(acb_mat_entry(W, j, i), arb_mat_entry(s->Z, j, i));
+                if (W)
+                    acb_set_arb(acb_mat_entry(W, j, i), arb_mat_entry(s->Z, j, i));
             }
             continue;
         }
@@ -661,9 +672,216 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
         for (slong i = 0; i < n; i++) {
             acb_set_arb_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j), arb_mat_entry(s->X, i, j + 1));
             acb_conj(acb_mat_entry(V, i, j + 1), acb_mat_entry(V, i, j));
+            if (!W)
+                continue;
             acb_set_arb_arb(acb_mat_entry(W, j + 1, i), arb_mat_entry(s->Z, j, i), arb_mat_entry(s->Z, j + 1, i));
             acb_mul_2exp_si(acb_mat_entry(W, j + 1, i), acb_mat_entry(W, j + 1, i), -1);
             acb_conj(acb_mat_entry(W, j, i), acb_mat_entry(W, j + 1, i));
         }
     }
+}
+
+/* ---- κ and the backward error of the state -------------------------------- */
+
+/* log2 |x| of a midpoint without leaving double's range; −inf for 0 */
+static double log2_arf(const arf_t x)
+{
+    if (arf_is_zero(x))
+        return -INFINITY;
+    slong e = arf_abs_bound_lt_2exp_si(x);
+    arf_t sc;
+    arf_init(sc);
+    arf_mul_2exp_si(sc, x, -e);
+    double r = log2(fabs(arf_get_d(sc, ARF_RND_NEAR))) + (double)e;
+    arf_clear(sc);
+    return r;
+}
+
+/* x 2^-e as a double */
+static double scaled_d(const arf_t x, slong e)
+{
+    arf_t sc;
+    arf_init(sc);
+    arf_mul_2exp_si(sc, x, -e);
+    double r = arf_get_d(sc, ARF_RND_NEAR);
+    arf_clear(sc);
+    return r;
+}
+
+/* entry (i, c) of X (real) or V (complex) as a double scaled by 2^-e */
+static double complex basis_d(const ssm_mpeig_newton *s, slong i, slong c, slong e)
+{
+    if (!s->cplx)
+        return scaled_d(arb_midref(arb_mat_entry(s->X, i, c)), e);
+    acb_srcptr z = acb_mat_entry(s->cV, i, c);
+    return CMPLX(scaled_d(arb_midref(acb_realref(z)), e), scaled_d(arb_midref(acb_imagref(z)), e));
+}
+
+/* entry (c, i) of Z (real) or W (complex) as a double scaled by 2^-e */
+static double complex inverse_d(const ssm_mpeig_newton *s, slong c, slong i, slong e)
+{
+    if (!s->cplx)
+        return scaled_d(arb_midref(arb_mat_entry(s->Z, c, i)), e);
+    acb_srcptr z = acb_mat_entry(s->cW, c, i);
+    return CMPLX(scaled_d(arb_midref(acb_realref(z)), e), scaled_d(arb_midref(acb_imagref(z)), e));
+}
+
+/* largest exponent over columns j … j + w − 1 (rows: rows = 1) of M or of the complex cM */
+static slong span_exp(const ssm_mpeig_newton *s, int inverse, slong j, int w)
+{
+    slong e = WORD_MIN;
+    for (slong i = 0; i < s->n; i++)
+        for (slong c = j; c < j + w; c++)
+            for (int part = 0; part < 1 + s->cplx; part++) {
+                const arf_struct *x;
+                if (!s->cplx)
+                    x = arb_midref(inverse ? arb_mat_entry(s->Z, c, i) : arb_mat_entry(s->X, i, c));
+                else {
+                    acb_srcptr z = inverse ? acb_mat_entry(s->cW, c, i) : acb_mat_entry(s->cV, i, c);
+                    x = arb_midref(part ? acb_imagref(z) : acb_realref(z));
+                }
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    return e;
+}
+
+/* block k's columns: the real basis' blocks, or one column per eigenvalue */
+static void block_of(const ssm_mpeig_newton *s, slong k, slong *j, int *w)
+{
+    *j = s->cplx ? k : s->off[k];
+    *w = s->cplx ? 1 : s->sz[k];
+}
+
+/* the unit-column V (a real A: [x, y] with the pair's scale √2/‖x + iy‖, whose
+ * singular values are V's) and V⁻¹ (block rows of Z scaled back, times 2^-G)
+ * as double matrices; 0 when a column is zero */
+static int kappa_copies(ssm_zmat_t Vd, ssm_zmat_t Wd, slong *G, const ssm_mpeig_newton *s)
+{
+    slong nb = s->cplx ? s->n : s->m, *e = malloc((size_t)nb * sizeof *e);
+    double *f = malloc((size_t)nb * sizeof *f);
+    int ok = e && f;
+    *G = WORD_MIN;
+    for (slong k = 0; ok && k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        e[k] = span_exp(s, 0, j, w);
+        double ss = 0.0;
+        for (slong c = j; c < j + w && e[k] != WORD_MIN; c++)
+            for (slong i = 0; i < s->n; i++) {
+                SSM_D(Vd, i, c) = basis_d(s, i, c, e[k]);
+                ss += creal(SSM_D(Vd, i, c) * conj(SSM_D(Vd, i, c)));
+            }
+        ok = ss > 0.0;
+        f[k] = (w == 2 ? sqrt(2.0) : 1.0) / sqrt(ss);
+        for (slong c = j; ok && c < j + w; c++)
+            for (slong i = 0; i < s->n; i++)
+                SSM_D(Vd, i, c) *= f[k];
+        slong ez = span_exp(s, 1, j, w);
+        if (ez != WORD_MIN && e[k] + ez > *G)
+            *G = e[k] + ez;
+    }
+    ok = ok && *G != WORD_MIN;
+    for (slong k = 0; ok && k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        for (slong c = j; c < j + w; c++)
+            for (slong i = 0; i < s->n; i++)
+                SSM_D(Wd, c, i) = inverse_d(s, c, i, *G - e[k]) / f[k];
+    }
+    free(e);
+    free(f);
+    return ok;
+}
+
+/* log2 ‖M‖₂ of a double copy; a real basis' copy is real: a real SVD */
+static ssm_status log2_norm2_d(double *l2, const ssm_zmat_t M, int cplx)
+{
+    double nrm = 0.0;
+    ssm_status st;
+    if (cplx)
+        st = ssm_zmat_norm2(&nrm, M);
+    else {
+        ssm_dmat_t D;
+        if ((st = ssm_dmat_init(D, M->rows, M->cols)) != SSM_OK)
+            return st;
+        for (size_t i = 0; i < M->rows; i++)
+            for (size_t k = 0; k < M->cols; k++)
+                SSM_D(D, i, k) = creal(SSM_D(M, i, k));
+        st = ssm_dmat_norm2(&nrm, D);
+        ssm_dmat_clear(D);
+    }
+    *l2 = log2(nrm);
+    return st;
+}
+
+ssm_status ssm_mpeig_newton_log2_kappa(double *lk, const ssm_mpeig_newton *s)
+{
+    ssm_zmat_t Vd, Wd;
+    memset(Wd, 0, sizeof Wd);
+    ssm_status st = ssm_zmat_init(Vd, (size_t)s->n, (size_t)s->n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Wd, (size_t)s->n, (size_t)s->n);
+    slong G = 0;
+    *lk = INFINITY;
+    if (st == SSM_OK && kappa_copies(Vd, Wd, &G, s)) {
+        double lv, lw;
+        if ((st = log2_norm2_d(&lv, Vd, s->cplx)) == SSM_OK && (st = log2_norm2_d(&lw, Wd, s->cplx)) == SSM_OK)
+            *lk = lv + lw + (double)G;
+    }
+    ssm_zmat_clear(Vd);
+    ssm_zmat_clear(Wd);
+    return st;
+}
+
+/* Σ over columns j … j + w − 1 of M (real, or the complex M) of Σ_i |m_ic|², at 64 bits */
+static void col_ss(arb_t ss, const arb_mat_t M, const acb_mat_t cM, slong j, int w, slong n)
+{
+    arb_zero(ss);
+    for (slong c = j; c < j + w; c++) {
+        if (!cM) {
+            arb_srcptr x = arb_mat_entry(M, 0, c);
+            arb_approx_dot(ss, ss, 0, x, n, x, n, n, 64);
+            continue;
+        }
+        arb_srcptr re = acb_realref(acb_mat_entry(cM, 0, c)), im = acb_imagref(acb_mat_entry(cM, 0, c));
+        arb_approx_dot(ss, ss, 0, re, 2 * n, re, 2 * n, n, 64);
+        arb_approx_dot(ss, ss, 0, im, 2 * n, im, 2 * n, n, 64);
+    }
+}
+
+ssm_status ssm_mpeig_newton_log2_backward(double *lb, ssm_mpeig_newton *s, slong prec)
+{
+    slong n = s->n, nb = s->cplx ? n : s->m;
+    if (s->cplx)
+        residual_c(s, prec);
+    else {
+        ssm_status st = residual(s, prec);
+        if (st != SSM_OK)
+            return st;
+    }
+    /* unit columns v = f(x + iy): ‖A v − λ v‖² = (‖r_x‖² + ‖r_y‖²)/(‖x‖² + ‖y‖²), twice for a pair */
+    arb_t num, den, sum;
+    arb_init(num); arb_init(den); arb_init(sum);
+    for (slong k = 0; k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        col_ss(num, s->R, s->cplx ? s->cR : NULL, j, w, n);
+        col_ss(den, s->X, s->cplx ? s->cV : NULL, j, w, n);
+        arb_mul_si(num, num, w, 64);
+        arb_div(num, num, den, 64);
+        arb_add(sum, sum, num, 64);
+    }
+    double lr = 0.5 * log2_arf(arb_midref(sum));
+    /* ‖A‖_F: the row-major entries are n² contiguous arbs (2n² for a complex A) */
+    arb_srcptr a0 = s->cplx ? acb_realref(acb_mat_entry(s->cA, 0, 0)) : arb_mat_entry(s->A, 0, 0);
+    arb_approx_dot(sum, NULL, 0, a0, 1, a0, 1, (1 + s->cplx) * n * n, 64);
+    *lb = lr - 0.5 * log2_arf(arb_midref(sum)) - 0.5 * log2((double)n);
+    arb_clear(num); arb_clear(den); arb_clear(sum);
+    return SSM_OK;
 }
