@@ -2,6 +2,7 @@
 #include "core/arb.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +47,11 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 /* ---- products through exact double-precision slices ------------------------ */
 
 struct ssm_arb_mul_ws {
-    double *as, *bs, *t;  /* slices of A (S × n × k), of B (k × S·m), one dgemm's output */
-    int64_t *acc;         /* the sums per slice level t + u (S × n × m) */
+    double *as, *bs;      /* slices of A side by side (n × S·k), of B stacked, last first (S·k × m) */
+    double *lev;          /* the exact sums per slice level t + u (S × n × m) */
     slong *ea, *eb;       /* row exponents of A, column exponents of B */
     mp_limb_t *p, *q;     /* one entry's integer */
-    size_t cap[8];        /* bytes held by each of the above */
+    size_t cap[7];        /* bytes held by each of the above */
 };
 
 ssm_status ssm_arb_mul_ws_create(ssm_arb_mul_ws **out)
@@ -63,7 +64,7 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws)
 {
     if (!ws)
         return;
-    free(ws->as); free(ws->bs); free(ws->t); free(ws->acc);
+    free(ws->as); free(ws->bs); free(ws->lev);
     free(ws->ea); free(ws->eb); free(ws->p); free(ws->q);
     free(ws);
 }
@@ -114,88 +115,84 @@ static uint64_t bits64(mp_srcptr xp, slong xn, slong q)
 
 /* slices t = 0 … S−1 of x relative to 2^e (|x| < 2^e): x 2^-e = Σ d_t 2^-(t+1)s
  * + a remainder below 2^-Ss, |d_t| < 2^s, each with the sign of x, into
- * out[t·stride] (left as they are where zero); returns the number of leading
- * slices that may be nonzero */
-static int split_entry(double *out, size_t stride, const arf_t x, slong e, int s, int S)
+ * out[t·stride] (every slice written); returns the number of leading slices
+ * that may be nonzero.  x's exponent is a small fmpz (line_exp checked it). */
+static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, int s, int S)
 {
-    if (arf_is_zero(x))
-        return 0;
-    mp_srcptr xp;
-    mp_size_t xn;
-    ARF_GET_MPN_READONLY(xp, xn, x);
-    slong d = e - arf_abs_bound_lt_2exp_si(x);
-    double sg = ARF_SGNBIT(x) ? -1.0 : 1.0;
-    int t = 0;
-    for (; t < S; t++) {
-        slong q = (slong)t * s - d; /* the mantissa bit of the slice's top bit */
-        if (q >= (slong)xn * FLINT_BITS)
-            break;
-        if (q <= -s)
-            continue;
-        uint64_t dig = q >= 0 ? bits64(xp, xn, q) >> (64 - s) : bits64(xp, xn, 0) >> (64 - s - q);
-        out[(size_t)t * stride] = sg * (double)dig;
+    int t = 0, last = 0;
+    if (!arf_is_zero(x)) {
+        mp_srcptr xp;
+        mp_size_t xn;
+        ARF_GET_MPN_READONLY(xp, xn, x);
+        slong q = -(e - (slong)ARF_EXP(x)); /* the mantissa bit at the top of slice t */
+        double sg = ARF_SGNBIT(x) ? -1.0 : 1.0;
+        for (; t < S && q <= -s; t++, q += s)
+            out[t * stride] = 0.0;
+        for (; t < S && q < (slong)xn * FLINT_BITS; t++, q += s) {
+            uint64_t dig = q >= 0 ? bits64(xp, xn, q) >> (64 - s) : bits64(xp, xn, 0) >> (64 - s - q);
+            out[t * stride] = sg * (double)dig;
+        }
+        last = t;
     }
-    return t;
+    for (; t < S; t++)
+        out[t * stride] = 0.0;
+    return last;
 }
 
-/* the slices of A (as[t][i][q]) and of B (bs[q][t·m + j]); *sa, *sb: how many
- * slices of each can be nonzero */
+/* the slices: A_t in columns t·k … of as (n × S·k), B_u in row block S−1−u of bs
+ * (S·k × m); *sa, *sb: how many slices of each can be nonzero */
 static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int *sa, int *sb)
 {
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
-    size_t mS = (size_t)m * (size_t)S;
-    memset(ws->as, 0, (size_t)S * (size_t)(n * k) * sizeof(double));
-    memset(ws->bs, 0, (size_t)k * mS * sizeof(double));
+    size_t kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
     *sa = *sb = 0;
     for (slong i = 0; i < n; i++)
         for (slong q = 0; q < k; q++) {
-            int u = split_entry(ws->as + i * k + q, (size_t)(n * k), arb_midref(arb_mat_entry(A, i, q)), ws->ea[i], s, S);
+            int u = split_entry(ws->as + (size_t)i * kS + (size_t)q, (ptrdiff_t)k, arb_midref(arb_mat_entry(A, i, q)),
+                                ws->ea[i], s, S);
             *sa = u > *sa ? u : *sa;
         }
     for (slong q = 0; q < k; q++)
         for (slong j = 0; j < m; j++) {
-            int u = split_entry(ws->bs + (size_t)q * mS + (size_t)j, (size_t)m, arb_midref(arb_mat_entry(B, q, j)),
-                                ws->eb[j], s, S);
+            /* B_u at row block S−1−u: slice u + 1 sits one block (−km) above slice u */
+            int u = split_entry(ws->bs + (size_t)(S - 1) * km + (size_t)(q * m + j), -(ptrdiff_t)km,
+                                arb_midref(arb_mat_entry(B, q, j)), ws->eb[j], s, S);
             *sb = u > *sb ? u : *sb;
         }
 }
 
-/* acc[t + u][i][j] = Σ_q a_t[i][q] b_u[q][j] over t + u < S: one dgemm per t
- * against all the u it pairs with; the sums are exact */
-static void slice_products(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int sa, int sb)
+/* level d = Σ_{t+u=d} A_t B_u for d < S, one dgemm each: [A_t0 … A_t1] times
+ * [B_(d−t0); …; B_(d−t1)], contiguous in both layouts; every partial sum is an
+ * integer below S k 2^2s ≤ 2^53, so exact */
+static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int sa, int sb)
 {
-    size_t nm = (size_t)(n * m), mS = (size_t)m * (size_t)S;
-    memset(ws->acc, 0, (size_t)S * nm * sizeof(int64_t));
-    for (int t = 0; t < sa; t++) {
-        int nu = S - t < sb ? S - t : sb;
-        if (nu <= 0)
-            break;
-        ssm_k_dgemm(1, 0, 0, (int)n, (int)(m * nu), (int)k, 1.0, ws->as + (size_t)t * (size_t)(n * k), (int)k, ws->bs,
-                    (int)mS, 0.0, ws->t, (int)mS);
-        for (int u = 0; u < nu; u++) {
-            int64_t *a = ws->acc + (size_t)(t + u) * nm;
-            for (slong i = 0; i < n; i++) {
-                const double *tr = ws->t + (size_t)i * mS + (size_t)u * (size_t)m;
-                for (slong j = 0; j < m; j++)
-                    a[i * m + j] += (int64_t)tr[j];
-            }
+    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
+    for (int d = 0; d < S; d++) {
+        int t0 = d - (sb - 1) > 0 ? d - (sb - 1) : 0, t1 = d < sa - 1 ? d : sa - 1;
+        double *L = ws->lev + (size_t)d * nm;
+        if (t0 > t1) {
+            memset(L, 0, nm * sizeof *L);
+            continue;
         }
+        ssm_k_dgemm(1, 0, 0, (int)n, (int)m, (int)(k * (t1 - t0 + 1)), 1.0, ws->as + (size_t)t0 * (size_t)k, (int)kS,
+                    ws->bs + (size_t)(S - 1 - d + t0) * km, (int)m, 0.0, L, (int)m);
     }
 }
 
-/* y = Σ_t acc[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
+/* y = Σ_t lev[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
  * carries propagated from the lowest level up, the s-bit digits packed into
  * limbs, the top carry (signed) added last */
-static void assemble(arf_t y, const int64_t *acc, size_t stride, int s, int S, slong shift, slong prec,
+static void assemble(arf_t y, const double *lev, size_t stride, int s, int S, slong shift, slong prec,
                      mp_limb_t *P, mp_limb_t *Q, slong L)
 {
     memset(P, 0, (size_t)L * sizeof *P);
-    const uint64_t mask = ((uint64_t)1 << s) - 1;
+    const int64_t mask = ((int64_t)1 << s) - 1;
     int64_t c = 0;
     for (int t = S - 1; t >= 0; t--) {
-        int64_t v = acc[(size_t)t * stride] + c;
-        uint64_t dig = (uint64_t)v & mask; /* v − dig is a multiple of 2^s */
-        c = (v - (int64_t)dig) / ((int64_t)1 << s);
+        int64_t v = (int64_t)lev[(size_t)t * stride] + c;
+        /* c = ⌊v / 2^s⌋ and the digit v − c 2^s ∈ [0, 2^s) */
+        c = v >= 0 ? v >> s : -((-v + mask) >> s);
+        uint64_t dig = (uint64_t)(v - c * (mask + 1));
         slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
         P[w] |= (mp_limb_t)(dig << r);
         if (r + s > 64)
@@ -232,12 +229,28 @@ static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, slon
     size_t Sz = (size_t)S, nk = (size_t)(n * k), km = (size_t)(k * m), nm = (size_t)(n * m);
     return grow((void **)&ws->as, &ws->cap[0], Sz * nk * sizeof(double) + 1) &&
            grow((void **)&ws->bs, &ws->cap[1], Sz * km * sizeof(double) + 1) &&
-           grow((void **)&ws->t, &ws->cap[2], Sz * nm * sizeof(double) + 1) &&
-           grow((void **)&ws->acc, &ws->cap[3], Sz * nm * sizeof(int64_t) + 1) &&
-           grow((void **)&ws->ea, &ws->cap[4], (size_t)n * sizeof(slong) + 1) &&
-           grow((void **)&ws->eb, &ws->cap[5], (size_t)m * sizeof(slong) + 1) &&
-           grow((void **)&ws->p, &ws->cap[6], (size_t)L * sizeof(mp_limb_t)) &&
-           grow((void **)&ws->q, &ws->cap[7], (size_t)L * sizeof(mp_limb_t));
+           grow((void **)&ws->lev, &ws->cap[2], Sz * nm * sizeof(double) + 1) &&
+           grow((void **)&ws->ea, &ws->cap[3], (size_t)n * sizeof(slong) + 1) &&
+           grow((void **)&ws->eb, &ws->cap[4], (size_t)m * sizeof(slong) + 1) &&
+           grow((void **)&ws->p, &ws->cap[5], (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->q, &ws->cap[6], (size_t)L * sizeof(mp_limb_t));
+}
+
+/* slice width s and count S for prec bits, inner dimension k: S k 2^2s ≤ 2^53
+ * (exact level sums) and S s ≥ prec + 8 */
+static void slicing(int *s, int *S, slong k, slong prec)
+{
+    int lk = 0;
+    while ((WORD(1) << lk) < k)
+        lk++;
+    for (*s = (53 - lk) / 2; ; (*s)--) {
+        *S = (int)((prec + 8 + *s - 1) / *s);
+        int lS = 0;
+        while ((1 << lS) < *S)
+            lS++;
+        if (2 * *s + lk + lS <= 53 || *s <= 1)
+            return;
+    }
 }
 
 ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec,
@@ -246,13 +259,12 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
     if (n == 0 || m == 0)
         return SSM_OK;
-    int lk = 0;
-    while ((WORD(1) << lk) < k)
-        lk++;
-    int s = (53 - lk) / 2, S = (int)((prec + 8 + s - 1) / s);
+    int s = 1, S = 1;
+    if (k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC)
+        slicing(&s, &S, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    size_t bytes = (size_t)S * (size_t)(n * k + k * m + 2 * n * m) * 8;
-    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && bytes <= SSM_ARB_SPLIT_MAX_BYTES;
+    size_t bytes = (size_t)S * (size_t)(n * k + k * m + n * m) * 8;
+    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && s >= 8 && bytes <= SSM_ARB_SPLIT_MAX_BYTES;
     if (ok && !ws_reserve(ws, n, k, m, S, L))
         return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                          (long)m, (long)prec);
@@ -266,7 +278,7 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     }
     int sa, sb;
     split_all(ws, A, B, s, S, &sa, &sb);
-    slice_products(ws, n, k, m, S, sa, sb);
+    slice_levels(ws, n, k, m, S, sa, sb);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < m; j++) {
             arb_ptr c = arb_mat_entry(C, i, j);
@@ -274,7 +286,7 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
             if (ws->ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
                 arf_zero(arb_midref(c));
             else
-                assemble(arb_midref(c), ws->acc + i * m + j, (size_t)(n * m), s, S,
+                assemble(arb_midref(c), ws->lev + i * m + j, (size_t)(n * m), s, S,
                          ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->p, ws->q, L);
         }
     return SSM_OK;
