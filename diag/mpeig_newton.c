@@ -620,6 +620,12 @@ slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
 ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
 {
     double prev = INFINITY;
+    /* the products' room for the check step that follows (1.5 w): one allocation */
+    if (!s->cplx) {
+        ssm_status st = ssm_arb_mul_ws_reserve(s->ws, s->n, s->n, s->n, w + w / 2);
+        if (st != SSM_OK)
+            return st;
+    }
     for (int it = 0; it < 40 && s->bits < target; it++) {
         slong ph = ssm_mpeig_newton_next_prec(s, target);
         ph = ph < w ? ph : w;
