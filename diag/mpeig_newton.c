@@ -763,12 +763,17 @@ static void block_of(const ssm_mpeig_newton *s, slong k, slong *j, int *w)
 
 /* the unit-column V (a real A: [x, y] with the pair's scale √2/‖x + iy‖, whose
  * singular values are V's) and V⁻¹ (block rows of Z scaled back, times 2^-G)
- * as double matrices; 0 when a column is zero */
-static int kappa_copies(ssm_zmat_t Vd, ssm_zmat_t Wd, slong *G, const ssm_mpeig_newton *s)
+ * as double matrices; *ok = 0 when a column is zero.  ENOMEM. */
+static ssm_status kappa_copies(ssm_zmat_t Vd, ssm_zmat_t Wd, slong *G, int *okp, const ssm_mpeig_newton *s)
 {
     slong nb = s->cplx ? s->n : s->m, *e = malloc((size_t)nb * sizeof *e);
     double *f = malloc((size_t)nb * sizeof *f);
-    int ok = e && f;
+    if (!e || !f) {
+        free(e);
+        free(f);
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory (n = %ld)", (long)s->n);
+    }
+    int ok = 1;
     *G = WORD_MIN;
     for (slong k = 0; ok && k < nb; k++) {
         slong j;
@@ -801,7 +806,8 @@ static int kappa_copies(ssm_zmat_t Vd, ssm_zmat_t Wd, slong *G, const ssm_mpeig_
     }
     free(e);
     free(f);
-    return ok;
+    *okp = ok;
+    return SSM_OK;
 }
 
 /* log2 ‖M‖₂ of a double copy; a real basis' copy is real: a real SVD */
@@ -833,8 +839,11 @@ ssm_status ssm_mpeig_newton_log2_kappa(double *lk, const ssm_mpeig_newton *s)
     if (st == SSM_OK)
         st = ssm_zmat_init(Wd, (size_t)s->n, (size_t)s->n);
     slong G = 0;
+    int ok = 0;
     *lk = INFINITY;
-    if (st == SSM_OK && kappa_copies(Vd, Wd, &G, s)) {
+    if (st == SSM_OK)
+        st = kappa_copies(Vd, Wd, &G, &ok, s);
+    if (st == SSM_OK && ok) {
         double lv, lw;
         if ((st = log2_norm2_d(&lv, Vd, s->cplx)) == SSM_OK && (st = log2_norm2_d(&lw, Wd, s->cplx)) == SSM_OK)
             *lk = lv + lw + (double)G;
