@@ -46,8 +46,8 @@ SSM_MUST_CHECK ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double ta
 
 /* The precision the next step would want on the way to target bits: twice
  * the accuracy reached (by the model of quadratic convergence; the caller's
- * two-result check verifies), or less where the small products stay at Arb's
- * fast two-limb precision and no step is added. */
+ * two-result check verifies), or less where the small products stay at 128
+ * bits and no step is added. */
 slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target);
 
 /* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹ (NULL:

@@ -20,12 +20,14 @@
  * correction only at second order: one Newton–Schulz step per step keeps Z in
  * pace and e → O(e²).  The high precision follows the accuracy: 2 × the bits
  * reached + a guard, or bits + 104 where that adds no step on the way to the
- * target, which keeps the small products at 128 bits, where Arb's dot
- * products take a two-limb fast path (from double to 75 digits: steps at
- * ~120, ~196, ~286 bits, the check at ~380).  Each low precision is what the
- * size of its small factor leaves (ph − cancelled bits + guard), its inputs
- * rounded to it, so a step costs two real products at ph and three far
- * cheaper ones. */
+ * target, which keeps the small products at 128 bits (from double to 75
+ * digits: steps at ~120, ~196, ~286 bits, the check at ~380).  Each low
+ * precision is what the size of its small factor leaves (ph − cancelled bits
+ * + guard), so a step costs two real products at ph and three far cheaper
+ * ones.  The real products are core/arb.c's split products (exact double
+ * slices of 23 bits through dgemm: 6 slices at 128 bits, 17 at 374; the
+ * same bits on every BLAS kernel and thread count); the complex route's are
+ * Arb's, inputs rounded to the product's precision. */
 #include "diag/diag.h"
 #include "core/arb.h"
 #include "diag/mpeig_impl.h"
@@ -39,8 +41,8 @@
 #define GUARD 24
 /* the lowest precision a product is ever run at */
 #define MIN_PREC 64
-/* Arb's dot products take a fast path when every input has at most two limbs:
- * a product at ≤ 128 bits with inputs rounded to it costs a quarter */
+/* the small products' precision the schedule aims for: 6 slices of the split
+ * product (Arb's complex products: its two-limb fast path) */
 #define FAST_PREC 128
 /* the accuracy assumed of the double start (53 bits less rounding and κ) */
 #define START_BITS 48
@@ -607,8 +609,9 @@ static int steps_to(double b, double target)
 }
 
 /* the precision of the next step: twice the bits reached plus a guard (a step
- * cannot do better), or bits + 104 where that keeps the small products at
- * Arb's fast 128 bits without adding a step on the way to target */
+ * cannot do better), or bits + 104 where that keeps the small products at 128
+ * bits without adding a step on the way to target (a lower ph: fewer slices
+ * in the two big products too) */
 slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
 {
     double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
