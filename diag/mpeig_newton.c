@@ -492,33 +492,45 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
     return SSM_OK;
 }
 
+/* the midpoint of entry (i, j): the real state's sums work on midpoints only
+ * (every matrix of it has zero radii) */
+#define MID(M, i, j) arb_midref(arb_mat_entry(M, i, j))
+
 /* T = A X and R = A X − X D at ph (midpoints) */
 static ssm_status residual(ssm_mpeig_newton *s, slong ph)
 {
     ssm_status st = mul(s, s->T, s->A, s->X, ph);
     if (st != SSM_OK)
         return st;
-    arb_t t;
-    arb_init(t);
+    arf_t t;
+    arf_init(t);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
+        arf_srcptr a = arb_midref(s->a + k), b = arb_midref(s->b + k);
         for (slong i = 0; i < s->n; i++) {
-            arb_ptr x = arb_mat_entry(s->X, i, j);
-            arb_mul(t, s->a + k, x, ph);
-            arb_sub(arb_mat_entry(s->R, i, j), arb_mat_entry(s->T, i, j), t, ph);
+            arf_srcptr x = MID(s->X, i, j);
+            arf_mul(t, a, x, ph, ARF_RND_NEAR);
+            arf_sub(MID(s->R, i, j), MID(s->T, i, j), t, ph, ARF_RND_NEAR);
             if (s->sz[k] == 2) {
-                arb_ptr y = arb_mat_entry(s->X, i, j + 1);
+                arf_srcptr y = MID(s->X, i, j + 1);
                 /* column x: A x − (a x − b y); column y: A y − (b x + a y) */
-                arb_addmul(arb_mat_entry(s->R, i, j), s->b + k, y, ph);
-                arb_mul(t, s->b + k, x, ph);
-                arb_sub(arb_mat_entry(s->R, i, j + 1), arb_mat_entry(s->T, i, j + 1), t, ph);
-                arb_submul(arb_mat_entry(s->R, i, j + 1), s->a + k, y, ph);
+                arf_addmul(MID(s->R, i, j), b, y, ph, ARF_RND_NEAR);
+                arf_mul(t, b, x, ph, ARF_RND_NEAR);
+                arf_sub(MID(s->R, i, j + 1), MID(s->T, i, j + 1), t, ph, ARF_RND_NEAR);
+                arf_submul(MID(s->R, i, j + 1), a, y, ph, ARF_RND_NEAR);
             }
         }
     }
-    arb_mat_get_mid(s->R, s->R);
-    arb_clear(t);
+    arf_clear(t);
     return SSM_OK;
+}
+
+/* M += D at ph, midpoints (radii stay zero) */
+static void add_mid(arb_mat_t M, const arb_mat_t D, slong ph)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++)
+            arf_add(MID(M, i, k), MID(M, i, k), MID(D, i, k), ph, ARF_RND_NEAR);
 }
 
 /* D += the canonical part of Y's diagonal blocks, at ph */
@@ -551,18 +563,17 @@ static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
     ssm_status st = mul(s, s->T, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
     if (st != SSM_OK)
         return st;
-    arb_mat_add(s->X, s->X, s->T, ph);
-    arb_mat_get_mid(s->X, s->X);
+    add_mid(s->X, s->T, ph);
     if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
         return st;
-    arb_mat_neg(s->T, s->T);
     for (slong i = 0; i < s->n; i++)
-        arb_add_ui(arb_mat_entry(s->T, i, i), arb_mat_entry(s->T, i, i), 1, ph);
-    arb_mat_get_mid(s->T, s->T);
+        for (slong k = 0; k < s->n; k++)
+            arf_neg(MID(s->T, i, k), MID(s->T, i, k));
+    for (slong i = 0; i < s->n; i++)
+        arf_add_ui(MID(s->T, i, i), MID(s->T, i, i), 1, ph, ARF_RND_NEAR);
     if ((st = mul(s, s->R, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
         return st;
-    arb_mat_add(s->Z, s->Z, s->R, ph);
-    arb_mat_get_mid(s->Z, s->Z);
+    add_mid(s->Z, s->R, ph);
     return SSM_OK;
 }
 
