@@ -246,6 +246,27 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
     return st;
 }
 
+/* c = y / d on midpoints at prec (radii zero): (y conj d)/|d|², the products
+ * and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's midpoint */
+static void cdiv_mid(acb_t c, const acb_t y, const acb_t d, slong prec)
+{
+    arf_srcptr yr = arb_midref(acb_realref(y)), yi = arb_midref(acb_imagref(y));
+    arf_srcptr dr = arb_midref(acb_realref(d)), di = arb_midref(acb_imagref(d));
+    arf_t den, re, im;
+    arf_init(den); arf_init(re); arf_init(im);
+    arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
+    arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    arf_mul(re, yr, dr, prec + 8, ARF_RND_NEAR);
+    arf_addmul(re, yi, di, prec + 8, ARF_RND_NEAR);
+    arf_mul(im, yi, dr, prec + 8, ARF_RND_NEAR);
+    arf_submul(im, yr, di, prec + 8, ARF_RND_NEAR);
+    arf_div(arb_midref(acb_realref(c)), re, den, prec, ARF_RND_NEAR);
+    arf_div(arb_midref(acb_imagref(c)), im, den, prec, ARF_RND_NEAR);
+    mag_zero(arb_radref(acb_realref(c)));
+    mag_zero(arb_radref(acb_imagref(c)));
+    arf_clear(den); arf_clear(re); arf_clear(im);
+}
+
 /* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
  * C = C₊ + C₋ with C₊ ∈ span{I, J} ≅ ℂ (J ↔ i, J = [[0, 1], [−1, 0]]) and C₋
  * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
@@ -272,7 +293,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             acb_mul_2exp_si(y, y, -1);
             arb_zero(acb_realref(d)); /* d = −2ib */
             arb_mul_si(acb_imagref(d), s->b + k, -2, prec);
-            acb_div(c, y, d, prec);
+            cdiv_mid(c, y, d, prec);
             arb_set(CE(0, 0), acb_realref(c));
             arb_neg(CE(0, 1), acb_imagref(c));
             arb_set(CE(1, 0), CE(0, 1));
@@ -290,7 +311,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         else
             arb_neg(acb_imagref(y), YE(1, 0));
         acb_sub(d, lb, lk, prec);
-        acb_div(c, y, d, prec);
+        cdiv_mid(c, y, d, prec);
         arb_set(CE(0, 0), acb_realref(c));
         if (row)
             arb_set(CE(0, 1), acb_imagref(c));
@@ -304,7 +325,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arb_sub(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
         acb_mul_2exp_si(y, y, -1);
         acb_sub(d, lb, lk, prec);
-        acb_div(c, y, d, prec);
+        cdiv_mid(c, y, d, prec);
         /* C₋ */
         arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
         arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
@@ -312,7 +333,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         acb_mul_2exp_si(y, y, -1);
         acb_conj(d, lb);
         acb_sub(d, d, lk, prec);
-        acb_div(cm, y, d, prec);
+        cdiv_mid(cm, y, d, prec);
         /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
         arb_add(CE(0, 0), acb_realref(c), acb_realref(cm), prec);
         arb_sub(CE(1, 1), acb_realref(c), acb_realref(cm), prec);
