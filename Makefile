@@ -60,10 +60,12 @@ $(BUILD)/obj/%.o: %.c | $(DEPSOK)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c $< -o $@
 
-# the multi-shift row kernels of the pseudospectra fast path need the loop
-# vectoriser (GCC enables it fully only at -O3); no change of semantics
+# the multi-shift row kernels of the pseudospectra fast path and the slice sums of
+# core/arb.c's split products need the loop vectoriser (GCC enables it fully only
+# at -O3); no change of semantics (the slice sums are integers, exact)
 $(BUILD)/obj/analysis/pspec_lanczos.o: CFLAGS += -O3
 $(BUILD)/obj/analysis/pspec_secular.o: CFLAGS += -O3
+$(BUILD)/obj/core/arb.o: CFLAGS += -O3
 
 # the fixed kernel's products must not contract a*b + c into an FMA: its clones for
 # wider vector units give the baseline's bits only without it (-std=c11 implies it; say so)

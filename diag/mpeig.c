@@ -81,8 +81,9 @@ static void eigres_clear(eigres *r)
 }
 
 /* unit columns, largest entry real positive (lowest index within a relative
- * 1e-12, as diag/eig.c); W rows rescaled to keep W V = I */
-static void normalize(eigres *r)
+ * 1e-12, as diag/eig.c); W rows rescaled to keep W V = I (with_w = 0: W is
+ * not wanted and left as it is) */
+static void normalize(eigres *r, int with_w)
 {
     slong n = r->n, prec = r->prec;
     arb_t nrm, t;
@@ -118,6 +119,8 @@ static void normalize(eigres *r)
             acb_get_mid(acb_mat_entry(r->V, i, j), acb_mat_entry(r->V, i, j));
         }
         arb_zero(acb_imagref(acb_mat_entry(r->V, at, j)));
+        if (!with_w)
+            continue;
         acb_inv(f, f, prec);
         for (slong k = 0; k < n; k++) {
             acb_mul(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k), f, prec);
@@ -181,7 +184,7 @@ static ssm_status route_triangular(eigres *r, const acb_mat_t A)
         else
             acb_mat_approx_solve_triu(r->W, r->V, Id, 1, prec);
         acb_mat_clear(Id);
-        normalize(r);
+        normalize(r, 1);
     }
     acb_clear(s); acb_clear(t); acb_clear(d);
     return st;
@@ -194,7 +197,7 @@ static ssm_status route_qr(eigres *r, const acb_mat_t A)
         return SSM_ERROR(SSM_ENOCONV, "eig: Arb's QR did not converge at %ld bits", (long)prec);
     if (!acb_mat_approx_inv(r->W, r->V, prec))
         return SSM_ERROR(SSM_ELOSS, "eig: the eigenvector matrix is singular at %ld bits", (long)prec);
-    normalize(r);
+    normalize(r, 1);
     return SSM_OK;
 }
 
@@ -251,11 +254,12 @@ static ssm_status sort_result(eigres *r, double scale)
     return SSM_OK;
 }
 
-/* the real-basis Newton state as a normalised, sorted complex result */
-static ssm_status rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale)
+/* the Newton state as a normalised, sorted complex result (with_w = 0: λ and
+ * V only) */
+static ssm_status rnewton_result(eigres *r, const ssm_mpeig_newton *rn, double scale, int with_w)
 {
-    ssm_mpeig_newton_get(r->lam, r->V, r->W, rn);
-    normalize(r);
+    ssm_mpeig_newton_get(r->lam, r->V, with_w ? r->W : NULL, rn);
+    normalize(r, with_w);
     return sort_result(r, scale);
 }
 
@@ -277,15 +281,15 @@ static double agreement(const eigres *a, const eigres *b, double scale)
 {
     slong n = a->n, prec = b->prec;
     double worst = 0.0;
-    acb_t d;
+    acb_t d; /* differences rounded once from the exact value: 64 bits are plenty for a double */
     acb_init(d);
     for (slong i = 0; i < n; i++) {
-        acb_sub(d, a->lam + i, b->lam + i, prec);
+        acb_sub(d, a->lam + i, b->lam + i, 64);
         double den = cabs(acb_to_d(b->lam + i));
         double e = cabs(acb_to_d(d)) / (den > scale ? den : scale);
         worst = !(e <= worst) ? e : worst; /* NaN included */
         for (slong k = 0; k < n; k++) {
-            acb_sub(d, acb_mat_entry(a->V, k, i), acb_mat_entry(b->V, k, i), prec);
+            acb_sub(d, acb_mat_entry(a->V, k, i), acb_mat_entry(b->V, k, i), 64);
             double ev = cabs(acb_to_d(d));
             worst = !(ev <= worst) ? ev : worst;
         }
@@ -410,32 +414,36 @@ static ssm_status log2_kappa(double *lk, const eigres *r)
     return s;
 }
 
-static ssm_status metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar)
+/* κ(V) from lk = log2 κ, and the backward error: from the Newton state rn
+ * where there is one (its residual at r's precision), else from r */
+static ssm_status metrics(ssm_mpeig_info *info, const eigres *r, const acb_mat_t A, const arb_mat_t Ar, double lk,
+                          ssm_mpeig_newton *rn)
 {
     slong n = r->n, prec = r->prec;
-    double lk;
-    ssm_status s = log2_kappa(&lk, r);
-    if (s != SSM_OK)
-        return s;
     info->kappa_V_log10 = lk * log10(2.0);
     info->kappa_V = exp2(lk);
-    acb_mat_t R, VL;
-    acb_mat_init(R, n, n);
-    acb_mat_init(VL, n, n);
-    if ((s = mul_av(R, A, Ar, r, prec)) != SSM_OK) {
+    double lb;
+    ssm_status s = SSM_OK;
+    if (rn)
+        s = ssm_mpeig_newton_log2_backward(&lb, rn, prec);
+    else {
+        acb_mat_t R, VL;
+        acb_mat_init(R, n, n);
+        acb_mat_init(VL, n, n);
+        if ((s = mul_av(R, A, Ar, r, prec)) == SSM_OK) {
+            for (slong i = 0; i < n; i++)
+                for (slong j = 0; j < n; j++)
+                    acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
+            acb_mat_sub(R, R, VL, prec);
+            lb = log2_norm_fro(R, prec) - log2_norm_fro(A, prec) - log2_norm_fro(r->V, prec);
+        }
         acb_mat_clear(R);
         acb_mat_clear(VL);
-        return s;
     }
-    for (slong i = 0; i < n; i++)
-        for (slong j = 0; j < n; j++)
-            acb_mul(acb_mat_entry(VL, i, j), acb_mat_entry(r->V, i, j), r->lam + j, prec);
-    acb_mat_sub(R, R, VL, prec);
-    double lb = log2_norm_fro(R, prec) - log2_norm_fro(A, prec) - log2_norm_fro(r->V, prec);
+    if (s != SSM_OK)
+        return s;
     info->backward_error_log10 = lb * log10(2.0);
     info->backward_error = exp2(lb);
-    acb_mat_clear(R);
-    acb_mat_clear(VL);
     return SSM_OK;
 }
 
@@ -512,15 +520,16 @@ static void acb_mat_from_mpc(acb_mat_t M, const ssm_mpcmat_t A)
             acb_from_mpc(acb_mat_entry(M, i, k), SSM_MP(A, i, k));
 }
 
-/* The accepted result r (route info->route): its metrics, the defectiveness test, the optional
- * certification, and the copy out to MPC.  growth_bits: how much log2 κ(V) grew between the two
- * working precisions, which differ by added_bits. */
+/* The accepted result r (route info->route; rn its Newton state or NULL): its metrics (lk =
+ * log2 κ(V)), the defectiveness test, the optional certification, and the copy out to MPC.
+ * growth_bits: how much log2 κ(V) grew between the two working precisions, which differ by
+ * added_bits. */
 static ssm_status finish(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv, ssm_mpeig_info *info,
-                         const eigres *r, const acb_mat_t Aa, const arb_mat_t Ar, double growth_bits,
-                         double added_bits, int cert)
+                         const eigres *r, const acb_mat_t Aa, const arb_mat_t Ar, double lk, ssm_mpeig_newton *rn,
+                         double growth_bits, double added_bits, int cert)
 {
     size_t n = (size_t)r->n;
-    ssm_status s = metrics(info, r, Aa, Ar);
+    ssm_status s = metrics(info, r, Aa, Ar, lk, rn);
     /* A defective (Jordan block) or numerically defective matrix: its eigenvalues move
      * like u^(1/k), κ(V) ~ u^(−1/k) grows with the working precision instead of settling
      * (by more than a tenth of the added bits between the two runs), or κ(V) reaches
@@ -545,6 +554,38 @@ static ssm_status finish(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vinv,
             mpc_from_acb(SSM_MP(Vinv, i, k), acb_mat_entry(r->W, (slong)i, (slong)k));
         }
     }
+    return s;
+}
+
+/* The Newton route's two results at w: r1 refined to the digits wanted plus 16
+ * bits (all of w on a retry, *retry set after the first), r2 one more step
+ * from r1 at w2 > w (r2 − r1 is r1's error to first order: the check costs one
+ * step); lk: log2 κ(V) of each, from the state.  w2 is what that step wants
+ * (twice r1's bits, or less where its small products stay fast), kept within
+ * [w + 32, 1.5 w]; r2 is initialised at it whatever happens (s: the status so
+ * far).  A retry at a higher w continues from the state. */
+static ssm_status newton_pair(eigres *r1, eigres *r2, double lk[2], ssm_mpeig_newton *rn, ssm_status s, int *retry,
+                              double want, slong w, double scale)
+{
+    slong w2 = w + w / 2;
+    double rmax, target = (double)w - 16.0;
+    if (!*retry) {
+        double first = ceil(want * log2(10.0)) + 16.0;
+        target = first < target ? first : target;
+        *retry = 1;
+    }
+    if (s == SSM_OK)
+        s = ssm_mpeig_newton_refine(rn, target, w);
+    if (s == SSM_OK && (s = rnewton_result(r1, rn, scale, 0)) == SSM_OK) {
+        slong q = ssm_mpeig_newton_next_prec(rn, 0.0);
+        w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
+        s = ssm_mpeig_newton_log2_kappa(&lk[0], rn);
+    }
+    eigres_init(r2, r1->n, w2);
+    if (s == SSM_OK)
+        s = ssm_mpeig_newton_step(rn, w2, &rmax);
+    if (s == SSM_OK && (s = rnewton_result(r2, rn, scale, 1)) == SSM_OK)
+        s = ssm_mpeig_newton_log2_kappa(&lk[1], rn);
     return s;
 }
 
@@ -593,7 +634,7 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     eigres r1, r2;
     int have = 0;
-    double kappa_growth_bits = 0.0, added_bits = 1.0;
+    double kappa_growth_bits = 0.0, added_bits = 1.0, lk[2] = {0.0, 0.0};
     for (mpfr_prec_t w = p + 64; ; w *= 2) {
         if (w > cap) {
             s = SSM_ERROR(SSM_ELOSS, "eig: %.1f digits could not be vouched for below the %ld-bit cap "
@@ -603,36 +644,15 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
         mpfr_prec_t w2 = w + w / 2;
         eigres_init(&r1, (slong)n, (slong)w);
         if (route == SSM_MPEIG_NEWTON) {
-            /* r1: refined to the digits wanted plus 16 bits (all of w on a retry);
-             * r2: one more step from r1, at w2 > w (r2 − r1 is r1's error to first
-             * order: the check costs one step).  w2 is what that step wants (twice
-             * r1's bits, or less where its small products stay fast), kept within
-             * [w + 32, 1.5 w].  A retry at a higher w continues from the state. */
-            double rmax, target = (double)w - 16.0;
-            if (!retry) {
-                double first = ceil(want * log2(10.0)) + 16.0;
-                target = first < target ? first : target;
-                retry = 1;
-            }
             if (!rn)
                 s = areal ? ssm_mpeig_newton_create(&rn, Ar) : ssm_mpeig_newton_create_complex(&rn, Aa);
-            if (s == SSM_OK)
-                s = ssm_mpeig_newton_refine(rn, target, (slong)w);
-            if (s == SSM_OK)
-                s = rnewton_result(&r1, rn, scale);
-            if (s == SSM_OK) {
-                mpfr_prec_t q = (mpfr_prec_t)ssm_mpeig_newton_next_prec(rn, 0.0);
-                w2 = q < w + 32 ? w + 32 : q > w2 ? w2 : q;
-            }
-            eigres_init(&r2, (slong)n, (slong)w2);
-            if (s == SSM_OK)
-                s = ssm_mpeig_newton_step(rn, (slong)w2, &rmax);
-            if (s == SSM_OK)
-                s = rnewton_result(&r2, rn, scale);
+            s = newton_pair(&r1, &r2, lk, rn, s, &retry, want, (slong)w, scale);
+            w2 = r2.prec;
         } else {
             eigres_init(&r2, (slong)n, (slong)w2);
-            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK)
-                s = run_route(&r2, route, Aa, scale);
+            if ((s = run_route(&r1, route, Aa, scale)) == SSM_OK && (s = run_route(&r2, route, Aa, scale)) == SSM_OK &&
+                (s = log2_kappa(&lk[1], &r2)) == SSM_OK)
+                s = log2_kappa(&lk[0], &r1);
         }
         if (s == SSM_ENOCONV && route == SSM_MPEIG_NEWTON && (!opts || opts->route == SSM_MPEIG_AUTO)) {
             route = SSM_MPEIG_QR; /* automatic fall-over */
@@ -644,24 +664,17 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
             w /= 2;
             continue;
         }
-        if (s != SSM_OK) {
-            eigres_clear(&r1);
-            eigres_clear(&r2);
-            break;
-        }
-        info->digits = agreement(&r1, &r2, scale * ldexp(1.0, -(int)(w > 1000 ? 1000 : w)));
-        info->working_prec = w2;
-        /* log2 of ‖V‖‖W‖ at both precisions: settled for a diagonalisable matrix, growing
-         * like half the added bits for a Jordan block (κ ~ u^(−1/2)) */
-        double lk1, lk2;
-        if ((s = log2_kappa(&lk2, &r2)) == SSM_OK)
-            s = log2_kappa(&lk1, &r1);
+        if (s == SSM_OK)
+            info->digits = agreement(&r1, &r2, scale * ldexp(1.0, -(int)(w > 1000 ? 1000 : w)));
         eigres_clear(&r1);
         if (s != SSM_OK) {
             eigres_clear(&r2);
             break;
         }
-        kappa_growth_bits = lk2 - lk1;
+        info->working_prec = w2;
+        /* log2 of ‖V‖‖W‖ at both precisions: settled for a diagonalisable matrix, growing
+         * like half the added bits for a Jordan block (κ ~ u^(−1/2)) */
+        kappa_growth_bits = lk[1] - lk[0];
         added_bits = (double)(w2 - w);
         if (info->digits >= want) {
             have = 1;
@@ -671,8 +684,8 @@ ssm_status ssm_diag_eig_mp(ssm_mpcmat_t lambda, ssm_mpcmat_t V, ssm_mpcmat_t Vin
     }
     if (have) {
         info->route = route;
-        s = finish(lambda, V, Vinv, info, &r2, Aa, areal ? Ar : NULL, kappa_growth_bits, added_bits,
-                   opts && opts->certify);
+        s = finish(lambda, V, Vinv, info, &r2, Aa, areal ? Ar : NULL, lk[1], route == SSM_MPEIG_NEWTON ? rn : NULL,
+                   kappa_growth_bits, added_bits, opts && opts->certify);
         eigres_clear(&r2);
     }
     ssm_mpeig_newton_free(rn);

@@ -22,6 +22,18 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s); /* NULL ok */
  * does not converge.  ENOMEM when its work cannot be allocated. */
 SSM_MUST_CHECK ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s);
 
+/* log2 κ₂(V) of the state, V with unit columns: log2 ‖V‖₂ + log2 ‖V⁻¹‖₂ with
+ * V⁻¹ the state's own inverse (Z), each through a double copy whose blocks are
+ * scaled by powers of two first (a real A: a real basis, the pair [x, y] scaled
+ * by √2/‖x + iy‖ has the singular values of [v, v̄]); inf for a zero column.
+ * ENOMEM, or ENOCONV when an SVD does not converge. */
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_log2_kappa(double *lk, const ssm_mpeig_newton *s);
+
+/* log2 of the backward error ‖A V − V Λ‖_F / (‖A‖_F ‖V‖_F) of the state, V with
+ * unit columns, the residual at prec bits (the state is unchanged; its scratch
+ * is overwritten).  ENOMEM. */
+SSM_MUST_CHECK ssm_status ssm_mpeig_newton_log2_backward(double *lb, ssm_mpeig_newton *s, slong prec);
+
 /* One step with the residual at prec bits; *rmax = the largest entry of the
  * correction C (the relative error before the step).  ENOCONV when rmax ≥ 1/4
  * (outside the region of quadratic convergence). */
@@ -34,12 +46,12 @@ SSM_MUST_CHECK ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double ta
 
 /* The precision the next step would want on the way to target bits: twice
  * the accuracy reached (by the model of quadratic convergence; the caller's
- * two-result check verifies), or less where the small products stay at Arb's
- * fast two-limb precision and no step is added. */
+ * two-result check verifies), or less where the small products stay at 128
+ * bits and no step is added. */
 slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target);
 
-/* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹;
- * unnormalised, exact copies of the state. */
+/* The complex result: λ, V (v = x ± iy, the pair's + first), W = V⁻¹ (NULL:
+ * not wanted); unnormalised, exact copies of the state. */
 void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig_newton *s);
 
 #endif

@@ -20,12 +20,14 @@
  * correction only at second order: one Newton–Schulz step per step keeps Z in
  * pace and e → O(e²).  The high precision follows the accuracy: 2 × the bits
  * reached + a guard, or bits + 104 where that adds no step on the way to the
- * target, which keeps the small products at 128 bits, where Arb's dot
- * products take a two-limb fast path (from double to 75 digits: steps at
- * ~120, ~196, ~286 bits, the check at ~380).  Each low precision is what the
- * size of its small factor leaves (ph − cancelled bits + guard), its inputs
- * rounded to it, so a step costs two real products at ph and three far
- * cheaper ones. */
+ * target, which keeps the small products at 128 bits (from double to 75
+ * digits: steps at ~120, ~196, ~286 bits, the check at ~380).  Each low
+ * precision is what the size of its small factor leaves (ph − cancelled bits
+ * + guard), so a step costs two real products at ph and three far cheaper
+ * ones.  The real products are core/arb.c's split products (exact double
+ * slices of 23 bits through dgemm: 6 slices at 128 bits, 17 at 374; the
+ * same bits on every BLAS kernel and thread count); the complex route's are
+ * Arb's, inputs rounded to the product's precision. */
 #include "diag/diag.h"
 #include "core/arb.h"
 #include "diag/mpeig_impl.h"
@@ -39,8 +41,8 @@
 #define GUARD 24
 /* the lowest precision a product is ever run at */
 #define MIN_PREC 64
-/* Arb's dot products take a fast path when every input has at most two limbs:
- * a product at ≤ 128 bits with inputs rounded to it costs a quarter */
+/* the small products' precision the schedule aims for: 6 slices of the split
+ * product (Arb's complex products: its two-limb fast path) */
 #define FAST_PREC 128
 /* the accuracy assumed of the double start (53 bits less rounding and κ) */
 #define START_BITS 48
@@ -53,7 +55,8 @@ struct ssm_mpeig_newton {
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
     int *sz;      /* 1: real eigenvalue a; 2: the pair a ± ib, b > 0 */
     arb_ptr a, b; /* D per block */
-    arb_mat_t A, X, Z, T, R, Y, C, P, Q;
+    arb_mat_t A, X, Z, T, R, Y, C;
+    ssm_arb_mul_ws *ws; /* the products' scratch */
     /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
     int cplx;
     acb_ptr lam;
@@ -73,8 +76,8 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
         _arb_vec_clear(s->b, s->n);
         arb_mat_clear(s->A); arb_mat_clear(s->X); arb_mat_clear(s->Z); arb_mat_clear(s->T);
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
-        arb_mat_clear(s->P); arb_mat_clear(s->Q);
     }
+    ssm_arb_mul_ws_free(s->ws);
     if (s->lam) {
         _acb_vec_clear(s->lam, s->n);
         acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
@@ -112,24 +115,12 @@ static slong low_prec(slong ph, slong rel, slong amp)
     return p < MIN_PREC ? MIN_PREC : p > ph ? ph : p;
 }
 
-/* D = M rounded to prec bits, radii zero */
-static void round_mat(arb_mat_t D, const arb_mat_t M, slong prec)
+/* C = A B at prec, radii ignored (core/arb.c: exact double slices, error
+ * ≤ n 2^-prec max|a_i·| max|b_·j|, what inputs rounded to prec bits give);
+ * C may alias A or B */
+static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
 {
-    for (slong i = 0; i < arb_mat_nrows(M); i++)
-        for (slong k = 0; k < arb_mat_ncols(M); k++) {
-            arf_set_round(arb_midref(arb_mat_entry(D, i, k)), arb_midref(arb_mat_entry(M, i, k)), prec, ARF_RND_NEAR);
-            mag_zero(arb_radref(arb_mat_entry(D, i, k)));
-        }
-}
-
-/* C = A B at prec, radii ignored, the inputs first rounded to prec bits (the
- * product's own rounding is of that size): at ≤ 128 bits Arb's fast path.
- * C must not alias A or B; the scratch s->P, s->Q may not be A or B either. */
-static void mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
-{
-    round_mat(s->P, A, prec);
-    round_mat(s->Q, B, prec);
-    arb_mat_approx_mul(C, s->P, s->Q, prec);
+    return ssm_arb_mat_approx_mul_split(C, A, B, prec, s->ws);
 }
 
 ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
@@ -152,8 +143,9 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     s->b = _arb_vec_init(n);
     arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
     arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
-    arb_mat_init(s->P, n, n); arb_mat_init(s->Q, n, n);
     arb_mat_get_mid(s->A, A);
+    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK)
+        goto done;
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
@@ -254,6 +246,27 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
     return st;
 }
 
+/* c = y / d on midpoints at prec (radii zero): (y conj d)/|d|², the products
+ * and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's midpoint */
+static void cdiv_mid(acb_t c, const acb_t y, const acb_t d, slong prec)
+{
+    arf_srcptr yr = arb_midref(acb_realref(y)), yi = arb_midref(acb_imagref(y));
+    arf_srcptr dr = arb_midref(acb_realref(d)), di = arb_midref(acb_imagref(d));
+    arf_t den, re, im;
+    arf_init(den); arf_init(re); arf_init(im);
+    arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
+    arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    arf_mul(re, yr, dr, prec + 8, ARF_RND_NEAR);
+    arf_addmul(re, yi, di, prec + 8, ARF_RND_NEAR);
+    arf_mul(im, yi, dr, prec + 8, ARF_RND_NEAR);
+    arf_submul(im, yr, di, prec + 8, ARF_RND_NEAR);
+    arf_div(arb_midref(acb_realref(c)), re, den, prec, ARF_RND_NEAR);
+    arf_div(arb_midref(acb_imagref(c)), im, den, prec, ARF_RND_NEAR);
+    mag_zero(arb_radref(acb_realref(c)));
+    mag_zero(arb_radref(acb_imagref(c)));
+    arf_clear(den); arf_clear(re); arf_clear(im);
+}
+
 /* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
  * C = C₊ + C₋ with C₊ ∈ span{I, J} ≅ ℂ (J ↔ i, J = [[0, 1], [−1, 0]]) and C₋
  * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
@@ -280,7 +293,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             acb_mul_2exp_si(y, y, -1);
             arb_zero(acb_realref(d)); /* d = −2ib */
             arb_mul_si(acb_imagref(d), s->b + k, -2, prec);
-            acb_div(c, y, d, prec);
+            cdiv_mid(c, y, d, prec);
             arb_set(CE(0, 0), acb_realref(c));
             arb_neg(CE(0, 1), acb_imagref(c));
             arb_set(CE(1, 0), CE(0, 1));
@@ -298,7 +311,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         else
             arb_neg(acb_imagref(y), YE(1, 0));
         acb_sub(d, lb, lk, prec);
-        acb_div(c, y, d, prec);
+        cdiv_mid(c, y, d, prec);
         arb_set(CE(0, 0), acb_realref(c));
         if (row)
             arb_set(CE(0, 1), acb_imagref(c));
@@ -312,7 +325,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arb_sub(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
         acb_mul_2exp_si(y, y, -1);
         acb_sub(d, lb, lk, prec);
-        acb_div(c, y, d, prec);
+        cdiv_mid(c, y, d, prec);
         /* C₋ */
         arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
         arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
@@ -320,7 +333,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         acb_mul_2exp_si(y, y, -1);
         acb_conj(d, lb);
         acb_sub(d, d, lk, prec);
-        acb_div(cm, y, d, prec);
+        cdiv_mid(cm, y, d, prec);
         /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
         arb_add(CE(0, 0), acb_realref(c), acb_realref(cm), prec);
         arb_sub(CE(1, 1), acb_realref(c), acb_realref(cm), prec);
@@ -433,19 +446,28 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     return SSM_OK;
 }
 
+/* T = A V and R = A V − V Λ at ph (midpoints) */
+static void residual_c(ssm_mpeig_newton *s, slong ph)
+{
+    acb_t t;
+    acb_init(t);
+    mul_c(s, s->cT, s->cA, s->cV, ph);
+    for (slong i = 0; i < s->n; i++)
+        for (slong j = 0; j < s->n; j++) {
+            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
+            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
+            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
+        }
+    acb_clear(t);
+}
+
 /* the step of the header with V, W, diag λ for X, Z, D: C_ki = Y_ki/(λ_i − λ_k) */
 static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
 {
     slong n = s->n;
     acb_t t;
     acb_init(t);
-    mul_c(s, s->cT, s->cA, s->cV, ph);
-    for (slong i = 0; i < n; i++)
-        for (slong j = 0; j < n; j++) {
-            acb_mul(t, acb_mat_entry(s->cV, i, j), s->lam + j, ph);
-            acb_sub(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cT, i, j), t, ph);
-            acb_get_mid(acb_mat_entry(s->cR, i, j), acb_mat_entry(s->cR, i, j));
-        }
+    residual_c(s, ph);
     slong eT = max_exp_c(s->cT), eR = max_exp_c(s->cR);
     s->kb = max_exp_c(s->cV) + max_exp_c(s->cW);
     s->kb = s->kb > 0 ? s->kb : 0;
@@ -491,48 +513,52 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
     return SSM_OK;
 }
 
-ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+/* the midpoint of entry (i, j): the real state's sums work on midpoints only
+ * (every matrix of it has zero radii) */
+#define MID(M, i, j) arb_midref(arb_mat_entry(M, i, j))
+
+/* T = A X and R = A X − X D at ph (midpoints) */
+static ssm_status residual(ssm_mpeig_newton *s, slong ph)
 {
-    if (s->cplx)
-        return step_complex(s, ph, rmax);
-    slong n = s->n;
-    arb_t t;
-    arb_init(t);
-    /* R = A X − X D at ph */
-    mul(s, s->T, s->A, s->X, ph);
+    ssm_status st = mul(s, s->T, s->A, s->X, ph);
+    if (st != SSM_OK)
+        return st;
+    arf_t t;
+    arf_init(t);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
-        for (slong i = 0; i < n; i++) {
-            arb_ptr x = arb_mat_entry(s->X, i, j);
-            arb_mul(t, s->a + k, x, ph);
-            arb_sub(arb_mat_entry(s->R, i, j), arb_mat_entry(s->T, i, j), t, ph);
+        arf_srcptr a = arb_midref(s->a + k), b = arb_midref(s->b + k);
+        for (slong i = 0; i < s->n; i++) {
+            arf_srcptr x = MID(s->X, i, j);
+            arf_mul(t, a, x, ph, ARF_RND_NEAR);
+            arf_sub(MID(s->R, i, j), MID(s->T, i, j), t, ph, ARF_RND_NEAR);
             if (s->sz[k] == 2) {
-                arb_ptr y = arb_mat_entry(s->X, i, j + 1);
+                arf_srcptr y = MID(s->X, i, j + 1);
                 /* column x: A x − (a x − b y); column y: A y − (b x + a y) */
-                arb_addmul(arb_mat_entry(s->R, i, j), s->b + k, y, ph);
-                arb_mul(t, s->b + k, x, ph);
-                arb_sub(arb_mat_entry(s->R, i, j + 1), arb_mat_entry(s->T, i, j + 1), t, ph);
-                arb_submul(arb_mat_entry(s->R, i, j + 1), s->a + k, y, ph);
+                arf_addmul(MID(s->R, i, j), b, y, ph, ARF_RND_NEAR);
+                arf_mul(t, b, x, ph, ARF_RND_NEAR);
+                arf_sub(MID(s->R, i, j + 1), MID(s->T, i, j + 1), t, ph, ARF_RND_NEAR);
+                arf_submul(MID(s->R, i, j + 1), a, y, ph, ARF_RND_NEAR);
             }
         }
     }
-    arb_mat_get_mid(s->R, s->R);
-    /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
-     * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
-     * (entrywise, a cheap stand-in for κ), so that many more bits */
-    slong eT = max_exp(s->T), eR = max_exp(s->R);
-    s->kb = max_exp(s->X) + max_exp(s->Z);
-    s->kb = s->kb > 0 ? s->kb : 0;
-    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
-    mul(s, s->Y, s->Z, s->R, pc);
-    *rmax = 0.0;
-    for (slong k = 0; k < s->m; k++)
-        for (slong b = 0; b < s->m; b++)
-            solve_block(s, k, b, pc, rmax);
-    if (!(*rmax < 0.25)) { /* outside the region of quadratic convergence (or ∞): stop here */
-        arb_clear(t);
-        return NO_CONV();
-    }
+    arf_clear(t);
+    return SSM_OK;
+}
+
+/* M += D at ph, midpoints (radii stay zero) */
+static void add_mid(arb_mat_t M, const arb_mat_t D, slong ph)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++)
+            arf_add(MID(M, i, k), MID(M, i, k), MID(D, i, k), ph, ARF_RND_NEAR);
+}
+
+/* D += the canonical part of Y's diagonal blocks, at ph */
+static void update_d(ssm_mpeig_newton *s, slong ph)
+{
+    arb_t t;
+    arb_init(t);
     for (slong k = 0; k < s->m; k++) {
         slong j = s->off[k];
         if (s->sz[k] == 1)
@@ -549,23 +575,53 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
         }
         arb_get_mid_arb(s->a + k, s->a + k);
     }
-    /* X ← X + X C */
-    slong eC = max_exp(s->C);
-    mul(s, s->T, s->X, s->C, low_prec(ph, eC, 0));
-    arb_mat_add(s->X, s->X, s->T, ph);
-    arb_mat_get_mid(s->X, s->X);
-    /* Z ← Z + Z (I − X Z) */
-    mul(s, s->T, s->X, s->Z, ph);
-    arb_mat_neg(s->T, s->T);
-    for (slong i = 0; i < n; i++)
-        arb_add_ui(arb_mat_entry(s->T, i, i), arb_mat_entry(s->T, i, i), 1, ph);
-    arb_mat_get_mid(s->T, s->T);
-    slong eS = max_exp(s->T);
-    mul(s, s->R, s->Z, s->T, low_prec(ph, eS, 0));
-    arb_mat_add(s->Z, s->Z, s->R, ph);
-    arb_mat_get_mid(s->Z, s->Z);
     arb_clear(t);
+}
+
+/* X ← X + X C, then Z ← Z + Z (I − X Z): the small products low, sums at ph */
+static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
+{
+    ssm_status st = mul(s, s->T, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
+    if (st != SSM_OK)
+        return st;
+    add_mid(s->X, s->T, ph);
+    if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
+        return st;
+    for (slong i = 0; i < s->n; i++)
+        for (slong k = 0; k < s->n; k++)
+            arf_neg(MID(s->T, i, k), MID(s->T, i, k));
+    for (slong i = 0; i < s->n; i++)
+        arf_add_ui(MID(s->T, i, i), MID(s->T, i, i), 1, ph, ARF_RND_NEAR);
+    if ((st = mul(s, s->R, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
+        return st;
+    add_mid(s->Z, s->R, ph);
     return SSM_OK;
+}
+
+ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
+{
+    if (s->cplx)
+        return step_complex(s, ph, rmax);
+    ssm_status st = residual(s, ph);
+    if (st != SSM_OK)
+        return st;
+    /* Y = Z R; its diagonal blocks correct D, the rest gives C.  |R|/|A X| =
+     * 2^(eR − eT) are the bits cancelled; Z amplifies errors by up to |X| |Z|
+     * (entrywise, a cheap stand-in for κ), so that many more bits */
+    slong eT = max_exp(s->T), eR = max_exp(s->R);
+    s->kb = max_exp(s->X) + max_exp(s->Z);
+    s->kb = s->kb > 0 ? s->kb : 0;
+    slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
+    if ((st = mul(s, s->Y, s->Z, s->R, pc)) != SSM_OK)
+        return st;
+    *rmax = 0.0;
+    for (slong k = 0; k < s->m; k++)
+        for (slong b = 0; b < s->m; b++)
+            solve_block(s, k, b, pc, rmax);
+    if (!(*rmax < 0.25)) /* outside the region of quadratic convergence (or ∞): stop here */
+        return NO_CONV();
+    update_d(s, ph);
+    return update_xz(s, ph);
 }
 
 /* the accuracy a step at ph reaches from bits (the model refine keeps) */
@@ -585,8 +641,9 @@ static int steps_to(double b, double target)
 }
 
 /* the precision of the next step: twice the bits reached plus a guard (a step
- * cannot do better), or bits + 104 where that keeps the small products at
- * Arb's fast 128 bits without adding a step on the way to target */
+ * cannot do better), or bits + 104 where that keeps the small products at 128
+ * bits without adding a step on the way to target (a lower ph: fewer slices
+ * in the two big products too) */
 slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
 {
     double dbl = 2.0 * s->bits + GUARD, fast = s->bits + FAST_PREC - GUARD - (double)s->kb;
@@ -598,6 +655,12 @@ slong ssm_mpeig_newton_next_prec(const ssm_mpeig_newton *s, double target)
 ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
 {
     double prev = INFINITY;
+    /* the products' room for the check step that follows (1.5 w): one allocation */
+    if (!s->cplx) {
+        ssm_status st = ssm_arb_mul_ws_reserve(s->ws, s->n, s->n, s->n, w + w / 2);
+        if (st != SSM_OK)
+            return st;
+    }
     for (int it = 0; it < 40 && s->bits < target; it++) {
         slong ph = ssm_mpeig_newton_next_prec(s, target);
         ph = ph < w ? ph : w;
@@ -629,7 +692,8 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
     if (s->cplx) {
         _acb_vec_set(lam, s->lam, n);
         acb_mat_set(V, s->cV);
-        acb_mat_set(W, s->cW);
+        if (W)
+            acb_mat_set(W, s->cW);
         return;
     }
     for (slong k = 0; k < s->m; k++) {
@@ -638,7 +702,8 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
             acb_set_arb(lam + j, s->a + k);
             for (slong i = 0; i < n; i++) {
                 acb_set_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j));
-                acb_set_arb(acb_mat_entry(W, j, i), arb_mat_entry(s->Z, j, i));
+                if (W)
+                    acb_set_arb(acb_mat_entry(W, j, i), arb_mat_entry(s->Z, j, i));
             }
             continue;
         }
@@ -648,9 +713,225 @@ void ssm_mpeig_newton_get(acb_ptr lam, acb_mat_t V, acb_mat_t W, const ssm_mpeig
         for (slong i = 0; i < n; i++) {
             acb_set_arb_arb(acb_mat_entry(V, i, j), arb_mat_entry(s->X, i, j), arb_mat_entry(s->X, i, j + 1));
             acb_conj(acb_mat_entry(V, i, j + 1), acb_mat_entry(V, i, j));
+            if (!W)
+                continue;
             acb_set_arb_arb(acb_mat_entry(W, j + 1, i), arb_mat_entry(s->Z, j, i), arb_mat_entry(s->Z, j + 1, i));
             acb_mul_2exp_si(acb_mat_entry(W, j + 1, i), acb_mat_entry(W, j + 1, i), -1);
             acb_conj(acb_mat_entry(W, j, i), acb_mat_entry(W, j + 1, i));
         }
     }
+}
+
+/* ---- κ and the backward error of the state -------------------------------- */
+
+/* log2 |x| of a midpoint without leaving double's range; −inf for 0 */
+static double log2_arf(const arf_t x)
+{
+    if (arf_is_zero(x))
+        return -INFINITY;
+    slong e = arf_abs_bound_lt_2exp_si(x);
+    arf_t sc;
+    arf_init(sc);
+    arf_mul_2exp_si(sc, x, -e);
+    double r = log2(fabs(arf_get_d(sc, ARF_RND_NEAR))) + (double)e;
+    arf_clear(sc);
+    return r;
+}
+
+/* x 2^-e as a double */
+static double scaled_d(const arf_t x, slong e)
+{
+    arf_t sc;
+    arf_init(sc);
+    arf_mul_2exp_si(sc, x, -e);
+    double r = arf_get_d(sc, ARF_RND_NEAR);
+    arf_clear(sc);
+    return r;
+}
+
+/* entry (i, c) of X (real) or V (complex) as a double scaled by 2^-e */
+static double complex basis_d(const ssm_mpeig_newton *s, slong i, slong c, slong e)
+{
+    if (!s->cplx)
+        return scaled_d(arb_midref(arb_mat_entry(s->X, i, c)), e);
+    acb_srcptr z = acb_mat_entry(s->cV, i, c);
+    return CMPLX(scaled_d(arb_midref(acb_realref(z)), e), scaled_d(arb_midref(acb_imagref(z)), e));
+}
+
+/* entry (c, i) of Z (real) or W (complex) as a double scaled by 2^-e */
+static double complex inverse_d(const ssm_mpeig_newton *s, slong c, slong i, slong e)
+{
+    if (!s->cplx)
+        return scaled_d(arb_midref(arb_mat_entry(s->Z, c, i)), e);
+    acb_srcptr z = acb_mat_entry(s->cW, c, i);
+    return CMPLX(scaled_d(arb_midref(acb_realref(z)), e), scaled_d(arb_midref(acb_imagref(z)), e));
+}
+
+/* largest exponent over columns j … j + w − 1 (rows: rows = 1) of M or of the complex cM */
+static slong span_exp(const ssm_mpeig_newton *s, int inverse, slong j, int w)
+{
+    slong e = WORD_MIN;
+    for (slong i = 0; i < s->n; i++)
+        for (slong c = j; c < j + w; c++)
+            for (int part = 0; part < 1 + s->cplx; part++) {
+                const arf_struct *x;
+                if (!s->cplx)
+                    x = arb_midref(inverse ? arb_mat_entry(s->Z, c, i) : arb_mat_entry(s->X, i, c));
+                else {
+                    acb_srcptr z = inverse ? acb_mat_entry(s->cW, c, i) : acb_mat_entry(s->cV, i, c);
+                    x = arb_midref(part ? acb_imagref(z) : acb_realref(z));
+                }
+                if (!arf_is_zero(x)) {
+                    slong ex = arf_abs_bound_lt_2exp_si(x);
+                    e = ex > e ? ex : e;
+                }
+            }
+    return e;
+}
+
+/* block k's columns: the real basis' blocks, or one column per eigenvalue */
+static void block_of(const ssm_mpeig_newton *s, slong k, slong *j, int *w)
+{
+    *j = s->cplx ? k : s->off[k];
+    *w = s->cplx ? 1 : s->sz[k];
+}
+
+/* the unit-column V (a real A: [x, y] with the pair's scale √2/‖x + iy‖, whose
+ * singular values are V's) and V⁻¹ (block rows of Z scaled back, times 2^-G)
+ * as double matrices; *ok = 0 when a column is zero.  ENOMEM. */
+static ssm_status kappa_copies(ssm_zmat_t Vd, ssm_zmat_t Wd, slong *G, int *okp, const ssm_mpeig_newton *s)
+{
+    slong nb = s->cplx ? s->n : s->m, *e = malloc((size_t)nb * sizeof *e);
+    double *f = malloc((size_t)nb * sizeof *f);
+    if (!e || !f) {
+        free(e);
+        free(f);
+        return SSM_ERROR(SSM_ENOMEM, "eig: out of memory (n = %ld)", (long)s->n);
+    }
+    int ok = 1;
+    *G = WORD_MIN;
+    for (slong k = 0; ok && k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        e[k] = span_exp(s, 0, j, w);
+        double ss = 0.0;
+        for (slong c = j; c < j + w && e[k] != WORD_MIN; c++)
+            for (slong i = 0; i < s->n; i++) {
+                SSM_D(Vd, i, c) = basis_d(s, i, c, e[k]);
+                ss += creal(SSM_D(Vd, i, c) * conj(SSM_D(Vd, i, c)));
+            }
+        ok = ss > 0.0;
+        f[k] = (w == 2 ? sqrt(2.0) : 1.0) / sqrt(ss);
+        for (slong c = j; ok && c < j + w; c++)
+            for (slong i = 0; i < s->n; i++)
+                SSM_D(Vd, i, c) *= f[k];
+        slong ez = span_exp(s, 1, j, w);
+        if (ez != WORD_MIN && e[k] + ez > *G)
+            *G = e[k] + ez;
+    }
+    ok = ok && *G != WORD_MIN;
+    for (slong k = 0; ok && k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        for (slong c = j; c < j + w; c++)
+            for (slong i = 0; i < s->n; i++)
+                SSM_D(Wd, c, i) = inverse_d(s, c, i, *G - e[k]) / f[k];
+    }
+    free(e);
+    free(f);
+    *okp = ok;
+    return SSM_OK;
+}
+
+/* log2 ‖M‖₂ of a double copy; a real basis' copy is real: a real SVD */
+static ssm_status log2_norm2_d(double *l2, const ssm_zmat_t M, int cplx)
+{
+    double nrm = 0.0;
+    ssm_status st;
+    if (cplx)
+        st = ssm_zmat_norm2(&nrm, M);
+    else {
+        ssm_dmat_t D;
+        if ((st = ssm_dmat_init(D, M->rows, M->cols)) != SSM_OK)
+            return st;
+        for (size_t i = 0; i < M->rows; i++)
+            for (size_t k = 0; k < M->cols; k++)
+                SSM_D(D, i, k) = creal(SSM_D(M, i, k));
+        st = ssm_dmat_norm2(&nrm, D);
+        ssm_dmat_clear(D);
+    }
+    *l2 = log2(nrm);
+    return st;
+}
+
+ssm_status ssm_mpeig_newton_log2_kappa(double *lk, const ssm_mpeig_newton *s)
+{
+    ssm_zmat_t Vd, Wd;
+    memset(Wd, 0, sizeof Wd);
+    ssm_status st = ssm_zmat_init(Vd, (size_t)s->n, (size_t)s->n);
+    if (st == SSM_OK)
+        st = ssm_zmat_init(Wd, (size_t)s->n, (size_t)s->n);
+    slong G = 0;
+    int ok = 0;
+    *lk = INFINITY;
+    if (st == SSM_OK)
+        st = kappa_copies(Vd, Wd, &G, &ok, s);
+    if (st == SSM_OK && ok) {
+        double lv, lw;
+        if ((st = log2_norm2_d(&lv, Vd, s->cplx)) == SSM_OK && (st = log2_norm2_d(&lw, Wd, s->cplx)) == SSM_OK)
+            *lk = lv + lw + (double)G;
+    }
+    ssm_zmat_clear(Vd);
+    ssm_zmat_clear(Wd);
+    return st;
+}
+
+/* Σ over columns j … j + w − 1 of M (real, or the complex M) of Σ_i |m_ic|², at 64 bits */
+static void col_ss(arb_t ss, const arb_mat_t M, const acb_mat_t cM, slong j, int w, slong n)
+{
+    arb_zero(ss);
+    for (slong c = j; c < j + w; c++) {
+        if (!cM) {
+            arb_srcptr x = arb_mat_entry(M, 0, c);
+            arb_approx_dot(ss, ss, 0, x, n, x, n, n, 64);
+            continue;
+        }
+        arb_srcptr re = acb_realref(acb_mat_entry(cM, 0, c)), im = acb_imagref(acb_mat_entry(cM, 0, c));
+        arb_approx_dot(ss, ss, 0, re, 2 * n, re, 2 * n, n, 64);
+        arb_approx_dot(ss, ss, 0, im, 2 * n, im, 2 * n, n, 64);
+    }
+}
+
+ssm_status ssm_mpeig_newton_log2_backward(double *lb, ssm_mpeig_newton *s, slong prec)
+{
+    slong n = s->n, nb = s->cplx ? n : s->m;
+    if (s->cplx)
+        residual_c(s, prec);
+    else {
+        ssm_status st = residual(s, prec);
+        if (st != SSM_OK)
+            return st;
+    }
+    /* unit columns v = f(x + iy): ‖A v − λ v‖² = (‖r_x‖² + ‖r_y‖²)/(‖x‖² + ‖y‖²), twice for a pair */
+    arb_t num, den, sum;
+    arb_init(num); arb_init(den); arb_init(sum);
+    for (slong k = 0; k < nb; k++) {
+        slong j;
+        int w;
+        block_of(s, k, &j, &w);
+        col_ss(num, s->R, s->cplx ? s->cR : NULL, j, w, n);
+        col_ss(den, s->X, s->cplx ? s->cV : NULL, j, w, n);
+        arb_mul_si(num, num, w, 64);
+        arb_div(num, num, den, 64);
+        arb_add(sum, sum, num, 64);
+    }
+    double lr = 0.5 * log2_arf(arb_midref(sum));
+    /* ‖A‖_F: the row-major entries are n² contiguous arbs (2n² for a complex A) */
+    arb_srcptr a0 = s->cplx ? acb_realref(acb_mat_entry(s->cA, 0, 0)) : arb_mat_entry(s->A, 0, 0);
+    arb_approx_dot(sum, NULL, 0, a0, 1, a0, 1, (1 + s->cplx) * n * n, 64);
+    *lb = lr - 0.5 * log2_arf(arb_midref(sum)) - 0.5 * log2((double)n);
+    arb_clear(num); arb_clear(den); arb_clear(sum);
+    return SSM_OK;
 }

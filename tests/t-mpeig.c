@@ -3,8 +3,10 @@
  * closed-form eigenvectors; route against route (triangular vs QR vs Newton,
  * on LegS, on a rotated LegS and on the normal part S); Arb enclosures contain
  * the result, and expose the double-precision result of the rotated LegS as
- * wrong; an unreachable precision is ELOSS, never a silent result. */
+ * wrong; an unreachable precision is ELOSS, never a silent result.  The
+ * products through double slices (core/arb.c) against Arb's exact product. */
 #include "ssmkit.h"
+#include "core/arb.h"
 #include "tests/harness.h"
 
 #include <float.h>
@@ -504,9 +506,125 @@ static void test_errors(void)
     ssm_mpcmat_clear(A);
 }
 
+/* a random exact entry: up to bits mantissa bits, exponent spread over ±spread, zero one time in eight */
+static void rand_entry(arb_t x, int bits, int spread)
+{
+    if (t_rand() % 8 == 0) {
+        arb_zero(x);
+        return;
+    }
+    fmpz_t m;
+    fmpz_init(m);
+    for (int b = 0; b < bits; b += 60)
+        fmpz_mul_2exp(m, m, 60), fmpz_add_ui(m, m, t_rand() >> 4);
+    fmpz_fdiv_q_2exp(m, m, (ulong)((60 - bits % 60) % 60 + (int)(t_rand() % 8)));
+    if (t_rand() & 1)
+        fmpz_neg(m, m);
+    arb_set_fmpz(x, m);
+    arb_mul_2exp_si(x, x, (slong)(t_rand() % (2 * (uint64_t)spread + 1)) - spread - bits);
+    fmpz_clear(m);
+}
+
+/* largest |m| over row (col = 0) or column i of M, as a midpoint */
+static void line_max(arf_t r, const arb_mat_t M, slong i, int col)
+{
+    arf_zero(r);
+    slong len = col ? arb_mat_nrows(M) : arb_mat_ncols(M);
+    for (slong q = 0; q < len; q++) {
+        const arf_struct *x = arb_midref(col ? arb_mat_entry(M, q, i) : arb_mat_entry(M, i, q));
+        if (arf_cmpabs(x, r) > 0)
+            arf_abs(r, x);
+    }
+}
+
+/* C against the exact product: every entry within k 2^-prec max|a_i·| max|b_·j|;
+ * returns the largest error in units of that bound */
+static double split_error(const arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+{
+    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
+    arb_mat_t E;
+    arb_mat_init(E, n, m);
+    arb_mat_mul(E, A, B, ARF_PREC_EXACT); /* exact inputs: an exact product */
+    arf_t ra, cb, d;
+    arf_init(ra); arf_init(cb); arf_init(d);
+    double worst = 0.0;
+    for (slong i = 0; i < n; i++) {
+        line_max(ra, A, i, 0);
+        for (slong j = 0; j < m; j++) {
+            line_max(cb, B, j, 1);
+            arf_sub(d, arb_midref(arb_mat_entry(C, i, j)), arb_midref(arb_mat_entry(E, i, j)), 64, ARF_RND_UP);
+            arf_mul(cb, cb, ra, 64, ARF_RND_DOWN);
+            arf_mul_2exp_si(cb, cb, -prec);
+            arf_mul_si(cb, cb, k, 64, ARF_RND_DOWN);
+            double e; /* a nonzero error against a zero bound fails */
+            if (arf_is_zero(cb) || arf_is_zero(d))
+                e = arf_is_zero(d) ? 0.0 : INFINITY;
+            else {
+                arf_div(d, d, cb, 64, ARF_RND_UP);
+                e = fabs(arf_get_d(d, ARF_RND_UP));
+            }
+            worst = e > worst ? e : worst;
+        }
+    }
+    arf_clear(ra); arf_clear(cb); arf_clear(d);
+    arb_mat_clear(E);
+    return worst;
+}
+
+static void test_split_mul(void)
+{
+    static const slong shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {64, 64, 64}, {20, 130, 9}};
+    static const slong precs[] = {53, 120, 374, 1000};
+    ssm_arb_mul_ws *ws = NULL;
+    TRY(ssm_arb_mul_ws_create(&ws));
+    for (size_t h = 0; h < sizeof shapes / sizeof shapes[0]; h++)
+        for (size_t q = 0; q < sizeof precs / sizeof precs[0]; q++) {
+            slong n = shapes[h][0], k = shapes[h][1], m = shapes[h][2], prec = precs[q];
+            arb_mat_t A, B, C, D;
+            arb_mat_init(A, n, k); arb_mat_init(B, k, m); arb_mat_init(C, n, m); arb_mat_init(D, n, m);
+            for (slong i = 0; i < n; i++)
+                for (slong j = 0; j < k; j++)
+                    rand_entry(arb_mat_entry(A, i, j), (int)(prec + 40), h % 2 ? 40 : 4);
+            for (slong i = 0; i < k; i++)
+                for (slong j = 0; j < m; j++)
+                    rand_entry(arb_mat_entry(B, i, j), (int)(prec + 40), 4);
+            if (n > 2) /* a zero row */
+                for (slong j = 0; j < k; j++)
+                    arb_zero(arb_mat_entry(A, 1, j));
+            TRY(ssm_arb_mat_approx_mul_split(C, A, B, prec, ws));
+            double e = split_error(C, A, B, prec);
+            CHECK(e <= 1.0, "split product %ldx%ldx%ld at %ld bits: error %.3g of the bound", (long)n, (long)k,
+                  (long)m, (long)prec, e);
+            /* exact slice sums: the reference BLAS gives the same bits */
+            int was = ssm_fixed_kernel(1);
+            TRY(ssm_arb_mat_approx_mul_split(D, A, B, prec, ws));
+            ssm_fixed_kernel(was);
+            CHECK(arb_mat_equal(C, D), "split product %ldx%ldx%ld at %ld bits: the same bits on the reference BLAS",
+                  (long)n, (long)k, (long)m, (long)prec);
+            arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C); arb_mat_clear(D);
+        }
+    /* aliasing, and a non-finite entry (Arb's product: NaN propagates) */
+    arb_mat_t A, B;
+    arb_mat_init(A, 3, 3);
+    arb_mat_init(B, 3, 3);
+    for (slong i = 0; i < 3; i++)
+        for (slong j = 0; j < 3; j++)
+            arb_set_si(arb_mat_entry(A, i, j), (slong)(3 * i + j) - 4);
+    arb_mat_mul(B, A, A, ARF_PREC_EXACT);
+    TRY(ssm_arb_mat_approx_mul_split(A, A, A, 64, ws));
+    CHECK(arb_mat_equal(A, B), "split product: C = A A in place, exact for small integers");
+    arf_nan(arb_midref(arb_mat_entry(A, 0, 0)));
+    TRY(ssm_arb_mat_approx_mul_split(B, A, A, 64, ws));
+    CHECK(arf_is_nan(arb_midref(arb_mat_entry(B, 0, 0))), "split product: a NaN entry gives NaN");
+    arb_mat_clear(A);
+    arb_mat_clear(B);
+    ssm_arb_mul_ws_free(ws);
+}
+
 int main(void)
 {
     t_init();
+    test_split_mul();
     test_kappa_reference();
     test_closed_form();
     test_routes();
