@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ---- linear --------------------------------------------------------------- */
@@ -36,19 +37,47 @@ void ssm_train_linear_backward(float *dinp, float *dw, float *db, const float *d
                 db[o] += dout[r * O + o];
 }
 
+/* ---- e^x for x ≤ 0 in float, vectorisable ------------------------------------ */
+
+/* e^x for x ≤ 0 (x < −87, and a NaN with its sign bit set, are taken as −87: e^−87 ≈ 1.6e-38, i.e. 0
+ * next to the terms it multiplies; the callers carry a NaN through x itself): x = n ln2 + r with n = round(x/ln2) by the 1.5·2²³ shifter, ln2 in two parts (Cody–Waite),
+ * |r| ≤ ln2/2, e^r by Cephes' degree-7 expf polynomial (≤ 2 ulp), 2ⁿ built in the exponent bits.  Only
+ * IEEE float + − × and integer bit operations: the compiler vectorises the loops that call it, and
+ * every vector width gives the scalar code's bits (no FMA: the file is built with -ffp-contract=off). */
+static inline float exp_nonpos(float x)
+{
+    const float shifter = 12582912.0f; /* 1.5·2²³: adding it rounds to an integer in the low bits */
+    union { float f; uint32_t u; } xb = {.f = x};
+    xb.u = xb.u > 0xc2ae0000u ? 0xc2ae0000u : xb.u; /* −87.0f: below 0 the bits grow with |x| (an integer
+                                                       select: a float compare would stop the vectoriser) */
+    x = xb.f;
+    float t = x * 1.44269504088896341f + shifter;
+    float n = t - shifter;
+    float r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; uint32_t u; } tb = {.f = t}, sc;
+    sc.u = (tb.u - 0x4b400000u + 127u) << 23; /* n + 127 in the exponent field, n ∈ [−126, 0] */
+    return p * sc.f;
+}
+
 /* ---- GELU (exact form, erf by Abramowitz & Stegun 7.1.26) ------------------------- */
 
-/* GELU(x) = x·Φ(x) and its derivative Φ(x) + x·φ(x) from one expf: with e = exp(−x²/2), φ = e/√(2π) and
- * erf(|x|/√2) = 1 − poly(t)·e, t = 1/(1 + p|x|/√2) (A&S 7.1.26, |error| ≤ 1.5e-7, the size of float
- * rounding of Φ; glibc's erff cost as much as all the FFTs together). */
+/* GELU(x) = x·Φ(x) and its derivative Φ(x) + x·φ(x) from one exponential: with e = exp(−x²/2),
+ * φ = e/√(2π) and erf(|x|/√2) = 1 − poly(t)·e, t = 1/(1 + p|x|/√2) (A&S 7.1.26, |error| ≤ 1.5e-7, the
+ * size of float rounding of Φ; glibc's erff cost as much as all the FFTs together).  One branch-free loop
+ * that vectorises (exp_nonpos instead of libm's expf). */
 void ssm_train_gelu_forward(float *restrict out, float *restrict deriv, const float *restrict inp, size_t n)
 {
     const float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f, a4 = -1.453152027f,
                 a5 = 1.061405429f, inv_sqrt_2pi = 0.3989422804014327f;
-    for (size_t i = 0; i < n; i++) /* the libm calls in a loop of their own ... */
-        deriv[i] = expf(-0.5f * inp[i] * inp[i]);
-    for (size_t i = 0; i < n; i++) { /* ... so that this one is branch-free and vectorises */
-        float x = inp[i], e = deriv[i];
+    for (size_t i = 0; i < n; i++) {
+        float x = inp[i], e = exp_nonpos(-0.5f * x * x);
         float t = 1.0f / (1.0f + p * fabsf(x) * (float)M_SQRT1_2);
         float erf_abs = 1.0f - ((((a5 * t + a4) * t + a3) * t + a2) * t + a1) * t * e; /* e^{−z²}, z = |x|/√2 */
         float cdf = 0.5f * (1.0f + copysignf(erf_abs, x));
@@ -57,7 +86,8 @@ void ssm_train_gelu_forward(float *restrict out, float *restrict deriv, const fl
     }
 }
 
-void ssm_train_gelu_backward(float *dinp, const float *deriv, const float *dout, size_t n)
+void ssm_train_gelu_backward(float *restrict dinp, const float *restrict deriv, const float *restrict dout,
+                             size_t n)
 {
     for (size_t i = 0; i < n; i++)
         dinp[i] += dout[i] * deriv[i];
@@ -91,20 +121,50 @@ void ssm_train_glu_backward(float *dinp, const float *inp, const float *dout, si
 
 /* ---- LayerNorm ---------------------------------------------------------------- */
 
-void ssm_train_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *g,
-                                 const float *b, size_t R, size_t H)
+/* Sums over a row in one fixed order, whatever the vector width: eight interleaved partial sums
+ * (element h goes to sum h mod 8), combined pairwise.  The partial sums are independent, so the loop
+ * vectorises (one AVX or two SSE registers) and the dependency chain is H/8 long instead of H. */
+enum { NSUM = 8 };
+
+static inline float combine8(const float *acc)
+{
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/* Σ x[h] and Σ (x[h] − m)² */
+static inline float row_sum(const float *x, size_t H)
+{
+    float acc[NSUM] = {0};
+    size_t h = 0;
+    for (; h + NSUM <= H; h += NSUM)
+        for (size_t k = 0; k < NSUM; k++)
+            acc[k] += x[h + k];
+    for (; h < H; h++)
+        acc[h % NSUM] += x[h];
+    return combine8(acc);
+}
+
+static inline float row_sqdev(const float *x, float m, size_t H)
+{
+    float acc[NSUM] = {0};
+    size_t h = 0;
+    for (; h + NSUM <= H; h += NSUM)
+        for (size_t k = 0; k < NSUM; k++)
+            acc[k] += (x[h + k] - m) * (x[h + k] - m);
+    for (; h < H; h++)
+        acc[h % NSUM] += (x[h] - m) * (x[h] - m);
+    return combine8(acc);
+}
+
+void ssm_train_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
+                                 const float *restrict inp, const float *restrict g, const float *restrict b,
+                                 size_t R, size_t H)
 {
     const float eps = 1e-5f; /* torch.nn.LayerNorm's default */
     for (size_t r = 0; r < R; r++) {
         const float *x = inp + r * H;
-        float m = 0.0f;
-        for (size_t h = 0; h < H; h++)
-            m += x[h];
-        m /= (float)H;
-        float v = 0.0f;
-        for (size_t h = 0; h < H; h++)
-            v += (x[h] - m) * (x[h] - m);
-        v /= (float)H;
+        float m = row_sum(x, H) / (float)H;
+        float v = row_sqdev(x, m, H) / (float)H;
         float s = 1.0f / sqrtf(v + eps);
         for (size_t h = 0; h < H; h++)
             out[r * H + h] = (x[h] - m) * s * g[h] + b[h];
@@ -113,19 +173,37 @@ void ssm_train_layernorm_forward(float *out, float *mean, float *rstd, const flo
     }
 }
 
-void ssm_train_layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
-                                  const float *g, const float *mean, const float *rstd, size_t R, size_t H)
+/* Σ dn and Σ dn·n over a row, with n = (x − m)s and dn = dy·g, in row_sum's order */
+static inline void row_dn_sums(float *dn_sum, float *dnn_sum, const float *x, const float *dy, const float *g,
+                               float m, float s, size_t H)
+{
+    float a0[NSUM] = {0}, a1[NSUM] = {0};
+    size_t h = 0;
+    for (; h + NSUM <= H; h += NSUM)
+        for (size_t k = 0; k < NSUM; k++) {
+            float n = (x[h + k] - m) * s, dn = dy[h + k] * g[h + k];
+            a0[k] += dn;
+            a1[k] += dn * n;
+        }
+    for (; h < H; h++) {
+        float n = (x[h] - m) * s, dn = dy[h] * g[h];
+        a0[h % NSUM] += dn;
+        a1[h % NSUM] += dn * n;
+    }
+    *dn_sum = combine8(a0);
+    *dnn_sum = combine8(a1);
+}
+
+void ssm_train_layernorm_backward(float *restrict dinp, float *restrict dg, float *restrict db,
+                                  const float *restrict dout, const float *restrict inp, const float *restrict g,
+                                  const float *restrict mean, const float *restrict rstd, size_t R, size_t H)
 {
     for (size_t r = 0; r < R; r++) {
         const float *x = inp + r * H, *dy = dout + r * H;
         float m = mean[r], s = rstd[r];
         /* with n = (x − m)s and dn = dy·g:  dx = s·(dn − mean(dn) − n·mean(dn·n)) */
-        float dn_mean = 0.0f, dnn_mean = 0.0f;
-        for (size_t h = 0; h < H; h++) {
-            float n = (x[h] - m) * s, dn = dy[h] * g[h];
-            dn_mean += dn;
-            dnn_mean += dn * n;
-        }
+        float dn_mean, dnn_mean;
+        row_dn_sums(&dn_mean, &dnn_mean, x, dy, g, m, s, H);
         dn_mean /= (float)H;
         dnn_mean /= (float)H;
         for (size_t h = 0; h < H; h++) {

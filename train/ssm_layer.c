@@ -10,6 +10,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 /* ---- diagonal kernel (double) --------------------------------------------- */
 
@@ -179,6 +182,7 @@ struct ssm_train_conv {
 struct ssm_train_conv_ws {
     float *rin;            /* [H][nfft], tail beyond L kept zero */
     float *rout;           /* [H][nfft] */
+    float *seq;            /* [L][H]: rout's first L columns transposed back */
     fftwf_complex *c1, *c2;/* [H][nfreq] */
 };
 
@@ -246,9 +250,10 @@ static ssm_train_conv_ws *conv_ws_new(const ssm_train_conv *p)
         return NULL;
     w->rin = fftwf_malloc(p->H * p->nfft * sizeof *w->rin);
     w->rout = fftwf_malloc(p->H * p->nfft * sizeof *w->rout);
+    w->seq = fftwf_malloc(p->H * p->L * sizeof *w->seq);
     w->c1 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c1);
     w->c2 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c2);
-    if (!w->rin || !w->rout || !w->c1 || !w->c2) {
+    if (!w->rin || !w->rout || !w->seq || !w->c1 || !w->c2) {
         ssm_train_conv_ws_free(w);
         return NULL;
     }
@@ -260,16 +265,50 @@ void ssm_train_conv_ws_free(ssm_train_conv_ws *w)
 {
     if (!w)
         return;
-    fftwf_free(w->rin); fftwf_free(w->rout); fftwf_free(w->c1); fftwf_free(w->c2);
+    fftwf_free(w->rin); fftwf_free(w->rout); fftwf_free(w->seq); fftwf_free(w->c1); fftwf_free(w->c2);
     free(w);
+}
+
+/* dst[c·ldd + r] = src[r·lds + c] for r < R, c < C: 4×4 blocks through SSE registers where there are
+ * any (the sequence ↔ channel-major copies were a tenth of a training step as scalar moves); a copy,
+ * so the result is the same on every CPU. */
+static void transpose(float *restrict dst, size_t ldd, const float *restrict src, size_t lds, size_t R, size_t C)
+{
+    size_t r0 = 0;
+#ifdef __SSE2__
+    for (; r0 + 4 <= R; r0 += 4) {
+        const float *s0 = src + r0 * lds;
+        size_t c0 = 0;
+        for (; c0 + 4 <= C; c0 += 4) {
+            __m128 a = _mm_loadu_ps(s0 + c0), b = _mm_loadu_ps(s0 + lds + c0);
+            __m128 c = _mm_loadu_ps(s0 + 2 * lds + c0), d = _mm_loadu_ps(s0 + 3 * lds + c0);
+            _MM_TRANSPOSE4_PS(a, b, c, d);
+            _mm_storeu_ps(dst + c0 * ldd + r0, a);
+            _mm_storeu_ps(dst + (c0 + 1) * ldd + r0, b);
+            _mm_storeu_ps(dst + (c0 + 2) * ldd + r0, c);
+            _mm_storeu_ps(dst + (c0 + 3) * ldd + r0, d);
+        }
+        for (; c0 < C; c0++)
+            for (size_t r = r0; r < r0 + 4; r++)
+                dst[c0 * ldd + r] = src[r * lds + c0];
+    }
+#endif
+    for (; r0 < R; r0++)
+        for (size_t c = 0; c < C; c++)
+            dst[c * ldd + r0] = src[r0 * lds + c];
 }
 
 /* rin[h][ℓ] = src[ℓ·H + h] for ℓ < L (one sequence of [L, H] → channel-major, tail stays zero) */
 static void load_seq(float *rin, const float *src, size_t H, size_t L, size_t nfft)
 {
-    for (size_t l = 0; l < L; l++)
-        for (size_t h = 0; h < H; h++)
-            rin[h * nfft + l] = src[l * H + h];
+    transpose(rin, nfft, src, H, L, H);
+}
+
+/* seq[ℓ·H + h] = rout[h][ℓ] for ℓ < L (the inverse transform's causal part back in sequence order) */
+static const float *unload_seq(ssm_train_conv_ws *w, size_t H, size_t L, size_t nfft)
+{
+    transpose(w->seq, H, w->rout, nfft, H, L);
+    return w->seq;
 }
 
 void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *K)
@@ -301,9 +340,10 @@ void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_tr
             c1[2 * i + 1] = im;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c1, w->rout);
+        const float *ky = unload_seq(w, H, L, nfft);
         for (size_t l = 0; l < L; l++)
             for (size_t h = 0; h < H; h++)
-                yb[l * H + h] = w->rout[h * nfft + l] * inv + D[h] * ub[l * H + h];
+                yb[l * H + h] = ky[l * H + h] * inv + D[h] * ub[l * H + h];
     }
 }
 
@@ -340,10 +380,11 @@ void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_c
             c2[2 * i + 1] = di * kr - dr * ki;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c2, w->rout);
+        const float *kd = unload_seq(w, H, L, nfft);
         for (size_t l = 0; l < L; l++)
-            for (size_t h = 0; h < H; h++) {
+            for (size_t h = 0; h < H; h++) { /* vectorised over h: each dD[h] still sums in ℓ order */
                 size_t i = l * H + h;
-                dub[i] += w->rout[h * nfft + l] * inv + D[h] * dyb[i];
+                dub[i] += kd[i] * inv + D[h] * dyb[i];
                 dD[h] += dyb[i] * ub[i];
             }
     }
