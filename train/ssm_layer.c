@@ -18,6 +18,8 @@
 
 static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
 
+enum { NB = 4 }; /* modes per pass of the kernel recurrences */
+
 ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
                                          const float *logdt, size_t H, size_t M, size_t L)
 {
@@ -27,20 +29,62 @@ ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float
     for (size_t h = 0; h < H; h++) {
         double dt = exp((double)logdt[h]);
         memset(acc, 0, L * sizeof *acc);
-        for (size_t n = 0; n < M; n++) {
-            size_t i = (h * M + n) * 2;
-            double complex la = cf(lam + i), z = cexp(dt * la);
-            double complex w = cf(C + i) * cf(B + i) * (z - 1.0) / la; /* C B (e^{ΔΛ} − 1)/Λ · z^ℓ, ℓ = 0 */
-            for (size_t l = 0; l < L; l++) {
-                acc[l] += creal(w);
-                w *= z;
+        for (size_t n0 = 0; n0 < M; n0 += NB) {
+            /* NB modes side by side: independent recurrences, so they overlap in the pipeline; each
+             * acc[ℓ] still adds the modes in n order, and w·z is C's complex product (re = ac − bd,
+             * im = ad + bc) spelled out, so the bits are those of one mode at a time */
+            double wr[NB] = {0}, wi[NB] = {0}, zr[NB] = {0}, zi[NB] = {0};
+            size_t nb = M - n0 < NB ? M - n0 : NB;
+            for (size_t k = 0; k < nb; k++) {
+                size_t i = (h * M + n0 + k) * 2;
+                double complex la = cf(lam + i), z = cexp(dt * la);
+                double complex w = cf(C + i) * cf(B + i) * (z - 1.0) / la; /* C B (e^{ΔΛ} − 1)/Λ · z^ℓ, ℓ = 0 */
+                wr[k] = creal(w); wi[k] = cimag(w); zr[k] = creal(z); zi[k] = cimag(z);
             }
+            for (size_t l = 0; l < L; l++)
+                for (size_t k = 0; k < nb; k++) {
+                    acc[l] += wr[k];
+                    double re = wr[k] * zr[k] - wi[k] * zi[k], im = wr[k] * zi[k] + wi[k] * zr[k];
+                    wr[k] = re;
+                    wi[k] = im;
+                }
         }
         for (size_t l = 0; l < L; l++)
             K[h * L + l] = (float)(2.0 * acc[l]);
     }
     free(acc);
     return SSM_OK;
+}
+
+/* A0 = Σ_ℓ g_ℓ z^ℓ and A1 = Σ_ℓ ℓ g_ℓ z^ℓ for nb ≤ NB modes (z = e^{ΔΛ}) side by side, each summed in ℓ
+ * order with C's complex products spelled out (the bits of one mode at a time). */
+static void mode_sums(double complex *a0, double complex *a1, const double *g, const float *lam, double dt,
+                      size_t nb, size_t L)
+{
+    double zr[NB] = {0}, zi[NB] = {0}, pr[NB] = {0}, pi[NB] = {0};
+    double s0r[NB] = {0}, s0i[NB] = {0}, s1r[NB] = {0}, s1i[NB] = {0};
+    for (size_t k = 0; k < nb; k++) {
+        double complex z = cexp(dt * cf(lam + 2 * k));
+        zr[k] = creal(z);
+        zi[k] = cimag(z);
+        pr[k] = 1.0; /* z^0 */
+    }
+    for (size_t l = 0; l < L; l++) {
+        double gl = g[l], lg = (double)l * g[l];
+        for (size_t k = 0; k < nb; k++) {
+            s0r[k] += gl * pr[k];
+            s0i[k] += gl * pi[k];
+            s1r[k] += lg * pr[k];
+            s1i[k] += lg * pi[k];
+            double re = pr[k] * zr[k] - pi[k] * zi[k], im = pr[k] * zi[k] + pi[k] * zr[k];
+            pr[k] = re;
+            pi[k] = im;
+        }
+    }
+    for (size_t k = 0; k < nb; k++) {
+        a0[k] = CMPLX(s0r[k], s0i[k]);
+        a1[k] = CMPLX(s1r[k], s1i[k]);
+    }
 }
 
 void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dlogdt, const double *dK,
@@ -56,32 +100,31 @@ void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dl
         double dt = exp((double)logdt[h]);
         const double *g = dK + h * L;
         double ddt = 0.0;
-        for (size_t n = 0; n < M; n++) {
-            size_t i = (h * M + n) * 2;
-            double complex la = cf(lam + i), z = cexp(dt * la), bf = (z - 1.0) / la;
-            double complex zl = 1.0, a0 = 0.0, a1 = 0.0;
-            for (size_t l = 0; l < L; l++) {
-                a0 += g[l] * zl;
-                a1 += (double)l * g[l] * zl;
-                zl *= z;
+        for (size_t n0 = 0; n0 < M; n0 += NB) {
+            size_t nb = M - n0 < NB ? M - n0 : NB;
+            double complex a0[NB], a1[NB];
+            mode_sums(a0, a1, g, lam + (h * M + n0) * 2, dt, nb, L);
+            for (size_t k = 0; k < nb; k++) {
+                size_t i = (h * M + n0 + k) * 2;
+                double complex la = cf(lam + i), z = cexp(dt * la), bf = (z - 1.0) / la;
+                double complex c = cf(C + i), b = cf(B + i);
+                double complex gc = 2.0 * conj(b * bf * a0[k]);
+                dC[i] += (float)creal(gc);
+                dC[i + 1] += (float)cimag(gc);
+                if (dB) {
+                    double complex gb = 2.0 * conj(c * bf * a0[k]);
+                    dB[i] += (float)creal(gb);
+                    dB[i + 1] += (float)cimag(gb);
+                }
+                if (dlam) {
+                    double complex dbf = (dt * z * la - (z - 1.0)) / (la * la);
+                    double complex gl = 2.0 * conj(c * b * (dbf * a0[k] + bf * dt * a1[k]));
+                    dlam[i] += (float)creal(gl);
+                    dlam[i + 1] += (float)cimag(gl);
+                }
+                if (dlogdt)
+                    ddt += 2.0 * creal(c * b * (z * a0[k] + (z - 1.0) * a1[k]));
             }
-            double complex c = cf(C + i), b = cf(B + i);
-            double complex gc = 2.0 * conj(b * bf * a0);
-            dC[i] += (float)creal(gc);
-            dC[i + 1] += (float)cimag(gc);
-            if (dB) {
-                double complex gb = 2.0 * conj(c * bf * a0);
-                dB[i] += (float)creal(gb);
-                dB[i + 1] += (float)cimag(gb);
-            }
-            if (dlam) {
-                double complex dbf = (dt * z * la - (z - 1.0)) / (la * la);
-                double complex gl = 2.0 * conj(c * b * (dbf * a0 + bf * dt * a1));
-                dlam[i] += (float)creal(gl);
-                dlam[i + 1] += (float)cimag(gl);
-            }
-            if (dlogdt)
-                ddt += 2.0 * creal(c * b * (z * a0 + (z - 1.0) * a1));
         }
         if (dlogdt)
             dlogdt[h] += (float)(dt * ddt);
