@@ -180,6 +180,66 @@ static double conv_loss(void *v)
     return dotf(c->r, c->y, c->B * c->L * c->H);
 }
 
+/* The vector-unit variants of GELU and LayerNorm (train/layers.c) give the baseline's bits: each one the
+ * CPU has, forced in turn, on rows whose length is and is not a multiple of 8 or 16, and on inputs from
+ * 0 and subnormals to 1e30 where exp(-x^2/2) underflows. */
+enum { SV_N = 1000, SV_R = 37 };
+typedef struct {
+    float o[SV_N], d[SV_N];                                          /* GELU */
+    float y[3][SV_N], m[3][SV_R], s[3][SV_R], dx[3][SV_N], dg[3][64], db[3][64]; /* LN, per row length */
+} simd_out;
+
+static void simd_run(simd_out *u, const float *x, const float *r, const float *g, const float *b)
+{
+    static const size_t hs[3] = {64, 13, 5};
+    memset(u, 0, sizeof *u);
+    ssm_train_gelu_forward(u->o, u->d, x, SV_N);
+    for (size_t k = 0; k < 3; k++) {
+        size_t H = hs[k], R = SV_N / H < SV_R ? SV_N / H : SV_R;
+        ssm_train_layernorm_forward(u->y[k], u->m[k], u->s[k], x, g, b, R, H);
+        ssm_train_layernorm_backward(u->dx[k], u->dg[k], u->db[k], r, x, g, u->m[k], u->s[k], R, H);
+    }
+}
+
+static void test_simd_variants(void)
+{
+    static float x[SV_N], r[SV_N], g[64], b[64];
+    static simd_out out[3];
+    fill(x, SV_N, 8.0);
+    fill(r, SV_N, 1.0);
+    fill(g, 64, 2.0);
+    fill(b, 64, 1.0);
+    const float special[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 13.2f, -13.2f, 40.0f, -1e30f, 1e30f, 1e-3f};
+    const size_t ns = sizeof special / sizeof *special;
+    memcpy(x + 100, special, sizeof special);
+    int have = 0;
+    for (int lv = 0; lv <= 2; lv++)
+        if (ssm_train_simd_force(lv) == 0) { /* else the CPU (or the build) lacks it */
+            have |= 1 << lv;
+            simd_run(&out[lv], x, r, g, b);
+        }
+    CHECK(ssm_train_simd_force(-1) == 0 && (have & 1), "the baseline variant runs (variants here: mask %d)", have);
+    printf("GELU/LayerNorm variants compared with the baseline:%s%s\n", have & 2 ? " AVX2" : "",
+           have & 4 ? " AVX-512F" : have & 6 ? "" : " none on this CPU");
+    for (int lv = 1; lv <= 2; lv++)
+        if (have & 1 << lv) {
+            CHECK(memcmp(out[lv].o, out[0].o, sizeof out[0].o) == 0 && memcmp(out[lv].d, out[0].d, sizeof out[0].d) == 0,
+                  "GELU forward: variant %d gives the baseline's bits", lv);
+            CHECK(memcmp(out[lv].y, out[0].y, sizeof out[0].y) == 0 && memcmp(out[lv].m, out[0].m, sizeof out[0].m) == 0 &&
+                      memcmp(out[lv].s, out[0].s, sizeof out[0].s) == 0,
+                  "LayerNorm forward: variant %d gives the baseline's bits (H = 64, 13, 5)", lv);
+            CHECK(memcmp(out[lv].dx, out[0].dx, sizeof out[0].dx) == 0 && memcmp(out[lv].dg, out[0].dg, sizeof out[0].dg) == 0 &&
+                      memcmp(out[lv].db, out[0].db, sizeof out[0].db) == 0,
+                  "LayerNorm backward: variant %d gives the baseline's bits (H = 64, 13, 5)", lv);
+        }
+    /* the special inputs against erf in double: absolute 4e-7 (A&S 7.1.26: 1.5e-7 in erf, plus float
+     * rounding of x·Φ) relative to max(1, |x|); the derivative finite (Φ + xφ: 0 or 1 far out) */
+    for (size_t i = 100; i < 100 + ns; i++)
+        CHECK(fabs(out[0].o[i] - 0.5 * x[i] * (1.0 + erf(x[i] * M_SQRT1_2))) <= 4e-7 * fmax(1.0, fabs(x[i])) &&
+                  isfinite(out[0].d[i]),
+              "GELU(%g) = %g, derivative %g", x[i], out[0].o[i], out[0].d[i]);
+}
+
 static void test_conv(void)
 {
     const size_t H = 3, L = 9, B = 2;
@@ -657,6 +717,7 @@ int main(void)
 {
     t_init();
     test_layers();
+    test_simd_variants();
     test_conv();
     test_kernel();
     /* the model in its configurations: diagonal with and without V, trained and frozen SSM, GLU,

@@ -7,6 +7,61 @@
 #include <stdint.h>
 #include <string.h>
 
+/* ---- vector-unit variants ------------------------------------------------------ */
+
+/* The hot elementwise and row loops exist three times: for the x86-64 baseline (SSE2), AVX2 and AVX-512F,
+ * picked per call by the CPU (or by ssm_train_simd_force).  Each is the same C body (an always-inline
+ * function) compiled for a wider unit: lanes are independent IEEE operations, sums keep their written
+ * order and nothing contracts into an FMA (-ffp-contract=off), so every variant gives the baseline's bits
+ * (t-train runs all that the CPU has and compares them byte for byte). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SSM_SIMD_VARIANTS 1
+#define SIMD_BODY static inline __attribute__((always_inline))
+#define SIMD_VARIANTS(name, params, args)                                                                  \
+    __attribute__((target("avx512f"))) static void name##_avx512 params { name##_body args; }          \
+    __attribute__((target("avx2"))) static void name##_avx2 params { name##_body args; }               \
+    static void name##_base params { name##_body args; }
+#define SIMD_CALL(name, args)                                                                              \
+    do {                                                                                                   \
+        int isa_ = simd_level();                                                                           \
+        if (isa_ >= 2) name##_avx512 args;                                                                 \
+        else if (isa_ == 1) name##_avx2 args;                                                              \
+        else name##_base args;                                                                             \
+    } while (0)
+#else
+#define SSM_SIMD_VARIANTS 0
+#define SIMD_BODY static inline
+#define SIMD_VARIANTS(name, params, args)
+#define SIMD_CALL(name, args) name##_body args
+#endif
+
+static int simd_forced = -1; /* set only by ssm_train_simd_force, before any thread starts */
+
+/* 0 baseline, 1 AVX2, 2 AVX-512F */
+static int simd_level(void)
+{
+#if SSM_SIMD_VARIANTS
+    if (simd_forced >= 0)
+        return simd_forced;
+    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+int ssm_train_simd_force(int level)
+{
+#if SSM_SIMD_VARIANTS
+    if (level > 2 || (level == 2 && !__builtin_cpu_supports("avx512f")) ||
+        (level == 1 && !__builtin_cpu_supports("avx2")))
+        return -1;
+    simd_forced = level < 0 ? -1 : level;
+    return 0;
+#else
+    return level > 0 ? -1 : 0;
+#endif
+}
+
 /* ---- linear --------------------------------------------------------------- */
 
 void ssm_train_linear_forward(float *out, const float *inp, const float *w, const float *b, size_t R, size_t In,
@@ -44,7 +99,7 @@ void ssm_train_linear_backward(float *dinp, float *dw, float *db, const float *d
  * |r| ≤ ln2/2, e^r by Cephes' degree-7 expf polynomial (≤ 2 ulp), 2ⁿ built in the exponent bits.  Only
  * IEEE float + − × and integer bit operations: the compiler vectorises the loops that call it, and
  * every vector width gives the scalar code's bits (no FMA: the file is built with -ffp-contract=off). */
-static inline float exp_nonpos(float x)
+SIMD_BODY float exp_nonpos(float x)
 {
     const float shifter = 12582912.0f; /* 1.5·2²³: adding it rounds to an integer in the low bits */
     union { float f; uint32_t u; } xb = {.f = x};
@@ -72,7 +127,7 @@ static inline float exp_nonpos(float x)
  * φ = e/√(2π) and erf(|x|/√2) = 1 − poly(t)·e, t = 1/(1 + p|x|/√2) (A&S 7.1.26, |error| ≤ 1.5e-7, the
  * size of float rounding of Φ; glibc's erff cost as much as all the FFTs together).  One branch-free loop
  * that vectorises (exp_nonpos instead of libm's expf). */
-void ssm_train_gelu_forward(float *restrict out, float *restrict deriv, const float *restrict inp, size_t n)
+SIMD_BODY void gelu_forward_body(float *restrict out, float *restrict deriv, const float *restrict inp, size_t n)
 {
     const float p = 0.3275911f, a1 = 0.254829592f, a2 = -0.284496736f, a3 = 1.421413741f, a4 = -1.453152027f,
                 a5 = 1.061405429f, inv_sqrt_2pi = 0.3989422804014327f;
@@ -84,6 +139,13 @@ void ssm_train_gelu_forward(float *restrict out, float *restrict deriv, const fl
         out[i] = x * cdf;
         deriv[i] = cdf + x * inv_sqrt_2pi * e;
     }
+}
+SIMD_VARIANTS(gelu_forward, (float *restrict out, float *restrict deriv, const float *restrict inp, size_t n),
+              (out, deriv, inp, n))
+
+void ssm_train_gelu_forward(float *restrict out, float *restrict deriv, const float *restrict inp, size_t n)
+{
+    SIMD_CALL(gelu_forward, (out, deriv, inp, n));
 }
 
 void ssm_train_gelu_backward(float *restrict dinp, const float *restrict deriv, const float *restrict dout,
@@ -126,13 +188,13 @@ void ssm_train_glu_backward(float *dinp, const float *inp, const float *dout, si
  * vectorises (one AVX or two SSE registers) and the dependency chain is H/8 long instead of H. */
 enum { NSUM = 8 };
 
-static inline float combine8(const float *acc)
+SIMD_BODY float combine8(const float *acc)
 {
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
 /* Σ x[h] and Σ (x[h] − m)² */
-static inline float row_sum(const float *x, size_t H)
+SIMD_BODY float row_sum(const float *x, size_t H)
 {
     float acc[NSUM] = {0};
     size_t h = 0;
@@ -144,7 +206,7 @@ static inline float row_sum(const float *x, size_t H)
     return combine8(acc);
 }
 
-static inline float row_sqdev(const float *x, float m, size_t H)
+SIMD_BODY float row_sqdev(const float *x, float m, size_t H)
 {
     float acc[NSUM] = {0};
     size_t h = 0;
@@ -156,9 +218,9 @@ static inline float row_sqdev(const float *x, float m, size_t H)
     return combine8(acc);
 }
 
-void ssm_train_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
-                                 const float *restrict inp, const float *restrict g, const float *restrict b,
-                                 size_t R, size_t H)
+SIMD_BODY void layernorm_forward_body(float *restrict out, float *restrict mean, float *restrict rstd,
+                                      const float *restrict inp, const float *restrict g, const float *restrict b,
+                                      size_t R, size_t H)
 {
     const float eps = 1e-5f; /* torch.nn.LayerNorm's default */
     for (size_t r = 0; r < R; r++) {
@@ -172,9 +234,19 @@ void ssm_train_layernorm_forward(float *restrict out, float *restrict mean, floa
         rstd[r] = s;
     }
 }
+SIMD_VARIANTS(layernorm_forward, (float *restrict out, float *restrict mean, float *restrict rstd,
+                                  const float *restrict inp, const float *restrict g, const float *restrict b,
+                                  size_t R, size_t H), (out, mean, rstd, inp, g, b, R, H))
+
+void ssm_train_layernorm_forward(float *restrict out, float *restrict mean, float *restrict rstd,
+                                 const float *restrict inp, const float *restrict g, const float *restrict b,
+                                 size_t R, size_t H)
+{
+    SIMD_CALL(layernorm_forward, (out, mean, rstd, inp, g, b, R, H));
+}
 
 /* Σ dn and Σ dn·n over a row, with n = (x − m)s and dn = dy·g, in row_sum's order */
-static inline void row_dn_sums(float *dn_sum, float *dnn_sum, const float *x, const float *dy, const float *g,
+SIMD_BODY void row_dn_sums(float *dn_sum, float *dnn_sum, const float *x, const float *dy, const float *g,
                                float m, float s, size_t H)
 {
     float a0[NSUM] = {0}, a1[NSUM] = {0};
@@ -194,9 +266,10 @@ static inline void row_dn_sums(float *dn_sum, float *dnn_sum, const float *x, co
     *dnn_sum = combine8(a1);
 }
 
-void ssm_train_layernorm_backward(float *restrict dinp, float *restrict dg, float *restrict db,
-                                  const float *restrict dout, const float *restrict inp, const float *restrict g,
-                                  const float *restrict mean, const float *restrict rstd, size_t R, size_t H)
+SIMD_BODY void layernorm_backward_body(float *restrict dinp, float *restrict dg, float *restrict db,
+                                       const float *restrict dout, const float *restrict inp,
+                                       const float *restrict g, const float *restrict mean,
+                                       const float *restrict rstd, size_t R, size_t H)
 {
     for (size_t r = 0; r < R; r++) {
         const float *x = inp + r * H, *dy = dout + r * H;
@@ -213,6 +286,17 @@ void ssm_train_layernorm_backward(float *restrict dinp, float *restrict dg, floa
             dinp[r * H + h] += s * (dn - dn_mean - n * dnn_mean);
         }
     }
+}
+SIMD_VARIANTS(layernorm_backward, (float *restrict dinp, float *restrict dg, float *restrict db,
+                                   const float *restrict dout, const float *restrict inp, const float *restrict g,
+                                   const float *restrict mean, const float *restrict rstd, size_t R, size_t H),
+              (dinp, dg, db, dout, inp, g, mean, rstd, R, H))
+
+void ssm_train_layernorm_backward(float *restrict dinp, float *restrict dg, float *restrict db,
+                                  const float *restrict dout, const float *restrict inp, const float *restrict g,
+                                  const float *restrict mean, const float *restrict rstd, size_t R, size_t H)
+{
+    SIMD_CALL(layernorm_backward, (dinp, dg, db, dout, inp, g, mean, rstd, R, H));
 }
 
 /* ---- mean pooling over the sequence -------------------------------------------- */
