@@ -404,7 +404,9 @@ static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
     a->y = malloc(K * BLH * sizeof(float));
     a->g = malloc(K * BLH * sizeof(float));
     a->gd = malloc(K * BLH * sizeof(float));
-    a->uf = malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
+    /* 64-byte aligned: the FFT writes the spectra straight into it (ssm_train_conv_forward) */
+    if (posix_memalign((void **)&a->uf, 64, K * bmax * m->H * m->nfreq * 2 * sizeof(float)) != 0)
+        a->uf = NULL;
     a->o = malloc(K * bmax * m->L * m->Hout * sizeof(float));
     a->a = malloc(K * BLH * sizeof(float));
     a->mask = malloc(K * BLH * sizeof(float));
@@ -449,6 +451,15 @@ static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, c
         }
 }
 
+/* Layer l's SSM input: LN(x) (pre-norm), x plus noise, or (post-norm, no noise) the residual stream x
+ * itself, which then needs no copy. */
+static float *ssm_input(ssm_train_acts *a, size_t l, size_t stride, int prenorm, const ssm_train_noise *noise)
+{
+    if (!prenorm && !(noise && noise->amp != 0.0))
+        return a->xs + l * stride;
+    return a->u + l * stride;
+}
+
 double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *x, const float *y,
                             const uint64_t *ids, size_t B, int train, uint64_t seed, uint64_t step,
                             const ssm_train_noise *noise, int backward, float scale, size_t *correct,
@@ -465,12 +476,13 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     for (size_t l = 0; l < K; l++) {
         const ssm_train_layer *ly = &m->layer[l];
         float *cur = a->xs + l * stride, *nxt = a->xs + (l + 1) * stride;
-        float *u = a->u + l * stride, *yy = a->y + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *u = ssm_input(a, l, stride, m->prenorm, noise), *yy = a->y + l * stride, *g = a->g + l * stride;
+        float *o = a->o + l * ostride;
         float *act = m->glu ? a->a + l * stride : o, *mask = a->mask + l * stride, *r = a->r + l * stride;
         if (m->prenorm)
             ssm_train_layernorm_forward(u, a->n1m + l * sstride, a->n1r + l * sstride, cur, p + ly->ln_g,
                                         p + ly->ln_b, BL, H);
-        else
+        else if (u != cur)
             memcpy(u, cur, BLH * sizeof *u);
         if (noise && noise->amp != 0.0)
             add_noise(u, noise, p + ly->logdt, ids, B, L, H, l);
@@ -520,7 +532,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     for (size_t l = K; l-- > 0;) {
         const ssm_train_layer *ly = &m->layer[l];
         float *cur = a->xs + l * stride;
-        float *u = a->u + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *u = ssm_input(a, l, stride, m->prenorm, noise), *g = a->g + l * stride, *o = a->o + l * ostride;
         float *mask = a->mask + l * stride, *r = a->r + l * stride;
         float *dR = dS, *d1, *d2;
         if (!m->prenorm) { /* nxt = LN(r): dR = ∂/∂r */

@@ -371,14 +371,18 @@ void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_tr
     float *c1 = (float *)w->c1; /* interleaved (re, im) */
     for (size_t b = 0; b < B; b++) {
         const float *ub = u + b * L * H;
-        float *yb = y + b * L * H;
+        float *yb = y + b * L * H, *ufb = Uf ? Uf + b * H * nfreq * 2 : NULL;
+        /* the spectrum U, kept for the backward pass: FFTW writes it there itself when that slot has
+         * the alignment the plan was made for, else it is copied from c1 */
+        int direct = ufb && fftwf_alignment_of(ufb) == fftwf_alignment_of(c1);
+        float *spec = direct ? ufb : c1;
         load_seq(w->rin, ub, H, L, nfft);
-        fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);
-        if (Uf) /* kept for the backward pass */
-            memcpy(Uf + b * H * nfreq * 2, c1, H * nfreq * 2 * sizeof *c1);
+        fftwf_execute_dft_r2c(p->r2c, w->rin, (fftwf_complex *)spec);
+        if (ufb && !direct)
+            memcpy(ufb, c1, H * nfreq * 2 * sizeof *c1);
         for (size_t i = 0; i < H * nfreq; i++) { /* pointwise product of spectra */
-            float re = c1[2 * i] * kf[2 * i] - c1[2 * i + 1] * kf[2 * i + 1];
-            float im = c1[2 * i] * kf[2 * i + 1] + c1[2 * i + 1] * kf[2 * i];
+            float re = spec[2 * i] * kf[2 * i] - spec[2 * i + 1] * kf[2 * i + 1];
+            float im = spec[2 * i] * kf[2 * i + 1] + spec[2 * i + 1] * kf[2 * i];
             c1[2 * i] = re;
             c1[2 * i + 1] = im;
         }
