@@ -225,7 +225,6 @@ struct ssm_train_conv {
 struct ssm_train_conv_ws {
     float *rin;            /* [H][nfft], tail beyond L kept zero */
     float *rout;           /* [H][nfft] */
-    float *seq;            /* [L][H]: rout's first L columns transposed back */
     fftwf_complex *c1, *c2;/* [H][nfreq] */
 };
 
@@ -293,10 +292,9 @@ static ssm_train_conv_ws *conv_ws_new(const ssm_train_conv *p)
         return NULL;
     w->rin = fftwf_malloc(p->H * p->nfft * sizeof *w->rin);
     w->rout = fftwf_malloc(p->H * p->nfft * sizeof *w->rout);
-    w->seq = fftwf_malloc(p->H * p->L * sizeof *w->seq);
     w->c1 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c1);
     w->c2 = fftwf_malloc(p->H * p->nfreq * sizeof *w->c2);
-    if (!w->rin || !w->rout || !w->seq || !w->c1 || !w->c2) {
+    if (!w->rin || !w->rout || !w->c1 || !w->c2) {
         ssm_train_conv_ws_free(w);
         return NULL;
     }
@@ -308,7 +306,7 @@ void ssm_train_conv_ws_free(ssm_train_conv_ws *w)
 {
     if (!w)
         return;
-    fftwf_free(w->rin); fftwf_free(w->rout); fftwf_free(w->seq); fftwf_free(w->c1); fftwf_free(w->c2);
+    fftwf_free(w->rin); fftwf_free(w->rout); fftwf_free(w->c1); fftwf_free(w->c2);
     free(w);
 }
 
@@ -347,11 +345,60 @@ static void load_seq(float *rin, const float *src, size_t H, size_t L, size_t nf
     transpose(rin, nfft, src, H, L, H);
 }
 
-/* seq[ℓ·H + h] = rout[h][ℓ] for ℓ < L (the inverse transform's causal part back in sequence order) */
-static const float *unload_seq(ssm_train_conv_ws *w, size_t H, size_t L, size_t nfft)
+/* The inverse transform's causal part back in sequence order, combined with the direct term on the way
+ * (one pass instead of a transpose and a loop; the same operations in the same order):
+ *   forward   y[ℓ,h]   = k[h][ℓ]·inv + D[h]·u[ℓ,h]
+ *   backward  du[ℓ,h] += k[h][ℓ]·inv + D[h]·dy[ℓ,h],   dD[h] += dy[ℓ,h]·u[ℓ,h] (summed in ℓ order) */
+static void out_scalar(float *restrict y, float *restrict dD, const float *restrict k, size_t nfft,
+                       const float *restrict v, const float *restrict u, const float *restrict D, float inv,
+                       size_t H, size_t l, size_t h0, size_t h1)
 {
-    transpose(w->seq, H, w->rout, nfft, H, L);
-    return w->seq;
+    for (size_t h = h0; h < h1; h++) {
+        size_t i = l * H + h;
+        if (dD) {
+            y[i] += k[h * nfft + l] * inv + D[h] * v[i];
+            dD[h] += v[i] * u[i];
+        } else {
+            y[i] = k[h * nfft + l] * inv + D[h] * v[i];
+        }
+    }
+}
+
+/* y, v, u: [L, H]; k: [H][nfft].  Forward: dD = NULL, v = u.  Backward: y = du, v = dy. */
+static void conv_out(float *restrict y, float *restrict dD, const float *restrict k, size_t nfft,
+                     const float *restrict v, const float *restrict u, const float *restrict D, float inv,
+                     size_t H, size_t L)
+{
+    size_t l0 = 0;
+#ifdef __SSE2__
+    const __m128 vinv = _mm_set1_ps(inv);
+    for (; l0 + 4 <= L; l0 += 4) {
+        size_t h0 = 0;
+        for (; h0 + 4 <= H; h0 += 4) {
+            const float *k0 = k + h0 * nfft + l0;
+            __m128 r[4] = {_mm_loadu_ps(k0), _mm_loadu_ps(k0 + nfft), _mm_loadu_ps(k0 + 2 * nfft),
+                           _mm_loadu_ps(k0 + 3 * nfft)};
+            _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]); /* r[j]: position l0 + j, channels h0 … h0 + 3 */
+            __m128 d = _mm_loadu_ps(D + h0), dd = dD ? _mm_loadu_ps(dD + h0) : _mm_setzero_ps();
+            for (size_t j = 0; j < 4; j++) {
+                size_t i = (l0 + j) * H + h0;
+                __m128 t = _mm_add_ps(_mm_mul_ps(r[j], vinv), _mm_mul_ps(d, _mm_loadu_ps(v + i)));
+                if (dD) {
+                    _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), t));
+                    dd = _mm_add_ps(dd, _mm_mul_ps(_mm_loadu_ps(v + i), _mm_loadu_ps(u + i)));
+                } else {
+                    _mm_storeu_ps(y + i, t);
+                }
+            }
+            if (dD)
+                _mm_storeu_ps(dD + h0, dd);
+        }
+        for (size_t l = l0; l < l0 + 4; l++)
+            out_scalar(y, dD, k, nfft, v, u, D, inv, H, l, h0, H);
+    }
+#endif
+    for (; l0 < L; l0++)
+        out_scalar(y, dD, k, nfft, v, u, D, inv, H, l0, 0, H);
 }
 
 void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *K)
@@ -387,10 +434,7 @@ void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_tr
             c1[2 * i + 1] = im;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c1, w->rout);
-        const float *ky = unload_seq(w, H, L, nfft);
-        for (size_t l = 0; l < L; l++)
-            for (size_t h = 0; h < H; h++)
-                yb[l * H + h] = ky[l * H + h] * inv + D[h] * ub[l * H + h];
+        conv_out(yb, NULL, w->rout, nfft, ub, ub, D, inv, H, L);
     }
 }
 
@@ -427,13 +471,7 @@ void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_c
             c2[2 * i + 1] = di * kr - dr * ki;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c2, w->rout);
-        const float *kd = unload_seq(w, H, L, nfft);
-        for (size_t l = 0; l < L; l++)
-            for (size_t h = 0; h < H; h++) { /* vectorised over h: each dD[h] still sums in ℓ order */
-                size_t i = l * H + h;
-                dub[i] += kd[i] * inv + D[h] * dyb[i];
-                dD[h] += dyb[i] * ub[i];
-            }
+        conv_out(dub, dD, w->rout, nfft, dyb, ub, D, inv, H, L);
     }
 }
 
