@@ -240,6 +240,47 @@ static void test_simd_variants(void)
               "GELU(%g) = %g, derivative %g", x[i], out[0].o[i], out[0].d[i]);
 }
 
+/* The convolution's 4×4 SSE blocks and their edges (H, L not multiples of 4, and multiples) against the
+ * direct sums in double: y = K ⋆ u + D u, du_m = Σ_{ℓ≥m} dy_ℓ K_{ℓ−m} + D dy_m, dD = Σ dy u. */
+static void conv_blocks(size_t H, size_t L, size_t B)
+{
+    ssm_train_conv *p = NULL;
+    ssm_train_conv_ws *w = NULL;
+    TRY(ssm_train_conv_create(&p, H, L));
+    TRY(ssm_train_conv_ws_create(&w, p));
+    size_t nf = ssm_train_conv_nfreq(p), n = B * L * H;
+    float *u = malloc(n * sizeof *u), *dy = malloc(n * sizeof *dy), *y = malloc(n * sizeof *y),
+          *du = calloc(n, sizeof *du), *K = malloc(H * L * sizeof *K), *D = malloc(H * sizeof *D),
+          *dD = calloc(H, sizeof *dD), *Kf = malloc(H * nf * 2 * sizeof *Kf), *dKf = calloc(H * nf * 2, sizeof *dKf);
+    fill(u, n, 1.0); fill(dy, n, 1.0); fill(K, H * L, 1.0); fill(D, H, 1.0);
+    ssm_train_conv_kernel_fft(Kf, p, w, K);
+    ssm_train_conv_forward(y, NULL, p, w, u, Kf, D, B);
+    ssm_train_conv_backward(du, dKf, dD, p, w, dy, u, NULL, Kf, D, B);
+    double ey = 0.0, edu = 0.0, edD = 0.0;
+    for (size_t h = 0; h < H; h++) {
+        double sD = 0.0;
+        for (size_t b = 0; b < B; b++)
+            for (size_t l = 0; l < L; l++) {
+                size_t i = (b * L + l) * H + h;
+                double fy = (double)D[h] * u[i], fd = (double)D[h] * dy[i];
+                for (size_t j = 0; j <= l; j++)
+                    fy += (double)K[h * L + j] * u[i - j * H];
+                for (size_t j = l; j < L; j++)
+                    fd += (double)dy[(b * L + j) * H + h] * K[h * L + j - l];
+                sD += (double)dy[i] * u[i];
+                ey = fmax(ey, fabs(fy - y[i]));
+                edu = fmax(edu, fabs(fd - du[i]));
+            }
+        edD = fmax(edD, fabs(sD - dD[h]));
+    }
+    /* float FFTs of length ≥ 2L: error ~ eps·log2(n)·Σ|K||u| ≤ 1e-7·6·L here; dD is a float sum of B·L terms */
+    CHECK(ey < 1e-5 && edu < 1e-5 && edD < 1e-5 * (double)(B * L),
+          "convolution H = %zu, L = %zu: y %.3g, du %.3g, dD %.3g from the direct sums", H, L, ey, edu, edD);
+    free(u); free(dy); free(y); free(du); free(K); free(D); free(dD); free(Kf); free(dKf);
+    ssm_train_conv_ws_free(w);
+    ssm_train_conv_free(p);
+}
+
 static void test_conv(void)
 {
     const size_t H = 3, L = 9, B = 2;
@@ -719,6 +760,9 @@ int main(void)
     test_layers();
     test_simd_variants();
     test_conv();
+    conv_blocks(6, 11, 2);
+    conv_blocks(8, 16, 1);
+    conv_blocks(5, 4, 3);
     test_kernel();
     /* the model in its configurations: diagonal with and without V, trained and frozen SSM, GLU,
      * pre/post norm, dropout (masks are deterministic in (seed, step, id)), both losses, and the
