@@ -5,6 +5,7 @@
 #include "train/train_impl.h"
 
 #include <complex.h>
+#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,7 +384,7 @@ void ssm_train_acts_free(ssm_train_acts *a)
 {
     if (!a)
         return;
-    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
+    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); fftwf_free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
     free(a->n1m); free(a->n1r); free(a->n2m); free(a->n2r); free(a->pool); free(a->out);
     for (int i = 0; i < 4; i++)
         free(a->d[i]);
@@ -404,9 +405,8 @@ static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
     a->y = malloc(K * BLH * sizeof(float));
     a->g = malloc(K * BLH * sizeof(float));
     a->gd = malloc(K * BLH * sizeof(float));
-    /* 64-byte aligned: the FFT writes the spectra straight into it (ssm_train_conv_forward) */
-    if (posix_memalign((void **)&a->uf, 64, K * bmax * m->H * m->nfreq * 2 * sizeof(float)) != 0)
-        a->uf = NULL;
+    /* FFTW's alignment: the FFT writes the spectra straight into it (ssm_train_conv_forward) */
+    a->uf = fftwf_malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
     a->o = malloc(K * bmax * m->L * m->Hout * sizeof(float));
     a->a = malloc(K * BLH * sizeof(float));
     a->mask = malloc(K * BLH * sizeof(float));
