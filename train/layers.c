@@ -35,32 +35,28 @@
 #define SIMD_CALL(name, args) name##_body args
 #endif
 
+#if SSM_SIMD_VARIANTS
 static int simd_forced = -1; /* set only by ssm_train_simd_force, before any thread starts */
 
 /* 0 baseline, 1 AVX2, 2 AVX-512F */
 static int simd_level(void)
 {
-#if SSM_SIMD_VARIANTS
     if (simd_forced >= 0)
         return simd_forced;
     return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
-#else
-    return 0;
-#endif
 }
 
 int ssm_train_simd_force(int level)
 {
-#if SSM_SIMD_VARIANTS
     if (level > 2 || (level == 2 && !__builtin_cpu_supports("avx512f")) ||
         (level == 1 && !__builtin_cpu_supports("avx2")))
         return -1;
     simd_forced = level < 0 ? -1 : level;
     return 0;
-#else
-    return level > 0 ? -1 : 0;
-#endif
 }
+#else
+int ssm_train_simd_force(int level) { return level > 0 ? -1 : 0; } /* one variant: the build's own */
+#endif
 
 /* ---- linear --------------------------------------------------------------- */
 
