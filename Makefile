@@ -71,6 +71,11 @@ $(BUILD)/obj/core/arb.o: CFLAGS += -O3
 # wider vector units give the baseline's bits only without it (-std=c11 implies it; say so)
 $(BUILD)/obj/core/kernel.o: CFLAGS += -O3 -ffp-contract=off
 
+# the training engine's hot loops (GELU, LayerNorm, the spectra products, the transposes) need the
+# loop vectoriser; lanes are independent IEEE operations and no FMA is contracted, so the bits are the
+# scalar code's on every CPU
+$(BUILD)/obj/train/layers.o $(BUILD)/obj/train/ssm_layer.o $(BUILD)/obj/train/model.o: CFLAGS += -O3 -ffp-contract=off
+
 $(REF_OBJ): scripts/ref-kernel Makefile | $(DEPSOK)
 	CC="$(CC)" scripts/ref-kernel $@ $(REF_SYMS)
 

@@ -180,6 +180,107 @@ static double conv_loss(void *v)
     return dotf(c->r, c->y, c->B * c->L * c->H);
 }
 
+/* The vector-unit variants of GELU and LayerNorm (train/layers.c) give the baseline's bits: each one the
+ * CPU has, forced in turn, on rows whose length is and is not a multiple of 8 or 16, and on inputs from
+ * 0 and subnormals to 1e30 where exp(-x^2/2) underflows. */
+enum { SV_N = 1000, SV_R = 37 };
+typedef struct {
+    float o[SV_N], d[SV_N];                                          /* GELU */
+    float y[3][SV_N], m[3][SV_R], s[3][SV_R], dx[3][SV_N], dg[3][64], db[3][64]; /* LN, per row length */
+} simd_out;
+
+static void simd_run(simd_out *u, const float *x, const float *r, const float *g, const float *b)
+{
+    static const size_t hs[3] = {64, 13, 5};
+    memset(u, 0, sizeof *u);
+    ssm_train_gelu_forward(u->o, u->d, x, SV_N);
+    for (size_t k = 0; k < 3; k++) {
+        size_t H = hs[k], R = SV_N / H < SV_R ? SV_N / H : SV_R;
+        ssm_train_layernorm_forward(u->y[k], u->m[k], u->s[k], x, g, b, R, H);
+        ssm_train_layernorm_backward(u->dx[k], u->dg[k], u->db[k], r, x, g, u->m[k], u->s[k], R, H);
+    }
+}
+
+static void test_simd_variants(void)
+{
+    static float x[SV_N], r[SV_N], g[64], b[64];
+    static simd_out out[3];
+    fill(x, SV_N, 8.0);
+    fill(r, SV_N, 1.0);
+    fill(g, 64, 2.0);
+    fill(b, 64, 1.0);
+    const float special[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 13.2f, -13.2f, 40.0f, -1e30f, 1e30f, 1e-3f};
+    const size_t ns = sizeof special / sizeof *special;
+    memcpy(x + 100, special, sizeof special);
+    int have = 0;
+    for (int lv = 0; lv <= 2; lv++)
+        if (ssm_train_simd_force(lv) == 0) { /* else the CPU (or the build) lacks it */
+            have |= 1 << lv;
+            simd_run(&out[lv], x, r, g, b);
+        }
+    CHECK(ssm_train_simd_force(-1) == 0 && (have & 1), "the baseline variant runs (variants here: mask %d)", have);
+    printf("GELU/LayerNorm variants compared with the baseline:%s%s\n", have & 2 ? " AVX2" : "",
+           have & 4 ? " AVX-512F" : have & 6 ? "" : " none on this CPU");
+    for (int lv = 1; lv <= 2; lv++)
+        if (have & 1 << lv) {
+            CHECK(memcmp(out[lv].o, out[0].o, sizeof out[0].o) == 0 && memcmp(out[lv].d, out[0].d, sizeof out[0].d) == 0,
+                  "GELU forward: variant %d gives the baseline's bits", lv);
+            CHECK(memcmp(out[lv].y, out[0].y, sizeof out[0].y) == 0 && memcmp(out[lv].m, out[0].m, sizeof out[0].m) == 0 &&
+                      memcmp(out[lv].s, out[0].s, sizeof out[0].s) == 0,
+                  "LayerNorm forward: variant %d gives the baseline's bits (H = 64, 13, 5)", lv);
+            CHECK(memcmp(out[lv].dx, out[0].dx, sizeof out[0].dx) == 0 && memcmp(out[lv].dg, out[0].dg, sizeof out[0].dg) == 0 &&
+                      memcmp(out[lv].db, out[0].db, sizeof out[0].db) == 0,
+                  "LayerNorm backward: variant %d gives the baseline's bits (H = 64, 13, 5)", lv);
+        }
+    /* the special inputs against erf in double: absolute 4e-7 (A&S 7.1.26: 1.5e-7 in erf, plus float
+     * rounding of x·Φ) relative to max(1, |x|); the derivative finite (Φ + xφ: 0 or 1 far out) */
+    for (size_t i = 100; i < 100 + ns; i++)
+        CHECK(fabs(out[0].o[i] - 0.5 * x[i] * (1.0 + erf(x[i] * M_SQRT1_2))) <= 4e-7 * fmax(1.0, fabs(x[i])) &&
+                  isfinite(out[0].d[i]),
+              "GELU(%g) = %g, derivative %g", x[i], out[0].o[i], out[0].d[i]);
+}
+
+/* The convolution's 4×4 SSE blocks and their edges (H, L not multiples of 4, and multiples) against the
+ * direct sums in double: y = K ⋆ u + D u, du_m = Σ_{ℓ≥m} dy_ℓ K_{ℓ−m} + D dy_m, dD = Σ dy u. */
+static void conv_blocks(size_t H, size_t L, size_t B)
+{
+    ssm_train_conv *p = NULL;
+    ssm_train_conv_ws *w = NULL;
+    TRY(ssm_train_conv_create(&p, H, L));
+    TRY(ssm_train_conv_ws_create(&w, p));
+    size_t nf = ssm_train_conv_nfreq(p), n = B * L * H;
+    float *u = malloc(n * sizeof *u), *dy = malloc(n * sizeof *dy), *y = malloc(n * sizeof *y),
+          *du = calloc(n, sizeof *du), *K = malloc(H * L * sizeof *K), *D = malloc(H * sizeof *D),
+          *dD = calloc(H, sizeof *dD), *Kf = malloc(H * nf * 2 * sizeof *Kf), *dKf = calloc(H * nf * 2, sizeof *dKf);
+    fill(u, n, 1.0); fill(dy, n, 1.0); fill(K, H * L, 1.0); fill(D, H, 1.0);
+    ssm_train_conv_kernel_fft(Kf, p, w, K);
+    ssm_train_conv_forward(y, NULL, p, w, u, Kf, D, B);
+    ssm_train_conv_backward(du, dKf, dD, p, w, dy, u, NULL, Kf, D, B);
+    double ey = 0.0, edu = 0.0, edD = 0.0;
+    for (size_t h = 0; h < H; h++) {
+        double sD = 0.0;
+        for (size_t b = 0; b < B; b++)
+            for (size_t l = 0; l < L; l++) {
+                size_t i = (b * L + l) * H + h;
+                double fy = (double)D[h] * u[i], fd = (double)D[h] * dy[i];
+                for (size_t j = 0; j <= l; j++)
+                    fy += (double)K[h * L + j] * u[i - j * H];
+                for (size_t j = l; j < L; j++)
+                    fd += (double)dy[(b * L + j) * H + h] * K[h * L + j - l];
+                sD += (double)dy[i] * u[i];
+                ey = fmax(ey, fabs(fy - y[i]));
+                edu = fmax(edu, fabs(fd - du[i]));
+            }
+        edD = fmax(edD, fabs(sD - dD[h]));
+    }
+    /* float FFTs of length ≥ 2L: error ~ eps·log2(n)·Σ|K||u| ≤ 1e-7·6·L here; dD is a float sum of B·L terms */
+    CHECK(ey < 1e-5 && edu < 1e-5 && edD < 1e-5 * (double)(B * L),
+          "convolution H = %zu, L = %zu: y %.3g, du %.3g, dD %.3g from the direct sums", H, L, ey, edu, edD);
+    free(u); free(dy); free(y); free(du); free(K); free(D); free(dD); free(Kf); free(dKf);
+    ssm_train_conv_ws_free(w);
+    ssm_train_conv_free(p);
+}
+
 static void test_conv(void)
 {
     const size_t H = 3, L = 9, B = 2;
@@ -664,7 +765,11 @@ int main(void)
 {
     t_init();
     test_layers();
+    test_simd_variants();
     test_conv();
+    conv_blocks(6, 11, 2);
+    conv_blocks(8, 16, 1);
+    conv_blocks(5, 4, 3);
     test_kernel();
     /* the model in its configurations: diagonal with and without V, trained and frozen SSM, GLU,
      * pre/post norm, dropout (masks are deterministic in (seed, step, id)), both losses, and the

@@ -5,6 +5,7 @@
 #include "train/train_impl.h"
 
 #include <complex.h>
+#include <fftw3.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -415,7 +416,7 @@ void ssm_train_acts_free(ssm_train_acts *a)
 {
     if (!a)
         return;
-    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
+    free(a->xs); free(a->u); free(a->y); free(a->g); free(a->gd); fftwf_free(a->uf); free(a->o); free(a->a); free(a->mask); free(a->r);
     free(a->n1m); free(a->n1r); free(a->n2m); free(a->n2r); free(a->pool); free(a->out);
     for (int i = 0; i < 4; i++)
         free(a->d[i]);
@@ -436,7 +437,8 @@ static ssm_train_acts *acts_new(const ssm_train_model *m, size_t bmax)
     a->y = malloc(K * BLH * sizeof(float));
     a->g = malloc(K * BLH * sizeof(float));
     a->gd = malloc(K * BLH * sizeof(float));
-    a->uf = m->s5 ? NULL : malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
+    /* FFTW's alignment: the FFT writes the spectra straight into it (ssm_train_conv_forward) */
+    a->uf = m->s5 ? NULL : fftwf_malloc(K * bmax * m->H * m->nfreq * 2 * sizeof(float));
     if (m->s5) {
         a->s5x = malloc(K * bmax * m->L * 2 * m->M * sizeof(float));
         a->s5s = malloc(ssm_train_s5_scratch(bmax, m->L, m->H, m->M) * sizeof(float));
@@ -530,6 +532,15 @@ static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, s
         }
 }
 
+/* Layer l's SSM input: LN(x) (pre-norm), x plus noise, or (post-norm, no noise) the residual stream x
+ * itself, which then needs no copy. */
+static float *ssm_input(ssm_train_acts *a, size_t l, size_t stride, int prenorm, const ssm_train_noise *noise)
+{
+    if (!prenorm && !(noise && noise->amp != 0.0))
+        return a->xs + l * stride;
+    return a->u + l * stride;
+}
+
 double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *x, const float *y,
                             const uint64_t *ids, size_t B, int train, uint64_t seed, uint64_t step,
                             const ssm_train_noise *noise, int backward, float scale, size_t *correct,
@@ -546,12 +557,13 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     for (size_t l = 0; l < K; l++) {
         const ssm_train_layer *ly = &m->layer[l];
         float *cur = a->xs + l * stride, *nxt = a->xs + (l + 1) * stride;
-        float *u = a->u + l * stride, *yy = a->y + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *u = ssm_input(a, l, stride, m->prenorm, noise), *yy = a->y + l * stride, *g = a->g + l * stride;
+        float *o = a->o + l * ostride;
         float *act = m->glu ? a->a + l * stride : o, *mask = a->mask + l * stride, *r = a->r + l * stride;
         if (m->prenorm)
             ssm_train_layernorm_forward(u, a->n1m + l * sstride, a->n1r + l * sstride, cur, p + ly->ln_g,
                                         p + ly->ln_b, BL, H);
-        else
+        else if (u != cur)
             memcpy(u, cur, BLH * sizeof *u);
         if (noise && noise->amp != 0.0) { /* S5: Δ per mode; the noise takes the layer's geometric mean */
             float s5dt = m->s5 ? s5_mean_logstep(p + ly->logdt, m->M) : 0.0f;
@@ -602,7 +614,7 @@ double ssm_train_model_step(ssm_train_model *m, ssm_train_acts *a, const float *
     for (size_t l = K; l-- > 0;) {
         const ssm_train_layer *ly = &m->layer[l];
         float *cur = a->xs + l * stride;
-        float *u = a->u + l * stride, *g = a->g + l * stride, *o = a->o + l * ostride;
+        float *u = ssm_input(a, l, stride, m->prenorm, noise), *g = a->g + l * stride, *o = a->o + l * ostride;
         float *mask = a->mask + l * stride, *r = a->r + l * stride;
         float *dR = dS, *d1, *d2;
         if (!m->prenorm) { /* nxt = LN(r): dR = ∂/∂r */

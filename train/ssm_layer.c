@@ -10,10 +10,15 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <xmmintrin.h>
+#endif
 
 /* ---- diagonal kernel (double) --------------------------------------------- */
 
 static inline double complex cf(const float *p) { return CMPLX((double)p[0], (double)p[1]); }
+
+enum { NB = 4 }; /* modes per pass of the kernel recurrences */
 
 ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float *B, const float *C,
                                          const float *logdt, size_t H, size_t M, size_t L)
@@ -24,20 +29,62 @@ ssm_status ssm_train_kernel_diag_forward(float *K, const float *lam, const float
     for (size_t h = 0; h < H; h++) {
         double dt = exp((double)logdt[h]);
         memset(acc, 0, L * sizeof *acc);
-        for (size_t n = 0; n < M; n++) {
-            size_t i = (h * M + n) * 2;
-            double complex la = cf(lam + i), z = cexp(dt * la);
-            double complex w = cf(C + i) * cf(B + i) * (z - 1.0) / la; /* C B (e^{ΔΛ} − 1)/Λ · z^ℓ, ℓ = 0 */
-            for (size_t l = 0; l < L; l++) {
-                acc[l] += creal(w);
-                w *= z;
+        for (size_t n0 = 0; n0 < M; n0 += NB) {
+            /* NB modes side by side: independent recurrences, so they overlap in the pipeline; each
+             * acc[ℓ] still adds the modes in n order, and w·z is C's complex product (re = ac − bd,
+             * im = ad + bc) spelled out, so the bits are those of one mode at a time */
+            double wr[NB] = {0}, wi[NB] = {0}, zr[NB] = {0}, zi[NB] = {0};
+            size_t nb = M - n0 < NB ? M - n0 : NB;
+            for (size_t k = 0; k < nb; k++) {
+                size_t i = (h * M + n0 + k) * 2;
+                double complex la = cf(lam + i), z = cexp(dt * la);
+                double complex w = cf(C + i) * cf(B + i) * (z - 1.0) / la; /* C B (e^{ΔΛ} − 1)/Λ · z^ℓ, ℓ = 0 */
+                wr[k] = creal(w); wi[k] = cimag(w); zr[k] = creal(z); zi[k] = cimag(z);
             }
+            for (size_t l = 0; l < L; l++)
+                for (size_t k = 0; k < nb; k++) {
+                    acc[l] += wr[k];
+                    double re = wr[k] * zr[k] - wi[k] * zi[k], im = wr[k] * zi[k] + wi[k] * zr[k];
+                    wr[k] = re;
+                    wi[k] = im;
+                }
         }
         for (size_t l = 0; l < L; l++)
             K[h * L + l] = (float)(2.0 * acc[l]);
     }
     free(acc);
     return SSM_OK;
+}
+
+/* A0 = Σ_ℓ g_ℓ z^ℓ and A1 = Σ_ℓ ℓ g_ℓ z^ℓ for nb ≤ NB modes (z = e^{ΔΛ}) side by side, each summed in ℓ
+ * order with C's complex products spelled out (the bits of one mode at a time). */
+static void mode_sums(double complex *a0, double complex *a1, const double *g, const float *lam, double dt,
+                      size_t nb, size_t L)
+{
+    double zr[NB] = {0}, zi[NB] = {0}, pr[NB] = {0}, pi[NB] = {0};
+    double s0r[NB] = {0}, s0i[NB] = {0}, s1r[NB] = {0}, s1i[NB] = {0};
+    for (size_t k = 0; k < nb; k++) {
+        double complex z = cexp(dt * cf(lam + 2 * k));
+        zr[k] = creal(z);
+        zi[k] = cimag(z);
+        pr[k] = 1.0; /* z^0 */
+    }
+    for (size_t l = 0; l < L; l++) {
+        double gl = g[l], lg = (double)l * g[l];
+        for (size_t k = 0; k < nb; k++) {
+            s0r[k] += gl * pr[k];
+            s0i[k] += gl * pi[k];
+            s1r[k] += lg * pr[k];
+            s1i[k] += lg * pi[k];
+            double re = pr[k] * zr[k] - pi[k] * zi[k], im = pr[k] * zi[k] + pi[k] * zr[k];
+            pr[k] = re;
+            pi[k] = im;
+        }
+    }
+    for (size_t k = 0; k < nb; k++) {
+        a0[k] = CMPLX(s0r[k], s0i[k]);
+        a1[k] = CMPLX(s1r[k], s1i[k]);
+    }
 }
 
 void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dlogdt, const double *dK,
@@ -53,32 +100,31 @@ void ssm_train_kernel_diag_backward(float *dlam, float *dB, float *dC, float *dl
         double dt = exp((double)logdt[h]);
         const double *g = dK + h * L;
         double ddt = 0.0;
-        for (size_t n = 0; n < M; n++) {
-            size_t i = (h * M + n) * 2;
-            double complex la = cf(lam + i), z = cexp(dt * la), bf = (z - 1.0) / la;
-            double complex zl = 1.0, a0 = 0.0, a1 = 0.0;
-            for (size_t l = 0; l < L; l++) {
-                a0 += g[l] * zl;
-                a1 += (double)l * g[l] * zl;
-                zl *= z;
+        for (size_t n0 = 0; n0 < M; n0 += NB) {
+            size_t nb = M - n0 < NB ? M - n0 : NB;
+            double complex a0[NB], a1[NB];
+            mode_sums(a0, a1, g, lam + (h * M + n0) * 2, dt, nb, L);
+            for (size_t k = 0; k < nb; k++) {
+                size_t i = (h * M + n0 + k) * 2;
+                double complex la = cf(lam + i), z = cexp(dt * la), bf = (z - 1.0) / la;
+                double complex c = cf(C + i), b = cf(B + i);
+                double complex gc = 2.0 * conj(b * bf * a0[k]);
+                dC[i] += (float)creal(gc);
+                dC[i + 1] += (float)cimag(gc);
+                if (dB) {
+                    double complex gb = 2.0 * conj(c * bf * a0[k]);
+                    dB[i] += (float)creal(gb);
+                    dB[i + 1] += (float)cimag(gb);
+                }
+                if (dlam) {
+                    double complex dbf = (dt * z * la - (z - 1.0)) / (la * la);
+                    double complex gl = 2.0 * conj(c * b * (dbf * a0[k] + bf * dt * a1[k]));
+                    dlam[i] += (float)creal(gl);
+                    dlam[i + 1] += (float)cimag(gl);
+                }
+                if (dlogdt)
+                    ddt += 2.0 * creal(c * b * (z * a0[k] + (z - 1.0) * a1[k]));
             }
-            double complex c = cf(C + i), b = cf(B + i);
-            double complex gc = 2.0 * conj(b * bf * a0);
-            dC[i] += (float)creal(gc);
-            dC[i + 1] += (float)cimag(gc);
-            if (dB) {
-                double complex gb = 2.0 * conj(c * bf * a0);
-                dB[i] += (float)creal(gb);
-                dB[i + 1] += (float)cimag(gb);
-            }
-            if (dlam) {
-                double complex dbf = (dt * z * la - (z - 1.0)) / (la * la);
-                double complex gl = 2.0 * conj(c * b * (dbf * a0 + bf * dt * a1));
-                dlam[i] += (float)creal(gl);
-                dlam[i + 1] += (float)cimag(gl);
-            }
-            if (dlogdt)
-                ddt += 2.0 * creal(c * b * (z * a0 + (z - 1.0) * a1));
         }
         if (dlogdt)
             dlogdt[h] += (float)(dt * ddt);
@@ -264,12 +310,95 @@ void ssm_train_conv_ws_free(ssm_train_conv_ws *w)
     free(w);
 }
 
+/* dst[c·ldd + r] = src[r·lds + c] for r < R, c < C: 4×4 blocks through SSE registers where there are
+ * any (the sequence ↔ channel-major copies were a tenth of a training step as scalar moves); a copy,
+ * so the result is the same on every CPU. */
+static void transpose(float *restrict dst, size_t ldd, const float *restrict src, size_t lds, size_t R, size_t C)
+{
+    size_t r0 = 0;
+#ifdef __SSE2__
+    for (; r0 + 4 <= R; r0 += 4) {
+        const float *s0 = src + r0 * lds;
+        size_t c0 = 0;
+        for (; c0 + 4 <= C; c0 += 4) {
+            __m128 a = _mm_loadu_ps(s0 + c0), b = _mm_loadu_ps(s0 + lds + c0);
+            __m128 c = _mm_loadu_ps(s0 + 2 * lds + c0), d = _mm_loadu_ps(s0 + 3 * lds + c0);
+            _MM_TRANSPOSE4_PS(a, b, c, d);
+            _mm_storeu_ps(dst + c0 * ldd + r0, a);
+            _mm_storeu_ps(dst + (c0 + 1) * ldd + r0, b);
+            _mm_storeu_ps(dst + (c0 + 2) * ldd + r0, c);
+            _mm_storeu_ps(dst + (c0 + 3) * ldd + r0, d);
+        }
+        for (; c0 < C; c0++)
+            for (size_t r = r0; r < r0 + 4; r++)
+                dst[c0 * ldd + r] = src[r * lds + c0];
+    }
+#endif
+    for (; r0 < R; r0++)
+        for (size_t c = 0; c < C; c++)
+            dst[c * ldd + r0] = src[r0 * lds + c];
+}
+
 /* rin[h][ℓ] = src[ℓ·H + h] for ℓ < L (one sequence of [L, H] → channel-major, tail stays zero) */
 static void load_seq(float *rin, const float *src, size_t H, size_t L, size_t nfft)
 {
-    for (size_t l = 0; l < L; l++)
-        for (size_t h = 0; h < H; h++)
-            rin[h * nfft + l] = src[l * H + h];
+    transpose(rin, nfft, src, H, L, H);
+}
+
+/* The inverse transform's causal part back in sequence order, combined with the direct term on the way
+ * (one pass instead of a transpose and a loop; the same operations in the same order):
+ *   forward   y[ℓ,h]   = k[h][ℓ]·inv + D[h]·u[ℓ,h]
+ *   backward  du[ℓ,h] += k[h][ℓ]·inv + D[h]·dy[ℓ,h],   dD[h] += dy[ℓ,h]·u[ℓ,h] (summed in ℓ order) */
+static void out_scalar(float *restrict y, float *restrict dD, const float *restrict k, size_t nfft,
+                       const float *restrict v, const float *restrict u, const float *restrict D, float inv,
+                       size_t H, size_t l, size_t h0, size_t h1)
+{
+    for (size_t h = h0; h < h1; h++) {
+        size_t i = l * H + h;
+        if (dD) {
+            y[i] += k[h * nfft + l] * inv + D[h] * v[i];
+            dD[h] += v[i] * u[i];
+        } else {
+            y[i] = k[h * nfft + l] * inv + D[h] * v[i];
+        }
+    }
+}
+
+/* y, v, u: [L, H]; k: [H][nfft].  Forward: dD = NULL, v = u.  Backward: y = du, v = dy. */
+static void conv_out(float *restrict y, float *restrict dD, const float *restrict k, size_t nfft,
+                     const float *restrict v, const float *restrict u, const float *restrict D, float inv,
+                     size_t H, size_t L)
+{
+    size_t l0 = 0;
+#ifdef __SSE2__
+    const __m128 vinv = _mm_set1_ps(inv);
+    for (; l0 + 4 <= L; l0 += 4) {
+        size_t h0 = 0;
+        for (; h0 + 4 <= H; h0 += 4) {
+            const float *k0 = k + h0 * nfft + l0;
+            __m128 r[4] = {_mm_loadu_ps(k0), _mm_loadu_ps(k0 + nfft), _mm_loadu_ps(k0 + 2 * nfft),
+                           _mm_loadu_ps(k0 + 3 * nfft)};
+            _MM_TRANSPOSE4_PS(r[0], r[1], r[2], r[3]); /* r[j]: position l0 + j, channels h0 … h0 + 3 */
+            __m128 d = _mm_loadu_ps(D + h0), dd = dD ? _mm_loadu_ps(dD + h0) : _mm_setzero_ps();
+            for (size_t j = 0; j < 4; j++) {
+                size_t i = (l0 + j) * H + h0;
+                __m128 t = _mm_add_ps(_mm_mul_ps(r[j], vinv), _mm_mul_ps(d, _mm_loadu_ps(v + i)));
+                if (dD) {
+                    _mm_storeu_ps(y + i, _mm_add_ps(_mm_loadu_ps(y + i), t));
+                    dd = _mm_add_ps(dd, _mm_mul_ps(_mm_loadu_ps(v + i), _mm_loadu_ps(u + i)));
+                } else {
+                    _mm_storeu_ps(y + i, t);
+                }
+            }
+            if (dD)
+                _mm_storeu_ps(dD + h0, dd);
+        }
+        for (size_t l = l0; l < l0 + 4; l++)
+            out_scalar(y, dD, k, nfft, v, u, D, inv, H, l, h0, H);
+    }
+#endif
+    for (; l0 < L; l0++)
+        out_scalar(y, dD, k, nfft, v, u, D, inv, H, l0, 0, H);
 }
 
 void ssm_train_conv_kernel_fft(float *Kf, const ssm_train_conv *p, ssm_train_conv_ws *w, const float *K)
@@ -289,21 +418,23 @@ void ssm_train_conv_forward(float *y, float *Uf, const ssm_train_conv *p, ssm_tr
     float *c1 = (float *)w->c1; /* interleaved (re, im) */
     for (size_t b = 0; b < B; b++) {
         const float *ub = u + b * L * H;
-        float *yb = y + b * L * H;
+        float *yb = y + b * L * H, *ufb = Uf ? Uf + b * H * nfreq * 2 : NULL;
+        /* the spectrum U, kept for the backward pass: FFTW writes it there itself when that slot has
+         * the alignment the plan was made for, else it is copied from c1 */
+        int direct = ufb && fftwf_alignment_of(ufb) == fftwf_alignment_of(c1);
+        float *spec = direct ? ufb : c1;
         load_seq(w->rin, ub, H, L, nfft);
-        fftwf_execute_dft_r2c(p->r2c, w->rin, w->c1);
-        if (Uf) /* kept for the backward pass */
-            memcpy(Uf + b * H * nfreq * 2, c1, H * nfreq * 2 * sizeof *c1);
+        fftwf_execute_dft_r2c(p->r2c, w->rin, (fftwf_complex *)spec);
+        if (ufb && !direct)
+            memcpy(ufb, c1, H * nfreq * 2 * sizeof *c1);
         for (size_t i = 0; i < H * nfreq; i++) { /* pointwise product of spectra */
-            float re = c1[2 * i] * kf[2 * i] - c1[2 * i + 1] * kf[2 * i + 1];
-            float im = c1[2 * i] * kf[2 * i + 1] + c1[2 * i + 1] * kf[2 * i];
+            float re = spec[2 * i] * kf[2 * i] - spec[2 * i + 1] * kf[2 * i + 1];
+            float im = spec[2 * i] * kf[2 * i + 1] + spec[2 * i + 1] * kf[2 * i];
             c1[2 * i] = re;
             c1[2 * i + 1] = im;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c1, w->rout);
-        for (size_t l = 0; l < L; l++)
-            for (size_t h = 0; h < H; h++)
-                yb[l * H + h] = w->rout[h * nfft + l] * inv + D[h] * ub[l * H + h];
+        conv_out(yb, NULL, w->rout, nfft, ub, ub, D, inv, H, L);
     }
 }
 
@@ -340,12 +471,7 @@ void ssm_train_conv_backward(float *du, float *dKf, float *dD, const ssm_train_c
             c2[2 * i + 1] = di * kr - dr * ki;
         }
         fftwf_execute_dft_c2r(p->c2r, w->c2, w->rout);
-        for (size_t l = 0; l < L; l++)
-            for (size_t h = 0; h < H; h++) {
-                size_t i = l * H + h;
-                dub[i] += w->rout[h * nfft + l] * inv + D[h] * dyb[i];
-                dD[h] += dyb[i] * ub[i];
-            }
+        conv_out(dub, dD, w->rout, nfft, dyb, ub, D, inv, H, L);
     }
 }
 

@@ -145,6 +145,11 @@ void ssm_train_layernorm_forward(float *out, float *mean, float *rstd, const flo
 /* dinp += ∂/∂inp, dg += ∂/∂γ, db += ∂/∂β, from the saved mean and rstd. */
 void ssm_train_layernorm_backward(float *dinp, float *dg, float *db, const float *dout, const float *inp,
                                   const float *g, const float *mean, const float *rstd, size_t R, size_t H);
+/* The vector unit the GELU and LayerNorm loops use (train/layers.c): −1 the CPU's widest (default), 0 the
+ * x86-64 baseline, 1 AVX2, 2 AVX-512F.  Every variant gives the same bits; this is for tests that check
+ * it.  Returns −1 (and changes nothing) for a variant the CPU or the build lacks.  Not thread-safe: call
+ * before training starts. */
+int ssm_train_simd_force(int level);
 /* Mean over the sequence: out[B,H] = (1/L) Σ_ℓ inp[B,L,H]. */
 void ssm_train_meanpool_forward(float *out, const float *inp, size_t B, size_t L, size_t H);
 /* dinp[b,ℓ,h] += dout[b,h]/L. */
