@@ -64,6 +64,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPSOK)
 # vectoriser (GCC enables it fully only at -O3); no change of semantics
 $(BUILD)/obj/analysis/pspec_lanczos.o: CFLAGS += -O3
 $(BUILD)/obj/analysis/pspec_secular.o: CFLAGS += -O3
+$(BUILD)/obj/analysis/pspec_multishift.o: CFLAGS += -O3
 
 # the fixed kernel's products must not contract a*b + c into an FMA: its clones for
 # wider vector units give the baseline's bits only without it (-std=c11 implies it; say so)

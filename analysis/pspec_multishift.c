@@ -1,0 +1,226 @@
+/* analysis/pspec_multishift.c — the multi-shift triangular solves of the fast
+ * dense path: X_j ← (T − z_j I)⁻¹ X_j and X_j ← (T − z_j I)⁻* X_j for a block
+ * of shifts z_j at once, on the complex Schur form (triangular T) or, for a
+ * real matrix, on the real Schur form (quasi-triangular T with 2×2 blocks for
+ * the conjugate pairs).
+ *
+ * The shifts' vectors are held as rows: X[k·ldx + j] is component k of shift
+ * j's vector, real and imaginary parts in separate arrays (Xr, Xi), so that
+ * the work inside a diagonal block is plain vector arithmetic across shifts
+ * and the updates between row blocks, which do not involve the shift, are
+ * DGEMMs: in column-major terms Xᵀ is (shifts)×n with leading dimension ldx.
+ * A complex T costs four real DGEMMs per update (split complex).  A real T
+ * costs one: its real and imaginary rows are stored next to each other (Xi =
+ * Xr + ldd), so the real matrix multiplies both in a single product with
+ * ldd + m rows — half the flops of the complex form, the factor that the real
+ * Schur form buys.  The shift then only enters the diagonal: a scalar 1/(t_kk
+ * − z) for a 1×1 block, the inverse of B − zI for a 2×2 block B, by Cramer's
+ * rule, which is forward stable for n = 2 (Higham, Accuracy and Stability of
+ * Numerical Algorithms, §1.10.1); κ(B − zI) ≤ κ(T − zI) since (B − zI)⁻¹ is a
+ * diagonal block of (T − zI)⁻¹, so its errors are within what the triangular
+ * solve of T − zI commits anyway. */
+#define _POSIX_C_SOURCE 200809L
+#include "analysis/pspec_impl.h"
+
+#include <cblas.h>
+#include <math.h>
+
+/* Row blocks of about nb rows, a 2×2 block never split between two of them:
+ * bnd[0] = 0 < bnd[1] < … < bnd[nblk] = n (bnd has room for n + 1 entries). */
+size_t ssm_pspec_ms_blocks(size_t *bnd, const unsigned char *pair, size_t n, size_t nb)
+{
+    size_t nblk = 0;
+    bnd[0] = 0;
+    for (size_t lo = 0; lo < n;) {
+        size_t hi = lo + nb < n ? lo + nb : n;
+        if (pair && hi < n && pair[hi - 1]) /* rows hi − 1, hi form a 2×2 block */
+            hi++;
+        bnd[++nblk] = hi;
+        lo = hi;
+    }
+    return nblk;
+}
+
+/* Column j of D (and E) for the shift z: 1/(t_kk − z), or for a 2×2 block
+ * rows (k, k+1) of B = [[a, b], [c, d]] the inverse of B − zI,
+ * [[D_k, E_k], [E_{k+1}, D_{k+1}]] = [[d − z, −b], [−c, a − z]]/det.  Returns 0
+ * when T − zI is exactly singular (a diagonal entry or det is 0), σ = 0 to
+ * within 2ε‖B − zI‖. */
+int ssm_pspec_ms_shift(const ssm_pspec_ms *w, size_t j, double complex z)
+{
+    size_t n = w->n, ld = w->ldd;
+    for (size_t k = 0; k < n; k++) {
+        if (w->pair && w->pair[k]) {
+            double a = w->Tr[k * n + k], b = w->Tr[(k + 1) * n + k];
+            double c = w->Tr[k * n + k + 1], d = w->Tr[(k + 1) * n + k + 1];
+            double complex det = (a - z) * (d - z) - b * c;
+            if (det == 0)
+                return 0;
+            double complex p = (d - z) / det, q = -b / det, r = -c / det, s = (a - z) / det;
+            w->Dr[k * ld + j] = creal(p); w->Di[k * ld + j] = cimag(p);
+            w->Er[k * ld + j] = creal(q); w->Ei[k * ld + j] = cimag(q);
+            w->Er[(k + 1) * ld + j] = creal(r); w->Ei[(k + 1) * ld + j] = cimag(r);
+            w->Dr[(k + 1) * ld + j] = creal(s); w->Di[(k + 1) * ld + j] = cimag(s);
+            k++;
+            continue;
+        }
+        double complex t = w->Ti ? CMPLX(w->Tr[k * n + k], w->Ti[k * n + k]) : w->Tr[k * n + k];
+        if (t == z)
+            return 0;
+        double complex dk = 1.0 / (t - z);
+        w->Dr[k * ld + j] = creal(dk);
+        w->Di[k * ld + j] = cimag(dk);
+    }
+    return 1;
+}
+
+/* Xᵀ[:, I] −= Xᵀ[:, K] · op(S) with S = T[rows, cols] at S (leading dimension
+ * n), |I| = ni, |K| = nk; trans: op transposes.  Complex T: four real DGEMMs on
+ * m rows, conj_s uses conj(S).  Real T: one DGEMM on ldd + m rows (the real
+ * parts of all slots, then the imaginary parts of the m active ones). */
+static void ms_update(const ssm_pspec_ms *w, size_t m, size_t i0, size_t ni, size_t k0, size_t nk, size_t soff,
+                      int trans, int conj_s)
+{
+    CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
+    int ld = (int)w->ldx, ldt = (int)w->n;
+    double *Cr = w->Xr + i0 * w->ldx, *Ci = w->Xi + i0 * w->ldx;
+    const double *Ar = w->Xr + k0 * w->ldx, *Ai = w->Xi + k0 * w->ldx, *Sr = w->Tr + soff;
+    if (!w->Ti) {
+        cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)(w->ldd + m), (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt,
+                    1.0, Cr, ld);
+        return;
+    }
+    const double *Si = w->Ti + soff;
+    double sg = conj_s ? -1.0 : 1.0;
+    /* (Ar + iAi)(Sr + i sg Si) = Ar Sr − sg Ai Si + i(Ai Sr + sg Ar Si) */
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt, 1.0, Cr, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, sg, Ai, ld, Si, ldt, 1.0, Cr, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ai, ld, Sr, ldt, 1.0, Ci, ld);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -sg, Ar, ld, Si, ldt, 1.0, Ci, ld);
+}
+
+/* rows: y −= (tr + i ti)·x over m shifts */
+static void row_axpy(double *restrict yr, double *restrict yi, const double *restrict xr,
+                     const double *restrict xi, double tr, double ti, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double a = xr[j], b = xi[j];
+        yr[j] -= tr * a - ti * b;
+        yi[j] -= tr * b + ti * a;
+    }
+}
+
+/* rows: y −= t·x over len entries (a real T: both parts in one run) */
+static void row_axpy_real(double *restrict y, const double *restrict x, double t, size_t len)
+{
+    for (size_t j = 0; j < len; j++)
+        y[j] -= t * x[j];
+}
+
+/* rows: x ·= (dr + i sg di) */
+static void row_scale(double *restrict xr, double *restrict xi, const double *restrict dr,
+                      const double *restrict di, double sg, size_t m)
+{
+    for (size_t j = 0; j < m; j++) {
+        double a = xr[j], b = xi[j], c = dr[j], d = sg * di[j];
+        xr[j] = a * c - b * d;
+        xi[j] = a * d + b * c;
+    }
+}
+
+/* rows k, k+1 (a 2×2 block): (x1, x2) ← M (x1, x2) per shift with M = [[P, Q],
+ * [R, S]] the stored inverse (adj = 0) or M = its conjugate transpose (adj = 1) */
+static void row_mix2(const ssm_pspec_ms *w, size_t k, size_t m, int adj)
+{
+    size_t ld = w->ldd;
+    double *x1r = w->Xr + k * w->ldx, *x1i = w->Xi + k * w->ldx;
+    double *x2r = x1r + w->ldx, *x2i = x1i + w->ldx;
+    const double *Pr = w->Dr + k * ld, *Pi = w->Di + k * ld, *Qr = w->Er + k * ld, *Qi = w->Ei + k * ld;
+    const double *Rr = Qr + ld, *Ri = Qi + ld, *Sr = Pr + ld, *Si = Pi + ld;
+    double sg = adj ? -1.0 : 1.0;
+    if (adj) { /* [[P̄, R̄], [Q̄, S̄]] */
+        const double *t = Qr; Qr = Rr; Rr = t;
+        t = Qi; Qi = Ri; Ri = t;
+    }
+    for (size_t j = 0; j < m; j++) {
+        double ar = x1r[j], ai = x1i[j], br = x2r[j], bi = x2i[j];
+        double pr = Pr[j], pi = sg * Pi[j], qr = Qr[j], qi = sg * Qi[j];
+        double rr = Rr[j], ri = sg * Ri[j], sr = Sr[j], si = sg * Si[j];
+        x1r[j] = pr * ar - pi * ai + qr * br - qi * bi;
+        x1i[j] = pr * ai + pi * ar + qr * bi + qi * br;
+        x2r[j] = rr * ar - ri * ai + sr * br - si * bi;
+        x2i[j] = rr * ai + ri * ar + sr * bi + si * br;
+    }
+}
+
+/* inside the diagonal block [lo, hi): back substitution, from row hi − 1 up */
+static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
+{
+    size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
+    for (size_t k = hi; k-- > lo;) {
+        if (!w->Ti) {
+            size_t k0 = k > lo && w->pair[k - 1] ? k - 1 : k;
+            if (k0 < k)
+                row_mix2(w, k0, m, 0);
+            else
+                row_scale(w->Xr + k * ldx, w->Xi + k * ldx, w->Dr + k * w->ldd, w->Di + k * w->ldd, 1.0, m);
+            for (size_t c = k0; c <= k; c++)
+                for (size_t i = lo; i < k0; i++)
+                    row_axpy_real(w->Xr + i * ldx, w->Xr + c * ldx, w->Tr[c * n + i], len);
+            k = k0;
+            continue;
+        }
+        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx;
+        row_scale(xr, xi, w->Dr + k * w->ldd, w->Di + k * w->ldd, 1.0, m);
+        for (size_t i = lo; i < k; i++)
+            row_axpy(w->Xr + i * ldx, w->Xi + i * ldx, xr, xi, w->Tr[k * n + i], w->Ti[k * n + i], m);
+    }
+}
+
+/* inside the diagonal block [lo, hi): forward substitution with (T − zI)*,
+ * from row lo down */
+static void block_forward(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
+{
+    size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
+    for (size_t k = lo; k < hi; k++) {
+        if (!w->Ti) { /* x_c −= T[i, c] x_i for the rows c of this 1×1 or 2×2 block */
+            size_t k1 = w->pair[k] ? k + 1 : k;
+            for (size_t c = k; c <= k1; c++)
+                for (size_t i = lo; i < k; i++)
+                    row_axpy_real(w->Xr + c * ldx, w->Xr + i * ldx, w->Tr[c * n + i], len);
+            if (k1 > k)
+                row_mix2(w, k, m, 1);
+            else
+                row_scale(w->Xr + k * ldx, w->Xi + k * ldx, w->Dr + k * w->ldd, w->Di + k * w->ldd, -1.0, m);
+            k = k1;
+            continue;
+        }
+        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx;
+        for (size_t i = lo; i < k; i++) /* x_k −= conj(T_ik) x_i */
+            row_axpy(xr, xi, w->Xr + i * ldx, w->Xi + i * ldx, w->Tr[k * n + i], -w->Ti[k * n + i], m);
+        row_scale(xr, xi, w->Dr + k * w->ldd, w->Di + k * w->ldd, -1.0, m);
+    }
+}
+
+/* X_j ← (T − z_j I)⁻¹ X_j for the m active shifts: blocked back substitution */
+void ssm_pspec_ms_solve(const ssm_pspec_ms *w, size_t m)
+{
+    size_t n = w->n;
+    for (size_t b = w->nblk; b-- > 0;) {
+        size_t lo = w->bnd[b], hi = w->bnd[b + 1];
+        if (hi < n) /* X_I −= T[I, hi:n] X[hi:n]  ⇔  Xᵀ_I −= Xᵀ_K T[I,K]ᵀ */
+            ms_update(w, m, lo, hi - lo, hi, n - hi, hi * n + lo, 1, 0);
+        block_back(w, m, lo, hi);
+    }
+}
+
+/* X_j ← (T − z_j I)⁻* X_j: forward substitution with the lower (quasi-)triangular (T − zI)* */
+void ssm_pspec_ms_solve_adj(const ssm_pspec_ms *w, size_t m)
+{
+    for (size_t b = 0; b < w->nblk; b++) {
+        size_t lo = w->bnd[b], hi = w->bnd[b + 1];
+        if (lo > 0) /* X_I −= T[0:lo, I]* X[0:lo]  ⇔  Xᵀ_I −= Xᵀ_K conj(T[K, I]) */
+            ms_update(w, m, lo, hi - lo, 0, lo, lo * w->n, 0, 1);
+        block_forward(w, m, lo, hi);
+    }
+}
