@@ -24,6 +24,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <string.h>
 
 /* Row blocks of about nb rows, a 2×2 block never split between two of them:
  * bnd[0] = 0 < bnd[1] < … < bnd[nblk] = n (bnd has room for n + 1 entries). */
@@ -110,13 +111,6 @@ static void row_axpy(double *restrict yr, double *restrict yi, const double *res
     }
 }
 
-/* rows: y −= t·x over len entries (a real T: both parts in one run) */
-static void row_axpy_real(double *restrict y, const double *restrict x, double t, size_t len)
-{
-    for (size_t j = 0; j < len; j++)
-        y[j] -= t * x[j];
-}
-
 /* rows: x ·= (dr + i sg di) */
 static void row_scale(double *restrict xr, double *restrict xi, const double *restrict dr,
                       const double *restrict di, double sg, size_t m)
@@ -153,20 +147,56 @@ static void row_mix2(const ssm_pspec_ms *w, size_t k, size_t m, int adj)
     }
 }
 
+/* y ← y − Σ_c t[c·ts]·x_c over the rows x_c = X + c·ldx, c in [c0, c1), len
+ * entries: the gather form of the in-block substitutions (a real T), each
+ * chunk of y held in registers over the whole sum (the scatter form loads
+ * and stores y once per term).  GCC vector extensions, cloned for AVX2: the
+ * clones only process more entries at once, elementwise and in the same
+ * order, without FMA contraction (ISO C), so every CPU gets the same bits. */
+typedef double v4d __attribute__((vector_size(32)));
+#define LOAD4(v, p) memcpy(&(v), (p), sizeof(v4d))
+#define STORE4(p, v) memcpy((p), &(v), sizeof(v4d))
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void row_gather(double *restrict y, const double *restrict X, size_t ldx, const double *t, size_t ts,
+                       size_t c0, size_t c1, size_t len)
+{
+    size_t j = 0;
+    for (; j + 16 <= len; j += 16) {
+        v4d a0, a1, a2, a3;
+        LOAD4(a0, y + j); LOAD4(a1, y + j + 4); LOAD4(a2, y + j + 8); LOAD4(a3, y + j + 12);
+        for (size_t c = c0; c < c1; c++) {
+            const double *x = X + c * ldx + j;
+            double tc = t[c * ts];
+            v4d tv = {tc, tc, tc, tc}, x0, x1, x2, x3;
+            LOAD4(x0, x); LOAD4(x1, x + 4); LOAD4(x2, x + 8); LOAD4(x3, x + 12);
+            a0 -= tv * x0; a1 -= tv * x1; a2 -= tv * x2; a3 -= tv * x3;
+        }
+        STORE4(y + j, a0); STORE4(y + j + 4, a1); STORE4(y + j + 8, a2); STORE4(y + j + 12, a3);
+    }
+    for (; j < len; j++) {
+        double acc = y[j];
+        for (size_t c = c0; c < c1; c++)
+            acc -= t[c * ts] * X[c * ldx + j];
+        y[j] = acc;
+    }
+}
+
 /* inside the diagonal block [lo, hi): back substitution, from row hi − 1 up */
 static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
 {
     size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
     for (size_t k = hi; k-- > lo;) {
-        if (!w->Ti) {
+        if (!w->Ti) { /* rows k0..k (a 1×1 or 2×2 block) from the rows solved below them */
             size_t k0 = k > lo && w->pair[k - 1] ? k - 1 : k;
+            for (size_t r = k0; r <= k; r++)
+                row_gather(w->Xr + r * ldx, w->Xr, ldx, w->Tr + r, n, k + 1, hi, len);
             if (k0 < k)
                 row_mix2(w, k0, m, 0);
             else
                 row_scale(w->Xr + k * ldx, w->Xi + k * ldx, w->Dr + k * w->ldd, w->Di + k * w->ldd, 1.0, m);
-            for (size_t c = k0; c <= k; c++)
-                for (size_t i = lo; i < k0; i++)
-                    row_axpy_real(w->Xr + i * ldx, w->Xr + c * ldx, w->Tr[c * n + i], len);
             k = k0;
             continue;
         }
@@ -183,11 +213,10 @@ static void block_forward(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
 {
     size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
     for (size_t k = lo; k < hi; k++) {
-        if (!w->Ti) { /* x_c −= T[i, c] x_i for the rows c of this 1×1 or 2×2 block */
+        if (!w->Ti) { /* x_r −= Σ_i T[i, r] x_i for the rows r of this 1×1 or 2×2 block */
             size_t k1 = w->pair[k] ? k + 1 : k;
-            for (size_t c = k; c <= k1; c++)
-                for (size_t i = lo; i < k; i++)
-                    row_axpy_real(w->Xr + c * ldx, w->Xr + i * ldx, w->Tr[c * n + i], len);
+            for (size_t r = k; r <= k1; r++)
+                row_gather(w->Xr + r * ldx, w->Xr, ldx, w->Tr + r * n, 1, lo, k, len);
             if (k1 > k)
                 row_mix2(w, k, m, 1);
             else
