@@ -57,8 +57,9 @@ typedef struct {
 
 /* A block of up to ldd shifts; m of them active (slots 0..m−1).  Complex T:
  * Tr, Ti its parts (column-major, ld n), pair NULL.  Real quasi-triangular T
- * (real Schur form): Tr, Ti NULL, pair[k] = 1 where rows k, k+1 form a 2×2
- * block, and Xi = Xr + ldd (both parts of a row in one run).  X: shift j's
+ * (real Schur form): Tr the form, Ti NULL, pair[k] = 1 where rows k, k+1
+ * form a 2×2 block, and Xi = Xr + m (both parts of a row in one run; the
+ * caller lays X out for the m active shifts of each call).  X: shift j's
  * component k at Xr[k·ldx + j]; D, E: per row and shift (ld ldd), the
  * diagonal inverses set by ssm_pspec_ms_shift. */
 typedef struct {

@@ -649,8 +649,7 @@ static int fast_next(fast_ctx *c, slot *s, size_t j)
 /* The multi-shift workspace of a fast worker with m slots: on the real Schur
  * form w->Tq when there is one (real matrix), else on the complex one w->T
  * split into its parts.  Returns the one allocation that holds everything
- * (zeroed: the rows of idle slots stay finite in the products), NULL when
- * out of memory. */
+ * (zeroed), NULL when out of memory. */
 static double *ms_setup(ssm_pspec_ms *ws, const shared_work *w, size_t m)
 {
     size_t n = w->p->n, real = w->Tq != NULL;
@@ -670,7 +669,7 @@ static double *ms_setup(ssm_pspec_ms *ws, const shared_work *w, size_t m)
     *ws = (ssm_pspec_ms){.n = n, .ldd = m, .Tr = real ? w->Tq : mem, .Ti = real ? NULL : mem + n * n,
                          .pair = real ? pair : NULL, .bnd = bnd, .Xr = X, .Dr = D, .Di = D + n * m,
                          .Er = real ? D + 2 * n * m : NULL, .Ei = real ? D + 3 * n * m : NULL};
-    if (real) { /* both parts of a row in one run */
+    if (real) { /* both parts of a row in one run (Xi is set per call) */
         ws->ldx = 2 * m;
         ws->Xi = X + m;
         for (size_t k = 0; k + 1 < n; k++)
@@ -719,6 +718,8 @@ void *ssm_pspec_worker_fast(void *arg)
     while (active < m && fast_next(&c, &sl[active], active))
         active++;
     while (active > 0) {
+        if (ws.pair) /* real form: the imaginary parts right after the active real ones */
+            ws.Xi = ws.Xr + active;
         for (size_t j = 0; j < active; j++) {
             if ((size_t)sl[j].it < kb)
                 memcpy(Qb + (sl[j].lane * kb + (size_t)sl[j].it) * n, Q + j * n, n * sizeof *Q);

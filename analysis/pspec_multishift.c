@@ -10,10 +10,10 @@
  * and the updates between row blocks, which do not involve the shift, are
  * DGEMMs: in column-major terms Xᵀ is (shifts)×n with leading dimension ldx.
  * A complex T costs four real DGEMMs per update (split complex).  A real T
- * costs one: its real and imaginary rows are stored next to each other (Xi =
- * Xr + ldd), so the real matrix multiplies both in a single product with
- * ldd + m rows — half the flops of the complex form, the factor that the real
- * Schur form buys.  The shift then only enters the diagonal: a scalar 1/(t_kk
+ * costs one: the real and imaginary parts of a row are stored next to each
+ * other (Xi = Xr + m for the m active shifts), so the real matrix multiplies
+ * both in a single product with 2m rows — half the flops of the complex form,
+ * the factor that the real Schur form buys.  The shift then only enters the diagonal: a scalar 1/(t_kk
  * − z) for a 1×1 block, the inverse of B − zI for a 2×2 block B, by Cramer's
  * rule, which is forward stable for n = 2 (Higham, Accuracy and Stability of
  * Numerical Algorithms, §1.10.1); κ(B − zI) ≤ κ(T − zI) since (B − zI)⁻¹ is a
@@ -77,8 +77,8 @@ int ssm_pspec_ms_shift(const ssm_pspec_ms *w, size_t j, double complex z)
 
 /* Xᵀ[:, I] −= Xᵀ[:, K] · op(S) with S = T[rows, cols] at S (leading dimension
  * n), |I| = ni, |K| = nk; trans: op transposes.  Complex T: four real DGEMMs on
- * m rows, conj_s uses conj(S).  Real T: one DGEMM on ldd + m rows (the real
- * parts of all slots, then the imaginary parts of the m active ones). */
+ * m rows, conj_s uses conj(S).  Real T: one DGEMM on 2m rows (the real
+ * parts, then the imaginary parts of the m active shifts). */
 static void ms_update(const ssm_pspec_ms *w, size_t m, size_t i0, size_t ni, size_t k0, size_t nk, size_t soff,
                       int trans, int conj_s)
 {
@@ -87,7 +87,7 @@ static void ms_update(const ssm_pspec_ms *w, size_t m, size_t i0, size_t ni, siz
     double *Cr = w->Xr + i0 * w->ldx, *Ci = w->Xi + i0 * w->ldx;
     const double *Ar = w->Xr + k0 * w->ldx, *Ai = w->Xi + k0 * w->ldx, *Sr = w->Tr + soff;
     if (!w->Ti) {
-        cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)(w->ldd + m), (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt,
+        cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)(2 * m), (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt,
                     1.0, Cr, ld);
         return;
     }
@@ -187,7 +187,7 @@ static void row_gather(double *restrict y, const double *restrict X, size_t ldx,
 /* inside the diagonal block [lo, hi): back substitution, from row hi − 1 up */
 static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
 {
-    size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
+    size_t n = w->n, ldx = w->ldx, len = 2 * m;
     for (size_t k = hi; k-- > lo;) {
         if (!w->Ti) { /* rows k0..k (a 1×1 or 2×2 block) from the rows solved below them */
             size_t k0 = k > lo && w->pair[k - 1] ? k - 1 : k;
@@ -211,7 +211,7 @@ static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
  * from row lo down */
 static void block_forward(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
 {
-    size_t n = w->n, ldx = w->ldx, len = w->ldd + m;
+    size_t n = w->n, ldx = w->ldx, len = 2 * m;
     for (size_t k = lo; k < hi; k++) {
         if (!w->Ti) { /* x_r −= Σ_i T[i, r] x_i for the rows r of this 1×1 or 2×2 block */
             size_t k1 = w->pair[k] ? k + 1 : k;
@@ -231,25 +231,45 @@ static void block_forward(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
     }
 }
 
-/* X_j ← (T − z_j I)⁻¹ X_j for the m active shifts: blocked back substitution */
+/* Blocks [b0, b1) of the back substitution, recursively: the lower half,
+ * then one product for the whole upper half (X_I −= T[I, K] X_K  ⇔  Xᵀ_I −=
+ * Xᵀ_K T[I, K]ᵀ), then the upper half.  The same flops as a left-looking
+ * sweep over the row blocks, in fewer and larger products (the half at the
+ * top is n/2 × n/2), which pack their operands fewer times. */
+static void solve_rec(const ssm_pspec_ms *w, size_t m, size_t b0, size_t b1)
+{
+    if (b1 - b0 == 1) {
+        block_back(w, m, w->bnd[b0], w->bnd[b1]);
+        return;
+    }
+    size_t bm = (b0 + b1) / 2, lo = w->bnd[b0], mid = w->bnd[bm], hi = w->bnd[b1];
+    solve_rec(w, m, bm, b1);
+    ms_update(w, m, lo, mid - lo, mid, hi - mid, mid * w->n + lo, 1, 0);
+    solve_rec(w, m, b0, bm);
+}
+
+/* the same for the forward substitution with (T − zI)*: X_I −= T[K, I]* X_K
+ * ⇔ Xᵀ_I −= Xᵀ_K conj(T[K, I]) */
+static void solve_adj_rec(const ssm_pspec_ms *w, size_t m, size_t b0, size_t b1)
+{
+    if (b1 - b0 == 1) {
+        block_forward(w, m, w->bnd[b0], w->bnd[b1]);
+        return;
+    }
+    size_t bm = (b0 + b1) / 2, lo = w->bnd[b0], mid = w->bnd[bm], hi = w->bnd[b1];
+    solve_adj_rec(w, m, b0, bm);
+    ms_update(w, m, mid, hi - mid, lo, mid - lo, mid * w->n + lo, 0, 1);
+    solve_adj_rec(w, m, bm, b1);
+}
+
+/* X_j ← (T − z_j I)⁻¹ X_j for the m active shifts */
 void ssm_pspec_ms_solve(const ssm_pspec_ms *w, size_t m)
 {
-    size_t n = w->n;
-    for (size_t b = w->nblk; b-- > 0;) {
-        size_t lo = w->bnd[b], hi = w->bnd[b + 1];
-        if (hi < n) /* X_I −= T[I, hi:n] X[hi:n]  ⇔  Xᵀ_I −= Xᵀ_K T[I,K]ᵀ */
-            ms_update(w, m, lo, hi - lo, hi, n - hi, hi * n + lo, 1, 0);
-        block_back(w, m, lo, hi);
-    }
+    solve_rec(w, m, 0, w->nblk);
 }
 
 /* X_j ← (T − z_j I)⁻* X_j: forward substitution with the lower (quasi-)triangular (T − zI)* */
 void ssm_pspec_ms_solve_adj(const ssm_pspec_ms *w, size_t m)
 {
-    for (size_t b = 0; b < w->nblk; b++) {
-        size_t lo = w->bnd[b], hi = w->bnd[b + 1];
-        if (lo > 0) /* X_I −= T[0:lo, I]* X[0:lo]  ⇔  Xᵀ_I −= Xᵀ_K conj(T[K, I]) */
-            ms_update(w, m, lo, hi - lo, 0, lo, lo * w->n, 0, 1);
-        block_forward(w, m, lo, hi);
-    }
+    solve_adj_rec(w, m, 0, w->nblk);
 }
