@@ -91,9 +91,9 @@ static ssm_status schur(double complex *a, double complex *w, size_t n)
 }
 
 /* The fast path on a real matrix: its real Schur form (DGEES, quasi-triangular
- * with standardised 2×2 blocks for the conjugate pairs) into p->Tq.  The
- * multi-shift solves on it cost half the flops of the complex form
- * (pspec_multishift.c). */
+ * with standardised 2×2 blocks for the conjugate pairs) into p->Tq, the
+ * eigenvalues into p->lam.  The multi-shift solves on it cost half the flops
+ * of the complex form (pspec_multishift.c). */
 static ssm_status real_schur(ssm_pspec_plan *p, const ssm_zmat_t A)
 {
     size_t n = p->n;
@@ -120,8 +120,30 @@ static ssm_status real_schur(ssm_pspec_plan *p, const ssm_zmat_t A)
                                       work, lw, NULL);
     }
     free(work);
+    for (size_t i = 0; info == 0 && i < n; i++)
+        p->lam[i] = CMPLX(wr[i], wr[n + i]);
     free(wr);
     return ssm_lapack_status("dgees", info);
+}
+
+/* The same test on the real Schur form: the strictly upper part outside the
+ * 2×2 blocks, and for each block B = [[a, b], [c, d]] (complex pair) its own
+ * departure from normality, ‖B‖_F² − 2|λ|² = (a − d)² + (b + c)² — together
+ * Henrici's departure of A, which the complex form shows as its strictly
+ * upper part. */
+static int real_schur_is_normal(const double *T, size_t n, double rho)
+{
+    double scale = 0, ssq = 1;
+    for (size_t j = 1; j < n; j++)
+        for (size_t i = 0; i < j; i++) {
+            if (i + 1 == j && T[i * n + j] != 0) { /* rows i, j form a 2×2 block */
+                ssm_ssq_add(&scale, &ssq, T[i * n + i] - T[j * n + j]);
+                ssm_ssq_add(&scale, &ssq, T[j * n + i] + T[i * n + j]);
+                continue;
+            }
+            ssm_ssq_add(&scale, &ssq, T[j * n + i]);
+        }
+    return scale * sqrt(ssq) <= 10.0 * DBL_EPSILON * rho;
 }
 
 /* T (column-major, ld n) is normal to working accuracy when its strictly upper
@@ -189,22 +211,24 @@ static ssm_pspec_plan *plan_dense(const ssm_zmat_t A, const ssm_pspec_opts *o, s
             p->T[j * n + i] = a;
         }
     p->normA = scale * sqrt(ssq);
-    if ((s = schur(p->T, p->lam, n)) != SSM_OK) {
+    /* a real matrix on the fast path needs only its real Schur form; the
+     * complex one is for the method of record and the small-n SVD */
+    int real_form = p->real && p->o.method != SSM_PSPEC_RECORD && n >= SVD_BELOW;
+    if (real_form) {
+        free(p->T);
+        p->T = NULL;
+    }
+    if ((s = real_form ? real_schur(p, A) : schur(p->T, p->lam, n)) != SSM_OK) {
         ssm_pspec_plan_free(p);
         *status = s;
         return NULL;
     }
     for (size_t i = 0; i < n; i++)
         p->rho = fmax(p->rho, cabs(p->lam[i]));
-    p->kind = schur_is_normal(p->T, n, p->rho) ? KIND_NORMAL : KIND_DENSE;
+    int normal = real_form ? real_schur_is_normal(p->Tq, n, p->rho) : schur_is_normal(p->T, n, p->rho);
+    p->kind = normal ? KIND_NORMAL : KIND_DENSE;
     if (p->o.method == SSM_PSPEC_RECORD || p->o.method == SSM_PSPEC_FAST_DENSE)
         p->kind = KIND_DENSE;
-    if (p->kind == KIND_DENSE && p->real && p->o.method != SSM_PSPEC_RECORD && n >= SVD_BELOW &&
-        (s = real_schur(p, A)) != SSM_OK) {
-        ssm_pspec_plan_free(p);
-        *status = s;
-        return NULL;
-    }
     *status = SSM_OK;
     return p;
 }

@@ -57,7 +57,8 @@ int ssm_pspec_ms_shift(const ssm_pspec_ms *w, size_t j, double complex z)
             double complex det = (a - z) * (d - z) - b * c;
             if (det == 0)
                 return 0;
-            double complex p = (d - z) / det, q = -b / det, r = -c / det, s = (a - z) / det;
+            double complex id = 1.0 / det; /* one complex division (the careful, scaled one) per pair */
+            double complex p = (d - z) * id, q = -b * id, r = -c * id, s = (a - z) * id;
             w->Dr[k * ld + j] = creal(p); w->Di[k * ld + j] = cimag(p);
             w->Er[k * ld + j] = creal(q); w->Ei[k * ld + j] = cimag(q);
             w->Er[(k + 1) * ld + j] = creal(r); w->Ei[(k + 1) * ld + j] = cimag(r);
