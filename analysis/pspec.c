@@ -9,8 +9,9 @@
  * Fast path (the default): the same iteration, but a block of shifts moves
  * together.  In a blocked back substitution the update of a row block by the
  * rows below it does not involve the shift, so it is one matrix product for
- * all the shifts of the block (split complex: four DGEMMs); only the small
- * diagonal blocks are solved per shift.  A point that converges leaves its
+ * all the shifts of the block (split complex: four DGEMMs; one on the real
+ * Schur form of a real matrix, pspec_multishift.c); only the small diagonal
+ * blocks are solved per shift.  A point that converges leaves its
  * slot and the next point takes it.  Worker threads pull points from a shared
  * counter.  The fast path also asks the Ritz residual to be small and keeps
  * clustered points going under a stricter rule (pspec_lanczos.c).  Normal

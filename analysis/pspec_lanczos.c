@@ -165,15 +165,16 @@ static double top_ritz(const double *a, const double *b, size_t l, double prev, 
  * tridiagonal has a second Ritz value within CLUSTER of the first (and σ is in
  * the relative-accuracy region), the fast paths keep iterating the same
  * Lanczos run under a ten times stricter rule, for up to twice max_iter
- * steps: the Krylov polynomial then separates the cluster (20–30 more steps
- * on those points, each O(n²) — far cheaper than a dense SVD or a block method
- * with full orthogonalisation, both tried).  Ten, not a hundred: on the Schur
- * route, LegS n = 256, 100×100 EigTool grid, 742 of the 5000 points are
- * clustered; against numpy's SVD at every one of them the values at the first
- * (EigTool-rule) stop are off by up to 1.5e-4 (2 points above 1e-4, 18 above
- * 1e-5), after the strict continuation by at most 1.1e-5 with either factor,
- * but a hundred took 54 000 of the grid's 74 000 steps there and ten takes
- * 36 000 (a factor three: 2.2e-5 worst, 48 000 steps). */
+ * steps: the Krylov polynomial then separates the cluster (about 20 more
+ * steps on those points, each O(n²) — far cheaper than a dense SVD or a block
+ * method with full orthogonalisation, both tried).  Ten, not a hundred: on
+ * the Schur route, LegS n = 256, 100×100 EigTool grid, about 745 of the 5000
+ * points are clustered; against numpy's SVD at every one of them the values
+ * at the first (EigTool-rule) stop are off by up to 1.5e-4 (2 points above
+ * 1e-4, 18 above 1e-5), after the strict continuation by at most 1.1e-5 with
+ * either factor, but a hundred took 54 000 of the grid's 74 000 steps there
+ * and ten takes 36 000 of 56 000 (three instead of ten: 2.2e-5 worst, 48 000
+ * steps on the grid — too close to the promise to be worth it). */
 #define CLUSTER 1e-2
 #define STRICT 1e-1
 
