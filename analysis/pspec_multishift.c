@@ -101,17 +101,6 @@ static void ms_update(const ssm_pspec_ms *w, size_t m, size_t i0, size_t ni, siz
     cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -sg, Ar, ld, Si, ldt, 1.0, Ci, ld);
 }
 
-/* rows: y −= (tr + i ti)·x over m shifts */
-static void row_axpy(double *restrict yr, double *restrict yi, const double *restrict xr,
-                     const double *restrict xi, double tr, double ti, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        double a = xr[j], b = xi[j];
-        yr[j] -= tr * a - ti * b;
-        yi[j] -= tr * b + ti * a;
-    }
-}
-
 /* rows: x ·= (dr + i sg di) */
 static void row_scale(double *restrict xr, double *restrict xi, const double *restrict dr,
                       const double *restrict di, double sg, size_t m)
@@ -185,6 +174,41 @@ static void row_gather(double *restrict y, const double *restrict X, size_t ldx,
     }
 }
 
+/* the complex form's gather: y −= Σ_c (tr + i·sg·ti)[c·ts]·x_c over m shifts,
+ * x_c = (Xr, Xi) + c·ldx (same clones, same bits) */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void row_gather_c(double *restrict yr, double *restrict yi, const double *restrict Xr,
+                         const double *restrict Xi, size_t ldx, const double *tr, const double *ti, size_t ts,
+                         double sg, size_t c0, size_t c1, size_t m)
+{
+    size_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        v4d r0, r1, i0, i1;
+        LOAD4(r0, yr + j); LOAD4(r1, yr + j + 4); LOAD4(i0, yi + j); LOAD4(i1, yi + j + 4);
+        for (size_t c = c0; c < c1; c++) {
+            const double *xr = Xr + c * ldx + j, *xi = Xi + c * ldx + j;
+            double a = tr[c * ts], b = sg * ti[c * ts];
+            v4d av = {a, a, a, a}, bv = {b, b, b, b}, xr0, xr1, xi0, xi1;
+            LOAD4(xr0, xr); LOAD4(xr1, xr + 4); LOAD4(xi0, xi); LOAD4(xi1, xi + 4);
+            r0 -= av * xr0 - bv * xi0; r1 -= av * xr1 - bv * xi1;
+            i0 -= av * xi0 + bv * xr0; i1 -= av * xi1 + bv * xr1;
+        }
+        STORE4(yr + j, r0); STORE4(yr + j + 4, r1); STORE4(yi + j, i0); STORE4(yi + j + 4, i1);
+    }
+    for (; j < m; j++) {
+        double accr = yr[j], acci = yi[j];
+        for (size_t c = c0; c < c1; c++) {
+            double a = tr[c * ts], b = sg * ti[c * ts], xr = Xr[c * ldx + j], xi = Xi[c * ldx + j];
+            accr -= a * xr - b * xi;
+            acci -= a * xi + b * xr;
+        }
+        yr[j] = accr;
+        yi[j] = acci;
+    }
+}
+
 /* inside the diagonal block [lo, hi): back substitution, from row hi − 1 up */
 static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
 {
@@ -201,10 +225,9 @@ static void block_back(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
             k = k0;
             continue;
         }
-        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx;
+        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx; /* x_k −= Σ_{c>k} T_kc x_c, then ·D_k */
+        row_gather_c(xr, xi, w->Xr, w->Xi, ldx, w->Tr + k, w->Ti + k, n, 1.0, k + 1, hi, m);
         row_scale(xr, xi, w->Dr + k * w->ldd, w->Di + k * w->ldd, 1.0, m);
-        for (size_t i = lo; i < k; i++)
-            row_axpy(w->Xr + i * ldx, w->Xi + i * ldx, xr, xi, w->Tr[k * n + i], w->Ti[k * n + i], m);
     }
 }
 
@@ -225,9 +248,8 @@ static void block_forward(const ssm_pspec_ms *w, size_t m, size_t lo, size_t hi)
             k = k1;
             continue;
         }
-        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx;
-        for (size_t i = lo; i < k; i++) /* x_k −= conj(T_ik) x_i */
-            row_axpy(xr, xi, w->Xr + i * ldx, w->Xi + i * ldx, w->Tr[k * n + i], -w->Ti[k * n + i], m);
+        double *xr = w->Xr + k * ldx, *xi = w->Xi + k * ldx; /* x_k −= Σ_{i<k} conj(T_ik) x_i */
+        row_gather_c(xr, xi, w->Xr, w->Xi, ldx, w->Tr + k * n, w->Ti + k * n, 1, -1.0, lo, k, m);
         row_scale(xr, xi, w->Dr + k * w->ldd, w->Di + k * w->ldd, -1.0, m);
     }
 }
