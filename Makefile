@@ -66,6 +66,7 @@ $(BUILD)/obj/%.o: %.c | $(DEPSOK)
 $(BUILD)/obj/analysis/pspec_lanczos.o: CFLAGS += -O3
 $(BUILD)/obj/analysis/pspec_secular.o: CFLAGS += -O3
 $(BUILD)/obj/core/arb.o: CFLAGS += -O3
+$(BUILD)/obj/analysis/pspec_multishift.o: CFLAGS += -O3
 
 # the fixed kernel's products must not contract a*b + c into an FMA: its clones for
 # wider vector units give the baseline's bits only without it (-std=c11 implies it; say so)

@@ -22,6 +22,7 @@ struct ssm_pspec_plan {
     size_t n, r;
     int kind, real;
     double complex *T;     /* Schur form, column-major n×n (ld n); NULL for DPLR */
+    double *Tq;            /* real matrix, fast path: its real Schur form (quasi-triangular), else NULL */
     double complex *lam;   /* eigenvalues (diagonal of T, or of the DPLR form) */
     double complex *P, *Q; /* DPLR: n×r column-major, A = diag(lam) − P Q* */
     double normA;          /* ‖A‖_F (an upper bound of ‖A‖₂) */
@@ -34,6 +35,7 @@ struct ssm_pspec_plan {
 typedef struct {
     const ssm_pspec_plan *p;
     const double complex *T;   /* Schur form used by the dense paths */
+    const double *Tq;          /* the real Schur form (fast path on a real matrix), or NULL */
     const double complex *z;
     double *sigma;
     const size_t *todo;        /* the points to compute (indices into z) */
@@ -50,6 +52,29 @@ typedef struct {
     size_t *guard_list;        /* DPLR points that failed the guard (size count) */
     ssm_status status;
 } shared_work;
+
+/* ---- the multi-shift triangular solves (pspec_multishift.c) ------------- */
+
+/* A block of up to ldd shifts; m of them active (slots 0..m−1).  Complex T:
+ * Tr, Ti its parts (column-major, ld n), pair NULL.  Real quasi-triangular T
+ * (real Schur form): Tr the form, Ti NULL, pair[k] = 1 where rows k, k+1
+ * form a 2×2 block, and Xi = Xr + m (both parts of a row in one run; the
+ * caller lays X out for the m active shifts of each call).  X: shift j's
+ * component k at Xr[k·ldx + j]; D, E: per row and shift (ld ldd), the
+ * diagonal inverses set by ssm_pspec_ms_shift. */
+typedef struct {
+    size_t n, ldx, ldd;
+    const double *Tr, *Ti;
+    const unsigned char *pair;
+    const size_t *bnd;             /* row blocks [bnd[b], bnd[b+1]), b < nblk */
+    size_t nblk;
+    double *Xr, *Xi, *Dr, *Di, *Er, *Ei;
+} ssm_pspec_ms;
+
+size_t ssm_pspec_ms_blocks(size_t *bnd, const unsigned char *pair, size_t n, size_t nb);
+int ssm_pspec_ms_shift(const ssm_pspec_ms *w, size_t j, double complex z);
+void ssm_pspec_ms_solve(const ssm_pspec_ms *w, size_t m);
+void ssm_pspec_ms_solve_adj(const ssm_pspec_ms *w, size_t m);
 
 /* The workers: each pulls points from w until none are left (threads share w). */
 void *ssm_pspec_worker_svd(void *arg);     /* dense SVD of T − zI (n < SVD_BELOW)           */

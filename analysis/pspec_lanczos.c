@@ -164,12 +164,19 @@ static double top_ritz(const double *a, const double *b, size_t l, double prev, 
  * checked points came out 1.4e-4..2.6e-4 off).  When the converged
  * tridiagonal has a second Ritz value within CLUSTER of the first (and σ is in
  * the relative-accuracy region), the fast paths keep iterating the same
- * Lanczos run under a hundred times stricter rule, for up to twice max_iter
- * steps: the Krylov polynomial then separates the cluster (60–120 steps on
- * those points, each O(n²) — far cheaper than a dense SVD or a block method
- * with full orthogonalisation, both tried). */
+ * Lanczos run under a ten times stricter rule, for up to twice max_iter
+ * steps: the Krylov polynomial then separates the cluster (about 20 more
+ * steps on those points, each O(n²) — far cheaper than a dense SVD or a block
+ * method with full orthogonalisation, both tried).  Ten, not a hundred: on
+ * the Schur route, LegS n = 256, 100×100 EigTool grid, about 745 of the 5000
+ * points are clustered; against numpy's SVD at every one of them the values
+ * at the first (EigTool-rule) stop are off by up to 1.5e-4 (2 points above
+ * 1e-4, 18 above 1e-5), after the strict continuation by at most 1.1e-5 with
+ * either factor, but a hundred took 54 000 of the grid's 74 000 steps there
+ * and ten takes 36 000 of 56 000 (three instead of ten: 2.2e-5 worst, 48 000
+ * steps on the grid — too close to the promise to be worth it). */
 #define CLUSTER 1e-2
-#define STRICT 1e-2
+#define STRICT 1e-1
 
 /* do the converged Lanczos values (a, b, l steps, top θ) have a second Ritz
  * value within CLUSTER·θ?  One Sturm count: fewer than l − 1 eigenvalues
@@ -277,95 +284,7 @@ static void solve_pair_single(const double complex *Tz, size_t n, double complex
     cblas_ztrsv(CblasColMajor, CblasUpper, CblasConjTrans, CblasNonUnit, (int)n, Tz, (int)n, x, 1);
 }
 
-/* ---- the multi-shift solves ----------------------------------------------
- *
- * The m shifts' vectors are held as rows: X[k·ld + j] is component k of shift
- * j's vector, real and imaginary parts in separate arrays (Xr, Xi), so that
- * the work inside a diagonal block is plain vector arithmetic across shifts
- * and the updates between blocks are real DGEMMs (four per complex product):
- * in column-major terms Xᵀ is m×n with leading dimension ld. */
-
-typedef struct {
-    size_t n, nb, ld;              /* order, block size, row stride (≥ m)          */
-    const double *Tr, *Ti;         /* T split, column-major, ld n                   */
-    double *Xr, *Xi, *Dr, *Di;     /* n×ld rows; D = 1/(T_kk − z_j)                 */
-} ms_work;
-
-/* Xᵀ[:, I] −= Xᵀ[:, K] · op(S) for a complex S = Sr + i·Si given by its real
- * parts at (Sr, Si) with leading dimension n; conj_s: use conj(S); trans: op
- * transposes.  Rows m, |I| = ni, |K| = nk. */
-static void ms_update(const ms_work *w, size_t m, size_t i0, size_t ni, size_t k0, size_t nk, const double *Sr,
-                      const double *Si, int trans, int conj_s)
-{
-    CBLAS_TRANSPOSE t = trans ? CblasTrans : CblasNoTrans;
-    int ld = (int)w->ld, ldt = (int)w->n;
-    double *Cr = w->Xr + i0 * w->ld, *Ci = w->Xi + i0 * w->ld;
-    const double *Ar = w->Xr + k0 * w->ld, *Ai = w->Xi + k0 * w->ld;
-    double sg = conj_s ? -1.0 : 1.0;
-    /* (Ar + iAi)(Sr + i sg Si) = Ar Sr − sg Ai Si + i(Ai Sr + sg Ar Si) */
-    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ar, ld, Sr, ldt, 1.0, Cr, ld);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, sg, Ai, ld, Si, ldt, 1.0, Cr, ld);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -1.0, Ai, ld, Sr, ldt, 1.0, Ci, ld);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, t, (int)m, (int)ni, (int)nk, -sg, Ar, ld, Si, ldt, 1.0, Ci, ld);
-}
-
-/* rows: y −= (tr + i ti)·x over m shifts */
-static void row_axpy(double *restrict yr, double *restrict yi, const double *restrict xr,
-                     const double *restrict xi, double tr, double ti, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        double a = xr[j], b = xi[j];
-        yr[j] -= tr * a - ti * b;
-        yi[j] -= tr * b + ti * a;
-    }
-}
-
-/* rows: x ·= (dr + i sg di) */
-static void row_scale(double *restrict xr, double *restrict xi, const double *restrict dr,
-                      const double *restrict di, double sg, size_t m)
-{
-    for (size_t j = 0; j < m; j++) {
-        double a = xr[j], b = xi[j], c = dr[j], d = sg * di[j];
-        xr[j] = a * c - b * d;
-        xi[j] = a * d + b * c;
-    }
-}
-
-/* X_j ← (T − z_j I)⁻¹ X_j for the m shifts: blocked back substitution */
-static void ms_solve(const ms_work *w, size_t m)
-{
-    size_t n = w->n, nb = w->nb, ld = w->ld;
-    for (size_t hi = n; hi > 0;) {
-        size_t lo = hi > nb ? hi - nb : 0;
-        if (hi < n) /* X_I −= T[I, hi:n] X[hi:n]  ⇔  Xᵀ_I −= Xᵀ_K T[I,K]ᵀ */
-            ms_update(w, m, lo, hi - lo, hi, n - hi, w->Tr + hi * n + lo, w->Ti + hi * n + lo, 1, 0);
-        for (size_t k = hi; k-- > lo;) {
-            double *xr = w->Xr + k * ld, *xi = w->Xi + k * ld;
-            row_scale(xr, xi, w->Dr + k * ld, w->Di + k * ld, 1.0, m);
-            for (size_t i = lo; i < k; i++)
-                row_axpy(w->Xr + i * ld, w->Xi + i * ld, xr, xi, w->Tr[k * n + i], w->Ti[k * n + i], m);
-        }
-        hi = lo;
-    }
-}
-
-/* X_j ← (T − z_j I)⁻* X_j: forward substitution with the lower triangular (T − zI)* */
-static void ms_solve_adj(const ms_work *w, size_t m)
-{
-    size_t n = w->n, nb = w->nb, ld = w->ld;
-    for (size_t lo = 0; lo < n;) {
-        size_t hi = lo + nb < n ? lo + nb : n;
-        if (lo > 0) /* X_I −= T[0:lo, I]* X[0:lo]  ⇔  Xᵀ_I −= Xᵀ_K conj(T[K, I]) */
-            ms_update(w, m, lo, hi - lo, 0, lo, w->Tr + lo * n, w->Ti + lo * n, 0, 1);
-        for (size_t k = lo; k < hi; k++) {
-            double *xr = w->Xr + k * ld, *xi = w->Xi + k * ld;
-            for (size_t i = lo; i < k; i++) /* x_k −= conj(T_ik) x_i */
-                row_axpy(xr, xi, w->Xr + i * ld, w->Xi + i * ld, w->Tr[k * n + i], -w->Ti[k * n + i], m);
-            row_scale(xr, xi, w->Dr + k * ld, w->Di + k * ld, -1.0, m);
-        }
-        lo = hi;
-    }
-}
+/* the multi-shift solves of the fast path: pspec_multishift.c */
 
 /* ---- DPLR: Sherman–Morrison–Woodbury solves, O(n r) ------------------------ */
 
@@ -681,17 +600,18 @@ typedef struct {
     size_t n, m, lmax, kb;
     double complex *Q, *Qb, *warm;
     double *buf;
-    ms_work *ws;
+    ssm_pspec_ms *ws;
 } fast_ctx;
 
 /* Give the slot at position j its next point: the next one of its chunk
  * (warm-started from its lane's Ritz vector when that is valid), else the
- * first of a new chunk.  Points exactly on a diagonal entry of T (σ = 0) are
- * answered here.  0 when no work is left. */
+ * first of a new chunk; its diagonal inverses go to column j.  Points where
+ * T − zI is exactly singular (σ = 0) are answered here.  0 when no work is
+ * left. */
 static int fast_next(fast_ctx *c, slot *s, size_t j)
 {
     shared_work *w = c->w;
-    size_t n = c->n, m = c->m;
+    size_t n = c->n;
     for (;;) {
         if (s->cnext == s->cend) {
             size_t first, cnt = take_chunk(w, &first);
@@ -702,10 +622,7 @@ static int fast_next(fast_ctx *c, slot *s, size_t j)
             s->warm_ok = 0;
         }
         size_t k = w->todo[s->cnext++];
-        int singular = 0;
-        for (size_t i = 0; i < n; i++)
-            singular |= w->T[i * n + i] == w->z[k];
-        if (singular) {
+        if (!ssm_pspec_ms_shift(c->ws, j, w->z[k])) {
             w->sigma[k] = 0;
             report(w, 1, 0, 0);
             s->warm_ok = 0;
@@ -726,13 +643,48 @@ static int fast_next(fast_ctx *c, slot *s, size_t j)
             for (size_t i = 0; i < n; i++)
                 q[i] /= nq;
         }
-        for (size_t i = 0; i < n; i++) {
-            double complex d = 1.0 / (w->T[i * n + i] - s->z);
-            c->ws->Dr[i * m + j] = creal(d);
-            c->ws->Di[i * m + j] = cimag(d);
-        }
         return 1;
     }
+}
+
+/* The multi-shift workspace of a fast worker with m slots: on the real Schur
+ * form w->Tq when there is one (real matrix), else on the complex one w->T
+ * split into its parts.  Returns the one allocation that holds everything
+ * (zeroed), NULL when out of memory. */
+static double *ms_setup(ssm_pspec_ms *ws, const shared_work *w, size_t m)
+{
+    size_t n = w->p->n, real = w->Tq != NULL;
+    /* row blocks: large enough for efficient DGEMMs, small enough that the
+     * vector work inside the diagonal blocks (∝ nb) stays minor (measured on
+     * HiPPO-LegS n = 256: 32 to 64 best for the complex form, 24 to 32 for
+     * the real one, whose products are half as costly) */
+    size_t nb = n < 64 ? n : real ? 32 : 48;
+    size_t nd = real ? 4 * n * m : 2 * n * m, nt = real ? 0 : 2 * n * n;
+    double *mem = calloc(nt + 2 * n * m + nd + (n + 1) + n, sizeof *mem);
+    if (!mem)
+        return NULL;
+    double *X = mem + nt, *D = X + 2 * n * m;
+    _Static_assert(_Alignof(size_t) <= sizeof(double), "the block bounds follow the doubles");
+    size_t *bnd = (size_t *)(D + nd); /* n + 1 entries, then n flags */
+    unsigned char *pair = (unsigned char *)(bnd + n + 1);
+    *ws = (ssm_pspec_ms){.n = n, .ldd = m, .Tr = real ? w->Tq : mem, .Ti = real ? NULL : mem + n * n,
+                         .pair = real ? pair : NULL, .bnd = bnd, .Xr = X, .Dr = D, .Di = D + n * m,
+                         .Er = real ? D + 2 * n * m : NULL, .Ei = real ? D + 3 * n * m : NULL};
+    if (real) { /* both parts of a row in one run (Xi is set per call) */
+        ws->ldx = 2 * m;
+        ws->Xi = X + m;
+        for (size_t k = 0; k + 1 < n; k++)
+            pair[k] = w->Tq[k * n + k + 1] != 0;
+    } else {
+        ws->ldx = m;
+        ws->Xi = X + n * m;
+        for (size_t i = 0; i < n * n; i++) {
+            mem[i] = creal(w->T[i]);
+            mem[n * n + i] = cimag(w->T[i]);
+        }
+    }
+    ws->nblk = ssm_pspec_ms_blocks(bnd, ws->pair, n, nb);
+    return mem;
 }
 
 void *ssm_pspec_worker_fast(void *arg)
@@ -749,24 +701,15 @@ void *ssm_pspec_worker_fast(void *arg)
     double complex *Q = malloc(n * m * sizeof *Q), *Qold = malloc(n * m * sizeof *Qold),
                    *W = malloc(n * m * sizeof *W), *Qb = malloc(n * kb * m * sizeof *Qb),
                    *warm = malloc(n * m * sizeof *warm);
-    double *buf = malloc((2 * m * lmax + 10 * lmax) * sizeof *buf),
-           *split = malloc((2 * n * n + 4 * n * m) * sizeof *split);
+    double *buf = malloc((2 * m * lmax + 10 * lmax) * sizeof *buf), *split = NULL;
     lapack_int *ibuf = malloc(6 * lmax * sizeof *ibuf);
     slot *sl = calloc(m, sizeof *sl);
-    if (!Q || !Qold || !W || !Qb || !warm || !buf || !split || !ibuf || !sl) {
+    ssm_pspec_ms ws;
+    if (!Q || !Qold || !W || !Qb || !warm || !buf || !ibuf || !sl || !(split = ms_setup(&ws, w, m))) {
         fail(w, SSM_ERROR(SSM_ENOMEM, "pspec: out of memory"));
         goto out;
     }
-    /* block size: large enough for efficient DGEMMs, small enough that the
-     * vector work inside the diagonal blocks (∝ nb) stays minor (measured
-     * on HiPPO-LegS n = 256: 32 to 64 best) */
-    ms_work ws = {.n = n, .nb = n < 64 ? n : 48, .ld = m, .Tr = split, .Ti = split + n * n,
-                  .Xr = split + 2 * n * n, .Xi = split + 2 * n * n + n * m, .Dr = split + 2 * n * n + 2 * n * m,
-                  .Di = split + 2 * n * n + 3 * n * m};
-    for (size_t i = 0; i < n * n; i++) {
-        split[i] = creal(w->T[i]);
-        split[n * n + i] = cimag(w->T[i]);
-    }
+    size_t ldx = ws.ldx;
     fast_ctx c = {.w = w, .n = n, .m = m, .lmax = lmax, .kb = kb, .Q = Q, .Qb = Qb, .warm = warm, .buf = buf,
                   .ws = &ws};
     double *scratch = buf + 2 * m * lmax;
@@ -776,19 +719,21 @@ void *ssm_pspec_worker_fast(void *arg)
     while (active < m && fast_next(&c, &sl[active], active))
         active++;
     while (active > 0) {
+        if (ws.pair) /* real form: the imaginary parts right after the active real ones */
+            ws.Xi = ws.Xr + active;
         for (size_t j = 0; j < active; j++) {
             if ((size_t)sl[j].it < kb)
                 memcpy(Qb + (sl[j].lane * kb + (size_t)sl[j].it) * n, Q + j * n, n * sizeof *Q);
             for (size_t i = 0; i < n; i++) {
-                ws.Xr[i * m + j] = creal(Q[j * n + i]);
-                ws.Xi[i * m + j] = cimag(Q[j * n + i]);
+                ws.Xr[i * ldx + j] = creal(Q[j * n + i]);
+                ws.Xi[i * ldx + j] = cimag(Q[j * n + i]);
             }
         }
-        ms_solve(&ws, active);
-        ms_solve_adj(&ws, active);
+        ssm_pspec_ms_solve(&ws, active);
+        ssm_pspec_ms_solve_adj(&ws, active);
         for (size_t j = 0; j < active; j++)
             for (size_t i = 0; i < n; i++)
-                W[j * n + i] = CMPLX(ws.Xr[i * m + j], ws.Xi[i * m + j]);
+                W[j * n + i] = CMPLX(ws.Xr[i * ldx + j], ws.Xi[i * ldx + j]);
         size_t j = 0;
         while (j < active) {
             double sig;
@@ -832,6 +777,10 @@ void *ssm_pspec_worker_fast(void *arg)
                 for (size_t i = 0; i < n; i++) {
                     ws.Dr[i * m + j] = ws.Dr[i * m + last];
                     ws.Di[i * m + j] = ws.Di[i * m + last];
+                    if (ws.Er) {
+                        ws.Er[i * m + j] = ws.Er[i * m + last];
+                        ws.Ei[i * m + j] = ws.Ei[i * m + last];
+                    }
                 }
             }
             active--;

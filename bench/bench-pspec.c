@@ -6,7 +6,9 @@
  * MODE: record  EigTool's method of record (Schur + inverse Lanczos, one point
  *               at a time, ZTRSV, EigTool's stopping rule), one thread;
  *               at N > 256 on one grid row (50 points) and EXTRAPOLATED
- *       dense   the fast path on the Schur form (multi-shift blocks, all cores)
+ *       dense   the fast path on the Schur form (multi-shift blocks, all cores;
+ *               the real Schur form for this real matrix)
+ *       dense1  the same on one thread
  *       fast    the default fast path: the DPLR route (NPLR form of LegS),
  *               all cores
  * Prints: median_seconds (the full grid, setup included) steps points
@@ -22,7 +24,7 @@
 int main(int argc, char **argv)
 {
     if (argc < 4)
-        return fprintf(stderr, "usage: bench-pspec N record|dense|fast REPS [OUT.tsv]\n"), 2;
+        return fprintf(stderr, "usage: bench-pspec N record|dense|dense1|fast REPS [OUT.tsv]\n"), 2;
     size_t n = (size_t)atol(argv[1]), r = 1, M = n / 2;
     const char *mode = argv[2];
     int reps = atoi(argv[3]);
@@ -62,7 +64,8 @@ int main(int argc, char **argv)
             free(W); free(lam);
             ssm_zmat_clear(V); ssm_zmat_clear(Bt); ssm_zmat_clear(Pt); ssm_zmat_clear(Pf);
         } else {
-            ssm_pspec_opts o = {.method = strcmp(mode, "record") == 0 ? SSM_PSPEC_RECORD : SSM_PSPEC_FAST_DENSE};
+            ssm_pspec_opts o = {.method = strcmp(mode, "record") == 0 ? SSM_PSPEC_RECORD : SSM_PSPEC_FAST_DENSE,
+                                .threads = strcmp(mode, "dense1") == 0 ? 1 : 0};
             BENCH_OK(ssm_pspec_plan_create(&p, Z, &o));
             tset[k] = bench_now() - t0;
         }

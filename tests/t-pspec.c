@@ -162,6 +162,12 @@ static void test_dense_routes(void)
         SSM_D(Dn, i, (i * 7) % 60) = CMPLX(-1.0 - (double)i / 7, (double)i / 3 - 10);
     check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 9, 9);
     check_dense("weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 17, 15);
+    /* the same trap with real weights: a real matrix, iterated on its real
+     * Schur form, whose 2×2 blocks (the cycles' complex eigenvalue pairs) take
+     * the Cramer path of the multi-shift solves */
+    for (size_t i = 0; i < 60; i++)
+        SSM_D(Dn, i, (i * 7) % 60) = -1.0 - (double)i / 7;
+    check_dense("real weighted permutation n=60", Dn, SSM_PSPEC_FAST, "fast", 17, 15);
     ssm_zmat_clear(Dn);
     /* an exactly normal matrix (diagonal: its Schur form is itself) takes the shortcut */
     TRY(ssm_zmat_init(Dn, 60, 60));
