@@ -41,6 +41,35 @@
 #include <string.h>
 #include <time.h>
 
+/* Profiling hooks (build with EXTRA_CFLAGS=-DPTD_TRACE): time per phase and
+ * steps per stage on stderr; nothing at all in a normal build. */
+#ifdef PTD_TRACE
+#include <stdio.h>
+enum { TR_GEEV, TR_INV, TR_OBJ, TR_GRAD, TR_TFGRAD, TR_PROJ, TR_N };
+static double tr_sec[TR_N];
+static long tr_cnt[TR_N];
+static double tr_clock(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define TR_BEGIN double tr_t0_ = tr_clock()
+#define TR_END(slot) (tr_sec[slot] += tr_clock() - tr_t0_, tr_cnt[slot]++)
+#define TR_AGAIN (tr_t0_ = tr_clock())
+static void tr_report(void)
+{
+    static const char *name[TR_N] = {"dgeev", "V^-1", "objective", "gradient", "tf-gradient", "project"};
+    for (int k = 0; k < TR_N; k++)
+        fprintf(stderr, "ptd-trace %-12s %8ld calls %9.3f s %8.3f ms/call\n", name[k], tr_cnt[k], tr_sec[k],
+                tr_cnt[k] ? 1e3 * tr_sec[k] / (double)tr_cnt[k] : 0.0);
+}
+#else
+#define TR_BEGIN (void)0
+#define TR_END(slot) (void)0
+#define TR_AGAIN (void)0
+#endif
+
 /* continuation schedule: radius ratio per stage, iterations and flatness
  * threshold of the intermediate stages (tuned on LegS N = 32, 64: see the
  * closing note of the PTD issue for the κ/time trade-off) */
@@ -167,14 +196,17 @@ static ssm_status outcome(const char *routine, int info)
 static ssm_status decompose(ptd_work *w, const double *E)
 {
     w->full_eigs++;
+    TR_BEGIN;
     size_t N = w->N, n2 = N * N;
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
             w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
     ssm_status s = outcome("dgeev", ssm_k_dgeev_work('N', 'V', (int)N, w->X, (int)N, w->wr, w->wi, NULL, 1, w->VR,
                                                      (int)N, w->geev_work, w->geev_lw));
+    TR_END(TR_GEEV);
     if (s != SSM_OK)
         return s;
+    TR_AGAIN;
     for (size_t j = 0; j < N; j++) {
         w->lam[j] = CMPLX(w->wr[j], w->wi[j]);
         if (w->wi[j] != 0.0 && j + 1 < N) {
@@ -206,7 +238,9 @@ static ssm_status decompose(ptd_work *w, const double *E)
     memset(w->W, 0, n2 * sizeof(double complex));
     for (size_t i = 0; i < N; i++)
         w->W[i * N + i] = 1.0;
-    return outcome("zgesv", ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N));
+    s = outcome("zgesv", ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N));
+    TR_END(TR_INV);
+    return s;
 }
 
 /* objective at the current decomposition; +inf when not strictly stable */
@@ -231,8 +265,11 @@ static double objective(ptd_work *w, double *sum_s2)
     if (!isfinite(f))
         return INFINITY;
     f += w->mu * bar;
-    if (w->use_tf)
+    if (w->use_tf) {
+        TR_BEGIN;
         f += w->tau * ptd_tf_value(&w->tf, w->V, w->W, w->lam, w->B);
+        TR_END(TR_OBJ);
+    }
     return isfinite(f) ? f : INFINITY;
 }
 
@@ -240,6 +277,7 @@ static double objective(ptd_work *w, double *sum_s2)
 static void gradient(ptd_work *w, double *g)
 {
     size_t N = w->N;
+    TR_BEGIN;
     /* G = V* V, H = W W* */
     ptd_zgemm(1, N, N, N, w->V, w->V, w->G, w->zgemm_work);
     ssm_k_zgemm_work(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N,
@@ -268,8 +306,12 @@ static void gradient(ptd_work *w, double *g)
     for (size_t a = 0; a < N; a++)
         for (size_t b = 0; b < N; b++)
             g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
-    if (w->use_tf)
+    TR_END(TR_GRAD);
+    if (w->use_tf) {
+        TR_AGAIN;
         ptd_tf_gradient(&w->tf, g, w->tau, w->V, w->W, w->lam);
+        TR_END(TR_TFGRAD);
+    }
 }
 
 /* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
@@ -281,8 +323,10 @@ static ssm_status project(ptd_work *w, double *E, double delta)
     size_t N = w->N;
     double *a = w->proj, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
     memcpy(a, E, N * N * sizeof(double));
+    TR_BEGIN;
     ssm_status st = outcome("dgesdd", ssm_k_dgesdd_work('S', (int)N, (int)N, a, (int)N, s, U, (int)N, Vt, (int)N,
                                                         w->sdd_work, w->sdd_lw_s, w->sdd_iwork));
+    TR_END(TR_PROJ);
     if (st != SSM_OK || s[0] <= delta)
         return st;
     /* Eᵀ += U diag(min(σ, δ) − σ) Vᵀ; U column k is U[k N .. k N + N) */
@@ -642,8 +686,17 @@ static ssm_status ctx_descend(ptd_ctx *c, double goal, int last)
         c->stages++;
         int at_goal = c->delta <= goal * (1.0 + 1e-12);
         /* intermediate radii only carry the iterate along: a loose stop */
+#ifdef PTD_TRACE
+        int it0 = st->iterations;
+        double t0 = tr_clock();
+#endif
         s = stage(w, st, c->delta, at_goal ? stage_iter(c->max_iter, goal / c->nA) : INTERMEDIATE_ITER,
                   at_goal && last && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT);
+#ifdef PTD_TRACE
+        fprintf(stderr, "ptd-trace stage %.4g max %d steps %d %.2f s f %.6g\n", c->delta / c->nA,
+                at_goal ? stage_iter(c->max_iter, goal / c->nA) : INTERMEDIATE_ITER, st->iterations - it0,
+                tr_clock() - t0, st->f);
+#endif
         if (s != SSM_OK)
             return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
                                     : s;
@@ -669,6 +722,9 @@ static ssm_status ctx_keep_monotone(ptd_ctx *c, double goal, int first)
         if (now.tf_ones <= c->prev_ones && now.tf_state <= c->prev_state)
             break;
         w->tau *= 2.0;
+#ifdef PTD_TRACE
+        fprintf(stderr, "ptd-trace escalate tau %g at %.4g\n", w->tau, c->delta / c->nA);
+#endif
         if ((s = stage(w, &c->st, c->delta, stage_iter(c->max_iter, goal / c->nA), 0.0, 1e-7)) != SSM_OK)
             return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
                                     : s;
@@ -884,6 +940,9 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     if ((s = ctx_optimise(&c)) == SSM_OK && (s = ctx_result(&c, E, lambda, V, Vinv)) == SSM_OK && info)
         s = ctx_info(info, &c, E, lambda, V, Vinv, A);
 out:
+#ifdef PTD_TRACE
+    tr_report();
+#endif
     ctx_free(&c);
     return s;
 }
