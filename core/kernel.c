@@ -34,6 +34,8 @@ void ssm_ref_dgesdd_(const char *jz, const int *m, const int *n, double *a, cons
                      int *info, size_t);
 void ssm_ref_zgesv_(const int *n, const int *nrhs, double complex *a, const int *lda, int *ipiv, double complex *b,
                     const int *ldb, int *info);
+void ssm_ref_dgesv_(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv, double *b, const int *ldb,
+                    int *info);
 void ssm_ref_zgesvd_(const char *ju, const char *jvt, const int *m, const int *n, double complex *a, const int *lda,
                      double *s, double complex *u, const int *ldu, double complex *vt, const int *ldvt,
                      double complex *work, const int *lwork, double *rwork, int *info, size_t, size_t);
@@ -149,6 +151,19 @@ int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double c
     if (ldb < (n > 1 ? n : 1))
         return -7;
     ssm_ref_zgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
+    return info;
+}
+
+int ssm_k_dgesv(int n, int nrhs, double *a, int lda, int *ipiv, double *b, int ldb)
+{
+    if (!fixed)
+        return LAPACKE_dgesv(LAPACK_COL_MAJOR, n, nrhs, a, lda, ipiv, b, ldb);
+    int info = bad_args(n, nrhs, lda, n);
+    if (info)
+        return info;
+    if (ldb < (n > 1 ? n : 1))
+        return -7;
+    ssm_ref_dgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
     return info;
 }
 
@@ -384,6 +399,107 @@ int ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double compl
     ssm_k_zgemm_work(row_major, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
     free(work);
     return 0;
+}
+
+/* The fixed kernel's real product, in place of the reference BLAS dgemm (which
+ * scripts/ref-kernel leaves out of the reference object, so that the reference
+ * LAPACK inside — dgeev's Hessenberg and QR sweeps, dgesdd's bidiagonalisation —
+ * calls this one; it was 43 % of a PTD step at N = 256).  Column-major, BLAS
+ * semantics (β = 0: C is not read; α = 0 or k = 0: C = β C).  Every entry is
+ * P_ij = Σ_l op(A)_il op(B)_lj summed over l = 0, 1, … in this order from 0,
+ * then C_ij = α P_ij (+ β C_ij): an 8-row × 4-column block of C is held in
+ * registers and the clones only process more rows at once (no FMA), so every
+ * build gives the same bits.  op(A) is copied into a column-major panel when
+ * transposed (a thread-local buffer; where it cannot grow, the entries are read
+ * in place, in the same order). */
+static _Thread_local double *dg_buf;
+static _Thread_local size_t dg_cap;
+
+/* op(X)_il of a column-major X */
+static inline double dg_at(const double *x, int ld, int t, int i, int l)
+{
+    return t ? x[(size_t)i * ld + l] : x[(size_t)l * ld + i];
+}
+
+/* C_ij = α p (+ β C_ij) */
+static inline void dg_store(double *c, double p, double alpha, double beta)
+{
+    *c = beta == 0.0 ? alpha * p : alpha * p + beta * *c;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void dg_blocks(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
+                      double beta, double *c, int ldc)
+{
+    for (int j0 = 0; j0 + 4 <= n; j0 += 4)
+        for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+            v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+            for (int l = 0; l < k; l++) {
+                v8 x;
+                LOAD8(x, a + (size_t)l * lda + i0);
+                c0 += x * dg_at(b, ldb, tb, l, j0);
+                c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
+                c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
+                c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+            }
+            v8 acc[4] = {c0, c1, c2, c3};
+            for (int q = 0; q < 4; q++)
+                for (int r = 0; r < 8; r++)
+                    dg_store(c + (size_t)(j0 + q) * ldc + i0 + r, acc[q][r], alpha, beta);
+        }
+}
+
+/* the entries dg_blocks leaves (or all of them), one at a time in the same order */
+static void dg_rest(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
+                    int tb, double beta, double *c, int ldc, int mb, int nb)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = j < nb ? mb : 0; i < m; i++) {
+            double p = 0.0;
+            for (int l = 0; l < k; l++)
+                p += dg_at(a, lda, ta, i, l) * dg_at(b, ldb, tb, l, j);
+            dg_store(c + (size_t)j * ldc + i, p, alpha, beta);
+        }
+}
+
+void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
+                    const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
+                    const double *beta, double *c, const int *ldc, size_t la, size_t lb)
+{
+    (void)la; (void)lb;
+    int M = *m, N = *n, K = *k, ldA = *lda, ldC = *ldc;
+    int ta = *transa != 'N' && *transa != 'n', tb = *transb != 'N' && *transb != 'n';
+    double al = *alpha, be = *beta;
+    if (M <= 0 || N <= 0)
+        return;
+    if (al == 0.0 || K <= 0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                c[(size_t)j * ldC + i] = be == 0.0 ? 0.0 : be * c[(size_t)j * ldC + i];
+        return;
+    }
+    size_t need = (size_t)M * (size_t)K;
+    if (ta && need > dg_cap) {
+        double *nb = realloc(dg_buf, need * sizeof *nb);
+        if (nb) {
+            dg_buf = nb;
+            dg_cap = need;
+        }
+    }
+    if (ta && need <= dg_cap) { /* op(A) = Aᵀ into a column-major M×K panel */
+        for (int l = 0; l < K; l++)
+            for (int i = 0; i < M; i++)
+                dg_buf[(size_t)l * M + i] = a[(size_t)i * ldA + l];
+        a = dg_buf;
+        ldA = M;
+        ta = 0;
+    }
+    int mb = ta ? 0 : M / 8 * 8, nb = ta ? 0 : N / 4 * 4;
+    if (mb && nb)
+        dg_blocks(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
+    dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
 }
 
 /* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */

@@ -48,10 +48,10 @@
 enum { TR_GEEV, TR_INV, TR_OBJ, TR_GRAD, TR_TFGRAD, TR_PROJ, TR_N };
 static double tr_sec[TR_N];
 static long tr_cnt[TR_N];
-static double tr_clock(void)
+static double tr_clock(void) /* CPU time: the machine may be shared */
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 #define TR_BEGIN double tr_t0_ = tr_clock()
@@ -190,6 +190,40 @@ static ssm_status outcome(const char *routine, int info)
     return info > 0 ? SSM_ENOCONV : ssm_lapack_status(routine, info);
 }
 
+/* W = V⁻¹ from the real inverse R = VR⁻¹ (V = VR·M with M block diagonal: for a
+ * pair (j, j+1) the columns c(vr_j ± i vr_{j+1}), M_jj = [[c, c], [i c, −i c]],
+ * whose inverse is [[1, −i], [1, i]]/(2c); for a real column c): a real LU of
+ * dgeev's own VR, a quarter of the complex one's flops.  R goes to w->proj
+ * (column-major, after the N² copy of VR that dgesv factors); scale: the c of
+ * every column.  SSM_ENOCONV (nothing recorded) when VR is singular. */
+static ssm_status invert_vectors(ptd_work *w, const double *scale)
+{
+    size_t N = w->N, n2 = N * N;
+    double *lu = w->proj, *R = lu + n2;
+    memcpy(lu, w->VR, n2 * sizeof(double));
+    memset(R, 0, n2 * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        R[i * N + i] = 1.0;
+    ssm_status s = outcome("dgesv", ssm_k_dgesv((int)N, (int)N, lu, (int)N, w->ipiv, R, (int)N));
+    if (s != SSM_OK)
+        return s;
+    for (size_t j = 0; j < N; j++) { /* row j of R is R[k N + j], k = 0 … N − 1 */
+        if (w->wi[j] != 0.0 && j + 1 < N) {
+            double h = 0.5 / scale[j];
+            for (size_t k = 0; k < N; k++) {
+                double re = R[k * N + j], im = R[k * N + j + 1];
+                w->W[j * N + k] = CMPLX(h * re, -h * im);
+                w->W[(j + 1) * N + k] = CMPLX(h * re, h * im);
+            }
+            j++;
+        } else {
+            for (size_t k = 0; k < N; k++)
+                w->W[j * N + k] = R[k * N + j] / scale[j];
+        }
+    }
+    return SSM_OK;
+}
+
 /* Eigendecomposition of A + E into w->lam, w->V (unit columns, row-major),
  * w->W = V⁻¹ (row-major).  SSM_ENOCONV (nothing recorded) when dgeev does not
  * converge or V is singular; allocates nothing. */
@@ -197,7 +231,7 @@ static ssm_status decompose(ptd_work *w, const double *E)
 {
     w->full_eigs++;
     TR_BEGIN;
-    size_t N = w->N, n2 = N * N;
+    size_t N = w->N;
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
             w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
@@ -207,38 +241,32 @@ static ssm_status decompose(ptd_work *w, const double *E)
     if (s != SSM_OK)
         return s;
     TR_AGAIN;
+    double *scale = w->X; /* N entries: X is free after dgeev */
     for (size_t j = 0; j < N; j++) {
+        int pair = w->wi[j] != 0.0 && j + 1 < N;
+        /* c = 1/‖column‖ (entries of a unit LAPACK vector: no overflow); a pair's two share it */
+        double ss = 0.0;
+        for (size_t i = 0; i < N; i++) {
+            double re = w->VR[j * N + i], im = pair ? w->VR[(j + 1) * N + i] : 0.0;
+            ss += re * re + im * im;
+        }
+        scale[j] = 1.0 / sqrt(ss);
         w->lam[j] = CMPLX(w->wr[j], w->wi[j]);
-        if (w->wi[j] != 0.0 && j + 1 < N) {
+        if (pair) {
+            scale[j + 1] = scale[j];
             w->lam[j + 1] = CMPLX(w->wr[j + 1], w->wi[j + 1]);
             for (size_t i = 0; i < N; i++) {
-                double re = w->VR[j * N + i], im = w->VR[(j + 1) * N + i];
+                double re = scale[j] * w->VR[j * N + i], im = scale[j] * w->VR[(j + 1) * N + i];
                 w->V[i * N + j] = CMPLX(re, im);
                 w->V[i * N + j + 1] = CMPLX(re, -im);
             }
             j++;
         } else {
             for (size_t i = 0; i < N; i++)
-                w->V[i * N + j] = w->VR[j * N + i];
+                w->V[i * N + j] = scale[j] * w->VR[j * N + i];
         }
     }
-    for (size_t j = 0; j < N; j++) { /* unit columns (entries of a unit LAPACK vector: no overflow) */
-        double ss = 0.0;
-        for (size_t i = 0; i < N; i++) {
-            double complex z = w->V[i * N + j];
-            ss += creal(z) * creal(z) + cimag(z) * cimag(z);
-        }
-        double inv = 1.0 / sqrt(ss);
-        for (size_t i = 0; i < N; i++)
-            w->V[i * N + j] *= inv;
-    }
-    /* T holds V row-major = Vᵀ column-major; solving Vᵀ Z = I gives Z = V⁻ᵀ in
-     * column-major order, which is V⁻¹ in row-major order */
-    memcpy(w->T, w->V, n2 * sizeof(double complex));
-    memset(w->W, 0, n2 * sizeof(double complex));
-    for (size_t i = 0; i < N; i++)
-        w->W[i * N + i] = 1.0;
-    s = outcome("zgesv", ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N));
+    s = invert_vectors(w, scale);
     TR_END(TR_INV);
     return s;
 }
