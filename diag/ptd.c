@@ -479,6 +479,11 @@ static ssm_status spg_stage(ptd_work *w, spg_state *st, int *accepted, double de
         ++*accepted;
         st->iterations++;
         flat = fold - ft < flat_tol * fabs(ft) ? flat + 1 : 0;
+#ifdef PTD_TRACE
+        if (st->iterations % 100 == 0)
+            fprintf(stderr, "ptd-trace   step %d f %.8g ones %.4g state %.4g\n", st->iterations, ft,
+                    w->use_tf ? w->tf.sup_ones : 0.0, w->use_tf ? w->tf.sup_state : 0.0);
+#endif
         if (flat >= 5)
             break;
         double kappa;

@@ -296,10 +296,70 @@ static void test_kernel(void)
     CHECK(worst <= 8.0 * K * K * DBL_EPSILON, "fixed zgemm vs OpenBLAS, all 18 layouts: %.3g", worst);
 }
 
+static int same_bits(const void *x, const void *y, size_t bytes) { return memcmp(x, y, bytes) == 0; }
+
+/* The fixed kernel's own dgemm (which the reference LAPACK inside calls too):
+ * every transpose pairing and layout against a long-double sum (each entry
+ * within 2(k + 2) u (|α| Σ|a||b| + |β c|), the standard bound for a dot product
+ * summed in any order); β = 0 never reads C (NaN there stays out); α = 0 is
+ * β C; a transposed A (copied into a panel) gives the same bits as the same
+ * numbers stored untransposed; M, N not multiples of the 8 × 4 block. */
+static void test_kernel_dgemm(void)
+{
+    enum { M = 21, N = 13, K = 17, S = 21 * 17 };
+    static double a[S], at[S], b[K * N + 4 * K], c[M * N], c0[M * N], c1[M * N];
+    for (int i = 0; i < S; i++) a[i] = t_uniform();
+    for (int i = 0; i < M; i++) /* at: a's M×K row-major numbers, stored K×M (op = transpose) */
+        for (int l = 0; l < K; l++) at[l * M + i] = a[i * K + l];
+    for (size_t i = 0; i < sizeof b / sizeof *b; i++) b[i] = t_uniform();
+    for (int i = 0; i < M * N; i++) c[i] = t_uniform();
+    int was = ssm_fixed_kernel(1);
+    double worst = 0.0;
+    for (int tb = 0; tb < 2; tb++)
+        for (int rm = 0; rm < 2; rm++)
+            for (int ta = 0; ta < 2; ta++) {
+                /* op(A)_il = a[i K + l] either way; op(B)_lj = b at (l, j) of a K×N (tb = 0) or N×K matrix */
+                const double *A = ta ? at : a;
+                int lda = rm ? (ta ? M : K) : (ta ? K : M), ldb = rm ? (tb ? K : N) : (tb ? N : K);
+                if (!rm) /* column-major: op(A)_il at A[l lda + i] (ta = 0) needs a's numbers column-major */
+                    A = ta ? a : at;
+                memcpy(c0, c, sizeof c);
+                ssm_k_dgemm(rm, ta, tb, M, N, K, 0.5, A, lda, b, ldb, -1.0, c0, rm ? N : M);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        long double p = 0.0L, mag = 0.0L;
+                        for (int l = 0; l < K; l++) {
+                            double bl = rm ? (tb ? b[j * K + l] : b[l * N + j]) : (tb ? b[l * N + j] : b[j * K + l]);
+                            p += (long double)a[i * K + l] * bl;
+                            mag += fabsl((long double)a[i * K + l] * bl);
+                        }
+                        size_t at_c = rm ? (size_t)i * N + j : (size_t)j * M + i;
+                        double want = (double)(0.5L * p - (long double)c[at_c]);
+                        double tol = 2.0 * (K + 2) * DBL_EPSILON * (double)(0.5L * mag + fabsl((long double)c[at_c]));
+                        worst = fmax(worst, fabs(c0[at_c] - want) / tol);
+                    }
+                if (ta) /* the same product from the untransposed copy: the same bits */
+                    CHECK(same_bits(c0, c1, sizeof c0), "dgemm: transposed A (panel) = untransposed, tb %d rm %d", tb,
+                          rm);
+                memcpy(c1, c0, sizeof c0);
+            }
+    CHECK(worst <= 1.0, "fixed dgemm vs long double, 8 layouts: %.3g of the bound", worst);
+    for (int i = 0; i < M * N; i++) c0[i] = NAN;
+    ssm_k_dgemm(1, 0, 0, M, N, K, 1.0, a, K, b, N, 0.0, c0, N);
+    int finite = 1;
+    for (int i = 0; i < M * N; i++) finite &= isfinite(c0[i]);
+    CHECK(finite, "dgemm: beta = 0 does not read C");
+    memcpy(c0, c, sizeof c);
+    ssm_k_dgemm(1, 0, 0, M, N, K, 0.0, a, K, b, N, 2.0, c0, N);
+    int scaled = 1;
+    for (int i = 0; i < M * N; i++) scaled &= c0[i] == 2.0 * c[i];
+    CHECK(scaled, "dgemm: alpha = 0 gives beta C");
+    ssm_fixed_kernel(was);
+}
+
 /* the *_work wrappers with the queried workspace give the allocating wrappers' bits (PTD's loop
  * relies on it: its result must not depend on who allocated), on both kernels; queries are
  * queries; the workspace zgemm is the allocating one's code without the allocation */
-static int same_bits(const void *x, const void *y, size_t bytes) { return memcmp(x, y, bytes) == 0; }
 
 static void test_kernel_work(void)
 {
@@ -379,6 +439,7 @@ int main(void)
     test_atomic();
     test_progress();
     test_kernel();
+    test_kernel_dgemm();
     test_kernel_work();
     return t_finish();
 }
