@@ -22,8 +22,10 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* reference LAPACK/BLAS (Fortran calling convention: hidden string lengths last) */
 void ssm_ref_dgeev_(const char *jl, const char *jr, const int *n, double *a, const int *lda, double *wr, double *wi,
@@ -255,6 +257,39 @@ void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alph
         ssm_ref_dgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
 }
 
+/* Both cores on the large products, deterministically: the rows (complex
+ * product) or columns (real product) of C are cut in two and each half is
+ * computed by the same code as the whole, each entry in its own fixed order —
+ * so the bits do not depend on whether a second thread ran, or how many CPUs
+ * there are.  Below SPLIT_WORK multiply-adds a thread costs more than it saves
+ * (PTD at N = 64 calls 64 × 64 × 64 products); where no thread can be started
+ * both halves run here, one after the other. */
+#define SPLIT_WORK 262144.0
+typedef void *(*half_fn)(void *);
+
+static int split_worth(int m, int n, int k)
+{
+    static int cpus;
+    if (!cpus) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        cpus = c > 1 ? 2 : 1;
+    }
+    return cpus > 1 && (double)m * (double)n * (double)k >= SPLIT_WORK;
+}
+
+/* f(lo) on a second thread and f(hi) on this one */
+static void run_halves(half_fn f, void *lo, void *hi)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, f, lo) != 0) {
+        f(lo);
+        f(hi);
+        return;
+    }
+    f(hi);
+    pthread_join(t, NULL);
+}
+
 /* The fixed kernel's complex product (the optimiser's hot spot: 63% of a PTD
  * run on reference zgemm).  Split real/imaginary panels, four rows of C at a
  * time; every entry of C is summed over l = 0, 1, … in this order and each
@@ -315,6 +350,33 @@ static void panel_product(double *pr, double *pi, const double *ar, const double
     }
 }
 
+typedef struct {
+    double *pr, *pi;
+    const double *ar, *ai, *br, *bi;
+    int m, n, k;
+} panel_job;
+
+static void *panel_half(void *arg)
+{
+    panel_job *j = arg;
+    panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    return NULL;
+}
+
+/* panel_product, its rows split in two at a multiple of 4 when that pays */
+static void panel_rows(double *pr, double *pi, const double *ar, const double *ai, const double *br,
+                       const double *bi, int m, int n, int k)
+{
+    int m1 = m / 8 * 4;
+    if (m1 == 0 || !split_worth(m, n, k)) {
+        panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+        return;
+    }
+    size_t o = (size_t)m1 * n, oa = (size_t)m1 * k;
+    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k}, hi = {pr + o, pi + o, ar + oa, ai + oa, br, bi, m - m1, n, k};
+    run_halves(panel_half, &lo, &hi);
+}
+
 /* element (i, j) of op(X) for a row-major X with leading dimension ld */
 static double complex op_at(const double complex *x, int ld, int t, int i, int j)
 {
@@ -346,7 +408,7 @@ static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, doub
             br[(size_t)l * n + j] = creal(v);
             bi[(size_t)l * n + j] = cimag(v);
         }
-    panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+    panel_rows(pr, pi, ar, ai, br, bi, m, n, k);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             double complex p = CMPLX(pr[(size_t)i * n + j], pi[(size_t)i * n + j]);
@@ -451,6 +513,36 @@ static void dg_blocks(int m, int n, int k, double alpha, const double *a, int ld
         }
 }
 
+typedef struct {
+    int m, n, k, lda, ldb, tb, ldc;
+    double alpha, beta;
+    const double *a, *b;
+    double *c;
+} dg_job;
+
+static void *dg_half(void *arg)
+{
+    dg_job *j = arg;
+    dg_blocks(j->m, j->n, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->tb, j->beta, j->c, j->ldc);
+    return NULL;
+}
+
+/* dg_blocks (n a multiple of 4), its columns split in two when that pays */
+static void dg_columns(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
+                       double beta, double *c, int ldc)
+{
+    int n1 = n / 8 * 4;
+    if (n1 == 0 || !split_worth(m, n, k)) {
+        dg_blocks(m, n, k, alpha, a, lda, b, ldb, tb, beta, c, ldc);
+        return;
+    }
+    /* column j of op(B) starts at b + j ldb (tb = 0) or b + j (tb = 1) */
+    const double *b1 = tb ? b + n1 : b + (size_t)n1 * ldb;
+    dg_job lo = {m, n1, k, lda, ldb, tb, ldc, alpha, beta, a, b, c},
+           hi = {m, n - n1, k, lda, ldb, tb, ldc, alpha, beta, a, b1, c + (size_t)n1 * ldc};
+    run_halves(dg_half, &lo, &hi);
+}
+
 /* the entries dg_blocks leaves (or all of them), one at a time in the same order */
 static void dg_rest(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
                     int tb, double beta, double *c, int ldc, int mb, int nb)
@@ -498,7 +590,7 @@ void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const 
     }
     int mb = ta ? 0 : M / 8 * 8, nb = ta ? 0 : N / 4 * 4;
     if (mb && nb)
-        dg_blocks(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
+        dg_columns(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
     dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
 }
 
