@@ -38,7 +38,7 @@ HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
 REF_OBJ  := $(BUILD)/obj/core/ref-lapack.o
 REF_SYMS := dgeev_ dgesdd_ dgesv_ zgesv_ zgesvd_ zgeev_ zgemm_ dgehrd_ dorghr_ zgehrd_ zunghr_
 # BLAS routines core/kernel.c defines in place of the reference ones (also for the LAPACK inside)
-REF_OWN  := dgemm_
+REF_OWN  := dgemm_ dgemv_
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(REF_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)

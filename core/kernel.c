@@ -47,6 +47,9 @@ void ssm_ref_zgeev_(const char *jl, const char *jr, const int *n, double complex
 void ssm_ref_dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha,
                     const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c,
                     const int *ldc, size_t, size_t);
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt);
 void ssm_ref_zgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
                     const double complex *alpha, const double complex *a, const int *lda, const double complex *b,
                     const int *ldb, const double complex *beta, double complex *c, const int *ldc, size_t, size_t);
@@ -592,6 +595,88 @@ void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const 
     if (mb && nb)
         dg_columns(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
     dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
+}
+
+/* The fixed kernel's matrix–vector product, in place of the reference BLAS
+ * dgemv for the same reason as dgemm above (the Householder panels of dgeev's
+ * Hessenberg and dgesdd's bidiagonal reductions).  BLAS semantics, any
+ * increments; each entry p = Σ op(A)_ij x_j summed over j = 0, 1, … from 0, then
+ * y = α p (+ β y): 8 rows at a time in registers (A as is; the clones only
+ * widen the rows) or 4 columns at a time in scalars (Aᵀ). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void dv_rows(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
+                    double *y, int incy)
+{
+    for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+        v8 acc = {0};
+        for (int j = 0; j < n; j++) {
+            v8 col;
+            LOAD8(col, a + (size_t)j * lda + i0);
+            acc += col * x[(ptrdiff_t)j * incx];
+        }
+        for (int r = 0; r < 8; r++)
+            dg_store(y + (ptrdiff_t)(i0 + r) * incy, acc[r], alpha, beta);
+    }
+    for (int i = m / 8 * 8; i < m; i++) {
+        double p = 0.0;
+        for (int j = 0; j < n; j++)
+            p += a[(size_t)j * lda + i] * x[(ptrdiff_t)j * incx];
+        dg_store(y + (ptrdiff_t)i * incy, p, alpha, beta);
+    }
+}
+
+static void dv_cols(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
+                    double *y, int incy)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const double *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+        double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0;
+        for (int i = 0; i < m; i++) {
+            double xi = x[(ptrdiff_t)i * incx];
+            p0 += c0[i] * xi;
+            p1 += c1[i] * xi;
+            p2 += c2[i] * xi;
+            p3 += c3[i] * xi;
+        }
+        dg_store(y + (ptrdiff_t)j * incy, p0, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 1) * incy, p1, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 2) * incy, p2, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 3) * incy, p3, alpha, beta);
+    }
+    for (; j < n; j++) {
+        const double *c0 = a + (size_t)j * lda;
+        double p = 0.0;
+        for (int i = 0; i < m; i++)
+            p += c0[i] * x[(ptrdiff_t)i * incx];
+        dg_store(y + (ptrdiff_t)j * incy, p, alpha, beta);
+    }
+}
+
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt)
+{
+    (void)lt;
+    int M = *m, N = *n, ix = *incx, iy = *incy, t = *trans != 'N' && *trans != 'n';
+    double al = *alpha, be = *beta;
+    if (M <= 0 || N <= 0 || (al == 0.0 && be == 1.0))
+        return;
+    int lx = t ? M : N, ly = t ? N : M;
+    /* a negative increment walks the vector from its end (BLAS) */
+    x += ix < 0 ? -(ptrdiff_t)(lx - 1) * ix : 0;
+    y += iy < 0 ? -(ptrdiff_t)(ly - 1) * iy : 0;
+    if (al == 0.0) {
+        for (int i = 0; i < ly; i++)
+            y[(ptrdiff_t)i * iy] = be == 0.0 ? 0.0 : be * y[(ptrdiff_t)i * iy];
+        return;
+    }
+    if (t)
+        dv_cols(M, N, al, a, *lda, x, ix, be, y, iy);
+    else
+        dv_rows(M, N, al, a, *lda, x, ix, be, y, iy);
 }
 
 /* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */

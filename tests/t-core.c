@@ -357,6 +357,51 @@ static void test_kernel_dgemm(void)
     ssm_fixed_kernel(was);
 }
 
+/* The fixed kernel's own dgemv (called by the reference LAPACK only, so
+ * through its Fortran symbol): both operations, increments ±1 and ±2 (a
+ * negative one walks from the end), against long double within the
+ * dot-product bound; β = 0 does not read y. */
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt);
+static void test_kernel_dgemv(void)
+{
+    enum { M = 19, N = 11, LDA = 23 };
+    static double a[LDA * N], x[2 * M], y0[2 * M], y[2 * M];
+    for (int i = 0; i < LDA * N; i++) a[i] = t_uniform();
+    for (int i = 0; i < 2 * M; i++) x[i] = t_uniform(), y0[i] = t_uniform();
+    double worst = 0.0, al = 0.75, be = -0.5;
+    for (int t = 0; t < 2; t++)
+        for (int inc = -2; inc <= 2; inc++) {
+            if (inc == 0)
+                continue;
+            int lx = t ? M : N, ly = t ? N : M, m = M, n = N, lda = LDA, ix = inc, iy = -inc;
+            memcpy(y, y0, sizeof y);
+            ssm_ref_dgemv_(t ? "T" : "N", &m, &n, &al, a, &lda, x, &ix, &be, y, &iy, 1);
+            for (int i = 0; i < ly; i++) {
+                long double p = 0.0L, mag = 0.0L;
+                for (int j = 0; j < lx; j++) {
+                    double aij = t ? a[i * LDA + j] : a[j * LDA + i];
+                    double xj = x[ix > 0 ? j * ix : (lx - 1 - j) * -ix];
+                    p += (long double)aij * xj;
+                    mag += fabsl((long double)aij * xj);
+                }
+                int at = iy > 0 ? i * iy : (ly - 1 - i) * -iy;
+                double want = (double)(al * p + be * (long double)y0[at]);
+                double tol = 2.0 * (lx + 2) * DBL_EPSILON * (double)(al * mag + fabsl(be * (long double)y0[at]));
+                worst = fmax(worst, fabs(y[at] - want) / tol);
+            }
+        }
+    CHECK(worst <= 1.0, "fixed dgemv vs long double, 2 operations x 4 increments: %.3g of the bound", worst);
+    for (int i = 0; i < 2 * M; i++) y[i] = NAN;
+    int m = M, n = N, lda = LDA, one = 1;
+    double zero = 0.0, unit = 1.0;
+    ssm_ref_dgemv_("N", &m, &n, &unit, a, &lda, x, &one, &zero, y, &one, 1);
+    int finite = 1;
+    for (int i = 0; i < M; i++) finite &= isfinite(y[i]);
+    CHECK(finite, "dgemv: beta = 0 does not read y");
+}
+
 /* the *_work wrappers with the queried workspace give the allocating wrappers' bits (PTD's loop
  * relies on it: its result must not depend on who allocated), on both kernels; queries are
  * queries; the workspace zgemm is the allocating one's code without the allocation */
@@ -440,6 +485,7 @@ int main(void)
     test_progress();
     test_kernel();
     test_kernel_dgemm();
+    test_kernel_dgemv();
     test_kernel_work();
     return t_finish();
 }
