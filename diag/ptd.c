@@ -28,7 +28,8 @@
  * ladder of budgets m·10^k (m = 5, 3, 2, 1) above ε as full stages (those above
  * 0.1 with a quarter of the steps), so a run to ε passes through the same points
  * as a sweep; along them the weight doubles wherever an error would grow.  The
- * whole run uses the fixed kernel (core/kernel.c) on one thread: the result is a
+ * whole run uses the fixed kernel (core/kernel.c; OpenBLAS on one thread, the
+ * kernel's own products split deterministically over two): the result is a
  * function of the input alone. */
 #define _POSIX_C_SOURCE 200809L
 #include "diag/diag.h"
@@ -986,9 +987,9 @@ out:
  * on one thread, 8.95 with two, one mode then at Re = −6.7e-4), and with
  * OpenBLAS's kernel (OPENBLAS_CORETYPE Prescott / Haswell / SkylakeX: N = 32
  * files with kappa 7.538 / 7.537 / 7.540).  The whole run uses the fixed
- * kernel (core/kernel.c: reference LAPACK/BLAS, one code path on every CPU)
- * on one thread, so the result is a function of the input alone; the
- * caller's settings are restored afterwards. */
+ * kernel (core/kernel.c: reference LAPACK with ssmkit's own products, one
+ * code path on every CPU, any thread count), so the result is a function of
+ * the input alone; the caller's settings are restored afterwards. */
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
 {
