@@ -278,7 +278,7 @@ typedef void *(*half_fn)(void *);
 
 static int split_worth(int m, int n, int k)
 {
-    static int cpus;
+    static _Thread_local int cpus; /* per thread: no race on the first call */
     if (!cpus) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         cpus = c > 1 ? 2 : 1;
