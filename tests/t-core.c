@@ -357,6 +357,29 @@ static void test_kernel_dgemm(void)
     ssm_fixed_kernel(was);
 }
 
+/* The two-thread split and the register blocks give the bits of the plain
+ * loop: a product large enough to be split (96 × 96 × 64) against the same
+ * numbers one row (complex) or one column (real) at a time, which takes the
+ * unblocked path on one thread. */
+static void test_kernel_split(void)
+{
+    enum { M = 96, N = 96, K = 64 };
+    static double complex za[M * K], zb[K * N], zc[M * N], zr[M * N];
+    static double da[M * K], db[K * N], dc[M * N], dr[M * N];
+    for (int i = 0; i < M * K; i++) za[i] = CMPLX(t_uniform(), t_uniform()), da[i] = t_uniform();
+    for (int i = 0; i < K * N; i++) zb[i] = CMPLX(t_uniform(), t_uniform()), db[i] = t_uniform();
+    int was = ssm_fixed_kernel(1), ok = 1;
+    ok &= ssm_k_zgemm(1, 0, 0, M, N, K, 1.0, za, K, zb, N, 0.0, zc, N) == 0;
+    for (int i = 0; i < M; i++)
+        ok &= ssm_k_zgemm(1, 0, 0, 1, N, K, 1.0, za + i * K, K, zb, N, 0.0, zr + i * N, N) == 0;
+    CHECK(ok && same_bits(zc, zr, sizeof zc), "complex product: split and blocked = one row at a time, bit for bit");
+    ssm_k_dgemm(0, 0, 0, M, N, K, 1.0, da, M, db, K, 0.0, dc, M);
+    for (int j = 0; j < N; j++)
+        ssm_k_dgemm(0, 0, 0, M, 1, K, 1.0, da, M, db + j * K, K, 0.0, dr + j * M, M);
+    CHECK(same_bits(dc, dr, sizeof dc), "real product: split and blocked = one column at a time, bit for bit");
+    ssm_fixed_kernel(was);
+}
+
 /* The fixed kernel's own dgemv (called by the reference LAPACK only, so
  * through its Fortran symbol): both operations, increments ±1 and ±2 (a
  * negative one walks from the end), against long double within the
@@ -485,6 +508,7 @@ int main(void)
     test_progress();
     test_kernel();
     test_kernel_dgemm();
+    test_kernel_split();
     test_kernel_dgemv();
     test_kernel_work();
     return t_finish();
