@@ -36,7 +36,9 @@ HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
 
 # the fixed kernel: reference LAPACK/BLAS renamed ssm_ref_* (core/kernel.c, scripts/ref-kernel)
 REF_OBJ  := $(BUILD)/obj/core/ref-lapack.o
-REF_SYMS := dgeev_ dgesdd_ zgesv_ zgesvd_ zgeev_ dgemm_ zgemm_ dgehrd_ dorghr_ zgehrd_ zunghr_
+REF_SYMS := dgeev_ dgesdd_ dgesv_ zgesv_ zgesvd_ zgeev_ zgemm_ dgehrd_ dorghr_ zgehrd_ zunghr_
+# BLAS routines core/kernel.c defines in place of the reference ones (also for the LAPACK inside)
+REF_OWN  := dgemm_ dgemv_
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(REF_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -78,7 +80,7 @@ $(BUILD)/obj/core/kernel.o: CFLAGS += -O3 -ffp-contract=off
 $(BUILD)/obj/train/layers.o $(BUILD)/obj/train/ssm_layer.o $(BUILD)/obj/train/model.o: CFLAGS += -O3 -ffp-contract=off
 
 $(REF_OBJ): scripts/ref-kernel Makefile | $(DEPSOK)
-	CC="$(CC)" scripts/ref-kernel $@ $(REF_SYMS)
+	CC="$(CC)" REF_OWN="$(REF_OWN)" scripts/ref-kernel $@ $(REF_SYMS)
 
 $(STATIC): $(LIB_OBJ)
 	@rm -f $@

@@ -100,7 +100,7 @@ static void print_version(void)
         printf(", set by OPENBLAS_CORETYPE=%s\n", set);
     else
         printf(" (OpenBLAS's own choice%s%s)\n", chose ? "; " : "", chose ? chose : "");
-    printf("fixed kernel (PTD): reference LAPACK/BLAS, one code path on every CPU\n");
+    printf("fixed kernel (PTD): reference LAPACK with ssmkit's own BLAS products, one code path on every CPU and thread count\n");
 }
 
 static int run_command(int argc, char **argv)

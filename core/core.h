@@ -175,6 +175,7 @@ SSM_MUST_CHECK int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, doub
                                int ldvl, double *vr, int ldvr);
 SSM_MUST_CHECK int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt,
                                 int ldvt);
+SSM_MUST_CHECK int ssm_k_dgesv(int n, int nrhs, double *a, int lda, int *ipiv, double *b, int ldb);
 SSM_MUST_CHECK int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double complex *b, int ldb);
 SSM_MUST_CHECK int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s,
                                 double complex *u, int ldu, double complex *vt, int ldvt);

@@ -6,6 +6,12 @@
  * kernel is Debian's reference LAPACK and BLAS (plain Fortran, one compiled
  * code path on every x86-64 CPU), linked into libssmkit under ssm_ref_ names
  * by scripts/ref-kernel; with ssm_fixed_kernel(1) this thread's calls go there.
+ * The BLAS products are ssmkit's own (below: dgemm, dgemv, the complex
+ * product), for the reference LAPACK inside too: register blocked, each entry
+ * summed in one fixed order without FMA, the large ones split over two threads
+ * by halves of the output — the same bits on every CPU and thread count, and
+ * a short PTD run at N = 256 takes half the CPU time it took on the reference
+ * BLAS (9.5 s → 4.7 s, with diag/ptd.c's real inverse of V).
  * Measured here at N = 64: dgeev 1.0 ms (OpenBLAS 0.9 ms), a 64×64×240 zgemm
  * 0.65 ms (OpenBLAS 0.13 ms).
  *
@@ -22,8 +28,10 @@
 #include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* reference LAPACK/BLAS (Fortran calling convention: hidden string lengths last) */
 void ssm_ref_dgeev_(const char *jl, const char *jr, const int *n, double *a, const int *lda, double *wr, double *wi,
@@ -34,6 +42,8 @@ void ssm_ref_dgesdd_(const char *jz, const int *m, const int *n, double *a, cons
                      int *info, size_t);
 void ssm_ref_zgesv_(const int *n, const int *nrhs, double complex *a, const int *lda, int *ipiv, double complex *b,
                     const int *ldb, int *info);
+void ssm_ref_dgesv_(const int *n, const int *nrhs, double *a, const int *lda, int *ipiv, double *b, const int *ldb,
+                    int *info);
 void ssm_ref_zgesvd_(const char *ju, const char *jvt, const int *m, const int *n, double complex *a, const int *lda,
                      double *s, double complex *u, const int *ldu, double complex *vt, const int *ldvt,
                      double complex *work, const int *lwork, double *rwork, int *info, size_t, size_t);
@@ -43,6 +53,9 @@ void ssm_ref_zgeev_(const char *jl, const char *jr, const int *n, double complex
 void ssm_ref_dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha,
                     const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c,
                     const int *ldc, size_t, size_t);
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt);
 void ssm_ref_zgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
                     const double complex *alpha, const double complex *a, const int *lda, const double complex *b,
                     const int *ldb, const double complex *beta, double complex *c, const int *ldc, size_t, size_t);
@@ -152,6 +165,19 @@ int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double c
     return info;
 }
 
+int ssm_k_dgesv(int n, int nrhs, double *a, int lda, int *ipiv, double *b, int ldb)
+{
+    if (!fixed)
+        return LAPACKE_dgesv(LAPACK_COL_MAJOR, n, nrhs, a, lda, ipiv, b, ldb);
+    int info = bad_args(n, nrhs, lda, n);
+    if (info)
+        return info;
+    if (ldb < (n > 1 ? n : 1))
+        return -7;
+    ssm_ref_dgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
+    return info;
+}
+
 int ssm_k_zgesvd_work(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u,
                       int ldu, double complex *vt, int ldvt, double complex *work, int lwork, double *rwork)
 {
@@ -240,6 +266,39 @@ void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alph
         ssm_ref_dgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
 }
 
+/* Both cores on the large products, deterministically: the rows (complex
+ * product) or columns (real product) of C are cut in two and each half is
+ * computed by the same code as the whole, each entry in its own fixed order —
+ * so the bits do not depend on whether a second thread ran, or how many CPUs
+ * there are.  Below SPLIT_WORK multiply-adds a thread costs more than it saves
+ * (PTD at N = 64 calls 64 × 64 × 64 products); where no thread can be started
+ * both halves run here, one after the other. */
+#define SPLIT_WORK 262144.0
+typedef void *(*half_fn)(void *);
+
+static int split_worth(int m, int n, int k)
+{
+    static _Thread_local int cpus; /* per thread: no race on the first call */
+    if (!cpus) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        cpus = c > 1 ? 2 : 1;
+    }
+    return cpus > 1 && (double)m * (double)n * (double)k >= SPLIT_WORK;
+}
+
+/* f(lo) on a second thread and f(hi) on this one */
+static void run_halves(half_fn f, void *lo, void *hi)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, f, lo) != 0) {
+        f(lo);
+        f(hi);
+        return;
+    }
+    f(hi);
+    pthread_join(t, NULL);
+}
+
 /* The fixed kernel's complex product (the optimiser's hot spot: 63% of a PTD
  * run on reference zgemm).  Split real/imaginary panels, four rows of C at a
  * time; every entry of C is summed over l = 0, 1, … in this order and each
@@ -300,6 +359,33 @@ static void panel_product(double *pr, double *pi, const double *ar, const double
     }
 }
 
+typedef struct {
+    double *pr, *pi;
+    const double *ar, *ai, *br, *bi;
+    int m, n, k;
+} panel_job;
+
+static void *panel_half(void *arg)
+{
+    panel_job *j = arg;
+    panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    return NULL;
+}
+
+/* panel_product, its rows split in two at a multiple of 4 when that pays */
+static void panel_rows(double *pr, double *pi, const double *ar, const double *ai, const double *br,
+                       const double *bi, int m, int n, int k)
+{
+    int m1 = m / 8 * 4;
+    if (m1 == 0 || !split_worth(m, n, k)) {
+        panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+        return;
+    }
+    size_t o = (size_t)m1 * n, oa = (size_t)m1 * k;
+    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k}, hi = {pr + o, pi + o, ar + oa, ai + oa, br, bi, m - m1, n, k};
+    run_halves(panel_half, &lo, &hi);
+}
+
 /* element (i, j) of op(X) for a row-major X with leading dimension ld */
 static double complex op_at(const double complex *x, int ld, int t, int i, int j)
 {
@@ -331,7 +417,7 @@ static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, doub
             br[(size_t)l * n + j] = creal(v);
             bi[(size_t)l * n + j] = cimag(v);
         }
-    panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+    panel_rows(pr, pi, ar, ai, br, bi, m, n, k);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             double complex p = CMPLX(pr[(size_t)i * n + j], pi[(size_t)i * n + j]);
@@ -384,6 +470,219 @@ int ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double compl
     ssm_k_zgemm_work(row_major, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
     free(work);
     return 0;
+}
+
+/* The fixed kernel's real product, in place of the reference BLAS dgemm (which
+ * scripts/ref-kernel leaves out of the reference object, so that the reference
+ * LAPACK inside — dgeev's Hessenberg and QR sweeps, dgesdd's bidiagonalisation —
+ * calls this one; it was 43 % of a PTD step at N = 256).  Column-major, BLAS
+ * semantics (β = 0: C is not read; α = 0 or k = 0: C = β C).  Every entry is
+ * P_ij = Σ_l op(A)_il op(B)_lj summed over l = 0, 1, … in this order from 0,
+ * then C_ij = α P_ij (+ β C_ij): an 8-row × 4-column block of C is held in
+ * registers and the clones only process more rows at once (no FMA), so every
+ * build gives the same bits.  op(A) is copied into a column-major panel when
+ * transposed (a thread-local buffer; where it cannot grow, the entries are read
+ * in place, in the same order). */
+static _Thread_local double *dg_buf;
+static _Thread_local size_t dg_cap;
+
+/* op(X)_il of a column-major X */
+static inline double dg_at(const double *x, int ld, int t, int i, int l)
+{
+    return t ? x[(size_t)i * ld + l] : x[(size_t)l * ld + i];
+}
+
+/* C_ij = α p (+ β C_ij) */
+static inline void dg_store(double *c, double p, double alpha, double beta)
+{
+    *c = beta == 0.0 ? alpha * p : alpha * p + beta * *c;
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void dg_blocks(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
+                      double beta, double *c, int ldc)
+{
+    for (int j0 = 0; j0 + 4 <= n; j0 += 4)
+        for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+            v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+            for (int l = 0; l < k; l++) {
+                v8 x;
+                LOAD8(x, a + (size_t)l * lda + i0);
+                c0 += x * dg_at(b, ldb, tb, l, j0);
+                c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
+                c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
+                c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+            }
+            v8 acc[4] = {c0, c1, c2, c3};
+            for (int q = 0; q < 4; q++)
+                for (int r = 0; r < 8; r++)
+                    dg_store(c + (size_t)(j0 + q) * ldc + i0 + r, acc[q][r], alpha, beta);
+        }
+}
+
+typedef struct {
+    int m, n, k, lda, ldb, tb, ldc;
+    double alpha, beta;
+    const double *a, *b;
+    double *c;
+} dg_job;
+
+static void *dg_half(void *arg)
+{
+    dg_job *j = arg;
+    dg_blocks(j->m, j->n, j->k, j->alpha, j->a, j->lda, j->b, j->ldb, j->tb, j->beta, j->c, j->ldc);
+    return NULL;
+}
+
+/* dg_blocks (n a multiple of 4), its columns split in two when that pays */
+static void dg_columns(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
+                       double beta, double *c, int ldc)
+{
+    int n1 = n / 8 * 4;
+    if (n1 == 0 || !split_worth(m, n, k)) {
+        dg_blocks(m, n, k, alpha, a, lda, b, ldb, tb, beta, c, ldc);
+        return;
+    }
+    /* column j of op(B) starts at b + j ldb (tb = 0) or b + j (tb = 1) */
+    const double *b1 = tb ? b + n1 : b + (size_t)n1 * ldb;
+    dg_job lo = {m, n1, k, lda, ldb, tb, ldc, alpha, beta, a, b, c},
+           hi = {m, n - n1, k, lda, ldb, tb, ldc, alpha, beta, a, b1, c + (size_t)n1 * ldc};
+    run_halves(dg_half, &lo, &hi);
+}
+
+/* the entries dg_blocks leaves (or all of them), one at a time in the same order */
+static void dg_rest(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
+                    int tb, double beta, double *c, int ldc, int mb, int nb)
+{
+    for (int j = 0; j < n; j++)
+        for (int i = j < nb ? mb : 0; i < m; i++) {
+            double p = 0.0;
+            for (int l = 0; l < k; l++)
+                p += dg_at(a, lda, ta, i, l) * dg_at(b, ldb, tb, l, j);
+            dg_store(c + (size_t)j * ldc + i, p, alpha, beta);
+        }
+}
+
+void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const int *n, const int *k,
+                    const double *alpha, const double *a, const int *lda, const double *b, const int *ldb,
+                    const double *beta, double *c, const int *ldc, size_t la, size_t lb)
+{
+    (void)la; (void)lb;
+    int M = *m, N = *n, K = *k, ldA = *lda, ldC = *ldc;
+    int ta = *transa != 'N' && *transa != 'n', tb = *transb != 'N' && *transb != 'n';
+    double al = *alpha, be = *beta;
+    if (M <= 0 || N <= 0)
+        return;
+    if (al == 0.0 || K <= 0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                c[(size_t)j * ldC + i] = be == 0.0 ? 0.0 : be * c[(size_t)j * ldC + i];
+        return;
+    }
+    size_t need = (size_t)M * (size_t)K;
+    if (ta && need > dg_cap) {
+        double *nb = realloc(dg_buf, need * sizeof *nb);
+        if (nb) {
+            dg_buf = nb;
+            dg_cap = need;
+        }
+    }
+    if (ta && need <= dg_cap) { /* op(A) = Aᵀ into a column-major M×K panel */
+        for (int l = 0; l < K; l++)
+            for (int i = 0; i < M; i++)
+                dg_buf[(size_t)l * M + i] = a[(size_t)i * ldA + l];
+        a = dg_buf;
+        ldA = M;
+        ta = 0;
+    }
+    int mb = ta ? 0 : M / 8 * 8, nb = ta ? 0 : N / 4 * 4;
+    if (mb && nb)
+        dg_columns(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
+    dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
+}
+
+/* The fixed kernel's matrix–vector product, in place of the reference BLAS
+ * dgemv for the same reason as dgemm above (the Householder panels of dgeev's
+ * Hessenberg and dgesdd's bidiagonal reductions).  BLAS semantics, any
+ * increments; each entry p = Σ op(A)_ij x_j summed over j = 0, 1, … from 0, then
+ * y = α p (+ β y): 8 rows at a time in registers (A as is; the clones only
+ * widen the rows) or 4 columns at a time in scalars (Aᵀ). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void dv_rows(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
+                    double *y, int incy)
+{
+    for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+        v8 acc = {0};
+        for (int j = 0; j < n; j++) {
+            v8 col;
+            LOAD8(col, a + (size_t)j * lda + i0);
+            acc += col * x[(ptrdiff_t)j * incx];
+        }
+        for (int r = 0; r < 8; r++)
+            dg_store(y + (ptrdiff_t)(i0 + r) * incy, acc[r], alpha, beta);
+    }
+    for (int i = m / 8 * 8; i < m; i++) {
+        double p = 0.0;
+        for (int j = 0; j < n; j++)
+            p += a[(size_t)j * lda + i] * x[(ptrdiff_t)j * incx];
+        dg_store(y + (ptrdiff_t)i * incy, p, alpha, beta);
+    }
+}
+
+static void dv_cols(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
+                    double *y, int incy)
+{
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const double *c0 = a + (size_t)j * lda, *c1 = c0 + lda, *c2 = c1 + lda, *c3 = c2 + lda;
+        double p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0;
+        for (int i = 0; i < m; i++) {
+            double xi = x[(ptrdiff_t)i * incx];
+            p0 += c0[i] * xi;
+            p1 += c1[i] * xi;
+            p2 += c2[i] * xi;
+            p3 += c3[i] * xi;
+        }
+        dg_store(y + (ptrdiff_t)j * incy, p0, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 1) * incy, p1, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 2) * incy, p2, alpha, beta);
+        dg_store(y + (ptrdiff_t)(j + 3) * incy, p3, alpha, beta);
+    }
+    for (; j < n; j++) {
+        const double *c0 = a + (size_t)j * lda;
+        double p = 0.0;
+        for (int i = 0; i < m; i++)
+            p += c0[i] * x[(ptrdiff_t)i * incx];
+        dg_store(y + (ptrdiff_t)j * incy, p, alpha, beta);
+    }
+}
+
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt)
+{
+    (void)lt;
+    int M = *m, N = *n, ix = *incx, iy = *incy, t = *trans != 'N' && *trans != 'n';
+    double al = *alpha, be = *beta;
+    if (M <= 0 || N <= 0 || (al == 0.0 && be == 1.0))
+        return;
+    int lx = t ? M : N, ly = t ? N : M;
+    /* a negative increment walks the vector from its end (BLAS) */
+    x += ix < 0 ? -(ptrdiff_t)(lx - 1) * ix : 0;
+    y += iy < 0 ? -(ptrdiff_t)(ly - 1) * iy : 0;
+    if (al == 0.0) {
+        for (int i = 0; i < ly; i++)
+            y[(ptrdiff_t)i * iy] = be == 0.0 ? 0.0 : be * y[(ptrdiff_t)i * iy];
+        return;
+    }
+    if (t)
+        dv_cols(M, N, al, a, *lda, x, ix, be, y, iy);
+    else
+        dv_rows(M, N, al, a, *lda, x, ix, be, y, iy);
 }
 
 /* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */

@@ -28,7 +28,8 @@
  * ladder of budgets m·10^k (m = 5, 3, 2, 1) above ε as full stages (those above
  * 0.1 with a quarter of the steps), so a run to ε passes through the same points
  * as a sweep; along them the weight doubles wherever an error would grow.  The
- * whole run uses the fixed kernel (core/kernel.c) on one thread: the result is a
+ * whole run uses the fixed kernel (core/kernel.c; OpenBLAS on one thread, the
+ * kernel's own products split deterministically over two): the result is a
  * function of the input alone. */
 #define _POSIX_C_SOURCE 200809L
 #include "diag/diag.h"
@@ -40,6 +41,35 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Profiling hooks (build with EXTRA_CFLAGS=-DPTD_TRACE): time per phase and
+ * steps per stage on stderr; nothing at all in a normal build. */
+#ifdef PTD_TRACE
+#include <stdio.h>
+enum { TR_GEEV, TR_INV, TR_OBJ, TR_GRAD, TR_TFGRAD, TR_PROJ, TR_N };
+static double tr_sec[TR_N];
+static long tr_cnt[TR_N];
+static double tr_clock(void) /* CPU time: the machine may be shared */
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+#define TR_BEGIN double tr_t0_ = tr_clock()
+#define TR_END(slot) (tr_sec[slot] += tr_clock() - tr_t0_, tr_cnt[slot]++)
+#define TR_AGAIN (tr_t0_ = tr_clock())
+static void tr_report(void)
+{
+    static const char *name[TR_N] = {"dgeev", "V^-1", "objective", "gradient", "tf-gradient", "project"};
+    for (int k = 0; k < TR_N; k++)
+        fprintf(stderr, "ptd-trace %-12s %8ld calls %9.3f s %8.3f ms/call\n", name[k], tr_cnt[k], tr_sec[k],
+                tr_cnt[k] ? 1e3 * tr_sec[k] / (double)tr_cnt[k] : 0.0);
+}
+#else
+#define TR_BEGIN (void)0
+#define TR_END(slot) (void)0
+#define TR_AGAIN (void)0
+#endif
 
 /* continuation schedule: radius ratio per stage, iterations and flatness
  * threshold of the intermediate stages (tuned on LegS N = 32, 64: see the
@@ -161,52 +191,85 @@ static ssm_status outcome(const char *routine, int info)
     return info > 0 ? SSM_ENOCONV : ssm_lapack_status(routine, info);
 }
 
+/* W = V⁻¹ from the real inverse R = VR⁻¹ (V = VR·M with M block diagonal: for a
+ * pair (j, j+1) the columns c(vr_j ± i vr_{j+1}), M_jj = [[c, c], [i c, −i c]],
+ * whose inverse is [[1, −i], [1, i]]/(2c); for a real column c): a real LU of
+ * dgeev's own VR, a quarter of the complex one's flops.  R goes to w->proj
+ * (column-major, after the N² copy of VR that dgesv factors); scale: the c of
+ * every column.  SSM_ENOCONV (nothing recorded) when VR is singular. */
+static ssm_status invert_vectors(ptd_work *w, const double *scale)
+{
+    size_t N = w->N, n2 = N * N;
+    double *lu = w->proj, *R = lu + n2;
+    memcpy(lu, w->VR, n2 * sizeof(double));
+    memset(R, 0, n2 * sizeof(double));
+    for (size_t i = 0; i < N; i++)
+        R[i * N + i] = 1.0;
+    ssm_status s = outcome("dgesv", ssm_k_dgesv((int)N, (int)N, lu, (int)N, w->ipiv, R, (int)N));
+    if (s != SSM_OK)
+        return s;
+    for (size_t j = 0; j < N; j++) { /* row j of R is R[k N + j], k = 0 … N − 1 */
+        if (w->wi[j] != 0.0 && j + 1 < N) {
+            double h = 0.5 / scale[j];
+            for (size_t k = 0; k < N; k++) {
+                double re = R[k * N + j], im = R[k * N + j + 1];
+                w->W[j * N + k] = CMPLX(h * re, -h * im);
+                w->W[(j + 1) * N + k] = CMPLX(h * re, h * im);
+            }
+            j++;
+        } else {
+            for (size_t k = 0; k < N; k++)
+                w->W[j * N + k] = R[k * N + j] / scale[j];
+        }
+    }
+    return SSM_OK;
+}
+
 /* Eigendecomposition of A + E into w->lam, w->V (unit columns, row-major),
  * w->W = V⁻¹ (row-major).  SSM_ENOCONV (nothing recorded) when dgeev does not
  * converge or V is singular; allocates nothing. */
 static ssm_status decompose(ptd_work *w, const double *E)
 {
     w->full_eigs++;
-    size_t N = w->N, n2 = N * N;
+    TR_BEGIN;
+    size_t N = w->N;
     for (size_t i = 0; i < N; i++) /* column-major X = A + E */
         for (size_t j = 0; j < N; j++)
             w->X[j * N + i] = w->A[i * N + j] + E[i * N + j];
     ssm_status s = outcome("dgeev", ssm_k_dgeev_work('N', 'V', (int)N, w->X, (int)N, w->wr, w->wi, NULL, 1, w->VR,
                                                      (int)N, w->geev_work, w->geev_lw));
+    TR_END(TR_GEEV);
     if (s != SSM_OK)
         return s;
+    TR_AGAIN;
+    double *scale = w->X; /* N entries: X is free after dgeev */
     for (size_t j = 0; j < N; j++) {
+        int pair = w->wi[j] != 0.0 && j + 1 < N;
+        /* c = 1/‖column‖ (entries of a unit LAPACK vector: no overflow); a pair's two share it */
+        double ss = 0.0;
+        for (size_t i = 0; i < N; i++) {
+            double re = w->VR[j * N + i], im = pair ? w->VR[(j + 1) * N + i] : 0.0;
+            ss += re * re + im * im;
+        }
+        scale[j] = 1.0 / sqrt(ss);
         w->lam[j] = CMPLX(w->wr[j], w->wi[j]);
-        if (w->wi[j] != 0.0 && j + 1 < N) {
+        if (pair) {
+            scale[j + 1] = scale[j];
             w->lam[j + 1] = CMPLX(w->wr[j + 1], w->wi[j + 1]);
             for (size_t i = 0; i < N; i++) {
-                double re = w->VR[j * N + i], im = w->VR[(j + 1) * N + i];
+                double re = scale[j] * w->VR[j * N + i], im = scale[j] * w->VR[(j + 1) * N + i];
                 w->V[i * N + j] = CMPLX(re, im);
                 w->V[i * N + j + 1] = CMPLX(re, -im);
             }
             j++;
         } else {
             for (size_t i = 0; i < N; i++)
-                w->V[i * N + j] = w->VR[j * N + i];
+                w->V[i * N + j] = scale[j] * w->VR[j * N + i];
         }
     }
-    for (size_t j = 0; j < N; j++) { /* unit columns (entries of a unit LAPACK vector: no overflow) */
-        double ss = 0.0;
-        for (size_t i = 0; i < N; i++) {
-            double complex z = w->V[i * N + j];
-            ss += creal(z) * creal(z) + cimag(z) * cimag(z);
-        }
-        double inv = 1.0 / sqrt(ss);
-        for (size_t i = 0; i < N; i++)
-            w->V[i * N + j] *= inv;
-    }
-    /* T holds V row-major = Vᵀ column-major; solving Vᵀ Z = I gives Z = V⁻ᵀ in
-     * column-major order, which is V⁻¹ in row-major order */
-    memcpy(w->T, w->V, n2 * sizeof(double complex));
-    memset(w->W, 0, n2 * sizeof(double complex));
-    for (size_t i = 0; i < N; i++)
-        w->W[i * N + i] = 1.0;
-    return outcome("zgesv", ssm_k_zgesv((int)N, (int)N, w->T, (int)N, w->ipiv, w->W, (int)N));
+    s = invert_vectors(w, scale);
+    TR_END(TR_INV);
+    return s;
 }
 
 /* objective at the current decomposition; +inf when not strictly stable */
@@ -231,8 +294,11 @@ static double objective(ptd_work *w, double *sum_s2)
     if (!isfinite(f))
         return INFINITY;
     f += w->mu * bar;
-    if (w->use_tf)
+    if (w->use_tf) {
+        TR_BEGIN;
         f += w->tau * ptd_tf_value(&w->tf, w->V, w->W, w->lam, w->B);
+        TR_END(TR_OBJ);
+    }
     return isfinite(f) ? f : INFINITY;
 }
 
@@ -240,6 +306,7 @@ static double objective(ptd_work *w, double *sum_s2)
 static void gradient(ptd_work *w, double *g)
 {
     size_t N = w->N;
+    TR_BEGIN;
     /* G = V* V, H = W W* */
     ptd_zgemm(1, N, N, N, w->V, w->V, w->G, w->zgemm_work);
     ssm_k_zgemm_work(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N,
@@ -268,8 +335,12 @@ static void gradient(ptd_work *w, double *g)
     for (size_t a = 0; a < N; a++)
         for (size_t b = 0; b < N; b++)
             g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
-    if (w->use_tf)
+    TR_END(TR_GRAD);
+    if (w->use_tf) {
+        TR_AGAIN;
         ptd_tf_gradient(&w->tf, g, w->tau, w->V, w->W, w->lam);
+        TR_END(TR_TFGRAD);
+    }
 }
 
 /* E ← the nearest point (Frobenius) of {‖E‖₂ <= delta}: clip singular values.
@@ -281,8 +352,10 @@ static ssm_status project(ptd_work *w, double *E, double delta)
     size_t N = w->N;
     double *a = w->proj, *U = a + N * N, *Vt = U + N * N, *s = Vt + N * N;
     memcpy(a, E, N * N * sizeof(double));
+    TR_BEGIN;
     ssm_status st = outcome("dgesdd", ssm_k_dgesdd_work('S', (int)N, (int)N, a, (int)N, s, U, (int)N, Vt, (int)N,
                                                         w->sdd_work, w->sdd_lw_s, w->sdd_iwork));
+    TR_END(TR_PROJ);
     if (st != SSM_OK || s[0] <= delta)
         return st;
     /* Eᵀ += U diag(min(σ, δ) − σ) Vᵀ; U column k is U[k N .. k N + N) */
@@ -407,6 +480,11 @@ static ssm_status spg_stage(ptd_work *w, spg_state *st, int *accepted, double de
         ++*accepted;
         st->iterations++;
         flat = fold - ft < flat_tol * fabs(ft) ? flat + 1 : 0;
+#ifdef PTD_TRACE
+        if (st->iterations % 100 == 0)
+            fprintf(stderr, "ptd-trace   step %d f %.8g ones %.4g state %.4g\n", st->iterations, ft,
+                    w->use_tf ? w->tf.sup_ones : 0.0, w->use_tf ? w->tf.sup_state : 0.0);
+#endif
         if (flat >= 5)
             break;
         double kappa;
@@ -642,8 +720,17 @@ static ssm_status ctx_descend(ptd_ctx *c, double goal, int last)
         c->stages++;
         int at_goal = c->delta <= goal * (1.0 + 1e-12);
         /* intermediate radii only carry the iterate along: a loose stop */
+#ifdef PTD_TRACE
+        int it0 = st->iterations;
+        double t0 = tr_clock();
+#endif
         s = stage(w, st, c->delta, at_goal ? stage_iter(c->max_iter, goal / c->nA) : INTERMEDIATE_ITER,
                   at_goal && last && opts ? opts->kappa_target : 0.0, at_goal ? 1e-7 : INTERMEDIATE_FLAT);
+#ifdef PTD_TRACE
+        fprintf(stderr, "ptd-trace stage %.4g max %d steps %d %.2f s f %.6g\n", c->delta / c->nA,
+                at_goal ? stage_iter(c->max_iter, goal / c->nA) : INTERMEDIATE_ITER, st->iterations - it0,
+                tr_clock() - t0, st->f);
+#endif
         if (s != SSM_OK)
             return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
                                     : s;
@@ -669,6 +756,9 @@ static ssm_status ctx_keep_monotone(ptd_ctx *c, double goal, int first)
         if (now.tf_ones <= c->prev_ones && now.tf_state <= c->prev_state)
             break;
         w->tau *= 2.0;
+#ifdef PTD_TRACE
+        fprintf(stderr, "ptd-trace escalate tau %g at %.4g\n", w->tau, c->delta / c->nA);
+#endif
         if ((s = stage(w, &c->st, c->delta, stage_iter(c->max_iter, goal / c->nA), 0.0, 1e-7)) != SSM_OK)
             return s == SSM_ENOCONV ? SSM_ERROR(s, "ptd: eigendecomposition failed at budget %.3g", c->delta / c->nA)
                                     : s;
@@ -884,6 +974,9 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     if ((s = ctx_optimise(&c)) == SSM_OK && (s = ctx_result(&c, E, lambda, V, Vinv)) == SSM_OK && info)
         s = ctx_info(info, &c, E, lambda, V, Vinv, A);
 out:
+#ifdef PTD_TRACE
+    tr_report();
+#endif
     ctx_free(&c);
     return s;
 }
@@ -894,9 +987,9 @@ out:
  * on one thread, 8.95 with two, one mode then at Re = −6.7e-4), and with
  * OpenBLAS's kernel (OPENBLAS_CORETYPE Prescott / Haswell / SkylakeX: N = 32
  * files with kappa 7.538 / 7.537 / 7.540).  The whole run uses the fixed
- * kernel (core/kernel.c: reference LAPACK/BLAS, one code path on every CPU)
- * on one thread, so the result is a function of the input alone; the
- * caller's settings are restored afterwards. */
+ * kernel (core/kernel.c: reference LAPACK with ssmkit's own products, one
+ * code path on every CPU, any thread count), so the result is a function of
+ * the input alone; the caller's settings are restored afterwards. */
 ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_zmat_t Vinv, ssm_ptd_info *info,
                         const ssm_dmat_t A, const ssm_dmat_t P, const ssm_ptd_opts *opts)
 {

@@ -350,10 +350,138 @@ static void test_kernel(void)
     CHECK(worst <= 8.0 * K * K * DBL_EPSILON, "fixed zgemm vs OpenBLAS, all 18 layouts: %.3g", worst);
 }
 
+static int same_bits(const void *x, const void *y, size_t bytes) { return memcmp(x, y, bytes) == 0; }
+
+/* The fixed kernel's own dgemm (which the reference LAPACK inside calls too):
+ * every transpose pairing and layout against a long-double sum (each entry
+ * within 2(k + 2) u (|α| Σ|a||b| + |β c|), the standard bound for a dot product
+ * summed in any order); β = 0 never reads C (NaN there stays out); α = 0 is
+ * β C; a transposed A (copied into a panel) gives the same bits as the same
+ * numbers stored untransposed; M, N not multiples of the 8 × 4 block. */
+static void test_kernel_dgemm(void)
+{
+    enum { M = 21, N = 13, K = 17, S = 21 * 17 };
+    static double a[S], at[S], b[K * N + 4 * K], c[M * N], c0[M * N], c1[M * N];
+    for (int i = 0; i < S; i++) a[i] = t_uniform();
+    for (int i = 0; i < M; i++) /* at: a's M×K row-major numbers, stored K×M (op = transpose) */
+        for (int l = 0; l < K; l++) at[l * M + i] = a[i * K + l];
+    for (size_t i = 0; i < sizeof b / sizeof *b; i++) b[i] = t_uniform();
+    for (int i = 0; i < M * N; i++) c[i] = t_uniform();
+    int was = ssm_fixed_kernel(1);
+    double worst = 0.0;
+    for (int tb = 0; tb < 2; tb++)
+        for (int rm = 0; rm < 2; rm++)
+            for (int ta = 0; ta < 2; ta++) {
+                /* op(A)_il = a[i K + l] either way; op(B)_lj = b at (l, j) of a K×N (tb = 0) or N×K matrix */
+                const double *A = ta ? at : a;
+                int lda = rm ? (ta ? M : K) : (ta ? K : M), ldb = rm ? (tb ? K : N) : (tb ? N : K);
+                if (!rm) /* column-major: op(A)_il at A[l lda + i] (ta = 0) needs a's numbers column-major */
+                    A = ta ? a : at;
+                memcpy(c0, c, sizeof c);
+                ssm_k_dgemm(rm, ta, tb, M, N, K, 0.5, A, lda, b, ldb, -1.0, c0, rm ? N : M);
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < N; j++) {
+                        long double p = 0.0L, mag = 0.0L;
+                        for (int l = 0; l < K; l++) {
+                            double bl = rm ? (tb ? b[j * K + l] : b[l * N + j]) : (tb ? b[l * N + j] : b[j * K + l]);
+                            p += (long double)a[i * K + l] * bl;
+                            mag += fabsl((long double)a[i * K + l] * bl);
+                        }
+                        size_t at_c = rm ? (size_t)i * N + j : (size_t)j * M + i;
+                        double want = (double)(0.5L * p - (long double)c[at_c]);
+                        double tol = 2.0 * (K + 2) * DBL_EPSILON * (double)(0.5L * mag + fabsl((long double)c[at_c]));
+                        worst = fmax(worst, fabs(c0[at_c] - want) / tol);
+                    }
+                if (ta) /* the same product from the untransposed copy: the same bits */
+                    CHECK(same_bits(c0, c1, sizeof c0), "dgemm: transposed A (panel) = untransposed, tb %d rm %d", tb,
+                          rm);
+                memcpy(c1, c0, sizeof c0);
+            }
+    CHECK(worst <= 1.0, "fixed dgemm vs long double, 8 layouts: %.3g of the bound", worst);
+    for (int i = 0; i < M * N; i++) c0[i] = NAN;
+    ssm_k_dgemm(1, 0, 0, M, N, K, 1.0, a, K, b, N, 0.0, c0, N);
+    int finite = 1;
+    for (int i = 0; i < M * N; i++) finite &= isfinite(c0[i]);
+    CHECK(finite, "dgemm: beta = 0 does not read C");
+    memcpy(c0, c, sizeof c);
+    ssm_k_dgemm(1, 0, 0, M, N, K, 0.0, a, K, b, N, 2.0, c0, N);
+    int scaled = 1;
+    for (int i = 0; i < M * N; i++) scaled &= c0[i] == 2.0 * c[i];
+    CHECK(scaled, "dgemm: alpha = 0 gives beta C");
+    ssm_fixed_kernel(was);
+}
+
+/* The two-thread split and the register blocks give the bits of the plain
+ * loop: a product large enough to be split (96 × 96 × 64) against the same
+ * numbers one row (complex) or one column (real) at a time, which takes the
+ * unblocked path on one thread. */
+static void test_kernel_split(void)
+{
+    enum { M = 96, N = 96, K = 64 };
+    static double complex za[M * K], zb[K * N], zc[M * N], zr[M * N];
+    static double da[M * K], db[K * N], dc[M * N], dr[M * N];
+    for (int i = 0; i < M * K; i++) za[i] = CMPLX(t_uniform(), t_uniform()), da[i] = t_uniform();
+    for (int i = 0; i < K * N; i++) zb[i] = CMPLX(t_uniform(), t_uniform()), db[i] = t_uniform();
+    int was = ssm_fixed_kernel(1), ok = 1;
+    ok &= ssm_k_zgemm(1, 0, 0, M, N, K, 1.0, za, K, zb, N, 0.0, zc, N) == 0;
+    for (int i = 0; i < M; i++)
+        ok &= ssm_k_zgemm(1, 0, 0, 1, N, K, 1.0, za + i * K, K, zb, N, 0.0, zr + i * N, N) == 0;
+    CHECK(ok && same_bits(zc, zr, sizeof zc), "complex product: split and blocked = one row at a time, bit for bit");
+    ssm_k_dgemm(0, 0, 0, M, N, K, 1.0, da, M, db, K, 0.0, dc, M);
+    for (int j = 0; j < N; j++)
+        ssm_k_dgemm(0, 0, 0, M, 1, K, 1.0, da, M, db + j * K, K, 0.0, dr + j * M, M);
+    CHECK(same_bits(dc, dr, sizeof dc), "real product: split and blocked = one column at a time, bit for bit");
+    ssm_fixed_kernel(was);
+}
+
+/* The fixed kernel's own dgemv (called by the reference LAPACK only, so
+ * through its Fortran symbol): both operations, increments ±1 and ±2 (a
+ * negative one walks from the end), against long double within the
+ * dot-product bound; β = 0 does not read y. */
+void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double *alpha, const double *a,
+                    const int *lda, const double *x, const int *incx, const double *beta, double *y, const int *incy,
+                    size_t lt);
+static void test_kernel_dgemv(void)
+{
+    enum { M = 19, N = 11, LDA = 23 };
+    static double a[LDA * N], x[2 * M], y0[2 * M], y[2 * M];
+    for (int i = 0; i < LDA * N; i++) a[i] = t_uniform();
+    for (int i = 0; i < 2 * M; i++) x[i] = t_uniform(), y0[i] = t_uniform();
+    double worst = 0.0, al = 0.75, be = -0.5;
+    for (int t = 0; t < 2; t++)
+        for (int inc = -2; inc <= 2; inc++) {
+            if (inc == 0)
+                continue;
+            int lx = t ? M : N, ly = t ? N : M, m = M, n = N, lda = LDA, ix = inc, iy = -inc;
+            memcpy(y, y0, sizeof y);
+            ssm_ref_dgemv_(t ? "T" : "N", &m, &n, &al, a, &lda, x, &ix, &be, y, &iy, 1);
+            for (int i = 0; i < ly; i++) {
+                long double p = 0.0L, mag = 0.0L;
+                for (int j = 0; j < lx; j++) {
+                    double aij = t ? a[i * LDA + j] : a[j * LDA + i];
+                    double xj = x[ix > 0 ? j * ix : (lx - 1 - j) * -ix];
+                    p += (long double)aij * xj;
+                    mag += fabsl((long double)aij * xj);
+                }
+                int at = iy > 0 ? i * iy : (ly - 1 - i) * -iy;
+                double want = (double)(al * p + be * (long double)y0[at]);
+                double tol = 2.0 * (lx + 2) * DBL_EPSILON * (double)(al * mag + fabsl(be * (long double)y0[at]));
+                worst = fmax(worst, fabs(y[at] - want) / tol);
+            }
+        }
+    CHECK(worst <= 1.0, "fixed dgemv vs long double, 2 operations x 4 increments: %.3g of the bound", worst);
+    for (int i = 0; i < 2 * M; i++) y[i] = NAN;
+    int m = M, n = N, lda = LDA, one = 1;
+    double zero = 0.0, unit = 1.0;
+    ssm_ref_dgemv_("N", &m, &n, &unit, a, &lda, x, &one, &zero, y, &one, 1);
+    int finite = 1;
+    for (int i = 0; i < M; i++) finite &= isfinite(y[i]);
+    CHECK(finite, "dgemv: beta = 0 does not read y");
+}
+
 /* the *_work wrappers with the queried workspace give the allocating wrappers' bits (PTD's loop
  * relies on it: its result must not depend on who allocated), on both kernels; queries are
  * queries; the workspace zgemm is the allocating one's code without the allocation */
-static int same_bits(const void *x, const void *y, size_t bytes) { return memcmp(x, y, bytes) == 0; }
 
 static void test_kernel_work(void)
 {
@@ -433,6 +561,9 @@ int main(void)
     test_atomic();
     test_progress();
     test_kernel();
+    test_kernel_dgemm();
+    test_kernel_split();
+    test_kernel_dgemv();
     test_kernel_work();
     return t_finish();
 }
