@@ -587,17 +587,22 @@ ssm_status ssm_train_checkpoint_read(ssm_train_state *st, const char *path, int 
     return s;
 }
 
-ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data)
+ssm_status ssm_train_state_open(ssm_train_state **st, const char *path, int load_data, ssm_train_reader read)
 {
     *st = malloc(sizeof **st);
     if (!*st)
         return SSM_ERROR(SSM_ENOMEM, "out of memory for a training state");
-    ssm_status s = ssm_train_checkpoint_read(*st, path, load_data);
+    ssm_status s = read(*st, path, load_data);
     if (s != SSM_OK) { /* the reader freed what it built */
         free(*st);
         *st = NULL;
     }
     return s;
+}
+
+ssm_status ssm_train_checkpoint_open(ssm_train_state **st, const char *path, int load_data)
+{
+    return ssm_train_state_open(st, path, load_data, ssm_train_checkpoint_read);
 }
 
 void ssm_train_state_free(ssm_train_state *st)

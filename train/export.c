@@ -247,13 +247,5 @@ ssm_status ssm_train_export_read(ssm_train_state *st, const char *path, int load
 
 ssm_status ssm_train_export_open(ssm_train_state **st, const char *path, int load_data)
 {
-    *st = malloc(sizeof **st);
-    if (!*st)
-        return SSM_ERROR(SSM_ENOMEM, "out of memory for a training state");
-    ssm_status s = ssm_train_export_read(*st, path, load_data);
-    if (s != SSM_OK) { /* the reader freed what it built */
-        free(*st);
-        *st = NULL;
-    }
-    return s;
+    return ssm_train_state_open(st, path, load_data, ssm_train_export_read);
 }

@@ -30,6 +30,11 @@ SSM_MUST_CHECK ssm_status ssm_train_config_from_json(ssm_train_config *c, json_t
 /* Build st->model from st->cfg (data loaded unless load_data is 0: then only the shapes), after checking
  * that n parameters fit the layout the config implies; messages prefixed with `name`. */
 SSM_MUST_CHECK ssm_status ssm_train_build_model(ssm_train_state *st, size_t n, int load_data, const char *name);
+/* A state allocated here and filled by read (ssm_train_checkpoint_read or ssm_train_export_read); *st NULL
+ * on failure (the reader has freed what it built). */
+typedef ssm_status (*ssm_train_reader)(ssm_train_state *st, const char *path, int load_data);
+SSM_MUST_CHECK ssm_status ssm_train_state_open(ssm_train_state **st, const char *path, int load_data,
+                                               ssm_train_reader read);
 
 /* The S5 layer in the model (train/s5_layer.c).  A view of layer l's parameters and derived buffers. */
 ssm_train_s5 ssm_train_s5_view(const ssm_train_model *m, size_t l);
