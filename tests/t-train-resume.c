@@ -436,12 +436,14 @@ static void test_export(void)
               edited_export(P_("ref.safetensors"), P_("bad3.safetensors"), NULL, NULL, NULL, "format", "ssmkit-init/1") &&
               edited_export(P_("ref.safetensors"), P_("bad4.safetensors"), NULL, NULL, NULL, "init_fnv1a64",
                             "0123456789abcdef") &&
-              edited_export(P_("ref.safetensors"), P_("bad5.safetensors"), NULL, NULL, NULL, "config", "{\"task\":1}"),
+              edited_export(P_("ref.safetensors"), P_("bad5.safetensors"), NULL, NULL, NULL, "config", "{\"task\":1}") &&
+              edited_export(P_("ref.safetensors"), P_("bad6.safetensors"), NULL, NULL, NULL, "step", "-1"),
           "edited exports written");
     expect_usage((const char *[]){"eval", P_("bad2.safetensors"), NULL}, "parameters do not fit");
     expect_usage((const char *[]){"eval", P_("bad3.safetensors"), NULL}, "not an exported ssmkit model");
     expect_usage((const char *[]){"eval", P_("bad4.safetensors"), NULL}, "not the one the model was trained from");
     expect_usage((const char *[]){"eval", P_("bad5.safetensors"), NULL}, "config");
+    expect_usage((const char *[]){"eval", P_("bad6.safetensors"), NULL}, "not a step count");
     expect_usage((const char *[]){"export", P_("ref"), "-o", P_("x.npy"), NULL}, "-o must name a .safetensors");
     expect_usage((const char *[]){"export", P_("ref"), "-o", P_("nodir/x.safetensors"), NULL}, "nodir");
     CHECK(access(P_("x.npy"), F_OK) != 0, "no file from a refused export");

@@ -21,6 +21,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train/train_impl.h"
 
+#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +192,16 @@ static ssm_status read_config(ssm_train_config *cfg, size_t *n, const ssm_st *f,
     return SSM_OK;
 }
 
+/* "[16, 4, 2]" */
+static void shape_text(char *out, size_t cap, int ndim, const size_t *shape)
+{
+    size_t at = (size_t)snprintf(out, cap, "[");
+    for (int d = 0; d < ndim && at < cap; d++)
+        at += (size_t)snprintf(out + at, cap - at, "%s%zu", d ? ", " : "", shape[d]);
+    if (at < cap)
+        snprintf(out + at, cap - at, "]");
+}
+
 /* Every model tensor from the file: same name, shape, count; finite float32 values. */
 static ssm_status read_params(ssm_train_model *m, const ssm_st *f, const char *path)
 {
@@ -203,16 +215,32 @@ static ssm_status read_params(ssm_train_model *m, const ssm_st *f, const char *p
         int same = t && t->ndim == e.ndim;
         for (int d = 0; same && d < e.ndim; d++)
             same = t->shape[d] == e.shape[d];
-        if (!same)
-            return SSM_ERROR(SSM_EFORMAT, "%s: tensor '%s' is %s (the model needs the shape of its config)", path,
-                             e.name, t ? "of another shape" : "missing");
+        if (!same) {
+            char want[64], got[64];
+            shape_text(want, sizeof want, e.ndim, e.shape);
+            if (t)
+                shape_text(got, sizeof got, t->ndim, t->shape);
+            return SSM_ERROR(SSM_EFORMAT, "%s: tensor '%s' is %s%s (the model its config builds needs %s)", path,
+                             e.name, t ? "" : "missing", t ? got : "", want);
+        }
         for (size_t k = 0; k < t->count; k++)
-            if (!isfinite(t->data[k]) || (double)(float)t->data[k] != t->data[k])
+            if (!isfinite(t->data[k]) || fabs(t->data[k]) > FLT_MAX || (double)(float)t->data[k] != t->data[k])
                 return SSM_ERROR(SSM_EFORMAT, "%s: %s[%zu] = %g is not a finite float32", path, e.name, k,
                                  t->data[k]);
         from_export(m->params + m->tensors[i].offset, t->data, &e);
     }
     return SSM_OK;
+}
+
+static int parse_step(uint64_t *out, const char *text)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = text && *text >= '0' && *text <= '9' ? strtoull(text, &end, 10) : 0;
+    if (!text || !(*text >= '0' && *text <= '9') || errno || *end)
+        return 0;
+    *out = (uint64_t)v;
+    return 1;
 }
 
 ssm_status ssm_train_export_read(ssm_train_state *st, const char *path, int load_data)
@@ -232,8 +260,9 @@ ssm_status ssm_train_export_read(ssm_train_state *st, const char *path, int load
         if (!dig || strcmp(dig, want) != 0)
             s = SSM_ERROR(SSM_EFORMAT, "%s: the init '%s' is not the one the model was trained from (its digest is "
                                        "%s, the file's %s)", path, st->cfg.init, want, dig ? dig : "missing");
-        else
-            st->step = step ? strtoull(step, NULL, 10) : 0;
+        else if (!parse_step(&st->step, step))
+            s = SSM_ERROR(SSM_EFORMAT, "%s: the metadata 'step' is %s%s%s, not a step count", path,
+                          step ? "'" : "", step ? step : "missing", step ? "'" : "");
     }
     if (s == SSM_OK)
         s = read_params(st->model, f, path);

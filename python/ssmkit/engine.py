@@ -340,7 +340,7 @@ class Checkpoint:
     data and initial weights); step (steps done), total_steps (planned), rng, ep_loss, ep_correct,
     ep_count (the running sums of the unfinished epoch), elapsed_s, rows (the epoch log: dicts epoch,
     step, train_loss, train_acc, val_loss, val_acc, time_s, samples_per_s); the model's shapes as on
-    Engine (L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, s5, dropout, dense_A, dense_B), n_out,
+    Engine (L, din, H, N, M, K, nout, Hout, glu, prenorm, dense, dplr, s5, dropout, dense_A, dense_B), n_out,
     regression, tol; params, exp_avg, exp_avg_sq {arena name: float32 array, Engine's shapes}: the
     weights and AdamW's first and second moments (torch.optim.AdamW's exp_avg and exp_avg_sq after
     `step` steps; zero for frozen tensors); groups {name: DECAY | NODECAY | SSM}.  With data=True also

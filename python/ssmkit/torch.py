@@ -452,6 +452,9 @@ def _adamw(model, engine, resume=None):
 
 def _check_resume(engine, ck):
     """A checkpoint continues the engine's run: the same options but epochs and steps, not past its end."""
+    if ck.exp_avg is None:
+        ssmkit._usage(f"engine_train: {ck.path} is an exported model without optimiser state; resume from the "
+                      f"run's checkpoint (DIR or DIR/ckpt.bin)")
     ours = {k: v for k, v in ck.options.items() if k not in ("epochs", "steps")}
     theirs = {k: v for k, v in ssmkit.engine._options(engine.cfg).items() if k not in ("epochs", "steps")}
     if ours != theirs or engine.task != ck.task:

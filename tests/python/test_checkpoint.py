@@ -285,6 +285,9 @@ def test_export():
         assert a == b, (a, b)
         kind = " dense" if ck.dense else " dplr" if ck.dplr else " S5" if ck.s5 else ""
         notes.append(f"{ck.task}{kind}: {len(tensors)} tensors, eval loss {b['loss']:.6f}")
+    ck = ssmkit.load_checkpoint(tmp(f"export-{os.path.basename(_listops())}.safetensors"))
+    err = _error_of(engine_train, Engine(ck.task, **dict(ck.options, epochs=4)), resume=ck)
+    assert err.status == "EINVAL" and "without optimiser state" in err.message, err
     err = _error_of(ssmkit.load_checkpoint, _init("ptd", 16))
     assert err.status == "EFORMAT" and "not an exported ssmkit model" in err.message, err
-    return "; ".join(notes) + "; an init file offered as a model refused"
+    return "; ".join(notes) + "; an export offered to engine_train(resume=) and an init file offered as a model refused"
