@@ -104,5 +104,5 @@ void ssm_progress_free(ssm_progress *p)
 void ssm_progress_set_total(ssm_progress *p, uint64_t total)
 {
     if (p)
-        p->total = total;
+        p->total = total ? total : 1; /* as at creation: a total of 0 draws a full bar, never divides by 0 */
 }
