@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -274,9 +275,18 @@ static void test_progress_tty(void)
     dup2(saved, 2);
     close(saved);
     close(slave);
+    /* the terminal layer hands the slave's bytes to the master asynchronously: read until nothing more
+     * arrives for 0.3 s (at most 5 s), not once */
     char buf[1024] = {0};
-    fcntl(master, F_SETFL, O_NONBLOCK);
-    ssize_t got = read(master, buf, sizeof buf - 1);
+    ssize_t got = 0;
+    for (int idle = 0, rounds = 0; idle < 3 && rounds < 50 && got < (ssize_t)sizeof buf - 1; rounds++) {
+        struct pollfd pf = {.fd = master, .events = POLLIN};
+        ssize_t n = poll(&pf, 1, 100) == 1 ? read(master, buf + got, sizeof buf - 1 - (size_t)got) : 0;
+        if (n > 0)
+            got += n, idle = 0;
+        else
+            idle++;
+    }
     close(master);
     CHECK(made && got > 0, "a bar is drawn on a terminal (%zd bytes)", got);
     const char *a = strstr(buf, " 50.0%"), *b = strstr(buf, " 60.0%");
