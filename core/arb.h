@@ -58,33 +58,4 @@ SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_ma
  * cannot be allocated (*l2 is then −inf: use it only after SSM_OK). */
 SSM_MUST_CHECK ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M);
 
-/* Products of the midpoints of Arb matrices by exact double-precision
- * products (the Ozaki split).  Row i of A is scaled by 2^-e_i (|a_ik| < 2^e_i),
- * column j of B by 2^-f_j, and each entry cut into S slices of s bits,
- * s = ⌊(53 − ⌈log2 k⌉)/2⌋, S·s ≥ prec + 8; the slice products A_t B_u with
- * t + u < S are summed level by level (t + u = d) by dgemm calls whose partial
- * sums are integers below 2^53, so exact whatever the BLAS kernel, the
- * summation order or the thread count; the levels are combined in integers
- * and rounded once to prec bits.  Error per entry ≤ k 2^-prec max_q |a_iq|
- * max_q |b_qj| (the truncated slices; the same order as a product of inputs
- * rounded to prec bits).  Against Arb's arb_mat_approx_mul, 64×64: ~5× at
- * 128 bits, ~3× at 374 bits (tests/t-mpeig.c checks the bound and the bits).
- * The workspace grows with the largest product asked of it. */
-typedef struct ssm_arb_mul_ws ssm_arb_mul_ws;
-SSM_MUST_CHECK ssm_status ssm_arb_mul_ws_create(ssm_arb_mul_ws **out);
-/* room for an n×k times k×m product at prec bits up front (one allocation for a
- * sequence of growing products); ENOMEM */
-SSM_MUST_CHECK ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, slong prec);
-void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws); /* NULL ok */
-
-/* C = A B (midpoints; C's radii zero, entries rounded to prec bits); C may
- * alias A or B.  Through Arb's arb_mat_approx_mul instead where the split does
- * not pay or does not apply: prec > SSM_ARB_SPLIT_MAX_PREC, slices beyond
- * SSM_ARB_SPLIT_MAX_BYTES, a non-finite entry or an exponent beyond ±2^40.
- * ENOMEM when the workspace cannot grow (C is then unchanged). */
-#define SSM_ARB_SPLIT_MAX_PREC 2048
-#define SSM_ARB_SPLIT_MAX_BYTES ((size_t)64 << 20)
-SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B,
-                                                       slong prec, ssm_arb_mul_ws *ws);
-
 #endif
