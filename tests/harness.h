@@ -8,6 +8,7 @@
 #define SSM_TEST_HARNESS_H
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,7 +40,6 @@ static uint64_t t_seed = 20261129u, t_state;
     } while (0)
 
 #ifdef SSM_CORE_H
-#include <math.h>
 /* ‖A‖₂ for a test's reference values; a failed computation is a failed test
  * and gives NaN, which then fails every comparison made with it */
 #define T_NORM2(fn)                                                         \
@@ -54,6 +54,22 @@ static uint64_t t_seed = 20261129u, t_state;
 static inline double t_dnorm2(const ssm_dmat_t A) T_NORM2(ssm_dmat_norm2)
 static inline double t_znorm2(const ssm_zmat_t A) T_NORM2(ssm_zmat_norm2)
 #endif
+
+/* max |a − b| / max |b| for a float result a against a double reference b (max |a − b| when b = 0);
+ * *abs_err gets max |a − b| and *bmax max |b| (either may be NULL) */
+static inline double t_rel_err_f32(const float *a, const double *b, size_t n, double *abs_err, double *bmax)
+{
+    double e = 0.0, m = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        e = fmax(e, fabs((double)a[i] - b[i]));
+        m = fmax(m, fabs(b[i]));
+    }
+    if (abs_err)
+        *abs_err = e;
+    if (bmax)
+        *bmax = m;
+    return m > 0.0 ? e / m : e;
+}
 
 static inline void t_init(void)
 {

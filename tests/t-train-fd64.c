@@ -81,24 +81,11 @@ static void fd64(double *gfd, double *p, size_t n, ref_loss f, void *ctx)
     }
 }
 
-/* max |a − b| / max |b| (a float, b double); *abs_err gets max |a − b|, *bmax max |b| */
-static double rel_err(const float *a, const double *b, size_t n, double *abs_err, double *bmax)
-{
-    double e = 0.0, m = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        e = fmax(e, fabs((double)a[i] - b[i]));
-        m = fmax(m, fabs(b[i]));
-    }
-    *abs_err = e;
-    *bmax = m;
-    return m > 0.0 ? e / m : e;
-}
-
 /* the gradient comparison: 1 when every entry is within GRAD_RTOL·max|gfd| + GRAD_ATOL */
 static int grad_close(const float *g, const double *gfd, size_t n, double *rel)
 {
     double e, m;
-    *rel = rel_err(g, gfd, n, &e, &m);
+    *rel = t_rel_err_f32(g, gfd, n, &e, &m);
     return e <= GRAD_RTOL * m + GRAD_ATOL;
 }
 
@@ -139,7 +126,7 @@ static void check_grad(const char *what, const float *g, const double *gfd, size
 
 static void check_fwd(const char *what, const float *out, const double *ref, size_t n)
 {
-    double e, m, rel = rel_err(out, ref, n, &e, &m);
+    double e, m, rel = t_rel_err_f32(out, ref, n, &e, &m);
     worst_fwd = fmax(worst_fwd, rel);
     CHECK(rel <= FWD_RTOL, "%s: float forward vs double reference: relative %.3g > %g", what, rel, FWD_RTOL);
 }
