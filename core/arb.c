@@ -47,8 +47,8 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 /* ---- products through exact double-precision slices ------------------------ */
 
 struct ssm_arb_mul_ws {
-    double *as, *bs;      /* slices of A side by side (n × S·k), of B stacked, last first (S·k × m) */
-    double *t;            /* one dgemm's output (n × m) */
+    double *as, *bs;      /* slices of A side by side (n × S·k); of B as c block rows (c·k × S·m, below) */
+    double *t;            /* one dgemm's output (n × S·m) */
     int64_t *lev;         /* the sums per slice level t + u (S × n × m) */
     slong *ea, *eb;       /* row exponents of A, column exponents of B */
     mp_limb_t *p, *q;     /* one entry's integer */
@@ -140,12 +140,16 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
     return last;
 }
 
-/* the slices: A_t in columns t·k … of as (n × S·k), B_u in row block S−1−u of bs
- * (S·k × m); *sa, *sb: how many slices of each can be nonzero */
-static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int *sa, int *sb)
+/* the slices: A_t in columns t·k … of as (n × S·k); B_u in column block u of
+ * the first block row of bs (c·k × S·m), and block row r a copy of it shifted
+ * right by r blocks (B_(j−r) in column block j, zeros for j < r): then
+ * [A_t … A_(t+c−1)] times bs's first columns gives in column block j the sum
+ * Σ_r A_(t+r) B_(j−r), all of level t + j; *sa, *sb: how many slices of each
+ * can be nonzero */
+static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int c, int *sa, int *sb)
 {
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
-    size_t kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
+    size_t kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
     *sa = *sb = 0;
     for (slong i = 0; i < n; i++)
         for (slong q = 0; q < k; q++) {
@@ -155,35 +159,44 @@ static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, 
         }
     for (slong q = 0; q < k; q++)
         for (slong j = 0; j < m; j++) {
-            /* B_u at row block S−1−u: slice u + 1 sits one block (−km) above slice u */
-            int u = split_entry(ws->bs + (size_t)(S - 1) * km + (size_t)(q * m + j), -(ptrdiff_t)km,
-                                arb_midref(arb_mat_entry(B, q, j)), ws->eb[j], s, S);
+            int u = split_entry(ws->bs + (size_t)q * Sm + (size_t)j, (ptrdiff_t)m, arb_midref(arb_mat_entry(B, q, j)),
+                                ws->eb[j], s, S);
             *sb = u > *sb ? u : *sb;
+        }
+    for (int r = 1; r < c; r++)
+        for (slong q = 0; q < k; q++) {
+            double *row = ws->bs + ((size_t)r * (size_t)k + (size_t)q) * Sm;
+            memset(row, 0, (size_t)r * (size_t)m * sizeof *row);
+            memcpy(row + (size_t)r * (size_t)m, ws->bs + (size_t)q * Sm, (Sm - (size_t)r * (size_t)m) * sizeof *row);
         }
 }
 
-/* level d = Σ_{t+u=d} A_t B_u for d < S: [A_t … A_t'] times [B_(d−t); …; B_(d−t')]
- * (contiguous in both layouts) is one dgemm whose partial sums are integers
- * below chunk k 2^2s ≤ 2^53 for at most chunk terms, so exact; a level of more
- * terms takes several, summed in integers */
+/* level d = Σ_{t+u=d} A_t B_u for d < S: for t = 0, c, 2c, … one dgemm of
+ * [A_t … A_(t+c−1)] (contiguous in as) by the first column blocks of bs, whose
+ * column block j, a sum of at most c k products of s-bit integers, is below
+ * c k 2^2s ≤ 2^53 with every partial sum an integer, so exact; each block is
+ * added to its level t + j in integers */
 static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int chunk, int sa, int sb)
 {
-    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
-    for (int d = 0; d < S; d++) {
-        int t0 = d - (sb - 1) > 0 ? d - (sb - 1) : 0, t1 = d < sa - 1 ? d : sa - 1;
-        int64_t *L = ws->lev + (size_t)d * nm;
-        if (t0 > t1)
-            memset(L, 0, nm * sizeof *L);
-        for (int t = t0; t <= t1; t += chunk) {
-            int c = t1 - t + 1 < chunk ? t1 - t + 1 : chunk;
-            ssm_k_dgemm(1, 0, 0, (int)n, (int)m, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS,
-                        ws->bs + (size_t)(S - 1 - d + t) * km, (int)m, 0.0, ws->t, (int)m);
-            if (t == t0)
-                for (size_t i = 0; i < nm; i++)
-                    L[i] = (int64_t)ws->t[i];
-            else
-                for (size_t i = 0; i < nm; i++)
-                    L[i] += (int64_t)ws->t[i];
+    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
+    memset(ws->lev, 0, (size_t)S * nm * sizeof *ws->lev);
+    for (int t = 0; t < sa; t += chunk) {
+        int c = sa - t < chunk ? sa - t : chunk;
+        /* column blocks j < S − t (levels below S) that can meet a nonzero B_(j−r), r < c */
+        int J = S - t < sb + c - 1 ? S - t : sb + c - 1;
+        if (J <= 0)
+            continue;
+        size_t w = (size_t)J * (size_t)m;
+        ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS, ws->bs,
+                    (int)Sm, 0.0, ws->t, (int)w);
+        for (int j = 0; j < J; j++) {
+            int64_t *L = ws->lev + (size_t)(t + j) * nm;
+            for (slong i = 0; i < n; i++) {
+                const double *T = ws->t + (size_t)i * w + (size_t)j * (size_t)m;
+                int64_t *Li = L + (size_t)i * (size_t)m;
+                for (slong q = 0; q < m; q++)
+                    Li[q] += (int64_t)T[q];
+            }
         }
     }
 }
@@ -233,13 +246,13 @@ static void assemble(arf_t y, const int64_t *lev, size_t stride, int s, int S, s
 }
 
 /* the workspace for n×k times k×m with S slices; 0 when it cannot grow */
-static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, slong L)
+static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int c, slong L)
 {
     size_t Sz = (size_t)S, nk = (size_t)(n * k), km = (size_t)(k * m), nm = (size_t)(n * m);
     return grow((void **)&ws->as, &ws->cap[0], Sz * nk * sizeof(double) + 1) &&
-           grow((void **)&ws->bs, &ws->cap[1], Sz * km * sizeof(double) + 1) &&
+           grow((void **)&ws->bs, &ws->cap[1], (size_t)c * Sz * km * sizeof(double) + 1) &&
            grow((void **)&ws->lev, &ws->cap[2], Sz * nm * sizeof(int64_t) + 1) &&
-           grow((void **)&ws->t, &ws->cap[7], nm * sizeof(double) + 1) &&
+           grow((void **)&ws->t, &ws->cap[7], Sz * nm * sizeof(double) + 1) &&
            grow((void **)&ws->ea, &ws->cap[3], (size_t)n * sizeof(slong) + 1) &&
            grow((void **)&ws->eb, &ws->cap[4], (size_t)m * sizeof(slong) + 1) &&
            grow((void **)&ws->p, &ws->cap[5], (size_t)L * sizeof(mp_limb_t)) &&
@@ -261,6 +274,12 @@ static void slicing(int *s, int *S, int *chunk, slong k, slong prec)
     *chunk = room >= *S ? *S : room >= 1.0 ? (int)room : 0;
 }
 
+/* the workspace's bytes for S slices and chunk c: as, bs, the levels and the dgemm output */
+static size_t ws_bytes(slong n, slong k, slong m, int S, int c)
+{
+    return (size_t)S * ((size_t)(n * k) + (size_t)c * (size_t)(k * m) + 2 * (size_t)(n * m)) * 8;
+}
+
 ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, slong prec)
 {
     int s = 8, S = 1, chunk = 0;
@@ -268,7 +287,7 @@ ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m,
         return SSM_OK;
     slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    if ((size_t)S * (size_t)(n * k + k * m + n * m) * 8 > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, L))
+    if (chunk == 0 || ws_bytes(n, k, m, S, chunk) > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_OK;
     return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                      (long)m, (long)prec);
@@ -284,9 +303,8 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     if (k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC)
         slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    size_t bytes = (size_t)S * (size_t)(n * k + k * m + n * m) * 8 + (size_t)(n * m) * 8;
-    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && bytes <= SSM_ARB_SPLIT_MAX_BYTES;
-    if (ok && !ws_reserve(ws, n, k, m, S, L))
+    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && ws_bytes(n, k, m, S, chunk) <= SSM_ARB_SPLIT_MAX_BYTES;
+    if (ok && !ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                          (long)m, (long)prec);
     for (slong i = 0; ok && i < n; i++)
@@ -298,7 +316,7 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
         return SSM_OK;
     }
     int sa, sb;
-    split_all(ws, A, B, s, S, &sa, &sb);
+    split_all(ws, A, B, s, S, chunk, &sa, &sb);
     slice_levels(ws, n, k, m, S, chunk, sa, sb);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < m; j++) {
