@@ -105,19 +105,12 @@ static slong line_exp(const arb_mat_t M, slong i, int col, int *ok)
     return e;
 }
 
-/* the 64 mantissa bits of x from bit q on (q ≥ 0 from the top), zeros beyond */
-static uint64_t bits64(mp_srcptr xp, slong xn, slong q)
-{
-    slong w = q >> 6, r = q & 63, li = xn - 1 - w;
-    uint64_t hi = li >= 0 ? (uint64_t)xp[li] << r : 0;
-    uint64_t lo = r && li >= 1 ? (uint64_t)xp[li - 1] >> (64 - r) : 0;
-    return hi | lo;
-}
-
 /* slices t = 0 … S−1 of x relative to 2^e (|x| < 2^e): x 2^-e = Σ d_t 2^-(t+1)s
  * + a remainder below 2^-Ss, |d_t| < 2^s, each with the sign of x, into
  * out[t·stride] (every slice written); returns the number of leading slices
- * that may be nonzero.  x's exponent is a small fmpz (line_exp checked it). */
+ * that may be nonzero.  x's exponent is a small fmpz (line_exp checked it).
+ * The bits stream through a 128-bit window hi:lo holding the next `avail`
+ * bits (the z leading zeros of x 2^-e first, then the mantissa, limb by limb). */
 static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, int s, int S)
 {
     int t = 0, last = 0;
@@ -125,13 +118,32 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
         mp_srcptr xp;
         mp_size_t xn;
         ARF_GET_MPN_READONLY(xp, xn, x);
-        slong q = -(e - (slong)ARF_EXP(x)); /* the mantissa bit at the top of slice t */
+        slong z = e - (slong)ARF_EXP(x); /* ≥ 0: zero bits above the mantissa */
         double sg = ARF_SGNBIT(x) ? -1.0 : 1.0;
-        for (; t < S && q <= -s; t++, q += s)
+        slong t0 = z / s < S ? z / s : S;
+        for (; t < t0; t++)
             out[t * stride] = 0.0;
-        for (; t < S && q < (slong)xn * FLINT_BITS; t++, q += s) {
-            uint64_t dig = q >= 0 ? bits64(xp, xn, q) >> (64 - s) : bits64(xp, xn, 0) >> (64 - s - q);
-            out[t * stride] = sg * (double)dig;
+        int off = (int)(z - t0 * s); /* < s: the zeros left in slice t0 */
+        uint64_t top = xp[xn - 1], hi = top >> off, lo = off ? top << (64 - off) : 0;
+        slong avail = 64 + off, li = xn - 2;
+        for (; t < S; t++) {
+            if (avail <= 64 && li >= 0) { /* the next limb right after the avail bits */
+                uint64_t L = xp[li--];
+                if (avail == 0)
+                    hi = L;
+                else {
+                    hi |= avail < 64 ? L >> avail : 0;
+                    lo |= L << (64 - avail);
+                }
+                avail += 64;
+            }
+            if (avail <= 0)
+                break;
+            uint64_t dig = hi >> (64 - s);
+            hi = hi << s | lo >> (64 - s);
+            lo <<= s;
+            avail -= s;
+            out[t * stride] = sg * (double)(int64_t)dig;
         }
         last = t;
     }
