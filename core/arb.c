@@ -7,6 +7,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+double ssm_arf_get_d_2exp(const arf_t x, slong e)
+{
+    const fmpz *xe = ARF_EXPREF(x);
+    if (arf_is_special(x) || COEFF_IS_MPZ(*xe) || e < -(WORD(1) << 40) || e > (WORD(1) << 40) || *xe - e < -1000 ||
+        *xe - e > 1000) {
+        if (e == 0)
+            return arf_get_d(x, ARF_RND_NEAR);
+        arf_t sc;
+        arf_init(sc);
+        arf_mul_2exp_si(sc, x, -e);
+        double r = arf_get_d(sc, ARF_RND_NEAR);
+        arf_clear(sc);
+        return r;
+    }
+    mp_srcptr xp;
+    mp_size_t xn;
+    ARF_GET_MPN_READONLY(xp, xn, x);
+    /* x 2^-e = 0.m × 2^(ex − e), the mantissa's top bit set: its first 53 bits
+     * as an integer v, rounded to nearest, ties to even, on the 11 bits below
+     * and the limbs beyond */
+    mp_limb_t top = xp[xn - 1];
+    uint64_t v = (uint64_t)top >> 11, rem = (uint64_t)top & 0x7ff;
+    int sticky = 0;
+    for (mp_size_t i = 0; i < xn - 1 && !sticky; i++)
+        sticky = xp[i] != 0;
+    if (rem > 0x400 || (rem == 0x400 && (sticky || (v & 1))))
+        v++; /* 2^53 at most: still exact */
+    double d = ldexp((double)v, (int)(*xe - e - 53));
+    return ARF_SGNBIT(x) ? -d : d;
+}
+
 ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 {
     slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
@@ -27,14 +58,12 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
     ssm_status s = ssm_zmat_init(D, (size_t)n, (size_t)m);
     if (s != SSM_OK)
         return s;
-    acb_t t;
-    acb_init(t);
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < m; k++) {
-            acb_mul_2exp_si(t, acb_mat_entry(M, i, k), -e);
-            SSM_D(D, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(t)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(t)), ARF_RND_NEAR));
+            acb_srcptr z = acb_mat_entry(M, i, k);
+            SSM_D(D, i, k) = CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), e),
+                                   ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), e));
         }
-    acb_clear(t);
     double nrm;
     s = ssm_zmat_norm2(&nrm, D);
     ssm_zmat_clear(D);

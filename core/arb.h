@@ -52,6 +52,11 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws); /* NULL ok */
 SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B,
                                                        slong prec, ssm_arb_mul_ws *ws);
 
+/* x 2^-e rounded to the nearest double (ties to even): arf_get_d(x 2^-e,
+ * ARF_RND_NEAR) to the bit, without its MPFR temporary (an allocation per call)
+ * where the result is a normal double; Arb's own path elsewhere */
+double ssm_arf_get_d_2exp(const arf_t x, slong e);
+
 /* log2 ‖M‖₂ of the midpoints into *l2, through a double copy scaled by an
  * exact power of two (norms are perfectly conditioned: the rounding costs
  * ≤ √n ε relative); −inf for the zero matrix.  ENOMEM when the copy or its SVD

@@ -53,7 +53,7 @@ static void mpc_from_acb(mpc_ptr x, const acb_t z)
 
 static double complex acb_to_d(const acb_t z)
 {
-    return CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+    return CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), 0), ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), 0));
 }
 
 /* ---- one result at a working precision ---------------------------------- */

@@ -158,7 +158,7 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
-            a[k * n + i] = arf_get_d(arb_midref(arb_mat_entry(A, i, k)), ARF_RND_NEAR);
+            a[k * n + i] = ssm_arf_get_d_2exp(arb_midref(arb_mat_entry(A, i, k)), 0);
             zi[k * n + i] = i == k;
         }
     lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)n, a, (lapack_int)n, wr, wi, NULL, 1, vr,
@@ -234,7 +234,7 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
         double ss = 0.0;
         for (slong c = j; c < j + s->sz[k]; c++)
             for (slong i = 0; i < n; i++) {
-                double x = arf_get_d(arb_midref(arb_mat_entry(s->X, i, c)), ARF_RND_NEAR);
+                double x = ssm_arf_get_d_2exp(arb_midref(arb_mat_entry(s->X, i, c)), 0);
                 SSM_D(Xd, i, c) = x;
                 ss += x * x;
             }
@@ -357,7 +357,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         for (int j = 0; j < sb; j++) {
             mag_zero(arb_radref(arb_mat_entry(s->C, ik + i, jb + j)));
             /* a repeated eigenvalue divides by 0: NaN or ∞, reported as an infinite correction */
-            double v = arf_is_finite(CE(i, j)) ? fabs(arf_get_d(CE(i, j), ARF_RND_NEAR)) : INFINITY;
+            double v = arf_is_finite(CE(i, j)) ? fabs(ssm_arf_get_d_2exp(CE(i, j), 0)) : INFINITY;
             *rmax = v > *rmax ? v : *rmax;
         }
 #undef YE
@@ -433,8 +433,8 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
             acb_srcptr z = acb_mat_entry(A, i, k);
-            SSM_D(Ad, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR),
-                                    arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+            SSM_D(Ad, i, k) = CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), 0),
+                                    ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), 0));
         }
     /* double start: zgeev (balanced), unit columns, V⁻¹ by LU */
     st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
@@ -495,8 +495,8 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
             acb_sub(t, s->lam + i, s->lam + k, pc);
             acb_div(c, acb_mat_entry(s->cY, k, i), t, pc);
             acb_get_mid(c, c);
-            double v = acb_is_finite(c) ? hypot(arf_get_d(arb_midref(acb_realref(c)), ARF_RND_NEAR),
-                                                arf_get_d(arb_midref(acb_imagref(c)), ARF_RND_NEAR))
+            double v = acb_is_finite(c) ? hypot(ssm_arf_get_d_2exp(arb_midref(acb_realref(c)), 0),
+                                                ssm_arf_get_d_2exp(arb_midref(acb_imagref(c)), 0))
                                         : INFINITY; /* a repeated eigenvalue */
             *rmax = v > *rmax ? v : *rmax;
         }
@@ -755,12 +755,7 @@ static double log2_arf(const arf_t x)
 /* x 2^-e as a double */
 static double scaled_d(const arf_t x, slong e)
 {
-    arf_t sc;
-    arf_init(sc);
-    arf_mul_2exp_si(sc, x, -e);
-    double r = arf_get_d(sc, ARF_RND_NEAR);
-    arf_clear(sc);
-    return r;
+    return ssm_arf_get_d_2exp(x, e);
 }
 
 /* entry (i, c) of X (real) or V (complex) as a double scaled by 2^-e */
