@@ -27,10 +27,12 @@
  * products (the Ozaki split).  Row i of A is scaled by 2^-e_i (|a_ik| < 2^e_i),
  * column j of B by 2^-f_j, and each entry cut into S slices of s bits,
  * s = ⌊(53 − ⌈log2 k⌉)/2⌋, S·s ≥ prec + 8; the slice products A_t B_u with
- * t + u < S are summed level by level (t + u = d) by dgemm calls whose partial
- * sums are integers below 2^53, so exact whatever the BLAS kernel, the
- * summation order or the thread count; the levels are combined in integers
- * and rounded once to prec bits.  Error per entry ≤ k 2^-prec max_q |a_iq|
+ * t + u < S are formed by one dgemm per group of c consecutive A slices
+ * ([A_t … A_(t+c−1)] times the B slices laid out so that column block j sums
+ * the c products of level t + j), whose partial sums are integers below 2^53,
+ * so exact whatever the BLAS kernel, the summation order or the thread count;
+ * each level (t + u = d) is summed in integers, the levels combined and
+ * rounded once to prec bits.  Error per entry ≤ k 2^-prec max_q |a_iq|
  * max_q |b_qj| (the truncated slices; the same order as a product of inputs
  * rounded to prec bits).  Against Arb's arb_mat_approx_mul, 64×64: ~5× at
  * 128 bits, ~3× at 374 bits (tests/t-mpeig.c checks the bound and the bits).
