@@ -216,30 +216,43 @@ static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, 
  * [A_t … A_(t+c−1)] (contiguous in as) by the first column blocks of bs, whose
  * column block j, a sum of at most c k products of s-bit integers, is below
  * c k 2^2s ≤ 2^53 with every partial sum an integer, so exact; each block is
- * added to its level t + j in integers */
+ * added to its level t + j in integers (stored where it is the level's first:
+ * the levels written so far are always 0 … hi − 1) */
 static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int chunk, int sa, int sb)
 {
     size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
-    memset(ws->lev, 0, (size_t)S * nm * sizeof *ws->lev);
+    int hi = 0;
     for (int t = 0; t < sa; t += chunk) {
         int c = sa - t < chunk ? sa - t : chunk;
         /* column blocks j < S − t (levels below S) that can meet a nonzero B_(j−r), r < c */
         int J = S - t < sb + c - 1 ? S - t : sb + c - 1;
         if (J <= 0)
             continue;
+        if (hi < t) { /* levels no product reached */
+            memset(ws->lev + (size_t)hi * nm, 0, (size_t)(t - hi) * nm * sizeof *ws->lev);
+            hi = t;
+        }
         size_t w = (size_t)J * (size_t)m;
         ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS, ws->bs,
                     (int)Sm, 0.0, ws->t, (int)w);
         for (int j = 0; j < J; j++) {
             int64_t *L = ws->lev + (size_t)(t + j) * nm;
+            int first = t + j >= hi;
             for (slong i = 0; i < n; i++) {
                 const double *T = ws->t + (size_t)i * w + (size_t)j * (size_t)m;
                 int64_t *Li = L + (size_t)i * (size_t)m;
-                for (slong q = 0; q < m; q++)
-                    Li[q] += (int64_t)T[q];
+                if (first)
+                    for (slong q = 0; q < m; q++)
+                        Li[q] = (int64_t)T[q];
+                else
+                    for (slong q = 0; q < m; q++)
+                        Li[q] += (int64_t)T[q];
             }
         }
+        hi = t + J > hi ? t + J : hi;
     }
+    if (hi < S)
+        memset(ws->lev + (size_t)hi * nm, 0, (size_t)(S - hi) * nm * sizeof *ws->lev);
 }
 
 /* y = Σ_t lev[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
