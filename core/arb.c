@@ -266,9 +266,10 @@ static void assemble(arf_t y, const int64_t *lev, size_t stride, int s, int S, s
     int64_t c = 0;
     for (int t = S - 1; t >= 0; t--) {
         int64_t v = lev[(size_t)t * stride] + c;
-        /* c = ⌊v / 2^s⌋ and the digit v − c 2^s ∈ [0, 2^s) */
-        c = v >= 0 ? v >> s : -((-v + mask) >> s);
-        uint64_t dig = (uint64_t)(v - c * (mask + 1));
+        /* c = ⌊v / 2^s⌋ (for v < 0: −⌈−v / 2^s⌉ = ~(~v >> s), ~v = −v − 1 ≥ 0; the
+         * compiler's arithmetic shift, no branch) and the digit v mod 2^s */
+        c = v >= 0 ? v >> s : ~(~v >> s);
+        uint64_t dig = (uint64_t)v & (uint64_t)mask;
         slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
         P[w] |= (mp_limb_t)(dig << r);
         if (r + s > 64)
