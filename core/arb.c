@@ -80,8 +80,9 @@ struct ssm_arb_mul_ws {
     double *t;            /* one dgemm's output (n × S·m) */
     int64_t *lev;         /* the sums per slice level t + u (S × n × m) */
     slong *ea, *eb;       /* row exponents of A, column exponents of B */
-    mp_limb_t *p, *q;     /* one entry's integer */
-    size_t cap[8];        /* bytes held by each of the above */
+    mp_limb_t *p, *q;     /* every entry's packed digits (n m × L limbs), one entry's negation */
+    int64_t *cy;          /* every entry's top carry */
+    size_t cap[9];        /* bytes held by each of the above */
 };
 
 ssm_status ssm_arb_mul_ws_create(ssm_arb_mul_ws **out)
@@ -95,7 +96,7 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws)
     if (!ws)
         return;
     free(ws->as); free(ws->bs); free(ws->t); free(ws->lev);
-    free(ws->ea); free(ws->eb); free(ws->p); free(ws->q);
+    free(ws->ea); free(ws->eb); free(ws->p); free(ws->q); free(ws->cy);
     free(ws);
 }
 
@@ -255,26 +256,37 @@ static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, i
         memset(ws->lev + (size_t)hi * nm, 0, (size_t)(S - hi) * nm * sizeof *ws->lev);
 }
 
-/* y = Σ_t lev[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
- * carries propagated from the lowest level up, the s-bit digits packed into
- * limbs, the top carry (signed) added last */
-static void assemble(arf_t y, const int64_t *lev, size_t stride, int s, int S, slong shift, slong prec,
-                     mp_limb_t *P, mp_limb_t *Q, slong L)
+/* the levels' carries, propagated from the lowest level up for all n m
+ * entries at once (each level one pass over its entries: no chain of
+ * dependent steps per entry), the s-bit digits packed into each entry's L
+ * limbs at P + idx·L; cy[idx]: the entry's (signed) top carry */
+static void carry_pack(mp_limb_t *P, int64_t *cy, const int64_t *lev, size_t nm, int s, int S, slong L)
 {
-    memset(P, 0, (size_t)L * sizeof *P);
-    const int64_t mask = ((int64_t)1 << s) - 1;
-    int64_t c = 0;
+    const uint64_t mask = ((uint64_t)1 << s) - 1;
+    memset(P, 0, nm * (size_t)L * sizeof *P);
+    memset(cy, 0, nm * sizeof *cy);
     for (int t = S - 1; t >= 0; t--) {
-        int64_t v = lev[(size_t)t * stride] + c;
-        /* c = ⌊v / 2^s⌋ (for v < 0: −⌈−v / 2^s⌉ = ~(~v >> s), ~v = −v − 1 ≥ 0; the
-         * compiler's arithmetic shift, no branch) and the digit v mod 2^s */
-        c = v >= 0 ? v >> s : ~(~v >> s);
-        uint64_t dig = (uint64_t)v & (uint64_t)mask;
+        const int64_t *Lt = lev + (size_t)t * nm;
         slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
-        P[w] |= (mp_limb_t)(dig << r);
-        if (r + s > 64)
-            P[w + 1] |= (mp_limb_t)(dig >> (64 - r));
+        int two = r + s > 64; /* the digit spans limbs w and w + 1 */
+        for (size_t idx = 0; idx < nm; idx++) {
+            int64_t v = Lt[idx] + cy[idx];
+            /* c = ⌊v / 2^s⌋ (for v < 0: −⌈−v / 2^s⌉ = ~(~v >> s), ~v = −v − 1 ≥ 0; the
+             * compiler's arithmetic shift, no branch) and the digit v mod 2^s */
+            cy[idx] = v >= 0 ? v >> s : ~(~v >> s);
+            uint64_t dig = (uint64_t)v & mask;
+            mp_limb_t *Pi = P + idx * (size_t)L;
+            Pi[w] |= (mp_limb_t)(dig << r);
+            if (two)
+                Pi[w + 1] |= (mp_limb_t)(dig >> (64 - r));
+        }
     }
+}
+
+/* y = (the packed digits P, L limbs) + c 2^(Ss), times 2^shift, rounded to prec
+ * bits (P is spent) */
+static void assemble(arf_t y, mp_limb_t *P, int64_t c, int s, int S, slong shift, slong prec, mp_limb_t *Q, slong L)
+{
     slong o = (slong)S * s, w = o >> 6, r = o & 63;
     int neg = c < 0;
     uint64_t ac = neg ? (uint64_t)0 - (uint64_t)c : (uint64_t)c;
@@ -310,8 +322,9 @@ static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int 
            grow((void **)&ws->t, &ws->cap[7], Sz * nm * sizeof(double) + 1) &&
            grow((void **)&ws->ea, &ws->cap[3], (size_t)n * sizeof(slong) + 1) &&
            grow((void **)&ws->eb, &ws->cap[4], (size_t)m * sizeof(slong) + 1) &&
-           grow((void **)&ws->p, &ws->cap[5], (size_t)L * sizeof(mp_limb_t)) &&
-           grow((void **)&ws->q, &ws->cap[6], (size_t)L * sizeof(mp_limb_t));
+           grow((void **)&ws->p, &ws->cap[5], nm * (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->q, &ws->cap[6], (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->cy, &ws->cap[8], nm * sizeof(int64_t) + 1);
 }
 
 /* slice width s, count S (S s ≥ prec + 8) and chunk (terms per exact dgemm,
@@ -331,10 +344,12 @@ static void slicing(int *s, int *S, int *chunk, slong k, slong prec)
     *chunk = room >= *S ? *S : room >= 1.0 ? (int)room : 0;
 }
 
-/* the workspace's bytes for S slices and chunk c: as, bs, the levels and the dgemm output */
-static size_t ws_bytes(slong n, slong k, slong m, int S, int c)
+/* the workspace's bytes for S slices, chunk c and L limbs an entry: as, bs,
+ * the levels, the dgemm output, the packed digits and the carries */
+static size_t ws_bytes(slong n, slong k, slong m, int S, int c, slong L)
 {
-    return (size_t)S * ((size_t)(n * k) + (size_t)c * (size_t)(k * m) + 2 * (size_t)(n * m)) * 8;
+    size_t nm = (size_t)(n * m);
+    return ((size_t)S * ((size_t)(n * k) + (size_t)c * (size_t)(k * m) + 2 * nm) + nm * (size_t)(L + 1)) * 8;
 }
 
 ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, slong prec)
@@ -344,7 +359,7 @@ ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m,
         return SSM_OK;
     slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    if (chunk == 0 || ws_bytes(n, k, m, S, chunk) > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, chunk, L))
+    if (chunk == 0 || ws_bytes(n, k, m, S, chunk, L) > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_OK;
     return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                      (long)m, (long)prec);
@@ -360,7 +375,7 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     if (k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC)
         slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && ws_bytes(n, k, m, S, chunk) <= SSM_ARB_SPLIT_MAX_BYTES;
+    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && ws_bytes(n, k, m, S, chunk, L) <= SSM_ARB_SPLIT_MAX_BYTES;
     if (ok && !ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                          (long)m, (long)prec);
@@ -375,15 +390,17 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     int sa, sb;
     split_all(ws, A, B, s, S, chunk, &sa, &sb);
     slice_levels(ws, n, k, m, S, chunk, sa, sb);
+    carry_pack(ws->p, ws->cy, ws->lev, (size_t)(n * m), s, S, L);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < m; j++) {
             arb_ptr c = arb_mat_entry(C, i, j);
+            size_t idx = (size_t)(i * m + j);
             mag_zero(arb_radref(c));
             if (ws->ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
                 arf_zero(arb_midref(c));
             else
-                assemble(arb_midref(c), ws->lev + i * m + j, (size_t)(n * m), s, S,
-                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->p, ws->q, L);
+                assemble(arb_midref(c), ws->p + idx * (size_t)L, ws->cy[idx], s, S,
+                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->q, L);
         }
     return SSM_OK;
 }
