@@ -114,9 +114,10 @@ static int conj_next(const eigres *r, slong j)
 /* unit columns, largest entry real positive (lowest index within a relative
  * 1e-12, as diag/eig.c); W rows rescaled to keep W V = I (with_w = 0: W is
  * not wanted and left as it is).  A column that is the exact conjugate of the
- * one before gets the conjugate factor, so its result is the conjugate of
- * that column's (the products are symmetric under conjugation, bit for bit):
- * copied instead of recomputed (W's row too where it is the conjugate row) */
+ * one before (and W's row j + 1 of row j, where W is wanted) gets the
+ * conjugate factor, so its result is the conjugate of that column's (the
+ * products are symmetric under conjugation, bit for bit): copied instead of
+ * recomputed */
 static void normalize(eigres *r, int with_w)
 {
     slong n = r->n, prec = r->prec;
@@ -127,11 +128,11 @@ static void normalize(eigres *r, int with_w)
     acb_init(f);
     acb_init(g);
     for (slong j = 0; j < n; j++) {
-        int pair = conj_next(r, j), wpair = pair && with_w;
-        for (slong k = 0; wpair && k < n; k++) {
+        int pair = conj_next(r, j);
+        for (slong k = 0; pair && with_w && k < n; k++) { /* W's rows j, j + 1 conjugate too */
             const acb_struct *x = acb_mat_entry(r->W, j, k), *y = acb_mat_entry(r->W, j + 1, k);
             arb_neg(t, acb_imagref(x));
-            wpair = arb_equal(acb_realref(x), acb_realref(y)) && arb_equal(t, acb_imagref(y));
+            pair = arb_equal(acb_realref(x), acb_realref(y)) && arb_equal(t, acb_imagref(y));
         }
         /* ‖v‖² = re·re + im·im, a column being every 2n-th arb of the row-major entries */
         arb_srcptr re = acb_realref(acb_mat_entry(r->V, 0, j)), im = acb_imagref(acb_mat_entry(r->V, 0, j));
@@ -167,14 +168,8 @@ static void normalize(eigres *r, int with_w)
             acb_inv(g, f, prec);
             for (slong k = 0; k < n; k++) {
                 mul_mid(acb_mat_entry(r->W, j, k), g, prec);
-                if (wpair)
+                if (pair)
                     acb_conj(acb_mat_entry(r->W, j + 1, k), acb_mat_entry(r->W, j, k));
-            }
-            if (pair && !wpair) { /* row j + 1 by itself: 1/conj(f) */
-                acb_conj(f, f);
-                acb_inv(g, f, prec);
-                for (slong k = 0; k < n; k++)
-                    mul_mid(acb_mat_entry(r->W, j + 1, k), g, prec);
             }
         }
         j += pair;
