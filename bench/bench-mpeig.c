@@ -1,9 +1,11 @@
 /* bench/bench-mpeig.c — multiprecision eigendecomposition: ssm_diag_eig_mp
  * against Arb's acb_mat_approx_eig_qr called directly, same matrix, same
  * output precision, equal digits required of both.
- *   bench-mpeig CASE N BITS [REPS]   CASE: legs | normal (A + P Pᵀ) | ptd (A + E, ε = 0.05)
+ *   bench-mpeig CASE N BITS [REPS [cpu]]   CASE: legs | normal (A + P Pᵀ) | ptd (A + E, ε = 0.05)
  * REPS runs of each (default 5 for N ≤ 32, else 3), interleaved ours, Arb,
- * ours, … so that a change in the machine's load falls on both; medians.
+ * ours, … so that a change in the machine's load falls on both; medians of
+ * wall-clock seconds, or with cpu of the process's CPU seconds (less moved by
+ * another job on the cores: time waiting for a core is not counted).
  * prints: ours_s arb_s ours_digits arb_digits (arb's digits: agreement with ours)
  *   bench-mpeig dump CASE N BITS FILE
  * writes the same matrix to FILE for the mpmath peer: "N" on the first line,
@@ -18,6 +20,16 @@
 #include <string.h>
 #include <time.h>
 
+/* seconds: wall clock, or the process's CPU time (cpu) */
+static double clock_now(int cpu)
+{
+    if (!cpu)
+        return bench_now();
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 int main(int argc, char **argv)
 {
     const char *dump = NULL;
@@ -26,13 +38,14 @@ int main(int argc, char **argv)
         argv++;
         argc = 4;
     }
-    if (argc != 4 && argc != 5) {
-        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS [REPS]\n"
+    int cpu = argc == 6 && strcmp(argv[5], "cpu") == 0;
+    if (argc != 4 && argc != 5 && !cpu) {
+        fprintf(stderr, "usage: bench-mpeig legs|normal|ptd N BITS [REPS [cpu]]\n"
                         "       bench-mpeig dump legs|normal|ptd N BITS FILE\n");
         return 2;
     }
     size_t N = (size_t)atoi(argv[2]);
-    int reps = argc == 5 ? atoi(argv[4]) : N <= 32 ? 5 : 3;
+    int reps = argc >= 5 ? atoi(argv[4]) : N <= 32 ? 5 : 3;
     if (reps < 1 || reps > 99)
         reps = 1;
     mpfr_prec_t p = atol(argv[3]), ap = 4 * p + 256;
@@ -91,16 +104,16 @@ int main(int argc, char **argv)
     double t_ours[99], t_arb[99];
     int ok = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = bench_now();
+        double t0 = clock_now(cpu);
         ssm_status s = ssm_diag_eig_mp(L, V, W, &info, A, NULL);
-        t_ours[r] = bench_now() - t0;
+        t_ours[r] = clock_now(cpu) - t0;
         if (s != SSM_OK) {
             fprintf(stderr, "%s\n", ssm_error_message());
             return 1;
         }
-        t0 = bench_now();
+        t0 = clock_now(cpu);
         ok = acb_mat_approx_eig_qr(E, NULL, Ra, Aa, NULL, 0, (slong)p + 64);
-        t_arb[r] = bench_now() - t0;
+        t_arb[r] = clock_now(cpu) - t0;
     }
     double ours = bench_median(t_ours, reps), arb = bench_median(t_arb, reps);
     /* Arb's digits: worst relative distance of its eigenvalues to ours */

@@ -7,6 +7,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+double ssm_arf_get_d_2exp(const arf_t x, slong e)
+{
+    const fmpz *xe = ARF_EXPREF(x);
+    if (arf_is_special(x) || COEFF_IS_MPZ(*xe) || e < -(WORD(1) << 40) || e > (WORD(1) << 40) || *xe - e < -1000 ||
+        *xe - e > 1000) {
+        if (e == 0)
+            return arf_get_d(x, ARF_RND_NEAR);
+        arf_t sc;
+        arf_init(sc);
+        arf_mul_2exp_si(sc, x, -e);
+        double r = arf_get_d(sc, ARF_RND_NEAR);
+        arf_clear(sc);
+        return r;
+    }
+    mp_srcptr xp;
+    mp_size_t xn;
+    ARF_GET_MPN_READONLY(xp, xn, x);
+    /* x 2^-e = 0.m × 2^(ex − e), the mantissa's top bit set: its first 53 bits
+     * as an integer v, rounded to nearest, ties to even, on the 11 bits below
+     * and the limbs beyond */
+    mp_limb_t top = xp[xn - 1];
+    uint64_t v = (uint64_t)top >> 11, rem = (uint64_t)top & 0x7ff;
+    int sticky = 0;
+    for (mp_size_t i = 0; i < xn - 1 && !sticky; i++)
+        sticky = xp[i] != 0;
+    if (rem > 0x400 || (rem == 0x400 && (sticky || (v & 1))))
+        v++; /* 2^53 at most: still exact */
+    double d = ldexp((double)v, (int)(*xe - e - 53));
+    return ARF_SGNBIT(x) ? -d : d;
+}
+
 ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 {
     slong n = acb_mat_nrows(M), m = acb_mat_ncols(M);
@@ -27,14 +58,12 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
     ssm_status s = ssm_zmat_init(D, (size_t)n, (size_t)m);
     if (s != SSM_OK)
         return s;
-    acb_t t;
-    acb_init(t);
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < m; k++) {
-            acb_mul_2exp_si(t, acb_mat_entry(M, i, k), -e);
-            SSM_D(D, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(t)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(t)), ARF_RND_NEAR));
+            acb_srcptr z = acb_mat_entry(M, i, k);
+            SSM_D(D, i, k) = CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), e),
+                                   ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), e));
         }
-    acb_clear(t);
     double nrm;
     s = ssm_zmat_norm2(&nrm, D);
     ssm_zmat_clear(D);
@@ -47,12 +76,13 @@ ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
 /* ---- products through exact double-precision slices ------------------------ */
 
 struct ssm_arb_mul_ws {
-    double *as, *bs;      /* slices of A side by side (n × S·k), of B stacked, last first (S·k × m) */
-    double *t;            /* one dgemm's output (n × m) */
+    double *as, *bs;      /* slices of A side by side (n × S·k); of B as c block rows (c·k × S·m, below) */
+    double *t;            /* one dgemm's output (n × S·m) */
     int64_t *lev;         /* the sums per slice level t + u (S × n × m) */
     slong *ea, *eb;       /* row exponents of A, column exponents of B */
-    mp_limb_t *p, *q;     /* one entry's integer */
-    size_t cap[8];        /* bytes held by each of the above */
+    mp_limb_t *p, *q;     /* every entry's packed digits (n m × L limbs), one entry's negation */
+    int64_t *cy;          /* every entry's top carry */
+    size_t cap[9];        /* bytes held by each of the above */
 };
 
 ssm_status ssm_arb_mul_ws_create(ssm_arb_mul_ws **out)
@@ -66,7 +96,7 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws)
     if (!ws)
         return;
     free(ws->as); free(ws->bs); free(ws->t); free(ws->lev);
-    free(ws->ea); free(ws->eb); free(ws->p); free(ws->q);
+    free(ws->ea); free(ws->eb); free(ws->p); free(ws->q); free(ws->cy);
     free(ws);
 }
 
@@ -105,19 +135,12 @@ static slong line_exp(const arb_mat_t M, slong i, int col, int *ok)
     return e;
 }
 
-/* the 64 mantissa bits of x from bit q on (q ≥ 0 from the top), zeros beyond */
-static uint64_t bits64(mp_srcptr xp, slong xn, slong q)
-{
-    slong w = q >> 6, r = q & 63, li = xn - 1 - w;
-    uint64_t hi = li >= 0 ? (uint64_t)xp[li] << r : 0;
-    uint64_t lo = r && li >= 1 ? (uint64_t)xp[li - 1] >> (64 - r) : 0;
-    return hi | lo;
-}
-
 /* slices t = 0 … S−1 of x relative to 2^e (|x| < 2^e): x 2^-e = Σ d_t 2^-(t+1)s
  * + a remainder below 2^-Ss, |d_t| < 2^s, each with the sign of x, into
  * out[t·stride] (every slice written); returns the number of leading slices
- * that may be nonzero.  x's exponent is a small fmpz (line_exp checked it). */
+ * that may be nonzero.  x's exponent is a small fmpz (line_exp checked it).
+ * The bits stream through a 128-bit window hi:lo holding the next `avail`
+ * bits (the z leading zeros of x 2^-e first, then the mantissa, limb by limb). */
 static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, int s, int S)
 {
     int t = 0, last = 0;
@@ -125,13 +148,32 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
         mp_srcptr xp;
         mp_size_t xn;
         ARF_GET_MPN_READONLY(xp, xn, x);
-        slong q = -(e - (slong)ARF_EXP(x)); /* the mantissa bit at the top of slice t */
+        slong z = e - (slong)ARF_EXP(x); /* ≥ 0: zero bits above the mantissa */
         double sg = ARF_SGNBIT(x) ? -1.0 : 1.0;
-        for (; t < S && q <= -s; t++, q += s)
+        slong t0 = z / s < S ? z / s : S;
+        for (; t < t0; t++)
             out[t * stride] = 0.0;
-        for (; t < S && q < (slong)xn * FLINT_BITS; t++, q += s) {
-            uint64_t dig = q >= 0 ? bits64(xp, xn, q) >> (64 - s) : bits64(xp, xn, 0) >> (64 - s - q);
-            out[t * stride] = sg * (double)dig;
+        int off = (int)(z - t0 * s); /* < s: the zeros left in slice t0 */
+        uint64_t top = xp[xn - 1], hi = top >> off, lo = off ? top << (64 - off) : 0;
+        slong avail = 64 + off, li = xn - 2;
+        for (; t < S; t++) {
+            if (avail <= 64 && li >= 0) { /* the next limb right after the avail bits */
+                uint64_t L = xp[li--];
+                if (avail == 0)
+                    hi = L;
+                else {
+                    hi |= avail < 64 ? L >> avail : 0;
+                    lo |= L << (64 - avail);
+                }
+                avail += 64;
+            }
+            if (avail <= 0)
+                break;
+            uint64_t dig = hi >> (64 - s);
+            hi = hi << s | lo >> (64 - s);
+            lo <<= s;
+            avail -= s;
+            out[t * stride] = sg * (double)(int64_t)dig;
         }
         last = t;
     }
@@ -140,12 +182,16 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
     return last;
 }
 
-/* the slices: A_t in columns t·k … of as (n × S·k), B_u in row block S−1−u of bs
- * (S·k × m); *sa, *sb: how many slices of each can be nonzero */
-static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int *sa, int *sb)
+/* the slices: A_t in columns t·k … of as (n × S·k); B_u in column block u of
+ * the first block row of bs (c·k × S·m), and block row r a copy of it shifted
+ * right by r blocks (B_(j−r) in column block j, zeros for j < r): then
+ * [A_t … A_(t+c−1)] times bs's first columns gives in column block j the sum
+ * Σ_r A_(t+r) B_(j−r), all of level t + j; *sa, *sb: how many slices of each
+ * can be nonzero */
+static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int c, int *sa, int *sb)
 {
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
-    size_t kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
+    size_t kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
     *sa = *sb = 0;
     for (slong i = 0; i < n; i++)
         for (slong q = 0; q < k; q++) {
@@ -155,58 +201,92 @@ static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, 
         }
     for (slong q = 0; q < k; q++)
         for (slong j = 0; j < m; j++) {
-            /* B_u at row block S−1−u: slice u + 1 sits one block (−km) above slice u */
-            int u = split_entry(ws->bs + (size_t)(S - 1) * km + (size_t)(q * m + j), -(ptrdiff_t)km,
-                                arb_midref(arb_mat_entry(B, q, j)), ws->eb[j], s, S);
+            int u = split_entry(ws->bs + (size_t)q * Sm + (size_t)j, (ptrdiff_t)m, arb_midref(arb_mat_entry(B, q, j)),
+                                ws->eb[j], s, S);
             *sb = u > *sb ? u : *sb;
         }
+    for (int r = 1; r < c; r++)
+        for (slong q = 0; q < k; q++) {
+            double *row = ws->bs + ((size_t)r * (size_t)k + (size_t)q) * Sm;
+            memset(row, 0, (size_t)r * (size_t)m * sizeof *row);
+            memcpy(row + (size_t)r * (size_t)m, ws->bs + (size_t)q * Sm, (Sm - (size_t)r * (size_t)m) * sizeof *row);
+        }
 }
 
-/* level d = Σ_{t+u=d} A_t B_u for d < S: [A_t … A_t'] times [B_(d−t); …; B_(d−t')]
- * (contiguous in both layouts) is one dgemm whose partial sums are integers
- * below chunk k 2^2s ≤ 2^53 for at most chunk terms, so exact; a level of more
- * terms takes several, summed in integers */
+/* level d = Σ_{t+u=d} A_t B_u for d < S: for t = 0, c, 2c, … one dgemm of
+ * [A_t … A_(t+c−1)] (contiguous in as) by the first column blocks of bs, whose
+ * column block j, a sum of at most c k products of s-bit integers, is below
+ * c k 2^2s ≤ 2^53 with every partial sum an integer, so exact; each block is
+ * added to its level t + j in integers (stored where it is the level's first:
+ * the levels written so far are always 0 … hi − 1) */
 static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int chunk, int sa, int sb)
 {
-    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, km = (size_t)(k * m);
-    for (int d = 0; d < S; d++) {
-        int t0 = d - (sb - 1) > 0 ? d - (sb - 1) : 0, t1 = d < sa - 1 ? d : sa - 1;
-        int64_t *L = ws->lev + (size_t)d * nm;
-        if (t0 > t1)
-            memset(L, 0, nm * sizeof *L);
-        for (int t = t0; t <= t1; t += chunk) {
-            int c = t1 - t + 1 < chunk ? t1 - t + 1 : chunk;
-            ssm_k_dgemm(1, 0, 0, (int)n, (int)m, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS,
-                        ws->bs + (size_t)(S - 1 - d + t) * km, (int)m, 0.0, ws->t, (int)m);
-            if (t == t0)
-                for (size_t i = 0; i < nm; i++)
-                    L[i] = (int64_t)ws->t[i];
-            else
-                for (size_t i = 0; i < nm; i++)
-                    L[i] += (int64_t)ws->t[i];
+    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
+    int hi = 0;
+    for (int t = 0; t < sa; t += chunk) {
+        int c = sa - t < chunk ? sa - t : chunk;
+        /* column blocks j < S − t (levels below S) that can meet a nonzero B_(j−r), r < c */
+        int J = S - t < sb + c - 1 ? S - t : sb + c - 1;
+        if (J <= 0)
+            continue;
+        if (hi < t) { /* levels no product reached */
+            memset(ws->lev + (size_t)hi * nm, 0, (size_t)(t - hi) * nm * sizeof *ws->lev);
+            hi = t;
+        }
+        size_t w = (size_t)J * (size_t)m;
+        ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS, ws->bs,
+                    (int)Sm, 0.0, ws->t, (int)w);
+        for (int j = 0; j < J; j++) {
+            int64_t *L = ws->lev + (size_t)(t + j) * nm;
+            int first = t + j >= hi;
+            for (slong i = 0; i < n; i++) {
+                const double *T = ws->t + (size_t)i * w + (size_t)j * (size_t)m;
+                int64_t *Li = L + (size_t)i * (size_t)m;
+                if (first)
+                    for (slong q = 0; q < m; q++)
+                        Li[q] = (int64_t)T[q];
+                else
+                    for (slong q = 0; q < m; q++)
+                        Li[q] += (int64_t)T[q];
+            }
+        }
+        hi = t + J > hi ? t + J : hi;
+    }
+    if (hi < S)
+        memset(ws->lev + (size_t)hi * nm, 0, (size_t)(S - hi) * nm * sizeof *ws->lev);
+}
+
+/* the levels' carries, propagated from the lowest level up for all n m
+ * entries at once (each level one pass over its entries: no chain of
+ * dependent steps per entry), the s-bit digits packed into each entry's L
+ * limbs at P + idx·L; cy[idx]: the entry's (signed) top carry */
+static void carry_pack(mp_limb_t *P, int64_t *cy, const int64_t *lev, size_t nm, int s, int S, slong L)
+{
+    const uint64_t mask = ((uint64_t)1 << s) - 1;
+    memset(P, 0, nm * (size_t)L * sizeof *P);
+    memset(cy, 0, nm * sizeof *cy);
+    for (int t = S - 1; t >= 0; t--) {
+        const int64_t *Lt = lev + (size_t)t * nm;
+        slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
+        int two = r + s > 64; /* the digit spans limbs w and w + 1 */
+        for (size_t idx = 0; idx < nm; idx++) {
+            int64_t v = Lt[idx] + cy[idx];
+            /* c = ⌊v / 2^s⌋ (for v < 0: −⌈−v / 2^s⌉ = ~(~v >> s), ~v = −v − 1 ≥ 0; the
+             * compiler's arithmetic shift, no branch) and the digit v mod 2^s */
+            cy[idx] = v >= 0 ? v >> s : ~(~v >> s);
+            uint64_t dig = (uint64_t)v & mask;
+            mp_limb_t *Pi = P + idx * (size_t)L;
+            Pi[w] |= (mp_limb_t)(dig << r);
+            if (two)
+                Pi[w + 1] |= (mp_limb_t)(dig >> (64 - r));
         }
     }
 }
 
-/* y = Σ_t lev[t·stride] 2^((S−1−t)s) · 2^shift rounded to prec bits: the
- * carries propagated from the lowest level up, the s-bit digits packed into
- * limbs, the top carry (signed) added last */
-static void assemble(arf_t y, const int64_t *lev, size_t stride, int s, int S, slong shift, slong prec,
-                     mp_limb_t *P, mp_limb_t *Q, slong L)
+/* y = (the packed digits P, L limbs) + c 2^(Ss), times 2^shift, rounded to prec
+ * bits (P is spent) */
+static void assemble(arf_t y, mp_limb_t *P, int64_t c, int s, int S, slong shift, slong prec, mp_limb_t *Q, slong L)
 {
-    memset(P, 0, (size_t)L * sizeof *P);
-    const int64_t mask = ((int64_t)1 << s) - 1;
-    int64_t c = 0;
-    for (int t = S - 1; t >= 0; t--) {
-        int64_t v = lev[(size_t)t * stride] + c;
-        /* c = ⌊v / 2^s⌋ and the digit v − c 2^s ∈ [0, 2^s) */
-        c = v >= 0 ? v >> s : -((-v + mask) >> s);
-        uint64_t dig = (uint64_t)(v - c * (mask + 1));
-        slong o = (slong)(S - 1 - t) * s, w = o >> 6, r = o & 63;
-        P[w] |= (mp_limb_t)(dig << r);
-        if (r + s > 64)
-            P[w + 1] |= (mp_limb_t)(dig >> (64 - r));
-    }
     slong o = (slong)S * s, w = o >> 6, r = o & 63;
     int neg = c < 0;
     uint64_t ac = neg ? (uint64_t)0 - (uint64_t)c : (uint64_t)c;
@@ -233,23 +313,26 @@ static void assemble(arf_t y, const int64_t *lev, size_t stride, int s, int S, s
 }
 
 /* the workspace for n×k times k×m with S slices; 0 when it cannot grow */
-static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, slong L)
+static int ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int c, slong L)
 {
     size_t Sz = (size_t)S, nk = (size_t)(n * k), km = (size_t)(k * m), nm = (size_t)(n * m);
     return grow((void **)&ws->as, &ws->cap[0], Sz * nk * sizeof(double) + 1) &&
-           grow((void **)&ws->bs, &ws->cap[1], Sz * km * sizeof(double) + 1) &&
+           grow((void **)&ws->bs, &ws->cap[1], (size_t)c * Sz * km * sizeof(double) + 1) &&
            grow((void **)&ws->lev, &ws->cap[2], Sz * nm * sizeof(int64_t) + 1) &&
-           grow((void **)&ws->t, &ws->cap[7], nm * sizeof(double) + 1) &&
+           grow((void **)&ws->t, &ws->cap[7], Sz * nm * sizeof(double) + 1) &&
            grow((void **)&ws->ea, &ws->cap[3], (size_t)n * sizeof(slong) + 1) &&
            grow((void **)&ws->eb, &ws->cap[4], (size_t)m * sizeof(slong) + 1) &&
-           grow((void **)&ws->p, &ws->cap[5], (size_t)L * sizeof(mp_limb_t)) &&
-           grow((void **)&ws->q, &ws->cap[6], (size_t)L * sizeof(mp_limb_t));
+           grow((void **)&ws->p, &ws->cap[5], nm * (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->q, &ws->cap[6], (size_t)L * sizeof(mp_limb_t)) &&
+           grow((void **)&ws->cy, &ws->cap[8], nm * sizeof(int64_t) + 1);
 }
 
 /* slice width s, count S (S s ≥ prec + 8) and chunk (terms per exact dgemm,
  * chunk k (2^s − 1)² < 2^53) for prec bits, inner dimension k: the widest
  * slices (the fewest products; measured against one bit less, which lets a
- * chunk take four times the terms: 10-25% faster at 120 and 374 bits) */
+ * chunk take four times the terms: 10-25% faster at 120 and 374 bits; and,
+ * with one dgemm per slice group, against the narrowest width of the same S
+ * at N = 32: 15% slower, the wider groups multiply more zero blocks) */
 static void slicing(int *s, int *S, int *chunk, slong k, slong prec)
 {
     int lk = 0;
@@ -261,6 +344,14 @@ static void slicing(int *s, int *S, int *chunk, slong k, slong prec)
     *chunk = room >= *S ? *S : room >= 1.0 ? (int)room : 0;
 }
 
+/* the workspace's bytes for S slices, chunk c and L limbs an entry: as, bs,
+ * the levels, the dgemm output, the packed digits and the carries */
+static size_t ws_bytes(slong n, slong k, slong m, int S, int c, slong L)
+{
+    size_t nm = (size_t)(n * m);
+    return ((size_t)S * ((size_t)(n * k) + (size_t)c * (size_t)(k * m) + 2 * nm) + nm * (size_t)(L + 1)) * 8;
+}
+
 ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m, slong prec)
 {
     int s = 8, S = 1, chunk = 0;
@@ -268,7 +359,7 @@ ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m,
         return SSM_OK;
     slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    if ((size_t)S * (size_t)(n * k + k * m + n * m) * 8 > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, L))
+    if (chunk == 0 || ws_bytes(n, k, m, S, chunk, L) > SSM_ARB_SPLIT_MAX_BYTES || ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_OK;
     return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                      (long)m, (long)prec);
@@ -284,9 +375,8 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
     if (k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC)
         slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
-    size_t bytes = (size_t)S * (size_t)(n * k + k * m + n * m) * 8 + (size_t)(n * m) * 8;
-    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && bytes <= SSM_ARB_SPLIT_MAX_BYTES;
-    if (ok && !ws_reserve(ws, n, k, m, S, L))
+    int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && ws_bytes(n, k, m, S, chunk, L) <= SSM_ARB_SPLIT_MAX_BYTES;
+    if (ok && !ws_reserve(ws, n, k, m, S, chunk, L))
         return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                          (long)m, (long)prec);
     for (slong i = 0; ok && i < n; i++)
@@ -298,17 +388,19 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
         return SSM_OK;
     }
     int sa, sb;
-    split_all(ws, A, B, s, S, &sa, &sb);
+    split_all(ws, A, B, s, S, chunk, &sa, &sb);
     slice_levels(ws, n, k, m, S, chunk, sa, sb);
+    carry_pack(ws->p, ws->cy, ws->lev, (size_t)(n * m), s, S, L);
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < m; j++) {
             arb_ptr c = arb_mat_entry(C, i, j);
+            size_t idx = (size_t)(i * m + j);
             mag_zero(arb_radref(c));
             if (ws->ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
                 arf_zero(arb_midref(c));
             else
-                assemble(arb_midref(c), ws->lev + i * m + j, (size_t)(n * m), s, S,
-                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->p, ws->q, L);
+                assemble(arb_midref(c), ws->p + idx * (size_t)L, ws->cy[idx], s, S,
+                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->q, L);
         }
     return SSM_OK;
 }

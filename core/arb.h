@@ -27,10 +27,12 @@
  * products (the Ozaki split).  Row i of A is scaled by 2^-e_i (|a_ik| < 2^e_i),
  * column j of B by 2^-f_j, and each entry cut into S slices of s bits,
  * s = ⌊(53 − ⌈log2 k⌉)/2⌋, S·s ≥ prec + 8; the slice products A_t B_u with
- * t + u < S are summed level by level (t + u = d) by dgemm calls whose partial
- * sums are integers below 2^53, so exact whatever the BLAS kernel, the
- * summation order or the thread count; the levels are combined in integers
- * and rounded once to prec bits.  Error per entry ≤ k 2^-prec max_q |a_iq|
+ * t + u < S are formed by one dgemm per group of c consecutive A slices
+ * ([A_t … A_(t+c−1)] times the B slices laid out so that column block j sums
+ * the c products of level t + j), whose partial sums are integers below 2^53,
+ * so exact whatever the BLAS kernel, the summation order or the thread count;
+ * each level (t + u = d) is summed in integers, the levels combined and
+ * rounded once to prec bits.  Error per entry ≤ k 2^-prec max_q |a_iq|
  * max_q |b_qj| (the truncated slices; the same order as a product of inputs
  * rounded to prec bits).  Against Arb's arb_mat_approx_mul, 64×64: ~5× at
  * 128 bits, ~3× at 374 bits (tests/t-mpeig.c checks the bound and the bits).
@@ -51,6 +53,14 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws); /* NULL ok */
 #define SSM_ARB_SPLIT_MAX_BYTES ((size_t)64 << 20)
 SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B,
                                                        slong prec, ssm_arb_mul_ws *ws);
+
+/* x 2^-e rounded to the nearest double (ties to even): arf_get_d(x 2^-e,
+ * ARF_RND_NEAR) to the bit (x and e are not changed).  Where the result is a
+ * normal double (|exponent| ≤ 1000), from x's top limb and a scan of the
+ * others for the sticky bit: about 110 instructions (callgrind), against about 350 and an
+ * allocation (MPFR's temporary) for arf_get_d; zero, NaN, ±∞ and the rest go
+ * Arb's own way.  tests/t-mpeig.c checks it against arf_get_d. */
+double ssm_arf_get_d_2exp(const arf_t x, slong e);
 
 /* log2 ‖M‖₂ of the midpoints into *l2, through a double copy scaled by an
  * exact power of two (norms are perfectly conditioned: the rounding costs

@@ -53,7 +53,7 @@ static void mpc_from_acb(mpc_ptr x, const acb_t z)
 
 static double complex acb_to_d(const acb_t z)
 {
-    return CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR), arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+    return CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), 0), ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), 0));
 }
 
 /* ---- one result at a working precision ---------------------------------- */
@@ -80,18 +80,60 @@ static void eigres_clear(eigres *r)
     acb_mat_clear(r->W);
 }
 
+/* v ← v f on midpoints at prec: acb_mul's midpoint (arf_complex_mul rounded
+ * towards zero, ARB_RND), without its radius bookkeeping */
+static void mul_mid(acb_t v, const acb_t f, slong prec)
+{
+    arf_complex_mul(arb_midref(acb_realref(v)), arb_midref(acb_imagref(v)), arb_midref(acb_realref(v)),
+                    arb_midref(acb_imagref(v)), arb_midref(acb_realref(f)), arb_midref(acb_imagref(f)), prec,
+                    ARF_RND_DOWN);
+    mag_zero(arb_radref(acb_realref(v)));
+    mag_zero(arb_radref(acb_imagref(v)));
+}
+
+/* column j + 1 of V is exactly the conjugate of column j (and λ likewise):
+ * Newton's real basis gives its pairs so */
+static int conj_next(const eigres *r, slong j)
+{
+    if (j + 1 >= r->n || arb_is_zero(acb_imagref(r->lam + j)) ||
+        !arb_equal(acb_realref(r->lam + j), acb_realref(r->lam + j + 1)))
+        return 0;
+    arb_t t;
+    arb_init(t);
+    int same = 1;
+    for (slong i = -1; i < r->n && same; i++) {
+        const acb_struct *x = i < 0 ? r->lam + j : acb_mat_entry(r->V, i, j);
+        const acb_struct *y = i < 0 ? r->lam + j + 1 : acb_mat_entry(r->V, i, j + 1);
+        arb_neg(t, acb_imagref(x));
+        same = arb_equal(acb_realref(x), acb_realref(y)) && arb_equal(t, acb_imagref(y));
+    }
+    arb_clear(t);
+    return same;
+}
+
 /* unit columns, largest entry real positive (lowest index within a relative
  * 1e-12, as diag/eig.c); W rows rescaled to keep W V = I (with_w = 0: W is
- * not wanted and left as it is) */
+ * not wanted and left as it is).  A column that is the exact conjugate of the
+ * one before (and W's row j + 1 of row j, where W is wanted) gets the
+ * conjugate factor, so its result is the conjugate of that column's (the
+ * products are symmetric under conjugation, bit for bit): copied instead of
+ * recomputed */
 static void normalize(eigres *r, int with_w)
 {
     slong n = r->n, prec = r->prec;
     arb_t nrm, t;
-    acb_t f;
+    acb_t f, g;
     arb_init(nrm);
     arb_init(t);
     acb_init(f);
+    acb_init(g);
     for (slong j = 0; j < n; j++) {
+        int pair = conj_next(r, j);
+        for (slong k = 0; pair && with_w && k < n; k++) { /* W's rows j, j + 1 conjugate too */
+            const acb_struct *x = acb_mat_entry(r->W, j, k), *y = acb_mat_entry(r->W, j + 1, k);
+            arb_neg(t, acb_imagref(x));
+            pair = arb_equal(acb_realref(x), acb_realref(y)) && arb_equal(t, acb_imagref(y));
+        }
         /* ‖v‖² = re·re + im·im, a column being every 2n-th arb of the row-major entries */
         arb_srcptr re = acb_realref(acb_mat_entry(r->V, 0, j)), im = acb_imagref(acb_mat_entry(r->V, 0, j));
         arb_approx_dot(nrm, NULL, 0, re, 2 * n, re, 2 * n, n, prec);
@@ -115,21 +157,27 @@ static void normalize(eigres *r, int with_w)
         acb_div_arb(f, f, nrm, prec);
         acb_get_mid(f, f);
         for (slong i = 0; i < n; i++) {
-            acb_mul(acb_mat_entry(r->V, i, j), acb_mat_entry(r->V, i, j), f, prec);
-            acb_get_mid(acb_mat_entry(r->V, i, j), acb_mat_entry(r->V, i, j));
+            mul_mid(acb_mat_entry(r->V, i, j), f, prec);
+            if (pair)
+                acb_conj(acb_mat_entry(r->V, i, j + 1), acb_mat_entry(r->V, i, j));
         }
         arb_zero(acb_imagref(acb_mat_entry(r->V, at, j)));
-        if (!with_w)
-            continue;
-        acb_inv(f, f, prec);
-        for (slong k = 0; k < n; k++) {
-            acb_mul(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k), f, prec);
-            acb_get_mid(acb_mat_entry(r->W, j, k), acb_mat_entry(r->W, j, k));
+        if (pair)
+            arb_zero(acb_imagref(acb_mat_entry(r->V, at, j + 1)));
+        if (with_w) {
+            acb_inv(g, f, prec);
+            for (slong k = 0; k < n; k++) {
+                mul_mid(acb_mat_entry(r->W, j, k), g, prec);
+                if (pair)
+                    acb_conj(acb_mat_entry(r->W, j + 1, k), acb_mat_entry(r->W, j, k));
+            }
         }
+        j += pair;
     }
     arb_clear(nrm);
     arb_clear(t);
     acb_clear(f);
+    acb_clear(g);
 }
 
 static int is_triangular(const acb_mat_t A, int lower)

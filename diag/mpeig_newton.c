@@ -50,6 +50,10 @@
 #define NO_CONV() SSM_ERROR(SSM_ENOCONV, "eig: Newton refinement from double precision did not converge " \
                                          "(the double start is too poor; use the qr route)")
 
+/* scratch midpoints of the block solves, kept in the state: no limbs
+ * allocated and freed per block */
+enum { T_DEN, T_RE, T_IM, T_YR, T_YI, T_DR, T_DI, T_CR, T_CI, T_MR, T_MI, T_N };
+
 struct ssm_mpeig_newton {
     slong n, m;   /* order, number of diagonal blocks */
     slong *off;   /* block k: columns off[k], off[k] + sz[k] − 1 */
@@ -61,6 +65,7 @@ struct ssm_mpeig_newton {
     int cplx;
     acb_ptr lam;
     acb_mat_t cA, cV, cW, cT, cR, cY, cC, cP, cQ;
+    arf_struct tmp[T_N]; /* the block solves' scratch */
     double bits;  /* estimated accuracy of X (bits) */
     slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
@@ -71,6 +76,8 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
         return;
     free(s->off);
     free(s->sz);
+    for (int i = 0; i < T_N; i++)
+        arf_clear(s->tmp + i);
     if (s->a) {
         _arb_vec_clear(s->a, s->n);
         _arb_vec_clear(s->b, s->n);
@@ -128,6 +135,8 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     *out = NULL;
     slong n = arb_mat_nrows(A);
     ssm_mpeig_newton *s = calloc(1, sizeof *s);
+    for (int i = 0; s && i < T_N; i++)
+        arf_init(s->tmp + i);
     double *a = malloc((size_t)(n * n) * sizeof *a), *vr = malloc((size_t)(n * n) * sizeof *vr);
     double *zi = malloc((size_t)(n * n) * sizeof *zi), *wr = malloc((size_t)n * sizeof *wr);
     double *wi = malloc((size_t)n * sizeof *wi);
@@ -149,7 +158,7 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
-            a[k * n + i] = arf_get_d(arb_midref(arb_mat_entry(A, i, k)), ARF_RND_NEAR);
+            a[k * n + i] = ssm_arf_get_d_2exp(arb_midref(arb_mat_entry(A, i, k)), 0);
             zi[k * n + i] = i == k;
         }
     lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'V', (lapack_int)n, a, (lapack_int)n, wr, wi, NULL, 1, vr,
@@ -225,7 +234,7 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
         double ss = 0.0;
         for (slong c = j; c < j + s->sz[k]; c++)
             for (slong i = 0; i < n; i++) {
-                double x = arf_get_d(arb_midref(arb_mat_entry(s->X, i, c)), ARF_RND_NEAR);
+                double x = ssm_arf_get_d_2exp(arb_midref(arb_mat_entry(s->X, i, c)), 0);
                 SSM_D(Xd, i, c) = x;
                 ss += x * x;
             }
@@ -246,113 +255,113 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
     return st;
 }
 
-/* c = y / d on midpoints at prec (radii zero): (y conj d)/|d|², the products
- * and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's midpoint */
-static void cdiv_mid(acb_t c, const acb_t y, const acb_t d, slong prec)
+/* (cr, ci) = (yr + i yi) / (dr + i di) on midpoints at prec: (y conj d)/|d|²,
+ * the products and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's
+ * midpoint */
+static void cdiv_mid(arf_t cr, arf_t ci, const arf_t yr, const arf_t yi, const arf_t dr, const arf_t di, slong prec,
+                     arf_struct *tmp)
 {
-    arf_srcptr yr = arb_midref(acb_realref(y)), yi = arb_midref(acb_imagref(y));
-    arf_srcptr dr = arb_midref(acb_realref(d)), di = arb_midref(acb_imagref(d));
-    arf_t den, re, im;
-    arf_init(den); arf_init(re); arf_init(im);
+    arf_ptr den = tmp + T_DEN, re = tmp + T_RE, im = tmp + T_IM;
     arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
     arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
     arf_mul(re, yr, dr, prec + 8, ARF_RND_NEAR);
     arf_addmul(re, yi, di, prec + 8, ARF_RND_NEAR);
     arf_mul(im, yi, dr, prec + 8, ARF_RND_NEAR);
     arf_submul(im, yr, di, prec + 8, ARF_RND_NEAR);
-    arf_div(arb_midref(acb_realref(c)), re, den, prec, ARF_RND_NEAR);
-    arf_div(arb_midref(acb_imagref(c)), im, den, prec, ARF_RND_NEAR);
-    mag_zero(arb_radref(acb_realref(c)));
-    mag_zero(arb_radref(acb_imagref(c)));
-    arf_clear(den); arf_clear(re); arf_clear(im);
+    arf_div(cr, re, den, prec, ARF_RND_NEAR);
+    arf_div(ci, im, den, prec, ARF_RND_NEAR);
 }
 
 /* C block (k, b) from Y block (k, b): D_k C − C D_b = −Y; the 2×2 case splits
  * C = C₊ + C₋ with C₊ ∈ span{I, J} ≅ ℂ (J ↔ i, J = [[0, 1], [−1, 0]]) and C₋
  * ∈ span{K, L} (K = diag(1, −1), L = [[0, 1], [1, 0]]; γK + δL ↔ γ − iδ, on
  * which J also acts as i): C₊ = Y₊/(λ_b − λ_k), C₋ = Y₋/(conj λ_b − λ_k).
- * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone. */
+ * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone.  On
+ * midpoints, sums and quotients rounded as Arb's ball operations round theirs
+ * (towards zero, ARB_RND), C's radii zero. */
 static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax)
 {
     slong ik = s->off[k], jb = s->off[b];
     int sk = s->sz[k], sb = s->sz[b];
-    acb_t lk, lb, d, y, c;
-    acb_init(lk); acb_init(lb); acb_init(d); acb_init(y); acb_init(c);
-    acb_set_arb_arb(lk, s->a + k, s->b + k);
-    acb_set_arb_arb(lb, s->a + b, s->b + b);
-#define YE(i, j) arb_mat_entry(s->Y, ik + (i), jb + (j))
-#define CE(i, j) arb_mat_entry(s->C, ik + (i), jb + (j))
+    const arf_rnd_t rd = ARF_RND_DOWN;
+    arf_struct *t = s->tmp;
+    arf_ptr yr = t + T_YR, yi = t + T_YI, dr = t + T_DR, di = t + T_DI, cr = t + T_CR, ci = t + T_CI;
+    arf_srcptr ak = arb_midref(s->a + k), bk = arb_midref(s->b + k), ab = arb_midref(s->a + b),
+               bb = arb_midref(s->b + b);
+#define YE(i, j) arb_midref(arb_mat_entry(s->Y, ik + (i), jb + (j)))
+#define CE(i, j) arb_midref(arb_mat_entry(s->C, ik + (i), jb + (j)))
     if (k == b) {
         /* diagonal: C₊ = 0 (the free complex scale of v), C₋ = Y₋/(−2ib) */
         if (sk == 1)
-            arb_zero(CE(0, 0));
+            arf_zero(CE(0, 0));
         else {
-            arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
-            arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
-            arb_neg(acb_imagref(y), acb_imagref(y));
-            acb_mul_2exp_si(y, y, -1);
-            arb_zero(acb_realref(d)); /* d = −2ib */
-            arb_mul_si(acb_imagref(d), s->b + k, -2, prec);
-            cdiv_mid(c, y, d, prec);
-            arb_set(CE(0, 0), acb_realref(c));
-            arb_neg(CE(0, 1), acb_imagref(c));
-            arb_set(CE(1, 0), CE(0, 1));
-            arb_neg(CE(1, 1), CE(0, 0));
+            arf_sub(yr, YE(0, 0), YE(1, 1), prec, rd);
+            arf_add(yi, YE(0, 1), YE(1, 0), prec, rd);
+            arf_neg(yi, yi);
+            arf_mul_2exp_si(yr, yr, -1);
+            arf_mul_2exp_si(yi, yi, -1);
+            arf_zero(dr); /* d = −2ib */
+            arf_mul_si(di, bk, -2, prec, rd);
+            cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+            arf_set(CE(0, 0), cr);
+            arf_neg(CE(0, 1), ci);
+            arf_set(CE(1, 0), CE(0, 1));
+            arf_neg(CE(1, 1), CE(0, 0));
         }
     } else if (sk == 1 && sb == 1) {
-        arb_sub(acb_realref(d), s->a + b, s->a + k, prec);
-        arb_div(CE(0, 0), YE(0, 0), acb_realref(d), prec);
+        arf_sub(dr, ab, ak, prec, rd);
+        arf_div(CE(0, 0), YE(0, 0), dr, prec, rd);
     } else if (sk == 1 || sb == 1) {
         /* row: c = c1 + i c2, y = y1 + i y2; column: c = c1 − i c2, y = y1 − i y2 */
         int row = sk == 1;
-        arb_set(acb_realref(y), YE(0, 0));
+        arf_set(yr, YE(0, 0));
         if (row)
-            arb_set(acb_imagref(y), YE(0, 1));
+            arf_set(yi, YE(0, 1));
         else
-            arb_neg(acb_imagref(y), YE(1, 0));
-        acb_sub(d, lb, lk, prec);
-        cdiv_mid(c, y, d, prec);
-        arb_set(CE(0, 0), acb_realref(c));
+            arf_neg(yi, YE(1, 0));
+        arf_sub(dr, ab, ak, prec, rd);
+        arf_sub(di, bb, bk, prec, rd);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        arf_set(CE(0, 0), cr);
         if (row)
-            arb_set(CE(0, 1), acb_imagref(c));
+            arf_set(CE(0, 1), ci);
         else
-            arb_neg(CE(1, 0), acb_imagref(c));
+            arf_neg(CE(1, 0), ci);
     } else {
-        acb_t cm;
-        acb_init(cm);
+        arf_ptr mr = t + T_MR, mi = t + T_MI;
         /* C₊ */
-        arb_add(acb_realref(y), YE(0, 0), YE(1, 1), prec);
-        arb_sub(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
-        acb_mul_2exp_si(y, y, -1);
-        acb_sub(d, lb, lk, prec);
-        cdiv_mid(c, y, d, prec);
-        /* C₋ */
-        arb_sub(acb_realref(y), YE(0, 0), YE(1, 1), prec);
-        arb_add(acb_imagref(y), YE(0, 1), YE(1, 0), prec);
-        arb_neg(acb_imagref(y), acb_imagref(y));
-        acb_mul_2exp_si(y, y, -1);
-        acb_conj(d, lb);
-        acb_sub(d, d, lk, prec);
-        cdiv_mid(cm, y, d, prec);
+        arf_add(yr, YE(0, 0), YE(1, 1), prec, rd);
+        arf_sub(yi, YE(0, 1), YE(1, 0), prec, rd);
+        arf_mul_2exp_si(yr, yr, -1);
+        arf_mul_2exp_si(yi, yi, -1);
+        arf_sub(dr, ab, ak, prec, rd);
+        arf_sub(di, bb, bk, prec, rd);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        /* C₋: conj λ_b − λ_k */
+        arf_sub(yr, YE(0, 0), YE(1, 1), prec, rd);
+        arf_add(yi, YE(0, 1), YE(1, 0), prec, rd);
+        arf_neg(yi, yi);
+        arf_mul_2exp_si(yr, yr, -1);
+        arf_mul_2exp_si(yi, yi, -1);
+        arf_neg(di, bb);
+        arf_sub(di, di, bk, prec, rd);
+        cdiv_mid(mr, mi, yr, yi, dr, di, prec, t);
         /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
-        arb_add(CE(0, 0), acb_realref(c), acb_realref(cm), prec);
-        arb_sub(CE(1, 1), acb_realref(c), acb_realref(cm), prec);
-        arb_sub(CE(0, 1), acb_imagref(c), acb_imagref(cm), prec);
-        arb_add(CE(1, 0), acb_imagref(c), acb_imagref(cm), prec);
-        arb_neg(CE(1, 0), CE(1, 0));
-        acb_clear(cm);
+        arf_add(CE(0, 0), cr, mr, prec, rd);
+        arf_sub(CE(1, 1), cr, mr, prec, rd);
+        arf_sub(CE(0, 1), ci, mi, prec, rd);
+        arf_add(CE(1, 0), ci, mi, prec, rd);
+        arf_neg(CE(1, 0), CE(1, 0));
     }
     for (int i = 0; i < sk; i++)
         for (int j = 0; j < sb; j++) {
-            arb_get_mid_arb(CE(i, j), CE(i, j));
+            mag_zero(arb_radref(arb_mat_entry(s->C, ik + i, jb + j)));
             /* a repeated eigenvalue divides by 0: NaN or ∞, reported as an infinite correction */
-            double v = arf_is_finite(arb_midref(CE(i, j))) ? fabs(arf_get_d(arb_midref(CE(i, j)), ARF_RND_NEAR))
-                                                          : INFINITY;
+            double v = arf_is_finite(CE(i, j)) ? fabs(ssm_arf_get_d_2exp(CE(i, j), 0)) : INFINITY;
             *rmax = v > *rmax ? v : *rmax;
         }
 #undef YE
 #undef CE
-    acb_clear(lk); acb_clear(lb); acb_clear(d); acb_clear(y); acb_clear(c);
 }
 
 /* ---- complex A ------------------------------------------------------------ */
@@ -396,6 +405,8 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     *out = NULL;
     slong n = acb_mat_nrows(A);
     ssm_mpeig_newton *s = calloc(1, sizeof *s);
+    for (int i = 0; s && i < T_N; i++)
+        arf_init(s->tmp + i);
     double complex *ld = malloc((size_t)n * sizeof *ld);
     ssm_zmat_t Ad, Vd, Wd;
     memset(Ad, 0, sizeof Ad); memset(Vd, 0, sizeof Vd); memset(Wd, 0, sizeof Wd);
@@ -422,8 +433,8 @@ ssm_status ssm_mpeig_newton_create_complex(ssm_mpeig_newton **out, const acb_mat
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
             acb_srcptr z = acb_mat_entry(A, i, k);
-            SSM_D(Ad, i, k) = CMPLX(arf_get_d(arb_midref(acb_realref(z)), ARF_RND_NEAR),
-                                    arf_get_d(arb_midref(acb_imagref(z)), ARF_RND_NEAR));
+            SSM_D(Ad, i, k) = CMPLX(ssm_arf_get_d_2exp(arb_midref(acb_realref(z)), 0),
+                                    ssm_arf_get_d_2exp(arb_midref(acb_imagref(z)), 0));
         }
     /* double start: zgeev (balanced), unit columns, V⁻¹ by LU */
     st = ssm_diag_eig(ld, Vd, Wd, NULL, Ad);
@@ -484,8 +495,8 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
             acb_sub(t, s->lam + i, s->lam + k, pc);
             acb_div(c, acb_mat_entry(s->cY, k, i), t, pc);
             acb_get_mid(c, c);
-            double v = acb_is_finite(c) ? hypot(arf_get_d(arb_midref(acb_realref(c)), ARF_RND_NEAR),
-                                                arf_get_d(arb_midref(acb_imagref(c)), ARF_RND_NEAR))
+            double v = acb_is_finite(c) ? hypot(ssm_arf_get_d_2exp(arb_midref(acb_realref(c)), 0),
+                                                ssm_arf_get_d_2exp(arb_midref(acb_imagref(c)), 0))
                                         : INFINITY; /* a repeated eigenvalue */
             *rmax = v > *rmax ? v : *rmax;
         }
@@ -578,13 +589,16 @@ static void update_d(ssm_mpeig_newton *s, slong ph)
     arb_clear(t);
 }
 
-/* X ← X + X C, then Z ← Z + Z (I − X Z): the small products low, sums at ph */
+/* X ← X + X C, then Z ← Z + Z (I − X Z): the small products low, sums at ph.
+ * The low products go to Y (spent by then), the high ones to T: each matrix
+ * keeps entries of one size, so Arb does not free and reallocate their limbs
+ * at every switch between two limbs and more */
 static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
 {
-    ssm_status st = mul(s, s->T, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
+    ssm_status st = mul(s, s->Y, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
     if (st != SSM_OK)
         return st;
-    add_mid(s->X, s->T, ph);
+    add_mid(s->X, s->Y, ph);
     if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
         return st;
     for (slong i = 0; i < s->n; i++)
@@ -592,9 +606,9 @@ static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
             arf_neg(MID(s->T, i, k), MID(s->T, i, k));
     for (slong i = 0; i < s->n; i++)
         arf_add_ui(MID(s->T, i, i), MID(s->T, i, i), 1, ph, ARF_RND_NEAR);
-    if ((st = mul(s, s->R, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
+    if ((st = mul(s, s->Y, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
         return st;
-    add_mid(s->Z, s->R, ph);
+    add_mid(s->Z, s->Y, ph);
     return SSM_OK;
 }
 
@@ -741,12 +755,7 @@ static double log2_arf(const arf_t x)
 /* x 2^-e as a double */
 static double scaled_d(const arf_t x, slong e)
 {
-    arf_t sc;
-    arf_init(sc);
-    arf_mul_2exp_si(sc, x, -e);
-    double r = arf_get_d(sc, ARF_RND_NEAR);
-    arf_clear(sc);
-    return r;
+    return ssm_arf_get_d_2exp(x, e);
 }
 
 /* entry (i, c) of X (real) or V (complex) as a double scaled by 2^-e */

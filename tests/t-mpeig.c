@@ -571,6 +571,59 @@ static double split_error(const arb_mat_t C, const arb_mat_t A, const arb_mat_t 
     return worst;
 }
 
+/* ssm_arf_get_d_2exp against Arb's arf_get_d of the exactly scaled value:
+ * random mantissas of 1 to 400 bits, exact ties (53 bits and a half, even and
+ * odd), a tie broken by a far bit, 2^53 − 1/2 rounding up to a power of two,
+ * and exponents at and beyond the fast path's range (±1000 and beyond the
+ * double range: Arb's own path) */
+static void test_get_d(void)
+{
+    arf_t x, y;
+    arf_init(x);
+    arf_init(y);
+    int bad = 0;
+    for (int it = 0; it < 4000; it++) {
+        fmpz_t m;
+        fmpz_init(m);
+        int bits = 1 + (int)(t_rand() % 400), kind = it % 8;
+        if (kind == 0 || kind == 1) { /* (2^53 + odd/even) + 1/2: a tie */
+            fmpz_set_ui(m, 1);
+            fmpz_mul_2exp(m, m, 53);
+            fmpz_add_ui(m, m, (t_rand() % 1000) * 2 + (ulong)kind);
+            fmpz_mul_2exp(m, m, 1);
+            fmpz_add_ui(m, m, 1);
+            if (it % 16 == 1) { /* a far sticky bit breaks the tie */
+                fmpz_mul_2exp(m, m, 200);
+                fmpz_add_ui(m, m, 1);
+            }
+        } else if (kind == 2) { /* 2^54 − 1: rounds up to 2^54 */
+            fmpz_set_ui(m, 1);
+            fmpz_mul_2exp(m, m, 54);
+            fmpz_sub_ui(m, m, 1);
+        } else
+            for (int b = 0; b < bits; b += 60)
+                fmpz_mul_2exp(m, m, 60), fmpz_add_ui(m, m, t_rand() >> 4);
+        if (t_rand() & 1)
+            fmpz_neg(m, m);
+        arf_set_fmpz(x, m);
+        slong sh = (slong)(t_rand() % 2400) - 1200, e = (slong)(t_rand() % 200) - 100;
+        arf_mul_2exp_si(x, x, sh);
+        arf_mul_2exp_si(y, x, -e);
+        double want = arf_get_d(y, ARF_RND_NEAR), got = ssm_arf_get_d_2exp(x, e);
+        bad += !(want == got || (isnan(want) && isnan(got)));
+        fmpz_clear(m);
+    }
+    CHECK(bad == 0, "ssm_arf_get_d_2exp: %d of 4000 values differ from arf_get_d", bad);
+    arf_zero(x);
+    CHECK(ssm_arf_get_d_2exp(x, 5) == 0.0, "ssm_arf_get_d_2exp: zero");
+    arf_nan(x);
+    CHECK(isnan(ssm_arf_get_d_2exp(x, 0)), "ssm_arf_get_d_2exp: NaN");
+    arf_pos_inf(x);
+    CHECK(ssm_arf_get_d_2exp(x, 0) == INFINITY, "ssm_arf_get_d_2exp: +inf");
+    arf_clear(x);
+    arf_clear(y);
+}
+
 static void test_split_mul(void)
 {
     static const slong shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {64, 64, 64}, {20, 130, 9}};
@@ -624,6 +677,7 @@ static void test_split_mul(void)
 int main(void)
 {
     t_init();
+    test_get_d();
     test_split_mul();
     test_kappa_reference();
     test_closed_form();
