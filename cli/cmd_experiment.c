@@ -88,7 +88,8 @@ int cmd_experiment(int argc, char **argv)
         {"job", required_argument, NULL, 'k'}, {"merge", no_argument, NULL, 'm'},
         {"eps", required_argument, NULL, 'e'}, {"seed", required_argument, NULL, 's'},
         {"full", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'}, {"json", no_argument, NULL, 'J'},
-        {"quick", no_argument, NULL, 'Q'},
+        {"quick", no_argument, NULL, 'Q'}, {"medium", no_argument, NULL, 'M'},
+        {"seeds", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     ssm_experiment_opts o = {.out_dir = ".", .job = -1};
@@ -121,6 +122,11 @@ int cmd_experiment(int argc, char **argv)
             break;
         case 'f': o.full = 1; break;
         case 'Q': o.quick = 1; break;
+        case 'M': o.medium = 1; break;
+        case 'S':
+            if (!cli_parse_long(&v, "--seeds", optarg, 2, 16)) return EXIT_USAGE;
+            o.seeds = (size_t)v;
+            break;
         case 'q': o.quiet = 1; break;
         case 'J': json = 1; break;
         case ':': return cli_usage_error("experiment: option '%s' needs a value", argv[optind - 1]);
@@ -143,6 +149,14 @@ int cmd_experiment(int argc, char **argv)
         return cli_usage_error("experiment: --quick applies to robustness only (the others take --n-max)");
     if (o.quick && o.full)
         return cli_usage_error("experiment: --quick and --full exclude each other");
+    if (o.medium && strcmp(name, "robustness") != 0)
+        return cli_usage_error("experiment: --medium applies to robustness only");
+    if (o.medium && o.full)
+        return cli_usage_error("experiment: --medium and --full exclude each other");
+    if (o.seeds && !o.medium)
+        return cli_usage_error("experiment: --seeds applies to robustness --medium only");
+    if (o.medium && o.eps > 0)
+        return cli_usage_error("experiment: --medium fixes the PTD budget at 0.05 (no --eps)");
     if (o.n_max > EXPERIMENTS[e].n_max_limit)
         return cli_usage_error("experiment: --n-max %zu is above the %zu supported by %s", o.n_max,
                                EXPERIMENTS[e].n_max_limit, name);
@@ -178,9 +192,9 @@ int cmd_experiment(int argc, char **argv)
     if (s != SSM_OK)
         return cli_fail(s);
     if (!o.jobs && o.job < 0)
-        figure(name, o.out_dir, o.quiet);
+        figure(o.medium ? "robustness-medium" : name, o.out_dir, o.quiet);
     if (json) { /* the summary DIR/NAME.json, as one line on stdout */
-        snprintf(path, sizeof path, "%s/%s.json", o.out_dir, name);
+        snprintf(path, sizeof path, "%s/%s.json", o.out_dir, o.medium ? "robustness-medium" : name);
         json_error_t je;
         json_t *j = json_load_file(path, 0, &je);
         char *t = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) : NULL;
