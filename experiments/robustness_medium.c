@@ -47,7 +47,7 @@ static const row_def ROWS[NROW] = {
     {"s4-dplr", "S4 DPLR (trained)", "s4-dplr-trained", 0.001},
 };
 #define NHEAD 5 /* clean, (ω*, 0.1), (ω*, 0.3), (own, 0.1), (own, 0.3) */
-static const char *const HEAD_KEYS[NHEAD] = {"clean", "star_0.1", "star_0.3", "own_0.1", "own_0.3"};
+static const char *const HEAD_KEYS[NHEAD] = {"clean", "star_01", "star_03", "own_01", "own_03"};
 #define NLOG 9      /* ω = 10 … 1e4, log-spaced */
 #define NPOLE 4     /* the init's largest pole frequencies */
 static const double NEAR[5] = {0.9, 0.95, 1.0, 1.05, 1.1}; /* ω/ω* */
@@ -221,7 +221,7 @@ static ssm_status write_job_part(const char *path, const job_result *R, const ss
     char head[1200];
     snprintf(head, sizeof head, "ssmkit experiment robustness --medium: row %d %s (init %s, lr_ssm %g), seed %lu; "
              "sfmnist, d_model %zu, layers %zu, d_state %zu, %zu epochs, test %zu images (sweep: first %zu)\n"
-             "kind 0 = summary (c0..c10: row seed clean star_0.1 star_0.3 own_0.1 own_0.3 omega_star omega_own "
+             "kind 0 = summary (c0..c10: row seed clean star_01 star_03 own_01 own_03 omega_star omega_own "
              "final_val_acc lr_ssm), 1 = sweep point (c0..c6: row seed omega amp acc loss n_images; omega 0 = clean), "
              "2 = epoch (c0..c7: row seed epoch step train_loss train_acc val_loss val_acc); unused columns 0",
              R->row, ROWS[R->row].label, ROWS[R->row].init, c->lr_ssm, R->seed, c->d_model, c->n_layers, c->d_state,
