@@ -84,7 +84,7 @@ static void medium_config(ssm_train_config *c, const ssm_experiment_opts *o, int
     c->seed = seed;
     if (o->quick) {
         c->d_model = 8; c->d_state = 16; c->n_layers = 1;
-        c->n_train = 256; c->n_val = 64; c->n_test = 128;
+        c->n_train = 512; c->n_val = 64; c->n_test = 128;
         c->epochs = 3; c->warmup = 0;
     } else {
         c->d_model = 64; c->d_state = 64; c->n_layers = 4;

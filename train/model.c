@@ -660,3 +660,17 @@ ssm_status ssm_train_acts_create(ssm_train_acts **out, const ssm_train_model *m,
     *out = acts_new(m, bmax);
     return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "train: out of memory for the activations of %zu sequences", bmax);
 }
+
+ssm_status ssm_train_model_top_mode(double *w, const ssm_train_model *m)
+{
+    if (m->dense)
+        return SSM_ERROR(SSM_EINVAL, "the dense s4-dplr path stores no Lambda: its top mode is not defined "
+                                     "(give the frequency: fourier:OMEGA:AMP)");
+    size_t per_layer = (m->s5 ? 1 : m->H) * m->M; /* S5: one Λ [M] per layer */
+    double top = 0.0;
+    for (size_t l = 0; l < m->K; l++)
+        for (size_t k = 0; k < per_layer; k++)
+            top = fmax(top, fabs((double)m->params[m->layer[l].lam + 2 * k + 1]));
+    *w = top;
+    return SSM_OK;
+}
