@@ -43,6 +43,8 @@ static void help(void)
 {
     fputs("usage: ssmkit experiment NAME [--out DIR] [--n-max N] [--eps E] [--seed S] [--full | --quick]\n"
           "                              [--jobs | --job K | --merge] [--json] [-q]\n"
+          "       ssmkit experiment robustness --medium [--quick] [--seeds K] [--seed S] [--out DIR]\n"
+          "                              [--jobs | --job K | --merge] [--json] [-q]\n"
           "\n"
           "Run an experiment: writes DIR/NAME.tsv (and, where the experiment has more tables, DIR/NAME-*.tsv)\n"
           "and DIR/NAME.json, then DIR/NAME.png with gnuplot from plots/NAME.gp (looked up in $SSMKIT_PLOTS,\n"
@@ -55,6 +57,9 @@ static void help(void)
     fputs("\n"
           "options: --out DIR (default ., created if absent), --n-max N, --eps E, --seed S, --full (paper size),\n"
           "         --quick (robustness only: a smoke-test size for checking the pipeline, not for conclusions),\n"
+          "         --medium (robustness only: 8 models x --seeds K (default 3) on the full sfmnist split, d_model 64,\n"
+          "         4 layers, d_state 64, MEDIUM_EPOCHS_TEXT; one resumable job per (model, seed): DIR/robustness-medium.*;\n"
+          "         MEDIUM_TIME_TEXT),\n"
           "         --json (the summary NAME.json as one line on stdout), -q\n"
           "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
           "job K only (DIR/NAME.part-K.tsv), --merge joins the parts into NAME.tsv/.json and draws the figure\n",

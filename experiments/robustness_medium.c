@@ -168,15 +168,17 @@ typedef struct {
     double eval_head_s, eval_sweep_s;
 } job_result;
 
-static ssm_status evaluate_job(job_result *R)
+static ssm_status evaluate_job(job_result *R, int quiet)
 {
     const double om[NHEAD] = {0, R->w_star, R->w_star, R->w_own[0], R->w_own[0]};
     const double amp[NHEAD] = {0, 0.1, 0.3, 0.1, 0.3};
-    ssm_status s = SSM_OK;
+    ssm_progress *bar = NULL;
+    ssm_status s = ssm_progress_create(&bar, "eval", NHEAD + NSWEEP, !quiet);
     double t0 = now_s();
     for (int i = 0; s == SSM_OK && i < NHEAD; i++) {
         ssm_train_noise nz = {.omega = om[i], .amp = amp[i], .seed = R->seed + 1};
         s = ssm_train_evaluate(&R->head_loss[i], &R->head[i], &R->st, &R->st.data.test, 2, 0, i ? &nz : NULL);
+        ssm_progress_update(bar, (uint64_t)i + 1);
     }
     double t1 = now_s();
     size_t n = R->st.data.test.n < SWEEP_N ? R->st.data.test.n : SWEEP_N;
@@ -189,7 +191,9 @@ static ssm_status evaluate_job(job_result *R)
         R->sweep[i][0] = w;
         R->sweep[i][1] = nz.amp;
         s = ssm_train_evaluate(&R->sweep[i][3], &R->sweep[i][2], &R->st, &R->st.data.test, 2, n, i ? &nz : NULL);
+        ssm_progress_update(bar, (uint64_t)(NHEAD + i) + 1);
     }
+    ssm_progress_free(bar);
     R->eval_head_s = t1 - t0;
     R->eval_sweep_s = now_s() - t1;
     return s;
@@ -283,7 +287,7 @@ static ssm_status medium_job(const ssm_experiment_opts *o, long k)
     if (s == SSM_OK && ro.resume && !o->quiet)
         printf("robustness --medium: job %ld: resuming %s\n", k, run_dir);
     if (s == SSM_OK) s = ssm_train_run(&R->st, &c, &ro);
-    if (s == SSM_OK) s = evaluate_job(R);
+    if (s == SSM_OK) s = evaluate_job(R, o->quiet);
     if (s == SSM_OK) s = write_job_time(o->out_dir, k, R);
     if (s == SSM_OK) s = write_job_part(part, R, &c);
     if (s == SSM_OK && !o->quiet)
