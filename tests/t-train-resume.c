@@ -776,6 +776,10 @@ static void test_medium_resume(void)
     CHECK(rc == 0, "medium job 8: exit %d: %s", rc, err_buf);
     expect_usage((const char *[]){MED(a, "--merge"), NULL}, "part-1.tsv is missing");
     expect_usage((const char *[]){MED(a, "--job", "16"), NULL}, "--job must be in [0, 15]");
+    expect_usage((const char *[]){"experiment", "robustness", "--seeds", "3", "--jobs", NULL}, "--medium only");
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--full", "--jobs", NULL}, "exclude");
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--seeds", "1", "--jobs", NULL}, "--seeds");
+    expect_usage((const char *[]){"experiment", "spikes", "--medium", NULL}, "robustness only");
     rc = run((const char *[]){MED(a, "--jobs"), NULL});
     int lines = 0;
     for (const char *q = out_buf; (q = strstr(q, "--job ")) != NULL; q++)
