@@ -374,7 +374,7 @@ static void stat_of(double *mean, double *half, const merged *M, int row, int m,
 
 static ssm_status write_medium_summary(const merged *M, const char *dir, const char *head)
 {
-    char path[1100], cols[2000] = "row label lr_ssm n_seeds omega_own";
+    char path[1100], cols[2000] = "row label lr_ssm n_seeds omega_star omega_own";
     snprintf(path, sizeof path, "%s/robustness-medium.tsv", dir);
     for (int m = 0; m < NHEAD; m++) {
         size_t L = strlen(cols);
@@ -384,12 +384,13 @@ static ssm_status write_medium_summary(const merged *M, const char *dir, const c
     ssm_atomic *a;
     FILE *fp;
     ssm_status s = ssm_atomic_open(&a, &fp, path);
-    if (s == SSM_OK) s = ssm_tsv_write_head(fp, cols, 5 + 4 * NHEAD, head);
+    if (s == SSM_OK) s = ssm_tsv_write_head(fp, cols, 6 + 4 * NHEAD, head);
     if (s == SSM_OK)
         fprintf(fp, "# accuracies on the test split; *_ci: half-width of the 95%% t interval over the seeds "
                     "(t_{0.975, n-1} sd/sqrt(n)); *_diff: paired difference against s4d-legs-frozen, same seed\n");
     for (int r = 0; s == SSM_OK && r < NROW; r++) {
         fprintf(fp, "%d\t%s\t%g\t%zu\t", r, ROWS[r].key, ROWS[r].lr_ssm, M->n_seeds);
+        ssm_tsv_print_double(fp, M->w_star, '\t');
         ssm_tsv_print_double(fp, M->w_own[r], '\t');
         for (int m = 0; m < NHEAD; m++) {
             double v[4];

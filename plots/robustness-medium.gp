@@ -3,13 +3,13 @@
 #   gnuplot -e "dir='out'" plots/robustness-medium.gp → dir/robustness-medium.png (accuracy vs ω at amplitude
 #   0.1, the clean point at the left) and dir/robustness-medium-bars.png (clean vs the four noisy points)
 if (!exists("dir")) dir = "."
-f = dir."/robustness-medium.tsv"         # one row per model: 2 key 4 n_seeds 5 omega_own; 6/7 clean mean/ci,
-                                         # 10/11 star_01, 14/15 star_03, 18/19 own_01, 22/23 own_03
+f = dir."/robustness-medium.tsv"         # one row per model: 2 key 4 n_seeds 5 omega_star 6 omega_own; 7/8 clean
+                                         # mean/ci, 11/12 star_01, 15/16 star_03, 19/20 own_01, 23/24 own_03
 fs = dir."/robustness-medium-sweep.tsv"  # index r = row r: 2 omega (0: clean) 3 amp 4 acc_mean 5 acc_ci
 stats f using 4 nooutput
 ns = int(STATS_min)
-stats f using ($1 == 0 ? $5 : 1/0) nooutput
-ws = STATS_min                           # row 0 is S4D-LegS frozen: its own top mode is ω*
+stats f using 5 nooutput
+ws = STATS_min
 names = "S4D-LegS/frozen S4D-Lin/frozen S4-PTD/frozen S5-PTD/frozen S4-DPLR/frozen S4D-LegS/trained S4-PTD/trained S4-DPLR/trained"
 label(k) = word(names, k + 1)
 # y ranges: the error bars, clipped to [0, 1] (ranges are set after these stats: stats obeys them)
@@ -17,9 +17,9 @@ stats fs using ($4 - $5) nooutput
 ylo = STATS_min < 0 ? 0 : STATS_min
 stats fs using ($4 + $5) nooutput
 yhi = STATS_max > 1 ? 1 : STATS_max
-stats f using ($6 - $7) nooutput
+stats f using ($7 - $8) nooutput
 blo = STATS_min
-do for [c in "10 14 18 22"] { stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo }
+do for [c in "11 15 19 23"] { stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo }
 nudge(k) = 1 + 0.025 * k
 set terminal pngcairo size 1400,700 enhanced font "DejaVu Sans,12"
 set output dir."/robustness-medium.png"
@@ -50,8 +50,8 @@ set xlabel ""
 set ylabel "test accuracy"
 set yrange [(blo < 0 ? 0 : blo - 0.01):*<1]
 set key outside right
-plot f using ($1 - 0.24):6:7:xtic(2) with yerrorbars pt 7 ps 1.4 lw 2 title "clean", \
-     f using ($1 - 0.12):10:11 with yerrorbars pt 5 ps 1.2 lw 2 title "ω*, 0.1", \
-     f using ($1 + 0.00):14:15 with yerrorbars pt 4 ps 1.2 lw 2 title "ω*, 0.3", \
-     f using ($1 + 0.12):18:19 with yerrorbars pt 9 ps 1.2 lw 2 title "own, 0.1", \
-     f using ($1 + 0.24):22:23 with yerrorbars pt 8 ps 1.2 lw 2 title "own, 0.3"
+plot f using ($1 - 0.24):7:8:xtic(2) with yerrorbars pt 7 ps 1.4 lw 2 title "clean", \
+     f using ($1 - 0.12):11:12 with yerrorbars pt 5 ps 1.2 lw 2 title "ω*, 0.1", \
+     f using ($1 + 0.00):15:16 with yerrorbars pt 4 ps 1.2 lw 2 title "ω*, 0.3", \
+     f using ($1 + 0.12):19:20 with yerrorbars pt 9 ps 1.2 lw 2 title "own, 0.1", \
+     f using ($1 + 0.24):23:24 with yerrorbars pt 8 ps 1.2 lw 2 title "own, 0.3"

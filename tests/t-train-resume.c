@@ -833,16 +833,16 @@ static void test_medium_merge(void)
             continue;
         int row;
         char key[64];
-        double lr, nseed, wown, v[20];
+        double lr, nseed, wstar, wown, v[20];
         char *p = line;
-        if (sscanf(p, "%d %63s %lf %lf %lf", &row, key, &lr, &nseed, &wown) != 5 || row < 0 || row > 7)
+        if (sscanf(p, "%d %63s %lf %lf %lf %lf", &row, key, &lr, &nseed, &wstar, &wown) != 6 || row < 0 || row > 7)
             break;
-        for (int f = 0; f < 5; f++)
+        for (int f = 0; f < 6; f++)
             p = strchr(p, '\t') + 1;
         for (int j = 0; j < 20; j++)
             v[j] = strtod(p, &p);
         rows++;
-        int row_ok = nseed == 3 && wown == 10 + row;
+        int row_ok = nseed == 3 && wstar == 81 && wown == 10 + row;
         for (int m = 0; m < 5; m++) {
             double x[3], dx[3], mx = 0, md = 0, sx = 0, sd = 0;
             for (int si = 0; si < 3; si++) {
