@@ -57,7 +57,7 @@ static const double NEAR[5] = {0.9, 0.95, 1.0, 1.05, 1.1}; /* ω/ω* */
 #define SWEEP_N 2000
 #define PART_COLS 12
 /* Epochs of the medium size (d_model 64, 4 layers, N 64, the full 55000/5000/10000 split). */
-#define SSM_MEDIUM_EPOCHS 4
+#define SSM_MEDIUM_EPOCHS 3
 
 static double now_s(void)
 {
