@@ -239,8 +239,8 @@ static ssm_status write_job_time(const char *dir, long k, const job_result *R)
 {
     char path[1100], head[300];
     snprintf(path, sizeof path, "%s/robustness-medium.time-%ld.tsv", dir, k);
-    snprintf(head, sizeof head, "ssmkit experiment robustness --medium: job %ld wall seconds (train_s: this process's "
-             "share after a resume; samples_per_s: the last epoch's)", k);
+    snprintf(head, sizeof head, "ssmkit experiment robustness --medium: job %ld wall seconds (train_s: the run's training "
+             "time, kept across resumes, without the work lost to a kill; samples_per_s: the last epoch's)", k);
     size_t nep = R->st.n_rows;
     ssm_dmat_t T;
     ssm_status s = ssm_dmat_init(T, 1, 5);
