@@ -337,13 +337,14 @@ int cmd_train(int argc, char **argv)
 /* ---- eval ----------------------------------------------------------------------------------------- */
 
 static const char EVAL_HELP[] =
-    "usage: ssmkit eval CHECKPOINT [--noise fourier:OMEGA:AMP] [--noise-sweep LO:HI:COUNT] [--amps A1,A2,...]\n"
+    "usage: ssmkit eval CHECKPOINT [--noise fourier:OMEGA:AMP|fourier:top:AMP] [--noise-sweep LO:HI:COUNT] [--amps A1,A2,...]\n"
     "                   [--split test|val] [--n N] [--seed S] [--json] [-o FILE.tsv]\n"
     "\n"
     "Evaluate a checkpoint (DIR or DIR/ckpt.bin) or an exported model (MODEL.safetensors of 'ssmkit export')\n"
     "clean and with Fourier-mode noise added to the SSM input of every layer:\n"
     "noise[b,h,l] = AMP * U_{b,h} * cos(OMEGA * Delta_h * l), U ~ U[0,1) per sequence and channel\n"
-    "(doc/reference.md section 6).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
+    "(doc/reference.md section 6); fourier:top:AMP: OMEGA = the model's own top mode, the largest |Im lambda|\n"
+    "of its Lambda (not for the dense s4-dplr path).  --noise-sweep: COUNT log-spaced OMEGA in [LO, HI], at each amplitude of --amps\n"
     "(default: the --noise amplitude, else 0.1).  Output: TSV rows 'omega amp loss acc' (first row clean,\n"
     "omega = amp = 0) on stdout or -o FILE.tsv; --json: one JSON object instead.\n";
 
@@ -352,6 +353,7 @@ typedef struct {
     double omegas[1024], amps[64];
     size_t n_om, n_amp, nmax;
     int json, split; /* split: 2 test, 1 validation */
+    int top;         /* some omega is "top" (stored as -1): the model's largest |Im lambda| */
     uint64_t seed;
     const char *out, *ckpt;
 } eval_args;
@@ -360,8 +362,12 @@ static int eval_noise(eval_args *e, const char *arg)
 {
     double w, a;
     char tail;
-    if (sscanf(arg, "fourier:%lf:%lf%c", &w, &a, &tail) != 2 || !(w >= 0) || !isfinite(w) || !(a >= 0) || !isfinite(a))
-        return cli_usage_error("eval: --noise must be fourier:OMEGA:AMP with OMEGA, AMP >= 0, got '%s'", arg);
+    if (sscanf(arg, "fourier:top:%lf%c", &a, &tail) == 1 && a >= 0 && isfinite(a)) {
+        w = -1.0; /* the model's own top mode, resolved once the model is loaded */
+        e->top = 1;
+    } else if (sscanf(arg, "fourier:%lf:%lf%c", &w, &a, &tail) != 2 || !(w >= 0) || !isfinite(w) || !(a >= 0) || !isfinite(a))
+        return cli_usage_error("eval: --noise must be fourier:OMEGA:AMP or fourier:top:AMP with OMEGA, AMP >= 0, got "
+                               "'%s'", arg);
     if (e->n_om >= 1024)
         return cli_usage_error("eval: too many noise settings");
     e->omegas[e->n_om++] = w;
@@ -532,6 +538,14 @@ int cmd_eval(int argc, char **argv)
         ssm_train_state_clear(&st);
         return cli_fail(s);
     }
+    double top = 0.0;
+    if (e.top && (s = ssm_train_model_top_mode(&top, st.model)) != SSM_OK) {
+        ssm_train_state_clear(&st);
+        return cli_fail(s);
+    }
+    for (size_t i = 0; i < e.n_om; i++)
+        if (e.omegas[i] < 0)
+            e.omegas[i] = top;
     ssm_dmat_t T;
     memset(T, 0, sizeof T);
     s = eval_table(T, &st, &e);

@@ -21,6 +21,8 @@ typedef struct {
     unsigned long seed;    /* random choices (0 is a valid seed) */
     int full;              /* the paper's size instead of the default */
     int quick;             /* robustness: a smoke-test size (checks the pipeline, not the claim) */
+    int medium;            /* robustness: the seeded experiment of issue 15 (robustness_medium.c)   */
+    size_t seeds;          /* robustness --medium: seeds per row (0: 3)                              */
 } ssm_experiment_opts;
 
 /* κ₂(V) of HiPPO-LegS (unit columns) for N = 2 … n_max (default 128): multiprecision
@@ -59,5 +61,11 @@ SSM_MUST_CHECK ssm_status ssm_experiment_pseudospectra(const ssm_experiment_opts
  * one job per init (--jobs / --job K / --merge).  Writes robustness.tsv, robustness-curves.tsv,
  * robustness.json.  Default size ≈ 10–20 min on 2 cores; full = the paper's model. */
 SSM_MUST_CHECK ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o);
+/* robustness --medium (experiments/robustness_medium.c): 8 rows (5 inits frozen, 3 trained) x --seeds,
+ * one resumable job per (row, seed), means with 95% t intervals and paired differences on merge. */
+SSM_MUST_CHECK ssm_status ssm_experiment_robustness_medium(const ssm_experiment_opts *o);
+/* Mean of x[0..n) and the half-width of its 95% Student-t interval, t_{0.975,n-1} s/sqrt(n) (NaN for
+ * n = 1); EINVAL for n = 0. */
+SSM_MUST_CHECK ssm_status ssm_experiment_t_ci(double *mean, double *half, const double *x, size_t n);
 
 #endif

@@ -414,6 +414,8 @@ static ssm_status merge(const ssm_experiment_opts *o)
 }
 ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o)
 {
+    if (o->medium)
+        return ssm_experiment_robustness_medium(o);
     if (o->n_max)
         return SSM_ERROR(SSM_EINVAL, "robustness: --n-max does not apply (d_state is fixed: 64, 16 with --quick; --full for the paper size)");
     if (o->jobs) {

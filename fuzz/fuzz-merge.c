@@ -1,5 +1,6 @@
 /* fuzz/fuzz-merge.c — libFuzzer target for `ssmkit experiment NAME --merge`: the part files a job writes
- * (experiments/common.c: titles, rows "set cols values…"; robustness.c: three datasets), read back and
+ * (experiments/common.c: titles, rows "set cols values…"; robustness.c: three datasets; robustness --medium:
+ * 16 parts of 2 seeds), read back and
  * handed to the experiment's finishing code, which writes NAME.tsv and NAME.json into a scratch folder.
  * Input: byte 0 chooses the experiment; the rest, split at form feeds ('\f'), gives the part files
  * (part k = segment k mod the number of segments).  The number of parts each experiment expects at its
@@ -16,6 +17,14 @@
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 
 typedef ssm_status (*exp_fn)(const ssm_experiment_opts *o);
+/* robustness --medium with 2 seeds: 16 parts robustness-medium.part-K.tsv */
+static ssm_status robustness_medium(const ssm_experiment_opts *o)
+{
+    ssm_experiment_opts m = *o;
+    m.medium = 1;
+    m.seeds = 2;
+    return ssm_experiment_robustness(&m);
+}
 static const struct {
     const char *name;
     exp_fn run;
@@ -24,6 +33,7 @@ static const struct {
     {"convergence", ssm_experiment_convergence}, {"eps-sweep", ssm_experiment_eps_sweep},
     {"ptd-front", ssm_experiment_ptd_front}, {"bode", ssm_experiment_bode},
     {"pseudospectra", ssm_experiment_pseudospectra}, {"robustness", ssm_experiment_robustness},
+    {"robustness-medium", robustness_medium},
 };
 #define NEXP (sizeof EXPS / sizeof EXPS[0])
 #define MAXJ 64

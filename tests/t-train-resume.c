@@ -707,6 +707,175 @@ static void test_s5_resume(const char *freeze, const char *tag)
 #undef S5RUN
 }
 
+
+/* ---- experiment robustness --medium: the job protocol at the smoke-test size (--quick) ---------------- */
+
+#define MED(d, ...) "experiment", "robustness", "--medium", "--quick", "--seeds", "2", "--out", d, __VA_ARGS__
+
+/* job 0 killed (SIGKILL) once its first epoch's checkpoint is on disk, then rerun: it resumes and writes
+ * the part file of the uninterrupted job byte for byte */
+static void test_medium_resume(void)
+{
+    char a[250], b[250], pa[300], pb[300], ck[300];
+    snprintf(a, sizeof a, "%s", P_("med-a"));
+    snprintf(b, sizeof b, "%s", P_("med-b"));
+    snprintf(pa, sizeof pa, "%s/robustness-medium.part-0.tsv", a);
+    snprintf(pb, sizeof pb, "%s/robustness-medium.part-0.tsv", b);
+    snprintf(ck, sizeof ck, "%s/robustness-medium.run-0/ckpt.bin", b);
+    int rc = run((const char *[]){MED(a, "--job", "0", "-q"), NULL});
+    CHECK(rc == 0 && access(pa, R_OK) == 0, "medium job 0: exit %d: %s", rc, err_buf);
+    mkdir(b, 0777);
+    pid_t pid = spawn((const char *[]){MED(b, "--job", "0", "-q"), NULL});
+    long seen = -1;
+    struct timespec nap = {0, 200000}; /* 0.2 ms */
+    for (int i = 0; i < 300000 && seen < 8; i++) { /* 8 steps = the first epoch (512 images, batch 64) */
+        nanosleep(&nap, NULL);
+        seen = ckpt_step(ck);
+        if (waitpid(pid, NULL, WNOHANG) == pid) {
+            pid = -1;
+            break;
+        }
+    }
+    if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    long at = ckpt_step(ck);
+    int interrupted = access(pb, F_OK) != 0;
+    printf("medium job 0 killed at checkpoint step %ld of 24 (%s)\n", at, interrupted ? "before its part file" :
+           "too late: after its part file, which is removed to resume from the final checkpoint");
+    CHECK(at >= 8, "the killed medium job left no checkpoint (step %ld)", at);
+    if (!interrupted)
+        unlink(pb);
+    rc = run((const char *[]){MED(b, "--job", "0"), NULL});
+    CHECK(rc == 0 && strstr(out_buf, "resuming"), "medium job 0 rerun: exit %d, stdout '%s', stderr '%s'", rc, out_buf,
+          err_buf);
+    CHECK(same_bytes(pa, pb), "the resumed medium job's part file differs from the uninterrupted one's");
+    rc = run((const char *[]){MED(b, "--job", "0"), NULL});
+    CHECK(rc == 0 && strstr(out_buf, "nothing to do"), "a job whose part exists: exit %d, '%s'", rc, out_buf);
+    /* eval --noise fourier:top:AMP: the model's own top mode, here (Λ frozen) the init's top |Im λ| that the
+     * part file states (c8 of the summary row, from the double-precision init; Λ is float32 in the model) */
+    char run0[300];
+    snprintf(run0, sizeof run0, "%s/robustness-medium.run-0", a);
+    ssm_dmat_t P;
+    double own = NAN, w[2][4] = {{0}};
+    if (ssm_tsv_read(P, pa) == SSM_OK) {
+        own = SSM_D(P, 0, 9);
+        ssm_dmat_clear(P);
+    }
+    rc = run((const char *[]){"eval", run0, "--noise", "fourier:top:0.3", "--n", "64", NULL});
+    const char *q = out_buf;
+    for (int r = 0; q && *q && r < 2; q = strchr(q, '\n') ? strchr(q, '\n') + 1 : NULL)
+        if (*q != '#' && sscanf(q, "%lf %lf %lf %lf", &w[r][0], &w[r][1], &w[r][2], &w[r][3]) == 4)
+            r++;
+    CHECK(rc == 0 && fabs(w[1][0] - own) <= 1e-6 * own && w[1][1] == 0.3 && w[1][2] != w[0][2],
+          "eval fourier:top:0.3: exit %d, omega %.9g (the init's top mode %.9g), loss %g (clean %g): %s", rc, w[1][0],
+          own, w[1][2], w[0][2], err_buf);
+    expect_usage((const char *[]){"eval", run0, "--noise", "fourier:top:-1", NULL}, "fourier:top:AMP");
+    rc = run((const char *[]){MED(a, "--job", "8", "-q"), NULL}); /* row 0, the second seed */
+    CHECK(rc == 0, "medium job 8: exit %d: %s", rc, err_buf);
+    expect_usage((const char *[]){MED(a, "--merge"), NULL}, "part-1.tsv is missing");
+    expect_usage((const char *[]){MED(a, "--job", "16"), NULL}, "--job must be in [0, 15]");
+    expect_usage((const char *[]){"experiment", "robustness", "--seeds", "3", "--jobs", NULL}, "--medium only");
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--full", "--jobs", NULL}, "exclude");
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--seeds", "1", "--jobs", NULL}, "--seeds");
+    expect_usage((const char *[]){"experiment", "spikes", "--medium", NULL}, "robustness only");
+    rc = run((const char *[]){MED(a, "--jobs"), NULL});
+    int lines = 0;
+    for (const char *q = out_buf; (q = strstr(q, "--job ")) != NULL; q++)
+        lines++;
+    CHECK(rc == 0 && lines == 16 && strstr(out_buf, "--job 15 ") && strstr(out_buf, "--merge"),
+          "--medium --seeds 2 --jobs: 16 jobs and the merge line: %s", out_buf);
+}
+
+/* a synthetic part file of job k = 8·seed_index + row (3 seeds), its accuracies from acc(row, seed) */
+static double med_acc(int row, int si, int m) { return 0.80 + 0.01 * row + 0.02 * si * si + 0.001 * m * (row + si); }
+
+static int write_med_part(const char *d, int row, int si)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/robustness-medium.part-%d.tsv", d, 8 * si + row);
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        return 0;
+    fprintf(fp, "kind\tc0\tc1\tc2\tc3\tc4\tc5\tc6\tc7\tc8\tc9\tc10\n0\t%d\t%d", row, si);
+    for (int m = 0; m < 5; m++)
+        fprintf(fp, "\t%.17g", med_acc(row, si, m));
+    fprintf(fp, "\t81\t%d\t0.5\t0\n", 10 + row);
+    for (int i = 0; i < 19; i++) /* the sweep: clean, 9 log points, 4 poles, 5 around omega* */
+        fprintf(fp, "1\t%d\t%d\t%d\t0.1\t%.17g\t1\t128\t0\t0\t0\t0\n", row, si, 10 * i, 0.5 + 0.01 * i + 0.02 * si);
+    return fclose(fp) == 0;
+}
+
+/* --merge on hand-made parts (3 seeds): the means, the 95% t intervals and the paired differences against
+ * row 0, computed here with the tabulated t_{0.975,2} = 4.302652729749464 (not GSL's quantile) */
+static void test_medium_merge(void)
+{
+    char d[250];
+    snprintf(d, sizeof d, "%s", P_("med-c"));
+    mkdir(d, 0777);
+    int ok = 1;
+    for (int si = 0; si < 3; si++)
+        for (int row = 0; row < 8; row++)
+            ok &= write_med_part(d, row, si);
+    CHECK(ok, "write the synthetic part files");
+    int rc = run((const char *[]){"experiment", "robustness", "--medium", "--quick", "--seeds", "3", "--merge", "--out",
+                                  d, "-q", NULL});
+    CHECK(rc == 0, "medium merge: exit %d: %s", rc, err_buf);
+    char path[300];
+    snprintf(path, sizeof path, "%s/robustness-medium.tsv", d);
+    FILE *fp = fopen(path, "r");
+    char line[4096];
+    int rows = 0, good = 0;
+    const double t2 = 4.302652729749464;
+    while (fp && fgets(line, sizeof line, fp)) {
+        if (line[0] == '#' || strncmp(line, "row", 3) == 0)
+            continue;
+        int row;
+        char key[64];
+        double lr, nseed, wstar, wown, v[20];
+        char *p = line;
+        if (sscanf(p, "%d %63s %lf %lf %lf %lf", &row, key, &lr, &nseed, &wstar, &wown) != 6 || row < 0 || row > 7)
+            break;
+        for (int f = 0; f < 6; f++)
+            p = strchr(p, '\t') + 1;
+        for (int j = 0; j < 20; j++)
+            v[j] = strtod(p, &p);
+        rows++;
+        int row_ok = nseed == 3 && wstar == 81 && wown == 10 + row;
+        for (int m = 0; m < 5; m++) {
+            double x[3], dx[3], mx = 0, md = 0, sx = 0, sd = 0;
+            for (int si = 0; si < 3; si++) {
+                x[si] = med_acc(row, si, m);
+                dx[si] = x[si] - med_acc(0, si, m);
+                mx += x[si] / 3;
+                md += dx[si] / 3;
+            }
+            for (int si = 0; si < 3; si++) {
+                sx += (x[si] - mx) * (x[si] - mx) / 2;
+                sd += (dx[si] - md) * (dx[si] - md) / 2;
+            }
+            double want[4] = {mx, t2 * sqrt(sx / 3), md, t2 * sqrt(sd / 3)};
+            for (int j = 0; j < 4; j++) /* 1e-12: a few roundings of values near 1 */
+                row_ok &= fabs(v[4 * m + j] - want[j]) <= 1e-12;
+        }
+        good += row_ok;
+        if (!row_ok)
+            printf("merge row %d differs: clean %.17g +- %.17g, diff %.17g +- %.17g\n", row, v[0], v[1], v[2], v[3]);
+    }
+    if (fp)
+        fclose(fp);
+    CHECK(rows == 8 && good == 8, "merged means and t intervals: %d rows, %d agree with the hand computation", rows,
+          good);
+    snprintf(path, sizeof path, "%s/robustness-medium.json", d);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    json_t *r1 = j ? json_array_get(json_object_get(j, "rows"), 1) : NULL;
+    double dm = json_real_value(json_object_get(json_object_get(r1, "clean"), "diff_mean"));
+    CHECK(r1 && fabs(dm - 0.01) <= 1e-12, "robustness-medium.json: row 1 clean diff_mean %g (expected 0.01)", dm);
+    json_decref(j);
+}
+
 int main(void)
 {
     t_init();
@@ -722,6 +891,8 @@ int main(void)
     test_sizes();
     test_disk_full();
     test_bad_input();
+    test_medium_resume();
+    test_medium_merge();
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -520,16 +520,26 @@ static void ssm_backward(const ssm_train_model *m, ssm_train_acts *a, size_t l, 
                             m->kernel_f + l * H * nf2, m->params + ly->D, B);
 }
 
+/* The cosines cos(ω Δ_h ℓ) do not depend on the sequence: they are computed once per call into a table
+ * of H×L doubles (the same double expression, so the same bits as computing them per sequence, which is
+ * what happens when the table cannot be allocated); this took most of a noisy evaluation's time. */
 static void add_noise(float *u, const ssm_train_noise *nz, const float *logdt, size_t dstride, const uint64_t *ids,
                       size_t B, size_t L, size_t H, size_t layer)
 {
+    double *cw = malloc(H * L * sizeof *cw);
+    for (size_t h = 0; cw && h < H; h++) {
+        double w = nz->omega * exp((double)logdt[h * dstride]);
+        for (size_t l = 0; l < L; l++)
+            cw[h * L + l] = cos(w * (double)l);
+    }
     for (size_t b = 0; b < B; b++)
         for (size_t h = 0; h < H; h++) {
             uint64_t st = ssm_train_stream(nz->seed, ids[b], layer, h);
             double amp = nz->amp * ssm_train_uniform(&st), w = nz->omega * exp((double)logdt[h * dstride]);
             for (size_t l = 0; l < L; l++)
-                u[(b * L + l) * H + h] += (float)(amp * cos(w * (double)l));
+                u[(b * L + l) * H + h] += (float)(amp * (cw ? cw[h * L + l] : cos(w * (double)l)));
         }
+    free(cw);
 }
 
 /* Layer l's SSM input: LN(x) (pre-norm), x plus noise, or (post-norm, no noise) the residual stream x
@@ -659,4 +669,18 @@ ssm_status ssm_train_acts_create(ssm_train_acts **out, const ssm_train_model *m,
 {
     *out = acts_new(m, bmax);
     return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "train: out of memory for the activations of %zu sequences", bmax);
+}
+
+ssm_status ssm_train_model_top_mode(double *w, const ssm_train_model *m)
+{
+    if (m->dense)
+        return SSM_ERROR(SSM_EINVAL, "the dense s4-dplr path stores no Lambda: its top mode is not defined "
+                                     "(give the frequency: fourier:OMEGA:AMP)");
+    size_t per_layer = (m->s5 ? 1 : m->H) * m->M; /* S5: one Λ [M] per layer */
+    double top = 0.0;
+    for (size_t l = 0; l < m->K; l++)
+        for (size_t k = 0; k < per_layer; k++)
+            top = fmax(top, fabs((double)m->params[m->layer[l].lam + 2 * k + 1]));
+    *w = top;
+    return SSM_OK;
 }

@@ -340,6 +340,10 @@ SSM_MUST_CHECK ssm_status ssm_train_model_create(ssm_train_model **m, const ssm_
                                   size_t nout, int regression);
 /* Free a model and its plans (NULL ok). */
 void ssm_train_model_free(ssm_train_model *m);
+/* The model's top mode: the largest |Im λ| of its current Λ over every layer (and channel): the
+ * diagonal and S5 layers' Λ, the DPLR path's normal part Λ.  EINVAL for the dense path (its A is real:
+ * no Λ is stored). */
+SSM_MUST_CHECK ssm_status ssm_train_model_top_mode(double *w, const ssm_train_model *m);
 /* Tensor by name, NULL if absent. */
 const ssm_train_tensor *ssm_train_model_tensor(const ssm_train_model *m, const char *name);
 /* Recompute kernel and kernel_f from the parameters (once per step, before the forward passes, in one

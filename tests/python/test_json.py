@@ -177,9 +177,27 @@ def test_experiments():
     return "; ".join(notes)
 
 
+def test_robustness_medium():
+    """robustness --medium at the smoke-test size, 2 seeds: every job in process, then the merged JSON; once
+    more through --jobs/--job/--merge (the same summary: the jobs are deterministic)"""
+    args = ("--medium", "--quick", "--seeds", 2)
+    def merged():
+        d = tmp("merge-robustness-medium")
+        os.makedirs(d, exist_ok=True)
+        _, jobs, _ = cli("experiment", "robustness", *args, "--jobs")
+        for k in range(sum(1 for line in jobs.splitlines() if not line.startswith("#"))):
+            cli("experiment", "robustness", *args, "--out", d, "--job", k, "-q")
+        obj = cli_json("experiment", "robustness", *args, "--out", d, "--merge", "--json")
+        ref = json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium.json")))
+        assert obj == ref, "robustness --medium: the merged summary differs from the in-process one"
+        return obj
+    return run_variants("experiment robustness --medium", [
+        lambda: json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium.json"))), merged])
+
+
 def test_every_schema_exercised():
     documented = set(SCHEMAS)
-    exercised = {"hippo", "init", "verify", "transfer", "eig", "pspec", "train", "eval", "export"} | {
+    exercised = {"experiment robustness --medium", "hippo", "init", "verify", "transfer", "eig", "pspec", "train", "eval", "export"} | {
         "experiment " + n for n in EXPERIMENT_VARIANTS}
     assert documented == exercised, f"documented, not tested: {documented - exercised}; tested, not documented: " \
                                     f"{exercised - documented}"
