@@ -153,27 +153,29 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
         slong t0 = z / s < S ? z / s : S;
         for (; t < t0; t++)
             out[t * stride] = 0.0;
-        int off = (int)(z - t0 * s); /* < s: the zeros left in slice t0 */
-        uint64_t top = xp[xn - 1], hi = top >> off, lo = off ? top << (64 - off) : 0;
-        slong avail = 64 + off, li = xn - 2;
-        for (; t < S; t++) {
-            if (avail <= 64 && li >= 0) { /* the next limb right after the avail bits */
-                uint64_t L = xp[li--];
-                if (avail == 0)
-                    hi = L;
-                else {
-                    hi |= avail < 64 ? L >> avail : 0;
-                    lo |= L << (64 - avail);
+        if (t0 < S) { /* else x lies wholly below the last slice: no window (z − S·s may be any size) */
+            slong off = z - t0 * s; /* in [0, s): the zeros left in slice t0 */
+            uint64_t top = xp[xn - 1], hi = top >> off, lo = off ? top << (64 - off) : 0;
+            slong avail = 64 + off, li = xn - 2;
+            for (; t < S; t++) {
+                if (avail <= 64 && li >= 0) { /* the next limb right after the avail bits */
+                    uint64_t L = xp[li--];
+                    if (avail == 0)
+                        hi = L;
+                    else {
+                        hi |= avail < 64 ? L >> avail : 0;
+                        lo |= L << (64 - avail);
+                    }
+                    avail += 64;
                 }
-                avail += 64;
+                if (avail <= 0)
+                    break;
+                uint64_t dig = hi >> (64 - s);
+                hi = hi << s | lo >> (64 - s);
+                lo <<= s;
+                avail -= s;
+                out[t * stride] = sg * (double)(int64_t)dig;
             }
-            if (avail <= 0)
-                break;
-            uint64_t dig = hi >> (64 - s);
-            hi = hi << s | lo >> (64 - s);
-            lo <<= s;
-            avail -= s;
-            out[t * stride] = sg * (double)(int64_t)dig;
         }
         last = t;
     }

@@ -624,6 +624,47 @@ static void test_get_d(void)
     arf_clear(y);
 }
 
+/* entries far below their row's (column's) scale, 2^-(prec+700) and 2^-5000 next to 1: every slice of
+ * them is zero (the split's shortcut past the last slice, where the bit window's shift would be out of
+ * range); the product against the exact one and the same bits on the reference BLAS */
+static void test_split_far_below(ssm_arb_mul_ws *ws)
+{
+    static const slong precs[] = {53, 120, 374, 1000};
+    for (size_t q = 0; q < sizeof precs / sizeof precs[0]; q++) {
+        slong prec = precs[q], n = 4, k = 5, m = 3;
+        arb_mat_t A, B, C, D;
+        arb_mat_init(A, n, k); arb_mat_init(B, k, m); arb_mat_init(C, n, m); arb_mat_init(D, n, m);
+        for (slong i = 0; i < n; i++)
+            for (slong j = 0; j < k; j++)
+                rand_entry(arb_mat_entry(A, i, j), (int)(prec + 40), 4);
+        for (slong i = 0; i < k; i++)
+            for (slong j = 0; j < m; j++)
+                rand_entry(arb_mat_entry(B, i, j), (int)(prec + 40), 4);
+        for (slong i = 0; i < n; i++) { /* A: row scale 1, two entries far below it */
+            arb_set_si(arb_mat_entry(A, i, 0), i % 2 ? -1 : 1);
+            arb_set_si(arb_mat_entry(A, i, 1 + i % 3), 3 - 6 * (i % 2));
+            arb_mul_2exp_si(arb_mat_entry(A, i, 1 + i % 3), arb_mat_entry(A, i, 1 + i % 3), -(prec + 700));
+            arb_one(arb_mat_entry(A, i, 4));
+            arb_mul_2exp_si(arb_mat_entry(A, i, 4), arb_mat_entry(A, i, 4), -5000);
+        }
+        for (slong j = 0; j < m; j++) { /* B: the same down its columns */
+            arb_one(arb_mat_entry(B, 0, j));
+            arb_set_si(arb_mat_entry(B, 2, j), -5);
+            arb_mul_2exp_si(arb_mat_entry(B, 2, j), arb_mat_entry(B, 2, j), -(prec + 700));
+        }
+        TRY(ssm_arb_mat_approx_mul_split(C, A, B, prec, ws));
+        double e = split_error(C, A, B, prec);
+        CHECK(e <= 1.0, "split product, entries 2^-(prec+700) and 2^-5000 below the row scale, %ld bits: error %.3g "
+              "of the bound", (long)prec, e);
+        int was = ssm_fixed_kernel(1);
+        TRY(ssm_arb_mat_approx_mul_split(D, A, B, prec, ws));
+        ssm_fixed_kernel(was);
+        CHECK(arb_mat_equal(C, D), "split product, entries far below the row scale, %ld bits: the same bits on the "
+              "reference BLAS", (long)prec);
+        arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C); arb_mat_clear(D);
+    }
+}
+
 static void test_split_mul(void)
 {
     static const slong shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {64, 64, 64}, {20, 130, 9}};
@@ -656,6 +697,7 @@ static void test_split_mul(void)
                   (long)n, (long)k, (long)m, (long)prec);
             arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C); arb_mat_clear(D);
         }
+    test_split_far_below(ws);
     /* aliasing, and a non-finite entry (Arb's product: NaN propagates) */
     arb_mat_t A, B;
     arb_mat_init(A, 3, 3);
