@@ -572,8 +572,9 @@ static double split_error(const arb_mat_t C, const arb_mat_t A, const arb_mat_t 
 }
 
 /* ssm_arf_get_d_2exp against Arb's arf_get_d of the exactly scaled value:
- * random mantissas of 1 to 400 bits, exact ties (53 bits and a half, even and
- * odd), a tie broken by a far bit, 2^53 − 1/2 rounding up to a power of two,
+ * random mantissas of 1 to 400 bits, exact ties ((2^52 + r)·2 + 1: 53 bits
+ * and a half, r even and odd), the same with a far sticky bit (no tie), ties
+ * by hand against their known doubles, 2^53 − 1/2 rounding up to a power of two,
  * and exponents at and beyond the fast path's range (±1000 and beyond the
  * double range: Arb's own path) */
 static void test_get_d(void)
@@ -586,13 +587,13 @@ static void test_get_d(void)
         fmpz_t m;
         fmpz_init(m);
         int bits = 1 + (int)(t_rand() % 400), kind = it % 8;
-        if (kind == 0 || kind == 1) { /* (2^53 + odd/even) + 1/2: a tie */
+        if (kind == 0 || kind == 1) { /* (2^52 + r)·2 + 1, r even/odd: 54 bits, the dropped bit exactly 1/2 */
             fmpz_set_ui(m, 1);
-            fmpz_mul_2exp(m, m, 53);
+            fmpz_mul_2exp(m, m, 52);
             fmpz_add_ui(m, m, (t_rand() % 1000) * 2 + (ulong)kind);
             fmpz_mul_2exp(m, m, 1);
             fmpz_add_ui(m, m, 1);
-            if (it % 16 == 1) { /* a far sticky bit breaks the tie */
+            if (it % 16 >= 8) { /* a far sticky bit breaks the tie (upward in magnitude) */
                 fmpz_mul_2exp(m, m, 200);
                 fmpz_add_ui(m, m, 1);
             }
@@ -614,6 +615,27 @@ static void test_get_d(void)
         fmpz_clear(m);
     }
     CHECK(bad == 0, "ssm_arf_get_d_2exp: %d of 4000 values differ from arf_get_d", bad);
+    /* the tie rule by hand: 2^53 + 1 (even neighbour 2^53: down), 2^53 + 3 (even neighbour 2^53 + 4: up),
+     * 2^53 + 1 + 2^-300 (above the tie: up), each scaled by 2^-e and negated */
+    static const struct { ulong add; int sticky; double want; } ties[] = {
+        {1, 0, 9007199254740992.0}, {3, 0, 9007199254740996.0}, {1, 1, 9007199254740994.0}};
+    for (int i = 0; i < 3; i++)
+        for (int sg = 0; sg < 2; sg++) {
+            arf_set_ui(x, 1);
+            arf_mul_2exp_si(x, x, 53);
+            arf_add_ui(x, x, ties[i].add, ARF_PREC_EXACT, ARF_RND_DOWN);
+            if (ties[i].sticky) {
+                arf_set_ui(y, 1);
+                arf_mul_2exp_si(y, y, -300);
+                arf_add(x, x, y, ARF_PREC_EXACT, ARF_RND_DOWN);
+            }
+            if (sg)
+                arf_neg(x, x);
+            arf_mul_2exp_si(x, x, 7);
+            double got = ssm_arf_get_d_2exp(x, 7), want = sg ? -ties[i].want : ties[i].want;
+            CHECK(got == want, "ssm_arf_get_d_2exp: 2^53 + %lu%s (sign %d) gives %.17g, want %.17g (ties to even)",
+                  ties[i].add, ties[i].sticky ? " + 2^-300" : "", sg, got, want);
+        }
     arf_zero(x);
     CHECK(ssm_arf_get_d_2exp(x, 5) == 0.0, "ssm_arf_get_d_2exp: zero");
     arf_nan(x);
