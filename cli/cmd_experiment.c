@@ -60,14 +60,16 @@ static void help(void)
           "         --medium (robustness only: 8 models x --seeds K (default 3) on the full sfmnist split, d_model 64,\n"
           "         4 layers, d_state 64, 3 epochs; one resumable job per (model, seed): DIR/robustness-medium.*;\n"
           "         measured ~315 s per 55k epoch for S4D-LegS frozen at load 4 (~170 s quiet), 24 jobs ~5-6 h of\n"
-          "         2-core wall time estimated; --quick with --medium: the protocol at a toy size, ~30 s),\n"
+          "         2-core wall time estimated; --quick with --medium: the protocol at a toy size, ~30 s,\n"
+          "         files DIR/robustness-medium-quick.*),\n"
           "         --json (the summary NAME.json as one line on stdout), -q\n"
           "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
           "job K only (DIR/NAME.part-K.tsv), --merge joins the parts into NAME.tsv/.json and draws the figure\n",
           stdout);
 }
 
-static void figure(const char *name, const char *dir, int quiet)
+/* plots/NAME.gp on DIR; pre: the files' prefix when it is not NAME (gnuplot variable pre) */
+static void figure(const char *name, const char *pre, const char *dir, int quiet)
 {
     char script[1024];
     if (!cli_plot_script(script, sizeof script, name)) {
@@ -79,11 +81,11 @@ static void figure(const char *name, const char *dir, int quiet)
         return;
     }
     char cmd[3000];
-    snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'\" '%s'", dir, script);
+    snprintf(cmd, sizeof cmd, "gnuplot -e \"dir='%s'; pre='%s'\" '%s'", dir, pre, script);
     if (system(cmd) != 0)
         fprintf(stderr, "ssmkit: experiment: gnuplot failed on %s\n", script);
     else if (!quiet)
-        printf("figure: %s/%s.png\n", dir, name);
+        printf("figure: %s/%s.png\n", dir, pre);
 }
 
 int cmd_experiment(int argc, char **argv)
@@ -198,9 +200,10 @@ int cmd_experiment(int argc, char **argv)
     if (s != SSM_OK)
         return cli_fail(s);
     if (!o.jobs && o.job < 0)
-        figure(o.medium ? "robustness-medium" : name, o.out_dir, o.quiet);
+        figure(o.medium ? "robustness-medium" : name, o.medium ? ssm_experiment_medium_prefix(&o) : name, o.out_dir,
+               o.quiet);
     if (json) { /* the summary DIR/NAME.json, as one line on stdout */
-        snprintf(path, sizeof path, "%s/%s.json", o.out_dir, o.medium ? "robustness-medium" : name);
+        snprintf(path, sizeof path, "%s/%s.json", o.out_dir, o.medium ? ssm_experiment_medium_prefix(&o) : name);
         json_error_t je;
         json_t *j = json_load_file(path, 0, &je);
         char *t = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) : NULL;

@@ -587,3 +587,17 @@ ssm_status exp_ptd_errors(double *ones, double *randc, const ssm_dmat_t A, const
     ssm_zmat_clear(X); ssm_zmat_clear(V); ssm_zmat_clear(Vi);
     return s;
 }
+
+ssm_status ssm_experiment_path(char *path, size_t cap, const char *dir, const char *fmt, ...)
+{
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    int n = m < 0 || (size_t)m >= sizeof name ? -1 : snprintf(path, cap, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= cap)
+        return SSM_ERROR(SSM_EINVAL, "experiment: the folder '%.40s...' (%zu characters) is too long for %s: "
+                         "the path would exceed %zu bytes", dir, strlen(dir), m < 0 ? fmt : name, cap - 1);
+    return SSM_OK;
+}

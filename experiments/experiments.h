@@ -64,6 +64,15 @@ SSM_MUST_CHECK ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o
 /* robustness --medium (experiments/robustness_medium.c): 8 rows (5 inits frozen, 3 trained) x --seeds,
  * one resumable job per (row, seed), means with 95% t intervals and paired differences on merge. */
 SSM_MUST_CHECK ssm_status ssm_experiment_robustness_medium(const ssm_experiment_opts *o);
+/* The prefix of robustness --medium's files: "robustness-medium", or "robustness-medium-quick" with
+ * --quick (a smoke-test run in the same folder never mixes with a full one). */
+const char *ssm_experiment_medium_prefix(const ssm_experiment_opts *o);
+/* DIR/NAME, NAME from fmt, into path (cap bytes); EINVAL (exit 2) naming the file when it does not fit */
+SSM_MUST_CHECK ssm_status ssm_experiment_path(char *path, size_t cap, const char *dir, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
 /* Mean of x[0..n) and the half-width of its 95% Student-t interval, t_{0.975,n-1} s/sqrt(n) (NaN for
  * n = 1); EINVAL for n = 0. */
 SSM_MUST_CHECK ssm_status ssm_experiment_t_ci(double *mean, double *half, const double *x, size_t n);

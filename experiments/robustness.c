@@ -187,7 +187,7 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
             memcpy(&SSM_D(C, i, 0), cr, sizeof cr);
         }
         char path[1100], head[800];
-        snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
+        s = ssm_experiment_path(path, sizeof path, o->out_dir, "robustness.part-%d.tsv", k); /* fits: probed */
         snprintf(head, sizeof head, "ssmkit %s experiment robustness, job %d: %s (init %s, eps %g), sfmnist, d_model "
                  "%zu, layers %zu, d_state %zu, %zu train images x %zu epochs, PTD protocol (Lambda, B, Delta frozen)\n"
                  "part file (merge with --merge): kind 0 = summary (c0..c9: init clean_acc noisy_acc omega_star eps "
@@ -195,7 +195,8 @@ static ssm_status run_job(const ssm_experiment_opts *o, int k)
                  "acc loss), 2 = epoch row (c0..c6: init epoch step train_loss train_acc val_loss val_acc); unused "
                  "columns 0", SSM_VERSION, k, LABELS[k], INITS[k], c.init_eps, c.d_model, c.n_layers, c.d_state,
                  st.data.train.n, c.epochs);
-        s = write_part(path, head, S, W, C);
+        if (s == SSM_OK)
+            s = write_part(path, head, S, W, C);
         if (s == SSM_OK && !o->quiet)
             printf("robustness: %-22s clean %.4f  noisy(omega*=%.1f, amp 0.1) %.4f  noisy(own top mode %.1f) %.4f  "
                    "(trained in %.0f s)\n", LABELS[k], clean, ws, noisy, wown, noisy_own, train_s);
@@ -251,10 +252,11 @@ static ssm_status write_summary(const char *dir, const char *head, ssm_dmat_t P[
                                 unsigned long seed, const ssm_train_config *c)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness.tsv", dir);
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    ssm_status s = ssm_experiment_path(path, sizeof path, dir, "robustness.tsv");
+    if (s == SSM_OK)
+        s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK)
         s = ssm_tsv_write_head(fp, "init clean_acc noisy_acc omega_star eps train_s final_val_acc samples_per_s "
                                    "omega_own noisy_own_acc n_test seed d_model n_layers d_state n_train epochs", 17, head);
@@ -276,10 +278,11 @@ static ssm_status write_summary(const char *dir, const char *head, ssm_dmat_t P[
 static ssm_status write_noise(const char *dir, const char *head, ssm_dmat_t P[NINIT][3])
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness-noise.tsv", dir);
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    ssm_status s = ssm_experiment_path(path, sizeof path, dir, "robustness-noise.tsv");
+    if (s == SSM_OK)
+        s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK)
         s = ssm_tsv_write_head(fp, "init sweep omega amp acc loss", 6, head);
     for (int pass = 0; s == SSM_OK && pass < 2; pass++)
@@ -310,10 +313,11 @@ static ssm_status write_noise(const char *dir, const char *head, ssm_dmat_t P[NI
 static ssm_status write_curves(const char *dir, const char *head, ssm_dmat_t P[NINIT][3])
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness-curves.tsv", dir);
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    ssm_status s = ssm_experiment_path(path, sizeof path, dir, "robustness-curves.tsv");
+    if (s == SSM_OK)
+        s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK)
         s = ssm_tsv_write_head(fp, "init epoch step train_loss train_acc val_loss val_acc", 7, head);
     for (int k = 0; s == SSM_OK && k < NINIT; k++) {
@@ -361,10 +365,11 @@ static ssm_status write_json(const char *dir, const ssm_train_config *c, ssm_dma
     }
     json_object_set_new(j, "results", arr);
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness.json", dir);
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    ssm_status s = ssm_experiment_path(path, sizeof path, dir, "robustness.json");
+    if (s == SSM_OK)
+        s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) {
         if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
             fputc('\n', fp) == EOF)
@@ -383,8 +388,8 @@ static ssm_status merge(const ssm_experiment_opts *o)
     char path[1100];
     int loaded = 0;
     for (int k = 0; k < NINIT && s == SSM_OK; k++) {
-        snprintf(path, sizeof path, "%s/robustness.part-%d.tsv", o->out_dir, k);
-        if ((s = read_part(P[k], path)) == SSM_OK)
+        if ((s = ssm_experiment_path(path, sizeof path, o->out_dir, "robustness.part-%d.tsv", k)) == SSM_OK &&
+            (s = read_part(P[k], path)) == SSM_OK)
             loaded++;
     }
     ssm_train_config c;
@@ -416,6 +421,10 @@ ssm_status ssm_experiment_robustness(const ssm_experiment_opts *o)
 {
     if (o->medium)
         return ssm_experiment_robustness_medium(o);
+    char probe[1100]; /* every output path fits (checked before any training): the longest name */
+    ssm_status ps = ssm_experiment_path(probe, sizeof probe, o->out_dir, "robustness-curves.tsv");
+    if (ps != SSM_OK)
+        return ps;
     if (o->n_max)
         return SSM_ERROR(SSM_EINVAL, "robustness: --n-max does not apply (d_state is fixed: 64, 16 with --quick; --full for the paper size)");
     if (o->jobs) {

@@ -9,6 +9,12 @@
  * `ssmkit init ptd` does, into DIR/robustness-medium.{ptd,s5-ptd}.safetensors by whichever job needs
  * one first (written atomically; the same bytes whoever writes them) and shared by every seed and row.
  *
+ * With --quick (the smoke-test size) every file below is named robustness-medium-quick.* instead, so a
+ * quick run never mixes with a full one in the same folder; an existing shared init is checked (method,
+ * N, ε, blocks) before it is reused.  A job killed while building a shared init may leave
+ * DIR/.robustness-medium*.safetensors.tmp.*: only a writer that died leaves one (jobs may run at once, so
+ * no job removes them); delete them when no job is running.
+ *
  * One job per (row, seed): job K = seed_index·8 + row, seed = --seed + seed_index.  A job trains in the
  * run folder DIR/robustness-medium.run-K (a checkpoint every epoch; rerunning a killed job resumes it
  * bit-identically), then evaluates on the test split: clean, Fourier noise at ω* (the top |Im λ| of
@@ -96,18 +102,47 @@ static void medium_config(ssm_train_config *c, const ssm_experiment_opts *o, int
 
 static size_t medium_n_seeds(const ssm_experiment_opts *o) { return o->seeds ? o->seeds : 3; }
 
-/* DIR/robustness-medium.{ptd,s5-ptd}.safetensors: built when absent (atomic write) */
+const char *ssm_experiment_medium_prefix(const ssm_experiment_opts *o)
+{
+    return o->quick ? "robustness-medium-quick" : "robustness-medium";
+}
+
+/* An existing shared init must be the one this run builds: method ptd, N, ε 0.05, the blocks (metadata) */
+static ssm_status check_shared_init(const char *path, int s5, size_t N)
+{
+    ssm_init_file *f = NULL;
+    ssm_status s = ssm_init_file_read(&f, path);
+    if (s != SSM_OK)
+        return SSM_ERROR(s, "robustness --medium: the shared init %s: %s", path, ssm_error_message());
+    const char *meth = ssm_st_meta(f->st, "method"), *eps = ssm_st_meta(f->st, "eps"),
+               *blk = ssm_st_meta(f->st, "blocks");
+    const char *bad = !meth || strcmp(meth, "ptd") != 0 ? "method"
+                    : f->N != N ? "N"
+                    : !eps || strtod(eps, NULL) != 0.05 ? "eps"
+                    : (s5 ? !blk || strcmp(blk, "2") != 0 : blk && strcmp(blk, "1") != 0) ? "blocks" : NULL;
+    if (bad)
+        s = SSM_ERROR(SSM_EINVAL, "robustness --medium: %s is not this run's shared init (its %s differs: method %s, "
+                      "N %zu, eps %s, blocks %s; want ptd, %zu, 0.05, %d); move it away", path, bad, meth ? meth : "?",
+                      f->N, eps ? eps : "?", blk ? blk : "1", N, s5 ? 2 : 1);
+    ssm_init_file_free(f);
+    return s;
+}
+
+/* DIR/PREFIX.{ptd,s5-ptd}.safetensors: built when absent (atomic write), else checked */
 static ssm_status shared_init(char *path, size_t cap, const ssm_experiment_opts *o, int s5, size_t N)
 {
-    snprintf(path, cap, "%s/robustness-medium.%s.safetensors", o->out_dir, s5 ? "s5-ptd" : "ptd");
-    if (access(path, R_OK) == 0)
-        return SSM_OK;
+    ssm_status s = ssm_experiment_path(path, cap, o->out_dir, "%s.%s.safetensors", ssm_experiment_medium_prefix(o),
+                                       s5 ? "s5-ptd" : "ptd");
+    if (s != SSM_OK)
+        return s;
+    if (access(path, F_OK) == 0)
+        return check_shared_init(path, s5, N);
     ssm_init_opts io = ssm_init_opts_default();
     io.N = N;
     io.eps = 0.05;
     io.blocks = s5 ? 2 : 1;
     ssm_st *st = NULL;
-    ssm_status s = ssm_init_build(&st, SSM_INIT_PTD, &io);
+    s = ssm_init_build(&st, SSM_INIT_PTD, &io);
     if (s == SSM_OK)
         s = ssm_st_write(st, path);
     ssm_st_free(st);
@@ -145,15 +180,26 @@ static ssm_status top_modes(double *w, size_t k, const char *init, size_t N)
     return SSM_OK;
 }
 
-/* A resumed job must continue the run this job describes: the stored config must be the job's. */
+static const char *base_name(const char *p)
+{
+    const char *b = strrchr(p, '/');
+    return b ? b + 1 : p;
+}
+
+/* A resumed job must continue the run this job describes: the stored config must be the job's.  A shared
+ * init is a path under --out (D, D/, ./D and /abs/D name the same file): its file name is compared. */
 static ssm_status same_run(ssm_train_config *stored, void *ctx)
 {
     const ssm_train_config *w = ctx;
-    if (strcmp(stored->init, w->init) != 0 || stored->seed != w->seed || stored->lr_ssm != w->lr_ssm ||
-        stored->d_model != w->d_model || stored->n_layers != w->n_layers || stored->d_state != w->d_state ||
-        stored->epochs != w->epochs || stored->task != w->task || stored->s4_dense != w->s4_dense)
-        return SSM_ERROR(SSM_EINVAL, "robustness --medium: the run folder holds a different run (init %s, seed "
-                                     "%llu); move it away or remove it", stored->init,
+    int shared = strchr(w->init, '/') != NULL;
+    const char *diff = strcmp(shared ? base_name(stored->init) : stored->init, shared ? base_name(w->init) : w->init)
+                     ? "init" : stored->seed != w->seed ? "seed" : stored->lr_ssm != w->lr_ssm ? "lr_ssm"
+                     : stored->d_model != w->d_model ? "d_model" : stored->n_layers != w->n_layers ? "n_layers"
+                     : stored->d_state != w->d_state ? "d_state" : stored->epochs != w->epochs ? "epochs"
+                     : stored->task != w->task ? "task" : stored->s4_dense != w->s4_dense ? "s4_dense" : NULL;
+    if (diff)
+        return SSM_ERROR(SSM_EINVAL, "robustness --medium: the run folder holds a different run (its %s differs; "
+                                     "stored: init %s, seed %llu); move it away or remove it", diff, stored->init,
                          (unsigned long long)stored->seed);
     return SSM_OK;
 }
@@ -235,15 +281,18 @@ static ssm_status write_job_part(const char *path, const job_result *R, const ss
     return s;
 }
 
-static ssm_status write_job_time(const char *dir, long k, const job_result *R)
+static ssm_status write_job_time(const ssm_experiment_opts *o, long k, const job_result *R)
 {
     char path[1100], head[300];
-    snprintf(path, sizeof path, "%s/robustness-medium.time-%ld.tsv", dir, k);
+    ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s.time-%ld.tsv", ssm_experiment_medium_prefix(o),
+                                       k);
+    if (s != SSM_OK)
+        return s;
     snprintf(head, sizeof head, "ssmkit experiment robustness --medium: job %ld wall seconds (train_s: the run's training "
              "time, kept across resumes, without the work lost to a kill; samples_per_s: the last epoch's)", k);
     size_t nep = R->st.n_rows;
     ssm_dmat_t T;
-    ssm_status s = ssm_dmat_init(T, 1, 5);
+    s = ssm_dmat_init(T, 1, 5);
     if (s != SSM_OK)
         return s;
     double r[5] = {R->st.elapsed_s, nep ? R->st.rows[nep - 1].time_s : NAN,
@@ -258,17 +307,19 @@ static ssm_status medium_job(const ssm_experiment_opts *o, long k)
 {
     int row = (int)(k % NROW);
     unsigned long seed = o->seed + (unsigned long)(k / NROW);
-    char part[1100], run_dir[1100], init[1100];
-    snprintf(part, sizeof part, "%s/robustness-medium.part-%ld.tsv", o->out_dir, k);
-    if (access(part, F_OK) == 0) {
-        if (!o->quiet)
-            printf("robustness --medium: job %ld: %s exists, nothing to do\n", k, part);
+    const char *pre = ssm_experiment_medium_prefix(o);
+    char part[1100], run_dir[1100], init[sizeof ((ssm_train_config *)0)->init], ckpt[1100];
+    ssm_status s = ssm_experiment_path(part, sizeof part, o->out_dir, "%s.part-%ld.tsv", pre, k);
+    if (s == SSM_OK) s = ssm_experiment_path(run_dir, sizeof run_dir, o->out_dir, "%s.run-%ld", pre, k);
+    if (s == SSM_OK) s = ssm_experiment_path(ckpt, sizeof ckpt, run_dir, "ckpt.bin");
+    if (s != SSM_OK)
+        return s;
+    if (access(part, F_OK) == 0) { /* said even with -q (the --jobs lines carry it): a skipped job is news */
+        fprintf(stderr, "ssmkit: robustness --medium: job %ld: %s exists, nothing to do\n", k, part);
         return SSM_OK;
     }
-    snprintf(run_dir, sizeof run_dir, "%s/robustness-medium.run-%ld", o->out_dir, k);
     size_t N = o->quick ? 16 : 64;
     snprintf(init, sizeof init, "%s", ROWS[row].init);
-    ssm_status s = SSM_OK;
     if (strcmp(ROWS[row].init, "ptd") == 0 || strcmp(ROWS[row].init, "s5-ptd") == 0)
         s = shared_init(init, sizeof init, o, ROWS[row].init[1] == '5', N);
     job_result *R = calloc(1, sizeof *R);
@@ -280,15 +331,13 @@ static ssm_status medium_job(const ssm_experiment_opts *o, long k)
     medium_config(&c, o, row, seed, init);
     if (s == SSM_OK) s = top_modes(&R->w_star, 1, "s4d-legs", N);
     if (s == SSM_OK) s = top_modes(R->w_own, NPOLE, init, N);
-    char ckpt[1200];
-    snprintf(ckpt, sizeof ckpt, "%s/ckpt.bin", run_dir);
     ssm_train_run_opts ro = {.ckpt_dir = run_dir, .quiet = o->quiet, .resume = access(ckpt, F_OK) == 0,
                              .on_resume = same_run, .resume_ctx = &c};
     if (s == SSM_OK && ro.resume && !o->quiet)
         printf("robustness --medium: job %ld: resuming %s\n", k, run_dir);
     if (s == SSM_OK) s = ssm_train_run(&R->st, &c, &ro);
     if (s == SSM_OK) s = evaluate_job(R, o->quiet);
-    if (s == SSM_OK) s = write_job_time(o->out_dir, k, R);
+    if (s == SSM_OK) s = write_job_time(o, k, R);
     if (s == SSM_OK) s = write_job_part(part, R, &c);
     if (s == SSM_OK && !o->quiet)
         printf("robustness --medium: job %ld %-20s seed %lu: clean %.4f, omega* %.1f: %.4f/%.4f, own %.1f: %.4f/%.4f "
@@ -327,11 +376,14 @@ typedef struct {
 static ssm_status read_medium_part(merged *M, const ssm_experiment_opts *o, long k)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness-medium.part-%ld.tsv", o->out_dir, k);
+    ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s.part-%ld.tsv", ssm_experiment_medium_prefix(o),
+                                       k);
+    if (s != SSM_OK)
+        return s;
     if (access(path, R_OK) != 0)
         return SSM_ERROR(SSM_EIO, "robustness --medium --merge: %s is missing (run its --job first)", path);
     ssm_dmat_t T;
-    ssm_status s = ssm_tsv_read(T, path);
+    s = ssm_tsv_read(T, path);
     if (s != SSM_OK)
         return SSM_ERROR(s, "robustness --medium --merge: %s", ssm_error_message());
     int row = (int)(k % NROW);
@@ -349,10 +401,9 @@ static ssm_status read_medium_part(merged *M, const ssm_experiment_opts *o, long
                 M->head[row][si][m] = SSM_D(T, r, 3 + m);
             M->w_star = SSM_D(T, r, 8);
             M->w_own[row] = SSM_D(T, r, 9);
-        } else if (kind == 1 && ns < NSWEEP) {
+        } else if (kind == 1 && ns++ < NSWEEP) {
             for (int j = 0; j < 3; j++)
-                M->sweep[row][si][ns][j] = SSM_D(T, r, 3 + j);
-            ns++;
+                M->sweep[row][si][ns - 1][j] = SSM_D(T, r, 3 + j);
         }
     }
     if (s == SSM_OK && (nh != 1 || ns != NSWEEP))
@@ -372,10 +423,12 @@ static void stat_of(double *mean, double *half, const merged *M, int row, int m,
         *mean = *half = NAN;
 }
 
-static ssm_status write_medium_summary(const merged *M, const char *dir, const char *head)
+static ssm_status write_medium_summary(const merged *M, const ssm_experiment_opts *o, const char *head)
 {
     char path[1100], cols[2000] = "row label lr_ssm n_seeds omega_star omega_own";
-    snprintf(path, sizeof path, "%s/robustness-medium.tsv", dir);
+    ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s.tsv", ssm_experiment_medium_prefix(o));
+    if (s != SSM_OK)
+        return s;
     for (int m = 0; m < NHEAD; m++) {
         size_t L = strlen(cols);
         snprintf(cols + L, sizeof cols - L, " %s_mean %s_ci %s_diff %s_diff_ci", HEAD_KEYS[m], HEAD_KEYS[m],
@@ -383,7 +436,7 @@ static ssm_status write_medium_summary(const merged *M, const char *dir, const c
     }
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) s = ssm_tsv_write_head(fp, cols, 6 + 4 * NHEAD, head);
     if (s == SSM_OK)
         fprintf(fp, "# accuracies on the test split; *_ci: half-width of the 95%% t interval over the seeds "
@@ -405,13 +458,15 @@ static ssm_status write_medium_summary(const merged *M, const char *dir, const c
 
 /* one block per row (gnuplot index r), points sorted by ω: omega amp acc_mean acc_ci; the first row of a
  * block is the clean accuracy on the sweep subset (ω = 0) */
-static ssm_status write_medium_sweep(const merged *M, const char *dir, const char *head)
+static ssm_status write_medium_sweep(const merged *M, const ssm_experiment_opts *o, const char *head)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness-medium-sweep.tsv", dir);
+    ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s-sweep.tsv", ssm_experiment_medium_prefix(o));
+    if (s != SSM_OK)
+        return s;
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) s = ssm_tsv_write_head(fp, "row omega amp acc_mean acc_ci", 5, head);
     for (int r = 0; s == SSM_OK && r < NROW; r++) {
         fprintf(fp, "%s# [index %d] %s: omega sweep at amplitude 0.1 (first row: clean)\n", r ? "\n\n" : "", r,
@@ -470,10 +525,11 @@ static ssm_status write_medium_json(const merged *M, const ssm_experiment_opts *
     }
     json_object_set_new(j, "rows", arr);
     char path[1100];
-    snprintf(path, sizeof path, "%s/robustness-medium.json", o->out_dir);
+    ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s.json", ssm_experiment_medium_prefix(o));
     ssm_atomic *a;
     FILE *fp;
-    ssm_status s = ssm_atomic_open(&a, &fp, path);
+    if (s == SSM_OK)
+        s = ssm_atomic_open(&a, &fp, path);
     if (s == SSM_OK) {
         if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
             fputc('\n', fp) == EOF)
@@ -502,8 +558,8 @@ static ssm_status medium_merge(const ssm_experiment_opts *o)
              "(doc/reference.md section 6); omega_star %.6g (top |Im lambda| of S4D-LegS)", SSM_VERSION,
              o->quick ? " --quick (a smoke test)" : "", c.d_model, c.n_layers, c.d_state, c.epochs, o->seed,
              o->seed + M->n_seeds - 1, M->w_star);
-    if (s == SSM_OK) s = write_medium_summary(M, o->out_dir, head);
-    if (s == SSM_OK) s = write_medium_sweep(M, o->out_dir, head);
+    if (s == SSM_OK) s = write_medium_summary(M, o, head);
+    if (s == SSM_OK) s = write_medium_sweep(M, o, head);
     if (s == SSM_OK) s = write_medium_json(M, o);
     if (s == SSM_OK && !o->quiet) {
         printf("robustness --medium (%zu seeds; mean +- 95%% t CI; diff: paired vs S4D-LegS frozen):\n%-20s %17s %17s "

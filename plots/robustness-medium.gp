@@ -3,9 +3,10 @@
 #   gnuplot -e "dir='out'" plots/robustness-medium.gp → dir/robustness-medium.png (accuracy vs ω at amplitude
 #   0.1, the clean point at the left) and dir/robustness-medium-bars.png (clean vs the four noisy points)
 if (!exists("dir")) dir = "."
-f = dir."/robustness-medium.tsv"         # one row per model: 2 key 4 n_seeds 5 omega_star 6 omega_own; 7/8 clean
+if (!exists("pre")) pre = "robustness-medium"   # the files' prefix (--quick: robustness-medium-quick)
+f = dir."/".pre.".tsv"                   # one row per model: 2 key 4 n_seeds 5 omega_star 6 omega_own; 7/8 clean
                                          # mean/ci, 11/12 star_01, 15/16 star_03, 19/20 own_01, 23/24 own_03
-fs = dir."/robustness-medium-sweep.tsv"  # index r = row r: 2 omega (0: clean) 3 amp 4 acc_mean 5 acc_ci
+fs = dir."/".pre."-sweep.tsv"            # index r = row r: 2 omega (0: clean) 3 amp 4 acc_mean 5 acc_ci
 stats f using 4 nooutput
 ns = int(STATS_min)
 stats f using 5 nooutput
@@ -22,7 +23,7 @@ blo = STATS_min
 do for [c in "11 15 19 23"] { stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo }
 nudge(k) = 1 + 0.025 * k
 set terminal pngcairo size 1400,700 enhanced font "DejaVu Sans,12"
-set output dir."/robustness-medium.png"
+set output dir."/".pre.".png"
 set title sprintf("Fourier-mode noise (amplitude 0.1) on the SSM input of every layer, sequential Fashion-MNIST;\nmean over %d seeds, error bars: 95%% t interval; the points at the left: clean (same images)", ns)
 set logscale x
 set grid
@@ -39,7 +40,7 @@ plot for [k=0:7] fs index k using ($2 > 0 ? $2 * nudge(k) : 1/0):4:5 with yerror
 unset arrow 1
 unset label 1
 
-set output dir."/robustness-medium-bars.png"
+set output dir."/".pre."-bars.png"
 set terminal pngcairo size 1400,650 enhanced font "DejaVu Sans,12"
 set title sprintf("Clean and noisy test accuracy (all test images), mean over %d seeds, error bars: 95%% t interval\nω*: top mode of S4D-LegS; own: the init's top mode |Im λ|", ns)
 unset logscale x

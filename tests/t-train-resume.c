@@ -712,20 +712,22 @@ static void test_s5_resume(const char *freeze, const char *tag)
 
 #define MED(d, ...) "experiment", "robustness", "--medium", "--quick", "--seeds", "2", "--out", d, __VA_ARGS__
 
-/* job 0 killed (SIGKILL) once its first epoch's checkpoint is on disk, then rerun: it resumes and writes
- * the part file of the uninterrupted job byte for byte */
+/* job 2 (S4-PTD frozen: the shared init) killed (SIGKILL) once its first epoch's checkpoint is on disk,
+ * then rerun with --out DIR/ (the stored init path differs, its file name does not): it resumes and
+ * writes the part file of the uninterrupted job byte for byte; --quick's files are robustness-medium-quick.* */
 static void test_medium_resume(void)
 {
-    char a[250], b[250], pa[300], pb[300], ck[300];
+    char a[250], b[250], b2[260], pa[300], pb[300], ck[300];
     snprintf(a, sizeof a, "%s", P_("med-a"));
     snprintf(b, sizeof b, "%s", P_("med-b"));
-    snprintf(pa, sizeof pa, "%s/robustness-medium.part-0.tsv", a);
-    snprintf(pb, sizeof pb, "%s/robustness-medium.part-0.tsv", b);
-    snprintf(ck, sizeof ck, "%s/robustness-medium.run-0/ckpt.bin", b);
-    int rc = run((const char *[]){MED(a, "--job", "0", "-q"), NULL});
-    CHECK(rc == 0 && access(pa, R_OK) == 0, "medium job 0: exit %d: %s", rc, err_buf);
+    snprintf(b2, sizeof b2, "%s/", b);
+    snprintf(pa, sizeof pa, "%s/robustness-medium-quick.part-2.tsv", a);
+    snprintf(pb, sizeof pb, "%s/robustness-medium-quick.part-2.tsv", b);
+    snprintf(ck, sizeof ck, "%s/robustness-medium-quick.run-2/ckpt.bin", b);
+    int rc = run((const char *[]){MED(a, "--job", "2", "-q"), NULL});
+    CHECK(rc == 0 && access(pa, R_OK) == 0, "medium job 2: exit %d: %s", rc, err_buf);
     mkdir(b, 0777);
-    pid_t pid = spawn((const char *[]){MED(b, "--job", "0", "-q"), NULL});
+    pid_t pid = spawn((const char *[]){MED(b, "--job", "2", "-q"), NULL});
     long seen = -1;
     struct timespec nap = {0, 200000}; /* 0.2 ms */
     for (int i = 0; i < 300000 && seen < 8; i++) { /* 8 steps = the first epoch (512 images, batch 64) */
@@ -742,21 +744,36 @@ static void test_medium_resume(void)
     }
     long at = ckpt_step(ck);
     int interrupted = access(pb, F_OK) != 0;
-    printf("medium job 0 killed at checkpoint step %ld of 24 (%s)\n", at, interrupted ? "before its part file" :
+    printf("medium job 2 killed at checkpoint step %ld of 24 (%s)\n", at, interrupted ? "before its part file" :
            "too late: after its part file, which is removed to resume from the final checkpoint");
     CHECK(at >= 8, "the killed medium job left no checkpoint (step %ld)", at);
     if (!interrupted)
         unlink(pb);
-    rc = run((const char *[]){MED(b, "--job", "0"), NULL});
-    CHECK(rc == 0 && strstr(out_buf, "resuming"), "medium job 0 rerun: exit %d, stdout '%s', stderr '%s'", rc, out_buf,
-          err_buf);
+    /* another seed in the same run folder: refused, naming the field */
+    expect_usage((const char *[]){MED(b, "--seed", "5", "--job", "2"), NULL}, "its seed differs");
+    rc = run((const char *[]){MED(b2, "--job", "2"), NULL});
+    CHECK(rc == 0 && strstr(out_buf, "resuming"), "medium job 2 rerun with --out DIR/: exit %d, stdout '%s', stderr "
+          "'%s'", rc, out_buf, err_buf);
     CHECK(same_bytes(pa, pb), "the resumed medium job's part file differs from the uninterrupted one's");
-    rc = run((const char *[]){MED(b, "--job", "0"), NULL});
-    CHECK(rc == 0 && strstr(out_buf, "nothing to do"), "a job whose part exists: exit %d, '%s'", rc, out_buf);
+    rc = run((const char *[]){MED(b, "--job", "2", "-q"), NULL});
+    CHECK(rc == 0 && strstr(err_buf, "nothing to do"), "a job whose part exists, -q: exit %d, stderr '%s'", rc,
+          err_buf);
+    /* a shared init that is not this run's: refused before any training (here S4-PTD's, N 16, as the
+     * S5-PTD file, and as the full size's S4-PTD file, N 64) */
+    char from[300], to[300], e[250], cmd[1400];
+    snprintf(e, sizeof e, "%s", P_("med-e"));
+    mkdir(e, 0777);
+    snprintf(from, sizeof from, "%s/robustness-medium-quick.ptd.safetensors", a);
+    snprintf(to, sizeof to, "%s/robustness-medium-quick.s5-ptd.safetensors", e);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && cp '%s' '%s/robustness-medium.ptd.safetensors'", from, to, from, e);
+    CHECK(system(cmd) == 0, "copy the shared init: %s", cmd);
+    expect_usage((const char *[]){MED(e, "--job", "3"), NULL}, "its blocks differs");
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--seeds", "2", "--job", "2", "--out", e,
+                                  NULL}, "its N differs");
     /* eval --noise fourier:top:AMP: the model's own top mode, here (Λ frozen) the init's top |Im λ| that the
      * part file states (c8 of the summary row, from the double-precision init; Λ is float32 in the model) */
     char run0[300];
-    snprintf(run0, sizeof run0, "%s/robustness-medium.run-0", a);
+    snprintf(run0, sizeof run0, "%s/robustness-medium-quick.run-2", a);
     ssm_dmat_t P;
     double own = NAN, w[2][4] = {{0}};
     if (ssm_tsv_read(P, pa) == SSM_OK) {
@@ -772,9 +789,9 @@ static void test_medium_resume(void)
           "eval fourier:top:0.3: exit %d, omega %.9g (the init's top mode %.9g), loss %g (clean %g): %s", rc, w[1][0],
           own, w[1][2], w[0][2], err_buf);
     expect_usage((const char *[]){"eval", run0, "--noise", "fourier:top:-1", NULL}, "fourier:top:AMP");
-    rc = run((const char *[]){MED(a, "--job", "8", "-q"), NULL}); /* row 0, the second seed */
-    CHECK(rc == 0, "medium job 8: exit %d: %s", rc, err_buf);
-    expect_usage((const char *[]){MED(a, "--merge"), NULL}, "part-1.tsv is missing");
+    rc = run((const char *[]){MED(a, "--job", "0", "-q"), NULL});
+    CHECK(rc == 0, "medium job 0: exit %d: %s", rc, err_buf);
+    expect_usage((const char *[]){MED(a, "--merge"), NULL}, "quick.part-1.tsv is missing");
     expect_usage((const char *[]){MED(a, "--job", "16"), NULL}, "--job must be in [0, 15]");
     expect_usage((const char *[]){"experiment", "robustness", "--seeds", "3", "--jobs", NULL}, "--medium only");
     expect_usage((const char *[]){"experiment", "robustness", "--medium", "--full", "--jobs", NULL}, "exclude");
@@ -782,7 +799,7 @@ static void test_medium_resume(void)
     expect_usage((const char *[]){"experiment", "spikes", "--medium", NULL}, "robustness only");
     rc = run((const char *[]){MED(a, "--jobs"), NULL});
     int lines = 0;
-    for (const char *q = out_buf; (q = strstr(q, "--job ")) != NULL; q++)
+    for (const char *j = out_buf; (j = strstr(j, "--job ")) != NULL; j++)
         lines++;
     CHECK(rc == 0 && lines == 16 && strstr(out_buf, "--job 15 ") && strstr(out_buf, "--merge"),
           "--medium --seeds 2 --jobs: 16 jobs and the merge line: %s", out_buf);
@@ -791,7 +808,7 @@ static void test_medium_resume(void)
 /* a synthetic part file of job k = 8·seed_index + row (3 seeds), its accuracies from acc(row, seed) */
 static double med_acc(int row, int si, int m) { return 0.80 + 0.01 * row + 0.02 * si * si + 0.001 * m * (row + si); }
 
-static int write_med_part(const char *d, int row, int si)
+static int write_med_part(const char *d, int row, int si, int n_sweep)
 {
     char path[300];
     snprintf(path, sizeof path, "%s/robustness-medium.part-%d.tsv", d, 8 * si + row);
@@ -802,7 +819,7 @@ static int write_med_part(const char *d, int row, int si)
     for (int m = 0; m < 5; m++)
         fprintf(fp, "\t%.17g", med_acc(row, si, m));
     fprintf(fp, "\t81\t%d\t0.5\t0\n", 10 + row);
-    for (int i = 0; i < 19; i++) /* the sweep: clean, 9 log points, 4 poles, 5 around omega* */
+    for (int i = 0; i < n_sweep; i++) /* the sweep (19): clean, 9 log points, 4 poles, 5 around omega* */
         fprintf(fp, "1\t%d\t%d\t%d\t0.1\t%.17g\t1\t128\t0\t0\t0\t0\n", row, si, 10 * i, 0.5 + 0.01 * i + 0.02 * si);
     return fclose(fp) == 0;
 }
@@ -817,10 +834,13 @@ static void test_medium_merge(void)
     int ok = 1;
     for (int si = 0; si < 3; si++)
         for (int row = 0; row < 8; row++)
-            ok &= write_med_part(d, row, si);
+            ok &= write_med_part(d, row, si, 19);
     CHECK(ok, "write the synthetic part files");
-    int rc = run((const char *[]){"experiment", "robustness", "--medium", "--quick", "--seeds", "3", "--merge", "--out",
-                                  d, "-q", NULL});
+    /* the full size's names: a --quick merge in the same folder finds none of them */
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--quick", "--seeds", "3", "--merge", "--out",
+                                  d, "-q", NULL}, "robustness-medium-quick.part-0.tsv is missing");
+    int rc = run((const char *[]){"experiment", "robustness", "--medium", "--seeds", "3", "--merge", "--out", d, "-q",
+                                  NULL});
     CHECK(rc == 0, "medium merge: exit %d: %s", rc, err_buf);
     char path[300];
     snprintf(path, sizeof path, "%s/robustness-medium.tsv", d);
@@ -874,6 +894,19 @@ static void test_medium_merge(void)
     double dm = json_real_value(json_object_get(json_object_get(r1, "clean"), "diff_mean"));
     CHECK(r1 && fabs(dm - 0.01) <= 1e-12, "robustness-medium.json: row 1 clean diff_mean %g (expected 0.01)", dm);
     json_decref(j);
+    /* an --out too long for the file names (1100-byte paths): one line, exit 2, before any work */
+    char lng[1400];
+    int L = snprintf(lng, sizeof lng, "%s", P_("med-long"));
+    for (int i = 0; i < 6; i++)
+        L += snprintf(lng + L, sizeof lng - (size_t)L, "/%0180d", i);
+    expect_usage((const char *[]){"experiment", "robustness", "--medium", "--seeds", "2", "--job", "0", "--out", lng,
+                                  NULL}, "is too long for robustness-medium.part-0.tsv");
+    expect_usage((const char *[]){"experiment", "robustness", "--quick", "--job", "0", "--out", lng, NULL},
+                 "is too long for robustness-curves.tsv");
+    /* a part with a 20th sweep row: a format error, not ignored */
+    CHECK(write_med_part(d, 5, 1, 20), "write a part with 20 sweep rows");
+    expect_fail(2, (const char *[]){"experiment", "robustness", "--medium", "--seeds", "3", "--merge", "--out", d, "-q",
+                                    NULL}, "part-13.tsv has 1 summary and 20 sweep rows, expected 1 and 19");
 }
 
 int main(void)

@@ -188,11 +188,11 @@ def test_robustness_medium():
         for k in range(sum(1 for line in jobs.splitlines() if not line.startswith("#"))):
             cli("experiment", "robustness", *args, "--out", d, "--job", k, "-q")
         obj = cli_json("experiment", "robustness", *args, "--out", d, "--merge", "--json")
-        ref = json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium.json")))
+        ref = json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium-quick.json")))
         assert obj == ref, "robustness --medium: the merged summary differs from the in-process one"
         return obj
     return run_variants("experiment robustness --medium", [
-        lambda: json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium.json"))), merged])
+        lambda: json.load(open(os.path.join(experiment("robustness", *args), "robustness-medium-quick.json"))), merged])
 
 
 def test_every_schema_exercised():
