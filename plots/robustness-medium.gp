@@ -1,7 +1,8 @@
 # plots/robustness-medium.gp — `experiment robustness --medium`: mean test accuracy over the seeds with
 # 95% t confidence intervals (error bars), 8 rows (5 inits frozen, 3 trained).
 #   gnuplot -e "dir='out'" plots/robustness-medium.gp → dir/robustness-medium.png (accuracy vs ω at amplitude
-#   0.1, the clean point at the left) and dir/robustness-medium-bars.png (clean vs the four noisy points)
+#   0.1, one panel per model, the clean point at the left) and dir/robustness-medium-bars.png (clean vs the
+#   four noisy points); -e "pre='robustness-medium-quick'" for a --quick run's files
 if (!exists("dir")) dir = "."
 if (!exists("pre")) pre = "robustness-medium"   # the files' prefix (--quick: robustness-medium-quick)
 f = dir."/".pre.".tsv"                   # one row per model: 2 key 4 n_seeds 5 omega_star 6 omega_own; 7/8 clean
@@ -21,24 +22,28 @@ yhi = STATS_max > 1 ? 1 : STATS_max
 stats f using ($7 - $8) nooutput
 blo = STATS_min
 do for [c in "11 15 19 23"] { stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo }
-nudge(k) = 1 + 0.025 * k
-set terminal pngcairo size 1400,700 enhanced font "DejaVu Sans,12"
+# one panel per model (no horizontal nudging: every point is drawn at its own ω), shared axes
+set terminal pngcairo size 1600,900 enhanced font "DejaVu Sans,11"
 set output dir."/".pre.".png"
-set title sprintf("Fourier-mode noise (amplitude 0.1) on the SSM input of every layer, sequential Fashion-MNIST;\nmean over %d seeds, error bars: 95%% t interval; the points at the left: clean (same images)", ns)
+set multiplot layout 2,4 title sprintf("Fourier-mode noise (amplitude 0.1) on the SSM input of every layer, sequential Fashion-MNIST; mean over %d seeds, error bars: 95%% t interval;\nthe point at the left: clean (same images); dashed: ω* = %.0f (top |Im λ| of S4D-LegS)", ns, ws)
 set logscale x
 set grid
-set key outside right
 set xrange [2:20000]
 set yrange [ylo - 0.02 * (yhi - ylo):yhi + 0.02 * (yhi - ylo)]
-set xtics add ("clean" 3)
-set xlabel "noise frequency ω (rad per unit time)"
+set xtics ("clean" 3, "10" 10, "100" 100, "10^3" 1000, "10^4" 10000)
+set xlabel "noise frequency ω"
 set ylabel "test accuracy (sweep subset)"
+unset key
 set arrow 1 from ws, graph 0 to ws, graph 1 nohead dt 2 lc rgb "gray"
-set label 1 sprintf("ω* = %.0f", ws) at ws, graph 0.96 right offset -0.5,0
-plot for [k=0:7] fs index k using ($2 > 0 ? $2 * nudge(k) : 1/0):4:5 with yerrorlines lw 2 lc k+1 pt (4 + k) ps 1.0 title label(k), \
-     for [k=0:7] fs index k using ($2 == 0 ? 3 * nudge(k) : 1/0):4:5 with yerrorbars lw 2 lc k+1 pt (4 + k) ps 1.6 notitle
+colors = "#1f77b4 #2ca02c #d62728 #9467bd #8c564b #ff7f0e #17becf #000000"
+do for [k=0:7] {
+    set title label(k)
+    plot fs index k using ($2 > 0 ? $2 : 1/0):4:5 with yerrorlines lw 2 lc rgb word(colors, k + 1) pt 7 ps 0.8, \
+         fs index k using ($2 == 0 ? 3 : 1/0):4:5 with yerrorbars lw 2 lc rgb word(colors, k + 1) pt 5 ps 1.2
+}
+unset multiplot
 unset arrow 1
-unset label 1
+unset title
 
 set output dir."/".pre."-bars.png"
 set terminal pngcairo size 1400,650 enhanced font "DejaVu Sans,12"
