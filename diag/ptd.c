@@ -420,7 +420,7 @@ static ssm_status kappa2(ptd_work *w, double *kappa)
 #endif
 
 #ifndef LBFGS_FULL
-#define LBFGS_FULL 12
+#define LBFGS_FULL 256
 #endif
 #ifndef LBFGS_STALL
 #define LBFGS_STALL 0.0
@@ -1065,7 +1065,7 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
      * eps 0.0341: kappa 9.6 after 200, 8.3 after 800), 12 N above */
     int use_tf = opts && opts->B && opts->tf_weight > 0.0;
     c.max_iter = opts && opts->max_iter > 0 ? opts->max_iter
-                 : use_tf ? (N <= 64 ? 800 : N > LBFGS_MIN_N ? LBFGS_FULL * (int)N : 12 * (int)N)
+                 : use_tf ? (N <= 64 ? 800 : N > LBFGS_MIN_N ? LBFGS_FULL : 12 * (int)N)
                  : (N <= 64 ? 200 : 6 * (int)N);
     c.w = (ptd_work){.N = N, .margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * c.nA,
                      .use_tf = use_tf, .tau = opts ? opts->tf_weight : 0.0, .B = opts ? opts->B : NULL};
