@@ -19,6 +19,10 @@
  * Barzilai–Borwein step, projection onto the spectral-norm ball by clipping
  * singular values, non-monotone Armijo line search over the last 10 values;
  * trial points that are not strictly stable are rejected by the search.
+ * Above N = 64 the direction is L-BFGS's (P(E − H g) − E, H from the last 8
+ * step/gradient-change pairs of the stage; the SPG direction where it is no
+ * descent direction) and a full stage has 256 steps: LegS N = 256 at ε = 0.05
+ * in 1344 steps instead of SPG's 9216, with the better point (README, PTD).
  * Continuation: start at E₀ = Σ P_rᵀP_r (A + E₀ normal, κ = 1) and shrink the
  * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last.
  *
@@ -420,10 +424,7 @@ static ssm_status kappa2(ptd_work *w, double *kappa)
 #endif
 
 #ifndef LBFGS_FULL
-#define LBFGS_FULL 256
-#endif
-#ifndef LBFGS_STALL
-#define LBFGS_STALL 0.0
+#define LBFGS_FULL 128
 #endif
 
 typedef struct {
@@ -662,8 +663,9 @@ static ssm_status stage(ptd_work *w, spg_state *st, double delta, int max_iter, 
 #endif
         if (acc < n)
             break;
-        if (st->S && f0 - st->f < LBFGS_STALL * fabs(st->f))
-            break; /* quasi-Newton: the stage has converged to its rounding of the schedule */
+        if (st->S && f0 - st->f < 0.0)
+            break; /* quasi-Newton: a round that ends above its start (the line search is
+                    * non-monotone) has nothing left to gain at this radius */
     }
     return redecompose(w, st);
 }
