@@ -21,8 +21,9 @@
  * trial points that are not strictly stable are rejected by the search.
  * Above N = 64 the direction is L-BFGS's (P(E − H g) − E, H from the last 8
  * step/gradient-change pairs of the stage; the SPG direction where it is no
- * descent direction) and a full stage has 256 steps: LegS N = 256 at ε = 0.05
- * in 1344 steps instead of SPG's 9216, with the better point (README, PTD).
+ * descent direction) and a full stage has max(128, 32768/N) steps: LegS
+ * N = 256 at ε = 0.05 in 640 steps instead of SPG's 9216, to a point no worse
+ * on any of the README's measures (README, PTD).
  * Continuation: start at E₀ = Σ P_rᵀP_r (A + E₀ normal, κ = 1) and shrink the
  * radius δ geometrically to ε‖A‖₂, each stage warm-started from the last.
  *
@@ -413,9 +414,10 @@ static ssm_status kappa2(ptd_work *w, double *kappa)
     return s == SSM_ENOCONV ? SSM_OK : s;
 }
 
-/* Limited-memory BFGS on the projected problem, for N > LBFGS_MIN_N only: the
- * step-capped regime (12 N steps per full stage), where SPG's Barzilai–Borwein
- * steps are still falling 0.3–1 % per 100 steps at the cap.  Up to N = 64 the
+/* Limited-memory BFGS on the projected problem, for N > LBFGS_MIN_N with the
+ * transfer term only: the step-capped regime (12 N steps per full stage),
+ * where SPG's Barzilai–Borwein steps were still falling 0.3–1 % per 100 steps
+ * at the cap.  Up to N = 64 the
  * schedule's stages end flat and their points are pinned bit for bit (t-cli,
  * `make readme-numbers`), so the SPG path there is untouched. */
 #define LBFGS_MIN_N 64
@@ -423,9 +425,17 @@ static ssm_status kappa2(ptd_work *w, double *kappa)
 #define LBFGS_MEM 8
 #endif
 
+/* steps of a full stage above LBFGS_MIN_N (transit stages: a quarter):
+ * max(LBFGS_FULL, LBFGS_WORK / N), about the same N² · steps per stage.  What
+ * was measured (README protocol, ε = 0.05): LegS N = 256 with 128 / 192 / 256
+ * steps: κ 15.7 / 13.8 / 13.1, C = ones 0.038 / 0.035 / 0.025, randC 0.20 /
+ * 0.19 / 0.17 in 72 / 115 / 166 CPU-s (SPG at 12 N = 3072: κ 15.9, 0.057, 0.33
+ * in 998 CPU-s); N = 128, seeds 0–3, with 256 steps κ 6.15–6.27 against SPG's
+ * 8.11–9.13, but with 128 steps κ 9.8–11.1: worse, hence more steps there. */
 #ifndef LBFGS_FULL
 #define LBFGS_FULL 128
 #endif
+#define LBFGS_WORK 32768
 
 typedef struct {
     double *E, *g, *Et, *gt, *D;
@@ -720,7 +730,7 @@ static ssm_status ctx_alloc(ptd_ctx *c, size_t N, size_t nsweep, size_t nladder)
     c->st.Et = malloc(n2 * sizeof(double));
     c->st.gt = malloc(n2 * sizeof(double));
     c->st.D = malloc(n2 * sizeof(double));
-    if (N > LBFGS_MIN_N) {
+    if (c->w.use_tf && N > LBFGS_MIN_N) { /* conditioning alone keeps SPG: not measured with L-BFGS */
         c->st.S = malloc(LBFGS_MEM * n2 * sizeof(double));
         c->st.Y = malloc(LBFGS_MEM * n2 * sizeof(double));
         if (!c->st.S || !c->st.Y)
@@ -1064,10 +1074,13 @@ static ssm_status ptd_run(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ss
     /* final-stage iterations: conditioning alone, 200 suffice to N = 64 and
      * larger N needs about 6 N (LegS N = 128, eps = 0.05: kappa 18 after 200,
      * 8.7 after 800); with the transfer term 800 to N = 64 (LegS N = 64 at
-     * eps 0.0341: kappa 9.6 after 200, 8.3 after 800), 12 N above */
+     * eps 0.0341: kappa 9.6 after 200, 8.3 after 800) and max(LBFGS_FULL,
+     * LBFGS_WORK / N) above,
+     * where the stages take L-BFGS steps (SPG needed 12 N and was still
+     * falling at the cap) */
     int use_tf = opts && opts->B && opts->tf_weight > 0.0;
     c.max_iter = opts && opts->max_iter > 0 ? opts->max_iter
-                 : use_tf ? (N <= 64 ? 800 : N > LBFGS_MIN_N ? LBFGS_FULL : 12 * (int)N)
+                 : use_tf ? (N <= 64 ? 800 : N < LBFGS_WORK / LBFGS_FULL ? LBFGS_WORK / (int)N : LBFGS_FULL)
                  : (N <= 64 ? 200 : 6 * (int)N);
     c.w = (ptd_work){.N = N, .margin = (opts && opts->margin > 0.0 ? opts->margin : 1e-8) * c.nA,
                      .use_tf = use_tf, .tau = opts ? opts->tf_weight : 0.0, .B = opts ? opts->B : NULL};
