@@ -192,8 +192,10 @@ typedef struct ssm_ptd_info_s {
  * A + Σ P_r P_rᵀ (κ = 1) and shrinking the budget geometrically to eps with
  * warm starts (a continuation in ε); at each budget a spectral projected
  * gradient method (Barzilai–Borwein steps, non-monotone line search,
- * projection onto the spectral-norm ball by clipping singular values), the
- * gradient from one eigendecomposition per step.  Every accepted iterate has
+ * projection onto the spectral-norm ball by clipping singular values; above
+ * N = 64 with the transfer term, L-BFGS directions projected the same way and
+ * max(128, 32768/N) steps per full budget), the gradient from one
+ * eigendecomposition per step.  Every accepted iterate has
  * max Re λ ≤ −margin‖A‖₂ (steps that leave the region are shortened), so the
  * spectrum is in the open left half-plane by construction.
  * With opts->sweep, every budget in the list (each > eps) is reached on the way

@@ -892,40 +892,47 @@ static int cpu_has(const char *flag)
     return system(cmd) == 0;
 }
 
-static void test_ptd_determinism(void)
+/* N: 64 (SPG; every core and thread count) or 128 (the L-BFGS path and the
+ * denser transfer grid above N = 64: Prescott on one thread against the
+ * fastest core on two, about 3 s each) */
+static void test_ptd_determinism(const char *N)
 {
-    const char *cores[3] = {"Prescott", cpu_has("avx2") ? "Haswell" : NULL, cpu_has("avx512f") ? "SkylakeX" : NULL};
+    int big = strcmp(N, "64") != 0;
+    const char *best = cpu_has("avx512f") ? "SkylakeX" : cpu_has("avx2") ? "Haswell" : "Prescott";
+    const char *cores[3] = {"Prescott", big ? NULL : cpu_has("avx2") ? "Haswell" : NULL,
+                            big ? best : cpu_has("avx512f") ? "SkylakeX" : NULL};
     const char *old_core = getenv("OPENBLAS_CORETYPE"), *old_threads = getenv("OPENBLAS_NUM_THREADS");
     char keep_core[64] = "", keep_threads[64] = "";
     if (old_core) snprintf(keep_core, sizeof keep_core, "%s", old_core);
     if (old_threads) snprintf(keep_threads, sizeof keep_threads, "%s", old_threads);
-    static char first[1 << 18], now[1 << 18];
+    static char first[1 << 21], now[1 << 21]; /* N = 128: about 0.7 MB */
     size_t nfirst = 0;
     int runs = 0;
     for (int c = 0; c < 3; c++)
-        for (int t = 1; t <= 2 && cores[c]; t++) {
+        for (int t = big && c == 2 ? 2 : 1; t <= (big && c == 0 ? 1 : 2) && cores[c]; t++) {
             setenv("OPENBLAS_CORETYPE", cores[c], 1);
             setenv("OPENBLAS_NUM_THREADS", t == 1 ? "1" : "2", 1);
             const char *out = P_(runs ? "det.safetensors" : "det-first.safetensors");
             /* N = 64: the fixed kernel's 64 × 64 × 64 products are split over two threads */
-            int rc = run((const char *const[]){"init", "ptd", "-N", "64", "--eps", "0.3", "--seed", "1", "-o", out, "-q",
+            int rc = run((const char *const[]){"init", "ptd", "-N", N, "--eps", "0.3", "--seed", "1", "-o", out, "-q",
                                                NULL});
-            CHECK(rc == 0, "init ptd under %s, %d threads: exit %d (%s)", cores[c], t, rc, err_buf);
+            CHECK(rc == 0, "init ptd -N %s under %s, %d threads: exit %d (%s)", N, cores[c], t, rc, err_buf);
             FILE *fp = fopen(out, "rb");
             size_t n = fp ? fread(runs ? now : first, 1, sizeof first, fp) : 0;
             if (fp)
                 fclose(fp);
+            CHECK(n < sizeof first, "init ptd -N %s: the file fits the comparison buffer (%zu bytes)", N, n);
             if (!runs)
                 nfirst = n;
             else
                 CHECK(n == nfirst && memcmp(first, now, n) == 0,
-                      "init ptd under OPENBLAS_CORETYPE=%s, %d threads: the same %zu bytes as under %s, 1 thread",
-                      cores[c], t, nfirst, cores[0]);
+                      "init ptd -N %s under OPENBLAS_CORETYPE=%s, %d threads: the same %zu bytes as under %s, 1 thread",
+                      N, cores[c], t, nfirst, cores[0]);
             runs++;
         }
     if (old_core) setenv("OPENBLAS_CORETYPE", keep_core, 1); else unsetenv("OPENBLAS_CORETYPE");
     if (old_threads) setenv("OPENBLAS_NUM_THREADS", keep_threads, 1); else unsetenv("OPENBLAS_NUM_THREADS");
-    CHECK(runs >= 2 && nfirst > 1000, "determinism: %d runs compared", runs);
+    CHECK(runs >= 2 && nfirst > 1000, "determinism at N = %s: %d runs compared", N, runs);
 }
 
 /* --job K for every job, then --merge, for the quick experiments (the part files a job writes are what
@@ -986,7 +993,8 @@ int main(void)
     test_pseudospectra_experiment();
     test_merge_roundtrip();
     test_python();
-    test_ptd_determinism();
+    test_ptd_determinism("64");
+    test_ptd_determinism("128");
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
