@@ -13,6 +13,9 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int handler_calls;
@@ -444,6 +447,54 @@ static void test_kernel_split(void)
     ssm_fixed_kernel(was);
 }
 
+/* The split's helper thread, kept between products: two threads splitting
+ * products at once (one owns the helper, the other starts a thread of its
+ * own) and a forked child (which has no helper and must start one, not wait
+ * for the parent's) all give the one-row-at-a-time bits; the child is killed
+ * by an alarm if it hangs. */
+enum { PM = 96, PN = 96, PK = 64 };
+static double complex pa[PM * PK], pb[PK * PN], pref[PM * PN];
+
+static int pool_product_ok(void)
+{
+    static _Thread_local double complex c[PM * PN];
+    return ssm_k_zgemm(1, 0, 0, PM, PN, PK, 1.0, pa, PK, pb, PN, 0.0, c, PN) == 0 && same_bits(c, pref, sizeof c);
+}
+
+static void *pool_caller(void *arg)
+{
+    int *ok = arg, was = ssm_fixed_kernel(1); /* the switch is per thread */
+    for (int r = 0; r < 50; r++)
+        *ok &= pool_product_ok();
+    ssm_fixed_kernel(was);
+    return NULL;
+}
+
+static void test_kernel_pool(void)
+{
+    for (int i = 0; i < PM * PK; i++) pa[i] = CMPLX(t_uniform(), t_uniform());
+    for (int i = 0; i < PK * PN; i++) pb[i] = CMPLX(t_uniform(), t_uniform());
+    int was = ssm_fixed_kernel(1), ok = 1, ok2 = 1;
+    for (int i = 0; i < PM; i++)
+        ok &= ssm_k_zgemm(1, 0, 0, 1, PN, PK, 1.0, pa + i * PK, PK, pb, PN, 0.0, pref + i * PN, PN) == 0;
+    pthread_t t;
+    int started = pthread_create(&t, NULL, pool_caller, &ok2) == 0;
+    pool_caller(&ok);
+    if (started)
+        pthread_join(t, NULL);
+    CHECK(started && ok && ok2, "split products from two threads at once: the bits of the plain loop");
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20);
+        _exit(pool_product_ok() && pool_product_ok() ? 0 : 1);
+    }
+    int st = -1;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "a forked child's split product (its own helper thread): status %d", st);
+    ssm_fixed_kernel(was);
+}
+
 /* The fixed kernel's own dgemv (called by the reference LAPACK only, so
  * through its Fortran symbol): both operations, increments ±1 and ±2 (a
  * negative one walks from the end), against long double within the
@@ -573,6 +624,7 @@ int main(void)
     test_kernel();
     test_kernel_dgemm();
     test_kernel_split();
+    test_kernel_pool();
     test_kernel_dgemv();
     test_kernel_work();
     return t_finish();
