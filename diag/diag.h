@@ -151,7 +151,8 @@ void ssm_diag_s4d_real(double complex *lambda, size_t N);
 typedef struct {
     double eps;          /* budget: ‖E‖₂ ≤ eps·‖A‖₂                                      */
     unsigned long seed;  /* tie-breaking perturbation of the start (deterministic)        */
-    int max_iter;        /* final stage (default 200 to N = 64, 6N above)                   */
+    int max_iter;        /* steps per full stage (default with the transfer term 800 to N = 64,
+                          * max(128, 32768/N) above; conditioning only: 200 to N = 64, 6N above) */
     double margin;       /* keep max Re λ ≤ −margin·‖A‖₂ (default 1e-8)                    */
     double kappa_target; /* > 0: stop the last stage as soon as κ₂(Ṽ) <= this (benchmarks)  */
     const double *sweep; /* optional budgets > eps visited on the way down (warm starts)     */

@@ -415,8 +415,8 @@ static ssm_status kappa2(ptd_work *w, double *kappa)
 }
 
 /* Limited-memory BFGS on the projected problem, for N > LBFGS_MIN_N with the
- * transfer term only: the step-capped regime (12 N steps per full stage),
- * where SPG's Barzilai–Borwein steps were still falling 0.3–1 % per 100 steps
+ * transfer term only: the regime where SPG was step-capped (12 N steps per
+ * full stage), where its Barzilai–Borwein steps were still falling 0.3–1 % per 100 steps
  * at the cap.  Up to N = 64 the
  * schedule's stages end flat and their points are pinned bit for bit (t-cli,
  * `make readme-numbers`), so the SPG path there is untouched. */
@@ -485,17 +485,20 @@ static void lbfgs_store(spg_state *st, size_t n2, double t)
 {
     if (!st->S)
         return;
-    double *s = st->S + (size_t)st->mem_head * n2, *y = st->Y + (size_t)st->mem_head * n2;
     double sy = 0.0, ss = 0.0, yy = 0.0;
+    for (size_t q = 0; q < n2; q++) { /* the test first: a full memory's next slot holds its oldest pair */
+        double sq = t * st->D[q], yq = st->gt[q] - st->g[q];
+        sy += sq * yq;
+        ss += sq * sq;
+        yy += yq * yq;
+    }
+    if (!(sy > 1e-10 * sqrt(ss * yy)))
+        return;
+    double *s = st->S + (size_t)st->mem_head * n2, *y = st->Y + (size_t)st->mem_head * n2;
     for (size_t q = 0; q < n2; q++) {
         s[q] = t * st->D[q];
         y[q] = st->gt[q] - st->g[q];
-        sy += s[q] * y[q];
-        ss += s[q] * s[q];
-        yy += y[q] * y[q];
     }
-    if (!(sy > 1e-10 * sqrt(ss * yy)))
-        return; /* the slot is overwritten by the next pair */
     st->rho[st->mem_head] = 1.0 / sy;
     st->mem_head = (st->mem_head + 1) % LBFGS_MEM;
     st->mem_n += st->mem_n < LBFGS_MEM;
@@ -537,6 +540,11 @@ static ssm_status spg_stage(ptd_work *w, spg_state *st, int *accepted, double de
         double gd = NAN;
         if (lbfgs_direction(st, n2, st->gt)) {
             gd = projected_direction(w, st, st->gt, 1.0, delta, &s);
+            if (s == SSM_ENOCONV) { /* the projection's SVD failed: forget the pairs, take SPG's direction */
+                st->mem_n = st->mem_head = 0;
+                s = SSM_OK;
+                gd = NAN;
+            }
             if (s != SSM_OK)
                 break;
         }
