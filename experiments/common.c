@@ -226,7 +226,7 @@ static ssm_status write_table(const char *path, const char *header, const exp_ta
     return ssm_atomic_close(a, fp, s);
 }
 
-static ssm_status write_json(const char *path, json_t *j)
+ssm_status exp_write_json(const char *path, json_t *j)
 {
     ssm_atomic *a;
     FILE *fp;
@@ -398,7 +398,7 @@ ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o)
     }
     if (s == SSM_OK) {
         snprintf(path, sizeof path, "%s/%s.json", o->out_dir, e->name);
-        s = write_json(path, j);
+        s = exp_write_json(path, j);
     }
     if (s == SSM_OK && !o->quiet)
         printf("%s\n", summary);

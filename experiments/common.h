@@ -96,6 +96,8 @@ SSM_MUST_CHECK ssm_status exp_run(const exp_def *e, const ssm_experiment_opts *o
 
 /* a JSON number, or null for NaN and infinities (which JSON has no spelling for) */
 json_t *exp_jnum(double x);
+/* j written to path atomically (temp + rename), indented, doubles to 17 digits, keys in order */
+SSM_MUST_CHECK ssm_status exp_write_json(const char *path, json_t *j);
 /* Parse one part file (what --job K writes: the names line, '#' lines with titles and series labels,
  * rows "set cols v1 v2 …") held in memory and append its rows to x; `name` prefixes the messages.
  * EFORMAT for anything else (fuzz/fuzz-merge.c feeds it arbitrary bytes). */

@@ -18,6 +18,7 @@
  * robustness.tsv (index 0 summary; 1–4 ω sweeps; 5–8 amplitude sweeps), robustness-curves.tsv (index
  * 0–3), robustness.json; figures from plots/robustness.gp. */
 #define _POSIX_C_SOURCE 200809L
+#include "experiments/common.h"
 #include "experiments/experiments.h"
 
 #include <jansson.h>
@@ -365,18 +366,9 @@ static ssm_status write_json(const char *dir, const ssm_train_config *c, ssm_dma
     }
     json_object_set_new(j, "results", arr);
     char path[1100];
-    ssm_atomic *a;
-    FILE *fp;
     ssm_status s = ssm_experiment_path(path, sizeof path, dir, "robustness.json");
     if (s == SSM_OK)
-        s = ssm_atomic_open(&a, &fp, path);
-    if (s == SSM_OK) {
-        if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
-            fputc('\n', fp) == EOF)
-            s = ssm_atomic_fail(a, NULL);
-        else
-            s = ssm_atomic_close(a, fp, SSM_OK);
-    }
+        s = exp_write_json(path, j);
     json_decref(j);
     return s;
 }

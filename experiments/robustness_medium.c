@@ -25,6 +25,7 @@
  * DIR/robustness-medium.time-K.tsv.  --merge: per row mean and 95% t confidence interval over the
  * seeds, and paired differences against S4D-LegS frozen with the same seed. */
 #define _POSIX_C_SOURCE 200809L
+#include "experiments/common.h"
 #include "experiments/experiments.h"
 
 #include <gsl/gsl_cdf.h>
@@ -526,17 +527,8 @@ static ssm_status write_medium_json(const merged *M, const ssm_experiment_opts *
     json_object_set_new(j, "rows", arr);
     char path[1100];
     ssm_status s = ssm_experiment_path(path, sizeof path, o->out_dir, "%s.json", ssm_experiment_medium_prefix(o));
-    ssm_atomic *a;
-    FILE *fp;
     if (s == SSM_OK)
-        s = ssm_atomic_open(&a, &fp, path);
-    if (s == SSM_OK) {
-        if (json_dumpf(j, fp, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER) != 0 ||
-            fputc('\n', fp) == EOF)
-            s = ssm_atomic_fail(a, NULL);
-        else
-            s = ssm_atomic_close(a, fp, SSM_OK);
-    }
+        s = exp_write_json(path, j);
     json_decref(j);
     return s;
 }
