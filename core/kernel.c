@@ -399,52 +399,89 @@ typedef double v8 __attribute__((vector_size(64))); /* GCC vector extension: ele
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
 #define STORE8(p, v) memcpy((p), &(v), sizeof(v8))
 
+/* The entries the blocks below leave: rows from i0 on (all columns) and, above
+ * them, the columns from j0 on — one at a time, in the same order (pi = NULL:
+ * the real part alone). */
+static void panel_rest(double *pr, double *pi, const double *ar, const double *ai, const double *br,
+                       const double *bi, int m, int n, int k, int i0, int j0)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = i < i0 ? j0 : 0; j < n; j++) {
+            double sr = 0.0, si = 0.0, xr, xi;
+            for (int l = 0; l < k; l++) {
+                xr = ar[(size_t)i * k + l];
+                xi = ai[(size_t)i * k + l];
+                sr += xr * br[(size_t)l * n + j] - xi * bi[(size_t)l * n + j];
+                si += xr * bi[(size_t)l * n + j] + xi * br[(size_t)l * n + j];
+            }
+            pr[(size_t)i * n + j] = sr;
+            if (pi)
+                pi[(size_t)i * n + j] = si;
+        }
+}
+
+/* Blocks of 4 rows × 8 columns of P in registers; the 8-column chunk of B
+ * (k × 8, real and imaginary) is the outer loop, so that it stays in cache
+ * while every row block passes over it (with the rows outside, each row block
+ * streamed all of B from memory: at N = 256 the product ran at the speed of
+ * the L3, and its real part alone no faster than the whole). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void panel_product(double *pr, double *pi, const double *ar, const double *ai, const double *br,
                           const double *bi, int m, int n, int k)
 {
-    enum { JB = 8 };
-    for (int i0 = 0; i0 < m; i0 += 4) {
-        int rows = m - i0 < 4 ? m - i0 : 4;
-        const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
-        int j0 = 0;
-        if (rows == 4)
-            for (; j0 + JB <= n; j0 += JB) { /* 4 × 8 complex accumulators held in registers */
-                v8 c0r = {0}, c1r = {0}, c2r = {0}, c3r = {0}, c0i = {0}, c1i = {0}, c2i = {0}, c3i = {0};
-                for (int l = 0; l < k; l++) {
-                    v8 x, y;
-                    LOAD8(x, br + (size_t)l * n + j0);
-                    LOAD8(y, bi + (size_t)l * n + j0);
-                    double xr, xi;
-                    xr = a0r[l]; xi = a0i[l];
-                    c0r += xr * x - xi * y; c0i += xr * y + xi * x;
-                    xr = a0r[(size_t)k + l]; xi = a0i[(size_t)k + l];
-                    c1r += xr * x - xi * y; c1i += xr * y + xi * x;
-                    xr = a0r[2 * (size_t)k + l]; xi = a0i[2 * (size_t)k + l];
-                    c2r += xr * x - xi * y; c2i += xr * y + xi * x;
-                    xr = a0r[3 * (size_t)k + l]; xi = a0i[3 * (size_t)k + l];
-                    c3r += xr * x - xi * y; c3i += xr * y + xi * x;
+    enum { JB = 8, RB = 8 };
+    const int mb = m / RB * RB, nb = n / JB * JB;
+    for (int j0 = 0; j0 < nb; j0 += JB)
+        for (int i0 = 0; i0 < mb; i0 += RB) {
+            const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
+            v8 cr[RB] = {{0}}, ci[RB] = {{0}};
+            for (int l = 0; l < k; l++) {
+                v8 x, y;
+                LOAD8(x, br + (size_t)l * n + j0);
+                LOAD8(y, bi + (size_t)l * n + j0);
+                for (int r = 0; r < RB; r++) {
+                    double xr = a0r[(size_t)r * k + l], xi = a0i[(size_t)r * k + l];
+                    cr[r] += xr * x - xi * y;
+                    ci[r] += xr * y + xi * x;
                 }
-                STORE8(pr + (size_t)i0 * n + j0, c0r); STORE8(pi + (size_t)i0 * n + j0, c0i);
-                STORE8(pr + (size_t)(i0 + 1) * n + j0, c1r); STORE8(pi + (size_t)(i0 + 1) * n + j0, c1i);
-                STORE8(pr + (size_t)(i0 + 2) * n + j0, c2r); STORE8(pi + (size_t)(i0 + 2) * n + j0, c2i);
-                STORE8(pr + (size_t)(i0 + 3) * n + j0, c3r); STORE8(pi + (size_t)(i0 + 3) * n + j0, c3i);
             }
-        for (int r = 0; r < rows; r++) /* the rest, one entry at a time, in the same order */
-            for (int j = j0; j < n; j++) {
-                double sr = 0.0, si = 0.0, xr, xi;
-                for (int l = 0; l < k; l++) {
-                    xr = a0r[(size_t)r * k + l];
-                    xi = a0i[(size_t)r * k + l];
-                    sr += xr * br[(size_t)l * n + j] - xi * bi[(size_t)l * n + j];
-                    si += xr * bi[(size_t)l * n + j] + xi * br[(size_t)l * n + j];
-                }
-                pr[(size_t)(i0 + r) * n + j] = sr;
-                pi[(size_t)(i0 + r) * n + j] = si;
+            for (int r = 0; r < RB; r++) {
+                STORE8(pr + (size_t)(i0 + r) * n + j0, cr[r]);
+                STORE8(pi + (size_t)(i0 + r) * n + j0, ci[r]);
             }
-    }
+        }
+    panel_rest(pr, pi, ar, ai, br, bi, m, n, k, mb, nb);
+}
+
+/* panel_product's real part alone, for the products of which only Re is used
+ * (half the arithmetic), 8 rows at a time: each entry is summed as the real
+ * part is there, (cr + ((ar br) − (ai bi))) over l = 0, 1, …, so it has those
+ * bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void panel_product_re(double *pr, const double *ar, const double *ai, const double *br, const double *bi,
+                             int m, int n, int k)
+{
+    enum { JB = 8, RB = 8 };
+    const int mb = m / RB * RB, nb = n / JB * JB;
+    for (int j0 = 0; j0 < nb; j0 += JB)
+        for (int i0 = 0; i0 < mb; i0 += RB) {
+            const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
+            v8 c[RB] = {{0}};
+            for (int l = 0; l < k; l++) {
+                v8 x, y;
+                LOAD8(x, br + (size_t)l * n + j0);
+                LOAD8(y, bi + (size_t)l * n + j0);
+                for (int r = 0; r < RB; r++)
+                    c[r] += a0r[(size_t)r * k + l] * x - a0i[(size_t)r * k + l] * y;
+            }
+            for (int r = 0; r < RB; r++)
+                STORE8(pr + (size_t)(i0 + r) * n + j0, c[r]);
+        }
+    panel_rest(pr, NULL, ar, ai, br, bi, m, n, k, mb, nb);
 }
 
 typedef struct {
@@ -453,24 +490,30 @@ typedef struct {
     int m, n, k;
 } panel_job;
 
+/* pi == NULL: the real part alone */
 static void *panel_half(void *arg)
 {
     panel_job *j = arg;
-    panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    if (j->pi)
+        panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    else
+        panel_product_re(j->pr, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
     return NULL;
 }
 
-/* panel_product, its rows split in two at a multiple of 4 when that pays */
+/* panel_product (or its real part), its rows split in two when that pays */
 static void panel_rows(double *pr, double *pi, const double *ar, const double *ai, const double *br,
                        const double *bi, int m, int n, int k)
 {
-    int m1 = m / 8 * 4;
+    int m1 = m / 16 * 8; /* a multiple of both kernels' row blocks */
     if (m1 == 0 || !split_worth(m, n, k)) {
-        panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+        panel_job all = {pr, pi, ar, ai, br, bi, m, n, k};
+        panel_half(&all);
         return;
     }
     size_t o = (size_t)m1 * n, oa = (size_t)m1 * k;
-    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k}, hi = {pr + o, pi + o, ar + oa, ai + oa, br, bi, m - m1, n, k};
+    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k},
+              hi = {pr + o, pi ? pi + o : NULL, ar + oa, ai + oa, br, bi, m - m1, n, k};
     run_halves(panel_half, &lo, &hi);
 }
 
@@ -481,18 +524,13 @@ static double complex op_at(const double complex *x, int ld, int t, int i, int j
     return t == 2 ? conj(v) : v;
 }
 
-/* P (m×n, split) = op(A) op(B) on the fixed kernel, then C = α P + β C; work:
- * ssm_k_zgemm_lwork(m, n, k) doubles for the split panels */
-static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
-                        const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
-                        double complex *c, int ldc, double *work)
+/* op(A) (m×k) and op(B) (k×n) of row-major A, B into split real/imaginary
+ * panels at the start of work; returns where the product P goes after them */
+static double *split_panels(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
+                            const double complex *b, int ldb, double *work)
 {
-    if (!row_major) { /* column-major C = op(A) op(B) is row-major Cᵀ = op(B)ᵀ op(A)ᵀ */
-        fixed_zgemm(1, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, work);
-        return;
-    }
-    size_t mk = (size_t)m * k, kn = (size_t)k * n, mn = (size_t)m * n;
-    double *ar = work, *ai = ar + mk, *br = ai + mk, *bi = br + kn, *pr = bi + kn, *pi = pr + mn;
+    size_t mk = (size_t)m * k, kn = (size_t)k * n;
+    double *ar = work, *ai = ar + mk, *br = ai + mk, *bi = br + kn;
     for (int i = 0; i < m; i++)
         for (int l = 0; l < k; l++) {
             double complex v = op_at(a, lda, ta, i, l);
@@ -505,6 +543,21 @@ static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, doub
             br[(size_t)l * n + j] = creal(v);
             bi[(size_t)l * n + j] = cimag(v);
         }
+    return bi + kn;
+}
+
+/* P (m×n, split) = op(A) op(B) on the fixed kernel, then C = α P + β C; work:
+ * ssm_k_zgemm_lwork(m, n, k) doubles for the split panels */
+static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
+                        const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
+                        double complex *c, int ldc, double *work)
+{
+    if (!row_major) { /* column-major C = op(A) op(B) is row-major Cᵀ = op(B)ᵀ op(A)ᵀ */
+        fixed_zgemm(1, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, work);
+        return;
+    }
+    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work), *pi = pr + (size_t)m * n;
+    const double *ar = work, *ai = ar + (size_t)m * k, *br = ai + (size_t)m * k, *bi = br + (size_t)k * n;
     panel_rows(pr, pi, ar, ai, br, bi, m, n, k);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
@@ -542,6 +595,47 @@ void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double
         ssm_ref_zgemm_(&cb, &ca, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc, 1, 1);
     else
         ssm_ref_zgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+}
+
+void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
+                         const double complex *b, int ldb, double *c, int ldc, double *work)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0 || !fixed) { /* the whole product into work (m n complex), its real part out */
+        double complex *p = (double complex *)work;
+        if (k <= 0)
+            memset(p, 0, (size_t)m * n * sizeof *p);
+        else
+            ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, p, n, NULL);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] = creal(p[(size_t)i * n + j]);
+        return;
+    }
+    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work);
+    const double *ar = work, *ai = ar + (size_t)m * k, *br = ai + (size_t)m * k, *bi = br + (size_t)k * n;
+    panel_rows(pr, NULL, ar, ai, br, bi, m, n, k);
+    for (int i = 0; i < m; i++)
+        memcpy(c + (size_t)i * ldc, pr + (size_t)i * n, (size_t)n * sizeof *c);
+}
+
+void ssm_k_zgram_work(int xstar, int n, const double complex *x, double complex *g, double *work)
+{
+    enum { RB = 32 };
+    size_t N = n > 0 ? (size_t)n : 0;
+    for (size_t i0 = 0; i0 < N; i0 += RB) {
+        int m = (int)(N - i0 < RB ? N - i0 : RB), cols = (int)(N - i0);
+        const double complex *xi = xstar ? x + i0 : x + i0 * N;
+        ssm_k_zgemm_work(1, xstar ? 2 : 0, xstar ? 0 : 2, m, cols, n, 1.0, xi, n, xi, n, 0.0, g + i0 * N + i0, n,
+                         work);
+    }
+    for (size_t i = 1; i < N; i++)
+        for (size_t k = 0; k < i; k++) {
+            double complex z = g[k * N + i];
+            double im = cimag(z);
+            g[i * N + k] = CMPLX(creal(z), im == 0.0 ? 0.0 : -im);
+        }
 }
 
 /* No fallback when the panels cannot be allocated: the reference zgemm sums
@@ -772,6 +866,342 @@ void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double 
     else
         dv_rows(M, N, al, a, *lda, x, ix, be, y, iy);
 }
+
+/* The fixed kernel's triangular solve, in place of the reference BLAS dtrsm
+ * (scripts/ref-kernel leaves it out; the LU solves of PTD's V⁻¹ and dgetrf
+ * spent ~9 % of a PTD run at N = 256 in its scalar loops).  BLAS semantics,
+ * and the reference's operations in the reference's order entry by entry, so
+ * the bits are the reference's: op(A) X = α B (left) or X op(A) = α B (right),
+ * X over B.  The left, untransposed solves (the LU's) update each column of B
+ * as a sequence of axpys B(i) −= B(k)·A(i,k) over k; those run 8 rows at a
+ * time (the clones only widen the rows: no FMA), four columns together, and
+ * the columns split over two threads when that pays — columns are independent,
+ * so neither changes a bit.  The other six cases are the reference loops. */
+#define TA(i, k) a[(size_t)(k) * lda + (i)]
+#define TB(i, j) b[(size_t)(j) * ldb + (i)]
+
+/* b_i −= s·a_i for i in [i0, i1), 8 at a time where they fit */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void axpy_neg(double *restrict y, const double *restrict x, double s, int i0, int i1)
+{
+    int i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        v8 u, v;
+        LOAD8(u, y + i);
+        LOAD8(v, x + i);
+        u = u - s * v;
+        STORE8(y + i, u);
+    }
+    for (; i < i1; i++)
+        y[i] = y[i] - s * x[i];
+}
+
+typedef struct {
+    int upper, trans, unit, m, n, lda, ldb;
+    double alpha;
+    const double *a;
+    double *b;
+} trsm_job;
+
+/* left, untransposed: the reference's loops for columns [0, n) of the job */
+static void *trsm_left_cols(void *arg)
+{
+    const trsm_job *t = arg;
+    const int m = t->m, lda = t->lda, ldb = t->ldb;
+    const double *a = t->a;
+    double *b = t->b;
+    for (int j = 0; j < t->n; j++) {
+        double *bj = b + (size_t)j * ldb;
+        if (t->alpha != 1.0)
+            for (int i = 0; i < m; i++)
+                bj[i] = t->alpha * bj[i];
+        for (int s = 0; s < m; s++) {
+            int k = t->upper ? m - 1 - s : s;
+            if (bj[k] != 0.0) {
+                if (!t->unit)
+                    bj[k] = bj[k] / TA(k, k);
+                if (t->upper)
+                    axpy_neg(bj, a + (size_t)k * lda, bj[k], 0, k);
+                else
+                    axpy_neg(bj, a + (size_t)k * lda, bj[k], k + 1, m);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* op(A) = Aᵀ on the left: dot products, the reference's order */
+static void trsm_left_trans(int upper, int unit, int m, int n, double alpha, const double *a, int lda, double *b,
+                            int ldb)
+{
+    for (int j = 0; j < n; j++)
+        for (int s = 0; s < m; s++) {
+            int i = upper ? s : m - 1 - s;
+            double temp = alpha * TB(i, j);
+            if (upper)
+                for (int k = 0; k < i; k++)
+                    temp = temp - TA(k, i) * TB(k, j);
+            else
+                for (int k = i + 1; k < m; k++)
+                    temp = temp - TA(k, i) * TB(k, j);
+            if (!unit)
+                temp = temp / TA(i, i);
+            TB(i, j) = temp;
+        }
+}
+
+/* X op(A) = α B: the reference's column operations */
+static void trsm_right(int upper, int trans, int unit, int m, int n, double alpha, const double *a, int lda,
+                       double *b, int ldb)
+{
+    if (!trans) {
+        for (int s = 0; s < n; s++) {
+            int j = upper ? s : n - 1 - s;
+            if (alpha != 1.0)
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = alpha * TB(i, j);
+            for (int k = upper ? 0 : j + 1; k < (upper ? j : n); k++)
+                if (TA(k, j) != 0.0)
+                    for (int i = 0; i < m; i++)
+                        TB(i, j) = TB(i, j) - TA(k, j) * TB(i, k);
+            if (!unit) {
+                double temp = 1.0 / TA(j, j);
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = temp * TB(i, j);
+            }
+        }
+        return;
+    }
+    for (int s = 0; s < n; s++) {
+        int k = upper ? n - 1 - s : s;
+        if (!unit) {
+            double temp = 1.0 / TA(k, k);
+            for (int i = 0; i < m; i++)
+                TB(i, k) = temp * TB(i, k);
+        }
+        for (int j = upper ? 0 : k + 1; j < (upper ? k : n); j++)
+            if (TA(j, k) != 0.0) {
+                double temp = TA(j, k);
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = TB(i, j) - temp * TB(i, k);
+            }
+        if (alpha != 1.0)
+            for (int i = 0; i < m; i++)
+                TB(i, k) = alpha * TB(i, k);
+    }
+}
+
+void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4);
+void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
+    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
+    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
+    double al = *alpha;
+    if (M == 0 || N == 0)
+        return;
+    if (al == 0.0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                b[(size_t)j * ldB + i] = 0.0;
+        return;
+    }
+    if (!left) {
+        trsm_right(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    if (trans) {
+        trsm_left_trans(upper, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    int n1 = N / 2;
+    trsm_job lo = {upper, 0, unit, M, n1, ldA, ldB, al, a, b},
+             hi = {upper, 0, unit, M, N - n1, ldA, ldB, al, a, b + (size_t)n1 * ldB};
+    if (n1 == 0 || !split_worth(M, N, M)) {
+        lo.n = N;
+        trsm_left_cols(&lo);
+        return;
+    }
+    run_halves(trsm_left_cols, &lo, &hi);
+}
+#undef TA
+#undef TB
+
+/* The fixed kernel's triangular product and rank-1 update, in place of the
+ * reference dtrmm and dger for the same reason as dtrsm (the block reflectors
+ * of dgeev's Hessenberg reduction and of dgesdd: ~6 % of a PTD run at N = 256
+ * in their scalar loops): the reference's operations in its order entry by
+ * entry.  Right-side products transform each row of B on its own, so they run
+ * their rows in two halves on two threads when that pays; the axpys go 8 rows
+ * at a time. */
+#define TA(i, k) a[(size_t)(k) * lda + (i)]
+#define TB(i, j) b[(size_t)(j) * ldb + (i)]
+
+/* y_i += s·x_i for i in [i0, i1), 8 at a time where they fit */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void axpy_pos(double *restrict y, const double *restrict x, double s, int i0, int i1)
+{
+    int i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        v8 u, v;
+        LOAD8(u, y + i);
+        LOAD8(v, x + i);
+        u = u + v * s;
+        STORE8(y + i, u);
+    }
+    for (; i < i1; i++)
+        y[i] = y[i] + x[i] * s;
+}
+
+/* y_i = s·y_i for i in [0, m) */
+static void scale_col(double *y, double s, int m)
+{
+    for (int i = 0; i < m; i++)
+        y[i] = s * y[i];
+}
+
+/* B := α B op(A) on rows [0, m) of the job's B (the reference's column operations) */
+static void *trmm_right_rows(void *arg)
+{
+    const trsm_job *t = arg;
+    const int m = t->m, n = t->n, lda = t->lda, ldb = t->ldb, upper = t->upper;
+    const double *a = t->a, alpha = t->alpha;
+    double *b = t->b;
+    if (!t->trans) {
+        for (int s = 0; s < n; s++) {
+            int j = upper ? n - 1 - s : s;
+            double temp = alpha;
+            if (!t->unit)
+                temp = temp * TA(j, j);
+            scale_col(&TB(0, j), temp, m);
+            for (int k = upper ? 0 : j + 1; k < (upper ? j : n); k++)
+                if (TA(k, j) != 0.0)
+                    axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(k, j), 0, m);
+        }
+        return NULL;
+    }
+    for (int s = 0; s < n; s++) {
+        int k = upper ? s : n - 1 - s;
+        for (int j = upper ? 0 : k + 1; j < (upper ? k : n); j++)
+            if (TA(j, k) != 0.0)
+                axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(j, k), 0, m);
+        double temp = alpha;
+        if (!t->unit)
+            temp = temp * TA(k, k);
+        if (temp != 1.0)
+            scale_col(&TB(0, k), temp, m);
+    }
+    return NULL;
+}
+
+/* B := α op(A) B (the reference's loops: axpys untransposed, dot products transposed) */
+static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha, const double *a, int lda,
+                      double *b, int ldb)
+{
+    for (int j = 0; j < n; j++) {
+        double *bj = &TB(0, j);
+        if (!trans) {
+            for (int s = 0; s < m; s++) {
+                int k = upper ? s : m - 1 - s;
+                if (bj[k] == 0.0)
+                    continue;
+                double temp = alpha * bj[k];
+                if (upper) {
+                    axpy_pos(bj, a + (size_t)k * lda, temp, 0, k);
+                    if (!unit)
+                        temp = temp * TA(k, k);
+                    bj[k] = temp;
+                } else {
+                    bj[k] = temp;
+                    if (!unit)
+                        bj[k] = bj[k] * TA(k, k);
+                    axpy_pos(bj, a + (size_t)k * lda, temp, k + 1, m);
+                }
+            }
+            continue;
+        }
+        for (int s = 0; s < m; s++) {
+            int i = upper ? m - 1 - s : s;
+            double temp = bj[i];
+            if (!unit)
+                temp = temp * TA(i, i);
+            for (int k = upper ? 0 : i + 1; k < (upper ? i : m); k++)
+                temp = temp + TA(k, i) * bj[k];
+            bj[i] = alpha * temp;
+        }
+    }
+}
+
+void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4);
+void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
+    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
+    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
+    double al = *alpha;
+    if (M == 0 || N == 0)
+        return;
+    if (al == 0.0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                b[(size_t)j * ldB + i] = 0.0;
+        return;
+    }
+    if (left) {
+        trmm_left(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    int m1 = M / 16 * 8; /* the first half a multiple of 8 rows */
+    trsm_job lo = {upper, trans, unit, m1, N, ldA, ldB, al, a, b},
+             hi = {upper, trans, unit, M - m1, N, ldA, ldB, al, a, b + m1};
+    if (m1 == 0 || !split_worth(M, N, N)) {
+        lo.m = M;
+        trmm_right_rows(&lo);
+        return;
+    }
+    run_halves(trmm_right_rows, &lo, &hi);
+}
+
+/* A += α x yᵀ (the reference's order: column by column, skipping y_j = 0) */
+void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
+                   const double *y, const int *incy, double *a, const int *lda);
+void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
+                   const double *y, const int *incy, double *a, const int *lda)
+{
+    int M = *m, N = *n, ix = *incx, iy = *incy, ldA = *lda;
+    double al = *alpha;
+    if (M == 0 || N == 0 || al == 0.0)
+        return;
+    int jy = iy > 0 ? 0 : -(N - 1) * iy, kx = ix > 0 ? 0 : -(M - 1) * ix;
+    for (int j = 0; j < N; j++, jy += iy) {
+        if (y[jy] == 0.0)
+            continue;
+        double temp = al * y[jy];
+        double *aj = a + (size_t)j * ldA;
+        if (ix == 1) {
+            axpy_pos(aj, x, temp, 0, M);
+        } else {
+            for (int i = 0, k = kx; i < M; i++, k += ix)
+                aj[i] = aj[i] + x[k] * temp;
+        }
+    }
+}
+#undef TA
+#undef TB
 
 /* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */
 void ssm_ref_dgehrd_(const int *n, const int *ilo, const int *ihi, double *a, const int *lda, double *tau, double *work,

@@ -313,9 +313,8 @@ static void gradient(ptd_work *w, double *g)
     size_t N = w->N;
     TR_BEGIN;
     /* G = V* V, H = W W* */
-    ptd_zgemm(1, N, N, N, w->V, w->V, w->G, w->zgemm_work);
-    ssm_k_zgemm_work(1, 0, 2, (int)N, (int)N, (int)N, 1.0, w->W, (int)N, w->W, (int)N, 0.0, w->H, (int)N,
-                     w->zgemm_work);
+    ssm_k_zgram_work(1, (int)N, w->V, w->G, w->zgemm_work);
+    ssm_k_zgram_work(0, (int)N, w->W, w->H, w->zgemm_work);
     /* Ωᵀ into T: (Ωᵀ)_ik = Ω_ki = Z_ik/(λ_i − λ_k) */
     for (size_t i = 0; i < N; i++) {
         double wi2 = creal(w->H[i * N + i]); /* ‖w_i‖² */
@@ -334,12 +333,13 @@ static void gradient(ptd_work *w, double *g)
         double d = -creal(w->lam[i]) - w->margin;
         w->T[i * N + i] = 0.5 * w->mu / d; /* the factor 2 below restores μ/d */
     }
-    /* Γ = V T W, gradient = 2 Re Γᵀ */
+    /* Γ = V T W, gradient = 2 Re Γᵀ (Re Γ alone into H, seen as real) */
+    double *re = (double *)w->H;
     ptd_zgemm(0, N, N, N, w->V, w->T, w->G, w->zgemm_work);
-    ptd_zgemm(0, N, N, N, w->G, w->W, w->H, w->zgemm_work);
+    ssm_k_zgemm_re_work(0, 0, (int)N, (int)N, (int)N, w->G, (int)N, w->W, (int)N, re, (int)N, w->zgemm_work);
     for (size_t a = 0; a < N; a++)
         for (size_t b = 0; b < N; b++)
-            g[a * N + b] = 2.0 * creal(w->H[b * N + a]);
+            g[a * N + b] = 2.0 * re[b * N + a];
     TR_END(TR_GRAD);
     if (w->use_tf) {
         TR_AGAIN;
