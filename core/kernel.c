@@ -388,7 +388,7 @@ static void run_halves(half_fn f, void *lo, void *hi)
 }
 
 /* The fixed kernel's complex product (the optimiser's hot spot: 63% of a PTD
- * run on reference zgemm).  Split real/imaginary panels, four rows of C at a
+ * run on reference zgemm).  Split real/imaginary panels, eight rows of C at a
  * time; every entry of C is summed over l = 0, 1, … in this order and each
  * step is (cr + ((ar br) − (ai bi))) — no FMA (ISO C: -ffp-contract=off), so
  * the clones for wider vector units (which only process more j at once) give
@@ -399,32 +399,12 @@ typedef double v8 __attribute__((vector_size(64))); /* GCC vector extension: ele
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
 #define STORE8(p, v) memcpy((p), &(v), sizeof(v8))
 
-/* The entries the blocks below leave: rows from i0 on (all columns) and, above
- * them, the columns from j0 on — one at a time, in the same order (pi = NULL:
- * the real part alone). */
-static void panel_rest(double *pr, double *pi, const double *ar, const double *ai, const double *br,
-                       const double *bi, int m, int n, int k, int i0, int j0)
-{
-    for (int i = 0; i < m; i++)
-        for (int j = i < i0 ? j0 : 0; j < n; j++) {
-            double sr = 0.0, si = 0.0, xr, xi;
-            for (int l = 0; l < k; l++) {
-                xr = ar[(size_t)i * k + l];
-                xi = ai[(size_t)i * k + l];
-                sr += xr * br[(size_t)l * n + j] - xi * bi[(size_t)l * n + j];
-                si += xr * bi[(size_t)l * n + j] + xi * br[(size_t)l * n + j];
-            }
-            pr[(size_t)i * n + j] = sr;
-            if (pi)
-                pi[(size_t)i * n + j] = si;
-        }
-}
-
-/* Blocks of 4 rows × 8 columns of P in registers; the 8-column chunk of B
- * (k × 8, real and imaginary) is the outer loop, so that it stays in cache
- * while every row block passes over it (with the rows outside, each row block
- * streamed all of B from memory: at N = 256 the product ran at the speed of
- * the L3, and its real part alone no faster than the whole). */
+/* Blocks of 8 rows × 8 columns of P in registers (m and n are multiples of 8:
+ * split_panels pads with zeros); the 8-column chunk of B (k × 8, real and
+ * imaginary) is the outer loop, so that it stays in cache while every row
+ * block passes over it (with the rows outside, each row block streamed all of
+ * B from memory: at N = 256 the product ran at the speed of the L3, and its
+ * real part alone no faster than the whole). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
@@ -432,9 +412,8 @@ static void panel_product(double *pr, double *pi, const double *ar, const double
                           const double *bi, int m, int n, int k)
 {
     enum { JB = 8, RB = 8 };
-    const int mb = m / RB * RB, nb = n / JB * JB;
-    for (int j0 = 0; j0 < nb; j0 += JB)
-        for (int i0 = 0; i0 < mb; i0 += RB) {
+    for (int j0 = 0; j0 < n; j0 += JB)
+        for (int i0 = 0; i0 < m; i0 += RB) {
             const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
             v8 cr[RB] = {{0}}, ci[RB] = {{0}};
             for (int l = 0; l < k; l++) {
@@ -452,7 +431,6 @@ static void panel_product(double *pr, double *pi, const double *ar, const double
                 STORE8(pi + (size_t)(i0 + r) * n + j0, ci[r]);
             }
         }
-    panel_rest(pr, pi, ar, ai, br, bi, m, n, k, mb, nb);
 }
 
 /* panel_product's real part alone, for the products of which only Re is used
@@ -466,9 +444,8 @@ static void panel_product_re(double *pr, const double *ar, const double *ai, con
                              int m, int n, int k)
 {
     enum { JB = 8, RB = 8 };
-    const int mb = m / RB * RB, nb = n / JB * JB;
-    for (int j0 = 0; j0 < nb; j0 += JB)
-        for (int i0 = 0; i0 < mb; i0 += RB) {
+    for (int j0 = 0; j0 < n; j0 += JB)
+        for (int i0 = 0; i0 < m; i0 += RB) {
             const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
             v8 c[RB] = {{0}};
             for (int l = 0; l < k; l++) {
@@ -481,7 +458,6 @@ static void panel_product_re(double *pr, const double *ar, const double *ai, con
             for (int r = 0; r < RB; r++)
                 STORE8(pr + (size_t)(i0 + r) * n + j0, c[r]);
         }
-    panel_rest(pr, NULL, ar, ai, br, bi, m, n, k, mb, nb);
 }
 
 typedef struct {
@@ -517,32 +493,49 @@ static void panel_rows(double *pr, double *pi, const double *ar, const double *a
     run_halves(panel_half, &lo, &hi);
 }
 
-/* element (i, j) of op(X) for a row-major X with leading dimension ld */
-static double complex op_at(const double complex *x, int ld, int t, int i, int j)
+/* m or n rounded up to the panels' multiple of 8 */
+static int pad8(int x) { return (x + 7) / 8 * 8; }
+
+/* op(X)_il of the row-major X into the split panel rows (re, im: rows × cols,
+ * row-major), zero beyond the rows × cols given */
+static void split_one(double *re, double *im, int rows, int cols, int rows8, int cols8, const double complex *x,
+                      int ld, int t)
 {
-    double complex v = t ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j];
-    return t == 2 ? conj(v) : v;
+    double sign = t == 2 ? -1.0 : 1.0; /* conjugate: the imaginary part negated (exact) */
+    for (int i = 0; i < rows8; i++) { /* the padding */
+        int from = i < rows ? cols : 0;
+        memset(re + (size_t)i * cols8 + from, 0, (size_t)(cols8 - from) * sizeof *re);
+        memset(im + (size_t)i * cols8 + from, 0, (size_t)(cols8 - from) * sizeof *im);
+    }
+    if (!t) {
+        for (int i = 0; i < rows; i++)
+            for (int l = 0; l < cols; l++) {
+                re[(size_t)i * cols8 + l] = creal(x[(size_t)i * ld + l]);
+                im[(size_t)i * cols8 + l] = cimag(x[(size_t)i * ld + l]);
+            }
+        return;
+    }
+    enum { T = 16 }; /* X stored transposed: copied in T × T tiles, both sides within a few cache lines */
+    for (int i0 = 0; i0 < rows; i0 += T)
+        for (int l0 = 0; l0 < cols; l0 += T)
+            for (int i = i0; i < i0 + T && i < rows; i++)
+                for (int l = l0; l < l0 + T && l < cols; l++) {
+                    re[(size_t)i * cols8 + l] = creal(x[(size_t)l * ld + i]);
+                    im[(size_t)i * cols8 + l] = sign * cimag(x[(size_t)l * ld + i]);
+                }
 }
 
 /* op(A) (m×k) and op(B) (k×n) of row-major A, B into split real/imaginary
- * panels at the start of work; returns where the product P goes after them */
+ * panels at the start of work, m and n padded to multiples of 8 with zeros
+ * (zero terms in padded entries only; a real entry's sum is untouched);
+ * returns where the product P (pad8(m) × pad8(n)) goes after them */
 static double *split_panels(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
                             const double complex *b, int ldb, double *work)
 {
-    size_t mk = (size_t)m * k, kn = (size_t)k * n;
+    size_t mk = (size_t)pad8(m) * k, kn = (size_t)k * pad8(n);
     double *ar = work, *ai = ar + mk, *br = ai + mk, *bi = br + kn;
-    for (int i = 0; i < m; i++)
-        for (int l = 0; l < k; l++) {
-            double complex v = op_at(a, lda, ta, i, l);
-            ar[(size_t)i * k + l] = creal(v);
-            ai[(size_t)i * k + l] = cimag(v);
-        }
-    for (int l = 0; l < k; l++)
-        for (int j = 0; j < n; j++) {
-            double complex v = op_at(b, ldb, tb, l, j);
-            br[(size_t)l * n + j] = creal(v);
-            bi[(size_t)l * n + j] = cimag(v);
-        }
+    split_one(ar, ai, m, k, pad8(m), k, a, lda, ta);
+    split_one(br, bi, k, n, k, pad8(n), b, ldb, tb);
     return bi + kn;
 }
 
@@ -556,14 +549,21 @@ static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, doub
         fixed_zgemm(1, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, work);
         return;
     }
-    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work), *pi = pr + (size_t)m * n;
-    const double *ar = work, *ai = ar + (size_t)m * k, *br = ai + (size_t)m * k, *bi = br + (size_t)k * n;
-    panel_rows(pr, pi, ar, ai, br, bi, m, n, k);
+    const int m8 = pad8(m), n8 = pad8(n);
+    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work), *pi = pr + (size_t)m8 * n8;
+    const double *ar = work, *ai = ar + (size_t)m8 * k, *br = ai + (size_t)m8 * k, *bi = br + (size_t)k * n8;
+    panel_rows(pr, pi, ar, ai, br, bi, m8, n8, k);
+    /* α = 1, β = 0: C = P, which is what 1·P gives for finite P (neither part of a sum from +0 is −0,
+     * so 1·p − 0·q and 1·q + 0·p are p and q exactly) */
+    const int plain = creal(alpha) == 1.0 && cimag(alpha) == 0.0 && beta == 0.0;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            double complex p = CMPLX(pr[(size_t)i * n + j], pi[(size_t)i * n + j]);
+            double xr = pr[(size_t)i * n8 + j], xi = pi[(size_t)i * n8 + j];
             double complex *cij = c + (size_t)i * ldc + j;
-            *cij = beta == 0.0 ? alpha * p : alpha * p + beta * *cij;
+            if (plain && isfinite(xr) && isfinite(xi))
+                *cij = CMPLX(xr, xi);
+            else
+                *cij = beta == 0.0 ? alpha * CMPLX(xr, xi) : alpha * CMPLX(xr, xi) + beta * *cij;
         }
 }
 
@@ -571,7 +571,8 @@ size_t ssm_k_zgemm_lwork(int m, int n, int k)
 {
     if (m <= 0 || n <= 0 || k <= 0)
         return 0;
-    return 2 * ((size_t)m * (size_t)k + (size_t)k * (size_t)n + (size_t)m * (size_t)n);
+    size_t m8 = (size_t)pad8(m), n8 = (size_t)pad8(n);
+    return 2 * (m8 * (size_t)k + (size_t)k * n8 + m8 * n8);
 }
 
 void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
@@ -613,11 +614,12 @@ void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double compl
                 c[(size_t)i * ldc + j] = creal(p[(size_t)i * n + j]);
         return;
     }
+    const int m8 = pad8(m), n8 = pad8(n);
     double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work);
-    const double *ar = work, *ai = ar + (size_t)m * k, *br = ai + (size_t)m * k, *bi = br + (size_t)k * n;
-    panel_rows(pr, NULL, ar, ai, br, bi, m, n, k);
+    const double *ar = work, *ai = ar + (size_t)m8 * k, *br = ai + (size_t)m8 * k, *bi = br + (size_t)k * n8;
+    panel_rows(pr, NULL, ar, ai, br, bi, m8, n8, k);
     for (int i = 0; i < m; i++)
-        memcpy(c + (size_t)i * ldc, pr + (size_t)i * n, (size_t)n * sizeof *c);
+        memcpy(c + (size_t)i * ldc, pr + (size_t)i * n8, (size_t)n * sizeof *c);
 }
 
 void ssm_k_zgram_work(int xstar, int n, const double complex *x, double complex *g, double *work)

@@ -719,8 +719,8 @@ static void test_kernel_work(void)
         free(zg);
         ssm_fixed_kernel(was);
     }
-    CHECK(ssm_k_zgemm_lwork(N, N, M) == 2 * (N * M + M * N + N * N) && ssm_k_zgemm_lwork(0, N, M) == 0,
-          "zgemm panels: 2(mk + kn + mn) doubles, none for an empty product");
+    CHECK(ssm_k_zgemm_lwork(N, N, M) == 2 * (16 * M + M * 16 + 16 * 16) && ssm_k_zgemm_lwork(0, N, M) == 0,
+          "zgemm panels: 2(m8 k + k n8 + m8 n8) doubles (m, n padded to multiples of 8), none for an empty product");
 }
 
 int main(void)
