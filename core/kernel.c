@@ -665,8 +665,9 @@ int ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double compl
  * then C_ij = α P_ij (+ β C_ij): an 8-row × 4-column block of C is held in
  * registers and the clones only process more rows at once (no FMA), so every
  * build gives the same bits.  op(A) is copied into a column-major panel when
- * transposed (a thread-local buffer; where it cannot grow, the entries are read
- * in place, in the same order). */
+ * it is transposed or M is not a multiple of 8, padded with zero rows to a
+ * multiple of 8 (a thread-local buffer; where it cannot grow, the entries are
+ * computed one at a time, read in place, in the same order). */
 static _Thread_local double *dg_buf;
 static _Thread_local size_t dg_cap;
 
@@ -688,22 +689,46 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void dg_blocks(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
                       double beta, double *c, int ldc)
 {
-    for (int j0 = 0; j0 + 4 <= n; j0 += 4)
-        for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
-            v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
-            for (int l = 0; l < k; l++) {
-                v8 x;
-                LOAD8(x, a + (size_t)l * lda + i0);
-                c0 += x * dg_at(b, ldb, tb, l, j0);
-                c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
-                c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
-                c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        const int nq = n - j0 < 4 ? n - j0 : 4;
+        for (int i0 = 0; i0 < m; i0 += 8) {
+            v8 acc[4] = {{0}};
+            if (nq == 4) {
+                v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+                for (int l = 0; l < k; l++) {
+                    v8 x;
+                    LOAD8(x, a + (size_t)l * lda + i0);
+                    c0 += x * dg_at(b, ldb, tb, l, j0);
+                    c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
+                    c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
+                    c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+                }
+                acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3;
+            } else { /* the last 1–3 columns */
+                for (int l = 0; l < k; l++) {
+                    v8 x;
+                    LOAD8(x, a + (size_t)l * lda + i0);
+                    for (int q = 0; q < nq; q++)
+                        acc[q] += x * dg_at(b, ldb, tb, l, j0 + q);
+                }
             }
-            v8 acc[4] = {c0, c1, c2, c3};
-            for (int q = 0; q < 4; q++)
-                for (int r = 0; r < 8; r++)
-                    dg_store(c + (size_t)(j0 + q) * ldc + i0 + r, acc[q][r], alpha, beta);
+            for (int q = 0; q < nq; q++) {
+                double *cq = c + (size_t)(j0 + q) * ldc + i0;
+                if (m - i0 >= 8) { /* C = α P (+ β C), elementwise as dg_store */
+                    v8 y = alpha * acc[q];
+                    if (beta != 0.0) {
+                        v8 old;
+                        LOAD8(old, cq);
+                        y = alpha * acc[q] + beta * old;
+                    }
+                    STORE8(cq, y);
+                } else {
+                    for (int r = 0; r < m - i0; r++)
+                        dg_store(cq + r, acc[q][r], alpha, beta);
+                }
+            }
         }
+    }
 }
 
 typedef struct {
@@ -720,7 +745,7 @@ static void *dg_half(void *arg)
     return NULL;
 }
 
-/* dg_blocks (n a multiple of 4), its columns split in two when that pays */
+/* dg_blocks, its columns split in two (at a multiple of 4) when that pays */
 static void dg_columns(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
                        double beta, double *c, int ldc)
 {
@@ -736,12 +761,12 @@ static void dg_columns(int m, int n, int k, double alpha, const double *a, int l
     run_halves(dg_half, &lo, &hi);
 }
 
-/* the entries dg_blocks leaves (or all of them), one at a time in the same order */
-static void dg_rest(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
-                    int tb, double beta, double *c, int ldc, int mb, int nb)
+/* every entry one at a time, in dg_blocks' order (where no panel can be allocated) */
+static void dg_each(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
+                    int tb, double beta, double *c, int ldc)
 {
     for (int j = 0; j < n; j++)
-        for (int i = j < nb ? mb : 0; i < m; i++) {
+        for (int i = 0; i < m; i++) {
             double p = 0.0;
             for (int l = 0; l < k; l++)
                 p += dg_at(a, lda, ta, i, l) * dg_at(b, ldb, tb, l, j);
@@ -765,26 +790,31 @@ void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const 
                 c[(size_t)j * ldC + i] = be == 0.0 ? 0.0 : be * c[(size_t)j * ldC + i];
         return;
     }
-    size_t need = (size_t)M * (size_t)K;
-    if (ta && need > dg_cap) {
-        double *nb = realloc(dg_buf, need * sizeof *nb);
-        if (nb) {
+    /* op(A) into a column-major panel of M rounded up to 8 rows (zeros below) when it is transposed or M
+     * is not a multiple of 8: the blocks then cover every entry (rows beyond M are computed, not stored) */
+    const int M8 = (M + 7) / 8 * 8;
+    if (ta || M8 != M) {
+        size_t need = (size_t)M8 * (size_t)K;
+        if (need > dg_cap) {
+            double *nb = realloc(dg_buf, need * sizeof *nb);
+            if (!nb) { /* no panel: every entry one at a time, read in place, in the same order */
+                dg_each(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC);
+                return;
+            }
             dg_buf = nb;
             dg_cap = need;
         }
-    }
-    if (ta && need <= dg_cap) { /* op(A) = Aᵀ into a column-major M×K panel */
-        for (int l = 0; l < K; l++)
+        for (int l = 0; l < K; l++) {
+            double *col = dg_buf + (size_t)l * M8;
             for (int i = 0; i < M; i++)
-                dg_buf[(size_t)l * M + i] = a[(size_t)i * ldA + l];
+                col[i] = ta ? a[(size_t)i * ldA + l] : a[(size_t)l * ldA + i];
+            for (int i = M; i < M8; i++)
+                col[i] = 0.0;
+        }
         a = dg_buf;
-        ldA = M;
-        ta = 0;
+        ldA = M8;
     }
-    int mb = ta ? 0 : M / 8 * 8, nb = ta ? 0 : N / 4 * 4;
-    if (mb && nb)
-        dg_columns(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
-    dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
+    dg_columns(M, N, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
 }
 
 /* The fixed kernel's matrix–vector product, in place of the reference BLAS
@@ -799,7 +829,23 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void dv_rows(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
                     double *y, int incy)
 {
-    for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+    int i0 = 0;
+    for (; i0 + 32 <= m; i0 += 32) { /* four independent sums per column: not bound by the adder's latency */
+        v8 acc[4] = {{0}};
+        for (int j = 0; j < n; j++) {
+            const double *col = a + (size_t)j * lda + i0;
+            double xj = x[(ptrdiff_t)j * incx];
+            for (int q = 0; q < 4; q++) {
+                v8 v;
+                LOAD8(v, col + 8 * q);
+                acc[q] += v * xj;
+            }
+        }
+        for (int q = 0; q < 4; q++)
+            for (int r = 0; r < 8; r++)
+                dg_store(y + (ptrdiff_t)(i0 + 8 * q + r) * incy, acc[q][r], alpha, beta);
+    }
+    for (; i0 + 8 <= m; i0 += 8) {
         v8 acc = {0};
         for (int j = 0; j < n; j++) {
             v8 col;

@@ -538,6 +538,21 @@ static void test_kernel_dgemv(void)
     int finite = 1;
     for (int i = 0; i < M; i++) finite &= isfinite(y[i]);
     CHECK(finite, "dgemv: beta = 0 does not read y");
+    /* the documented order, bit for bit: p = sum over j = 0, 1, ... from 0, then alpha p + beta y (75 rows:
+     * blocks of 32 and of 8 and single rows) */
+    enum { MB = 75, NB = 9 };
+    static double ab[MB * NB], yb[MB], yr[MB];
+    for (int i = 0; i < MB * NB; i++) ab[i] = t_uniform();
+    for (int i = 0; i < MB; i++) yb[i] = yr[i] = t_uniform();
+    int mb = MB, nb = NB;
+    ssm_ref_dgemv_("N", &mb, &nb, &al, ab, &mb, x, &one, &be, yb, &one, 1);
+    for (int i = 0; i < MB; i++) {
+        double p = 0.0;
+        for (int j = 0; j < NB; j++)
+            p += ab[j * MB + i] * x[j];
+        yr[i] = al * p + be * yr[i];
+    }
+    CHECK(same_bits(yb, yr, sizeof yb), "dgemv N: each entry summed in order, bit for bit (75 rows)");
 }
 
 /* The fixed kernel's own dtrsm, dtrmm and dger (which the reference LAPACK
