@@ -446,6 +446,9 @@ typedef struct {
      * mem_head − 1 */
     double *S, *Y, rho[LBFGS_MEM];
     int mem_n, mem_head;
+    /* with the pairs: the best point of the current round (the line search is
+     * non-monotone, so a round can end above a point it passed) */
+    double *Ebest, fbest;
 } spg_state;
 
 /* r = H g with H the L-BFGS inverse-Hessian approximation of the stored pairs
@@ -591,6 +594,10 @@ static ssm_status spg_stage(ptd_work *w, spg_state *st, int *accepted, double de
         memcpy(st->E, st->Et, n2 * sizeof(double));
         memcpy(st->g, st->gt, n2 * sizeof(double));
         st->f = ft;
+        if (st->Ebest && ft < st->fbest) {
+            st->fbest = ft;
+            memcpy(st->Ebest, st->E, n2 * sizeof(double));
+        }
         hist[it % HIST] = ft;
         ++*accepted;
         st->iterations++;
@@ -671,6 +678,10 @@ static ssm_status stage(ptd_work *w, spg_state *st, double delta, int max_iter, 
         int n = max_iter - done < TF_ROUND ? max_iter - done : TF_ROUND;
         ssm_status s = redecompose(w, st);
         double f0 = st->f;
+        if (st->Ebest) {
+            st->fbest = f0;
+            memcpy(st->Ebest, st->E, w->N * w->N * sizeof(double));
+        }
         if (s == SSM_OK)
             s = spg_stage(w, st, &acc, delta, n, kappa_target, flat_tol);
         if (s != SSM_OK)
@@ -681,9 +692,12 @@ static ssm_status stage(ptd_work *w, spg_state *st, double delta, int max_iter, 
 #endif
         if (acc < n)
             break;
-        if (st->S && f0 - st->f < 0.0)
-            break; /* quasi-Newton: a round that ends above its start (the line search is
-                    * non-monotone) has nothing left to gain at this radius */
+        if (st->Ebest && f0 - st->f < 0.0) { /* quasi-Newton: a round that ends above its start (the line
+                                                * search is non-monotone) has nothing left to gain at this
+                                                * radius; its best point (the start, or one it passed) stays */
+            memcpy(st->E, st->Ebest, w->N * w->N * sizeof(double));
+            break;
+        }
     }
     return redecompose(w, st);
 }
@@ -723,7 +737,7 @@ static void ctx_free(ptd_ctx *c)
 {
     free(c->Ad);
     free(c->st.E); free(c->st.g); free(c->st.Et); free(c->st.gt); free(c->st.D);
-    free(c->st.S); free(c->st.Y);
+    free(c->st.S); free(c->st.Y); free(c->st.Ebest);
     free(c->visit); free(c->visit_user);
     work_free(&c->w);
 }
@@ -741,7 +755,8 @@ static ssm_status ctx_alloc(ptd_ctx *c, size_t N, size_t nsweep, size_t nladder)
     if (c->w.use_tf && N > LBFGS_MIN_N) { /* conditioning alone keeps SPG: not measured with L-BFGS */
         c->st.S = malloc(LBFGS_MEM * n2 * sizeof(double));
         c->st.Y = malloc(LBFGS_MEM * n2 * sizeof(double));
-        if (!c->st.S || !c->st.Y)
+        c->st.Ebest = malloc(n2 * sizeof(double));
+        if (!c->st.S || !c->st.Y || !c->st.Ebest)
             return SSM_ERROR(SSM_ENOMEM, "ptd: out of memory (N = %zu)", N);
     }
     c->visit = malloc((nladder + nsweep + 1) * sizeof *c->visit);
