@@ -38,7 +38,7 @@ HEADERS  := ssmkit.h $(wildcard $(addsuffix /*.h,$(STAGES)))
 REF_OBJ  := $(BUILD)/obj/core/ref-lapack.o
 REF_SYMS := dgeev_ dgesdd_ dgesv_ zgesv_ zgesvd_ zgeev_ zgemm_ dgehrd_ dorghr_ zgehrd_ zunghr_
 # BLAS routines core/kernel.c defines in place of the reference ones (also for the LAPACK inside)
-REF_OWN  := dgemm_ dgemv_
+REF_OWN  := dgemm_ dgemv_ dtrsm_ dtrmm_ dger_
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(REF_OBJ)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TESTS    := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
@@ -111,7 +111,15 @@ $(BIN): $(CLI_OBJ) $(STATIC) $(BIN_EXTRA_OBJ)
 
 $(BUILD)/tests/%: tests/%.c tests/harness.h $(STATIC) | $(DEPSOK)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(STATIC) $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -o $@ $< $(TEST_EXTRA) $(STATIC) $(LIBS)
+
+# t-core compares the fixed kernel's own dtrsm, dtrmm, dger (core/kernel.c) with the reference
+# BLAS's, bit for bit: those three (and what they call) renamed t_ref_*
+TREF_OBJ := $(BUILD)/obj/tests/ref-blas.o
+$(TREF_OBJ): scripts/ref-kernel Makefile | $(DEPSOK)
+	CC="$(CC)" REF_PREFIX=t_ref_ REF_OWN= scripts/ref-kernel $@ dtrsm_ dtrmm_ dger_
+$(BUILD)/tests/t-core: TEST_EXTRA = $(TREF_OBJ)
+$(BUILD)/tests/t-core: $(TREF_OBJ)
 
 # The stages' order (doc/design.md) on the #include lines and the link graph.
 check-layers: all

@@ -232,6 +232,21 @@ size_t ssm_k_zgemm_lwork(int m, int n, int k);
 void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
                       const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
                       double complex *c, int ldc, double *work);
+/* C = Re(op(A) op(B)) for row-major A, B and the real row-major C (m×n, ldc):
+ * on the fixed kernel half the arithmetic of ssm_k_zgemm_work and each entry
+ * with the bits of that product's real part; work: ssm_k_zgemm_lwork(m, n, k)
+ * doubles on either kernel. */
+void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
+                         const double complex *b, int ldb, double *c, int ldc, double *work);
+/* The Hermitian G = X* X (xstar) or X X* of the row-major n×n X, on
+ * ssm_k_zgemm_work (work: ssm_k_zgemm_lwork(n, n, n) doubles): the upper
+ * triangle computed in blocks of rows, the lower one mirrored — about half
+ * the arithmetic.  On the fixed kernel every entry has the whole product's
+ * bits: an entry is summed on its own in one order, and the terms of G_ki are
+ * those of G_ik conjugated with the same roundings (round to nearest is
+ * symmetric), summed from +0, so G_ki = conj(G_ik) exactly where an imaginary
+ * part that sums to zero is +0 both ways (tests/t-core.c checks it). */
+void ssm_k_zgram_work(int xstar, int n, const double complex *x, double complex *g, double *work);
 
 /* Translate a LAPACKE return value of `routine`: 0 → OK, < 0 → EINVAL (or
  * ENOMEM for LAPACKE's work-memory error), > 0 → ENOCONV. */

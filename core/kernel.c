@@ -388,7 +388,7 @@ static void run_halves(half_fn f, void *lo, void *hi)
 }
 
 /* The fixed kernel's complex product (the optimiser's hot spot: 63% of a PTD
- * run on reference zgemm).  Split real/imaginary panels, four rows of C at a
+ * run on reference zgemm).  Split real/imaginary panels, eight rows of C at a
  * time; every entry of C is summed over l = 0, 1, … in this order and each
  * step is (cr + ((ar br) − (ai bi))) — no FMA (ISO C: -ffp-contract=off), so
  * the clones for wider vector units (which only process more j at once) give
@@ -399,52 +399,65 @@ typedef double v8 __attribute__((vector_size(64))); /* GCC vector extension: ele
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(v8))
 #define STORE8(p, v) memcpy((p), &(v), sizeof(v8))
 
+/* Blocks of 8 rows × 8 columns of P in registers (m and n are multiples of 8:
+ * split_panels pads with zeros); the 8-column chunk of B (k × 8, real and
+ * imaginary) is the outer loop, so that it stays in cache while every row
+ * block passes over it (with the rows outside, each row block streamed all of
+ * B from memory: at N = 256 the product ran at the speed of the L3, and its
+ * real part alone no faster than the whole). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static void panel_product(double *pr, double *pi, const double *ar, const double *ai, const double *br,
                           const double *bi, int m, int n, int k)
 {
-    enum { JB = 8 };
-    for (int i0 = 0; i0 < m; i0 += 4) {
-        int rows = m - i0 < 4 ? m - i0 : 4;
-        const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
-        int j0 = 0;
-        if (rows == 4)
-            for (; j0 + JB <= n; j0 += JB) { /* 4 × 8 complex accumulators held in registers */
-                v8 c0r = {0}, c1r = {0}, c2r = {0}, c3r = {0}, c0i = {0}, c1i = {0}, c2i = {0}, c3i = {0};
-                for (int l = 0; l < k; l++) {
-                    v8 x, y;
-                    LOAD8(x, br + (size_t)l * n + j0);
-                    LOAD8(y, bi + (size_t)l * n + j0);
-                    double xr, xi;
-                    xr = a0r[l]; xi = a0i[l];
-                    c0r += xr * x - xi * y; c0i += xr * y + xi * x;
-                    xr = a0r[(size_t)k + l]; xi = a0i[(size_t)k + l];
-                    c1r += xr * x - xi * y; c1i += xr * y + xi * x;
-                    xr = a0r[2 * (size_t)k + l]; xi = a0i[2 * (size_t)k + l];
-                    c2r += xr * x - xi * y; c2i += xr * y + xi * x;
-                    xr = a0r[3 * (size_t)k + l]; xi = a0i[3 * (size_t)k + l];
-                    c3r += xr * x - xi * y; c3i += xr * y + xi * x;
+    enum { JB = 8, RB = 8 };
+    for (int j0 = 0; j0 < n; j0 += JB)
+        for (int i0 = 0; i0 < m; i0 += RB) {
+            const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
+            v8 cr[RB] = {{0}}, ci[RB] = {{0}};
+            for (int l = 0; l < k; l++) {
+                v8 x, y;
+                LOAD8(x, br + (size_t)l * n + j0);
+                LOAD8(y, bi + (size_t)l * n + j0);
+                for (int r = 0; r < RB; r++) {
+                    double xr = a0r[(size_t)r * k + l], xi = a0i[(size_t)r * k + l];
+                    cr[r] += xr * x - xi * y;
+                    ci[r] += xr * y + xi * x;
                 }
-                STORE8(pr + (size_t)i0 * n + j0, c0r); STORE8(pi + (size_t)i0 * n + j0, c0i);
-                STORE8(pr + (size_t)(i0 + 1) * n + j0, c1r); STORE8(pi + (size_t)(i0 + 1) * n + j0, c1i);
-                STORE8(pr + (size_t)(i0 + 2) * n + j0, c2r); STORE8(pi + (size_t)(i0 + 2) * n + j0, c2i);
-                STORE8(pr + (size_t)(i0 + 3) * n + j0, c3r); STORE8(pi + (size_t)(i0 + 3) * n + j0, c3i);
             }
-        for (int r = 0; r < rows; r++) /* the rest, one entry at a time, in the same order */
-            for (int j = j0; j < n; j++) {
-                double sr = 0.0, si = 0.0, xr, xi;
-                for (int l = 0; l < k; l++) {
-                    xr = a0r[(size_t)r * k + l];
-                    xi = a0i[(size_t)r * k + l];
-                    sr += xr * br[(size_t)l * n + j] - xi * bi[(size_t)l * n + j];
-                    si += xr * bi[(size_t)l * n + j] + xi * br[(size_t)l * n + j];
-                }
-                pr[(size_t)(i0 + r) * n + j] = sr;
-                pi[(size_t)(i0 + r) * n + j] = si;
+            for (int r = 0; r < RB; r++) {
+                STORE8(pr + (size_t)(i0 + r) * n + j0, cr[r]);
+                STORE8(pi + (size_t)(i0 + r) * n + j0, ci[r]);
             }
-    }
+        }
+}
+
+/* panel_product's real part alone, for the products of which only Re is used
+ * (half the arithmetic), 8 rows at a time: each entry is summed as the real
+ * part is there, (cr + ((ar br) − (ai bi))) over l = 0, 1, …, so it has those
+ * bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void panel_product_re(double *pr, const double *ar, const double *ai, const double *br, const double *bi,
+                             int m, int n, int k)
+{
+    enum { JB = 8, RB = 8 };
+    for (int j0 = 0; j0 < n; j0 += JB)
+        for (int i0 = 0; i0 < m; i0 += RB) {
+            const double *a0r = ar + (size_t)i0 * k, *a0i = ai + (size_t)i0 * k;
+            v8 c[RB] = {{0}};
+            for (int l = 0; l < k; l++) {
+                v8 x, y;
+                LOAD8(x, br + (size_t)l * n + j0);
+                LOAD8(y, bi + (size_t)l * n + j0);
+                for (int r = 0; r < RB; r++)
+                    c[r] += a0r[(size_t)r * k + l] * x - a0i[(size_t)r * k + l] * y;
+            }
+            for (int r = 0; r < RB; r++)
+                STORE8(pr + (size_t)(i0 + r) * n + j0, c[r]);
+        }
 }
 
 typedef struct {
@@ -453,32 +466,77 @@ typedef struct {
     int m, n, k;
 } panel_job;
 
+/* pi == NULL: the real part alone */
 static void *panel_half(void *arg)
 {
     panel_job *j = arg;
-    panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    if (j->pi)
+        panel_product(j->pr, j->pi, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
+    else
+        panel_product_re(j->pr, j->ar, j->ai, j->br, j->bi, j->m, j->n, j->k);
     return NULL;
 }
 
-/* panel_product, its rows split in two at a multiple of 4 when that pays */
+/* panel_product (or its real part), its rows split in two when that pays */
 static void panel_rows(double *pr, double *pi, const double *ar, const double *ai, const double *br,
                        const double *bi, int m, int n, int k)
 {
-    int m1 = m / 8 * 4;
+    int m1 = m / 16 * 8; /* a multiple of both kernels' row blocks */
     if (m1 == 0 || !split_worth(m, n, k)) {
-        panel_product(pr, pi, ar, ai, br, bi, m, n, k);
+        panel_job all = {pr, pi, ar, ai, br, bi, m, n, k};
+        panel_half(&all);
         return;
     }
     size_t o = (size_t)m1 * n, oa = (size_t)m1 * k;
-    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k}, hi = {pr + o, pi + o, ar + oa, ai + oa, br, bi, m - m1, n, k};
+    panel_job lo = {pr, pi, ar, ai, br, bi, m1, n, k},
+              hi = {pr + o, pi ? pi + o : NULL, ar + oa, ai + oa, br, bi, m - m1, n, k};
     run_halves(panel_half, &lo, &hi);
 }
 
-/* element (i, j) of op(X) for a row-major X with leading dimension ld */
-static double complex op_at(const double complex *x, int ld, int t, int i, int j)
+/* m or n rounded up to the panels' multiple of 8 */
+static int pad8(int x) { return (x + 7) / 8 * 8; }
+
+/* op(X)_il of the row-major X into the split panel rows (re, im: rows × cols,
+ * row-major), zero beyond the rows × cols given */
+static void split_one(double *re, double *im, int rows, int cols, int rows8, int cols8, const double complex *x,
+                      int ld, int t)
 {
-    double complex v = t ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j];
-    return t == 2 ? conj(v) : v;
+    double sign = t == 2 ? -1.0 : 1.0; /* conjugate: the imaginary part negated (exact) */
+    for (int i = 0; i < rows8; i++) { /* the padding */
+        int from = i < rows ? cols : 0;
+        memset(re + (size_t)i * cols8 + from, 0, (size_t)(cols8 - from) * sizeof *re);
+        memset(im + (size_t)i * cols8 + from, 0, (size_t)(cols8 - from) * sizeof *im);
+    }
+    if (!t) {
+        for (int i = 0; i < rows; i++)
+            for (int l = 0; l < cols; l++) {
+                re[(size_t)i * cols8 + l] = creal(x[(size_t)i * ld + l]);
+                im[(size_t)i * cols8 + l] = cimag(x[(size_t)i * ld + l]);
+            }
+        return;
+    }
+    enum { T = 16 }; /* X stored transposed: copied in T × T tiles, both sides within a few cache lines */
+    for (int i0 = 0; i0 < rows; i0 += T)
+        for (int l0 = 0; l0 < cols; l0 += T)
+            for (int i = i0; i < i0 + T && i < rows; i++)
+                for (int l = l0; l < l0 + T && l < cols; l++) {
+                    re[(size_t)i * cols8 + l] = creal(x[(size_t)l * ld + i]);
+                    im[(size_t)i * cols8 + l] = sign * cimag(x[(size_t)l * ld + i]);
+                }
+}
+
+/* op(A) (m×k) and op(B) (k×n) of row-major A, B into split real/imaginary
+ * panels at the start of work, m and n padded to multiples of 8 with zeros
+ * (zero terms in padded entries only; a real entry's sum is untouched);
+ * returns where the product P (pad8(m) × pad8(n)) goes after them */
+static double *split_panels(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
+                            const double complex *b, int ldb, double *work)
+{
+    size_t mk = (size_t)pad8(m) * k, kn = (size_t)k * pad8(n);
+    double *ar = work, *ai = ar + mk, *br = ai + mk, *bi = br + kn;
+    split_one(ar, ai, m, k, pad8(m), k, a, lda, ta);
+    split_one(br, bi, k, n, k, pad8(n), b, ldb, tb);
+    return bi + kn;
 }
 
 /* P (m×n, split) = op(A) op(B) on the fixed kernel, then C = α P + β C; work:
@@ -491,26 +549,21 @@ static void fixed_zgemm(int row_major, int ta, int tb, int m, int n, int k, doub
         fixed_zgemm(1, tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, work);
         return;
     }
-    size_t mk = (size_t)m * k, kn = (size_t)k * n, mn = (size_t)m * n;
-    double *ar = work, *ai = ar + mk, *br = ai + mk, *bi = br + kn, *pr = bi + kn, *pi = pr + mn;
-    for (int i = 0; i < m; i++)
-        for (int l = 0; l < k; l++) {
-            double complex v = op_at(a, lda, ta, i, l);
-            ar[(size_t)i * k + l] = creal(v);
-            ai[(size_t)i * k + l] = cimag(v);
-        }
-    for (int l = 0; l < k; l++)
-        for (int j = 0; j < n; j++) {
-            double complex v = op_at(b, ldb, tb, l, j);
-            br[(size_t)l * n + j] = creal(v);
-            bi[(size_t)l * n + j] = cimag(v);
-        }
-    panel_rows(pr, pi, ar, ai, br, bi, m, n, k);
+    const int m8 = pad8(m), n8 = pad8(n);
+    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work), *pi = pr + (size_t)m8 * n8;
+    const double *ar = work, *ai = ar + (size_t)m8 * k, *br = ai + (size_t)m8 * k, *bi = br + (size_t)k * n8;
+    panel_rows(pr, pi, ar, ai, br, bi, m8, n8, k);
+    /* α = 1, β = 0: C = P, which is what 1·P gives for finite P (neither part of a sum from +0 is −0,
+     * so 1·p − 0·q and 1·q + 0·p are p and q exactly) */
+    const int plain = creal(alpha) == 1.0 && cimag(alpha) == 0.0 && beta == 0.0;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
-            double complex p = CMPLX(pr[(size_t)i * n + j], pi[(size_t)i * n + j]);
+            double xr = pr[(size_t)i * n8 + j], xi = pi[(size_t)i * n8 + j];
             double complex *cij = c + (size_t)i * ldc + j;
-            *cij = beta == 0.0 ? alpha * p : alpha * p + beta * *cij;
+            if (plain && isfinite(xr) && isfinite(xi))
+                *cij = CMPLX(xr, xi);
+            else
+                *cij = beta == 0.0 ? alpha * CMPLX(xr, xi) : alpha * CMPLX(xr, xi) + beta * *cij;
         }
 }
 
@@ -518,7 +571,8 @@ size_t ssm_k_zgemm_lwork(int m, int n, int k)
 {
     if (m <= 0 || n <= 0 || k <= 0)
         return 0;
-    return 2 * ((size_t)m * (size_t)k + (size_t)k * (size_t)n + (size_t)m * (size_t)n);
+    size_t m8 = (size_t)pad8(m), n8 = (size_t)pad8(n);
+    return 2 * (m8 * (size_t)k + (size_t)k * n8 + m8 * n8);
 }
 
 void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double complex alpha,
@@ -542,6 +596,48 @@ void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double
         ssm_ref_zgemm_(&cb, &ca, &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc, 1, 1);
     else
         ssm_ref_zgemm_(&ca, &cb, &m, &n, &k, &alpha, a, &lda, b, &ldb, &beta, c, &ldc, 1, 1);
+}
+
+void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
+                         const double complex *b, int ldb, double *c, int ldc, double *work)
+{
+    if (m <= 0 || n <= 0)
+        return;
+    if (k <= 0 || !fixed) { /* the whole product into work (m n complex), its real part out */
+        double complex *p = (double complex *)work;
+        if (k <= 0)
+            memset(p, 0, (size_t)m * n * sizeof *p);
+        else
+            ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, p, n, NULL);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                c[(size_t)i * ldc + j] = creal(p[(size_t)i * n + j]);
+        return;
+    }
+    const int m8 = pad8(m), n8 = pad8(n);
+    double *pr = split_panels(ta, tb, m, n, k, a, lda, b, ldb, work);
+    const double *ar = work, *ai = ar + (size_t)m8 * k, *br = ai + (size_t)m8 * k, *bi = br + (size_t)k * n8;
+    panel_rows(pr, NULL, ar, ai, br, bi, m8, n8, k);
+    for (int i = 0; i < m; i++)
+        memcpy(c + (size_t)i * ldc, pr + (size_t)i * n8, (size_t)n * sizeof *c);
+}
+
+void ssm_k_zgram_work(int xstar, int n, const double complex *x, double complex *g, double *work)
+{
+    enum { RB = 32 };
+    size_t N = n > 0 ? (size_t)n : 0;
+    for (size_t i0 = 0; i0 < N; i0 += RB) {
+        int m = (int)(N - i0 < RB ? N - i0 : RB), cols = (int)(N - i0);
+        const double complex *xi = xstar ? x + i0 : x + i0 * N;
+        ssm_k_zgemm_work(1, xstar ? 2 : 0, xstar ? 0 : 2, m, cols, n, 1.0, xi, n, xi, n, 0.0, g + i0 * N + i0, n,
+                         work);
+    }
+    for (size_t i = 1; i < N; i++)
+        for (size_t k = 0; k < i; k++) {
+            double complex z = g[k * N + i];
+            double im = cimag(z);
+            g[i * N + k] = CMPLX(creal(z), im == 0.0 ? 0.0 : -im);
+        }
 }
 
 /* No fallback when the panels cannot be allocated: the reference zgemm sums
@@ -569,8 +665,9 @@ int ssm_k_zgemm(int row_major, int ta, int tb, int m, int n, int k, double compl
  * then C_ij = α P_ij (+ β C_ij): an 8-row × 4-column block of C is held in
  * registers and the clones only process more rows at once (no FMA), so every
  * build gives the same bits.  op(A) is copied into a column-major panel when
- * transposed (a thread-local buffer; where it cannot grow, the entries are read
- * in place, in the same order). */
+ * it is transposed or M is not a multiple of 8, padded with zero rows to a
+ * multiple of 8 (a thread-local buffer; where it cannot grow, the entries are
+ * computed one at a time, read in place, in the same order). */
 static _Thread_local double *dg_buf;
 static _Thread_local size_t dg_cap;
 
@@ -592,22 +689,46 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void dg_blocks(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
                       double beta, double *c, int ldc)
 {
-    for (int j0 = 0; j0 + 4 <= n; j0 += 4)
-        for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
-            v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
-            for (int l = 0; l < k; l++) {
-                v8 x;
-                LOAD8(x, a + (size_t)l * lda + i0);
-                c0 += x * dg_at(b, ldb, tb, l, j0);
-                c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
-                c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
-                c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+    for (int j0 = 0; j0 < n; j0 += 4) {
+        const int nq = n - j0 < 4 ? n - j0 : 4;
+        for (int i0 = 0; i0 < m; i0 += 8) {
+            v8 acc[4] = {{0}};
+            if (nq == 4) {
+                v8 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0};
+                for (int l = 0; l < k; l++) {
+                    v8 x;
+                    LOAD8(x, a + (size_t)l * lda + i0);
+                    c0 += x * dg_at(b, ldb, tb, l, j0);
+                    c1 += x * dg_at(b, ldb, tb, l, j0 + 1);
+                    c2 += x * dg_at(b, ldb, tb, l, j0 + 2);
+                    c3 += x * dg_at(b, ldb, tb, l, j0 + 3);
+                }
+                acc[0] = c0; acc[1] = c1; acc[2] = c2; acc[3] = c3;
+            } else { /* the last 1–3 columns */
+                for (int l = 0; l < k; l++) {
+                    v8 x;
+                    LOAD8(x, a + (size_t)l * lda + i0);
+                    for (int q = 0; q < nq; q++)
+                        acc[q] += x * dg_at(b, ldb, tb, l, j0 + q);
+                }
             }
-            v8 acc[4] = {c0, c1, c2, c3};
-            for (int q = 0; q < 4; q++)
-                for (int r = 0; r < 8; r++)
-                    dg_store(c + (size_t)(j0 + q) * ldc + i0 + r, acc[q][r], alpha, beta);
+            for (int q = 0; q < nq; q++) {
+                double *cq = c + (size_t)(j0 + q) * ldc + i0;
+                if (m - i0 >= 8) { /* C = α P (+ β C), elementwise as dg_store */
+                    v8 y = alpha * acc[q];
+                    if (beta != 0.0) {
+                        v8 old;
+                        LOAD8(old, cq);
+                        y = alpha * acc[q] + beta * old;
+                    }
+                    STORE8(cq, y);
+                } else {
+                    for (int r = 0; r < m - i0; r++)
+                        dg_store(cq + r, acc[q][r], alpha, beta);
+                }
+            }
         }
+    }
 }
 
 typedef struct {
@@ -624,7 +745,7 @@ static void *dg_half(void *arg)
     return NULL;
 }
 
-/* dg_blocks (n a multiple of 4), its columns split in two when that pays */
+/* dg_blocks, its columns split in two (at a multiple of 4) when that pays */
 static void dg_columns(int m, int n, int k, double alpha, const double *a, int lda, const double *b, int ldb, int tb,
                        double beta, double *c, int ldc)
 {
@@ -640,12 +761,12 @@ static void dg_columns(int m, int n, int k, double alpha, const double *a, int l
     run_halves(dg_half, &lo, &hi);
 }
 
-/* the entries dg_blocks leaves (or all of them), one at a time in the same order */
-static void dg_rest(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
-                    int tb, double beta, double *c, int ldc, int mb, int nb)
+/* every entry one at a time, in dg_blocks' order (where no panel can be allocated) */
+static void dg_each(int m, int n, int k, double alpha, const double *a, int lda, int ta, const double *b, int ldb,
+                    int tb, double beta, double *c, int ldc)
 {
     for (int j = 0; j < n; j++)
-        for (int i = j < nb ? mb : 0; i < m; i++) {
+        for (int i = 0; i < m; i++) {
             double p = 0.0;
             for (int l = 0; l < k; l++)
                 p += dg_at(a, lda, ta, i, l) * dg_at(b, ldb, tb, l, j);
@@ -669,26 +790,31 @@ void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const 
                 c[(size_t)j * ldC + i] = be == 0.0 ? 0.0 : be * c[(size_t)j * ldC + i];
         return;
     }
-    size_t need = (size_t)M * (size_t)K;
-    if (ta && need > dg_cap) {
-        double *nb = realloc(dg_buf, need * sizeof *nb);
-        if (nb) {
+    /* op(A) into a column-major panel of M rounded up to 8 rows (zeros below) when it is transposed or M
+     * is not a multiple of 8: the blocks then cover every entry (rows beyond M are computed, not stored) */
+    const int M8 = (M + 7) / 8 * 8;
+    if (ta || M8 != M) {
+        size_t need = (size_t)M8 * (size_t)K;
+        if (need > dg_cap) {
+            double *nb = realloc(dg_buf, need * sizeof *nb);
+            if (!nb) { /* no panel: every entry one at a time, read in place, in the same order */
+                dg_each(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC);
+                return;
+            }
             dg_buf = nb;
             dg_cap = need;
         }
-    }
-    if (ta && need <= dg_cap) { /* op(A) = Aᵀ into a column-major M×K panel */
-        for (int l = 0; l < K; l++)
+        for (int l = 0; l < K; l++) {
+            double *col = dg_buf + (size_t)l * M8;
             for (int i = 0; i < M; i++)
-                dg_buf[(size_t)l * M + i] = a[(size_t)i * ldA + l];
+                col[i] = ta ? a[(size_t)i * ldA + l] : a[(size_t)l * ldA + i];
+            for (int i = M; i < M8; i++)
+                col[i] = 0.0;
+        }
         a = dg_buf;
-        ldA = M;
-        ta = 0;
+        ldA = M8;
     }
-    int mb = ta ? 0 : M / 8 * 8, nb = ta ? 0 : N / 4 * 4;
-    if (mb && nb)
-        dg_columns(mb, nb, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
-    dg_rest(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC, mb && nb ? mb : 0, mb && nb ? nb : 0);
+    dg_columns(M, N, K, al, a, ldA, b, *ldb, tb, be, c, ldC);
 }
 
 /* The fixed kernel's matrix–vector product, in place of the reference BLAS
@@ -703,7 +829,23 @@ __attribute__((target_clones("avx512f", "avx2", "default")))
 static void dv_rows(int m, int n, double alpha, const double *a, int lda, const double *x, int incx, double beta,
                     double *y, int incy)
 {
-    for (int i0 = 0; i0 + 8 <= m; i0 += 8) {
+    int i0 = 0;
+    for (; i0 + 32 <= m; i0 += 32) { /* four independent sums per column: not bound by the adder's latency */
+        v8 acc[4] = {{0}};
+        for (int j = 0; j < n; j++) {
+            const double *col = a + (size_t)j * lda + i0;
+            double xj = x[(ptrdiff_t)j * incx];
+            for (int q = 0; q < 4; q++) {
+                v8 v;
+                LOAD8(v, col + 8 * q);
+                acc[q] += v * xj;
+            }
+        }
+        for (int q = 0; q < 4; q++)
+            for (int r = 0; r < 8; r++)
+                dg_store(y + (ptrdiff_t)(i0 + 8 * q + r) * incy, acc[q][r], alpha, beta);
+    }
+    for (; i0 + 8 <= m; i0 += 8) {
         v8 acc = {0};
         for (int j = 0; j < n; j++) {
             v8 col;
@@ -772,6 +914,342 @@ void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double 
     else
         dv_rows(M, N, al, a, *lda, x, ix, be, y, iy);
 }
+
+/* The fixed kernel's triangular solve, in place of the reference BLAS dtrsm
+ * (scripts/ref-kernel leaves it out; the LU solves of PTD's V⁻¹ and dgetrf
+ * spent ~9 % of a PTD run at N = 256 in its scalar loops).  BLAS semantics,
+ * and the reference's operations in the reference's order entry by entry, so
+ * the bits are the reference's: op(A) X = α B (left) or X op(A) = α B (right),
+ * X over B.  The left, untransposed solves (the LU's) update each column of B
+ * as a sequence of axpys B(i) −= B(k)·A(i,k) over k; those run 8 rows at a
+ * time (the clones only widen the rows: no FMA), four columns together, and
+ * the columns split over two threads when that pays — columns are independent,
+ * so neither changes a bit.  The other six cases are the reference loops. */
+#define TA(i, k) a[(size_t)(k) * lda + (i)]
+#define TB(i, j) b[(size_t)(j) * ldb + (i)]
+
+/* b_i −= s·a_i for i in [i0, i1), 8 at a time where they fit */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void axpy_neg(double *restrict y, const double *restrict x, double s, int i0, int i1)
+{
+    int i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        v8 u, v;
+        LOAD8(u, y + i);
+        LOAD8(v, x + i);
+        u = u - s * v;
+        STORE8(y + i, u);
+    }
+    for (; i < i1; i++)
+        y[i] = y[i] - s * x[i];
+}
+
+typedef struct {
+    int upper, trans, unit, m, n, lda, ldb;
+    double alpha;
+    const double *a;
+    double *b;
+} trsm_job;
+
+/* left, untransposed: the reference's loops for columns [0, n) of the job */
+static void *trsm_left_cols(void *arg)
+{
+    const trsm_job *t = arg;
+    const int m = t->m, lda = t->lda, ldb = t->ldb;
+    const double *a = t->a;
+    double *b = t->b;
+    for (int j = 0; j < t->n; j++) {
+        double *bj = b + (size_t)j * ldb;
+        if (t->alpha != 1.0)
+            for (int i = 0; i < m; i++)
+                bj[i] = t->alpha * bj[i];
+        for (int s = 0; s < m; s++) {
+            int k = t->upper ? m - 1 - s : s;
+            if (bj[k] != 0.0) {
+                if (!t->unit)
+                    bj[k] = bj[k] / TA(k, k);
+                if (t->upper)
+                    axpy_neg(bj, a + (size_t)k * lda, bj[k], 0, k);
+                else
+                    axpy_neg(bj, a + (size_t)k * lda, bj[k], k + 1, m);
+            }
+        }
+    }
+    return NULL;
+}
+
+/* op(A) = Aᵀ on the left: dot products, the reference's order */
+static void trsm_left_trans(int upper, int unit, int m, int n, double alpha, const double *a, int lda, double *b,
+                            int ldb)
+{
+    for (int j = 0; j < n; j++)
+        for (int s = 0; s < m; s++) {
+            int i = upper ? s : m - 1 - s;
+            double temp = alpha * TB(i, j);
+            if (upper)
+                for (int k = 0; k < i; k++)
+                    temp = temp - TA(k, i) * TB(k, j);
+            else
+                for (int k = i + 1; k < m; k++)
+                    temp = temp - TA(k, i) * TB(k, j);
+            if (!unit)
+                temp = temp / TA(i, i);
+            TB(i, j) = temp;
+        }
+}
+
+/* X op(A) = α B: the reference's column operations */
+static void trsm_right(int upper, int trans, int unit, int m, int n, double alpha, const double *a, int lda,
+                       double *b, int ldb)
+{
+    if (!trans) {
+        for (int s = 0; s < n; s++) {
+            int j = upper ? s : n - 1 - s;
+            if (alpha != 1.0)
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = alpha * TB(i, j);
+            for (int k = upper ? 0 : j + 1; k < (upper ? j : n); k++)
+                if (TA(k, j) != 0.0)
+                    for (int i = 0; i < m; i++)
+                        TB(i, j) = TB(i, j) - TA(k, j) * TB(i, k);
+            if (!unit) {
+                double temp = 1.0 / TA(j, j);
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = temp * TB(i, j);
+            }
+        }
+        return;
+    }
+    for (int s = 0; s < n; s++) {
+        int k = upper ? n - 1 - s : s;
+        if (!unit) {
+            double temp = 1.0 / TA(k, k);
+            for (int i = 0; i < m; i++)
+                TB(i, k) = temp * TB(i, k);
+        }
+        for (int j = upper ? 0 : k + 1; j < (upper ? k : n); j++)
+            if (TA(j, k) != 0.0) {
+                double temp = TA(j, k);
+                for (int i = 0; i < m; i++)
+                    TB(i, j) = TB(i, j) - temp * TB(i, k);
+            }
+        if (alpha != 1.0)
+            for (int i = 0; i < m; i++)
+                TB(i, k) = alpha * TB(i, k);
+    }
+}
+
+void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4);
+void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
+    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
+    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
+    double al = *alpha;
+    if (M == 0 || N == 0)
+        return;
+    if (al == 0.0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                b[(size_t)j * ldB + i] = 0.0;
+        return;
+    }
+    if (!left) {
+        trsm_right(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    if (trans) {
+        trsm_left_trans(upper, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    int n1 = N / 2;
+    trsm_job lo = {upper, 0, unit, M, n1, ldA, ldB, al, a, b},
+             hi = {upper, 0, unit, M, N - n1, ldA, ldB, al, a, b + (size_t)n1 * ldB};
+    if (n1 == 0 || !split_worth(M, N, M)) {
+        lo.n = N;
+        trsm_left_cols(&lo);
+        return;
+    }
+    run_halves(trsm_left_cols, &lo, &hi);
+}
+#undef TA
+#undef TB
+
+/* The fixed kernel's triangular product and rank-1 update, in place of the
+ * reference dtrmm and dger for the same reason as dtrsm (the block reflectors
+ * of dgeev's Hessenberg reduction and of dgesdd: ~6 % of a PTD run at N = 256
+ * in their scalar loops): the reference's operations in its order entry by
+ * entry.  Right-side products transform each row of B on its own, so they run
+ * their rows in two halves on two threads when that pays; the axpys go 8 rows
+ * at a time. */
+#define TA(i, k) a[(size_t)(k) * lda + (i)]
+#define TB(i, j) b[(size_t)(j) * ldb + (i)]
+
+/* y_i += s·x_i for i in [i0, i1), 8 at a time where they fit */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void axpy_pos(double *restrict y, const double *restrict x, double s, int i0, int i1)
+{
+    int i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        v8 u, v;
+        LOAD8(u, y + i);
+        LOAD8(v, x + i);
+        u = u + v * s;
+        STORE8(y + i, u);
+    }
+    for (; i < i1; i++)
+        y[i] = y[i] + x[i] * s;
+}
+
+/* y_i = s·y_i for i in [0, m) */
+static void scale_col(double *y, double s, int m)
+{
+    for (int i = 0; i < m; i++)
+        y[i] = s * y[i];
+}
+
+/* B := α B op(A) on rows [0, m) of the job's B (the reference's column operations) */
+static void *trmm_right_rows(void *arg)
+{
+    const trsm_job *t = arg;
+    const int m = t->m, n = t->n, lda = t->lda, ldb = t->ldb, upper = t->upper;
+    const double *a = t->a, alpha = t->alpha;
+    double *b = t->b;
+    if (!t->trans) {
+        for (int s = 0; s < n; s++) {
+            int j = upper ? n - 1 - s : s;
+            double temp = alpha;
+            if (!t->unit)
+                temp = temp * TA(j, j);
+            scale_col(&TB(0, j), temp, m);
+            for (int k = upper ? 0 : j + 1; k < (upper ? j : n); k++)
+                if (TA(k, j) != 0.0)
+                    axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(k, j), 0, m);
+        }
+        return NULL;
+    }
+    for (int s = 0; s < n; s++) {
+        int k = upper ? s : n - 1 - s;
+        for (int j = upper ? 0 : k + 1; j < (upper ? k : n); j++)
+            if (TA(j, k) != 0.0)
+                axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(j, k), 0, m);
+        double temp = alpha;
+        if (!t->unit)
+            temp = temp * TA(k, k);
+        if (temp != 1.0)
+            scale_col(&TB(0, k), temp, m);
+    }
+    return NULL;
+}
+
+/* B := α op(A) B (the reference's loops: axpys untransposed, dot products transposed) */
+static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha, const double *a, int lda,
+                      double *b, int ldb)
+{
+    for (int j = 0; j < n; j++) {
+        double *bj = &TB(0, j);
+        if (!trans) {
+            for (int s = 0; s < m; s++) {
+                int k = upper ? s : m - 1 - s;
+                if (bj[k] == 0.0)
+                    continue;
+                double temp = alpha * bj[k];
+                if (upper) {
+                    axpy_pos(bj, a + (size_t)k * lda, temp, 0, k);
+                    if (!unit)
+                        temp = temp * TA(k, k);
+                    bj[k] = temp;
+                } else {
+                    bj[k] = temp;
+                    if (!unit)
+                        bj[k] = bj[k] * TA(k, k);
+                    axpy_pos(bj, a + (size_t)k * lda, temp, k + 1, m);
+                }
+            }
+            continue;
+        }
+        for (int s = 0; s < m; s++) {
+            int i = upper ? m - 1 - s : s;
+            double temp = bj[i];
+            if (!unit)
+                temp = temp * TA(i, i);
+            for (int k = upper ? 0 : i + 1; k < (upper ? i : m); k++)
+                temp = temp + TA(k, i) * bj[k];
+            bj[i] = alpha * temp;
+        }
+    }
+}
+
+void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4);
+void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
+    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
+    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
+    double al = *alpha;
+    if (M == 0 || N == 0)
+        return;
+    if (al == 0.0) {
+        for (int j = 0; j < N; j++)
+            for (int i = 0; i < M; i++)
+                b[(size_t)j * ldB + i] = 0.0;
+        return;
+    }
+    if (left) {
+        trmm_left(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+        return;
+    }
+    int m1 = M / 16 * 8; /* the first half a multiple of 8 rows */
+    trsm_job lo = {upper, trans, unit, m1, N, ldA, ldB, al, a, b},
+             hi = {upper, trans, unit, M - m1, N, ldA, ldB, al, a, b + m1};
+    if (m1 == 0 || !split_worth(M, N, N)) {
+        lo.m = M;
+        trmm_right_rows(&lo);
+        return;
+    }
+    run_halves(trmm_right_rows, &lo, &hi);
+}
+
+/* A += α x yᵀ (the reference's order: column by column, skipping y_j = 0) */
+void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
+                   const double *y, const int *incy, double *a, const int *lda);
+void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
+                   const double *y, const int *incy, double *a, const int *lda)
+{
+    int M = *m, N = *n, ix = *incx, iy = *incy, ldA = *lda;
+    double al = *alpha;
+    if (M == 0 || N == 0 || al == 0.0)
+        return;
+    int jy = iy > 0 ? 0 : -(N - 1) * iy, kx = ix > 0 ? 0 : -(M - 1) * ix;
+    for (int j = 0; j < N; j++, jy += iy) {
+        if (y[jy] == 0.0)
+            continue;
+        double temp = al * y[jy];
+        double *aj = a + (size_t)j * ldA;
+        if (ix == 1) {
+            axpy_pos(aj, x, temp, 0, M);
+        } else {
+            for (int i = 0, k = kx; i < M; i++, k += ix)
+                aj[i] = aj[i] + x[k] * temp;
+        }
+    }
+}
+#undef TA
+#undef TB
 
 /* Hessenberg reduction and its Q, real and complex (ilo = 1, ihi = n) */
 void ssm_ref_dgehrd_(const int *n, const int *ilo, const int *ihi, double *a, const int *lda, double *tau, double *work,

@@ -538,6 +538,131 @@ static void test_kernel_dgemv(void)
     int finite = 1;
     for (int i = 0; i < M; i++) finite &= isfinite(y[i]);
     CHECK(finite, "dgemv: beta = 0 does not read y");
+    /* the documented order, bit for bit: p = sum over j = 0, 1, ... from 0, then alpha p + beta y (75 rows:
+     * blocks of 32 and of 8 and single rows) */
+    enum { MB = 75, NB = 9 };
+    static double ab[MB * NB], yb[MB], yr[MB];
+    for (int i = 0; i < MB * NB; i++) ab[i] = t_uniform();
+    for (int i = 0; i < MB; i++) yb[i] = yr[i] = t_uniform();
+    int mb = MB, nb = NB;
+    ssm_ref_dgemv_("N", &mb, &nb, &al, ab, &mb, x, &one, &be, yb, &one, 1);
+    for (int i = 0; i < MB; i++) {
+        double p = 0.0;
+        for (int j = 0; j < NB; j++)
+            p += ab[j * MB + i] * x[j];
+        yr[i] = al * p + be * yr[i];
+    }
+    CHECK(same_bits(yb, yr, sizeof yb), "dgemv N: each entry summed in order, bit for bit (75 rows)");
+}
+
+/* The fixed kernel's own dtrsm, dtrmm and dger (which the reference LAPACK
+ * inside calls) against the reference BLAS's (linked as t_ref_*, see the
+ * Makefile): every side, triangle, transpose and diagonal, α = 1, −0.7, 0,
+ * zeros in B and A (the reference skips them), sizes below and above the
+ * two-thread split — the same bits. */
+typedef void trxm_fn(const char *, const char *, const char *, const char *, const int *, const int *,
+                     const double *, const double *, const int *, double *, const int *, size_t, size_t, size_t,
+                     size_t);
+trxm_fn ssm_ref_dtrsm_, ssm_ref_dtrmm_, t_ref_dtrsm_, t_ref_dtrmm_;
+typedef void ger_fn(const int *, const int *, const double *, const double *, const int *, const double *,
+                    const int *, double *, const int *);
+ger_fn ssm_ref_dger_, t_ref_dger_;
+
+static int trxm_same(trxm_fn *ours, trxm_fn *ref, int m, int n, int solve)
+{
+    static const char *side = "LR", *uplo = "UL", *tr = "NT", *dg = "NU";
+    static const double alphas[3] = {1.0, -0.7, 0.0};
+    int ok = 1;
+    for (int c = 0; c < 16 * 3; c++) {
+        int left = (c & 1) == 0, k = left ? m : n, lda = k + 3, ldb = m + 2;
+        double al = alphas[c / 16];
+        double *a = malloc(sizeof(double) * (size_t)lda * k), *b0 = malloc(sizeof(double) * (size_t)ldb * n),
+               *b1 = malloc(sizeof(double) * (size_t)ldb * n);
+        if (!a || !b0 || !b1) {
+            free(a); free(b0); free(b1);
+            return 0;
+        }
+        for (int i = 0; i < lda * k; i++) /* a solve's off-diagonal small: κ stays modest */
+            a[i] = (i % 7 == 3) ? 0.0 : (solve ? 0.1 : 1.0) * t_uniform();
+        for (int i = 0; i < k; i++)
+            a[i * lda + i] = 1.5 + t_uniform();
+        for (int i = 0; i < ldb * n; i++)
+            b0[i] = b1[i] = (i % 5 == 2) ? 0.0 : t_uniform();
+        ours(&side[c & 1], &uplo[(c >> 1) & 1], &tr[(c >> 2) & 1], &dg[(c >> 3) & 1], &m, &n, &al, a, &lda, b0, &ldb,
+             1, 1, 1, 1);
+        ref(&side[c & 1], &uplo[(c >> 1) & 1], &tr[(c >> 2) & 1], &dg[(c >> 3) & 1], &m, &n, &al, a, &lda, b1, &ldb,
+            1, 1, 1, 1);
+        ok &= same_bits(b0, b1, sizeof(double) * (size_t)ldb * n);
+        free(a); free(b0); free(b1);
+    }
+    return ok;
+}
+
+static void test_kernel_triangular(void)
+{
+    static const int mn[][2] = {{1, 1}, {7, 3}, {13, 21}, {33, 17}, {96, 96}, {130, 70}};
+    for (size_t s = 0; s < sizeof mn / sizeof *mn; s++) {
+        int m = mn[s][0], n = mn[s][1];
+        CHECK(trxm_same(ssm_ref_dtrsm_, t_ref_dtrsm_, m, n, 1), "dtrsm = reference dtrsm bit for bit, %d x %d", m, n);
+        CHECK(trxm_same(ssm_ref_dtrmm_, t_ref_dtrmm_, m, n, 0), "dtrmm = reference dtrmm bit for bit, %d x %d", m, n);
+    }
+    enum { M = 37, N = 29 };
+    static double x[2 * M], y[2 * N], a0[M * N], a1[M * N];
+    int ok = 1;
+    for (int i = 0; i < 2 * M; i++) x[i] = t_uniform();
+    for (int i = 0; i < 2 * N; i++) y[i] = i % 4 == 1 ? 0.0 : t_uniform();
+    for (int ix = -2; ix <= 2; ix++)
+        for (int iy = -2; iy <= 2; iy++) {
+            if (!ix || !iy)
+                continue;
+            int m = M, n = N, lda = M;
+            double al = ix == iy ? 0.0 : -1.3;
+            for (int i = 0; i < M * N; i++) a0[i] = a1[i] = t_uniform();
+            ssm_ref_dger_(&m, &n, &al, x, &ix, y, &iy, a0, &lda);
+            t_ref_dger_(&m, &n, &al, x, &ix, y, &iy, a1, &lda);
+            ok &= same_bits(a0, a1, sizeof a0);
+        }
+    CHECK(ok, "dger = reference dger bit for bit, increments +-1, +-2, alpha 0 and -1.3");
+}
+
+/* Re(op(A) op(B)) alone: on the fixed kernel the bits of the whole product's
+ * real part (every transpose pairing; a size the 8-row blocks do not divide;
+ * one large enough to be split), on OpenBLAS within rounding of it; and the
+ * Hermitian X* X, X X*: on the fixed kernel the whole product's bits, the
+ * mirrored triangle included. */
+static void test_kernel_real_part(void)
+{
+    enum { M = 37, N = 29, K = 41, S = 96 };
+    static double complex a[S * S], b[S * S], c[S * S], g[S * S];
+    static double re[S * S], work[2 * 3 * S * S];
+    for (int i = 0; i < S * S; i++) a[i] = CMPLX(t_uniform(), t_uniform()), b[i] = CMPLX(t_uniform(), t_uniform());
+    int was = ssm_fixed_kernel(1), ok = 1;
+    double worst = 0.0;
+    for (int f = 1; f >= 0; f--) {
+        ssm_fixed_kernel(f);
+        for (int ta = 0; ta < 3; ta++)
+            for (int tb = 0; tb < 3; tb++)
+                for (int big = 0; big < 2; big++) {
+                    int m = big ? S : M, n = big ? S : N, k = big ? S / 2 : K;
+                    int lda = ta ? m : k, ldb = tb ? k : n;
+                    ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n, work);
+                    ssm_k_zgemm_re_work(ta, tb, m, n, k, a, lda, b, ldb, re, n, work);
+                    for (int i = 0; i < m * n; i++) {
+                        ok &= !f || re[i] == creal(c[i]);
+                        worst = fmax(worst, fabs(re[i] - creal(c[i])));
+                    }
+                }
+    }
+    ssm_fixed_kernel(1);
+    CHECK(ok, "real part alone = the whole product's real part, bit for bit (fixed kernel, 18 cases)");
+    CHECK(worst <= 8.0 * K * DBL_EPSILON * 2.0, "real part alone on OpenBLAS: %.3g", worst);
+    for (int xstar = 0; xstar < 2; xstar++) {
+        ssm_k_zgemm_work(1, xstar ? 2 : 0, xstar ? 0 : 2, S, S, S, 1.0, a, S, a, S, 0.0, c, S, work);
+        ssm_k_zgram_work(xstar, S, a, g, work);
+        CHECK(same_bits(c, g, sizeof c), "Hermitian %s: the whole product's bits, mirrored half included",
+              xstar ? "X* X" : "X X*");
+    }
+    ssm_fixed_kernel(was);
 }
 
 /* the *_work wrappers with the queried workspace give the allocating wrappers' bits (PTD's loop
@@ -609,8 +734,8 @@ static void test_kernel_work(void)
         free(zg);
         ssm_fixed_kernel(was);
     }
-    CHECK(ssm_k_zgemm_lwork(N, N, M) == 2 * (N * M + M * N + N * N) && ssm_k_zgemm_lwork(0, N, M) == 0,
-          "zgemm panels: 2(mk + kn + mn) doubles, none for an empty product");
+    CHECK(ssm_k_zgemm_lwork(N, N, M) == 2 * (16 * M + M * 16 + 16 * 16) && ssm_k_zgemm_lwork(0, N, M) == 0,
+          "zgemm panels: 2(m8 k + k n8 + m8 n8) doubles (m, n padded to multiples of 8), none for an empty product");
 }
 
 int main(void)
@@ -626,6 +751,8 @@ int main(void)
     test_kernel_split();
     test_kernel_pool();
     test_kernel_dgemv();
+    test_kernel_triangular();
+    test_kernel_real_part();
     test_kernel_work();
     return t_finish();
 }
