@@ -184,28 +184,37 @@ static int split_entry(double *out, ptrdiff_t stride, const arf_t x, slong e, in
     return last;
 }
 
-/* the slices: A_t in columns t·k … of as (n × S·k); B_u in column block u of
- * the first block row of bs (c·k × S·m), and block row r a copy of it shifted
- * right by r blocks (B_(j−r) in column block j, zeros for j < r): then
- * [A_t … A_(t+c−1)] times bs's first columns gives in column block j the sum
- * Σ_r A_(t+r) B_(j−r), all of level t + j; *sa, *sb: how many slices of each
- * can be nonzero */
-static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, int s, int S, int c, int *sa, int *sb)
+/* the slices of A: row i's A_t in columns t·k … of row i of as (row stride
+ * lda ≥ S·k), relative to the row exponents ea; returns how many slices can be
+ * nonzero */
+static int split_a(double *as, size_t lda, const arb_mat_t A, const slong *ea, int s, int S)
 {
-    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
-    size_t kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
-    *sa = *sb = 0;
+    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A);
+    int sa = 0;
     for (slong i = 0; i < n; i++)
         for (slong q = 0; q < k; q++) {
-            int u = split_entry(ws->as + (size_t)i * kS + (size_t)q, (ptrdiff_t)k, arb_midref(arb_mat_entry(A, i, q)),
-                                ws->ea[i], s, S);
-            *sa = u > *sa ? u : *sa;
+            int u = split_entry(as + (size_t)i * lda + (size_t)q, (ptrdiff_t)k, arb_midref(arb_mat_entry(A, i, q)),
+                                ea[i], s, S);
+            sa = u > sa ? u : sa;
         }
+    return sa;
+}
+
+/* the slices of B: B_u in column block u of the first block row of bs (c·k ×
+ * S·m), and block row r a copy of it shifted right by r blocks (B_(j−r) in
+ * column block j, zeros for j < r): then [A_t … A_(t+c−1)] times bs's first
+ * columns gives in column block j the sum Σ_r A_(t+r) B_(j−r), all of level
+ * t + j; returns how many slices can be nonzero */
+static int split_b(ssm_arb_mul_ws *ws, const arb_mat_t B, int s, int S, int c)
+{
+    slong k = arb_mat_nrows(B), m = arb_mat_ncols(B);
+    size_t Sm = (size_t)S * (size_t)m;
+    int sb = 0;
     for (slong q = 0; q < k; q++)
         for (slong j = 0; j < m; j++) {
             int u = split_entry(ws->bs + (size_t)q * Sm + (size_t)j, (ptrdiff_t)m, arb_midref(arb_mat_entry(B, q, j)),
                                 ws->eb[j], s, S);
-            *sb = u > *sb ? u : *sb;
+            sb = u > sb ? u : sb;
         }
     for (int r = 1; r < c; r++)
         for (slong q = 0; q < k; q++) {
@@ -213,17 +222,19 @@ static void split_all(ssm_arb_mul_ws *ws, const arb_mat_t A, const arb_mat_t B, 
             memset(row, 0, (size_t)r * (size_t)m * sizeof *row);
             memcpy(row + (size_t)r * (size_t)m, ws->bs + (size_t)q * Sm, (Sm - (size_t)r * (size_t)m) * sizeof *row);
         }
+    return sb;
 }
 
 /* level d = Σ_{t+u=d} A_t B_u for d < S: for t = 0, c, 2c, … one dgemm of
- * [A_t … A_(t+c−1)] (contiguous in as) by the first column blocks of bs, whose
+ * [A_t … A_(t+c−1)] (contiguous in a row of as) by the first column blocks of bs, whose
  * column block j, a sum of at most c k products of s-bit integers, is below
  * c k 2^2s ≤ 2^53 with every partial sum an integer, so exact; each block is
  * added to its level t + j in integers (stored where it is the level's first:
  * the levels written so far are always 0 … hi − 1) */
-static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, int chunk, int sa, int sb)
+static void slice_levels(ssm_arb_mul_ws *ws, const double *as, size_t lda, slong n, slong k, slong m, int S, int chunk,
+                         int sa, int sb)
 {
-    size_t nm = (size_t)(n * m), kS = (size_t)k * (size_t)S, Sm = (size_t)S * (size_t)m;
+    size_t nm = (size_t)(n * m), Sm = (size_t)S * (size_t)m;
     int hi = 0;
     for (int t = 0; t < sa; t += chunk) {
         int c = sa - t < chunk ? sa - t : chunk;
@@ -236,7 +247,7 @@ static void slice_levels(ssm_arb_mul_ws *ws, slong n, slong k, slong m, int S, i
             hi = t;
         }
         size_t w = (size_t)J * (size_t)m;
-        ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)(k * c), 1.0, ws->as + (size_t)t * (size_t)k, (int)kS, ws->bs,
+        ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)(k * c), 1.0, as + (size_t)t * (size_t)k, (int)lda, ws->bs,
                     (int)Sm, 0.0, ws->t, (int)w);
         for (int j = 0; j < J; j++) {
             int64_t *L = ws->lev + (size_t)(t + j) * nm;
@@ -367,8 +378,82 @@ ssm_status ssm_arb_mul_ws_reserve(ssm_arb_mul_ws *ws, slong n, slong k, slong m,
                      (long)m, (long)prec);
 }
 
-ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec,
-                                        ssm_arb_mul_ws *ws)
+/* ---- a left factor's slices kept across products ----------------------------- */
+
+struct ssm_arb_split {
+    double *as;      /* n × S·k: row i's slice t in columns t·k … of row i */
+    slong *ea;       /* row exponents */
+    size_t cap[2];   /* bytes held by as, ea */
+    slong n, k;      /* the shape whose exponents are held */
+    int have_exp, ok;/* exponents held; all of them finite and within ±2^40 */
+    int S, sa;       /* slices held (0: none), how many of them can be nonzero */
+    slong plan;      /* split for products of up to this precision */
+};
+
+ssm_status ssm_arb_split_create(ssm_arb_split **out)
+{
+    *out = calloc(1, sizeof **out);
+    return *out ? SSM_OK : SSM_ERROR(SSM_ENOMEM, "arb: out of memory");
+}
+
+void ssm_arb_split_free(ssm_arb_split *sp)
+{
+    if (!sp)
+        return;
+    free(sp->as);
+    free(sp->ea);
+    free(sp);
+}
+
+void ssm_arb_split_forget(ssm_arb_split *sp)
+{
+    sp->have_exp = 0;
+    sp->S = 0;
+}
+
+void ssm_arb_split_plan(ssm_arb_split *sp, slong prec)
+{
+    sp->plan = prec;
+}
+
+/* A's row exponents into sp (kept while A is); *ok: the split applies */
+static int split_exps(ssm_arb_split *sp, const arb_mat_t A)
+{
+    slong n = arb_mat_nrows(A), k = arb_mat_ncols(A);
+    if (sp->have_exp && sp->n == n && sp->k == k)
+        return 1;
+    sp->S = 0;
+    if (!grow((void **)&sp->ea, &sp->cap[1], (size_t)n * sizeof(slong) + 1))
+        return 0;
+    sp->ok = 1;
+    for (slong i = 0; sp->ok && i < n; i++)
+        sp->ea[i] = line_exp(A, i, 0, &sp->ok);
+    sp->n = n;
+    sp->k = k;
+    sp->have_exp = 1;
+    return 1;
+}
+
+/* A's slices for S of width s in sp: those held when there are enough, else
+ * cut anew for max(S, the plan's count); 0 when the memory cannot grow */
+static int split_keep(ssm_arb_split *sp, const arb_mat_t A, int s, int S)
+{
+    if (sp->S >= S)
+        return 1;
+    slong n = sp->n, k = sp->k, plan = sp->plan < SSM_ARB_SPLIT_MAX_PREC ? sp->plan : SSM_ARB_SPLIT_MAX_PREC;
+    int Sp = (int)((plan + 8 + s - 1) / s);
+    Sp = Sp > S ? Sp : S;
+    sp->S = 0;
+    if (!grow((void **)&sp->as, &sp->cap[0], (size_t)Sp * (size_t)(n * k) * sizeof(double) + 1))
+        return 0;
+    sp->sa = split_a(sp->as, (size_t)Sp * (size_t)k, A, sp->ea, s, Sp);
+    sp->S = Sp;
+    return 1;
+}
+
+/* the product of ssm_arb_mat_approx_mul_split, A's slices from sp when given */
+static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, const arb_mat_t B, slong prec,
+                            ssm_arb_mul_ws *ws)
 {
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A), m = arb_mat_ncols(B);
     if (n == 0 || m == 0)
@@ -378,10 +463,13 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
         slicing(&s, &S, &chunk, k, prec);
     slong L = ((slong)S * s + 64) / FLINT_BITS + 2;
     int ok = k > 0 && prec <= SSM_ARB_SPLIT_MAX_PREC && chunk > 0 && ws_bytes(n, k, m, S, chunk, L) <= SSM_ARB_SPLIT_MAX_BYTES;
-    if (ok && !ws_reserve(ws, n, k, m, S, chunk, L))
+    if (ok && (!ws_reserve(ws, n, k, m, S, chunk, L) || (sp && !split_exps(sp, A))))
         return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
                          (long)m, (long)prec);
-    for (slong i = 0; ok && i < n; i++)
+    const slong *ea = sp ? sp->ea : ws->ea;
+    if (ok && sp)
+        ok = sp->ok;
+    for (slong i = 0; ok && !sp && i < n; i++)
         ws->ea[i] = line_exp(A, i, 0, &ok);
     for (slong j = 0; ok && j < m; j++)
         ws->eb[j] = line_exp(B, j, 1, &ok);
@@ -389,20 +477,45 @@ ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const ar
         arb_mat_approx_mul(C, A, B, prec);
         return SSM_OK;
     }
+    const double *as = ws->as;
+    size_t lda = (size_t)k * (size_t)S;
     int sa, sb;
-    split_all(ws, A, B, s, S, chunk, &sa, &sb);
-    slice_levels(ws, n, k, m, S, chunk, sa, sb);
+    if (sp) {
+        if (!split_keep(sp, A, s, S))
+            return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (the slices of a %ld x %ld factor at %ld bits)", (long)n,
+                             (long)k, (long)prec);
+        as = sp->as;
+        lda = (size_t)k * (size_t)sp->S;
+        sa = sp->sa < S ? sp->sa : S; /* the slices of S are a prefix of those held */
+    } else
+        sa = split_a(ws->as, lda, A, ea, s, S);
+    sb = split_b(ws, B, s, S, chunk);
+    slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
     carry_pack(ws->p, ws->cy, ws->lev, (size_t)(n * m), s, S, L);
+    if (sp && (const arb_struct *)C->entries == (const arb_struct *)A->entries)
+        ssm_arb_split_forget(sp); /* C = A: the slices held are no longer A's */
     for (slong i = 0; i < n; i++)
         for (slong j = 0; j < m; j++) {
             arb_ptr c = arb_mat_entry(C, i, j);
             size_t idx = (size_t)(i * m + j);
             mag_zero(arb_radref(c));
-            if (ws->ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
+            if (ea[i] == WORD_MIN || ws->eb[j] == WORD_MIN)
                 arf_zero(arb_midref(c));
             else
                 assemble(arb_midref(c), ws->p + idx * (size_t)L, ws->cy[idx], s, S,
-                         ws->ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->q, L);
+                         ea[i] + ws->eb[j] - (slong)(S + 1) * s, prec, ws->q, L);
         }
     return SSM_OK;
+}
+
+ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec,
+                                        ssm_arb_mul_ws *ws)
+{
+    return mul_split(C, A, NULL, B, prec, ws);
+}
+
+ssm_status ssm_arb_mat_approx_mul_split_keep(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, const arb_mat_t B,
+                                             slong prec, ssm_arb_mul_ws *ws)
+{
+    return mul_split(C, A, sp, B, prec, ws);
 }

@@ -61,6 +61,7 @@ struct ssm_mpeig_newton {
     arb_ptr a, b; /* D per block */
     arb_mat_t A, X, Z, T, R, Y, C;
     ssm_arb_mul_ws *ws; /* the products' scratch */
+    ssm_arb_split *kA, *kX, *kZ; /* the slices of A, X and Z as left factors, kept while they hold */
     /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
     int cplx;
     acb_ptr lam;
@@ -85,6 +86,9 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
     }
     ssm_arb_mul_ws_free(s->ws);
+    ssm_arb_split_free(s->kA);
+    ssm_arb_split_free(s->kX);
+    ssm_arb_split_free(s->kZ);
     if (s->lam) {
         _acb_vec_clear(s->lam, s->n);
         acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
@@ -124,10 +128,11 @@ static slong low_prec(slong ph, slong rel, slong amp)
 
 /* C = A B at prec, radii ignored (core/arb.c: exact double slices, error
  * ≤ n 2^-prec max|a_i·| max|b_·j|, what inputs rounded to prec bits give);
- * C may alias A or B */
-static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+ * A's slices kept in k (the caller forgets them when A changes) */
+static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, ssm_arb_split *k, const arb_mat_t B,
+                      slong prec)
 {
-    return ssm_arb_mat_approx_mul_split(C, A, B, prec, s->ws);
+    return ssm_arb_mat_approx_mul_split_keep(C, A, k, B, prec, s->ws);
 }
 
 ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
@@ -153,7 +158,8 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
     arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
     arb_mat_get_mid(s->A, A);
-    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK)
+    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK || (st = ssm_arb_split_create(&s->kA)) != SSM_OK ||
+        (st = ssm_arb_split_create(&s->kX)) != SSM_OK || (st = ssm_arb_split_create(&s->kZ)) != SSM_OK)
         goto done;
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
@@ -531,7 +537,7 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
 /* T = A X and R = A X − X D at ph (midpoints) */
 static ssm_status residual(ssm_mpeig_newton *s, slong ph)
 {
-    ssm_status st = mul(s, s->T, s->A, s->X, ph);
+    ssm_status st = mul(s, s->T, s->A, s->kA, s->X, ph);
     if (st != SSM_OK)
         return st;
     arf_t t;
@@ -595,20 +601,22 @@ static void update_d(ssm_mpeig_newton *s, slong ph)
  * at every switch between two limbs and more */
 static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
 {
-    ssm_status st = mul(s, s->Y, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
+    ssm_status st = mul(s, s->Y, s->X, s->kX, s->C, low_prec(ph, max_exp(s->C), 0));
     if (st != SSM_OK)
         return st;
     add_mid(s->X, s->Y, ph);
-    if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
+    ssm_arb_split_forget(s->kX);
+    if ((st = mul(s, s->T, s->X, s->kX, s->Z, ph)) != SSM_OK)
         return st;
     for (slong i = 0; i < s->n; i++)
         for (slong k = 0; k < s->n; k++)
             arf_neg(MID(s->T, i, k), MID(s->T, i, k));
     for (slong i = 0; i < s->n; i++)
         arf_add_ui(MID(s->T, i, i), MID(s->T, i, i), 1, ph, ARF_RND_NEAR);
-    if ((st = mul(s, s->Y, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
+    if ((st = mul(s, s->Y, s->Z, s->kZ, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
         return st;
     add_mid(s->Z, s->Y, ph);
+    ssm_arb_split_forget(s->kZ);
     return SSM_OK;
 }
 
@@ -626,7 +634,7 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
     s->kb = max_exp(s->X) + max_exp(s->Z);
     s->kb = s->kb > 0 ? s->kb : 0;
     slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
-    if ((st = mul(s, s->Y, s->Z, s->R, pc)) != SSM_OK)
+    if ((st = mul(s, s->Y, s->Z, s->kZ, s->R, pc)) != SSM_OK)
         return st;
     *rmax = 0.0;
     for (slong k = 0; k < s->m; k++)
@@ -674,6 +682,7 @@ ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
         ssm_status st = ssm_arb_mul_ws_reserve(s->ws, s->n, s->n, s->n, w + w / 2);
         if (st != SSM_OK)
             return st;
+        ssm_arb_split_plan(s->kA, w + w / 2); /* A's slices cut once for every residual */
     }
     for (int it = 0; it < 40 && s->bits < target; it++) {
         slong ph = ssm_mpeig_newton_next_prec(s, target);
