@@ -34,8 +34,17 @@ double ssm_arf_get_d_2exp(const arf_t x, slong e)
         sticky = xp[i] != 0;
     if (rem > 0x400 || (rem == 0x400 && (sticky || (v & 1))))
         v++; /* 2^53 at most: still exact */
-    double d = ldexp((double)v, (int)(*xe - e - 53));
-    return ARF_SGNBIT(x) ? -d : d;
+    /* v 2^(ex − e − 53), a normal double (|ex − e| ≤ 1000), put together from its
+     * fields: v = 2^53 is 2^52 one binade up */
+    slong be = *xe - e + 1022; /* the biased exponent of v 2^(ex − e − 53) for 2^52 ≤ v < 2^53 */
+    if (v >> 53) {
+        v >>= 1;
+        be++;
+    }
+    uint64_t bits = (uint64_t)ARF_SGNBIT(x) << 63 | (uint64_t)be << 52 | (v & (((uint64_t)1 << 52) - 1));
+    double d;
+    memcpy(&d, &bits, sizeof d);
+    return d;
 }
 
 ssm_status ssm_acb_mat_log2_norm2(double *l2, const acb_mat_t M)
