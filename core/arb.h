@@ -80,7 +80,7 @@ SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split_keep(arb_mat_t C, const a
  * ARF_RND_NEAR) to the bit (x and e are not changed).  Where the result is a
  * normal double (|exponent| ≤ 1000), from x's top limb and a scan of the
  * others for the sticky bit, the double put together from its fields (no
- * ldexp): about 60 instructions (callgrind), against about 350 and an
+ * ldexp): about 70 instructions (callgrind), against about 350 and an
  * allocation (MPFR's temporary) for arf_get_d; zero, NaN, ±∞ and the rest go
  * Arb's own way.  tests/t-mpeig.c checks it against arf_get_d. */
 double ssm_arf_get_d_2exp(const arf_t x, slong e);
