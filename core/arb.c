@@ -305,6 +305,51 @@ static void carry_pack(mp_limb_t *P, int64_t *cy, const int64_t *lev, size_t nm,
     }
 }
 
+/* y = (−1)^neg 0.R 2^e rounded to prec bits, to nearest, ties to even: what
+ * _arf_set_round_mpn(…, ARF_RND_NEAR) gives, without its temporaries: R (len
+ * limbs, the top one nonzero; spent) is normalised in place, its top prec bits
+ * kept and rounded on the bit below them and the rest (the sticky bits), and
+ * the kept limbs, less the zero ones at the bottom, written into y's mantissa */
+static void round_into(arf_t y, mp_limb_t *R, slong len, int neg, slong prec, slong e)
+{
+    int lz = FLINT_BITS - (int)FLINT_BIT_COUNT(R[len - 1]);
+    if (lz)
+        mpn_lshift(R, R, len, (unsigned)lz);
+    e -= lz;
+    slong lo = 0; /* the lowest limb kept */
+    if (len * FLINT_BITS - lz > prec) {
+        slong kn = (prec + FLINT_BITS - 1) / FLINT_BITS;
+        int drop = (int)(kn * FLINT_BITS - prec); /* bits of limb lo below the prec kept */
+        lo = len - kn;
+        mp_limb_t half, sticky, ulp = (mp_limb_t)1 << drop;
+        if (drop) {
+            half = R[lo] >> (drop - 1) & 1;
+            sticky = R[lo] & ((ulp >> 1) - 1);
+        } else {
+            half = lo > 0 ? R[lo - 1] >> (FLINT_BITS - 1) : 0;
+            sticky = lo > 0 ? R[lo - 1] << 1 : 0;
+        }
+        for (slong i = drop ? lo - 1 : lo - 2; i >= 0 && !sticky; i--)
+            sticky = R[i];
+        R[lo] &= ~(ulp - 1);
+        if (half && (sticky || (R[lo] & ulp))) { /* up by one unit in the last place kept */
+            if (mpn_add_1(R + lo, R + lo, kn, ulp)) {
+                R[len - 1] = (mp_limb_t)1 << (FLINT_BITS - 1); /* 2^prec: the rest is zero */
+                e++;
+            }
+        }
+    }
+    while (R[lo] == 0)
+        lo++;
+    mp_ptr yp;
+    mp_size_t yn = (mp_size_t)(len - lo);
+    ARF_GET_MPN_WRITE(yp, yn, y);
+    memcpy(yp, R + lo, (size_t)yn * sizeof *yp);
+    if (neg)
+        ARF_NEG(y);
+    fmpz_set_si(ARF_EXPREF(y), e);
+}
+
 /* y = (the packed digits P, L limbs) + c 2^(Ss), times 2^shift, rounded to prec
  * bits (P is spent) */
 static void assemble(arf_t y, mp_limb_t *P, int64_t c, int s, int S, slong shift, slong prec, mp_limb_t *Q, slong L)
@@ -329,9 +374,7 @@ static void assemble(arf_t y, mp_limb_t *P, int64_t c, int s, int S, slong shift
         arf_zero(y);
         return;
     }
-    slong fix;
-    _arf_set_round_mpn(y, &fix, R, len, neg, prec, ARF_RND_NEAR);
-    fmpz_set_si(ARF_EXPREF(y), len * FLINT_BITS + fix + shift);
+    round_into(y, R, len, neg, prec, len * FLINT_BITS + shift);
 }
 
 /* the workspace for n×k times k×m with S slices; 0 when it cannot grow */
