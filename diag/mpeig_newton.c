@@ -67,6 +67,7 @@ struct ssm_mpeig_newton {
     acb_ptr lam;
     acb_mat_t cA, cV, cW, cT, cR, cY, cC, cP, cQ;
     arf_struct tmp[T_N]; /* the block solves' scratch */
+    slong room;   /* limbs reserved in the state's long mantissas (room_for) */
     double bits;  /* estimated accuracy of X (bits) */
     slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
@@ -563,6 +564,22 @@ static ssm_status residual(ssm_mpeig_newton *s, slong ph)
     return SSM_OK;
 }
 
+/* every mantissa of M that is on the heap (over two limbs) given room for
+ * limbs limbs: Arb grows a mantissa by a reallocation whenever a longer result
+ * is written into it, which the rising precision of the steps does to every
+ * entry of X, Z, R and T at every step; reserved once, the steps write in place */
+static void room_for(arb_mat_t M, slong limbs)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++) {
+            arf_ptr x = MID(M, i, k);
+            if (ARF_HAS_PTR(x) && ARF_PTR_ALLOC(x) < limbs) {
+                ARF_PTR_D(x) = flint_realloc(ARF_PTR_D(x), (size_t)limbs * sizeof(mp_limb_t));
+                ARF_PTR_ALLOC(x) = limbs;
+            }
+        }
+}
+
 /* M += D at ph, midpoints (radii stay zero) */
 static void add_mid(arb_mat_t M, const arb_mat_t D, slong ph)
 {
@@ -624,6 +641,12 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
 {
     if (s->cplx)
         return step_complex(s, ph, rmax);
+    if (ph > 2 * FLINT_BITS) { /* the mantissas on the heap (from the step before): room for the precisions to come */
+        room_for(s->X, s->room);
+        room_for(s->Z, s->room);
+        room_for(s->R, s->room);
+        room_for(s->T, s->room);
+    }
     ssm_status st = residual(s, ph);
     if (st != SSM_OK)
         return st;
@@ -683,6 +706,7 @@ ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
         if (st != SSM_OK)
             return st;
         ssm_arb_split_plan(s->kA, w + w / 2); /* A's slices cut once for every residual */
+        s->room = (w + w / 2 + FLINT_BITS - 1) / FLINT_BITS + 1;
     }
     for (int it = 0; it < 40 && s->bits < target; it++) {
         slong ph = ssm_mpeig_newton_next_prec(s, target);
