@@ -52,7 +52,7 @@
 
 /* scratch midpoints of the block solves, kept in the state: no limbs
  * allocated and freed per block */
-enum { T_DEN, T_RE, T_IM, T_YR, T_YI, T_DR, T_DI, T_CR, T_CI, T_MR, T_MI, T_N };
+enum { T_DEN, T_DENM, T_RE, T_IM, T_YR, T_YI, T_DR, T_DI, T_CR, T_CI, T_MR, T_MI, T_N };
 
 struct ssm_mpeig_newton {
     slong n, m;   /* order, number of diagonal blocks */
@@ -264,13 +264,16 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
 
 /* (cr, ci) = (yr + i yi) / (dr + i di) on midpoints at prec: (y conj d)/|d|²,
  * the products and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's
- * midpoint */
+ * midpoint.  |d|² in *den, computed there unless kept (then it is that of
+ * ±conj… of this d: the mirror block's, the same bits) */
 static void cdiv_mid(arf_t cr, arf_t ci, const arf_t yr, const arf_t yi, const arf_t dr, const arf_t di, slong prec,
-                     arf_struct *tmp)
+                     arf_struct *tmp, arf_ptr den, int kept)
 {
-    arf_ptr den = tmp + T_DEN, re = tmp + T_RE, im = tmp + T_IM;
-    arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
-    arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    arf_ptr re = tmp + T_RE, im = tmp + T_IM;
+    if (!kept) {
+        arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
+        arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    }
     arf_mul(re, yr, dr, prec + 8, ARF_RND_NEAR);
     arf_addmul(re, yi, di, prec + 8, ARF_RND_NEAR);
     arf_mul(im, yi, dr, prec + 8, ARF_RND_NEAR);
@@ -285,8 +288,11 @@ static void cdiv_mid(arf_t cr, arf_t ci, const arf_t yr, const arf_t yi, const a
  * which J also acts as i): C₊ = Y₊/(λ_b − λ_k), C₋ = Y₋/(conj λ_b − λ_k).
  * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone.  On
  * midpoints, sums and quotients rounded as Arb's ball operations round theirs
- * (towards zero, ARB_RND), C's radii zero. */
-static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax)
+ * (towards zero, ARB_RND), C's radii zero.  kept: block (b, k) was solved
+ * just before, and its |d|² (in the scratch) serve here: its d are −d and
+ * −conj d of this block's (rounded towards zero: the negatives, bit for bit),
+ * of the same modulus. */
+static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax, int kept)
 {
     slong ik = s->off[k], jb = s->off[b];
     int sk = s->sz[k], sb = s->sz[b];
@@ -309,7 +315,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             arf_mul_2exp_si(yi, yi, -1);
             arf_zero(dr); /* d = −2ib */
             arf_mul_si(di, bk, -2, prec, rd);
-            cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+            cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, 0);
             arf_set(CE(0, 0), cr);
             arf_neg(CE(0, 1), ci);
             arf_set(CE(1, 0), CE(0, 1));
@@ -328,7 +334,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             arf_neg(yi, YE(1, 0));
         arf_sub(dr, ab, ak, prec, rd);
         arf_sub(di, bb, bk, prec, rd);
-        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, kept);
         arf_set(CE(0, 0), cr);
         if (row)
             arf_set(CE(0, 1), ci);
@@ -343,7 +349,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arf_mul_2exp_si(yi, yi, -1);
         arf_sub(dr, ab, ak, prec, rd);
         arf_sub(di, bb, bk, prec, rd);
-        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, kept);
         /* C₋: conj λ_b − λ_k */
         arf_sub(yr, YE(0, 0), YE(1, 1), prec, rd);
         arf_add(yi, YE(0, 1), YE(1, 0), prec, rd);
@@ -352,7 +358,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arf_mul_2exp_si(yi, yi, -1);
         arf_neg(di, bb);
         arf_sub(di, di, bk, prec, rd);
-        cdiv_mid(mr, mi, yr, yi, dr, di, prec, t);
+        cdiv_mid(mr, mi, yr, yi, dr, di, prec, t, t + T_DENM, kept);
         /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
         arf_add(CE(0, 0), cr, mr, prec, rd);
         arf_sub(CE(1, 1), cr, mr, prec, rd);
@@ -660,9 +666,12 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
     if ((st = mul(s, s->Y, s->Z, s->kZ, s->R, pc)) != SSM_OK)
         return st;
     *rmax = 0.0;
-    for (slong k = 0; k < s->m; k++)
-        for (slong b = 0; b < s->m; b++)
-            solve_block(s, k, b, pc, rmax);
+    for (slong k = 0; k < s->m; k++) /* (k, b) and its mirror (b, k): one |d|² for both */
+        for (slong b = k; b < s->m; b++) {
+            solve_block(s, k, b, pc, rmax, 0);
+            if (b != k)
+                solve_block(s, b, k, pc, rmax, 1);
+        }
     if (!(*rmax < 0.25)) /* outside the region of quadratic convergence (or ∞): stop here */
         return NO_CONV();
     update_d(s, ph);
