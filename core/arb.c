@@ -234,6 +234,35 @@ static int split_b(ssm_arb_mul_ws *ws, const arb_mat_t B, int s, int S, int c)
     return sb;
 }
 
+/* L[q] = T[q] and L[q] += T[q], q < m, the doubles exact integers: four
+ * to a turn (the conversions are scalar on x86-64's base instruction set; the
+ * loop's own instructions were as many as the work's) */
+static void conv_set(int64_t *restrict L, const double *restrict T, slong m)
+{
+    slong q = 0;
+    for (; q + 4 <= m; q += 4) {
+        L[q] = (int64_t)T[q];
+        L[q + 1] = (int64_t)T[q + 1];
+        L[q + 2] = (int64_t)T[q + 2];
+        L[q + 3] = (int64_t)T[q + 3];
+    }
+    for (; q < m; q++)
+        L[q] = (int64_t)T[q];
+}
+
+static void conv_add(int64_t *restrict L, const double *restrict T, slong m)
+{
+    slong q = 0;
+    for (; q + 4 <= m; q += 4) {
+        L[q] += (int64_t)T[q];
+        L[q + 1] += (int64_t)T[q + 1];
+        L[q + 2] += (int64_t)T[q + 2];
+        L[q + 3] += (int64_t)T[q + 3];
+    }
+    for (; q < m; q++)
+        L[q] += (int64_t)T[q];
+}
+
 /* level d = Σ_{t+u=d} A_t B_u for d < S: for t = 0, c, 2c, … one dgemm of
  * [A_t … A_(t+c−1)] (contiguous in a row of as) by the first column blocks of bs, whose
  * column block j, a sum of at most c k products of s-bit integers, is below
@@ -265,11 +294,9 @@ static void slice_levels(ssm_arb_mul_ws *ws, const double *as, size_t lda, slong
                 const double *T = ws->t + (size_t)i * w + (size_t)j * (size_t)m;
                 int64_t *Li = L + (size_t)i * (size_t)m;
                 if (first)
-                    for (slong q = 0; q < m; q++)
-                        Li[q] = (int64_t)T[q];
+                    conv_set(Li, T, m);
                 else
-                    for (slong q = 0; q < m; q++)
-                        Li[q] += (int64_t)T[q];
+                    conv_add(Li, T, m);
             }
         }
         hi = t + J > hi ? t + J : hi;
