@@ -495,7 +495,8 @@ void ssm_arb_split_plan(ssm_arb_split *sp, slong prec)
     sp->plan = prec;
 }
 
-/* A's row exponents into sp (kept while A is); *ok: the split applies */
+/* A's row exponents into sp (kept while A is; sp->ok: all finite and in
+ * range, the split applies); 0 when the memory cannot grow */
 static int split_exps(ssm_arb_split *sp, const arb_mat_t A)
 {
     slong n = arb_mat_nrows(A), k = arb_mat_ncols(A);
@@ -514,13 +515,17 @@ static int split_exps(ssm_arb_split *sp, const arb_mat_t A)
 }
 
 /* A's slices for S of width s in sp: those held when there are enough, else
- * cut anew for max(S, the plan's count); 0 when the memory cannot grow */
+ * cut anew for max(S, the plan's count), the plan's within the workspace's
+ * bound (SSM_ARB_SPLIT_MAX_BYTES: a product that takes the split at S holds
+ * S n k doubles below it already); 0 when the memory cannot grow */
 static int split_keep(ssm_arb_split *sp, const arb_mat_t A, int s, int S)
 {
     if (sp->S >= S)
         return 1;
     slong n = sp->n, k = sp->k, plan = sp->plan < SSM_ARB_SPLIT_MAX_PREC ? sp->plan : SSM_ARB_SPLIT_MAX_PREC;
+    size_t most = SSM_ARB_SPLIT_MAX_BYTES / ((size_t)(n * k) * sizeof(double));
     int Sp = (int)((plan + 8 + s - 1) / s);
+    Sp = (size_t)Sp > most ? (int)most : Sp;
     Sp = Sp > S ? Sp : S;
     sp->S = 0;
     if (!grow((void **)&sp->as, &sp->cap[0], (size_t)Sp * (size_t)(n * k) * sizeof(double) + 1))
