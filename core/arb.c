@@ -263,6 +263,19 @@ static void conv_add(int64_t *restrict L, const double *restrict T, slong m)
         L[q] += (int64_t)T[q];
 }
 
+static void conv_sub(int64_t *restrict L, const double *restrict T, slong m)
+{
+    slong q = 0;
+    for (; q + 4 <= m; q += 4) {
+        L[q] -= (int64_t)T[q];
+        L[q + 1] -= (int64_t)T[q + 1];
+        L[q + 2] -= (int64_t)T[q + 2];
+        L[q + 3] -= (int64_t)T[q + 3];
+    }
+    for (; q < m; q++)
+        L[q] -= (int64_t)T[q];
+}
+
 /* level d = Σ_{t+u=d} A_t B_u for d < S: for t = 0, c, 2c, … one dgemm of
  * [A_t … A_(t+c−1)] (contiguous in a row of as) by the first column blocks of bs, whose
  * column block j, a sum of at most c k products of s-bit integers, is below
@@ -467,6 +480,14 @@ struct ssm_arb_split {
     int have_exp, ok;/* exponents held; all of them finite and within ±2^40 */
     int S, sa;       /* slices held (0: none), how many of them can be nonzero */
     slong plan;      /* split for products of up to this precision */
+    /* tracked (ssm_arb_split_track): the last product's right factor and exact levels */
+    int track;
+    double *bs;      /* its slices, k × S0·m (B_u in column block u) */
+    int64_t *lev;    /* its levels, S0 × n·m */
+    slong *eb;       /* its column exponents */
+    size_t tcap[3];  /* bytes held by bs, lev, eb */
+    slong m;         /* its columns */
+    int S0, sb0, s0; /* its slice count (0: none kept), nonzero slices, slice width */
 };
 
 ssm_status ssm_arb_split_create(ssm_arb_split **out)
@@ -481,6 +502,9 @@ void ssm_arb_split_free(ssm_arb_split *sp)
         return;
     free(sp->as);
     free(sp->ea);
+    free(sp->bs);
+    free(sp->lev);
+    free(sp->eb);
     free(sp);
 }
 
@@ -488,6 +512,12 @@ void ssm_arb_split_forget(ssm_arb_split *sp)
 {
     sp->have_exp = 0;
     sp->S = 0;
+    sp->S0 = 0;
+}
+
+void ssm_arb_split_track(ssm_arb_split *sp)
+{
+    sp->track = 1;
 }
 
 void ssm_arb_split_plan(ssm_arb_split *sp, slong prec)
@@ -535,6 +565,105 @@ static int split_keep(ssm_arb_split *sp, const arb_mat_t A, int s, int S)
     return 1;
 }
 
+/* blocks (level t + u, u from lo to J − 1) of A_t times B's block columns
+ * lo … J − 1 (bs, row stride ldb) added to (sign > 0) or taken from the
+ * levels: one dgemm, exact as in slice_levels */
+static void level_blocks(ssm_arb_mul_ws *ws, const double *at, size_t lda, const double *bs, size_t ldb, slong n, slong k,
+                         slong m, int t, int lo, int J, int sign)
+{
+    size_t nm = (size_t)(n * m), w = (size_t)(J - lo) * (size_t)m;
+    ssm_k_dgemm(1, 0, 0, (int)n, (int)w, (int)k, 1.0, at, (int)lda, bs + (size_t)lo * (size_t)m, (int)ldb, 0.0, ws->t,
+                (int)w);
+    for (int u = lo; u < J; u++) {
+        int64_t *L = ws->lev + (size_t)(t + u) * nm;
+        for (slong i = 0; i < n; i++) {
+            const double *T = ws->t + (size_t)i * w + (size_t)(u - lo) * (size_t)m;
+            if (sign > 0)
+                conv_add(L + (size_t)i * (size_t)m, T, m);
+            else
+                conv_sub(L + (size_t)i * (size_t)m, T, m);
+        }
+    }
+}
+
+/* the levels of A B (one slice a group) from those of the last product A B0
+ * kept in sp, where B agrees with B0 (the same column exponents) in its slices
+ * below u0: level d < S0 is the last one plus Σ A_t (B_u − B0_u) over u ≥ u0,
+ * the two products formed apart (each exact), the levels from S0 on anew; the
+ * same integers as slice_levels, so the same bits.  Only where it takes fewer
+ * slice products than starting afresh (the last Newton steps: B0 the X before
+ * a correction of 2^-190 … 2^-290 relative, u0 up to 12 of 17 slices); else,
+ * or with no product kept, slice_levels' sum. */
+static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const double *as, size_t lda, slong n, slong k,
+                         slong m, int S, int sa, int sb, int s)
+{
+    size_t nm = (size_t)(n * m), Sm = (size_t)S * (size_t)m;
+    int S0 = 0, u0 = 0;
+    if (sp->S0 > 0 && sp->m == m && sp->s0 == s && memcmp(sp->eb, ws->eb, (size_t)m * sizeof(slong)) == 0) {
+        S0 = sp->S0;
+        size_t S0m = (size_t)S0 * (size_t)m;
+        int same = 1, Smin = S0 < S ? S0 : S;
+        for (; u0 < Smin && same; u0 += same) /* the first slice in which some entry differs */
+            for (slong q = 0; q < k && same; q++)
+                same = memcmp(ws->bs + (size_t)q * Sm + (size_t)u0 * (size_t)m, sp->bs + (size_t)q * S0m + (size_t)u0 * (size_t)m,
+                              (size_t)m * sizeof(double)) == 0;
+    }
+    long fresh = 0, again = 0; /* block products either way */
+    for (int t = 0; t < sa; t++) {
+        int J = S - t < sb ? S - t : sb, lo = S0 - t < u0 ? S0 - t : u0, J0 = S0 - t < sp->sb0 ? S0 - t : sp->sb0;
+        lo = lo > 0 ? lo : 0;
+        J0 = S - t < J0 ? S - t : J0;
+        fresh += J > 0 ? J : 0;
+        again += (J > lo ? J - lo : 0) + (J0 > u0 ? J0 - u0 : 0);
+    }
+    if (S0 == 0 || again >= fresh) {
+        slice_levels(ws, as, lda, n, k, m, S, 1, sa, sb);
+        return;
+    }
+    size_t keep = (size_t)(S0 < S ? S0 : S) * nm;
+    memcpy(ws->lev, sp->lev, keep * sizeof *ws->lev);
+    memset(ws->lev + keep, 0, ((size_t)S * nm - keep) * sizeof *ws->lev);
+    for (int t = 0; t < sa; t++) {
+        const double *at = as + (size_t)t * (size_t)k;
+        int J = S - t < sb ? S - t : sb, lo = S0 - t < u0 ? S0 - t : u0;
+        lo = lo > 0 ? lo : 0;
+        if (lo < J)
+            level_blocks(ws, at, lda, ws->bs, Sm, n, k, m, t, lo, J, 1);
+        int J0 = S0 - t < sp->sb0 ? S0 - t : sp->sb0; /* the last product's terms above u0, levels below S */
+        J0 = S - t < J0 ? S - t : J0;
+        if (u0 < J0)
+            level_blocks(ws, at, lda, sp->bs, (size_t)S0 * (size_t)m, n, k, m, t, u0, J0, -1);
+    }
+}
+
+/* keep this product's B slices, column exponents and levels in sp (the
+ * buffers trade places with the workspace's) */
+static int levels_keep(ssm_arb_split *sp, ssm_arb_mul_ws *ws, slong m, int S, int sb, int s)
+{
+    double *b = ws->bs;
+    ws->bs = sp->bs;
+    sp->bs = b;
+    size_t c = ws->cap[1];
+    ws->cap[1] = sp->tcap[0];
+    sp->tcap[0] = c;
+    int64_t *l = ws->lev;
+    ws->lev = sp->lev;
+    sp->lev = l;
+    c = ws->cap[2];
+    ws->cap[2] = sp->tcap[1];
+    sp->tcap[1] = c;
+    if (!grow((void **)&sp->eb, &sp->tcap[2], (size_t)m * sizeof(slong) + 1)) {
+        sp->S0 = 0;
+        return 0;
+    }
+    memcpy(sp->eb, ws->eb, (size_t)m * sizeof(slong));
+    sp->m = m;
+    sp->S0 = S;
+    sp->sb0 = sb;
+    sp->s0 = s;
+    return 1;
+}
+
 /* the product of ssm_arb_mat_approx_mul_split, A's slices from sp when given */
 static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, const arb_mat_t B, slong prec,
                             ssm_arb_mul_ws *ws)
@@ -558,6 +687,8 @@ static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, c
     for (slong j = 0; ok && j < m; j++)
         ws->eb[j] = line_exp(B, j, 1, &ok);
     if (!ok) {
+        if (sp)
+            sp->S0 = 0;
         arb_mat_approx_mul(C, A, B, prec);
         return SSM_OK;
     }
@@ -574,8 +705,17 @@ static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, c
     } else
         sa = split_a(ws->as, lda, A, ea, s, S);
     sb = split_b(ws, B, s, S, chunk);
-    slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
+    int track = sp && sp->track && chunk == 1;
+    if (track)
+        levels_again(ws, sp, as, lda, n, k, m, S, sa, sb, s);
+    else
+        slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
     carry_pack(ws->p, ws->cy, ws->lev, (size_t)(n * m), s, S, L);
+    if (sp && !track)
+        sp->S0 = 0;
+    if (track && !levels_keep(sp, ws, m, S, sb, s))
+        return SSM_ERROR(SSM_ENOMEM, "arb: out of memory (a %ld x %ld x %ld product at %ld bits)", (long)n, (long)k,
+                         (long)m, (long)prec);
     if (sp && (const arb_struct *)C->entries == (const arb_struct *)A->entries)
         ssm_arb_split_forget(sp); /* C = A: the slices held are no longer A's */
     for (slong i = 0; i < n; i++)

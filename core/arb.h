@@ -71,6 +71,16 @@ void ssm_arb_split_forget(ssm_arb_split *sp);
 /* the next split cuts slices for products of up to prec bits (at least what
  * its own product needs): one split for a sequence of rising precisions */
 void ssm_arb_split_plan(ssm_arb_split *sp, slong prec);
+/* also keep, from each product, the right factor's slices and the exact
+ * level sums: the next product whose right factor agrees with the last one in
+ * its leading slices (the same column exponents; a Newton step's X after a
+ * correction of 2^-b relative agrees in about b/s of them) forms only the
+ * slice products of the slices that differ, twice (the new ones added, the
+ * last ones taken away), where that is fewer than all of them: the same
+ * integers, the same bits.  Where the split takes one slice of A a dgemm
+ * (⌈log₂ k⌉ odd: inner dimensions 17–32, 65–128, 257–512, …); elsewhere as
+ * ssm_arb_mat_approx_mul_split alone. */
+void ssm_arb_split_track(ssm_arb_split *sp);
 /* C = A B as ssm_arb_mat_approx_mul_split, A's slices from sp (cut there when
  * it holds too few).  ENOMEM when the workspace or sp cannot grow. */
 SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split_keep(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp,

@@ -162,6 +162,7 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK || (st = ssm_arb_split_create(&s->kA)) != SSM_OK ||
         (st = ssm_arb_split_create(&s->kX)) != SSM_OK || (st = ssm_arb_split_create(&s->kZ)) != SSM_OK)
         goto done;
+    ssm_arb_split_track(s->kA); /* A X: each X agrees with the last in its leading slices */
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {

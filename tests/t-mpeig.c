@@ -802,6 +802,71 @@ static void test_split_keep(ssm_arb_mul_ws *ws)
     arb_mat_clear(Q); arb_mat_clear(Q2); arb_mat_clear(R); arb_mat_clear(E);
 }
 
+/* the tracked left factor (ssm_arb_split_track): products A B_i with B_(i+1) = B_i + a small change
+ * (relative 2^-40 … 2^-300, so B_(i+1) agrees with B_i in its leading slices), a change that carries
+ * into a leading slice (B + 2^-ε … rounding up through ones), a column's exponent that moves, rising and
+ * falling precisions, inner dimensions 24 (one A slice a dgemm: the levels reused) and 40 (two: not
+ * reused) — every product the plain product's bits */
+static void test_split_track(ssm_arb_mul_ws *ws)
+{
+    static const slong ks[] = {24, 40};
+    static const slong precs[] = {120, 195, 289, 383, 383, 383, 200, 383, 600, 600};
+    static const int shrink[] = {0, 40, 90, 180, 290, 300, 60, 0, 250, 1};
+    int same = 1, cases = 0;
+    for (size_t h = 0; h < 2; h++) {
+        slong n = 13, k = ks[h], m = 11;
+        arb_mat_t A, B, D, C, E;
+        arb_mat_init(A, n, k); arb_mat_init(B, k, m); arb_mat_init(D, k, m); arb_mat_init(C, n, m); arb_mat_init(E, n, m);
+        ssm_arb_split *sp = NULL;
+        TRY(ssm_arb_split_create(&sp));
+        ssm_arb_split_track(sp);
+        ssm_arb_split_plan(sp, 700);
+        for (slong i = 0; i < n; i++)
+            for (slong j = 0; j < k; j++)
+                rand_entry(arb_mat_entry(A, i, j), 800, 5);
+        for (slong i = 0; i < k; i++)
+            for (slong j = 0; j < m; j++)
+                rand_entry(arb_mat_entry(B, i, j), 700, 5);
+        for (size_t q = 0; q < sizeof precs / sizeof precs[0]; q++) {
+            if (q > 0 && shrink[q] > 1) /* B += a change 2^-shrink below each entry */
+                for (slong i = 0; i < k; i++)
+                    for (slong j = 0; j < m; j++) {
+                        rand_entry(arb_mat_entry(D, i, j), 64, 2);
+                        arb_mul_2exp_si(arb_mat_entry(D, i, j), arb_mat_entry(D, i, j), -shrink[q]);
+                        arb_mul(arb_mat_entry(D, i, j), arb_mat_entry(D, i, j), arb_mat_entry(B, i, j), ARF_PREC_EXACT);
+                        arb_add(arb_mat_entry(B, i, j), arb_mat_entry(B, i, j), arb_mat_entry(D, i, j), ARF_PREC_EXACT);
+                    }
+            if (shrink[q] == 1) { /* a carry through a run of ones into a leading slice, and a column scaled */
+                arb_set_si(arb_mat_entry(B, 2, 3), 1);
+                arb_mul_2exp_si(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 400);
+                arb_sub_ui(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 1, ARF_PREC_EXACT);
+                arb_mul_2exp_si(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), -400);
+            }
+            if (q == 7)
+                for (slong i = 0; i < k; i++)
+                    arb_mul_2exp_si(arb_mat_entry(B, i, 4), arb_mat_entry(B, i, 4), 3);
+            TRY(ssm_arb_mat_approx_mul_split_keep(C, A, sp, B, precs[q], ws));
+            TRY(ssm_arb_mat_approx_mul_split(E, A, B, precs[q], ws));
+            same &= arb_mat_equal(C, E);
+            if (shrink[q] == 1) { /* the next product: that entry one unit up (2^0: the carry) */
+                arb_add_ui(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 0, ARF_PREC_EXACT);
+                arb_one(arb_mat_entry(D, 0, 0));
+                arb_mul_2exp_si(arb_mat_entry(D, 0, 0), arb_mat_entry(D, 0, 0), -400);
+                arb_add(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), arb_mat_entry(D, 0, 0), ARF_PREC_EXACT);
+                TRY(ssm_arb_mat_approx_mul_split_keep(C, A, sp, B, precs[q], ws));
+                TRY(ssm_arb_mat_approx_mul_split(E, A, B, precs[q], ws));
+                same &= arb_mat_equal(C, E);
+                cases++;
+            }
+            cases++;
+        }
+        ssm_arb_split_free(sp);
+        arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(D); arb_mat_clear(C); arb_mat_clear(E);
+    }
+    CHECK(same, "split product with a tracked left factor (levels of the last product reused where the right "
+          "factor's leading slices agree): the plain product's bits (%d products)", cases);
+}
+
 static void test_split_mul(void)
 {
     static const slong shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {64, 64, 64}, {20, 130, 9}};
@@ -837,6 +902,7 @@ static void test_split_mul(void)
     test_split_far_below(ws);
     test_split_round(ws);
     test_split_keep(ws);
+    test_split_track(ws);
     /* aliasing, and a non-finite entry (Arb's product: NaN propagates) */
     arb_mat_t A, B;
     arb_mat_init(A, 3, 3);
