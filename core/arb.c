@@ -589,13 +589,15 @@ static void level_blocks(ssm_arb_mul_ws *ws, const double *at, size_t lda, const
 /* the levels of A B (one slice a group) from those of the last product A B0
  * kept in sp, where B agrees with B0 (the same column exponents) in its slices
  * below u0: level d < S0 is the last one plus Σ A_t (B_u − B0_u) over u ≥ u0,
- * the two products formed apart (each exact), the levels from S0 on anew; the
- * same integers as slice_levels, so the same bits.  Only where it takes fewer
- * slice products than starting afresh (the last Newton steps: B0 the X before
- * a correction of 2^-190 … 2^-290 relative, u0 up to 12 of 17 slices); else,
- * or with no product kept, slice_levels' sum. */
+ * the two products formed apart (each exact), the levels from S0 on anew, one
+ * A slice a dgemm (B's plain slices: the first block row of bs); the same
+ * integers as slice_levels, so the same bits.  Only where it takes fewer
+ * dgemm calls' worth of slice products than starting afresh, where one call
+ * takes chunk of them (the last Newton steps: B0 the X before a correction of
+ * 2^-190 … 2^-290 relative, u0 up to 12 of 17 slices); else, or with no
+ * product kept, slice_levels' sum. */
 static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const double *as, size_t lda, slong n, slong k,
-                         slong m, int S, int sa, int sb, int s)
+                         slong m, int S, int chunk, int sa, int sb, int s)
 {
     size_t nm = (size_t)(n * m), Sm = (size_t)S * (size_t)m;
     int S0 = 0, u0 = 0;
@@ -616,8 +618,8 @@ static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const doub
         fresh += J > 0 ? J : 0;
         again += (J > lo ? J - lo : 0) + (J0 > u0 ? J0 - u0 : 0);
     }
-    if (S0 == 0 || again >= fresh) {
-        slice_levels(ws, as, lda, n, k, m, S, 1, sa, sb);
+    if (S0 == 0 || again * chunk >= fresh) { /* chunk: the blocks per dgemm afresh, one again */
+        slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
         return;
     }
     size_t keep = (size_t)(S0 < S ? S0 : S) * nm;
@@ -705,9 +707,9 @@ static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, c
     } else
         sa = split_a(ws->as, lda, A, ea, s, S);
     sb = split_b(ws, B, s, S, chunk);
-    int track = sp && sp->track && chunk == 1;
+    int track = sp && sp->track;
     if (track)
-        levels_again(ws, sp, as, lda, n, k, m, S, sa, sb, s);
+        levels_again(ws, sp, as, lda, n, k, m, S, chunk, sa, sb, s);
     else
         slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
     carry_pack(ws->p, ws->cy, ws->lev, (size_t)(n * m), s, S, L);

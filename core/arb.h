@@ -77,9 +77,9 @@ void ssm_arb_split_plan(ssm_arb_split *sp, slong prec);
  * correction of 2^-b relative agrees in about b/s of them) forms only the
  * slice products of the slices that differ, twice (the new ones added, the
  * last ones taken away), where that is fewer than all of them: the same
- * integers, the same bits.  Where the split takes one slice of A a dgemm
- * (⌈log₂ k⌉ odd: inner dimensions 17–32, 65–128, 257–512, …); elsewhere as
- * ssm_arb_mat_approx_mul_split alone. */
+ * integers, the same bits (those slice products one A slice a dgemm: where
+ * the split groups several, as at inner dimension 64, reused only where the
+ * products left are that many times fewer). */
 void ssm_arb_split_track(ssm_arb_split *sp);
 /* C = A B as ssm_arb_mat_approx_mul_split, A's slices from sp (cut there when
  * it holds too few).  ENOMEM when the workspace or sp cannot grow. */
