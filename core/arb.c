@@ -594,7 +594,7 @@ static void level_blocks(ssm_arb_mul_ws *ws, const double *at, size_t lda, const
  * integers as slice_levels, so the same bits.  Only where it takes fewer
  * dgemm calls' worth of slice products than starting afresh, where one call
  * takes chunk of them (the last Newton steps: B0 the X before a correction of
- * 2^-190 … 2^-290 relative, u0 up to 12 of 17 slices); else, or with no
+ * 2^-190 … 2^-290 relative: u0 = 7 and 11 of 17 slices at N = 32); else, or with no
  * product kept, slice_levels' sum. */
 static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const double *as, size_t lda, slong n, slong k,
                          slong m, int S, int chunk, int sa, int sb, int s)

@@ -33,7 +33,7 @@
  * Z R and Z T), and the residual keeps its exact level sums, so that the
  * next A X, whose X differs from the last only past the bits the step
  * corrected, forms only the slice products of the slices that changed (the
- * check step's and the backward error's: 7 and 12 of 17 slices reused at
+ * check step's and the backward error's: 7 and 11 of 17 slices reused at
  * N = 32 and 256 bits). */
 #include "diag/diag.h"
 #include "core/arb.h"
