@@ -591,9 +591,9 @@ static void level_blocks(ssm_arb_mul_ws *ws, const double *at, size_t lda, const
  * below u0: level d < S0 is the last one plus Σ A_t (B_u − B0_u) over u ≥ u0,
  * the two products formed apart (each exact), the levels from S0 on anew, one
  * A slice a dgemm (B's plain slices: the first block row of bs); the same
- * integers as slice_levels, so the same bits.  Only where it takes fewer
- * dgemm calls' worth of slice products than starting afresh, where one call
- * takes chunk of them (the last Newton steps: B0 the X before a correction of
+ * integers as slice_levels, so the same bits.  Only where that costs less
+ * than starting afresh, counting a slice product and an output block's
+ * conversions alike (the last Newton steps: B0 the X before a correction of
  * 2^-190 … 2^-290 relative: u0 = 7 and 11 of 17 slices at N = 32); else, or with no
  * product kept, slice_levels' sum. */
 static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const double *as, size_t lda, slong n, slong k,
@@ -618,7 +618,9 @@ static void levels_again(ssm_arb_mul_ws *ws, const ssm_arb_split *sp, const doub
         fresh += J > 0 ? J : 0;
         again += (J > lo ? J - lo : 0) + (J0 > u0 ? J0 - u0 : 0);
     }
-    if (S0 == 0 || again * chunk >= fresh) { /* chunk: the blocks per dgemm afresh, one again */
+    /* each slice product costs its multiply-adds and, per dgemm output block, the conversions to
+     * the levels (as much again, at n = 32 or 64): afresh one output block per chunk products */
+    if (S0 == 0 || 2 * again * chunk >= fresh * (chunk + 1)) {
         slice_levels(ws, as, lda, n, k, m, S, chunk, sa, sb);
         return;
     }
