@@ -54,10 +54,43 @@ void ssm_arb_mul_ws_free(ssm_arb_mul_ws *ws); /* NULL ok */
 SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split(arb_mat_t C, const arb_mat_t A, const arb_mat_t B,
                                                        slong prec, ssm_arb_mul_ws *ws);
 
+/* The left factor's slices kept for several products: a matrix that is the
+ * left factor of a sequence of products (the Newton residual's A at every
+ * step; X in X Z and, one step later, in X C; Z in the step's Z R and Z T)
+ * is cut into slices once.  The slices of a precision are a prefix of those
+ * of a higher one (the same width, set by the inner dimension), so the
+ * slices held serve every product up to the precision they were cut for;
+ * the results are those of ssm_arb_mat_approx_mul_split, bit for bit.  The
+ * caller says when the matrix changes (ssm_arb_split_forget); C = A does so
+ * itself. */
+typedef struct ssm_arb_split ssm_arb_split;
+SSM_MUST_CHECK ssm_status ssm_arb_split_create(ssm_arb_split **out);
+void ssm_arb_split_free(ssm_arb_split *sp); /* NULL ok */
+/* the matrix changed (or another is meant): the next product splits anew */
+void ssm_arb_split_forget(ssm_arb_split *sp);
+/* the next split cuts slices for products of up to prec bits (at least what
+ * its own product needs): one split for a sequence of rising precisions */
+void ssm_arb_split_plan(ssm_arb_split *sp, slong prec);
+/* also keep, from each product, the right factor's slices and the exact
+ * level sums: the next product whose right factor agrees with the last one in
+ * its leading slices (the same column exponents; a Newton step's X after a
+ * correction of 2^-b relative agrees in about b/s of them) forms only the
+ * slice products of the slices that differ, twice (the new ones added, the
+ * last ones taken away), where that is fewer than all of them: the same
+ * integers, the same bits (those slice products one A slice a dgemm: where
+ * the split groups several, as at inner dimension 64, reused only where the
+ * products left are that many times fewer). */
+void ssm_arb_split_track(ssm_arb_split *sp);
+/* C = A B as ssm_arb_mat_approx_mul_split, A's slices from sp (cut there when
+ * it holds too few).  ENOMEM when the workspace or sp cannot grow. */
+SSM_MUST_CHECK ssm_status ssm_arb_mat_approx_mul_split_keep(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp,
+                                                            const arb_mat_t B, slong prec, ssm_arb_mul_ws *ws);
+
 /* x 2^-e rounded to the nearest double (ties to even): arf_get_d(x 2^-e,
  * ARF_RND_NEAR) to the bit (x and e are not changed).  Where the result is a
  * normal double (|exponent| ≤ 1000), from x's top limb and a scan of the
- * others for the sticky bit: about 110 instructions (callgrind), against about 350 and an
+ * others for the sticky bit, the double put together from its fields (no
+ * ldexp): about 70 instructions (callgrind), against about 350 and an
  * allocation (MPFR's temporary) for arf_get_d; zero, NaN, ±∞ and the rest go
  * Arb's own way.  tests/t-mpeig.c checks it against arf_get_d. */
 double ssm_arf_get_d_2exp(const arf_t x, slong e);

@@ -27,7 +27,14 @@
  * ones.  The real products are core/arb.c's split products (exact double
  * slices of 23 bits through dgemm: 6 slices at 128 bits, 17 at 374; the
  * same bits on every BLAS kernel and thread count); the complex route's are
- * Arb's, inputs rounded to the product's precision. */
+ * Arb's, inputs rounded to the product's precision.  A left factor is cut
+ * into slices once for the products it enters unchanged (ssm_arb_split: A
+ * for every residual, X for X Z and the next step's X C, Z for the step's
+ * Z R and Z T), and the residual keeps its exact level sums, so that the
+ * next A X, whose X differs from the last only past the bits the step
+ * corrected, forms only the slice products of the slices that changed (the
+ * check step's and the backward error's: 7 and 11 of 17 slices reused at
+ * N = 32 and 256 bits). */
 #include "diag/diag.h"
 #include "core/arb.h"
 #include "diag/mpeig_impl.h"
@@ -52,7 +59,7 @@
 
 /* scratch midpoints of the block solves, kept in the state: no limbs
  * allocated and freed per block */
-enum { T_DEN, T_RE, T_IM, T_YR, T_YI, T_DR, T_DI, T_CR, T_CI, T_MR, T_MI, T_N };
+enum { T_DEN, T_DENM, T_RE, T_IM, T_YR, T_YI, T_DR, T_DI, T_CR, T_CI, T_MR, T_MI, T_N };
 
 struct ssm_mpeig_newton {
     slong n, m;   /* order, number of diagonal blocks */
@@ -61,11 +68,13 @@ struct ssm_mpeig_newton {
     arb_ptr a, b; /* D per block */
     arb_mat_t A, X, Z, T, R, Y, C;
     ssm_arb_mul_ws *ws; /* the products' scratch */
+    ssm_arb_split *kA, *kX, *kZ; /* the slices of A, X and Z as left factors, kept while they hold */
     /* a complex A (cplx = 1): the plain iteration, V = X, W = Z, 1×1 blocks */
     int cplx;
     acb_ptr lam;
     acb_mat_t cA, cV, cW, cT, cR, cY, cC, cP, cQ;
     arf_struct tmp[T_N]; /* the block solves' scratch */
+    slong room;   /* limbs reserved in the state's long mantissas (room_for) */
     double bits;  /* estimated accuracy of X (bits) */
     slong kb;     /* log2 |X|max |Z|max: a cheap stand-in for log2 κ */
 };
@@ -85,6 +94,9 @@ void ssm_mpeig_newton_free(ssm_mpeig_newton *s)
         arb_mat_clear(s->R); arb_mat_clear(s->Y); arb_mat_clear(s->C);
     }
     ssm_arb_mul_ws_free(s->ws);
+    ssm_arb_split_free(s->kA);
+    ssm_arb_split_free(s->kX);
+    ssm_arb_split_free(s->kZ);
     if (s->lam) {
         _acb_vec_clear(s->lam, s->n);
         acb_mat_clear(s->cA); acb_mat_clear(s->cV); acb_mat_clear(s->cW); acb_mat_clear(s->cT);
@@ -124,10 +136,11 @@ static slong low_prec(slong ph, slong rel, slong amp)
 
 /* C = A B at prec, radii ignored (core/arb.c: exact double slices, error
  * ≤ n 2^-prec max|a_i·| max|b_·j|, what inputs rounded to prec bits give);
- * C may alias A or B */
-static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, const arb_mat_t B, slong prec)
+ * A's slices kept in k (the caller forgets them when A changes) */
+static ssm_status mul(ssm_mpeig_newton *s, arb_mat_t C, const arb_mat_t A, ssm_arb_split *k, const arb_mat_t B,
+                      slong prec)
 {
-    return ssm_arb_mat_approx_mul_split(C, A, B, prec, s->ws);
+    return ssm_arb_mat_approx_mul_split_keep(C, A, k, B, prec, s->ws);
 }
 
 ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
@@ -153,8 +166,10 @@ ssm_status ssm_mpeig_newton_create(ssm_mpeig_newton **out, const arb_mat_t A)
     arb_mat_init(s->A, n, n); arb_mat_init(s->X, n, n); arb_mat_init(s->Z, n, n); arb_mat_init(s->T, n, n);
     arb_mat_init(s->R, n, n); arb_mat_init(s->Y, n, n); arb_mat_init(s->C, n, n);
     arb_mat_get_mid(s->A, A);
-    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK)
+    if ((st = ssm_arb_mul_ws_create(&s->ws)) != SSM_OK || (st = ssm_arb_split_create(&s->kA)) != SSM_OK ||
+        (st = ssm_arb_split_create(&s->kX)) != SSM_OK || (st = ssm_arb_split_create(&s->kZ)) != SSM_OK)
         goto done;
+    ssm_arb_split_track(s->kA); /* A X: each X agrees with the last in its leading slices */
     /* double start: dgeev (balanced) gives X directly, pairs as (Re v, Im v) columns */
     for (slong i = 0; i < n; i++)
         for (slong k = 0; k < n; k++) {
@@ -257,13 +272,16 @@ ssm_status ssm_mpeig_newton_kappa(double *kappa, const ssm_mpeig_newton *s)
 
 /* (cr, ci) = (yr + i yi) / (dr + i di) on midpoints at prec: (y conj d)/|d|²,
  * the products and |d|² 8 bits wider; a zero d gives NaN/∞, as acb_div's
- * midpoint */
+ * midpoint.  |d|² in *den, computed there unless kept (then it is that of
+ * ±conj… of this d: the mirror block's, the same bits) */
 static void cdiv_mid(arf_t cr, arf_t ci, const arf_t yr, const arf_t yi, const arf_t dr, const arf_t di, slong prec,
-                     arf_struct *tmp)
+                     arf_struct *tmp, arf_ptr den, int kept)
 {
-    arf_ptr den = tmp + T_DEN, re = tmp + T_RE, im = tmp + T_IM;
-    arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
-    arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    arf_ptr re = tmp + T_RE, im = tmp + T_IM;
+    if (!kept) {
+        arf_mul(den, dr, dr, prec + 8, ARF_RND_NEAR);
+        arf_addmul(den, di, di, prec + 8, ARF_RND_NEAR);
+    }
     arf_mul(re, yr, dr, prec + 8, ARF_RND_NEAR);
     arf_addmul(re, yi, di, prec + 8, ARF_RND_NEAR);
     arf_mul(im, yi, dr, prec + 8, ARF_RND_NEAR);
@@ -278,8 +296,11 @@ static void cdiv_mid(arf_t cr, arf_t ci, const arf_t yr, const arf_t yi, const a
  * which J also acts as i): C₊ = Y₊/(λ_b − λ_k), C₋ = Y₋/(conj λ_b − λ_k).
  * The 1×2 row c1 + i c2 and the 2×1 column c1 − i c2 are C₊ alone.  On
  * midpoints, sums and quotients rounded as Arb's ball operations round theirs
- * (towards zero, ARB_RND), C's radii zero. */
-static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax)
+ * (towards zero, ARB_RND), C's radii zero.  kept: block (b, k) was solved
+ * just before, and its |d|² (in the scratch) serve here: its d are −d and
+ * −conj d of this block's (rounded towards zero: the negatives, bit for bit),
+ * of the same modulus. */
+static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, double *rmax, int kept)
 {
     slong ik = s->off[k], jb = s->off[b];
     int sk = s->sz[k], sb = s->sz[b];
@@ -302,7 +323,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             arf_mul_2exp_si(yi, yi, -1);
             arf_zero(dr); /* d = −2ib */
             arf_mul_si(di, bk, -2, prec, rd);
-            cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+            cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, 0);
             arf_set(CE(0, 0), cr);
             arf_neg(CE(0, 1), ci);
             arf_set(CE(1, 0), CE(0, 1));
@@ -321,7 +342,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
             arf_neg(yi, YE(1, 0));
         arf_sub(dr, ab, ak, prec, rd);
         arf_sub(di, bb, bk, prec, rd);
-        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, kept);
         arf_set(CE(0, 0), cr);
         if (row)
             arf_set(CE(0, 1), ci);
@@ -336,7 +357,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arf_mul_2exp_si(yi, yi, -1);
         arf_sub(dr, ab, ak, prec, rd);
         arf_sub(di, bb, bk, prec, rd);
-        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t);
+        cdiv_mid(cr, ci, yr, yi, dr, di, prec, t, t + T_DEN, kept);
         /* C₋: conj λ_b − λ_k */
         arf_sub(yr, YE(0, 0), YE(1, 1), prec, rd);
         arf_add(yi, YE(0, 1), YE(1, 0), prec, rd);
@@ -345,7 +366,7 @@ static void solve_block(ssm_mpeig_newton *s, slong k, slong b, slong prec, doubl
         arf_mul_2exp_si(yi, yi, -1);
         arf_neg(di, bb);
         arf_sub(di, di, bk, prec, rd);
-        cdiv_mid(mr, mi, yr, yi, dr, di, prec, t);
+        cdiv_mid(mr, mi, yr, yi, dr, di, prec, t, t + T_DENM, kept);
         /* C = [[α+γ, β+δ], [δ−β, α−γ]] with c₊ = α + iβ, c₋ = γ − iδ */
         arf_add(CE(0, 0), cr, mr, prec, rd);
         arf_sub(CE(1, 1), cr, mr, prec, rd);
@@ -531,7 +552,7 @@ static ssm_status step_complex(ssm_mpeig_newton *s, slong ph, double *rmax)
 /* T = A X and R = A X − X D at ph (midpoints) */
 static ssm_status residual(ssm_mpeig_newton *s, slong ph)
 {
-    ssm_status st = mul(s, s->T, s->A, s->X, ph);
+    ssm_status st = mul(s, s->T, s->A, s->kA, s->X, ph);
     if (st != SSM_OK)
         return st;
     arf_t t;
@@ -555,6 +576,22 @@ static ssm_status residual(ssm_mpeig_newton *s, slong ph)
     }
     arf_clear(t);
     return SSM_OK;
+}
+
+/* every mantissa of M that is on the heap (over two limbs) given room for
+ * limbs limbs: Arb grows a mantissa by a reallocation whenever a longer result
+ * is written into it, which the rising precision of the steps does to every
+ * entry of X, Z, R and T at every step; reserved once, the steps write in place */
+static void room_for(arb_mat_t M, slong limbs)
+{
+    for (slong i = 0; i < arb_mat_nrows(M); i++)
+        for (slong k = 0; k < arb_mat_ncols(M); k++) {
+            arf_ptr x = MID(M, i, k);
+            if (ARF_HAS_PTR(x) && ARF_PTR_ALLOC(x) < limbs) {
+                ARF_PTR_D(x) = flint_realloc(ARF_PTR_D(x), (size_t)limbs * sizeof(mp_limb_t));
+                ARF_PTR_ALLOC(x) = limbs;
+            }
+        }
 }
 
 /* M += D at ph, midpoints (radii stay zero) */
@@ -595,20 +632,22 @@ static void update_d(ssm_mpeig_newton *s, slong ph)
  * at every switch between two limbs and more */
 static ssm_status update_xz(ssm_mpeig_newton *s, slong ph)
 {
-    ssm_status st = mul(s, s->Y, s->X, s->C, low_prec(ph, max_exp(s->C), 0));
+    ssm_status st = mul(s, s->Y, s->X, s->kX, s->C, low_prec(ph, max_exp(s->C), 0));
     if (st != SSM_OK)
         return st;
     add_mid(s->X, s->Y, ph);
-    if ((st = mul(s, s->T, s->X, s->Z, ph)) != SSM_OK)
+    ssm_arb_split_forget(s->kX);
+    if ((st = mul(s, s->T, s->X, s->kX, s->Z, ph)) != SSM_OK)
         return st;
     for (slong i = 0; i < s->n; i++)
         for (slong k = 0; k < s->n; k++)
             arf_neg(MID(s->T, i, k), MID(s->T, i, k));
     for (slong i = 0; i < s->n; i++)
         arf_add_ui(MID(s->T, i, i), MID(s->T, i, i), 1, ph, ARF_RND_NEAR);
-    if ((st = mul(s, s->Y, s->Z, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
+    if ((st = mul(s, s->Y, s->Z, s->kZ, s->T, low_prec(ph, max_exp(s->T), 0))) != SSM_OK)
         return st;
     add_mid(s->Z, s->Y, ph);
+    ssm_arb_split_forget(s->kZ);
     return SSM_OK;
 }
 
@@ -616,6 +655,12 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
 {
     if (s->cplx)
         return step_complex(s, ph, rmax);
+    if (ph > 2 * FLINT_BITS) { /* the mantissas on the heap (from the step before): room for the precisions to come */
+        room_for(s->X, s->room);
+        room_for(s->Z, s->room);
+        room_for(s->R, s->room);
+        room_for(s->T, s->room);
+    }
     ssm_status st = residual(s, ph);
     if (st != SSM_OK)
         return st;
@@ -626,12 +671,15 @@ ssm_status ssm_mpeig_newton_step(ssm_mpeig_newton *s, slong ph, double *rmax)
     s->kb = max_exp(s->X) + max_exp(s->Z);
     s->kb = s->kb > 0 ? s->kb : 0;
     slong pc = low_prec(ph, eR == WORD_MIN ? WORD_MIN : eR - eT, s->kb);
-    if ((st = mul(s, s->Y, s->Z, s->R, pc)) != SSM_OK)
+    if ((st = mul(s, s->Y, s->Z, s->kZ, s->R, pc)) != SSM_OK)
         return st;
     *rmax = 0.0;
-    for (slong k = 0; k < s->m; k++)
-        for (slong b = 0; b < s->m; b++)
-            solve_block(s, k, b, pc, rmax);
+    for (slong k = 0; k < s->m; k++) /* (k, b) and its mirror (b, k): one |d|² for both */
+        for (slong b = k; b < s->m; b++) {
+            solve_block(s, k, b, pc, rmax, 0);
+            if (b != k)
+                solve_block(s, b, k, pc, rmax, 1);
+        }
     if (!(*rmax < 0.25)) /* outside the region of quadratic convergence (or ∞): stop here */
         return NO_CONV();
     update_d(s, ph);
@@ -674,6 +722,8 @@ ssm_status ssm_mpeig_newton_refine(ssm_mpeig_newton *s, double target, slong w)
         ssm_status st = ssm_arb_mul_ws_reserve(s->ws, s->n, s->n, s->n, w + w / 2);
         if (st != SSM_OK)
             return st;
+        ssm_arb_split_plan(s->kA, w + w / 2); /* A's slices cut once for every residual */
+        s->room = (w + w / 2 + FLINT_BITS - 1) / FLINT_BITS + 1;
     }
     for (int it = 0; it < 40 && s->bits < target; it++) {
         slong ph = ssm_mpeig_newton_next_prec(s, target);

@@ -687,6 +687,186 @@ static void test_split_far_below(ssm_arb_mul_ws *ws)
     }
 }
 
+/* the split product's one rounding against arf_set_round of the exact product, 1×1×1 (slice width
+ * 26): a with at most S·26 bits fills slices 0 … S − 1 at most and b of at most 26 bits slice 0, so no
+ * slice product is dropped (t + u < S) and the slices' sum is a b exactly; a b rounded to p bits, to
+ * nearest: the top p bits of a random, then the bit below them 1 and zeros after it (a tie; both
+ * parities of the last bit kept), or nonzero bits after it, or all ones (the rounding carries into a
+ * new top bit), or a short a (exact); b = ±1 (those patterns) or random below 2^25 */
+static void test_split_round(ssm_arb_mul_ws *ws)
+{
+    arb_mat_t A, B, C;
+    arb_mat_init(A, 1, 1); arb_mat_init(B, 1, 1); arb_mat_init(C, 1, 1);
+    arf_t want;
+    arf_init(want);
+    fmpz_t a;
+    fmpz_init(a);
+    int bad = 0, n = 0;
+    for (int it = 0; it < 3000; it++) {
+        slong p = 20 + (slong)(t_rand() % 400), S = (p + 8 + 25) / 26, room = S * 26 - p; /* bits below the p: ≥ 8 */
+        int kind = it % 5;
+        fmpz_zero(a);
+        if (kind == 3) { /* p + room ones: rounds up to a power of two */
+            fmpz_one(a);
+            fmpz_mul_2exp(a, a, (ulong)(p + room));
+            fmpz_sub_ui(a, a, 1);
+        } else {
+            for (slong b = 0; b < p; b += 60)
+                fmpz_mul_2exp(a, a, 60), fmpz_add_ui(a, a, t_rand() >> 4);
+            fmpz_fdiv_q_2exp(a, a, (ulong)((60 - p % 60) % 60));
+            fmpz_setbit(a, (ulong)(p - 1)); /* exactly p bits */
+            if (kind == 4) /* short: exact */
+                fmpz_fdiv_q_2exp(a, a, (ulong)(t_rand() % (ulong)p));
+            else {
+                slong r = (slong)(t_rand() % (ulong)room) + 1; /* bits below the p: 1 … room */
+                fmpz_mul_2exp(a, a, (ulong)r);
+                fmpz_setbit(a, (ulong)(r - 1)); /* the bit below the p: one half */
+                if (kind == 2 && r > 1) { /* above the half: some of the bits below it */
+                    slong h = r - 1 < 30 ? r - 1 : 30;
+                    fmpz_add_ui(a, a, 1 + t_rand() % (((ulong)1 << h) - 1));
+                }
+            }
+        }
+        if (t_rand() & 1)
+            fmpz_neg(a, a);
+        arb_set_fmpz(arb_mat_entry(A, 0, 0), a);
+        arb_mul_2exp_si(arb_mat_entry(A, 0, 0), arb_mat_entry(A, 0, 0), (slong)(t_rand() % 200) - 100);
+        slong bb = it % 3 == 0 ? (t_rand() & 1 ? 1 : -1) : (slong)(t_rand() % ((ulong)1 << 26)) - ((slong)1 << 25);
+        arb_set_si(arb_mat_entry(B, 0, 0), bb);
+        arf_mul(want, arb_midref(arb_mat_entry(A, 0, 0)), arb_midref(arb_mat_entry(B, 0, 0)), ARF_PREC_EXACT,
+                ARF_RND_DOWN);
+        arf_set_round(want, want, p, ARF_RND_NEAR);
+        TRY(ssm_arb_mat_approx_mul_split(C, A, B, p, ws));
+        bad += !arf_equal(want, arb_midref(arb_mat_entry(C, 0, 0)));
+        n++;
+    }
+    CHECK(bad == 0, "split product, exact slice sums rounded once: %d of %d differ from arf_set_round (ties, "
+          "carries, exact)", bad, n);
+    fmpz_clear(a);
+    arf_clear(want);
+    arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C);
+}
+
+/* the kept slices of a left factor (ssm_arb_mat_approx_mul_split_keep) give the plain product's bits:
+ * precisions rising (past what the slices held were cut for), falling, planned ahead, after the factor
+ * changed (forgotten), and with C = A (which forgets them itself) */
+static void test_split_keep(ssm_arb_mul_ws *ws)
+{
+    static const slong precs[] = {120, 97, 195, 126, 383, 383, 64, 289, 600};
+    const slong n = 12, k = 33, m = 7;
+    arb_mat_t A, B, C, D, Q;
+    arb_mat_init(A, n, k); arb_mat_init(B, k, m); arb_mat_init(C, n, m); arb_mat_init(D, n, m);
+    arb_mat_init(Q, k, k);
+    ssm_arb_split *sp = NULL;
+    TRY(ssm_arb_split_create(&sp));
+    for (slong i = 0; i < n; i++)
+        for (slong j = 0; j < k; j++)
+            rand_entry(arb_mat_entry(A, i, j), 700, 6);
+    int same = 1, cases = 0;
+    for (int round = 0; round < 3; round++) {
+        if (round == 1)
+            ssm_arb_split_plan(sp, 450);
+        if (round == 2) { /* the factor changes */
+            rand_entry(arb_mat_entry(A, 3, 5), 700, 6);
+            ssm_arb_split_forget(sp);
+        }
+        for (size_t q = 0; q < sizeof precs / sizeof precs[0]; q++) {
+            for (slong i = 0; i < k; i++)
+                for (slong j = 0; j < m; j++)
+                    rand_entry(arb_mat_entry(B, i, j), (int)precs[q] + 40, 6);
+            TRY(ssm_arb_mat_approx_mul_split_keep(C, A, sp, B, precs[q], ws));
+            TRY(ssm_arb_mat_approx_mul_split(D, A, B, precs[q], ws));
+            same &= arb_mat_equal(C, D);
+            cases++;
+        }
+    }
+    /* C = A: a square factor, its slices forgotten by the product that overwrites it */
+    for (slong i = 0; i < k; i++)
+        for (slong j = 0; j < k; j++)
+            rand_entry(arb_mat_entry(Q, i, j), 300, 3);
+    arb_mat_t Q2, R, E;
+    arb_mat_init(Q2, k, k);
+    arb_mat_init(R, k, k);
+    arb_mat_init(E, k, k);
+    arb_mat_set(Q2, Q);
+    TRY(ssm_arb_mat_approx_mul_split_keep(Q, Q, sp, Q2, 200, ws)); /* Q ← Q Q2 */
+    TRY(ssm_arb_mat_approx_mul_split(R, Q2, Q2, 200, ws));
+    same &= arb_mat_equal(Q, R);
+    TRY(ssm_arb_mat_approx_mul_split_keep(E, Q, sp, Q2, 150, ws)); /* the new Q's slices */
+    TRY(ssm_arb_mat_approx_mul_split(R, Q, Q2, 150, ws));
+    same &= arb_mat_equal(E, R);
+    CHECK(same, "split product with kept slices of the left factor: the plain product's bits (%d products, "
+          "rising, falling and planned precisions, a changed factor, C = A)", cases + 2);
+    ssm_arb_split_free(sp);
+    arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C); arb_mat_clear(D);
+    arb_mat_clear(Q); arb_mat_clear(Q2); arb_mat_clear(R); arb_mat_clear(E);
+}
+
+/* the tracked left factor (ssm_arb_split_track): products A B_i with B_(i+1) = B_i + a small change
+ * (relative 2^-40 … 2^-300, so B_(i+1) agrees with B_i in its leading slices), a change that carries
+ * into a leading slice (B + 2^-ε … rounding up through ones), a column's exponent that moves, rising and
+ * falling precisions, inner dimensions 24 (one A slice a dgemm: the levels reused) and 40 (two: not
+ * reused) — every product the plain product's bits */
+static void test_split_track(ssm_arb_mul_ws *ws)
+{
+    static const slong ks[] = {24, 40};
+    static const slong precs[] = {120, 195, 289, 383, 383, 383, 200, 383, 600, 600};
+    static const int shrink[] = {0, 40, 90, 180, 290, 300, 60, 0, 250, 1};
+    int same = 1, cases = 0;
+    for (size_t h = 0; h < 2; h++) {
+        slong n = 13, k = ks[h], m = 11;
+        arb_mat_t A, B, D, C, E;
+        arb_mat_init(A, n, k); arb_mat_init(B, k, m); arb_mat_init(D, k, m); arb_mat_init(C, n, m); arb_mat_init(E, n, m);
+        ssm_arb_split *sp = NULL;
+        TRY(ssm_arb_split_create(&sp));
+        ssm_arb_split_track(sp);
+        ssm_arb_split_plan(sp, 700);
+        for (slong i = 0; i < n; i++)
+            for (slong j = 0; j < k; j++)
+                rand_entry(arb_mat_entry(A, i, j), 800, 5);
+        for (slong i = 0; i < k; i++)
+            for (slong j = 0; j < m; j++)
+                rand_entry(arb_mat_entry(B, i, j), 700, 5);
+        for (size_t q = 0; q < sizeof precs / sizeof precs[0]; q++) {
+            if (q > 0 && shrink[q] > 1) /* B += a change 2^-shrink below each entry */
+                for (slong i = 0; i < k; i++)
+                    for (slong j = 0; j < m; j++) {
+                        rand_entry(arb_mat_entry(D, i, j), 64, 2);
+                        arb_mul_2exp_si(arb_mat_entry(D, i, j), arb_mat_entry(D, i, j), -shrink[q]);
+                        arb_mul(arb_mat_entry(D, i, j), arb_mat_entry(D, i, j), arb_mat_entry(B, i, j), ARF_PREC_EXACT);
+                        arb_add(arb_mat_entry(B, i, j), arb_mat_entry(B, i, j), arb_mat_entry(D, i, j), ARF_PREC_EXACT);
+                    }
+            if (shrink[q] == 1) { /* a carry through a run of ones into a leading slice, and a column scaled */
+                arb_set_si(arb_mat_entry(B, 2, 3), 1);
+                arb_mul_2exp_si(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 400);
+                arb_sub_ui(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 1, ARF_PREC_EXACT);
+                arb_mul_2exp_si(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), -400);
+            }
+            if (q == 7)
+                for (slong i = 0; i < k; i++)
+                    arb_mul_2exp_si(arb_mat_entry(B, i, 4), arb_mat_entry(B, i, 4), 3);
+            TRY(ssm_arb_mat_approx_mul_split_keep(C, A, sp, B, precs[q], ws));
+            TRY(ssm_arb_mat_approx_mul_split(E, A, B, precs[q], ws));
+            same &= arb_mat_equal(C, E);
+            if (shrink[q] == 1) { /* the next product: that entry one unit up (2^0: the carry) */
+                arb_add_ui(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), 0, ARF_PREC_EXACT);
+                arb_one(arb_mat_entry(D, 0, 0));
+                arb_mul_2exp_si(arb_mat_entry(D, 0, 0), arb_mat_entry(D, 0, 0), -400);
+                arb_add(arb_mat_entry(B, 2, 3), arb_mat_entry(B, 2, 3), arb_mat_entry(D, 0, 0), ARF_PREC_EXACT);
+                TRY(ssm_arb_mat_approx_mul_split_keep(C, A, sp, B, precs[q], ws));
+                TRY(ssm_arb_mat_approx_mul_split(E, A, B, precs[q], ws));
+                same &= arb_mat_equal(C, E);
+                cases++;
+            }
+            cases++;
+        }
+        ssm_arb_split_free(sp);
+        arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(D); arb_mat_clear(C); arb_mat_clear(E);
+    }
+    CHECK(same, "split product with a tracked left factor (levels of the last product reused where the right "
+          "factor's leading slices agree): the plain product's bits (%d products)", cases);
+}
+
 static void test_split_mul(void)
 {
     static const slong shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {33, 64, 17}, {64, 64, 64}, {20, 130, 9}};
@@ -720,6 +900,9 @@ static void test_split_mul(void)
             arb_mat_clear(A); arb_mat_clear(B); arb_mat_clear(C); arb_mat_clear(D);
         }
     test_split_far_below(ws);
+    test_split_round(ws);
+    test_split_keep(ws);
+    test_split_track(ws);
     /* aliasing, and a non-finite entry (Arb's product: NaN propagates) */
     arb_mat_t A, B;
     arb_mat_init(A, 3, 3);
