@@ -1065,6 +1065,29 @@ static void trsm_right(int upper, int trans, int unit, int m, int n, double alph
     }
 }
 
+/* the arguments dtrsm and dtrmm share, decoded; 0 when nothing is left to do (an empty B, or α = 0,
+ * where both set B = 0 as the reference does) */
+typedef struct {
+    int m, n, lda, ldb, left, upper, trans, unit;
+    double alpha;
+} tri_call;
+
+static int tri_decode(tri_call *t, const char *side, const char *uplo, const char *transa, const char *diag,
+                      const int *m, const int *n, const double *alpha, const int *lda, double *b, const int *ldb)
+{
+    *t = (tri_call){*m, *n, *lda, *ldb, *side == 'L' || *side == 'l', *uplo == 'U' || *uplo == 'u',
+                    !(*transa == 'N' || *transa == 'n'), *diag == 'U' || *diag == 'u', *alpha};
+    if (t->m == 0 || t->n == 0)
+        return 0;
+    if (t->alpha == 0.0) {
+        for (int j = 0; j < t->n; j++)
+            for (int i = 0; i < t->m; i++)
+                b[(size_t)j * t->ldb + i] = 0.0;
+        return 0;
+    }
+    return 1;
+}
+
 void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
                     const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
                     size_t l1, size_t l2, size_t l3, size_t l4);
@@ -1073,18 +1096,11 @@ void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, cons
                     size_t l1, size_t l2, size_t l3, size_t l4)
 {
     (void)l1; (void)l2; (void)l3; (void)l4;
-    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
-    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
-    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
-    double al = *alpha;
-    if (M == 0 || N == 0)
+    tri_call t;
+    if (!tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
         return;
-    if (al == 0.0) {
-        for (int j = 0; j < N; j++)
-            for (int i = 0; i < M; i++)
-                b[(size_t)j * ldB + i] = 0.0;
-        return;
-    }
+    int M = t.m, N = t.n, ldA = t.lda, ldB = t.ldb, left = t.left, upper = t.upper, trans = t.trans, unit = t.unit;
+    double al = t.alpha;
     if (!left) {
         trsm_right(upper, trans, unit, M, N, al, a, ldA, b, ldB);
         return;
@@ -1221,18 +1237,11 @@ void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, cons
                     size_t l1, size_t l2, size_t l3, size_t l4)
 {
     (void)l1; (void)l2; (void)l3; (void)l4;
-    int M = *m, N = *n, ldA = *lda, ldB = *ldb;
-    int left = *side == 'L' || *side == 'l', upper = *uplo == 'U' || *uplo == 'u';
-    int trans = !(*transa == 'N' || *transa == 'n'), unit = *diag == 'U' || *diag == 'u';
-    double al = *alpha;
-    if (M == 0 || N == 0)
+    tri_call t;
+    if (!tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
         return;
-    if (al == 0.0) {
-        for (int j = 0; j < N; j++)
-            for (int i = 0; i < M; i++)
-                b[(size_t)j * ldB + i] = 0.0;
-        return;
-    }
+    int M = t.m, N = t.n, ldA = t.lda, ldB = t.ldb, left = t.left, upper = t.upper, trans = t.trans, unit = t.unit;
+    double al = t.alpha;
     if (left) {
         trmm_left(upper, trans, unit, M, N, al, a, ldA, b, ldB);
         return;
