@@ -946,28 +946,29 @@ void ssm_ref_dgemv_(const char *trans, const int *m, const int *n, const double 
  * the bits are the reference's: op(A) X = α B (left) or X op(A) = α B (right),
  * X over B.  The left, untransposed solves (the LU's) update each column of B
  * as a sequence of axpys B(i) −= B(k)·A(i,k) over k; those run 8 rows at a
- * time (the clones only widen the rows: no FMA), four columns together, and
- * the columns split over two threads when that pays — columns are independent,
+ * time (the clones only widen the rows: no FMA), and the columns split over
+ * two threads when that pays — columns are independent,
  * so neither changes a bit.  The other six cases are the reference loops. */
 #define TA(i, k) a[(size_t)(k) * lda + (i)]
 #define TB(i, j) b[(size_t)(j) * ldb + (i)]
 
-/* b_i −= s·a_i for i in [i0, i1), 8 at a time where they fit */
+/* y_i += s·x_i for i in [i0, i1), 8 at a time where they fit (y_i −= s·x_i is this with −s: the
+ * product of −s is the negated product, and y + (−p) is y − p, bit for bit) */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-static void axpy_neg(double *restrict y, const double *restrict x, double s, int i0, int i1)
+static void axpy8(double *restrict y, const double *restrict x, double s, int i0, int i1)
 {
     int i = i0;
     for (; i + 8 <= i1; i += 8) {
         v8 u, v;
         LOAD8(u, y + i);
         LOAD8(v, x + i);
-        u = u - s * v;
+        u = u + v * s;
         STORE8(y + i, u);
     }
     for (; i < i1; i++)
-        y[i] = y[i] - s * x[i];
+        y[i] = y[i] + x[i] * s;
 }
 
 typedef struct {
@@ -995,9 +996,9 @@ static void *trsm_left_cols(void *arg)
                 if (!t->unit)
                     bj[k] = bj[k] / TA(k, k);
                 if (t->upper)
-                    axpy_neg(bj, a + (size_t)k * lda, bj[k], 0, k);
+                    axpy8(bj, a + (size_t)k * lda, -bj[k], 0, k);
                 else
-                    axpy_neg(bj, a + (size_t)k * lda, bj[k], k + 1, m);
+                    axpy8(bj, a + (size_t)k * lda, -bj[k], k + 1, m);
             }
         }
     }
@@ -1119,8 +1120,6 @@ void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, cons
     }
     run_halves(trsm_left_cols, &lo, &hi);
 }
-#undef TA
-#undef TB
 
 /* The fixed kernel's triangular product and rank-1 update, in place of the
  * reference dtrmm and dger for the same reason as dtrsm (the block reflectors
@@ -1129,26 +1128,6 @@ void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, cons
  * entry.  Right-side products transform each row of B on its own, so they run
  * their rows in two halves on two threads when that pays; the axpys go 8 rows
  * at a time. */
-#define TA(i, k) a[(size_t)(k) * lda + (i)]
-#define TB(i, j) b[(size_t)(j) * ldb + (i)]
-
-/* y_i += s·x_i for i in [i0, i1), 8 at a time where they fit */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-static void axpy_pos(double *restrict y, const double *restrict x, double s, int i0, int i1)
-{
-    int i = i0;
-    for (; i + 8 <= i1; i += 8) {
-        v8 u, v;
-        LOAD8(u, y + i);
-        LOAD8(v, x + i);
-        u = u + v * s;
-        STORE8(y + i, u);
-    }
-    for (; i < i1; i++)
-        y[i] = y[i] + x[i] * s;
-}
 
 /* y_i = s·y_i for i in [0, m) */
 static void scale_col(double *y, double s, int m)
@@ -1173,7 +1152,7 @@ static void *trmm_right_rows(void *arg)
             scale_col(&TB(0, j), temp, m);
             for (int k = upper ? 0 : j + 1; k < (upper ? j : n); k++)
                 if (TA(k, j) != 0.0)
-                    axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(k, j), 0, m);
+                    axpy8(&TB(0, j), &TB(0, k), alpha * TA(k, j), 0, m);
         }
         return NULL;
     }
@@ -1181,7 +1160,7 @@ static void *trmm_right_rows(void *arg)
         int k = upper ? s : n - 1 - s;
         for (int j = upper ? 0 : k + 1; j < (upper ? k : n); j++)
             if (TA(j, k) != 0.0)
-                axpy_pos(&TB(0, j), &TB(0, k), alpha * TA(j, k), 0, m);
+                axpy8(&TB(0, j), &TB(0, k), alpha * TA(j, k), 0, m);
         double temp = alpha;
         if (!t->unit)
             temp = temp * TA(k, k);
@@ -1204,7 +1183,7 @@ static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha
                     continue;
                 double temp = alpha * bj[k];
                 if (upper) {
-                    axpy_pos(bj, a + (size_t)k * lda, temp, 0, k);
+                    axpy8(bj, a + (size_t)k * lda, temp, 0, k);
                     if (!unit)
                         temp = temp * TA(k, k);
                     bj[k] = temp;
@@ -1212,7 +1191,7 @@ static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha
                     bj[k] = temp;
                     if (!unit)
                         bj[k] = bj[k] * TA(k, k);
-                    axpy_pos(bj, a + (size_t)k * lda, temp, k + 1, m);
+                    axpy8(bj, a + (size_t)k * lda, temp, k + 1, m);
                 }
             }
             continue;
@@ -1274,7 +1253,7 @@ void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double
         double temp = al * y[jy];
         double *aj = a + (size_t)j * ldA;
         if (ix == 1) {
-            axpy_pos(aj, x, temp, 0, M);
+            axpy8(aj, x, temp, 0, M);
         } else {
             for (int i = 0, k = kx; i < M; i++, k += ix)
                 aj[i] = aj[i] + x[k] * temp;
