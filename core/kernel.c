@@ -64,6 +64,14 @@ void ssm_ref_zgemm_(const char *ta, const char *tb, const int *m, const int *n, 
                     const double complex *alpha, const double complex *a, const int *lda, const double complex *b,
                     const int *ldb, const double complex *beta, double complex *c, const int *ldc, size_t, size_t);
 
+/* the BLAS that core/kernel.c defines for the reference LAPACK inside (REF_OWN in the Makefile) */
+typedef void ssm_tri_fn(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                        const int *n, const double *alpha, const double *a, const int *lda, double *b,
+                        const int *ldb, size_t, size_t, size_t, size_t);
+ssm_tri_fn ssm_ref_dtrsm_, ssm_ref_dtrmm_;
+void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
+                   const double *y, const int *incy, double *a, const int *lda);
+
 enum { WORK_MEMORY_ERROR = -1010 };
 
 static _Thread_local int fixed;
@@ -1091,9 +1099,6 @@ static int tri_decode(tri_call *t, const char *side, const char *uplo, const cha
 
 void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
                     const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
-                    size_t l1, size_t l2, size_t l3, size_t l4);
-void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
-                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
                     size_t l1, size_t l2, size_t l3, size_t l4)
 {
     (void)l1; (void)l2; (void)l3; (void)l4;
@@ -1210,9 +1215,6 @@ static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha
 
 void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
                     const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
-                    size_t l1, size_t l2, size_t l3, size_t l4);
-void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
-                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
                     size_t l1, size_t l2, size_t l3, size_t l4)
 {
     (void)l1; (void)l2; (void)l3; (void)l4;
@@ -1237,8 +1239,6 @@ void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, cons
 }
 
 /* A += α x yᵀ (the reference's order: column by column, skipping y_j = 0) */
-void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
-                   const double *y, const int *incy, double *a, const int *lda);
 void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double *x, const int *incx,
                    const double *y, const int *incy, double *a, const int *lda)
 {
