@@ -1097,16 +1097,12 @@ static int tri_decode(tri_call *t, const char *side, const char *uplo, const cha
     return 1;
 }
 
-void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
-                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
-                    size_t l1, size_t l2, size_t l3, size_t l4)
+/* a decoded dtrsm with work to do */
+static void trsm(const tri_call *t, const double *a, double *b)
 {
-    (void)l1; (void)l2; (void)l3; (void)l4;
-    tri_call t;
-    if (!tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
-        return;
-    int M = t.m, N = t.n, ldA = t.lda, ldB = t.ldb, left = t.left, upper = t.upper, trans = t.trans, unit = t.unit;
-    double al = t.alpha;
+    int M = t->m, N = t->n, ldA = t->lda, ldB = t->ldb, left = t->left, upper = t->upper, trans = t->trans,
+        unit = t->unit;
+    double al = t->alpha;
     if (!left) {
         trsm_right(upper, trans, unit, M, N, al, a, ldA, b, ldB);
         return;
@@ -1213,16 +1209,12 @@ static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha
     }
 }
 
-void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
-                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
-                    size_t l1, size_t l2, size_t l3, size_t l4)
+/* a decoded dtrmm with work to do */
+static void trmm(const tri_call *t, const double *a, double *b)
 {
-    (void)l1; (void)l2; (void)l3; (void)l4;
-    tri_call t;
-    if (!tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
-        return;
-    int M = t.m, N = t.n, ldA = t.lda, ldB = t.ldb, left = t.left, upper = t.upper, trans = t.trans, unit = t.unit;
-    double al = t.alpha;
+    int M = t->m, N = t->n, ldA = t->lda, ldB = t->ldb, left = t->left, upper = t->upper, trans = t->trans,
+        unit = t->unit;
+    double al = t->alpha;
     if (left) {
         trmm_left(upper, trans, unit, M, N, al, a, ldA, b, ldB);
         return;
@@ -1236,6 +1228,27 @@ void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, cons
         return;
     }
     run_halves(trmm_right_rows, &lo, &hi);
+}
+
+/* the Fortran entries: hidden string lengths last */
+void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    tri_call t;
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
+        trsm(&t, a, b);
+}
+
+void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
+                    const int *n, const double *alpha, const double *a, const int *lda, double *b, const int *ldb,
+                    size_t l1, size_t l2, size_t l3, size_t l4)
+{
+    tri_call t;
+    (void)l1; (void)l2; (void)l3; (void)l4;
+    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
+        trmm(&t, a, b);
 }
 
 /* A += α x yᵀ (the reference's order: column by column, skipping y_j = 0) */
