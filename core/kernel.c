@@ -32,7 +32,6 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -310,35 +309,16 @@ static struct {
     pthread_cond_t go, done;
     half_fn f;
     void *arg;
-    _Atomic int state; /* 0 idle, 1 job posted, 2 job done (changed under mu; read without it to spin) */
+    int state; /* 0 idle, 1 job posted, 2 job done */
     int up;    /* 1 once the helper runs, -1 when it could not be started */
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
           NULL, NULL, 0, 0};
 
-/* A short wait for pool.state to become `want` before sleeping on a condition: the products come in
- * bursts (a block reflector's, a gradient's), so the next job, or the other half's end, is mostly a few
- * microseconds away, and a sleep and a wake-up cost more than that.  PTD at N = 256 (quiet machine,
- * runs alternated): 330 000 context switches and 4.7–11 s of system time without the spin, 40 000 and
- * 0.8–7 s with 4000 pauses (~100 µs here), wall 35.5–57 s against 45.7–67 s; the spinning costs 3–9 s
- * more user time; 400 pauses: 290 000 switches, little gain. */
-#ifndef POOL_SPIN
-#define POOL_SPIN 4000
-#endif
-static void spin_for(int want)
-{
-    for (int i = 0; i < POOL_SPIN && atomic_load_explicit(&pool.state, memory_order_acquire) != want; i++) {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-        __builtin_ia32_pause();
-#endif
-    }
-}
-
 static void *pool_main(void *unused)
 {
     (void)unused;
+    pthread_mutex_lock(&pool.mu);
     for (;;) {
-        spin_for(1);
-        pthread_mutex_lock(&pool.mu);
         while (pool.state != 1)
             pthread_cond_wait(&pool.go, &pool.mu);
         pthread_mutex_unlock(&pool.mu);
@@ -346,7 +326,6 @@ static void *pool_main(void *unused)
         pthread_mutex_lock(&pool.mu);
         pool.state = 2;
         pthread_cond_signal(&pool.done);
-        pthread_mutex_unlock(&pool.mu);
     }
     return NULL;
 }
@@ -398,7 +377,6 @@ static void run_halves(half_fn f, void *lo, void *hi)
             pthread_cond_signal(&pool.go);
             pthread_mutex_unlock(&pool.mu);
             f(hi);
-            spin_for(2);
             pthread_mutex_lock(&pool.mu);
             while (pool.state != 2)
                 pthread_cond_wait(&pool.done, &pool.mu);
