@@ -281,10 +281,16 @@ void ssm_k_dgemm(int row_major, int ta, int tb, int m, int n, int k, double alph
  * product) or columns (real product) of C are cut in two and each half is
  * computed by the same code as the whole, each entry in its own fixed order —
  * so the bits do not depend on whether a second thread ran, or how many CPUs
- * there are.  Below SPLIT_WORK multiply-adds a thread costs more than it saves
- * (PTD at N = 64 calls 64 × 64 × 64 products); where no thread can be started
- * both halves run here, one after the other. */
-#define SPLIT_WORK 262144.0
+ * there are.  Below SPLIT_WORK multiply-adds the hand-over (a wake-up and a
+ * wait on a condition, ~330 000 context switches in a PTD run at N = 256 with
+ * the threshold at 2¹⁸) costs about what the second core saves: at 2²² that
+ * run takes 46–52 s of wall time against 59–60 s at 2¹⁸ and 49–51 s at 2²⁰
+ * (quiet machine, alternated runs; 12 000 context switches).  A helper that
+ * spins before it sleeps was faster still with both cores free, but four
+ * times slower on split products when the two threads share a core (another
+ * job, taskset), so it was not kept.  Where no thread can be started both
+ * halves run here, one after the other. */
+#define SPLIT_WORK 4194304.0
 typedef void *(*half_fn)(void *);
 
 static int split_worth(int m, int n, int k)

@@ -424,13 +424,15 @@ static void test_kernel_dgemm(void)
     ssm_fixed_kernel(was);
 }
 
-/* The two-thread split and the register blocks give the bits of the plain
- * loop: a product large enough to be split (96 × 96 × 64) against the same
- * numbers one row (complex) or one column (real) at a time, which takes the
- * unblocked path on one thread. */
+/* The two-thread split, the register blocks and the padded panels give the
+ * bits of the documented order: a product large enough to be split (192 × 192
+ * × 128 multiply-adds, above the kernel's 2²² threshold; 93 columns of the real
+ * one: ragged) against a plain sum over l = 0, 1, … from 0 written here —
+ * complex (re: ar br − ai bi, im: ar bi + ai br per term), real (a b per term),
+ * then α p. */
 static void test_kernel_split(void)
 {
-    enum { M = 96, N = 96, K = 64 };
+    enum { M = 192, N = 192, K = 128, NR = 93 };
     static double complex za[M * K], zb[K * N], zc[M * N], zr[M * N];
     static double da[M * K], db[K * N], dc[M * N], dr[M * N];
     for (int i = 0; i < M * K; i++) za[i] = CMPLX(t_uniform(), t_uniform()), da[i] = t_uniform();
@@ -438,12 +440,27 @@ static void test_kernel_split(void)
     int was = ssm_fixed_kernel(1), ok = 1;
     ok &= ssm_k_zgemm(1, 0, 0, M, N, K, 1.0, za, K, zb, N, 0.0, zc, N) == 0;
     for (int i = 0; i < M; i++)
-        ok &= ssm_k_zgemm(1, 0, 0, 1, N, K, 1.0, za + i * K, K, zb, N, 0.0, zr + i * N, N) == 0;
-    CHECK(ok && same_bits(zc, zr, sizeof zc), "complex product: split and blocked = one row at a time, bit for bit");
-    ssm_k_dgemm(0, 0, 0, M, N, K, 1.0, da, M, db, K, 0.0, dc, M);
-    for (int j = 0; j < N; j++)
-        ssm_k_dgemm(0, 0, 0, M, 1, K, 1.0, da, M, db + j * K, K, 0.0, dr + j * M, M);
-    CHECK(same_bits(dc, dr, sizeof dc), "real product: split and blocked = one column at a time, bit for bit");
+        for (int j = 0; j < N; j++) {
+            double sr = 0.0, si = 0.0;
+            for (int l = 0; l < K; l++) {
+                double ar = creal(za[i * K + l]), ai = cimag(za[i * K + l]);
+                double br = creal(zb[l * N + j]), bi = cimag(zb[l * N + j]);
+                sr += ar * br - ai * bi;
+                si += ar * bi + ai * br;
+            }
+            zr[i * N + j] = CMPLX(sr, si);
+        }
+    CHECK(ok && same_bits(zc, zr, sizeof zc), "complex product: split, blocked, padded = the plain sum in order");
+    /* column-major C (M × NR) = A (M × K) B (K × NR), alpha 0.5 */
+    ssm_k_dgemm(0, 0, 0, M, NR, K, 0.5, da, M, db, K, 0.0, dc, M);
+    for (int j = 0; j < NR; j++)
+        for (int i = 0; i < M; i++) {
+            double p = 0.0;
+            for (int l = 0; l < K; l++)
+                p += da[l * M + i] * db[j * K + l];
+            dr[j * M + i] = 0.5 * p;
+        }
+    CHECK(same_bits(dc, dr, (size_t)M * NR * sizeof *dc), "real product: split, blocked, ragged = the plain sum in order");
     ssm_fixed_kernel(was);
 }
 
@@ -452,7 +469,7 @@ static void test_kernel_split(void)
  * own) and a forked child (which has no helper and must start one, not wait
  * for the parent's) all give the one-row-at-a-time bits; the child is killed
  * by an alarm if it hangs. */
-enum { PM = 96, PN = 96, PK = 64 };
+enum { PM = 192, PN = 192, PK = 128 }; /* above the split threshold */
 static double complex pa[PM * PK], pb[PK * PN], pref[PM * PN];
 
 static int pool_product_ok(void)
@@ -600,7 +617,7 @@ static int trxm_same(trxm_fn *ours, trxm_fn *ref, int m, int n, int solve)
 
 static void test_kernel_triangular(void)
 {
-    static const int mn[][2] = {{1, 1}, {7, 3}, {13, 21}, {33, 17}, {96, 96}, {130, 70}};
+    static const int mn[][2] = {{1, 1}, {7, 3}, {13, 21}, {33, 17}, {130, 70}, {200, 150}}; /* the last: split */
     for (size_t s = 0; s < sizeof mn / sizeof *mn; s++) {
         int m = mn[s][0], n = mn[s][1];
         CHECK(trxm_same(ssm_ref_dtrsm_, t_ref_dtrsm_, m, n, 1), "dtrsm = reference dtrsm bit for bit, %d x %d", m, n);
@@ -632,7 +649,7 @@ static void test_kernel_triangular(void)
  * mirrored triangle included. */
 static void test_kernel_real_part(void)
 {
-    enum { M = 37, N = 29, K = 41, S = 96 };
+    enum { M = 37, N = 29, K = 41, S = 192 };
     static double complex a[S * S], b[S * S], c[S * S], g[S * S];
     static double re[S * S], work[2 * 3 * S * S];
     for (int i = 0; i < S * S; i++) a[i] = CMPLX(t_uniform(), t_uniform()), b[i] = CMPLX(t_uniform(), t_uniform());
@@ -643,7 +660,7 @@ static void test_kernel_real_part(void)
         for (int ta = 0; ta < 3; ta++)
             for (int tb = 0; tb < 3; tb++)
                 for (int big = 0; big < 2; big++) {
-                    int m = big ? S : M, n = big ? S : N, k = big ? S / 2 : K;
+                    int m = big ? S : M, n = big ? S : N, k = big ? S : K; /* big: split */
                     int lda = ta ? m : k, ldb = tb ? k : n;
                     ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, n, work);
                     ssm_k_zgemm_re_work(ta, tb, m, n, k, a, lda, b, ldb, re, n, work);
