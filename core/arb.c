@@ -533,6 +533,7 @@ static int split_exps(ssm_arb_split *sp, const arb_mat_t A)
     if (sp->have_exp && sp->n == n && sp->k == k)
         return 1;
     sp->S = 0;
+    sp->S0 = 0; /* a new shape: no level sums to reuse either */
     if (!grow((void **)&sp->ea, &sp->cap[1], (size_t)n * sizeof(slong) + 1))
         return 0;
     sp->ok = 1;
@@ -693,6 +694,8 @@ static ssm_status mul_split(arb_mat_t C, const arb_mat_t A, ssm_arb_split *sp, c
     if (!ok) {
         if (sp)
             sp->S0 = 0;
+        if (sp && (const arb_struct *)C->entries == (const arb_struct *)A->entries)
+            ssm_arb_split_forget(sp); /* C = A: the slices held are no longer A's */
         arb_mat_approx_mul(C, A, B, prec);
         return SSM_OK;
     }

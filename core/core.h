@@ -233,9 +233,10 @@ void ssm_k_zgemm_work(int row_major, int ta, int tb, int m, int n, int k, double
                       const double complex *a, int lda, const double complex *b, int ldb, double complex beta,
                       double complex *c, int ldc, double *work);
 /* C = Re(op(A) op(B)) for row-major A, B and the real row-major C (m×n, ldc):
- * on the fixed kernel half the arithmetic of ssm_k_zgemm_work and each entry
- * with the bits of that product's real part; work: ssm_k_zgemm_lwork(m, n, k)
- * doubles on either kernel. */
+ * on the fixed kernel half the arithmetic of ssm_k_zgemm_work and each finite
+ * entry with the bits of that product's real part (where the imaginary part
+ * overflows, the whole product's 1·P makes the real part NaN; this one keeps
+ * it); work: ssm_k_zgemm_lwork(m, n, k) doubles on either kernel. */
 void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double complex *a, int lda,
                          const double complex *b, int ldb, double *c, int ldc, double *work);
 /* The Hermitian G = X* X (xstar) or X X* of the row-major n×n X, on

@@ -619,12 +619,14 @@ void ssm_k_zgemm_re_work(int ta, int tb, int m, int n, int k, const double compl
 {
     if (m <= 0 || n <= 0)
         return;
-    if (k <= 0 || !fixed) { /* the whole product into work (m n complex), its real part out */
+    if (k <= 0) { /* an empty sum (no workspace: ssm_k_zgemm_lwork is 0) */
+        for (int i = 0; i < m; i++)
+            memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+        return;
+    }
+    if (!fixed) { /* the whole product into work (m n complex), its real part out */
         double complex *p = (double complex *)work;
-        if (k <= 0)
-            memset(p, 0, (size_t)m * n * sizeof *p);
-        else
-            ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, p, n, NULL);
+        ssm_k_zgemm_work(1, ta, tb, m, n, k, 1.0, a, lda, b, ldb, 0.0, p, n, NULL);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 c[(size_t)i * ldc + j] = creal(p[(size_t)i * n + j]);
