@@ -167,6 +167,10 @@ void *ssm_lapack_alloc(size_t count, size_t elem);   /* zeroed; NULL on ENOMEM *
  * previous setting (restore it with a second call). */
 int ssm_fixed_kernel(int on);
 int ssm_fixed_kernel_active(void);
+/* 1 (and cleared) when a fixed-kernel BLAS routine on this thread could not
+ * allocate since the last LAPACK wrapper call (which reports it as −1010):
+ * for callers whose last fixed-kernel call was a product (ssm_k_dgemm) */
+int ssm_fixed_kernel_lost(void);
 /* Column-major LAPACK drivers (LAPACKE's argument order without the layout;
  * info returned, −1010 when workspace cannot be allocated) and row- or
  * column-major gemm (t = 0 none, 1 transpose, 2 conjugate transpose), on

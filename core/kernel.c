@@ -74,6 +74,26 @@ void ssm_ref_dger_(const int *m, const int *n, const double *alpha, const double
 enum { WORK_MEMORY_ERROR = -1010 };
 
 static _Thread_local int fixed;
+/* A fixed-kernel BLAS routine (called from the reference LAPACK, which cannot
+ * take an error) could not allocate its panel: it computed its result without
+ * it, and the next wrapper below reports the lost memory as LAPACKE's −1010
+ * (ssm_fixed_kernel_lost() takes it where no wrapper follows). */
+static _Thread_local int lost;
+
+static int lapack_info(int info)
+{
+    if (!lost)
+        return info;
+    lost = 0;
+    return WORK_MEMORY_ERROR;
+}
+
+int ssm_fixed_kernel_lost(void)
+{
+    int was = lost;
+    lost = 0;
+    return was;
+}
 
 int ssm_fixed_kernel(int on)
 {
@@ -109,7 +129,7 @@ int ssm_k_dgeev_work(char jl, char jr, int n, double *a, int lda, double *wr, do
     ldvl = ld1(ldvl);
     ldvr = ld1(ldvr);
     ssm_ref_dgeev_(&jl, &jr, &n, a, &lda, wr, wi, vl, &ldvl, vr, &ldvr, work, &lwork, &info, 1, 1);
-    return info;
+    return lapack_info(info);
 }
 
 int ssm_k_dgeev(char jl, char jr, int n, double *a, int lda, double *wr, double *wi, double *vl, int ldvl, double *vr,
@@ -140,7 +160,7 @@ int ssm_k_dgesdd_work(char jz, int m, int n, double *a, int lda, double *s, doub
     ldu = ld1(ldu);
     ldvt = ld1(ldvt);
     ssm_ref_dgesdd_(&jz, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, iwork, &info, 1);
-    return info;
+    return lapack_info(info);
 }
 
 int ssm_k_dgesdd(char jz, int m, int n, double *a, int lda, double *s, double *u, int ldu, double *vt, int ldvt)
@@ -173,7 +193,7 @@ int ssm_k_zgesv(int n, int nrhs, double complex *a, int lda, int *ipiv, double c
     if (ldb < (n > 1 ? n : 1))
         return -7;
     ssm_ref_zgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
-    return info;
+    return lapack_info(info);
 }
 
 int ssm_k_dgesv(int n, int nrhs, double *a, int lda, int *ipiv, double *b, int ldb)
@@ -186,7 +206,7 @@ int ssm_k_dgesv(int n, int nrhs, double *a, int lda, int *ipiv, double *b, int l
     if (ldb < (n > 1 ? n : 1))
         return -7;
     ssm_ref_dgesv_(&n, &nrhs, a, &lda, ipiv, b, &ldb, &info);
-    return info;
+    return lapack_info(info);
 }
 
 int ssm_k_zgesvd_work(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u,
@@ -200,7 +220,7 @@ int ssm_k_zgesvd_work(char ju, char jvt, int m, int n, double complex *a, int ld
     ldu = ld1(ldu);
     ldvt = ld1(ldvt);
     ssm_ref_zgesvd_(&ju, &jvt, &m, &n, a, &lda, s, u, &ldu, vt, &ldvt, work, &lwork, rwork, &info, 1, 1);
-    return info;
+    return lapack_info(info);
 }
 
 int ssm_k_zgesvd(char ju, char jvt, int m, int n, double complex *a, int lda, double *s, double complex *u, int ldu,
@@ -253,7 +273,7 @@ int ssm_k_zgeev(char jl, char jr, int n, double complex *a, int lda, double comp
     ssm_ref_zgeev_(&jl, &jr, &n, a, &lda, w, vl, &ldvl, vr, &ldvr, wk, &lw, rw, &info, 1, 1);
     free(wk);
     free(rw);
-    return info;
+    return lapack_info(info);
 }
 
 static char tr(int t) { return t == 2 ? 'C' : t == 1 ? 'T' : 'N'; }
@@ -815,8 +835,10 @@ void ssm_ref_dgemm_(const char *transa, const char *transb, const int *m, const 
         size_t need = (size_t)M8 * (size_t)K;
         if (need > dg_cap) {
             double *nb = realloc(dg_buf, need * sizeof *nb);
-            if (!nb) { /* no panel: every entry one at a time, read in place, in the same order */
+            if (!nb) { /* no panel: every entry one at a time, read in place, in the same order, and the
+                        * lost memory reported by the LAPACK wrapper that called this (lapack_info) */
                 dg_each(M, N, K, al, a, ldA, ta, b, *ldb, tb, be, c, ldC);
+                lost = 1;
                 return;
             }
             dg_buf = nb;
@@ -1289,7 +1311,7 @@ void ssm_ref_zunghr_(const int *n, const int *ilo, const int *ihi, double comple
             return WORK_MEMORY_ERROR;                                                                               \
         REF(&n, &one, &n, a, &lda, tau, w, &lw, &info);                                                             \
         free(w);                                                                                                    \
-        return info;                                                                                                \
+        return lapack_info(info);                                                                                   \
     }
 #define IDENT(x) (x)
 HESS(ssm_k_dgehrd, double, ssm_ref_dgehrd_, LAPACKE_dgehrd, IDENT)

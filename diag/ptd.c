@@ -1149,7 +1149,10 @@ ssm_status ssm_diag_ptd(ssm_dmat_t E, double complex *lambda, ssm_zmat_t V, ssm_
 {
     int threads = ssm_blas_threads_set(1);
     int was = ssm_fixed_kernel(1);
+    ssm_fixed_kernel_lost(); /* nothing from before this run */
     ssm_status s = ptd_run(E, lambda, V, Vinv, info, A, P, opts);
+    if (ssm_fixed_kernel_lost() && s == SSM_OK)
+        s = SSM_ERROR(SSM_ENOMEM, "ptd: out of memory (a product's panel in the fixed kernel)");
     ssm_fixed_kernel(was);
     ssm_blas_threads_set(threads);
     return s;
