@@ -987,17 +987,19 @@ static void axpy8(double *restrict y, const double *restrict x, double s, int i0
         y[i] = y[i] + x[i] * s;
 }
 
+/* a dtrsm or dtrmm call, decoded (tri_decode), with its operands; a thread's
+ * half is a copy with fewer columns (n) or rows (m) and b moved to its first entry */
 typedef struct {
-    int upper, trans, unit, m, n, lda, ldb;
+    int m, n, lda, ldb, left, upper, trans, unit;
     double alpha;
     const double *a;
     double *b;
-} trsm_job;
+} tri_call;
 
-/* left, untransposed: the reference's loops for columns [0, n) of the job */
+/* left, untransposed: the reference's loops for columns [0, n) of the call */
 static void *trsm_left_cols(void *arg)
 {
-    const trsm_job *t = arg;
+    const tri_call *t = arg;
     const int m = t->m, lda = t->lda, ldb = t->ldb;
     const double *a = t->a;
     double *b = t->b;
@@ -1084,16 +1086,12 @@ static void trsm_right(int upper, int trans, int unit, int m, int n, double alph
 
 /* the arguments dtrsm and dtrmm share, decoded; 0 when nothing is left to do (an empty B, or α = 0,
  * where both set B = 0 as the reference does) */
-typedef struct {
-    int m, n, lda, ldb, left, upper, trans, unit;
-    double alpha;
-} tri_call;
-
 static int tri_decode(tri_call *t, const char *side, const char *uplo, const char *transa, const char *diag,
-                      const int *m, const int *n, const double *alpha, const int *lda, double *b, const int *ldb)
+                      const int *m, const int *n, const double *alpha, const double *a, const int *lda, double *b,
+                      const int *ldb)
 {
     *t = (tri_call){*m, *n, *lda, *ldb, *side == 'L' || *side == 'l', *uplo == 'U' || *uplo == 'u',
-                    !(*transa == 'N' || *transa == 'n'), *diag == 'U' || *diag == 'u', *alpha};
+                    !(*transa == 'N' || *transa == 'n'), *diag == 'U' || *diag == 'u', *alpha, a, b};
     if (t->m == 0 || t->n == 0)
         return 0;
     if (t->alpha == 0.0) {
@@ -1106,27 +1104,25 @@ static int tri_decode(tri_call *t, const char *side, const char *uplo, const cha
 }
 
 /* a decoded dtrsm with work to do */
-static void trsm(const tri_call *t, const double *a, double *b)
+static void trsm(tri_call *t)
 {
-    int M = t->m, N = t->n, ldA = t->lda, ldB = t->ldb, left = t->left, upper = t->upper, trans = t->trans,
-        unit = t->unit;
-    double al = t->alpha;
-    if (!left) {
-        trsm_right(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+    if (!t->left) {
+        trsm_right(t->upper, t->trans, t->unit, t->m, t->n, t->alpha, t->a, t->lda, t->b, t->ldb);
         return;
     }
-    if (trans) {
-        trsm_left_trans(upper, unit, M, N, al, a, ldA, b, ldB);
+    if (t->trans) {
+        trsm_left_trans(t->upper, t->unit, t->m, t->n, t->alpha, t->a, t->lda, t->b, t->ldb);
         return;
     }
-    int n1 = N / 2;
-    trsm_job lo = {upper, 0, unit, M, n1, ldA, ldB, al, a, b},
-             hi = {upper, 0, unit, M, N - n1, ldA, ldB, al, a, b + (size_t)n1 * ldB};
-    if (n1 == 0 || !split_worth(M, N, M)) {
-        lo.n = N;
-        trsm_left_cols(&lo);
+    int n1 = t->n / 2;
+    if (n1 == 0 || !split_worth(t->m, t->n, t->m)) {
+        trsm_left_cols(t);
         return;
     }
+    tri_call lo = *t, hi = *t;
+    lo.n = n1;
+    hi.n = t->n - n1;
+    hi.b = t->b + (size_t)n1 * t->ldb;
     run_halves(trsm_left_cols, &lo, &hi);
 }
 
@@ -1145,10 +1141,10 @@ static void scale_col(double *y, double s, int m)
         y[i] = s * y[i];
 }
 
-/* B := α B op(A) on rows [0, m) of the job's B (the reference's column operations) */
+/* B := α B op(A) on rows [0, m) of the call's B (the reference's column operations) */
 static void *trmm_right_rows(void *arg)
 {
-    const trsm_job *t = arg;
+    const tri_call *t = arg;
     const int m = t->m, n = t->n, lda = t->lda, ldb = t->ldb, upper = t->upper;
     const double *a = t->a, alpha = t->alpha;
     double *b = t->b;
@@ -1218,23 +1214,21 @@ static void trmm_left(int upper, int trans, int unit, int m, int n, double alpha
 }
 
 /* a decoded dtrmm with work to do */
-static void trmm(const tri_call *t, const double *a, double *b)
+static void trmm(tri_call *t)
 {
-    int M = t->m, N = t->n, ldA = t->lda, ldB = t->ldb, left = t->left, upper = t->upper, trans = t->trans,
-        unit = t->unit;
-    double al = t->alpha;
-    if (left) {
-        trmm_left(upper, trans, unit, M, N, al, a, ldA, b, ldB);
+    if (t->left) {
+        trmm_left(t->upper, t->trans, t->unit, t->m, t->n, t->alpha, t->a, t->lda, t->b, t->ldb);
         return;
     }
-    int m1 = M / 16 * 8; /* the first half a multiple of 8 rows */
-    trsm_job lo = {upper, trans, unit, m1, N, ldA, ldB, al, a, b},
-             hi = {upper, trans, unit, M - m1, N, ldA, ldB, al, a, b + m1};
-    if (m1 == 0 || !split_worth(M, N, N)) {
-        lo.m = M;
-        trmm_right_rows(&lo);
+    int m1 = t->m / 16 * 8; /* the first half a multiple of 8 rows */
+    if (m1 == 0 || !split_worth(t->m, t->n, t->n)) {
+        trmm_right_rows(t);
         return;
     }
+    tri_call lo = *t, hi = *t;
+    lo.m = m1;
+    hi.m = t->m - m1;
+    hi.b = t->b + m1;
     run_halves(trmm_right_rows, &lo, &hi);
 }
 
@@ -1245,8 +1239,8 @@ void ssm_ref_dtrsm_(const char *side, const char *uplo, const char *transa, cons
 {
     tri_call t;
     (void)l1; (void)l2; (void)l3; (void)l4;
-    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
-        trsm(&t, a, b);
+    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb))
+        trsm(&t);
 }
 
 void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, const char *diag, const int *m,
@@ -1255,8 +1249,8 @@ void ssm_ref_dtrmm_(const char *side, const char *uplo, const char *transa, cons
 {
     tri_call t;
     (void)l1; (void)l2; (void)l3; (void)l4;
-    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, lda, b, ldb))
-        trmm(&t, a, b);
+    if (tri_decode(&t, side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb))
+        trmm(&t);
 }
 
 /* A += α x yᵀ (the reference's order: column by column, skipping y_j = 0) */
