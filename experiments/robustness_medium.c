@@ -555,15 +555,16 @@ static ssm_status medium_merge(const ssm_experiment_opts *o)
     if (s == SSM_OK) s = write_medium_json(M, o);
     if (s == SSM_OK && !o->quiet) {
         printf("robustness --medium (%zu seeds; mean +- 95%% t CI; diff: paired vs S4D-LegS frozen):\n%-20s %17s %17s "
-               "%17s %17s\n", M->n_seeds, "row", "clean", "omega* 0.1", "own 0.1", "diff own 0.1");
-        for (int r = 0; r < NROW; r++) {
-            double v[8];
+               "%17s %17s %17s\n", M->n_seeds, "row", "clean", "omega* 0.1", "omega* 0.3", "own 0.3", "diff omega* 0.3");
+        for (int r = 0; r < NROW; r++) {   /* the amplitude-0.3 columns carry the result; the files have all ten */
+            double v[10];
             stat_of(&v[0], &v[1], M, r, 0, 0);
             stat_of(&v[2], &v[3], M, r, 1, 0);
-            stat_of(&v[4], &v[5], M, r, 3, 0);
-            stat_of(&v[6], &v[7], M, r, 3, 1);
-            printf("%-20s %8.4f +- %.4f %8.4f +- %.4f %8.4f +- %.4f %+8.4f +- %.4f\n", ROWS[r].label, v[0], v[1], v[2],
-                   v[3], v[4], v[5], v[6], v[7]);
+            stat_of(&v[4], &v[5], M, r, 2, 0);
+            stat_of(&v[6], &v[7], M, r, 4, 0);
+            stat_of(&v[8], &v[9], M, r, 2, 1);
+            printf("%-20s %8.4f +- %.4f %8.4f +- %.4f %8.4f +- %.4f %8.4f +- %.4f %+8.4f +- %.4f\n", ROWS[r].label,
+                   v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);
         }
     }
     free(M);

@@ -21,7 +21,12 @@ stats fs using ($4 + $5) nooutput
 yhi = STATS_max > 1 ? 1 : STATS_max
 stats f using ($7 - $8) nooutput
 blo = STATS_min
-do for [c in "11 15 19 23"] { stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo }
+stats f using ($7 + $8) nooutput
+bhi = STATS_max
+do for [c in "11 15 19 23"] {
+    stats f using (column(int(c)) - column(int(c) + 1)) nooutput; blo = STATS_min < blo ? STATS_min : blo
+    stats f using (column(int(c)) + column(int(c) + 1)) nooutput; bhi = STATS_max > bhi ? STATS_max : bhi
+}
 # one panel per model (no horizontal nudging: every point is drawn at its own ω), shared axes
 set terminal pngcairo size 1600,900 enhanced font "DejaVu Sans,11"
 set output dir."/".pre.".png"
@@ -54,10 +59,11 @@ set xtics rotate by -25 nomirror
 set xrange [-0.6:7.6]
 set xlabel ""
 set ylabel "test accuracy"
-set yrange [(blo < 0 ? 0 : blo - 0.01):*<1]
+# the error bars' whole extent with a margin (the top points sit at the clean accuracy: no clipping there)
+set yrange [(blo < 0.01 ? 0 : blo - 0.01):(bhi > 0.99 ? 1 : bhi + 0.01)]
 set key outside right
-plot f using ($1 - 0.24):7:8:xtic(2) with yerrorbars pt 7 ps 1.4 lw 2 title "clean", \
-     f using ($1 - 0.12):11:12 with yerrorbars pt 5 ps 1.2 lw 2 title "ω*, 0.1", \
-     f using ($1 + 0.00):15:16 with yerrorbars pt 4 ps 1.2 lw 2 title "ω*, 0.3", \
-     f using ($1 + 0.12):19:20 with yerrorbars pt 9 ps 1.2 lw 2 title "own, 0.1", \
-     f using ($1 + 0.24):23:24 with yerrorbars pt 8 ps 1.2 lw 2 title "own, 0.3"
+plot f using ($1 - 0.24):7:8:xtic(label(int($1))) with yerrorbars pt 7 ps 1.4 lw 2 lc rgb "#000000" title "clean", \
+     f using ($1 - 0.12):11:12 with yerrorbars pt 5 ps 1.2 lw 2 lc rgb "#1f77b4" title "ω*, 0.1", \
+     f using ($1 + 0.00):15:16 with yerrorbars pt 4 ps 1.2 lw 2 lc rgb "#1f77b4" title "ω*, 0.3", \
+     f using ($1 + 0.12):19:20 with yerrorbars pt 9 ps 1.2 lw 2 lc rgb "#d62728" title "own, 0.1", \
+     f using ($1 + 0.24):23:24 with yerrorbars pt 8 ps 1.2 lw 2 lc rgb "#d62728" title "own, 0.3"
