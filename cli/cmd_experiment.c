@@ -36,7 +36,7 @@ static const struct {
      "magnitude and phase of every init's G at N = --n-max (default 64) against HiPPO-LegS (~5 s)"},
     {"robustness", ssm_experiment_robustness, 0,
      "Fourier-noise robustness of sfmnist models from 4 inits, PTD protocol (~10-20 min; --full: paper size; "
-     "--quick: a smoke-test size, ~20 s; --medium: 8 models x 3 seeds, full split, CIs, ~5-6 h as 24 jobs)"},
+     "--quick: a smoke-test size, ~20 s; --medium: 8 models x 3 seeds, full split, CIs, ~5 h on 2 free cores as 24 jobs)"},
 };
 
 static void help(void)
@@ -59,8 +59,8 @@ static void help(void)
           "         --quick (robustness only: a smoke-test size for checking the pipeline, not for conclusions),\n"
           "         --medium (robustness only: 8 models x --seeds K (default 3) on the full sfmnist split, d_model 64,\n"
           "         4 layers, d_state 64, 3 epochs; one resumable job per (model, seed): DIR/robustness-medium.*;\n"
-          "         measured ~315 s per 55k epoch for S4D-LegS frozen at load 4 (~170 s quiet), 24 jobs ~5-6 h of\n"
-          "         2-core wall time estimated; --quick with --medium: the protocol at a toy size, ~30 s,\n"
+          "         measured on 2 free cores: 10-11 min per job, S4 (DPLR) 18 min, 24 jobs ~5 h of wall time;\n"
+          "         --quick with --medium: the protocol at a toy size, ~30 s,\n"
           "         files DIR/robustness-medium-quick.*),\n"
           "         --json (the summary NAME.json as one line on stdout), -q\n"
           "grid experiments: --jobs prints one command per job (GNU parallel / a Slurm array), --job K runs\n"
